@@ -1,0 +1,31 @@
+"""wealthdesk: wiring only. Routes live in chalicelib/<domain>/routes.py, jobs in chalicelib/ops.
+
+Nothing here does I/O: the database pool, secrets and boto3 are created on first use.
+"""
+from chalice import Chalice
+
+from chalicelib.core.http import configure_logging
+from chalicelib.routes import BLUEPRINTS
+
+app = Chalice(app_name="wealthdesk")
+configure_logging()
+
+for blueprint in BLUEPRINTS:
+    app.register_blueprint(blueprint, url_prefix="/v1")
+
+
+@app.lambda_function(name="migrate")
+def migrate(event, context):
+    """Applies pending migrations (invoked by ops after each deploy)."""
+    from chalicelib.core import migrations
+
+    applied = migrations.apply()
+    return {"applied": applied, "status": migrations.status().__dict__}
+
+
+@app.schedule("cron(0 3 * * ? *)")
+def audit_partitions(event):
+    """Creates the audit trail's partitions for the next three months."""
+    from chalicelib.ops.jobs import run_job
+
+    return run_job("audit-partitions").summary()

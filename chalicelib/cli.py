@@ -1,0 +1,286 @@
+"""The `wealthdesk` command: serve, migrate, firm, demo, job, openapi.
+
+Every command uses the same database as `serve`: DATABASE_URL when set, else the embedded server under
+.wealthdesk/pg (attached to, not restarted, while `serve` runs).
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+DEMO_ADMIN_EMAIL = "admin@kingston-demo.co.uk"
+
+
+def _echo_progress(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _prepare(local_secret: bool = True) -> None:
+    """Database URL and, locally, a JWT signing secret persisted under .wealthdesk."""
+    from chalicelib.core import embedded
+
+    embedded.ensure_database_url()
+    if local_secret and not os.environ.get("JWT_SECRET") and not os.environ.get("JWT_SECRET_ARN"):
+        path = embedded.home() / "jwt-secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        os.environ["JWT_SECRET"] = path.read_text().strip()
+
+
+@click.group()
+def main() -> None:
+    """wealthdesk: the back end for wealth-advisory firms."""
+
+
+@main.command()
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "8000")), show_default="8000 or $PORT")
+@click.option("--no-demo", is_flag=True, help="Do not load the demo firm into an empty database.")
+def serve(port: int, no_demo: bool) -> None:
+    """Start the API on http://127.0.0.1:PORT (database up, migrations applied, demo firm when empty)."""
+    _prepare()
+    from chalicelib.core import migrations
+
+    applied = migrations.apply(_echo_progress)
+    click.echo(f"migrations: {len(applied)} applied, schema current", err=True)
+    if not no_demo:
+        _ensure_demo_firm()
+    os.environ.setdefault("DB_POOL_MAX", "4")
+    from chalice.config import Config
+    from chalice.local import LocalDevServer
+
+    from app import app
+    from chalicelib.core import db
+
+    config = Config.create(chalice_stage="local", app_name="wealthdesk", chalice_app=app)
+    server = LocalDevServer(app, config, host="127.0.0.1", port=port)
+    click.echo(f"wealthdesk API on http://127.0.0.1:{port}/v1 (docs: http://127.0.0.1:{port}/v1/docs); "
+               "Ctrl-C stops it", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopping", err=True)
+    finally:
+        server.shutdown() if hasattr(server, "shutdown") else None
+        db.close_pools()
+
+
+def _credentials_path() -> Path:
+    from chalicelib.core import embedded
+
+    return embedded.home() / "demo-credentials.json"
+
+
+def _ensure_demo_firm() -> None:
+    """Load the demo firm into an empty database and print how to log in (kept in .wealthdesk, local only)."""
+    from chalicelib.core import db
+
+    with db.owner_connection() as conn:
+        firms = conn.execute("SELECT count(*) AS n FROM firms").fetchone()["n"]
+    path = _credentials_path()
+    if firms == 0:
+        creds = _create_demo_firm(households=130)
+        path.write_text(json.dumps(creds, indent=2))
+        path.chmod(0o600)
+    if path.exists():
+        creds = json.loads(path.read_text())
+        click.echo("demo firm: " + creds["firm_name"], err=True)
+        click.echo(f"  admin email:    {creds['email']}", err=True)
+        click.echo(f"  admin password: {creds['password']}", err=True)
+        click.echo(f"  API key:        {creds['api_key']}", err=True)
+    elif firms:
+        click.echo(f"{firms} firm(s) in the database; no demo credentials on file", err=True)
+
+
+def _create_demo_firm(households: int) -> dict[str, Any]:
+    """The demo firm, its admin, two advisers, an API key and households: all or nothing."""
+    import uuid
+
+    from chalicelib.core import audit, auth, db
+    from chalicelib.core.context import RequestContext
+    from chalicelib.firms import service, store
+
+    name = "Kingston Wealth (demo)"
+    firm_id = uuid.uuid4()
+    with db.transaction(RequestContext.system(firm_id)) as tx:  # the calls below join this transaction
+        firm, admin, password = service.create_firm(name, DEMO_ADMIN_EMAIL, "Demo Admin", None, firm_id=firm_id)
+        advisers = []
+        for email, adviser in (("sarah.whitfield@kingston-demo.co.uk", "Sarah Whitfield"),
+                               ("tom.ashby@kingston-demo.co.uk", "Tom Ashby")):
+            row = store.insert_user(tx, email, adviser, "adviser", auth.hash_password(auth.generate_password()))
+            audit.record(tx, "user.create", "user", row["id"], None, row)
+            advisers.append(row["id"])
+        key, prefix, key_hash = auth.new_api_key()
+        row = store.insert_api_key(tx, name="demo", prefix=prefix, key_hash=key_hash, scopes=["read", "write"],
+                                   created_by=admin["id"], expires_at=None)
+        audit.record(tx, "api_key.create", "api_key", row["id"], None, row)
+        _load_demo(firm_id, households, advisers)
+    return {"firm_id": str(firm_id), "firm_name": name, "email": DEMO_ADMIN_EMAIL, "password": password,
+            "api_key": key}
+
+
+def _load_demo(firm_id: Any, households: int, advisers: list[Any]) -> dict[str, int]:
+    from chalicelib import demo
+
+    if sys.stderr.isatty():
+        with click.progressbar(length=households, label="demo households", file=sys.stderr) as bar:
+            return demo.load(firm_id, households, advisers, progress=bar.update)
+    return demo.load(firm_id, households, advisers)
+
+
+@main.command()
+@click.option("--status", "show_status", is_flag=True, help="Show applied and pending migrations; change nothing.")
+@click.option("--rollback", type=int, default=None, metavar="N", help="Roll back the last N migrations.")
+def migrate(show_status: bool, rollback: int | None) -> None:
+    """Apply pending migrations (yoyo, under its lock; safe to run twice)."""
+    _prepare(local_secret=False)
+    from chalicelib.core import migrations
+
+    try:
+        if show_status:
+            st = migrations.status()
+            click.echo(json.dumps({"applied": st.applied, "pending": st.pending, "pending_ids": st.pending_ids}))
+            return
+        if rollback is not None:
+            if rollback < 1:
+                raise click.BadParameter("N must be at least 1", param_hint="--rollback")
+            done = migrations.rollback(rollback, _echo_progress)
+            click.echo(json.dumps({"rolled_back": done}))
+            return
+        done = migrations.apply(_echo_progress)
+        click.echo(json.dumps({"applied": done}))
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.group()
+def firm() -> None:
+    """Firms (tenants)."""
+
+
+@firm.command("create")
+@click.option("--name", required=True)
+@click.option("--admin-email", required=True)
+@click.option("--admin-name", default="Administrator", show_default=True)
+@click.option("--base-currency", default="GBP", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the admin's password from stdin (else one is generated).")
+def firm_create(name: str, admin_email: str, admin_name: str, base_currency: str, password_stdin: bool) -> None:
+    """Create a firm and its first admin; prints the firm id (and the generated password)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from chalicelib.core import errors
+    from chalicelib.firms import service
+    from chalicelib.firms.models import UserCreateIn
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    try:
+        UserCreateIn(email=admin_email, name=admin_name, role="admin", password=password)
+        TypeAdapter(str).validate_python(base_currency)
+    except ValidationError as exc:
+        raise click.ClickException("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    if len(base_currency) != 3 or not base_currency.isupper():
+        raise click.BadParameter("an ISO 4217 code such as GBP", param_hint="--base-currency")
+    _prepare()
+    from chalicelib.core import migrations
+
+    migrations.apply(_echo_progress)
+    try:
+        created, admin, generated = service.create_firm(name, admin_email, admin_name, password, base_currency)
+    except errors.ApiError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(json.dumps({"firm_id": str(created["id"]), "admin_id": str(admin["id"]),
+                           "admin_email": admin["email"], **({"password": generated} if generated else {})}))
+
+
+@main.command()
+@click.option("--households", type=click.IntRange(1, 1_000_000), default=130, show_default=True)
+@click.option("--firm-id", default=None, help="Load into this firm (default: a new demo firm).")
+def demo(households: int, firm_id: str | None) -> None:
+    """Load realistic demo data (UK households: couples, families, trusts) into a firm."""
+    import uuid
+
+    _prepare()
+    from chalicelib.core import db, migrations
+
+    migrations.apply(_echo_progress)
+    if firm_id is None:
+        with db.owner_connection() as conn:
+            empty = conn.execute("SELECT count(*) AS n FROM firms").fetchone()["n"] == 0
+        if empty:
+            creds = _create_demo_firm(households)
+            _credentials_path().write_text(json.dumps(creds, indent=2))
+            click.echo(json.dumps({k: v for k, v in creds.items() if k != "password"}))
+            return
+        raise click.ClickException("the database already has firms: pass --firm-id to add households to one")
+    try:
+        fid = uuid.UUID(firm_id)
+    except ValueError:
+        raise click.BadParameter("not a UUID", param_hint="--firm-id") from None
+    with db.owner_connection() as conn:
+        if conn.execute("SELECT 1 FROM firms WHERE id = %s", (fid,)).fetchone() is None:
+            raise click.ClickException(f"no firm {fid}")
+        advisers = [r["id"] for r in conn.execute(
+            "SELECT id FROM users WHERE firm_id = %s AND role IN ('admin', 'adviser') AND active", (fid,))]
+    click.echo(json.dumps(_load_demo(fid, households, advisers)))
+
+
+@main.group()
+def job() -> None:
+    """Scheduled jobs, run by hand."""
+
+
+@job.command("list")
+def job_list() -> None:
+    """The jobs and their schedules."""
+    from chalicelib.ops import registry  # noqa: F401
+    from chalicelib.ops.jobs import JOBS
+
+    for j in JOBS.values():
+        click.echo(f"{j.name:20} {j.schedule:24} {j.description}")
+
+
+@job.command("run")
+@click.argument("name")
+def job_run(name: str) -> None:
+    """Run the job NAME now (takes its lock; a concurrent run is skipped)."""
+    from chalicelib.ops import registry  # noqa: F401
+    from chalicelib.ops.jobs import JOBS, run_job
+
+    if name not in JOBS:
+        raise click.BadParameter(f"unknown job; one of: {', '.join(sorted(JOBS))}", param_hint="NAME")
+    _prepare(local_secret=False)
+    try:
+        result = run_job(name, trigger="manual")
+    except Exception as exc:
+        raise click.ClickException(f"job {name} failed: {exc}") from None
+    click.echo(json.dumps(result.summary()))
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Fail when the committed openapi.json differs from the code.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("openapi.json"),
+              show_default=True)
+def openapi(check: bool, output: Path) -> None:
+    """Write openapi.json from the routes and models (or check it is current)."""
+    from chalicelib.core.openapi import build
+
+    text = json.dumps(build(), indent=2, sort_keys=False) + "\n"
+    if check:
+        current = output.read_text() if output.exists() else ""
+        if current != text:
+            raise click.ClickException(f"{output} is stale: run `wealthdesk openapi` and commit it")
+        click.echo(f"{output} is current")
+        return
+    output.write_text(text)
+    click.echo(f"wrote {output}")
+
+
+if __name__ == "__main__":
+    main()

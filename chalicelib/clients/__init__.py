@@ -1,0 +1,1 @@
+"""Households (client groups) and the people in them (product owners)."""

@@ -1,0 +1,106 @@
+"""Request and response models for client groups, product owners and membership."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, EmailStr, Field, field_validator
+
+from chalicelib.core.http import ListQuery, StrictModel
+
+GroupType = Literal["individual", "couple", "family", "trust", "corporate"]
+GroupStatus = Literal["active", "dormant", "inactive"]
+OwnerStatus = Literal["active", "inactive", "deceased"]
+
+
+class ClientGroupOut(BaseModel):
+    id: UUID
+    name: str
+    type: GroupType
+    status: GroupStatus
+    adviser_id: UUID | None
+    notes: str | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class ClientGroupCreateIn(StrictModel):
+    name: str = Field(min_length=1, max_length=200)
+    type: GroupType
+    status: GroupStatus = "active"
+    adviser_id: UUID | None = None
+    notes: str | None = Field(None, max_length=10000)
+
+
+class ClientGroupPatchIn(StrictModel):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    type: GroupType | None = None
+    status: GroupStatus | None = None
+    adviser_id: UUID | None = None
+    notes: str | None = Field(None, max_length=10000)
+
+
+class ClientGroupListQuery(ListQuery):
+    status: GroupStatus | None = None
+    type: GroupType | None = None
+    q: str | None = Field(None, min_length=1, max_length=200, description="Case-insensitive match on the name")
+    adviser_id: UUID | None = None
+
+
+def _not_future(v: date | None) -> date | None:
+    if v is not None and v > date.today():
+        raise ValueError("must not be in the future")
+    return v
+
+
+class ProductOwnerOut(BaseModel):
+    id: UUID
+    first_name: str
+    surname: str
+    known_as: str | None
+    date_of_birth: date | None
+    email: str | None
+    phone: str | None
+    status: OwnerStatus
+    inception_date: date
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class ProductOwnerCreateIn(StrictModel):
+    first_name: str = Field(min_length=1, max_length=100)
+    surname: str = Field(min_length=1, max_length=100)
+    known_as: str | None = Field(None, max_length=100)
+    date_of_birth: date | None = Field(None, ge=date(1900, 1, 1))
+    email: EmailStr | None = None
+    phone: str | None = Field(None, max_length=40, pattern=r"^[0-9+() .-]{3,40}$")
+    status: OwnerStatus = "active"
+    inception_date: date | None = Field(None, description="Defaults to today")
+
+    _dob = field_validator("date_of_birth")(_not_future)
+
+
+class ProductOwnerPatchIn(StrictModel):
+    first_name: str | None = Field(None, min_length=1, max_length=100)
+    surname: str | None = Field(None, min_length=1, max_length=100)
+    known_as: str | None = Field(None, max_length=100)
+    date_of_birth: date | None = Field(None, ge=date(1900, 1, 1))
+    email: EmailStr | None = None
+    phone: str | None = Field(None, max_length=40, pattern=r"^[0-9+() .-]{3,40}$")
+    status: OwnerStatus | None = None
+    inception_date: date | None = None
+
+    _dob = field_validator("date_of_birth")(_not_future)
+
+
+class ProductOwnerListQuery(ListQuery):
+    status: OwnerStatus | None = None
+    q: str | None = Field(None, min_length=1, max_length=200, description="Match on first name, surname or known-as")
+
+
+# Fields that may be cleared with null in a PATCH; the others are required once set.
+NULLABLE_GROUP_FIELDS = frozenset({"adviser_id", "notes"})
+NULLABLE_OWNER_FIELDS = frozenset({"known_as", "date_of_birth", "email", "phone"})

@@ -1,0 +1,100 @@
+"""HTTP routes for client groups, product owners and membership."""
+from __future__ import annotations
+
+from uuid import UUID
+
+from chalice import Blueprint
+
+from chalicelib.clients import service
+from chalicelib.clients.models import (ClientGroupCreateIn, ClientGroupListQuery, ClientGroupOut, ClientGroupPatchIn,
+                                       ProductOwnerCreateIn, ProductOwnerListQuery, ProductOwnerOut,
+                                       ProductOwnerPatchIn)
+from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Page, Reply
+
+bp = Blueprint(__name__)
+groups_api = Api(bp, "client-groups")
+owners_api = Api(bp, "product-owners")
+
+
+@groups_api.route("/client-groups", "GET", access=READ, query=ClientGroupListQuery, response=Page[ClientGroupOut],
+                  summary="List client groups (households)")
+def list_client_groups(req: ApiRequest) -> Page[ClientGroupOut]:
+    rows, cursor = service.list_groups(req.ctx, req.query)
+    return Page[ClientGroupOut](items=[ClientGroupOut.model_validate(r) for r in rows], next_cursor=cursor)
+
+
+@groups_api.route("/client-groups", "POST", access=WRITE, body=ClientGroupCreateIn, response=ClientGroupOut,
+                  status=201, summary="Create a client group")
+def create_client_group(req: ApiRequest) -> Reply:
+    row = service.create_group(req.ctx, req.body)
+    return Reply(ClientGroupOut.model_validate(row), 201, {"Location": f"/v1/client-groups/{row['id']}"})
+
+
+@groups_api.route("/client-groups/{group_id}", "GET", access=READ, response=ClientGroupOut,
+                  summary="Get a client group")
+def get_client_group(req: ApiRequest, group_id: UUID) -> ClientGroupOut:
+    return ClientGroupOut.model_validate(service.get_group(req.ctx, group_id))
+
+
+@groups_api.route("/client-groups/{group_id}", "PATCH", access=WRITE, body=ClientGroupPatchIn,
+                  response=ClientGroupOut, if_match=True, summary="Change a client group")
+def update_client_group(req: ApiRequest, group_id: UUID) -> ClientGroupOut:
+    return ClientGroupOut.model_validate(service.update_group(req.ctx, group_id, req.body, req.if_match))
+
+
+@groups_api.route("/client-groups/{group_id}", "DELETE", access=WRITE, status=204,
+                  summary="Delete a client group (409 while it has product owners)")
+def delete_client_group(req: ApiRequest, group_id: UUID) -> None:
+    service.delete_group(req.ctx, group_id)
+
+
+@groups_api.route("/client-groups/{group_id}/product-owners", "GET", access=READ,
+                  response=Page[ProductOwnerOut], summary="The group's product owners, in inception-date order")
+def list_client_group_product_owners(req: ApiRequest, group_id: UUID) -> Page[ProductOwnerOut]:
+    rows = service.list_members(req.ctx, group_id)
+    return Page[ProductOwnerOut](items=[ProductOwnerOut.model_validate(r) for r in rows], next_cursor=None)
+
+
+@groups_api.route("/client-groups/{group_id}/product-owners/{owner_id}", "PUT", access=WRITE,
+                  response=ProductOwnerOut, summary="Add a product owner to the group (idempotent)")
+def add_client_group_product_owner(req: ApiRequest, group_id: UUID, owner_id: UUID) -> Reply:
+    owner, created = service.add_member(req.ctx, group_id, owner_id)
+    return Reply(ProductOwnerOut.model_validate(owner), 201 if created else 200)
+
+
+@groups_api.route("/client-groups/{group_id}/product-owners/{owner_id}", "DELETE", access=WRITE, status=204,
+                  summary="Remove a product owner from the group")
+def remove_client_group_product_owner(req: ApiRequest, group_id: UUID, owner_id: UUID) -> None:
+    service.remove_member(req.ctx, group_id, owner_id)
+
+
+@owners_api.route("/product-owners", "GET", access=READ, query=ProductOwnerListQuery,
+                  response=Page[ProductOwnerOut], summary="List product owners (people)")
+def list_product_owners(req: ApiRequest) -> Page[ProductOwnerOut]:
+    rows, cursor = service.list_owners(req.ctx, req.query)
+    return Page[ProductOwnerOut](items=[ProductOwnerOut.model_validate(r) for r in rows], next_cursor=cursor)
+
+
+@owners_api.route("/product-owners", "POST", access=WRITE, body=ProductOwnerCreateIn, response=ProductOwnerOut,
+                  status=201, summary="Create a product owner")
+def create_product_owner(req: ApiRequest) -> Reply:
+    row = service.create_owner(req.ctx, req.body)
+    return Reply(ProductOwnerOut.model_validate(row), 201, {"Location": f"/v1/product-owners/{row['id']}"})
+
+
+@owners_api.route("/product-owners/{owner_id}", "GET", access=READ, response=ProductOwnerOut,
+                  summary="Get a product owner")
+def get_product_owner(req: ApiRequest, owner_id: UUID) -> ProductOwnerOut:
+    return ProductOwnerOut.model_validate(service.get_owner(req.ctx, owner_id))
+
+
+@owners_api.route("/product-owners/{owner_id}", "PATCH", access=WRITE, body=ProductOwnerPatchIn,
+                  response=ProductOwnerOut, if_match=True, summary="Change a product owner")
+def update_product_owner(req: ApiRequest, owner_id: UUID) -> ProductOwnerOut:
+    return ProductOwnerOut.model_validate(service.update_owner(req.ctx, owner_id, req.body, req.if_match))
+
+
+@owners_api.route("/product-owners/{owner_id}", "DELETE", access=WRITE, status=204,
+                  summary="Delete a product owner (409 while they belong to a client group)")
+def delete_product_owner(req: ApiRequest, owner_id: UUID) -> None:
+    service.delete_owner(req.ctx, owner_id)

@@ -1,0 +1,159 @@
+"""Rules for client groups, product owners and membership. Each function is one audited transaction."""
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from chalicelib.clients import store
+from chalicelib.clients.models import NULLABLE_GROUP_FIELDS, NULLABLE_OWNER_FIELDS
+from chalicelib.core import audit, db, errors
+from chalicelib.core.context import RequestContext
+from chalicelib.core.http import decode_cursor, page
+from chalicelib.core.versioning import check_version, patch_changes, unchanged
+
+
+def _check_adviser(tx: db.Tx, adviser_id: UUID | None) -> None:
+    if adviser_id is not None and not store.adviser_exists(tx, adviser_id):
+        raise errors.Unprocessable("The adviser must be an active admin or adviser of the firm",
+                                   errors=[{"field": "adviser_id", "message": "no such adviser"}])
+
+
+# --- client groups ---
+
+def list_groups(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
+    after = decode_cursor(query.cursor, 2)
+    with db.transaction(ctx) as tx:
+        rows = store.list_groups(tx, status=query.status, type_=query.type, q=query.q, adviser_id=query.adviser_id,
+                                 after=after, limit=query.limit)
+    return page(rows, query.limit, lambda r: [r["name"], r["id"]])
+
+
+def create_group(ctx: RequestContext, data: Any) -> dict[str, Any]:
+    with db.transaction(ctx) as tx:
+        _check_adviser(tx, data.adviser_id)
+        row = store.insert_group(tx, data.model_dump())
+        audit.record(tx, "client_group.create", "client_group", row["id"], None, row)
+    return row
+
+
+def get_group(ctx: RequestContext, group_id: UUID) -> dict[str, Any]:
+    with db.transaction(ctx) as tx:
+        row = store.get_group(tx, group_id)
+    if row is None:
+        raise errors.NotFound("No such client group")
+    return row
+
+
+def update_group(ctx: RequestContext, group_id: UUID, data: Any, if_match: int) -> dict[str, Any]:
+    changes = patch_changes(data, NULLABLE_GROUP_FIELDS)
+    with db.transaction(ctx) as tx:
+        before = check_version(store.get_group(tx, group_id, for_update=True), if_match, "client group")
+        changes = unchanged(before, changes)
+        if "adviser_id" in changes:
+            _check_adviser(tx, changes["adviser_id"])
+        after = store.update_group(tx, group_id, changes) if changes else before
+        audit.record(tx, "client_group.update", "client_group", group_id, before, after)
+    return after
+
+
+def delete_group(ctx: RequestContext, group_id: UUID) -> None:
+    with db.transaction(ctx) as tx:
+        before = store.get_group(tx, group_id, for_update=True)
+        if before is None:
+            raise errors.NotFound("No such client group")
+        members = store.group_member_count(tx, group_id)
+        if members:
+            raise errors.Conflict(f"The client group still has {members} product owner(s); remove them first")
+        store.delete_group(tx, group_id)
+        audit.record(tx, "client_group.delete", "client_group", group_id, before, None)
+
+
+# --- product owners ---
+
+def list_owners(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
+    after = decode_cursor(query.cursor, 3)
+    with db.transaction(ctx) as tx:
+        rows = store.list_owners(tx, status=query.status, q=query.q, after=after, limit=query.limit)
+    return page(rows, query.limit, lambda r: [r["surname"], r["first_name"], r["id"]])
+
+
+def create_owner(ctx: RequestContext, data: Any) -> dict[str, Any]:
+    values = data.model_dump()
+    if values["email"]:
+        values["email"] = values["email"].lower()
+    with db.transaction(ctx) as tx:
+        row = store.insert_owner(tx, values)
+        audit.record(tx, "product_owner.create", "product_owner", row["id"], None, row)
+    return row
+
+
+def get_owner(ctx: RequestContext, owner_id: UUID) -> dict[str, Any]:
+    with db.transaction(ctx) as tx:
+        row = store.get_owner(tx, owner_id)
+    if row is None:
+        raise errors.NotFound("No such product owner")
+    return row
+
+
+def update_owner(ctx: RequestContext, owner_id: UUID, data: Any, if_match: int) -> dict[str, Any]:
+    changes = patch_changes(data, NULLABLE_OWNER_FIELDS)
+    if changes.get("email"):
+        changes["email"] = changes["email"].lower()
+    with db.transaction(ctx) as tx:
+        before = check_version(store.get_owner(tx, owner_id, for_update=True), if_match, "product owner")
+        changes = unchanged(before, changes)
+        after = store.update_owner(tx, owner_id, changes) if changes else before
+        audit.record(tx, "product_owner.update", "product_owner", owner_id, before, after)
+    return after
+
+
+def delete_owner(ctx: RequestContext, owner_id: UUID) -> None:
+    with db.transaction(ctx) as tx:
+        before = store.get_owner(tx, owner_id, for_update=True)
+        if before is None:
+            raise errors.NotFound("No such product owner")
+        groups = store.owner_group_count(tx, owner_id)
+        if groups:
+            raise errors.Conflict(f"The product owner belongs to {groups} client group(s); remove them first")
+        store.delete_owner(tx, owner_id)
+        audit.record(tx, "product_owner.delete", "product_owner", owner_id, before, None)
+
+
+# --- membership ---
+
+def _group_and_owner(tx: db.Tx, group_id: UUID, owner_id: UUID) -> None:
+    if store.get_group(tx, group_id, for_update=True) is None:
+        raise errors.NotFound("No such client group")
+    if store.get_owner(tx, owner_id) is None:
+        raise errors.NotFound("No such product owner")
+
+
+def add_member(ctx: RequestContext, group_id: UUID, owner_id: UUID) -> tuple[dict[str, Any], bool]:
+    """PUT is idempotent: (the owner, True when newly added)."""
+    with db.transaction(ctx) as tx:
+        _group_and_owner(tx, group_id, owner_id)
+        link = store.add_member(tx, group_id, owner_id)
+        if link is not None:
+            audit.record(tx, "client_group.add_product_owner", "client_group", group_id, None, link)
+        else:
+            # Nothing changed, but every write request leaves its event: record that it was a no-op.
+            audit.record(tx, "client_group.add_product_owner", "client_group", group_id,
+                         {"product_owner_id": owner_id}, {"product_owner_id": owner_id})
+        owner = store.get_owner(tx, owner_id)
+    return owner, link is not None
+
+
+def remove_member(ctx: RequestContext, group_id: UUID, owner_id: UUID) -> None:
+    with db.transaction(ctx) as tx:
+        _group_and_owner(tx, group_id, owner_id)
+        link = store.remove_member(tx, group_id, owner_id)
+        if link is None:
+            raise errors.NotFound("The product owner is not in this client group")
+        audit.record(tx, "client_group.remove_product_owner", "client_group", group_id, link, None)
+
+
+def list_members(ctx: RequestContext, group_id: UUID) -> list[dict[str, Any]]:
+    with db.transaction(ctx) as tx:
+        if store.get_group(tx, group_id) is None:
+            raise errors.NotFound("No such client group")
+        return store.list_members(tx, group_id)

@@ -1,0 +1,134 @@
+"""SQL for client groups, product owners and membership. Row-level security scopes every query to the firm."""
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from chalicelib.core.db import Tx
+
+GROUP_COLUMNS = "id, name, type, status, adviser_id, notes, created_at, updated_at, version"
+OWNER_COLUMNS = ("id, first_name, surname, known_as, date_of_birth, email, phone, status, inception_date, "
+                 "created_at, updated_at, version")
+
+
+def _update(tx: Tx, table: str, columns: str, row_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
+    from psycopg import sql
+
+    assignments = sql.SQL(", ").join(
+        sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in changes)
+    query = sql.SQL("UPDATE {} SET {}, version = version + 1 WHERE id = %(id)s RETURNING " + columns).format(
+        sql.Identifier(table), assignments)
+    return tx.one(query, {**changes, "id": row_id})
+
+
+# --- client groups ---
+
+def insert_group(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
+    return tx.one(f"INSERT INTO client_groups (firm_id, name, type, status, adviser_id, notes) "
+                  f"VALUES (current_firm_id(), %(name)s, %(type)s, %(status)s, %(adviser_id)s, %(notes)s) "
+                  f"RETURNING {GROUP_COLUMNS}", data)
+
+
+def get_group(tx: Tx, group_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return tx.one(f"SELECT {GROUP_COLUMNS} FROM client_groups WHERE id = %s{lock}", (group_id,))
+
+
+def list_groups(tx: Tx, *, status: str | None, type_: str | None, q: str | None, adviser_id: UUID | None,
+                after: list[Any] | None, limit: int) -> list[dict[str, Any]]:
+    return tx.all(
+        f"SELECT {GROUP_COLUMNS} FROM client_groups "
+        "WHERE (%(status)s::text IS NULL OR status = %(status)s) "
+        "AND (%(type)s::text IS NULL OR type = %(type)s) "
+        "AND (%(adviser)s::uuid IS NULL OR adviser_id = %(adviser)s) "
+        "AND (%(q)s::text IS NULL OR name ILIKE '%%' || %(q)s || '%%') "
+        "AND (%(after_name)s::text IS NULL OR (name, id) > (%(after_name)s, %(after_id)s::uuid)) "
+        "ORDER BY name, id LIMIT %(limit)s",
+        {"status": status, "type": type_, "adviser": adviser_id, "q": _like_escape(q),
+         "after_name": after[0] if after else None, "after_id": after[1] if after else None, "limit": limit + 1})
+
+
+def update_group(tx: Tx, group_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
+    return _update(tx, "client_groups", GROUP_COLUMNS, group_id, changes)
+
+
+def delete_group(tx: Tx, group_id: UUID) -> None:
+    tx.execute("DELETE FROM client_groups WHERE id = %s", (group_id,))
+
+
+def group_member_count(tx: Tx, group_id: UUID) -> int:
+    return tx.one("SELECT count(*) AS n FROM client_group_product_owners WHERE client_group_id = %s",
+                  (group_id,))["n"]
+
+
+def adviser_exists(tx: Tx, user_id: UUID) -> bool:
+    return tx.one("SELECT EXISTS (SELECT 1 FROM users WHERE id = %s AND active "
+                  "AND role IN ('admin', 'adviser')) AS ok", (user_id,))["ok"]
+
+
+# --- product owners ---
+
+def insert_owner(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
+    return tx.one(f"INSERT INTO product_owners (firm_id, first_name, surname, known_as, date_of_birth, email, "
+                  f"phone, status, inception_date) VALUES (current_firm_id(), %(first_name)s, %(surname)s, "
+                  f"%(known_as)s, %(date_of_birth)s, %(email)s, %(phone)s, %(status)s, "
+                  f"coalesce(%(inception_date)s, CURRENT_DATE)) RETURNING {OWNER_COLUMNS}", data)
+
+
+def get_owner(tx: Tx, owner_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return tx.one(f"SELECT {OWNER_COLUMNS} FROM product_owners WHERE id = %s{lock}", (owner_id,))
+
+
+def list_owners(tx: Tx, *, status: str | None, q: str | None, after: list[Any] | None,
+                limit: int) -> list[dict[str, Any]]:
+    return tx.all(
+        f"SELECT {OWNER_COLUMNS} FROM product_owners "
+        "WHERE (%(status)s::text IS NULL OR status = %(status)s) "
+        "AND (%(q)s::text IS NULL OR first_name ILIKE '%%' || %(q)s || '%%' OR surname ILIKE '%%' || %(q)s || '%%' "
+        "     OR known_as ILIKE '%%' || %(q)s || '%%') "
+        "AND (%(after_surname)s::text IS NULL OR (surname, first_name, id) > "
+        "     (%(after_surname)s, %(after_first)s, %(after_id)s::uuid)) "
+        "ORDER BY surname, first_name, id LIMIT %(limit)s",
+        {"status": status, "q": _like_escape(q), "after_surname": after[0] if after else None,
+         "after_first": after[1] if after else None, "after_id": after[2] if after else None, "limit": limit + 1})
+
+
+def update_owner(tx: Tx, owner_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
+    return _update(tx, "product_owners", OWNER_COLUMNS, owner_id, changes)
+
+
+def delete_owner(tx: Tx, owner_id: UUID) -> None:
+    tx.execute("DELETE FROM product_owners WHERE id = %s", (owner_id,))
+
+
+def owner_group_count(tx: Tx, owner_id: UUID) -> int:
+    return tx.one("SELECT count(*) AS n FROM client_group_product_owners WHERE product_owner_id = %s",
+                  (owner_id,))["n"]
+
+
+# --- membership ---
+
+def add_member(tx: Tx, group_id: UUID, owner_id: UUID) -> dict[str, Any] | None:
+    """None when the owner already belongs to the group."""
+    return tx.one("INSERT INTO client_group_product_owners (firm_id, client_group_id, product_owner_id) "
+                  "VALUES (current_firm_id(), %s, %s) ON CONFLICT DO NOTHING "
+                  "RETURNING client_group_id, product_owner_id, created_at", (group_id, owner_id))
+
+
+def remove_member(tx: Tx, group_id: UUID, owner_id: UUID) -> dict[str, Any] | None:
+    return tx.one("DELETE FROM client_group_product_owners WHERE client_group_id = %s AND product_owner_id = %s "
+                  "RETURNING client_group_id, product_owner_id, created_at", (group_id, owner_id))
+
+
+def list_members(tx: Tx, group_id: UUID) -> list[dict[str, Any]]:
+    cols = ", ".join("o." + c.strip() for c in OWNER_COLUMNS.split(","))
+    return tx.all(f"SELECT {cols} FROM client_group_product_owners m JOIN product_owners o "
+                  "ON o.id = m.product_owner_id WHERE m.client_group_id = %s "
+                  "ORDER BY o.inception_date, o.surname, o.first_name, o.id", (group_id,))
+
+
+def _like_escape(q: str | None) -> str | None:
+    if q is None:
+        return None
+    return q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

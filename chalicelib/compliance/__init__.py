@@ -1,0 +1,1 @@
+"""The firm's compliance trail: audit event queries (retention and erasure come later)."""

@@ -1,0 +1,44 @@
+"""Models for audit event queries."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field, model_validator
+
+from chalicelib.core.http import ListQuery
+
+
+class AuditEventOut(BaseModel):
+    id: UUID
+    occurred_at: datetime
+    actor_type: Literal["user", "api_key", "system"]
+    actor_id: UUID | None
+    action: str
+    resource_type: str
+    resource_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    changed_fields: list[str]
+    request_id: str | None
+    ip: str | None
+    user_agent: str | None
+
+
+class AuditEventListQuery(ListQuery):
+    resource_type: str | None = Field(None, max_length=100)
+    resource_id: str | None = Field(None, max_length=100)
+    actor: UUID | None = Field(None, description="User or API key id")
+    action: str | None = Field(None, max_length=100)
+    from_: datetime | None = Field(None, alias="from", description="Inclusive lower bound on occurred_at")
+    to: datetime | None = Field(None, description="Exclusive upper bound on occurred_at")
+
+    @model_validator(mode="after")
+    def _range(self) -> "AuditEventListQuery":
+        for name, value in (("from", self.from_), ("to", self.to)):
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name} must include a time zone (RFC 3339)")
+        if self.from_ and self.to and self.from_ >= self.to:
+            raise ValueError("from must be before to")
+        return self

@@ -1,0 +1,18 @@
+"""HTTP routes for the audit trail (admin)."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.compliance import service
+from chalicelib.compliance.models import AuditEventListQuery, AuditEventOut
+from chalicelib.core.http import ADMIN, Api, ApiRequest, Page
+
+bp = Blueprint(__name__)
+api = Api(bp, "audit")
+
+
+@api.route("/audit-events", "GET", access=ADMIN, query=AuditEventListQuery, response=Page[AuditEventOut],
+           summary="The firm's audit trail, newest first")
+def list_audit_events(req: ApiRequest) -> Page[AuditEventOut]:
+    rows, cursor = service.list_events(req.ctx, req.query)
+    return Page[AuditEventOut](items=[AuditEventOut.model_validate(r) for r in rows], next_cursor=cursor)

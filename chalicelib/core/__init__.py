@@ -1,0 +1,1 @@
+"""Cross-cutting pieces every domain package uses: config, db, errors, http pipeline, auth, audit, openapi."""

@@ -1,0 +1,164 @@
+"""Credentials: password hashing (argon2id), access tokens (HS256 JWT), API keys and refresh tokens.
+
+`authenticate(header)` turns an Authorization header into a Principal. It runs inside the API Lambda for every
+route (not as a separate API Gateway authorizer Lambda) so that every refusal is problem+json, a revoked API key
+stops working at once, and a request pays no second cold start.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets as pysecrets
+import string
+import time
+import uuid
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any
+from uuid import UUID
+
+from chalicelib.core import config
+from chalicelib.core.context import Principal
+from chalicelib.core.errors import ServiceUnavailable, Unauthorized
+
+API_KEY_PREFIX = "wdk_"
+_ALPHABET = string.ascii_letters + string.digits
+_JWT_ALG = "HS256"
+_ISSUER = "wealthdesk"
+
+
+@lru_cache(maxsize=1)
+def _hasher() -> Any:
+    from argon2 import PasswordHasher
+
+    # OWASP's argon2id floor (m=19 MiB, t=2, p=1): strong, and fast enough for a 128 MB Lambda.
+    return PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return _hasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+_DUMMY_HASH: list[str] = []
+
+
+def burn_password_check(password: str) -> None:
+    """Spend the same time as a real check, so an unknown email cannot be told apart by timing."""
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(hash_password(pysecrets.token_urlsafe(16)))
+    verify_password(_DUMMY_HASH[0], password)
+
+
+def generate_password() -> str:
+    return pysecrets.token_urlsafe(15)
+
+
+def _random(n: int) -> str:
+    return "".join(pysecrets.choice(_ALPHABET) for _ in range(n))
+
+
+def sha256(value: str) -> bytes:
+    return hashlib.sha256(value.encode()).digest()
+
+
+# --- API keys: wdk_<8 visible>_<40 secret>; stored as prefix + sha256 of the whole key (high entropy) ---
+
+def new_api_key() -> tuple[str, str, bytes]:
+    """(full key shown once, visible prefix, hash to store)."""
+    prefix = API_KEY_PREFIX + _random(8)
+    key = f"{prefix}_{_random(40)}"
+    return key, prefix, sha256(key)
+
+
+def split_api_key(token: str) -> str | None:
+    if not token.startswith(API_KEY_PREFIX) or len(token) != 4 + 8 + 1 + 40 or token[12] != "_":
+        return None
+    return token[:12]
+
+
+# --- refresh tokens: opaque random strings; only their sha256 is stored ---
+
+def new_refresh_token() -> tuple[str, bytes]:
+    token = "wdr_" + pysecrets.token_urlsafe(32)
+    return token, sha256(token)
+
+
+# --- access tokens ---
+
+def _jwt_secret() -> str:
+    s = config.settings()
+    if s.jwt_secret:
+        return s.jwt_secret
+    if s.jwt_secret_arn:
+        from chalicelib.core.secrets import get_secret
+
+        return get_secret(s.jwt_secret_arn)
+    raise ServiceUnavailable("The service is not configured to issue tokens (JWT_SECRET)")
+
+
+def issue_access_token(*, user_id: UUID, firm_id: UUID, role: str, session_id: UUID) -> tuple[str, int]:
+    import jwt
+
+    ttl = config.settings().access_token_ttl
+    now = int(time.time())
+    claims = {"iss": _ISSUER, "sub": str(user_id), "firm": str(firm_id), "role": role, "sid": str(session_id),
+              "iat": now, "exp": now + ttl, "jti": uuid.uuid4().hex}
+    return jwt.encode(claims, _jwt_secret(), algorithm=_JWT_ALG), ttl
+
+
+def _principal_from_jwt(token: str) -> Principal:
+    import jwt
+
+    try:
+        claims = jwt.decode(token, _jwt_secret(), algorithms=[_JWT_ALG], issuer=_ISSUER,
+                            options={"require": ["exp", "iat", "sub", "firm", "role", "sid"]})
+        return Principal(firm_id=UUID(claims["firm"]), kind="user", id=UUID(claims["sub"]), role=claims["role"],
+                         session_id=UUID(claims["sid"]))
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("The access token has expired") from None
+    except (jwt.InvalidTokenError, ValueError, KeyError):
+        raise Unauthorized("The access token is not valid") from None
+
+
+def _principal_from_api_key(token: str, prefix: str) -> Principal:
+    from chalicelib.core import db
+
+    with db.pool().connection() as conn, conn.transaction():
+        row = conn.execute("SELECT * FROM auth_api_key(%s)", (prefix,)).fetchone()
+        if row is None or not hmac.compare_digest(bytes(row["key_hash"]), sha256(token)):
+            raise Unauthorized("The API key is not valid")
+        if row["revoked_at"] is not None:
+            raise Unauthorized("The API key has been revoked")
+        if row["expires_at"] is not None and row["expires_at"] <= datetime.now(timezone.utc):
+            raise Unauthorized("The API key has expired")
+        key_id, firm_id, scopes = row["id"], row["firm_id"], row["scopes"]
+        # last_used_at at minute resolution: a busy key does not write on every request.
+        conn.execute("SELECT set_config('app.firm_id', %s, true)", (str(firm_id),))
+        conn.execute("UPDATE api_keys SET last_used_at = now() WHERE id = %s AND "
+                     "(last_used_at IS NULL OR last_used_at < now() - interval '1 minute')", (key_id,))
+    return Principal(firm_id=firm_id, kind="api_key", id=key_id, scopes=frozenset(scopes))
+
+
+def authenticate(authorization: str | None) -> Principal:
+    """`Authorization: Bearer <JWT or wdk_ key>` -> Principal, or Unauthorized."""
+    if not authorization:
+        raise Unauthorized("Send Authorization: Bearer <token or API key>")
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("Use the Bearer scheme: Authorization: Bearer <token or API key>")
+    prefix = split_api_key(token)
+    if prefix is not None:
+        return _principal_from_api_key(token, prefix)
+    if token.startswith(API_KEY_PREFIX):
+        raise Unauthorized("The API key is not valid")
+    return _principal_from_jwt(token)

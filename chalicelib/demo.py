@@ -1,0 +1,120 @@
+"""Realistic demo data for a firm: UK households (individuals, couples, families, trusts) and their people.
+
+Generated from a seed, so the same command gives the same firm. Rows are written with COPY in one transaction
+as the system principal; the load leaves one audit event (`demo.load`) rather than one per generated row.
+"""
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+from chalicelib.core import audit, db
+from chalicelib.core.context import RequestContext
+
+FIRST_MALE = ["James", "Oliver", "William", "Harry", "George", "Thomas", "Jack", "Charles", "Edward", "Henry",
+              "David", "Richard", "Michael", "Peter", "Andrew", "Robert", "Daniel", "Samuel", "Arthur", "Alfie"]
+FIRST_FEMALE = ["Olivia", "Amelia", "Isla", "Emily", "Sophie", "Charlotte", "Grace", "Alice", "Eleanor", "Ruth",
+                "Margaret", "Elizabeth", "Sarah", "Helen", "Catherine", "Victoria", "Lucy", "Hannah", "Freya", "Poppy"]
+SURNAMES = ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Robinson", "Wright",
+            "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall", "Wood", "Jackson", "Clarke",
+            "Patel", "Khan", "Hughes", "Edwards", "Turner", "Hill", "Cooper", "Ward", "Morris", "Harrison",
+            "Fletcher", "Ashworth", "Pemberton", "Whitaker", "Kingsley", "Hargreaves", "Cartwright", "Ellison"]
+TRUST_NAMES = ["Family Trust", "Discretionary Trust", "Bare Trust", "Will Trust", "Settlement"]
+COMPANY_SUFFIX = ["Holdings Ltd", "Properties Ltd", "Consulting Ltd", "& Sons Ltd", "Investments LLP"]
+KNOWN_AS = {"William": "Bill", "Robert": "Bob", "Elizabeth": "Liz", "Margaret": "Maggie", "Richard": "Dick",
+            "Edward": "Ted", "Catherine": "Kate", "Thomas": "Tom", "Michael": "Mike", "Victoria": "Vicky"}
+
+
+def _person(rng: random.Random, surname: str, female: bool, born_from: int, born_to: int) -> dict[str, Any]:
+    first = rng.choice(FIRST_FEMALE if female else FIRST_MALE)
+    dob = date(rng.randint(born_from, born_to), rng.randint(1, 12), rng.randint(1, 28))
+    domain = rng.choice(["gmail.com", "outlook.com", "btinternet.com", "yahoo.co.uk", "icloud.com"])
+    return {
+        "first_name": first, "surname": surname,
+        "known_as": KNOWN_AS.get(first) if rng.random() < 0.4 else None,
+        "date_of_birth": dob,
+        "email": f"{first.lower()}.{surname.lower()}{rng.randint(1, 99)}@{domain}" if rng.random() < 0.85 else None,
+        "phone": f"07{rng.randint(100, 999)} {rng.randint(100000, 999999)}" if rng.random() < 0.8 else None,
+    }
+
+
+def generate(rng: random.Random, households: int) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """[(client group, [people in inception order])]."""
+    out = []
+    today = date.today()
+    for _ in range(households):
+        kind = rng.choices(["individual", "couple", "family", "trust", "corporate"], [30, 35, 20, 10, 5])[0]
+        surname = rng.choice(SURNAMES)
+        inception = today - timedelta(days=rng.randint(30, 20 * 365))
+        people: list[dict[str, Any]] = []
+        if kind == "individual":
+            people.append(_person(rng, surname, rng.random() < 0.5, 1940, 1995))
+            name = f"{people[0]['first_name']} {surname}"
+        elif kind == "couple":
+            people += [_person(rng, surname, False, 1945, 1990), _person(rng, surname, True, 1945, 1990)]
+            name = f"{people[0]['first_name']} & {people[1]['first_name']} {surname}"
+        elif kind == "family":
+            people += [_person(rng, surname, False, 1955, 1985), _person(rng, surname, True, 1955, 1985)]
+            people += [_person(rng, surname, rng.random() < 0.5, 1990, 2008) for _ in range(rng.randint(1, 3))]
+            name = f"The {surname} Family"
+        elif kind == "trust":
+            people += [_person(rng, surname, rng.random() < 0.5, 1940, 1975) for _ in range(rng.randint(1, 2))]
+            name = f"The {surname} {rng.choice(TRUST_NAMES)}"
+        else:
+            people.append(_person(rng, surname, rng.random() < 0.5, 1955, 1985))
+            name = f"{surname} {rng.choice(COMPANY_SUFFIX)}"
+        for i, person in enumerate(people):
+            person["inception_date"] = inception + timedelta(days=i * rng.randint(0, 400))
+            person["inception_date"] = min(person["inception_date"], today)
+            person["id"] = uuid.UUID(int=rng.getrandbits(128), version=4)
+        status = rng.choices(["active", "dormant", "inactive"], [85, 10, 5])[0]
+        group = {"id": uuid.UUID(int=rng.getrandbits(128), version=4), "name": name, "type": kind,
+                 "status": status, "notes": None if rng.random() < 0.7 else "Annual review due in spring."}
+        out.append((group, people))
+    return out
+
+
+def load(firm_id: UUID, households: int, advisers: list[UUID], *, seed: int = 42,
+         progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Insert `households` generated households into the firm. Returns counts."""
+    rng = random.Random(f"{seed}:{firm_id}:{households}")
+    data = generate(rng, households)
+    ctx = RequestContext.system(firm_id)
+    groups = [g for g, _ in data]
+    people = [(g["id"], p) for g, ps in data for p in ps]
+    people_count = len(people)
+    with db.transaction(ctx) as tx:
+        # Row-level security forbids COPY; one INSERT ... SELECT FROM unnest per table is nearly as fast.
+        for start in range(0, len(groups), 5000):
+            chunk = groups[start:start + 5000]
+            tx.execute(
+                "INSERT INTO client_groups (id, firm_id, name, type, status, adviser_id, notes) "
+                "SELECT u.id, current_firm_id(), u.name, u.type, u.status, u.adviser_id, u.notes FROM "
+                "unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::uuid[], %s::text[]) "
+                "AS u(id, name, type, status, adviser_id, notes)",
+                ([g["id"] for g in chunk], [g["name"] for g in chunk], [g["type"] for g in chunk],
+                 [g["status"] for g in chunk],
+                 [advisers[(start + i) % len(advisers)] if advisers else None for i in range(len(chunk))],
+                 [g["notes"] for g in chunk]))
+            if progress:
+                progress(len(chunk))
+        for start in range(0, len(people), 5000):
+            chunk = people[start:start + 5000]
+            tx.execute(
+                "INSERT INTO product_owners (id, firm_id, first_name, surname, known_as, date_of_birth, email, "
+                "phone, inception_date) SELECT u.id, current_firm_id(), u.f, u.s, u.k, u.d, u.e, u.p, u.i FROM "
+                "unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::date[], %s::text[], %s::text[], "
+                "%s::date[]) AS u(id, f, s, k, d, e, p, i)",
+                tuple([p[key] for _, p in chunk] for key in ("id", "first_name", "surname", "known_as",
+                                                             "date_of_birth", "email", "phone", "inception_date")))
+            tx.execute(
+                "INSERT INTO client_group_product_owners (firm_id, client_group_id, product_owner_id) "
+                "SELECT current_firm_id(), g, o FROM unnest(%s::uuid[], %s::uuid[]) AS u(g, o)",
+                ([g for g, _ in chunk], [p["id"] for _, p in chunk]))
+        audit.record(tx, "demo.load", "firm", firm_id, None,
+                     {"households": households, "product_owners": people_count, "seed": seed})
+    return {"households": households, "product_owners": people_count}

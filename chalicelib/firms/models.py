@@ -1,0 +1,119 @@
+"""Request and response models for auth, users and API keys."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, EmailStr, Field, field_validator
+
+from chalicelib.core.http import ListQuery, StrictModel
+
+Role = Literal["admin", "adviser", "analyst", "viewer"]
+Scope = Literal["read", "write"]
+
+
+class LoginIn(StrictModel):
+    email: EmailStr
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshIn(StrictModel):
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+    refresh_token: str
+
+
+class FirmOut(BaseModel):
+    id: UUID
+    name: str
+    base_currency: str
+
+
+class UserOut(BaseModel):
+    id: UUID
+    email: str
+    name: str
+    role: Role
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class MeOut(UserOut):
+    firm: FirmOut
+
+
+class UserCreateIn(StrictModel):
+    email: EmailStr
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+    password: str | None = Field(None, min_length=12, max_length=1024,
+                                 description="Omit to have one generated and returned once")
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, v: str) -> str:
+        return v.lower()
+
+
+class UserCreatedOut(UserOut):
+    password: str | None = Field(None, description="The generated password, shown once; null when you chose one")
+
+
+class UserPatchIn(StrictModel):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    role: Role | None = None
+    active: bool | None = None
+    password: str | None = Field(None, min_length=12, max_length=1024)
+
+
+class UserListQuery(ListQuery):
+    role: Role | None = None
+    active: bool | None = None
+
+
+class ApiKeyCreateIn(StrictModel):
+    name: str = Field(min_length=1, max_length=200)
+    scopes: list[Scope] = Field(min_length=1, max_length=2)
+    expires_at: datetime | None = None
+
+    @field_validator("scopes")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        return sorted(set(v))
+
+    @field_validator("expires_at")
+    @classmethod
+    def _aware_future(cls, v: datetime | None) -> datetime | None:
+        if v is None:
+            return v
+        if v.tzinfo is None:
+            raise ValueError("must include a time zone (RFC 3339)")
+        from datetime import timezone
+
+        if v <= datetime.now(timezone.utc):
+            raise ValueError("must be in the future")
+        return v
+
+
+class ApiKeyOut(BaseModel):
+    id: UUID
+    name: str
+    prefix: str
+    scopes: list[Scope]
+    created_by: UUID
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class ApiKeyCreatedOut(ApiKeyOut):
+    key: str = Field(description="The full key, shown only in this response: wdk_...")

@@ -1,0 +1,210 @@
+"""Rules for firms, login, sessions, users and API keys. Each function is one transaction."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from chalicelib.core import audit, auth, config, db, errors
+from chalicelib.core.context import Principal, RequestContext
+from chalicelib.core.http import decode_cursor, page
+from chalicelib.core.versioning import check_version, patch_changes
+from chalicelib.firms import store
+
+MAX_FAILURES = 5
+LOCK_MINUTES = 30
+_BAD_LOGIN = "The email or password is wrong, or the account is locked for a while after repeated failures"
+
+
+@dataclass
+class Tokens:
+    access_token: str
+    expires_in: int
+    refresh_token: str
+
+
+def create_firm(name: str, admin_email: str, admin_name: str, password: str | None,
+                base_currency: str = "GBP", firm_id: UUID | None = None,
+                ) -> tuple[dict[str, Any], dict[str, Any], str | None]:
+    """A new tenant and its first admin. Returns (firm, admin user, generated password or None)."""
+    firm_id = firm_id or uuid.uuid4()
+    ctx = RequestContext.system(firm_id)
+    generated = None if password else auth.generate_password()
+    with db.transaction(ctx) as tx:
+        if store.email_taken(tx, admin_email.lower()):
+            raise errors.Conflict(f"A user with email {admin_email} already exists")
+        firm = store.insert_firm(tx, firm_id, name, base_currency)
+        audit.record(tx, "firm.create", "firm", firm_id, None, firm)
+        user = store.insert_user(tx, admin_email.lower(), admin_name, "admin",
+                                 auth.hash_password(password or generated or ""))
+        audit.record(tx, "user.create", "user", user["id"], None, user)
+    return firm, user, generated
+
+
+def _ctx_as(base: RequestContext, firm_id: UUID, user_id: UUID, role: str) -> RequestContext:
+    return RequestContext(principal=Principal(firm_id=firm_id, kind="user", id=user_id, role=role),
+                          request_id=base.request_id, ip=base.ip, user_agent=base.user_agent)
+
+
+def _new_session(tx: db.Tx, user_id: UUID, firm_id: UUID, role: str, chain_id: UUID) -> Tokens:
+    s = config.settings()
+    refresh, refresh_hash = auth.new_refresh_token()
+    session = store.insert_session(tx, user_id=user_id, chain_id=chain_id, token_hash=refresh_hash,
+                                   ttl_seconds=s.refresh_token_ttl, ip=tx.ctx.ip, user_agent=tx.ctx.user_agent)
+    access, ttl = auth.issue_access_token(user_id=user_id, firm_id=firm_id, role=role, session_id=session["id"])
+    return Tokens(access_token=access, expires_in=ttl, refresh_token=refresh)
+
+
+def login(ctx: RequestContext, email: str, password: str) -> Tokens:
+    """The same 401 for an unknown email, a wrong password, a locked or inactive account."""
+    email = email.lower()
+    with db.pool().connection() as conn, conn.transaction():
+        found = store.user_for_login(db.Tx(conn, ctx), email)
+    if found is None:
+        auth.burn_password_check(password)
+        raise errors.Unauthorized(_BAD_LOGIN)
+    user_ctx = _ctx_as(ctx, found["firm_id"], found["id"], found["role"])
+    locked = found["locked_until"] is not None and found["locked_until"] > datetime.now(timezone.utc)
+    if locked or not found["active"]:
+        auth.burn_password_check(password)
+        raise errors.Unauthorized(_BAD_LOGIN)
+    if not auth.verify_password(found["password_hash"], password):
+        with db.transaction(user_ctx) as tx:
+            after = store.record_login_failure(tx, found["id"], MAX_FAILURES, LOCK_MINUTES)
+            audit.record(tx, "auth.login_failed", "user", found["id"],
+                         {"failed_logins": found["failed_logins"]}, dict(after))
+        raise errors.Unauthorized(_BAD_LOGIN)
+    with db.transaction(user_ctx) as tx:
+        store.record_login_success(tx, found["id"])
+        tokens = _new_session(tx, found["id"], found["firm_id"], found["role"], uuid.uuid4())
+        audit.record(tx, "auth.login", "user", found["id"], None, None)
+    return tokens
+
+
+def refresh(ctx: RequestContext, refresh_token: str) -> Tokens:
+    """Rotate a refresh token. A used token presented again revokes its whole chain (it was stolen)."""
+    token_hash = auth.sha256(refresh_token)
+    with db.pool().connection() as conn, conn.transaction():
+        firm_id = store.session_firm(db.Tx(conn, ctx), token_hash)
+    if firm_id is None:
+        raise errors.Unauthorized("The refresh token is not valid")
+    sys_ctx = RequestContext.system(firm_id, ctx.request_id)
+    sys_ctx.ip, sys_ctx.user_agent = ctx.ip, ctx.user_agent
+    with db.transaction(sys_ctx) as tx:
+        session = store.session_for_refresh(tx, token_hash)
+        if session is None or session["revoked_at"] is not None or session["expired"] or not session["active"]:
+            reuse = None
+        elif session["used_at"] is not None:
+            reuse = session
+        else:
+            user_ctx = _ctx_as(ctx, firm_id, session["user_id"], session["role"])
+            tx.ctx = user_ctx
+            store.mark_session_used(tx, session["id"])
+            tokens = _new_session(tx, session["user_id"], firm_id, session["role"], session["chain_id"])
+            audit.record(tx, "auth.refresh", "session", session["chain_id"], None, None)
+            return tokens
+        if reuse is not None:
+            revoked = store.revoke_chain(tx, reuse["chain_id"])
+            audit.record(tx, "auth.refresh_reuse", "session", reuse["chain_id"], None, {"revoked": revoked})
+    raise errors.Unauthorized("The refresh token is not valid")
+
+
+def logout(ctx: RequestContext) -> None:
+    principal = ctx.principal
+    assert principal is not None
+    if principal.kind != "user" or principal.session_id is None:
+        raise errors.Unprocessable("Only a user session can log out; revoke an API key instead")
+    with db.transaction(ctx) as tx:
+        chain = store.chain_of_session(tx, principal.session_id)
+        revoked = store.revoke_chain(tx, chain) if chain else 0
+        audit.record(tx, "auth.logout", "session", chain or principal.session_id, None, {"revoked": revoked})
+
+
+def me(ctx: RequestContext) -> dict[str, Any]:
+    principal = ctx.principal
+    assert principal is not None
+    if principal.kind != "user":
+        raise errors.Unprocessable("An API key is not a user; /v1/me needs a user's token")
+    with db.transaction(ctx) as tx:
+        user = store.get_user(tx, principal.id)
+        firm = store.get_firm(tx)
+    if user is None or firm is None:
+        raise errors.Unauthorized("The user no longer exists")
+    return {**user, "firm": firm}
+
+
+# --- users (admin) ---
+
+def list_users(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
+    after = decode_cursor(query.cursor, 2)
+    with db.transaction(ctx) as tx:
+        rows = store.list_users(tx, role=query.role, active=query.active, after=after, limit=query.limit)
+    return page(rows, query.limit, lambda r: [r["email"], r["id"]])
+
+
+def create_user(ctx: RequestContext, data: Any) -> tuple[dict[str, Any], str | None]:
+    generated = None if data.password else auth.generate_password()
+    password_hash = auth.hash_password(data.password or generated)
+    with db.transaction(ctx) as tx:
+        if store.email_taken(tx, data.email):
+            raise errors.Conflict("A user with this email already exists")
+        user = store.insert_user(tx, data.email, data.name, data.role, password_hash)
+        audit.record(tx, "user.create", "user", user["id"], None, user)
+    return user, generated
+
+
+def get_user(ctx: RequestContext, user_id: UUID) -> dict[str, Any]:
+    with db.transaction(ctx) as tx:
+        user = store.get_user(tx, user_id)
+    if user is None:
+        raise errors.NotFound("No such user")
+    return user
+
+
+def update_user(ctx: RequestContext, user_id: UUID, data: Any, if_match: int) -> dict[str, Any]:
+    changes = patch_changes(data)
+    if "password" in changes:
+        changes["password_hash"] = auth.hash_password(changes.pop("password"))
+    with db.transaction(ctx) as tx:
+        before = check_version(store.get_user(tx, user_id, for_update=True), if_match, "user")
+        changes = {k: v for k, v in changes.items() if k == "password_hash" or before.get(k) != v}
+        if user_id == ctx.principal.user_id and (changes.get("active") is False
+                                                 or changes.get("role", "admin") != "admin"):
+            raise errors.Conflict("You cannot deactivate or demote yourself")
+        after = store.update_user(tx, user_id, changes) if changes else before
+        if changes.get("active") is False or "password_hash" in changes or "role" in changes:
+            store.revoke_user_sessions(tx, user_id)
+        audit.record(tx, "user.update", "user", user_id, before,
+                     {**after, **({"password_changed": True} if "password_hash" in changes else {})})
+    return after
+
+
+# --- API keys (admin) ---
+
+def list_api_keys(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
+    after = decode_cursor(query.cursor, 2)
+    with db.transaction(ctx) as tx:
+        rows = store.list_api_keys(tx, after=after, limit=query.limit)
+    return page(rows, query.limit, lambda r: [r["created_at"], r["id"]])
+
+
+def create_api_key(ctx: RequestContext, data: Any) -> dict[str, Any]:
+    key, prefix, key_hash = auth.new_api_key()
+    with db.transaction(ctx) as tx:
+        row = store.insert_api_key(tx, name=data.name, prefix=prefix, key_hash=key_hash, scopes=data.scopes,
+                                   created_by=ctx.principal.user_id, expires_at=data.expires_at)
+        audit.record(tx, "api_key.create", "api_key", row["id"], None, row)
+    return {**row, "key": key}
+
+
+def revoke_api_key(ctx: RequestContext, key_id: UUID) -> None:
+    with db.transaction(ctx) as tx:
+        before = store.get_api_key(tx, key_id, for_update=True)
+        if before is None:
+            raise errors.NotFound("No such API key")
+        if before["revoked_at"] is not None:
+            raise errors.NotFound("No such API key (it was revoked)")
+        after = store.revoke_api_key(tx, key_id)
+        audit.record(tx, "api_key.revoke", "api_key", key_id, before, after)

@@ -1,0 +1,142 @@
+"""SQL for firms, users, sessions and API keys. Parameters only; row-level security scopes every query."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from chalicelib.core.db import Tx
+
+USER_COLUMNS = "id, email, name, role, active, created_at, updated_at, version"
+KEY_COLUMNS = "id, name, prefix, scopes, created_by, created_at, expires_at, revoked_at, last_used_at, version"
+
+
+# --- firms ---
+
+def insert_firm(tx: Tx, firm_id: UUID, name: str, base_currency: str) -> dict[str, Any]:
+    return tx.one("INSERT INTO firms (id, name, base_currency) VALUES (%s, %s, %s) "
+                  "RETURNING id, name, base_currency, created_at", (firm_id, name, base_currency))
+
+
+def get_firm(tx: Tx) -> dict[str, Any] | None:
+    return tx.one("SELECT id, name, base_currency FROM firms WHERE id = current_firm_id()")
+
+
+# --- users ---
+
+def user_for_login(tx: Tx, email: str) -> dict[str, Any] | None:
+    """Before the firm is known: the SECURITY DEFINER lookup by exact email."""
+    return tx.one("SELECT * FROM auth_user_by_email(%s)", (email,))
+
+
+def record_login_failure(tx: Tx, user_id: UUID, max_failures: int, lock_minutes: int) -> dict[str, Any]:
+    return tx.one(
+        "UPDATE users SET failed_logins = CASE WHEN failed_logins + 1 >= %(max)s THEN 0 ELSE failed_logins + 1 END, "
+        "locked_until = CASE WHEN failed_logins + 1 >= %(max)s THEN now() + make_interval(mins => %(mins)s) "
+        "ELSE locked_until END WHERE id = %(id)s RETURNING failed_logins, locked_until",
+        {"max": max_failures, "mins": lock_minutes, "id": user_id})
+
+
+def record_login_success(tx: Tx, user_id: UUID) -> None:
+    tx.execute("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = now() WHERE id = %s",
+               (user_id,))
+
+
+def insert_user(tx: Tx, email: str, name: str, role: str, password_hash: str) -> dict[str, Any]:
+    return tx.one(f"INSERT INTO users (firm_id, email, name, role, password_hash) "
+                  f"VALUES (current_firm_id(), %s, %s, %s, %s) RETURNING {USER_COLUMNS}",
+                  (email, name, role, password_hash))
+
+
+def get_user(tx: Tx, user_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return tx.one(f"SELECT {USER_COLUMNS} FROM users WHERE id = %s{lock}", (user_id,))
+
+
+def email_taken(tx: Tx, email: str) -> bool:
+    return tx.one("SELECT EXISTS (SELECT 1 FROM auth_user_by_email(%s)) AS taken", (email,))["taken"]
+
+
+def list_users(tx: Tx, *, role: str | None, active: bool | None, after: list[Any] | None,
+               limit: int) -> list[dict[str, Any]]:
+    return tx.all(
+        f"SELECT {USER_COLUMNS} FROM users WHERE (%(role)s::text IS NULL OR role = %(role)s) "
+        "AND (%(active)s::boolean IS NULL OR active = %(active)s) "
+        "AND (%(after_email)s::text IS NULL OR (email, id) > (%(after_email)s, %(after_id)s::uuid)) "
+        "ORDER BY email, id LIMIT %(limit)s",
+        {"role": role, "active": active, "after_email": after[0] if after else None,
+         "after_id": after[1] if after else None, "limit": limit + 1})
+
+
+def update_user(tx: Tx, user_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
+    from psycopg import sql
+
+    assignments = sql.SQL(", ").join(
+        sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in changes)
+    query = sql.SQL("UPDATE users SET {}, version = version + 1 WHERE id = %(id)s RETURNING " + USER_COLUMNS)
+    return tx.one(query.format(assignments), {**changes, "id": user_id})
+
+
+# --- sessions ---
+
+def insert_session(tx: Tx, *, user_id: UUID, chain_id: UUID, token_hash: bytes, ttl_seconds: int,
+                   ip: str | None, user_agent: str | None) -> dict[str, Any]:
+    return tx.one("INSERT INTO sessions (firm_id, user_id, chain_id, token_hash, expires_at, ip, user_agent) "
+                  "VALUES (current_firm_id(), %s, %s, %s, now() + make_interval(secs => %s), %s, %s) "
+                  "RETURNING id, chain_id", (user_id, chain_id, token_hash, ttl_seconds, ip, user_agent))
+
+
+def session_firm(tx: Tx, token_hash: bytes) -> UUID | None:
+    row = tx.one("SELECT auth_session_firm(%s) AS firm_id", (token_hash,))
+    return row["firm_id"] if row else None
+
+
+def session_for_refresh(tx: Tx, token_hash: bytes) -> dict[str, Any] | None:
+    return tx.one("SELECT s.id, s.user_id, s.chain_id, s.used_at, s.revoked_at, s.expires_at <= now() AS expired, "
+                  "u.role, u.active FROM sessions s JOIN users u ON u.id = s.user_id "
+                  "WHERE s.token_hash = %s FOR UPDATE OF s", (token_hash,))
+
+
+def mark_session_used(tx: Tx, session_id: UUID) -> None:
+    tx.execute("UPDATE sessions SET used_at = now() WHERE id = %s", (session_id,))
+
+
+def revoke_chain(tx: Tx, chain_id: UUID) -> int:
+    return tx.execute("UPDATE sessions SET revoked_at = now() WHERE chain_id = %s AND revoked_at IS NULL",
+                      (chain_id,)).rowcount
+
+
+def chain_of_session(tx: Tx, session_id: UUID) -> UUID | None:
+    row = tx.one("SELECT chain_id FROM sessions WHERE id = %s", (session_id,))
+    return row["chain_id"] if row else None
+
+
+def revoke_user_sessions(tx: Tx, user_id: UUID) -> int:
+    return tx.execute("UPDATE sessions SET revoked_at = now() WHERE user_id = %s AND revoked_at IS NULL",
+                      (user_id,)).rowcount
+
+
+# --- API keys ---
+
+def insert_api_key(tx: Tx, *, name: str, prefix: str, key_hash: bytes, scopes: list[str], created_by: UUID,
+                   expires_at: datetime | None) -> dict[str, Any]:
+    return tx.one(f"INSERT INTO api_keys (firm_id, name, prefix, key_hash, scopes, created_by, expires_at) "
+                  f"VALUES (current_firm_id(), %s, %s, %s, %s, %s, %s) RETURNING {KEY_COLUMNS}",
+                  (name, prefix, key_hash, scopes, created_by, expires_at))
+
+
+def get_api_key(tx: Tx, key_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return tx.one(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE id = %s{lock}", (key_id,))
+
+
+def list_api_keys(tx: Tx, *, after: list[Any] | None, limit: int) -> list[dict[str, Any]]:
+    return tx.all(f"SELECT {KEY_COLUMNS} FROM api_keys "
+                  "WHERE (%(t)s::timestamptz IS NULL OR (created_at, id) < (%(t)s, %(id)s::uuid)) "
+                  "ORDER BY created_at DESC, id DESC LIMIT %(limit)s",
+                  {"t": after[0] if after else None, "id": after[1] if after else None, "limit": limit + 1})
+
+
+def revoke_api_key(tx: Tx, key_id: UUID) -> dict[str, Any]:
+    return tx.one(f"UPDATE api_keys SET revoked_at = now(), version = version + 1 WHERE id = %s "
+                  f"RETURNING {KEY_COLUMNS}", (key_id,))

@@ -1,0 +1,19 @@
+"""Job `audit-partitions`: the audit trail's monthly partitions, created ahead so a write never lacks one."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.ops.jobs import job
+
+MONTHS_AHEAD = 3
+
+
+@job("audit-partitions", "cron(0 3 * * ? *)",
+     "Creates the audit_events partitions for this month and the next three (idempotent)")
+def audit_partitions(conn: Any) -> dict[str, Any]:
+    created = conn.execute("SELECT ensure_audit_partitions(CURRENT_DATE, %s) AS created",
+                           (MONTHS_AHEAD + 1,)).fetchone()["created"]
+    partitions = conn.execute(
+        "SELECT count(*) AS n, max(c.relname) AS newest FROM pg_inherits i "
+        "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_events'::regclass").fetchone()
+    return {"created": created, "partitions": partitions["n"], "newest": partitions["newest"]}

@@ -1,0 +1,94 @@
+"""The job framework: every scheduled job runs through `run_job`.
+
+A run takes a PostgreSQL advisory lock named after the job (a concurrent second run records `skipped` and exits
+quietly), records a job_runs row (start, end, status, figures, error), and must be safe to run twice: EventBridge
+delivers at least once and retries twice. Jobs run as the owner role: they do maintenance across all firms.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.core import db
+from chalicelib.core.jsonutil import dumps
+
+log = logging.getLogger("wealthdesk.jobs")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    schedule: str  # EventBridge expression, as declared in app.py
+    description: str
+    run: Callable[[Any], dict[str, Any]]  # (owner connection) -> figures
+
+
+JOBS: dict[str, Job] = {}
+
+
+def job(name: str, schedule: str, description: str) -> Callable[[Callable[[Any], dict[str, Any]]], Callable[[Any], dict[str, Any]]]:
+    def register(fn: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+        JOBS[name] = Job(name, schedule, description, fn)
+        return fn
+
+    return register
+
+
+def _lock_key(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"wealthdesk-job:{name}".encode()).digest()[:8], "big", signed=True)
+
+
+@dataclass
+class RunResult:
+    id: Any
+    job_name: str
+    status: str
+    figures: dict[str, Any]
+    error: str | None
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready, for a Lambda's return value and the CLI."""
+        import json
+
+        return json.loads(dumps({"id": self.id, "job": self.job_name, "status": self.status,
+                                 "figures": self.figures, "error": self.error}))
+
+
+def run_job(name: str, trigger: str = "schedule") -> RunResult:
+    """Run one job now. Raises KeyError for an unknown job; a failing job is recorded and re-raised."""
+    from chalicelib.ops import registry  # noqa: F401  (registers the jobs)
+
+    from psycopg.types.json import Jsonb
+
+    job_ = JOBS[name]
+    with db.owner_connection(autocommit=True) as conn:
+        got = conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (_lock_key(name),)).fetchone()["got"]
+        if not got:
+            row = conn.execute("INSERT INTO job_runs (job_name, status, trigger, finished_at, figures) "
+                               "VALUES (%s, 'skipped', %s, clock_timestamp(), %s) RETURNING id",
+                               (name, trigger, Jsonb({"reason": "another run holds the lock"}))).fetchone()
+            log.info(dumps({"level": "info", "msg": "job skipped: another run holds the lock", "job": name}))
+            return RunResult(row["id"], name, "skipped", {"reason": "another run holds the lock"}, None)
+        try:
+            run_id = conn.execute("INSERT INTO job_runs (job_name, status, trigger) VALUES (%s, 'running', %s) "
+                                  "RETURNING id", (name, trigger)).fetchone()["id"]
+            try:
+                figures = job_.run(conn) or {}
+            except Exception as exc:
+                if conn.info.transaction_status != 0:  # leave any failed transaction before recording
+                    conn.rollback()
+                error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                conn.execute("UPDATE job_runs SET status = 'failed', finished_at = clock_timestamp(), error = %s "
+                             "WHERE id = %s", (error, run_id))
+                log.error(dumps({"level": "error", "msg": "job failed", "job": name, "error": error}))
+                raise
+            conn.execute("UPDATE job_runs SET status = 'succeeded', finished_at = clock_timestamp(), figures = %s "
+                         "WHERE id = %s", (Jsonb(figures, dumps=dumps), run_id))
+            log.info(dumps({"level": "info", "msg": "job succeeded", "job": name, "figures": figures}))
+            return RunResult(run_id, name, "succeeded", figures, None)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_lock_key(name),))

@@ -1,0 +1,26 @@
+"""Response models for job runs."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from chalicelib.core.http import ListQuery
+
+
+class JobRunOut(BaseModel):
+    id: UUID
+    job_name: str
+    status: Literal["running", "succeeded", "failed", "skipped"]
+    trigger: Literal["schedule", "manual", "api"]
+    started_at: datetime
+    finished_at: datetime | None
+    figures: dict[str, Any]
+    error: str | None
+
+
+class JobRunListQuery(ListQuery):
+    job_name: str | None = Field(None, max_length=100)
+    status: Literal["running", "succeeded", "failed", "skipped"] | None = None

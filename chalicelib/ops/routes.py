@@ -1,0 +1,18 @@
+"""HTTP routes for ops: job runs (admin)."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.core.http import ADMIN, Api, ApiRequest, Page
+from chalicelib.ops import service
+from chalicelib.ops.models import JobRunListQuery, JobRunOut
+
+bp = Blueprint(__name__)
+api = Api(bp, "ops")
+
+
+@api.route("/ops/job-runs", "GET", access=ADMIN, query=JobRunListQuery, response=Page[JobRunOut],
+           summary="Recent scheduled job runs, newest first")
+def list_job_runs(req: ApiRequest) -> Page[JobRunOut]:
+    rows, cursor = service.list_runs(req.ctx, req.query)
+    return Page[JobRunOut](items=[JobRunOut.model_validate(r) for r in rows], next_cursor=cursor)

@@ -1,0 +1,8 @@
+"""Every domain's Blueprint, in one list: app.py registers them; the OpenAPI builder imports them."""
+from chalicelib.clients.routes import bp as clients
+from chalicelib.compliance.routes import bp as compliance
+from chalicelib.firms.routes import bp as firms
+from chalicelib.ops.routes import bp as ops
+from chalicelib.system.routes import bp as system
+
+BLUEPRINTS = [system, firms, clients, compliance, ops]

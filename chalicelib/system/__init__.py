@@ -1,0 +1,1 @@
+"""Service-level endpoints: health, the OpenAPI document and its rendered docs page."""

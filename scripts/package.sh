@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Build the AWS deployment artefact: build/package/{deployment.zip,sam.yaml}.
+#
+#   make package                      # stage dev
+#   STAGE=prod make package           # another stage from .chalice/config.json
+#   PACKAGE_PYTHON=/path/to/python3.12 make package
+#
+# The Python that runs the chalice CLI decides the Lambda runtime (chalice has no setting for it),
+# so the build venv must be Python 3.12+ (AL2023 runtimes). See docs/deploy.md.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+STAGE="${STAGE:-dev}"
+VENV="${PACKAGE_VENV:-.venv-package}"
+OUT_DIR="${PACKAGE_OUT_DIR:-build/package}"
+CHALICE_SPEC="chalice==1.34.*"
+MERGE_TEMPLATE=".chalice/merge-template.json"
+MIGRATIONS_SRC="migrations"
+MIGRATIONS_DST="chalicelib/_migrations"
+
+log() { printf 'package.sh: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+[[ -f app.py ]] || die "app.py not found in $ROOT"
+[[ -f requirements.txt ]] || die "requirements.txt not found in $ROOT (the Lambda's runtime dependencies)"
+[[ -d chalicelib ]] || die "chalicelib/ not found in $ROOT"
+[[ -d "$MIGRATIONS_SRC" ]] || die "$MIGRATIONS_SRC/ not found in $ROOT"
+case "$OUT_DIR" in
+    "" | "/" | "." | ".." | "$ROOT" | "$ROOT/") die "refusing PACKAGE_OUT_DIR='$OUT_DIR' (it is emptied first)" ;;
+esac
+
+# --- 1. pick a Python >= 3.12 ----------------------------------------------------------------
+# Each candidate is a command line (words split on spaces).
+py_ok() { "$@" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; }
+
+PY=()
+if [[ -n "${PACKAGE_PYTHON:-}" ]]; then
+    read -r -a PY <<<"$PACKAGE_PYTHON"
+    py_ok "${PY[@]}" || die "PACKAGE_PYTHON='$PACKAGE_PYTHON' is not a working Python >= 3.12"
+else
+    for cand in "env PYENV_VERSION=3.12.1 python3.12" "python3.12" "python3.13"; do
+        read -r -a c <<<"$cand"
+        if py_ok "${c[@]}"; then PY=("${c[@]}"); break; fi
+    done
+    [[ ${#PY[@]} -gt 0 ]] || die "no Python >= 3.12 found (tried PYENV_VERSION=3.12.1 python3.12, python3.12, python3.13); set PACKAGE_PYTHON"
+fi
+PY_VER="$("${PY[@]}" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+
+# --- 2. build venv with chalice and the app's runtime dependencies ---------------------------
+# chalice imports app.py while packaging, so the runtime dependencies must be importable here too.
+if [[ -x "$VENV/bin/python" ]]; then
+    VENV_VER="$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo broken)"
+    if [[ "$VENV_VER" != "$PY_VER" ]]; then
+        log "rebuilding $VENV (has Python $VENV_VER, want $PY_VER)"
+        rm -rf "$VENV"
+    fi
+fi
+if [[ ! -x "$VENV/bin/python" ]]; then
+    log "creating $VENV with $("${PY[@]}" -c 'import sys; print(sys.executable, sys.version.split()[0])')"
+    "${PY[@]}" -m venv "$VENV"
+fi
+STAMP="$VENV/.wealthdesk-stamp"
+WANT_STAMP="$CHALICE_SPEC $(sha256sum requirements.txt | cut -d' ' -f1)"
+if [[ "$(cat "$STAMP" 2>/dev/null || true)" != "$WANT_STAMP" ]]; then
+    log "installing $CHALICE_SPEC and requirements.txt into $VENV"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$CHALICE_SPEC" -r requirements.txt
+    printf '%s\n' "$WANT_STAMP" >"$STAMP"
+fi
+
+# --- 3. put the migrations inside chalicelib/ (the zip holds only app.py and chalicelib/) -----
+WORK="$(mktemp -d)"
+BUILT=0
+cleanup() {
+    rm -rf "$ROOT/$MIGRATIONS_DST" "$WORK"
+    # never leave a half-built or broken artefact where a deploy could pick it up
+    if [[ "$BUILT" != 1 ]]; then rm -rf "$OUT_DIR"; fi
+}
+trap cleanup EXIT
+rm -rf "$MIGRATIONS_DST"
+mkdir -p "$MIGRATIONS_DST"
+cp -R "$MIGRATIONS_SRC/." "$MIGRATIONS_DST/"
+find "$MIGRATIONS_DST" \( -name '__pycache__' -o -name '*.pyc' \) -prune -exec rm -rf {} +
+
+# --- 4. chalice package ------------------------------------------------------------------------
+rm -rf "$OUT_DIR"
+mkdir -p "$(dirname "$OUT_DIR")"
+ARGS=(package --stage "$STAGE" --pkg-format cloudformation --template-format yaml)
+[[ -f "$MERGE_TEMPLATE" ]] && ARGS+=(--merge-template "$MERGE_TEMPLATE")
+ARGS+=("$OUT_DIR")
+log "running: chalice ${ARGS[*]}  (Python $PY_VER -> Lambda runtime python$PY_VER)"
+# chalice needs a region only to name service principals; the template itself uses ${AWS::Region}.
+AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-eu-west-2}" \
+    "$VENV/bin/chalice" "${ARGS[@]}" 2>&1 | tee "$WORK/chalice.log" >&2
+
+# --- 5. chalice only warns when a dependency has no Lambda-compatible wheel: fail instead -----
+if grep -q "Could not install dependencies" "$WORK/chalice.log"; then
+    die "chalice could not install some dependencies for the Lambda runtime (see above); the zip would be broken"
+fi
+
+ZIP="$OUT_DIR/deployment.zip"
+TEMPLATE="$OUT_DIR/sam.yaml"
+[[ -f "$ZIP" ]] || die "$ZIP was not produced"
+[[ -f "$TEMPLATE" ]] || die "$TEMPLATE was not produced"
+
+# --- 6. CloudFormation rejects YAML aliases ("YAML aliases are not allowed"); chalice emits them
+# when functions share a value (the VPC subnet list). `aws cloudformation package` and `sam deploy`
+# would unroll them, but write a template that can be used as it is. (PyYAML comes with chalice.)
+"$VENV/bin/python" - "$TEMPLATE" <<'PY'
+import sys, yaml
+class NoAliases(yaml.SafeDumper):
+    def ignore_aliases(self, data):
+        return True
+path = sys.argv[1]
+with open(path) as f:
+    doc = yaml.safe_load(f)
+with open(path, "w") as f:
+    yaml.dump(doc, f, Dumper=NoAliases, default_flow_style=False, sort_keys=True)
+PY
+BUILT=1
+log "template: $TEMPLATE"
+echo "$ZIP"

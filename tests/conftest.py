@@ -1,0 +1,164 @@
+"""Test fixtures: a real PostgreSQL per test worker, migrated, and the real handlers via chalice.test.Client.
+
+Without DATABASE_URL each pytest worker starts its own embedded PostgreSQL in a temporary directory. With
+DATABASE_URL (a role that may create databases and roles) each worker creates a scratch database there.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JWT_SECRET", "test-secret-" + "x" * 40)
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("DB_POOL_MAX", "4")
+os.environ.pop("DATABASE_SECRET_ARN", None)
+os.environ.pop("APP_DATABASE_URL", None)
+
+PASSWORD = "correct horse battery staple"
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _scratch_database(admin_url: str, name: str) -> str:
+    """Create database `name` owned by the owner role on the server of admin_url; return the owner's URL."""
+    import psycopg
+    from psycopg import sql
+
+    from chalicelib.core import config
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (config.OWNER_ROLE,)).fetchone() is None:
+            try:
+                conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE").format(sql.Identifier(config.OWNER_ROLE)))
+            except psycopg.errors.DuplicateObject:
+                pass
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name),
+                                                                   sql.Identifier(config.OWNER_ROLE)))
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(admin_url)
+    url = urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
+    return config.with_user(url, config.OWNER_ROLE, os.environ.get("OWNER_DATABASE_PASSWORD"))
+
+
+@dataclass
+class PgServer:
+    admin_url: str  # a superuser-ish URL on the server, for creating scratch databases
+
+    def scratch(self, name: str) -> str:
+        return _scratch_database(self.admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> PgServer:
+    external = os.environ.get("TEST_DATABASE_ADMIN_URL") or os.environ.get("DATABASE_URL")
+    if external:
+        return PgServer(external)
+    from chalicelib.core import embedded
+
+    base = Path(tempfile.mkdtemp(prefix=f"wd-pg-{_worker()}-"))
+    embedded.start(base / "pg", database="postgres")
+    server = embedded._server
+    return PgServer(server.get_uri("postgres"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database(pg_server: PgServer) -> str:
+    """The worker's migrated database; DATABASE_URL points at it for the whole session."""
+    from chalicelib.core import db, migrations
+
+    url = pg_server.scratch(f"wd_test_{_worker()}")
+    os.environ["TEST_DATABASE_ADMIN_URL"] = pg_server.admin_url
+    os.environ["DATABASE_URL"] = url
+    db.close_pools()
+    migrations.apply()
+    yield url
+    db.close_pools()
+
+
+@pytest.fixture(scope="session")
+def app_module() -> Any:
+    import app
+
+    return app
+
+
+@pytest.fixture
+def client(app_module: Any) -> Any:
+    from chalice.test import Client
+
+    with Client(app_module.app) as c:
+        yield c
+
+
+@dataclass
+class Firm:
+    id: uuid.UUID
+    name: str
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)  # role -> user row
+    tokens: dict[str, str] = field(default_factory=dict)  # role -> access token
+    api_keys: dict[str, str] = field(default_factory=dict)  # "read" | "write" -> key
+
+    def auth(self, who: str = "admin") -> dict[str, str]:
+        token = self.tokens.get(who) or self.api_keys.get(who)
+        return {"Authorization": f"Bearer {token}"}
+
+
+def make_firm(name: str | None = None) -> Firm:
+    """A firm with one user of each role, logged in, and a read and a read+write API key."""
+    from chalicelib.core import auth
+    from chalicelib.core.context import Principal, RequestContext
+    from chalicelib.firms import service
+    from chalicelib.firms.models import ApiKeyCreateIn
+
+    tag = uuid.uuid4().hex[:8]
+    name = name or f"Firm {tag}"
+    firm_row, admin, _ = service.create_firm(name, f"admin-{tag}@firm-{tag}.co.uk", "Admin", PASSWORD)
+    firm = Firm(id=firm_row["id"], name=name)
+    firm.users["admin"] = admin
+    ctx = RequestContext(principal=Principal(firm_id=firm.id, kind="user", id=admin["id"], role="admin"))
+    from chalicelib.firms.models import UserCreateIn
+
+    for role in ("adviser", "analyst", "viewer"):
+        user, _ = service.create_user(ctx, UserCreateIn(email=f"{role}-{tag}@firm-{tag}.co.uk", name=role.title(),
+                                                        role=role, password=PASSWORD))
+        firm.users[role] = user
+    for role, user in firm.users.items():
+        firm.tokens[role] = service.login(RequestContext(), user["email"], PASSWORD).access_token
+    firm.api_keys["read"] = service.create_api_key(ctx, ApiKeyCreateIn(name="read", scopes=["read"]))["key"]
+    firm.api_keys["write"] = service.create_api_key(ctx, ApiKeyCreateIn(name="rw", scopes=["read", "write"]))["key"]
+    assert auth.split_api_key(firm.api_keys["read"])
+    return firm
+
+
+@pytest.fixture(scope="session")
+def firm_a(database: str) -> Firm:
+    return make_firm("Firm A")
+
+
+@pytest.fixture(scope="session")
+def firm_b(database: str) -> Firm:
+    return make_firm("Firm B")
+
+
+@pytest.fixture
+def fresh_firm(database: str) -> Firm:
+    return make_firm()
+
+
+def owner_sql(query: str, params: Any = None) -> list[dict[str, Any]]:
+    """Run SQL as the owner role (sees every firm): for assertions about what the database holds."""
+    from chalicelib.core import db
+
+    with db.owner_connection() as conn:
+        cur = conn.execute(query, params)
+        return cur.fetchall() if cur.description else []

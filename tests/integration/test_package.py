@@ -1,0 +1,417 @@
+"""The AWS deployment artefact: scripts/package.sh -> build/package/{deployment.zip,sam.yaml}.
+
+The tests marked ``package`` build the artefact (slow, needs PyPI) unless PACKAGE_DIR names an
+existing build (e.g. ``PACKAGE_DIR=build/package pytest -m package``). The unmarked tests at the
+bottom only read .chalice/ and are fast.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CHALICE_DIR = ROOT / ".chalice"
+MIGRATIONS_IN_ZIP = "chalicelib/_migrations"
+STAGE = "dev"  # what scripts/package.sh builds by default
+
+LOG_ACTIONS = {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
+ENI_ACTIONS = {
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+}
+SECRET_ACTION = "secretsmanager:GetSecretValue"
+# Which secrets each kind of function reads (environment variable names).
+API_SECRETS = {"DATABASE_SECRET_ARN", "JWT_SECRET_ARN"}
+OWNER_SECRETS = {"DATABASE_OWNER_SECRET_ARN"}
+ALL_SECRETS = API_SECRETS | OWNER_SECRETS
+SECRET_ARN = re.compile(r"arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:[\w/+=.@-]+")
+LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+LAMBDA_GLIBC = (2, 34)  # Amazon Linux 2023, the python3.12+ runtimes
+EM_X86_64 = 62
+
+
+def secret_resource(arn: str) -> str:
+    """The IAM resource for a secret named by a partial ARN (Secrets Manager adds -XXXXXX)."""
+    return arn + "-??????"
+
+
+# --------------------------------------------------------------------------------------------------
+# the artefact
+# --------------------------------------------------------------------------------------------------
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Loads CloudFormation YAML, keeping short-form tags (!Ref x) as {"Ref": x}."""
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node):
+    name = suffix if suffix in ("Ref", "Condition") else "Fn::" + suffix
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+@dataclass
+class Artefact:
+    directory: Path
+    zip_path: Path
+    template_path: Path
+    template: dict
+    built_here: bool
+    build_log: str
+
+    def names(self) -> list[str]:
+        with zipfile.ZipFile(self.zip_path) as zf:
+            return zf.namelist()
+
+    def read(self, name: str) -> bytes:
+        with zipfile.ZipFile(self.zip_path) as zf:
+            return zf.read(name)
+
+    def functions(self) -> dict[str, dict]:
+        return {
+            name: res
+            for name, res in self.template["Resources"].items()
+            if res.get("Type") == "AWS::Serverless::Function"
+        }
+
+    def runtime(self) -> str:
+        runtimes = {f["Properties"]["Runtime"] for f in self.functions().values()}
+        assert len(runtimes) == 1, f"functions disagree on the runtime: {runtimes}"
+        return runtimes.pop()
+
+
+@pytest.fixture(scope="module")
+def artefact() -> Artefact:
+    given = os.environ.get("PACKAGE_DIR")
+    if given:
+        directory = Path(given)
+        if not directory.is_absolute():
+            directory = ROOT / directory
+        built_here, log = False, ""
+    else:
+        env = dict(os.environ, STAGE=STAGE)
+        env.pop("PACKAGE_OUT_DIR", None)
+        proc = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "package.sh")],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        log = proc.stdout + proc.stderr
+        assert proc.returncode == 0, f"scripts/package.sh failed ({proc.returncode}):\n{log[-6000:]}"
+        printed = proc.stdout.strip().splitlines()[-1]
+        assert printed.endswith("deployment.zip"), f"package.sh should print the zip path, printed {printed!r}"
+        directory = (ROOT / printed).parent
+        built_here = True
+    zip_path = directory / "deployment.zip"
+    template_path = directory / "sam.yaml"
+    assert zip_path.is_file(), f"{zip_path} missing"
+    assert template_path.is_file(), f"{template_path} missing"
+    template = yaml.load(template_path.read_text(), Loader=_CfnLoader)
+    return Artefact(directory, zip_path, template_path, template, built_here, log)
+
+
+# --------------------------------------------------------------------------------------------------
+# the build itself
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.package
+def test_build_leaves_no_copied_migrations_behind(artefact: Artefact) -> None:
+    if not artefact.built_here:
+        pytest.skip("PACKAGE_DIR given: package.sh was not run by this test")
+    assert not (ROOT / MIGRATIONS_IN_ZIP).exists(), "package.sh must remove chalicelib/_migrations"
+    assert "Could not install dependencies" not in artefact.build_log
+
+
+@pytest.mark.package
+def test_zip_holds_the_app(artefact: Artefact) -> None:
+    names = set(artefact.names())
+    assert "app.py" in names
+    assert "chalicelib/__init__.py" in names
+    assert artefact.read("app.py") == (ROOT / "app.py").read_bytes(), "zip app.py differs from the repo's"
+
+
+@pytest.mark.package
+def test_zip_holds_every_migration(artefact: Artefact) -> None:
+    names = set(artefact.names())
+    repo_files = [
+        p for p in sorted((ROOT / "migrations").rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    ]
+    assert repo_files, "migrations/ is empty"
+    for path in repo_files:
+        rel = path.relative_to(ROOT / "migrations").as_posix()
+        name = f"{MIGRATIONS_IN_ZIP}/{rel}"
+        assert name in names, f"{name} missing from the zip"
+        assert artefact.read(name) == path.read_bytes(), f"{name} differs from migrations/{rel}"
+    forward = sorted(
+        n for n in names
+        if re.fullmatch(rf"{MIGRATIONS_IN_ZIP}/0001_[^/]+\.sql", n) and not n.endswith(".rollback.sql")
+    )
+    assert forward, "no 0001_*.sql migration in the zip"
+    for name in forward:
+        rollback = name[: -len(".sql")] + ".rollback.sql"
+        assert rollback in names, f"{rollback} missing from the zip"
+
+
+def _elf_machine(data: bytes) -> tuple[int, int] | None:
+    """(EI_CLASS, e_machine) of an ELF file, None if not ELF."""
+    if data[:4] != b"\x7fELF":
+        return None
+    little = data[5] == 1
+    machine = int.from_bytes(data[18:20], "little" if little else "big")
+    return data[4], machine
+
+
+@pytest.mark.package
+def test_runtime_is_an_al2023_python(artefact: Artefact) -> None:
+    runtime = artefact.runtime()
+    m = re.fullmatch(r"python3\.(\d+)", runtime)
+    assert m and int(m.group(1)) >= 12, (
+        f"Lambda runtime {runtime}: the chalice CLI must run on Python 3.12+ (AL2023), see docs/deploy.md"
+    )
+    for name, fn in artefact.functions().items():
+        assert fn["Properties"].get("Architectures", ["x86_64"]) == ["x86_64"], name
+
+
+@pytest.mark.package
+def test_zip_holds_psycopg_binary_for_lambda(artefact: Artefact) -> None:
+    abi_tag = "cpython-%s-x86_64-linux-gnu" % artefact.runtime().removeprefix("python").replace(".", "")
+    names = artefact.names()
+    exts = [n for n in names if n.startswith("psycopg_binary/") and n.endswith(".so")]
+    assert exts, "psycopg_binary/*.so missing: psycopg[binary] was not packaged"
+    assert any(abi_tag in n for n in exts), f"no psycopg_binary extension built for {abi_tag}: {exts}"
+    for name in exts:
+        assert _elf_machine(artefact.read(name)) == (2, EM_X86_64), f"{name} is not an x86-64 ELF"
+
+
+def _wheel_tag_fits_lambda(tag: str, cp: str) -> bool:
+    _python, abi, platform = tag.split("-")
+    if abi not in ("none", "abi3", cp):
+        return False
+    if platform in ("any", "linux_x86_64"):
+        return True
+    legacy = {"manylinux1_x86_64": (2, 5), "manylinux2010_x86_64": (2, 12), "manylinux2014_x86_64": (2, 17)}
+    if platform in legacy:
+        return legacy[platform] <= LAMBDA_GLIBC
+    m = re.fullmatch(r"manylinux_(\d+)_(\d+)_x86_64", platform)
+    return bool(m) and (int(m.group(1)), int(m.group(2))) <= LAMBDA_GLIBC
+
+
+@pytest.mark.package
+def test_every_bundled_binary_fits_lambda(artefact: Artefact) -> None:
+    cp = "cp" + artefact.runtime().removeprefix("python").replace(".", "")
+    names = artefact.names()
+    bad = []
+    for name in names:
+        if name.endswith(".dist-info/WHEEL"):
+            tags = [
+                line.split(":", 1)[1].strip()
+                for line in artefact.read(name).decode().splitlines()
+                if line.startswith("Tag:")
+            ]
+            if not any(_wheel_tag_fits_lambda(t, cp) for t in tags):
+                bad.append(f"{name}: {tags}")
+        elif re.search(r"\.so(\.[\d.]+)?$", name):
+            if _elf_machine(artefact.read(name)) != (2, EM_X86_64):
+                bad.append(f"{name}: not an x86-64 ELF")
+            m = re.search(r"\.cpython-(\d+)-", name)
+            if m and "cp" + m.group(1) != cp:
+                bad.append(f"{name}: built for cp{m.group(1)}, runtime is {cp}")
+    assert not bad, "binaries that will not load on Lambda:\n" + "\n".join(bad)
+
+
+@pytest.mark.package
+def test_zip_fits_lambda_limits(artefact: Artefact) -> None:
+    with zipfile.ZipFile(artefact.zip_path) as zf:
+        unzipped = sum(i.file_size for i in zf.infolist())
+    assert unzipped < 250 * 1024 * 1024, f"unzipped size {unzipped} exceeds Lambda's 250 MB"
+
+
+# --------------------------------------------------------------------------------------------------
+# the template
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.package
+def test_template_passes_cfn_lint(artefact: Artefact) -> None:
+    if importlib.util.find_spec("cfnlint") is None:
+        pytest.fail("cfn-lint is not installed (it is a dev dependency)")
+    proc = subprocess.run(
+        [
+            sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())",
+            str(artefact.template_path), "--regions", "eu-west-2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, f"cfn-lint exit {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+
+
+@pytest.mark.package
+def test_template_has_no_yaml_aliases(artefact: Artefact) -> None:
+    # CloudFormation rejects templates with YAML aliases.
+    for event in yaml.parse(artefact.template_path.read_text()):
+        assert not isinstance(event, yaml.AliasEvent), "sam.yaml contains a YAML alias"
+        assert getattr(event, "anchor", None) is None, "sam.yaml contains a YAML anchor"
+
+
+@pytest.mark.package
+def test_api_is_served_from_stage_api_under_v1(artefact: Artefact) -> None:
+    api = artefact.template["Resources"]["RestAPI"]["Properties"]
+    assert api["StageName"] == "api"
+    paths = list(api["DefinitionBody"]["paths"])
+    assert paths and all(p.startswith("/v1/") for p in paths), paths
+
+
+@pytest.mark.package
+def test_migrate_function_has_a_predictable_name(artefact: Artefact) -> None:
+    migrate = artefact.functions()["Migrate"]["Properties"]
+    assert migrate["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-migrate"}
+    assert artefact.template["Outputs"]["MigrateFunctionName"]["Value"] == {"Ref": "Migrate"}
+
+
+def _statements(role: dict) -> list[dict]:
+    out = []
+    for policy in role["Properties"].get("Policies", []):
+        out.extend(policy["PolicyDocument"]["Statement"])
+    return out
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.package
+def test_every_function_has_its_env_and_least_privilege_role(artefact: Artefact) -> None:
+    resources = artefact.template["Resources"]
+    functions = artefact.functions()
+    assert {"APIHandler", "Migrate", "AuditPartitions"} <= set(functions), sorted(functions)
+    scheduled = {
+        name for name, fn in functions.items()
+        if any(ev.get("Type") == "Schedule" for ev in fn["Properties"].get("Events", {}).values())
+    }
+    assert "AuditPartitions" in scheduled
+
+    roles_seen: dict[str, str] = {}
+    for name, fn in functions.items():
+        props = fn["Properties"]
+        env = props.get("Environment", {}).get("Variables", {})
+        wanted = API_SECRETS if name == "APIHandler" else OWNER_SECRETS
+
+        # environment
+        assert env.get("DB_STATEMENT_TIMEOUT_MS") == "5000", name
+        assert env.get("LOG_LEVEL") in LOG_LEVELS, name
+        for var in ALL_SECRETS:
+            if var in wanted:
+                assert SECRET_ARN.fullmatch(env.get(var, "")), (
+                    f"{name}: {var} missing or not a Secrets Manager ARN: {env.get(var)!r}"
+                )
+            else:
+                assert var not in env, f"{name} must not know {var}"
+
+        # timeouts and VPC
+        expected_timeout = 29 if name == "APIHandler" else 300
+        assert props["Timeout"] == expected_timeout, f"{name}: Timeout {props['Timeout']}"
+        vpc = props.get("VpcConfig", {})
+        assert vpc.get("SubnetIds") and vpc.get("SecurityGroupIds"), f"{name}: no VpcConfig"
+
+        # its own role, from its own policy file
+        role_ref = props["Role"]
+        assert isinstance(role_ref, dict) and "Fn::GetAtt" in role_ref, f"{name}: Role {role_ref!r}"
+        role_name = role_ref["Fn::GetAtt"][0]
+        assert role_name not in roles_seen, f"{name} shares role {role_name} with {roles_seen.get(role_name)}"
+        roles_seen[role_name] = name
+        role = resources[role_name]
+        assert role["Type"] == "AWS::IAM::Role"
+        trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert any(s["Principal"].get("Service") == "lambda.amazonaws.com" for s in trust), role_name
+
+        allowed: set[str] = set()
+        secret_resources: set[str] = set()
+        for st in _statements(role):
+            assert st["Effect"] == "Allow", f"{role_name}: unexpected {st}"
+            actions = set(_as_list(st["Action"]))
+            resources_ = set(_as_list(st["Resource"]))
+            allowed |= actions
+            unexpected = actions - LOG_ACTIONS - ENI_ACTIONS - {SECRET_ACTION}
+            assert not unexpected, (
+                f"{role_name} grants {sorted(unexpected)}: update this test when a function needs more"
+            )
+            if SECRET_ACTION in actions:
+                assert actions == {SECRET_ACTION}, f"{role_name}: keep secrets in their own statement"
+                secret_resources |= resources_
+            elif "*" in resources_:
+                assert actions <= ENI_ACTIONS, f"{role_name}: Resource '*' only for the ENI actions"
+        assert LOG_ACTIONS <= allowed, f"{role_name}: missing {LOG_ACTIONS - allowed}"
+        assert ENI_ACTIONS <= allowed, f"{role_name}: missing {ENI_ACTIONS - allowed}"
+        assert secret_resources == {secret_resource(env[v]) for v in wanted}, (
+            f"{role_name} may read {sorted(secret_resources)}, its function uses "
+            f"{sorted(env[v] for v in wanted)}"
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# .chalice/ alone (fast, every stage)
+# --------------------------------------------------------------------------------------------------
+
+
+def _config() -> dict:
+    return json.loads((CHALICE_DIR / "config.json").read_text())
+
+
+def test_chalice_config_basics() -> None:
+    cfg = _config()
+    assert cfg["app_name"] == "wealthdesk"
+    assert cfg["autogen_policy"] is False
+    assert cfg["api_gateway_stage"] == "api"
+    assert {"local", "dev", "prod"} <= set(cfg["stages"])
+    local = json.dumps(cfg["stages"]["local"])
+    assert "arn:" not in local and "subnet_ids" not in local, "the local stage needs no AWS values"
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_chalice_stage_policies_match_the_secrets(stage: str) -> None:
+    cfg = _config()["stages"][stage]
+    assert cfg.get("subnet_ids") and cfg.get("security_group_ids"), stage
+    functions = cfg["lambda_functions"]
+    assert {"api_handler", "migrate", "audit_partitions"} <= set(functions)
+    for fn, fcfg in functions.items():
+        env = {**cfg.get("environment_variables", {}), **fcfg.get("environment_variables", {})}
+        wanted = API_SECRETS if fn == "api_handler" else OWNER_SECRETS
+        assert wanted <= set(env), f"{stage}/{fn}: missing {wanted - set(env)}"
+        assert not (ALL_SECRETS - wanted) & set(env), f"{stage}/{fn}: knows secrets it must not"
+        assert f"/{stage}/" in " ".join(env[v] for v in wanted), f"{stage}/{fn}: secret of another stage"
+        policy_file = CHALICE_DIR / fcfg["iam_policy_file"]
+        policy = json.loads(policy_file.read_text())
+        granted = set()
+        for st in policy["Statement"]:
+            if SECRET_ACTION in _as_list(st["Action"]):
+                granted |= set(_as_list(st["Resource"]))
+        assert granted == {secret_resource(env[v]) for v in wanted}, f"{stage}/{fn}: {policy_file.name}"
