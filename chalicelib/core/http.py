@@ -28,7 +28,7 @@ from chalicelib.core import config, errors
 from chalicelib.core.context import Principal, RequestContext
 from chalicelib.core.jsonutil import dumps
 
-log = logging.getLogger("wealthdesk.request")
+log = logging.getLogger("wdk.request")
 
 PUBLIC, READ, WRITE, ADMIN = "public", "read", "write", "admin"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -395,7 +395,7 @@ def _log_request(request: Any, spec: RouteSpec, ctx: RequestContext, status: int
 
 def configure_logging() -> None:
     """JSON lines on stdout (CloudWatch in AWS). Called by app.py; idempotent."""
-    root = logging.getLogger("wealthdesk")
+    root = logging.getLogger("wdk")
     if getattr(root, "_wealthdesk_configured", False):
         return
     handler = logging.StreamHandler(sys.stdout)

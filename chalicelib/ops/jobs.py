@@ -16,7 +16,7 @@ from typing import Any
 from chalicelib.core import db
 from chalicelib.core.jsonutil import dumps
 
-log = logging.getLogger("wealthdesk.jobs")
+log = logging.getLogger("wdk.jobs")
 
 
 @dataclass(frozen=True)
