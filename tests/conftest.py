@@ -96,7 +96,8 @@ def app_module() -> Any:
 def client(app_module: Any) -> Any:
     from chalice.test import Client
 
-    with Client(app_module.app) as c:
+    # Stage "local": the dev stage would put its Secrets Manager ARNs into the environment during each call.
+    with Client(app_module.app, stage_name="local") as c:
         yield c
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -54,11 +56,13 @@ def pool(kind: str = "app") -> Any:
             conninfo = _app_conninfo if kind == "app" else config.owner_database_url
             p = ConnectionPool(
                 conninfo,
+                connection_class=_connection_class(),
                 kwargs=_connect_kwargs,
                 min_size=1,
                 max_size=max(1, config.settings().pool_max_size),
                 open=False,
-                check=ConnectionPool.check_connection,
+                check=_check_if_idle,
+                reset=_stamp_returned,
                 max_lifetime=30 * 60,
                 max_idle=5 * 60,
                 timeout=10,
@@ -68,6 +72,51 @@ def pool(kind: str = "app") -> Any:
             p.open(wait=False)
             _pools[kind] = p
     return p
+
+
+# A connection handed straight back to the next request is alive; one that sat idle may have died with a frozen
+# Lambda container or a failover. Check only those, saving a round trip on every busy request.
+_IDLE_CHECK_SECONDS = 10.0
+_returned_at: "weakref.WeakKeyDictionary[Any, float]" = weakref.WeakKeyDictionary()
+
+
+def _stamp_returned(conn: Any) -> None:
+    _returned_at[conn] = time.monotonic()
+
+
+def _check_if_idle(conn: Any) -> None:
+    from psycopg_pool import ConnectionPool
+
+    last = _returned_at.get(conn)
+    if last is None or time.monotonic() - last > _IDLE_CHECK_SECONDS:
+        ConnectionPool.check_connection(conn)
+
+
+_AUTH_FAILURES = ("28000", "28P01")  # invalid_authorization_specification, invalid_password
+_connection_cls: Any = None
+
+
+def _connection_class() -> Any:
+    """psycopg's Connection, but an authentication failure drops the cached secret first, so the pool's next
+    attempt reads the rotated credentials."""
+    global _connection_cls
+    if _connection_cls is None:
+        import psycopg
+
+        class Connection(psycopg.Connection):  # type: ignore[type-arg]
+            @classmethod
+            def connect(cls, conninfo: str = "", **kwargs: Any) -> Any:  # type: ignore[override]
+                try:
+                    return super().connect(conninfo, **kwargs)
+                except psycopg.OperationalError as exc:
+                    # The server answered and refused us (bad password, unknown role, no pg_hba entry): the
+                    # credentials may have been rotated. A network failure has no FATAL and keeps the secret.
+                    if getattr(exc, "sqlstate", None) in _AUTH_FAILURES or "FATAL:" in str(exc):
+                        _forget_credentials(None)
+                    raise
+
+        _connection_cls = Connection
+    return _connection_cls
 
 
 def _forget_credentials(_pool: Any) -> None:
