@@ -42,7 +42,14 @@ class ClientGroupPatchIn(StrictModel):
     notes: str | None = Field(None, max_length=10000)
 
 
+GROUP_SORTS = {"name": "text", "created_at": "timestamptz", "updated_at": "timestamptz"}
+OWNER_SORTS = {"surname": "text", "first_name": "text", "inception_date": "date", "created_at": "timestamptz",
+               "updated_at": "timestamptz"}
+
+
 class ClientGroupListQuery(ListQuery):
+    sort: str = Field("name", pattern=r"^-?(name|created_at|updated_at)$",
+                      description="name, created_at or updated_at; prefix - for descending")
     status: GroupStatus | None = None
     type: GroupType | None = None
     q: str | None = Field(None, min_length=1, max_length=200, description="Case-insensitive match on the name")
@@ -97,6 +104,8 @@ class ProductOwnerPatchIn(StrictModel):
 
 
 class ProductOwnerListQuery(ListQuery):
+    sort: str = Field("surname", pattern=r"^-?(surname|first_name|inception_date|created_at|updated_at)$",
+                      description="surname, first_name, inception_date, created_at or updated_at; - for descending")
     status: OwnerStatus | None = None
     q: str | None = Field(None, min_length=1, max_length=200, description="Match on first name, surname or known-as")
 

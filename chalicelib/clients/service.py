@@ -5,10 +5,10 @@ from typing import Any
 from uuid import UUID
 
 from chalicelib.clients import store
-from chalicelib.clients.models import NULLABLE_GROUP_FIELDS, NULLABLE_OWNER_FIELDS
+from chalicelib.clients.models import GROUP_SORTS, NULLABLE_GROUP_FIELDS, NULLABLE_OWNER_FIELDS, OWNER_SORTS
 from chalicelib.core import audit, db, errors
 from chalicelib.core.context import RequestContext
-from chalicelib.core.http import decode_cursor, page
+from chalicelib.core.http import Keyset
 from chalicelib.core.versioning import check_version, patch_changes, unchanged
 
 
@@ -21,11 +21,11 @@ def _check_adviser(tx: db.Tx, adviser_id: UUID | None) -> None:
 # --- client groups ---
 
 def list_groups(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(query.cursor, 2)
+    keyset = Keyset.parse(query.sort, GROUP_SORTS, query.cursor, query.limit)
     with db.transaction(ctx) as tx:
-        rows = store.list_groups(tx, status=query.status, type_=query.type, q=query.q, adviser_id=query.adviser_id,
-                                 after=after, limit=query.limit)
-    return page(rows, query.limit, lambda r: [r["name"], r["id"]])
+        rows = store.list_groups(tx, keyset, status=query.status, type_=query.type, q=query.q,
+                                 adviser_id=query.adviser_id)
+    return keyset.page(rows)
 
 
 def create_group(ctx: RequestContext, data: Any) -> dict[str, Any]:
@@ -71,10 +71,10 @@ def delete_group(ctx: RequestContext, group_id: UUID) -> None:
 # --- product owners ---
 
 def list_owners(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(query.cursor, 3)
+    keyset = Keyset.parse(query.sort, OWNER_SORTS, query.cursor, query.limit)
     with db.transaction(ctx) as tx:
-        rows = store.list_owners(tx, status=query.status, q=query.q, after=after, limit=query.limit)
-    return page(rows, query.limit, lambda r: [r["surname"], r["first_name"], r["id"]])
+        rows = store.list_owners(tx, keyset, status=query.status, q=query.q)
+    return keyset.page(rows)
 
 
 def create_owner(ctx: RequestContext, data: Any) -> dict[str, Any]:

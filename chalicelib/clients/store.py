@@ -5,6 +5,7 @@ from typing import Any
 from uuid import UUID
 
 from chalicelib.core.db import Tx
+from chalicelib.core.http import Keyset
 
 GROUP_COLUMNS = "id, name, type, status, adviser_id, notes, created_at, updated_at, version"
 OWNER_COLUMNS = ("id, first_name, surname, known_as, date_of_birth, email, phone, status, inception_date, "
@@ -34,18 +35,19 @@ def get_group(tx: Tx, group_id: UUID, *, for_update: bool = False) -> dict[str, 
     return tx.one(f"SELECT {GROUP_COLUMNS} FROM client_groups WHERE id = %s{lock}", (group_id,))
 
 
-def list_groups(tx: Tx, *, status: str | None, type_: str | None, q: str | None, adviser_id: UUID | None,
-                after: list[Any] | None, limit: int) -> list[dict[str, Any]]:
-    return tx.all(
-        f"SELECT {GROUP_COLUMNS} FROM client_groups "
+def list_groups(tx: Tx, keyset: Keyset, *, status: str | None, type_: str | None, q: str | None,
+                adviser_id: UUID | None) -> list[dict[str, Any]]:
+    from psycopg import sql
+
+    query = sql.SQL(
+        "SELECT " + GROUP_COLUMNS + " FROM client_groups "
         "WHERE (%(status)s::text IS NULL OR status = %(status)s) "
         "AND (%(type)s::text IS NULL OR type = %(type)s) "
         "AND (%(adviser)s::uuid IS NULL OR adviser_id = %(adviser)s) "
         "AND (%(q)s::text IS NULL OR name ILIKE '%%' || %(q)s || '%%') "
-        "AND (%(after_name)s::text IS NULL OR (name, id) > (%(after_name)s, %(after_id)s::uuid)) "
-        "ORDER BY name, id LIMIT %(limit)s",
-        {"status": status, "type": type_, "adviser": adviser_id, "q": _like_escape(q),
-         "after_name": after[0] if after else None, "after_id": after[1] if after else None, "limit": limit + 1})
+        "AND {after} ORDER BY {order} LIMIT %(_ks_limit)s").format(after=keyset.where(), order=keyset.order_by())
+    return tx.all(query, {"status": status, "type": type_, "adviser": adviser_id, "q": _like_escape(q),
+                          **keyset.params()})
 
 
 def update_group(tx: Tx, group_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
@@ -80,18 +82,16 @@ def get_owner(tx: Tx, owner_id: UUID, *, for_update: bool = False) -> dict[str, 
     return tx.one(f"SELECT {OWNER_COLUMNS} FROM product_owners WHERE id = %s{lock}", (owner_id,))
 
 
-def list_owners(tx: Tx, *, status: str | None, q: str | None, after: list[Any] | None,
-                limit: int) -> list[dict[str, Any]]:
-    return tx.all(
-        f"SELECT {OWNER_COLUMNS} FROM product_owners "
+def list_owners(tx: Tx, keyset: Keyset, *, status: str | None, q: str | None) -> list[dict[str, Any]]:
+    from psycopg import sql
+
+    query = sql.SQL(
+        "SELECT " + OWNER_COLUMNS + " FROM product_owners "
         "WHERE (%(status)s::text IS NULL OR status = %(status)s) "
         "AND (%(q)s::text IS NULL OR first_name ILIKE '%%' || %(q)s || '%%' OR surname ILIKE '%%' || %(q)s || '%%' "
         "     OR known_as ILIKE '%%' || %(q)s || '%%') "
-        "AND (%(after_surname)s::text IS NULL OR (surname, first_name, id) > "
-        "     (%(after_surname)s, %(after_first)s, %(after_id)s::uuid)) "
-        "ORDER BY surname, first_name, id LIMIT %(limit)s",
-        {"status": status, "q": _like_escape(q), "after_surname": after[0] if after else None,
-         "after_first": after[1] if after else None, "after_id": after[2] if after else None, "limit": limit + 1})
+        "AND {after} ORDER BY {order} LIMIT %(_ks_limit)s").format(after=keyset.where(), order=keyset.order_by())
+    return tx.all(query, {"status": status, "q": _like_escape(q), **keyset.params()})
 
 
 def update_owner(tx: Tx, owner_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:

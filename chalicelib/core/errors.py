@@ -115,7 +115,7 @@ def from_database(exc: Exception) -> ApiError | None:
         return Unprocessable(f"A referenced row does not exist ({constraint})")
     if isinstance(exc, (pe.CheckViolation, pe.NotNullViolation, pe.InvalidTextRepresentation,
                         pe.NumericValueOutOfRange, pe.StringDataRightTruncation, pe.DatetimeFieldOverflow,
-                        pe.InvalidDatetimeFormat, pe.RaiseException)):
+                        pe.InvalidDatetimeFormat, pe.RaiseException, pe.DataError)):
         return Unprocessable(f"The database refused the values ({constraint or type(exc).__name__})")
     if isinstance(exc, pe.InsufficientPrivilege):
         return NotFound("Not found")

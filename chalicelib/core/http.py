@@ -80,6 +80,55 @@ def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
         raise errors.Unprocessable("The cursor is not valid", errors=[{"field": "cursor", "message": "invalid cursor"}]) from None
 
 
+@dataclass(frozen=True)
+class Keyset:
+    """One page of a list sorted by `?sort=[-]field` with `id` as the tie-breaker, as SQL fragments.
+
+    The cursor carries the sort it was made for, so a cursor used with another sort is refused, not misread.
+    """
+
+    sort: str
+    column: str
+    sql_type: str
+    descending: bool
+    after: list[Any] | None
+    limit: int
+
+    @classmethod
+    def parse(cls, sort: str, columns: dict[str, str], cursor: str | None, limit: int) -> "Keyset":
+        """`columns` maps each sortable field to its SQL type, e.g. {"name": "text", "updated_at": "timestamptz"}."""
+        field_name = sort.removeprefix("-")
+        if field_name not in columns:
+            raise errors.Unprocessable("Unknown sort", errors=[{
+                "field": "sort", "message": "one of " + ", ".join(f"{p}{c}" for c in columns for p in ("", "-"))}])
+        after = decode_cursor(cursor, 3)
+        if after is not None and after[0] != sort:
+            raise errors.Unprocessable("The cursor was made for another sort",
+                                       errors=[{"field": "cursor", "message": "sort changed"}])
+        return cls(sort, field_name, columns[field_name], sort.startswith("-"), after[1:] if after else None, limit)
+
+    def where(self) -> Any:
+        from psycopg import sql
+
+        if self.after is None:
+            return sql.SQL("true")
+        return sql.SQL("({col}, id) {op} (%(_ks_value)s::{typ}, %(_ks_id)s::uuid)").format(
+            col=sql.Identifier(self.column), op=sql.SQL("<" if self.descending else ">"), typ=sql.SQL(self.sql_type))
+
+    def order_by(self) -> Any:
+        from psycopg import sql
+
+        direction = sql.SQL("DESC" if self.descending else "ASC")
+        return sql.SQL("{col} {d}, id {d}").format(col=sql.Identifier(self.column), d=direction)
+
+    def params(self) -> dict[str, Any]:
+        return {"_ks_value": self.after[0] if self.after else None, "_ks_id": self.after[1] if self.after else None,
+                "_ks_limit": self.limit + 1}
+
+    def page(self, rows: list[Any]) -> tuple[list[Any], str | None]:
+        return page(rows, self.limit, lambda r: [self.sort, r[self.column], r["id"]])
+
+
 def page(rows: list[Any], limit: int, key: Callable[[Any], list[Any]]) -> tuple[list[Any], str | None]:
     """Rows fetched with LIMIT limit+1 -> (this page, next cursor or None)."""
     if len(rows) > limit:
