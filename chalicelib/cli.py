@@ -52,7 +52,6 @@ def serve(port: int, no_demo: bool) -> None:
     click.echo(f"migrations: {len(applied)} applied, schema current", err=True)
     if not no_demo:
         _ensure_demo_firm()
-    os.environ.setdefault("DB_POOL_MAX", "4")
     from chalice.config import Config
     from chalice.local import LocalDevServer
 
@@ -60,7 +59,11 @@ def serve(port: int, no_demo: bool) -> None:
     from chalicelib.core import db
 
     config = Config.create(chalice_stage="local", app_name="wealthdesk", chalice_app=app)
-    server = LocalDevServer(app, config, host="127.0.0.1", port=port)
+    from http.server import HTTPServer
+
+    # One request at a time, like a Lambda container: Chalice keeps the current request on the app object,
+    # so its default threaded server could hand one thread another's request.
+    server = LocalDevServer(app, config, host="127.0.0.1", port=port, server_cls=HTTPServer)
     click.echo(f"wealthdesk API on http://127.0.0.1:{port}/v1 (docs: http://127.0.0.1:{port}/v1/docs); "
                "Ctrl-C stops it", err=True)
     import signal
