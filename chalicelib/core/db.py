@@ -62,7 +62,6 @@ def pool(kind: str = "app") -> Any:
                 max_size=max(1, config.settings().pool_max_size),
                 open=False,
                 check=_check_if_idle,
-                reset=_stamp_returned,
                 max_lifetime=30 * 60,
                 max_idle=5 * 60,
                 timeout=10,
@@ -76,20 +75,20 @@ def pool(kind: str = "app") -> Any:
 
 # A connection handed straight back to the next request is alive; one that sat idle may have died with a frozen
 # Lambda container or a failover. Check only those, saving a round trip on every busy request.
+# Idle time is measured from the previous checkout (a `reset` callback would stamp returns, but it makes the
+# pool return every connection through its worker thread, which costs more than it saves).
 _IDLE_CHECK_SECONDS = 10.0
-_returned_at: "weakref.WeakKeyDictionary[Any, float]" = weakref.WeakKeyDictionary()
-
-
-def _stamp_returned(conn: Any) -> None:
-    _returned_at[conn] = time.monotonic()
+_checked_out_at: "weakref.WeakKeyDictionary[Any, float]" = weakref.WeakKeyDictionary()
 
 
 def _check_if_idle(conn: Any) -> None:
     from psycopg_pool import ConnectionPool
 
-    last = _returned_at.get(conn)
-    if last is None or time.monotonic() - last > _IDLE_CHECK_SECONDS:
+    now = time.monotonic()
+    last = _checked_out_at.get(conn)
+    if last is None or now - last > _IDLE_CHECK_SECONDS:
         ConnectionPool.check_connection(conn)
+    _checked_out_at[conn] = now
 
 
 _AUTH_FAILURES = ("28000", "28P01")  # invalid_authorization_specification, invalid_password
@@ -156,6 +155,9 @@ _SET_CONTEXT = (
     "SELECT set_config('app.firm_id', %s, true), set_config('app.user_id', %s, true), "
     "set_config('app.request_id', %s, true)"
 )
+# For a user's access token, the same statement also checks that its session is live and the user still active
+# in the token's role: logout, deactivation and role changes take effect at once, at no extra round trip.
+_SET_CONTEXT_AND_CHECK_SESSION = _SET_CONTEXT + ", auth_session_valid(%s, %s, %s) AS session_valid"
 
 
 @contextmanager
@@ -174,11 +176,17 @@ def transaction(ctx: RequestContext, *, kind: str = "app") -> Iterator[Tx]:
     with pool(kind).connection() as conn:
         with conn.transaction():
             principal = ctx.principal
-            conn.execute(_SET_CONTEXT, (
-                str(principal.firm_id) if principal else "",
-                str(principal.user_id) if principal and principal.user_id else "",
-                ctx.request_id,
-            ))
+            params = (str(principal.firm_id) if principal else "",
+                      str(principal.user_id) if principal and principal.user_id else "", ctx.request_id)
+            if principal is not None and principal.kind == "user" and principal.session_id is not None:
+                row = conn.execute(_SET_CONTEXT_AND_CHECK_SESSION,
+                                   params + (principal.session_id, principal.id, principal.role)).fetchone()
+                if not row["session_valid"]:
+                    from chalicelib.core.errors import Unauthorized
+
+                    raise Unauthorized("The session has ended (logged out, or the user was changed); log in again")
+            else:
+                conn.execute(_SET_CONTEXT, params)
             tx = Tx(conn, ctx)
             token = _current.set(tx)
             try:

@@ -218,10 +218,26 @@ def _parse_body(request: Any, model: type[BaseModel]) -> Any:
         raise errors.BadRequest("The body is not valid JSON") from None
     if not isinstance(data, dict):
         raise errors.BadRequest("The body must be a JSON object")
+    _refuse_nul(data, "")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise errors.from_pydantic(exc, "body") from None
+
+
+def _refuse_nul(value: Any, path: str) -> None:
+    """PostgreSQL text cannot hold U+0000: refuse it at the edge, naming the field."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise errors.Unprocessable("Text may not contain the NUL character",
+                                       errors=[{"field": path or "body", "message": "contains NUL (\\u0000)"}])
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key, path)
+            _refuse_nul(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _refuse_nul(item, f"{path}.{i}" if path else str(i))
 
 
 def _parse_query(request: Any, model: type[BaseModel]) -> Any:
@@ -231,6 +247,7 @@ def _parse_query(request: Any, model: type[BaseModel]) -> Any:
     for key in params:
         values = multi(key) if multi else [params[key]]
         data[key] = values[-1] if len(values) == 1 else values
+    _refuse_nul(data, "")
     try:
         return model.model_validate(data)
     except ValidationError as exc:

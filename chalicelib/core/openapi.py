@@ -31,6 +31,8 @@ def _error_codes(spec: RouteSpec) -> list[int]:
     codes = [422, 503]
     if spec.access != PUBLIC:
         codes += [401, 403]
+    elif spec.tag == "auth":
+        codes.append(401)  # login and refresh answer wrong credentials with 401
     if spec.path_params:
         codes.append(404)
     if spec.body is not None:
@@ -74,8 +76,9 @@ def build(version: str = "0.1.0") -> dict[str, Any]:
         else:
             op["x-wealthdesk-access"] = r.access
         for name in r.path_params:
-            op["parameters"].append({"name": name, "in": "path", "required": True,
-                                     "schema": {"type": "string", "format": "uuid"}})
+            # *id parameters are UUIDs (http.handle parses them); others (the docs asset name) are plain strings
+            schema = {"type": "string", "format": "uuid"} if name.endswith("id") else {"type": "string"}
+            op["parameters"].append({"name": name, "in": "path", "required": True, "schema": schema})
         if r.query is not None:
             qschema = r.query.model_json_schema(mode="validation", by_alias=True)
             required = set(qschema.get("required", []))

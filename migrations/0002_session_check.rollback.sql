@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS auth_session_valid(uuid, uuid, text);

@@ -1,0 +1,1 @@
+ALTER FUNCTION ensure_audit_partitions(date, integer) RESET TimeZone;

@@ -1,0 +1,211 @@
+"""The `wealthdesk` command, run in-process with click's CliRunner against the worker's database (DATABASE_URL)."""
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import date
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import PASSWORD, owner_sql
+
+
+def _run(*args: str, input: str | None = None):
+    from chalicelib.cli import main
+
+    return CliRunner().invoke(main, list(args), input=input)
+
+
+def _json_line(result) -> dict:
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _clean_failure(result, code: int = 1) -> None:
+    assert result.exit_code == code, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+
+
+def _login(client, email: str, password: str):
+    return client.http.post("/v1/auth/login", headers={"Content-Type": "application/json"},
+                            body=json.dumps({"email": email, "password": password}))
+
+
+def _email(tag: str = "admin") -> str:
+    return f"{tag}-{uuid.uuid4().hex[:8]}@cli-test.co.uk"
+
+
+def test_firm_create_with_password_stdin_and_the_admin_can_log_in(client):
+    email = _email()
+    name = f"CLI Firm {uuid.uuid4().hex[:6]}"
+    result = _run("firm", "create", "--name", name, "--admin-email", email, "--password-stdin",
+                  input=PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    out = _json_line(result)
+    assert set(out) == {"firm_id", "admin_id", "admin_email"}  # no password: the caller chose it
+    assert out["admin_email"] == email
+    firm = owner_sql("SELECT name, base_currency FROM firms WHERE id = %s", (out["firm_id"],))
+    assert firm == [{"name": name, "base_currency": "GBP"}]
+    admin = owner_sql("SELECT id, firm_id, role, active FROM users WHERE email = %s", (email,))
+    assert len(admin) == 1 and str(admin[0]["id"]) == out["admin_id"] and str(admin[0]["firm_id"]) == out["firm_id"]
+    assert admin[0]["role"] == "admin" and admin[0]["active"] is True
+    actions = sorted(r["action"] for r in owner_sql("SELECT action FROM audit_events WHERE firm_id = %s",
+                                                    (out["firm_id"],)))
+    assert actions == ["firm.create", "user.create"]
+    assert PASSWORD not in result.output
+
+    login = _login(client, email, PASSWORD)
+    assert login.status_code == 200, login.body
+    me = client.http.get("/v1/me", headers={"Authorization": f"Bearer {login.json_body['access_token']}"})
+    assert me.status_code == 200
+    assert me.json_body["firm"]["id"] == out["firm_id"] and me.json_body["role"] == "admin"
+
+
+def test_firm_create_without_password_prints_a_generated_one_that_works(client):
+    email = _email()
+    result = _run("firm", "create", "--name", "Generated Ltd", "--admin-email", email, "--base-currency", "EUR")
+    assert result.exit_code == 0, result.output
+    out = _json_line(result)
+    password = out["password"]
+    assert isinstance(password, str) and len(password) >= 12
+    assert owner_sql("SELECT base_currency FROM firms WHERE id = %s", (out["firm_id"],)) == [{"base_currency": "EUR"}]
+    assert _login(client, email, password).status_code == 200
+    assert _login(client, email, password + "x").status_code == 401
+    # The generated password is stored hashed, never as given.
+    stored = owner_sql("SELECT password_hash FROM users WHERE email = %s", (email,))[0]["password_hash"]
+    assert password not in stored
+
+
+@pytest.mark.parametrize("variant", ["same", "upper"])
+def test_firm_create_with_a_taken_email_is_a_clean_error(variant):
+    email = _email()
+    first = _run("firm", "create", "--name", "First Ltd", "--admin-email", email, "--password-stdin",
+                 input=PASSWORD + "\n")
+    assert first.exit_code == 0, first.output
+    before = owner_sql("SELECT count(*) AS n FROM firms")[0]["n"]
+    again = email if variant == "same" else email.upper()
+    second = _run("firm", "create", "--name", "Second Ltd", "--admin-email", again, "--password-stdin",
+                  input=PASSWORD + "\n")
+    _clean_failure(second, 1)
+    assert "already exists" in second.output
+    assert owner_sql("SELECT count(*) AS n FROM firms")[0]["n"] == before  # nothing half-made
+    assert owner_sql("SELECT count(*) AS n FROM firms WHERE name = 'Second Ltd' AND id IN "
+                     "(SELECT firm_id FROM users WHERE email = %s)", (email,)) == [{"n": 0}]
+
+
+@pytest.mark.parametrize("args,stdin,code", [
+    (["--admin-email", "not-an-email"], PASSWORD + "\n", 1),
+    (["--admin-email", "short-pw@cli-test.co.uk", "--password-stdin"], "short\n", 1),
+    (["--admin-email", "cur@cli-test.co.uk", "--base-currency", "pounds"], None, 2),
+])
+def test_firm_create_refuses_bad_input_cleanly(args, stdin, code):
+    before = owner_sql("SELECT count(*) AS n FROM firms")[0]["n"]
+    result = _run("firm", "create", "--name", "Bad Input Ltd", *args, input=stdin)
+    _clean_failure(result, code)
+    assert owner_sql("SELECT count(*) AS n FROM firms")[0]["n"] == before
+
+
+def test_job_list_lists_audit_partitions():
+    result = _run("job", "list")
+    assert result.exit_code == 0, result.output
+    lines = [line.split() for line in result.stdout.splitlines() if line.strip()]
+    names = [parts[0] for parts in lines]
+    assert "audit-partitions" in names
+    line = next(line for line in result.stdout.splitlines() if line.startswith("audit-partitions"))
+    assert "cron(0 3 * * ? *)" in line
+
+
+def test_job_run_prints_json_and_records_a_manual_run():
+    result = _run("job", "run", "audit-partitions")
+    assert result.exit_code == 0, result.output
+    out = _json_line(result)
+    assert out["job"] == "audit-partitions" and out["status"] == "succeeded" and out["error"] is None
+    assert out["figures"]["created"] == 0 and out["figures"]["partitions"] >= 4
+    row = owner_sql("SELECT status, trigger FROM job_runs WHERE id = %s", (out["id"],))
+    assert row == [{"status": "succeeded", "trigger": "manual"}]
+
+
+def test_job_run_of_an_unknown_job_fails_cleanly():
+    before = owner_sql("SELECT count(*) AS n FROM job_runs")[0]["n"]
+    result = _run("job", "run", "nope")
+    _clean_failure(result, 2)
+    assert "unknown job" in result.output and "audit-partitions" in result.output
+    assert owner_sql("SELECT count(*) AS n FROM job_runs")[0]["n"] == before
+
+
+def test_job_run_of_a_failing_job_fails_cleanly(monkeypatch):
+    from chalicelib.ops import registry  # noqa: F401
+    from chalicelib.ops.jobs import JOBS, Job
+
+    def boom(conn):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setitem(JOBS, "cli-boom", Job("cli-boom", "rate(1 day)", "fails", boom))
+    result = _run("job", "run", "cli-boom")
+    _clean_failure(result, 1)
+    assert "disk on fire" in result.output
+    assert owner_sql("SELECT status FROM job_runs WHERE job_name = 'cli-boom'") == [{"status": "failed"}]
+
+
+_NAME = re.compile(r"^[A-Z][a-z]+$")
+_GROUP_NAME = re.compile(r"^(?:[A-Z][a-z]+ [A-Z][a-z]+|[A-Z][a-z]+ & [A-Z][a-z]+ [A-Z][a-z]+|The [A-Z][a-z]+ Family|"
+                         r"The [A-Z][a-z]+ [A-Z][A-Za-z ]+|[A-Z][a-z]+ [A-Z&][A-Za-z &]+(?:Ltd|LLP))$")
+
+
+def test_demo_adds_households_with_linked_people_to_a_firm(client, fresh_firm):
+    result = _run("demo", "--households", "20", "--firm-id", str(fresh_firm.id))
+    assert result.exit_code == 0, result.output
+    out = _json_line(result)
+    groups = owner_sql("SELECT id, name, type, status, adviser_id FROM client_groups WHERE firm_id = %s",
+                       (fresh_firm.id,))
+    owners = owner_sql("SELECT id, first_name, surname, date_of_birth, email FROM product_owners WHERE firm_id = %s",
+                       (fresh_firm.id,))
+    links = owner_sql("SELECT client_group_id, product_owner_id FROM client_group_product_owners WHERE firm_id = %s",
+                      (fresh_firm.id,))
+    assert len(groups) == 20 and out["households"] == 20
+    assert len(owners) == out["product_owners"] >= 20
+    # Every household has people, every person belongs to exactly one household.
+    assert {link["client_group_id"] for link in links} == {g["id"] for g in groups}
+    assert sorted(link["product_owner_id"] for link in links) == sorted(o["id"] for o in owners)
+    # Realistic: names, several household types, advisers of the firm, plausible birth dates.
+    assert all(_NAME.match(o["first_name"]) and _NAME.match(o["surname"]) for o in owners)
+    assert all(_GROUP_NAME.match(g["name"]) for g in groups), [g["name"] for g in groups]
+    assert len({g["type"] for g in groups}) >= 3
+    staff = {u["id"] for u in fresh_firm.users.values() if u["role"] in ("admin", "adviser")}
+    assert {g["adviser_id"] for g in groups} <= staff and any(g["adviser_id"] for g in groups)
+    assert all(o["date_of_birth"] is None or 1900 < o["date_of_birth"].year <= date.today().year for o in owners)
+    assert owner_sql("SELECT count(*) AS n FROM audit_events WHERE firm_id = %s AND action = 'demo.load'",
+                     (fresh_firm.id,)) == [{"n": 1}]
+
+    # The firm's own users see them through the API, and other firms do not.
+    listed = client.http.get("/v1/client-groups?limit=200", headers=fresh_firm.auth("viewer"))
+    assert listed.status_code == 200 and len(listed.json_body["items"]) == 20
+    one = groups[0]["id"]
+    members = client.http.get(f"/v1/client-groups/{one}/product-owners", headers=fresh_firm.auth("viewer"))
+    assert members.status_code == 200 and len(members.json_body["items"]) >= 1
+
+
+def test_demo_into_an_unknown_firm_fails_cleanly():
+    result = _run("demo", "--households", "2", "--firm-id", str(uuid.uuid4()))
+    _clean_failure(result, 1)
+    assert "no firm" in result.output
+    _clean_failure(_run("demo", "--households", "2", "--firm-id", "not-a-uuid"), 2)
+    _clean_failure(_run("demo", "--households", "0", "--firm-id", str(uuid.uuid4())), 2)
+
+
+def test_demo_without_firm_id_on_a_database_with_firms_refuses(firm_a):
+    result = _run("demo", "--households", "2")
+    _clean_failure(result, 1)
+    assert "--firm-id" in result.output
+
+
+def test_migrate_twice_is_safe():
+    from chalicelib.core import migrations
+
+    for _ in range(2):
+        result = _run("migrate")
+        assert result.exit_code == 0, result.output
+        assert _json_line(result) == {"applied": []}
+    assert migrations.status().pending == 0

@@ -1,0 +1,220 @@
+"""The job framework: advisory lock, job_runs records, failures, the admin API, and the Lambda entry points."""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import psycopg
+import pytest
+
+from tests.conftest import owner_sql
+
+
+def _month(offset: int) -> str:
+    today = date.today().replace(day=1)
+    y, m = divmod(today.month - 1 + offset, 12)
+    return f"{today.year + y}{m + 1:02d}"
+
+
+def _run_row(run_id) -> dict:
+    rows = owner_sql("SELECT job_name, status, trigger, started_at, finished_at, figures, error FROM job_runs "
+                     "WHERE id = %s", (run_id,))
+    assert len(rows) == 1
+    return rows[0]
+
+
+def _drop_future_partition(offset: int = 3) -> str:
+    """Remove an (empty) partition the job is responsible for, so the next run has work to do."""
+    name = f"audit_events_{_month(offset)}"
+    assert owner_sql(f"SELECT count(*) AS n FROM {name}") == [{"n": 0}]  # noqa: S608 (a name we built)
+    owner_sql(f"DROP TABLE {name}")
+    return name
+
+
+def _partition_exists(name: str) -> bool:
+    return owner_sql("SELECT to_regclass(%s) IS NOT NULL AS ok", (f"public.{name}",))[0]["ok"]
+
+
+def test_audit_partitions_run_records_success_with_figures_and_is_safe_twice():
+    from chalicelib.ops.jobs import run_job
+
+    dropped = _drop_future_partition()
+    first = run_job("audit-partitions", trigger="manual")
+    assert first.status == "succeeded" and first.error is None
+    assert first.figures["created"] == 1
+    assert first.figures["newest"] == f"audit_events_{_month(3)}"
+    assert _partition_exists(dropped)
+    row = _run_row(first.id)
+    assert row["job_name"] == "audit-partitions" and row["status"] == "succeeded" and row["trigger"] == "manual"
+    assert row["finished_at"] is not None and row["finished_at"] >= row["started_at"]
+    assert row["error"] is None
+    assert row["figures"] == first.figures
+    assert row["figures"]["partitions"] >= 4
+
+    second = run_job("audit-partitions", trigger="manual")
+    assert second.status == "succeeded" and second.id != first.id
+    assert second.figures["created"] == 0
+    assert second.figures["partitions"] == first.figures["partitions"]
+    assert _run_row(second.id)["figures"]["created"] == 0
+    # The lock was released both times.
+    assert _lock_is_free("audit-partitions")
+
+
+def _lock_is_free(name: str) -> bool:
+    from chalicelib.core import db
+    from chalicelib.ops.jobs import _lock_key
+
+    with db.owner_connection() as conn:
+        got = conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (_lock_key(name),)).fetchone()["got"]
+        if got:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_lock_key(name),))
+    return got
+
+
+def test_a_concurrent_run_is_skipped_quietly():
+    from chalicelib.core import db
+    from chalicelib.ops.jobs import _lock_key, run_job
+
+    dropped = _drop_future_partition()
+    with db.owner_connection() as holder:  # another container's run, holding the job's lock
+        assert holder.execute("SELECT pg_try_advisory_lock(%s) AS got",
+                              (_lock_key("audit-partitions"),)).fetchone()["got"]
+        result = run_job("audit-partitions", trigger="schedule")
+        assert result.status == "skipped" and result.error is None
+        assert "lock" in result.figures["reason"]
+        row = _run_row(result.id)
+        assert row["status"] == "skipped" and row["trigger"] == "schedule" and row["finished_at"] is not None
+        assert not _partition_exists(dropped), "a skipped run must not do the work"
+        assert json.loads(json.dumps(result.summary()))["status"] == "skipped"
+        holder.execute("SELECT pg_advisory_unlock(%s)", (_lock_key("audit-partitions"),))
+    after = run_job("audit-partitions", trigger="manual")
+    assert after.status == "succeeded" and after.figures["created"] == 1 and _partition_exists(dropped)
+
+
+def test_partitions_are_utc_months_whatever_the_session_time_zone(monkeypatch):
+    """A run from a session in another time zone (PGTZ, or a server whose default is not UTC) must create the
+    same UTC-month partition as every other run, not one shifted by the offset (which overlaps its neighbour)."""
+    from chalicelib.core import db
+    from chalicelib.ops.jobs import run_job
+
+    name = _drop_future_partition()
+    monkeypatch.setenv("PGTZ", "Pacific/Auckland")  # libpq sets the session TimeZone from it
+    try:
+        result = run_job("audit-partitions", trigger="manual")
+        assert result.status == "succeeded" and result.figures["created"] == 1
+    finally:
+        monkeypatch.delenv("PGTZ")
+        owner_sql("SELECT ensure_audit_partitions(CURRENT_DATE, 4)")  # leave the worker's database whole
+    first, last = _month(3), _month(4)
+    with db.owner_connection() as conn:
+        conn.execute("SET TimeZone = 'UTC'")
+        bound = conn.execute("SELECT pg_get_expr(relpartbound, oid) AS b FROM pg_class WHERE relname = %s",
+                             (name,)).fetchone()["b"]
+    assert bound == (f"FOR VALUES FROM ('{first[:4]}-{first[4:]}-01 00:00:00+00') "
+                     f"TO ('{last[:4]}-{last[4:]}-01 00:00:00+00')")
+
+
+def _failing_job(kind: str):
+    def run(conn):
+        if kind == "python":
+            raise RuntimeError("boom from the test job")
+        conn.execute("BEGIN")  # a job that dies inside its own transaction
+        conn.execute("SELECT 1 / 0")
+
+    return run
+
+
+@pytest.mark.parametrize("kind,error_type", [("python", RuntimeError), ("sql", psycopg.errors.DivisionByZero)])
+def test_a_failing_job_is_recorded_and_re_raised(monkeypatch, kind, error_type):
+    from chalicelib.ops import registry  # noqa: F401  (so run_job's registration does not overwrite ours)
+    from chalicelib.ops.jobs import JOBS, Job, run_job
+
+    name = f"test-failing-{kind}"
+    monkeypatch.setitem(JOBS, name, Job(name, "rate(1 day)", "fails on purpose", _failing_job(kind)))
+    with pytest.raises(error_type) as raised:
+        run_job(name, trigger="manual")
+    row = owner_sql("SELECT id, status, trigger, finished_at, error, figures FROM job_runs WHERE job_name = %s "
+                    "ORDER BY started_at DESC LIMIT 2", (name,))
+    assert len(row) == 1
+    row = row[0]
+    assert row["status"] == "failed" and row["trigger"] == "manual" and row["finished_at"] is not None
+    assert row["figures"] == {}
+    if kind == "python":
+        assert row["error"] == "RuntimeError: boom from the test job"
+    else:
+        assert "division by zero" in row["error"] and "DivisionByZero" in row["error"]
+        assert "division by zero" in str(raised.value)
+    assert _lock_is_free(name)
+    assert "Traceback" not in row["error"]
+
+
+def test_unknown_job_raises_key_error():
+    from chalicelib.ops.jobs import run_job
+
+    with pytest.raises(KeyError):
+        run_job("no-such-job")
+    assert owner_sql("SELECT count(*) AS n FROM job_runs WHERE job_name = 'no-such-job'") == [{"n": 0}]
+
+
+def test_job_runs_api_lists_runs_newest_first_for_admins_only(client, firm_a):
+    from chalicelib.ops.jobs import run_job
+
+    ids = [run_job("audit-partitions", trigger="manual").id for _ in range(3)]
+    response = client.http.get("/v1/ops/job-runs?limit=200", headers=firm_a.auth("admin"))
+    assert response.status_code == 200, response.body
+    items = response.json_body["items"]
+    keys = [(i["started_at"], i["id"]) for i in items]
+    assert keys == sorted(keys, reverse=True), "newest first"
+    listed = [i["id"] for i in items]
+    assert [str(x) for x in reversed(ids)] == [x for x in listed if x in {str(i) for i in ids}]
+    assert listed.index(str(ids[-1])) < listed.index(str(ids[0]))
+    newest = next(i for i in items if i["id"] == str(ids[-1]))
+    assert newest["job_name"] == "audit-partitions" and newest["status"] == "succeeded"
+    assert newest["trigger"] == "manual" and newest["figures"]["created"] == 0 and newest["error"] is None
+
+    # Filters and keyset pagination.
+    only = client.http.get("/v1/ops/job-runs?status=succeeded&job_name=audit-partitions&limit=1",
+                           headers=firm_a.auth("admin"))
+    assert only.status_code == 200
+    assert [i["id"] for i in only.json_body["items"]] == [str(ids[-1])]
+    cursor = only.json_body["next_cursor"]
+    assert cursor
+    nxt = client.http.get(f"/v1/ops/job-runs?status=succeeded&job_name=audit-partitions&limit=1&cursor={cursor}",
+                          headers=firm_a.auth("admin"))
+    assert nxt.status_code == 200
+    assert [i["id"] for i in nxt.json_body["items"]] == [str(ids[-2])]
+    skipped = client.http.get("/v1/ops/job-runs?status=skipped&limit=200", headers=firm_a.auth("admin"))
+    assert skipped.status_code == 200 and all(i["status"] == "skipped" for i in skipped.json_body["items"])
+
+    for who in ("adviser", "analyst", "viewer", "read", "write"):
+        denied = client.http.get("/v1/ops/job-runs", headers=firm_a.auth(who))
+        assert denied.status_code == 403, (who, denied.body)
+        assert denied.headers["Content-Type"] == "application/problem+json"
+    assert client.http.get("/v1/ops/job-runs").status_code == 401
+
+
+def test_scheduled_handler_runs_the_job_and_returns_a_json_summary(client):
+    dropped = _drop_future_partition()
+    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
+                                            resources=["arn:aws:events:eu-west-2:123456789012:rule/audit"])
+    response = client.lambda_.invoke("audit_partitions", event)
+    payload = response.payload
+    assert json.loads(json.dumps(payload)) == payload  # JSON-serialisable as it is
+    assert payload["job"] == "audit-partitions" and payload["status"] == "succeeded" and payload["error"] is None
+    assert payload["figures"]["created"] == 1 and _partition_exists(dropped)
+    row = _run_row(payload["id"])
+    assert row["trigger"] == "schedule" and row["status"] == "succeeded"
+
+    # At-least-once delivery: the same event again is harmless.
+    again = client.lambda_.invoke("audit_partitions", event).payload
+    assert again["status"] == "succeeded" and again["figures"]["created"] == 0 and again["id"] != payload["id"]
+
+
+def test_migrate_lambda_applies_nothing_on_a_current_schema_and_reports_status(client):
+    from pathlib import Path
+
+    migrations = [p for p in (Path(__file__).resolve().parents[2] / "migrations").glob("*.sql")
+                  if not p.name.endswith(".rollback.sql")]
+    payload = client.lambda_.invoke("migrate", {}).payload
+    assert json.loads(json.dumps(payload)) == payload
+    assert payload == {"applied": [], "status": {"applied": len(migrations), "pending": 0, "pending_ids": []}}

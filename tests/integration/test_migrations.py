@@ -1,0 +1,279 @@
+"""Migrations: apply, roll back, apply again on a scratch database; the schema's constraints and tenancy rules."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from datetime import date
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import owner_sql
+
+ROOT = Path(__file__).resolve().parents[2]
+MIGRATIONS = ROOT / "migrations"
+YOYO_TABLES = {"_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock"}
+# Tables that hold no tenant data. Every other table is a tenant table and must be scoped by firm.
+PLATFORM_TABLES = {"job_runs"} | YOYO_TABLES
+
+
+def _forward_files() -> list[Path]:
+    return sorted(p for p in MIGRATIONS.glob("*.sql") if not p.name.endswith(".rollback.sql"))
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    from psycopg import sql
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def scratch(pg_server, monkeypatch):
+    """An empty database of its own; DATABASE_URL points at it for the test, then back at the worker's database.
+    (The migrations use their own connections, never the API pool, which keeps pointing at the worker's database.)"""
+    name = "wd_mig_" + os.environ.get("PYTEST_XDIST_WORKER", "main")
+    url = pg_server.scratch(name)
+    monkeypatch.setenv("DATABASE_URL", url)
+    yield url
+    monkeypatch.undo()
+    _drop_database(pg_server.admin_url, name)
+
+
+def _leftovers() -> dict[str, list[str]]:
+    """What the migrations created that is still there (extension members and yoyo's own tables excluded)."""
+    not_extension = ("NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = {oid} AND d.deptype = 'e')")
+    relations = owner_sql(
+        "SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND " + not_extension.format(oid="c.oid") + " ORDER BY 1")
+    functions = owner_sql(
+        "SELECT p.proname AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE n.nspname = 'public' AND " + not_extension.format(oid="p.oid") + " ORDER BY 1")
+    policies = owner_sql("SELECT tablename || '.' || policyname AS name FROM pg_policies WHERE schemaname = 'public'")
+    types = owner_sql(
+        "SELECT t.typname AS name FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+        "WHERE n.nspname = 'public' AND t.typrelid = 0 AND t.typelem = 0 AND "
+        + not_extension.format(oid="t.oid") + " ORDER BY 1")
+    yoyo = YOYO_TABLES | {f"{t}_pkey" for t in YOYO_TABLES}
+    return {
+        "relations": [r["name"] for r in relations if r["name"] not in yoyo and not r["name"].startswith("_yoyo")
+                      and not r["name"].startswith("yoyo")],
+        "functions": [r["name"] for r in functions],
+        "policies": [r["name"] for r in policies],
+        "types": [r["name"] for r in types],
+    }
+
+
+def _catalog_fingerprint() -> list[tuple]:
+    rows = owner_sql(
+        "SELECT c.relname, c.relkind, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' ORDER BY 1")
+    return [tuple(r.values()) for r in rows]
+
+
+def test_every_migration_has_a_rollback_and_a_well_formed_name():
+    forward = _forward_files()
+    assert forward, "no migrations"
+    rollbacks = sorted(p for p in MIGRATIONS.glob("*.rollback.sql"))
+    for p in forward:
+        assert re.fullmatch(r"\d{4}_[a-z0-9_]+\.sql", p.name), p.name
+        assert (MIGRATIONS / (p.stem + ".rollback.sql")).is_file(), f"{p.name} has no rollback"
+        assert p.read_text().strip() and (MIGRATIONS / (p.stem + ".rollback.sql")).read_text().strip()
+    for r in rollbacks:
+        assert (MIGRATIONS / r.name.replace(".rollback.sql", ".sql")).is_file(), f"{r.name} rolls back nothing"
+    numbers = [int(p.name[:4]) for p in forward]
+    assert numbers == list(range(1, len(forward) + 1)), "migration numbers must be 0001, 0002, ... without gaps"
+
+
+def test_apply_rollback_apply_on_an_empty_database(scratch):
+    from chalicelib.core import migrations
+
+    ids = [p.stem for p in _forward_files()]
+    st = migrations.status()
+    assert (st.applied, st.pending, st.pending_ids) == (0, len(ids), ids)
+
+    assert migrations.apply() == ids
+    st = migrations.status()
+    assert (st.applied, st.pending, st.pending_ids) == (len(ids), 0, [])
+    applied = _leftovers()  # the probe used after the rollback sees what the migrations create
+    assert {"firms", "audit_events", "users_email_key"} <= set(applied["relations"])
+    assert {"current_firm_id", "ensure_audit_partitions"} <= set(applied["functions"])
+    assert "firms.tenant" in applied["policies"]
+    before = _catalog_fingerprint()
+    assert migrations.apply() == []  # twice: a no-op
+    assert _catalog_fingerprint() == before
+    assert migrations.status().pending == 0
+
+    # Partitions the job created later (beyond the migration's own) must go with the rollback too.
+    owner_sql("SELECT ensure_audit_partitions((CURRENT_DATE + interval '6 months')::date, 3)")
+
+    assert migrations.rollback(len(ids)) == list(reversed(ids))
+    st = migrations.status()
+    assert (st.applied, st.pending) == (0, len(ids))
+    assert _leftovers() == {"relations": [], "functions": [], "policies": [], "types": []}
+
+    assert migrations.apply() == ids
+    assert migrations.status().pending == 0
+    assert _catalog_fingerprint() == [r for r in before]  # the same schema again
+    # The re-created schema works: a firm can be written and read as the owner.
+    fid = uuid.uuid4()
+    owner_sql("INSERT INTO firms (id, name) VALUES (%s, 'Again Ltd')", (fid,))
+    assert owner_sql("SELECT name FROM firms WHERE id = %s", (fid,)) == [{"name": "Again Ltd"}]
+
+
+def test_rollback_of_one_step_only_undoes_the_newest(scratch):
+    from chalicelib.core import migrations
+
+    ids = [p.stem for p in _forward_files()]
+    migrations.apply()
+    assert migrations.rollback(1) == [ids[-1]]
+    st = migrations.status()
+    assert (st.applied, st.pending_ids) == (len(ids) - 1, [ids[-1]])
+    assert migrations.apply() == [ids[-1]]
+
+
+def test_migrate_status_prints_json():
+    from chalicelib.cli import main
+
+    result = CliRunner().invoke(main, ["migrate", "--status"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout.strip().splitlines()[-1])
+    assert doc == {"applied": len(_forward_files()), "pending": 0, "pending_ids": []}
+
+
+def test_migrate_status_on_an_empty_database_lists_pending(scratch):
+    from chalicelib.cli import main
+
+    result = CliRunner().invoke(main, ["migrate", "--status"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout.strip().splitlines()[-1])
+    assert doc == {"applied": 0, "pending": len(_forward_files()), "pending_ids": [p.stem for p in _forward_files()]}
+    # --status changes nothing.
+    assert owner_sql("SELECT to_regclass('public.firms') AS t") == [{"t": None}]
+
+
+def test_migrate_rollback_needs_a_positive_count():
+    from chalicelib.cli import main
+
+    result = CliRunner().invoke(main, ["migrate", "--rollback", "0"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    from chalicelib.core import migrations
+
+    assert migrations.status().pending == 0
+
+
+# --- the schema's own rules (on the worker's migrated database) ---
+
+def _enum_violations(firm_id: uuid.UUID, user_id: uuid.UUID) -> list[tuple[str, str, tuple]]:
+    f, u = firm_id, user_id
+    return [
+        ("client_groups.type", "INSERT INTO client_groups (firm_id, name, type) VALUES (%s, 'X', 'x')", (f,)),
+        ("client_groups.status", "INSERT INTO client_groups (firm_id, name, type, status) "
+                                 "VALUES (%s, 'X', 'family', 'x')", (f,)),
+        ("product_owners.status", "INSERT INTO product_owners (firm_id, first_name, surname, status) "
+                                  "VALUES (%s, 'A', 'B', 'x')", (f,)),
+        ("users.role", "INSERT INTO users (firm_id, email, name, role, password_hash) "
+                       "VALUES (%s, 'enum-check@example.com', 'N', 'x', 'h')", (f,)),
+        ("users.email", "INSERT INTO users (firm_id, email, name, role, password_hash) "
+                        "VALUES (%s, 'Upper@Example.com', 'N', 'viewer', 'h')", (f,)),
+        ("api_keys.scopes", "INSERT INTO api_keys (firm_id, name, prefix, key_hash, scopes, created_by) "
+                            "VALUES (%s, 'k', 'wdk_abcdefgh', sha256('k'::bytea), ARRAY['x'], %s)", (f, u)),
+        ("audit_events.actor_type", "INSERT INTO audit_events (firm_id, actor_type, action, resource_type, "
+                                    "resource_id) VALUES (%s, 'x', 'firm.create', 'firm', 'r')", (f,)),
+        ("audit_events.action", "INSERT INTO audit_events (firm_id, actor_type, action, resource_type, "
+                                "resource_id) VALUES (%s, 'system', 'Not An Action', 'firm', 'r')", (f,)),
+        ("job_runs.status", "INSERT INTO job_runs (job_name, status, trigger, finished_at) "
+                            "VALUES ('j', 'x', 'manual', now())", ()),
+        ("job_runs.trigger", "INSERT INTO job_runs (job_name, status, trigger, finished_at) "
+                             "VALUES ('j', 'succeeded', 'x', now())", ()),
+        ("job_runs.running_has_no_end", "INSERT INTO job_runs (job_name, status, trigger, finished_at) "
+                                        "VALUES ('j', 'running', 'manual', now())", ()),
+        ("firms.base_currency", "INSERT INTO firms (name, base_currency) VALUES ('X', 'gbp')", ()),
+        ("client_groups.version", "INSERT INTO client_groups (firm_id, name, type, version) "
+                                  "VALUES (%s, 'X', 'family', 0)", (f,)),
+    ]
+
+
+def test_check_constraints_refuse_bad_values(firm_a):
+    from chalicelib.core import db
+
+    cases = _enum_violations(firm_a.id, firm_a.users["admin"]["id"])
+    for label, statement, params in cases:
+        with db.owner_connection() as conn:
+            with pytest.raises(psycopg.errors.CheckViolation):
+                conn.execute(statement, params)
+                pytest.fail(f"{label}: the bad value was accepted")
+    # The same statements with a good value go through (so the refusals above were about the value).
+    with db.owner_connection(autocommit=False) as conn:
+        conn.execute("INSERT INTO client_groups (firm_id, name, type) VALUES (%s, 'X', 'family')", (firm_a.id,))
+        conn.execute("INSERT INTO job_runs (job_name, status, trigger, finished_at) "
+                     "VALUES ('j', 'succeeded', 'manual', now())")
+        conn.rollback()
+
+
+def _tenant_tables() -> list[str]:
+    rows = owner_sql(
+        "SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY 1")
+    return [r["name"] for r in rows if r["name"] not in PLATFORM_TABLES]
+
+
+def test_every_tenant_table_has_firm_id_forced_rls_and_a_tenant_policy():
+    tables = _tenant_tables()
+    assert {"firms", "users", "client_groups", "product_owners", "audit_events"} <= set(tables)
+    for table in tables:
+        rls = owner_sql("SELECT relrowsecurity, relforcerowsecurity FROM pg_class "
+                        "WHERE oid = ('public.' || %s)::regclass", (table,))[0]
+        assert rls == {"relrowsecurity": True, "relforcerowsecurity": True}, f"{table}: RLS not enabled and forced"
+        column = "id" if table == "firms" else "firm_id"
+        col = owner_sql("SELECT data_type, is_nullable FROM information_schema.columns "
+                        "WHERE table_schema = 'public' AND table_name = %s AND column_name = %s", (table, column))
+        assert col == [{"data_type": "uuid", "is_nullable": "NO"}], f"{table}: no NOT NULL uuid {column}"
+        policies = owner_sql("SELECT policyname, roles::text[] AS roles, qual, with_check FROM pg_policies "
+                             "WHERE schemaname = 'public' AND tablename = %s", (table,))
+        tenant = [p for p in policies if p["policyname"] == "tenant"]
+        assert tenant, f"{table}: no tenant policy"
+        assert "current_firm_id()" in tenant[0]["qual"] and column in tenant[0]["qual"]
+        assert "current_firm_id()" in (tenant[0]["with_check"] or tenant[0]["qual"])
+        assert tenant[0]["roles"] == ["public"]
+        # Any other policy must not open the table to the app role.
+        for p in policies:
+            if p["policyname"] != "tenant":
+                assert "wealthdesk_app" not in p["roles"] and "public" not in p["roles"], (table, p)
+
+
+def test_the_app_role_owns_nothing_bypasses_nothing_and_cannot_touch_partitions_directly():
+    from chalicelib.core import config
+
+    role = owner_sql("SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = %s",
+                     (config.APP_ROLE,))
+    assert role == [{"rolsuper": False, "rolbypassrls": False, "rolcreaterole": False, "rolcreatedb": False}]
+    owned = owner_sql("SELECT c.relname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner "
+                      "WHERE r.rolname = %s", (config.APP_ROLE,))
+    assert owned == []
+    # Partitions have no policies of their own: the app role must reach audit rows only through the parent.
+    partitions = owner_sql("SELECT c.relname, has_table_privilege(%s, c.oid, 'SELECT,INSERT,UPDATE,DELETE') AS can "
+                           "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                           "WHERE i.inhparent = 'audit_events'::regclass", (config.APP_ROLE,))
+    assert partitions and not any(p["can"] for p in partitions)
+    # The app role may not change or delete the audit trail.
+    assert owner_sql("SELECT has_table_privilege(%s, 'audit_events', 'UPDATE') AS u, "
+                     "has_table_privilege(%s, 'audit_events', 'DELETE') AS d",
+                     (config.APP_ROLE, config.APP_ROLE)) == [{"u": False, "d": False}]
+
+
+def test_audit_partitions_exist_for_this_month_and_the_next_three():
+    months = owner_sql("SELECT to_char(date_trunc('month', CURRENT_DATE) + make_interval(months => i), 'YYYYMM') "
+                       "AS m FROM generate_series(0, 3) AS i ORDER BY i")
+    existing = {r["relname"]: r["bound"] for r in owner_sql(
+        "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bound FROM pg_inherits i "
+        "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_events'::regclass")}
+    for row in months:
+        name = f"audit_events_{row['m']}"
+        assert name in existing, f"missing partition {name}"
+        first = date(int(row["m"][:4]), int(row["m"][4:]), 1).isoformat()
+        assert f"FROM ('{first}" in existing[name], existing[name]
