@@ -5,16 +5,17 @@ from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, EmailStr, Field, field_validator
+from pydantic import Field, field_validator
 
-from chalicelib.core.http import ListQuery, StrictModel
+from chalicelib.core.http import ListQuery
+from chalicelib.core.models import ApiModel, Email, StrictModel
 
 GroupType = Literal["individual", "couple", "family", "trust", "corporate"]
 GroupStatus = Literal["active", "dormant", "inactive"]
 OwnerStatus = Literal["active", "inactive", "deceased"]
 
 
-class ClientGroupOut(BaseModel):
+class ClientGroupOut(ApiModel):
     id: UUID
     name: str
     type: GroupType
@@ -42,9 +43,12 @@ class ClientGroupPatchIn(StrictModel):
     notes: str | None = Field(None, max_length=10000)
 
 
-GROUP_SORTS = {"name": "text", "created_at": "timestamptz", "updated_at": "timestamptz"}
-OWNER_SORTS = {"surname": "text", "first_name": "text", "inception_date": "date", "created_at": "timestamptz",
-               "updated_at": "timestamptz"}
+GROUP_SORTS = {"name": (("name", "text"),), "created_at": (("created_at", "timestamptz"),),
+               "updated_at": (("updated_at", "timestamptz"),)}
+OWNER_SORTS = {"surname": (("surname", "text"), ("first_name", "text")),
+               "first_name": (("first_name", "text"), ("surname", "text")),
+               "inception_date": (("inception_date", "date"),), "created_at": (("created_at", "timestamptz"),),
+               "updated_at": (("updated_at", "timestamptz"),)}
 
 
 class ClientGroupListQuery(ListQuery):
@@ -62,7 +66,7 @@ def _not_future(v: date | None) -> date | None:
     return v
 
 
-class ProductOwnerOut(BaseModel):
+class ProductOwnerOut(ApiModel):
     id: UUID
     first_name: str
     surname: str
@@ -82,7 +86,7 @@ class ProductOwnerCreateIn(StrictModel):
     surname: str = Field(min_length=1, max_length=100)
     known_as: str | None = Field(None, max_length=100)
     date_of_birth: date | None = Field(None, ge=date(1900, 1, 1))
-    email: EmailStr | None = None
+    email: Email | None = None
     phone: str | None = Field(None, max_length=40, pattern=r"^[0-9+() .-]{3,40}$")
     status: OwnerStatus = "active"
     inception_date: date | None = Field(None, description="Defaults to today")
@@ -95,7 +99,7 @@ class ProductOwnerPatchIn(StrictModel):
     surname: str | None = Field(None, min_length=1, max_length=100)
     known_as: str | None = Field(None, max_length=100)
     date_of_birth: date | None = Field(None, ge=date(1900, 1, 1))
-    email: EmailStr | None = None
+    email: Email | None = None
     phone: str | None = Field(None, max_length=40, pattern=r"^[0-9+() .-]{3,40}$")
     status: OwnerStatus | None = None
     inception_date: date | None = None

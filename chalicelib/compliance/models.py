@@ -5,12 +5,13 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from chalicelib.core.http import ListQuery
+from chalicelib.core.models import ApiModel
 
 
-class AuditEventOut(BaseModel):
+class AuditEventOut(ApiModel):
     id: UUID
     occurred_at: datetime
     actor_type: Literal["user", "api_key", "system"]

@@ -22,23 +22,18 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from chalice import Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from chalicelib.core import config, errors
 from chalicelib.core.context import Principal, RequestContext
 from chalicelib.core.jsonutil import dumps
+from chalicelib.core.models import ApiModel, StrictModel
 
 log = logging.getLogger("wdk.request")
 
 PUBLIC, READ, WRITE, ADMIN = "public", "read", "write", "admin"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,9})"$')
-
-
-class StrictModel(BaseModel):
-    """Base for request models: unknown fields are refused, strings are trimmed."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class ListQuery(StrictModel):
@@ -49,12 +44,12 @@ class ListQuery(StrictModel):
 T = TypeVar("T")
 
 
-class Page(BaseModel, Generic[T]):
+class Page(ApiModel, Generic[T]):
     items: list[T]
     next_cursor: str | None
 
 
-class ProblemDetail(BaseModel):
+class ProblemDetail(ApiModel):
     type: str
     title: str
     status: int
@@ -73,8 +68,11 @@ def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
-        if not isinstance(values, list) or len(values) != arity:
+        # Every cursor this API makes is a list of strings ending with a row id (see encode_cursor callers).
+        if (not isinstance(values, list) or len(values) != arity
+                or not all(isinstance(v, str) for v in values)):
             raise ValueError
+        UUID(values[-1])
         return values
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise errors.Unprocessable("The cursor is not valid", errors=[{"field": "cursor", "message": "invalid cursor"}]) from None
@@ -82,51 +80,59 @@ def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
 
 @dataclass(frozen=True)
 class Keyset:
-    """One page of a list sorted by `?sort=[-]field` with `id` as the tie-breaker, as SQL fragments.
+    """One page of a list sorted by `?sort=[-]field`, as SQL fragments.
 
-    The cursor carries the sort it was made for, so a cursor used with another sort is refused, not misread.
+    Each sort field names one or more (column, SQL type) pairs; `id` always breaks the last tie. The cursor
+    carries the sort it was made for, so a cursor used with another sort is refused, not misread.
     """
 
     sort: str
-    column: str
-    sql_type: str
+    columns: tuple[tuple[str, str], ...]
     descending: bool
     after: list[Any] | None
     limit: int
 
     @classmethod
-    def parse(cls, sort: str, columns: dict[str, str], cursor: str | None, limit: int) -> "Keyset":
-        """`columns` maps each sortable field to its SQL type, e.g. {"name": "text", "updated_at": "timestamptz"}."""
+    def parse(cls, sort: str, sorts: dict[str, tuple[tuple[str, str], ...]], cursor: str | None,
+              limit: int) -> "Keyset":
+        """`sorts` maps each sortable field to its (column, SQL type) pairs, e.g.
+        {"surname": (("surname", "text"), ("first_name", "text"))}."""
         field_name = sort.removeprefix("-")
-        if field_name not in columns:
+        if field_name not in sorts:
             raise errors.Unprocessable("Unknown sort", errors=[{
-                "field": "sort", "message": "one of " + ", ".join(f"{p}{c}" for c in columns for p in ("", "-"))}])
-        after = decode_cursor(cursor, 3)
+                "field": "sort", "message": "one of " + ", ".join(f"{p}{c}" for c in sorts for p in ("", "-"))}])
+        columns = sorts[field_name]
+        after = decode_cursor(cursor, len(columns) + 2)
         if after is not None and after[0] != sort:
             raise errors.Unprocessable("The cursor was made for another sort",
                                        errors=[{"field": "cursor", "message": "sort changed"}])
-        return cls(sort, field_name, columns[field_name], sort.startswith("-"), after[1:] if after else None, limit)
+        return cls(sort, columns, sort.startswith("-"), after[1:] if after else None, limit)
 
     def where(self) -> Any:
         from psycopg import sql
 
         if self.after is None:
             return sql.SQL("true")
-        return sql.SQL("({col}, id) {op} (%(_ks_value)s::{typ}, %(_ks_id)s::uuid)").format(
-            col=sql.Identifier(self.column), op=sql.SQL("<" if self.descending else ">"), typ=sql.SQL(self.sql_type))
+        names = [sql.Identifier(c) for c, _ in self.columns] + [sql.Identifier("id")]
+        values = [sql.SQL("{}::{}").format(sql.Placeholder(f"_ks{i}"), sql.SQL(t))
+                  for i, (_, t) in enumerate(self.columns)] + [sql.SQL("%(_ks_id)s::uuid")]
+        return sql.SQL("({}) {} ({})").format(sql.SQL(", ").join(names), sql.SQL("<" if self.descending else ">"),
+                                             sql.SQL(", ").join(values))
 
     def order_by(self) -> Any:
         from psycopg import sql
 
         direction = sql.SQL("DESC" if self.descending else "ASC")
-        return sql.SQL("{col} {d}, id {d}").format(col=sql.Identifier(self.column), d=direction)
+        return sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), direction)
+                                  for c in [c for c, _ in self.columns] + ["id"])
 
     def params(self) -> dict[str, Any]:
-        return {"_ks_value": self.after[0] if self.after else None, "_ks_id": self.after[1] if self.after else None,
-                "_ks_limit": self.limit + 1}
+        values = self.after or [None] * (len(self.columns) + 1)
+        params = {f"_ks{i}": values[i] for i in range(len(self.columns))}
+        return {**params, "_ks_id": values[-1], "_ks_limit": self.limit + 1}
 
     def page(self, rows: list[Any]) -> tuple[list[Any], str | None]:
-        return page(rows, self.limit, lambda r: [self.sort, r[self.column], r["id"]])
+        return page(rows, self.limit, lambda r: [self.sort, *(r[c] for c, _ in self.columns), r["id"]])
 
 
 def page(rows: list[Any], limit: int, key: Callable[[Any], list[Any]]) -> tuple[list[Any], str | None]:

@@ -5,16 +5,17 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, EmailStr, Field, field_validator
+from pydantic import Field, field_validator
 
-from chalicelib.core.http import ListQuery, StrictModel
+from chalicelib.core.http import ListQuery
+from chalicelib.core.models import ApiModel, Email, StrictModel
 
 Role = Literal["admin", "adviser", "analyst", "viewer"]
 Scope = Literal["read", "write"]
 
 
 class LoginIn(StrictModel):
-    email: EmailStr
+    email: Email
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -22,20 +23,20 @@ class RefreshIn(StrictModel):
     refresh_token: str = Field(min_length=1, max_length=200)
 
 
-class TokenOut(BaseModel):
+class TokenOut(ApiModel):
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: int
     refresh_token: str
 
 
-class FirmOut(BaseModel):
+class FirmOut(ApiModel):
     id: UUID
     name: str
     base_currency: str
 
 
-class UserOut(BaseModel):
+class UserOut(ApiModel):
     id: UUID
     email: str
     name: str
@@ -51,7 +52,7 @@ class MeOut(UserOut):
 
 
 class UserCreateIn(StrictModel):
-    email: EmailStr
+    email: Email
     name: str = Field(min_length=1, max_length=200)
     role: Role
     password: str | None = Field(None, min_length=12, max_length=1024,
@@ -103,7 +104,7 @@ class ApiKeyCreateIn(StrictModel):
         return v
 
 
-class ApiKeyOut(BaseModel):
+class ApiKeyOut(ApiModel):
     id: UUID
     name: str
     prefix: str

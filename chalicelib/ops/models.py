@@ -5,12 +5,13 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from chalicelib.core.http import ListQuery
+from chalicelib.core.models import ApiModel
 
 
-class JobRunOut(BaseModel):
+class JobRunOut(ApiModel):
     id: UUID
     job_name: str
     status: Literal["running", "succeeded", "failed", "skipped"]

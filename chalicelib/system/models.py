@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from chalicelib.core.models import ApiModel
 
 
-class MigrationsOut(BaseModel):
+class MigrationsOut(ApiModel):
     applied: int
     pending: int
 
 
-class HealthOut(BaseModel):
+class HealthOut(ApiModel):
     status: Literal["ok"]
     database: Literal["ok"]
     migrations: MigrationsOut
