@@ -4,22 +4,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from chalicelib.core import rows
 from chalicelib.core.db import Tx
 from chalicelib.core.http import Keyset
 
 GROUP_COLUMNS = "id, name, type, status, adviser_id, notes, created_at, updated_at, version"
 OWNER_COLUMNS = ("id, first_name, surname, known_as, date_of_birth, email, phone, status, inception_date, "
                  "created_at, updated_at, version")
-
-
-def _update(tx: Tx, table: str, columns: str, row_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
-    from psycopg import sql
-
-    assignments = sql.SQL(", ").join(
-        sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in changes)
-    query = sql.SQL("UPDATE {} SET {}, version = version + 1 WHERE id = %(id)s RETURNING " + columns).format(
-        sql.Identifier(table), assignments)
-    return tx.one(query, {**changes, "id": row_id})
 
 
 # --- client groups ---
@@ -51,7 +42,7 @@ def list_groups(tx: Tx, keyset: Keyset, *, status: str | None, type_: str | None
 
 
 def update_group(tx: Tx, group_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
-    return _update(tx, "client_groups", GROUP_COLUMNS, group_id, changes)
+    return rows.update(tx, "client_groups", group_id, changes, GROUP_COLUMNS)
 
 
 def delete_group(tx: Tx, group_id: UUID) -> None:
@@ -95,7 +86,7 @@ def list_owners(tx: Tx, keyset: Keyset, *, status: str | None, q: str | None) ->
 
 
 def update_owner(tx: Tx, owner_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
-    return _update(tx, "product_owners", OWNER_COLUMNS, owner_id, changes)
+    return rows.update(tx, "product_owners", owner_id, changes, OWNER_COLUMNS)
 
 
 def delete_owner(tx: Tx, owner_id: UUID) -> None:

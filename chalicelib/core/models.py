@@ -33,3 +33,34 @@ def _email(value: str) -> str:
 
 Email = Annotated[str, AfterValidator(_email), WithJsonSchema({"type": "string", "format": "email"})]
 
+
+
+def _decimal_text(value: Any) -> Any:
+    """Money and rates travel as decimal strings: a JSON number may already have lost precision."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError("must be a decimal string such as \"2500.00\", not a number")
+    if isinstance(value, int):
+        return str(value)
+    return value
+
+
+def decimal_type(max_digits: int, places: int, ge: str | None = "0", le: str | None = None) -> Any:
+    """A Decimal field written as a string, with at most `places` decimals."""
+    from decimal import Decimal
+
+    from pydantic import BeforeValidator, Field
+
+    return Annotated[Decimal, BeforeValidator(_decimal_text),
+                     Field(max_digits=max_digits, decimal_places=places, allow_inf_nan=False,
+                           ge=Decimal(ge) if ge is not None else None, le=Decimal(le) if le is not None else None)]
+
+
+Money = decimal_type(18, 2)
+Percentage = decimal_type(7, 4, "0", "100")
+Currency = Annotated[str, AfterValidator(lambda v: _currency(v))]
+
+
+def _currency(value: str) -> str:
+    if len(value) != 3 or not value.isascii() or not value.isupper() or not value.isalpha():
+        raise ValueError("must be an ISO 4217 code such as GBP")
+    return value

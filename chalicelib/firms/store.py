@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from chalicelib.core import rows
 from chalicelib.core.db import Tx
 
 USER_COLUMNS = "id, email, name, role, active, created_at, updated_at, version"
@@ -69,12 +70,7 @@ def list_users(tx: Tx, *, role: str | None, active: bool | None, after: list[Any
 
 
 def update_user(tx: Tx, user_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
-    from psycopg import sql
-
-    assignments = sql.SQL(", ").join(
-        sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in changes)
-    query = sql.SQL("UPDATE users SET {}, version = version + 1 WHERE id = %(id)s RETURNING " + USER_COLUMNS)
-    return tx.one(query.format(assignments), {**changes, "id": user_id})
+    return rows.update(tx, "users", user_id, changes, USER_COLUMNS)
 
 
 # --- sessions ---
