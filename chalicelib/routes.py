@@ -3,6 +3,7 @@ from chalicelib.clients.routes import bp as clients
 from chalicelib.compliance.routes import bp as compliance
 from chalicelib.firms.routes import bp as firms
 from chalicelib.ops.routes import bp as ops
+from chalicelib.products.routes import bp as products
 from chalicelib.system.routes import bp as system
 
-BLUEPRINTS = [system, firms, clients, compliance, ops]
+BLUEPRINTS = [system, firms, clients, products, compliance, ops]

@@ -183,7 +183,10 @@ class RouteSpec:
 
 
 ROUTES: list[RouteSpec] = []
-_RESOURCE_NAMES = {"group_id": "client group", "owner_id": "product owner", "user_id": "user", "key_id": "API key"}
+_RESOURCE_NAMES = {"group_id": "client group", "owner_id": "product owner", "user_id": "user", "key_id": "API key",
+                   "provider_id": "provider", "fund_id": "fund", "template_id": "portfolio template",
+                   "product_id": "product", "portfolio_fund_id": "portfolio fund", "valuation_id": "fund valuation",
+                   "activity_id": "activity"}
 URL_PREFIX = "/v1"
 
 

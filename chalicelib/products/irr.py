@@ -1,0 +1,293 @@
+"""IRR of a fund, a product or a client group: the firm's Kingston monthly method and the standard XIRR.
+
+Pure arithmetic: no database, no I/O. Money is Decimal in and out; floats exist only inside the solver calls.
+numpy, numpy-financial and pyxirr are imported inside the functions so that `import app` (every Lambda cold start)
+does not pay for them.
+
+Conventions (business-rules.md, "IRR"):
+- Cash flows are from the investor's point of view: money in (investment, regular investment, tax uplift, switch in)
+  is negative, money out (withdrawals, switch out) is positive. The valuation at `end_date` is the last positive flow.
+- A period that starts after inception passes `start_date` and `start_value`: the valuation at the start is treated
+  as money in (negative) on the start date, as if the investor bought the holding at that price. Valuations are
+  end-of-day, so a flow dated on the start date is already inside `start_value`: the period is then
+  (start_date, end_date]. Without `start_value` the period is [first flow (not before start_date), end_date].
+  Flows outside the period are ignored, so callers may pass a fund's whole history.
+- Every result says which method made it (`method`) and how (`basis`); `irr` is None exactly when `reason` is set
+  (the irr_values table checks the same). Rates are annual decimals (0.0734 is 7.34%), quantized to 10 places.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import NamedTuple
+
+KINGSTON = "kingston_monthly"
+XIRR = "xirr"
+
+# The rules: "amounts under 0.01 count as zero".
+PENNY = Decimal("0.01")
+# Results are stored as numeric(20, 10): a rate of 10^10 (a trillion per cent) is no longer a figure anyone can
+# use, and would not fit. It only happens for absurd inputs (e.g. XIRR compounding a 1-day doubling over a year).
+MAX_ABS_RATE = Decimal("1e10")
+_PLACES = Decimal("1e-10")
+
+
+class Flow(NamedTuple):
+    """One signed cash flow, investor's view: negative is money in, positive is money out."""
+
+    date: dt.date
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class IrrResult:
+    irr: Decimal | None  # annual rate, 10 decimal places; None exactly when `reason` says why there is none
+    method: str  # "kingston_monthly" or "xirr": the method the caller asked for
+    reason: str | None
+    monthly: Decimal | None = None  # Kingston only: the monthly IRR before x 12, full precision
+    flows_used: list[Flow] = field(default_factory=list)  # the series actually solved (for ?include=flows)
+    # How the figure was made: "monthly_irr_x12", "simple_return" (Kingston, period under one month) or
+    # "xirr_act_365f"; None when there is no figure.
+    basis: str | None = None
+
+
+@dataclass(frozen=True)
+class Holding:
+    """One fund's part of a pooled calculation over the common period."""
+
+    flows: Sequence[Flow]
+    end_value: Decimal
+    start_value: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Pooled:
+    flows: list[Flow]
+    end_value: Decimal
+    start_value: Decimal | None
+
+
+# Reasons (stable wording: they are stored in the IRR history and shown to advisers).
+NOT_FINITE_INPUT = "an amount or valuation is not a finite number"
+NEGATIVE_VALUATION = "a valuation is negative"
+NO_MONEY_IN = "no money in: the period has no investment and no start valuation"
+NO_MONEY_OUT = "no money out: the period has no withdrawal and no end valuation"
+_UNDER_PENNY = " (amounts under 0.01 count as zero)"
+NO_ROOT = "no rate of return solves these cash flows"
+NOT_FINITE_RATE = "the rate of return is not a finite number"
+OUT_OF_RANGE = "the rate of return is too large to be meaningful (1e10 or more)"
+SINGLE_DAY = "all cash flows and the end valuation fall on one day: XIRR needs a period of at least one day"
+
+
+def kingston_monthly(flows: Iterable[Flow], end_date: dt.date, end_value: Decimal,
+                     start_date: dt.date | None = None, start_value: Decimal | None = None) -> IrrResult:
+    """The firm's method: monthly buckets, numpy-financial's irr, annualised as monthly x 12 (simple).
+
+    - Buckets are calendar months, numbered from the month the period starts (the start date with a start value,
+      else the first flow); a month without flows is a 0. The end valuation is added to the end date's month.
+    - "Amounts under 0.01 count as zero" applies to each month's NET amount, after the end valuation is added:
+      the series is what the solver sees, and a month where money in and out nearly cancel (a switch out and
+      back in) must not leave a 0.004 residue that fakes a sign change. The same zeroed series decides whether
+      there is money in and money out.
+    - A period under one month (end_date before the same day of the next month as the start, clamped to the
+      month's end: 31 Jan -> 28/29 Feb) has no monthly IRR; it uses the simple return
+      (money out + end value) / money in - 1, where money in counts the start value, NOT annualised (annualising
+      a few days would turn noise into huge rates). Money in and money out totals under 0.01 count as zero.
+    """
+    window, bad = _window(flows, end_date, end_value, start_date, start_value)
+    if bad:
+        return _none(KINGSTON, bad)
+    period_start = start_date if start_value is not None else (window[0].date if window else end_date)
+
+    if end_date < _one_month_after(period_start):
+        return _simple_return(window, end_date, end_value, start_date, start_value)
+
+    first = _month_number(period_start)
+    buckets = [Decimal(0)] * (_month_number(end_date) - first + 1)
+    if start_value is not None:
+        buckets[0] -= start_value
+    for f in window:
+        buckets[_month_number(f.date) - first] += f.amount
+    buckets[-1] += end_value
+    series = [Decimal(0) if abs(b) < PENNY else b for b in buckets]
+    used = [Flow(_month_start(first + i), amount) for i, amount in enumerate(series)]
+    if not any(a < 0 for a in series):
+        return _none(KINGSTON, NO_MONEY_IN + _UNDER_PENNY, used)
+    if not any(a > 0 for a in series):
+        return _none(KINGSTON, NO_MONEY_OUT + _UNDER_PENNY, used)
+
+    import numpy_financial
+
+    # numpy-financial solves sum(v_t / (1 + r)^t) = 0 via polynomial roots and returns NaN when no real rate
+    # above -100% exists (possible with several sign changes); of several rates it takes the one nearest zero.
+    monthly = float(numpy_financial.irr([float(a) for a in series]))
+    if math.isnan(monthly):
+        return _none(KINGSTON, NO_ROOT, used)
+    if math.isinf(monthly):
+        return _none(KINGSTON, NOT_FINITE_RATE, used)
+    monthly_dec = Decimal(repr(monthly))
+    return _figure(KINGSTON, monthly_dec * 12, "monthly_irr_x12", used, monthly=monthly_dec)
+
+
+def xirr(flows: Iterable[Flow], end_date: dt.date, end_value: Decimal,
+         start_date: dt.date | None = None, start_value: Decimal | None = None) -> IrrResult:
+    """The standard method: exact dates, annual compounding, actual/365 (Excel's XIRR), solved by pyxirr.
+
+    Solves sum(cf_i / (1 + r)^(days_i / 365)) = 0 with days counted from the first flow. Exact amounts are used
+    (the 0.01 rule belongs to the Kingston method); a flow of exactly 0 carries no money either way.
+    """
+    window, bad = _window(flows, end_date, end_value, start_date, start_value)
+    if bad:
+        return _none(XIRR, bad)
+    used = ([Flow(start_date, -start_value)] if start_value is not None else []) + window  # type: ignore[arg-type]
+    used.append(Flow(end_date, end_value))
+    if not any(f.amount < 0 for f in used):
+        return _none(XIRR, NO_MONEY_IN, used)
+    if not any(f.amount > 0 for f in used):
+        return _none(XIRR, NO_MONEY_OUT, used)
+    if used[0].date == end_date:
+        # Zero elapsed time: any gain would be an infinite annual rate (pyxirr answers inf).
+        return _none(XIRR, SINGLE_DAY, used)
+
+    import pyxirr
+
+    try:
+        rate = pyxirr.xirr([f.date for f in used], [float(f.amount) for f in used],
+                           day_count=pyxirr.DayCount.ACT_365F)
+    except pyxirr.InvalidPaymentsError:  # no sign change after all; checked above, kept as a guard
+        return _none(XIRR, NO_ROOT, used)
+    if rate is None or math.isnan(rate):
+        # pyxirr (0.10) gives None when its solvers give up, which also happens when a rate exists but the NPV
+        # spans many orders of magnitude: rates near -100%, flows decades apart. Bracket it ourselves.
+        rate = _xirr_bracketed(used)
+    if rate is None:
+        return _none(XIRR, NO_ROOT, used)
+    if math.isinf(rate):
+        return _none(XIRR, NOT_FINITE_RATE, used)
+    return _figure(XIRR, Decimal(repr(rate)), "xirr_act_365f", used)
+
+
+def pooled(holdings: Iterable[Holding]) -> Pooled:
+    """One input from several funds (a product, or a client group's products), all over the same period.
+
+    A product's or a client group's IRR is the IRR of the pooled flows, never an average of the funds' IRRs:
+    flows are merged (date order), end values summed at the common end date, start values summed at the common
+    start date (a fund without one, e.g. bought later in the period, adds nothing).
+    """
+    flows: list[Flow] = []
+    end_value = Decimal(0)
+    start_values: list[Decimal] = []
+    for h in holdings:
+        flows.extend(h.flows)
+        end_value += h.end_value
+        if h.start_value is not None:
+            start_values.append(h.start_value)
+    flows.sort(key=lambda f: f.date)
+    return Pooled(flows, end_value, sum(start_values, Decimal(0)) if start_values else None)
+
+
+# --- helpers ---
+
+def _window(flows: Iterable[Flow], end_date: dt.date, end_value: Decimal, start_date: dt.date | None,
+            start_value: Decimal | None) -> tuple[list[Flow], str | None]:
+    """The period's flows in date order, or a reason the inputs cannot be used."""
+    if start_value is not None and start_date is None:
+        raise ValueError("start_value needs start_date")
+    if start_date is not None and end_date < start_date:
+        raise ValueError("end_date is before start_date")
+    if start_value is None:
+        window = [f for f in flows if (start_date is None or f.date >= start_date) and f.date <= end_date]
+    else:
+        window = [f for f in flows if start_date < f.date <= end_date]  # type: ignore[operator]
+    values = [end_value] + ([start_value] if start_value is not None else [])
+    if not all(Decimal(x).is_finite() for x in values + [f.amount for f in window]):
+        return window, NOT_FINITE_INPUT
+    if any(x < 0 for x in values):
+        return window, NEGATIVE_VALUATION
+    window.sort(key=lambda f: f.date)
+    return window, None
+
+
+def _xirr_bracketed(used: list[Flow]) -> float | None:
+    """The XIRR equation solved by bisection on g = ln(1 + r); None when no sign change is found.
+
+    NPV(g) = sum(cf_i * exp(-t_i * g)) with t_i = days / 365. It is evaluated divided by its largest discount
+    factor: the sign (all a root search needs) is kept and nothing overflows, whether r is -100% + 1e-300 or the
+    flows are 60 years apart. Of several rates, the one nearest zero is taken (numpy-financial's choice too).
+    """
+    import numpy as np
+
+    years = np.array([(f.date - used[0].date).days / 365 for f in used])
+    amounts = np.array([float(f.amount) for f in used])
+
+    def npv_sign(g: float) -> float:
+        exponents = -years * g
+        return float(np.sum(amounts * np.exp(exponents - exponents.max())))
+
+    # ln(1 + r) from -10^4 to 10^4: dense near 0 where real rates live, sparse at the extremes.
+    steps = np.geomspace(1e-3, 1e4, 140)
+    grid = [float(g) for g in np.concatenate([-steps[::-1], [0.0], steps])]
+    values = [npv_sign(g) for g in grid]
+    brackets = [(lo, hi) for lo, hi, a, b in zip(grid, grid[1:], values, values[1:]) if a * b <= 0]
+    if not brackets:
+        return None
+    lo, hi = min(brackets, key=lambda b: abs(_rate_of_log((b[0] + b[1]) / 2)))
+    low_sign = npv_sign(lo)
+    if low_sign == 0:
+        return _rate_of_log(lo)
+    while True:  # until the bracket cannot be split any further in floating point
+        mid = (lo + hi) / 2
+        if not lo < mid < hi:
+            return _rate_of_log(mid)
+        value = npv_sign(mid)
+        if value == 0:
+            return _rate_of_log(mid)
+        if (value > 0) == (low_sign > 0):
+            lo = mid
+        else:
+            hi = mid
+
+
+def _rate_of_log(g: float) -> float:
+    return math.expm1(g) if g < 700 else math.inf  # exp(709.8) is the largest double
+
+
+def _simple_return(window: list[Flow], end_date: dt.date, end_value: Decimal, start_date: dt.date | None,
+                   start_value: Decimal | None) -> IrrResult:
+    money_in = sum((-f.amount for f in window if f.amount < 0), start_value or Decimal(0))
+    money_out = sum((f.amount for f in window if f.amount > 0), end_value)
+    used = ([Flow(start_date, -start_value)] if start_value is not None else []) + window  # type: ignore[arg-type]
+    used.append(Flow(end_date, end_value))
+    if money_in < PENNY:
+        return _none(KINGSTON, NO_MONEY_IN + _UNDER_PENNY, used)
+    if money_out < PENNY:
+        return _none(KINGSTON, NO_MONEY_OUT + _UNDER_PENNY, used)
+    return _figure(KINGSTON, money_out / money_in - 1, "simple_return", used)
+
+
+def _figure(method: str, rate: Decimal, basis: str, used: list[Flow], monthly: Decimal | None = None) -> IrrResult:
+    if abs(rate) >= MAX_ABS_RATE:
+        return _none(method, OUT_OF_RANGE, used)
+    return IrrResult(rate.quantize(_PLACES, rounding=ROUND_HALF_EVEN), method, None, monthly, used, basis)
+
+
+def _none(method: str, reason: str, used: list[Flow] | None = None) -> IrrResult:
+    return IrrResult(None, method, reason, None, used or [], None)
+
+
+def _month_number(d: dt.date) -> int:
+    return d.year * 12 + d.month - 1
+
+
+def _month_start(number: int) -> dt.date:
+    return dt.date(number // 12, number % 12 + 1, 1)
+
+
+def _one_month_after(d: dt.date) -> dt.date:
+    year, month = divmod(d.year * 12 + d.month, 12)  # the next month (d.month is 1-based)
+    month += 1
+    return dt.date(year, month, min(d.day, calendar.monthrange(year, month)[1]))

@@ -1,0 +1,610 @@
+"""Rules for the catalogue, products, portfolios, valuations, activity, IRR and revenue.
+
+Each public function is one audited transaction. Valuation and activity writes keep the derived data in step in
+the same transaction: portfolio valuations for the dates touched, and the stored IRR history from the earliest
+date touched onward (never the whole history).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from uuid import UUID
+
+from chalicelib.clients import store as clients_store
+from chalicelib.core import audit, db, errors, rows
+from chalicelib.core.context import RequestContext
+from chalicelib.core.http import decode_cursor, page
+from chalicelib.core.versioning import check_version, patch_changes, unchanged
+from chalicelib.products import store
+from chalicelib.products.models import NULLABLE_PRODUCT_FIELDS, ownership_document, ownership_owner_ids
+
+PENNY = Decimal("0.01")
+_CATALOGUE = {  # resource -> (table, columns, audit name, what)
+    "provider": ("providers", store.PROVIDER_COLUMNS, "provider", "provider"),
+    "fund": ("funds", store.FUND_COLUMNS, "fund", "fund"),
+    "template": ("portfolio_templates", store.TEMPLATE_COLUMNS, "portfolio_template", "portfolio template"),
+}
+
+
+def _invalid(field: str, message: str) -> errors.Unprocessable:
+    return errors.Unprocessable(message, errors=[{"field": field, "message": message}])
+
+
+# --- catalogue: providers, funds, templates share one shape ---
+
+def create_catalogue(ctx: RequestContext, kind: str, values: dict[str, Any]) -> dict[str, Any]:
+    table, columns, name, _ = _CATALOGUE[kind]
+    with db.transaction(ctx) as tx:
+        row = rows.insert(tx, table, values, columns)
+        audit.record(tx, f"{name}.create", name, row["id"], None, row)
+    return row
+
+
+def get_catalogue(ctx: RequestContext, kind: str, row_id: UUID) -> dict[str, Any]:
+    table, columns, _, what = _CATALOGUE[kind]
+    with db.transaction(ctx) as tx:
+        row = rows.get(tx, table, row_id, columns)
+    if row is None:
+        raise errors.NotFound(f"No such {what}")
+    return row
+
+
+def update_catalogue(ctx: RequestContext, kind: str, row_id: UUID, body: Any, if_match: int,
+                     nullable: frozenset[str]) -> dict[str, Any]:
+    table, columns, name, what = _CATALOGUE[kind]
+    changes = patch_changes(body, nullable)
+    with db.transaction(ctx) as tx:
+        before = check_version(rows.get(tx, table, row_id, columns, for_update=True), if_match, what)
+        changes = unchanged(before, changes)
+        after = rows.update(tx, table, row_id, changes, columns) if changes else before
+        audit.record(tx, f"{name}.update", name, row_id, before, after)
+    return after
+
+
+def delete_catalogue(ctx: RequestContext, kind: str, row_id: UUID) -> None:
+    """A provider or fund that products use cannot go (409 from the foreign key); mark it inactive instead."""
+    table, columns, name, what = _CATALOGUE[kind]
+    with db.transaction(ctx) as tx:
+        before = rows.get(tx, table, row_id, columns, for_update=True)
+        if before is None:
+            raise errors.NotFound(f"No such {what}")
+        rows.delete(tx, table, row_id)
+        audit.record(tx, f"{name}.delete", name, row_id, before, None)
+
+
+def list_providers(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
+    after = decode_cursor(query.cursor, 2)
+    with db.transaction(ctx) as tx:
+        found = store.list_providers(tx, status=query.status, q=query.q, after=after, limit=query.limit)
+    return page(found, query.limit, lambda r: [r["name"], r["id"]])
+
+
+def list_funds(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
+    after = decode_cursor(query.cursor, 2)
+    with db.transaction(ctx) as tx:
+        found = store.list_funds(tx, isin=query.isin, status=query.status, q=query.q, after=after,
+                                 limit=query.limit)
+    return page(found, query.limit, lambda r: [r["name"], r["id"]])
+
+
+def list_templates(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
+    after = decode_cursor(query.cursor, 2)
+    with db.transaction(ctx) as tx:
+        found = store.list_templates(tx, after=after, limit=query.limit)
+    return page(found, query.limit, lambda r: [r["name"], r["id"]])
+
+
+def list_generations(ctx: RequestContext, template_id: UUID) -> list[dict[str, Any]]:
+    with db.transaction(ctx) as tx:
+        if rows.get(tx, "portfolio_templates", template_id, "id") is None:
+            raise errors.NotFound("No such portfolio template")
+        return store.generations(tx, template_id=template_id)
+
+
+def create_generation(ctx: RequestContext, template_id: UUID, body: Any) -> dict[str, Any]:
+    """A new generation; generations are never edited once made (products copy them)."""
+    funds = [(f.fund_id, f.target_weighting) for f in body.funds]
+    with db.transaction(ctx) as tx:
+        if rows.get(tx, "portfolio_templates", template_id, "id", for_update=True) is None:
+            raise errors.NotFound("No such portfolio template")
+        missing = store.missing_funds(tx, [f for f, _ in funds])
+        if missing:
+            raise _invalid("funds", f"unknown fund(s): {', '.join(map(str, missing))}")
+        number = store.next_generation_number(tx, template_id)
+        gen_id = store.insert_generation(tx, template_id, number, body.name, funds)
+        row = store.generations(tx, generation_id=gen_id)[0]
+        audit.record(tx, "portfolio_template.create_generation", "portfolio_template", template_id, None, row)
+    return row
+
+
+# --- products ---
+
+def _check_owners(tx: db.Tx, group_id: UUID, ownership: Any) -> None:
+    outside = store.owners_outside_group(tx, group_id, ownership_owner_ids(ownership))
+    if outside:
+        raise _invalid("ownership", "every owner must belong to the client group; not in it: "
+                       + ", ".join(map(str, outside)))
+
+
+def list_products(ctx: RequestContext, group_id: UUID, query: Any) -> tuple[list[dict[str, Any]], str | None]:
+    after = decode_cursor(query.cursor, 2)
+    with db.transaction(ctx) as tx:
+        if clients_store.get_group(tx, group_id) is None:
+            raise errors.NotFound("No such client group")
+        found = store.list_products(tx, group_id, status=query.status, product_type=query.product_type,
+                                    after=after, limit=query.limit)
+    return page(found, query.limit, lambda r: [r["name"], r["id"]])
+
+
+def create_product(ctx: RequestContext, group_id: UUID, body: Any) -> dict[str, Any]:
+    values = body.model_dump(exclude={"ownership"})
+    values["ownership"] = _jsonb(ownership_document(body.ownership))
+    values["client_group_id"] = group_id
+    with db.transaction(ctx) as tx:
+        if clients_store.get_group(tx, group_id, for_update=True) is None:
+            raise errors.NotFound("No such client group")
+        _check_owners(tx, group_id, body.ownership)
+        if body.provider_id and rows.get(tx, "providers", body.provider_id, "id") is None:
+            raise _invalid("provider_id", "no such provider")
+        if body.template_generation_id and not store.generations(tx, generation_id=body.template_generation_id):
+            raise _invalid("template_generation_id", "no such template generation")
+        row = rows.insert(tx, "products", values, store.PRODUCT_COLUMNS)
+        copied = 0
+        if body.template_generation_id:
+            copied = store.copy_generation_into_portfolio(tx, row["id"], body.template_generation_id,
+                                                          body.start_date)
+        audit.record(tx, "product.create", "product", row["id"], None, {**row, "portfolio_funds_copied": copied})
+    return row
+
+
+def _jsonb(document: dict[str, Any]) -> Any:
+    from psycopg.types.json import Jsonb
+
+    return Jsonb(document)
+
+
+def get_product(ctx: RequestContext, product_id: UUID) -> dict[str, Any]:
+    with db.transaction(ctx) as tx:
+        row = rows.get(tx, "products", product_id, store.PRODUCT_COLUMNS)
+    if row is None:
+        raise errors.NotFound("No such product")
+    return row
+
+
+def update_product(ctx: RequestContext, product_id: UUID, body: Any, if_match: int) -> dict[str, Any]:
+    changes = patch_changes(body, NULLABLE_PRODUCT_FIELDS)
+    ownership = body.ownership if "ownership" in changes else None
+    if ownership is not None:
+        changes["ownership"] = ownership_document(ownership)
+    with db.transaction(ctx) as tx:
+        before = check_version(rows.get(tx, "products", product_id, store.PRODUCT_COLUMNS, for_update=True),
+                               if_match, "product")
+        changes = unchanged(before, changes)
+        start, end = changes.get("start_date", before["start_date"]), changes.get("end_date", before["end_date"])
+        if end is not None and end < start:
+            raise _invalid("end_date", "end_date must not be before start_date")
+        if ownership is not None and "ownership" in changes:
+            _check_owners(tx, before["client_group_id"], ownership)
+            changes["ownership"] = _jsonb(changes["ownership"])
+        if "provider_id" in changes:
+            if changes["provider_id"] and rows.get(tx, "providers", changes["provider_id"], "id") is None:
+                raise _invalid("provider_id", "no such provider")
+            store.insert_provider_switch(tx, product_id, before["provider_id"], changes["provider_id"])
+        after = rows.update(tx, "products", product_id, changes, store.PRODUCT_COLUMNS) if changes else before
+        audit.record(tx, "product.update", "product", product_id, before, after)
+    return after
+
+
+def delete_product(ctx: RequestContext, product_id: UUID) -> None:
+    with db.transaction(ctx) as tx:
+        before = rows.get(tx, "products", product_id, store.PRODUCT_COLUMNS, for_update=True)
+        if before is None:
+            raise errors.NotFound("No such product")
+        if store.list_portfolio_funds(tx, product_id):
+            raise errors.Conflict("The product has portfolio funds; delete them first, or lapse the product")
+        rows.delete(tx, "products", product_id)
+        audit.record(tx, "product.delete", "product", product_id, before, None)
+
+
+def set_product_status(ctx: RequestContext, product_id: UUID, status: str) -> dict[str, Any]:
+    """Lapse (only when the current value is 0) or reactivate."""
+    with db.transaction(ctx) as tx:
+        before = rows.get(tx, "products", product_id, store.PRODUCT_COLUMNS, for_update=True)
+        if before is None:
+            raise errors.NotFound("No such product")
+        if before["status"] == status:
+            raise errors.Conflict(f"The product is already {status}")
+        if status == "lapsed":
+            latest = store.latest_portfolio_valuation(tx, product_id)
+            if latest is not None and latest["value"] != 0:
+                raise errors.Conflict(f"A product can lapse only at a value of 0; its latest valuation is "
+                                      f"{latest['value']} on {latest['valuation_date']}")
+        after = rows.update(tx, "products", product_id, {"status": status}, store.PRODUCT_COLUMNS)
+        audit.record(tx, "product.lapse" if status == "lapsed" else "product.reactivate", "product", product_id,
+                     before, after)
+    return after
+
+
+def provider_switches(ctx: RequestContext, product_id: UUID) -> list[dict[str, Any]]:
+    with db.transaction(ctx) as tx:
+        if rows.get(tx, "products", product_id, "id") is None:
+            raise errors.NotFound("No such product")
+        return store.provider_switches(tx, product_id)
+
+
+def portfolio_valuations(ctx: RequestContext, product_id: UUID, query: Any) -> tuple[list[dict[str, Any]], str | None]:
+    after = decode_cursor(query.cursor, 2)
+    with db.transaction(ctx) as tx:
+        if rows.get(tx, "products", product_id, "id") is None:
+            raise errors.NotFound("No such product")
+        found = store.portfolio_valuations(tx, product_id, query.from_, query.to, after, query.limit)
+    return page(found, query.limit, lambda r: [r["valuation_date"], str(product_id)])
+
+
+# --- portfolio funds ---
+
+def list_portfolio_funds(ctx: RequestContext, product_id: UUID) -> list[dict[str, Any]]:
+    with db.transaction(ctx) as tx:
+        if rows.get(tx, "products", product_id, "id") is None:
+            raise errors.NotFound("No such product")
+        return store.list_portfolio_funds(tx, product_id)
+
+
+def add_portfolio_fund(ctx: RequestContext, product_id: UUID, body: Any) -> dict[str, Any]:
+    with db.transaction(ctx) as tx:
+        product = rows.get(tx, "products", product_id, "id, start_date", for_update=True)
+        if product is None:
+            raise errors.NotFound("No such product")
+        fund = rows.get(tx, "funds", body.fund_id, "id, status")
+        if fund is None:
+            raise _invalid("fund_id", "no such fund")
+        if body.start_date < product["start_date"]:
+            raise _invalid("start_date", "a fund cannot start before its product")
+        row = rows.insert(tx, "portfolio_funds", {"product_id": product_id, **body.model_dump()},
+                          store.PORTFOLIO_FUND_COLUMNS)
+        audit.record(tx, "portfolio_fund.create", "portfolio_fund", row["id"], None, row)
+    return row
+
+
+def update_portfolio_fund(ctx: RequestContext, pf_id: UUID, body: Any, if_match: int) -> dict[str, Any]:
+    changes = patch_changes(body, frozenset({"target_weighting", "end_date"}))
+    with db.transaction(ctx) as tx:
+        before = check_version(rows.get(tx, "portfolio_funds", pf_id, store.PORTFOLIO_FUND_COLUMNS,
+                                        for_update=True), if_match, "portfolio fund")
+        changes = unchanged(before, changes)
+        if changes.get("end_date") is not None and changes["end_date"] < before["start_date"]:
+            raise _invalid("end_date", "a fund cannot end before it starts")
+        after = rows.update(tx, "portfolio_funds", pf_id, changes, store.PORTFOLIO_FUND_COLUMNS) if changes \
+            else before
+        if "end_date" in changes:  # which funds are active decides which dates have a portfolio valuation
+            store.refresh_portfolio_valuations(tx, before["product_id"], None)
+            _recompute_irr(tx, before["product_id"], min(d for d in (before["end_date"], after["end_date"],
+                                                                      before["start_date"]) if d))
+        audit.record(tx, "portfolio_fund.update", "portfolio_fund", pf_id, before, after)
+    return after
+
+
+def delete_portfolio_fund(ctx: RequestContext, pf_id: UUID) -> None:
+    """Only a fund with no valuations and no activity can go (409 otherwise): end it to keep its history."""
+    with db.transaction(ctx) as tx:
+        before = rows.get(tx, "portfolio_funds", pf_id, store.PORTFOLIO_FUND_COLUMNS, for_update=True)
+        if before is None:
+            raise errors.NotFound("No such portfolio fund")
+        rows.delete(tx, "portfolio_funds", pf_id)
+        store.refresh_portfolio_valuations(tx, before["product_id"], None)
+        _recompute_irr(tx, before["product_id"], before["start_date"])
+        audit.record(tx, "portfolio_fund.delete", "portfolio_fund", pf_id, before, None)
+
+
+# --- valuations and activity ---
+
+def _portfolio_fund(tx: db.Tx, pf_id: UUID) -> dict[str, Any]:
+    pf = store.portfolio_fund_context(tx, pf_id, for_update=True)
+    if pf is None:
+        raise errors.NotFound("No such portfolio fund")
+    return pf
+
+
+def _check_valuation_date(pf: dict[str, Any], day: date, field: str = "valuation_date") -> None:
+    if day < pf["start_date"]:
+        raise _invalid(field, f"the fund starts on {pf['start_date']}; no valuation before it")
+    if pf["end_date"] is not None and day > pf["end_date"]:
+        raise _invalid(field, f"the fund ended on {pf['end_date']}; no valuation after it")
+
+
+def _check_activity_date(pf: dict[str, Any], day: date, field: str = "activity_date") -> None:
+    if day < pf["product_start"]:
+        raise _invalid(field, f"the product started on {pf['product_start']}; no cash flow before it")
+    if pf["end_date"] is not None and day > pf["end_date"]:
+        raise _invalid(field, f"the fund ended on {pf['end_date']}; no cash flow after it")
+
+
+def list_valuations(ctx: RequestContext, pf_id: UUID, query: Any) -> tuple[list[dict[str, Any]], str | None]:
+    after = decode_cursor(query.cursor, 2)
+    with db.transaction(ctx) as tx:
+        if rows.get(tx, "portfolio_funds", pf_id, "id") is None:
+            raise errors.NotFound("No such portfolio fund")
+        found = store.list_valuations(tx, pf_id, query.from_, query.to, after, query.limit)
+    return page(found, query.limit, lambda r: [r["valuation_date"], r["id"]])
+
+
+def add_valuation(ctx: RequestContext, pf_id: UUID, body: Any) -> dict[str, Any]:
+    with db.transaction(ctx) as tx:
+        pf = _portfolio_fund(tx, pf_id)
+        _check_valuation_date(pf, body.valuation_date)
+        row = rows.insert(tx, "fund_valuations", {"portfolio_fund_id": pf_id, **body.model_dump()},
+                          store.VALUATION_COLUMNS)
+        _after_valuations(tx, pf["product_id"], [body.valuation_date])
+        audit.record(tx, "fund_valuation.create", "fund_valuation", row["id"], None, row)
+    return row
+
+
+def update_valuation(ctx: RequestContext, valuation_id: UUID, body: Any, if_match: int) -> dict[str, Any]:
+    with db.transaction(ctx) as tx:
+        before = check_version(rows.get(tx, "fund_valuations", valuation_id, store.VALUATION_COLUMNS,
+                                        for_update=True), if_match, "fund valuation")
+        pf = _portfolio_fund(tx, before["portfolio_fund_id"])
+        changes = unchanged(before, patch_changes(body))
+        after = rows.update(tx, "fund_valuations", valuation_id, changes, store.VALUATION_COLUMNS) if changes \
+            else before
+        if changes:
+            _after_valuations(tx, pf["product_id"], [before["valuation_date"]])
+        audit.record(tx, "fund_valuation.update", "fund_valuation", valuation_id, before, after)
+    return after
+
+
+def delete_valuation(ctx: RequestContext, valuation_id: UUID) -> None:
+    with db.transaction(ctx) as tx:
+        before = rows.get(tx, "fund_valuations", valuation_id, store.VALUATION_COLUMNS, for_update=True)
+        if before is None:
+            raise errors.NotFound("No such fund valuation")
+        pf = _portfolio_fund(tx, before["portfolio_fund_id"])
+        rows.delete(tx, "fund_valuations", valuation_id)
+        _after_valuations(tx, pf["product_id"], [before["valuation_date"]])
+        audit.record(tx, "fund_valuation.delete", "fund_valuation", valuation_id, before, None)
+
+
+def bulk_valuations(ctx: RequestContext, product_id: UUID, body: Any) -> int:
+    """All or nothing: one bad row refuses the whole batch, naming the row."""
+    with db.transaction(ctx) as tx:
+        if rows.get(tx, "products", product_id, "id", for_update=True) is None:
+            raise errors.NotFound("No such product")
+        funds = {pf["id"]: pf for pf in _product_fund_contexts(tx, product_id)}
+        seen: set[tuple[UUID, date]] = set()
+        for i, v in enumerate(body.valuations):
+            pf = funds.get(v.portfolio_fund_id)
+            if pf is None:
+                raise _invalid(f"valuations.{i}.portfolio_fund_id", "not a fund of this product")
+            _check_valuation_date(pf, v.valuation_date, f"valuations.{i}.valuation_date")
+            if (v.portfolio_fund_id, v.valuation_date) in seen:
+                raise _invalid(f"valuations.{i}", "the same fund and date appear twice")
+            seen.add((v.portfolio_fund_id, v.valuation_date))
+        written = store.bulk_insert_valuations(tx, [(v.portfolio_fund_id, v.valuation_date, v.value)
+                                                    for v in body.valuations])
+        dates = sorted({v.valuation_date for v in body.valuations})
+        _after_valuations(tx, product_id, dates)
+        audit.record(tx, "product.bulk_valuations", "product", product_id, None,
+                     {"written": written, "from": dates[0], "to": dates[-1]})
+    return written
+
+
+def _product_fund_contexts(tx: db.Tx, product_id: UUID) -> list[dict[str, Any]]:
+    return [store.portfolio_fund_context(tx, pf["id"]) for pf in store.list_portfolio_funds(tx, product_id)]
+
+
+def _after_valuations(tx: db.Tx, product_id: UUID, dates: list[date]) -> None:
+    store.refresh_portfolio_valuations(tx, product_id, dates)
+    _recompute_irr(tx, product_id, min(dates))
+
+
+def list_activity(ctx: RequestContext, pf_id: UUID, query: Any) -> tuple[list[dict[str, Any]], str | None]:
+    after = decode_cursor(query.cursor, 2)
+    with db.transaction(ctx) as tx:
+        if rows.get(tx, "portfolio_funds", pf_id, "id") is None:
+            raise errors.NotFound("No such portfolio fund")
+        found = store.list_activity(tx, pf_id, query.from_, query.to, after, query.limit)
+    return page(found, query.limit, lambda r: [r["activity_date"], r["id"]])
+
+
+def add_activity(ctx: RequestContext, pf_id: UUID, body: Any) -> dict[str, Any]:
+    with db.transaction(ctx) as tx:
+        pf = _portfolio_fund(tx, pf_id)
+        _check_activity_date(pf, body.activity_date)
+        row = rows.insert(tx, "holding_activity", {"portfolio_fund_id": pf_id, **body.model_dump()},
+                          store.ACTIVITY_COLUMNS)
+        _recompute_irr(tx, pf["product_id"], body.activity_date)
+        audit.record(tx, "activity.create", "activity", row["id"], None, row)
+    return row
+
+
+def update_activity(ctx: RequestContext, activity_id: UUID, body: Any, if_match: int) -> dict[str, Any]:
+    with db.transaction(ctx) as tx:
+        before = check_version(rows.get(tx, "holding_activity", activity_id, store.ACTIVITY_COLUMNS,
+                                        for_update=True), if_match, "activity")
+        pf = _portfolio_fund(tx, before["portfolio_fund_id"])
+        changes = unchanged(before, patch_changes(body))
+        if "activity_date" in changes:
+            _check_activity_date(pf, changes["activity_date"])
+        after = rows.update(tx, "holding_activity", activity_id, changes, store.ACTIVITY_COLUMNS) if changes \
+            else before
+        if changes:
+            _recompute_irr(tx, pf["product_id"], min(before["activity_date"], after["activity_date"]))
+        audit.record(tx, "activity.update", "activity", activity_id, before, after)
+    return after
+
+
+def delete_activity(ctx: RequestContext, activity_id: UUID) -> None:
+    with db.transaction(ctx) as tx:
+        before = rows.get(tx, "holding_activity", activity_id, store.ACTIVITY_COLUMNS, for_update=True)
+        if before is None:
+            raise errors.NotFound("No such activity")
+        pf = _portfolio_fund(tx, before["portfolio_fund_id"])
+        rows.delete(tx, "holding_activity", activity_id)
+        _recompute_irr(tx, pf["product_id"], before["activity_date"])
+        audit.record(tx, "activity.delete", "activity", activity_id, before, None)
+
+
+def bulk_activity(ctx: RequestContext, product_id: UUID, body: Any) -> int:
+    with db.transaction(ctx) as tx:
+        if rows.get(tx, "products", product_id, "id", for_update=True) is None:
+            raise errors.NotFound("No such product")
+        funds = {pf["id"]: pf for pf in _product_fund_contexts(tx, product_id)}
+        for i, a in enumerate(body.activities):
+            pf = funds.get(a.portfolio_fund_id)
+            if pf is None:
+                raise _invalid(f"activities.{i}.portfolio_fund_id", "not a fund of this product")
+            _check_activity_date(pf, a.activity_date, f"activities.{i}.activity_date")
+        written = store.bulk_insert_activity(tx, [(a.portfolio_fund_id, a.activity_date, a.activity_type, a.amount)
+                                                  for a in body.activities])
+        first = min(a.activity_date for a in body.activities)
+        _recompute_irr(tx, product_id, first)
+        audit.record(tx, "product.bulk_activity", "product", product_id, None, {"written": written, "from": first})
+    return written
+
+
+# --- IRR ---
+
+def _flows(rows_: list[dict[str, Any]]) -> list[Any]:
+    from chalicelib.products import irr
+
+    return [irr.Flow(r["activity_date"], r["amount"]) for r in rows_]
+
+
+def _compute(method: str, flows: list[Any], end_date: date, end_value: Decimal,
+             start_date: date | None = None, start_value: Decimal | None = None) -> Any:
+    from chalicelib.products import irr
+
+    fn = irr.kingston_monthly if method == "kingston_monthly" else irr.xirr
+    return fn(flows, end_date, end_value, start_date=start_date, start_value=start_value)
+
+
+def _recompute_irr(tx: db.Tx, product_id: UUID, from_date: date) -> int:
+    """Rewrite the stored IRR history of the product and its funds for valuation dates on or after from_date.
+
+    Dates before the change keep their stored values: they depend only on flows and valuations before them.
+    """
+    store.delete_irr_from(tx, product_id, from_date)
+    flows = store.flows_of_products(tx, [product_id])
+    by_fund: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
+    for f in flows:
+        by_fund[f["portfolio_fund_id"]].append(f)
+    out: list[tuple[str, UUID, date, str, Any, str | None]] = []
+    for v in store.portfolio_valuation_series(tx, [product_id]):
+        if v["valuation_date"] >= from_date:
+            used = _flows([f for f in flows if f["activity_date"] <= v["valuation_date"]])
+            for method in ("kingston_monthly", "xirr"):
+                r = _compute(method, used, v["valuation_date"], v["value"])
+                out.append(("product", product_id, v["valuation_date"], method, r.irr, r.reason))
+    for v in store.fund_valuation_series(tx, [product_id]):
+        if v["valuation_date"] >= from_date:
+            pf_flows = by_fund.get(v["portfolio_fund_id"], [])
+            used = _flows([f for f in pf_flows if f["activity_date"] <= v["valuation_date"]])
+            for method in ("kingston_monthly", "xirr"):
+                r = _compute(method, used, v["valuation_date"], v["value"])
+                out.append(("portfolio_fund", v["portfolio_fund_id"], v["valuation_date"], method, r.irr,
+                            r.reason))
+    return store.insert_irr_values(tx, out)
+
+
+def irr_for(ctx: RequestContext, scope: str, scope_id: UUID, query: Any) -> dict[str, Any]:
+    """IRR of a portfolio fund, a product or a client group (pooled flows, never averaged) over a period."""
+    with db.transaction(ctx) as tx:
+        if scope == "portfolio_fund":
+            pf = rows.get(tx, "portfolio_funds", scope_id, "id, product_id")
+            if pf is None:
+                raise errors.NotFound("No such portfolio fund")
+            product_ids = [pf["product_id"]]
+            flow_rows = [f for f in store.flows_of_products(tx, product_ids) if f["portfolio_fund_id"] == scope_id]
+            series = [(v["valuation_date"], v["value"]) for v in store.fund_valuation_series(tx, product_ids)
+                      if v["portfolio_fund_id"] == scope_id]
+        elif scope == "product":
+            if rows.get(tx, "products", scope_id, "id") is None:
+                raise errors.NotFound("No such product")
+            flow_rows = store.flows_of_products(tx, [scope_id])
+            series = [(v["valuation_date"], v["value"]) for v in store.portfolio_valuation_series(tx, [scope_id])]
+        else:
+            if clients_store.get_group(tx, scope_id) is None:
+                raise errors.NotFound("No such client group")
+            product_ids = store.group_product_ids(tx, scope_id)
+            flow_rows = store.flows_of_products(tx, product_ids)
+            series = _pooled_series(store.portfolio_valuation_series(tx, product_ids))
+    return _irr_over(query, flow_rows, series)
+
+
+def _pooled_series(valuations: list[dict[str, Any]]) -> list[tuple[date, Decimal]]:
+    """A group's value on each date a product was valued: each product at its latest valuation on or before it."""
+    dates = sorted({v["valuation_date"] for v in valuations})
+    latest: dict[UUID, Decimal] = {}
+    by_date: dict[date, list[dict[str, Any]]] = defaultdict(list)
+    for v in valuations:
+        by_date[v["valuation_date"]].append(v)
+    out = []
+    for d in dates:
+        for v in by_date[d]:
+            latest[v["product_id"]] = v["value"]
+        out.append((d, sum(latest.values(), Decimal(0))))
+    return out
+
+
+def _value_on_or_before(series: list[tuple[date, Decimal]], day: date) -> tuple[date, Decimal] | None:
+    found = None
+    for d, value in series:
+        if d <= day:
+            found = (d, value)
+    return found
+
+
+def _irr_over(query: Any, flow_rows: list[dict[str, Any]], series: list[tuple[date, Decimal]]) -> dict[str, Any]:
+    method = query.method
+    result: dict[str, Any] = {"irr": None, "method": method, "from": query.from_, "to": query.to, "reason": None}
+    if not series:
+        return {**result, "reason": "no valuation yet"}
+    end = _value_on_or_before(series, query.to) if query.to else series[-1]
+    if end is None:
+        return {**result, "reason": f"no valuation on or before {query.to}"}
+    end_date, end_value = end
+    start_date = start_value = None
+    flows = [r for r in flow_rows if r["activity_date"] <= end_date]
+    if query.from_ is not None:
+        start = _value_on_or_before(series, query.from_)
+        if start is None:
+            return {**result, "to": end_date, "reason": f"no valuation on or before {query.from_} to start from"}
+        start_date, start_value = start
+        if start_date >= end_date:
+            return {**result, "to": end_date, "reason": "the period is empty"}
+        flows = [r for r in flows if r["activity_date"] > start_date]
+    r = _compute(method, _flows(flows), end_date, end_value, start_date=start_date, start_value=start_value)
+    out = {**result, "irr": r.irr, "reason": r.reason, "from": start_date or (flows[0]["activity_date"] if flows
+                                                                            else None), "to": end_date}
+    if query.include == "flows":
+        out["flows"] = [{"date": f.date, "amount": f.amount} for f in r.flows_used]
+    return out
+
+
+def irr_history(ctx: RequestContext, product_id: UUID, method: str | None) -> list[dict[str, Any]]:
+    with db.transaction(ctx) as tx:
+        if rows.get(tx, "products", product_id, "id") is None:
+            raise errors.NotFound("No such product")
+        return store.irr_history(tx, "product", product_id, method)
+
+
+# --- revenue: fixed direct + fixed facilitated + latest valuation x percentage / 100 ---
+
+def product_revenue(product: dict[str, Any], latest: dict[str, Any] | None) -> dict[str, Any]:
+    value = latest["value"] if latest else None
+    pct = product["percentage_fee_facilitated"]
+    revenue = product["fixed_fee_direct"] + product["fixed_fee_facilitated"] + (value or 0) * pct / 100
+    return {"product_id": product["id"], "fixed_fee_direct": product["fixed_fee_direct"],
+            "fixed_fee_facilitated": product["fixed_fee_facilitated"], "percentage_fee_facilitated": pct,
+            "latest_valuation": value, "valuation_date": latest["valuation_date"] if latest else None,
+            "revenue": revenue.quantize(PENNY, ROUND_HALF_UP)}
+
+
+def revenue_of_product(ctx: RequestContext, product_id: UUID) -> dict[str, Any]:
+    with db.transaction(ctx) as tx:
+        product = rows.get(tx, "products", product_id, store.PRODUCT_COLUMNS)
+        if product is None:
+            raise errors.NotFound("No such product")
+        return product_revenue(product, store.latest_portfolio_valuation(tx, product_id))

@@ -1,0 +1,247 @@
+"""SQL for the catalogue, products, portfolio funds, valuations, activity and IRR values (RLS scopes all)."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from chalicelib.core.db import Tx
+
+PROVIDER_COLUMNS = "id, name, status, colour, created_at, updated_at, version"
+FUND_COLUMNS = ("id, name, isin, risk_factor, ongoing_cost, currency, is_cash, status, created_at, updated_at, "
+                "version")
+TEMPLATE_COLUMNS = "id, name, description, status, created_at, updated_at, version"
+PRODUCT_COLUMNS = ("id, client_group_id, name, product_type, provider_id, plan_number, start_date, end_date, "
+                   "notes, currency, fixed_fee_direct, fixed_fee_facilitated, percentage_fee_facilitated, status, "
+                   "ownership, template_generation_id, created_at, updated_at, version")
+PORTFOLIO_FUND_COLUMNS = ("id, product_id, fund_id, target_weighting, start_date, end_date, created_at, "
+                          "updated_at, version")
+VALUATION_COLUMNS = "id, portfolio_fund_id, valuation_date, value, created_at, updated_at, version"
+ACTIVITY_COLUMNS = ("id, portfolio_fund_id, activity_date, activity_type, amount, created_at, updated_at, "
+                    "version")
+
+
+def _after(after: list[Any] | None, i: int) -> Any:
+    return after[i] if after else None
+
+
+# --- catalogue lists (by name, then id) ---
+
+def list_providers(tx: Tx, *, status: str | None, q: str | None, after: list[Any] | None,
+                   limit: int) -> list[dict[str, Any]]:
+    return tx.all(f"SELECT {PROVIDER_COLUMNS} FROM providers "
+                  "WHERE (%(status)s::text IS NULL OR status = %(status)s) "
+                  "AND (%(q)s::text IS NULL OR name ILIKE '%%' || %(q)s || '%%') "
+                  "AND (%(n)s::text IS NULL OR (name, id) > (%(n)s, %(id)s::uuid)) ORDER BY name, id LIMIT %(l)s",
+                  {"status": status, "q": q, "n": _after(after, 0), "id": _after(after, 1), "l": limit + 1})
+
+
+def list_funds(tx: Tx, *, isin: str | None, status: str | None, q: str | None, after: list[Any] | None,
+               limit: int) -> list[dict[str, Any]]:
+    return tx.all(f"SELECT {FUND_COLUMNS} FROM funds "
+                  "WHERE (%(isin)s::text IS NULL OR isin = %(isin)s) "
+                  "AND (%(status)s::text IS NULL OR status = %(status)s) "
+                  "AND (%(q)s::text IS NULL OR name ILIKE '%%' || %(q)s || '%%') "
+                  "AND (%(n)s::text IS NULL OR (name, id) > (%(n)s, %(id)s::uuid)) ORDER BY name, id LIMIT %(l)s",
+                  {"isin": isin, "status": status, "q": q, "n": _after(after, 0), "id": _after(after, 1),
+                   "l": limit + 1})
+
+
+def list_templates(tx: Tx, *, after: list[Any] | None, limit: int) -> list[dict[str, Any]]:
+    return tx.all(f"SELECT {TEMPLATE_COLUMNS} FROM portfolio_templates "
+                  "WHERE (%(n)s::text IS NULL OR (name, id) > (%(n)s, %(id)s::uuid)) ORDER BY name, id LIMIT %(l)s",
+                  {"n": _after(after, 0), "id": _after(after, 1), "l": limit + 1})
+
+
+# --- template generations ---
+
+def next_generation_number(tx: Tx, template_id: UUID) -> int:
+    return tx.one("SELECT coalesce(max(generation), 0) + 1 AS n FROM template_generations WHERE template_id = %s",
+                  (template_id,))["n"]
+
+
+def insert_generation(tx: Tx, template_id: UUID, generation: int, name: str | None,
+                      funds: list[tuple[UUID, Any]]) -> UUID:
+    gen_id = tx.one("INSERT INTO template_generations (firm_id, template_id, generation, name) "
+                    "VALUES (current_firm_id(), %s, %s, %s) RETURNING id", (template_id, generation, name))["id"]
+    tx.execute("INSERT INTO template_generation_funds (firm_id, generation_id, fund_id, target_weighting) "
+               "SELECT current_firm_id(), %s, u.f, u.w FROM unnest(%s::uuid[], %s::numeric[]) AS u(f, w)",
+               (gen_id, [f for f, _ in funds], [w for _, w in funds]))
+    return gen_id
+
+
+def generations(tx: Tx, template_id: UUID | None = None, generation_id: UUID | None = None) -> list[dict[str, Any]]:
+    return tx.all(
+        "SELECT g.id, g.template_id, g.generation, g.name, g.created_at, "
+        "EXISTS (SELECT 1 FROM products p WHERE p.template_generation_id = g.id) AS in_use, "
+        "coalesce((SELECT jsonb_agg(jsonb_build_object('fund_id', f.fund_id, 'target_weighting', "
+        "f.target_weighting::text) ORDER BY f.target_weighting DESC, f.fund_id) "
+        "FROM template_generation_funds f WHERE f.generation_id = g.id), '[]') AS funds "
+        "FROM template_generations g WHERE (%(t)s::uuid IS NULL OR g.template_id = %(t)s) "
+        "AND (%(g)s::uuid IS NULL OR g.id = %(g)s) ORDER BY g.generation",
+        {"t": template_id, "g": generation_id})
+
+
+def generation_funds(tx: Tx, generation_id: UUID) -> list[dict[str, Any]]:
+    return tx.all("SELECT fund_id, target_weighting FROM template_generation_funds WHERE generation_id = %s",
+                  (generation_id,))
+
+
+def missing_funds(tx: Tx, fund_ids: list[UUID]) -> list[UUID]:
+    return [r["f"] for r in tx.all("SELECT f FROM unnest(%s::uuid[]) AS f WHERE NOT EXISTS "
+                                   "(SELECT 1 FROM funds WHERE id = f)", (fund_ids,))]
+
+
+# --- products ---
+
+def list_products(tx: Tx, group_id: UUID, *, status: str | None, product_type: str | None,
+                  after: list[Any] | None, limit: int) -> list[dict[str, Any]]:
+    return tx.all(f"SELECT {PRODUCT_COLUMNS} FROM products WHERE client_group_id = %(g)s "
+                  "AND (%(status)s::text IS NULL OR status = %(status)s) "
+                  "AND (%(type)s::text IS NULL OR product_type = %(type)s) "
+                  "AND (%(n)s::text IS NULL OR (name, id) > (%(n)s, %(id)s::uuid)) ORDER BY name, id LIMIT %(l)s",
+                  {"g": group_id, "status": status, "type": product_type, "n": _after(after, 0),
+                   "id": _after(after, 1), "l": limit + 1})
+
+
+def owners_outside_group(tx: Tx, group_id: UUID, owner_ids: list[UUID]) -> list[UUID]:
+    return [r["o"] for r in tx.all(
+        "SELECT o FROM unnest(%s::uuid[]) AS o WHERE NOT EXISTS (SELECT 1 FROM client_group_product_owners m "
+        "WHERE m.client_group_id = %s AND m.product_owner_id = o)", (owner_ids, group_id))]
+
+
+def insert_provider_switch(tx: Tx, product_id: UUID, from_id: UUID | None, to_id: UUID | None) -> dict[str, Any]:
+    return tx.one("INSERT INTO provider_switches (firm_id, product_id, from_provider_id, to_provider_id) "
+                  "VALUES (current_firm_id(), %s, %s, %s) RETURNING id, from_provider_id, to_provider_id, "
+                  "switched_at", (product_id, from_id, to_id))
+
+
+def provider_switches(tx: Tx, product_id: UUID) -> list[dict[str, Any]]:
+    return tx.all("SELECT id, from_provider_id, to_provider_id, switched_at FROM provider_switches "
+                  "WHERE product_id = %s ORDER BY switched_at, id", (product_id,))
+
+
+def latest_portfolio_valuation(tx: Tx, product_id: UUID, on_or_before: date | None = None) -> dict[str, Any] | None:
+    return tx.one("SELECT valuation_date, value FROM portfolio_valuations WHERE product_id = %s "
+                  "AND (%s::date IS NULL OR valuation_date <= %s) ORDER BY valuation_date DESC LIMIT 1",
+                  (product_id, on_or_before, on_or_before))
+
+
+def portfolio_valuations(tx: Tx, product_id: UUID, from_: date | None, to: date | None,
+                         after: list[Any] | None, limit: int) -> list[dict[str, Any]]:
+    return tx.all("SELECT valuation_date, value FROM portfolio_valuations WHERE product_id = %(p)s "
+                  "AND (%(f)s::date IS NULL OR valuation_date >= %(f)s) AND (%(t)s::date IS NULL OR valuation_date <= %(t)s) "
+                  "AND (%(a)s::date IS NULL OR valuation_date > %(a)s) ORDER BY valuation_date LIMIT %(l)s",
+                  {"p": product_id, "f": from_, "t": to, "a": _after(after, 0), "l": limit + 1})
+
+
+def copy_generation_into_portfolio(tx: Tx, product_id: UUID, generation_id: UUID, start_date: date) -> int:
+    return tx.execute("INSERT INTO portfolio_funds (firm_id, product_id, fund_id, target_weighting, start_date) "
+                      "SELECT current_firm_id(), %s, fund_id, target_weighting, %s FROM template_generation_funds "
+                      "WHERE generation_id = %s", (product_id, start_date, generation_id)).rowcount
+
+
+# --- portfolio funds, valuations, activity ---
+
+def list_portfolio_funds(tx: Tx, product_id: UUID) -> list[dict[str, Any]]:
+    return tx.all(f"SELECT {PORTFOLIO_FUND_COLUMNS} FROM portfolio_funds WHERE product_id = %s "
+                  "ORDER BY start_date, created_at, id", (product_id,))
+
+
+def portfolio_fund_context(tx: Tx, pf_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+    """The portfolio fund with what its writes need: the product's start and the fund's cash flag."""
+    lock = " FOR UPDATE OF pf" if for_update else ""
+    return tx.one("SELECT pf.id, pf.product_id, pf.fund_id, pf.start_date, pf.end_date, p.start_date AS "
+                  "product_start, f.is_cash FROM portfolio_funds pf JOIN products p ON p.id = pf.product_id "
+                  f"JOIN funds f ON f.id = pf.fund_id WHERE pf.id = %s{lock}", (pf_id,))
+
+
+def list_valuations(tx: Tx, pf_id: UUID, from_: date | None, to: date | None, after: list[Any] | None,
+                    limit: int) -> list[dict[str, Any]]:
+    return tx.all(f"SELECT {VALUATION_COLUMNS} FROM fund_valuations WHERE portfolio_fund_id = %(pf)s "
+                  "AND (%(f)s::date IS NULL OR valuation_date >= %(f)s) AND (%(t)s::date IS NULL OR valuation_date <= %(t)s) "
+                  "AND (%(a)s::date IS NULL OR (valuation_date, id) > (%(a)s::date, %(id)s::uuid)) "
+                  "ORDER BY valuation_date, id LIMIT %(l)s",
+                  {"pf": pf_id, "f": from_, "t": to, "a": _after(after, 0), "id": _after(after, 1),
+                   "l": limit + 1})
+
+
+def list_activity(tx: Tx, pf_id: UUID, from_: date | None, to: date | None, after: list[Any] | None,
+                  limit: int) -> list[dict[str, Any]]:
+    return tx.all(f"SELECT {ACTIVITY_COLUMNS} FROM holding_activity WHERE portfolio_fund_id = %(pf)s "
+                  "AND (%(f)s::date IS NULL OR activity_date >= %(f)s) AND (%(t)s::date IS NULL OR activity_date <= %(t)s) "
+                  "AND (%(a)s::date IS NULL OR (activity_date, id) > (%(a)s::date, %(id)s::uuid)) "
+                  "ORDER BY activity_date, id LIMIT %(l)s",
+                  {"pf": pf_id, "f": from_, "t": to, "a": _after(after, 0), "id": _after(after, 1),
+                   "l": limit + 1})
+
+
+def bulk_insert_valuations(tx: Tx, rows: list[tuple[UUID, date, Any]]) -> int:
+    return tx.execute("INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value) "
+                      "SELECT current_firm_id(), u.pf, u.d, u.v FROM unnest(%s::uuid[], %s::date[], %s::numeric[]) "
+                      "AS u(pf, d, v)", ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])).rowcount
+
+
+def bulk_insert_activity(tx: Tx, rows: list[tuple[UUID, date, str, Any]]) -> int:
+    return tx.execute("INSERT INTO holding_activity (firm_id, portfolio_fund_id, activity_date, activity_type, "
+                      "amount) SELECT current_firm_id(), u.pf, u.d, u.t, u.a FROM unnest(%s::uuid[], %s::date[], "
+                      "%s::text[], %s::numeric[]) AS u(pf, d, t, a)",
+                      ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+                       [r[3] for r in rows])).rowcount
+
+
+def refresh_portfolio_valuations(tx: Tx, product_id: UUID, dates: list[date] | None) -> int:
+    return tx.one("SELECT refresh_portfolio_valuations(%s, %s::date[]) AS n", (product_id, dates))["n"]
+
+
+def activity_exists_before(tx: Tx, pf_id: UUID, day: date) -> bool:
+    return tx.one("SELECT EXISTS (SELECT 1 FROM holding_activity WHERE portfolio_fund_id = %s "
+                  "AND activity_date < %s) AS e", (pf_id, day))["e"]
+
+
+# --- what IRR needs ---
+
+def flows_of_products(tx: Tx, product_ids: list[UUID]) -> list[dict[str, Any]]:
+    """Investor cash flows (signed by activity_sign; fees and dividends excluded) per portfolio fund."""
+    return tx.all("SELECT pf.product_id, a.portfolio_fund_id, a.activity_date, "
+                  "(a.amount * activity_sign(a.activity_type))::numeric AS amount "
+                  "FROM holding_activity a JOIN portfolio_funds pf ON pf.id = a.portfolio_fund_id "
+                  "WHERE pf.product_id = ANY(%s) AND activity_sign(a.activity_type) <> 0 "
+                  "ORDER BY a.activity_date", (product_ids,))
+
+
+def fund_valuation_series(tx: Tx, product_ids: list[UUID]) -> list[dict[str, Any]]:
+    return tx.all("SELECT pf.product_id, v.portfolio_fund_id, v.valuation_date, v.value FROM fund_valuations v "
+                  "JOIN portfolio_funds pf ON pf.id = v.portfolio_fund_id WHERE pf.product_id = ANY(%s) "
+                  "ORDER BY v.valuation_date", (product_ids,))
+
+
+def portfolio_valuation_series(tx: Tx, product_ids: list[UUID]) -> list[dict[str, Any]]:
+    return tx.all("SELECT product_id, valuation_date, value FROM portfolio_valuations "
+                  "WHERE product_id = ANY(%s) ORDER BY valuation_date", (product_ids,))
+
+
+def group_product_ids(tx: Tx, group_id: UUID, *, active_only: bool = True) -> list[UUID]:
+    return [r["id"] for r in tx.all("SELECT id FROM products WHERE client_group_id = %s "
+                                    "AND (NOT %s OR status = 'active') ORDER BY id", (group_id, active_only))]
+
+
+def delete_irr_from(tx: Tx, product_id: UUID, from_date: date) -> int:
+    return tx.execute("DELETE FROM irr_values WHERE valuation_date >= %(d)s AND ((scope = 'product' AND scope_id = %(p)s) "
+                      "OR (scope = 'portfolio_fund' AND scope_id IN (SELECT id FROM portfolio_funds "
+                      "WHERE product_id = %(p)s)))", {"p": product_id, "d": from_date}).rowcount
+
+
+def insert_irr_values(tx: Tx, rows: list[tuple[str, UUID, date, str, Any, str | None]]) -> int:
+    if not rows:
+        return 0
+    return tx.execute("INSERT INTO irr_values (firm_id, scope, scope_id, valuation_date, method, irr, reason) "
+                      "SELECT current_firm_id(), u.s, u.i, u.d, u.m, u.r, u.why FROM unnest(%s::text[], %s::uuid[], "
+                      "%s::date[], %s::text[], %s::numeric[], %s::text[]) AS u(s, i, d, m, r, why)",
+                      tuple([r[k] for r in rows] for k in range(6))).rowcount
+
+
+def irr_history(tx: Tx, scope: str, scope_id: UUID, method: str | None) -> list[dict[str, Any]]:
+    return tx.all("SELECT valuation_date, method, irr, reason FROM irr_values WHERE scope = %s AND scope_id = %s "
+                  "AND (%s::text IS NULL OR method = %s) ORDER BY valuation_date, method",
+                  (scope, scope_id, method, method))

@@ -1,0 +1,64 @@
+"""One household's managed product end to end: catalogue, product with ownership, portfolio, valuations,
+cash flows, the portfolio valuation kept in step, IRR and revenue."""
+import json
+from decimal import Decimal
+
+
+def _post(client, path, headers, body):
+    r = client.http.post(path, headers={**headers, "Content-Type": "application/json"}, body=json.dumps(body))
+    assert r.status_code in (200, 201), (path, r.status_code, r.body)
+    return r.json_body
+
+
+def test_product_lifecycle(client, fresh_firm):
+    h = fresh_firm.auth("adviser")
+    group = _post(client, "/v1/client-groups", h, {"name": "The Pembertons", "type": "couple"})
+    a = _post(client, "/v1/product-owners", h, {"first_name": "Ann", "surname": "Pemberton"})
+    b = _post(client, "/v1/product-owners", h, {"first_name": "Bob", "surname": "Pemberton"})
+    for o in (a, b):
+        assert client.http.put(f"/v1/client-groups/{group['id']}/product-owners/{o['id']}", headers=h).status_code == 201
+    provider = _post(client, "/v1/providers", h, {"name": "Aviva", "colour": "#FFCC00"})
+    f1 = _post(client, "/v1/funds", h, {"name": "Vanguard FTSE All-World", "isin": "IE00B3RBWM25", "risk_factor": 5})
+    f2 = _post(client, "/v1/funds", h, {"name": "iShares Core MSCI World", "isin": "IE00B4L5Y983", "risk_factor": 5})
+    cash = _post(client, "/v1/funds", h, {"name": "Cash", "is_cash": True})
+    assert client.http.get("/v1/funds?isin=IE00B4L5Y983", headers=h).json_body["items"][0]["id"] == f2["id"]
+    template = _post(client, "/v1/portfolio-templates", h, {"name": "Balanced"})
+    gen = _post(client, f"/v1/portfolio-templates/{template['id']}/generations", h,
+                {"funds": [{"fund_id": f1["id"], "target_weighting": "60.00"},
+                           {"fund_id": f2["id"], "target_weighting": "35.00"},
+                           {"fund_id": cash["id"], "target_weighting": "5.00"}]})
+    assert gen["generation"] == 1 and not gen["in_use"]
+    product = _post(client, f"/v1/client-groups/{group['id']}/products", h, {
+        "name": "Joint GIA", "product_type": "gia", "provider_id": provider["id"], "plan_number": "GIA-001",
+        "start_date": "2024-01-01", "fixed_fee_direct": "100.00", "fixed_fee_facilitated": "50.00",
+        "percentage_fee_facilitated": "0.75", "template_generation_id": gen["id"],
+        "ownership": {"association_type": "tenants_in_common", "shares": {a["id"]: "60", b["id"]: "40"}}})
+    assert product["ownership"]["shares"][a["id"]] == "60.00"
+    funds = client.http.get(f"/v1/products/{product['id']}/funds", headers=h).json_body["items"]
+    assert len(funds) == 3
+    pf = {f["fund_id"]: f["id"] for f in funds}
+    _post(client, f"/v1/portfolio-funds/{pf[f1['id']]}/activity", h,
+          {"activity_date": "2024-01-15", "activity_type": "investment", "amount": "150000.00"})
+    _post(client, f"/v1/portfolio-funds/{pf[f2['id']]}/activity", h,
+          {"activity_date": "2024-01-15", "activity_type": "investment", "amount": "87500.00"})
+    _post(client, f"/v1/portfolio-funds/{pf[f1['id']]}/valuations", h, {"valuation_date": "2024-12-31", "value": "160000.00"})
+    valuations = client.http.get(f"/v1/products/{product['id']}/valuations", headers=h).json_body["items"]
+    assert valuations == []  # the second non-cash fund has no valuation that date yet
+    _post(client, f"/v1/portfolio-funds/{pf[f2['id']]}/valuations", h, {"valuation_date": "2024-12-31", "value": "90000.00"})
+    valuations = client.http.get(f"/v1/products/{product['id']}/valuations", headers=h).json_body["items"]
+    assert valuations == [{"valuation_date": "2024-12-31", "value": "250000.00"}]
+    irr = client.http.get(f"/v1/products/{product['id']}/irr?method=xirr&include=flows", headers=h).json_body
+    assert irr["method"] == "xirr" and irr["irr"] is not None and irr["to"] == "2024-12-31"
+    assert Decimal(irr["irr"]) > 0 and len(irr["flows"]) >= 2
+    kingston = client.http.get(f"/v1/products/{product['id']}/irr", headers=h).json_body
+    assert kingston["method"] == "kingston_monthly" and kingston["irr"] is not None
+    group_irr = client.http.get(f"/v1/client-groups/{group['id']}/irr", headers=h).json_body
+    assert group_irr["irr"] == kingston["irr"]  # one product: the pooled flows are the product's
+    history = client.http.get(f"/v1/products/{product['id']}/irr-history", headers=h).json_body["items"]
+    assert {(r["valuation_date"], r["method"]) for r in history} == {("2024-12-31", "kingston_monthly"),
+                                                                     ("2024-12-31", "xirr")}
+    revenue = client.http.get(f"/v1/products/{product['id']}/revenue", headers=h).json_body
+    assert revenue["revenue"] == "2025.00"  # 100.00 + 50.00 + 250,000.00 x 0.75 / 100
+    assert client.http.post(f"/v1/products/{product['id']}/lapse", headers=h).status_code == 409
+    assert client.http.get(f"/v1/portfolio-templates/{template['id']}/generations", headers=h
+                           ).json_body["items"][0]["in_use"] is True
