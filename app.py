@@ -29,3 +29,11 @@ def audit_partitions(event):
     from chalicelib.ops.jobs import run_job
 
     return run_job("audit-partitions").summary()
+
+
+@app.schedule("cron(30 1 * * ? *)")
+def refresh_views(event):
+    """Refreshes the summary and dashboard materialized views, nightly."""
+    from chalicelib.ops.jobs import run_job
+
+    return run_job("refresh-views").summary()

@@ -4,6 +4,7 @@ from chalicelib.compliance.routes import bp as compliance
 from chalicelib.firms.routes import bp as firms
 from chalicelib.ops.routes import bp as ops
 from chalicelib.products.routes import bp as products
+from chalicelib.search.routes import bp as search
 from chalicelib.system.routes import bp as system
 
-BLUEPRINTS = [system, firms, clients, products, compliance, ops]
+BLUEPRINTS = [system, firms, clients, products, search, compliance, ops]

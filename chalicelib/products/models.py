@@ -423,6 +423,10 @@ class IrrOut(ApiModel):
     flows: list[IrrFlowOut] | None = None
 
 
+class IrrHistoryQuery(ListQuery):
+    method: IrrMethod | None = None
+
+
 class IrrHistoryOut(ApiModel):
     valuation_date: date
     method: IrrMethod
@@ -438,3 +442,47 @@ class RevenueOut(ApiModel):
     latest_valuation: Decimal | None
     valuation_date: date | None
     revenue: Decimal
+
+
+class ClientGroupSummaryOut(ApiModel):
+    client_group_id: UUID
+    name: str
+    funds_under_management: Decimal
+    revenue: Decimal
+    active_products: int
+    lapsed_products: int
+    latest_valuation_date: date | None
+    irr: IrrOut = Field(description="Computed live from the group's pooled flows (Kingston method)")
+    refreshed_at: datetime = Field(description="When the summary figures (not the IRR) were last refreshed")
+
+
+class DashboardRow(ApiModel):
+    key: str
+    label: str | None
+    funds_under_management: Decimal
+    revenue: Decimal
+    products: int
+
+
+class TopHousehold(ApiModel):
+    client_group_id: UUID
+    name: str
+    funds_under_management: Decimal
+    revenue: Decimal
+
+
+class DashboardOut(ApiModel):
+    funds_under_management: Decimal
+    revenue: Decimal
+    products: int
+    by_provider: list[DashboardRow]
+    by_product_type: list[DashboardRow]
+    by_adviser: list[DashboardRow]
+    top_households: list[TopHousehold]
+    refreshed_at: datetime | None = Field(description="When these figures were last refreshed (job refresh-views)")
+
+
+class RevenueTotalOut(ApiModel):
+    revenue: Decimal
+    products: int
+    computed_at: datetime

@@ -8,16 +8,15 @@ from chalice import Blueprint
 
 from chalicelib.core.http import READ, WRITE, Api, ApiRequest, ListQuery, Page, Reply
 from chalicelib.products import service
-from chalicelib.products.models import (ActivityIn, ActivityOut, ActivityPatchIn, BulkActivitiesIn, BulkOut,
+from chalicelib.products.models import (ActivityIn, ClientGroupSummaryOut, DashboardOut, RevenueTotalOut, ActivityOut, ActivityPatchIn, BulkActivitiesIn, BulkOut,
                                         BulkValuationsIn, DatedListQuery, FundCreateIn, FundListQuery, FundOut,
                                         FundPatchIn, FundValuationIn, FundValuationOut, FundValuationPatchIn,
-                                        GenerationCreateIn, GenerationOut, IrrHistoryOut, IrrMethod, IrrOut,
+                                        GenerationCreateIn, GenerationOut, IrrHistoryOut, IrrHistoryQuery, IrrOut,
                                         IrrQuery, PortfolioFundCreateIn, PortfolioFundOut, PortfolioFundPatchIn,
                                         PortfolioValuationOut, ProductCreateIn, ProductListQuery, ProductOut,
                                         ProductPatchIn, ProviderCreateIn, ProviderListQuery, ProviderOut,
                                         ProviderPatchIn, ProviderSwitchOut, RevenueOut, TemplateCreateIn,
                                         TemplateOut, TemplatePatchIn)
-from chalicelib.core.models import StrictModel
 
 bp = Blueprint(__name__)
 catalogue = Api(bp, "catalogue")
@@ -313,18 +312,38 @@ def client_group_irr(req: ApiRequest, group_id: UUID) -> IrrOut:
     return IrrOut.model_validate(service.irr_for(req.ctx, "client_group", group_id, req.query))
 
 
-class IrrHistoryQuery(StrictModel):
-    method: IrrMethod | None = None
-
-
 @performance.route("/products/{product_id}/irr-history", "GET", access=READ, query=IrrHistoryQuery,
-                   response=Page[IrrHistoryOut], summary="The stored IRR of each valuation date")
+                   response=Page[IrrHistoryOut], summary="The stored IRR of each valuation date, oldest first")
 def product_irr_history(req: ApiRequest, product_id: UUID) -> Page[IrrHistoryOut]:
-    found = service.irr_history(req.ctx, product_id, req.query.method)
-    return Page[IrrHistoryOut](items=[IrrHistoryOut.model_validate(r) for r in found], next_cursor=None)
+    found, cursor = service.irr_history(req.ctx, product_id, req.query)
+    return Page[IrrHistoryOut](items=[IrrHistoryOut.model_validate(r) for r in found], next_cursor=cursor)
 
 
 @performance.route("/products/{product_id}/revenue", "GET", access=READ, response=RevenueOut,
                    summary="Revenue: fixed direct + fixed facilitated + latest valuation x percentage / 100")
 def product_revenue(req: ApiRequest, product_id: UUID) -> RevenueOut:
     return RevenueOut.model_validate(service.revenue_of_product(req.ctx, product_id))
+
+
+@performance.route("/client-groups/{group_id}/revenue", "GET", access=READ, response=RevenueTotalOut,
+                   summary="Revenue of a client group's active products, now")
+def client_group_revenue(req: ApiRequest, group_id: UUID) -> RevenueTotalOut:
+    return RevenueTotalOut.model_validate(service.revenue_total(req.ctx, group_id))
+
+
+@performance.route("/revenue", "GET", access=READ, response=RevenueTotalOut,
+                   summary="Revenue of the firm's active products, now")
+def firm_revenue(req: ApiRequest) -> RevenueTotalOut:
+    return RevenueTotalOut.model_validate(service.revenue_total(req.ctx, None))
+
+
+@performance.route("/client-groups/{group_id}/summary", "GET", access=READ, response=ClientGroupSummaryOut,
+                   summary="Funds under management, revenue, product counts (refreshed nightly) and IRR (live)")
+def client_group_summary(req: ApiRequest, group_id: UUID) -> ClientGroupSummaryOut:
+    return ClientGroupSummaryOut.model_validate(service.client_group_summary(req.ctx, group_id, IrrQuery()))
+
+
+@performance.route("/dashboard", "GET", access=READ, response=DashboardOut,
+                   summary="Firm dashboard: FUM by provider, product type and adviser; top households; revenue")
+def firm_dashboard(req: ApiRequest) -> DashboardOut:
+    return DashboardOut.model_validate(service.dashboard(req.ctx))

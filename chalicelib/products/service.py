@@ -583,11 +583,13 @@ def _irr_over(query: Any, flow_rows: list[dict[str, Any]], series: list[tuple[da
     return out
 
 
-def irr_history(ctx: RequestContext, product_id: UUID, method: str | None) -> list[dict[str, Any]]:
+def irr_history(ctx: RequestContext, product_id: UUID, query: Any) -> tuple[list[dict[str, Any]], str | None]:
+    after = decode_cursor(query.cursor, 3)
     with db.transaction(ctx) as tx:
         if rows.get(tx, "products", product_id, "id") is None:
             raise errors.NotFound("No such product")
-        return store.irr_history(tx, "product", product_id, method)
+        found = store.irr_history(tx, "product", product_id, query.method, after, query.limit)
+    return page(found, query.limit, lambda r: [r["valuation_date"], r["method"], str(product_id)])
 
 
 # --- revenue: fixed direct + fixed facilitated + latest valuation x percentage / 100 ---
@@ -608,3 +610,39 @@ def revenue_of_product(ctx: RequestContext, product_id: UUID) -> dict[str, Any]:
         if product is None:
             raise errors.NotFound("No such product")
         return product_revenue(product, store.latest_portfolio_valuation(tx, product_id))
+
+
+def revenue_total(ctx: RequestContext, group_id: UUID | None) -> dict[str, Any]:
+    """Revenue of a client group (or the whole firm when group_id is None), live."""
+    with db.transaction(ctx) as tx:
+        if group_id is not None and clients_store.get_group(tx, group_id) is None:
+            raise errors.NotFound("No such client group")
+        return store.live_revenue(tx, group_id)
+
+
+def client_group_summary(ctx: RequestContext, group_id: UUID, irr_query: Any) -> dict[str, Any]:
+    """Figures from the summary view (refreshed by the job refresh-views), the IRR live from pooled flows."""
+    with db.transaction(ctx) as tx:
+        group = clients_store.get_group(tx, group_id)
+        if group is None:
+            raise errors.NotFound("No such client group")
+        summary = store.client_group_summary(tx, group_id)
+    if summary is None:  # made after the last refresh: nothing summarised yet
+        raise errors.Conflict("The summary has not been refreshed since this client group was created; "
+                              "it appears after the next refresh-views run")
+    return {**summary, "irr": irr_for(ctx, "client_group", group_id, irr_query)}
+
+
+def dashboard(ctx: RequestContext, top: int = 10) -> dict[str, Any]:
+    with db.transaction(ctx) as tx:
+        found = store.dashboard_rows(tx)
+        households = store.top_households(tx, top)
+    by: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in found:
+        by[r["dimension"]].append(r)
+    total = by.get("firm", [{}])[0] if by.get("firm") else {}
+    refreshed = max((r["refreshed_at"] for r in found), default=None)
+    return {"funds_under_management": total.get("funds_under_management", Decimal(0)),
+            "revenue": total.get("revenue", Decimal(0)), "products": total.get("products", 0),
+            "by_provider": by.get("provider", []), "by_product_type": by.get("product_type", []),
+            "by_adviser": by.get("adviser", []), "top_households": households, "refreshed_at": refreshed}

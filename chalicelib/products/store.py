@@ -241,7 +241,40 @@ def insert_irr_values(tx: Tx, rows: list[tuple[str, UUID, date, str, Any, str | 
                       tuple([r[k] for r in rows] for k in range(6))).rowcount
 
 
-def irr_history(tx: Tx, scope: str, scope_id: UUID, method: str | None) -> list[dict[str, Any]]:
-    return tx.all("SELECT valuation_date, method, irr, reason FROM irr_values WHERE scope = %s AND scope_id = %s "
-                  "AND (%s::text IS NULL OR method = %s) ORDER BY valuation_date, method",
-                  (scope, scope_id, method, method))
+def irr_history(tx: Tx, scope: str, scope_id: UUID, method: str | None, after: list[Any] | None,
+                limit: int) -> list[dict[str, Any]]:
+    return tx.all("SELECT valuation_date, method, irr, reason FROM irr_values WHERE scope = %(s)s "
+                  "AND scope_id = %(i)s AND (%(m)s::text IS NULL OR method = %(m)s) "
+                  "AND (%(d)s::date IS NULL OR (valuation_date, method) > (%(d)s::date, %(am)s::text)) "
+                  "ORDER BY valuation_date, method LIMIT %(l)s",
+                  {"s": scope, "i": scope_id, "m": method, "d": _after(after, 0), "am": _after(after, 1),
+                   "l": limit + 1})
+
+
+# --- summaries and dashboard (materialized views behind firm-filtered views) ---
+
+def client_group_summary(tx: Tx, group_id: UUID) -> dict[str, Any] | None:
+    return tx.one("SELECT client_group_id, name, funds_under_management, revenue, active_products, "
+                  "lapsed_products, latest_valuation_date, refreshed_at FROM client_group_summaries "
+                  "WHERE client_group_id = %s", (group_id,))
+
+
+def dashboard_rows(tx: Tx) -> list[dict[str, Any]]:
+    return tx.all("SELECT d.dimension, d.key, d.funds_under_management, d.revenue, d.products, d.refreshed_at, "
+                  "CASE d.dimension WHEN 'provider' THEN (SELECT name FROM providers WHERE id::text = d.key) "
+                  "WHEN 'adviser' THEN (SELECT name FROM users WHERE id::text = d.key) ELSE d.key END AS label "
+                  "FROM firm_dashboard d ORDER BY d.dimension, d.funds_under_management DESC, d.key")
+
+
+def top_households(tx: Tx, limit: int) -> list[dict[str, Any]]:
+    return tx.all("SELECT client_group_id, name, funds_under_management, revenue FROM client_group_summaries "
+                  "ORDER BY funds_under_management DESC, client_group_id LIMIT %s", (limit,))
+
+
+def live_revenue(tx: Tx, group_id: UUID | None) -> dict[str, Any]:
+    """Revenue now (not from the views): every active product at its latest portfolio valuation."""
+    return tx.one("SELECT coalesce(sum(round(p.fixed_fee_direct + p.fixed_fee_facilitated + coalesce(v.value, 0) "
+                  "* p.percentage_fee_facilitated / 100, 2)), 0) AS revenue, count(*) AS products, now() AS computed_at "
+                  "FROM products p LEFT JOIN LATERAL (SELECT pv.value FROM portfolio_valuations pv "
+                  "WHERE pv.product_id = p.id ORDER BY pv.valuation_date DESC LIMIT 1) v ON true "
+                  "WHERE p.status = 'active' AND (%(g)s::uuid IS NULL OR p.client_group_id = %(g)s)", {"g": group_id})

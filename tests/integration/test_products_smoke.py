@@ -62,3 +62,39 @@ def test_product_lifecycle(client, fresh_firm):
     assert client.http.post(f"/v1/products/{product['id']}/lapse", headers=h).status_code == 409
     assert client.http.get(f"/v1/portfolio-templates/{template['id']}/generations", headers=h
                            ).json_body["items"][0]["in_use"] is True
+
+
+def test_summary_dashboard_revenue_and_search(client, fresh_firm):
+    from chalicelib.ops.jobs import run_job
+
+    h = fresh_firm.auth("adviser")
+    group = _post(client, "/v1/client-groups", h, {"name": "The Hargreaves Family", "type": "family"})
+    owner = _post(client, "/v1/product-owners", h, {"first_name": "Edith", "surname": "Hargreaves"})
+    client.http.put(f"/v1/client-groups/{group['id']}/product-owners/{owner['id']}", headers=h)
+    provider = _post(client, "/v1/providers", h, {"name": "Quilter"})
+    fund = _post(client, "/v1/funds", h, {"name": "Royal London Sustainable", "isin": "GB00B7V23Z99"})
+    product = _post(client, f"/v1/client-groups/{group['id']}/products", h, {
+        "name": "Hargreaves ISA", "product_type": "stocks_and_shares_isa", "provider_id": provider["id"],
+        "plan_number": "ISA-7781", "start_date": "2023-06-01", "fixed_fee_direct": "120.00",
+        "percentage_fee_facilitated": "0.50",
+        "ownership": {"association_type": "individual", "product_owner_id": owner["id"]}})
+    pf = _post(client, f"/v1/products/{product['id']}/funds", h, {"fund_id": fund["id"], "start_date": "2023-06-01"})
+    _post(client, f"/v1/portfolio-funds/{pf['id']}/activity", h,
+          {"activity_date": "2023-06-01", "activity_type": "investment", "amount": "20000.00"})
+    _post(client, f"/v1/portfolio-funds/{pf['id']}/valuations", h, {"valuation_date": "2024-06-01", "value": "21500.00"})
+    revenue = client.http.get(f"/v1/client-groups/{group['id']}/revenue", headers=h).json_body
+    assert revenue["revenue"] == "227.50" and revenue["products"] == 1  # 120.00 + 21,500.00 x 0.50%
+    assert client.http.get(f"/v1/client-groups/{group['id']}/summary", headers=h).status_code == 409
+    assert run_job("refresh-views", trigger="manual").status == "succeeded"
+    summary = client.http.get(f"/v1/client-groups/{group['id']}/summary", headers=h).json_body
+    assert summary["funds_under_management"] == "21500.00" and summary["revenue"] == "227.50"
+    assert summary["active_products"] == 1 and summary["irr"]["irr"] is not None and summary["refreshed_at"]
+    dashboard = client.http.get("/v1/dashboard", headers=h).json_body
+    assert dashboard["funds_under_management"] == "21500.00"
+    assert dashboard["by_provider"][0]["label"] == "Quilter"
+    assert dashboard["top_households"][0]["client_group_id"] == group["id"]
+    for q, kind in (("hargreav", "client_group"), ("Edith Harg", "product_owner"), ("ISA-77", "product"),
+                    ("GB00B7V", "fund"), ("quilt", "provider")):
+        hits = client.http.get(f"/v1/search?q={q.replace(' ', '%20')}", headers=h).json_body["items"]
+        assert any(x["kind"] == kind for x in hits), (q, hits)
+    assert client.http.get("/v1/search?q=ab", headers=h).status_code == 422

@@ -1,0 +1,25 @@
+"""Job `refresh-views`: the summary and dashboard materialized views, refreshed CONCURRENTLY so that reads never
+wait on the refresh (each view has a unique index). Nightly, and runnable by hand."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from chalicelib.ops.jobs import job
+
+# Dependency order: the summaries and the dashboard read the product positions.
+VIEWS = ("mv_product_positions", "mv_client_group_summary", "mv_firm_dashboard")
+
+
+@job("refresh-views", "cron(30 1 * * ? *)",
+     "Refreshes the client-group summary and firm dashboard views (CONCURRENTLY: reads never wait)")
+def refresh_views(conn: Any) -> dict[str, Any]:
+    from psycopg import sql
+
+    figures: dict[str, Any] = {}
+    for view in VIEWS:
+        started = time.perf_counter()
+        conn.execute(sql.SQL("REFRESH MATERIALIZED VIEW CONCURRENTLY {}").format(sql.Identifier(view)))
+        rows = conn.execute(sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(view))).fetchone()["n"]
+        figures[view] = {"rows": rows, "seconds": round(time.perf_counter() - started, 3)}
+    return figures

@@ -1,0 +1,1 @@
+"""Firm-wide search: households, people, products and plan numbers, funds (name, ISIN) and providers."""

@@ -1,0 +1,17 @@
+"""HTTP route for search."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.core.http import READ, Api, ApiRequest
+from chalicelib.search import service
+from chalicelib.search.models import SearchHit, SearchOut, SearchQuery
+
+bp = Blueprint(__name__)
+api = Api(bp, "search")
+
+
+@api.route("/search", "GET", access=READ, query=SearchQuery, response=SearchOut,
+           summary="Search households, people, products and plan numbers, funds (name, ISIN) and providers")
+def search(req: ApiRequest) -> SearchOut:
+    return SearchOut(items=[SearchHit.model_validate(r) for r in service.search(req.ctx, req.query)])

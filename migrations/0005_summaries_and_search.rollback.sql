@@ -1,0 +1,10 @@
+DROP INDEX IF EXISTS funds_isin_trgm_idx;
+DROP INDEX IF EXISTS providers_name_trgm_idx;
+DROP INDEX IF EXISTS products_name_trgm_idx;
+DROP INDEX IF EXISTS product_owners_name_trgm_idx;
+DROP VIEW IF EXISTS product_positions;
+DROP VIEW IF EXISTS firm_dashboard;
+DROP VIEW IF EXISTS client_group_summaries;
+DROP MATERIALIZED VIEW IF EXISTS mv_firm_dashboard;
+DROP MATERIALIZED VIEW IF EXISTS mv_client_group_summary;
+DROP MATERIALIZED VIEW IF EXISTS mv_product_positions;
