@@ -120,17 +120,37 @@ def kingston_monthly(flows: Iterable[Flow], end_date: dt.date, end_value: Decima
     if not any(a > 0 for a in series):
         return _none(KINGSTON, NO_MONEY_OUT + _UNDER_PENNY, used)
 
-    import numpy_financial
-
-    # numpy-financial solves sum(v_t / (1 + r)^t) = 0 via polynomial roots and returns NaN when no real rate
-    # above -100% exists (possible with several sign changes); of several rates it takes the one nearest zero.
-    monthly = float(numpy_financial.irr([float(a) for a in series]))
+    monthly = _monthly_irr([float(a) for a in series])
     if math.isnan(monthly):
         return _none(KINGSTON, NO_ROOT, used)
     if math.isinf(monthly):
         return _none(KINGSTON, NOT_FINITE_RATE, used)
     monthly_dec = Decimal(repr(monthly))
     return _figure(KINGSTON, monthly_dec * 12, "monthly_irr_x12", used, monthly=monthly_dec)
+
+
+def _monthly_irr(series: list[float]) -> float:
+    """numpy-financial's irr of the monthly series (the firm's rule), solved fast when the answer is unique.
+
+    numpy-financial finds every root of the polynomial (an eigenvalue problem: ~6 ms for 10 years of months,
+    and the history needs one solve per valuation date). With exactly one sign change in the series, Descartes'
+    rule of signs leaves exactly one rate above -100%, so any correct solver returns numpy-financial's answer;
+    pyxirr's irr finds it in microseconds. Several sign changes may mean several rates, and numpy-financial's
+    choice among them (the one nearest zero) is the rule, so those series go to numpy-financial itself.
+    """
+    signs = [v > 0 for v in series if v != 0]
+    changes = sum(1 for a, b in zip(signs, signs[1:]) if a != b)
+    if changes == 1:
+        import pyxirr
+
+        rate = pyxirr.irr(series, silent=True)
+        if rate is not None and math.isfinite(rate):
+            return float(rate)
+    import numpy_financial
+
+    # numpy-financial solves sum(v_t / (1 + r)^t) = 0 via polynomial roots and returns NaN when no real rate
+    # above -100% exists (possible with several sign changes); of several rates it takes the one nearest zero.
+    return float(numpy_financial.irr(series))
 
 
 def xirr(flows: Iterable[Flow], end_date: dt.date, end_value: Decimal,

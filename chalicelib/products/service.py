@@ -481,15 +481,13 @@ def _compute(method: str, flows: list[Any], end_date: date, end_value: Decimal,
 
 
 def _recompute_irr(tx: db.Tx, product_id: UUID, from_date: date) -> int:
-    """Rewrite the stored IRR history of the product and its funds for valuation dates on or after from_date.
+    """Rewrite the product's stored IRR history (both methods) for valuation dates on or after from_date.
 
     Dates before the change keep their stored values: they depend only on flows and valuations before them.
+    Fund-level IRRs are computed on request (GET /v1/portfolio-funds/{id}/irr), not stored.
     """
     store.delete_irr_from(tx, product_id, from_date)
     flows = store.flows_of_products(tx, [product_id])
-    by_fund: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
-    for f in flows:
-        by_fund[f["portfolio_fund_id"]].append(f)
     out: list[tuple[str, UUID, date, str, Any, str | None]] = []
     for v in store.portfolio_valuation_series(tx, [product_id]):
         if v["valuation_date"] >= from_date:
@@ -497,14 +495,6 @@ def _recompute_irr(tx: db.Tx, product_id: UUID, from_date: date) -> int:
             for method in ("kingston_monthly", "xirr"):
                 r = _compute(method, used, v["valuation_date"], v["value"])
                 out.append(("product", product_id, v["valuation_date"], method, r.irr, r.reason))
-    for v in store.fund_valuation_series(tx, [product_id]):
-        if v["valuation_date"] >= from_date:
-            pf_flows = by_fund.get(v["portfolio_fund_id"], [])
-            used = _flows([f for f in pf_flows if f["activity_date"] <= v["valuation_date"]])
-            for method in ("kingston_monthly", "xirr"):
-                r = _compute(method, used, v["valuation_date"], v["value"])
-                out.append(("portfolio_fund", v["portfolio_fund_id"], v["valuation_date"], method, r.irr,
-                            r.reason))
     return store.insert_irr_values(tx, out)
 
 

@@ -227,9 +227,8 @@ def group_product_ids(tx: Tx, group_id: UUID, *, active_only: bool = True) -> li
 
 
 def delete_irr_from(tx: Tx, product_id: UUID, from_date: date) -> int:
-    return tx.execute("DELETE FROM irr_values WHERE valuation_date >= %(d)s AND ((scope = 'product' AND scope_id = %(p)s) "
-                      "OR (scope = 'portfolio_fund' AND scope_id IN (SELECT id FROM portfolio_funds "
-                      "WHERE product_id = %(p)s)))", {"p": product_id, "d": from_date}).rowcount
+    return tx.execute("DELETE FROM irr_values WHERE scope = 'product' AND scope_id = %s AND valuation_date >= %s",
+                      (product_id, from_date)).rowcount
 
 
 def insert_irr_values(tx: Tx, rows: list[tuple[str, UUID, date, str, Any, str | None]]) -> int:

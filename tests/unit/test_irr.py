@@ -1,0 +1,383 @@
+"""IRR (chalicelib/products/irr.py) against an independent route, and one hand-worked example per rule.
+
+The product calls numpy-financial (Kingston) and pyxirr (XIRR); the checks here use scipy's brentq on the NPV and
+their own month bucketing (tests/unit/irr_cases.py), never the product's helpers.
+"""
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from collections import Counter
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chalicelib.products import irr
+from chalicelib.products.irr import Flow, Holding, kingston_monthly, pooled, xirr
+from tests.unit import irr_cases as cases
+
+ROOT = Path(__file__).resolve().parents[2]
+D = Decimal
+
+
+def flows(*pairs: tuple[str, str]) -> list[Flow]:
+    return [Flow(date.fromisoformat(d), D(a)) for d, a in pairs]
+
+
+def day(iso: str) -> date:
+    return date.fromisoformat(iso)
+
+
+# --- generated: the product equals the independent route ---
+
+def test_kingston_equals_brentq_on_independent_monthly_buckets_for_1000_portfolios():
+    rng = random.Random(20240601)
+    checked, skipped, seen = 0, 0, Counter()
+    while checked < 1_000:
+        case = cases.portfolio(rng)
+        series = cases.reference_buckets(case)
+        result = kingston_monthly(case.flows, case.end_date, case.end_value, case.start_date, case.start_value)
+        # The bucketing (calendar months, empty months 0, start value in, end value added, sub-0.01 zeroed)
+        assert [f.amount for f in result.flows_used] == series, case
+        monthly = cases.monthly_root(series)
+        if monthly is None:  # several rates: nothing independent to compare with
+            skipped += 1
+            continue
+        checked += 1
+        assert result.reason is None and result.basis == "monthly_irr_x12", case
+        assert abs(result.irr - D(repr(12 * monthly))) <= D("1e-9"), (case, result.irr, 12 * monthly)
+        seen["several sign changes"] += cases.sign_changes([float(a) for a in series]) > 1
+        seen["start value"] += case.start_value is not None
+        seen["sub-penny month zeroed"] += series != cases.reference_buckets(case, zero_under_penny=False)
+        seen["over 10 years"] += len(series) > 120
+    # The filter must not hollow the test out, and the awkward shapes must really be there.
+    assert skipped <= 50
+    assert seen["several sign changes"] >= 300 and seen["start value"] >= 100
+    assert seen["sub-penny month zeroed"] >= 20 and seen["over 10 years"] >= 200
+
+
+@cache
+def xirr_sets() -> list[cases.Case]:
+    rng = random.Random(7)
+    return [rng.choice(cases.XIRR_KINDS)(rng) for _ in range(1_100)]
+
+
+def xirr_expectation(case: cases.Case) -> tuple[str, float | None]:
+    """What the independent route says: ("rate", r), ("none", None), ("too large", None) or ("several", None)."""
+    used = cases.reference_xirr_flows(case)
+    amounts = [a for _, a in used]
+    if not any(a < 0 for a in amounts) or not any(a > 0 for a in amounts) or len({d for d, _ in used}) == 1:
+        return "none", None
+    rate = cases.xirr_root(used)
+    if rate is None:
+        return "several", None
+    return ("too large", None) if abs(rate) >= 1e10 else ("rate", rate)
+
+
+def test_xirr_equals_brentq_on_1000_generated_sets_including_awkward_ones():
+    seen = Counter()
+    for case in xirr_sets():
+        expected, rate = xirr_expectation(case)
+        result = xirr(case.flows, case.end_date, case.end_value, case.start_date, case.start_value)
+        seen[(case.kind, expected)] += 1
+        if expected == "rate":
+            assert result.reason is None and result.basis == "xirr_act_365f", (case, rate)
+            # 1e-7 absolute; relative for rates above 100% (a double carries ~16 significant digits)
+            assert abs(result.irr - D(repr(rate))) <= D("1e-7") * max(1, abs(D(repr(rate)))), (case, rate, result)
+        elif expected == "too large":
+            assert result.irr is None and result.reason in (irr.OUT_OF_RANGE, irr.NOT_FINITE_RATE), (case, result)
+        elif expected == "none":
+            assert result.irr is None and result.reason in (irr.NO_MONEY_IN, irr.NO_MONEY_OUT, irr.SINGLE_DAY)
+    compared = sum(n for (_, expected), n in seen.items() if expected == "rate")
+    assert compared >= 1_000 - 100 and sum(seen.values()) >= 1_000
+    assert sum(n for (_, expected), n in seen.items() if expected == "several") <= 20
+    for kind in ("far_apart", "near_total_loss", "large_gain"):
+        assert seen[(kind, "rate")] >= 100, seen
+    assert seen[("large_gain", "too large")] >= 5
+    assert seen[("single_day", "none")] >= 20 and seen[("no_sign_change", "none")] >= 20
+
+
+def test_xirr_fallback_solver_equals_brentq_on_the_same_sets():
+    """pyxirr 0.10 returns None for some solvable sets (rates near -100%, flows decades apart); the product then
+    brackets the root itself. That solver must hold on every set, not only the few that reach it."""
+    checked = 0
+    for case in xirr_sets():
+        expected, rate = xirr_expectation(case)
+        if expected != "rate":
+            continue
+        used = [Flow(d, D(repr(a))) for d, a in cases.reference_xirr_flows(case)]
+        got = irr._xirr_bracketed(used)
+        assert got is not None and abs(got - rate) <= 1e-9 * max(1, abs(rate)), (case, rate, got)
+        checked += 1
+    assert checked >= 900
+
+
+# --- Kingston: hand-worked, one per rule ---
+
+def test_kingston_buckets_by_calendar_month_and_an_empty_month_is_zero():
+    # Jan: -600 and -400 add up to -1000; Feb: no flow -> 0; Mar: end valuation 1100.
+    # Series [-1000, 0, 1100]: (1 + m)^2 = 1.1, m = sqrt(1.1) - 1 = 0.0488088481701515...
+    # annual = 12 m = 0.58570617804181856... (simple, not compounded: (1.1)^6 - 1 would be 0.7716)
+    r = kingston_monthly(flows(("2023-01-05", "-600"), ("2023-01-20", "-400")), day("2023-03-10"), D("1100"))
+    assert r.flows_used == flows(("2023-01-01", "-1000"), ("2023-02-01", "0"), ("2023-03-01", "1100"))
+    assert r.irr == D("0.5857061780") and r.method == "kingston_monthly" and r.basis == "monthly_irr_x12"
+    assert abs(r.monthly - D("0.0488088481701515")) < D("1e-15")
+
+
+def test_kingston_end_value_joins_the_last_months_flows():
+    # Jan -1000; Mar: withdrawal 200 and end value 1010 -> 1210. Series [-1000, 0, 1210]:
+    # (1 + m)^2 = 1.21, m = 0.1, annual 1.2
+    r = kingston_monthly(flows(("2023-01-31", "-1000"), ("2023-03-02", "200")), day("2023-03-31"), D("1010"))
+    assert [f.amount for f in r.flows_used] == [D("-1000"), D("0"), D("1210")]
+    assert r.irr == D("1.2000000000")
+
+
+def test_kingston_month_netting_to_under_a_penny_counts_as_zero():
+    # Feb: switch out 500.00 and back in 499.996 -> +0.004, under 0.01 -> 0 (else a tiny positive month between
+    # money in and more money in). Series [-1000, 0, 1210]: m = 0.1, annual 1.2, as if Feb had no flow.
+    r = kingston_monthly(flows(("2023-01-10", "-1000"), ("2023-02-03", "500.00"), ("2023-02-03", "-499.996")),
+                         day("2023-03-20"), D("1210"))
+    assert [f.amount for f in r.flows_used] == [D("-1000"), D("0"), D("1210")]
+    assert r.irr == D("1.2000000000")
+
+
+def test_kingston_exactly_a_penny_is_not_under_a_penny():
+    # Jan -0.01, Feb end value 0.02 (a month apart). Series [-0.01, 0.02]: m = 1, annual 12.
+    r = kingston_monthly(flows(("2023-01-15", "-0.01")), day("2023-02-20"), D("0.02"))
+    assert r.irr == D("12.0000000000")
+
+
+def test_kingston_sub_penny_only_money_in_means_no_irr():
+    # The only investment, 0.005 in January, counts as zero: series [0, 0, 100] has no money in.
+    r = kingston_monthly(flows(("2023-01-10", "-0.005")), day("2023-03-10"), D("100"))
+    assert r.irr is None and r.reason.startswith(irr.NO_MONEY_IN) and "0.01" in r.reason
+    assert [f.amount for f in r.flows_used] == [D(0), D(0), D(100)]
+
+
+def test_kingston_period_under_one_month_uses_the_simple_return():
+    # 10 Mar to 5 Apr is under a month (10 Apr would be one), although it spans two calendar months.
+    # Money in 1000; money out 100 (withdrawal) + 950 (end value) = 1050. Simple return 1050 / 1000 - 1 = 0.05,
+    # not annualised.
+    r = kingston_monthly(flows(("2023-03-10", "-1000"), ("2023-03-20", "100")), day("2023-04-05"), D("950"))
+    assert r.irr == D("0.0500000000") and r.basis == "simple_return" and r.monthly is None
+
+
+def test_kingston_exactly_one_month_uses_the_monthly_irr():
+    # 10 Mar to 10 Apr: one month, not under. Series [-1000, 1050]: m = 0.05, annual 0.6.
+    r = kingston_monthly(flows(("2023-03-10", "-1000")), day("2023-04-10"), D("1050"))
+    assert r.irr == D("0.6000000000") and r.basis == "monthly_irr_x12"
+
+
+def test_kingston_one_month_from_the_31st_ends_on_the_last_day_of_february():
+    # From 31 Jan 2023, one month later is 28 Feb. 27 Feb: simple 1010 / 1000 - 1 = 0.01.
+    # 28 Feb: series [-1000, 1010], m = 0.01, annual 0.12.
+    invest = flows(("2023-01-31", "-1000"))
+    assert kingston_monthly(invest, day("2023-02-27"), D("1010")).irr == D("0.0100000000")
+    assert kingston_monthly(invest, day("2023-02-28"), D("1010")).irr == D("0.1200000000")
+
+
+def test_kingston_start_value_is_money_in_at_the_start_month():
+    # From 31 Dec 2022 (valued 1000): the December investment is inside that value and left out, as is one on the
+    # start date itself (valuations are end of day). Series [Dec -1000, Jan 0, Feb 1210]: m = 0.1, annual 1.2.
+    r = kingston_monthly(flows(("2022-12-05", "-999"), ("2022-12-31", "-250")), day("2023-02-10"), D("1210"),
+                         start_date=day("2022-12-31"), start_value=D("1000"))
+    assert r.flows_used == flows(("2022-12-01", "-1000"), ("2023-01-01", "0"), ("2023-02-01", "1210"))
+    assert r.irr == D("1.2000000000")
+
+
+def test_kingston_short_period_after_a_start_value():
+    # From 31 Mar (valued 1000) to 15 Apr (1010): under a month, simple return 1010 / 1000 - 1 = 0.01.
+    r = kingston_monthly([], day("2023-04-15"), D("1010"), start_date=day("2023-03-31"), start_value=D("1000"))
+    assert r.irr == D("0.0100000000") and r.basis == "simple_return"
+
+
+def test_kingston_annualises_by_twelve_so_a_near_total_loss_goes_below_minus_100_percent():
+    # 1000 in Jan 2023, worth 0.01 in Jan 2024: 13 buckets, (1 + m)^12 = 1e-5, m = 10^(-5/12) - 1
+    # = -0.61688131504427..., annual 12 m = -7.4025757805312... The firm's simple x 12, kept as is.
+    r = kingston_monthly(flows(("2023-01-15", "-1000")), day("2024-01-15"), D("0.01"))
+    assert r.irr == D("-7.4025757805")
+
+
+@pytest.mark.parametrize("method", [kingston_monthly, xirr])
+@pytest.mark.parametrize("flow_list, end_value, reason", [
+    # only money in, nothing left
+    ([("2022-01-10", "-1000"), ("2022-06-10", "-500")], "0", irr.NO_MONEY_OUT),
+    # only money out (withdrawals and the end value): no investment in the period
+    ([("2022-01-10", "300"), ("2022-06-10", "200")], "1000", irr.NO_MONEY_IN),
+    # nothing at all
+    ([], "0", irr.NO_MONEY_IN),
+])
+def test_no_irr_without_money_in_and_money_out(method, flow_list, end_value, reason):
+    r = method(flows(*flow_list), day("2023-01-10"), D(end_value))
+    assert r.irr is None and r.reason.startswith(reason) and r.basis is None
+
+
+def test_kingston_no_real_rate_is_refused_not_reported_as_nan():
+    # Jan -100; Feb +150; Mar: invest 110, end value 10 -> -100. Series [-100, 150, -100]: with x = 1 / (1 + m),
+    # -100 + 150 x - 100 x^2 = 0 has discriminant 150^2 - 4 * 100 * 100 = -17500 < 0: no real rate exists and
+    # numpy-financial returns NaN.
+    r = kingston_monthly(flows(("2023-01-10", "-100"), ("2023-02-10", "150"), ("2023-03-10", "-110")),
+                         day("2023-03-20"), D("10"))
+    assert [f.amount for f in r.flows_used] == [D("-100"), D("150"), D("-100")]
+    assert r.irr is None and r.reason == irr.NO_ROOT
+
+
+@pytest.mark.parametrize("method", [kingston_monthly, xirr])
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_amounts_are_refused(method, bad):
+    r = method(flows(("2022-01-10", "-1000"), ("2022-05-10", bad)), day("2023-01-10"), D("1100"))
+    assert r.irr is None and r.reason == irr.NOT_FINITE_INPUT
+    r = method(flows(("2022-01-10", "-1000")), day("2023-01-10"), D(bad))
+    assert r.irr is None and r.reason == irr.NOT_FINITE_INPUT
+
+
+@pytest.mark.parametrize("method", [kingston_monthly, xirr])
+def test_absurd_rates_are_refused(method):
+    # 1.00 turning into 10^12 a month later: ~10^12 a month (x 12, or compounded), beyond numeric(20, 10).
+    r = method(flows(("2023-01-10", "-1")), day("2023-02-10"), D("1e12"))
+    assert r.irr is None and r.reason in (irr.OUT_OF_RANGE, irr.NOT_FINITE_RATE)
+
+
+def test_negative_valuation_is_refused():
+    r = kingston_monthly(flows(("2022-01-10", "-1000")), day("2023-01-10"), D("-5"))
+    assert r.irr is None and r.reason == irr.NEGATIVE_VALUATION
+
+
+def test_programming_errors_raise():
+    with pytest.raises(ValueError):
+        kingston_monthly([], day("2023-01-10"), D(1), start_value=D(1))
+    with pytest.raises(ValueError):
+        xirr([], day("2023-01-10"), D(1), start_date=day("2023-02-01"))
+
+
+# --- XIRR: hand-worked ---
+
+def test_xirr_one_year_of_365_days():
+    # 1000 -> 1100 over 2021 (365 days): (1 + r)^1 = 1.1, r = 0.1
+    r = xirr(flows(("2021-01-01", "-1000")), day("2022-01-01"), D("1100"))
+    assert r.irr == D("0.1000000000") and r.method == "xirr" and r.basis == "xirr_act_365f"
+
+
+def test_xirr_counts_actual_days_over_365():
+    # Over 2020 (366 days): (1 + r)^(366/365) = 1.1, r = 1.1^(365/366) - 1 = 0.0997135859341412...
+    r = xirr(flows(("2020-01-01", "-1000")), day("2021-01-01"), D("1100"))
+    assert r.irr == D("0.0997135859")
+
+
+def test_xirr_on_a_single_day_is_undefined():
+    r = xirr(flows(("2023-05-02", "-1000"), ("2023-05-02", "-500")), day("2023-05-02"), D("1600"))
+    assert r.irr is None and r.reason == irr.SINGLE_DAY
+
+
+def test_xirr_near_total_loss():
+    # 1000 -> 0.01 in 365 days: 1 + r = 1e-5, r = -0.99999
+    r = xirr(flows(("2021-01-01", "-1000")), day("2022-01-01"), D("0.01"))
+    assert r.irr == D("-0.9999900000")
+
+
+def test_xirr_flows_forty_years_apart():
+    # 1980-01-01 to 2020-01-01 is 14,610 days = 40.0274 years. 7% a year would give 1000 x 1.07^(14610/365)
+    # = 15002.2411591959; at 15002.24 (to the penny) r = 15.00224^(365/14610) - 1 = 0.0699999979344908...
+    r = xirr(flows(("1980-01-01", "-1000")), day("2020-01-01"), D("15002.24"))
+    assert r.irr == D("0.0699999979")
+
+
+def test_xirr_start_value_is_money_in_on_the_start_date():
+    # From 2021-01-01 valued 1000 (a flow that day is inside the value), to 1100 a 365-day year later: r = 0.1.
+    r = xirr(flows(("2020-06-01", "-900"), ("2021-01-01", "-100")), day("2022-01-01"), D("1100"),
+             start_date=day("2021-01-01"), start_value=D("1000"))
+    assert r.flows_used == flows(("2021-01-01", "-1000"), ("2022-01-01", "1100"))
+    assert r.irr == D("0.1000000000")
+
+
+# --- pooled: a client group's IRR comes from its pooled flows, never the average ---
+
+FUND_A = Holding(flows(("2021-01-01", "-1000")), D("2000"))  # doubles in a year
+FUND_B = Holding(flows(("2021-01-01", "-100000")), D("100000"))  # 100 times larger, flat
+
+
+def test_pooled_irr_differs_from_the_average_and_equals_the_irr_of_the_pooled_flows():
+    end = day("2022-01-01")
+    group = pooled([FUND_A, FUND_B])
+    assert group.flows == flows(("2021-01-01", "-1000"), ("2021-01-01", "-100000")) and group.end_value == 102000
+
+    # XIRR: A 1.0, B 0.0, average 0.5. Pooled: 101000 -> 102000 in 365 days, r = 1000 / 101000 = 0.00990099...
+    a, b = (xirr(h.flows, end, h.end_value).irr for h in (FUND_A, FUND_B))
+    assert (a, b) == (D("1.0000000000"), D("0E-10"))
+    group_irr = xirr(group.flows, end, group.end_value).irr
+    assert group_irr == D("0.0099009901") and abs(group_irr - (a + b) / 2) > D("0.4")
+    assert abs(group_irr - D(repr(cases.xirr_root([(day("2021-01-01"), -101000.0), (end, 102000.0)])))) < D("1e-9")
+
+    # Kingston: A 12 (2^(1/12) - 1) = 0.7135571323, B 0; pooled 12 ((102000/101000)^(1/12) - 1) = 0.0098563420
+    a, b = (kingston_monthly(h.flows, end, h.end_value).irr for h in (FUND_A, FUND_B))
+    assert a == D("0.7135571323") and b == 0
+    group_irr = kingston_monthly(group.flows, end, group.end_value).irr
+    assert group_irr == D("0.0098563420") and abs(group_irr - (a + b) / 2) > D("0.3")
+    series = [D(-101000)] + [D(0)] * 11 + [D(102000)]
+    assert abs(group_irr - D(repr(12 * cases.monthly_root(series)))) < D("1e-9")
+
+
+def test_pooled_sums_start_values_and_orders_flows():
+    funds = [Holding(flows(("2022-03-01", "-10")), D("5"), D("100")),
+             Holding(flows(("2022-02-01", "20")), D("7"), None),  # bought after the start: no start value
+             Holding([], D("1"), D("50"))]
+    group = pooled(funds)
+    assert group.flows == flows(("2022-02-01", "20"), ("2022-03-01", "-10"))
+    assert (group.end_value, group.start_value) == (D("13"), D("150"))
+    assert pooled([Holding([], D("1"))]).start_value is None
+
+
+# --- money stays Decimal ---
+
+amounts = st.decimals(min_value=-100_000, max_value=100_000, places=3, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3_000), amounts), max_size=12),
+       st.integers(0, 400), st.decimals(min_value=0, max_value=200_000, places=2),
+       st.sampled_from([kingston_monthly, xirr]))
+def test_results_are_decimal_and_a_figure_xor_a_reason(raw, extra_days, end_value, method):
+    start = date(2010, 1, 1)
+    flow_list = [Flow(start + timedelta(days=d), a) for d, a in raw]
+    end = start + timedelta(days=max([d for d, _ in raw], default=0) + extra_days)
+    r = method(flow_list, end, end_value)
+    assert (r.irr is None) == (r.reason is not None) == (r.basis is None)  # as irr_values' CHECK wants
+    assert not any(isinstance(v, float) for v in vars(r).values())
+    if r.irr is not None:
+        assert type(r.irr) is Decimal and r.irr.as_tuple().exponent == -10 and abs(r.irr) < irr.MAX_ABS_RATE
+    assert r.monthly is None or type(r.monthly) is Decimal
+    assert all(type(f.amount) is Decimal and type(f.date) is date for f in r.flows_used)
+
+
+def test_importing_the_module_loads_no_numerics():
+    probe = ("import sys, chalicelib.products.irr; "
+             "print(sorted(m for m in ('numpy', 'numpy_financial', 'pyxirr', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_fast_path_equals_numpy_financial_the_firms_own_tool():
+    """With one sign change the product solves with pyxirr; it must give numpy-financial's rate (the rule)."""
+    import random
+
+    import numpy_financial
+
+    from chalicelib.products import irr as product_irr
+
+    rng = random.Random(20261122)
+    checked = 0
+    for _ in range(300):
+        months = rng.randint(2, 180)
+        series = [-rng.uniform(100, 100000)] + [-rng.uniform(0, 2000) * (rng.random() < 0.7) for _ in range(months - 2)]
+        series.append(rng.uniform(1, 3) * -sum(series))
+        expected = float(numpy_financial.irr(series))
+        got = product_irr._monthly_irr(series)
+        assert abs(got - expected) <= 1e-9 * max(1.0, abs(expected)), (series, got, expected)
+        checked += 1
+    assert checked == 300
