@@ -97,6 +97,7 @@ def _ensure_demo_firm() -> None:
         creds = _create_demo_firm(households=130)
         path.write_text(json.dumps(creds, indent=2))
         path.chmod(0o600)
+        _refresh_views()
     if path.exists():
         creds = json.loads(path.read_text())
         click.echo("demo firm: " + creds["firm_name"], err=True)
@@ -141,6 +142,13 @@ def _load_demo(firm_id: Any, households: int, advisers: list[Any]) -> dict[str, 
         with click.progressbar(length=households, label="demo households", file=sys.stderr) as bar:
             return demo.load(firm_id, households, advisers, progress=bar.update)
     return demo.load(firm_id, households, advisers)
+
+
+def _refresh_views() -> None:
+    """The dashboard and summaries read materialized views: refresh them after loading demo data."""
+    from chalicelib.ops.jobs import run_job
+
+    run_job("refresh-views", trigger="manual")
 
 
 @main.command()
@@ -224,6 +232,7 @@ def demo(households: int, firm_id: str | None) -> None:
         if empty:
             creds = _create_demo_firm(households)
             _credentials_path().write_text(json.dumps(creds, indent=2))
+            _refresh_views()
             click.echo(json.dumps({k: v for k, v in creds.items() if k != "password"}))
             return
         raise click.ClickException("the database already has firms: pass --firm-id to add households to one")
@@ -236,7 +245,9 @@ def demo(households: int, firm_id: str | None) -> None:
             raise click.ClickException(f"no firm {fid}")
         advisers = [r["id"] for r in conn.execute(
             "SELECT id FROM users WHERE firm_id = %s AND role IN ('admin', 'adviser') AND active", (fid,))]
-    click.echo(json.dumps(_load_demo(fid, households, advisers)))
+    counts = _load_demo(fid, households, advisers)
+    _refresh_views()
+    click.echo(json.dumps(counts))
 
 
 @main.group()

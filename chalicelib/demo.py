@@ -79,8 +79,12 @@ def generate(rng: random.Random, households: int) -> list[tuple[dict[str, Any], 
 
 
 def load(firm_id: UUID, households: int, advisers: list[UUID], *, seed: int = 42,
-         progress: Callable[[int], None] | None = None) -> dict[str, int]:
-    """Insert `households` generated households into the firm. Returns counts."""
+         progress: Callable[[int], None] | None = None, products: bool = True,
+         irr_history: bool = True) -> dict[str, int]:
+    """Insert `households` generated households into the firm (with products unless products=False).
+
+    irr_history=False skips the stored IRR history (for benchmarks that load millions of valuations and
+    measure the history themselves). Returns counts."""
     rng = random.Random(f"{seed}:{firm_id}:{households}")
     data = generate(rng, households)
     ctx = RequestContext.system(firm_id)
@@ -115,6 +119,19 @@ def load(firm_id: UUID, households: int, advisers: list[UUID], *, seed: int = 42
                 "INSERT INTO client_group_product_owners (firm_id, client_group_id, product_owner_id) "
                 "SELECT current_firm_id(), g, o FROM unnest(%s::uuid[], %s::uuid[]) AS u(g, o)",
                 ([g for g, _ in chunk], [p["id"] for _, p in chunk]))
-        audit.record(tx, "demo.load", "firm", firm_id, None,
-                     {"households": households, "product_owners": people_count, "seed": seed})
-    return {"households": households, "product_owners": people_count}
+        counts: dict[str, Any] = {}
+        if products:
+            from datetime import date
+
+            from chalicelib import demo_products
+            from chalicelib.products.service import _recompute_irr
+
+            catalogue = demo_products.create_catalogue(tx, rng)
+            counts = demo_products.create_products(tx, rng, catalogue, data)
+            if irr_history:
+                for product_id in counts["product_ids"]:
+                    _recompute_irr(tx, product_id, date.min)
+        summary = {"households": households, "product_owners": people_count,
+                   **{k: v for k, v in counts.items() if k != "product_ids"}}
+        audit.record(tx, "demo.load", "firm", firm_id, None, {**summary, "seed": seed})
+    return summary
