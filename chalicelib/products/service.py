@@ -185,6 +185,10 @@ def update_product(ctx: RequestContext, product_id: UUID, body: Any, if_match: i
         start, end = changes.get("start_date", before["start_date"]), changes.get("end_date", before["end_date"])
         if end is not None and end < start:
             raise _invalid("end_date", "end_date must not be before start_date")
+        if "start_date" in changes:
+            first = store.first_activity_date(tx, product_id)
+            if first is not None and first < start:
+                raise _invalid("start_date", f"the product has a cash flow on {first}, before that date")
         if ownership is not None and "ownership" in changes:
             _check_owners(tx, before["client_group_id"], ownership)
             changes["ownership"] = _jsonb(changes["ownership"])
@@ -264,6 +268,9 @@ def add_portfolio_fund(ctx: RequestContext, product_id: UUID, body: Any) -> dict
             raise _invalid("start_date", "a fund cannot start before its product")
         row = rows.insert(tx, "portfolio_funds", {"product_id": product_id, **body.model_dump()},
                           store.PORTFOLIO_FUND_COLUMNS)
+        # A new non-cash fund must be valued too before its dates have a portfolio valuation again.
+        store.refresh_portfolio_valuations(tx, product_id, None)
+        _recompute_irr(tx, product_id, body.start_date)
         audit.record(tx, "portfolio_fund.create", "portfolio_fund", row["id"], None, row)
     return row
 
@@ -279,9 +286,9 @@ def update_portfolio_fund(ctx: RequestContext, pf_id: UUID, body: Any, if_match:
         after = rows.update(tx, "portfolio_funds", pf_id, changes, store.PORTFOLIO_FUND_COLUMNS) if changes \
             else before
         if "end_date" in changes:  # which funds are active decides which dates have a portfolio valuation
+            ends = [d for d in (before["end_date"], after["end_date"]) if d is not None]
             store.refresh_portfolio_valuations(tx, before["product_id"], None)
-            _recompute_irr(tx, before["product_id"], min(d for d in (before["end_date"], after["end_date"],
-                                                                      before["start_date"]) if d))
+            _recompute_irr(tx, before["product_id"], min(ends))
         audit.record(tx, "portfolio_fund.update", "portfolio_fund", pf_id, before, after)
     return after
 

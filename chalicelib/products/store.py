@@ -194,9 +194,9 @@ def refresh_portfolio_valuations(tx: Tx, product_id: UUID, dates: list[date] | N
     return tx.one("SELECT refresh_portfolio_valuations(%s, %s::date[]) AS n", (product_id, dates))["n"]
 
 
-def activity_exists_before(tx: Tx, pf_id: UUID, day: date) -> bool:
-    return tx.one("SELECT EXISTS (SELECT 1 FROM holding_activity WHERE portfolio_fund_id = %s "
-                  "AND activity_date < %s) AS e", (pf_id, day))["e"]
+def first_activity_date(tx: Tx, product_id: UUID) -> date | None:
+    return tx.one("SELECT min(a.activity_date) AS d FROM holding_activity a JOIN portfolio_funds pf "
+                  "ON pf.id = a.portfolio_fund_id WHERE pf.product_id = %s", (product_id,))["d"]
 
 
 # --- what IRR needs ---
