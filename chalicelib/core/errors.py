@@ -113,6 +113,9 @@ def from_database(exc: Exception) -> ApiError | None:
             table = getattr(diag, "table_name", None) or "other rows"
             return Conflict(f"Other rows depend on this one ({table}); remove them first")
         return Unprocessable(f"A referenced row does not exist ({constraint})")
+    if isinstance(exc, pe.RestrictViolation):  # ON DELETE RESTRICT raises 23001, not 23503
+        table = getattr(diag, "table_name", None) or "other rows"
+        return Conflict(f"Other rows depend on this one ({table}); remove them first")
     if isinstance(exc, (pe.CheckViolation, pe.NotNullViolation, pe.InvalidTextRepresentation,
                         pe.NumericValueOutOfRange, pe.StringDataRightTruncation, pe.DatetimeFieldOverflow,
                         pe.InvalidDatetimeFormat, pe.RaiseException, pe.DataError)):

@@ -283,6 +283,8 @@ def update_portfolio_fund(ctx: RequestContext, pf_id: UUID, body: Any, if_match:
         changes = unchanged(before, changes)
         if changes.get("end_date") is not None and changes["end_date"] < before["start_date"]:
             raise _invalid("end_date", "a fund cannot end before it starts")
+        if changes.get("end_date") is not None and store.dated_rows_after(tx, pf_id, changes["end_date"]):
+            raise _invalid("end_date", "the fund has valuations or cash flows after this date")
         after = rows.update(tx, "portfolio_funds", pf_id, changes, store.PORTFOLIO_FUND_COLUMNS) if changes \
             else before
         if "end_date" in changes:  # which funds are active decides which dates have a portfolio valuation

@@ -194,6 +194,13 @@ def refresh_portfolio_valuations(tx: Tx, product_id: UUID, dates: list[date] | N
     return tx.one("SELECT refresh_portfolio_valuations(%s, %s::date[]) AS n", (product_id, dates))["n"]
 
 
+def dated_rows_after(tx: Tx, pf_id: UUID, day: date) -> bool:
+    """Whether the portfolio fund has a valuation or a cash flow dated after `day`."""
+    return tx.one("SELECT EXISTS (SELECT 1 FROM fund_valuations WHERE portfolio_fund_id = %(pf)s "
+                  "AND valuation_date > %(d)s) OR EXISTS (SELECT 1 FROM holding_activity "
+                  "WHERE portfolio_fund_id = %(pf)s AND activity_date > %(d)s) AS e", {"pf": pf_id, "d": day})["e"]
+
+
 def first_activity_date(tx: Tx, product_id: UUID) -> date | None:
     return tx.one("SELECT min(a.activity_date) AS d FROM holding_activity a JOIN portfolio_funds pf "
                   "ON pf.id = a.portfolio_fund_id WHERE pf.product_id = %s", (product_id,))["d"]

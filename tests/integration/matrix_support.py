@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,9 +29,15 @@ PROBLEM_JSON = "application/problem+json"
 
 # Every table that holds one firm's rows (firms itself by id, the others by firm_id), in dependency order.
 TENANT_TABLES = ("firms", "users", "sessions", "api_keys", "client_groups", "product_owners",
-                 "client_group_product_owners", "audit_events", "idempotency_keys")
+                 "client_group_product_owners", "audit_events", "idempotency_keys",
+                 "providers", "funds", "portfolio_templates", "template_generations", "template_generation_funds",
+                 "products", "provider_switches", "portfolio_funds", "fund_valuations", "portfolio_valuations",
+                 "holding_activity", "irr_values")
 _ORDER_BY = {"client_group_product_owners": ("client_group_id", "product_owner_id"),
-             "idempotency_keys": ("principal_id", "key")}
+             "idempotency_keys": ("principal_id", "key"),
+             "template_generation_funds": ("generation_id", "fund_id"),
+             "portfolio_valuations": ("product_id", "valuation_date"),
+             "irr_values": ("scope", "scope_id", "method", "valuation_date")}
 # Columns that change without a write request: authenticating with an API key stamps last_used_at.
 VOLATILE_COLUMNS = {"api_keys": frozenset({"last_used_at"})}
 
@@ -153,20 +160,151 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+# --- managed products: catalogue, products, portfolios, valuations, activity ---------------------------------------
+
+_ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def isin_check_digit(payload: str) -> str:
+    """The ISO 6166 check digit of 11 characters, written independently of the app: letters become two digits
+    (A=10 ... Z=35), and the check digit is the one that makes the whole digit string pass the Luhn test (from
+    the right, every second digit doubled, the check digit itself not)."""
+    digits = "".join(str(_ALNUM.index(c)) for c in payload)
+    for check in "0123456789":
+        total = 0
+        for i, ch in enumerate(reversed(digits + check)):
+            d = int(ch) * (2 if i % 2 else 1)
+            total += d // 10 + d % 10
+        if total % 10 == 0:
+            return check
+    raise AssertionError("no check digit")  # unreachable: one of ten always fits
+
+
+def unique_isin(country: str = "GB") -> str:
+    payload = country + "".join(random.choice(_ALNUM) for _ in range(9))
+    return payload + isin_check_digit(payload)
+
+
+def create_provider(client: Any, auth: dict[str, str], **fields: Any) -> dict[str, Any]:
+    body = {"name": unique("Provider"), **fields}
+    return expect_status(send(client, "POST", "/v1/providers", headers=auth, body=body), 201)
+
+
+def create_fund(client: Any, auth: dict[str, str], **fields: Any) -> dict[str, Any]:
+    body = {"name": unique("Fund"), "isin": unique_isin(), "risk_factor": 4, "ongoing_cost": "0.22", **fields}
+    return expect_status(send(client, "POST", "/v1/funds", headers=auth, body=body), 201)
+
+
+def create_template(client: Any, auth: dict[str, str], **fields: Any) -> dict[str, Any]:
+    body = {"name": unique("Template"), **fields}
+    return expect_status(send(client, "POST", "/v1/portfolio-templates", headers=auth, body=body), 201)
+
+
+def create_generation(client: Any, auth: dict[str, str], template_id: Any,
+                      funds: list[tuple[Any, str]]) -> dict[str, Any]:
+    body = {"funds": [{"fund_id": str(f), "target_weighting": w} for f, w in funds]}
+    return expect_status(send(client, "POST", f"/v1/portfolio-templates/{template_id}/generations", headers=auth,
+                              body=body), 201)
+
+
+def create_product(client: Any, auth: dict[str, str], house: "Household", **fields: Any) -> dict[str, Any]:
+    """A managed product of the household, owned by its member (individual) unless `ownership` is given."""
+    body = {"name": unique("ISA"), "product_type": "stocks_and_shares_isa", "start_date": "2020-01-15",
+            "ownership": {"association_type": "individual", "product_owner_id": house.owner_id}, **fields}
+    return expect_status(send(client, "POST", f"/v1/client-groups/{house.group_id}/products", headers=auth,
+                              body=body), 201)
+
+
+def add_portfolio_fund(client: Any, auth: dict[str, str], product_id: Any, fund_id: Any,
+                       start_date: str = "2020-01-15", **fields: Any) -> dict[str, Any]:
+    body = {"fund_id": str(fund_id), "start_date": start_date, **fields}
+    return expect_status(send(client, "POST", f"/v1/products/{product_id}/funds", headers=auth, body=body), 201)
+
+
+def add_valuation(client: Any, auth: dict[str, str], pf_id: Any, day: str, value: str) -> dict[str, Any]:
+    return expect_status(send(client, "POST", f"/v1/portfolio-funds/{pf_id}/valuations", headers=auth,
+                              body={"valuation_date": day, "value": value}), 201)
+
+
+def add_activity(client: Any, auth: dict[str, str], pf_id: Any, day: str, amount: str,
+                 activity_type: str = "investment") -> dict[str, Any]:
+    return expect_status(send(client, "POST", f"/v1/portfolio-funds/{pf_id}/activity", headers=auth,
+                              body={"activity_date": day, "activity_type": activity_type, "amount": amount}), 201)
+
+
+@dataclass(frozen=True)
+class Book:
+    """One household's managed product with everything around it, so that every products table has its rows:
+    two providers (the product switched from the first to the second), two funds and a cash fund, a template
+    with a generation the product was made from, the product's two portfolio funds (copied from the generation)
+    and a cash one, an investment in each non-cash fund and a valuation of each on `day` (so a portfolio
+    valuation and stored IRRs exist)."""
+
+    provider: str
+    second_provider: str
+    fund: str
+    other_fund: str
+    cash_fund: str
+    template: str
+    generation: str
+    product: str
+    pf: str  # the portfolio fund of `fund`
+    other_pf: str
+    cash_pf: str
+    valuation: str  # of `pf` on `day`
+    activity: str  # the investment in `pf`
+    day: str
+
+    def ids(self) -> set[str]:
+        return {self.provider, self.second_provider, self.fund, self.other_fund, self.cash_fund, self.template,
+                self.generation, self.product, self.pf, self.other_pf, self.cash_pf, self.valuation, self.activity}
+
+
+def make_book(client: Any, auth: dict[str, str], house: "Household", *, day: str, invested: tuple[str, str],
+              values: tuple[str, str]) -> Book:
+    providers = create_provider(client, auth), create_provider(client, auth)
+    fund, other, cash = (create_fund(client, auth), create_fund(client, auth),
+                         create_fund(client, auth, isin=None, is_cash=True, risk_factor=1))
+    template = create_template(client, auth)
+    generation = create_generation(client, auth, template["id"], [(fund["id"], "60.00"), (other["id"], "40.00")])
+    product = create_product(client, auth, house, provider_id=providers[0]["id"],
+                             template_generation_id=generation["id"], fixed_fee_direct="100.00",
+                             percentage_fee_facilitated="0.5")
+    expect_status(send(client, "PATCH", f"/v1/products/{product['id']}", headers={**auth, "If-Match": '"1"'},
+                       body={"provider_id": providers[1]["id"]}), 200)
+    copied = expect_status(send(client, "GET", f"/v1/products/{product['id']}/funds", headers=auth), 200)["items"]
+    pf = {p["fund_id"]: p["id"] for p in copied}
+    assert set(pf) == {fund["id"], other["id"]}, copied
+    cash_pf = add_portfolio_fund(client, auth, product["id"], cash["id"])
+    activity = add_activity(client, auth, pf[fund["id"]], "2020-01-15", invested[0])
+    add_activity(client, auth, pf[other["id"]], "2020-02-03", invested[1])
+    valuation = add_valuation(client, auth, pf[fund["id"]], day, values[0])
+    add_valuation(client, auth, pf[other["id"]], day, values[1])
+    return Book(provider=providers[0]["id"], second_provider=providers[1]["id"], fund=fund["id"],
+                other_fund=other["id"], cash_fund=cash["id"], template=template["id"], generation=generation["id"],
+                product=product["id"], pf=pf[fund["id"]], other_pf=pf[other["id"]], cash_pf=cash_pf["id"],
+                valuation=valuation["id"], activity=activity["id"], day=day)
+
+
 # --- what the database holds (as the owner role) -----------------------------------------------------------------
 
 def firm_rows(firm_id: Any, tables: Iterable[str] = TENANT_TABLES) -> dict[str, list[dict[str, Any]]]:
     """Every row the firm has in each table, in a stable order, without VOLATILE_COLUMNS: compare two snapshots
-    to prove a request changed nothing."""
+    to prove a request changed nothing. One owner connection and one snapshot for all the tables."""
+    from chalicelib.core import db
+
     snapshot: dict[str, list[dict[str, Any]]] = {}
-    for table in tables:
-        key = "id" if table == "firms" else "firm_id"
-        order = _ORDER_BY.get(table, ("id",))
-        query = sql.SQL("SELECT * FROM {} WHERE {} = %s ORDER BY {}").format(
-            sql.Identifier(table), sql.Identifier(key), sql.SQL(", ").join(map(sql.Identifier, order)))
-        volatile = VOLATILE_COLUMNS.get(table, frozenset())
-        snapshot[table] = [{k: v for k, v in row.items() if k not in volatile}
-                           for row in owner_sql(query, (firm_id,))]
+    with db.owner_connection(autocommit=False) as conn:
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        for table in tables:
+            key = "id" if table == "firms" else "firm_id"
+            order = _ORDER_BY.get(table, ("id",))
+            query = sql.SQL("SELECT * FROM {} WHERE {} = %s ORDER BY {}").format(
+                sql.Identifier(table), sql.Identifier(key), sql.SQL(", ").join(map(sql.Identifier, order)))
+            volatile = VOLATILE_COLUMNS.get(table, frozenset())
+            snapshot[table] = [{k: v for k, v in row.items() if k not in volatile}
+                               for row in conn.execute(query, (firm_id,)).fetchall()]
+        conn.rollback()
     return snapshot
 
 

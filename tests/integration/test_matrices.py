@@ -31,12 +31,14 @@ import chalicelib.routes  # noqa: F401  (registers every route in ROUTES)
 from chalicelib.core import config
 from chalicelib.core.http import ADMIN, PUBLIC, READ, ROUTES, WRITE, RouteSpec
 from tests.conftest import PASSWORD, Firm, make_firm, owner_sql
-from tests.integration.matrix_support import (TENANT_TABLES, Household, api_key_id, assert_problem,
+from tests.integration.matrix_support import (TENANT_TABLES, Book, Household, add_activity, add_member,
+                                              add_portfolio_fund, add_valuation, api_key_id, assert_problem,
                                               audit_events_since, audit_json, audit_watermark, bearer,
-                                              create_api_key, create_client_group, create_household,
-                                              create_product_owner, create_user, expect_status, firm_rows, ids_of,
-                                              list_ids, login, row_version, send, session_chain, unique,
-                                              unique_email)
+                                              create_api_key, create_client_group, create_fund, create_generation,
+                                              create_household, create_product, create_product_owner,
+                                              create_provider, create_template, create_user, expect_status,
+                                              firm_rows, ids_of, list_ids, login, make_book, row_version, send,
+                                              session_chain, unique, unique_email, unique_isin)
 
 USER_AGENT = "wealthdesk-matrix-tests/1.0"
 ROLES = ("admin", "adviser", "analyst", "viewer")
@@ -130,6 +132,70 @@ class Env:
         """The user a public auth call logs in as: the caller's own user, else the viewer."""
         return self.firm.users[self.who if self.who in ROLES else "viewer"]
 
+    # managed products: fresh rows for writes, the firm's shelf (made once) for reads
+
+    @property
+    def shelf(self) -> "Shelf":
+        return _shelf(self.client, self.firm)
+
+    def provider(self, **fields: Any) -> dict[str, Any]:
+        return create_provider(self.client, self.admin, **fields)
+
+    def fund(self, **fields: Any) -> dict[str, Any]:
+        return create_fund(self.client, self.admin, **fields)
+
+    def template(self, **fields: Any) -> dict[str, Any]:
+        return create_template(self.client, self.admin, **fields)
+
+    def product(self, **fields: Any) -> dict[str, Any]:
+        """A new product (no portfolio funds) in the shelf's household, from the shelf's first provider."""
+        return create_product(self.client, self.admin, self.shelf.house,
+                              **{"provider_id": self.shelf.book.provider, **fields})
+
+    def portfolio_fund(self, fund_id: Any = None, **fields: Any) -> dict[str, Any]:
+        """A new product with one portfolio fund (the shelf's fund unless given), started 2020-01-15."""
+        product = self.product()
+        return add_portfolio_fund(self.client, self.admin, product["id"], fund_id or self.shelf.book.fund, **fields)
+
+    def ended_portfolio_fund(self, end: str = "2022-12-31") -> dict[str, Any]:
+        pf = self.portfolio_fund()
+        return expect_status(send(self.client, "PATCH", f"{PFS}/{pf['id']}", headers={**self.admin, **_if_match(1)},
+                                  body={"end_date": end}), 200)
+
+    def valuation(self, day: str = "2023-03-31", value: str = "1000.00") -> dict[str, Any]:
+        return add_valuation(self.client, self.admin, self.portfolio_fund()["id"], day, value)
+
+    def activity(self, day: str = "2021-06-01", amount: str = "5000.00") -> dict[str, Any]:
+        return add_activity(self.client, self.admin, self.portfolio_fund()["id"], day, amount)
+
+
+@dataclass(frozen=True)
+class Shelf:
+    """A firm's household and book (see make_book), made once per firm and only ever read: the rows the read
+    routes of the role and credential matrices look at, and the catalogue the writes build on."""
+
+    house: Household
+    book: Book
+
+
+_SHELVES: dict[Any, Shelf] = {}
+
+
+def _shelf(client: Any, firm: Firm) -> Shelf:
+    if firm.id not in _SHELVES:
+        admin = firm.auth("admin")
+        house = create_household(client, admin)
+        _SHELVES[firm.id] = Shelf(house, make_book(client, admin, house, day="2023-06-30",
+                                                   invested=("10000.00", "5000.00"), values=("11000.00", "5200.00")))
+        _refresh_views()  # so that the household has its summary
+    return _SHELVES[firm.id]
+
+
+def _refresh_views() -> None:
+    from chalicelib.ops.jobs import run_job
+
+    assert run_job("refresh-views", trigger="manual").status == "succeeded"
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -153,13 +219,19 @@ class Tenants:
     b_lone_owner: str  # in no group
     b_user: str
     b_key: str  # an API key id
+    a_book: Book  # a managed product of a_house, and everything around it
+    b_book: Book
+    search_token: str  # in the names of a provider and a client group of each firm, and nowhere else
 
     def house_of(self, firm: Firm) -> Household:
         return self.a_house if firm is self.a else self.b_house
 
+    def book_of(self, firm: Firm) -> Book:
+        return self.a_book if firm is self.a else self.b_book
+
     def b_ids(self) -> set[str]:
         return {self.b_house.group_id, self.b_house.owner_id, self.b_empty_group, self.b_lone_owner, self.b_user,
-                self.b_key, str(self.b.users["admin"]["id"])}
+                self.b_key, str(self.b.users["admin"]["id"])} | self.b_book.ids()
 
 
 @dataclass(frozen=True)
@@ -342,6 +414,399 @@ def _revoked_key(env: Env) -> Prepared:
     return Prepared(f"{K}/{k['id']}")
 
 
+# managed products: catalogue
+
+PV, FD, TP = "/v1/providers", "/v1/funds", "/v1/portfolio-templates"
+PR, PFS, FVS, ACT = "/v1/products", "/v1/portfolio-funds", "/v1/fund-valuations", "/v1/activity"
+
+
+def _products_of(group_id: Any) -> str:
+    return f"{G}/{group_id}/products"
+
+
+def _create_provider(env: Env) -> Prepared:
+    body = {"name": unique("Aviva"), "colour": "#1A2B3C"}
+    return Prepared(PV, body, audit=lambda r: AuditExpect(
+        "provider.create", "provider", r.json_body["id"], None,
+        {**body, "id": r.json_body["id"], "status": "active", "version": 1}))
+
+
+def _patch_provider(env: Env) -> Prepared:
+    p, name = env.provider(), unique("Renamed")
+    return Prepared(f"{PV}/{p['id']}", {"name": name}, _if_match(1), audit=lambda r: AuditExpect(
+        "provider.update", "provider", p["id"], {"name": p["name"], "version": 1}, {"name": name, "version": 2},
+        changed=["name"]))
+
+
+def _delete_provider(env: Env) -> Prepared:
+    p = env.provider()
+    return Prepared(f"{PV}/{p['id']}", audit=lambda r: AuditExpect(
+        "provider.delete", "provider", p["id"], {"id": p["id"], "name": p["name"]}, None))
+
+
+def _used_provider(env: Env) -> Prepared:
+    p = env.provider()
+    env.product(provider_id=p["id"])
+    return Prepared(f"{PV}/{p['id']}")
+
+
+def _create_fund(env: Env) -> Prepared:
+    body = {"name": unique("LifeStrategy 60"), "isin": unique_isin("IE"), "risk_factor": 4, "ongoing_cost": "0.22",
+            "currency": "GBP"}
+    return Prepared(FD, body, audit=lambda r: AuditExpect(
+        "fund.create", "fund", r.json_body["id"], None,
+        {**body, "ongoing_cost": "0.2200", "id": r.json_body["id"], "is_cash": False, "status": "active",
+         "version": 1}))
+
+
+def _patch_fund(env: Env) -> Prepared:
+    f = env.fund()
+    return Prepared(f"{FD}/{f['id']}", {"risk_factor": 6}, _if_match(1), audit=lambda r: AuditExpect(
+        "fund.update", "fund", f["id"], {"risk_factor": 4, "version": 1}, {"risk_factor": 6, "version": 2},
+        changed=["risk_factor"]))
+
+
+def _delete_fund(env: Env) -> Prepared:
+    f = env.fund()
+    return Prepared(f"{FD}/{f['id']}", audit=lambda r: AuditExpect(
+        "fund.delete", "fund", f["id"], {"id": f["id"], "isin": f["isin"]}, None))
+
+
+def _held_fund(env: Env) -> Prepared:
+    f = env.fund()
+    env.portfolio_fund(f["id"])
+    return Prepared(f"{FD}/{f['id']}")
+
+
+def _fund_in_a_generation(env: Env) -> Prepared:
+    f = env.fund()
+    create_generation(env.client, env.admin, env.template()["id"], [(f["id"], "100.00")])
+    return Prepared(f"{FD}/{f['id']}")
+
+
+def _wrong_check_digit(env: Env) -> Prepared:
+    isin = unique_isin()
+    return Prepared(FD, {"name": unique("F"), "isin": isin[:11] + str((int(isin[11]) + 1) % 10)})
+
+
+def _create_template(env: Env) -> Prepared:
+    body = {"name": unique("Balanced"), "description": "60/40 equities and bonds"}
+    return Prepared(TP, body, audit=lambda r: AuditExpect(
+        "portfolio_template.create", "portfolio_template", r.json_body["id"], None,
+        {**body, "id": r.json_body["id"], "status": "active", "version": 1}))
+
+
+def _patch_template(env: Env) -> Prepared:
+    t = env.template()
+    return Prepared(f"{TP}/{t['id']}", {"status": "inactive"}, _if_match(1), audit=lambda r: AuditExpect(
+        "portfolio_template.update", "portfolio_template", t["id"], {"status": "active", "version": 1},
+        {"status": "inactive", "version": 2}, changed=["status"]))
+
+
+def _generation_body(env: Env, *weights: str) -> dict[str, Any]:
+    funds = [env.shelf.book.fund, env.shelf.book.other_fund, env.shelf.book.cash_fund]
+    return {"funds": [{"fund_id": f, "target_weighting": w} for f, w in zip(funds, weights)]}
+
+
+def _create_generation(env: Env) -> Prepared:
+    t, book = env.template(), env.shelf.book
+    body = {"name": "2024 review", **_generation_body(env, "62.50", "37.50")}
+    return Prepared(f"{TP}/{t['id']}/generations", body, audit=lambda r: AuditExpect(
+        "portfolio_template.create_generation", "portfolio_template", t["id"], None,
+        {"id": r.json_body["id"], "template_id": t["id"], "generation": 1, "name": "2024 review", "in_use": False,
+         "funds": [{"fund_id": book.fund, "target_weighting": "62.50"},
+                   {"fund_id": book.other_fund, "target_weighting": "37.50"}]}))
+
+
+def _generation_of(weights: tuple[str, ...]) -> Callable[[Env], Prepared]:
+    return lambda e: Prepared(f"{TP}/{e.template()['id']}/generations", _generation_body(e, *weights))
+
+
+# managed products: products
+
+
+def _individual(owner_id: Any) -> dict[str, Any]:
+    return {"association_type": "individual", "product_owner_id": str(owner_id)}
+
+
+def _new_product(env: Env, **fields: Any) -> Prepared:
+    """A valid product body for the shelf's household, with `fields` on top."""
+    house = env.shelf.house
+    body = {"name": unique("ISA"), "product_type": "stocks_and_shares_isa", "start_date": "2021-04-06",
+            "ownership": _individual(house.owner_id), **fields}
+    return Prepared(_products_of(house.group_id), body)
+
+
+def _create_product(env: Env) -> Prepared:
+    house, book = env.shelf.house, env.shelf.book
+    prep = _new_product(env, provider_id=book.provider, plan_number=unique("PLAN"), notes="Transferred in",
+                        currency="GBP", fixed_fee_direct="100.00", fixed_fee_facilitated="50.00",
+                        percentage_fee_facilitated="0.75", template_generation_id=book.generation,
+                        ownership={"association_type": "tenants_in_common", "shares": {house.owner_id: "60.00"}})
+    body = prep.body
+    prep.audit = lambda r: AuditExpect(
+        "product.create", "product", r.json_body["id"], None,
+        {**body, "percentage_fee_facilitated": "0.7500", "id": r.json_body["id"], "client_group_id": house.group_id,
+         "status": "active", "end_date": None, "version": 1, "portfolio_funds_copied": 2})
+    return prep
+
+
+def _overshared_product(env: Env) -> Prepared:
+    """Tenants in common whose shares sum to 100.01: two members of a fresh household."""
+    house, other = env.household(), env.owner()
+    add_member(env.client, env.admin, house.group_id, other["id"])
+    shares = {house.owner_id: "60.00", other["id"]: "40.01"}
+    return Prepared(_products_of(house.group_id), {"name": "Over", "product_type": "gia", "start_date": "2021-04-06",
+                                                   "ownership": {"association_type": "tenants_in_common",
+                                                                 "shares": shares}})
+
+
+def _patch_product(env: Env) -> Prepared:
+    p, book = env.product(), env.shelf.book
+    return Prepared(f"{PR}/{p['id']}", {"provider_id": book.second_provider}, _if_match(1),
+                    audit=lambda r: AuditExpect("product.update", "product", p["id"],
+                                                {"provider_id": book.provider, "version": 1},
+                                                {"provider_id": book.second_provider, "version": 2},
+                                                changed=["provider_id"]))
+
+
+def _delete_product(env: Env) -> Prepared:
+    p = env.product()
+    return Prepared(f"{PR}/{p['id']}", audit=lambda r: AuditExpect(
+        "product.delete", "product", p["id"], {"id": p["id"], "name": p["name"]}, None))
+
+
+def _valued_product(env: Env, value: str) -> str:
+    pf = env.portfolio_fund()
+    add_valuation(env.client, env.admin, pf["id"], "2023-03-31", value)
+    return pf["product_id"]
+
+
+def _lapse(env: Env) -> Prepared:
+    product = _valued_product(env, "0.00")
+    return Prepared(f"{PR}/{product}/lapse", audit=lambda r: AuditExpect(
+        "product.lapse", "product", product, {"id": product, "status": "active"}, {"status": "lapsed"},
+        changed=["status"]))
+
+
+def _lapsed_product(env: Env) -> str:
+    product = _valued_product(env, "0.00")
+    expect_status(send(env.client, "POST", f"{PR}/{product}/lapse", headers=env.admin), 200)
+    return product
+
+
+def _reactivate(env: Env) -> Prepared:
+    product = _lapsed_product(env)
+    return Prepared(f"{PR}/{product}/reactivate", audit=lambda r: AuditExpect(
+        "product.reactivate", "product", product, {"id": product, "status": "lapsed"}, {"status": "active"},
+        changed=["status"]))
+
+
+# managed products: portfolio funds, valuations, activity
+
+def _add_portfolio_fund(env: Env) -> Prepared:
+    p, fund = env.product(), env.shelf.book.fund
+    body = {"fund_id": fund, "target_weighting": "25.00", "start_date": "2021-05-01"}
+    return Prepared(f"{PR}/{p['id']}/funds", body, audit=lambda r: AuditExpect(
+        "portfolio_fund.create", "portfolio_fund", r.json_body["id"], None,
+        {**body, "id": r.json_body["id"], "product_id": p["id"], "end_date": None, "version": 1}))
+
+
+def _patch_portfolio_fund(env: Env) -> Prepared:
+    pf = env.portfolio_fund()
+    return Prepared(f"{PFS}/{pf['id']}", {"end_date": "2023-12-31"}, _if_match(1), audit=lambda r: AuditExpect(
+        "portfolio_fund.update", "portfolio_fund", pf["id"], {"end_date": None, "version": 1},
+        {"end_date": "2023-12-31", "version": 2}, changed=["end_date"]))
+
+
+def _delete_portfolio_fund(env: Env) -> Prepared:
+    pf = env.portfolio_fund()
+    return Prepared(f"{PFS}/{pf['id']}", audit=lambda r: AuditExpect(
+        "portfolio_fund.delete", "portfolio_fund", pf["id"], {"id": pf["id"], "fund_id": pf["fund_id"]}, None))
+
+
+def _create_valuation(env: Env) -> Prepared:
+    pf = env.portfolio_fund()
+    body = {"valuation_date": "2023-03-31", "value": "12500.50"}
+    return Prepared(f"{PFS}/{pf['id']}/valuations", body, audit=lambda r: AuditExpect(
+        "fund_valuation.create", "fund_valuation", r.json_body["id"], None,
+        {**body, "id": r.json_body["id"], "portfolio_fund_id": pf["id"], "version": 1}))
+
+
+def _valuation_of(prepare: Callable[[Env], dict[str, Any]], body: dict[str, Any]) -> Callable[[Env], Prepared]:
+    return lambda e: Prepared(f"{PFS}/{prepare(e)['id']}/valuations", body)
+
+
+def _patch_valuation(env: Env) -> Prepared:
+    v = env.valuation(value="1000.00")
+    return Prepared(f"{FVS}/{v['id']}", {"value": "1100.00"}, _if_match(1), audit=lambda r: AuditExpect(
+        "fund_valuation.update", "fund_valuation", v["id"], {"value": "1000.00", "version": 1},
+        {"value": "1100.00", "version": 2}, changed=["value"]))
+
+
+def _delete_valuation(env: Env) -> Prepared:
+    v = env.valuation()
+    return Prepared(f"{FVS}/{v['id']}", audit=lambda r: AuditExpect(
+        "fund_valuation.delete", "fund_valuation", v["id"],
+        {"id": v["id"], "valuation_date": "2023-03-31", "value": "1000.00"}, None))
+
+
+def _two_fund_product(env: Env, end: str | None = None) -> tuple[str, str, str]:
+    """(product, portfolio fund, second portfolio fund, ended on `end` when given)."""
+    pf = env.portfolio_fund()
+    other = add_portfolio_fund(env.client, env.admin, pf["product_id"], env.shelf.book.other_fund)
+    if end:
+        expect_status(send(env.client, "PATCH", f"{PFS}/{other['id']}", headers={**env.admin, **_if_match(1)},
+                           body={"end_date": end}), 200)
+    return pf["product_id"], pf["id"], other["id"]
+
+
+def _bulk_valuations(env: Env) -> Prepared:
+    product, pf, other = _two_fund_product(env)
+    rows = [{"portfolio_fund_id": pf, "valuation_date": "2023-01-31", "value": "1000.00"},
+            {"portfolio_fund_id": other, "valuation_date": "2023-01-31", "value": "2000.00"},
+            {"portfolio_fund_id": pf, "valuation_date": "2023-02-28", "value": "1010.00"}]
+    return Prepared(f"{PR}/{product}/valuations:bulk", {"valuations": rows}, audit=lambda r: AuditExpect(
+        "product.bulk_valuations", "product", product, None, {"written": 3, "from": "2023-01-31", "to": "2023-02-28"}))
+
+
+def _bulk_valuations_failing(bad: Callable[[str, str], dict[str, Any]], end: str | None = None,
+                             ) -> Callable[[Env], Prepared]:
+    """Two good rows, then `bad(pf, other)` as the third."""
+    def prepare(env: Env) -> Prepared:
+        product, pf, other = _two_fund_product(env, end)
+        rows = [{"portfolio_fund_id": pf, "valuation_date": "2022-01-31", "value": "1000.00"},
+                {"portfolio_fund_id": other, "valuation_date": "2022-01-31", "value": "2000.00"}, bad(pf, other)]
+        return Prepared(f"{PR}/{product}/valuations:bulk", {"valuations": rows})
+    return prepare
+
+
+def _create_activity(env: Env) -> Prepared:
+    pf = env.portfolio_fund()
+    body = {"activity_date": "2021-06-01", "activity_type": "regular_investment", "amount": "250.00"}
+    return Prepared(f"{PFS}/{pf['id']}/activity", body, audit=lambda r: AuditExpect(
+        "activity.create", "activity", r.json_body["id"], None,
+        {**body, "id": r.json_body["id"], "portfolio_fund_id": pf["id"], "version": 1}))
+
+
+def _activity_on(body: dict[str, Any]) -> Callable[[Env], Prepared]:
+    return lambda e: Prepared(f"{PFS}/{e.portfolio_fund()['id']}/activity", body)
+
+
+def _patch_activity(env: Env) -> Prepared:
+    a = env.activity(amount="5000.00")
+    return Prepared(f"{ACT}/{a['id']}", {"amount": "6000.00"}, _if_match(1), audit=lambda r: AuditExpect(
+        "activity.update", "activity", a["id"], {"amount": "5000.00", "version": 1},
+        {"amount": "6000.00", "version": 2}, changed=["amount"]))
+
+
+def _delete_activity(env: Env) -> Prepared:
+    a = env.activity()
+    return Prepared(f"{ACT}/{a['id']}", audit=lambda r: AuditExpect(
+        "activity.delete", "activity", a["id"], {"id": a["id"], "activity_type": "investment", "amount": "5000.00"},
+        None))
+
+
+def _bulk_activity(env: Env) -> Prepared:
+    pf = env.portfolio_fund()
+    rows = [{"portfolio_fund_id": pf["id"], "activity_date": "2021-01-04", "activity_type": "investment",
+             "amount": "10000.00"},
+            {"portfolio_fund_id": pf["id"], "activity_date": "2022-03-01", "activity_type": "withdrawal",
+             "amount": "1500.00"}]
+    return Prepared(f"{PR}/{pf['product_id']}/activity:bulk", {"activities": rows}, audit=lambda r: AuditExpect(
+        "product.bulk_activity", "product", pf["product_id"], None, {"written": 2, "from": "2021-01-04"}))
+
+
+def _bulk_activity_failing(bad: dict[str, Any]) -> Callable[[Env], Prepared]:
+    def prepare(env: Env) -> Prepared:
+        pf = env.portfolio_fund()
+        rows = [{"portfolio_fund_id": pf["id"], "activity_date": "2021-01-04", "activity_type": "investment",
+                 "amount": "10000.00"}, {"portfolio_fund_id": pf["id"], **bad}]
+        return Prepared(f"{PR}/{pf['product_id']}/activity:bulk", {"activities": rows})
+    return prepare
+
+
+# managed products: what lists without ids show, as strings the owner's SQL can make too
+
+_MONEY_IN = "('investment', 'regular_investment', 'tax_uplift', 'switch_in')"
+_MONEY_OUT = "('withdrawal', 'regular_withdrawal', 'switch_out')"
+
+
+def _flows_of(where: str, params: Any, end_value_sql: str) -> set[str]:
+    """The investor flows the owner sees (money in negative, out positive; fees and dividends are not flows),
+    and the end valuation as the last flow, each as "date=amount"."""
+    flows = ids_of(
+        "SELECT a.activity_date::text || '=' || (CASE WHEN a.activity_type IN " + _MONEY_IN + " THEN -a.amount "
+        "ELSE a.amount END)::text FROM holding_activity a JOIN portfolio_funds pf ON pf.id = a.portfolio_fund_id "
+        "JOIN products p ON p.id = pf.product_id WHERE (a.activity_type IN " + _MONEY_IN + " OR a.activity_type IN "
+        + _MONEY_OUT + ") AND " + where, params)
+    return flows | ids_of(end_value_sql, params)
+
+
+def _shown_flows(body: Any) -> list[str]:
+    assert body["irr"] is not None and body["method"] == "xirr", body
+    return [f"{f['date']}={f['amount']}" for f in body["flows"]]
+
+
+def _fund_flows(t: Tenants, firm: Firm) -> set[str]:
+    return _flows_of("pf.id = %(id)s", {"id": t.book_of(firm).pf},
+                     "SELECT valuation_date::text || '=' || value::text FROM fund_valuations "
+                     "WHERE portfolio_fund_id = %(id)s ORDER BY valuation_date DESC LIMIT 1")
+
+
+def _product_flows(t: Tenants, firm: Firm) -> set[str]:
+    return _flows_of("p.id = %(id)s", {"id": t.book_of(firm).product},
+                     "SELECT valuation_date::text || '=' || value::text FROM portfolio_valuations "
+                     "WHERE product_id = %(id)s ORDER BY valuation_date DESC LIMIT 1")
+
+
+def _group_flows(t: Tenants, firm: Firm) -> set[str]:
+    return _flows_of("p.client_group_id = %(id)s AND p.status = 'active'", {"id": t.house_of(firm).group_id},
+                     "SELECT max(d)::text || '=' || sum(value)::text FROM (SELECT DISTINCT ON (v.product_id) "
+                     "v.valuation_date AS d, v.value FROM portfolio_valuations v JOIN products p ON p.id = v.product_id "
+                     "WHERE p.client_group_id = %(id)s AND p.status = 'active' "
+                     "ORDER BY v.product_id, v.valuation_date DESC) latest")
+
+
+def _irr_history_shown(body: Any) -> list[str]:
+    return [f"{i['valuation_date']}/{i['method']}/{i['irr'] if i['irr'] is not None else i['reason']}"
+            for i in body["items"]]
+
+
+def _irr_history_rows(t: Tenants, firm: Firm) -> set[str]:
+    return ids_of("SELECT valuation_date::text || '/' || method || '/' || coalesce(irr::text, reason) "
+                  "FROM irr_values WHERE scope = 'product' AND scope_id = %s", (t.book_of(firm).product,))
+
+
+_LIVE_REVENUE = ("SELECT count(*)::text || ' products, ' || coalesce(sum(round(p.fixed_fee_direct "
+                 "+ p.fixed_fee_facilitated + coalesce(v.value, 0) * p.percentage_fee_facilitated / 100, 2)), 0)::text "
+                 "FROM products p LEFT JOIN LATERAL (SELECT value FROM portfolio_valuations pv WHERE pv.product_id = p.id "
+                 "ORDER BY pv.valuation_date DESC LIMIT 1) v ON true WHERE p.status = 'active' AND ")
+
+
+def _revenue_shown(body: Any) -> list[str]:
+    return [f"{body['products']} products, {body['revenue']}"]
+
+
+def _dashboard_shown(body: Any) -> list[str]:
+    """The providers and advisers the dashboard breaks the firm's figures down by ("none" is no one's)."""
+    return [r["key"] for r in body["by_provider"] + body["by_adviser"] if r["key"] != "none"]
+
+
+def _search_rows(t: Tenants, firm: Firm) -> set[str]:
+    return ids_of("SELECT id FROM client_groups WHERE firm_id = %(f)s AND name ILIKE %(q)s "
+                  "UNION ALL SELECT id FROM product_owners WHERE firm_id = %(f)s AND (first_name || ' ' || surname "
+                  "|| ' ' || coalesce(known_as, '')) ILIKE %(q)s "
+                  "UNION ALL SELECT id FROM products WHERE firm_id = %(f)s AND (name ILIKE %(q)s OR plan_number ILIKE %(q)s) "
+                  "UNION ALL SELECT id FROM funds WHERE firm_id = %(f)s AND (name ILIKE %(q)s OR isin ILIKE %(q)s) "
+                  "UNION ALL SELECT id FROM providers WHERE firm_id = %(f)s AND name ILIKE %(q)s",
+                  {"f": firm.id, "q": f"%{t.search_token}%"})
+
+
+def _of_book(table: str, column: str, attr: str) -> Callable[[Tenants, Firm], set[str]]:
+    return lambda t, firm: ids_of(f"SELECT id FROM {table} WHERE {column} = %s", (getattr(t.book_of(firm), attr),))
+
+
 EXPECTATIONS: dict[tuple[str, str], Route] = {
     # --- client groups ---
     ("GET", "/v1/client-groups"): Route(
@@ -482,6 +947,350 @@ EXPECTATIONS: dict[tuple[str, str], Route] = {
         failures=(F("already revoked", 404, _revoked_key),
                   F("unknown key", 404, lambda e: Prepared(f"{K}/{uuid.uuid4()}"))),
         foreign=lambda t: [Prepared(f"{K}/{t.b_key}")]),
+    # --- managed products: catalogue ---
+    ("GET", PV): Route(READ, 200, _get(PV), listing=Listing(lambda t, f: PV, _firm_ids("providers"))),
+    ("POST", PV): Route(WRITE, 201, _create_provider, failures=(
+        F("colour by name", 422, lambda e: Prepared(PV, {"name": unique("P"), "colour": "blue"})),
+        F("name taken, in another case", 409, lambda e: Prepared(PV, {"name": e.provider()["name"].upper()})),
+    )),
+    ("GET", PV + "/{provider_id}"): Route(
+        READ, 200, _get(lambda e: f"{PV}/{e.shelf.book.provider}"),
+        foreign=lambda t: [Prepared(f"{PV}/{t.b_book.provider}"), Prepared(f"{PV}/{t.b_book.second_provider}")]),
+    ("PATCH", PV + "/{provider_id}"): Route(
+        WRITE, 200, _patch_provider,
+        failures=(
+            F("stale If-Match", 412, lambda e: Prepared(f"{PV}/{e.provider()['id']}", {"name": "Late"},
+                                                        _if_match(2))),
+            F("unknown status", 422, lambda e: Prepared(f"{PV}/{e.provider()['id']}", {"status": "gone"},
+                                                        _if_match(1))),
+        ),
+        foreign=lambda t: [Prepared(f"{PV}/{p}", {"name": "Hijacked"}, _etag_of("providers", p))
+                           for p in (t.b_book.provider, t.b_book.second_provider)]),
+    ("DELETE", PV + "/{provider_id}"): Route(
+        WRITE, 204, _delete_provider,
+        failures=(F("a product uses it", 409, _used_provider),
+                  F("unknown provider", 404, lambda e: Prepared(f"{PV}/{uuid.uuid4()}"))),
+        foreign=lambda t: [Prepared(f"{PV}/{t.b_book.provider}"), Prepared(f"{PV}/{t.b_book.second_provider}")]),
+    ("GET", FD): Route(READ, 200, _get(FD), listing=Listing(lambda t, f: FD, _firm_ids("funds"))),
+    ("POST", FD): Route(WRITE, 201, _create_fund, failures=(
+        F("ISIN with a wrong check digit", 422, _wrong_check_digit),
+        F("lower-case ISIN", 422, lambda e: Prepared(FD, {"name": unique("F"), "isin": unique_isin().lower()})),
+        F("risk factor 8", 422, lambda e: Prepared(FD, {"name": unique("F"), "risk_factor": 8})),
+        F("ISIN taken", 409, lambda e: Prepared(FD, {"name": unique("F"), "isin": e.fund()["isin"]})),
+    )),
+    ("GET", FD + "/{fund_id}"): Route(
+        READ, 200, _get(lambda e: f"{FD}/{e.shelf.book.fund}"),
+        foreign=lambda t: [Prepared(f"{FD}/{t.b_book.fund}"), Prepared(f"{FD}/{t.b_book.cash_fund}")]),
+    ("PATCH", FD + "/{fund_id}"): Route(
+        WRITE, 200, _patch_fund,
+        failures=(
+            F("stale If-Match", 412, lambda e: Prepared(f"{FD}/{e.fund()['id']}", {"risk_factor": 5}, _if_match(2))),
+            F("ISIN with a wrong check digit", 422, lambda e: Prepared(f"{FD}/{e.fund()['id']}",
+                                                                       {"isin": "GB0002634947"}, _if_match(1))),
+        ),
+        foreign=lambda t: [Prepared(f"{FD}/{f}", {"name": "Hijacked"}, _etag_of("funds", f))
+                           for f in (t.b_book.fund, t.b_book.cash_fund)]),
+    ("DELETE", FD + "/{fund_id}"): Route(
+        WRITE, 204, _delete_fund,
+        failures=(F("a portfolio holds it", 409, _held_fund),
+                  F("a template generation lists it", 409, _fund_in_a_generation)),
+        foreign=lambda t: [Prepared(f"{FD}/{t.b_book.fund}"), Prepared(f"{FD}/{t.b_book.cash_fund}")]),
+    ("GET", TP): Route(READ, 200, _get(TP), listing=Listing(lambda t, f: TP, _firm_ids("portfolio_templates"))),
+    ("POST", TP): Route(WRITE, 201, _create_template, failures=(
+        F("no name", 422, lambda e: Prepared(TP, {"description": "nameless"})),
+        F("unknown field", 422, lambda e: Prepared(TP, {"name": unique("T"), "funds": []})),
+    )),
+    ("GET", TP + "/{template_id}"): Route(
+        READ, 200, _get(lambda e: f"{TP}/{e.shelf.book.template}"),
+        foreign=lambda t: [Prepared(f"{TP}/{t.b_book.template}")]),
+    ("PATCH", TP + "/{template_id}"): Route(
+        WRITE, 200, _patch_template,
+        failures=(
+            F("stale If-Match", 412, lambda e: Prepared(f"{TP}/{e.template()['id']}", {"name": "Late"},
+                                                        _if_match(2))),
+            F("null name", 422, lambda e: Prepared(f"{TP}/{e.template()['id']}", {"name": None}, _if_match(1))),
+        ),
+        foreign=lambda t: [Prepared(f"{TP}/{t.b_book.template}", {"name": "Hijacked"},
+                                    _etag_of("portfolio_templates", t.b_book.template))]),
+    ("GET", TP + "/{template_id}/generations"): Route(
+        READ, 200, _get(lambda e: f"{TP}/{e.shelf.book.template}/generations"),
+        foreign=lambda t: [Prepared(f"{TP}/{t.b_book.template}/generations")],
+        listing=Listing(lambda t, f: f"{TP}/{t.book_of(f).template}/generations",
+                        _of_book("template_generations", "template_id", "template"), paged=False)),
+    ("POST", TP + "/{template_id}/generations"): Route(
+        WRITE, 201, _create_generation,
+        failures=(
+            F("weights sum to 99.99", 422, _generation_of(("60.00", "39.99"))),
+            F("weights sum to 100.01", 422, _generation_of(("60.00", "40.00", "0.01"))),
+            F("unknown fund", 422, lambda e: Prepared(f"{TP}/{e.template()['id']}/generations",
+                                                      {"funds": [{"fund_id": str(uuid.uuid4()),
+                                                                  "target_weighting": "100.00"}]})),
+            F("one fund twice", 422, lambda e: Prepared(f"{TP}/{e.template()['id']}/generations", {"funds": [
+                {"fund_id": e.shelf.book.fund, "target_weighting": "50.00"},
+                {"fund_id": e.shelf.book.fund, "target_weighting": "50.00"}]})),
+            F("unknown template", 404, lambda e: Prepared(f"{TP}/{uuid.uuid4()}/generations",
+                                                          _generation_body(e, "100.00"))),
+        ),
+        foreign=lambda t: [Prepared(f"{TP}/{t.b_book.template}/generations",
+                                    {"funds": [{"fund_id": t.a_book.fund, "target_weighting": "100.00"}]})]),
+    # --- managed products: products ---
+    ("GET", G + "/{group_id}/products"): Route(
+        READ, 200, _get(lambda e: _products_of(e.shelf.house.group_id)),
+        foreign=lambda t: [Prepared(_products_of(t.b_house.group_id)), Prepared(_products_of(t.b_empty_group))],
+        listing=Listing(lambda t, f: _products_of(t.house_of(f).group_id),
+                        lambda t, f: ids_of("SELECT id FROM products WHERE client_group_id = %s",
+                                            (t.house_of(f).group_id,)))),
+    ("POST", G + "/{group_id}/products"): Route(
+        WRITE, 201, _create_product,
+        failures=(
+            F("owner not in the group", 422, lambda e: _new_product(e, ownership=_individual(e.owner()["id"]))),
+            F("shares sum to 100.01", 422, _overshared_product),
+            F("joint with one owner", 422, lambda e: _new_product(e, ownership={
+                "association_type": "joint", "joint_owners": [e.shelf.house.owner_id]})),
+            F("unknown provider", 422, lambda e: _new_product(e, provider_id=str(uuid.uuid4()))),
+            F("unknown generation", 422, lambda e: _new_product(e, template_generation_id=str(uuid.uuid4()))),
+            F("ends before it starts", 422, lambda e: _new_product(e, end_date="2021-04-05")),
+            F("unknown product type", 422, lambda e: _new_product(e, product_type="annuity")),
+            F("fee as a JSON number", 422, lambda e: _new_product(e, fixed_fee_direct=100.5)),
+        ),
+        foreign=lambda t: [Prepared(_products_of(t.b_house.group_id), {
+            "name": "Planted", "product_type": "gia", "start_date": "2021-04-06",
+            "ownership": _individual(t.b_house.owner_id)})]),
+    ("GET", PR + "/{product_id}"): Route(
+        READ, 200, _get(lambda e: f"{PR}/{e.shelf.book.product}"),
+        foreign=lambda t: [Prepared(f"{PR}/{t.b_book.product}")]),
+    ("PATCH", PR + "/{product_id}"): Route(
+        WRITE, 200, _patch_product,
+        failures=(
+            F("stale If-Match", 412, lambda e: Prepared(f"{PR}/{e.product()['id']}", {"name": "Late"}, _if_match(2))),
+            F("owner not in the group", 422, lambda e: Prepared(f"{PR}/{e.product()['id']}",
+                                                                {"ownership": _individual(e.owner()["id"])},
+                                                                _if_match(1))),
+            F("ends before it starts", 422, lambda e: Prepared(f"{PR}/{e.product()['id']}",
+                                                               {"end_date": "2019-12-31"}, _if_match(1))),
+            F("unknown provider", 422, lambda e: Prepared(f"{PR}/{e.product()['id']}",
+                                                          {"provider_id": str(uuid.uuid4())}, _if_match(1))),
+            F("status by PATCH", 422, lambda e: Prepared(f"{PR}/{e.product()['id']}", {"status": "lapsed"},
+                                                         _if_match(1))),
+        ),
+        foreign=lambda t: [Prepared(f"{PR}/{t.b_book.product}", {"name": "Hijacked"},
+                                    _etag_of("products", t.b_book.product))]),
+    ("DELETE", PR + "/{product_id}"): Route(
+        WRITE, 204, _delete_product,
+        failures=(F("has portfolio funds", 409, lambda e: Prepared(f"{PR}/{e.portfolio_fund()['product_id']}")),),
+        foreign=lambda t: [Prepared(f"{PR}/{t.b_book.product}")]),
+    ("POST", PR + "/{product_id}/lapse"): Route(
+        WRITE, 200, _lapse,
+        failures=(
+            F("valued above 0", 409, lambda e: Prepared(f"{PR}/{_valued_product(e, '0.01')}/lapse")),
+            F("lapsed already", 409, lambda e: Prepared(f"{PR}/{_lapsed_product(e)}/lapse")),
+            F("a body", 422, lambda e: Prepared(f"{PR}/{_valued_product(e, '0.00')}/lapse", {"reason": "sold"})),
+        ),
+        # B's product is valued above 0: a 409 would tell A it exists.
+        foreign=lambda t: [Prepared(f"{PR}/{t.b_book.product}/lapse")]),
+    ("POST", PR + "/{product_id}/reactivate"): Route(
+        WRITE, 200, _reactivate,
+        failures=(F("active already", 409, lambda e: Prepared(f"{PR}/{e.product()['id']}/reactivate")),),
+        foreign=lambda t: [Prepared(f"{PR}/{t.b_book.product}/reactivate")]),
+    ("GET", PR + "/{product_id}/provider-switches"): Route(
+        READ, 200, _get(lambda e: f"{PR}/{e.shelf.book.product}/provider-switches"),
+        foreign=lambda t: [Prepared(f"{PR}/{t.b_book.product}/provider-switches")],
+        listing=Listing(lambda t, f: f"{PR}/{t.book_of(f).product}/provider-switches",
+                        _of_book("provider_switches", "product_id", "product"), paged=False)),
+    ("GET", PR + "/{product_id}/funds"): Route(
+        READ, 200, _get(lambda e: f"{PR}/{e.shelf.book.product}/funds"),
+        foreign=lambda t: [Prepared(f"{PR}/{t.b_book.product}/funds")],
+        listing=Listing(lambda t, f: f"{PR}/{t.book_of(f).product}/funds",
+                        _of_book("portfolio_funds", "product_id", "product"), paged=False)),
+    ("POST", PR + "/{product_id}/funds"): Route(
+        WRITE, 201, _add_portfolio_fund,
+        failures=(
+            F("unknown fund", 422, lambda e: Prepared(f"{PR}/{e.product()['id']}/funds",
+                                                      {"fund_id": str(uuid.uuid4()), "start_date": "2021-05-01"})),
+            F("starts before its product", 422, lambda e: Prepared(f"{PR}/{e.product()['id']}/funds", {
+                "fund_id": e.shelf.book.fund, "start_date": "2020-01-14"})),
+            F("weighting above 100", 422, lambda e: Prepared(f"{PR}/{e.product()['id']}/funds", {
+                "fund_id": e.shelf.book.fund, "start_date": "2021-05-01", "target_weighting": "100.01"})),
+        ),
+        foreign=lambda t: [Prepared(f"{PR}/{t.b_book.product}/funds",
+                                    {"fund_id": t.a_book.fund, "start_date": "2024-01-01"})]),
+    ("PATCH", PFS + "/{portfolio_fund_id}"): Route(
+        WRITE, 200, _patch_portfolio_fund,
+        failures=(
+            F("stale If-Match", 412, lambda e: Prepared(f"{PFS}/{e.portfolio_fund()['id']}",
+                                                        {"target_weighting": "10.00"}, _if_match(2))),
+            F("ends before it starts", 422, lambda e: Prepared(f"{PFS}/{e.portfolio_fund()['id']}",
+                                                               {"end_date": "2020-01-14"}, _if_match(1))),
+        ),
+        foreign=lambda t: [Prepared(f"{PFS}/{pf}", {"end_date": "2024-12-31"}, _etag_of("portfolio_funds", pf))
+                           for pf in (t.b_book.pf, t.b_book.cash_pf)]),
+    ("DELETE", PFS + "/{portfolio_fund_id}"): Route(
+        WRITE, 204, _delete_portfolio_fund,
+        failures=(
+            F("has a valuation", 409, lambda e: Prepared(f"{PFS}/{e.valuation()['portfolio_fund_id']}")),
+            F("has activity", 409, lambda e: Prepared(f"{PFS}/{e.activity()['portfolio_fund_id']}")),
+        ),
+        foreign=lambda t: [Prepared(f"{PFS}/{t.b_book.pf}"), Prepared(f"{PFS}/{t.b_book.cash_pf}")]),
+    ("GET", PR + "/{product_id}/valuations"): Route(
+        READ, 200, _get(lambda e: f"{PR}/{e.shelf.book.product}/valuations"),
+        foreign=lambda t: [Prepared(f"{PR}/{t.b_book.product}/valuations")],
+        listing=Listing(lambda t, f: f"{PR}/{t.book_of(f).product}/valuations",
+                        lambda t, f: ids_of("SELECT valuation_date::text || '=' || value::text "
+                                            "FROM portfolio_valuations WHERE product_id = %s",
+                                            (t.book_of(f).product,)),
+                        extract=lambda body: [f"{i['valuation_date']}={i['value']}" for i in body["items"]])),
+    ("GET", PFS + "/{portfolio_fund_id}/valuations"): Route(
+        READ, 200, _get(lambda e: f"{PFS}/{e.shelf.book.pf}/valuations"),
+        foreign=lambda t: [Prepared(f"{PFS}/{t.b_book.pf}/valuations")],
+        listing=Listing(lambda t, f: f"{PFS}/{t.book_of(f).pf}/valuations",
+                        _of_book("fund_valuations", "portfolio_fund_id", "pf"))),
+    ("POST", PFS + "/{portfolio_fund_id}/valuations"): Route(
+        WRITE, 201, _create_valuation,
+        failures=(
+            F("after the fund ended", 422, _valuation_of(lambda e: e.ended_portfolio_fund("2022-12-31"),
+                                                         {"valuation_date": "2023-01-01", "value": "1.00"})),
+            F("before the fund started", 422, _valuation_of(lambda e: e.portfolio_fund(start_date="2021-01-01"),
+                                                            {"valuation_date": "2020-12-31", "value": "1.00"})),
+            F("the same date twice", 409, lambda e: (lambda v: Prepared(
+                f"{PFS}/{v['portfolio_fund_id']}/valuations",
+                {"valuation_date": v["valuation_date"], "value": "2.00"}))(e.valuation())),
+            F("negative", 422, _valuation_of(lambda e: e.portfolio_fund(),
+                                             {"valuation_date": "2023-01-31", "value": "-0.01"})),
+            F("value as a JSON number", 422, _valuation_of(lambda e: e.portfolio_fund(),
+                                                           {"valuation_date": "2023-01-31", "value": 1000.5})),
+        ),
+        foreign=lambda t: [Prepared(f"{PFS}/{pf}/valuations", {"valuation_date": "2024-07-31", "value": "1.00"})
+                           for pf in (t.b_book.pf, t.b_book.cash_pf)]),
+    ("PATCH", FVS + "/{valuation_id}"): Route(
+        WRITE, 200, _patch_valuation,
+        failures=(
+            F("stale If-Match", 412, lambda e: Prepared(f"{FVS}/{e.valuation()['id']}", {"value": "2.00"},
+                                                        _if_match(2))),
+            F("negative", 422, lambda e: Prepared(f"{FVS}/{e.valuation()['id']}", {"value": "-1.00"},
+                                                  _if_match(1))),
+            F("a new date", 422, lambda e: Prepared(f"{FVS}/{e.valuation()['id']}",
+                                                    {"valuation_date": "2023-04-28"}, _if_match(1))),
+        ),
+        foreign=lambda t: [Prepared(f"{FVS}/{t.b_book.valuation}", {"value": "0.00"},
+                                    _etag_of("fund_valuations", t.b_book.valuation))]),
+    ("DELETE", FVS + "/{valuation_id}"): Route(
+        WRITE, 204, _delete_valuation,
+        failures=(F("unknown valuation", 404, lambda e: Prepared(f"{FVS}/{uuid.uuid4()}")),),
+        foreign=lambda t: [Prepared(f"{FVS}/{t.b_book.valuation}")]),
+    ("POST", PR + "/{product_id}/valuations:bulk"): Route(
+        WRITE, 201, _bulk_valuations,
+        failures=(
+            F("row 2 after its fund ended", 422, _bulk_valuations_failing(
+                lambda pf, other: {"portfolio_fund_id": other, "valuation_date": "2022-07-29", "value": "5.00"},
+                end="2022-06-30")),
+            F("row 2 of another product's fund", 422, lambda e: _bulk_valuations_failing(
+                lambda pf, other: {"portfolio_fund_id": e.portfolio_fund()["id"], "valuation_date": "2022-02-28",
+                                   "value": "5.00"})(e)),
+            F("row 2 repeats row 0", 422, _bulk_valuations_failing(
+                lambda pf, other: {"portfolio_fund_id": pf, "valuation_date": "2022-01-31", "value": "5.00"})),
+            F("row 2 negative", 422, _bulk_valuations_failing(
+                lambda pf, other: {"portfolio_fund_id": pf, "valuation_date": "2022-02-28", "value": "-5.00"})),
+        ),
+        foreign=lambda t: [Prepared(f"{PR}/{t.b_book.product}/valuations:bulk", {"valuations": [
+            {"portfolio_fund_id": t.b_book.pf, "valuation_date": "2024-07-31", "value": "1.00"}]})]),
+    ("GET", PFS + "/{portfolio_fund_id}/activity"): Route(
+        READ, 200, _get(lambda e: f"{PFS}/{e.shelf.book.pf}/activity"),
+        foreign=lambda t: [Prepared(f"{PFS}/{t.b_book.pf}/activity")],
+        listing=Listing(lambda t, f: f"{PFS}/{t.book_of(f).pf}/activity",
+                        _of_book("holding_activity", "portfolio_fund_id", "pf"))),
+    ("POST", PFS + "/{portfolio_fund_id}/activity"): Route(
+        WRITE, 201, _create_activity,
+        failures=(
+            F("before the product started", 422, _activity_on({"activity_date": "2020-01-14",
+                                                               "activity_type": "investment", "amount": "1.00"})),
+            F("amount 0", 422, _activity_on({"activity_date": "2021-01-04", "activity_type": "investment",
+                                             "amount": "0.00"})),
+            F("negative amount", 422, _activity_on({"activity_date": "2021-01-04", "activity_type": "withdrawal",
+                                                    "amount": "-10.00"})),
+            F("unknown type", 422, _activity_on({"activity_date": "2021-01-04", "activity_type": "bonus",
+                                                 "amount": "10.00"})),
+        ),
+        foreign=lambda t: [Prepared(f"{PFS}/{t.b_book.pf}/activity", {
+            "activity_date": "2024-07-01", "activity_type": "withdrawal", "amount": "100.00"})]),
+    ("PATCH", ACT + "/{activity_id}"): Route(
+        WRITE, 200, _patch_activity,
+        failures=(
+            F("stale If-Match", 412, lambda e: Prepared(f"{ACT}/{e.activity()['id']}", {"amount": "1.00"},
+                                                        _if_match(2))),
+            F("moved before the product started", 422, lambda e: Prepared(
+                f"{ACT}/{e.activity()['id']}", {"activity_date": "2019-06-01"}, _if_match(1))),
+            F("amount 0", 422, lambda e: Prepared(f"{ACT}/{e.activity()['id']}", {"amount": "0"}, _if_match(1))),
+        ),
+        foreign=lambda t: [Prepared(f"{ACT}/{t.b_book.activity}", {"amount": "1.00"},
+                                    _etag_of("holding_activity", t.b_book.activity))]),
+    ("DELETE", ACT + "/{activity_id}"): Route(
+        WRITE, 204, _delete_activity,
+        failures=(F("unknown activity", 404, lambda e: Prepared(f"{ACT}/{uuid.uuid4()}")),),
+        foreign=lambda t: [Prepared(f"{ACT}/{t.b_book.activity}")]),
+    ("POST", PR + "/{product_id}/activity:bulk"): Route(
+        WRITE, 201, _bulk_activity,
+        failures=(
+            F("row 1 before the product started", 422, _bulk_activity_failing(
+                {"activity_date": "2019-01-04", "activity_type": "investment", "amount": "1.00"})),
+            F("row 1 of an unknown type", 422, _bulk_activity_failing(
+                {"activity_date": "2021-02-01", "activity_type": "bonus", "amount": "1.00"})),
+        ),
+        foreign=lambda t: [Prepared(f"{PR}/{t.b_book.product}/activity:bulk", {"activities": [
+            {"portfolio_fund_id": t.b_book.pf, "activity_date": "2024-07-01", "activity_type": "withdrawal",
+             "amount": "100.00"}]})]),
+    # --- managed products: performance and revenue ---
+    ("GET", PFS + "/{portfolio_fund_id}/irr"): Route(
+        READ, 200, _get(lambda e: f"{PFS}/{e.shelf.book.pf}/irr"),
+        foreign=lambda t: [Prepared(f"{PFS}/{t.b_book.pf}/irr?include=flows")],
+        listing=Listing(lambda t, f: f"{PFS}/{t.book_of(f).pf}/irr?method=xirr&include=flows", _fund_flows,
+                        extract=_shown_flows)),
+    ("GET", PR + "/{product_id}/irr"): Route(
+        READ, 200, _get(lambda e: f"{PR}/{e.shelf.book.product}/irr"),
+        foreign=lambda t: [Prepared(f"{PR}/{t.b_book.product}/irr?method=xirr")],
+        listing=Listing(lambda t, f: f"{PR}/{t.book_of(f).product}/irr?method=xirr&include=flows", _product_flows,
+                        extract=_shown_flows)),
+    ("GET", G + "/{group_id}/irr"): Route(
+        READ, 200, _get(lambda e: f"{G}/{e.shelf.house.group_id}/irr"),
+        foreign=lambda t: [Prepared(f"{G}/{t.b_house.group_id}/irr"), Prepared(f"{G}/{t.b_empty_group}/irr")],
+        listing=Listing(lambda t, f: f"{G}/{t.house_of(f).group_id}/irr?method=xirr&include=flows", _group_flows,
+                        extract=_shown_flows)),
+    ("GET", PR + "/{product_id}/irr-history"): Route(
+        READ, 200, _get(lambda e: f"{PR}/{e.shelf.book.product}/irr-history"),
+        foreign=lambda t: [Prepared(f"{PR}/{t.b_book.product}/irr-history")],
+        listing=Listing(lambda t, f: f"{PR}/{t.book_of(f).product}/irr-history", _irr_history_rows,
+                        extract=_irr_history_shown)),
+    ("GET", PR + "/{product_id}/revenue"): Route(
+        READ, 200, _get(lambda e: f"{PR}/{e.shelf.book.product}/revenue"),
+        foreign=lambda t: [Prepared(f"{PR}/{t.b_book.product}/revenue")],
+        listing=Listing(lambda t, f: f"{PR}/{t.book_of(f).product}/revenue", lambda t, f: {t.book_of(f).product},
+                        extract=lambda body: [body["product_id"]])),
+    ("GET", G + "/{group_id}/revenue"): Route(
+        READ, 200, _get(lambda e: f"{G}/{e.shelf.house.group_id}/revenue"),
+        foreign=lambda t: [Prepared(f"{G}/{t.b_house.group_id}/revenue"), Prepared(f"{G}/{t.b_empty_group}/revenue")],
+        listing=Listing(lambda t, f: f"{G}/{t.house_of(f).group_id}/revenue",
+                        lambda t, f: ids_of(_LIVE_REVENUE + "p.client_group_id = %s", (t.house_of(f).group_id,)),
+                        extract=_revenue_shown)),
+    ("GET", "/v1/revenue"): Route(
+        READ, 200, _get("/v1/revenue"),
+        listing=Listing(lambda t, f: "/v1/revenue", lambda t, f: ids_of(_LIVE_REVENUE + "p.firm_id = %s", (f.id,)),
+                        extract=_revenue_shown)),
+    ("GET", G + "/{group_id}/summary"): Route(
+        READ, 200, _get(lambda e: f"{G}/{e.shelf.house.group_id}/summary"),
+        foreign=lambda t: [Prepared(f"{G}/{t.b_house.group_id}/summary"), Prepared(f"{G}/{t.b_empty_group}/summary")],
+        listing=Listing(lambda t, f: f"{G}/{t.house_of(f).group_id}/summary",
+                        lambda t, f: ids_of("SELECT client_group_id FROM mv_client_group_summary "
+                                            "WHERE client_group_id = %s", (t.house_of(f).group_id,)),
+                        extract=lambda body: [body["client_group_id"]])),
+    ("GET", "/v1/dashboard"): Route(
+        READ, 200, _get("/v1/dashboard"),
+        listing=Listing(lambda t, f: "/v1/dashboard",
+                        lambda t, f: ids_of("SELECT key FROM mv_firm_dashboard WHERE firm_id = %s "
+                                            "AND dimension IN ('provider', 'adviser') AND key <> 'none'", (f.id,)),
+                        extract=_dashboard_shown)),
+    ("GET", "/v1/search"): Route(
+        READ, 200, _get("/v1/search?q=Provider"),
+        listing=Listing(lambda t, f: f"/v1/search?q={t.search_token}&limit=100", _search_rows,
+                        extract=lambda body: [i["id"] for i in body["items"]])),
     # --- ops ---
     ("GET", "/v1/ops/job-runs"): Route(
         ADMIN, 200, _get("/v1/ops/job-runs"),
@@ -565,12 +1374,23 @@ def mfirm(database: str, module_client: Any) -> Firm:
 def tenants(firm_a: Firm, firm_b: Firm, module_client: Any) -> Tenants:
     c = module_client
     a_admin, b_admin = firm_a.auth("admin"), firm_b.auth("admin")
-    t = Tenants(a=firm_a, b=firm_b,
-                a_house=create_household(c, a_admin), b_house=create_household(c, b_admin),
+    a_house, b_house = create_household(c, a_admin), create_household(c, b_admin)
+    # Different days and amounts in each firm, so that no valuation, flow or stored IRR of one firm looks like
+    # one of the other's in the lists that show no ids.
+    t = Tenants(a=firm_a, b=firm_b, a_house=a_house, b_house=b_house,
                 b_empty_group=create_client_group(c, b_admin)["id"],
                 b_lone_owner=create_product_owner(c, b_admin)["id"],
                 b_user=create_user(c, b_admin, role="adviser")["id"],
-                b_key=create_api_key(c, b_admin, ["read", "write"])["id"])
+                b_key=create_api_key(c, b_admin, ["read", "write"])["id"],
+                a_book=make_book(c, a_admin, a_house, day="2024-06-28", invested=("1200.00", "800.00"),
+                                 values=("1500.00", "900.00")),
+                b_book=make_book(c, b_admin, b_house, day="2024-05-31", invested=("3100.00", "700.00"),
+                                 values=("3700.00", "650.00")),
+                search_token=unique("Quillfeather"))
+    for admin in (a_admin, b_admin):
+        create_provider(c, admin, name=f"{t.search_token} Platform")
+        create_client_group(c, admin, name=f"The {t.search_token} Family")
+    _refresh_views()  # the summaries and the dashboard of both firms' books
     # An idempotency record in each firm, so every tenant table has rows of both.
     for firm in (firm_a, firm_b):
         expect_status(send(c, "POST", "/v1/client-groups", headers={**firm.auth("adviser"), "Idempotency-Key":
@@ -685,6 +1505,40 @@ def test_isolation_other_firms_ids_in_bodies_and_filters(client: Any, tenants: T
         assert not shown & ids_of("SELECT id FROM client_groups WHERE firm_id = %(f)s UNION ALL "
                                   "SELECT id FROM product_owners WHERE firm_id = %(f)s UNION ALL "
                                   "SELECT id FROM audit_events WHERE firm_id = %(f)s", {"f": tenants.b.id}), path
+
+
+def test_isolation_other_firms_ids_in_product_bodies_and_filters(client: Any, tenants: Tenants) -> None:
+    """Firm B's owner, provider, generation, fund or portfolio fund named in firm A's own product writes is
+    unknown (422), never linked; B's ISIN finds none of B's funds; B's rows and the audit trail are unchanged."""
+    a, ab, bb, house = tenants.a.auth("admin"), tenants.a_book, tenants.b_book, tenants.a_house
+    products = _products_of(house.group_id)
+    base = {"name": unique("Cross"), "product_type": "gia", "start_date": "2021-04-06",
+            "ownership": _individual(house.owner_id)}
+    b_before, mark = firm_rows(tenants.b.id), audit_watermark()
+    refused = [
+        ("POST", products, {**base, "ownership": _individual(tenants.b_house.owner_id)}),
+        ("POST", products, {**base, "ownership": {"association_type": "joint",
+                                                  "joint_owners": [house.owner_id, tenants.b_house.owner_id]}}),
+        ("POST", products, {**base, "provider_id": bb.provider}),
+        ("POST", products, {**base, "template_generation_id": bb.generation}),
+        ("POST", f"{PR}/{ab.product}/funds", {"fund_id": bb.fund, "start_date": "2024-01-01"}),
+        ("POST", f"{TP}/{ab.template}/generations", {"funds": [{"fund_id": bb.fund, "target_weighting": "100.00"}]}),
+        ("POST", f"{PR}/{ab.product}/valuations:bulk", {"valuations": [
+            {"portfolio_fund_id": bb.pf, "valuation_date": "2024-07-31", "value": "1.00"}]}),
+        ("POST", f"{PR}/{ab.product}/activity:bulk", {"activities": [
+            {"portfolio_fund_id": bb.pf, "activity_date": "2024-07-01", "activity_type": "withdrawal",
+             "amount": "1.00"}]}),
+    ]
+    for method, path, body in refused:
+        assert_problem(send(client, method, path, headers=a, body=body), 422)
+    for prep in (Prepared(f"{PR}/{ab.product}", {"provider_id": bb.provider}, _etag_of("products", ab.product)),
+                 Prepared(f"{PR}/{ab.product}", {"ownership": _individual(tenants.b_house.owner_id)},
+                          _etag_of("products", ab.product))):
+        assert_problem(send(client, "PATCH", prep.path, headers={**a, **prep.headers}, body=prep.body), 422)
+    assert audit_events_since(mark) == []
+    assert firm_rows(tenants.b.id) == b_before
+    b_isin = owner_sql("SELECT isin FROM funds WHERE id = %s", (bb.fund,))[0]["isin"]
+    assert list_ids(client, f"{FD}?isin={b_isin}", a) == []
 
 
 def _app_connection() -> psycopg.Connection:
