@@ -180,6 +180,7 @@ class RouteSpec:
     if_match: bool
     path_params: list[str]
     description: str = ""
+    max_body_bytes: int | None = None  # None: the MAX_BODY_BYTES setting
 
 
 ROUTES: list[RouteSpec] = []
@@ -214,10 +215,11 @@ def _authorize(access: str, principal: Principal) -> None:
         raise errors.Forbidden("Only an administrator may do this")
 
 
-def _parse_body(request: Any, model: type[BaseModel]) -> Any:
+def _parse_body(request: Any, model: type[BaseModel], limit: int | None = None) -> Any:
     raw = request.raw_body or b""
-    if len(raw) > config.settings().max_body_bytes:
-        raise errors.PayloadTooLarge(f"The body exceeds {config.settings().max_body_bytes} bytes")
+    limit = limit or config.settings().max_body_bytes
+    if len(raw) > limit:
+        raise errors.PayloadTooLarge(f"The body exceeds {limit} bytes")
     ctype = (_header(request, "content-type") or "").split(";")[0].strip().lower()
     if ctype != "application/json" and not ctype.endswith("+json"):
         raise errors.UnsupportedMediaType("Send the body as application/json")
@@ -334,14 +336,16 @@ class Api:
 
     def route(self, path: str, method: str, *, access: str, summary: str, body: type[BaseModel] | None = None,
               query: type[BaseModel] | None = None, response: Any = None, status: int = 200,
-              if_match: bool = False, description: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              if_match: bool = False, description: str = "",
+              max_body_bytes: int | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         path_params = re.findall(r"{(\w+)}", path)
 
         def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
             spec = RouteSpec(path=URL_PREFIX + path, method=method, name=handler.__name__, summary=summary,
                              tag=self.tag, access=access, body=body, query=query, response=response,
                              status=status, if_match=if_match, path_params=path_params,
-                             description=description or (handler.__doc__ or "").strip())
+                             description=description or (handler.__doc__ or "").strip(),
+                             max_body_bytes=max_body_bytes)
             ROUTES.append(spec)
             bp = self.bp
 
@@ -424,7 +428,7 @@ def handle(request: Any, spec: RouteSpec, handler: Callable[..., Any], params: d
                 args[name] = value
         req = ApiRequest(ctx=ctx, raw=request, headers=dict(request.headers or {}))
         if spec.body is not None:
-            req.body = _parse_body(request, spec.body)
+            req.body = _parse_body(request, spec.body, spec.max_body_bytes)
         elif request.raw_body and spec.method in ("POST", "PUT", "PATCH"):
             raise errors.Unprocessable("This endpoint takes no body")
         if spec.query is not None:

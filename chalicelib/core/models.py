@@ -37,10 +37,8 @@ Email = Annotated[str, AfterValidator(_email), WithJsonSchema({"type": "string",
 
 def _decimal_text(value: Any) -> Any:
     """Money and rates travel as decimal strings: a JSON number may already have lost precision."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, int, float)):
         raise ValueError("must be a decimal string such as \"2500.00\", not a number")
-    if isinstance(value, int):
-        return str(value)
     return value
 
 
@@ -52,7 +50,9 @@ def decimal_type(max_digits: int, places: int, ge: str | None = "0", le: str | N
 
     return Annotated[Decimal, BeforeValidator(_decimal_text),
                      Field(max_digits=max_digits, decimal_places=places, allow_inf_nan=False,
-                           ge=Decimal(ge) if ge is not None else None, le=Decimal(le) if le is not None else None)]
+                           ge=Decimal(ge) if ge is not None else None, le=Decimal(le) if le is not None else None),
+                     WithJsonSchema({"type": "string", "pattern": rf"^-?\d{{1,{max_digits - places}}}(\.\d{{1,{places}}})?$",
+                                     "examples": ["2500.00"]}, mode="validation")]
 
 
 Money = decimal_type(18, 2)

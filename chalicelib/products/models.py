@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from chalicelib.core.http import ListQuery
 from chalicelib.core.models import ApiModel, Currency, Money, Percentage, StrictModel, decimal_type
@@ -207,15 +207,16 @@ class GenerationCreateIn(StrictModel):
     name: str | None = Field(None, max_length=200)
     funds: list[GenerationFundIn] = Field(min_length=1, max_length=200)
 
-    @model_validator(mode="after")
-    def _weights(self) -> "GenerationCreateIn":
-        ids = [f.fund_id for f in self.funds]
+    @field_validator("funds")
+    @classmethod
+    def _weights(cls, funds: list[GenerationFundIn]) -> list[GenerationFundIn]:
+        ids = [f.fund_id for f in funds]
         if len(set(ids)) != len(ids):
             raise ValueError("each fund may appear once")
-        total = sum((f.target_weighting for f in self.funds), Decimal(0))
+        total = sum((f.target_weighting for f in funds), Decimal(0))
         if total != Decimal("100.00"):
             raise ValueError(f"target weightings sum to {total}, not exactly 100.00")
-        return self
+        return funds
 
 
 class GenerationOut(ApiModel):
@@ -268,11 +269,13 @@ class ProductCreateIn(StrictModel):
     template_generation_id: UUID | None = Field(
         None, description="Build the portfolio from this generation: its funds and weightings are copied")
 
-    @model_validator(mode="after")
-    def _dates(self) -> "ProductCreateIn":
-        if self.end_date is not None and self.end_date < self.start_date:
+    @field_validator("end_date")
+    @classmethod
+    def _dates(cls, end: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("start_date")  # absent when start_date itself was invalid
+        if end is not None and start is not None and end < start:
             raise ValueError("end_date must not be before start_date")
-        return self
+        return end
 
 
 class ProductPatchIn(StrictModel):

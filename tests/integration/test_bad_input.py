@@ -16,6 +16,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -49,10 +50,54 @@ SELECT
      FROM users t WHERE firm_id = %(f)s) AS users_digest
 """
 
+# The managed-products tables: a count and a digest of the rows' contents for each (table, order of its rows).
+_PRODUCT_TABLES = [
+    ("providers", "t.id"), ("funds", "t.id"), ("portfolio_templates", "t.id"), ("template_generations", "t.id"),
+    ("template_generation_funds", "t.generation_id, t.fund_id"), ("products", "t.id"), ("provider_switches", "t.id"),
+    ("portfolio_funds", "t.id"), ("fund_valuations", "t.id"), ("holding_activity", "t.id"),
+    ("portfolio_valuations", "t.product_id, t.valuation_date"),
+    ("irr_values", "t.scope, t.scope_id, t.method, t.valuation_date"),
+]
+_SNAPSHOT = _SNAPSHOT.rstrip() + "".join(
+    f""",
+  (SELECT count(*) FROM {table} WHERE firm_id = %(f)s) AS {table},
+  (SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY {order}), '')) FROM {table} t
+     WHERE firm_id = %(f)s) AS {table}_digest""" for table, order in _PRODUCT_TABLES) + "\n"
+
+
+_SNAPSHOT_CONNECTION: list[Any] = []  # one owner connection for the module (a new one per snapshot is slow)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _snapshot_connection(database: str) -> Iterator[None]:
+    from chalicelib.core import db
+
+    with db.owner_connection() as conn:  # autocommit: each snapshot sees what is committed
+        _SNAPSHOT_CONNECTION.append(conn)
+        try:
+            yield
+        finally:
+            _SNAPSHOT_CONNECTION.clear()
+
 
 def snapshot(*firm_ids: Any) -> list[dict[str, Any]]:
     """What the firms' tables hold: row counts and a digest of the rows' contents."""
+    if _SNAPSHOT_CONNECTION:
+        return [_SNAPSHOT_CONNECTION[0].execute(_SNAPSHOT, {"f": f}).fetchone() for f in firm_ids]
     return [owner_sql(_SNAPSHOT, {"f": f})[0] for f in firm_ids]
+
+
+def test_the_snapshot_covers_the_worlds_rows(firm_a: Firm, firm_b: Firm, world: World) -> None:
+    """Every table the product cases could touch is in the snapshot, and holds rows of both firms (so a change to
+    any of them would change its digest)."""
+    empty = "d41d8cd98f00b204e9800998ecf8427e"  # md5 of ''
+    for snap in snapshot(firm_a.id, firm_b.id):
+        assert isinstance(snap, dict)
+        for table, _ in _PRODUCT_TABLES:
+            if table == "provider_switches":
+                continue  # no switch in the world: a failed PATCH must not add one
+            assert snap[table] > 0 and snap[table + "_digest"] != empty, table
+        assert snap["irr_values"] >= 2  # the product's, by both methods, on 2024-12-31
 
 
 def assert_problem(resp: Any, status: int, fields: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -99,13 +144,16 @@ class World:
     other_owner: str  # firm B's
     other_adviser: str  # a user of firm B
     viewer: str  # a user of firm A who is not an adviser
-    extra: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, str] = field(default_factory=dict)  # more {placeholders}: firm A's and (other_*) firm B's rows
+    mine: dict[str, str] = field(default_factory=dict)  # path parameter -> a row of firm A
+    theirs: dict[str, str] = field(default_factory=dict)  # path parameter -> a row of firm B
 
     def fmt(self, text: str) -> str:
         """Fill the {placeholders} (by replacement: JSON bodies are full of other braces)."""
         values = {"group": self.group, "owner": self.owner, "loner": self.loner, "other_group": self.other_group,
                   "other_owner": self.other_owner, "other_adviser": self.other_adviser, "viewer": self.viewer,
-                  "random": str(uuid.uuid4()), "future": (date.today() + timedelta(days=1)).isoformat()}
+                  "random": str(uuid.uuid4()), "future": (date.today() + timedelta(days=1)).isoformat(),
+                  **self.extra}
         for name, value in values.items():
             text = text.replace("{" + name + "}", value)
         return text
@@ -114,6 +162,73 @@ class World:
 def _created(resp: Any) -> str:
     assert resp.status_code == 201, resp.body
     return resp.json_body["id"]
+
+
+_ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _isin_check_digit(payload: str) -> str:
+    """ISO 6166, written apart from the app: letters become two digits (A=10 ... Z=35); the check digit is the one
+    that makes the whole digit string pass Luhn (from the right, every second digit doubled)."""
+    digits = "".join(str(_ALNUM.index(c)) for c in payload)
+    for check in "0123456789":
+        total = sum(d // 10 + d % 10 for d in (int(ch) * (2 if i % 2 else 1)
+                                                  for i, ch in enumerate(reversed(digits + check))))
+        if total % 10 == 0:
+            return check
+    raise AssertionError(payload)
+
+
+def _random_isin(country: str) -> str:
+    payload = country + uuid.uuid4().hex[:9].upper()
+    return payload + _isin_check_digit(payload)
+
+
+def test_the_isin_helper_agrees_with_published_isins() -> None:
+    for isin in ("IE00B4L5Y983", "GB00B7V23Z99", "IE00B3RBWM25", "US0378331005", "GB0002634946"):
+        assert _isin_check_digit(isin[:11]) == isin[11], isin
+
+
+def _products_of(c: Any, h: dict[str, str], group: str, owner: str, isins: tuple[str, str]) -> dict[str, str]:
+    """Through the API: a provider, two funds, a template with a generation (60/40), a product of `group` owned by
+    `owner`, made from that generation (so two portfolio funds starting 2020-01-01, the second ended 2020-12-31),
+    a cash flow and a valuation of the first fund (so the product has a portfolio valuation of 1000.00)."""
+    tag = uuid.uuid4().hex[:8]
+
+    def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        r = c.http.post(path, headers=h, body=json.dumps(body))
+        assert r.status_code == 201, (path, r.status_code, r.body)
+        return r.json_body
+
+    provider = post("/v1/providers", {"name": f"Bad Input Provider {tag}", "colour": "#123ABC"})
+    fund = post("/v1/funds", {"name": f"Bad Input Equity {tag}", "isin": isins[0], "risk_factor": 5,
+                              "ongoing_cost": "0.22"})
+    bond = post("/v1/funds", {"name": f"Bad Input Bond {tag}", "isin": isins[1], "risk_factor": 2})
+    template = post("/v1/portfolio-templates", {"name": f"Bad Input Balanced {tag}"})
+    gen = post(f"/v1/portfolio-templates/{template['id']}/generations",
+               {"funds": [{"fund_id": fund["id"], "target_weighting": "60.00"},
+                          {"fund_id": bond["id"], "target_weighting": "40.00"}]})
+    product = post(f"/v1/client-groups/{group}/products", {
+        "name": f"Bad Input GIA {tag}", "product_type": "gia", "provider_id": provider["id"],
+        "plan_number": f"BI-{tag}", "start_date": "2020-01-01", "fixed_fee_direct": "100.00",
+        "percentage_fee_facilitated": "0.50", "template_generation_id": gen["id"],
+        "ownership": {"association_type": "individual", "product_owner_id": owner}})
+    r = c.http.get(f"/v1/products/{product['id']}/funds", headers=h)
+    assert r.status_code == 200, r.body
+    pfs = {f["fund_id"]: f["id"] for f in r.json_body["items"]}
+    pf, ended = pfs[fund["id"]], pfs[bond["id"]]
+    r = c.http.patch(f"/v1/portfolio-funds/{ended}", headers={**h, "If-Match": '"1"'},
+                     body='{"end_date": "2020-12-31"}')
+    assert r.status_code == 200 and r.json_body["version"] == 2, r.body
+    activity = post(f"/v1/portfolio-funds/{pf}/activity",
+                    {"activity_date": "2020-01-15", "activity_type": "investment", "amount": "900.00"})
+    valuation = post(f"/v1/portfolio-funds/{pf}/valuations", {"valuation_date": "2024-12-31", "value": "1000.00"})
+    r = c.http.get(f"/v1/products/{product['id']}/valuations", headers=h)
+    assert r.json_body["items"] == [{"valuation_date": "2024-12-31", "value": "1000.00"}], r.body
+    return {"provider_id": provider["id"], "fund_id": fund["id"], "bond": bond["id"], "template_id": template["id"],
+            "generation": gen["id"], "product_id": product["id"], "portfolio_fund_id": pf, "pf_ended": ended,
+            "valuation_id": valuation["id"], "activity_id": activity["id"], "isin": isins[0],
+            "provider_name": provider["name"]}
 
 
 @pytest.fixture(scope="module")
@@ -138,12 +253,31 @@ def world(app_module: Any, firm_a: Firm, firm_b: Firm) -> World:
                                            body='{"first_name": "Other", "surname": "Firm"}'))
         assert c.http.put(f"/v1/client-groups/{other_group}/product-owners/{other_owner}",
                           headers=hb).status_code == 201
+        # ISINs are unique per firm only: both firms hold the same two
+        isins = (_random_isin("IE"), _random_isin("GB"))
+        a = _products_of(c, ha, group, owner, isins)
+        b = _products_of(c, hb, other_group, other_owner, isins)
     # firm B's existing viewer and read key stand for its users and keys (no extra rows in the shared firm)
     other_user = str(firm_b.users["viewer"]["id"])
     other_key = str(owner_sql("SELECT id FROM api_keys WHERE prefix = %s", (firm_b.api_keys["read"][:12],))[0]["id"])
+    ids = ("provider_id", "fund_id", "template_id", "product_id", "portfolio_fund_id", "valuation_id", "activity_id")
+    mine = {"group_id": group, "owner_id": owner, "user_id": str(firm_a.users["viewer"]["id"]),
+            **{k: a[k] for k in ids}}
+    theirs = {"group_id": other_group, "owner_id": other_owner, "user_id": other_user, "key_id": other_key,
+              **{k: b[k] for k in ids}}
+    bad_isin = a["isin"][:11] + str((int(a["isin"][11]) + 1) % 10)
+    extra = {"other_user": other_user, "other_key": other_key, "bad_isin": bad_isin, "isin": a["isin"],
+             "provider_name_upper": a["provider_name"].upper(),
+             "provider": a["provider_id"], "fund": a["fund_id"], "bond": a["bond"], "template": a["template_id"],
+             "generation": a["generation"], "product": a["product_id"], "pf": a["portfolio_fund_id"],
+             "pf_ended": a["pf_ended"], "valuation": a["valuation_id"], "activity": a["activity_id"],
+             "other_provider": b["provider_id"], "other_fund": b["fund_id"], "other_template": b["template_id"],
+             "other_generation": b["generation"], "other_product": b["product_id"],
+             "other_pf": b["portfolio_fund_id"], "other_valuation": b["valuation_id"],
+             "other_activity": b["activity_id"]}
     return World(group=group, owner=owner, loner=loner, other_group=other_group, other_owner=other_owner,
                  other_adviser=str(firm_b.users["adviser"]["id"]), viewer=str(firm_a.users["viewer"]["id"]),
-                 extra={"other_user": other_user, "other_key": other_key})
+                 extra=extra, mine=mine, theirs=theirs)
 
 
 # --- the issue's list, case by case ---------------------------------------------------------------------------------
@@ -340,6 +474,328 @@ CASES = [
 ]
 
 
+# --- managed products: the issue's list (unknown fund, weights not 100, valuation for an ended fund, a cash flow
+# before the product started, bulk rows with one bad row) and the rest of what an adviser could get wrong ---------
+
+PROVIDERS, FUNDS, TEMPLATES = "/v1/providers", "/v1/funds", "/v1/portfolio-templates"
+GENS = TEMPLATES + "/{template}/generations"
+PRODUCTS = GROUP + "/products"
+PRODUCT = "/v1/products/{product}"
+PF, PF_ENDED = "/v1/portfolio-funds/{pf}", "/v1/portfolio-funds/{pf_ended}"
+VALUATION, ACTIVITY = "/v1/fund-valuations/{valuation}", "/v1/activity/{activity}"
+NONE: tuple[tuple[str, str], ...] = ()
+
+
+def j(value: Any) -> str:
+    return json.dumps(value)
+
+
+def _gen(*funds: tuple[str, Any]) -> str:
+    return j({"funds": [{"fund_id": f, "target_weighting": w} for f, w in funds]})
+
+
+def _product(**over: Any) -> str:
+    """A product body that firm A's group would accept, with `over` changed (None drops a field)."""
+    body = {"name": "New GIA", "product_type": "gia", "provider_id": "{provider}", "start_date": "2024-01-01",
+            "fixed_fee_direct": "100.00", "percentage_fee_facilitated": "0.50",
+            "ownership": {"association_type": "individual", "product_owner_id": "{owner}"}}
+    body.update(over)
+    return j({k: v for k, v in body.items() if v is not None})
+
+
+def _tic(shares: dict[str, Any]) -> dict[str, Any]:
+    return {"association_type": "tenants_in_common", "shares": shares}
+
+
+def _joint(owners: list[str], pct: Any = "100.00") -> dict[str, Any]:
+    return {"association_type": "joint", "joint_owners": owners, "collective_percentage": pct}
+
+
+def _valuation(value: Any, day: str = "2024-06-30") -> str:
+    return j({"valuation_date": day, "value": value})
+
+
+def _activity(amount: Any, day: str = "2024-06-30", kind: str = "investment") -> str:
+    return j({"activity_date": day, "activity_type": kind, "amount": amount})
+
+
+def _bulk_valuations(rows: list[tuple[str, str, Any]]) -> str:
+    return j({"valuations": [{"portfolio_fund_id": pf, "valuation_date": d, "value": v} for pf, d, v in rows]})
+
+
+def _bulk_activity(rows: list[tuple[str, str, Any]]) -> str:
+    return j({"activities": [{"portfolio_fund_id": pf, "activity_date": d, "activity_type": "investment",
+                              "amount": a} for pf, d, a in rows]})
+
+
+_MONTH_ENDS = ["2021-01-28", "2021-02-28", "2021-03-28"]
+_GOOD_VALUATIONS = [("{pf}", d, "1000.00") for d in _MONTH_ENDS[:3]]
+_GOOD_ACTIVITY = [("{pf}", d, "50.00") for d in _MONTH_ENDS[:3]]
+# 5,001 rows of distinct dates (one past the limit), each one good on its own
+_TOO_MANY_DAYS = [(date(2021, 1, 1) + timedelta(days=i)).isoformat() for i in range(5001)]
+
+PRODUCT_CASES = [
+    # catalogue: providers
+    Case("provider-colour-not-hex", "POST", PROVIDERS, 422, j({"name": "Aviva X", "colour": "red"}),
+         fields=("colour",)),
+    Case("provider-name-taken", "POST", PROVIDERS, 409, j({"name": "{provider_name_upper}"})),
+    Case("provider-status-unknown", "PATCH", "/v1/providers/{provider}", 422, '{"status": "closed"}', IF1,
+         fields=("status",)),
+    Case("provider-in-use-delete", "DELETE", "/v1/providers/{provider}", 409, None, NONE),
+    Case("provider-other-firm-patch", "PATCH", "/v1/providers/{other_provider}", 404, '{"name": "Mine"}', IF1),
+    # catalogue: funds and ISINs
+    Case("isin-bad-check-digit", "POST", FUNDS, 422, j({"name": "F", "isin": "{bad_isin}"}), fields=("isin",)),
+    Case("isin-bad-check-digit-ishares", "POST", FUNDS, 422, j({"name": "F", "isin": "IE00B4L5Y984"}),
+         fields=("isin",)),
+    Case("isin-bad-check-digit-apple", "POST", FUNDS, 422, j({"name": "F", "isin": "US0378331006"}),
+         fields=("isin",)),
+    Case("isin-lower-case", "POST", FUNDS, 422, j({"name": "F", "isin": "ie00b4l5y983"}), fields=("isin",)),
+    Case("isin-eleven-characters", "POST", FUNDS, 422, j({"name": "F", "isin": "IE00B4L5Y98"}), fields=("isin",)),
+    Case("isin-thirteen-characters", "POST", FUNDS, 422, j({"name": "F", "isin": "IE00B4L5Y9830"}),
+         fields=("isin",)),
+    Case("isin-digits-for-country", "POST", FUNDS, 422, j({"name": "F", "isin": "120000000000"}), fields=("isin",)),
+    Case("isin-number", "POST", FUNDS, 422, j({"name": "F", "isin": 37833100}), fields=("isin",)),
+    Case("isin-bad-check-digit-patch", "PATCH", "/v1/funds/{fund}", 422, j({"isin": "{bad_isin}"}), IF1,
+         fields=("isin",)),
+    Case("isin-taken-in-my-firm", "POST", FUNDS, 409, j({"name": "Same ISIN", "isin": "{isin}"})),
+    Case("isin-filter-too-long", "GET", FUNDS + "?isin=IE00B4L5Y9830", 422, None, NONE, fields=("isin",)),
+    Case("risk-factor-0", "POST", FUNDS, 422, j({"name": "F", "risk_factor": 0}), fields=("risk_factor",)),
+    Case("risk-factor-8", "POST", FUNDS, 422, j({"name": "F", "risk_factor": 8}), fields=("risk_factor",)),
+    Case("ongoing-cost-number", "POST", FUNDS, 422, j({"name": "F", "ongoing_cost": 0.22}), fields=("ongoing_cost",)),
+    Case("ongoing-cost-over-100", "POST", FUNDS, 422, j({"name": "F", "ongoing_cost": "100.01"}),
+         fields=("ongoing_cost",)),
+    Case("fund-currency-lower-case", "POST", FUNDS, 422, j({"name": "F", "currency": "gbp"}), fields=("currency",)),
+    Case("fund-in-use-delete", "DELETE", "/v1/funds/{fund}", 409, None, NONE),
+    # catalogue: template generations
+    Case("generation-unknown-fund", "POST", GENS, 422, _gen(("{fund}", "60.00"), ("{random}", "40.00")),
+         fields=("funds",)),
+    Case("generation-other-firms-fund", "POST", GENS, 422, _gen(("{fund}", "60.00"), ("{other_fund}", "40.00")),
+         fields=("funds",)),
+    Case("generation-weights-99.99", "POST", GENS, 422, _gen(("{fund}", "59.99"), ("{bond}", "40.00")),
+         fields=("funds",)),
+    Case("generation-weights-100.01", "POST", GENS, 422, _gen(("{fund}", "60.01"), ("{bond}", "40.00")),
+         fields=("funds",)),
+    Case("generation-weights-200", "POST", GENS, 422, _gen(("{fund}", "100.00"), ("{bond}", "100.00")),
+         fields=("funds",)),
+    Case("generation-weight-0", "POST", GENS, 422, _gen(("{fund}", "100.00"), ("{bond}", "0.00")),
+         fields=("funds.1.target_weighting",)),
+    Case("generation-weight-three-decimals", "POST", GENS, 422, _gen(("{fund}", "66.667"), ("{bond}", "33.333")),
+         fields=("funds.0.target_weighting", "funds.1.target_weighting")),
+    Case("generation-weight-number", "POST", GENS, 422, _gen(("{fund}", 60.5), ("{bond}", "39.50")),
+         fields=("funds.0.target_weighting",)),
+    Case("generation-same-fund-twice", "POST", GENS, 422, _gen(("{fund}", "50.00"), ("{fund}", "50.00")),
+         fields=("funds",)),
+    Case("generation-no-funds", "POST", GENS, 422, j({"funds": []}), fields=("funds",)),
+    Case("generation-of-other-firms-template", "POST", TEMPLATES + "/{other_template}/generations", 404,
+         _gen(("{fund}", "100.00"))),
+    # products
+    Case("product-type-unknown", "POST", PRODUCTS, 422, _product(product_type="isa"), fields=("product_type",)),
+    Case("product-end-before-start", "POST", PRODUCTS, 422, _product(end_date="2023-12-31"), fields=("end_date",)),
+    Case("product-start-missing", "POST", PRODUCTS, 422, _product(start_date=None), fields=("start_date",)),
+    Case("product-unknown-provider", "POST", PRODUCTS, 422, _product(provider_id="{random}"),
+         fields=("provider_id",)),
+    Case("product-other-firms-provider", "POST", PRODUCTS, 422, _product(provider_id="{other_provider}"),
+         fields=("provider_id",)),
+    Case("product-unknown-generation", "POST", PRODUCTS, 422, _product(template_generation_id="{random}"),
+         fields=("template_generation_id",)),
+    Case("product-other-firms-generation", "POST", PRODUCTS, 422,
+         _product(template_generation_id="{other_generation}"), fields=("template_generation_id",)),
+    Case("product-fee-number", "POST", PRODUCTS, 422, _product(fixed_fee_direct=100.5), fields=("fixed_fee_direct",)),
+    Case("product-fee-three-decimals", "POST", PRODUCTS, 422, _product(fixed_fee_direct="100.005"),
+         fields=("fixed_fee_direct",)),
+    Case("product-fee-negative", "POST", PRODUCTS, 422, _product(fixed_fee_facilitated="-1.00"),
+         fields=("fixed_fee_facilitated",)),
+    Case("product-fee-not-a-number", "POST", PRODUCTS, 422, _product(fixed_fee_direct="a hundred"),
+         fields=("fixed_fee_direct",)),
+    Case("product-fee-nan", "POST", PRODUCTS, 422, _product(fixed_fee_direct="NaN"), fields=("fixed_fee_direct",)),
+    Case("product-fee-infinity", "POST", PRODUCTS, 422, _product(fixed_fee_direct="Infinity"),
+         fields=("fixed_fee_direct",)),
+    Case("product-percentage-over-100", "POST", PRODUCTS, 422, _product(percentage_fee_facilitated="100.01"),
+         fields=("percentage_fee_facilitated",)),
+    Case("product-currency-lower-case", "POST", PRODUCTS, 422, _product(currency="gbp"), fields=("currency",)),
+    Case("product-into-other-firms-group", "POST", G + "/{other_group}/products", 404,
+         _product(provider_id=None, ownership={"association_type": "individual", "product_owner_id": "{other_owner}"})),
+    # ownership (rules file: three forms; owners belong to the group; shares sum to at most 100.00)
+    Case("ownership-missing", "POST", PRODUCTS, 422, _product(ownership=None), fields=("ownership",)),
+    Case("ownership-owner-outside-group", "POST", PRODUCTS, 422,
+         _product(ownership={"association_type": "individual", "product_owner_id": "{loner}"}), fields=("ownership",)),
+    Case("ownership-owner-of-other-firm", "POST", PRODUCTS, 422,
+         _product(ownership={"association_type": "individual", "product_owner_id": "{other_owner}"}),
+         fields=("ownership",)),
+    Case("ownership-unknown-owner", "POST", PRODUCTS, 422,
+         _product(ownership={"association_type": "individual", "product_owner_id": "{random}"}),
+         fields=("ownership",)),
+    Case("ownership-share-outside-group", "POST", PRODUCTS, 422,
+         _product(ownership=_tic({"{owner}": "50.00", "{loner}": "50.00"})), fields=("ownership",)),
+    Case("ownership-joint-outside-group", "POST", PRODUCTS, 422,
+         _product(ownership=_joint(["{owner}", "{loner}"])), fields=("ownership",)),
+    Case("ownership-shares-100.01", "POST", PRODUCTS, 422,
+         _product(ownership=_tic({"{owner}": "60.00", "{loner}": "40.01"})),
+         fields=("ownership.tenants_in_common.shares",)),
+    Case("ownership-shares-150", "POST", PRODUCTS, 422,
+         _product(ownership=_tic({"{owner}": "100.00", "{loner}": "50.00"})),
+         fields=("ownership.tenants_in_common.shares",)),
+    Case("ownership-share-0", "POST", PRODUCTS, 422, _product(ownership=_tic({"{owner}": "0.00"}))),
+    Case("ownership-share-three-decimals", "POST", PRODUCTS, 422, _product(ownership=_tic({"{owner}": "50.005"}))),
+    Case("ownership-share-number", "POST", PRODUCTS, 422, _product(ownership=_tic({"{owner}": 50.5}))),
+    Case("ownership-share-key-not-uuid", "POST", PRODUCTS, 422, _product(ownership=_tic({"ada": "50.00"}))),
+    Case("ownership-no-shares", "POST", PRODUCTS, 422, _product(ownership=_tic({})),
+         fields=("ownership.tenants_in_common.shares",)),
+    Case("ownership-joint-one-owner", "POST", PRODUCTS, 422, _product(ownership=_joint(["{owner}"])),
+         fields=("ownership.joint.joint_owners",)),
+    Case("ownership-joint-same-owner-twice", "POST", PRODUCTS, 422, _product(ownership=_joint(["{owner}", "{owner}"])),
+         fields=("ownership.joint.joint_owners",)),
+    Case("ownership-joint-percentage-0", "POST", PRODUCTS, 422,
+         _product(ownership=_joint(["{owner}", "{loner}"], "0.00")),
+         fields=("ownership.joint.collective_percentage",)),
+    Case("ownership-joint-percentage-101", "POST", PRODUCTS, 422,
+         _product(ownership=_joint(["{owner}", "{loner}"], "101.00")),
+         fields=("ownership.joint.collective_percentage",)),
+    Case("ownership-unknown-form", "POST", PRODUCTS, 422,
+         _product(ownership={"association_type": "sole", "product_owner_id": "{owner}"}), fields=("ownership",)),
+    Case("ownership-forms-mixed", "POST", PRODUCTS, 422,
+         _product(ownership={"association_type": "individual", "product_owner_id": "{owner}",
+                             "shares": {"{owner}": "100.00"}}), fields=("ownership.individual.shares",)),
+    Case("ownership-a-list", "POST", PRODUCTS, 422, _product(ownership=["{owner}"]), fields=("ownership",)),
+    Case("ownership-outside-group-patch", "PATCH", PRODUCT, 422,
+         j({"ownership": {"association_type": "individual", "product_owner_id": "{loner}"}}), IF1,
+         fields=("ownership",)),
+    Case("ownership-shares-over-100-patch", "PATCH", PRODUCT, 422,
+         j({"ownership": _tic({"{owner}": "100.00", "{loner}": "0.01"})}), IF1,
+         fields=("ownership.tenants_in_common.shares",)),
+    Case("ownership-null-patch", "PATCH", PRODUCT, 422, '{"ownership": null}', IF1, fields=("ownership",)),
+    # changing a product
+    Case("product-end-before-start-patch", "PATCH", PRODUCT, 422, '{"end_date": "2019-12-31"}', IF1,
+         fields=("end_date",)),
+    Case("product-other-firms-provider-patch", "PATCH", PRODUCT, 422, '{"provider_id": "{other_provider}"}', IF1,
+         fields=("provider_id",)),
+    Case("product-start-after-its-first-cash-flow", "PATCH", PRODUCT, 422, '{"start_date": "2020-02-01"}', IF1,
+         fields=("start_date",)),
+    Case("product-stale-if-match", "PATCH", PRODUCT, 412, '{"name": "Renamed"}', _if('"2"')),
+    Case("product-status-by-patch", "PATCH", PRODUCT, 422, '{"status": "lapsed"}', IF1, fields=("status",)),
+    Case("lapse-with-a-value", "POST", PRODUCT + "/lapse", 409, None, NONE),
+    Case("lapse-with-a-body", "POST", PRODUCT + "/lapse", 422, '{"force": true}'),
+    Case("reactivate-an-active-product", "POST", PRODUCT + "/reactivate", 409, None, NONE),
+    Case("product-with-funds-delete", "DELETE", PRODUCT, 409, None, NONE),
+    Case("owner-named-by-a-product-leaves-the-group", "DELETE", GROUP + "/product-owners/{owner}", 409, None, NONE),
+    Case("product-list-status-unknown", "GET", PRODUCTS + "?status=closed", 422, None, NONE, fields=("status",)),
+    # portfolio funds
+    Case("portfolio-unknown-fund", "POST", PRODUCT + "/funds", 422,
+         j({"fund_id": "{random}", "start_date": "2024-01-01"}),
+         fields=("fund_id",)),
+    Case("portfolio-other-firms-fund", "POST", PRODUCT + "/funds", 422,
+         j({"fund_id": "{other_fund}", "start_date": "2024-01-01"}), fields=("fund_id",)),
+    Case("portfolio-fund-before-product", "POST", PRODUCT + "/funds", 422,
+         j({"fund_id": "{fund}", "start_date": "2019-12-31"}), fields=("start_date",)),
+    Case("portfolio-weighting-over-100", "POST", PRODUCT + "/funds", 422,
+         j({"fund_id": "{fund}", "start_date": "2024-01-01", "target_weighting": "100.01"}),
+         fields=("target_weighting",)),
+    Case("portfolio-fund-end-before-start", "PATCH", PF, 422, '{"end_date": "2019-12-31"}', IF1,
+         fields=("end_date",)),
+    Case("portfolio-fund-end-before-its-valuation", "PATCH", PF, 422, '{"end_date": "2024-06-30"}', IF1,
+         fields=("end_date",)),
+    Case("portfolio-fund-with-history-delete", "DELETE", PF, 409, None, NONE),
+    Case("portfolio-fund-of-other-firm-delete", "DELETE", "/v1/portfolio-funds/{other_pf}", 404, None, NONE),
+    # fund valuations: money is a decimal string with at most two decimals, never negative
+    Case("valuation-for-an-ended-fund", "POST", PF_ENDED + "/valuations", 422, _valuation("500.00", "2021-01-31"),
+         fields=("valuation_date",)),
+    Case("valuation-before-the-fund-started", "POST", PF + "/valuations", 422, _valuation("500.00", "2019-12-31"),
+         fields=("valuation_date",)),
+    Case("valuation-number", "POST", PF + "/valuations", 422, _valuation(1000.5), fields=("value",)),
+    Case("valuation-three-decimals", "POST", PF + "/valuations", 422, _valuation("1000.001"), fields=("value",)),
+    Case("valuation-negative", "POST", PF + "/valuations", 422, _valuation("-0.01"), fields=("value",)),
+    Case("valuation-nan", "POST", PF + "/valuations", 422, _valuation("NaN"), fields=("value",)),
+    Case("valuation-too-many-digits", "POST", PF + "/valuations", 422, _valuation("1" + "0" * 17 + ".00"),
+         fields=("value",)),
+    Case("valuation-with-commas", "POST", PF + "/valuations", 422, _valuation("1,000.00"), fields=("value",)),
+    Case("valuation-date-impossible", "POST", PF + "/valuations", 422, _valuation("1.00", "2024-02-30"),
+         fields=("valuation_date",)),
+    Case("valuation-same-date-twice", "POST", PF + "/valuations", 409, _valuation("1.00", "2024-12-31")),
+    Case("valuation-number-patch", "PATCH", VALUATION, 422, j({"value": 999.99}), IF1, fields=("value",)),
+    Case("valuation-date-patch", "PATCH", VALUATION, 422, j({"value": "1.00", "valuation_date": "2024-01-31"}), IF1,
+         fields=("valuation_date",)),
+    Case("valuation-stale-if-match", "PATCH", VALUATION, 412, j({"value": "1.00"}), _if('"2"')),
+    # cash flows: amount > 0 (the type gives the sign), dated within the product's and the fund's life
+    Case("activity-zero", "POST", PF + "/activity", 422, _activity("0.00"), fields=("amount",)),
+    Case("activity-negative", "POST", PF + "/activity", 422, _activity("-100.00"), fields=("amount",)),
+    Case("activity-number", "POST", PF + "/activity", 422, _activity(100.5), fields=("amount",)),
+    Case("activity-three-decimals", "POST", PF + "/activity", 422, _activity("100.005"), fields=("amount",)),
+    Case("activity-type-unknown", "POST", PF + "/activity", 422, _activity("100.00", kind="gift"),
+         fields=("activity_type",)),
+    Case("activity-before-the-product-started", "POST", PF + "/activity", 422, _activity("100.00", "2019-12-31"),
+         fields=("activity_date",)),
+    Case("activity-after-the-fund-ended", "POST", PF_ENDED + "/activity", 422, _activity("100.00", "2021-01-04"),
+         fields=("activity_date",)),
+    Case("activity-before-the-product-started-patch", "PATCH", ACTIVITY, 422, '{"activity_date": "2019-12-31"}', IF1,
+         fields=("activity_date",)),
+    Case("activity-zero-patch", "PATCH", ACTIVITY, 422, '{"amount": "0"}', IF1, fields=("amount",)),
+    Case("activity-other-firm-patch", "PATCH", "/v1/activity/{other_activity}", 404, '{"amount": "1.00"}', IF1),
+    # bulk: all or nothing, the bad row named
+    Case("bulk-valuations-one-before-the-fund", "POST", PRODUCT + "/valuations:bulk", 422,
+         _bulk_valuations(_GOOD_VALUATIONS + [("{pf}", "2019-12-31", "1.00")]),
+         fields=("valuations.3.valuation_date",)),
+    Case("bulk-valuations-one-for-an-ended-fund", "POST", PRODUCT + "/valuations:bulk", 422,
+         _bulk_valuations([_GOOD_VALUATIONS[0], ("{pf_ended}", "2021-06-30", "1.00"), *_GOOD_VALUATIONS[1:]]),
+         fields=("valuations.1.valuation_date",)),
+    Case("bulk-valuations-one-negative", "POST", PRODUCT + "/valuations:bulk", 422,
+         _bulk_valuations([_GOOD_VALUATIONS[0], ("{pf}", "2023-01-31", "-5.00"), *_GOOD_VALUATIONS[1:]]),
+         fields=("valuations.1.value",)),
+    Case("bulk-valuations-one-number", "POST", PRODUCT + "/valuations:bulk", 422,
+         _bulk_valuations(_GOOD_VALUATIONS + [("{pf}", "2023-01-31", 12.5)]), fields=("valuations.3.value",)),
+    Case("bulk-valuations-one-of-other-firm", "POST", PRODUCT + "/valuations:bulk", 422,
+         _bulk_valuations(_GOOD_VALUATIONS[:2] + [("{other_pf}", "2023-01-31", "1.00")]),
+         fields=("valuations.2.portfolio_fund_id",)),
+    Case("bulk-valuations-one-unknown-fund", "POST", PRODUCT + "/valuations:bulk", 422,
+         _bulk_valuations([("{random}", "2023-01-31", "1.00")] + _GOOD_VALUATIONS),
+         fields=("valuations.0.portfolio_fund_id",)),
+    Case("bulk-valuations-same-row-twice", "POST", PRODUCT + "/valuations:bulk", 422,
+         _bulk_valuations(_GOOD_VALUATIONS + _GOOD_VALUATIONS[:1]), fields=("valuations.3",)),
+    Case("bulk-valuations-one-already-there", "POST", PRODUCT + "/valuations:bulk", 409,
+         _bulk_valuations(_GOOD_VALUATIONS + [("{pf}", "2024-12-31", "1.00")])),
+    Case("bulk-valuations-5001", "POST", PRODUCT + "/valuations:bulk", 422,
+         _bulk_valuations([("{pf}", d, "1.00") for d in _TOO_MANY_DAYS]), fields=("valuations",)),
+    # 5,000 rows (the most a bulk takes) of generous width fit in a body: the bad last row is named, not a 413
+    Case("bulk-valuations-5000-last-one-bad", "POST", PRODUCT + "/valuations:bulk", 422,
+         _bulk_valuations([("{pf}", d, "9999999999999.99") for d in _TOO_MANY_DAYS[:4999]]
+                          + [("{pf}", "2019-12-31", "9999999999999.99")]),
+         fields=("valuations.4999.valuation_date",)),
+    Case("bulk-valuations-none", "POST", PRODUCT + "/valuations:bulk", 422, '{"valuations": []}',
+         fields=("valuations",)),
+    Case("bulk-valuations-other-firms-product", "POST", "/v1/products/{other_product}/valuations:bulk", 404,
+         _bulk_valuations([("{other_pf}", "2023-01-31", "1.00")])),
+    Case("bulk-activity-one-before-the-product", "POST", PRODUCT + "/activity:bulk", 422,
+         _bulk_activity([_GOOD_ACTIVITY[0], ("{pf}", "2019-12-31", "1.00"), *_GOOD_ACTIVITY[1:]]),
+         fields=("activities.1.activity_date",)),
+    Case("bulk-activity-one-zero", "POST", PRODUCT + "/activity:bulk", 422,
+         _bulk_activity(_GOOD_ACTIVITY + [("{pf}", "2023-01-31", "0.00")]), fields=("activities.3.amount",)),
+    Case("bulk-activity-one-of-other-firm", "POST", PRODUCT + "/activity:bulk", 422,
+         _bulk_activity(_GOOD_ACTIVITY + [("{other_pf}", "2023-01-31", "1.00")]),
+         fields=("activities.3.portfolio_fund_id",)),
+    Case("bulk-activity-5000-last-one-bad", "POST", PRODUCT + "/activity:bulk", 422,
+         j({"activities": [{"portfolio_fund_id": "{pf}", "activity_date": d, "activity_type": "regular_withdrawal",
+                            "amount": "9999999999999.99"} for d in _TOO_MANY_DAYS[:4999] + ["2019-12-31"]]}),
+         fields=("activities.4999.activity_date",)),
+    Case("bulk-activity-5001", "POST", PRODUCT + "/activity:bulk", 422,
+         _bulk_activity([("{pf}", d, "1.00") for d in _TOO_MANY_DAYS]), fields=("activities",)),
+    # performance and search queries
+    Case("irr-method-unknown", "GET", PRODUCT + "/irr?method=simple", 422, None, NONE, fields=("method",)),
+    Case("irr-from-not-a-date", "GET", PRODUCT + "/irr?from=last-year", 422, None, NONE, fields=("from",)),
+    Case("irr-include-unknown", "GET", PF + "/irr?include=everything", 422, None, NONE, fields=("include",)),
+    Case("irr-group-to-impossible", "GET", GROUP + "/irr?to=2024-13-01", 422, None, NONE, fields=("to",)),
+    Case("irr-history-method-unknown", "GET", PRODUCT + "/irr-history?method=simple", 422, None, NONE,
+         fields=("method",)),
+    Case("valuations-from-not-a-date", "GET", PF + "/valuations?from=yesterday", 422, None, NONE, fields=("from",)),
+    Case("search-q-two-characters", "GET", "/v1/search?q=ab", 422, None, NONE, fields=("q",)),
+    Case("search-q-two-after-trimming", "GET", "/v1/search?q=%20ab%20%20", 422, None, NONE, fields=("q",)),
+    Case("search-q-missing", "GET", "/v1/search", 422, None, NONE, fields=("q",)),
+    Case("search-q-101", "GET", "/v1/search?q=" + "x" * 101, 422, None, NONE, fields=("q",)),
+    Case("search-q-nul", "GET", "/v1/search?q=abc%00", 422, None, NONE, fields=("q",)),
+    Case("search-kind-unknown", "GET", "/v1/search?q=input&kind=adviser", 422, None, NONE, fields=("kind",)),
+    Case("search-limit-101", "GET", "/v1/search?q=input&limit=101", 422, None, NONE, fields=("limit",)),
+]
+CASES += PRODUCT_CASES
+
+
 def test_case_ids_are_unique() -> None:
     assert len({c.id for c in CASES}) == len(CASES)
 
@@ -354,6 +810,49 @@ def test_bad_input_case(client: Any, firm_a: Firm, firm_b: Firm, world: World, c
     assert snapshot(firm_a.id, firm_b.id) == before
 
 
+def test_money_and_rates_as_json_integers_are_refused(client: Any, fresh_firm: Firm) -> None:
+    """Money and rates are decimal strings (design: "strings in JSON ... never float"): a JSON number is refused
+    whole or fractional, so a client cannot come to rely on numbers that work only while they happen to be whole.
+    In a firm of its own: if a number were taken, the row it made would spoil the shared world."""
+    h = {**fresh_firm.auth("adviser"), **JSON}
+
+    def post(path: str, body: dict[str, Any]) -> Any:
+        return client.http.post(path, headers=h, body=json.dumps(body))
+
+    group = _created(post("/v1/client-groups", {"name": "Integers", "type": "individual"}))
+    owner = _created(post("/v1/product-owners", {"first_name": "Ivy", "surname": "Integer"}))
+    assert client.http.put(f"/v1/client-groups/{group}/product-owners/{owner}", headers=h).status_code == 201
+    fund = _created(post("/v1/funds", {"name": "Whole Numbers Fund"}))
+    product = _created(post(f"/v1/client-groups/{group}/products", {
+        "name": "ISA", "product_type": "stocks_and_shares_isa", "start_date": "2024-01-01",
+        "ownership": {"association_type": "individual", "product_owner_id": owner}}))
+    pf = _created(post(f"/v1/products/{product}/funds", {"fund_id": fund, "start_date": "2024-01-01"}))
+    template = _created(post("/v1/portfolio-templates", {"name": "Whole"}))
+    ownership = {"association_type": "individual", "product_owner_id": owner}
+    cases = [
+        ("/v1/funds", {"name": "Costly", "ongoing_cost": 1}, "ongoing_cost"),
+        (f"/v1/portfolio-templates/{template}/generations",
+         {"funds": [{"fund_id": fund, "target_weighting": 100}]}, "funds.0.target_weighting"),
+        (f"/v1/client-groups/{group}/products", {"name": "GIA", "product_type": "gia", "start_date": "2024-01-01",
+                                                 "fixed_fee_direct": 100, "ownership": ownership}, "fixed_fee_direct"),
+        (f"/v1/client-groups/{group}/products", {"name": "GIA", "product_type": "gia", "start_date": "2024-01-01",
+                                                 "percentage_fee_facilitated": 1, "ownership": ownership},
+         "percentage_fee_facilitated"),
+        (f"/v1/products/{product}/funds", {"fund_id": fund, "start_date": "2024-01-01", "target_weighting": 50},
+         "target_weighting"),
+        (f"/v1/portfolio-funds/{pf}/valuations", {"valuation_date": "2024-06-30", "value": 1000}, "value"),
+        (f"/v1/portfolio-funds/{pf}/activity",
+         {"activity_date": "2024-06-30", "activity_type": "investment", "amount": 1000}, "amount"),
+        (f"/v1/products/{product}/valuations:bulk",
+         {"valuations": [{"portfolio_fund_id": pf, "valuation_date": "2024-06-30", "value": 1000}]},
+         "valuations.0.value"),
+    ]
+    before = snapshot(fresh_firm.id)
+    for path, body, name in cases:
+        assert_problem(post(path, body), 422, (name,))
+    assert snapshot(fresh_firm.id) == before
+
+
 def test_the_world_is_intact(client: Any, firm_a: Firm, world: World) -> None:
     """After all the cases above (in any order), the fixtures' rows are exactly as they were made."""
     h = firm_a.auth("adviser")
@@ -363,6 +862,28 @@ def test_the_world_is_intact(client: Any, firm_a: Firm, world: World) -> None:
     members = client.http.get(f"/v1/client-groups/{world.group}/product-owners", headers=h).json_body["items"]
     assert [m["id"] for m in members] == [world.owner]
     assert client.http.get(f"/v1/product-owners/{world.loner}", headers=h).json_body["version"] == 1
+    # the managed products: every row at the version the fixture left it
+    x = world.extra
+    for path in (f"/v1/providers/{x['provider']}", f"/v1/funds/{x['fund']}",
+                 f"/v1/portfolio-templates/{x['template']}", f"/v1/products/{x['product']}"):
+        r = client.http.get(path, headers=h)
+        assert r.status_code == 200 and r.json_body["version"] == 1, (path, r.body)
+    product = client.http.get(f"/v1/products/{x['product']}", headers=h).json_body
+    assert product["status"] == "active" and product["provider_id"] == x["provider"]
+    assert product["ownership"] == {"association_type": "individual", "product_owner_id": world.owner}
+    funds = client.http.get(f"/v1/products/{x['product']}/funds", headers=h).json_body["items"]
+    assert {(f["id"], f["version"], f["end_date"]) for f in funds} == {(x["pf"], 1, None),
+                                                                       (x["pf_ended"], 2, "2020-12-31")}
+    valuations = client.http.get(f"/v1/portfolio-funds/{x['pf']}/valuations", headers=h).json_body["items"]
+    assert [(v["id"], v["version"], v["value"]) for v in valuations] == [(x["valuation"], 1, "1000.00")]
+    activity = client.http.get(f"/v1/portfolio-funds/{x['pf']}/activity", headers=h).json_body["items"]
+    assert [(a["id"], a["version"], a["amount"]) for a in activity] == [(x["activity"], 1, "900.00")]
+    assert client.http.get(f"/v1/portfolio-funds/{x['pf_ended']}/valuations", headers=h).json_body["items"] == []
+    assert client.http.get(f"/v1/products/{x['product']}/valuations", headers=h).json_body["items"] == [
+        {"valuation_date": "2024-12-31", "value": "1000.00"}]
+    assert client.http.get(f"/v1/products/{x['product']}/provider-switches", headers=h).json_body["items"] == []
+    generations = client.http.get(f"/v1/portfolio-templates/{x['template']}/generations", headers=h).json_body
+    assert [(g["id"], g["in_use"]) for g in generations["items"]] == [(x["generation"], True)]
 
 
 def test_error_bodies_carry_the_callers_request_id(client: Any, firm_a: Firm) -> None:
@@ -495,14 +1016,52 @@ NO_QUERY_ROUTES = [r for r in _routes() if r.query is None and r.body is None]
 LIMIT_ROUTES = [r for r in QUERY_ROUTES if "limit" in r.query.model_fields]
 CURSOR_ROUTES = [r for r in QUERY_ROUTES if "cursor" in r.query.model_fields]
 
+def _valid_body(spec: Any) -> str:
+    """A body the route's model accepts, so that only the path ids (or the If-Match) can be at fault. The ids in it
+    are random: the route's own row is looked up before anything the body names."""
+    r = lambda: str(uuid.uuid4())  # noqa: E731
+    bodies: dict[str, Any] = {
+        "POST /v1/portfolio-templates/{template_id}/generations": {
+            "funds": [{"fund_id": r(), "target_weighting": "100.00"}]},
+        "POST /v1/client-groups/{group_id}/products": {
+            "name": "x", "product_type": "gia", "start_date": "2024-01-01",
+            "ownership": {"association_type": "individual", "product_owner_id": r()}},
+        "POST /v1/products/{product_id}/funds": {"fund_id": r(), "start_date": "2024-01-01"},
+        "POST /v1/portfolio-funds/{portfolio_fund_id}/valuations": {"valuation_date": "2024-01-31", "value": "1.00"},
+        "PATCH /v1/fund-valuations/{valuation_id}": {"value": "1.00"},
+        "POST /v1/products/{product_id}/valuations:bulk": {
+            "valuations": [{"portfolio_fund_id": r(), "valuation_date": "2024-01-31", "value": "1.00"}]},
+        "POST /v1/portfolio-funds/{portfolio_fund_id}/activity": {
+            "activity_date": "2024-01-31", "activity_type": "investment", "amount": "1.00"},
+        "POST /v1/products/{product_id}/activity:bulk": {
+            "activities": [{"portfolio_fund_id": r(), "activity_date": "2024-01-31", "activity_type": "investment",
+                            "amount": "1.00"}]},
+    }
+    return json.dumps(bodies.get(_rid(spec), {}))
+
+
 BAD_BODIES = [
     ("malformed", "application/json", '{"a": ', 400, ()),
     ("array", "application/json", "[]", 400, ()),
     ("string", "application/json", '"x"', 400, ()),
     ("text-plain", "text/plain", "{}", 415, ()),
     ("unknown-field", "application/json", '{"zz_unknown": 1}', 422, ("zz_unknown",)),
-    ("one-megabyte", "application/json", '{"zz": "' + "z" * ONE_MB + '"}', 413, ()),
+    ("too-large", "application/json", None, 413, ()),  # one byte past the route's limit: see _too_large
 ]
+
+
+def _body_limit(spec: Any) -> int:
+    from chalicelib.core import config
+
+    return getattr(spec, "max_body_bytes", None) or config.settings().max_body_bytes
+
+
+def _too_large(spec: Any) -> str:
+    """A JSON object one byte longer than the route takes (the default 256 KiB; a bulk route may take more)."""
+    limit = _body_limit(spec)
+    assert limit <= 8 * ONE_MB, (limit, _rid(spec))  # API Gateway and Lambda would refuse before the app
+    return '{"zz": "' + "z" * (limit - 9) + '"}'
+
 
 
 def test_route_matrices_cover_the_routes() -> None:
@@ -519,8 +1078,36 @@ def test_route_matrices_cover_the_routes() -> None:
 
     lists = {_rid(r) for r in QUERY_ROUTES
              if getattr(r.response, "__pydantic_generic_metadata__", {}).get("origin") is Page}
-    assert lists >= {"GET /v1/client-groups", "GET /v1/product-owners", "GET /v1/users", "GET /v1/api-keys"}
+    assert lists >= {"GET /v1/client-groups", "GET /v1/product-owners", "GET /v1/users", "GET /v1/api-keys",
+                     "GET /v1/providers", "GET /v1/funds", "GET /v1/portfolio-templates",
+                     "GET /v1/client-groups/{group_id}/products", "GET /v1/products/{product_id}/valuations",
+                     "GET /v1/portfolio-funds/{portfolio_fund_id}/valuations",
+                     "GET /v1/portfolio-funds/{portfolio_fund_id}/activity",
+                     "GET /v1/products/{product_id}/irr-history"}
     assert lists <= {_rid(r) for r in LIMIT_ROUTES} and lists <= {_rid(r) for r in CURSOR_ROUTES}
+    # the id matrices send _valid_body(): it must pass the route's model, or they would test the body instead
+    from pydantic import ValidationError
+
+    for spec in BODY_ROUTES:
+        if spec in ID_ROUTES:
+            try:
+                spec.body.model_validate_json(_valid_body(spec))
+            except ValidationError as exc:
+                raise AssertionError(f"add a valid body for {_rid(spec)} to _valid_body: {exc}") from None
+    # list routes that need query parameters get them from _REQUIRED_QUERY
+    for spec in LIMIT_ROUTES:
+        required = {n for n, f in spec.query.model_fields.items() if f.is_required()}
+        assert required <= set(_REQUIRED_QUERY), f"add {required} to _REQUIRED_QUERY for {_rid(spec)}"
+
+
+def test_the_world_has_rows_for_every_path_parameter(world: World) -> None:
+    """The 404 and If-Match matrices need a row of each firm for every id a route takes."""
+    for spec in ID_ROUTES:
+        assert set(spec.path_params) <= set(world.theirs), f"add firm B rows to World.theirs for {_rid(spec)}"
+    for spec in IF_MATCH_ROUTES:
+        assert set(spec.path_params) <= set(world.mine), f"add firm A rows to World.mine for {_rid(spec)}"
+    for spec in LIMIT_ROUTES:
+        assert set(spec.path_params) <= set(world.mine), f"add firm A rows to World.mine for {_rid(spec)}"
 
 
 @pytest.mark.parametrize("spec", BODY_ROUTES, ids=_rid)
@@ -530,6 +1117,9 @@ def test_every_body_route_refuses_bad_bodies(client: Any, firm_a: Firm, firm_b: 
     headers = {**_auth_for(spec, firm_a), "Content-Type": ctype}
     if spec.if_match:
         headers["If-Match"] = '"1"'
+    if body is None:
+        body = _too_large(spec)
+        assert len(body) == _body_limit(spec) + 1
     before = snapshot(firm_a.id, firm_b.id)
     resp = send(client, spec.method, _fill(spec), headers, body)
     assert_problem(resp, status, fields)
@@ -545,14 +1135,13 @@ def test_every_id_route_answers_404_for_a_non_uuid(client: Any, firm_a: Firm, fi
     if spec.if_match:
         headers["If-Match"] = '"1"'
     before = snapshot(firm_a.id, firm_b.id)
-    resp = send(client, spec.method, _fill(spec, values), headers, "{}" if spec.body is not None else None)
+    resp = send(client, spec.method, _fill(spec, values), headers, _valid_body(spec) if spec.body else None)
     assert_problem(resp, 404)
     assert snapshot(firm_a.id, firm_b.id) == before
 
 
 def _other_firms_ids(world: World) -> dict[str, str]:
-    return {"group_id": world.other_group, "owner_id": world.other_owner, "user_id": world.extra["other_user"],
-            "key_id": world.extra["other_key"]}
+    return world.theirs
 
 
 @pytest.mark.parametrize("which", ["unknown", "other-firm"])
@@ -570,7 +1159,7 @@ def test_every_id_route_answers_404_for_unknown_and_other_firms_ids(client: Any,
     if spec.if_match:
         headers["If-Match"] = '"1"'
     before = snapshot(firm_a.id, firm_b.id)
-    resp = send(client, spec.method, _fill(spec, values), headers, "{}" if spec.body is not None else None)
+    resp = send(client, spec.method, _fill(spec, values), headers, _valid_body(spec) if spec.body else None)
     assert_problem(resp, 404)
     assert snapshot(firm_a.id, firm_b.id) == before
 
@@ -582,14 +1171,15 @@ def test_every_if_match_route_requires_a_well_formed_if_match(client: Any, firm_
                                                              world: World, spec: Any, if_match: str | None,
                                                              status: int) -> None:
     # a real row of firm A for each id, so only the If-Match can be at fault
-    mine = {"group_id": world.group, "owner_id": world.owner, "user_id": str(firm_a.users["viewer"]["id"])}
+    mine = world.mine
     missing = [p for p in spec.path_params if p not in mine]
     assert not missing, f"add firm A rows for {missing} so {_rid(spec)} is covered"
     headers = {**_auth_for(spec, firm_a), **JSON}
     if if_match is not None:
         headers["If-Match"] = if_match
     before = snapshot(firm_a.id, firm_b.id)
-    resp = send(client, spec.method, _fill(spec, {p: mine[p] for p in spec.path_params}), headers, "{}")
+    resp = send(client, spec.method, _fill(spec, {p: mine[p] for p in spec.path_params}), headers,
+                _valid_body(spec))
     assert_problem(resp, status)
     assert snapshot(firm_a.id, firm_b.id) == before
 
@@ -669,12 +1259,31 @@ def test_every_list_route_refuses_cursors_of_the_wrong_kinds(client: Any, firm_a
             assert_problem(resp, 422)
 
 
+_REQUIRED_QUERY = {"q": "input"}  # values for query parameters a list route requires
+
+
+def _limit_range(spec: Any) -> tuple[int, int]:
+    import annotated_types as at
+
+    meta = spec.query.model_fields["limit"].metadata
+    low = next(m.ge for m in meta if isinstance(m, at.Ge))
+    high = next(m.le for m in meta if isinstance(m, at.Le))
+    return low, high
+
+
 @pytest.mark.parametrize("spec", LIMIT_ROUTES, ids=_rid)
-def test_every_list_route_accepts_the_limits(client: Any, firm_a: Firm, spec: Any) -> None:
-    for limit in (1, 200):
-        resp = send(client, "GET", _fill(spec) + f"?limit={limit}", _auth_for(spec, firm_a), None)
+def test_every_list_route_accepts_the_limits(client: Any, firm_a: Firm, world: World, spec: Any) -> None:
+    """On firm A's real rows (a random parent id would be a 404), at the smallest and largest limit, and one past
+    the largest is refused."""
+    required = [f"{n}={_REQUIRED_QUERY[n]}" for n, f in spec.query.model_fields.items() if f.is_required()]
+    path = _fill(spec, world.mine) + "?" + "".join(q + "&" for q in required)
+    low, high = _limit_range(spec)
+    assert low == 1 and high in (100, 200), (low, high)
+    for limit in (low, high):
+        resp = send(client, "GET", path + f"limit={limit}", _auth_for(spec, firm_a), None)
         assert resp.status_code == 200, resp.body
         assert len(resp.json_body["items"]) <= limit
+    assert_problem(send(client, "GET", path + f"limit={high + 1}", _auth_for(spec, firm_a), None), 422, ("limit",))
 
 
 # --- fuzzing the create bodies --------------------------------------------------------------------------------------
