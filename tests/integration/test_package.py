@@ -211,9 +211,14 @@ def test_zip_holds_psycopg_binary_for_lambda(artefact: Artefact) -> None:
 
 
 def _wheel_tag_fits_lambda(tag: str, cp: str) -> bool:
-    _python, abi, platform = tag.split("-")
+    _python, abi, platforms = tag.split("-")
     if abi not in ("none", "abi3", cp):
         return False
+    # A compressed tag set ("manylinux_2_17_x86_64.manylinux2014_x86_64") fits when any of its platforms does.
+    return any(_platform_fits_lambda(platform) for platform in platforms.split("."))
+
+
+def _platform_fits_lambda(platform: str) -> bool:
     if platform in ("any", "linux_x86_64"):
         return True
     legacy = {"manylinux1_x86_64": (2, 5), "manylinux2010_x86_64": (2, 12), "manylinux2014_x86_64": (2, 17)}
