@@ -515,7 +515,7 @@ def irr_for(ctx: RequestContext, scope: str, scope_id: UUID, query: Any) -> dict
             if pf is None:
                 raise errors.NotFound("No such portfolio fund")
             product_ids = [pf["product_id"]]
-            flow_rows = [f for f in store.flows_of_products(tx, product_ids) if f["portfolio_fund_id"] == scope_id]
+            flow_rows = store.flows_of_portfolio_fund(tx, scope_id)
             series = [(v["valuation_date"], v["value"]) for v in store.fund_valuation_series(tx, product_ids)
                       if v["portfolio_fund_id"] == scope_id]
         elif scope == "product":

@@ -209,12 +209,20 @@ def first_activity_date(tx: Tx, product_id: UUID) -> date | None:
 # --- what IRR needs ---
 
 def flows_of_products(tx: Tx, product_ids: list[UUID]) -> list[dict[str, Any]]:
-    """Investor cash flows (signed by activity_sign; fees and dividends excluded) per portfolio fund."""
-    return tx.all("SELECT pf.product_id, a.portfolio_fund_id, a.activity_date, "
-                  "(a.amount * activity_sign(a.activity_type))::numeric AS amount "
+    """Investor cash flows (signed by activity_sign; fees and dividends excluded), netted per date.
+
+    IRR needs only each date's net amount: Kingston sums a month anyway, and XIRR discounts every flow of a
+    date by the same factor. Netting in SQL moves about one row per date instead of one per activity."""
+    return tx.all("SELECT a.activity_date, sum(a.amount * activity_sign(a.activity_type))::numeric AS amount "
                   "FROM holding_activity a JOIN portfolio_funds pf ON pf.id = a.portfolio_fund_id "
                   "WHERE pf.product_id = ANY(%s) AND activity_sign(a.activity_type) <> 0 "
-                  "ORDER BY a.activity_date", (product_ids,))
+                  "GROUP BY a.activity_date ORDER BY a.activity_date", (product_ids,))
+
+
+def flows_of_portfolio_fund(tx: Tx, pf_id: UUID) -> list[dict[str, Any]]:
+    return tx.all("SELECT activity_date, sum(amount * activity_sign(activity_type))::numeric AS amount "
+                  "FROM holding_activity WHERE portfolio_fund_id = %s AND activity_sign(activity_type) <> 0 "
+                  "GROUP BY activity_date ORDER BY activity_date", (pf_id,))
 
 
 def fund_valuation_series(tx: Tx, product_ids: list[UUID]) -> list[dict[str, Any]]:
