@@ -140,7 +140,13 @@ class BenchFirm:
     group_ids: list[uuid.UUID]
 
 
-def make_firm(households: int) -> BenchFirm:
+def make_firm(households: int, *, products: bool = False) -> BenchFirm:
+    """A firm, its admin (logged in) and three advisers, with `households` households from chalicelib.demo.load.
+
+    products=False by default: the foundation figures read households only, and demo products with their stored
+    IRR history would take minutes at 13,000 households (the managed-products figures load their own data,
+    tests/bench/products_data.py).
+    """
     from chalicelib import demo
     from chalicelib.core.context import Principal, RequestContext
     from chalicelib.firms import service
@@ -164,8 +170,8 @@ def make_firm(households: int) -> BenchFirm:
         if done[0] // step != before // step or done[0] == households:
             say(f"  households {done[0]:,}/{households:,}")
 
-    say(f"loading {households:,} households (chalicelib.demo.load)")
-    demo.load(firm["id"], households, advisers, progress=progress)
+    say(f"loading {households:,} households (chalicelib.demo.load, products={products})")
+    demo.load(firm["id"], households, advisers, progress=progress, products=products, irr_history=products)
     from chalicelib.core import db
 
     with db.owner_connection() as conn:

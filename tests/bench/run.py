@@ -4,19 +4,25 @@
 
 Self-contained: an embedded PostgreSQL in a temporary directory (unless DATABASE_URL is set), migrations, a firm
 with 13,000 households, then: the API's overhead over the bare SQL (plus a cProfile of the handler), cold start
-against a hello-world Chalice app, and 16 Lambda-like worker processes for 20 s. Progress goes to stderr.
+against a hello-world Chalice app, and 16 Lambda-like worker processes for 20 s. Then the managed-products figures
+of issue 3 on a second firm of 1,300 households with about 3 million fund valuations (tests/bench/products.py):
+group IRR through the API over the bare IRR arithmetic, recompute after a mid-history cash-flow edit over a full
+recompute, and dashboard/summary reads while refresh-views runs. Progress goes to stderr.
 
 Knobs for a quick look (the committed BENCHMARKS.md uses the defaults): BENCH_HOUSEHOLDS, BENCH_WORKERS,
-BENCH_SECONDS, BENCH_ROUNDS, BENCH_OUTPUT (default BENCHMARKS.md at the repository root).
+BENCH_SECONDS, BENCH_ROUNDS, BENCH_PRODUCT_HOUSEHOLDS (default 1,300), BENCH_PARTS (default
+"foundation,products": either part alone), BENCH_OUTPUT (default BENCHMARKS.md at the repository root).
 """
 from __future__ import annotations
 
+import gc
 import os
 import secrets
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 
 def _env_int(name: str, default: int) -> int:
@@ -103,31 +109,42 @@ def main() -> int:
     output = Path(os.environ.get("BENCH_OUTPUT") or repo / "BENCHMARKS.md")
     common.say(f"machine: {machine}")
 
+    product_households = _env_int("BENCH_PRODUCT_HOUSEHOLDS", 1_300)
+    parts = {x.strip() for x in (os.environ.get("BENCH_PARTS") or "foundation,products").split(",") if x.strip()}
     database = common.start_database()
     try:
-        firm = common.make_firm(households)
         phases: list[str] = []
-        with Phase("figure 2 (cold start)", phases):
-            cold = coldstart.measure(runs=15)
-        common.say(f"figure 2: import app {p(cold.app)} vs hello {p(cold.hello)} -> {cold.ratio:.2f}x")
+        firm = over = prof = cold = main_run = control = None
+        facts: dict[str, int] = {}
+        if "foundation" in parts:
+            firm = common.make_firm(households)
+            with Phase("figure 2 (cold start)", phases):
+                cold = coldstart.measure(runs=15)
+            common.say(f"figure 2: import app {p(cold.app)} vs hello {p(cold.hello)} -> {cold.ratio:.2f}x")
 
         import app as app_module
 
         common.quiet_request_log()
-        facts = _app_facts()
-        with Phase("figure 1 (API overhead)", phases):
-            over = overhead.measure(app_module, firm, rounds=rounds, per_round=50)
-        common.say(f"figure 1: handler p50 {over.p50('handler') * 1e6:.0f} µs, bare tx {over.p50('bare_tx') * 1e6:.0f}"
-                   f" µs -> {over.ratio('handler', 'bare_tx'):.2f}x (bare SELECT {over.p50('bare_select') * 1e6:.0f}"
-                   f" µs, test client {over.p50('test_client') * 1e6:.0f} µs)")
-        prof = overhead.profile(app_module, firm, calls=2000)
+        if "foundation" in parts:
+            facts = _app_facts()
+            with Phase("figure 1 (API overhead)", phases):
+                over = overhead.measure(app_module, firm, rounds=rounds, per_round=50)
+            common.say(f"figure 1: handler p50 {over.p50('handler') * 1e6:.0f} µs, bare tx "
+                       f"{over.p50('bare_tx') * 1e6:.0f} µs -> {over.ratio('handler', 'bare_tx'):.2f}x (bare SELECT "
+                       f"{over.p50('bare_select') * 1e6:.0f} µs, test client {over.p50('test_client') * 1e6:.0f} µs)")
+            prof = overhead.profile(app_module, firm, calls=2000)
 
-        with Phase("figure 3 (scale, main run)", phases):
-            main_run = scale.run(database, firm, workers=workers, duration=seconds, label="main")
-        control = None
-        cpus = os.cpu_count() or 1
-        if cpus < workers:
-            control = scale.run(database, firm, workers=cpus, duration=max(4.0, seconds / 2.5), label="control")
+            with Phase("figure 3 (scale, main run)", phases):
+                main_run = scale.run(database, firm, workers=workers, duration=seconds, label="main")
+            cpus = os.cpu_count() or 1
+            if cpus < workers:
+                control = scale.run(database, firm, workers=cpus, duration=max(4.0, seconds / 2.5), label="control")
+
+        products_result = None
+        firm = None  # the first firm's 13,000 ids and the rest: not this part's, and the collector walks them
+        gc.collect()
+        if "products" in parts:
+            products_result = _products(database, app_module, product_households, phases)
 
         elapsed = time.monotonic() - t0
         run = report.Run(command=command, started=started.strftime("%Y-%m-%d %H:%M UTC"), elapsed=elapsed,
@@ -135,6 +152,7 @@ def main() -> int:
                          database_note="embedded, temporary data directory" if database.server is not None
                          else "DATABASE_URL", households=households, versions=_versions(), overhead=over,
                          profile=prof, cold=cold, scale=main_run, control=control, facts=facts,
+                         products=products_result,
                          notes=["Machine load while each figure ran (the whole machine, this harness included): "
                                 + "; ".join(phases) + "."])
         output.write_text(report.render(run))
@@ -145,6 +163,41 @@ def main() -> int:
     finally:
         database.stop()
     return 0
+
+
+def _products(database: Any, app_module: object, households: int, phases: list[str]) -> object:
+    """Issue 3: a second firm with products, then figures 4-6 (tests/bench/products.py)."""
+    from chalicelib.core.context import RequestContext
+    from chalicelib.firms import service
+    from tests.bench import common, products, products_data
+
+    firm = common.make_firm(households)
+    with Phase("loading the products data", phases):
+        load = products_data.load(firm, admin_url=database.admin_url)
+    # a fresh access token: loading takes minutes and the first one was issued before it
+    firm.token = service.login(RequestContext(), firm.admin["email"], common.PASSWORD).access_token
+    with Phase("figure 4 (group IRR)", phases):
+        group = products.measure_group_irr(app_module, firm)
+    with Phase("figure 5 (recompute after an edit)", phases):
+        recompute = products.measure_recompute(app_module, firm)
+        common.say(f"figure 5: {recompute.history_check}")
+    with Phase("what-if (figures 4 and 5 with the proposed fixes)", phases):
+        what_if = products.measure_what_if(app_module, firm, group, recompute)
+    with Phase("figure 6 (reads while refresh-views runs)", phases):
+        refresh = products.measure_refresh(app_module, firm, database)
+    f = refresh
+    common.say(f"figure 6: p95 without refresh {pct_ms(f.all_reads('off'))}, with refresh-views running "
+               f"{pct_ms(f.all_reads('concurrently'))}; reader lock waits {f.lock_waits('concurrently')} "
+               f"(control, plain REFRESH: {f.lock_waits('plain')}); "
+               f"{len(f.refreshes.get('concurrently', []))} refreshes")
+    return products.ProductsResult(households=households, load=load, group_irr=group, recompute=recompute,
+                                   refresh=refresh, what_if=what_if)
+
+
+def pct_ms(values: list[float]) -> str:
+    from tests.bench.common import pct
+
+    return f"{pct(values, 95) * 1e3:.2f} ms"
 
 
 def p(values: list[float]) -> str:

@@ -1,0 +1,416 @@
+"""The "Managed products (issue 3)" section of BENCHMARKS.md, from tests/bench/products.py's figures."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from tests.bench.common import p50, pct
+from tests.bench.products import (FIX_NAMES, GHOSTFOLIO_ACTIVITIES, GHOSTFOLIO_SECONDS, GHOSTFOLIO_URL, METHODS,
+                                  GroupCase, ProductsResult)
+
+GROUP_IRR_TARGET = 5.0
+RECOMPUTE_TARGET = 0.2
+
+
+def _us(s: float) -> str:
+    return f"{s * 1e6:,.0f} µs"
+
+
+def _ms(s: float) -> str:
+    return f"{s * 1e3:,.2f} ms"
+
+
+def _x(r: float) -> str:
+    return f"{r:.2f}x"
+
+
+def _largest(p: ProductsResult) -> GroupCase:
+    return p.group_irr.cases[0]
+
+
+def verdicts(p: ProductsResult) -> list[tuple[str, str, str, bool]]:
+    out = []
+    big = _largest(p)
+    wi = p.what_if
+    for i, m in enumerate(METHODS):
+        worst = max(p.group_irr.cases, key=lambda c: c.ratio(m))
+        extra = f"; with the proposed fixes (what-if, {wi.best.name}) {_x(wi.best.ratio(m))}" if wi else ""
+        out.append((f"4{'ab'[i]}. Group IRR ({m}): p95 `GET /v1/client-groups/{{id}}/irr` / p95 bare IRR arithmetic, "
+                    f"group with the most flows ({big.flows:,})",
+                    f"{_x(big.ratio(m))} ({_ms(pct(big.handler[m], 95))} / {_ms(pct(big.floor[m], 95))}); worst of "
+                    f"the {len(p.group_irr.cases)} groups {_x(worst.ratio(m))}{extra}",
+                    f"≤ {GROUP_IRR_TARGET:g}x", big.ratio(m) <= GROUP_IRR_TARGET))
+    r = p.recompute
+    extra = ""
+    if wi:
+        b = wi.best
+        extra = (f"; with the proposed fixes (what-if, {b.name}) {_x(b.recompute_ratio())} "
+                 f"({_ms(p50(b.recompute['middle']))} / {_ms(p50(b.recompute['full']))})")
+    out.append(("5a. Recompute after a cash-flow edit in the middle of a 10-year history / full recompute "
+                "(`_recompute_irr`, p50)",
+                f"{_x(r.ratio())} ({_ms(p50(r.samples['middle']))} / {_ms(p50(r.samples['full']))}){extra}",
+                f"≤ {RECOMPUTE_TARGET:g}x", r.ratio() <= RECOMPUTE_TARGET))
+    pr = p50(r.patch) / p50(r.patch_full)
+    out.append(("5b. The whole `PATCH /v1/activity/{id}` of that cash flow / full recompute (p50)",
+                f"{_x(pr)} ({_ms(p50(r.patch))} / {_ms(p50(r.patch_full))})", f"≤ {RECOMPUTE_TARGET:g}x",
+                pr <= RECOMPUTE_TARGET))
+    f = p.refresh
+    waits = f.lock_waits("concurrently")
+    runs = len(f.refreshes.get("concurrently", []))
+    parts = []
+    for endpoint in ("dashboard", "summary"):
+        on = f.reads.get("concurrently", {}).get(endpoint, [])
+        off = f.reads.get("off", {}).get(endpoint, [])
+        parts.append(f"{endpoint} {_x(pct(on, 95) / pct(off, 95))} ({_ms(pct(on, 95))} / {_ms(pct(off, 95))})")
+    out.append(("6. `GET /v1/dashboard` and `GET /v1/client-groups/{id}/summary` while `refresh-views` runs in a "
+                "loop: p95 during / p95 without; reader samples waiting on a lock",
+                "; ".join(parts) + f"; lock waits {waits} of {f.samples.get('concurrently', 0):,} samples over "
+                f"{runs} refreshes", "reads never wait (0 lock waits)", waits == 0 and runs > 0))
+    return out
+
+
+def render(p: ProductsResult) -> list[str]:
+    out: list[str] = []
+    w = out.append
+    ld = p.load
+    w("## Managed products (issue 3)\n")
+    w(f"A second firm in the same database, at 10x the firm's size: {ld.households:,} households "
+      f"(`chalicelib.demo.load(..., products=False)`), then tests/bench/products_data.py: {ld.products:,} products "
+      f"(3-5 per household), {ld.portfolio_funds:,} portfolio funds (4-6 per product), **{ld.fund_valuations:,} fund "
+      f"valuations** and {ld.cash_flows:,} cash flows: every product has a full {ld.first_month:%b %Y} - "
+      f"{ld.last_month:%b %Y} monthly history (an initial investment, monthly regular investments for 70% of "
+      f"products, a withdrawal in about 1% of fund-months, month-end valuations of a random-walk price). Portfolio "
+      f"valuations ({ld.portfolio_valuations:,}) are made by the app's own `refresh_portfolio_valuations()`. The "
+      f"monthly rows are generated inside PostgreSQL (`INSERT ... SELECT FROM unnest(<one row per portfolio fund>)` "
+      f"joined to `generate_series`, as the firm's system principal under row-level security). Loading took "
+      f"{ld.total_seconds:.0f} s: " + ", ".join(f"{k} {v:.0f} s" for k, v in ld.seconds.items()) + ". The stored "
+      "IRR history is computed only for the product figure 5 uses (all 5,000+ would take many minutes).\n")
+    _group_irr(p, w)
+    _recompute(p, w)
+    if p.what_if is not None:
+        _what_if(p, w)
+    _refresh(p, w)
+    return out
+
+
+def _group_irr(p: ProductsResult, w: Any) -> None:
+    g = p.group_irr
+    d = g.flow_distribution
+    big = _largest(p)
+    have = g.in_code
+    w("### 4. Group IRR over all its flows\n")
+    w(f"`GET /v1/client-groups/{{id}}/irr?method=...` through the real handler in process (`app.app(event, "
+      f"context)`, as figure 1), against the floor: `chalicelib.products.irr.kingston_monthly` / `xirr` called "
+      f"directly on the group's flows as recorded (one `Flow` per cash flow, all of the group's active products), "
+      f"with the end date and end value of the pooled valuation series (built once, untimed; the API's figure is "
+      f"checked equal to the floor's before timing: to the digit for Kingston, to 1e-9 for XIRR). How the API "
+      f"gets there (what it fetches, how it nets) is its own business and inside its time. Handler and floor "
+      f"alternate in rounds. Investor cash flows per household: min {d.get('min', 0):,}, p25 {d.get('p25', 0):,}, "
+      f"median {d.get('p50', 0):,}, p75 {d.get('p75', 0):,}, max {d.get('max', 0):,}. \"API rows\" is how many flow "
+      f"rows the API's `store.flows_of_products` returns for the group; \"root finder\" is the solver alone on "
+      f"the prepared series (`irr._monthly_irr` on the monthly buckets, `pyxirr.xirr` on the dated amounts).\n")
+    w("| Group | flows | API rows | products / funds | months | method | API p50 | API p95 | floor p50 | floor p95 "
+      "| root finder p50 | **p95 / p95** | irr |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for c in g.cases:
+        for m in METHODS:
+            w(f"| {c.label} | {c.flows:,} | {c.api_rows:,} | {c.products} / {c.portfolio_funds} | {c.months} | {m} | "
+              f"{_ms(p50(c.handler[m]))} | {_ms(pct(c.handler[m], 95))} | {_ms(p50(c.floor[m]))} | "
+              f"{_ms(pct(c.floor[m], 95))} | {_ms(p50(c.solver[m]))} | **{_x(c.ratio(m))}** | {c.irr.get(m)} |")
+    w(f"\nSamples per row: {len(big.handler[METHODS[0]])} requests and as many floor calls for the largest group, "
+      f"{len(g.cases[-1].handler[METHODS[0]])} for the others. Target: {GROUP_IRR_TARGET:g}x or less.\n")
+    parts = dict(g.split)
+    handler = parts.get("handler", 0.0) or 1e-9
+    db, prep, arith = parts.get("db", 0.0), parts.get("prepare", 0.0), parts.get("arithmetic", 0.0)
+    rest = max(0.0, handler - db - prep - arith)
+    w(f"Where the time goes ({g.split_group}, kingston_monthly): {g.split_calls} real "
+      f"requests with the service's store calls, its Python steps and the IRR call wrapped in timers (the wrappers "
+      f"follow whatever the service calls), p50 per part:\n")
+    w("| Part | p50 | share of the request |")
+    w("|---|---|---|")
+    rows = [("the whole request (`app.app(event, context)`)", handler),
+            ("database: `get_group`, `group_product_ids`, `flows_of_products`, `portfolio_valuation_series`, rows "
+             "converted to Python", db),
+            ("Python: `_pooled_series` and the `Flow` list", prep),
+            ("the IRR arithmetic (`service._compute` -> `irr.kingston_monthly`)", arith),
+            ("the rest: authentication, BEGIN/set_config/COMMIT, the pipeline, the response, Chalice", rest)]
+    for label, sec in rows:
+        w(f"| {label} | {_ms(sec)} | {sec / handler:.0%} |")
+    w("")
+    if g.profile_top:
+        w(f"cProfile of {g.profile_calls} such requests, top functions by own time (cProfile inflates per-call "
+          f"overhead: read the ranking, not the absolute numbers):\n")
+        w("| Function | own time per request | share |")
+        w("|---|---|---|")
+        for name, sec, share in g.profile_top:
+            w(f"| `{name}` | {_ms(sec)} | {share:.0%} |")
+        w("")
+    k_solver = p50(big.solver["kingston_monthly"])
+    k_floor = p50(big.floor["kingston_monthly"])
+    x_solver, x_floor = p50(big.solver["xirr"]), p50(big.floor["xirr"])
+    w("What the figures say:\n")
+    if "solver" not in have and k_solver > 0.5 * k_floor:
+        w(f"- **Kingston.** The root finder is {_ms(k_solver)} of the floor's {_ms(k_floor)}: with withdrawals in "
+          f"the history the monthly series changes sign more than once, and the code then hands it to "
+          f"numpy-financial's `irr`, which finds every root of a degree-{big.months - 1} polynomial (the "
+          f"eigenvalues of a {big.months - 1} x {big.months - 1} matrix). The request adds {_ms(db)} of database and "
+          f"{_ms(prep)} of Python around it.")
+    else:
+        w(f"- **Kingston.** The root finder is {_ms(k_solver)} of the floor's {_ms(k_floor)}; the request adds "
+          f"{_ms(db)} of database and {_ms(prep)} of Python around the arithmetic.")
+    moved = (f"the API moves {big.api_rows:,} rows, netted per date in SQL, for the group's {big.flows:,} flows"
+             if big.api_rows < big.flows else f"the API moves one row per flow, {big.api_rows:,}")
+    w(f"- **XIRR.** pyxirr solves the {big.flows:,} dated flows in {_ms(x_solver)} and the floor (`irr.xirr` with its "
+      f"Decimal checks and float conversion) takes {_ms(x_floor)}, so the request's fixed costs set the ratio: the "
+      f"database part is {_ms(db)} ({db / x_floor:.1f}x the floor; {moved}), and a transaction of four statements "
+      f"is not free either (figure 1).")
+    full = g.gc.get(2, [])
+    if full and g.requests:
+        frozen = (f" (`gc.freeze()` in app.py keeps the {g.frozen_objects:,} objects alive at import out of them)"
+                  if g.frozen_objects else "")
+        w(f"- **Python's garbage collector.** While figure 4 ran ({g.requests:,} requests and as many floor calls) "
+          f"the collector made {len(full):,} full (generation-2) collections, {_ms(p50(full))} each (p50; max "
+          f"{_ms(max(full))}), about one every {g.requests / len(full):.0f} requests. A full collection walks every "
+          f"object the process tracks{frozen}: {g.gc_objects:,} here, and a request that builds thousands of "
+          f"objects brings the next one closer. The requests that pay one make the tail: compare the p50 and p95 "
+          f"columns.")
+        if g.container_objects:
+            w(f"  This harness process holds more than a Lambda container would (its own modules and data): a fresh "
+              f"process that imported the app and served a few of these requests tracks {g.container_objects:,} "
+              f"objects, {g.container_objects / g.gc_objects:.0%} of the figure here, so in a container each full "
+              f"collection would take roughly {_ms(p50(full) * g.container_objects / g.gc_objects)}.")
+    flows_text = ("a product's or a group's IRR needs the flows netted per date, not one row per activity: `SELECT "
+                  "activity_date, sum(amount * activity_sign(activity_type)) ... GROUP BY activity_date` returns "
+                  "about one row per month instead of one per activity and fund. Kingston is the same to the digit "
+                  "(it sums a month's flows in Decimal anyway); XIRR discounts every flow of a date by the same "
+                  "factor, so only the solver's float rounding can move, below 1e-9.")
+    solver_text = ("several sign changes do not always mean several rates. Norstrøm's criterion bounds the rates "
+                   "above 0 by the sign changes of the running totals of the series, and the same argument from "
+                   "the end bounds the rates between -100% and 0; when the two together change sign once and the "
+                   "total is not 0, there is exactly one rate above -100%, so numpy-financial's choice (the real "
+                   "root nearest zero) is that root and pyxirr finds it in microseconds. An investment account with "
+                   "occasional withdrawals almost always qualifies (running totals negative until the final "
+                   "valuation).")
+    gc_text = ("`gc.freeze()` as the last line of app.py moves everything the import made into a permanent "
+               "generation that full collections skip (the usual practice for long-lived server processes); the "
+               "objects of each request are still collected.")
+    for key, title, text in (("flows", "Fix 1, the rows moved", flows_text),
+                             ("solver", "Fix 2, the Kingston root finder", solver_text),
+                             ("gc", "Fix 3, the collector", gc_text)):
+        state = "in the code" if key in have else "proposed"
+        w(f"- **{title}** ({state}): {text}")
+    near = next((c for c in g.cases if c.label.startswith("nearest")), None)
+    if near is not None:
+        w(f"\n**Ghostfolio, for reference.** Ghostfolio's issue #7931 ({GHOSTFOLIO_URL}) reports about "
+          f"{GHOSTFOLIO_SECONDS:g} s of CPU for one portfolio performance snapshot of ~{GHOSTFOLIO_ACTIVITIES:,} "
+          f"activities (8 years of history, 12-core host). Here the household nearest that size has {near.flows:,} "
+          f"cash flows over {near.products} products / {near.portfolio_funds} funds and 10 years, and its whole-life "
+          f"IRR request takes {_ms(p50(near.handler['kingston_monthly']))} p50 / "
+          f"{_ms(pct(near.handler['kingston_monthly'], 95))} p95 (kingston_monthly) and "
+          f"{_ms(p50(near.handler['xirr']))} / {_ms(pct(near.handler['xirr'], 95))} (xirr), about "
+          f"{GHOSTFOLIO_SECONDS / p50(near.handler['kingston_monthly']):,.0f}x less. Not like for like: a Ghostfolio "
+          f"snapshot values every holding daily from market prices and computes several performance measures; this "
+          f"API reads stored month-end valuations and solves one IRR. The point is the order of magnitude: a "
+          f"household of this size is a request of milliseconds, so nothing here needs a cache or a background "
+          f"snapshot.\n")
+
+
+def _recompute(p: ProductsResult, w: Any) -> None:
+    r = p.recompute
+    w("### 5. Recompute after editing a cash flow in the middle of the history\n")
+    w(f"One typical product (the median by cash flows among products with monthly contributions: "
+      f"{r.portfolio_funds} funds, {r.flows:,} investor cash flows, {r.dates} valuation dates, so {r.dates * 2} "
+      f"stored IRRs with both methods). `chalicelib.products.service._recompute_irr(tx, product, {r.middle})` (the "
+      f"middle valuation date: {r.middle_dates_after} of the {r.dates} dates are on or after it) against "
+      f"`_recompute_irr(tx, product, date.min)` (every date), each in its own tenant transaction that is rolled "
+      f"back, interleaved, {len(r.samples['middle'])} runs each. Rows written per run: {r.rows.get('middle', 0)} "
+      f"and {r.rows.get('full', 0)}.\n")
+    w("| Edit at | first date recomputed | dates recomputed | share of dates | recompute p50 | full recompute p50 "
+      "| ratio |")
+    w("|---|---|---|---|---|---|---|")
+    for pos, d, n, edit, full in r.sweep:
+        bold = "**" if pos == 0.5 else ""
+        w(f"| {bold}{pos:.0%} of the history{bold} | {d} | {n} | {n / r.dates:.0%} | {_ms(edit)} | {_ms(full)} | "
+          f"{bold}{_x(edit / full)}{bold} |")
+    w("")
+    w(f"The whole request, `PATCH /v1/activity/{{id}}` of a regular investment on {r.middle} (its amount alternating "
+      f"by 1.00, committed, with If-Match; the request recomputes from that date), against a full recompute "
+      f"(rolled back), alternating, {len(r.patch)} of each: PATCH p50 {_ms(p50(r.patch))}, p95 "
+      f"{_ms(pct(r.patch, 95))}; full recompute p50 {_ms(p50(r.patch_full))}: "
+      f"**{_x(p50(r.patch) / p50(r.patch_full))}**. "
+      f"Check: {r.history_check}.\n")
+    w("Where the time goes (instrumented runs, 5 of each, seconds per run; the wrappers add a little):\n")
+    keys: list[str] = []
+    for split in r.split.values():
+        for k in split:
+            if k not in keys and not k.startswith("solver calls") and k != "total (instrumented)":
+                keys.append(k)
+    w("| Part | from the middle | full |")
+    w("|---|---|---|")
+    for k in keys + ["total (instrumented)"]:
+        w(f"| {k} | {_ms(r.split.get('middle', {}).get(k, 0.0))} | {_ms(r.split.get('full', {}).get(k, 0.0))} |")
+    mid_c, full_c = r.solver_counts.get("middle", {}), r.solver_counts.get("full", {})
+    w("")
+    w("Solver calls per run (from the middle / full): " + "; ".join(
+        f"{k.replace('solver calls: ', '').replace('solver: ', '')} {mid_c.get(k, 0)} / {full_c.get(k, 0)}"
+        for k in sorted(set(mid_c) | set(full_c))) + ".\n")
+    sweep = {pos: edit / full for pos, _d, _n, edit, full in r.sweep}
+    solve_full = r.split.get("full", {}).get("solver: Kingston root finding", 0.0)
+    total_full = r.split.get("full", {}).get("total (instrumented)", 1.0)
+    w("Why the ratio is what it is:\n")
+    w("- **Only the dates on or after the edit are recomputed** (the history check above: the earlier rows keep "
+      "their old `computed_at`), and they must be: the IRR of every later date has the edited flow in its series, "
+      "and an IRR is the root of a polynomial in all of them, so no later date can be updated from its old value. "
+      "An edit in the middle therefore recomputes half the dates at best.")
+    eigen = r.solver_counts.get("full", {}).get("solver calls: numpy_financial.irr", 0)
+    text = ("- **The later dates cost more than the earlier ones.** The IRR of date *k* solves a series of *k* "
+            "months with every flow up to *k*: bucketing and the Flow lists grow linearly with *k*")
+    if eigen:
+        text += (f", and numpy-financial's root finder (the code's path whenever the monthly series changes sign "
+                 f"more than once, as it does here after any withdrawal month: {eigen} of the "
+                 f"{r.dates} dates) computes the eigenvalues of a *k* x *k* companion matrix, which grows with the "
+                 f"cube of *k*. The Kingston root finding is {solve_full / total_full:.0%} of a full recompute, and "
+                 f"the second half of the dates holds most of it")
+    else:
+        text += ", so the second half of the dates holds about three quarters of the work"
+    text += f": recomputing half the dates costs {_x(r.ratio())} of all of them, not 0.5x."
+    w(text)
+    w(f"- **The target of {RECOMPUTE_TARGET:g}x** is met only for edits near the end of the history "
+      f"(90% of the way: {_x(sweep.get(0.9, float('nan')))}). A mid-history edit cannot reach it by recomputing "
+      f"fewer dates; it could only by making each date's solve cheaper. What the fixed costs add (fetching the "
+      f"product's flows and valuations, deleting and inserting the IRR rows) is a few milliseconds "
+      f"(the database rows above), not what decides the ratio.\n")
+
+
+def _what_if(p: ProductsResult, w: Any) -> None:
+    wi, big, r = p.what_if, _largest(p), p.recompute
+    vs = wi.variants
+    w("### What the fixes would give (patched into this process, not into the code)\n")
+    w(f"Figure 4 (the group with the most flows, {big.flows:,}) and figure 5 again, in the same run, with the fixes "
+      f"described under figure 4 applied by monkeypatching (`tests/bench/products.py`, `WhatIf`); a fix the code "
+      f"already has is left out"
+      + (f" (in the code: {', '.join(wi.in_code)})" if wi.in_code else "") + ". The API's figures are checked "
+      f"against the unpatched bare arithmetic before timing. Fewer samples than the headline rows (8 rounds x 15 "
+      f"per method, {len(vs[0].recompute['full'])} recomputes each).\n")
+    w("| Measurement | the code as it is | " + " | ".join(f"what-if: {v.name}" for v in vs) + " |")
+    w("|---|---|" + "---|" * len(vs))
+    for m in METHODS:
+        w(f"| group IRR, {m}: API p50 | {_ms(p50(big.handler[m]))} | "
+          + " | ".join(_ms(p50(v.handler[m])) for v in vs) + " |")
+        w(f"| group IRR, {m}: API p95 | {_ms(pct(big.handler[m], 95))} | "
+          + " | ".join(_ms(pct(v.handler[m], 95)) for v in vs) + " |")
+        w(f"| group IRR, {m}: floor p95 | {_ms(pct(big.floor[m], 95))} | "
+          + " | ".join(_ms(pct(v.floor[m], 95)) for v in vs) + " |")
+        w(f"| group IRR, {m}: **p95 / p95** (target ≤ {GROUP_IRR_TARGET:g}x) | {_x(big.ratio(m))} | "
+          + " | ".join(f"**{_x(v.ratio(m))}**" for v in vs) + " |")
+    w(f"| recompute from the middle, p50 | {_ms(p50(r.samples['middle']))} | "
+      + " | ".join(_ms(p50(v.recompute['middle'])) for v in vs) + " |")
+    w(f"| full recompute, p50 | {_ms(p50(r.samples['full']))} | "
+      + " | ".join(_ms(p50(v.recompute['full'])) for v in vs) + " |")
+    w(f"| **middle / full** (target ≤ {RECOMPUTE_TARGET:g}x) | {_x(r.ratio())} | "
+      + " | ".join(f"**{_x(v.recompute_ratio())}**" for v in vs) + " |")
+    w("")
+    diff = ("none" if wi.rows_differing == 0 else f"{wi.rows_differing}, by at most {wi.max_difference}")
+    if wi.rows_differing and wi.max_difference <= Decimal("1e-10"):
+        diff += (" (one unit of the stored numeric(20, 10): the two root finders agree to about 1e-14, and rounding "
+                 "to 10 places can fall either side of a boundary)")
+    b = wi.best
+    risen = [m for m in METHODS if any(v.ratio(m) > big.ratio(m) for v in vs)]
+    if risen:
+        w(f"Where a ratio rises ({', '.join(risen)}), the floor fell more than the request: a fix that speeds up the "
+          f"arithmetic itself makes the floor smaller too (compare the API and floor rows); the request is still "
+          f"faster in absolute terms.\n")
+    if wi.compared_fixes:
+        names = " and ".join(FIX_NAMES[f].split(":")[0] for f in wi.compared_fixes)
+        w(f"Same answers: a full recompute of the figure-5 product writes {wi.rows_compared} IRRs with and without "
+          f"{names}; rows that differ: {diff}.\n")
+    w(f"The fixes cut the absolute time ({_ms(p50(r.samples['full']))} -> {_ms(p50(b.recompute['full']))} for the "
+      f"whole history), not the ratio's shape: once the root finder is cheap, each date costs in proportion to the "
+      f"months and flows before it, so the dates after the middle still hold about three quarters of the work (the "
+      f"sum of k over the second half of 1..n is 3/4 of the whole). A mid-history edit stays near "
+      f"{_x(b.recompute_ratio())}; {RECOMPUTE_TARGET:g}x is out of reach for it by any recompute that gives every "
+      f"later date its exact IRR, and what an adviser waits for is the absolute time.\n")
+
+
+def _refresh(p: ProductsResult, w: Any) -> None:
+    f = p.refresh
+    w("### 6. Dashboard and summary while refresh-views runs\n")
+    first = f.first_refresh
+    views = ", ".join(f"`{k}` {v.get('rows', 0):,} rows in {v.get('seconds', 0):.2f} s" for k, v in first.items()
+                      if isinstance(v, dict))
+    w(f"The reader: this process calling the handler, alternately `GET /v1/dashboard` and `GET /v1/client-groups/{{id}}"
+      f"/summary` for {f.groups} households (the summary includes the group's live Kingston IRR). The refresher: "
+      f"another process running the job `refresh-views` (`chalicelib.ops.jobs.run_job`: its advisory lock, its "
+      f"job_runs row, `REFRESH MATERIALIZED VIEW CONCURRENTLY` of the three views) back to back. Phases alternate "
+      f"between no refresh and the refresh loop ({sum(1 for x in f.phases if x.mode in ('off', 'concurrently'))} "
+      f"phases; a phase "
+      f"with the loop starts once a refresh is running and ends when the last one has finished). A thread in the "
+      f"refresher samples pg_stat_activity every 20 ms for the app's backend (the reader's) throughout. The first "
+      f"refresh after loading: {first.get('seconds', 0):.2f} s ({views}).\n")
+    w("| Phase | reads | dashboard p50 | dashboard p95 | summary p50 | summary p95 | all p95 | max | reader samples "
+      "waiting on a lock | refreshes during the phase |")
+    w("|---|---|---|---|---|---|---|---|---|---|")
+    names = {"nostats": "no refresh, the views as the job leaves them (not analysed; first phase)",
+             "off": "no refresh (**baseline**)", "concurrently": "refresh-views in a loop (CONCURRENTLY)",
+             "plain": "control: plain `REFRESH MATERIALIZED VIEW` in a loop (what CONCURRENTLY avoids)"}
+    for mode in ("nostats", "off", "concurrently", "plain"):
+        reads = f.reads.get(mode, {})
+        allr = f.all_reads(mode)
+        if not allr:
+            continue
+        runs = f.refreshes.get(mode, [])
+        run_text = "-" if mode == "off" else (
+            f"{len(runs)}, each {_ms(p50([b - a for a, b, _ in runs]))} p50, max "
+            f"{_ms(max(b - a for a, b, _ in runs))}" if runs else "0")
+        dash, summ = reads.get("dashboard", []), reads.get("summary", [])
+        w(f"| {names[mode]} | {len(allr):,} | {_ms(p50(dash))} | {_ms(pct(dash, 95))} | {_ms(p50(summ))} | "
+          f"{_ms(pct(summ, 95))} | {_ms(pct(allr, 95))} | {_ms(max(allr))} | {f.lock_waits(mode)} of "
+          f"{f.samples.get(mode, 0):,} | {run_text} |")
+    on, off = f.all_reads("concurrently"), f.all_reads("off")
+    w("")
+    dash_on = f.reads.get("concurrently", {}).get("dashboard", [])
+    dash_off = f.reads.get("off", {}).get("dashboard", [])
+    sum_on, sum_off = f.reads.get("concurrently", {}).get("summary", []), f.reads.get("off", {}).get("summary", [])
+    w(f"p95 with the refresh loop over p95 without: dashboard **{_x(pct(dash_on, 95) / pct(dash_off, 95))}**, "
+      f"summary **{_x(pct(sum_on, 95) / pct(sum_off, 95))}**, both **{_x(pct(on, 95) / pct(off, 95))}**. "
+      f"{f.overlapping.get('concurrently', 0):,} reads overlapped a running refresh; the slowest of them took "
+      f"{_ms(f.reader_max_overlap.get('concurrently', 0.0))}.\n")
+    runs = f.refreshes.get("concurrently", [])
+    if runs:
+        per_view: dict[str, list[float]] = {}
+        for _a, _b, figures in runs:
+            for view, v in figures.items():
+                if isinstance(v, dict) and "seconds" in v:
+                    per_view.setdefault(view, []).append(v["seconds"])
+        w("Each refresh-views run, p50 per view: " + ", ".join(f"`{k}` {p50(v):.3f} s" for k, v in per_view.items())
+          + ".\n")
+    states = f.waits.get("concurrently")
+    if states:
+        total = sum(states.values())
+        w("The reader's backend during the refresh loop (pg_stat_activity samples): " + ", ".join(
+            f"{k} {v / total:.0%}" for k, v in states.most_common()) + ".\n")
+    plain_waits = f.lock_waits("plain")
+    w(f"Reads never wait on the refresh: `REFRESH ... CONCURRENTLY` takes an EXCLUSIVE lock, which conflicts with "
+      f"writers and other refreshes but not with the ACCESS SHARE lock of a SELECT, so the reader was never seen "
+      f"waiting on a lock ({f.lock_waits('concurrently')} samples). The control shows the harness would see it: a "
+      f"plain REFRESH takes ACCESS EXCLUSIVE, and the reader was caught waiting on a lock in {plain_waits} samples"
+      f"{'' if plain_waits else ' (none caught this run: a plain refresh of this size is short)'}, its slowest "
+      f"read overlapping a refresh {_ms(f.reader_max_overlap.get('plain', 0.0))}. What is left of the p95 "
+      f"difference is CPU: on this machine's {p.cpus} CPUs the refresh (its backend and the job's process) competes "
+      f"with the reader and its backend for the same cores. The summary's p95 also carries the group IRR's costs "
+      f"of figure 4 (the live IRR, and the collector's full collections).\n")
+    dash_ns = f.reads.get("nostats", {}).get("dashboard", [])
+    before, after = f.plans.get("after the job's refresh", ""), f.plans.get("after ANALYZE", "")
+    if dash_ns and dash_off and before != after and p50(dash_ns) > 1.5 * p50(dash_off):
+        w(f"**Fix 4, statistics for the views.** The dashboard's top households (`ORDER BY funds_under_management "
+          f"DESC ... LIMIT 10` on `client_group_summaries`, the view that filters `mv_client_group_summary` on "
+          f"`firm_id = current_firm_id()`) is planned without statistics on the freshly refreshed materialized "
+          f"view: {before}. The job refreshes the views but never analyses them, so the plan waits for autovacuum. "
+          f"After `ANALYZE` of the three views: {after}. The dashboard took {_ms(p50(dash_ns))} p50 / "
+          f"{_ms(pct(dash_ns, 95))} p95 in the first phase against {_ms(p50(dash_off))} / {_ms(pct(dash_off, 95))} "
+          f"in the baseline ({_x(p50(dash_ns) / p50(dash_off))} at the median). The fix is one statement per view "
+          f"in `refresh_views` after its REFRESH: `ANALYZE <view>` (milliseconds). The harness analyses the views "
+          f"once before the alternating phases, so that autovacuum's own analyse cannot land in one of them.\n")
+    elif before:
+        w(f"The top-households query of the dashboard right after the job's refresh: {before}; after `ANALYZE` of "
+          f"the views (done once by the harness before the alternating phases): {after}.\n")
