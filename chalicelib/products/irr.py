@@ -23,6 +23,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
+from itertools import accumulate
 from typing import NamedTuple
 
 KINGSTON = "kingston_monthly"
@@ -120,7 +121,7 @@ def kingston_monthly(flows: Iterable[Flow], end_date: dt.date, end_value: Decima
     if not any(a > 0 for a in series):
         return _none(KINGSTON, NO_MONEY_OUT + _UNDER_PENNY, used)
 
-    monthly = _monthly_irr([float(a) for a in series])
+    monthly = _monthly_irr([float(a) for a in series], unique=_one_rate(series))
     if math.isnan(monthly):
         return _none(KINGSTON, NO_ROOT, used)
     if math.isinf(monthly):
@@ -129,7 +130,26 @@ def kingston_monthly(flows: Iterable[Flow], end_date: dt.date, end_value: Decima
     return _figure(KINGSTON, monthly_dec * 12, "monthly_irr_x12", used, monthly=monthly_dec)
 
 
-def _monthly_irr(series: list[float]) -> float:
+def _sign_changes(values: Iterable[Decimal | float]) -> int:
+    signs = [v > 0 for v in values if v != 0]
+    return sum(1 for a, b in zip(signs, signs[1:]) if a != b)
+
+
+def _one_rate(series: list[Decimal]) -> bool:
+    """Whether the monthly series has exactly one rate above -100%, even with several sign changes.
+
+    Norstrøm's criterion, both ways. With x = 1 / (1 + r) the NPV is a polynomial P(x) = sum(v_t x^t). Its roots in
+    (0, 1), the rates above 0, number at most the sign changes of the running totals A_t = v_0 + ... + v_t
+    (P(x) / (1 - x) is the power series with coefficients A_t); its roots in (1, inf), the rates between -100% and
+    0, at most the sign changes of the running totals from the end (the same argument for x^n P(1 / x)); and x = 1,
+    the rate 0, is a root exactly when the total is 0. So one change in all, with a total other than 0, leaves
+    exactly one rate above -100%: numpy-financial's answer, whichever solver finds it. Exact: Decimal totals.
+    """
+    forward = list(accumulate(series))
+    return forward[-1] != 0 and _sign_changes(forward) + _sign_changes(accumulate(reversed(series))) == 1
+
+
+def _monthly_irr(series: list[float], unique: bool = False) -> float:
     """numpy-financial's irr of the monthly series (the firm's rule), solved fast when the answer is unique.
 
     numpy-financial finds every root of the polynomial (an eigenvalue problem: ~6 ms for 10 years of months,
@@ -138,13 +158,11 @@ def _monthly_irr(series: list[float]) -> float:
     pyxirr's irr finds it in microseconds. Several sign changes may mean several rates, and numpy-financial's
     choice among them (the one nearest zero) is the rule, so those series go to numpy-financial itself.
     """
-    signs = [v > 0 for v in series if v != 0]
-    changes = sum(1 for a, b in zip(signs, signs[1:]) if a != b)
-    if changes == 1:
+    if unique or _sign_changes(series) == 1:
         import pyxirr
 
         rate = pyxirr.irr(series, silent=True)
-        if rate is not None and math.isfinite(rate):
+        if rate is not None and math.isfinite(rate) and rate > -1:
             return float(rate)
     import numpy_financial
 

@@ -820,6 +820,7 @@ class RefreshResult:
     first_refresh: dict[str, Any] = field(default_factory=dict)
     reader_max_overlap: dict[str, float] = field(default_factory=dict)  # mode -> slowest read overlapping a refresh
     plans: dict[str, str] = field(default_factory=dict)  # the top-households plan before/after ANALYZE
+    mv_stats: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # moment -> view -> counters
 
     def all_reads(self, mode: str) -> list[float]:
         return [x for v in self.reads.get(mode, {}).values() for x in v]
@@ -876,6 +877,22 @@ def _refresher(admin_url: str | None, owner_url: str, mode: Any, busy: Any, stop
     sampling.set()
     thread.join(timeout=2)
     queue.put(None)
+
+
+def _mv_stats() -> dict[str, dict[str, int]]:
+    """Rows written and dead per materialized view (pg_stat_all_tables, which covers them), and its size."""
+    from psycopg.rows import dict_row
+
+    from chalicelib.core import db
+    from chalicelib.ops.refresh_views import VIEWS
+
+    time.sleep(1.2)  # backends flush their counters about once a second
+    with db.owner_connection() as conn:
+        conn.row_factory = dict_row
+        rows = conn.execute("SELECT relname, n_tup_ins, n_tup_del, n_live_tup, n_dead_tup, "
+                            "pg_total_relation_size(relid) AS bytes FROM pg_stat_all_tables "
+                            "WHERE relname = ANY(%s)", (list(VIEWS),)).fetchall()
+    return {r["relname"]: {k: int(v) for k, v in r.items() if k != "relname"} for r in rows}
 
 
 def _top_households_plan(firm: BenchFirm) -> str:
@@ -940,7 +957,10 @@ def measure_refresh(app_module: Any, firm: BenchFirm, database: Database, *, pai
     reads_at: list[tuple[str, float, float, str]] = []  # (mode, start, end, endpoint)
     k = 0
     res.plans["after the job's refresh"] = _top_households_plan(firm)
+    res.mv_stats["start"] = _mv_stats()
     for name, seconds in schedule:
+        if name == "plain":
+            res.mv_stats["before the control"] = _mv_stats()
         if name != "nostats" and "after ANALYZE" not in res.plans:
             from chalicelib.ops.refresh_views import VIEWS
 
@@ -967,6 +987,7 @@ def measure_refresh(app_module: Any, firm: BenchFirm, database: Database, *, pai
             time.sleep(0.002)
         res.phases.append(RefreshPhase(name, start, time.monotonic()))
         say(f"figure 6: phase {name}: {sum(1 for r in reads_at if r[0] == name):,} reads so far")
+    res.mv_stats["end"] = _mv_stats()
     stop.set()
     runs: list[tuple[int, float, float, dict[str, Any]]] = []
     while True:

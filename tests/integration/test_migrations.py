@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = ROOT / "migrations"
 YOYO_TABLES = {"_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock"}
 # Tables that hold no tenant data. Every other table is a tenant table and must be scoped by firm.
-PLATFORM_TABLES = {"job_runs"} | YOYO_TABLES
+PLATFORM_TABLES = {"job_runs", "view_refreshes"} | YOYO_TABLES
 
 
 def _forward_files() -> list[Path]:
