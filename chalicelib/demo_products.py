@@ -32,14 +32,9 @@ TEMPLATES = {"Cautious": [40, 35, 20, 5], "Balanced": [55, 25, 15, 5], "Adventur
 
 def isin_with_check(payload: str) -> str:
     """Append the ISO 6166 check digit to an 11-character payload."""
-    digits = "".join(str(int(c, 36)) for c in payload)
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 0:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return payload + str((10 - total % 10) % 10)
+    from chalicelib.products.models import isin_check_digit
+
+    return payload + str(isin_check_digit(payload))
 
 
 def _month_end(year: int, month: int) -> date:

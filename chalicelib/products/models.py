@@ -21,20 +21,25 @@ OwnershipShare = decimal_type(5, 2, "0.01", "100")
 Weighting = decimal_type(5, 2, "0.01", "100")
 
 
-def isin_is_valid(isin: str) -> bool:
-    """ISO 6166: two letters, nine alphanumerics, a Luhn check digit over the letters expanded to numbers.
-    The database's isin_is_valid() is the same rule, independently written in SQL."""
-    if len(isin) != 12 or not isin[:2].isalpha() or not isin.isalnum() or not isin[11].isdigit() \
-            or not isin.isascii() or isin != isin.upper():
-        return False
-    digits = "".join(str(int(c, 36)) for c in isin[:11])
+def isin_check_digit(payload: str) -> int:
+    """The ISO 6166 check digit of an 11-character payload: Luhn over the letters expanded to numbers."""
+    digits = "".join(str(int(c, 36)) for c in payload)
     total = 0
     for i, ch in enumerate(reversed(digits)):
         d = int(ch)
         if i % 2 == 0:
             d = d * 2 - 9 if d > 4 else d * 2
         total += d
-    return (10 - total % 10) % 10 == int(isin[11])
+    return (10 - total % 10) % 10
+
+
+def isin_is_valid(isin: str) -> bool:
+    """ISO 6166: two letters, nine alphanumerics, a check digit (isin_check_digit).
+    The database's isin_is_valid() is the same rule, independently written in SQL."""
+    if len(isin) != 12 or not isin[:2].isalpha() or not isin.isalnum() or not isin[11].isdigit() \
+            or not isin.isascii() or isin != isin.upper():
+        return False
+    return isin_check_digit(isin[:11]) == int(isin[11])
 
 
 def _isin(value: str | None) -> str | None:

@@ -380,7 +380,7 @@ def bulk_valuations(ctx: RequestContext, product_id: UUID, body: Any) -> int:
     with db.transaction(ctx) as tx:
         if rows.get(tx, "products", product_id, "id", for_update=True) is None:
             raise errors.NotFound("No such product")
-        funds = {pf["id"]: pf for pf in _product_fund_contexts(tx, product_id)}
+        funds = {pf["id"]: pf for pf in store.portfolio_fund_contexts(tx, product_id)}
         seen: set[tuple[UUID, date]] = set()
         for i, v in enumerate(body.valuations):
             pf = funds.get(v.portfolio_fund_id)
@@ -397,10 +397,6 @@ def bulk_valuations(ctx: RequestContext, product_id: UUID, body: Any) -> int:
         audit.record(tx, "product.bulk_valuations", "product", product_id, None,
                      {"written": written, "from": dates[0], "to": dates[-1]})
     return written
-
-
-def _product_fund_contexts(tx: db.Tx, product_id: UUID) -> list[dict[str, Any]]:
-    return [store.portfolio_fund_context(tx, pf["id"]) for pf in store.list_portfolio_funds(tx, product_id)]
 
 
 def _after_valuations(tx: db.Tx, product_id: UUID, dates: list[date]) -> None:
@@ -459,7 +455,7 @@ def bulk_activity(ctx: RequestContext, product_id: UUID, body: Any) -> int:
     with db.transaction(ctx) as tx:
         if rows.get(tx, "products", product_id, "id", for_update=True) is None:
             raise errors.NotFound("No such product")
-        funds = {pf["id"]: pf for pf in _product_fund_contexts(tx, product_id)}
+        funds = {pf["id"]: pf for pf in store.portfolio_fund_contexts(tx, product_id)}
         for i, a in enumerate(body.activities):
             pf = funds.get(a.portfolio_fund_id)
             if pf is None:
@@ -511,13 +507,10 @@ def irr_for(ctx: RequestContext, scope: str, scope_id: UUID, query: Any) -> dict
     """IRR of a portfolio fund, a product or a client group (pooled flows, never averaged) over a period."""
     with db.transaction(ctx) as tx:
         if scope == "portfolio_fund":
-            pf = rows.get(tx, "portfolio_funds", scope_id, "id, product_id")
-            if pf is None:
+            if rows.get(tx, "portfolio_funds", scope_id, "id") is None:
                 raise errors.NotFound("No such portfolio fund")
-            product_ids = [pf["product_id"]]
             flow_rows = store.flows_of_portfolio_fund(tx, scope_id)
-            series = [(v["valuation_date"], v["value"]) for v in store.fund_valuation_series(tx, product_ids)
-                      if v["portfolio_fund_id"] == scope_id]
+            series = [(v["valuation_date"], v["value"]) for v in store.fund_valuation_series(tx, scope_id)]
         elif scope == "product":
             if rows.get(tx, "products", scope_id, "id") is None:
                 raise errors.NotFound("No such product")

@@ -156,6 +156,13 @@ def portfolio_fund_context(tx: Tx, pf_id: UUID, *, for_update: bool = False) -> 
                   f"JOIN funds f ON f.id = pf.fund_id WHERE pf.id = %s{lock}", (pf_id,))
 
 
+def portfolio_fund_contexts(tx: Tx, product_id: UUID) -> list[dict[str, Any]]:
+    """portfolio_fund_context for every fund of one product, in one query (bulk writes check them all)."""
+    return tx.all("SELECT pf.id, pf.product_id, pf.fund_id, pf.start_date, pf.end_date, p.start_date AS "
+                  "product_start, f.is_cash FROM portfolio_funds pf JOIN products p ON p.id = pf.product_id "
+                  "JOIN funds f ON f.id = pf.fund_id WHERE pf.product_id = %s", (product_id,))
+
+
 def list_valuations(tx: Tx, pf_id: UUID, from_: date | None, to: date | None, after: list[Any] | None,
                     limit: int) -> list[dict[str, Any]]:
     return tx.all(f"SELECT {VALUATION_COLUMNS} FROM fund_valuations WHERE portfolio_fund_id = %(pf)s "
@@ -225,10 +232,9 @@ def flows_of_portfolio_fund(tx: Tx, pf_id: UUID) -> list[dict[str, Any]]:
                   "GROUP BY activity_date ORDER BY activity_date", (pf_id,))
 
 
-def fund_valuation_series(tx: Tx, product_ids: list[UUID]) -> list[dict[str, Any]]:
-    return tx.all("SELECT pf.product_id, v.portfolio_fund_id, v.valuation_date, v.value FROM fund_valuations v "
-                  "JOIN portfolio_funds pf ON pf.id = v.portfolio_fund_id WHERE pf.product_id = ANY(%s) "
-                  "ORDER BY v.valuation_date", (product_ids,))
+def fund_valuation_series(tx: Tx, pf_id: UUID) -> list[dict[str, Any]]:
+    return tx.all("SELECT valuation_date, value FROM fund_valuations WHERE portfolio_fund_id = %s "
+                  "ORDER BY valuation_date", (pf_id,))
 
 
 def portfolio_valuation_series(tx: Tx, product_ids: list[UUID]) -> list[dict[str, Any]]:
