@@ -471,10 +471,10 @@ def bulk_activity(ctx: RequestContext, product_id: UUID, body: Any) -> int:
 
 # --- IRR ---
 
-def _flows(rows_: list[dict[str, Any]]) -> list[Any]:
+def _flows(dates: list[date], amounts: list[Decimal]) -> list[Any]:
     from chalicelib.products import irr
 
-    return [irr.Flow(r["activity_date"], r["amount"]) for r in rows_]
+    return [irr.Flow(d, a) for d, a in zip(dates, amounts)]
 
 
 def _compute(method: str, flows: list[Any], end_date: date, end_value: Decimal,
@@ -491,85 +491,55 @@ def _recompute_irr(tx: db.Tx, product_id: UUID, from_date: date) -> int:
     Dates before the change keep their stored values: they depend only on flows and valuations before them.
     Fund-level IRRs are computed on request (GET /v1/portfolio-funds/{id}/irr), not stored.
     """
+    from chalicelib.products.irr import Flow
+
     store.delete_irr_from(tx, product_id, from_date)
-    flows = store.flows_of_products(tx, [product_id])
+    flows = [Flow(f["flow_date"], f["amount"]) for f in store.flows_of_product(tx, product_id)]
     out: list[tuple[str, UUID, date, str, Any, str | None]] = []
-    for v in store.portfolio_valuation_series(tx, [product_id]):
+    for v in store.portfolio_valuation_series(tx, product_id):
         if v["valuation_date"] >= from_date:
-            used = _flows([f for f in flows if f["activity_date"] <= v["valuation_date"]])
+            used = [f for f in flows if f.date <= v["valuation_date"]]
             for method in ("kingston_monthly", "xirr"):
                 r = _compute(method, used, v["valuation_date"], v["value"])
                 out.append(("product", product_id, v["valuation_date"], method, r.irr, r.reason))
     return store.insert_irr_values(tx, out)
 
 
+_IRR_SCOPES = {"portfolio_fund": "No such portfolio fund", "product": "No such product",
+               "client_group": "No such client group"}
+
+
 def irr_for(ctx: RequestContext, scope: str, scope_id: UUID, query: Any) -> dict[str, Any]:
-    """IRR of a portfolio fund, a product or a client group (pooled flows, never averaged) over a period."""
+    """IRR of a portfolio fund, a product or a client group (pooled flows, never averaged) over a period.
+
+    One query fetches everything (store.irr_inputs): the end and start values and the flows between, netted per
+    date; a group's values are its active products' valuations pooled in SQL."""
     with db.transaction(ctx) as tx:
-        if scope == "portfolio_fund":
-            if rows.get(tx, "portfolio_funds", scope_id, "id") is None:
-                raise errors.NotFound("No such portfolio fund")
-            flow_rows = store.flows_of_portfolio_fund(tx, scope_id)
-            series = [(v["valuation_date"], v["value"]) for v in store.fund_valuation_series(tx, scope_id)]
-        elif scope == "product":
-            if rows.get(tx, "products", scope_id, "id") is None:
-                raise errors.NotFound("No such product")
-            flow_rows = store.flows_of_products(tx, [scope_id])
-            series = [(v["valuation_date"], v["value"]) for v in store.portfolio_valuation_series(tx, [scope_id])]
-        else:
-            if clients_store.get_group(tx, scope_id) is None:
-                raise errors.NotFound("No such client group")
-            product_ids = store.group_product_ids(tx, scope_id)
-            flow_rows = store.flows_of_products(tx, product_ids)
-            series = _pooled_series(store.portfolio_valuation_series(tx, product_ids))
-    return _irr_over(query, flow_rows, series)
+        inputs = store.irr_inputs(tx, scope, scope_id, query.from_, query.to)
+    if not inputs["found"]:
+        raise errors.NotFound(_IRR_SCOPES[scope])
+    return _irr_over(query, inputs)
 
 
-def _pooled_series(valuations: list[dict[str, Any]]) -> list[tuple[date, Decimal]]:
-    """A group's value on each date a product was valued: each product at its latest valuation on or before it."""
-    dates = sorted({v["valuation_date"] for v in valuations})
-    latest: dict[UUID, Decimal] = {}
-    by_date: dict[date, list[dict[str, Any]]] = defaultdict(list)
-    for v in valuations:
-        by_date[v["valuation_date"]].append(v)
-    out = []
-    for d in dates:
-        for v in by_date[d]:
-            latest[v["product_id"]] = v["value"]
-        out.append((d, sum(latest.values(), Decimal(0))))
-    return out
-
-
-def _value_on_or_before(series: list[tuple[date, Decimal]], day: date) -> tuple[date, Decimal] | None:
-    found = None
-    for d, value in series:
-        if d <= day:
-            found = (d, value)
-    return found
-
-
-def _irr_over(query: Any, flow_rows: list[dict[str, Any]], series: list[tuple[date, Decimal]]) -> dict[str, Any]:
+def _irr_over(query: Any, inputs: dict[str, Any]) -> dict[str, Any]:
     method = query.method
     result: dict[str, Any] = {"irr": None, "method": method, "from": query.from_, "to": query.to, "reason": None}
-    if not series:
+    if not inputs["valued"]:
         return {**result, "reason": "no valuation yet"}
-    end = _value_on_or_before(series, query.to) if query.to else series[-1]
-    if end is None:
+    end_date = inputs["end_date"]
+    if end_date is None:
         return {**result, "reason": f"no valuation on or before {query.to}"}
-    end_date, end_value = end
     start_date = start_value = None
-    flows = [r for r in flow_rows if r["activity_date"] <= end_date]
     if query.from_ is not None:
-        start = _value_on_or_before(series, query.from_)
-        if start is None:
+        start_date, start_value = inputs["start_date"], inputs["start_value"]
+        if start_date is None:
             return {**result, "to": end_date, "reason": f"no valuation on or before {query.from_} to start from"}
-        start_date, start_value = start
         if start_date >= end_date:
             return {**result, "to": end_date, "reason": "the period is empty"}
-        flows = [r for r in flows if r["activity_date"] > start_date]
-    r = _compute(method, _flows(flows), end_date, end_value, start_date=start_date, start_value=start_value)
-    out = {**result, "irr": r.irr, "reason": r.reason, "from": start_date or (flows[0]["activity_date"] if flows
-                                                                            else None), "to": end_date}
+    flows = _flows(inputs["flow_dates"] or [], inputs["flow_amounts"] or [])
+    r = _compute(method, flows, end_date, inputs["end_value"], start_date=start_date, start_value=start_value)
+    out = {**result, "irr": r.irr, "reason": r.reason, "from": start_date or (flows[0].date if flows else None),
+           "to": end_date}
     if query.include == "flows":
         out["flows"] = [{"date": f.date, "amount": f.amount} for f in r.flows_used]
     return out

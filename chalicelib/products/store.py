@@ -215,36 +215,77 @@ def first_activity_date(tx: Tx, product_id: UUID) -> date | None:
 
 # --- what IRR needs ---
 
-def flows_of_products(tx: Tx, product_ids: list[UUID]) -> list[dict[str, Any]]:
-    """Investor cash flows (signed by activity_sign; fees and dividends excluded), netted per date.
+# The inputs of one IRR request in one round trip: whether the fund, product or group is visible (RLS), whether it
+# has any valuation, its value at the end of the period (the latest valuation on or before `to`, or the latest of
+# all) and at its start (on or before `from`), and the investor cash flows in between, netted per date (Kingston
+# sums a month anyway, and XIRR discounts every flow of a date by the same factor). A group's value on a date is
+# the sum of each active product's latest valuation on or before it (products not yet valued add nothing).
+# Products and groups read their flows from product_flows (netted per product and date by triggers, migration
+# 0008); a portfolio fund reads its own activity.
+_FLOWS_BETWEEN = """
+    SELECT array_agg(x.day ORDER BY x.day) AS flow_dates, array_agg(x.amount ORDER BY x.day) AS flow_amounts
+    FROM (SELECT {day} AS day, sum({amount})::numeric AS amount
+          FROM {source}
+          WHERE {holder} AND {day} <= e.d AND (s.d IS NULL OR {day} > s.d)
+          GROUP BY {day}) x"""
 
-    IRR needs only each date's net amount: Kingston sums a month anyway, and XIRR discounts every flow of a
-    date by the same factor. Netting in SQL moves about one row per date instead of one per activity."""
-    return tx.all("SELECT a.activity_date, sum(a.amount * activity_sign(a.activity_type))::numeric AS amount "
-                  "FROM holding_activity a JOIN portfolio_funds pf ON pf.id = a.portfolio_fund_id "
-                  "WHERE pf.product_id = ANY(%s) AND activity_sign(a.activity_type) <> 0 "
-                  "GROUP BY a.activity_date ORDER BY a.activity_date", (product_ids,))
+_PRODUCTS_IRR_INPUTS = """
+WITH p AS MATERIALIZED ({products}),
+e AS (SELECT max(v.valuation_date) AS d FROM portfolio_valuations v
+      WHERE v.product_id IN (SELECT id FROM p) AND v.valuation_date <= COALESCE(%(to)s::date, 'infinity')),
+s AS (SELECT max(v.valuation_date) AS d FROM portfolio_valuations v
+      WHERE v.product_id IN (SELECT id FROM p) AND v.valuation_date <= %(from)s::date)
+SELECT EXISTS ({found}) AS found,
+       EXISTS (SELECT 1 FROM portfolio_valuations v WHERE v.product_id IN (SELECT id FROM p)) AS valued,
+       e.d AS end_date,
+       (SELECT sum(l.value) FROM p CROSS JOIN LATERAL (
+            SELECT v.value FROM portfolio_valuations v WHERE v.product_id = p.id AND v.valuation_date <= e.d
+            ORDER BY v.valuation_date DESC LIMIT 1) l) AS end_value,
+       s.d AS start_date,
+       (SELECT sum(l.value) FROM p CROSS JOIN LATERAL (
+            SELECT v.value FROM portfolio_valuations v WHERE v.product_id = p.id AND v.valuation_date <= s.d
+            ORDER BY v.valuation_date DESC LIMIT 1) l) AS start_value,
+       f.flow_dates, f.flow_amounts
+FROM e, s, LATERAL (""" + _FLOWS_BETWEEN.format(
+    day="f.flow_date", amount="f.amount", source="product_flows f", holder="f.product_id IN (SELECT id FROM p)") + ") f"
+
+IRR_INPUTS_SQL = {
+    "product": _PRODUCTS_IRR_INPUTS.format(products="SELECT id FROM products WHERE id = %(id)s",
+                                           found="SELECT 1 FROM products WHERE id = %(id)s"),
+    "client_group": _PRODUCTS_IRR_INPUTS.format(
+        products="SELECT id FROM products WHERE client_group_id = %(id)s AND status = 'active'",
+        found="SELECT 1 FROM client_groups WHERE id = %(id)s"),
+    "portfolio_fund": """
+WITH e AS (SELECT v.valuation_date AS d, v.value FROM fund_valuations v
+           WHERE v.portfolio_fund_id = %(id)s AND v.valuation_date <= COALESCE(%(to)s::date, 'infinity')
+           ORDER BY v.valuation_date DESC LIMIT 1),
+s AS (SELECT v.valuation_date AS d, v.value FROM fund_valuations v
+      WHERE v.portfolio_fund_id = %(id)s AND v.valuation_date <= %(from)s::date
+      ORDER BY v.valuation_date DESC LIMIT 1)
+SELECT EXISTS (SELECT 1 FROM portfolio_funds WHERE id = %(id)s) AS found,
+       EXISTS (SELECT 1 FROM fund_valuations v WHERE v.portfolio_fund_id = %(id)s) AS valued,
+       e.d AS end_date, e.value AS end_value, s.d AS start_date, s.value AS start_value,
+       f.flow_dates, f.flow_amounts
+FROM (SELECT) one LEFT JOIN e ON true LEFT JOIN s ON true, LATERAL (""" + _FLOWS_BETWEEN.format(
+        day="a.activity_date", amount="a.amount * activity_sign(a.activity_type)", source="holding_activity a",
+        holder="a.portfolio_fund_id = %(id)s AND activity_sign(a.activity_type) <> 0") + ") f",
+}
 
 
-def flows_of_portfolio_fund(tx: Tx, pf_id: UUID) -> list[dict[str, Any]]:
-    return tx.all("SELECT activity_date, sum(amount * activity_sign(activity_type))::numeric AS amount "
-                  "FROM holding_activity WHERE portfolio_fund_id = %s AND activity_sign(activity_type) <> 0 "
-                  "GROUP BY activity_date ORDER BY activity_date", (pf_id,))
+def irr_inputs(tx: Tx, scope: str, scope_id: UUID, from_: date | None, to: date | None) -> dict[str, Any]:
+    """What an IRR over (from_, to] needs, for scope "portfolio_fund", "product" or "client_group" (see above)."""
+    return tx.one(IRR_INPUTS_SQL[scope], {"id": scope_id, "from": from_, "to": to})
 
 
-def fund_valuation_series(tx: Tx, pf_id: UUID) -> list[dict[str, Any]]:
-    return tx.all("SELECT valuation_date, value FROM fund_valuations WHERE portfolio_fund_id = %s "
-                  "ORDER BY valuation_date", (pf_id,))
+def flows_of_product(tx: Tx, product_id: UUID) -> list[dict[str, Any]]:
+    """The product's investor cash flows (signed by activity_sign; fees and dividends excluded), netted per date."""
+    return tx.all("SELECT flow_date, amount FROM product_flows WHERE product_id = %s ORDER BY flow_date",
+                  (product_id,))
 
 
-def portfolio_valuation_series(tx: Tx, product_ids: list[UUID]) -> list[dict[str, Any]]:
-    return tx.all("SELECT product_id, valuation_date, value FROM portfolio_valuations "
-                  "WHERE product_id = ANY(%s) ORDER BY valuation_date", (product_ids,))
-
-
-def group_product_ids(tx: Tx, group_id: UUID, *, active_only: bool = True) -> list[UUID]:
-    return [r["id"] for r in tx.all("SELECT id FROM products WHERE client_group_id = %s "
-                                    "AND (NOT %s OR status = 'active') ORDER BY id", (group_id, active_only))]
+def portfolio_valuation_series(tx: Tx, product_id: UUID) -> list[dict[str, Any]]:
+    return tx.all("SELECT valuation_date, value FROM portfolio_valuations WHERE product_id = %s "
+                  "ORDER BY valuation_date", (product_id,))
 
 
 def delete_irr_from(tx: Tx, product_id: UUID, from_date: date) -> int:

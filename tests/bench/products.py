@@ -137,26 +137,32 @@ def pick_groups(firm_id: UUID) -> tuple[list[GroupCase], dict[str, int]]:
     return cases, dist
 
 
-# The group's cash flows as recorded: one signed flow per activity (the floor's input, whatever the API fetches).
+# The group's cash flows as recorded: one signed flow per activity of its active products (the floor's input,
+# whatever the API fetches), and each active product's latest valuation (the pooled end value, on the latest date).
 _ACTIVITY_FLOWS_SQL = ("SELECT a.activity_date, (a.amount * activity_sign(a.activity_type))::numeric AS amount "
                        "FROM holding_activity a JOIN portfolio_funds pf ON pf.id = a.portfolio_fund_id "
-                       "WHERE pf.product_id = ANY(%s) AND activity_sign(a.activity_type) <> 0 "
+                       "JOIN products p ON p.id = pf.product_id "
+                       "WHERE p.client_group_id = %s AND p.status = 'active' AND activity_sign(a.activity_type) <> 0 "
                        "ORDER BY a.activity_date")
+_LATEST_VALUES_SQL = ("SELECT DISTINCT ON (v.product_id) v.valuation_date, v.value FROM portfolio_valuations v "
+                      "JOIN products p ON p.id = v.product_id WHERE p.client_group_id = %s AND p.status = 'active' "
+                      "ORDER BY v.product_id, v.valuation_date DESC")
 
 
 def _group_inputs(ctx: Any, group_id: UUID) -> tuple[list[Any], date, Decimal, int]:
-    """The prepared input of the bare arithmetic: the group's flows as recorded (one Flow per cash flow), end date
-    and end value (the pooled valuation series, by the service's own helper); and how many flow rows the API's
-    store call returns (it may net them per date)."""
+    """The prepared input of the bare arithmetic, assembled here with the harness's own SQL (not the service's):
+    the group's flows as recorded (one Flow per cash flow), the end date (the latest valuation of any of its active
+    products) and the end value (each product's latest valuation, summed); and how many flow rows the API's one
+    query (`store.irr_inputs`) returns (it nets them per date)."""
     from chalicelib.core import db
-    from chalicelib.products import irr, service, store
+    from chalicelib.products import irr, store
 
     with db.transaction(ctx) as tx:
-        product_ids = store.group_product_ids(tx, group_id)
-        flow_rows = tx.all(_ACTIVITY_FLOWS_SQL, (product_ids,))
-        api_rows = len(store.flows_of_products(tx, product_ids))
-        series = service._pooled_series(store.portfolio_valuation_series(tx, product_ids))
-    end_date, end_value = series[-1]
+        flow_rows = tx.all(_ACTIVITY_FLOWS_SQL, (group_id,))
+        latest = tx.all(_LATEST_VALUES_SQL, (group_id,))
+        api_rows = len(store.irr_inputs(tx, "client_group", group_id, None, None)["flow_dates"] or [])
+    end_date = max(r["valuation_date"] for r in latest)
+    end_value = sum((r["value"] for r in latest), Decimal(0))
     flows = [irr.Flow(r["activity_date"], r["amount"]) for r in flow_rows if r["activity_date"] <= end_date]
     return flows, end_date, end_value, api_rows
 
@@ -429,16 +435,10 @@ class _Instrument:
         import numpy_financial
         import pyxirr
 
-        from chalicelib.clients import store as clients_store
         from chalicelib.products import irr, service, store
 
         if self.group:
-            self._wrap(clients_store, "get_group", "db: get_group")
-            self._wrap(store, "group_product_ids", "db: group_product_ids")
-            self._wrap(store, "flows_of_products", "db: flows_of_products")
-            self._wrap(store, "dated_flows_of_products", "db: dated_flows_of_products")
-            self._wrap(store, "portfolio_valuation_series", "db: portfolio_valuation_series")
-            self._wrap(service, "_pooled_series", "prepare: _pooled_series")
+            self._wrap(store, "irr_inputs", "db: irr_inputs")
             self._wrap(service, "_flows", "prepare: _flows")
             self._wrap(service, "_compute", "arithmetic: _compute")
             return self
