@@ -97,7 +97,6 @@ class GroupIrrResult:
     gc_objects: int = 0  # objects the collector tracks in this process, at figure 4
     container_objects: int = 0  # the same in a fresh process that imported the app and served these requests
     frozen_objects: int = 0  # objects in the collector's permanent generation (gc.freeze), at figure 4
-    in_code: set[str] = field(default_factory=set)  # the proposed fixes the code already has
     profile_top: list[tuple[str, float, float]] = field(default_factory=list)  # (function, own s per call, share)
     profile_calls: int = 0
     flow_distribution: dict[str, int] = field(default_factory=dict)  # min/p25/p50/p75/max flows per group
@@ -223,6 +222,7 @@ def measure_group_irr(app_module: Any, firm: BenchFirm, *, rounds: int = 6, per_
         kingston = irr.kingston_monthly(flows, end_date, end_value)
         case.months = len(kingston.flows_used)
         monthly = [float(f.amount) for f in kingston.flows_used]
+        unique = irr._one_rate([f.amount for f in kingston.flows_used])  # decided as the code decides, untimed
         xirr_used = irr.xirr(flows, end_date, end_value).flows_used
         x_dates, x_amounts = [f.date for f in xirr_used], [float(f.amount) for f in xirr_used]
         events = {m: _with_query(api_event("GET", IRR_RESOURCE, {"group_id": str(case.group_id)}, headers),
@@ -250,7 +250,7 @@ def measure_group_irr(app_module: Any, firm: BenchFirm, *, rounds: int = 6, per_
             for _ in range(n):
                 t = perf()
                 if m == "kingston_monthly":
-                    irr._monthly_irr(monthly)
+                    irr._monthly_irr(monthly, unique=unique)
                 else:
                     pyxirr.xirr(x_dates, x_amounts, day_count=pyxirr.DayCount.ACT_365F)
                 out.append(perf() - t)
@@ -269,7 +269,7 @@ def measure_group_irr(app_module: Any, firm: BenchFirm, *, rounds: int = 6, per_
     split_case = cases[0]
     result = GroupIrrResult(cases=cases, split=_split(app, split_case, headers, lctx), split_group=split_case.label,
                             flow_distribution=dist, gc=watch.seconds, gc_objects=watch.objects,
-                            frozen_objects=watch.frozen, in_code=fixes_in_code(),
+                            frozen_objects=watch.frozen,
                             requests=sum(len(c.handler[m]) for c in cases for m in METHODS))
     result.profile_top, result.profile_calls = _profile_handler(app, split_case, headers, lctx)
     result.container_objects = _container_objects(firm.token, split_case.group_id)
@@ -443,11 +443,9 @@ class _Instrument:
             self._wrap(service, "_compute", "arithmetic: _compute")
             return self
         self._wrap(store, "delete_irr_from", "db: delete the stored IRRs from the date")
-        self._wrap(store, "flows_of_products", "db: fetch the product's cash flows")
-        self._wrap(store, "dated_flows_of_products", "db: fetch the product's cash flows")
+        self._wrap(store, "flows_of_product", "db: fetch the product's cash flows (product_flows)")
         self._wrap(store, "portfolio_valuation_series", "db: fetch the product's valuation series")
         self._wrap(store, "insert_irr_values", "db: insert the new IRR rows")
-        self._wrap(service, "_flows", "python: build each date's Flow list")
         self._wrap(irr, "kingston_monthly", "irr: kingston_monthly (all of it)")
         self._wrap(irr, "xirr", "irr: xirr (all of it)")
         self._wrap(irr, "_monthly_irr", "solver: Kingston root finding")
@@ -471,7 +469,7 @@ def measure_recompute(app_module: Any, firm: BenchFirm, *, reps: int = 20, sweep
     picked = _pick_product(firm.id)
     pid = picked["id"]
     with db.transaction(ctx) as tx:
-        dates = [v["valuation_date"] for v in store.portfolio_valuation_series(tx, [pid])]
+        dates = [v["valuation_date"] for v in store.portfolio_valuation_series(tx, pid)]
         t = time.perf_counter()
         written = service._recompute_irr(tx, pid, date.min)  # the stored history this product starts from
         first_full = time.perf_counter() - t
@@ -579,224 +577,6 @@ def _check_history(ctx: Any, pid: UUID, middle: date) -> str:
     return (f"after the PATCHes the stored history ({len(stored)} rows) {'equals' if same else 'DIFFERS from'} a "
             f"full recompute; rows before the edited date were last written "
             f"{'before' if untouched else 'NOT before'} the PATCHes rewrote the later ones")
-
-
-# --- what-if: the proposed fixes, patched into this process ------------------------------------------------------
-
-_DATED_FLOWS_SQL = ("SELECT a.activity_date, sum(a.amount * activity_sign(a.activity_type))::numeric AS amount "
-                    "FROM holding_activity a JOIN portfolio_funds pf ON pf.id = a.portfolio_fund_id "
-                    "WHERE pf.product_id = ANY(%s) AND activity_sign(a.activity_type) <> 0 "
-                    "GROUP BY a.activity_date ORDER BY a.activity_date")
-
-
-def _sign_changes(values: Any) -> int:
-    signs = [v > 0 for v in values if v != 0]
-    return sum(1 for a, b in zip(signs, signs[1:]) if a != b)
-
-
-def one_rate(series: list[Decimal]) -> bool:
-    """Norstrøm's criterion both ways (see the report): exactly one rate above -100% when the running totals from
-    the start and from the end change sign once in all, and the total is not 0."""
-    from itertools import accumulate
-
-    forward = list(accumulate(series))
-    return forward[-1] != 0 and _sign_changes(forward) + _sign_changes(accumulate(reversed(series))) == 1
-
-
-FIX_NAMES = {"flows": "fix 1: flows netted per date in SQL",
-             "solver": "fix 2: one-rate Kingston series solved by pyxirr",
-             "gc": "fix 3: gc.freeze() after import"}
-
-
-def fixes_in_code() -> set[str]:
-    """Which of the proposed fixes the code already has (the what-if skips those)."""
-    import gc
-    import inspect
-
-    from chalicelib.products import irr, store
-
-    have = set()
-    if hasattr(store, "dated_flows_of_products") or "GROUP BY" in inspect.getsource(store.flows_of_products):
-        have.add("flows")
-    if hasattr(irr, "_one_rate") or "accumulate" in inspect.getsource(irr._monthly_irr):
-        have.add("solver")
-    if gc.get_freeze_count() > 0:  # app.py froze what its import made
-        have.add("gc")
-    return have
-
-
-class WhatIf:
-    """Proposed fixes patched into this process (not into the code): "flows", the flows of a product or a group
-    netted per date in SQL (`store.flows_of_products` answers what the proposed `store.dated_flows_of_products`
-    would); "solver", Kingston series with several sign changes but provably one rate (`one_rate`) solved by pyxirr
-    instead of numpy-financial's eigenvalues; "gc", `gc.freeze()` (what app.py would call at the end of its import:
-    the objects alive now leave the collector's generations, so full collections stop walking them)."""
-
-    def __init__(self, fixes: set[str]) -> None:
-        self.fixes = fixes
-        self._undo: list[tuple[Any, str, Any]] = []
-
-    def __enter__(self) -> "WhatIf":
-        import gc
-        import math
-
-        from chalicelib.products import irr, store
-
-        if "flows" in self.fixes:
-            self._undo.append((store, "flows_of_products", store.flows_of_products))
-            store.flows_of_products = lambda tx, product_ids: tx.all(_DATED_FLOWS_SQL, (product_ids,))
-        if "solver" in self.fixes:
-            original = irr._monthly_irr
-
-            def monthly_irr(series: list[float], *args: Any, **kwargs: Any) -> float:
-                import pyxirr
-
-                if one_rate([Decimal(repr(v)) for v in series]):
-                    rate = pyxirr.irr(series, silent=True)
-                    if rate is not None and math.isfinite(rate) and rate > -1:
-                        return float(rate)
-                return original(series, *args, **kwargs)
-
-            self._undo.append((irr, "_monthly_irr", original))
-            irr._monthly_irr = monthly_irr
-        if "gc" in self.fixes:
-            gc.collect()
-            gc.freeze()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        import gc
-
-        for module, name, original in reversed(self._undo):
-            setattr(module, name, original)
-        self._undo.clear()
-        if "gc" in self.fixes:
-            gc.unfreeze()
-
-
-@dataclass
-class Variant:
-    name: str
-    fixes: list[str]
-    handler: dict[str, list[float]] = field(default_factory=dict)  # largest group, per method
-    floor: dict[str, list[float]] = field(default_factory=dict)
-    recompute: dict[str, list[float]] = field(default_factory=dict)  # "middle" / "full"
-
-    def ratio(self, method: str) -> float:
-        return pct(self.handler[method], 95) / pct(self.floor[method], 95)
-
-    def recompute_ratio(self) -> float:
-        return p50(self.recompute["middle"]) / p50(self.recompute["full"])
-
-
-@dataclass
-class WhatIfResult:
-    variants: list[Variant] = field(default_factory=list)
-    in_code: list[str] = field(default_factory=list)
-    group_label: str = ""
-    gc_collections: dict[str, int] = field(default_factory=dict)  # generation-2 collections during figure 4
-    compared_fixes: list[str] = field(default_factory=list)
-    rows_compared: int = 0
-    rows_differing: int = 0
-    max_difference: Decimal = Decimal(0)
-
-    @property
-    def best(self) -> Variant:
-        return self.variants[-1]
-
-
-def measure_what_if(app_module: Any, firm: BenchFirm, group: GroupIrrResult, recompute: RecomputeResult, *,
-                    rounds: int = 8, per_round: int = 15, reps: int = 8) -> WhatIfResult | None:
-    """Figures 4 (largest group) and 5 again with the proposed fixes patched in (each variant), and the stored
-    IRRs a full recompute writes with and without fixes 1 and 2 compared row by row."""
-    from chalicelib.core import auth
-    from chalicelib.core.context import RequestContext
-    from chalicelib.products import irr, service, store
-
-    have = fixes_in_code()
-    todo = [f for f in ("flows", "solver", "gc") if f not in have]
-    if not todo:
-        return None
-    wanted = [["gc"], ["flows", "solver"], ["flows", "solver", "gc"]]
-    variants: list[Variant] = []
-    for fixes in wanted:
-        left = [f for f in fixes if f in todo]
-        if left and all(left != v.fixes for v in variants):
-            numbers = [FIX_NAMES[f].split(":")[0].replace("fix ", "") for f in left]
-            name = ("fix " if len(numbers) == 1 else "fixes ") + (" and ".join(numbers) if len(numbers) < 3 else
-                                                                  ", ".join(numbers[:-1]) + " and " + numbers[-1])
-            variants.append(Variant(name, left))
-    res = WhatIfResult(variants=variants, in_code=[FIX_NAMES[f] for f in sorted(have)])
-    app = app_module.app
-    lctx = FakeLambdaContext()
-    headers = {"Authorization": f"Bearer {firm.token}"}
-    ctx = RequestContext(principal=auth.authenticate(headers["Authorization"]))
-    case = group.cases[0]
-    res.group_label = case.label
-    flows, end_date, end_value, _rows = _group_inputs(ctx, case.group_id)
-    want = {"kingston_monthly": irr.kingston_monthly(flows, end_date, end_value).irr,
-            "xirr": irr.xirr(flows, end_date, end_value).irr}
-    events = {m: _with_query(api_event("GET", IRR_RESOURCE, {"group_id": str(case.group_id)}, headers),
-                             {"method": m}) for m in METHODS}
-    perf = time.perf_counter
-    sys_ctx = RequestContext.system(firm.id)
-    pid = recompute.product_id
-    starts = {"middle": recompute.middle, "full": date.min}
-    for v in variants:
-        with WhatIf(set(v.fixes)):
-            fns = {"kingston_monthly": irr.kingston_monthly, "xirr": irr.xirr}
-            for m in METHODS:
-                _check_same(app, events[m], lctx, want[m], f"what-if {v.name}, group {case.group_id} {m}")
-                v.handler[m], v.floor[m] = [], []
-            for r in range(rounds):
-                for m in METHODS:
-                    for step in (("h", "f") if r % 2 == 0 else ("f", "h")):
-                        for _ in range(per_round):
-                            if step == "h":
-                                v.handler[m].append(_call(app, events[m], lctx)[0])
-                            else:
-                                t = perf()
-                                fns[m](flows, end_date, end_value)
-                                v.floor[m].append(perf() - t)
-            v.recompute = {"middle": [], "full": []}
-            for r in range(reps):
-                for name in (("middle", "full") if r % 2 == 0 else ("full", "middle")):
-                    v.recompute[name].append(
-                        _rolled_back(sys_ctx, lambda tx, d=starts[name]: service._recompute_irr(tx, pid, d))[0])
-        say(f"what-if ({v.name}): group IRR p95 ratio " + ", ".join(f"{m} {v.ratio(m):.2f}x" for m in METHODS)
-            + f"; recompute middle {p50(v.recompute['middle']) * 1e3:.1f} ms / full "
-              f"{p50(v.recompute['full']) * 1e3:.1f} ms")
-
-    def written(fixes: set[str]) -> dict[tuple[Any, ...], Any]:
-        rows: list[Any] = []
-        original = store.insert_irr_values
-
-        def capture(tx: Any, values: list[Any]) -> int:
-            rows.extend(values)
-            return original(tx, values)
-
-        store.insert_irr_values = capture
-        try:
-            with WhatIf(fixes):
-                _rolled_back(sys_ctx, lambda tx: service._recompute_irr(tx, pid, date.min))
-        finally:
-            store.insert_irr_values = original
-        return {(v[2], v[3]): v[4] for v in rows}
-
-    before, after = written(set()), written({"flows", "solver"} - have)
-    res.compared_fixes = sorted({"flows", "solver"} - have)
-    res.rows_compared = len(before)
-    for key, value in before.items():
-        other = after.get(key)
-        if value != other:
-            res.rows_differing += 1
-            if value is not None and other is not None:
-                res.max_difference = max(res.max_difference, abs(Decimal(value) - Decimal(other)))
-            else:
-                res.max_difference = Decimal("Infinity")
-    say(f"what-if: a full recompute writes {res.rows_compared} IRRs with and without {res.compared_fixes}; differing: "
-        f"{res.rows_differing} (max {res.max_difference})")
-    return res
 
 
 # --- 6. reads while refresh-views runs ------------------------------------------------------------------------------
@@ -1030,5 +810,4 @@ class ProductsResult:
     group_irr: GroupIrrResult
     recompute: RecomputeResult
     refresh: RefreshResult
-    what_if: WhatIfResult | None = None
     cpus: int = field(default_factory=lambda: os.cpu_count() or 1)

@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from tests.bench.common import p50, pct
-from tests.bench.products import (FIX_NAMES, GHOSTFOLIO_ACTIVITIES, GHOSTFOLIO_SECONDS, GHOSTFOLIO_URL, METHODS,
+from tests.bench.products import (GHOSTFOLIO_ACTIVITIES, GHOSTFOLIO_SECONDS, GHOSTFOLIO_URL, METHODS,
                                   GroupCase, ProductsResult)
 
 GROUP_IRR_TARGET = 5.0
@@ -31,24 +31,17 @@ def _largest(p: ProductsResult) -> GroupCase:
 def verdicts(p: ProductsResult) -> list[tuple[str, str, str, bool]]:
     out = []
     big = _largest(p)
-    wi = p.what_if
     for i, m in enumerate(METHODS):
         worst = max(p.group_irr.cases, key=lambda c: c.ratio(m))
-        extra = f"; with the proposed fixes (what-if, {wi.best.name}) {_x(wi.best.ratio(m))}" if wi else ""
         out.append((f"4{'ab'[i]}. Group IRR ({m}): p95 `GET /v1/client-groups/{{id}}/irr` / p95 bare IRR arithmetic, "
                     f"group with the most flows ({big.flows:,})",
                     f"{_x(big.ratio(m))} ({_ms(pct(big.handler[m], 95))} / {_ms(pct(big.floor[m], 95))}); worst of "
-                    f"the {len(p.group_irr.cases)} groups {_x(worst.ratio(m))}{extra}",
+                    f"the {len(p.group_irr.cases)} groups {_x(worst.ratio(m))}",
                     f"≤ {GROUP_IRR_TARGET:g}x", big.ratio(m) <= GROUP_IRR_TARGET))
     r = p.recompute
-    extra = ""
-    if wi:
-        b = wi.best
-        extra = (f"; with the proposed fixes (what-if, {b.name}) {_x(b.recompute_ratio())} "
-                 f"({_ms(p50(b.recompute['middle']))} / {_ms(p50(b.recompute['full']))})")
     out.append(("5a. Recompute after a cash-flow edit in the middle of a 10-year history / full recompute "
                 "(`_recompute_irr`, p50)",
-                f"{_x(r.ratio())} ({_ms(p50(r.samples['middle']))} / {_ms(p50(r.samples['full']))}){extra}",
+                f"{_x(r.ratio())} ({_ms(p50(r.samples['middle']))} / {_ms(p50(r.samples['full']))})",
                 f"≤ {RECOMPUTE_TARGET:g}x", r.ratio() <= RECOMPUTE_TARGET))
     pr = p50(r.patch) / p50(r.patch_full)
     out.append(("5b. The whole `PATCH /v1/activity/{id}` of that cash flow / full recompute (p50)",
@@ -87,8 +80,6 @@ def render(p: ProductsResult) -> list[str]:
       "IRR history is computed only for the product figure 5 uses (all 5,000+ would take many minutes).\n")
     _group_irr(p, w)
     _recompute(p, w)
-    if p.what_if is not None:
-        _what_if(p, w)
     _refresh(p, w)
     return out
 
@@ -97,17 +88,17 @@ def _group_irr(p: ProductsResult, w: Any) -> None:
     g = p.group_irr
     d = g.flow_distribution
     big = _largest(p)
-    have = g.in_code
     w("### 4. Group IRR over all its flows\n")
     w(f"`GET /v1/client-groups/{{id}}/irr?method=...` through the real handler in process (`app.app(event, "
       f"context)`, as figure 1), against the floor: `chalicelib.products.irr.kingston_monthly` / `xirr` called "
       f"directly on the group's flows as recorded (one `Flow` per cash flow, all of the group's active products), "
-      f"with the end date and end value of the pooled valuation series (built once, untimed; the API's figure is "
+      f"with the end date and end value of the pooled valuation series (assembled once by the harness's own SQL, "
+      f"untimed; the API's figure is "
       f"checked equal to the floor's before timing: to the digit for Kingston, to 1e-9 for XIRR). How the API "
       f"gets there (what it fetches, how it nets) is its own business and inside its time. Handler and floor "
       f"alternate in rounds. Investor cash flows per household: min {d.get('min', 0):,}, p25 {d.get('p25', 0):,}, "
-      f"median {d.get('p50', 0):,}, p75 {d.get('p75', 0):,}, max {d.get('max', 0):,}. \"API rows\" is how many flow "
-      f"rows the API's `store.flows_of_products` returns for the group; \"root finder\" is the solver alone on "
+      f"median {d.get('p50', 0):,}, p75 {d.get('p75', 0):,}, max {d.get('max', 0):,}. \"API rows\" is how many flows "
+      f"the API's one query (`store.irr_inputs`) returns for the group, netted per date; \"root finder\" is the solver alone on "
       f"the prepared series (`irr._monthly_irr` on the monthly buckets, `pyxirr.xirr` on the dated amounts).\n")
     w("| Group | flows | API rows | products / funds | months | method | API p50 | API p95 | floor p50 | floor p95 "
       "| root finder p50 | **p95 / p95** | irr |")
@@ -129,9 +120,9 @@ def _group_irr(p: ProductsResult, w: Any) -> None:
     w("| Part | p50 | share of the request |")
     w("|---|---|---|")
     rows = [("the whole request (`app.app(event, context)`)", handler),
-            ("database: `get_group`, `group_product_ids`, `flows_of_products`, `portfolio_valuation_series`, rows "
-             "converted to Python", db),
-            ("Python: `_pooled_series` and the `Flow` list", prep),
+            ("database: `store.irr_inputs`, one query (the group's existence, its pooled end value, its flows "
+             "netted per date from `product_flows`), rows converted to Python", db),
+            ("Python: the `Flow` list", prep),
             ("the IRR arithmetic (`service._compute` -> `irr.kingston_monthly`)", arith),
             ("the rest: authentication, BEGIN/set_config/COMMIT, the pipeline, the response, Chalice", rest)]
     for label, sec in rows:
@@ -149,21 +140,14 @@ def _group_irr(p: ProductsResult, w: Any) -> None:
     k_floor = p50(big.floor["kingston_monthly"])
     x_solver, x_floor = p50(big.solver["xirr"]), p50(big.floor["xirr"])
     w("What the figures say:\n")
-    if "solver" not in have and k_solver > 0.5 * k_floor:
-        w(f"- **Kingston.** The root finder is {_ms(k_solver)} of the floor's {_ms(k_floor)}: with withdrawals in "
-          f"the history the monthly series changes sign more than once, and the code then hands it to "
-          f"numpy-financial's `irr`, which finds every root of a degree-{big.months - 1} polynomial (the "
-          f"eigenvalues of a {big.months - 1} x {big.months - 1} matrix). The request adds {_ms(db)} of database and "
-          f"{_ms(prep)} of Python around it.")
-    else:
-        w(f"- **Kingston.** The root finder is {_ms(k_solver)} of the floor's {_ms(k_floor)}; the request adds "
-          f"{_ms(db)} of database and {_ms(prep)} of Python around the arithmetic.")
-    moved = (f"the API moves {big.api_rows:,} rows, netted per date in SQL, for the group's {big.flows:,} flows"
-             if big.api_rows < big.flows else f"the API moves one row per flow, {big.api_rows:,}")
+    w(f"- **Kingston.** The root finder is {_ms(k_solver)} of the floor's {_ms(k_floor)}; the request adds "
+      f"{_ms(db)} of database and {_ms(prep)} of Python around the arithmetic. The floor itself is mostly the "
+      f"Decimal bucketing of the group's {big.flows:,} recorded flows into {big.months} months.")
     w(f"- **XIRR.** pyxirr solves the {big.flows:,} dated flows in {_ms(x_solver)} and the floor (`irr.xirr` with its "
       f"Decimal checks and float conversion) takes {_ms(x_floor)}, so the request's fixed costs set the ratio: the "
-      f"database part is {_ms(db)} ({db / x_floor:.1f}x the floor; {moved}), and a transaction of four statements "
-      f"is not free either (figure 1).")
+      f"database part is {_ms(db)} ({db / x_floor:.1f}x the floor; the API receives {big.api_rows:,} flows, netted "
+      f"per date, for the group's {big.flows:,}), inside a transaction of three statements (BEGIN with the tenant "
+      f"settings, the query, COMMIT; figure 1).")
     full = g.gc.get(2, [])
     if full and g.requests:
         frozen = (f" (`gc.freeze()` in app.py keeps the {g.frozen_objects:,} objects alive at import out of them)"
@@ -171,34 +155,17 @@ def _group_irr(p: ProductsResult, w: Any) -> None:
         w(f"- **Python's garbage collector.** While figure 4 ran ({g.requests:,} requests and as many floor calls) "
           f"the collector made {len(full):,} full (generation-2) collections, {_ms(p50(full))} each (p50; max "
           f"{_ms(max(full))}), about one every {g.requests / len(full):.0f} requests. A full collection walks every "
-          f"object the process tracks{frozen}: {g.gc_objects:,} here, and a request that builds thousands of "
-          f"objects brings the next one closer. The requests that pay one make the tail: compare the p50 and p95 "
-          f"columns.")
-        if g.container_objects:
-            w(f"  This harness process holds more than a Lambda container would (its own modules and data): a fresh "
-              f"process that imported the app and served a few of these requests tracks {g.container_objects:,} "
-              f"objects, {g.container_objects / g.gc_objects:.0%} of the figure here, so in a container each full "
-              f"collection would take roughly {_ms(p50(full) * g.container_objects / g.gc_objects)}.")
-    flows_text = ("a product's or a group's IRR needs the flows netted per date, not one row per activity: `SELECT "
-                  "activity_date, sum(amount * activity_sign(activity_type)) ... GROUP BY activity_date` returns "
-                  "about one row per month instead of one per activity and fund. Kingston is the same to the digit "
-                  "(it sums a month's flows in Decimal anyway); XIRR discounts every flow of a date by the same "
-                  "factor, so only the solver's float rounding can move, below 1e-9.")
-    solver_text = ("several sign changes do not always mean several rates. Norstrøm's criterion bounds the rates "
-                   "above 0 by the sign changes of the running totals of the series, and the same argument from "
-                   "the end bounds the rates between -100% and 0; when the two together change sign once and the "
-                   "total is not 0, there is exactly one rate above -100%, so numpy-financial's choice (the real "
-                   "root nearest zero) is that root and pyxirr finds it in microseconds. An investment account with "
-                   "occasional withdrawals almost always qualifies (running totals negative until the final "
-                   "valuation).")
-    gc_text = ("`gc.freeze()` as the last line of app.py moves everything the import made into a permanent "
-               "generation that full collections skip (the usual practice for long-lived server processes); the "
-               "objects of each request are still collected.")
-    for key, title, text in (("flows", "Fix 1, the rows moved", flows_text),
-                             ("solver", "Fix 2, the Kingston root finder", solver_text),
-                             ("gc", "Fix 3, the collector", gc_text)):
-        state = "in the code" if key in have else "proposed"
-        w(f"- **{title}** ({state}): {text}")
+          f"object the process tracks{frozen}: {g.gc_objects:,} here. The requests that pay one make the tail: "
+          f"compare the p50 and p95 columns.")
+    w("- **How the request keeps its database part small** (all in the code): (1) one query per request "
+      "(`store.irr_inputs`): the group's end and start values are pooled in SQL from one index probe per product, "
+      "instead of every valuation row coming back to be pooled in Python; (2) the flows come from `product_flows` "
+      "(migration 0008), the investor flows netted per product and date and kept in step with `holding_activity` by "
+      "statement-level triggers, so a group's query reads one row per product and date instead of one per activity "
+      "and fund (a product's contributions are split across its funds); (3) Kingston series with several sign "
+      "changes but provably one rate (Norstrøm's criterion both ways) are solved by pyxirr instead of "
+      "numpy-financial's eigenvalues; (4) `gc.freeze()` at the end of app.py keeps the import's objects out of "
+      "full collections.")
     near = next((c for c in g.cases if c.label.startswith("nearest")), None)
     if near is not None:
         w(f"\n**Ghostfolio, for reference.** Ghostfolio's issue #7931 ({GHOSTFOLIO_URL}) reports about "
@@ -280,56 +247,6 @@ def _recompute(p: ProductsResult, w: Any) -> None:
       f"fewer dates; it could only by making each date's solve cheaper. What the fixed costs add (fetching the "
       f"product's flows and valuations, deleting and inserting the IRR rows) is a few milliseconds "
       f"(the database rows above), not what decides the ratio.\n")
-
-
-def _what_if(p: ProductsResult, w: Any) -> None:
-    wi, big, r = p.what_if, _largest(p), p.recompute
-    vs = wi.variants
-    w("### What the fixes would give (patched into this process, not into the code)\n")
-    w(f"Figure 4 (the group with the most flows, {big.flows:,}) and figure 5 again, in the same run, with the fixes "
-      f"described under figure 4 applied by monkeypatching (`tests/bench/products.py`, `WhatIf`); a fix the code "
-      f"already has is left out"
-      + (f" (in the code: {', '.join(wi.in_code)})" if wi.in_code else "") + ". The API's figures are checked "
-      f"against the unpatched bare arithmetic before timing. Fewer samples than the headline rows (8 rounds x 15 "
-      f"per method, {len(vs[0].recompute['full'])} recomputes each).\n")
-    w("| Measurement | the code as it is | " + " | ".join(f"what-if: {v.name}" for v in vs) + " |")
-    w("|---|---|" + "---|" * len(vs))
-    for m in METHODS:
-        w(f"| group IRR, {m}: API p50 | {_ms(p50(big.handler[m]))} | "
-          + " | ".join(_ms(p50(v.handler[m])) for v in vs) + " |")
-        w(f"| group IRR, {m}: API p95 | {_ms(pct(big.handler[m], 95))} | "
-          + " | ".join(_ms(pct(v.handler[m], 95)) for v in vs) + " |")
-        w(f"| group IRR, {m}: floor p95 | {_ms(pct(big.floor[m], 95))} | "
-          + " | ".join(_ms(pct(v.floor[m], 95)) for v in vs) + " |")
-        w(f"| group IRR, {m}: **p95 / p95** (target ≤ {GROUP_IRR_TARGET:g}x) | {_x(big.ratio(m))} | "
-          + " | ".join(f"**{_x(v.ratio(m))}**" for v in vs) + " |")
-    w(f"| recompute from the middle, p50 | {_ms(p50(r.samples['middle']))} | "
-      + " | ".join(_ms(p50(v.recompute['middle'])) for v in vs) + " |")
-    w(f"| full recompute, p50 | {_ms(p50(r.samples['full']))} | "
-      + " | ".join(_ms(p50(v.recompute['full'])) for v in vs) + " |")
-    w(f"| **middle / full** (target ≤ {RECOMPUTE_TARGET:g}x) | {_x(r.ratio())} | "
-      + " | ".join(f"**{_x(v.recompute_ratio())}**" for v in vs) + " |")
-    w("")
-    diff = ("none" if wi.rows_differing == 0 else f"{wi.rows_differing}, by at most {wi.max_difference}")
-    if wi.rows_differing and wi.max_difference <= Decimal("1e-10"):
-        diff += (" (one unit of the stored numeric(20, 10): the two root finders agree to about 1e-14, and rounding "
-                 "to 10 places can fall either side of a boundary)")
-    b = wi.best
-    risen = [m for m in METHODS if any(v.ratio(m) > big.ratio(m) for v in vs)]
-    if risen:
-        w(f"Where a ratio rises ({', '.join(risen)}), the floor fell more than the request: a fix that speeds up the "
-          f"arithmetic itself makes the floor smaller too (compare the API and floor rows); the request is still "
-          f"faster in absolute terms.\n")
-    if wi.compared_fixes:
-        names = " and ".join(FIX_NAMES[f].split(":")[0] for f in wi.compared_fixes)
-        w(f"Same answers: a full recompute of the figure-5 product writes {wi.rows_compared} IRRs with and without "
-          f"{names}; rows that differ: {diff}.\n")
-    w(f"The fixes cut the absolute time ({_ms(p50(r.samples['full']))} -> {_ms(p50(b.recompute['full']))} for the "
-      f"whole history), not the ratio's shape: once the root finder is cheap, each date costs in proportion to the "
-      f"months and flows before it, so the dates after the middle still hold about three quarters of the work (the "
-      f"sum of k over the second half of 1..n is 3/4 of the whole). A mid-history edit stays near "
-      f"{_x(b.recompute_ratio())}; {RECOMPUTE_TARGET:g}x is out of reach for it by any recompute that gives every "
-      f"later date its exact IRR, and what an adviser waits for is the absolute time.\n")
 
 
 def _refresh(p: ProductsResult, w: Any) -> None:

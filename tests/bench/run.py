@@ -181,8 +181,6 @@ def _products(database: Any, app_module: object, households: int, phases: list[s
     with Phase("figure 5 (recompute after an edit)", phases):
         recompute = products.measure_recompute(app_module, firm)
         common.say(f"figure 5: {recompute.history_check}")
-    with Phase("what-if (figures 4 and 5 with the proposed fixes)", phases):
-        what_if = products.measure_what_if(app_module, firm, group, recompute)
     with Phase("figure 6 (reads while refresh-views runs)", phases):
         refresh = products.measure_refresh(app_module, firm, database)
     f = refresh
@@ -191,7 +189,7 @@ def _products(database: Any, app_module: object, households: int, phases: list[s
                f"(control, plain REFRESH: {f.lock_waits('plain')}); "
                f"{len(f.refreshes.get('concurrently', []))} refreshes")
     return products.ProductsResult(households=households, load=load, group_irr=group, recompute=recompute,
-                                   refresh=refresh, what_if=what_if)
+                                   refresh=refresh)
 
 
 def pct_ms(values: list[float]) -> str:
