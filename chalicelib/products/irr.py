@@ -114,8 +114,14 @@ def kingston_monthly(flows: Iterable[Flow], end_date: dt.date, end_value: Decima
     for f in window:
         buckets[_month_number(f.date) - first] += f.amount
     buckets[-1] += end_value
+    return _kingston_of_buckets(buckets, first)
+
+
+def _kingston_of_buckets(buckets: list[Decimal], first: int, with_flows: bool = True) -> IrrResult:
+    """The monthly part of the Kingston method, from the month sums (end value included; `first` is the month
+    number of buckets[0]): the 0.01 rule, the money in/out checks, the solve and the annualising."""
     series = [Decimal(0) if abs(b) < PENNY else b for b in buckets]
-    used = [Flow(_month_start(first + i), amount) for i, amount in enumerate(series)]
+    used = [Flow(_month_start(first + i), amount) for i, amount in enumerate(series)] if with_flows else []
     if not any(a < 0 for a in series):
         return _none(KINGSTON, NO_MONEY_IN + _UNDER_PENNY, used)
     if not any(a > 0 for a in series):
@@ -190,23 +196,72 @@ def xirr(flows: Iterable[Flow], end_date: dt.date, end_value: Decimal,
     if used[0].date == end_date:
         # Zero elapsed time: any gain would be an infinite annual rate (pyxirr answers inf).
         return _none(XIRR, SINGLE_DAY, used)
+    return _xirr_solved([f.date for f in used], [float(f.amount) for f in used], used)
 
+
+def _xirr_solved(dates: list[dt.date], amounts: list[float], used: list[Flow]) -> IrrResult:
+    """The XIRR solve of flows that have money in, money out and more than one day (`used` is only reported)."""
     import pyxirr
 
     try:
-        rate = pyxirr.xirr([f.date for f in used], [float(f.amount) for f in used],
-                           day_count=pyxirr.DayCount.ACT_365F)
+        rate = pyxirr.xirr(dates, amounts, day_count=pyxirr.DayCount.ACT_365F)
     except pyxirr.InvalidPaymentsError:  # no sign change after all; checked above, kept as a guard
         return _none(XIRR, NO_ROOT, used)
     if rate is None or math.isnan(rate):
         # pyxirr (0.10) gives None when its solvers give up, which also happens when a rate exists but the NPV
         # spans many orders of magnitude: rates near -100%, flows decades apart. Bracket it ourselves.
-        rate = _xirr_bracketed(used)
+        rate = _xirr_bracketed([Flow(d, Decimal(repr(a))) for d, a in zip(dates, amounts)])
     if rate is None:
         return _none(XIRR, NO_ROOT, used)
     if math.isinf(rate):
         return _none(XIRR, NOT_FINITE_RATE, used)
     return _figure(XIRR, Decimal(repr(rate)), "xirr_act_365f", used)
+
+
+def history(flows: Sequence[Flow], points: Sequence[tuple[dt.date, Decimal]]) -> list[tuple[IrrResult, IrrResult]]:
+    """Whole-life IRRs to each point (a valuation date and the value that day), both methods, in one pass.
+
+    The same figures and reasons as calling kingston_monthly(flows on or before the date, date, value) and xirr(...)
+    for each point (tests/unit/test_irr.py checks it on generated histories), without rebuilding everything per
+    date: `flows` are sorted once, the Kingston month sums and XIRR's float lists grow as the dates advance, and
+    each date only copies its prefix. `points` must be in date order. The results carry no `flows_used`.
+    """
+    ordered = sorted(flows, key=lambda f: f.date)
+    if not all(f.amount.is_finite() for f in ordered):  # what _window refuses: let the per-date path say so
+        return [(kingston_monthly(ordered, d, v), xirr(ordered, d, v)) for d, v in points]
+    dates = [f.date for f in ordered]
+    floats = [float(f.amount) for f in ordered]
+    out: list[tuple[IrrResult, IrrResult]] = []
+    sums: list[Decimal] = []  # Kingston: month sums from the first flow's month, flows added so far
+    first = _month_number(ordered[0].date) if ordered else 0
+    n = 0  # flows on or before the current date
+    money_in = money_out = False  # among them (XIRR: exact amounts)
+    for day, value in points:
+        while n < len(ordered) and ordered[n].date <= day:
+            f = ordered[n]
+            k = _month_number(f.date) - first
+            sums.extend([Decimal(0)] * (k + 1 - len(sums)))
+            sums[k] += f.amount
+            money_in = money_in or f.amount < 0
+            money_out = money_out or f.amount > 0
+            n += 1
+        if not value.is_finite() or value < 0 or n == 0 or day < _one_month_after(ordered[0].date):
+            # Refusals, no flow yet, or a period under one month: rare; the per-date functions decide.
+            window = ordered[:n]
+            out.append((kingston_monthly(window, day, value), xirr(window, day, value)))
+            continue
+        k = _month_number(day) - first
+        buckets = sums[:k + 1] + [Decimal(0)] * (k + 1 - len(sums))
+        buckets[-1] += value
+        kingston = _kingston_of_buckets(buckets, first, with_flows=False)
+        if not money_in:
+            x = _none(XIRR, NO_MONEY_IN)
+        elif not (money_out or value > 0):
+            x = _none(XIRR, NO_MONEY_OUT)
+        else:  # the first flow is at least a month before `day`: never a single day
+            x = _xirr_solved(dates[:n] + [day], floats[:n] + [float(value)], [])
+        out.append((kingston, x))
+    return out
 
 
 def pooled(holdings: Iterable[Holding]) -> Pooled:

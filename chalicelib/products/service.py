@@ -489,20 +489,17 @@ def _recompute_irr(tx: db.Tx, product_id: UUID, from_date: date) -> int:
     """Rewrite the product's stored IRR history (both methods) for valuation dates on or after from_date.
 
     Dates before the change keep their stored values: they depend only on flows and valuations before them.
+    Each later date's IRR is its whole life to that date (irr.history: one pass over the product's netted flows).
     Fund-level IRRs are computed on request (GET /v1/portfolio-funds/{id}/irr), not stored.
     """
-    from chalicelib.products.irr import Flow
+    from chalicelib.products import irr
 
-    store.delete_irr_from(tx, product_id, from_date)
-    flows = [Flow(f["flow_date"], f["amount"]) for f in store.flows_of_product(tx, product_id)]
-    out: list[tuple[str, UUID, date, str, Any, str | None]] = []
-    for v in store.portfolio_valuation_series(tx, product_id):
-        if v["valuation_date"] >= from_date:
-            used = [f for f in flows if f.date <= v["valuation_date"]]
-            for method in ("kingston_monthly", "xirr"):
-                r = _compute(method, used, v["valuation_date"], v["value"])
-                out.append(("product", product_id, v["valuation_date"], method, r.irr, r.reason))
-    return store.insert_irr_values(tx, out)
+    flows = [irr.Flow(f["flow_date"], f["amount"]) for f in store.flows_of_product(tx, product_id)]
+    points = [(v["valuation_date"], v["value"]) for v in store.portfolio_valuation_series(tx, product_id, from_date)]
+    out: list[tuple[date, str, Any, str | None]] = []
+    for (day, _value), figures in zip(points, irr.history(flows, points)):
+        out.extend((day, r.method, r.irr, r.reason) for r in figures)
+    return store.write_product_irrs(tx, product_id, from_date, out)
 
 
 _IRR_SCOPES = {"portfolio_fund": "No such portfolio fund", "product": "No such product",

@@ -283,23 +283,28 @@ def flows_of_product(tx: Tx, product_id: UUID) -> list[dict[str, Any]]:
                   (product_id,))
 
 
-def portfolio_valuation_series(tx: Tx, product_id: UUID) -> list[dict[str, Any]]:
+def portfolio_valuation_series(tx: Tx, product_id: UUID, from_date: date = date.min) -> list[dict[str, Any]]:
     return tx.all("SELECT valuation_date, value FROM portfolio_valuations WHERE product_id = %s "
-                  "ORDER BY valuation_date", (product_id,))
+                  "AND valuation_date >= %s ORDER BY valuation_date", (product_id, from_date))
 
 
-def delete_irr_from(tx: Tx, product_id: UUID, from_date: date) -> int:
-    return tx.execute("DELETE FROM irr_values WHERE scope = 'product' AND scope_id = %s AND valuation_date >= %s",
-                      (product_id, from_date)).rowcount
-
-
-def insert_irr_values(tx: Tx, rows: list[tuple[str, UUID, date, str, Any, str | None]]) -> int:
+def write_product_irrs(tx: Tx, product_id: UUID, from_date: date,
+                       rows: list[tuple[date, str, Any, str | None]]) -> int:
+    """Make the product's stored IRRs dated on or after from_date exactly `rows` (valuation date, method, irr,
+    reason): rows of dates that no longer have a valuation go; the others are written in place (an update of a
+    row keeps its index entries when the page has room, where a delete and insert would add new ones each time).
+    Rows dated before from_date are not touched. Returns the rows written."""
+    tx.execute("DELETE FROM irr_values WHERE scope = 'product' AND scope_id = %s AND valuation_date >= %s "
+               "AND NOT valuation_date = ANY(%s::date[])", (product_id, from_date, sorted({r[0] for r in rows})))
     if not rows:
         return 0
-    return tx.execute("INSERT INTO irr_values (firm_id, scope, scope_id, valuation_date, method, irr, reason) "
-                      "SELECT current_firm_id(), u.s, u.i, u.d, u.m, u.r, u.why FROM unnest(%s::text[], %s::uuid[], "
-                      "%s::date[], %s::text[], %s::numeric[], %s::text[]) AS u(s, i, d, m, r, why)",
-                      tuple([r[k] for r in rows] for k in range(6))).rowcount
+    return tx.execute(
+        "INSERT INTO irr_values AS v (firm_id, scope, scope_id, valuation_date, method, irr, reason) "
+        "SELECT current_firm_id(), 'product', %s, u.d, u.m, u.r, u.why "
+        "FROM unnest(%s::date[], %s::text[], %s::numeric[], %s::text[]) AS u(d, m, r, why) "
+        "ON CONFLICT (scope, scope_id, method, valuation_date) DO UPDATE "
+        "SET irr = EXCLUDED.irr, reason = EXCLUDED.reason, computed_at = EXCLUDED.computed_at",
+        (product_id, *([r[k] for r in rows] for k in range(4)))).rowcount
 
 
 def irr_history(tx: Tx, scope: str, scope_id: UUID, method: str | None, after: list[Any] | None,

@@ -381,3 +381,59 @@ def test_fast_path_equals_numpy_financial_the_firms_own_tool():
         assert abs(got - expected) <= 1e-9 * max(1.0, abs(expected)), (series, got, expected)
         checked += 1
     assert checked == 300
+
+
+# --- irr.history: the stored history's one-pass path equals the per-date functions ---
+
+def _history_case(rng: random.Random) -> tuple[list[Flow], list[tuple[date, Decimal]]]:
+    """A product's netted flows and its valuation points, with what makes the per-date rules differ: valuations
+    before the first flow and within a month of it, months without flows, dates netting to zero or under a penny,
+    withdrawals (several sign changes: numpy-financial's path), a flow on a valuation date, values of 0, flows
+    after the last valuation."""
+    start = date(2015, 1, 1) + timedelta(days=rng.randint(0, 3000))
+    flows: list[Flow] = []
+    for _ in range(rng.randint(0, 40)):
+        when = start + timedelta(days=rng.randint(0, 1500))
+        kind = rng.random()
+        if kind < 0.6:
+            amount = -D(rng.randint(1, 500_000)) / 100
+        elif kind < 0.8:
+            amount = D(rng.randint(1, 300_000)) / 100
+        elif kind < 0.9:
+            amount = D(0)  # a switch out and back in, netted
+        else:
+            amount = D(rng.choice(["-0.004", "0.003", "-0.01", "0.01"]))
+        flows.append(Flow(when, amount))
+    days = sorted({start + timedelta(days=rng.randint(-40, 1600)) for _ in range(rng.randint(1, 25))}
+                  | ({flows[0].date} if flows and rng.random() < 0.5 else set()))
+    points = [(d, D(0) if rng.random() < 0.05 else D(rng.randint(0, 1_000_000)) / 100) for d in days]
+    return flows, points
+
+
+def test_history_equals_kingston_and_xirr_per_date_on_1000_generated_histories():
+    rng = random.Random(20261122)
+    checked = Counter()
+    for _ in range(1000):
+        flows_, points = _history_case(rng)
+        got = irr.history(flows_, points)
+        assert len(got) == len(points)
+        for (d, v), (k, x) in zip(points, got):
+            window = [f for f in flows_ if f.date <= d]
+            want_k, want_x = kingston_monthly(window, d, v), xirr(window, d, v)
+            assert (k.irr, k.reason, k.method) == (want_k.irr, want_k.reason, want_k.method), (flows_, d, v)
+            assert (x.irr, x.reason, x.method) == (want_x.irr, want_x.reason, want_x.method), (flows_, d, v)
+            checked[(k.basis or k.reason or "")[:12]] += 1
+            checked[(x.basis or x.reason or "")[:12]] += 1
+    # The generated histories reach every branch: monthly and simple Kingston figures, XIRR figures, and the
+    # reasons for no figure.
+    assert {"monthly_irr_", "simple_retur", "xirr_act_365", irr.NO_MONEY_IN[:12], irr.NO_MONEY_OUT[:12],
+            irr.SINGLE_DAY[:12]} <= set(checked), checked
+
+
+def test_history_refusals_take_the_per_date_path():
+    bad = [Flow(day("2020-01-10"), D("-100")), Flow(day("2020-03-10"), D("NaN"))]
+    assert [r.reason for pair in irr.history(bad, [(day("2020-06-30"), D("120"))]) for r in pair] == [
+        irr.NOT_FINITE_INPUT, irr.NOT_FINITE_INPUT]
+    ok = [Flow(day("2020-01-10"), D("-100"))]
+    assert [r.reason for pair in irr.history(ok, [(day("2020-06-30"), D("-1"))]) for r in pair] == [
+        irr.NEGATIVE_VALUATION, irr.NEGATIVE_VALUATION]
