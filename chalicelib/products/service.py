@@ -278,6 +278,7 @@ def add_portfolio_fund(ctx: RequestContext, product_id: UUID, body: Any) -> dict
 def update_portfolio_fund(ctx: RequestContext, pf_id: UUID, body: Any, if_match: int) -> dict[str, Any]:
     changes = patch_changes(body, frozenset({"target_weighting", "end_date"}))
     with db.transaction(ctx) as tx:
+        store.lock_product_of(tx, "portfolio_funds", pf_id)
         before = check_version(rows.get(tx, "portfolio_funds", pf_id, store.PORTFOLIO_FUND_COLUMNS,
                                         for_update=True), if_match, "portfolio fund")
         changes = unchanged(before, changes)
@@ -298,6 +299,7 @@ def update_portfolio_fund(ctx: RequestContext, pf_id: UUID, body: Any, if_match:
 def delete_portfolio_fund(ctx: RequestContext, pf_id: UUID) -> None:
     """Only a fund with no valuations and no activity can go (409 otherwise): end it to keep its history."""
     with db.transaction(ctx) as tx:
+        store.lock_product_of(tx, "portfolio_funds", pf_id)
         before = rows.get(tx, "portfolio_funds", pf_id, store.PORTFOLIO_FUND_COLUMNS, for_update=True)
         if before is None:
             raise errors.NotFound("No such portfolio fund")
@@ -341,6 +343,7 @@ def list_valuations(ctx: RequestContext, pf_id: UUID, query: Any) -> tuple[list[
 
 def add_valuation(ctx: RequestContext, pf_id: UUID, body: Any) -> dict[str, Any]:
     with db.transaction(ctx) as tx:
+        store.lock_product_of(tx, "portfolio_funds", pf_id)
         pf = _portfolio_fund(tx, pf_id)
         _check_valuation_date(pf, body.valuation_date)
         row = rows.insert(tx, "fund_valuations", {"portfolio_fund_id": pf_id, **body.model_dump()},
@@ -352,6 +355,7 @@ def add_valuation(ctx: RequestContext, pf_id: UUID, body: Any) -> dict[str, Any]
 
 def update_valuation(ctx: RequestContext, valuation_id: UUID, body: Any, if_match: int) -> dict[str, Any]:
     with db.transaction(ctx) as tx:
+        store.lock_product_of(tx, "fund_valuations", valuation_id)
         before = check_version(rows.get(tx, "fund_valuations", valuation_id, store.VALUATION_COLUMNS,
                                         for_update=True), if_match, "fund valuation")
         pf = _portfolio_fund(tx, before["portfolio_fund_id"])
@@ -366,6 +370,7 @@ def update_valuation(ctx: RequestContext, valuation_id: UUID, body: Any, if_matc
 
 def delete_valuation(ctx: RequestContext, valuation_id: UUID) -> None:
     with db.transaction(ctx) as tx:
+        store.lock_product_of(tx, "fund_valuations", valuation_id)
         before = rows.get(tx, "fund_valuations", valuation_id, store.VALUATION_COLUMNS, for_update=True)
         if before is None:
             raise errors.NotFound("No such fund valuation")
@@ -415,6 +420,7 @@ def list_activity(ctx: RequestContext, pf_id: UUID, query: Any) -> tuple[list[di
 
 def add_activity(ctx: RequestContext, pf_id: UUID, body: Any) -> dict[str, Any]:
     with db.transaction(ctx) as tx:
+        store.lock_product_of(tx, "portfolio_funds", pf_id)
         pf = _portfolio_fund(tx, pf_id)
         _check_activity_date(pf, body.activity_date)
         row = rows.insert(tx, "holding_activity", {"portfolio_fund_id": pf_id, **body.model_dump()},
@@ -426,6 +432,7 @@ def add_activity(ctx: RequestContext, pf_id: UUID, body: Any) -> dict[str, Any]:
 
 def update_activity(ctx: RequestContext, activity_id: UUID, body: Any, if_match: int) -> dict[str, Any]:
     with db.transaction(ctx) as tx:
+        store.lock_product_of(tx, "holding_activity", activity_id)
         before = check_version(rows.get(tx, "holding_activity", activity_id, store.ACTIVITY_COLUMNS,
                                         for_update=True), if_match, "activity")
         pf = _portfolio_fund(tx, before["portfolio_fund_id"])
@@ -442,6 +449,7 @@ def update_activity(ctx: RequestContext, activity_id: UUID, body: Any, if_match:
 
 def delete_activity(ctx: RequestContext, activity_id: UUID) -> None:
     with db.transaction(ctx) as tx:
+        store.lock_product_of(tx, "holding_activity", activity_id)
         before = rows.get(tx, "holding_activity", activity_id, store.ACTIVITY_COLUMNS, for_update=True)
         if before is None:
             raise errors.NotFound("No such activity")

@@ -148,6 +148,28 @@ def list_portfolio_funds(tx: Tx, product_id: UUID) -> list[dict[str, Any]]:
                   "ORDER BY start_date, created_at, id", (product_id,))
 
 
+# Every write that changes a product's funds, valuations or cash flows first takes its product's lock (FOR NO KEY
+# UPDATE: writers of one product queue; foreign-key checks and readers do not wait). The derived rows (portfolio
+# valuations, the stored IRR history) are computed from what the writer's statements see; without the lock, two
+# writers of different funds of one product would each miss the other's uncommitted row (two valuations of one
+# date, each alone: no portfolio valuation; two cash flows: a history missing one). Taken before any row lock, so
+# every path locks in the same order. A portfolio fund's product never changes (migration 0008), so reading it
+# unlocked is safe.
+_PRODUCT_OF = {
+    "portfolio_funds": "SELECT product_id FROM portfolio_funds WHERE id = %s",
+    "fund_valuations": "SELECT pf.product_id FROM fund_valuations x JOIN portfolio_funds pf "
+                       "ON pf.id = x.portfolio_fund_id WHERE x.id = %s",
+    "holding_activity": "SELECT pf.product_id FROM holding_activity x JOIN portfolio_funds pf "
+                        "ON pf.id = x.portfolio_fund_id WHERE x.id = %s",
+}
+
+
+def lock_product_of(tx: Tx, table: str, row_id: UUID) -> UUID | None:
+    """Lock the product of a row of `table`; None when there is no such row."""
+    row = tx.one(f"SELECT id FROM products WHERE id = ({_PRODUCT_OF[table]}) FOR NO KEY UPDATE", (row_id,))
+    return row["id"] if row else None
+
+
 def portfolio_fund_context(tx: Tx, pf_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
     """The portfolio fund with what its writes need: the product's start and the fund's cash flag."""
     lock = " FOR UPDATE OF pf" if for_update else ""

@@ -1,4 +1,5 @@
-"""Concurrency: optimistic locking with If-Match loses no update, and idempotent writes stay idempotent under races.
+"""Concurrency: optimistic locking with If-Match loses no update, idempotent writes stay idempotent under races, and
+two writers of one product's funds leave its derived rows (portfolio valuations, IRR history) complete.
 
 Chalice keeps `current_request` on the app object, so the test client cannot be shared between threads. Each
 writer is its own process (forked: like one Lambda container, with its own connection pool and its own
@@ -12,6 +13,7 @@ import multiprocessing as mp
 import time
 import traceback
 import uuid
+from datetime import date
 from typing import Any, Callable
 
 from tests.conftest import Firm, owner_sql
@@ -237,3 +239,105 @@ def test_concurrent_creates_with_one_idempotency_key_create_once(client: Any, fr
                        "(SELECT count(*) FROM audit_events WHERE firm_id = %(f)s "
                        " AND action = 'client_group.create') AS events", {"f": fresh_firm.id})[0]
     assert counts == {"groups": 1, "events": 1}
+
+
+# --- derived rows of a product: two writers of different funds of one product --------------------------------------
+
+def _product_with_two_funds(client: Any, firm: Firm) -> tuple[str, list[str]]:
+    """A product with two funds, each with an investment on 2021-01-15 and a valuation on 2021-06-30."""
+    from tests.integration.matrix_support import (add_activity, add_portfolio_fund, add_valuation, create_fund,
+                                                  create_household, create_product)
+
+    auth = firm.auth("adviser")
+    house = create_household(client, auth)
+    product = create_product(client, auth, house, start_date="2021-01-01")["id"]
+    pfs = []
+    for _ in range(2):
+        pf = add_portfolio_fund(client, auth, product, create_fund(client, auth)["id"], start_date="2021-01-01")["id"]
+        add_activity(client, auth, pf, "2021-01-15", "1000.00")
+        add_valuation(client, auth, pf, "2021-06-30", "1010.00")
+        pfs.append(pf)
+    return product, pfs
+
+
+def _race_past_the_derived_rows(firm: Firm, work: Callable[[Any, int], Any]) -> list[Any]:
+    """Two writers, with the audit table locked from outside: each request does its write and its derived rows
+    (portfolio valuations, IRR history) and then waits at its audit insert, or earlier on a lock the other
+    holds. Released once both wait, so neither committed before the other had computed as much as it could."""
+    import psycopg
+
+    from chalicelib.core import config
+
+    holder: list[Any] = []
+
+    def hold() -> None:
+        conn = psycopg.connect(config.owner_database_url(), autocommit=False)
+        holder.append(conn)
+        conn.execute("LOCK TABLE audit_events IN SHARE MODE")  # writers' INSERTs wait; nothing else does
+
+    def release() -> None:
+        _wait_for_lock_waiters(2)
+        holder[0].commit()
+
+    try:
+        return run_in_processes(2, work, parent_at_barrier=hold, while_running=release)
+    finally:
+        for conn in holder:
+            conn.close()
+
+
+def _stored_history(product: str) -> list[tuple[Any, ...]]:
+    return [tuple(r.values()) for r in owner_sql(
+        "SELECT valuation_date, method, irr, reason FROM irr_values WHERE scope = 'product' AND scope_id = %s "
+        "ORDER BY valuation_date, method", (product,))]
+
+
+def _full_recompute(firm: Firm, product: str) -> list[tuple[Any, ...]]:
+    import psycopg
+
+    from chalicelib.core import db
+    from chalicelib.core.context import RequestContext
+    from chalicelib.products import service
+
+    out: list[tuple[Any, ...]] = []
+    with db.transaction(RequestContext.system(firm.id)) as tx:
+        service._recompute_irr(tx, uuid.UUID(product), date.min)
+        out = [tuple(r.values()) for r in tx.all(
+            "SELECT valuation_date, method, irr, reason FROM irr_values WHERE scope = 'product' AND scope_id = %s "
+            "ORDER BY valuation_date, method", (product,))]
+        raise psycopg.Rollback()
+    return out
+
+
+def test_two_funds_valued_on_one_date_at_once_make_the_portfolio_valuation(client: Any, firm_a: Firm) -> None:
+    """Each fund's valuation alone leaves the date incomplete; the second writer must see the first's."""
+    product, pfs = _product_with_two_funds(client, firm_a)
+    headers = {**firm_a.auth("adviser"), **JSON}
+
+    def value(c: Any, i: int) -> int:
+        return c.http.post(f"/v1/portfolio-funds/{pfs[i]}/valuations", headers=headers,
+                           body=json.dumps({"valuation_date": "2021-12-31", "value": f"10{i}0.00"})).status_code
+
+    assert _race_past_the_derived_rows(firm_a, value) == [201, 201]
+    rows = owner_sql("SELECT valuation_date::text AS d, value FROM portfolio_valuations WHERE product_id = %s "
+                     "ORDER BY 1", (product,))
+    assert [(r["d"], str(r["value"])) for r in rows] == [("2021-06-30", "2020.00"), ("2021-12-31", "2010.00")]
+    history = _stored_history(product)
+    assert [str(r[0]) for r in history] == ["2021-06-30"] * 2 + ["2021-12-31"] * 2
+    assert history == _full_recompute(firm_a, product)
+
+
+def test_two_cash_flows_in_one_product_at_once_keep_the_history_whole(client: Any, firm_a: Firm) -> None:
+    """Two cash flows in two funds of one product, written at once: the stored history has both."""
+    product, pfs = _product_with_two_funds(client, firm_a)
+    headers = {**firm_a.auth("adviser"), **JSON}
+    before = _stored_history(product)
+
+    def invest(c: Any, i: int) -> int:
+        return c.http.post(f"/v1/portfolio-funds/{pfs[i]}/activity", headers=headers,
+                           body=json.dumps({"activity_date": f"2021-0{3 + i}-01", "activity_type": "investment",
+                                            "amount": "500.00"})).status_code
+
+    assert _race_past_the_derived_rows(firm_a, invest) == [201, 201]
+    after = _stored_history(product)
+    assert after != before and after == _full_recompute(firm_a, product)
