@@ -11,6 +11,10 @@ from pydantic import Field, ValidationInfo, field_validator
 from chalicelib.core.http import ListQuery
 from chalicelib.core.models import ApiModel, Currency, Money, Percentage, StrictModel, decimal_type
 
+# A date a product, fund, valuation or cash flow may carry: far-off years are typing mistakes, and the IRR
+# arithmetic counts months between dates (a year 9999 date would overflow it, or size a solver by centuries).
+Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2099, 12, 31))]
+
 Status = Literal["active", "inactive"]
 ProductType = Literal["gia", "stocks_and_shares_isa", "cash_isa", "bank_account", "pension", "offshore_bond",
                       "onshore_bond", "individual_shares", "property", "other"]
@@ -263,8 +267,8 @@ class ProductCreateIn(StrictModel):
     product_type: ProductType
     provider_id: UUID | None = None
     plan_number: str | None = Field(None, max_length=100)
-    start_date: date
-    end_date: date | None = None
+    start_date: Day
+    end_date: Day | None = None
     notes: str | None = Field(None, max_length=10000)
     currency: Currency = "GBP"
     fixed_fee_direct: Money = Decimal("0")
@@ -288,8 +292,8 @@ class ProductPatchIn(StrictModel):
     product_type: ProductType | None = None
     provider_id: UUID | None = None
     plan_number: str | None = Field(None, max_length=100)
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
     notes: str | None = Field(None, max_length=10000)
     currency: Currency | None = None
     fixed_fee_direct: Money | None = None
@@ -328,12 +332,12 @@ class PortfolioFundOut(ApiModel):
 class PortfolioFundCreateIn(StrictModel):
     fund_id: UUID
     target_weighting: Percentage | None = None
-    start_date: date
+    start_date: Day
 
 
 class PortfolioFundPatchIn(StrictModel):
     target_weighting: Percentage | None = None
-    end_date: date | None = Field(None, description="Ends the fund; it stays in the history")
+    end_date: Day | None = Field(None, description="Ends the fund; it stays in the history")
 
 
 class FundValuationOut(ApiModel):
@@ -347,7 +351,7 @@ class FundValuationOut(ApiModel):
 
 
 class FundValuationIn(StrictModel):
-    valuation_date: date
+    valuation_date: Day
     value: Money
 
 
@@ -357,7 +361,7 @@ class FundValuationPatchIn(StrictModel):
 
 class BulkValuationIn(StrictModel):
     portfolio_fund_id: UUID
-    valuation_date: date
+    valuation_date: Day
     value: Money
 
 
@@ -377,13 +381,13 @@ class ActivityOut(ApiModel):
 
 
 class ActivityIn(StrictModel):
-    activity_date: date
+    activity_date: Day
     activity_type: ActivityType
     amount: decimal_type(18, 2, "0.01")
 
 
 class ActivityPatchIn(StrictModel):
-    activity_date: date | None = None
+    activity_date: Day | None = None
     activity_type: ActivityType | None = None
     amount: decimal_type(18, 2, "0.01") | None = None
 

@@ -923,3 +923,19 @@ def test_a_portfolio_fund_cannot_move_to_another_product(client: Any, w: dict[st
     with pytest.raises(psycopg.errors.CheckViolation, match="cannot move to another product"):
         owner_sql("UPDATE portfolio_funds SET product_id = %s WHERE id = %s", (second, pf))
     assert_product_flows_match([first, second])
+
+
+def test_dates_outside_1900_to_2099_are_refused_at_the_edge(client: Any, w: dict[str, str]) -> None:
+    """A year-9999 valuation would overflow the IRR's month arithmetic: it is a 422, and nothing is written."""
+    house = create_household(client, w)
+    product = create_product(client, w, house, start_date="2021-01-01")["id"]
+    pf = add_portfolio_fund(client, w, product, create_fund(client, w)["id"], start_date="2021-01-01")["id"]
+    for path, body in ((f"/v1/portfolio-funds/{pf}/valuations", {"valuation_date": "9999-12-31", "value": "1.00"}),
+                       (f"/v1/portfolio-funds/{pf}/activity", {"activity_date": "2100-01-01",
+                                                              "activity_type": "investment", "amount": "1.00"})):
+        assert_problem(send(client, "POST", path, headers=w, body=body), 422)
+    assert count("fund_valuations", "portfolio_fund_id = %s", (pf,)) == 0
+    assert_problem(send(client, "POST", f"/v1/client-groups/{house.group_id}/products", headers=w,
+                        body={"name": "Old", "product_type": "stocks_and_shares_isa", "start_date": "1899-12-31",
+                              "ownership": {"association_type": "individual", "product_owner_id": house.owner_id}}),
+                   422)
