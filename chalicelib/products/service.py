@@ -190,6 +190,8 @@ def update_product(ctx: RequestContext, product_id: UUID, body: Any, if_match: i
             if first is not None and first < start:
                 raise _invalid("start_date", f"the product has a cash flow on {first}, before that date")
         if ownership is not None and "ownership" in changes:
+            # The group's lock, as removing a member takes it: a member cannot leave while a product names them.
+            clients_store.get_group(tx, before["client_group_id"], for_update=True)
             _check_owners(tx, before["client_group_id"], ownership)
             changes["ownership"] = _jsonb(changes["ownership"])
         if "provider_id" in changes:
@@ -225,6 +227,11 @@ def set_product_status(ctx: RequestContext, product_id: UUID, status: str) -> di
             if latest is not None and latest["value"] != 0:
                 raise errors.Conflict(f"A product can lapse only at a value of 0; its latest valuation is "
                                       f"{latest['value']} on {latest['valuation_date']}")
+            later = store.fund_valued_after(tx, product_id, latest["valuation_date"] if latest else None)
+            if later is not None:
+                raise errors.Conflict(f"A product can lapse only at a value of 0; a fund is valued at "
+                                      f"{later['value']} on {later['valuation_date']}, after its last complete "
+                                      f"valuation: value every fund on one date first")
         after = rows.update(tx, "products", product_id, {"status": status}, store.PRODUCT_COLUMNS)
         audit.record(tx, "product.lapse" if status == "lapsed" else "product.reactivate", "product", product_id,
                      before, after)

@@ -127,6 +127,15 @@ def latest_portfolio_valuation(tx: Tx, product_id: UUID, on_or_before: date | No
                   (product_id, on_or_before, on_or_before))
 
 
+def fund_valued_after(tx: Tx, product_id: UUID, day: date | None) -> dict[str, Any] | None:
+    """A non-zero fund valuation of the product dated after `day` (any, when None): the product's current value
+    is then not known to be 0."""
+    return tx.one("SELECT v.valuation_date, v.value FROM fund_valuations v JOIN portfolio_funds pf "
+                  "ON pf.id = v.portfolio_fund_id WHERE pf.product_id = %s AND v.value <> 0 "
+                  "AND (%s::date IS NULL OR v.valuation_date > %s) ORDER BY v.valuation_date DESC LIMIT 1",
+                  (product_id, day, day))
+
+
 def portfolio_valuations(tx: Tx, product_id: UUID, from_: date | None, to: date | None,
                          after: list[Any] | None, limit: int) -> list[dict[str, Any]]:
     return tx.all("SELECT valuation_date, value FROM portfolio_valuations WHERE product_id = %(p)s "

@@ -939,3 +939,18 @@ def test_dates_outside_1900_to_2099_are_refused_at_the_edge(client: Any, w: dict
                         body={"name": "Old", "product_type": "stocks_and_shares_isa", "start_date": "1899-12-31",
                               "ownership": {"association_type": "individual", "product_owner_id": house.owner_id}}),
                    422)
+
+
+def test_lapse_is_refused_while_a_fund_shows_value_after_the_last_complete_valuation(client: Any,
+                                                                                    w: dict[str, str]) -> None:
+    """Two funds, only one valued: no portfolio valuation yet, but the product is not known to be worth 0."""
+    house = create_household(client, w)
+    product = create_product(client, w, house, start_date="2021-01-01")["id"]
+    pfs = [add_portfolio_fund(client, w, product, create_fund(client, w)["id"], start_date="2021-01-01")["id"]
+           for _ in range(2)]
+    add_valuation(client, w, pfs[0], "2024-01-31", "50000.00")
+    assert_problem(send(client, "POST", f"/v1/products/{product}/lapse", headers=w), 409)
+    assert get(client, f"/v1/products/{product}", w)["status"] == "active"
+    add_valuation(client, w, pfs[0], "2024-02-29", "0.00")
+    add_valuation(client, w, pfs[1], "2024-02-29", "0.00")
+    expect_status(send(client, "POST", f"/v1/products/{product}/lapse", headers=w), 200)
