@@ -82,11 +82,6 @@ def generations(tx: Tx, template_id: UUID | None = None, generation_id: UUID | N
         {"t": template_id, "g": generation_id})
 
 
-def generation_funds(tx: Tx, generation_id: UUID) -> list[dict[str, Any]]:
-    return tx.all("SELECT fund_id, target_weighting FROM template_generation_funds WHERE generation_id = %s",
-                  (generation_id,))
-
-
 def missing_funds(tx: Tx, fund_ids: list[UUID]) -> list[UUID]:
     return [r["f"] for r in tx.all("SELECT f FROM unnest(%s::uuid[]) AS f WHERE NOT EXISTS "
                                    "(SELECT 1 FROM funds WHERE id = f)", (fund_ids,))]

@@ -6,21 +6,10 @@ from typing import Any
 from tests.bench.common import p50, pct
 from tests.bench.products import (GHOSTFOLIO_ACTIVITIES, GHOSTFOLIO_SECONDS, GHOSTFOLIO_URL, METHODS,
                                   GroupCase, ProductsResult)
+from tests.bench.report import _ms, _x
 
 GROUP_IRR_TARGET = 5.0
 RECOMPUTE_TARGET = 0.2
-
-
-def _us(s: float) -> str:
-    return f"{s * 1e6:,.0f} µs"
-
-
-def _ms(s: float) -> str:
-    return f"{s * 1e3:,.2f} ms"
-
-
-def _x(r: float) -> str:
-    return f"{r:.2f}x"
 
 
 def _largest(p: ProductsResult) -> GroupCase:
