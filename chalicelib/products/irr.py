@@ -58,18 +58,21 @@ class IrrResult:
 
 @dataclass(frozen=True)
 class Holding:
-    """One fund's part of a pooled calculation over the common period."""
+    """One holding's part of a pooled calculation (a product of a client group, say), over its own period: the
+    flows inside it, the value at its end and, when it starts from a valuation, the value at its start."""
 
     flows: Sequence[Flow]
+    end_date: dt.date
     end_value: Decimal
-    start_value: Decimal | None = None
+    start_date: dt.date | None = None
+    start_value: Decimal | None = None  # with start_date: money in that day; the holding's flows are after it
 
 
 @dataclass(frozen=True)
 class Pooled:
-    flows: list[Flow]
+    flows: list[Flow]  # netted per date, in date order
+    end_date: dt.date
     end_value: Decimal
-    start_value: Decimal | None
 
 
 # Reasons (stable wording: they are stored in the IRR history and shown to advisers).
@@ -265,22 +268,33 @@ def history(flows: Sequence[Flow], points: Sequence[tuple[dt.date, Decimal]]) ->
 
 
 def pooled(holdings: Iterable[Holding]) -> Pooled:
-    """One input from several funds (a product, or a client group's products), all over the same period.
+    """One input from several holdings: a client group's products, each over its own period.
 
-    A product's or a client group's IRR is the IRR of the pooled flows, never an average of the funds' IRRs:
-    flows are merged (date order), end values summed at the common end date, start values summed at the common
-    start date (a fund without one, e.g. bought later in the period, adds nothing).
+    A client group's IRR is the IRR of the pooled flows, never an average of its products' IRRs. Each holding
+    brings its flows, its start value as money in on its start date, and its end value: at the pooled end date (the
+    latest holding end) that value is the end valuation; a holding that ends earlier (valued last before the others)
+    brings its value as money out on its own end date, as if sold then, so that no stale value is carried forward
+    and none of its later flows counts without a value after them. Flows are netted per date.
     """
-    flows: list[Flow] = []
+    items = list(holdings)
+    if not items:
+        raise ValueError("nothing to pool")
+    end_date = max(h.end_date for h in items)
+    by_date: dict[dt.date, Decimal] = {}
     end_value = Decimal(0)
-    start_values: list[Decimal] = []
-    for h in holdings:
-        flows.extend(h.flows)
-        end_value += h.end_value
+    for h in items:
+        moves = list(h.flows)
         if h.start_value is not None:
-            start_values.append(h.start_value)
-    flows.sort(key=lambda f: f.date)
-    return Pooled(flows, end_value, sum(start_values, Decimal(0)) if start_values else None)
+            if h.start_date is None:
+                raise ValueError("start_value needs start_date")
+            moves.append(Flow(h.start_date, -h.start_value))
+        if h.end_date == end_date:
+            end_value += h.end_value
+        else:
+            moves.append(Flow(h.end_date, h.end_value))
+        for f in moves:
+            by_date[f.date] = by_date.get(f.date, Decimal(0)) + f.amount
+    return Pooled([Flow(d, a) for d, a in sorted(by_date.items())], end_date, end_value)
 
 
 # --- helpers ---

@@ -416,7 +416,9 @@ class PortfolioValuationOut(ApiModel):
 
 class IrrQuery(StrictModel):
     method: IrrMethod = "kingston_monthly"
-    from_: date | None = Field(None, alias="from", description="Start of the period (default: inception)")
+    from_: date | None = Field(None, alias="from", description=(
+        "Start of the period (default: inception). Each holding (a group's product) starts from its latest valuation "
+        "on or before it, or from it when bought later"))
     to: date | None = Field(None, description="End of the period (default: the latest valuation)")
     include: Literal["flows"] | None = None
 

@@ -310,7 +310,7 @@ def product_irr(req: ApiRequest, product_id: UUID) -> IrrOut:
 
 
 @performance.route("/client-groups/{group_id}/irr", "GET", access=READ, query=IrrQuery, response=IrrOut,
-                   summary="IRR of a client group (pooled flows of its active products, never an average)")
+                   summary="IRR of a client group (its products' pooled flows, each to its latest valuation)")
 def client_group_irr(req: ApiRequest, group_id: UUID) -> IrrOut:
     return IrrOut.model_validate(service.irr_for(req.ctx, "client_group", group_id, req.query))
 

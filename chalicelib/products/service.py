@@ -492,12 +492,11 @@ def _flows(dates: list[date], amounts: list[Decimal]) -> list[Any]:
     return [irr.Flow(d, a) for d, a in zip(dates, amounts)]
 
 
-def _compute(method: str, flows: list[Any], end_date: date, end_value: Decimal,
-             start_date: date | None = None, start_value: Decimal | None = None) -> Any:
+def _compute(method: str, flows: list[Any], end_date: date, end_value: Decimal) -> Any:
     from chalicelib.products import irr
 
     fn = irr.kingston_monthly if method == "kingston_monthly" else irr.xirr
-    return fn(flows, end_date, end_value, start_date=start_date, start_value=start_value)
+    return fn(flows, end_date, end_value)
 
 
 def _recompute_irr(tx: db.Tx, product_id: UUID, from_date: date) -> int:
@@ -524,34 +523,41 @@ _IRR_SCOPES = {"portfolio_fund": "No such portfolio fund", "product": "No such p
 def irr_for(ctx: RequestContext, scope: str, scope_id: UUID, query: Any) -> dict[str, Any]:
     """IRR of a portfolio fund, a product or a client group (pooled flows, never averaged) over a period.
 
-    One query fetches everything (store.irr_inputs): the end and start values and the flows between, netted per
-    date; a group's values are its active products' valuations pooled in SQL."""
+    One query fetches everything (store.irr_inputs): each holding's end and start values and its flows between,
+    netted per date; the holdings (a group's products) are pooled here (irr.pooled), each over its own period."""
     with db.transaction(ctx) as tx:
         inputs = store.irr_inputs(tx, scope, scope_id, query.from_, query.to)
-    if not inputs["found"]:
+    if not inputs[0]["found"]:
         raise errors.NotFound(_IRR_SCOPES[scope])
-    return _irr_over(query, inputs)
+    return _irr_over(query, inputs, named=scope == "client_group")
 
 
-def _irr_over(query: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+def _irr_over(query: Any, inputs: list[dict[str, Any]], named: bool) -> dict[str, Any]:
+    from chalicelib.products import irr
+
     method = query.method
     result: dict[str, Any] = {"irr": None, "method": method, "from": query.from_, "to": query.to, "reason": None}
-    if not inputs["valued"]:
+    if not inputs[0]["valued"]:
         return {**result, "reason": "no valuation yet"}
-    end_date = inputs["end_date"]
-    if end_date is None:
+    holdings = [h for h in inputs if h["end_date"] is not None]
+    if not holdings:
         return {**result, "reason": f"no valuation on or before {query.to}"}
-    start_date = start_value = None
+    end_date = max(h["end_date"] for h in holdings)
     if query.from_ is not None:
-        start_date, start_value = inputs["start_date"], inputs["start_value"]
-        if start_date is None:
-            return {**result, "to": end_date, "reason": f"no valuation on or before {query.from_} to start from"}
-        if start_date >= end_date:
+        unstarted = [h for h in holdings if h["unstarted"] and h["end_date"] > query.from_]
+        if unstarted:
+            which = f" ({', '.join(h['name'] for h in unstarted)})" if named else ""
+            return {**result, "to": end_date, "reason": f"no valuation on or before {query.from_} to start from"
+                                                        f"{which}, and cash flows before it"}
+        # A holding last valued on or before `from` has no value inside the period: it takes no part.
+        holdings = [h for h in holdings if h["end_date"] > query.from_]
+        if not holdings:
             return {**result, "to": end_date, "reason": "the period is empty"}
-    flows = _flows(inputs["flow_dates"] or [], inputs["flow_amounts"] or [])
-    r = _compute(method, flows, end_date, inputs["end_value"], start_date=start_date, start_value=start_value)
-    out = {**result, "irr": r.irr, "reason": r.reason, "from": start_date or (flows[0].date if flows else None),
-           "to": end_date}
+    pool = irr.pooled(irr.Holding(_flows(h["flow_dates"] or [], h["flow_amounts"] or []), h["end_date"],
+                                  h["end_value"], h["start_date"], h["start_value"]) for h in holdings)
+    r = _compute(method, pool.flows, pool.end_date, pool.end_value)
+    out = {**result, "irr": r.irr, "reason": r.reason, "from": pool.flows[0].date if pool.flows else None,
+           "to": pool.end_date}
     if query.include == "flows":
         out["flows"] = [{"date": f.date, "amount": f.amount} for f in r.flows_used]
     return out

@@ -241,66 +241,65 @@ def first_activity_date(tx: Tx, product_id: UUID) -> date | None:
 
 # --- what IRR needs ---
 
-# The inputs of one IRR request in one round trip: whether the fund, product or group is visible (RLS), whether it
-# has any valuation, its value at the end of the period (the latest valuation on or before `to`, or the latest of
-# all) and at its start (on or before `from`), and the investor cash flows in between, netted per date (Kingston
-# sums a month anyway, and XIRR discounts every flow of a date by the same factor). A group's value on a date is
-# the sum of each active product's latest valuation on or before it (products not yet valued add nothing).
-# Products and groups read their flows from product_flows (netted per product and date by triggers, migration
-# 0008); a portfolio fund reads its own activity.
-_FLOWS_BETWEEN = """
-    SELECT array_agg(x.day ORDER BY x.day) AS flow_dates, array_agg(x.amount ORDER BY x.day) AS flow_amounts
-    FROM (SELECT {day} AS day, sum({amount})::numeric AS amount
-          FROM {source}
-          WHERE {holder} AND {day} <= e.d AND (s.d IS NULL OR {day} > s.d)
-          GROUP BY {day}) x"""
-
-_PRODUCTS_IRR_INPUTS = """
-WITH p AS MATERIALIZED ({products}),
-e AS (SELECT max(v.valuation_date) AS d FROM portfolio_valuations v
-      WHERE v.product_id IN (SELECT id FROM p) AND v.valuation_date <= COALESCE(%(to)s::date, 'infinity')),
-s AS (SELECT max(v.valuation_date) AS d FROM portfolio_valuations v
-      WHERE v.product_id IN (SELECT id FROM p) AND v.valuation_date <= %(from)s::date)
+# The inputs of one IRR request in one round trip, one row per holding: a portfolio fund (the fund scope), the
+# product (product scope) or each product of a client group. Each holding has its own period: it ends at its
+# latest valuation on or before `to` (`end_date`, `end_value`; a holding never valued by then has none and takes no
+# part) and starts at its latest valuation on or before `from` (`start_date`, `start_value`). A holding with no
+# valuation on or before `from` starts at `from` itself when it has no cash flow before `from` (bought inside the
+# period), and is `unstarted` otherwise: its value at the start is unknown. Its flows are the investor cash flows
+# inside its own period, netted per date (Kingston sums a month anyway, and XIRR discounts every flow of a date by
+# the same factor): after the start valuation (a flow on that date is inside it), or from `from` on, up to the end
+# date. `found` and `valued` come first (with no holding the holding columns are null). Products read their flows
+# from product_flows (netted per product and date by triggers, migration 0008); a portfolio fund its own activity.
+_HOLDINGS_IRR_INPUTS = """
+WITH h AS MATERIALIZED ({holders})
 SELECT EXISTS ({found}) AS found,
-       EXISTS (SELECT 1 FROM portfolio_valuations v WHERE v.product_id IN (SELECT id FROM p)) AS valued,
-       e.d AS end_date,
-       (SELECT sum(l.value) FROM p CROSS JOIN LATERAL (
-            SELECT v.value FROM portfolio_valuations v WHERE v.product_id = p.id AND v.valuation_date <= e.d
-            ORDER BY v.valuation_date DESC LIMIT 1) l) AS end_value,
-       s.d AS start_date,
-       (SELECT sum(l.value) FROM p CROSS JOIN LATERAL (
-            SELECT v.value FROM portfolio_valuations v WHERE v.product_id = p.id AND v.valuation_date <= s.d
-            ORDER BY v.valuation_date DESC LIMIT 1) l) AS start_value,
-       f.flow_dates, f.flow_amounts
-FROM e, s, LATERAL (""" + _FLOWS_BETWEEN.format(
-    day="f.flow_date", amount="f.amount", source="product_flows f", holder="f.product_id IN (SELECT id FROM p)") + ") f"
+       EXISTS (SELECT 1 FROM {valuations} v WHERE v.{holder} IN (SELECT id FROM h)) AS valued,
+       x.*
+FROM (SELECT) one LEFT JOIN LATERAL (
+    SELECT h.id, h.name, e.d AS end_date, e.value AS end_value, s.d AS start_date, s.value AS start_value,
+           (s.d IS NULL AND EXISTS (SELECT 1 FROM ({flows}) f WHERE f.holder = h.id AND f.day < %(from)s::date))
+               AS unstarted,
+           fl.flow_dates, fl.flow_amounts
+    FROM h
+    CROSS JOIN LATERAL (SELECT v.valuation_date AS d, v.value FROM {valuations} v WHERE v.{holder} = h.id
+                        AND v.valuation_date <= COALESCE(%(to)s::date, 'infinity')
+                        ORDER BY v.valuation_date DESC LIMIT 1) e
+    LEFT JOIN LATERAL (SELECT v.valuation_date AS d, v.value FROM {valuations} v WHERE v.{holder} = h.id
+                       AND v.valuation_date <= %(from)s::date ORDER BY v.valuation_date DESC LIMIT 1) s ON true
+    CROSS JOIN LATERAL (SELECT array_agg(f.day ORDER BY f.day) AS flow_dates,
+                               array_agg(f.amount ORDER BY f.day) AS flow_amounts
+                        FROM ({flows}) f WHERE f.holder = h.id AND f.day <= e.d
+                        AND f.day > COALESCE(s.d, %(from)s::date - 1, '-infinity'::date)) fl
+) x ON true
+ORDER BY x.end_date, x.id"""
+
+_PRODUCT_FLOWS = "SELECT product_id AS holder, flow_date AS day, amount FROM product_flows"
 
 IRR_INPUTS_SQL = {
-    "product": _PRODUCTS_IRR_INPUTS.format(products="SELECT id FROM products WHERE id = %(id)s",
-                                           found="SELECT 1 FROM products WHERE id = %(id)s"),
-    "client_group": _PRODUCTS_IRR_INPUTS.format(
-        products="SELECT id FROM products WHERE client_group_id = %(id)s AND status = 'active'",
-        found="SELECT 1 FROM client_groups WHERE id = %(id)s"),
-    "portfolio_fund": """
-WITH e AS (SELECT v.valuation_date AS d, v.value FROM fund_valuations v
-           WHERE v.portfolio_fund_id = %(id)s AND v.valuation_date <= COALESCE(%(to)s::date, 'infinity')
-           ORDER BY v.valuation_date DESC LIMIT 1),
-s AS (SELECT v.valuation_date AS d, v.value FROM fund_valuations v
-      WHERE v.portfolio_fund_id = %(id)s AND v.valuation_date <= %(from)s::date
-      ORDER BY v.valuation_date DESC LIMIT 1)
-SELECT EXISTS (SELECT 1 FROM portfolio_funds WHERE id = %(id)s) AS found,
-       EXISTS (SELECT 1 FROM fund_valuations v WHERE v.portfolio_fund_id = %(id)s) AS valued,
-       e.d AS end_date, e.value AS end_value, s.d AS start_date, s.value AS start_value,
-       f.flow_dates, f.flow_amounts
-FROM (SELECT) one LEFT JOIN e ON true LEFT JOIN s ON true, LATERAL (""" + _FLOWS_BETWEEN.format(
-        day="a.activity_date", amount="a.amount * activity_sign(a.activity_type)", source="holding_activity a",
-        holder="a.portfolio_fund_id = %(id)s AND activity_sign(a.activity_type) <> 0") + ") f",
+    "product": _HOLDINGS_IRR_INPUTS.format(
+        holders="SELECT id, name FROM products WHERE id = %(id)s", found="SELECT 1 FROM products WHERE id = %(id)s",
+        valuations="portfolio_valuations", holder="product_id", flows=_PRODUCT_FLOWS),
+    # Every product of the group, lapsed ones included: a product closed at a loss is part of the household's
+    # return over the periods it was valued in (after its last valuation it takes no part).
+    "client_group": _HOLDINGS_IRR_INPUTS.format(
+        holders="SELECT id, name FROM products WHERE client_group_id = %(id)s",
+        found="SELECT 1 FROM client_groups WHERE id = %(id)s",
+        valuations="portfolio_valuations", holder="product_id", flows=_PRODUCT_FLOWS),
+    "portfolio_fund": _HOLDINGS_IRR_INPUTS.format(
+        holders="SELECT pf.id, f.name FROM portfolio_funds pf JOIN funds f ON f.id = pf.fund_id WHERE pf.id = %(id)s",
+        found="SELECT 1 FROM portfolio_funds WHERE id = %(id)s",
+        valuations="fund_valuations", holder="portfolio_fund_id",
+        flows="SELECT a.portfolio_fund_id AS holder, a.activity_date AS day, "
+              "sum(a.amount * activity_sign(a.activity_type))::numeric AS amount FROM holding_activity a "
+              "WHERE activity_sign(a.activity_type) <> 0 GROUP BY a.portfolio_fund_id, a.activity_date"),
 }
 
 
-def irr_inputs(tx: Tx, scope: str, scope_id: UUID, from_: date | None, to: date | None) -> dict[str, Any]:
-    """What an IRR over (from_, to] needs, for scope "portfolio_fund", "product" or "client_group" (see above)."""
-    return tx.one(IRR_INPUTS_SQL[scope], {"id": scope_id, "from": from_, "to": to})
+def irr_inputs(tx: Tx, scope: str, scope_id: UUID, from_: date | None, to: date | None) -> list[dict[str, Any]]:
+    """What an IRR over (from_, to] needs, for scope "portfolio_fund", "product" or "client_group" (see above):
+    at least one row; `found` and `valued` on each, and one row per holding valued on or before `to`."""
+    return tx.all(IRR_INPUTS_SQL[scope], {"id": scope_id, "from": from_, "to": to})
 
 
 def flows_of_product(tx: Tx, product_id: UUID) -> list[dict[str, Any]]:

@@ -72,7 +72,7 @@ def _call(app: Any, event: dict[str, Any], lctx: Any, want: int = 200) -> tuple[
 class GroupCase:
     label: str
     group_id: UUID
-    flows: int  # investor cash flows of the group's active products
+    flows: int  # investor cash flows of the group's products
     products: int
     portfolio_funds: int
     months: int  # monthly buckets of the Kingston series
@@ -111,7 +111,7 @@ def _group_stats(firm_id: UUID) -> list[dict[str, Any]]:
             "AS flows, count(DISTINCT p.id) AS products, count(DISTINCT pf.id) AS funds "
             "FROM products p JOIN portfolio_funds pf ON pf.product_id = p.id "
             "JOIN holding_activity a ON a.portfolio_fund_id = pf.id "
-            "WHERE p.firm_id = %s AND p.status = 'active' GROUP BY p.client_group_id ORDER BY flows, group_id",
+            "WHERE p.firm_id = %s GROUP BY p.client_group_id ORDER BY flows, group_id",
             (firm_id,)).fetchall()
 
 
@@ -136,33 +136,39 @@ def pick_groups(firm_id: UUID) -> tuple[list[GroupCase], dict[str, int]]:
     return cases, dist
 
 
-# The group's cash flows as recorded: one signed flow per activity of its active products (the floor's input,
-# whatever the API fetches), and each active product's latest valuation (the pooled end value, on the latest date).
+# The group's cash flows as recorded: one signed flow per activity of its products up to that product's latest
+# valuation (the floor's input, whatever the API fetches), and each product's latest valuation: the end value on
+# the latest date, money out on its own date for a product valued last before that (business rule in irr.pooled).
 _ACTIVITY_FLOWS_SQL = ("SELECT a.activity_date, (a.amount * activity_sign(a.activity_type))::numeric AS amount "
                        "FROM holding_activity a JOIN portfolio_funds pf ON pf.id = a.portfolio_fund_id "
                        "JOIN products p ON p.id = pf.product_id "
-                       "WHERE p.client_group_id = %s AND p.status = 'active' AND activity_sign(a.activity_type) <> 0 "
+                       "JOIN (SELECT product_id, max(valuation_date) AS d FROM portfolio_valuations "
+                       "GROUP BY product_id) e ON e.product_id = p.id "
+                       "WHERE p.client_group_id = %s AND activity_sign(a.activity_type) <> 0 "
+                       "AND a.activity_date <= e.d "
                        "ORDER BY a.activity_date")
 _LATEST_VALUES_SQL = ("SELECT DISTINCT ON (v.product_id) v.valuation_date, v.value FROM portfolio_valuations v "
-                      "JOIN products p ON p.id = v.product_id WHERE p.client_group_id = %s AND p.status = 'active' "
+                      "JOIN products p ON p.id = v.product_id WHERE p.client_group_id = %s "
                       "ORDER BY v.product_id, v.valuation_date DESC")
 
 
 def _group_inputs(ctx: Any, group_id: UUID) -> tuple[list[Any], date, Decimal, int]:
     """The prepared input of the bare arithmetic, assembled here with the harness's own SQL (not the service's):
-    the group's flows as recorded (one Flow per cash flow), the end date (the latest valuation of any of its active
-    products) and the end value (each product's latest valuation, summed); and how many flow rows the API's one
-    query (`store.irr_inputs`) returns (it nets them per date)."""
+    the group's flows as recorded (one Flow per cash flow), the end date (the latest valuation of any of its
+    products) and the end value (the products valued that day, summed; the others' latest values are flows); and
+    how many flow rows the API's one query (`store.irr_inputs`) returns (it nets them per product and date)."""
     from chalicelib.core import db
     from chalicelib.products import irr, store
 
     with db.transaction(ctx) as tx:
         flow_rows = tx.all(_ACTIVITY_FLOWS_SQL, (group_id,))
         latest = tx.all(_LATEST_VALUES_SQL, (group_id,))
-        api_rows = len(store.irr_inputs(tx, "client_group", group_id, None, None)["flow_dates"] or [])
+        api_rows = sum(len(r["flow_dates"] or []) for r in store.irr_inputs(tx, "client_group", group_id, None, None))
     end_date = max(r["valuation_date"] for r in latest)
-    end_value = sum((r["value"] for r in latest), Decimal(0))
-    flows = [irr.Flow(r["activity_date"], r["amount"]) for r in flow_rows if r["activity_date"] <= end_date]
+    end_value = sum((r["value"] for r in latest if r["valuation_date"] == end_date), Decimal(0))
+    flows = [irr.Flow(r["activity_date"], r["amount"]) for r in flow_rows]
+    flows += [irr.Flow(r["valuation_date"], r["value"]) for r in latest if r["valuation_date"] != end_date]
+    flows.sort(key=lambda f: f.date)
     return flows, end_date, end_value, api_rows
 
 

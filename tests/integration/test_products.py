@@ -606,6 +606,7 @@ def test_pooled_group_irr_is_the_irr_of_the_pooled_flows_not_an_average(client: 
     """Product 1 doubles 1,000.00 in a year (XIRR 100%); product 2 keeps 100,000.00 flat (0%). The average of
     the two is 50%; the household made 1,000.00 on 101,000.00: 102,000 / 101,000 - 1 = 0.990099...%."""
     from chalicelib.products import irr as irr_module
+    from tests.unit.irr_cases import xirr_root
 
     house = create_household(client, w)
     group_path = f"/v1/client-groups/{house.group_id}"
@@ -630,26 +631,34 @@ def test_pooled_group_irr_is_the_irr_of_the_pooled_flows_not_an_average(client: 
     assert irr_module.xirr(flows, date(2022, 1, 15), Decimal("102000.00")).irr == Decimal(pooled["irr"])
     kingston = irr(client, group_path, w)
     assert abs(Decimal(kingston["irr"]) - kingston_closed_form(Decimal(101000), Decimal(102000), 12)) < Decimal("1e-9")
-    # A lapsed product leaves the group's flows.
+    # A lapsed product stays in the group's flows over the dates it was valued: emptied by a withdrawal of
+    # 100,000.00 and valued 0 on 2022-02-15, then lapsed, it still counts. (A lapse at a loss is the household's.)
     pf2 = get(client, f"/v1/products/{made[1]}/funds", w)["items"][0]["id"]
+    add_activity(client, w, pf2, "2022-02-15", "100000.00", "withdrawal")
     add_valuation(client, w, pf2, "2022-02-15", "0.00")
     expect_status(send(client, "POST", f"/v1/products/{made[1]}/lapse", headers=w), 200)
-    alone = irr(client, group_path, w, method="xirr")
-    assert abs(Decimal(alone["irr"]) - 1) < Decimal("1e-9")
+    after = irr(client, group_path, w, method="xirr")
+    root = xirr_root([(date(2021, 1, 15), -101000.0), (date(2022, 1, 15), 2000.0), (date(2022, 2, 15), 100000.0)])
+    assert after["to"] == "2022-02-15" and abs(Decimal(after["irr"]) - Decimal(repr(root))) < Decimal("1e-9")
 
 
-def test_group_irr_pools_each_products_latest_value_on_or_before_the_dates(client: Any, w: dict[str, str]) -> None:
-    """Products valued on different dates: the group's value on a date is each active product's latest valuation
-    on or before it (a product not yet valued adds nothing); `from` and `to` pick those dates. Checked against
-    irr.xirr on flows and values this test assembles itself."""
-    from chalicelib.products import irr as irr_module
+def test_group_irr_pools_each_product_over_its_own_period(client: Any, w: dict[str, str]) -> None:
+    """Products valued on different dates: each product takes part from its start (its latest valuation on or
+    before `from`, as money in that day, or `from` itself when it was bought inside the period) to its end (its
+    latest valuation on or before `to`); a product that ends before the others brings its value as money out on
+    that date, so no stale value is carried forward and none of its later flows counts without a value after it.
+    A product not valued by `to` takes no part. Each figure is checked against a scipy root of the NPV of flows this
+    test lists by hand."""
+    from tests.unit.irr_cases import xirr_root
 
     house = create_household(client, w)
     group_path = f"/v1/client-groups/{house.group_id}"
     assert irr(client, group_path, w)["reason"] == "no valuation yet"
-    pfs = []
+    pfs, names = [], []
     for _ in range(3):
-        product = create_product(client, w, house, start_date="2020-01-01")["id"]
+        made = create_product(client, w, house, start_date="2020-01-01")
+        product = made["id"]
+        names.append(made["name"])
         pfs.append(add_portfolio_fund(client, w, product, create_fund(client, w)["id"], start_date="2020-01-01")["id"])
     assert irr(client, group_path, w)["reason"] == "no valuation yet"  # products, but nothing valued
     add_activity(client, w, pfs[0], "2020-01-10", "1000.00")
@@ -660,36 +669,45 @@ def test_group_irr_pools_each_products_latest_value_on_or_before_the_dates(clien
                            (pfs[1], "2020-07-31", "520.00"), (pfs[1], "2021-01-31", "450.00"),
                            (pfs[2], "2021-03-31", "710.00")):
         add_valuation(client, w, pf, day, value)
-    flows = [irr_module.Flow(date(2020, 1, 10), Decimal("-1000.00")),
-             irr_module.Flow(date(2020, 3, 5), Decimal("-500.00")),
-             irr_module.Flow(date(2020, 9, 1), Decimal("100.00")),
-             irr_module.Flow(date(2021, 2, 1), Decimal("-700.00"))]
 
-    def expect(end: date, end_value: str, start: date | None = None, start_value: str | None = None) -> Decimal:
-        return irr_module.xirr(flows, end, Decimal(end_value), start_date=start,
-                               start_value=Decimal(start_value) if start_value else None).irr
+    def check(figure: dict[str, Any], flows: list[tuple[str, int]]) -> None:
+        """`flows`: every flow the figure must rest on, the end value last."""
+        root = xirr_root([(date.fromisoformat(d), float(a)) for d, a in flows])
+        assert root is not None and abs(Decimal(figure["irr"]) - Decimal(repr(root))) < Decimal("1e-9")
+        assert (figure["from"], figure["to"]) == (flows[0][0], flows[-1][0])
 
-    whole = irr(client, group_path, w, method="xirr")  # all three at their latest: 1,100 + 450 + 710
-    assert (whole["to"], Decimal(whole["irr"])) == ("2021-03-31", expect(date(2021, 3, 31), "2260.00"))
-    # To 2020-12-31: product 1 that day (1,100), product 2 on 2020-07-31 (520), product 3 not valued yet.
-    mid = irr(client, group_path, w, method="xirr", to="2021-01-15")
-    assert (mid["to"], Decimal(mid["irr"])) == ("2020-12-31", expect(date(2020, 12, 31), "1620.00"))
-    # From 2020-08-15 (start value 1,040 + 520 on 2020-07-31) to 2021-01-31 (1,100 + 450).
+    # Whole life: product 1 ends on 2020-12-31 (1,100 out that day), product 2 on 2021-01-31 (450), product 3 is
+    # the end value on 2021-03-31.
+    whole = [("2020-01-10", -1000), ("2020-03-05", -500), ("2020-09-01", 100), ("2020-12-31", 1100),
+             ("2021-01-31", 450), ("2021-02-01", -700), ("2021-03-31", 710)]
+    check(irr(client, group_path, w, method="xirr"), whole)
+    # `from` before anything happened: the same (every product was bought inside the period).
+    check(irr(client, group_path, w, method="xirr", **{"from": "2019-06-01"}), whole)
+    # To 2021-01-15: product 2 was last valued on 2020-07-31, so its withdrawal of 2020-09-01 has no value after it
+    # and does not count; product 3 was not valued by then.
+    check(irr(client, group_path, w, method="xirr", to="2021-01-15"),
+          [("2020-01-10", -1000), ("2020-03-05", -500), ("2020-07-31", 520), ("2020-12-31", 1100)])
+    # From 2020-08-15 to 2021-01-31: products 1 and 2 start from their valuations of 2020-06-30 and 2020-07-31.
     period = irr(client, group_path, w, method="xirr", include="flows", **{"from": "2020-08-15", "to": "2021-01-31"})
-    assert (period["from"], period["to"]) == ("2020-07-31", "2021-01-31")
-    assert Decimal(period["irr"]) == expect(date(2021, 1, 31), "1550.00", date(2020, 7, 31), "1560.00")
-    assert period["flows"] == [{"date": "2020-07-31", "amount": "-1560.00"},
-                               {"date": "2020-09-01", "amount": "100.00"},
-                               {"date": "2021-01-31", "amount": "1550.00"}]
+    check(period, [("2020-06-30", -1040), ("2020-07-31", -520), ("2020-09-01", 100), ("2020-12-31", 1100),
+                   ("2021-01-31", 450)])
+    assert [(f["date"], f["amount"]) for f in period["flows"]] == [
+        ("2020-06-30", "-1040.00"), ("2020-07-31", "-520.00"), ("2020-09-01", "100.00"), ("2020-12-31", "1100.00"),
+        ("2021-01-31", "450.00")]
+    # From 2021-01-31: products 1 and 2 have no valuation after it; product 3, bought later, is the period.
+    check(irr(client, group_path, w, method="xirr", **{"from": "2021-01-31"}),
+          [("2021-02-01", -700), ("2021-03-31", 710)])
     assert irr(client, group_path, w, to="2020-06-29")["reason"] == "no valuation on or before 2020-06-29"
-    assert "to start from" in irr(client, group_path, w, **{"from": "2020-06-29"})["reason"]
+    # From a date with cash flows before it but no valuation: the value at the start is unknown.
+    unknown = irr(client, group_path, w, **{"from": "2020-06-29"})
+    assert unknown["irr"] is None and unknown["reason"] == (f"no valuation on or before 2020-06-29 to start from "
+                                                            f"({names[0]}, {names[1]}), and cash flows before it")
     assert irr(client, group_path, w, **{"from": "2021-03-31"})["reason"] == "the period is empty"
-    # The fund scope takes the same path: the fund's own valuations.
+    # The product and fund scopes take the same path.
+    check(irr(client, f"/v1/products/{product}", w, method="xirr", **{"from": "2021-01-01"}),  # product 3
+          [("2021-02-01", -700), ("2021-03-31", 710)])
     fund = irr(client, f"/v1/portfolio-funds/{pfs[1]}", w, method="xirr", **{"from": "2020-08-01"})
-    assert (fund["from"], fund["to"]) == ("2020-07-31", "2021-01-31")
-    assert Decimal(fund["irr"]) == irr_module.xirr([irr_module.Flow(date(2020, 9, 1), Decimal("100.00"))],
-                                                   date(2021, 1, 31), Decimal("450.00"), start_date=date(2020, 7, 31),
-                                                   start_value=Decimal("520.00")).irr
+    check(fund, [("2020-07-31", -520), ("2020-09-01", 100), ("2021-01-31", 450)])
 
 
 # --- the stored IRR history -----------------------------------------------------------------------------------------

@@ -298,14 +298,14 @@ def test_xirr_start_value_is_money_in_on_the_start_date():
 
 # --- pooled: a client group's IRR comes from its pooled flows, never the average ---
 
-FUND_A = Holding(flows(("2021-01-01", "-1000")), D("2000"))  # doubles in a year
-FUND_B = Holding(flows(("2021-01-01", "-100000")), D("100000"))  # 100 times larger, flat
+FUND_A = Holding(flows(("2021-01-01", "-1000")), day("2022-01-01"), D("2000"))  # doubles in a year
+FUND_B = Holding(flows(("2021-01-01", "-100000")), day("2022-01-01"), D("100000"))  # 100 times larger, flat
 
 
 def test_pooled_irr_differs_from_the_average_and_equals_the_irr_of_the_pooled_flows():
     end = day("2022-01-01")
     group = pooled([FUND_A, FUND_B])
-    assert group.flows == flows(("2021-01-01", "-1000"), ("2021-01-01", "-100000")) and group.end_value == 102000
+    assert group.flows == flows(("2021-01-01", "-101000")) and (group.end_date, group.end_value) == (end, 102000)
 
     # XIRR: A 1.0, B 0.0, average 0.5. Pooled: 101000 -> 102000 in 365 days, r = 1000 / 101000 = 0.00990099...
     a, b = (xirr(h.flows, end, h.end_value).irr for h in (FUND_A, FUND_B))
@@ -323,14 +323,22 @@ def test_pooled_irr_differs_from_the_average_and_equals_the_irr_of_the_pooled_fl
     assert abs(group_irr - D(repr(12 * cases.monthly_root(series)))) < D("1e-9")
 
 
-def test_pooled_sums_start_values_and_orders_flows():
-    funds = [Holding(flows(("2022-03-01", "-10")), D("5"), D("100")),
-             Holding(flows(("2022-02-01", "20")), D("7"), None),  # bought after the start: no start value
-             Holding([], D("1"), D("50"))]
+def test_pooled_holdings_each_over_their_own_period():
+    """Start values are money in on their own dates; a holding valued last before the others is money out on that
+    date (no stale value carried forward); flows of one date net; the end value is the latest date's."""
+    funds = [Holding(flows(("2022-03-01", "-10")), day("2022-06-30"), D("115"), day("2022-01-31"), D("100")),
+             Holding(flows(("2022-02-01", "-20"), ("2022-03-01", "-4")), day("2022-06-30"), D("25")),  # bought later
+             Holding([], day("2022-04-30"), D("51"), day("2021-12-31"), D("50"))]  # not valued after April
     group = pooled(funds)
-    assert group.flows == flows(("2022-02-01", "20"), ("2022-03-01", "-10"))
-    assert (group.end_value, group.start_value) == (D("13"), D("150"))
-    assert pooled([Holding([], D("1"))]).start_value is None
+    assert group.flows == flows(("2021-12-31", "-50"), ("2022-01-31", "-100"), ("2022-02-01", "-20"),
+                                ("2022-03-01", "-14"), ("2022-04-30", "51"))
+    assert (group.end_date, group.end_value) == (day("2022-06-30"), D("140"))
+    # The figure is the IRR of exactly those flows: checked against a scipy root of their NPV.
+    r = xirr(group.flows, group.end_date, group.end_value)
+    expected = cases.xirr_root([(f.date, float(f.amount)) for f in group.flows] + [(group.end_date, 140.0)])
+    assert abs(r.irr - D(repr(expected))) < D("1e-9")
+    with pytest.raises(ValueError):
+        pooled([])
 
 
 # --- money stays Decimal ---
