@@ -186,9 +186,11 @@ def update_product(ctx: RequestContext, product_id: UUID, body: Any, if_match: i
         if end is not None and end < start:
             raise _invalid("end_date", "end_date must not be before start_date")
         if "start_date" in changes:
-            first = store.first_activity_date(tx, product_id)
+            # Valuations and cash flows fall within their fund's dates (the database checks it too, migration
+            # 0010), so the funds' starts bound everything dated in the product.
+            first = store.first_fund_start(tx, product_id)
             if first is not None and first < start:
-                raise _invalid("start_date", f"the product has a cash flow on {first}, before that date")
+                raise _invalid("start_date", f"a portfolio fund of the product starts on {first}, before that date")
         if ownership is not None and "ownership" in changes:
             # The group's lock, as removing a member takes it: a member cannot leave while a product names them.
             clients_store.get_group(tx, before["client_group_id"], for_update=True)
@@ -335,6 +337,8 @@ def _check_valuation_date(pf: dict[str, Any], day: date, field: str = "valuation
 def _check_activity_date(pf: dict[str, Any], day: date, field: str = "activity_date") -> None:
     if day < pf["product_start"]:
         raise _invalid(field, f"the product started on {pf['product_start']}; no cash flow before it")
+    if day < pf["start_date"]:
+        raise _invalid(field, f"the fund starts on {pf['start_date']}; no cash flow before it")
     if pf["end_date"] is not None and day > pf["end_date"]:
         raise _invalid(field, f"the fund ended on {pf['end_date']}; no cash flow after it")
 

@@ -234,9 +234,8 @@ def dated_rows_after(tx: Tx, pf_id: UUID, day: date) -> bool:
                   "WHERE portfolio_fund_id = %(pf)s AND activity_date > %(d)s) AS e", {"pf": pf_id, "d": day})["e"]
 
 
-def first_activity_date(tx: Tx, product_id: UUID) -> date | None:
-    return tx.one("SELECT min(a.activity_date) AS d FROM holding_activity a JOIN portfolio_funds pf "
-                  "ON pf.id = a.portfolio_fund_id WHERE pf.product_id = %s", (product_id,))["d"]
+def first_fund_start(tx: Tx, product_id: UUID) -> date | None:
+    return tx.one("SELECT min(start_date) AS d FROM portfolio_funds WHERE product_id = %s", (product_id,))["d"]
 
 
 # --- what IRR needs ---

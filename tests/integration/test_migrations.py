@@ -136,6 +136,48 @@ def test_rollback_of_one_step_only_undoes_the_newest(scratch):
     assert migrations.apply() == [ids[-1]]
 
 
+def test_0010_values_products_holding_only_cash_and_its_rollback_takes_that_back(scratch):
+    """0010 refreshes the portfolio valuations of products with a cash fund: a product holding only cash, written
+    before it, gains its valuation dates; rolling 0010 back removes them again (0004's rule), and re-applying
+    restores them."""
+    from chalicelib.core import migrations
+
+    ids = [p.stem for p in _forward_files()]
+    assert "0010_dates_and_cash_products" in ids
+    migrations.apply()
+    assert migrations.rollback(len(ids) - ids.index("0010_dates_and_cash_products")) == list(
+        reversed(ids[ids.index("0010_dates_and_cash_products"):]))
+    firm, group, owner, product, fund, pf = (uuid.uuid4() for _ in range(6))
+    for query, params in [
+            ("INSERT INTO firms (id, name) VALUES (%s, 'Cash Ltd')", (firm,)),
+            ("INSERT INTO client_groups (id, firm_id, name, type) VALUES (%s, %s, 'H', 'individual')", (group, firm)),
+            ("INSERT INTO product_owners (id, firm_id, first_name, surname) VALUES (%s, %s, 'A', 'B')", (owner, firm)),
+            ("INSERT INTO client_group_product_owners (firm_id, client_group_id, product_owner_id) "
+             "VALUES (%s, %s, %s)", (firm, group, owner)),
+            ("INSERT INTO products (id, firm_id, client_group_id, name, product_type, start_date, ownership) "
+             "VALUES (%s, %s, %s, 'Cash ISA', 'cash_isa', '2023-01-01', %s)",
+             (product, firm, group, json.dumps({"association_type": "individual", "product_owner_id": str(owner)}))),
+            ("INSERT INTO funds (id, firm_id, name, is_cash) VALUES (%s, %s, 'Cash', true)", (fund, firm)),
+            ("INSERT INTO portfolio_funds (id, firm_id, product_id, fund_id, start_date) "
+             "VALUES (%s, %s, %s, %s, '2023-01-01')", (pf, firm, product, fund)),
+            ("INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value) "
+             "VALUES (%s, %s, '2023-06-30', 1010)", (firm, pf)),
+            ("SELECT refresh_portfolio_valuations(%s, NULL)", (product,))]:
+        owner_sql(query, params)
+
+    def valued() -> list[tuple[date, str]]:
+        return [(r["valuation_date"], str(r["value"])) for r in owner_sql(
+            "SELECT valuation_date, value FROM portfolio_valuations WHERE product_id = %s", (product,))]
+
+    assert valued() == []  # 0004's rule: cash alone made no portfolio valuation
+    migrations.apply()
+    assert valued() == [(date(2023, 6, 30), "1010.00")]
+    migrations.rollback(len(ids) - ids.index("0010_dates_and_cash_products"))
+    assert valued() == []
+    migrations.apply()
+    assert valued() == [(date(2023, 6, 30), "1010.00")]
+
+
 def test_migrate_status_prints_json():
     from chalicelib.cli import main
 

@@ -401,6 +401,76 @@ def test_a_portfolio_valuation_exists_exactly_when_every_active_non_cash_fund_is
     assert count("portfolio_valuations", "product_id = %s", (product,)) == 0
 
 
+def test_a_product_holding_only_cash_is_valued_by_its_cash(client: Any, w: dict[str, str]) -> None:
+    """With no non-cash fund active on a date, every such fund is (vacuously) valued: the cash valued that day is
+    the product's value, and the IRR history follows (migration 0010; before it, such a product had none)."""
+    house = create_household(client, w)
+    product = create_product(client, w, house, start_date="2023-01-01")["id"]
+    cash = add_portfolio_fund(client, w, product, create_fund(client, w, isin=None, is_cash=True)["id"],
+                              start_date="2023-01-01")["id"]
+    add_activity(client, w, cash, "2023-01-01", "1000.00")
+    add_valuation(client, w, cash, "2023-06-30", "1010.00")
+    add_valuation(client, w, cash, "2023-12-31", "1020.00")
+    assert portfolio_valuations(client, w, product) == [("2023-06-30", "1010.00"), ("2023-12-31", "1020.00")]
+    history = get(client, f"/v1/products/{product}/irr-history?method=xirr", w)["items"]
+    assert [h["valuation_date"] for h in history] == ["2023-06-30", "2023-12-31"]
+    assert all(h["irr"] is not None for h in history)
+    # A non-cash fund from 2023-07-01 on: dates before it stay the cash's; 2023-12-31 now needs it valued too.
+    equity = add_portfolio_fund(client, w, product, create_fund(client, w)["id"], start_date="2023-07-01")["id"]
+    assert portfolio_valuations(client, w, product) == [("2023-06-30", "1010.00")]
+    add_valuation(client, w, equity, "2023-12-31", "500.00")
+    assert portfolio_valuations(client, w, product) == [("2023-06-30", "1010.00"), ("2023-12-31", "1520.00")]
+
+
+def test_dates_stay_within_their_fund_and_product(client: Any, w: dict[str, str]) -> None:
+    """The API refuses a cash flow before its fund starts and a product start after one of its funds (422, nothing
+    written); the database refuses the same written by raw SQL (migration 0010), valuations included."""
+    house = create_household(client, w)
+    product = create_product(client, w, house, start_date="2023-01-01")
+    pf = add_portfolio_fund(client, w, product["id"], create_fund(client, w)["id"], start_date="2023-03-01")["id"]
+    mark = audit_watermark()
+    refused = send(client, "POST", f"/v1/portfolio-funds/{pf}/activity", headers=w,
+                   body={"activity_date": "2023-02-15", "activity_type": "investment", "amount": "10.00"})
+    assert errors_of(refused) == ["activity_date"]
+    assert errors_of(patch(client, f"/v1/products/{product['id']}", w, {"start_date": "2023-03-02"},
+                           product["version"])) == ["start_date"]
+    assert audit_events_since(mark) == []
+    assert get(client, f"/v1/products/{product['id']}", w)["start_date"] == "2023-01-01"
+    later = expect_status(patch(client, f"/v1/products/{product['id']}", w, {"start_date": "2023-03-01"},
+                                product["version"]), 200)
+    assert later["start_date"] == "2023-03-01"
+
+    add_valuation(client, w, pf, "2023-06-30", "100.00")
+    add_activity(client, w, pf, "2023-04-01", "100.00")
+    expect_status(patch(client, f"/v1/portfolio-funds/{pf}", w, {"end_date": "2023-12-31"}, 1), 200)
+    raw = [
+        ("INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value) "
+         "SELECT firm_id, id, '2023-02-28', 1 FROM portfolio_funds WHERE id = %s", "fund_valuations_within_fund_dates"),
+        ("INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value) "
+         "SELECT firm_id, id, '2024-01-31', 1 FROM portfolio_funds WHERE id = %s", "fund_valuations_within_fund_dates"),
+        ("UPDATE fund_valuations SET valuation_date = '2024-01-01' WHERE portfolio_fund_id = %s",
+         "fund_valuations_within_fund_dates"),
+        ("INSERT INTO holding_activity (firm_id, portfolio_fund_id, activity_date, activity_type, amount) "
+         "SELECT firm_id, id, '2023-02-28', 'investment', 1 FROM portfolio_funds WHERE id = %s",
+         "holding_activity_within_fund_dates"),
+        ("UPDATE holding_activity SET activity_date = '2024-02-01' WHERE portfolio_fund_id = %s",
+         "holding_activity_within_fund_dates"),
+        ("UPDATE portfolio_funds SET start_date = '2023-05-01' WHERE id = %s", "portfolio_funds_around_their_rows"),
+        ("UPDATE portfolio_funds SET end_date = '2023-05-31' WHERE id = %s", "portfolio_funds_around_their_rows"),
+        ("UPDATE portfolio_funds SET start_date = '2023-02-01' WHERE id = %s", "portfolio_funds_within_product_dates"),
+        ("INSERT INTO portfolio_funds (firm_id, product_id, fund_id, start_date) SELECT firm_id, product_id, fund_id, "
+         "'2022-12-31' FROM portfolio_funds WHERE id = %s", "portfolio_funds_within_product_dates"),
+        ("UPDATE products SET start_date = '2023-03-15' WHERE id = (SELECT product_id FROM portfolio_funds "
+         "WHERE id = %s)", "products_start_before_their_funds"),
+    ]
+    for query, constraint in raw:
+        with pytest.raises(psycopg.errors.CheckViolation) as refusal:
+            owner_sql(query, (pf,))
+        assert refusal.value.diag.constraint_name == constraint, query
+    assert count("fund_valuations", "portfolio_fund_id = %s", (pf,)) == 1
+    assert count("holding_activity", "portfolio_fund_id = %s AND activity_date = '2023-04-01'", (pf,)) == 1
+
+
 def test_a_fund_cannot_end_before_its_own_valuations_or_cash_flows(client: Any, w: dict[str, str]) -> None:
     """Ending a fund on a date before a valuation or cash flow it already has would leave rows after its end (a
     valuation of an ended fund, counted in the portfolio's value): refused like writing them afterwards."""

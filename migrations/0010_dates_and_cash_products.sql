@@ -1,0 +1,107 @@
+-- Two fixes forward.
+-- 1. A product holding only cash never had a portfolio valuation: refresh_portfolio_valuations also required a
+--    non-cash fund active on the date. The rule is "every active non-cash fund is valued that date"; with none
+--    active, the cash funds valued that day are the product's value. Products with a cash fund are refreshed.
+-- 2. Dates are kept consistent in the database too (the API checks them first, with clearer messages): a fund's
+--    valuations and cash flows fall within the portfolio fund's start and end dates, and a portfolio fund does not
+--    start before its product. Statement triggers over the changed rows, so a bulk write costs one join.
+-- depends: 0009_product_flows_one_statement
+
+CREATE OR REPLACE FUNCTION refresh_portfolio_valuations(p_product uuid, p_dates date[]) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    written integer;
+BEGIN
+    DELETE FROM portfolio_valuations
+    WHERE product_id = p_product AND (p_dates IS NULL OR valuation_date = ANY (p_dates));
+    INSERT INTO portfolio_valuations (firm_id, product_id, valuation_date, value)
+    SELECT pf.firm_id, pf.product_id, v.valuation_date, sum(v.value)
+    FROM fund_valuations v JOIN portfolio_funds pf ON pf.id = v.portfolio_fund_id
+    WHERE pf.product_id = p_product AND (p_dates IS NULL OR v.valuation_date = ANY (p_dates))
+    GROUP BY pf.firm_id, pf.product_id, v.valuation_date
+    HAVING NOT EXISTS (
+        SELECT 1 FROM portfolio_funds a JOIN funds f ON f.id = a.fund_id
+        WHERE a.product_id = p_product AND NOT f.is_cash
+          AND a.start_date <= v.valuation_date AND (a.end_date IS NULL OR a.end_date >= v.valuation_date)
+          AND NOT EXISTS (SELECT 1 FROM fund_valuations fv
+                          WHERE fv.portfolio_fund_id = a.id AND fv.valuation_date = v.valuation_date));
+    GET DIAGNOSTICS written = ROW_COUNT;
+    RETURN written;
+END $$;
+
+DO $$ BEGIN
+    PERFORM refresh_portfolio_valuations(p.id, NULL) FROM products p
+    WHERE EXISTS (SELECT 1 FROM portfolio_funds a JOIN funds f ON f.id = a.fund_id
+                  WHERE a.product_id = p.id AND f.is_cash);
+END $$;
+
+-- Valuations and cash flows within their portfolio fund's dates.
+CREATE FUNCTION fund_rows_within_fund_dates() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    bad record;
+BEGIN
+    IF TG_TABLE_NAME = 'fund_valuations' THEN
+        SELECT n.portfolio_fund_id, n.valuation_date AS day, pf.start_date, pf.end_date INTO bad
+        FROM new_rows n JOIN portfolio_funds pf ON pf.id = n.portfolio_fund_id
+        WHERE n.valuation_date < pf.start_date OR n.valuation_date > pf.end_date LIMIT 1;
+    ELSE
+        SELECT n.portfolio_fund_id, n.activity_date AS day, pf.start_date, pf.end_date INTO bad
+        FROM new_rows n JOIN portfolio_funds pf ON pf.id = n.portfolio_fund_id
+        WHERE n.activity_date < pf.start_date OR n.activity_date > pf.end_date LIMIT 1;
+    END IF;
+    IF FOUND THEN
+        RAISE EXCEPTION '% dated % is outside portfolio fund % (% to %)', TG_TABLE_NAME, bad.day,
+            bad.portfolio_fund_id, bad.start_date, coalesce(bad.end_date::text, 'open')
+            USING ERRCODE = 'check_violation', CONSTRAINT = TG_TABLE_NAME || '_within_fund_dates';
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER fund_valuations_dates_insert AFTER INSERT ON fund_valuations
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fund_rows_within_fund_dates();
+CREATE TRIGGER fund_valuations_dates_update AFTER UPDATE ON fund_valuations
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fund_rows_within_fund_dates();
+CREATE TRIGGER holding_activity_dates_insert AFTER INSERT ON holding_activity
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fund_rows_within_fund_dates();
+CREATE TRIGGER holding_activity_dates_update AFTER UPDATE ON holding_activity
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fund_rows_within_fund_dates();
+
+-- A portfolio fund within its product's start, and (when its dates change) still around its own rows.
+CREATE FUNCTION portfolio_fund_dates() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.start_date < (SELECT p.start_date FROM products p WHERE p.id = NEW.product_id) THEN
+        RAISE EXCEPTION 'portfolio fund % starts on %, before its product', NEW.id, NEW.start_date
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'portfolio_funds_within_product_dates';
+    END IF;
+    IF TG_OP = 'UPDATE' AND (NEW.start_date > OLD.start_date OR NEW.end_date < coalesce(OLD.end_date, 'infinity'))
+       AND (EXISTS (SELECT 1 FROM fund_valuations v WHERE v.portfolio_fund_id = NEW.id
+                    AND (v.valuation_date < NEW.start_date OR v.valuation_date > NEW.end_date))
+            OR EXISTS (SELECT 1 FROM holding_activity a WHERE a.portfolio_fund_id = NEW.id
+                       AND (a.activity_date < NEW.start_date OR a.activity_date > NEW.end_date))) THEN
+        RAISE EXCEPTION 'portfolio fund % has valuations or cash flows outside % to %', NEW.id, NEW.start_date,
+            coalesce(NEW.end_date::text, 'open')
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'portfolio_funds_around_their_rows';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER portfolio_funds_dates BEFORE INSERT OR UPDATE OF start_date, end_date, product_id ON portfolio_funds
+    FOR EACH ROW EXECUTE FUNCTION portfolio_fund_dates();
+
+-- A product does not start after any of its portfolio funds.
+CREATE FUNCTION product_starts_before_its_funds() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    first date;
+BEGIN
+    SELECT min(a.start_date) INTO first FROM portfolio_funds a WHERE a.product_id = NEW.id;
+    IF first < NEW.start_date THEN
+        RAISE EXCEPTION 'product % has a portfolio fund starting on %, before %', NEW.id, first, NEW.start_date
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'products_start_before_their_funds';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER products_start_before_funds BEFORE UPDATE OF start_date ON products
+    FOR EACH ROW WHEN (NEW.start_date > OLD.start_date) EXECUTE FUNCTION product_starts_before_its_funds();
+
+GRANT EXECUTE ON FUNCTION fund_rows_within_fund_dates(), portfolio_fund_dates(), product_starts_before_its_funds()
+    TO wealthdesk_app;
