@@ -33,6 +33,14 @@ def audit_partitions(event):
     return run_job("audit-partitions").summary()
 
 
+@app.schedule("cron(0 1 * * ? *)")
+def irr_history(event):
+    """Rewrites stored IRR histories found out of step with their valuation dates, nightly."""
+    from chalicelib.ops.jobs import run_job
+
+    return run_job("irr-history").summary()
+
+
 @app.schedule("cron(30 1 * * ? *)")
 def refresh_views(event):
     """Refreshes the summary and dashboard materialized views, nightly."""

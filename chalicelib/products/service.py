@@ -520,6 +520,15 @@ def _recompute_irr(tx: db.Tx, product_id: UUID, from_date: date) -> int:
     return store.write_product_irrs(tx, product_id, from_date, out)
 
 
+def repair_irr_history(ctx: RequestContext, product_id: UUID, from_date: date) -> int:
+    """Rewrite a product's stored IRR history from from_date, under the product's lock as every writer takes it
+    (the job irr-history, for the dates its check found out of step). Returns the rows written."""
+    with db.transaction(ctx) as tx:
+        if store.lock_product_of(tx, "products", product_id) is None:
+            return 0  # gone since the check
+        return _recompute_irr(tx, product_id, from_date)
+
+
 _IRR_SCOPES = {"portfolio_fund": "No such portfolio fund", "product": "No such product",
                "client_group": "No such client group"}
 

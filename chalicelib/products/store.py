@@ -160,6 +160,7 @@ def list_portfolio_funds(tx: Tx, product_id: UUID) -> list[dict[str, Any]]:
 # every path locks in the same order. A portfolio fund's product never changes (migration 0008), so reading it
 # unlocked is safe.
 _PRODUCT_OF = {
+    "products": "SELECT %s::uuid",
     "portfolio_funds": "SELECT product_id FROM portfolio_funds WHERE id = %s",
     "fund_valuations": "SELECT pf.product_id FROM fund_valuations x JOIN portfolio_funds pf "
                        "ON pf.id = x.portfolio_fund_id WHERE x.id = %s",
@@ -329,6 +330,22 @@ def write_product_irrs(tx: Tx, product_id: UUID, from_date: date,
         "ON CONFLICT (scope, scope_id, method, valuation_date) DO UPDATE "
         "SET irr = EXCLUDED.irr, reason = EXCLUDED.reason, computed_at = EXCLUDED.computed_at",
         (product_id, *([r[k] for r in rows] for k in range(4)))).rowcount
+
+
+# Products whose stored IRR history does not match their valuation dates (all firms: the owner's maintenance
+# view), with the earliest such date: a valuation date without both methods, or a stored date without a valuation.
+# Writers keep the two in step; this finds what they could not (migration 0010's new cash-only dates, raw SQL).
+IRR_HISTORY_GAPS_SQL = """
+SELECT p.firm_id, g.product_id, min(g.d) AS from_date
+FROM (SELECT v.product_id, v.valuation_date AS d FROM portfolio_valuations v
+      WHERE (SELECT count(*) FROM irr_values i WHERE i.scope = 'product' AND i.scope_id = v.product_id
+             AND i.valuation_date = v.valuation_date) <> 2
+      UNION ALL
+      SELECT i.scope_id, i.valuation_date FROM irr_values i
+      WHERE i.scope = 'product' AND NOT EXISTS (SELECT 1 FROM portfolio_valuations v
+                                                WHERE v.product_id = i.scope_id AND v.valuation_date = i.valuation_date)
+     ) g JOIN products p ON p.id = g.product_id
+GROUP BY p.firm_id, g.product_id ORDER BY p.firm_id, g.product_id"""
 
 
 def irr_history(tx: Tx, scope: str, scope_id: UUID, method: str | None, after: list[Any] | None,

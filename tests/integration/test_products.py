@@ -934,6 +934,36 @@ def test_deleting_a_valuation_removes_that_dates_irrs(client: Any, history: dict
     assert dates == {d for d, _ in HISTORY_VALUES} - {"2021-09-30"}
 
 
+def test_the_irr_history_job_repairs_a_history_out_of_step(client: Any, history: dict[str, Any]) -> None:
+    """Rows missing (both methods of one date, one method of another) and a stray row for a date without a
+    valuation: the job irr-history finds the product and rewrites it from the earliest such date, back to the
+    figures of a full recompute; dates before it are not touched; a second run finds nothing to do for it."""
+    from chalicelib.ops.jobs import run_job
+    from chalicelib.products import store
+
+    product, pf = history["product"], history["pf"]
+    before = stored(product, pf)
+    owner_sql("DELETE FROM irr_values WHERE scope = 'product' AND scope_id = %s AND (valuation_date = '2021-09-30' "
+              "OR (valuation_date = '2022-03-31' AND method = 'xirr'))", (product,))
+    owner_sql("INSERT INTO irr_values (firm_id, scope, scope_id, valuation_date, method, irr) "
+              "SELECT firm_id, 'product', id, '2022-01-15', 'xirr', 0.5 FROM products WHERE id = %s", (product,))
+
+    def gap_of_product() -> list[Any]:
+        return [r["from_date"].isoformat() for r in owner_sql(store.IRR_HISTORY_GAPS_SQL)
+                if str(r["product_id"]) == product]
+
+    assert gap_of_product() == ["2021-09-30"]
+    result = run_job("irr-history", trigger="manual")
+    assert result.status == "succeeded" and result.figures["products"] >= 1 and result.figures["rows_written"] >= 6
+    after = stored(product, pf)
+    assert figures(after) == figures(before) == full_recompute(history["firm"], product, pf)
+    assert_rewritten_only_from(before, after, "2021-09-30")
+    assert gap_of_product() == []
+    again = stored(product, pf)
+    run_job("irr-history", trigger="manual")
+    assert {k: r["xmin"] for k, r in stored(product, pf).items()} == {k: r["xmin"] for k, r in again.items()}
+
+
 # --- product_flows: the per-product, per-date netted investor flows the IRRs read (migration 0008) ----------------
 
 NETTED_FROM_ACTIVITY = """

@@ -1,0 +1,26 @@
+"""Job `irr-history`: finds products whose stored IRR history is out of step with their valuation dates (a date
+without its figures, or figures for a date no longer valued) and rewrites each from the earliest such date.
+
+Every write keeps the history in step in its own transaction, so a run normally finds nothing. It repairs what
+writers could not: dates a migration gave a product (0010 valued products holding only cash), or rows written by
+raw SQL. Each product is rewritten in its firm's own transaction (row-level security as for a request) under the
+product's lock, the way a write does. Nightly, and runnable by hand (`wealthdesk job irr-history`)."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.ops.jobs import job
+
+
+@job("irr-history", "cron(0 1 * * ? *)",
+     "Rewrites the stored IRR history of products whose history is out of step with their valuation dates")
+def irr_history(conn: Any) -> dict[str, Any]:
+    from chalicelib.core.context import RequestContext
+    from chalicelib.products import service, store
+
+    gaps = conn.execute(store.IRR_HISTORY_GAPS_SQL).fetchall()
+    written = 0
+    for gap in gaps:
+        written += service.repair_irr_history(RequestContext.system(gap["firm_id"]), gap["product_id"],
+                                              gap["from_date"])
+    return {"products": len(gaps), "rows_written": written}
