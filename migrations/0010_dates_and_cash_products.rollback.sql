@@ -1,5 +1,6 @@
 -- Back to 0009: no date triggers, and 0004's refresh_portfolio_valuations (a non-cash fund must be active on the
--- date), re-run for the products with a cash fund so that their cash-only dates lose the valuations 0010 gave them.
+-- date), re-run for the products with a cash fund so that their cash-only dates lose the valuations 0010 gave them,
+-- and the stored IRRs of those dates with them.
 DROP TRIGGER products_start_before_funds ON products;
 DROP TRIGGER portfolio_funds_dates ON portfolio_funds;
 DROP TRIGGER holding_activity_dates_update ON holding_activity;
@@ -42,3 +43,7 @@ DO $$ BEGIN
     WHERE EXISTS (SELECT 1 FROM portfolio_funds a JOIN funds f ON f.id = a.fund_id
                   WHERE a.product_id = p.id AND f.is_cash);
 END $$;
+
+DELETE FROM irr_values i
+WHERE i.scope = 'product' AND NOT EXISTS (SELECT 1 FROM portfolio_valuations v
+                                          WHERE v.product_id = i.scope_id AND v.valuation_date = i.valuation_date);

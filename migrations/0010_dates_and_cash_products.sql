@@ -3,8 +3,10 @@
 --    non-cash fund active on the date. The rule is "every active non-cash fund is valued that date"; with none
 --    active, the cash funds valued that day are the product's value. Products with a cash fund are refreshed.
 -- 2. Dates are kept consistent in the database too (the API checks them first, with clearer messages): a fund's
---    valuations and cash flows fall within the portfolio fund's start and end dates, and a portfolio fund does not
---    start before its product. Statement triggers over the changed rows, so a bulk write costs one join.
+--    valuations and cash flows fall within the portfolio fund's start and end dates (statement-level triggers
+--    over the changed rows, so a bulk write costs one join), and a portfolio fund does not start before its
+--    product (row-level triggers on portfolio_funds and products). Rows already there are not checked until their
+--    dates change.
 -- depends: 0009_product_flows_one_statement
 
 CREATE OR REPLACE FUNCTION refresh_portfolio_valuations(p_product uuid, p_dates date[]) RETURNS integer
@@ -36,21 +38,30 @@ DO $$ BEGIN
                   WHERE a.product_id = p.id AND f.is_cash);
 END $$;
 
--- Valuations and cash flows within their portfolio fund's dates.
+-- Valuations and cash flows within their portfolio fund's dates. Only rows whose date or fund a statement sets are
+-- checked (an update joins old to new rows by id), so a row written before these rules (the API did not check a
+-- cash flow against its fund's own start) can still be corrected in its other columns. The funds involved are
+-- locked FOR SHARE first, so a concurrent change of their dates (FOR NO KEY UPDATE) waits, or is waited for and
+-- then seen by the check's fresh snapshot.
 CREATE FUNCTION fund_rows_within_fund_dates() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
+    day text := CASE TG_TABLE_NAME WHEN 'fund_valuations' THEN 'valuation_date' ELSE 'activity_date' END;
+    changed text;
     bad record;
+    n integer;
 BEGIN
-    IF TG_TABLE_NAME = 'fund_valuations' THEN
-        SELECT n.portfolio_fund_id, n.valuation_date AS day, pf.start_date, pf.end_date INTO bad
-        FROM new_rows n JOIN portfolio_funds pf ON pf.id = n.portfolio_fund_id
-        WHERE n.valuation_date < pf.start_date OR n.valuation_date > pf.end_date LIMIT 1;
-    ELSE
-        SELECT n.portfolio_fund_id, n.activity_date AS day, pf.start_date, pf.end_date INTO bad
-        FROM new_rows n JOIN portfolio_funds pf ON pf.id = n.portfolio_fund_id
-        WHERE n.activity_date < pf.start_date OR n.activity_date > pf.end_date LIMIT 1;
-    END IF;
-    IF FOUND THEN
+    -- Transition tables exist only for the trigger's own event: the queries are built for it.
+    changed := CASE WHEN TG_OP = 'INSERT' THEN 'SELECT * FROM new_rows'
+                    ELSE format('SELECT n.* FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM old_rows o '
+                                'WHERE o.id = n.id AND o.portfolio_fund_id = n.portfolio_fund_id AND o.%1$I = n.%1$I)',
+                                day) END;
+    EXECUTE format('SELECT 1 FROM portfolio_funds pf WHERE pf.id IN (SELECT c.portfolio_fund_id FROM (%s) c) '
+                   'ORDER BY pf.id FOR SHARE OF pf', changed);
+    EXECUTE format('SELECT c.portfolio_fund_id, c.%1$I AS day, pf.start_date, pf.end_date FROM (%2$s) c '
+                   'JOIN portfolio_funds pf ON pf.id = c.portfolio_fund_id '
+                   'WHERE c.%1$I < pf.start_date OR c.%1$I > pf.end_date LIMIT 1', day, changed) INTO bad;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN
         RAISE EXCEPTION '% dated % is outside portfolio fund % (% to %)', TG_TABLE_NAME, bad.day,
             bad.portfolio_fund_id, bad.start_date, coalesce(bad.end_date::text, 'open')
             USING ERRCODE = 'check_violation', CONSTRAINT = TG_TABLE_NAME || '_within_fund_dates';
@@ -61,24 +72,35 @@ END $$;
 CREATE TRIGGER fund_valuations_dates_insert AFTER INSERT ON fund_valuations
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fund_rows_within_fund_dates();
 CREATE TRIGGER fund_valuations_dates_update AFTER UPDATE ON fund_valuations
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fund_rows_within_fund_dates();
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION fund_rows_within_fund_dates();
 CREATE TRIGGER holding_activity_dates_insert AFTER INSERT ON holding_activity
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fund_rows_within_fund_dates();
 CREATE TRIGGER holding_activity_dates_update AFTER UPDATE ON holding_activity
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fund_rows_within_fund_dates();
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION fund_rows_within_fund_dates();
 
--- A portfolio fund within its product's start, and (when its dates change) still around its own rows.
+-- A portfolio fund does not start before its product (checked when it is written or its start or product
+-- changes; the product is locked FOR SHARE, so a concurrent change of the product's start waits), and a change
+-- of its dates keeps its own rows inside them (only the side that moved inwards is checked).
 CREATE FUNCTION portfolio_fund_dates() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW.start_date < (SELECT p.start_date FROM products p WHERE p.id = NEW.product_id) THEN
+    IF (TG_OP = 'INSERT' OR NEW.start_date <> OLD.start_date OR NEW.product_id <> OLD.product_id)
+       AND NEW.start_date < (SELECT p.start_date FROM products p WHERE p.id = NEW.product_id FOR SHARE) THEN
         RAISE EXCEPTION 'portfolio fund % starts on %, before its product', NEW.id, NEW.start_date
             USING ERRCODE = 'check_violation', CONSTRAINT = 'portfolio_funds_within_product_dates';
     END IF;
-    IF TG_OP = 'UPDATE' AND (NEW.start_date > OLD.start_date OR NEW.end_date < coalesce(OLD.end_date, 'infinity'))
-       AND (EXISTS (SELECT 1 FROM fund_valuations v WHERE v.portfolio_fund_id = NEW.id
-                    AND (v.valuation_date < NEW.start_date OR v.valuation_date > NEW.end_date))
+    IF TG_OP = 'UPDATE' AND (
+        (NEW.start_date > OLD.start_date AND (
+            EXISTS (SELECT 1 FROM fund_valuations v WHERE v.portfolio_fund_id = NEW.id
+                    AND v.valuation_date < NEW.start_date AND v.valuation_date >= OLD.start_date)
             OR EXISTS (SELECT 1 FROM holding_activity a WHERE a.portfolio_fund_id = NEW.id
-                       AND (a.activity_date < NEW.start_date OR a.activity_date > NEW.end_date))) THEN
+                       AND a.activity_date < NEW.start_date AND a.activity_date >= OLD.start_date)))
+        OR (NEW.end_date < coalesce(OLD.end_date, 'infinity') AND (
+            EXISTS (SELECT 1 FROM fund_valuations v WHERE v.portfolio_fund_id = NEW.id
+                    AND v.valuation_date > NEW.end_date)
+            OR EXISTS (SELECT 1 FROM holding_activity a WHERE a.portfolio_fund_id = NEW.id
+                       AND a.activity_date > NEW.end_date)))) THEN
         RAISE EXCEPTION 'portfolio fund % has valuations or cash flows outside % to %', NEW.id, NEW.start_date,
             coalesce(NEW.end_date::text, 'open')
             USING ERRCODE = 'check_violation', CONSTRAINT = 'portfolio_funds_around_their_rows';

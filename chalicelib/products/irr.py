@@ -274,7 +274,8 @@ def pooled(holdings: Iterable[Holding]) -> Pooled:
     brings its flows, its start value as money in on its start date, and its end value: at the pooled end date (the
     latest holding end) that value is the end valuation; a holding that ends earlier (valued last before the others)
     brings its value as money out on its own end date, as if sold then, so that no stale value is carried forward
-    and none of its later flows counts without a value after them. Flows are netted per date.
+    and none of its later flows counts without a value after them. Flows are netted per date (which changes no
+    monthly or XIRR figure, only the under-one-month simple return, a ratio of money out to money in).
     """
     items = list(holdings)
     if not items:

@@ -522,8 +522,10 @@ def _recompute_irr(tx: db.Tx, product_id: UUID, from_date: date) -> int:
 
 def repair_irr_history(ctx: RequestContext, product_id: UUID, from_date: date) -> int:
     """Rewrite a product's stored IRR history from from_date, under the product's lock as every writer takes it
-    (the job irr-history, for the dates its check found out of step). Returns the rows written."""
-    with db.transaction(ctx) as tx:
+    (the job irr-history, for the dates its check found out of step). Jobs hold only the owner's credentials: the
+    owner role's transaction, with the product's firm as the context (the rows written take their firm from it).
+    Returns the rows written."""
+    with db.transaction(ctx, kind="owner") as tx:
         if store.lock_product_of(tx, "products", product_id) is None:
             return 0  # gone since the check
         return _recompute_irr(tx, product_id, from_date)
@@ -566,6 +568,14 @@ def _irr_over(query: Any, inputs: list[dict[str, Any]], named: bool) -> dict[str
         holdings = [h for h in holdings if h["end_date"] > query.from_]
         if not holdings:
             return {**result, "to": end_date, "reason": "the period is empty"}
+    if named and len(holdings) > 1:
+        # A product with a value but no money in over its period (no start value, no investment recorded: a
+        # transfer in, say) would add pure gain to the household's figure; alone it gets irr's own reason.
+        unfunded = [h for h in holdings if h["start_value"] is None and not any(a < 0 for a in h["flow_amounts"] or [])
+                    and (h["end_value"] > 0 or any(a > 0 for a in h["flow_amounts"] or []))]
+        if unfunded:
+            return {**result, "to": end_date, "reason": "no money in for " + ", ".join(h["name"] for h in unfunded)
+                                                        + ": a value with no investment recorded before it"}
     pool = irr.pooled(irr.Holding(_flows(h["flow_dates"] or [], h["flow_amounts"] or []), h["end_date"],
                                   h["end_value"], h["start_date"], h["start_value"]) for h in holdings)
     r = _compute(method, pool.flows, pool.end_date, pool.end_value)

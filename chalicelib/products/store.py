@@ -336,16 +336,13 @@ def write_product_irrs(tx: Tx, product_id: UUID, from_date: date,
 # view), with the earliest such date: a valuation date without both methods, or a stored date without a valuation.
 # Writers keep the two in step; this finds what they could not (migration 0010's new cash-only dates, raw SQL).
 IRR_HISTORY_GAPS_SQL = """
-SELECT p.firm_id, g.product_id, min(g.d) AS from_date
-FROM (SELECT v.product_id, v.valuation_date AS d FROM portfolio_valuations v
-      WHERE (SELECT count(*) FROM irr_values i WHERE i.scope = 'product' AND i.scope_id = v.product_id
-             AND i.valuation_date = v.valuation_date) <> 2
-      UNION ALL
-      SELECT i.scope_id, i.valuation_date FROM irr_values i
-      WHERE i.scope = 'product' AND NOT EXISTS (SELECT 1 FROM portfolio_valuations v
-                                                WHERE v.product_id = i.scope_id AND v.valuation_date = i.valuation_date)
-     ) g JOIN products p ON p.id = g.product_id
-GROUP BY p.firm_id, g.product_id ORDER BY p.firm_id, g.product_id"""
+SELECT p.firm_id, p.id AS product_id, min(coalesce(v.valuation_date, i.valuation_date)) AS from_date
+FROM portfolio_valuations v
+FULL JOIN (SELECT scope_id, valuation_date, count(*) AS methods FROM irr_values WHERE scope = 'product'
+           GROUP BY scope_id, valuation_date) i ON i.scope_id = v.product_id AND i.valuation_date = v.valuation_date
+JOIN products p ON p.id = coalesce(v.product_id, i.scope_id)
+WHERE v.product_id IS NULL OR i.scope_id IS NULL OR i.methods <> 2
+GROUP BY p.firm_id, p.id ORDER BY p.firm_id, p.id"""
 
 
 def irr_history(tx: Tx, scope: str, scope_id: UUID, method: str | None, after: list[Any] | None,

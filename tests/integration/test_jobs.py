@@ -218,3 +218,27 @@ def test_migrate_lambda_applies_nothing_on_a_current_schema_and_reports_status(c
     payload = client.lambda_.invoke("migrate", {}).payload
     assert json.loads(json.dumps(payload)) == payload
     assert payload == {"applied": [], "status": {"applied": len(migrations), "pending": 0, "pending_ids": []}}
+
+
+def test_every_scheduled_function_runs_a_registered_job_with_its_own_config_in_every_stage():
+    """A scheduled Lambda needs its config entry (the jobs policy, the owner secret, a timeout) in each deployed
+    stage, or `chalice package` fails on a missing policy file, or the job runs without the owner's secret; and its
+    schedule is the one its job declares (docs/deploy.md, "Later changes")."""
+    from pathlib import Path
+
+    import app as app_module
+    from chalicelib.ops import registry  # noqa: F401  (registers the jobs)
+    from chalicelib.ops.jobs import JOBS
+
+    config = json.loads((Path(__file__).resolve().parents[2] / ".chalice" / "config.json").read_text())
+    scheduled = {e.name: e.schedule_expression for e in app_module.app.event_sources
+                 if type(e).__name__ == "ScheduledEventConfig"}
+    assert {name.replace("_", "-") for name in scheduled} == set(JOBS)
+    for name, expression in scheduled.items():
+        assert JOBS[name.replace("_", "-")].schedule == expression, name
+        for stage in ("dev", "prod"):
+            entry = config["stages"][stage]["lambda_functions"].get(name)
+            assert entry is not None, (stage, name)
+            assert entry["iam_policy_file"] == f"policy-{stage}-jobs.json", (stage, name)
+            assert set(entry["environment_variables"]) == {"DATABASE_OWNER_SECRET_ARN"}, (stage, name)
+            assert entry["lambda_timeout"] >= 60, (stage, name)

@@ -418,6 +418,8 @@ def test_a_product_holding_only_cash_is_valued_by_its_cash(client: Any, w: dict[
     # A non-cash fund from 2023-07-01 on: dates before it stay the cash's; 2023-12-31 now needs it valued too.
     equity = add_portfolio_fund(client, w, product, create_fund(client, w)["id"], start_date="2023-07-01")["id"]
     assert portfolio_valuations(client, w, product) == [("2023-06-30", "1010.00")]
+    assert {h["valuation_date"] for h in get(client, f"/v1/products/{product}/irr-history", w)["items"]} == {
+        "2023-06-30"}  # both methods of that date; 2023-12-31's went with its portfolio valuation
     add_valuation(client, w, equity, "2023-12-31", "500.00")
     assert portfolio_valuations(client, w, product) == [("2023-06-30", "1010.00"), ("2023-12-31", "1520.00")]
 
@@ -467,8 +469,30 @@ def test_dates_stay_within_their_fund_and_product(client: Any, w: dict[str, str]
         with pytest.raises(psycopg.errors.CheckViolation) as refusal:
             owner_sql(query, (pf,))
         assert refusal.value.diag.constraint_name == constraint, query
+    # Several rows in one statement, one of them outside: nothing is written.
+    with pytest.raises(psycopg.errors.CheckViolation):
+        owner_sql("INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value) "
+                  "SELECT firm_id, id, d, 1 FROM portfolio_funds, unnest('{2023-07-31,2023-08-31,2024-01-31}'::date[]) d "
+                  "WHERE id = %s", (pf,))
     assert count("fund_valuations", "portfolio_fund_id = %s", (pf,)) == 1
     assert count("holding_activity", "portfolio_fund_id = %s AND activity_date = '2023-04-01'", (pf,)) == 1
+
+    # A cash flow written before these rules (dated before its fund's start: the API allowed it then) can still
+    # be corrected in its other columns, and the fund's end can still move; only a new date is checked.
+    owner_sql("ALTER TABLE holding_activity DISABLE TRIGGER holding_activity_dates_insert")  # this worker's database
+    try:
+        legacy = owner_sql("INSERT INTO holding_activity (firm_id, portfolio_fund_id, activity_date, activity_type, "
+                           "amount) SELECT firm_id, id, '2023-02-01', 'investment', 5 FROM portfolio_funds "
+                           "WHERE id = %s RETURNING id, version", (pf,))[0]
+    finally:
+        owner_sql("ALTER TABLE holding_activity ENABLE TRIGGER holding_activity_dates_insert")
+    owner_sql("UPDATE holding_activity SET amount = 6 WHERE id = %s", (legacy["id"],))
+    fixed = expect_status(patch(client, f"/v1/activity/{legacy['id']}", w, {"amount": "7.00"}, legacy["version"]),
+                          200)
+    assert fixed["amount"] == "7.00"
+    expect_status(patch(client, f"/v1/portfolio-funds/{pf}", w, {"end_date": "2024-06-30"}, 2), 200)
+    with pytest.raises(psycopg.errors.CheckViolation):
+        owner_sql("UPDATE holding_activity SET activity_date = '2023-02-02' WHERE id = %s", (legacy["id"],))
 
 
 def test_a_fund_cannot_end_before_its_own_valuations_or_cash_flows(client: Any, w: dict[str, str]) -> None:
@@ -719,6 +743,8 @@ def test_group_irr_pools_each_product_over_its_own_period(client: Any, w: dict[s
     that date, so no stale value is carried forward and none of its later flows counts without a value after it.
     A product not valued by `to` takes no part. Each figure is checked against a scipy root of the NPV of flows this
     test lists by hand."""
+    import numpy_financial as npf
+
     from tests.unit.irr_cases import xirr_root
 
     house = create_household(client, w)
@@ -740,11 +766,19 @@ def test_group_irr_pools_each_product_over_its_own_period(client: Any, w: dict[s
                            (pfs[2], "2021-03-31", "710.00")):
         add_valuation(client, w, pf, day, value)
 
-    def check(figure: dict[str, Any], flows: list[tuple[str, int]]) -> None:
-        """`flows`: every flow the figure must rest on, the end value last."""
+    def check(figure: dict[str, Any], flows: list[tuple[str, int]], **query: str) -> None:
+        """`flows`: every flow the figure (XIRR) must rest on, the end value last. The Kingston figure of the same
+        request is checked too: numpy-financial's rate of the month sums, x 12 (the period is over a month)."""
         root = xirr_root([(date.fromisoformat(d), float(a)) for d, a in flows])
         assert root is not None and abs(Decimal(figure["irr"]) - Decimal(repr(root))) < Decimal("1e-9")
         assert (figure["from"], figure["to"]) == (flows[0][0], flows[-1][0])
+        months = [date.fromisoformat(d).year * 12 + date.fromisoformat(d).month for d, _ in flows]
+        series = [Decimal(0)] * (months[-1] - months[0] + 1)
+        for m, (_, amount) in zip(months, flows):
+            series[m - months[0]] += amount
+        kingston = irr(client, group_path, w, **query)
+        assert abs(Decimal(kingston["irr"]) - 12 * Decimal(repr(float(npf.irr([float(x) for x in series]))))) \
+            < Decimal("1e-9")
 
     # Whole life: product 1 ends on 2020-12-31 (1,100 out that day), product 2 on 2021-01-31 (450), product 3 is
     # the end value on 2021-03-31.
@@ -752,21 +786,21 @@ def test_group_irr_pools_each_product_over_its_own_period(client: Any, w: dict[s
              ("2021-01-31", 450), ("2021-02-01", -700), ("2021-03-31", 710)]
     check(irr(client, group_path, w, method="xirr"), whole)
     # `from` before anything happened: the same (every product was bought inside the period).
-    check(irr(client, group_path, w, method="xirr", **{"from": "2019-06-01"}), whole)
+    check(irr(client, group_path, w, method="xirr", **{"from": "2019-06-01"}), whole, **{"from": "2019-06-01"})
     # To 2021-01-15: product 2 was last valued on 2020-07-31, so its withdrawal of 2020-09-01 has no value after it
     # and does not count; product 3 was not valued by then.
     check(irr(client, group_path, w, method="xirr", to="2021-01-15"),
-          [("2020-01-10", -1000), ("2020-03-05", -500), ("2020-07-31", 520), ("2020-12-31", 1100)])
+          [("2020-01-10", -1000), ("2020-03-05", -500), ("2020-07-31", 520), ("2020-12-31", 1100)], to="2021-01-15")
     # From 2020-08-15 to 2021-01-31: products 1 and 2 start from their valuations of 2020-06-30 and 2020-07-31.
     period = irr(client, group_path, w, method="xirr", include="flows", **{"from": "2020-08-15", "to": "2021-01-31"})
     check(period, [("2020-06-30", -1040), ("2020-07-31", -520), ("2020-09-01", 100), ("2020-12-31", 1100),
-                   ("2021-01-31", 450)])
+                   ("2021-01-31", 450)], **{"from": "2020-08-15", "to": "2021-01-31"})
     assert [(f["date"], f["amount"]) for f in period["flows"]] == [
         ("2020-06-30", "-1040.00"), ("2020-07-31", "-520.00"), ("2020-09-01", "100.00"), ("2020-12-31", "1100.00"),
         ("2021-01-31", "450.00")]
     # From 2021-01-31: products 1 and 2 have no valuation after it; product 3, bought later, is the period.
     check(irr(client, group_path, w, method="xirr", **{"from": "2021-01-31"}),
-          [("2021-02-01", -700), ("2021-03-31", 710)])
+          [("2021-02-01", -700), ("2021-03-31", 710)], **{"from": "2021-01-31"})
     assert irr(client, group_path, w, to="2020-06-29")["reason"] == "no valuation on or before 2020-06-29"
     # From a date with cash flows before it but no valuation: the value at the start is unknown.
     unknown = irr(client, group_path, w, **{"from": "2020-06-29"})
@@ -774,10 +808,21 @@ def test_group_irr_pools_each_product_over_its_own_period(client: Any, w: dict[s
                                                             f"({names[0]}, {names[1]}), and cash flows before it")
     assert irr(client, group_path, w, **{"from": "2021-03-31"})["reason"] == "the period is empty"
     # The product and fund scopes take the same path.
-    check(irr(client, f"/v1/products/{product}", w, method="xirr", **{"from": "2021-01-01"}),  # product 3
-          [("2021-02-01", -700), ("2021-03-31", 710)])
-    fund = irr(client, f"/v1/portfolio-funds/{pfs[1]}", w, method="xirr", **{"from": "2020-08-01"})
-    check(fund, [("2020-07-31", -520), ("2020-09-01", 100), ("2021-01-31", 450)])
+    group_path = f"/v1/products/{product}"  # product 3
+    check(irr(client, group_path, w, method="xirr", **{"from": "2021-01-01"}),
+          [("2021-02-01", -700), ("2021-03-31", 710)], **{"from": "2021-01-01"})
+    group_path = f"/v1/portfolio-funds/{pfs[1]}"
+    check(irr(client, group_path, w, method="xirr", **{"from": "2020-08-01"}),
+          [("2020-07-31", -520), ("2020-09-01", 100), ("2021-01-31", 450)], **{"from": "2020-08-01"})
+    # A fourth product valued with no money in recorded (a transfer in, say) would be pure gain for the household:
+    # no figure, and which product.
+    made = create_product(client, w, house, start_date="2020-01-01")
+    transferred = add_portfolio_fund(client, w, made["id"], create_fund(client, w)["id"], start_date="2020-01-01")
+    add_valuation(client, w, transferred["id"], "2021-03-31", "5000.00")
+    unfunded = irr(client, f"/v1/client-groups/{house.group_id}", w)
+    assert unfunded["irr"] is None and unfunded["reason"] == (f"no money in for {made['name']}: a value with no "
+                                                              f"investment recorded before it")
+    assert irr(client, f"/v1/products/{made['id']}", w)["reason"].startswith("no money in")
 
 
 # --- the stored IRR history -----------------------------------------------------------------------------------------
