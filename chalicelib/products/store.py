@@ -122,6 +122,10 @@ def latest_portfolio_valuation(tx: Tx, product_id: UUID, on_or_before: date | No
                   (product_id, on_or_before, on_or_before))
 
 
+def has_investor_flows(tx: Tx, product_id: UUID) -> bool:
+    return tx.one("SELECT EXISTS (SELECT 1 FROM product_flows WHERE product_id = %s) AS e", (product_id,))["e"]
+
+
 def fund_valued_after(tx: Tx, product_id: UUID, day: date | None) -> dict[str, Any] | None:
     """A non-zero fund valuation of the product dated after `day` (any, when None): the product's current value
     is then not known to be 0."""

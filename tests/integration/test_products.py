@@ -337,6 +337,9 @@ def test_lapse_only_at_a_value_of_zero_and_reactivate(client: Any, w: dict[str, 
     fund = create_fund(client, w)["id"]
     pf = add_portfolio_fund(client, w, product["id"], fund)["id"]
     lapse, reactivate = f"/v1/products/{product['id']}/lapse", f"/v1/products/{product['id']}/reactivate"
+    # Money in and no valuation yet: the current value is unknown, not 0.
+    add_activity(client, w, pf, "2023-01-15", "1000.00")
+    assert "no valuation" in assert_problem(send(client, "POST", lapse, headers=w), 409)["detail"]
     add_valuation(client, w, pf, "2023-01-31", "1000.00")
     add_valuation(client, w, pf, "2023-02-28", "0.00")
     add_valuation(client, w, pf, "2023-03-31", "0.01")
