@@ -85,9 +85,11 @@ def load(firm_id: UUID, households: int, advisers: list[UUID], *, seed: int = 42
 
     irr_history=False skips the stored IRR history (for benchmarks that load millions of valuations and
     measure the history themselves). Returns counts."""
-    rng = random.Random(f"{seed}:{firm_id}:{households}")
-    data = generate(rng, households)
     ctx = RequestContext.system(firm_id)
+    with db.transaction(ctx) as tx:  # a second load into the same firm must not draw the same ids again
+        before = tx.one("SELECT count(*) AS n FROM client_groups")["n"]
+    rng = random.Random(f"{seed}:{firm_id}:{households}" + (f":{before}" if before else ""))
+    data = generate(rng, households)
     groups = [g for g, _ in data]
     people = [(g["id"], p) for g, ps in data for p in ps]
     people_count = len(people)

@@ -1,5 +1,6 @@
 """Demo managed products: a catalogue (providers, funds, templates) and, per household, products with
-ownership, portfolios, and up to ten years of month-end valuations and cash flows, generated from a seed.
+ownership, portfolios, and month-end valuations and cash flows (ten years for each household's first product,
+less for those it took out since), generated from a seed.
 
 Written in bulk (INSERT ... SELECT FROM unnest) inside the caller's transaction; the derived data (portfolio
 valuations, the stored IRR history) is then made by the same code the API uses.
@@ -56,31 +57,50 @@ def _uuid(rng: random.Random) -> UUID:
 
 
 def create_catalogue(tx: Tx, rng: random.Random) -> dict[str, Any]:
+    """The demo catalogue: providers, funds (one of them cash) and three templates with a generation each.
+
+    What the firm already has of it, by name (a second demo load into the same firm), is reused, not written
+    twice: provider names are unique in a firm, and two funds or templates of one name would only confuse."""
     providers = [(_uuid(rng), name, colour) for name, colour in PROVIDERS]
     tx.execute("INSERT INTO providers (id, firm_id, name, colour) SELECT u.i, current_firm_id(), u.n, u.c "
-               "FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS u(i, n, c)",
+               "FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS u(i, n, c) "
+               "ON CONFLICT (firm_id, lower(name)) DO NOTHING",
                ([p[0] for p in providers], [p[1] for p in providers], [p[2] for p in providers]))
+    lowered = [name.lower() for name, _ in PROVIDERS]
+    provider_ids = [r["id"] for r in tx.all("SELECT id FROM providers WHERE lower(name) = ANY(%(n)s::text[]) "
+                                            "ORDER BY array_position(%(n)s::text[], lower(name))", {"n": lowered})]
     funds = [(_uuid(rng), name, isin_with_check("GB00" + "".join(rng.choice("0123456789BCDFGHJ") for _ in range(7))),
-              rng.randint(2, 6)) for name in FUND_NAMES]
-    cash = (_uuid(rng), "Cash Account", None, 1)
-    tx.execute("INSERT INTO funds (id, firm_id, name, isin, risk_factor, ongoing_cost, is_cash) "
-               "SELECT u.i, current_firm_id(), u.n, u.s, u.r, 0.25, u.c FROM unnest(%s::uuid[], %s::text[], "
-               "%s::text[], %s::int[], %s::boolean[]) AS u(i, n, s, r, c)",
-               ([f[0] for f in funds] + [cash[0]], [f[1] for f in funds] + [cash[1]],
-                [f[2] for f in funds] + [None], [f[3] for f in funds] + [1], [False] * len(funds) + [True]))
+              rng.randint(2, 6), False) for name in FUND_NAMES]
+    funds.append((_uuid(rng), "Cash Account", None, 1, True))
+    have = {(r["name"], r["is_cash"]): r["id"] for r in tx.all(
+        "SELECT DISTINCT ON (name, is_cash) name, is_cash, id FROM funds WHERE name = ANY(%s::text[]) "
+        "ORDER BY name, is_cash, id", ([f[1] for f in funds],))}
+    new = [f for f in funds if (f[1], f[4]) not in have]
+    if new:
+        tx.execute("INSERT INTO funds (id, firm_id, name, isin, risk_factor, ongoing_cost, is_cash) "
+                   "SELECT u.i, current_firm_id(), u.n, u.s, u.r, 0.25, u.c FROM unnest(%s::uuid[], %s::text[], "
+                   "%s::text[], %s::int[], %s::boolean[]) AS u(i, n, s, r, c)",
+                   tuple([f[k] for f in new] for k in range(5)))
+    fund_ids = [have.get((f[1], f[4]), f[0]) for f in funds]
     generations = []
     for name, weights in TEMPLATES.items():
+        chosen = rng.sample(fund_ids[:-1], len(weights))
+        existing = tx.one("SELECT g.id FROM portfolio_templates t JOIN template_generations g ON g.template_id = t.id "
+                          "WHERE t.name = %s ORDER BY g.generation DESC, t.id LIMIT 1", (name,))
+        if existing is not None:
+            held = tx.all("SELECT fund_id, target_weighting FROM template_generation_funds WHERE generation_id = %s "
+                          "ORDER BY target_weighting DESC, fund_id", (existing["id"],))
+            generations.append((existing["id"], [(r["fund_id"], r["target_weighting"]) for r in held]))
+            continue
         template_id = tx.one("INSERT INTO portfolio_templates (firm_id, name) VALUES (current_firm_id(), %s) "
                              "RETURNING id", (name,))["id"]
-        chosen = rng.sample(funds, len(weights))
         gen_id = tx.one("INSERT INTO template_generations (firm_id, template_id, generation) "
                         "VALUES (current_firm_id(), %s, 1) RETURNING id", (template_id,))["id"]
         tx.execute("INSERT INTO template_generation_funds (firm_id, generation_id, fund_id, target_weighting) "
                    "SELECT current_firm_id(), %s, u.f, u.w FROM unnest(%s::uuid[], %s::numeric[]) AS u(f, w)",
-                   (gen_id, [f[0] for f in chosen], weights))
-        generations.append((gen_id, [(f[0], Decimal(w)) for f, w in zip(chosen, weights)]))
-    return {"providers": [p[0] for p in providers], "funds": [f[0] for f in funds], "cash": cash[0],
-            "generations": generations}
+                   (gen_id, chosen, weights))
+        generations.append((gen_id, [(f, Decimal(w)) for f, w in zip(chosen, weights)]))
+    return {"providers": provider_ids, "funds": fund_ids[:-1], "cash": fund_ids[-1], "generations": generations}
 
 
 def _ownership(rng: random.Random, kind: str, people: list[dict[str, Any]]) -> dict[str, Any]:
@@ -104,9 +124,10 @@ def create_products(tx: Tx, rng: random.Random, catalogue: dict[str, Any],
     last = _months(horizon, today)[-1] if today.day < 28 else _month_end(today.year, today.month)
     products, pfunds, valuations, activity = [], [], [], []
     for group, people in households:
-        for _ in range(rng.choices([1, 2, 3], [45, 40, 15])[0]):
+        for k in range(rng.choices([1, 2, 3], [45, 40, 15])[0]):
             ptype = rng.choice(PRODUCT_TYPES)
-            months_back = rng.randint(6, years * 12)
+            # The household's first product has the whole history; later ones started since.
+            months_back = years * 12 if k == 0 else rng.randint(6, years * 12)
             start = date(horizon.year + (horizon.month - 1 + years * 12 - months_back) // 12,
                          (horizon.month - 1 + years * 12 - months_back) % 12 + 1, 1)
             pid = _uuid(rng)

@@ -186,6 +186,40 @@ def test_demo_adds_households_with_linked_people_to_a_firm(client, fresh_firm):
     members = client.http.get(f"/v1/client-groups/{one}/product-owners", headers=fresh_firm.auth("viewer"))
     assert members.status_code == 200 and len(members.json_body["items"]) >= 1
 
+    # Products: every household has some, on the demo catalogue; its first product has ten years of month-end
+    # valuations (complete portfolio valuations every month) and cash flows, and the stored IRR history has
+    # both methods for every portfolio valuation date.
+    products = owner_sql(
+        "SELECT p.client_group_id, p.id, count(DISTINCT v.valuation_date) AS months, "
+        "(SELECT count(*) FROM holding_activity a JOIN portfolio_funds pf ON pf.id = a.portfolio_fund_id "
+        " WHERE pf.product_id = p.id) AS flows, "
+        "(SELECT count(*) FROM irr_values i WHERE i.scope = 'product' AND i.scope_id = p.id) AS irrs "
+        "FROM products p LEFT JOIN portfolio_valuations v ON v.product_id = p.id WHERE p.firm_id = %s "
+        "GROUP BY p.client_group_id, p.id", (fresh_firm.id,))
+    assert {p["client_group_id"] for p in products} == {g["id"] for g in groups}
+    assert out["products"] == len(products) and out["cash_flows"] > 0 and out["fund_valuations"] > 0
+    longest = {}
+    for p in products:
+        longest[p["client_group_id"]] = max(longest.get(p["client_group_id"], 0), p["months"])
+        assert p["flows"] > 0 and p["irrs"] == 2 * p["months"], p
+    assert min(longest.values()) >= 120
+    catalogue = owner_sql("SELECT (SELECT count(*) FROM providers WHERE firm_id = %(f)s) AS providers, "
+                          "(SELECT count(*) FROM funds WHERE firm_id = %(f)s) AS funds, "
+                          "(SELECT count(*) FROM portfolio_templates WHERE firm_id = %(f)s) AS templates",
+                          {"f": fresh_firm.id})[0]
+    assert catalogue == {"providers": 7, "funds": 16, "templates": 3}
+    irr = client.http.get(f"/v1/client-groups/{one}/irr", headers=fresh_firm.auth("viewer"))
+    assert irr.status_code == 200 and irr.json_body["irr"] is not None, irr.json_body
+
+    # A second load adds households and products to the same firm on the same catalogue.
+    again = _run("demo", "--households", "20", "--firm-id", str(fresh_firm.id))
+    assert again.exit_code == 0, again.output
+    assert owner_sql("SELECT count(*) AS n FROM client_groups WHERE firm_id = %s", (fresh_firm.id,)) == [{"n": 40}]
+    assert owner_sql("SELECT (SELECT count(*) FROM providers WHERE firm_id = %(f)s) AS providers, "
+                     "(SELECT count(*) FROM funds WHERE firm_id = %(f)s) AS funds, "
+                     "(SELECT count(*) FROM portfolio_templates WHERE firm_id = %(f)s) AS templates",
+                     {"f": fresh_firm.id})[0] == catalogue
+
 
 def test_demo_into_an_unknown_firm_fails_cleanly():
     result = _run("demo", "--households", "2", "--firm-id", str(uuid.uuid4()))
