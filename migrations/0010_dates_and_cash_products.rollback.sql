@@ -1,12 +1,14 @@
 -- Back to 0009: no date triggers, and 0004's refresh_portfolio_valuations (a non-cash fund must be active on the
 -- date), re-run for the products with a cash fund so that their cash-only dates lose the valuations 0010 gave them,
 -- and the stored IRRs of those dates with them.
+DROP TRIGGER products_end_after_rows ON products;
 DROP TRIGGER products_start_before_funds ON products;
 DROP TRIGGER portfolio_funds_dates ON portfolio_funds;
 DROP TRIGGER holding_activity_dates_update ON holding_activity;
 DROP TRIGGER holding_activity_dates_insert ON holding_activity;
 DROP TRIGGER fund_valuations_dates_update ON fund_valuations;
 DROP TRIGGER fund_valuations_dates_insert ON fund_valuations;
+DROP FUNCTION product_ends_after_its_rows();
 DROP FUNCTION product_starts_before_its_funds();
 DROP FUNCTION portfolio_fund_dates();
 DROP FUNCTION fund_rows_within_fund_dates();

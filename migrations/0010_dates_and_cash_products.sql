@@ -3,10 +3,10 @@
 --    non-cash fund active on the date. The rule is "every active non-cash fund is valued that date"; with none
 --    active, the cash funds valued that day are the product's value. Products with a cash fund are refreshed.
 -- 2. Dates are kept consistent in the database too (the API checks them first, with clearer messages): a fund's
---    valuations and cash flows fall within the portfolio fund's start and end dates (statement-level triggers
---    over the changed rows, so a bulk write costs one join), and a portfolio fund does not start before its
---    product (row-level triggers on portfolio_funds and products). Rows already there are not checked until their
---    dates change.
+--    valuations and cash flows fall within the portfolio fund's start and end dates and not after the product's end
+--    (statement-level triggers over the changed rows, so a bulk write costs one join), and a portfolio fund does
+--    not start before its product (row-level triggers on portfolio_funds and products). Rows already there are not
+--    checked until their dates change.
 -- depends: 0009_product_flows_one_statement
 
 CREATE OR REPLACE FUNCTION refresh_portfolio_valuations(p_product uuid, p_dates date[]) RETURNS integer
@@ -38,7 +38,7 @@ DO $$ BEGIN
                   WHERE a.product_id = p.id AND f.is_cash);
 END $$;
 
--- Valuations and cash flows within their portfolio fund's dates. Only rows whose date or fund a statement sets are
+-- Valuations and cash flows within their portfolio fund's dates, and not after their product's end. Only rows whose date or fund a statement sets are
 -- checked (an update joins old to new rows by id), so a row written before these rules (the API did not check a
 -- cash flow against its fund's own start) can still be corrected in its other columns. The funds involved are
 -- locked FOR SHARE first, so a concurrent change of their dates (FOR NO KEY UPDATE) waits, or is waited for and
@@ -57,9 +57,11 @@ BEGIN
                                 day) END;
     EXECUTE format('SELECT 1 FROM portfolio_funds pf WHERE pf.id IN (SELECT c.portfolio_fund_id FROM (%s) c) '
                    'ORDER BY pf.id FOR SHARE OF pf', changed);
-    EXECUTE format('SELECT c.portfolio_fund_id, c.%1$I AS day, pf.start_date, pf.end_date FROM (%2$s) c '
-                   'JOIN portfolio_funds pf ON pf.id = c.portfolio_fund_id '
-                   'WHERE c.%1$I < pf.start_date OR c.%1$I > pf.end_date LIMIT 1', day, changed) INTO bad;
+    EXECUTE format('SELECT c.portfolio_fund_id, c.%1$I AS day, pf.start_date, least(pf.end_date, p.end_date) '
+                   'AS end_date FROM (%2$s) c JOIN portfolio_funds pf ON pf.id = c.portfolio_fund_id '
+                   'JOIN products p ON p.id = pf.product_id '
+                   'WHERE c.%1$I < pf.start_date OR c.%1$I > pf.end_date OR c.%1$I > p.end_date LIMIT 1',
+                   day, changed) INTO bad;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN
         RAISE EXCEPTION '% dated % is outside portfolio fund % (% to %)', TG_TABLE_NAME, bad.day,
@@ -125,5 +127,20 @@ END $$;
 CREATE TRIGGER products_start_before_funds BEFORE UPDATE OF start_date ON products
     FOR EACH ROW WHEN (NEW.start_date > OLD.start_date) EXECUTE FUNCTION product_starts_before_its_funds();
 
-GRANT EXECUTE ON FUNCTION fund_rows_within_fund_dates(), portfolio_fund_dates(), product_starts_before_its_funds()
-    TO wealthdesk_app;
+-- A product does not end before a valuation or cash flow of its funds.
+CREATE FUNCTION product_ends_after_its_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM portfolio_funds a JOIN fund_valuations v ON v.portfolio_fund_id = a.id
+               WHERE a.product_id = NEW.id AND v.valuation_date > NEW.end_date)
+       OR EXISTS (SELECT 1 FROM portfolio_funds a JOIN holding_activity h ON h.portfolio_fund_id = a.id
+                  WHERE a.product_id = NEW.id AND h.activity_date > NEW.end_date) THEN
+        RAISE EXCEPTION 'product % has valuations or cash flows after %', NEW.id, NEW.end_date
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'products_end_after_their_rows';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER products_end_after_rows BEFORE UPDATE OF end_date ON products
+    FOR EACH ROW WHEN (NEW.end_date < coalesce(OLD.end_date, 'infinity')) EXECUTE FUNCTION product_ends_after_its_rows();
+
+GRANT EXECUTE ON FUNCTION fund_rows_within_fund_dates(), portfolio_fund_dates(), product_starts_before_its_funds(),
+    product_ends_after_its_rows() TO wealthdesk_app;

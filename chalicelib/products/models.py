@@ -468,6 +468,8 @@ class ClientGroupSummaryOut(ApiModel):
     latest_valuation_date: date | None
     irr: IrrOut = Field(description="Computed live from the group's pooled flows (Kingston method)")
     refreshed_at: datetime = Field(description="When the summary figures (not the IRR) were last refreshed")
+    pending_refresh: bool = Field(description=(
+        "True for a household created since that refresh: its figures are zeros until the next refresh-views run"))
 
 
 class DashboardRow(ApiModel):
@@ -493,7 +495,7 @@ class DashboardOut(ApiModel):
     by_product_type: list[DashboardRow]
     by_adviser: list[DashboardRow]
     top_households: list[TopHousehold]
-    refreshed_at: datetime | None = Field(description="When these figures were last refreshed (job refresh-views)")
+    refreshed_at: datetime = Field(description="When these figures were last refreshed (job refresh-views)")
 
 
 class RevenueTotalOut(ApiModel):

@@ -185,6 +185,10 @@ def update_product(ctx: RequestContext, product_id: UUID, body: Any, if_match: i
         start, end = changes.get("start_date", before["start_date"]), changes.get("end_date", before["end_date"])
         if end is not None and end < start:
             raise _invalid("end_date", "end_date must not be before start_date")
+        if changes.get("end_date") is not None:
+            last = store.last_dated_row(tx, product_id)
+            if last is not None and last > changes["end_date"]:
+                raise _invalid("end_date", f"the product has a valuation or cash flow on {last}, after that date")
         if "start_date" in changes:
             # Valuations and cash flows fall within their fund's dates (the database checks it too, migration
             # 0010), so the funds' starts bound everything dated in the product.
@@ -335,6 +339,8 @@ def _check_valuation_date(pf: dict[str, Any], day: date, field: str = "valuation
         raise _invalid(field, f"the fund starts on {pf['start_date']}; no valuation before it")
     if pf["end_date"] is not None and day > pf["end_date"]:
         raise _invalid(field, f"the fund ended on {pf['end_date']}; no valuation after it")
+    if pf["product_end"] is not None and day > pf["product_end"]:
+        raise _invalid(field, f"the product ended on {pf['product_end']}; no valuation after it")
 
 
 def _check_activity_date(pf: dict[str, Any], day: date, field: str = "activity_date") -> None:
@@ -344,6 +350,8 @@ def _check_activity_date(pf: dict[str, Any], day: date, field: str = "activity_d
         raise _invalid(field, f"the fund starts on {pf['start_date']}; no cash flow before it")
     if pf["end_date"] is not None and day > pf["end_date"]:
         raise _invalid(field, f"the fund ended on {pf['end_date']}; no cash flow after it")
+    if pf["product_end"] is not None and day > pf["product_end"]:
+        raise _invalid(field, f"the product ended on {pf['product_end']}; no cash flow after it")
 
 
 def list_valuations(ctx: RequestContext, pf_id: UUID, query: Any) -> tuple[list[dict[str, Any]], str | None]:
@@ -626,29 +634,46 @@ def revenue_total(ctx: RequestContext, group_id: UUID | None) -> dict[str, Any]:
         return store.live_revenue(tx, group_id)
 
 
+def _money(value: Decimal) -> Decimal:
+    """Sums from the views come back at the scale of their inputs (a coalesced 0 has none): pennies, always."""
+    return Decimal(value).quantize(PENNY, ROUND_HALF_UP)
+
+
 def client_group_summary(ctx: RequestContext, group_id: UUID, irr_query: Any) -> dict[str, Any]:
-    """Figures from the summary view (refreshed by the job refresh-views), the IRR live from pooled flows."""
+    """Figures from the summary view (refreshed by the job refresh-views), the IRR live from pooled flows.
+
+    A household created since the last refresh is not in the view yet: its figures as of that refresh are zeros,
+    and `pending_refresh` says they appear after the next run."""
     with db.transaction(ctx) as tx:
         group = clients_store.get_group(tx, group_id)
         if group is None:
             raise errors.NotFound("No such client group")
         summary = store.client_group_summary(tx, group_id)
-    if summary is None:  # made after the last refresh: nothing summarised yet
-        raise errors.Conflict("The summary has not been refreshed since this client group was created; "
-                              "it appears after the next refresh-views run")
-    return {**summary, "irr": irr_for(ctx, "client_group", group_id, irr_query)}
+        pending = summary is None
+        if pending:
+            summary = {"client_group_id": group_id, "name": group["name"], "funds_under_management": Decimal(0),
+                       "revenue": Decimal(0), "active_products": 0, "lapsed_products": 0,
+                       "latest_valuation_date": None,
+                       "refreshed_at": store.view_refreshed_at(tx, "mv_client_group_summary")}
+    return {**summary, "funds_under_management": _money(summary["funds_under_management"]),
+            "revenue": _money(summary["revenue"]), "pending_refresh": pending,
+            "irr": irr_for(ctx, "client_group", group_id, irr_query)}
 
 
 def dashboard(ctx: RequestContext, top: int = 10) -> dict[str, Any]:
     with db.transaction(ctx) as tx:
         found = store.dashboard_rows(tx)
         households = store.top_households(tx, top)
+        refreshed = store.view_refreshed_at(tx, "mv_firm_dashboard")
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in found:
-        by[r["dimension"]].append(r)
+        by[r["dimension"]].append({**r, "funds_under_management": _money(r["funds_under_management"]),
+                                   "revenue": _money(r["revenue"])})
     total = by.get("firm", [{}])[0] if by.get("firm") else {}
-    refreshed = max((r["refreshed_at"] for r in found), default=None)
-    return {"funds_under_management": total.get("funds_under_management", Decimal(0)),
-            "revenue": total.get("revenue", Decimal(0)), "products": total.get("products", 0),
+    return {"funds_under_management": _money(total.get("funds_under_management", Decimal(0))),
+            "revenue": _money(total.get("revenue", Decimal(0))), "products": total.get("products", 0),
             "by_provider": by.get("provider", []), "by_product_type": by.get("product_type", []),
-            "by_adviser": by.get("adviser", []), "top_households": households, "refreshed_at": refreshed}
+            "by_adviser": by.get("adviser", []),
+            "top_households": [{**h, "funds_under_management": _money(h["funds_under_management"]),
+                                "revenue": _money(h["revenue"])} for h in households],
+            "refreshed_at": refreshed}

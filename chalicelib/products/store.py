@@ -183,14 +183,16 @@ def portfolio_fund_context(tx: Tx, pf_id: UUID, *, for_update: bool = False) -> 
     """The portfolio fund with what its writes need: the product's start and the fund's cash flag."""
     lock = " FOR UPDATE OF pf" if for_update else ""
     return tx.one("SELECT pf.id, pf.product_id, pf.fund_id, pf.start_date, pf.end_date, p.start_date AS "
-                  "product_start, f.is_cash FROM portfolio_funds pf JOIN products p ON p.id = pf.product_id "
+                  "product_start, p.end_date AS product_end, f.is_cash FROM portfolio_funds pf "
+                  "JOIN products p ON p.id = pf.product_id "
                   f"JOIN funds f ON f.id = pf.fund_id WHERE pf.id = %s{lock}", (pf_id,))
 
 
 def portfolio_fund_contexts(tx: Tx, product_id: UUID) -> list[dict[str, Any]]:
     """portfolio_fund_context for every fund of one product, in one query (bulk writes check them all)."""
     return tx.all("SELECT pf.id, pf.product_id, pf.fund_id, pf.start_date, pf.end_date, p.start_date AS "
-                  "product_start, f.is_cash FROM portfolio_funds pf JOIN products p ON p.id = pf.product_id "
+                  "product_start, p.end_date AS product_end, f.is_cash FROM portfolio_funds pf "
+                  "JOIN products p ON p.id = pf.product_id "
                   "JOIN funds f ON f.id = pf.fund_id WHERE pf.product_id = %s", (product_id,))
 
 
@@ -237,6 +239,14 @@ def dated_rows_after(tx: Tx, pf_id: UUID, day: date) -> bool:
     return tx.one("SELECT EXISTS (SELECT 1 FROM fund_valuations WHERE portfolio_fund_id = %(pf)s "
                   "AND valuation_date > %(d)s) OR EXISTS (SELECT 1 FROM holding_activity "
                   "WHERE portfolio_fund_id = %(pf)s AND activity_date > %(d)s) AS e", {"pf": pf_id, "d": day})["e"]
+
+
+def last_dated_row(tx: Tx, product_id: UUID) -> date | None:
+    """The date of the product's latest valuation or cash flow."""
+    return tx.one("SELECT greatest((SELECT max(v.valuation_date) FROM fund_valuations v JOIN portfolio_funds pf "
+                  "ON pf.id = v.portfolio_fund_id WHERE pf.product_id = %(p)s), (SELECT max(a.activity_date) "
+                  "FROM holding_activity a JOIN portfolio_funds pf ON pf.id = a.portfolio_fund_id "
+                  "WHERE pf.product_id = %(p)s)) AS d", {"p": product_id})["d"]
 
 
 def first_fund_start(tx: Tx, product_id: UUID) -> date | None:
@@ -365,6 +375,10 @@ def client_group_summary(tx: Tx, group_id: UUID) -> dict[str, Any] | None:
     return tx.one("SELECT client_group_id, name, funds_under_management, revenue, active_products, "
                   "lapsed_products, latest_valuation_date, refreshed_at FROM client_group_summaries "
                   "WHERE client_group_id = %s", (group_id,))
+
+
+def view_refreshed_at(tx: Tx, view: str) -> Any:
+    return tx.one("SELECT view_refreshed_at(%s) AS t", (view,))["t"]
 
 
 def dashboard_rows(tx: Tx) -> list[dict[str, Any]]:

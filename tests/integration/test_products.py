@@ -497,6 +497,25 @@ def test_dates_stay_within_their_fund_and_product(client: Any, w: dict[str, str]
     with pytest.raises(psycopg.errors.CheckViolation):
         owner_sql("UPDATE holding_activity SET activity_date = '2023-02-02' WHERE id = %s", (legacy["id"],))
 
+    # The product's end bounds them too: nothing dated after it, and it cannot move before what is there.
+    version = get(client, f"/v1/products/{product['id']}", w)["version"]
+    assert errors_of(patch(client, f"/v1/products/{product['id']}", w, {"end_date": "2023-05-31"}, version)) == [
+        "end_date"]  # the valuation of 2023-06-30
+    ended = expect_status(patch(client, f"/v1/products/{product['id']}", w, {"end_date": "2024-03-31"}, version), 200)
+    assert ended["end_date"] == "2024-03-31"
+    late = send(client, "POST", f"/v1/portfolio-funds/{pf}/valuations", headers=w,
+                body={"valuation_date": "2024-04-30", "value": "1.00"})
+    assert errors_of(late) == ["valuation_date"] and "product ended" in late.json_body["errors"][0]["message"]
+    assert errors_of(send(client, "POST", f"/v1/portfolio-funds/{pf}/activity", headers=w, body={
+        "activity_date": "2024-04-30", "activity_type": "withdrawal", "amount": "1.00"})) == ["activity_date"]
+    with pytest.raises(psycopg.errors.CheckViolation) as refusal:
+        owner_sql("INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value) "
+                  "SELECT firm_id, id, '2024-04-30', 1 FROM portfolio_funds WHERE id = %s", (pf,))
+    assert refusal.value.diag.constraint_name == "fund_valuations_within_fund_dates"
+    with pytest.raises(psycopg.errors.CheckViolation) as refusal:
+        owner_sql("UPDATE products SET end_date = '2023-05-31' WHERE id = %s", (product["id"],))
+    assert refusal.value.diag.constraint_name == "products_end_after_their_rows"
+
 
 def test_a_fund_cannot_end_before_its_own_valuations_or_cash_flows(client: Any, w: dict[str, str]) -> None:
     """Ending a fund on a date before a valuation or cash flow it already has would leave rows after its end (a

@@ -84,11 +84,20 @@ def test_summary_dashboard_revenue_and_search(client, fresh_firm):
     _post(client, f"/v1/portfolio-funds/{pf['id']}/valuations", h, {"valuation_date": "2024-06-01", "value": "21500.00"})
     revenue = client.http.get(f"/v1/client-groups/{group['id']}/revenue", headers=h).json_body
     assert revenue["revenue"] == "227.50" and revenue["products"] == 1  # 120.00 + 21,500.00 x 0.50%
-    assert client.http.get(f"/v1/client-groups/{group['id']}/summary", headers=h).status_code == 409
+    # Created since the last refresh: zeros as of that refresh, and it says so (the live IRR is there already).
+    early = client.http.get(f"/v1/client-groups/{group['id']}/summary", headers=h)
+    assert early.status_code == 200, early.json_body
+    assert (early.json_body["funds_under_management"], early.json_body["revenue"]) == ("0.00", "0.00")
+    assert early.json_body["pending_refresh"] is True and early.json_body["refreshed_at"]
+    assert early.json_body["irr"]["irr"] is not None
+    before = client.http.get("/v1/dashboard", headers=h).json_body  # a firm with nothing summarised yet
+    assert (before["funds_under_management"], before["products"], before["by_provider"]) == ("0.00", 0, [])
+    assert before["refreshed_at"]
     assert run_job("refresh-views", trigger="manual").status == "succeeded"
     summary = client.http.get(f"/v1/client-groups/{group['id']}/summary", headers=h).json_body
     assert summary["funds_under_management"] == "21500.00" and summary["revenue"] == "227.50"
     assert summary["active_products"] == 1 and summary["irr"]["irr"] is not None and summary["refreshed_at"]
+    assert summary["pending_refresh"] is False and summary["refreshed_at"] > early.json_body["refreshed_at"]
     dashboard = client.http.get("/v1/dashboard", headers=h).json_body
     assert dashboard["funds_under_management"] == "21500.00"
     assert dashboard["by_provider"][0]["label"] == "Quilter"
@@ -98,3 +107,54 @@ def test_summary_dashboard_revenue_and_search(client, fresh_firm):
         hits = client.http.get(f"/v1/search?q={q.replace(' ', '%20')}", headers=h).json_body["items"]
         assert any(x["kind"] == kind for x in hits), (q, hits)
     assert client.http.get("/v1/search?q=ab", headers=h).status_code == 422
+
+
+def test_dashboard_figures_by_provider_product_type_and_adviser_hand_worked(client, fresh_firm):
+    """Two advisers' households, two providers, two product types, and a lapsed product (left out of FUM and
+    revenue): every breakdown and the top households, worked by hand."""
+    from chalicelib.ops.jobs import run_job
+
+    h = fresh_firm.auth("admin")
+    advisers = [fresh_firm.users["admin"]["id"], fresh_firm.users["adviser"]["id"]]
+    aviva = _post(client, "/v1/providers", h, {"name": "Aviva"})
+    abell = _post(client, "/v1/providers", h, {"name": "AJ Bell"})
+    fund = _post(client, "/v1/funds", h, {"name": "World Index", "isin": "GB00B7V23Z99"})
+
+    def product(group: dict, owner: dict, provider: dict, ptype: str, value: str, fee: str, pct: str) -> dict:
+        made = _post(client, f"/v1/client-groups/{group['id']}/products", h, {
+            "name": f"{ptype} {value}", "product_type": ptype, "provider_id": provider["id"],
+            "start_date": "2024-01-01", "fixed_fee_direct": fee, "percentage_fee_facilitated": pct,
+            "ownership": {"association_type": "individual", "product_owner_id": owner["id"]}})
+        pf = _post(client, f"/v1/products/{made['id']}/funds", h, {"fund_id": fund["id"], "start_date": "2024-01-01"})
+        _post(client, f"/v1/portfolio-funds/{pf['id']}/valuations", h, {"valuation_date": "2024-06-30", "value": value})
+        return made
+
+    groups = []
+    for name, adviser in (("Ames", advisers[0]), ("Brook", advisers[1])):
+        group = _post(client, "/v1/client-groups", h, {"name": name, "type": "individual", "adviser_id": str(adviser)})
+        owner = _post(client, "/v1/product-owners", h, {"first_name": "Pat", "surname": name})
+        client.http.put(f"/v1/client-groups/{group['id']}/product-owners/{owner['id']}", headers=h)
+        groups.append((group, owner))
+    (ames, ames_owner), (brook, brook_owner) = groups
+    # revenue = fixed + value x pct / 100
+    product(ames, ames_owner, aviva, "gia", "100000.00", "100.00", "0.50")            # 600.00
+    product(ames, ames_owner, abell, "pension", "50000.00", "0.00", "1.00")            # 500.00
+    product(brook, brook_owner, aviva, "pension", "30000.00", "50.00", "0.25")         # 125.00
+    lapsed = product(brook, brook_owner, abell, "gia", "0.00", "999.00", "1.00")       # lapsed: left out
+    assert client.http.post(f"/v1/products/{lapsed['id']}/lapse", headers=h).status_code == 200
+    assert run_job("refresh-views", trigger="manual").status == "succeeded"
+    d = client.http.get("/v1/dashboard", headers=h).json_body
+
+    def rows(dimension: str) -> dict:
+        return {r["label"]: (r["funds_under_management"], r["revenue"], r["products"]) for r in d[dimension]}
+
+    assert (d["funds_under_management"], d["revenue"], d["products"]) == ("180000.00", "1225.00", 3)
+    assert rows("by_provider") == {"Aviva": ("130000.00", "725.00", 2), "AJ Bell": ("50000.00", "500.00", 1)}
+    assert rows("by_product_type") == {"gia": ("100000.00", "600.00", 1), "pension": ("80000.00", "625.00", 2)}
+    assert rows("by_adviser") == {fresh_firm.users["admin"]["name"]: ("150000.00", "1100.00", 2),
+                                  fresh_firm.users["adviser"]["name"]: ("30000.00", "125.00", 1)}
+    assert [(t["client_group_id"], t["funds_under_management"], t["revenue"]) for t in d["top_households"]] == [
+        (ames["id"], "150000.00", "1100.00"), (brook["id"], "30000.00", "125.00")]
+    brook_summary = client.http.get(f"/v1/client-groups/{brook['id']}/summary", headers=h).json_body
+    assert (brook_summary["active_products"], brook_summary["lapsed_products"]) == (1, 1)
+    assert brook_summary["funds_under_management"] == "30000.00"

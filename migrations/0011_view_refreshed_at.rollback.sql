@@ -1,0 +1,1 @@
+DROP FUNCTION view_refreshed_at(text);
