@@ -122,7 +122,7 @@ def from_database(exc: Exception) -> ApiError | None:
         return Unprocessable(f"The database refused the values ({constraint or type(exc).__name__})")
     if isinstance(exc, pe.InsufficientPrivilege):
         return NotFound("Not found")
-    if isinstance(exc, (pe.QueryCanceled,)):
+    if isinstance(exc, (pe.QueryCanceled, pe.IdleInTransactionSessionTimeout)):
         return ServiceUnavailable("The request took too long and was cancelled")
     if isinstance(exc, (pe.SerializationFailure, pe.DeadlockDetected, pe.LockNotAvailable)):
         return Conflict("A concurrent change got there first; retry")

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from itertools import accumulate
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 KINGSTON = "kingston_monthly"
 XIRR = "xirr"
@@ -204,21 +204,29 @@ def xirr(flows: Iterable[Flow], end_date: dt.date, end_value: Decimal,
 
 def _xirr_solved(dates: list[dt.date], amounts: list[float], used: list[Flow]) -> IrrResult:
     """The XIRR solve of flows that have money in, money out and more than one day (`used` is only reported)."""
+    return _xirr_solving(dates, amounts, used)[0]
+
+
+def _xirr_solving(dates: list[dt.date], amounts: list[float], used: list[Flow], *,
+                  guess: float | None = None) -> tuple[IrrResult, bool]:
+    """_xirr_solved, and whether pyxirr gave up; when it does, the bracketed solver starts from `guess` (irr.history
+    passes the previous date's rate), which finds the same root as from 0 when it is unique."""
     import pyxirr
 
     try:
         rate = pyxirr.xirr(dates, amounts, day_count=pyxirr.DayCount.ACT_365F)
     except pyxirr.InvalidPaymentsError:  # no sign change after all; checked above, kept as a guard
-        return _none(XIRR, NO_ROOT, used)
-    if rate is None or math.isnan(rate):
+        return _none(XIRR, NO_ROOT, used), False
+    gave_up = rate is None or math.isnan(rate)
+    if gave_up:
         # pyxirr (0.10) gives None when its solvers give up, which also happens when a rate exists but the NPV
         # spans many orders of magnitude: rates near -100%, flows decades apart. Bracket it ourselves.
-        rate = _xirr_bracketed([Flow(d, Decimal(repr(a))) for d, a in zip(dates, amounts)])
+        rate = _xirr_bracketed(dates, amounts, guess)
     if rate is None:
-        return _none(XIRR, NO_ROOT, used)
+        return _none(XIRR, NO_ROOT, used), gave_up
     if math.isinf(rate):
-        return _none(XIRR, NOT_FINITE_RATE, used)
-    return _figure(XIRR, Decimal(repr(rate)), "xirr_act_365f", used)
+        return _none(XIRR, NOT_FINITE_RATE, used), gave_up
+    return _figure(XIRR, Decimal(repr(rate)), "xirr_act_365f", used), gave_up
 
 
 def history(flows: Sequence[Flow], points: Sequence[tuple[dt.date, Decimal]]) -> list[tuple[IrrResult, IrrResult]]:
@@ -239,6 +247,7 @@ def history(flows: Sequence[Flow], points: Sequence[tuple[dt.date, Decimal]]) ->
     first = _month_number(ordered[0].date) if ordered else 0
     n = 0  # flows on or before the current date
     money_in = money_out = False  # among them (XIRR: exact amounts)
+    last_rate = None  # the previous date's XIRR: where the bracketed solver starts when pyxirr gives up
     for day, value in points:
         while n < len(ordered) and ordered[n].date <= day:
             f = ordered[n]
@@ -262,7 +271,8 @@ def history(flows: Sequence[Flow], points: Sequence[tuple[dt.date, Decimal]]) ->
         elif not (money_out or value > 0):
             x = _none(XIRR, NO_MONEY_OUT)
         else:  # the first flow is at least a month before `day`: never a single day
-            x = _xirr_solved(dates[:n] + [day], floats[:n] + [float(value)], [])
+            x = _xirr_solving(dates[:n] + [day], floats[:n] + [float(value)], [], guess=last_rate)[0]
+            last_rate = float(x.irr) if x.irr is not None else None
         out.append((kingston, x))
     return out
 
@@ -320,44 +330,95 @@ def _window(flows: Iterable[Flow], end_date: dt.date, end_value: Decimal, start_
     return window, None
 
 
-def _xirr_bracketed(used: list[Flow]) -> float | None:
-    """The XIRR equation solved by bisection on g = ln(1 + r); None when no sign change is found.
+def _xirr_bracketed(dates: Sequence[dt.date], amounts: Sequence[float], guess: float | None = None) -> float | None:
+    """The XIRR equation solved on g = ln(1 + r) inside a sign-change bracket; None when no sign change is found.
 
     NPV(g) = sum(cf_i * exp(-t_i * g)) with t_i = days / 365. It is evaluated divided by its largest discount
     factor: the sign (all a root search needs) is kept and nothing overflows, whether r is -100% + 1e-300 or the
-    flows are 60 years apart. Of several rates, the one nearest zero is taken (numpy-financial's choice too).
+    flows are 60 years apart; Newton's step NPV / NPV' is the same ratio either way.
+
+    With one sign change in the flows netted per date there is exactly one rate (Descartes' rule of signs holds for
+    real exponents too): a bracket is grown around `guess` (a nearby rate, e.g. the previous date's) or 0. With
+    several, the grid is scanned in one array operation and, of several rates, the one nearest zero is taken
+    (numpy-financial's choice too). Newton's method then polishes the root, bisecting whenever a step would leave
+    the bracket, until the step vanishes or the bracket cannot be split in floating point.
     """
     import numpy as np
 
-    years = np.array([(f.date - used[0].date).days / 365 for f in used])
-    amounts = np.array([float(f.amount) for f in used])
+    first = dates[0].toordinal()
+    years = np.array([d.toordinal() - first for d in dates], dtype=float) / 365
+    cash = np.array(amounts, dtype=float)
 
-    def npv_sign(g: float) -> float:
-        exponents = -years * g
-        return float(np.sum(amounts * np.exp(exponents - exponents.max())))
+    def npv(g: float) -> float:
+        e = -years * g
+        return float((cash * np.exp(e - e.max())).sum())
 
-    # ln(1 + r) from -10^4 to 10^4: dense near 0 where real rates live, sparse at the extremes.
-    steps = np.geomspace(1e-3, 1e4, 140)
-    grid = [float(g) for g in np.concatenate([-steps[::-1], [0.0], steps])]
-    values = [npv_sign(g) for g in grid]
-    brackets = [(lo, hi) for lo, hi, a, b in zip(grid, grid[1:], values, values[1:]) if a * b <= 0]
-    if not brackets:
-        return None
-    lo, hi = min(brackets, key=lambda b: abs(_rate_of_log((b[0] + b[1]) / 2)))
-    low_sign = npv_sign(lo)
-    if low_sign == 0:
+    if _one_xirr_rate(dates, amounts):
+        g0 = math.log1p(guess) if guess is not None and -1 < guess < 1e300 else 0.0
+        width = 1e-3
+        while True:
+            lo, hi = g0 - width, g0 + width
+            if npv(lo) * npv(hi) <= 0:
+                break
+            if width > 2e4:
+                return None
+            width *= 4
+    else:
+        # ln(1 + r) from -10^4 to 10^4: dense near 0 where real rates live, sparse at the extremes.
+        steps = np.geomspace(1e-3, 1e4, 140)
+        grid = np.concatenate([-steps[::-1], [0.0], steps])
+        exponents = -np.outer(grid, years)
+        values = (np.exp(exponents - exponents.max(axis=1, keepdims=True)) * cash).sum(axis=1)
+        grid_signs = np.sign(values)
+        at = np.flatnonzero(grid_signs[:-1] * grid_signs[1:] <= 0)
+        if at.size == 0:
+            return None
+        k = int(min(at, key=lambda i: abs(_rate_of_log(float(grid[i] + grid[i + 1]) / 2))))
+        lo, hi = float(grid[k]), float(grid[k + 1])
+    return _polished(years, cash, lo, hi)
+
+
+def _one_xirr_rate(dates: Sequence[dt.date], amounts: Sequence[float]) -> bool:
+    """Whether the flows, netted per date, change sign exactly once: then the XIRR equation has exactly one root
+    (Descartes' rule of signs holds for real exponents too), whichever solver finds it."""
+    net: dict[dt.date, float] = {}
+    for d, a in zip(dates, amounts):
+        net[d] = net.get(d, 0.0) + a
+    signs = [v > 0 for _, v in sorted(net.items()) if v != 0]
+    return sum(1 for a, b in zip(signs, signs[1:]) if a != b) == 1
+
+
+def _polished(years: Any, amounts: Any, lo: float, hi: float) -> float:
+    """The root of the scaled NPV in the sign-change bracket [lo, hi], as a rate: safeguarded Newton."""
+    import numpy as np
+
+    def npv_and_step(g: float) -> tuple[float, float]:
+        e = -years * g
+        weights = amounts * np.exp(e - e.max())
+        value = float(weights.sum())
+        slope = float(-(weights * years).sum())
+        return value, (value / slope if slope != 0 else math.nan)
+
+    low_value, _ = npv_and_step(lo)
+    if low_value == 0:
         return _rate_of_log(lo)
-    while True:  # until the bracket cannot be split any further in floating point
-        mid = (lo + hi) / 2
-        if not lo < mid < hi:
-            return _rate_of_log(mid)
-        value = npv_sign(mid)
+    g = (lo + hi) / 2
+    while True:
+        value, step = npv_and_step(g)
         if value == 0:
-            return _rate_of_log(mid)
-        if (value > 0) == (low_sign > 0):
-            lo = mid
+            return _rate_of_log(g)
+        if (value > 0) == (low_value > 0):
+            lo = g
         else:
-            hi = mid
+            hi = g
+        candidate = g - step
+        if not lo < candidate < hi:  # Newton leaves the bracket (or its slope vanished): bisect
+            candidate = (lo + hi) / 2
+            if not lo < candidate < hi:
+                return _rate_of_log(candidate)
+        if candidate == g or abs(candidate - g) <= 4e-16 * max(1.0, abs(g)):
+            return _rate_of_log(candidate)
+        g = candidate
 
 
 def _rate_of_log(g: float) -> float:

@@ -404,6 +404,71 @@ def test_a_portfolio_valuation_exists_exactly_when_every_active_non_cash_fund_is
     assert count("portfolio_valuations", "product_id = %s", (product,)) == 0
 
 
+def test_a_bulk_of_5000_rows_is_written_whole_with_its_derived_data(client: Any, firm: Firm,
+                                                                     w: dict[str, str]) -> None:
+    """The most a bulk takes: 5,000 valuations (two funds, 2,500 dates) and 5,000 cash flows in two requests;
+    every row lands, each date of both funds has its portfolio valuation, product_flows nets the cash flows, and the
+    IRR history has both methods for every date, equal to a full recompute."""
+    from datetime import timedelta
+
+    house = create_household(client, w)
+    product = create_product(client, w, house, start_date="2000-01-01")["id"]
+    pfs = [add_portfolio_fund(client, w, product, create_fund(client, w)["id"], start_date="2000-01-01")["id"]
+           for _ in range(2)]
+    days = [(date(2000, 1, 3) + timedelta(days=3 * i)).isoformat() for i in range(2500)]
+    activity = [{"portfolio_fund_id": pf, "activity_date": d, "activity_type": kind, "amount": amount}
+                for i, d in enumerate(days) for pf, kind, amount in (
+                    (pfs[0], "investment", f"{100 + i % 7}.00"),
+                    (pfs[1], "withdrawal" if i % 5 == 4 else "regular_investment", f"{10 + i % 3}.50"))]
+    assert len(activity) == 5000
+    made = send(client, "POST", f"/v1/products/{product}/activity:bulk", headers=w, body={"activities": activity})
+    assert expect_status(made, 201)["written"] == 5000
+    held = [Decimal(0), Decimal(0)]  # each fund's money in so far, grown 0.01% a valuation: realistic values
+    valuations = []
+    for i, d in enumerate(days):
+        for k, pf in enumerate(pfs):
+            mine = [a for a in activity[2 * i:2 * i + 2] if a["portfolio_fund_id"] == pf][0]
+            held[k] += Decimal(mine["amount"]) * (-1 if mine["activity_type"] == "withdrawal" else 1)
+            valuations.append({"portfolio_fund_id": pf, "valuation_date": d,
+                               "value": str((held[k] * (1 + Decimal(i) / 10000)).quantize(Decimal("0.01")))})
+    made = send(client, "POST", f"/v1/products/{product}/valuations:bulk", headers=w, body={"valuations": valuations})
+    assert expect_status(made, 201)["written"] == 5000
+    assert count("fund_valuations", "portfolio_fund_id = ANY(%s::uuid[])", (pfs,)) == 5000
+    assert count("holding_activity", "portfolio_fund_id = ANY(%s::uuid[])", (pfs,)) == 5000
+    assert count("portfolio_valuations", "product_id = %s", (product,)) == 2500
+    assert_product_flows_match([product])
+    assert count("irr_values", "scope = 'product' AND scope_id = %s", (product,)) == 5000
+    assert figures(stored(product, pfs[0])) == full_recompute(firm, product, pfs[0])
+
+
+def test_a_write_that_outlives_the_idle_transaction_timeout_is_a_503_and_changes_nothing(
+        client: Any, w: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The IRR history is computed between statements of the write's transaction; should that take longer than
+    the server's idle-in-transaction timeout (60 s; here 100 ms, and a pause), the server ends the session: the
+    answer is a 503 problem, not a 500, and the write is gone with the transaction."""
+    import time
+
+    from chalicelib.products import store
+
+    house = create_household(client, w)
+    product = create_product(client, w, house)["id"]
+    pf = add_portfolio_fund(client, w, product, create_fund(client, w)["id"])["id"]
+    real = store.write_product_irrs
+
+    def slow(tx: Any, *args: Any) -> int:
+        tx.execute("SET LOCAL idle_in_transaction_session_timeout = '100ms'")
+        time.sleep(0.5)
+        return real(tx, *args)
+
+    monkeypatch.setattr(store, "write_product_irrs", slow)
+    late = send(client, "POST", f"/v1/portfolio-funds/{pf}/valuations", headers=w,
+                body={"valuation_date": "2023-01-31", "value": "100.00"})
+    assert assert_problem(late, 503)["detail"] == "The request took too long and was cancelled"
+    monkeypatch.undo()
+    assert count("fund_valuations", "portfolio_fund_id = %s", (pf,)) == 0
+    add_valuation(client, w, pf, "2023-01-31", "100.00")  # the pool replaced the ended session
+
+
 def test_a_product_holding_only_cash_is_valued_by_its_cash(client: Any, w: dict[str, str]) -> None:
     """With no non-cash fund active on a date, every such fund is (vacuously) valued: the cash valued that day is
     the product's value, and the IRR history follows (migration 0010; before it, such a product had none)."""

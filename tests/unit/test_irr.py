@@ -111,9 +111,12 @@ def test_xirr_fallback_solver_equals_brentq_on_the_same_sets():
         expected, rate = xirr_expectation(case)
         if expected != "rate":
             continue
-        used = [Flow(d, D(repr(a))) for d, a in cases.reference_xirr_flows(case)]
-        got = irr._xirr_bracketed(used)
+        dates, amounts = zip(*cases.reference_xirr_flows(case))
+        got = irr._xirr_bracketed(dates, amounts)
         assert got is not None and abs(got - rate) <= 1e-9 * max(1, abs(rate)), (case, rate, got)
+        # Started from a nearby rate (irr.history passes the previous date's), the same root.
+        near = irr._xirr_bracketed(dates, amounts, guess=max(-0.999, rate * 0.9 - 0.01))
+        assert near is not None and abs(near - rate) <= 1e-9 * max(1, abs(rate)), (case, rate, near)
         checked += 1
     assert checked >= 900
 
