@@ -55,12 +55,17 @@ BEGIN
                     ELSE format('SELECT n.* FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM old_rows o '
                                 'WHERE o.id = n.id AND o.portfolio_fund_id = n.portfolio_fund_id AND o.%1$I = n.%1$I)',
                                 day) END;
-    EXECUTE format('SELECT 1 FROM portfolio_funds pf WHERE pf.id IN (SELECT c.portfolio_fund_id FROM (%s) c) '
-                   'ORDER BY pf.id FOR SHARE OF pf', changed);
-    EXECUTE format('SELECT c.portfolio_fund_id, c.%1$I AS day, pf.start_date, least(pf.end_date, p.end_date) '
-                   'AS end_date FROM (%2$s) c JOIN portfolio_funds pf ON pf.id = c.portfolio_fund_id '
-                   'JOIN products p ON p.id = pf.product_id '
-                   'WHERE c.%1$I < pf.start_date OR c.%1$I > pf.end_date OR c.%1$I > p.end_date LIMIT 1',
+    -- Both statements stay linear in the rows written whatever the planner knows of the tables (a fresh
+    -- table has no statistics): the funds are found by their key from an array made once, and the dates are
+    -- reduced to each fund's first and last before any join.
+    EXECUTE format('SELECT 1 FROM portfolio_funds pf WHERE pf.id = ANY (ARRAY(SELECT DISTINCT c.portfolio_fund_id '
+                   'FROM (%s) c)) ORDER BY pf.id FOR SHARE OF pf', changed);
+    EXECUTE format('SELECT s.portfolio_fund_id, CASE WHEN s.first < pf.start_date THEN s.first ELSE s.last END '
+                   'AS day, pf.start_date, least(pf.end_date, p.end_date) AS end_date '
+                   'FROM (SELECT c.portfolio_fund_id, min(c.%1$I) AS first, max(c.%1$I) AS last FROM (%2$s) c '
+                   '      GROUP BY c.portfolio_fund_id) s '
+                   'JOIN portfolio_funds pf ON pf.id = s.portfolio_fund_id JOIN products p ON p.id = pf.product_id '
+                   'WHERE s.first < pf.start_date OR s.last > pf.end_date OR s.last > p.end_date LIMIT 1',
                    day, changed) INTO bad;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN

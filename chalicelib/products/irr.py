@@ -61,7 +61,7 @@ class Holding:
     """One holding's part of a pooled calculation (a product of a client group, say), over its own period: the
     flows inside it, the value at its end and, when it starts from a valuation, the value at its start."""
 
-    flows: Sequence[Flow]
+    flows: Sequence[tuple[dt.date, Decimal]]  # Flow or (date, amount) pairs
     end_date: dt.date
     end_value: Decimal
     start_date: dt.date | None = None
@@ -291,20 +291,28 @@ def pooled(holdings: Iterable[Holding]) -> Pooled:
     if not items:
         raise ValueError("nothing to pool")
     end_date = max(h.end_date for h in items)
-    by_date: dict[dt.date, Decimal] = {}
     end_value = Decimal(0)
+    extra: list[tuple[dt.date, Decimal]] = []  # start values and early ends, as flows
     for h in items:
-        moves = list(h.flows)
         if h.start_value is not None:
             if h.start_date is None:
                 raise ValueError("start_value needs start_date")
-            moves.append(Flow(h.start_date, -h.start_value))
+            extra.append((h.start_date, -h.start_value))
         if h.end_date == end_date:
             end_value += h.end_value
         else:
-            moves.append(Flow(h.end_date, h.end_value))
-        for f in moves:
-            by_date[f.date] = by_date.get(f.date, Decimal(0)) + f.amount
+            extra.append((h.end_date, h.end_value))
+    if len(items) == 1 and not extra:  # one holding's flows, already one per date in date order (SQL)
+        flows = [Flow(d, a) for d, a in items[0].flows]
+        if all(x.date < y.date for x, y in zip(flows, flows[1:])):
+            return Pooled(flows, end_date, end_value)
+    by_date: dict[dt.date, Decimal] = {}
+    get = by_date.get
+    for h in items:
+        for d, a in h.flows:
+            by_date[d] = get(d, 0) + a
+    for d, a in extra:
+        by_date[d] = get(d, 0) + a
     return Pooled([Flow(d, a) for d, a in sorted(by_date.items())], end_date, end_value)
 
 

@@ -501,12 +501,6 @@ def bulk_activity(ctx: RequestContext, product_id: UUID, body: Any) -> int:
 
 # --- IRR ---
 
-def _flows(dates: list[date], amounts: list[Decimal]) -> list[Any]:
-    from chalicelib.products import irr
-
-    return [irr.Flow(d, a) for d, a in zip(dates, amounts)]
-
-
 def _compute(method: str, flows: list[Any], end_date: date, end_value: Decimal) -> Any:
     from chalicelib.products import irr
 
@@ -587,7 +581,7 @@ def _irr_over(query: Any, inputs: list[dict[str, Any]], named: bool) -> dict[str
         if unfunded:
             return {**result, "to": end_date, "reason": "no money in for " + ", ".join(h["name"] for h in unfunded)
                                                         + ": a value with no investment recorded before it"}
-    pool = irr.pooled(irr.Holding(_flows(h["flow_dates"] or [], h["flow_amounts"] or []), h["end_date"],
+    pool = irr.pooled(irr.Holding(list(zip(h["flow_dates"] or [], h["flow_amounts"] or [])), h["end_date"],
                                   h["end_value"], h["start_date"], h["start_value"]) for h in holdings)
     r = _compute(method, pool.flows, pool.end_date, pool.end_value)
     out = {**result, "irr": r.irr, "reason": r.reason, "from": pool.flows[0].date if pool.flows else None,
