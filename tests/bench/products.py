@@ -445,7 +445,7 @@ class _Instrument:
 
         if self.group:
             self._wrap(store, "irr_inputs", "db: irr_inputs")
-            self._wrap(service, "_flows", "prepare: _flows")
+            self._wrap(irr, "pooled", "prepare: irr.pooled")
             self._wrap(service, "_compute", "arithmetic: _compute")
             return self
         self._wrap(store, "flows_of_product", "db: fetch the product's cash flows (product_flows)")

@@ -183,7 +183,8 @@ def load(firm: BenchFirm, *, seed: int = 3, admin_url: str | None = None) -> Loa
     # millions of new rows in the middle of a figure) and ANALYZE, then a checkpoint when a superuser is at hand.
     t = time.monotonic()
     with db.owner_connection() as conn:
-        for table in ("products", "portfolio_funds", "fund_valuations", "holding_activity", "portfolio_valuations"):
+        for table in ("products", "portfolio_funds", "fund_valuations", "holding_activity", "product_flows",
+                      "portfolio_valuations"):
             conn.execute(f"VACUUM (ANALYZE) {table}")
     if admin_url:
         import psycopg
