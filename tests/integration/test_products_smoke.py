@@ -158,3 +158,21 @@ def test_dashboard_figures_by_provider_product_type_and_adviser_hand_worked(clie
     brook_summary = client.http.get(f"/v1/client-groups/{brook['id']}/summary", headers=h).json_body
     assert (brook_summary["active_products"], brook_summary["lapsed_products"]) == (1, 1)
     assert brook_summary["funds_under_management"] == "30000.00"
+
+
+def test_search_ranks_whole_word_matches_first_and_stays_in_the_firm(client, fresh_firm, firm_b):
+    """'smith' is a whole word of "Anna Smith" (similarity 1) and only part of a word elsewhere; results come best
+    first, ties by label; `kind` narrows; another firm's Smith is never seen."""
+    h = fresh_firm.auth("adviser")
+    _post(client, "/v1/product-owners", h, {"first_name": "Anna", "surname": "Smith"})
+    group = _post(client, "/v1/client-groups", h, {"name": "Smithson Holdings", "type": "corporate"})
+    _post(client, "/v1/funds", h, {"name": "Blacksmith Income"})
+    _post(client, "/v1/providers", h, {"name": "Goldsmiths Wealth"})
+    other = _post(client, "/v1/product-owners", firm_b.auth("adviser"), {"first_name": "Zed", "surname": "Smith"})
+    found = client.http.get("/v1/search?q=smith", headers=h).json_body["items"]
+    assert found[0]["label"].startswith("Anna") and found[0]["score"] == 1.0, found
+    assert [x["score"] for x in found] == sorted((x["score"] for x in found), reverse=True)
+    assert {x["kind"] for x in found} == {"product_owner", "client_group", "fund", "provider"}
+    assert other["id"] not in {x["id"] for x in found}
+    groups = client.http.get("/v1/search?q=smith&kind=client_group", headers=h).json_body["items"]
+    assert [x["id"] for x in groups] == [group["id"]]
