@@ -60,7 +60,9 @@ def create_catalogue(tx: Tx, rng: random.Random) -> dict[str, Any]:
     """The demo catalogue: providers, funds (one of them cash) and three templates with a generation each.
 
     What the firm already has of it, by name (a second demo load into the same firm), is reused, not written
-    twice: provider names are unique in a firm, and two funds or templates of one name would only confuse."""
+    twice: provider names are unique in a firm, and two funds or templates of one name would only confuse. A
+    reused fund keeps its own cash flag (the products model cash as cash, whatever its name); a reused template
+    without funds gets a new generation."""
     providers = [(_uuid(rng), name, colour) for name, colour in PROVIDERS]
     tx.execute("INSERT INTO providers (id, firm_id, name, colour) SELECT u.i, current_firm_id(), u.n, u.c "
                "FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS u(i, n, c) "
@@ -72,35 +74,48 @@ def create_catalogue(tx: Tx, rng: random.Random) -> dict[str, Any]:
     funds = [(_uuid(rng), name, isin_with_check("GB00" + "".join(rng.choice("0123456789BCDFGHJ") for _ in range(7))),
               rng.randint(2, 6), False) for name in FUND_NAMES]
     funds.append((_uuid(rng), "Cash Account", None, 1, True))
-    have = {(r["name"], r["is_cash"]): r["id"] for r in tx.all(
-        "SELECT DISTINCT ON (name, is_cash) name, is_cash, id FROM funds WHERE name = ANY(%s::text[]) "
-        "ORDER BY name, is_cash, id", ([f[1] for f in funds],))}
-    new = [f for f in funds if (f[1], f[4]) not in have]
+    have = {r["name"]: r["id"] for r in tx.all(
+        "SELECT DISTINCT ON (lower(name)) lower(name) AS name, id FROM funds WHERE lower(name) = ANY(%s::text[]) "
+        "ORDER BY lower(name), id", ([f[1].lower() for f in funds],))}
+    new = [f for f in funds if f[1].lower() not in have]
     if new:
         tx.execute("INSERT INTO funds (id, firm_id, name, isin, risk_factor, ongoing_cost, is_cash) "
                    "SELECT u.i, current_firm_id(), u.n, u.s, u.r, 0.25, u.c FROM unnest(%s::uuid[], %s::text[], "
                    "%s::text[], %s::int[], %s::boolean[]) AS u(i, n, s, r, c)",
                    tuple([f[k] for f in new] for k in range(5)))
-    fund_ids = [have.get((f[1], f[4]), f[0]) for f in funds]
+    fund_ids = [have.get(f[1].lower(), f[0]) for f in funds]
+    # Whatever the firm already had under a demo name is taken as it is: cash or not is the fund's own flag.
+    cash_ids = {r["id"] for r in tx.all("SELECT id FROM funds WHERE is_cash")}
+    if fund_ids[-1] not in cash_ids:  # the firm's "Cash Account" is not a cash fund: the demo brings its own
+        fund_ids[-1] = tx.one("INSERT INTO funds (id, firm_id, name, risk_factor, ongoing_cost, is_cash) "
+                              "VALUES (%s, current_firm_id(), 'Cash Account (demo)', 1, 0.25, true) RETURNING id",
+                              (_uuid(rng),))["id"]
+        cash_ids.add(fund_ids[-1])
+    investable = [f for f in fund_ids[:-1] if f not in cash_ids]
     generations = []
     for name, weights in TEMPLATES.items():
-        chosen = rng.sample(fund_ids[:-1], len(weights))
-        existing = tx.one("SELECT g.id FROM portfolio_templates t JOIN template_generations g ON g.template_id = t.id "
-                          "WHERE t.name = %s ORDER BY g.generation DESC, t.id LIMIT 1", (name,))
-        if existing is not None:
+        chosen = rng.sample(investable, len(weights))
+        existing = tx.one("SELECT t.id AS template_id, g.id FROM portfolio_templates t LEFT JOIN template_generations g "
+                          "ON g.template_id = t.id WHERE lower(t.name) = lower(%s) "
+                          "ORDER BY g.generation DESC NULLS LAST, t.id LIMIT 1", (name,))
+        if existing is not None and existing["id"] is not None:
             held = tx.all("SELECT fund_id, target_weighting FROM template_generation_funds WHERE generation_id = %s "
                           "ORDER BY target_weighting DESC, fund_id", (existing["id"],))
-            generations.append((existing["id"], [(r["fund_id"], r["target_weighting"]) for r in held]))
-            continue
-        template_id = tx.one("INSERT INTO portfolio_templates (firm_id, name) VALUES (current_firm_id(), %s) "
-                             "RETURNING id", (name,))["id"]
+            if held:
+                generations.append((existing["id"], [(r["fund_id"], r["target_weighting"]) for r in held]))
+                continue
+        template_id = existing["template_id"] if existing is not None else tx.one(
+            "INSERT INTO portfolio_templates (firm_id, name) VALUES (current_firm_id(), %s) RETURNING id", (name,))["id"]
+        generation = tx.one("SELECT coalesce(max(generation), 0) + 1 AS n FROM template_generations "
+                            "WHERE template_id = %s", (template_id,))["n"]
         gen_id = tx.one("INSERT INTO template_generations (firm_id, template_id, generation) "
-                        "VALUES (current_firm_id(), %s, 1) RETURNING id", (template_id,))["id"]
+                        "VALUES (current_firm_id(), %s, %s) RETURNING id", (template_id, generation))["id"]
         tx.execute("INSERT INTO template_generation_funds (firm_id, generation_id, fund_id, target_weighting) "
                    "SELECT current_firm_id(), %s, u.f, u.w FROM unnest(%s::uuid[], %s::numeric[]) AS u(f, w)",
                    (gen_id, chosen, weights))
         generations.append((gen_id, [(f, Decimal(w)) for f, w in zip(chosen, weights)]))
-    return {"providers": provider_ids, "funds": fund_ids[:-1], "cash": fund_ids[-1], "generations": generations}
+    return {"providers": provider_ids, "funds": investable, "cash": fund_ids[-1], "cash_ids": cash_ids,
+            "generations": generations}
 
 
 def _ownership(rng: random.Random, kind: str, people: list[dict[str, Any]]) -> dict[str, Any]:
@@ -150,7 +165,7 @@ def create_products(tx: Tx, rng: random.Random, catalogue: dict[str, Any],
             for fund_id, weight in holdings:
                 pfid = _uuid(rng)
                 pfunds.append((pfid, pid, fund_id, weight or None, start))
-                is_cash = fund_id == catalogue["cash"]
+                is_cash = fund_id in catalogue["cash_ids"]
                 share = Decimal("0.02") if is_cash else (weight / 100)
                 value = (initial * share).quantize(Decimal("0.01"))
                 activity.append((pfid, start, "investment", value))

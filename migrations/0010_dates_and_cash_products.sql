@@ -40,9 +40,9 @@ END $$;
 
 -- Valuations and cash flows within their portfolio fund's dates, and not after their product's end. Only rows whose date or fund a statement sets are
 -- checked (an update joins old to new rows by id), so a row written before these rules (the API did not check a
--- cash flow against its fund's own start) can still be corrected in its other columns. The funds involved are
--- locked FOR SHARE first, so a concurrent change of their dates (FOR NO KEY UPDATE) waits, or is waited for and
--- then seen by the check's fresh snapshot.
+-- cash flow against its fund's own start) can still be corrected in its other columns. The funds involved and
+-- their products are locked FOR SHARE first, so a concurrent change of their dates (FOR NO KEY UPDATE) waits, or
+-- is waited for and then seen by the check's fresh snapshot.
 CREATE FUNCTION fund_rows_within_fund_dates() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     day text := CASE TG_TABLE_NAME WHEN 'fund_valuations' THEN 'valuation_date' ELSE 'activity_date' END;
@@ -58,8 +58,9 @@ BEGIN
     -- Both statements stay linear in the rows written whatever the planner knows of the tables (a fresh
     -- table has no statistics): the funds are found by their key from an array made once, and the dates are
     -- reduced to each fund's first and last before any join.
-    EXECUTE format('SELECT 1 FROM portfolio_funds pf WHERE pf.id = ANY (ARRAY(SELECT DISTINCT c.portfolio_fund_id '
-                   'FROM (%s) c)) ORDER BY pf.id FOR SHARE OF pf', changed);
+    EXECUTE format('SELECT 1 FROM portfolio_funds pf JOIN products p ON p.id = pf.product_id '
+                   'WHERE pf.id = ANY (ARRAY(SELECT DISTINCT c.portfolio_fund_id FROM (%s) c)) '
+                   'ORDER BY pf.id FOR SHARE OF pf, p', changed);
     EXECUTE format('SELECT s.portfolio_fund_id, CASE WHEN s.first < pf.start_date THEN s.first ELSE s.last END '
                    'AS day, pf.start_date, least(pf.end_date, p.end_date) AS end_date '
                    'FROM (SELECT c.portfolio_fund_id, min(c.%1$I) AS first, max(c.%1$I) AS last FROM (%2$s) c '

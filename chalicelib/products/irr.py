@@ -202,31 +202,26 @@ def xirr(flows: Iterable[Flow], end_date: dt.date, end_value: Decimal,
     return _xirr_solved([f.date for f in used], [float(f.amount) for f in used], used)
 
 
-def _xirr_solved(dates: list[dt.date], amounts: list[float], used: list[Flow]) -> IrrResult:
-    """The XIRR solve of flows that have money in, money out and more than one day (`used` is only reported)."""
-    return _xirr_solving(dates, amounts, used)[0]
-
-
-def _xirr_solving(dates: list[dt.date], amounts: list[float], used: list[Flow], *,
-                  guess: float | None = None) -> tuple[IrrResult, bool]:
-    """_xirr_solved, and whether pyxirr gave up; when it does, the bracketed solver starts from `guess` (irr.history
-    passes the previous date's rate), which finds the same root as from 0 when it is unique."""
+def _xirr_solved(dates: list[dt.date], amounts: list[float], used: list[Flow],
+                 guess: float | None = None) -> IrrResult:
+    """The XIRR solve of flows that have money in, money out and more than one day (`used` is only reported).
+    When pyxirr gives up, the bracketed solver starts from `guess` (irr.history passes the previous date's rate),
+    which finds the same root as from 0 when it is unique."""
     import pyxirr
 
     try:
         rate = pyxirr.xirr(dates, amounts, day_count=pyxirr.DayCount.ACT_365F)
     except pyxirr.InvalidPaymentsError:  # no sign change after all; checked above, kept as a guard
-        return _none(XIRR, NO_ROOT, used), False
-    gave_up = rate is None or math.isnan(rate)
-    if gave_up:
+        return _none(XIRR, NO_ROOT, used)
+    if rate is None or math.isnan(rate):
         # pyxirr (0.10) gives None when its solvers give up, which also happens when a rate exists but the NPV
         # spans many orders of magnitude: rates near -100%, flows decades apart. Bracket it ourselves.
         rate = _xirr_bracketed(dates, amounts, guess)
     if rate is None:
-        return _none(XIRR, NO_ROOT, used), gave_up
+        return _none(XIRR, NO_ROOT, used)
     if math.isinf(rate):
-        return _none(XIRR, NOT_FINITE_RATE, used), gave_up
-    return _figure(XIRR, Decimal(repr(rate)), "xirr_act_365f", used), gave_up
+        return _none(XIRR, NOT_FINITE_RATE, used)
+    return _figure(XIRR, Decimal(repr(rate)), "xirr_act_365f", used)
 
 
 def history(flows: Sequence[Flow], points: Sequence[tuple[dt.date, Decimal]]) -> list[tuple[IrrResult, IrrResult]]:
@@ -271,7 +266,7 @@ def history(flows: Sequence[Flow], points: Sequence[tuple[dt.date, Decimal]]) ->
         elif not (money_out or value > 0):
             x = _none(XIRR, NO_MONEY_OUT)
         else:  # the first flow is at least a month before `day`: never a single day
-            x = _xirr_solving(dates[:n] + [day], floats[:n] + [float(value)], [], guess=last_rate)[0]
+            x = _xirr_solved(dates[:n] + [day], floats[:n] + [float(value)], [], guess=last_rate)
             last_rate = float(x.irr) if x.irr is not None else None
         out.append((kingston, x))
     return out
@@ -302,14 +297,15 @@ def pooled(holdings: Iterable[Holding]) -> Pooled:
             end_value += h.end_value
         else:
             extra.append((h.end_date, h.end_value))
+    moves = [list(h.flows) for h in items]  # each holding's flows read once (they may come as an iterator)
     if len(items) == 1 and not extra:  # one holding's flows, already one per date in date order (SQL)
-        flows = [Flow(d, a) for d, a in items[0].flows]
+        flows = [Flow(d, a) for d, a in moves[0]]
         if all(x.date < y.date for x, y in zip(flows, flows[1:])):
             return Pooled(flows, end_date, end_value)
     by_date: dict[dt.date, Decimal] = {}
     get = by_date.get
-    for h in items:
-        for d, a in h.flows:
+    for flows_of_one in moves:
+        for d, a in flows_of_one:
             by_date[d] = get(d, 0) + a
     for d, a in extra:
         by_date[d] = get(d, 0) + a
@@ -361,12 +357,16 @@ def _xirr_bracketed(dates: Sequence[dt.date], amounts: Sequence[float], guess: f
         e = -years * g
         return float((cash * np.exp(e - e.max())).sum())
 
-    if _one_xirr_rate(dates, amounts):
+    changes = _xirr_sign_changes(dates, amounts)
+    if changes == 0:  # all money in, all money out, or netting to nothing: no rate
+        return None
+    if changes == 1:
         g0 = math.log1p(guess) if guess is not None and -1 < guess < 1e300 else 0.0
         width = 1e-3
         while True:
             lo, hi = g0 - width, g0 + width
-            if npv(lo) * npv(hi) <= 0:
+            a, b = npv(lo), npv(hi)
+            if a == 0 or b == 0 or (a > 0) != (b > 0):  # signs, not a product: tiny values underflow to 0
                 break
             if width > 2e4:
                 return None
@@ -386,47 +386,54 @@ def _xirr_bracketed(dates: Sequence[dt.date], amounts: Sequence[float], guess: f
     return _polished(years, cash, lo, hi)
 
 
-def _one_xirr_rate(dates: Sequence[dt.date], amounts: Sequence[float]) -> bool:
-    """Whether the flows, netted per date, change sign exactly once: then the XIRR equation has exactly one root
-    (Descartes' rule of signs holds for real exponents too), whichever solver finds it."""
+def _xirr_sign_changes(dates: Sequence[dt.date], amounts: Sequence[float]) -> int:
+    """Sign changes of the flows netted per date, in date order. Exactly one: the XIRR equation has exactly one
+    root (Descartes' rule of signs holds for real exponents too), whichever solver finds it; none: no root."""
     net: dict[dt.date, float] = {}
     for d, a in zip(dates, amounts):
         net[d] = net.get(d, 0.0) + a
     signs = [v > 0 for _, v in sorted(net.items()) if v != 0]
-    return sum(1 for a, b in zip(signs, signs[1:]) if a != b) == 1
+    return sum(1 for a, b in zip(signs, signs[1:]) if a != b)
 
 
 def _polished(years: Any, amounts: Any, lo: float, hi: float) -> float:
-    """The root of the scaled NPV in the sign-change bracket [lo, hi], as a rate: safeguarded Newton."""
+    """The root of the scaled NPV in the sign-change bracket [lo, hi], as a rate: Newton's method safeguarded by
+    bisection (Numerical Recipes' rtsafe): a bisection whenever Newton's step would leave the bracket or would not
+    shrink the error at least half as fast as bisection, so it can neither escape nor creep."""
     import numpy as np
 
-    def npv_and_step(g: float) -> tuple[float, float]:
+    def npv_and_slope(g: float) -> tuple[float, float]:
         e = -years * g
         weights = amounts * np.exp(e - e.max())
-        value = float(weights.sum())
-        slope = float(-(weights * years).sum())
-        return value, (value / slope if slope != 0 else math.nan)
+        return float(weights.sum()), float(-(weights * years).sum())
 
-    low_value, _ = npv_and_step(lo)
-    if low_value == 0:
+    f_lo, _ = npv_and_slope(lo)
+    if f_lo == 0:
         return _rate_of_log(lo)
+    rising = f_lo < 0  # the NPV goes from below 0 at lo to above 0 at hi
     g = (lo + hi) / 2
+    step = step_before = hi - lo
+    f, df = npv_and_slope(g)
     while True:
-        value, step = npv_and_step(g)
-        if value == 0:
+        if f == 0:
             return _rate_of_log(g)
-        if (value > 0) == (low_value > 0):
+        if (f < 0) == rising:
             lo = g
         else:
             hi = g
-        candidate = g - step
-        if not lo < candidate < hi:  # Newton leaves the bracket (or its slope vanished): bisect
-            candidate = (lo + hi) / 2
+        newton = g - f / df if df != 0 else math.nan
+        if not lo < newton < hi or abs(2 * f) > abs(step_before * df):
+            step_before, step = step, (hi - lo) / 2
+            candidate = lo + step
             if not lo < candidate < hi:
                 return _rate_of_log(candidate)
-        if candidate == g or abs(candidate - g) <= 4e-16 * max(1.0, abs(g)):
+        else:
+            step_before, step = step, g - newton
+            candidate = newton
+        if candidate == g or abs(step) <= 4e-16 * max(1.0, abs(g)):
             return _rate_of_log(candidate)
         g = candidate
+        f, df = npv_and_slope(g)
 
 
 def _rate_of_log(g: float) -> float:

@@ -233,9 +233,10 @@ def set_product_status(ctx: RequestContext, product_id: UUID, status: str) -> di
             if latest is not None and latest["value"] != 0:
                 raise errors.Conflict(f"A product can lapse only at a value of 0; its latest valuation is "
                                       f"{latest['value']} on {latest['valuation_date']}")
-            if latest is None and store.has_investor_flows(tx, product_id):
-                raise errors.Conflict("A product can lapse only at a value of 0; it has cash flows but no "
-                                      "valuation, so its current value is unknown: value it at 0 first")
+            if store.has_investor_flows(tx, product_id, latest["valuation_date"] if latest else None):
+                raise errors.Conflict("A product can lapse only at a value of 0; it has cash flows after its last "
+                                      "complete valuation (or none at all), so its current value is unknown: "
+                                      "value it at 0 first")
             later = store.fund_valued_after(tx, product_id, latest["valuation_date"] if latest else None)
             if later is not None:
                 raise errors.Conflict(f"A product can lapse only at a value of 0; a fund is valued at "

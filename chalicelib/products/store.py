@@ -122,8 +122,10 @@ def latest_portfolio_valuation(tx: Tx, product_id: UUID, on_or_before: date | No
                   (product_id, on_or_before, on_or_before))
 
 
-def has_investor_flows(tx: Tx, product_id: UUID) -> bool:
-    return tx.one("SELECT EXISTS (SELECT 1 FROM product_flows WHERE product_id = %s) AS e", (product_id,))["e"]
+def has_investor_flows(tx: Tx, product_id: UUID, after: date | None = None) -> bool:
+    """Whether the product has an investor cash flow (dated after `after`, when given)."""
+    return tx.one("SELECT EXISTS (SELECT 1 FROM product_flows WHERE product_id = %s "
+                  "AND (%s::date IS NULL OR flow_date > %s)) AS e", (product_id, after, after))["e"]
 
 
 def fund_valued_after(tx: Tx, product_id: UUID, day: date | None) -> dict[str, Any] | None:

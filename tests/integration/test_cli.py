@@ -243,3 +243,42 @@ def test_migrate_twice_is_safe():
         assert result.exit_code == 0, result.output
         assert _json_line(result) == {"applied": []}
     assert migrations.status().pending == 0
+
+
+def test_demo_into_a_firm_with_its_own_catalogue_reuses_it_by_name_and_models_cash_as_cash(client, fresh_firm):
+    """The firm already has a non-cash fund called "Cash Account", a cash fund of its own in a "Balanced"
+    template, and a "Cautious" template with no generation: the demo adds no second fund or template of those
+    names, brings a cash fund of its own, gives "Cautious" a generation, and models only cash funds as cash."""
+    from tests.integration.matrix_support import create_fund, expect_status, send
+
+    h = fresh_firm.auth("admin")
+    create_fund(client, h, name="cash account", isin=None)  # not a cash fund, whatever its name
+    own_cash = create_fund(client, h, name="House Cash", isin=None, is_cash=True)["id"]
+    equity = create_fund(client, h, name="House Equity")["id"]
+    balanced = expect_status(send(client, "POST", "/v1/portfolio-templates", headers=h, body={"name": "Balanced"}),
+                             201)["id"]
+    expect_status(send(client, "POST", f"/v1/portfolio-templates/{balanced}/generations", headers=h, body={
+        "funds": [{"fund_id": own_cash, "target_weighting": "50.00"},
+                  {"fund_id": equity, "target_weighting": "50.00"}]}), 201)
+    expect_status(send(client, "POST", "/v1/portfolio-templates", headers=h, body={"name": "Cautious"}), 201)
+    result = _run("demo", "--households", "30", "--firm-id", str(fresh_firm.id))
+    assert result.exit_code == 0, result.output
+    names = owner_sql("SELECT lower(name) AS name, count(*) AS n FROM funds WHERE firm_id = %s GROUP BY 1 "
+                      "HAVING count(*) > 1 UNION ALL SELECT lower(name), count(*) FROM portfolio_templates "
+                      "WHERE firm_id = %s GROUP BY 1 HAVING count(*) > 1", (fresh_firm.id, fresh_firm.id))
+    assert names == []
+    assert owner_sql("SELECT is_cash FROM funds WHERE firm_id = %s AND name = 'Cash Account (demo)'",
+                     (fresh_firm.id,)) == [{"is_cash": True}]
+    assert owner_sql("SELECT count(*) AS n FROM template_generations g JOIN portfolio_templates t "
+                     "ON t.id = g.template_id WHERE t.firm_id = %s AND t.name = 'Cautious'", (fresh_firm.id,)) == [
+        {"n": 1}]
+    # Cash has no growth: every holding of a cash fund (the firm's own among them) is worth exactly what went in
+    # less what came out; a fund modelled as equity would not be.
+    cash = owner_sql(
+        "SELECT pf.fund_id, (SELECT v.value FROM fund_valuations v WHERE v.portfolio_fund_id = pf.id "
+        "ORDER BY v.valuation_date DESC LIMIT 1) AS last, (SELECT sum(a.amount * CASE a.activity_type "
+        "WHEN 'withdrawal' THEN -1 ELSE 1 END) FROM holding_activity a WHERE a.portfolio_fund_id = pf.id) AS net "
+        "FROM portfolio_funds pf JOIN funds f ON f.id = pf.fund_id WHERE f.firm_id = %s AND f.is_cash",
+        (fresh_firm.id,))
+    assert any(str(r["fund_id"]) == own_cash for r in cash)
+    assert all(r["last"] == r["net"] for r in cash), [r for r in cash if r["last"] != r["net"]][:3]

@@ -341,3 +341,47 @@ def test_two_cash_flows_in_one_product_at_once_keep_the_history_whole(client: An
     assert _race_past_the_derived_rows(firm_a, invest) == [201, 201]
     after = _stored_history(product)
     assert after != before and after == _full_recompute(firm_a, product)
+
+
+def test_a_product_end_and_a_raw_write_after_it_cannot_both_commit(client: Any, firm_a: Firm) -> None:
+    """Raw SQL, without the API's product lock: a valuation dated after a new product end, and that end, written
+    by two transactions at once, in either order. Migration 0010's triggers lock the product FOR SHARE (the
+    valuation) and read the rows with a fresh snapshot once the lock is theirs (the end), so the second to
+    commit is refused and nothing is left outside the dates."""
+    import threading
+
+    import psycopg
+
+    from chalicelib.core import db
+
+    product, pfs = _product_with_two_funds(client, firm_a)
+    insert = ("INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value) "
+              "SELECT firm_id, id, '2024-04-30', 1 FROM portfolio_funds WHERE id = %s")
+    end = "UPDATE products SET end_date = '2024-03-31' WHERE id = %s"
+    for first, second in (((insert, pfs[0]), (end, product)), ((end, product), (insert, pfs[0]))):
+        with db.owner_connection(autocommit=False) as holder, db.owner_connection(autocommit=False) as waiter:
+            holder.execute(first[0], (first[1],))
+            outcome: dict[str, Any] = {}
+
+            def run(conn: Any = waiter, statement: tuple[str, str] = second) -> None:
+                try:
+                    conn.execute(statement[0], (statement[1],))
+                    conn.commit()
+                    outcome["committed"] = True
+                except psycopg.Error as exc:
+                    conn.rollback()
+                    outcome["refused"] = exc
+
+            thread = threading.Thread(target=run)
+            thread.start()
+            _wait_for_lock_waiters(1)
+            holder.commit()
+            thread.join(TIMEOUT)
+        assert isinstance(outcome.get("refused"), psycopg.errors.CheckViolation), outcome
+        assert owner_sql("SELECT count(*) AS n FROM fund_valuations v JOIN portfolio_funds pf "
+                         "ON pf.id = v.portfolio_fund_id JOIN products p ON p.id = pf.product_id "
+                         "WHERE p.id = %s AND v.valuation_date > p.end_date", (product,)) == [{"n": 0}]
+        # Back to the start for the other order.
+        owner_sql("DELETE FROM fund_valuations WHERE portfolio_fund_id = %s AND valuation_date = '2024-04-30'",
+                  (pfs[0],))
+        owner_sql("UPDATE products SET end_date = NULL WHERE id = %s", (product,))

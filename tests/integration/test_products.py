@@ -339,13 +339,18 @@ def test_lapse_only_at_a_value_of_zero_and_reactivate(client: Any, w: dict[str, 
     lapse, reactivate = f"/v1/products/{product['id']}/lapse", f"/v1/products/{product['id']}/reactivate"
     # Money in and no valuation yet: the current value is unknown, not 0.
     add_activity(client, w, pf, "2023-01-15", "1000.00")
-    assert "no valuation" in assert_problem(send(client, "POST", lapse, headers=w), 409)["detail"]
+    assert "or none at all" in assert_problem(send(client, "POST", lapse, headers=w), 409)["detail"]
     add_valuation(client, w, pf, "2023-01-31", "1000.00")
     add_valuation(client, w, pf, "2023-02-28", "0.00")
     add_valuation(client, w, pf, "2023-03-31", "0.01")
     assert_problem(send(client, "POST", lapse, headers=w), 409)  # the latest valuation is 0.01
     assert get(client, f"/v1/products/{product['id']}", w)["status"] == "active"
     add_valuation(client, w, pf, "2023-04-28", "0.00")
+    add_activity(client, w, pf, "2023-05-02", "500.00")  # money in after the 0: the value is unknown again
+    assert "no valuation" not in (refused := assert_problem(send(client, "POST", lapse, headers=w), 409))["detail"]
+    assert "after its last complete valuation" in refused["detail"]
+    add_activity(client, w, pf, "2023-05-03", "500.00", "withdrawal")
+    add_valuation(client, w, pf, "2023-05-31", "0.00")
     lapsed = expect_status(send(client, "POST", lapse, headers=w), 200)
     assert (lapsed["status"], lapsed["version"]) == ("lapsed", 2)
     assert_problem(send(client, "POST", lapse, headers=w), 409)
