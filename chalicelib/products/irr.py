@@ -344,8 +344,7 @@ def _xirr_bracketed(dates: Sequence[dt.date], amounts: Sequence[float], guess: f
     With one sign change in the flows netted per date there is exactly one rate (Descartes' rule of signs holds for
     real exponents too): a bracket is grown around `guess` (a nearby rate, e.g. the previous date's) or 0. With
     several, the grid is scanned in one array operation and, of several rates, the one nearest zero is taken
-    (numpy-financial's choice too). Newton's method then polishes the root, bisecting whenever a step would leave
-    the bracket, until the step vanishes or the bracket cannot be split in floating point.
+    (numpy-financial's choice too). `_polished` then finds the root in the bracket (safeguarded Newton).
     """
     import numpy as np
 
@@ -354,8 +353,7 @@ def _xirr_bracketed(dates: Sequence[dt.date], amounts: Sequence[float], guess: f
     cash = np.array(amounts, dtype=float)
 
     def npv(g: float) -> float:
-        e = -years * g
-        return float((cash * np.exp(e - e.max())).sum())
+        return _scaled_npv_and_slope(years, cash, g)[0]
 
     changes = _xirr_sign_changes(dates, amounts)
     if changes == 0:  # all money in, all money out, or netting to nothing: no rate
@@ -392,28 +390,30 @@ def _xirr_sign_changes(dates: Sequence[dt.date], amounts: Sequence[float]) -> in
     net: dict[dt.date, float] = {}
     for d, a in zip(dates, amounts):
         net[d] = net.get(d, 0.0) + a
-    signs = [v > 0 for _, v in sorted(net.items()) if v != 0]
-    return sum(1 for a, b in zip(signs, signs[1:]) if a != b)
+    return _sign_changes(v for _, v in sorted(net.items()))
+
+
+def _scaled_npv_and_slope(years: Any, amounts: Any, g: float) -> tuple[float, float]:
+    """NPV(g) = sum(cf_i * exp(-t_i * g)) and its derivative, both divided by the largest discount factor (the
+    sign and Newton's ratio are kept; nothing overflows)."""
+    import numpy as np
+
+    e = -years * g
+    weights = amounts * np.exp(e - e.max())
+    return float(weights.sum()), float(-(weights * years).sum())
 
 
 def _polished(years: Any, amounts: Any, lo: float, hi: float) -> float:
     """The root of the scaled NPV in the sign-change bracket [lo, hi], as a rate: Newton's method safeguarded by
     bisection (Numerical Recipes' rtsafe): a bisection whenever Newton's step would leave the bracket or would not
     shrink the error at least half as fast as bisection, so it can neither escape nor creep."""
-    import numpy as np
-
-    def npv_and_slope(g: float) -> tuple[float, float]:
-        e = -years * g
-        weights = amounts * np.exp(e - e.max())
-        return float(weights.sum()), float(-(weights * years).sum())
-
-    f_lo, _ = npv_and_slope(lo)
+    f_lo, _ = _scaled_npv_and_slope(years, amounts, lo)
     if f_lo == 0:
         return _rate_of_log(lo)
     rising = f_lo < 0  # the NPV goes from below 0 at lo to above 0 at hi
     g = (lo + hi) / 2
     step = step_before = hi - lo
-    f, df = npv_and_slope(g)
+    f, df = _scaled_npv_and_slope(years, amounts, g)
     while True:
         if f == 0:
             return _rate_of_log(g)
@@ -433,7 +433,7 @@ def _polished(years: Any, amounts: Any, lo: float, hi: float) -> float:
         if candidate == g or abs(step) <= 4e-16 * max(1.0, abs(g)):
             return _rate_of_log(candidate)
         g = candidate
-        f, df = npv_and_slope(g)
+        f, df = _scaled_npv_and_slope(years, amounts, g)
 
 
 def _rate_of_log(g: float) -> float:
