@@ -126,13 +126,13 @@ def load(firm_id: UUID, households: int, advisers: list[UUID], *, seed: int = 42
             from datetime import date
 
             from chalicelib import demo_products
-            from chalicelib.products.service import _recompute_irr
+            from chalicelib.products.performance.service import recompute_irr_history
 
             catalogue = demo_products.create_catalogue(tx, rng)
             counts = demo_products.create_products(tx, rng, catalogue, data)
             if irr_history:
                 for product_id in counts["product_ids"]:
-                    _recompute_irr(tx, product_id, date.min)
+                    recompute_irr_history(tx, product_id, date.min)
         summary = {"households": households, "product_owners": people_count,
                    **{k: v for k, v in counts.items() if k != "product_ids"}}
         audit.record(tx, "demo.load", "firm", firm_id, None, {**summary, "seed": seed})

@@ -33,7 +33,7 @@ TEMPLATES = {"Cautious": [40, 35, 20, 5], "Balanced": [55, 25, 15, 5], "Adventur
 
 def isin_with_check(payload: str) -> str:
     """Append the ISO 6166 check digit to an 11-character payload."""
-    from chalicelib.products.models import isin_check_digit
+    from chalicelib.products.catalogue.models import isin_check_digit
 
     return payload + str(isin_check_digit(payload))
 

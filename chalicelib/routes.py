@@ -3,8 +3,10 @@ from chalicelib.clients.routes import bp as clients
 from chalicelib.compliance.routes import bp as compliance
 from chalicelib.firms.routes import bp as firms
 from chalicelib.ops.routes import bp as ops
-from chalicelib.products.routes import bp as products
+from chalicelib.products.catalogue.routes import bp as catalogue
+from chalicelib.products.holdings.routes import bp as holdings
+from chalicelib.products.performance.routes import bp as performance
 from chalicelib.search.routes import bp as search
 from chalicelib.system.routes import bp as system
 
-BLUEPRINTS = [system, firms, clients, products, search, compliance, ops]
+BLUEPRINTS = [system, firms, clients, catalogue, holdings, performance, search, compliance, ops]

@@ -6,9 +6,16 @@ from uuid import UUID
 from chalice import Blueprint
 
 from chalicelib.clients import service
-from chalicelib.clients.models import (ClientGroupCreateIn, ClientGroupListQuery, ClientGroupOut, ClientGroupPatchIn,
-                                       ProductOwnerCreateIn, ProductOwnerListQuery, ProductOwnerOut,
-                                       ProductOwnerPatchIn)
+from chalicelib.clients.models import (
+    ClientGroupCreateIn,
+    ClientGroupListQuery,
+    ClientGroupOut,
+    ClientGroupPatchIn,
+    ProductOwnerCreateIn,
+    ProductOwnerListQuery,
+    ProductOwnerOut,
+    ProductOwnerPatchIn,
+)
 from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Page, Reply
 
 bp = Blueprint(__name__)

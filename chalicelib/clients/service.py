@@ -5,7 +5,12 @@ from typing import Any
 from uuid import UUID
 
 from chalicelib.clients import store
-from chalicelib.clients.models import GROUP_SORTS, NULLABLE_GROUP_FIELDS, NULLABLE_OWNER_FIELDS, OWNER_SORTS
+from chalicelib.clients.models import (
+    GROUP_SORTS,
+    NULLABLE_GROUP_FIELDS,
+    NULLABLE_OWNER_FIELDS,
+    OWNER_SORTS,
+)
 from chalicelib.core import audit, db, errors
 from chalicelib.core.context import RequestContext
 from chalicelib.core.http import Keyset

@@ -5,10 +5,31 @@ from uuid import UUID
 
 from chalice import Blueprint
 
-from chalicelib.core.http import ADMIN, PUBLIC, READ, Api, ApiRequest, ListQuery, Page, Reply
+from chalicelib.core.http import (
+    ADMIN,
+    PUBLIC,
+    READ,
+    Api,
+    ApiRequest,
+    ListQuery,
+    Page,
+    Reply,
+)
 from chalicelib.firms import service
-from chalicelib.firms.models import (ApiKeyCreatedOut, ApiKeyCreateIn, ApiKeyOut, LoginIn, MeOut, RefreshIn,
-                                     TokenOut, UserCreatedOut, UserCreateIn, UserListQuery, UserOut, UserPatchIn)
+from chalicelib.firms.models import (
+    ApiKeyCreatedOut,
+    ApiKeyCreateIn,
+    ApiKeyOut,
+    LoginIn,
+    MeOut,
+    RefreshIn,
+    TokenOut,
+    UserCreatedOut,
+    UserCreateIn,
+    UserListQuery,
+    UserOut,
+    UserPatchIn,
+)
 
 bp = Blueprint(__name__)
 auth_api = Api(bp, "auth")

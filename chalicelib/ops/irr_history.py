@@ -15,12 +15,6 @@ from chalicelib.ops.jobs import job
 @job("irr-history", "cron(0 1 * * ? *)",
      "Rewrites the stored IRR history of products whose history is out of step with their valuation dates")
 def irr_history(conn: Any) -> dict[str, Any]:
-    from chalicelib.core.context import RequestContext
-    from chalicelib.products import service, store
+    from chalicelib.products.performance import service
 
-    gaps = conn.execute(store.IRR_HISTORY_GAPS_SQL).fetchall()
-    written = 0
-    for gap in gaps:
-        written += service.repair_irr_history(RequestContext.system(gap["firm_id"]), gap["product_id"],
-                                              gap["from_date"])
-    return {"products": len(gaps), "rows_written": written}
+    return service.repair_stale_irr_histories(conn)

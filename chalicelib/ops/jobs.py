@@ -60,9 +60,9 @@ class RunResult:
 
 def run_job(name: str, trigger: str = "schedule") -> RunResult:
     """Run one job now. Raises KeyError for an unknown job; a failing job is recorded and re-raised."""
-    from chalicelib.ops import registry  # noqa: F401  (registers the jobs)
-
     from psycopg.types.json import Jsonb
+
+    from chalicelib.ops import registry  # noqa: F401  (registers the jobs)
 
     job_ = JOBS[name]
     with db.owner_connection(autocommit=True) as conn:

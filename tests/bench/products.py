@@ -2,10 +2,10 @@
 
 4. Group IRR over all its flows: p95 of `GET /v1/client-groups/{id}/irr` through the real handler in process
    (`app.app(event, context)`), kingston_monthly and xirr, over the p95 of the bare IRR arithmetic
-   (`chalicelib.products.irr.kingston_monthly` / `xirr` called directly on the same group's pre-built Flow list):
+   (`chalicelib.products.performance.irr.kingston_monthly` / `xirr` called directly on the same group's pre-built Flow list):
    the floor. The group with the most flows, the group nearest Ghostfolio's ~1,900 activities, and typical groups.
 5. Recompute after editing a cash flow in the middle of a ten-year history, over a full recompute:
-   `chalicelib.products.service._recompute_irr(tx, product, middle date)` against `_recompute_irr(tx, product,
+   `chalicelib.products.performance.service.recompute_irr_history(tx, product, middle date)` against `recompute_irr_history(tx, product,
    date.min)`, interleaved, each in a transaction that is rolled back; where the time goes; the same ratio for
    edits at other points of the history; and the whole `PATCH /v1/activity/{id}` request against a full recompute.
 6. `GET /v1/dashboard` and `GET /v1/client-groups/{id}/summary` p95 while the job `refresh-views` runs in a loop
@@ -158,7 +158,7 @@ def _group_inputs(ctx: Any, group_id: UUID) -> tuple[list[Any], date, Decimal, i
     products) and the end value (the products valued that day, summed; the others' latest values are flows); and
     how many flow rows the API's one query (`store.irr_inputs`) returns (it nets them per product and date)."""
     from chalicelib.core import db
-    from chalicelib.products import irr, store
+    from chalicelib.products.performance import irr, store
 
     with db.transaction(ctx) as tx:
         flow_rows = tx.all(_ACTIVITY_FLOWS_SQL, (group_id,))
@@ -213,7 +213,7 @@ def _check_same(app: Any, event: dict[str, Any], lctx: Any, want: Decimal | None
 def measure_group_irr(app_module: Any, firm: BenchFirm, *, rounds: int = 6, per_round: int = 15) -> GroupIrrResult:
     from chalicelib.core import auth
     from chalicelib.core.context import RequestContext
-    from chalicelib.products import irr
+    from chalicelib.products.performance import irr
 
     app = app_module.app
     lctx = FakeLambdaContext()
@@ -412,7 +412,7 @@ def _rolled_back(ctx: Any, fn: Any) -> tuple[float, Any]:
 
 class _Instrument:
     """Wraps the store functions and the IRR calls the service makes, to attribute a call's time. group=True: the
-    parts of a group IRR request (db: / prepare: / arithmetic: buckets); otherwise those of _recompute_irr."""
+    parts of a group IRR request (db: / prepare: / arithmetic: buckets); otherwise those of recompute_irr_history."""
 
     def __init__(self, group: bool = False) -> None:
         self.group = group
@@ -441,7 +441,7 @@ class _Instrument:
         import numpy_financial
         import pyxirr
 
-        from chalicelib.products import irr, service, store
+        from chalicelib.products.performance import irr, service, store
 
         if self.group:
             self._wrap(store, "irr_inputs", "db: irr_inputs")
@@ -467,7 +467,7 @@ def measure_recompute(app_module: Any, firm: BenchFirm, *, reps: int = 20, sweep
                       patches: int = 12) -> RecomputeResult:
     from chalicelib.core import db
     from chalicelib.core.context import RequestContext
-    from chalicelib.products import service, store
+    from chalicelib.products.performance import service, store
 
     ctx = RequestContext.system(firm.id)
     picked = _pick_product(firm.id)
@@ -475,7 +475,7 @@ def measure_recompute(app_module: Any, firm: BenchFirm, *, reps: int = 20, sweep
     with db.transaction(ctx) as tx:
         dates = [v["valuation_date"] for v in store.portfolio_valuation_series(tx, pid)]
         t = time.perf_counter()
-        written = service._recompute_irr(tx, pid, date.min)  # the stored history this product starts from
+        written = service.recompute_irr_history(tx, pid, date.min)  # the stored history this product starts from
         first_full = time.perf_counter() - t
         middle = dates[len(dates) // 2]
         act = tx.one("SELECT a.id, a.activity_date, a.amount, a.version FROM holding_activity a "
@@ -490,17 +490,17 @@ def measure_recompute(app_module: Any, firm: BenchFirm, *, reps: int = 20, sweep
     res.samples = {"middle": [], "full": []}
     starts = {"middle": middle, "full": date.min}
     for name, d in starts.items():  # warm-up
-        res.rows[name] = _rolled_back(ctx, lambda tx, d=d: service._recompute_irr(tx, pid, d))[1]
+        res.rows[name] = _rolled_back(ctx, lambda tx, d=d: service.recompute_irr_history(tx, pid, d))[1]
     for r in range(reps):
         for name in (("middle", "full") if r % 2 == 0 else ("full", "middle")):
             res.samples[name].append(
-                _rolled_back(ctx, lambda tx, d=starts[name]: service._recompute_irr(tx, pid, d))[0])
+                _rolled_back(ctx, lambda tx, d=starts[name]: service.recompute_irr_history(tx, pid, d))[0])
     say(f"figure 5: recompute from the middle p50 {p50(res.samples['middle']) * 1e3:.1f} ms, full "
         f"{p50(res.samples['full']) * 1e3:.1f} ms -> {res.ratio():.2f}x")
     for name, d in starts.items():  # where the time goes: instrumented runs (not part of the headline)
         runs = 5
         with _Instrument() as ins:
-            total = sum(_rolled_back(ctx, lambda tx, d=d: service._recompute_irr(tx, pid, d))[0]
+            total = sum(_rolled_back(ctx, lambda tx, d=d: service.recompute_irr_history(tx, pid, d))[0]
                         for _ in range(runs))
         split = {k: v / runs for k, v in ins.seconds.items()}
         split["total (instrumented)"] = total / runs
@@ -511,7 +511,7 @@ def measure_recompute(app_module: Any, firm: BenchFirm, *, reps: int = 20, sweep
         edit, full = [], []
         for r in range(sweep_reps):
             for which in ((d, edit), (date.min, full)) if r % 2 == 0 else ((date.min, full), (d, edit)):
-                which[1].append(_rolled_back(ctx, lambda tx, d0=which[0]: service._recompute_irr(tx, pid, d0))[0])
+                which[1].append(_rolled_back(ctx, lambda tx, d0=which[0]: service.recompute_irr_history(tx, pid, d0))[0])
         res.sweep.append((position, d, sum(1 for x in dates if x >= d), p50(edit), p50(full)))
     res.sweep.insert(1, (0.5, middle, res.middle_dates_after, p50(res.samples["middle"]), p50(res.samples["full"])))
     _measure_patch(app_module, firm, ctx, res, act, patches)
@@ -523,7 +523,7 @@ def _measure_patch(app_module: Any, firm: BenchFirm, ctx: Any, res: RecomputeRes
                    patches: int) -> None:
     """The whole PATCH /v1/activity/{id} (committed: it rewrites the history from the middle date) against a full
     recompute (rolled back), alternating; the amounts alternate so the data ends as it began."""
-    from chalicelib.products import service
+    from chalicelib.products.performance import service
 
     app = app_module.app
     lctx = FakeLambdaContext()
@@ -545,9 +545,9 @@ def _measure_patch(app_module: Any, firm: BenchFirm, ctx: Any, res: RecomputeRes
     for i in range(patches):
         if i % 2 == 0:
             res.patch.append(patch(i))
-            res.patch_full.append(_rolled_back(ctx, lambda tx: service._recompute_irr(tx, pid, date.min))[0])
+            res.patch_full.append(_rolled_back(ctx, lambda tx: service.recompute_irr_history(tx, pid, date.min))[0])
         else:
-            res.patch_full.append(_rolled_back(ctx, lambda tx: service._recompute_irr(tx, pid, date.min))[0])
+            res.patch_full.append(_rolled_back(ctx, lambda tx: service.recompute_irr_history(tx, pid, date.min))[0])
             res.patch.append(patch(i))
     say(f"figure 5: PATCH /v1/activity/{{id}} p50 {p50(res.patch) * 1e3:.1f} ms vs full recompute "
         f"{p50(res.patch_full) * 1e3:.1f} ms -> {p50(res.patch) / p50(res.patch_full):.2f}x")
@@ -559,7 +559,7 @@ def _check_history(ctx: Any, pid: UUID, middle: date) -> str:
     import psycopg
 
     from chalicelib.core import db
-    from chalicelib.products import service
+    from chalicelib.products.performance import service
 
     def snapshot(tx: Any) -> list[tuple[Any, ...]]:
         return [tuple(r.values()) for r in tx.all(
@@ -571,7 +571,7 @@ def _check_history(ctx: Any, pid: UUID, middle: date) -> str:
         stamps = tx.all("SELECT valuation_date >= %s AS after, count(DISTINCT computed_at) AS stamps, "
                         "max(computed_at) AS latest FROM irr_values WHERE scope = 'product' AND scope_id = %s "
                         "GROUP BY 1 ORDER BY 1", (middle, pid))
-        service._recompute_irr(tx, pid, date.min)
+        service.recompute_irr_history(tx, pid, date.min)
         full = snapshot(tx)
         raise psycopg.Rollback()
     before = next((s for s in stamps if not s["after"]), None)

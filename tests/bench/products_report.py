@@ -28,7 +28,7 @@ def verdicts(p: ProductsResult) -> list[tuple[str, str, str, bool]]:
                     f"≤ {GROUP_IRR_TARGET:g}x", big.ratio(m) <= GROUP_IRR_TARGET))
     r = p.recompute
     out.append(("5a. Recompute after a cash-flow edit in the middle of a 10-year history / full recompute "
-                "(`_recompute_irr`, p50)",
+                "(`recompute_irr_history`, p50)",
                 f"{_x(r.ratio())} ({_ms(p50(r.samples['middle']))} / {_ms(p50(r.samples['full']))})",
                 f"≤ {RECOMPUTE_TARGET:g}x", r.ratio() <= RECOMPUTE_TARGET))
     pr = p50(r.patch) / p50(r.patch_full)
@@ -78,7 +78,7 @@ def _group_irr(p: ProductsResult, w: Any) -> None:
     big = _largest(p)
     w("### 4. Group IRR over all its flows\n")
     w(f"`GET /v1/client-groups/{{id}}/irr?method=...` through the real handler in process (`app.app(event, "
-      f"context)`, as figure 1), against the floor: `chalicelib.products.irr.kingston_monthly` / `xirr` called "
+      f"context)`, as figure 1), against the floor: `chalicelib.products.performance.irr.kingston_monthly` / `xirr` called "
       f"directly on the group's flows as recorded (one `Flow` per cash flow of each product up to that product's "
       f"latest valuation, and the latest valuation of a product valued last before the others as money out on its "
       f"date), with the end date (the group's latest valuation) and end value (the products valued that day), "
@@ -176,9 +176,9 @@ def _recompute(p: ProductsResult, w: Any) -> None:
     w("### 5. Recompute after editing a cash flow in the middle of the history\n")
     w(f"One typical product (the median by cash flows among products with monthly contributions: "
       f"{r.portfolio_funds} funds, {r.flows:,} investor cash flows, {r.dates} valuation dates, so {r.dates * 2} "
-      f"stored IRRs with both methods). `chalicelib.products.service._recompute_irr(tx, product, {r.middle})` (the "
+      f"stored IRRs with both methods). `chalicelib.products.performance.service.recompute_irr_history(tx, product, {r.middle})` (the "
       f"middle valuation date: {r.middle_dates_after} of the {r.dates} dates are on or after it) against "
-      f"`_recompute_irr(tx, product, date.min)` (every date), each in its own tenant transaction that is rolled "
+      f"`recompute_irr_history(tx, product, date.min)` (every date), each in its own tenant transaction that is rolled "
       f"back, interleaved, {len(r.samples['middle'])} runs each. Rows written per run: {r.rows.get('middle', 0)} "
       f"and {r.rows.get('full', 0)}.\n")
     w("| Edit at | first date recomputed | dates recomputed | share of dates | recompute p50 | full recompute p50 "

@@ -297,11 +297,11 @@ def _full_recompute(firm: Firm, product: str) -> list[tuple[Any, ...]]:
 
     from chalicelib.core import db
     from chalicelib.core.context import RequestContext
-    from chalicelib.products import service
+    from chalicelib.products.performance import service
 
     out: list[tuple[Any, ...]] = []
     with db.transaction(RequestContext.system(firm.id)) as tx:
-        service._recompute_irr(tx, uuid.UUID(product), date.min)
+        service.recompute_irr_history(tx, uuid.UUID(product), date.min)
         out = [tuple(r.values()) for r in tx.all(
             "SELECT valuation_date, method, irr, reason FROM irr_values WHERE scope = 'product' AND scope_id = %s "
             "ORDER BY valuation_date, method", (product,))]

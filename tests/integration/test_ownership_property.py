@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from chalicelib.products.models import Ownership, ownership_document
+from chalicelib.products.holdings.models import Ownership, ownership_document
 from tests.conftest import owner_sql
 
 OWNERS = [str(uuid.UUID(int=i, version=4)) for i in range(1, 6)]

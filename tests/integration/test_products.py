@@ -76,7 +76,7 @@ def household_of_two(client: Any, auth: dict[str, str]) -> tuple[Household, str]
 
 def test_isin_check_digit_is_validated_by_the_api_and_the_database(client: Any, firm: Firm,
                                                                     w: dict[str, str]) -> None:
-    from chalicelib.products.models import isin_is_valid
+    from chalicelib.products.catalogue.models import isin_is_valid
 
     for isin in KNOWN_ISINS:
         assert isin_check_digit(isin[:11]) == isin[11]
@@ -453,7 +453,7 @@ def test_a_write_that_outlives_the_idle_transaction_timeout_is_a_503_and_changes
     answer is a 503 problem, not a 500, and the write is gone with the transaction."""
     import time
 
-    from chalicelib.products import store
+    from chalicelib.products.performance import store
 
     house = create_household(client, w)
     product = create_product(client, w, house)["id"]
@@ -791,7 +791,7 @@ def test_irr_endpoints_hand_worked(client: Any, w: dict[str, str]) -> None:
 def test_pooled_group_irr_is_the_irr_of_the_pooled_flows_not_an_average(client: Any, w: dict[str, str]) -> None:
     """Product 1 doubles 1,000.00 in a year (XIRR 100%); product 2 keeps 100,000.00 flat (0%). The average of
     the two is 50%; the household made 1,000.00 on 101,000.00: 102,000 / 101,000 - 1 = 0.990099...%."""
-    from chalicelib.products import irr as irr_module
+    from chalicelib.products.performance import irr as irr_module
     from tests.unit.irr_cases import xirr_root
 
     house = create_household(client, w)
@@ -958,7 +958,7 @@ def full_recompute(firm: Firm, product: str, pf: str) -> dict[tuple[str, str, st
     """The service's recompute from the beginning of time, in a transaction that is rolled back."""
     from chalicelib.core import db
     from chalicelib.core.context import RequestContext
-    from chalicelib.products import service
+    from chalicelib.products.performance import service
 
     class RolledBack(Exception):
         pass
@@ -966,7 +966,7 @@ def full_recompute(firm: Firm, product: str, pf: str) -> dict[tuple[str, str, st
     found: dict[tuple[str, str, str], Any] = {}
     try:
         with db.transaction(RequestContext.system(firm.id)) as tx:
-            service._recompute_irr(tx, UUID(product), date.min)
+            service.recompute_irr_history(tx, UUID(product), date.min)
             for r in tx.all("SELECT scope, valuation_date::text AS d, method, irr, reason FROM irr_values "
                             "WHERE (scope = 'product' AND scope_id = %s) OR (scope = 'portfolio_fund' "
                             "AND scope_id = %s)", (product, pf)):
@@ -980,7 +980,7 @@ def full_recompute(firm: Firm, product: str, pf: str) -> dict[tuple[str, str, st
 def direct(product: str, pf: str) -> dict[tuple[str, str, str], Any]:
     """The IRR functions run here on the flows this test selects and signs from the owner's view of the rows:
     for each portfolio valuation, every investor flow on or before it and the value as the end."""
-    from chalicelib.products import irr as irr_module
+    from chalicelib.products.performance import irr as irr_module
 
     flows = [irr_module.Flow(r["activity_date"], -r["amount"] if r["activity_type"] in MONEY_IN else r["amount"])
              for r in owner_sql("SELECT activity_date, activity_type, amount FROM holding_activity "
@@ -1076,7 +1076,7 @@ def test_the_irr_history_job_repairs_a_history_out_of_step(client: Any, history:
     valuation: the job irr-history finds the product and rewrites it from the earliest such date, back to the
     figures of a full recompute; dates before it are not touched; a second run finds nothing to do for it."""
     from chalicelib.ops.jobs import run_job
-    from chalicelib.products import store
+    from chalicelib.products.performance import store
 
     product, pf = history["product"], history["pf"]
     before = stored(product, pf)
@@ -1086,8 +1086,11 @@ def test_the_irr_history_job_repairs_a_history_out_of_step(client: Any, history:
               "SELECT firm_id, 'product', id, '2022-01-15', 'xirr', 0.5 FROM products WHERE id = %s", (product,))
 
     def gap_of_product() -> list[Any]:
-        return [r["from_date"].isoformat() for r in owner_sql(store.IRR_HISTORY_GAPS_SQL)
-                if str(r["product_id"]) == product]
+        from chalicelib.core import db
+
+        with db.owner_connection() as conn:
+            return [r["from_date"].isoformat() for r in store.irr_history_gaps(conn)
+                    if str(r["product_id"]) == product]
 
     assert gap_of_product() == ["2021-09-30"]
     result = run_job("irr-history", trigger="manual")

@@ -1,7 +1,7 @@
 """Generated cash-flow sets and an independent IRR route for tests/unit/test_irr.py.
 
 Nothing here calls the product's code or numpy-financial/pyxirr: the month bucketing is re-written plainly and the
-rates come from scipy's brentq on the NPV, so a bug in chalicelib/products/irr.py cannot hide in a shared helper.
+rates come from scipy's brentq on the NPV, so a bug in chalicelib/products/performance/irr.py cannot hide in a shared helper.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from decimal import Decimal
 import numpy as np
 from scipy.optimize import brentq
 
-from chalicelib.products.irr import Flow
+from chalicelib.products.performance.irr import Flow
 
 PENNY = Decimal("0.01")
 

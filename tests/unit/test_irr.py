@@ -1,4 +1,4 @@
-"""IRR (chalicelib/products/irr.py) against an independent route, and one hand-worked example per rule.
+"""IRR (chalicelib/products/performance/irr.py) against an independent route, and one hand-worked example per rule.
 
 The product calls numpy-financial (Kingston) and pyxirr (XIRR); the checks here use scipy's brentq on the NPV and
 their own month bucketing (tests/unit/irr_cases.py), never the product's helpers.
@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.products import irr
-from chalicelib.products.irr import Flow, Holding, kingston_monthly, pooled, xirr
+from chalicelib.products.performance import irr
+from chalicelib.products.performance.irr import Flow, Holding, kingston_monthly, pooled, xirr
 from tests.unit import irr_cases as cases
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -367,7 +367,7 @@ def test_results_are_decimal_and_a_figure_xor_a_reason(raw, extra_days, end_valu
 
 
 def test_importing_the_module_loads_no_numerics():
-    probe = ("import sys, chalicelib.products.irr; "
+    probe = ("import sys, chalicelib.products.performance.irr; "
              "print(sorted(m for m in ('numpy', 'numpy_financial', 'pyxirr', 'scipy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -379,7 +379,7 @@ def test_fast_path_equals_numpy_financial_the_firms_own_tool():
 
     import numpy_financial
 
-    from chalicelib.products import irr as product_irr
+    from chalicelib.products.performance import irr as product_irr
 
     rng = random.Random(20261122)
     checked = 0

@@ -1,4 +1,4 @@
-"""Request and response models for the catalogue, products, portfolios, valuations, activity and IRR."""
+"""Request and response models for products (with ownership), portfolio funds, fund valuations and cash flows."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -9,7 +9,14 @@ from uuid import UUID
 from pydantic import Field, ValidationInfo, field_validator
 
 from chalicelib.core.http import ListQuery
-from chalicelib.core.models import ApiModel, Currency, Money, Percentage, StrictModel, decimal_type
+from chalicelib.core.models import (
+    ApiModel,
+    Currency,
+    Money,
+    Percentage,
+    StrictModel,
+    decimal_type,
+)
 
 # A date a product, fund, valuation or cash flow may carry: far-off years are typing mistakes, and the IRR
 # arithmetic counts months between dates (a year 9999 date would overflow it, or size a solver by centuries).
@@ -23,33 +30,6 @@ ActivityType = Literal["investment", "regular_investment", "tax_uplift", "switch
 IrrMethod = Literal["kingston_monthly", "xirr"]
 OwnershipShare = decimal_type(5, 2, "0.01", "100")
 Weighting = decimal_type(5, 2, "0.01", "100")
-
-
-def isin_check_digit(payload: str) -> int:
-    """The ISO 6166 check digit of an 11-character payload: Luhn over the letters expanded to numbers."""
-    digits = "".join(str(int(c, 36)) for c in payload)
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 0:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return (10 - total % 10) % 10
-
-
-def isin_is_valid(isin: str) -> bool:
-    """ISO 6166: two letters, nine alphanumerics, a check digit (isin_check_digit).
-    The database's isin_is_valid() is the same rule, independently written in SQL."""
-    if len(isin) != 12 or not isin[:2].isalpha() or not isin.isalnum() or not isin[11].isdigit() \
-            or not isin.isascii() or isin != isin.upper():
-        return False
-    return isin_check_digit(isin[:11]) == int(isin[11])
-
-
-def _isin(value: str | None) -> str | None:
-    if value is not None and not isin_is_valid(value):
-        raise ValueError("not a valid ISIN (format or check digit)")
-    return value
 
 
 # --- ownership: the three forms of the rules file ---
@@ -106,136 +86,6 @@ def ownership_owner_ids(ownership: Any) -> list[UUID]:
     if isinstance(ownership, TenantsInCommonOwnership):
         return list(ownership.shares)
     return list(ownership.joint_owners)
-
-
-# --- catalogue ---
-
-class ProviderOut(ApiModel):
-    id: UUID
-    name: str
-    status: Status
-    colour: str | None
-    created_at: datetime
-    updated_at: datetime
-    version: int
-
-
-class ProviderCreateIn(StrictModel):
-    name: str = Field(min_length=1, max_length=200)
-    status: Status = "active"
-    colour: str | None = Field(None, pattern=r"^#[0-9A-Fa-f]{6}$")
-
-
-class ProviderPatchIn(StrictModel):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    status: Status | None = None
-    colour: str | None = Field(None, pattern=r"^#[0-9A-Fa-f]{6}$")
-
-
-class ProviderListQuery(ListQuery):
-    status: Status | None = None
-    q: str | None = Field(None, min_length=1, max_length=200)
-
-
-class FundOut(ApiModel):
-    id: UUID
-    name: str
-    isin: str | None
-    risk_factor: int | None
-    ongoing_cost: Decimal | None
-    currency: str
-    is_cash: bool
-    status: Status
-    created_at: datetime
-    updated_at: datetime
-    version: int
-
-
-class FundCreateIn(StrictModel):
-    name: str = Field(min_length=1, max_length=200)
-    isin: str | None = None
-    risk_factor: int | None = Field(None, ge=1, le=7)
-    ongoing_cost: Percentage | None = None
-    currency: Currency = "GBP"
-    is_cash: bool = False
-    status: Status = "active"
-
-    _isin = field_validator("isin")(_isin)
-
-
-class FundPatchIn(StrictModel):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    isin: str | None = None
-    risk_factor: int | None = Field(None, ge=1, le=7)
-    ongoing_cost: Percentage | None = None
-    currency: Currency | None = None
-    status: Status | None = None
-
-    _isin = field_validator("isin")(_isin)
-
-
-class FundListQuery(ListQuery):
-    isin: str | None = Field(None, max_length=12)
-    status: Status | None = None
-    q: str | None = Field(None, min_length=1, max_length=200)
-
-
-class TemplateOut(ApiModel):
-    id: UUID
-    name: str
-    description: str | None
-    status: Status
-    created_at: datetime
-    updated_at: datetime
-    version: int
-
-
-class TemplateCreateIn(StrictModel):
-    name: str = Field(min_length=1, max_length=200)
-    description: str | None = Field(None, max_length=2000)
-    status: Status = "active"
-
-
-class TemplatePatchIn(StrictModel):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    description: str | None = Field(None, max_length=2000)
-    status: Status | None = None
-
-
-class GenerationFundIn(StrictModel):
-    fund_id: UUID
-    target_weighting: Weighting
-
-
-class GenerationFundOut(ApiModel):
-    fund_id: UUID
-    target_weighting: Decimal
-
-
-class GenerationCreateIn(StrictModel):
-    name: str | None = Field(None, max_length=200)
-    funds: list[GenerationFundIn] = Field(min_length=1, max_length=200)
-
-    @field_validator("funds")
-    @classmethod
-    def _weights(cls, funds: list[GenerationFundIn]) -> list[GenerationFundIn]:
-        ids = [f.fund_id for f in funds]
-        if len(set(ids)) != len(ids):
-            raise ValueError("each fund may appear once")
-        total = sum((f.target_weighting for f in funds), Decimal(0))
-        if total != Decimal("100.00"):
-            raise ValueError(f"target weightings sum to {total}, not exactly 100.00")
-        return funds
-
-
-class GenerationOut(ApiModel):
-    id: UUID
-    template_id: UUID
-    generation: int
-    name: str | None
-    funds: list[GenerationFundOut]
-    in_use: bool
-    created_at: datetime
 
 
 # --- products ---
@@ -414,91 +264,3 @@ class PortfolioValuationOut(ApiModel):
     value: Decimal
 
 
-class IrrQuery(StrictModel):
-    method: IrrMethod = "kingston_monthly"
-    from_: date | None = Field(None, alias="from", description=(
-        "Start of the period (default: inception). Each holding (a group's product) starts from its latest valuation "
-        "on or before it, or from it when bought later"))
-    to: date | None = Field(None, description="End of the period (default: the latest valuation)")
-    include: Literal["flows"] | None = None
-
-
-class IrrFlowOut(ApiModel):
-    date: date
-    amount: Decimal
-
-
-class IrrOut(ApiModel):
-    irr: Decimal | None = Field(description="Annual rate as a decimal: 0.0734 is 7.34%; null when none exists")
-    method: IrrMethod
-    from_: date | None = Field(alias="from", serialization_alias="from")
-    to: date | None
-    reason: str | None
-    flows: list[IrrFlowOut] | None = None
-
-
-class IrrHistoryQuery(ListQuery):
-    method: IrrMethod | None = None
-
-
-class IrrHistoryOut(ApiModel):
-    valuation_date: date
-    method: IrrMethod
-    irr: Decimal | None
-    reason: str | None
-
-
-class RevenueOut(ApiModel):
-    product_id: UUID | None = None
-    fixed_fee_direct: Decimal
-    fixed_fee_facilitated: Decimal
-    percentage_fee_facilitated: Decimal | None = None
-    latest_valuation: Decimal | None
-    valuation_date: date | None
-    revenue: Decimal
-
-
-class ClientGroupSummaryOut(ApiModel):
-    client_group_id: UUID
-    name: str
-    funds_under_management: Decimal
-    revenue: Decimal
-    active_products: int
-    lapsed_products: int
-    latest_valuation_date: date | None
-    irr: IrrOut = Field(description="Computed live from the group's pooled flows (Kingston method)")
-    refreshed_at: datetime = Field(description="When the summary figures (not the IRR) were last refreshed")
-    pending_refresh: bool = Field(description=(
-        "True for a household created since that refresh: its figures are zeros until the next refresh-views run"))
-
-
-class DashboardRow(ApiModel):
-    key: str
-    label: str | None
-    funds_under_management: Decimal
-    revenue: Decimal
-    products: int
-
-
-class TopHousehold(ApiModel):
-    client_group_id: UUID
-    name: str
-    funds_under_management: Decimal
-    revenue: Decimal
-
-
-class DashboardOut(ApiModel):
-    funds_under_management: Decimal
-    revenue: Decimal
-    products: int
-    by_provider: list[DashboardRow]
-    by_product_type: list[DashboardRow]
-    by_adviser: list[DashboardRow]
-    top_households: list[TopHousehold]
-    refreshed_at: datetime = Field(description="When these figures were last refreshed (job refresh-views)")
-
-
-class RevenueTotalOut(ApiModel):
-    revenue: Decimal
-    products: int
-    computed_at: datetime

@@ -26,11 +26,11 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from itertools import accumulate
 from typing import Any, NamedTuple
 
+from chalicelib.core.money import PENNY  # amounts under a penny count as zero
+
 KINGSTON = "kingston_monthly"
 XIRR = "xirr"
 
-# The rules: "amounts under 0.01 count as zero".
-PENNY = Decimal("0.01")
 # Results are stored as numeric(20, 10): a rate of 10^10 (a trillion per cent) is no longer a figure anyone can
 # use, and would not fit. It only happens for absurd inputs (e.g. XIRR compounding a 1-day doubling over a year).
 MAX_ABS_RATE = Decimal("1e10")

@@ -1,14 +1,11 @@
-"""Rules for the catalogue, products, portfolios, valuations, activity, IRR and revenue.
+"""Rules for products, their portfolio funds, fund valuations and cash flows.
 
-Each public function is one audited transaction. Valuation and activity writes keep the derived data in step in
+Each public function is one audited transaction. Valuation and cash-flow writes keep the derived data in step in
 the same transaction: portfolio valuations for the dates touched, and the stored IRR history from the earliest
-date touched onward (never the whole history).
-"""
+date touched onward (never the whole history)."""
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 
@@ -17,106 +14,18 @@ from chalicelib.core import audit, db, errors, rows
 from chalicelib.core.context import RequestContext
 from chalicelib.core.http import decode_cursor, page
 from chalicelib.core.versioning import check_version, patch_changes, unchanged
-from chalicelib.products import store
-from chalicelib.products.models import NULLABLE_PRODUCT_FIELDS, ownership_document, ownership_owner_ids
-
-PENNY = Decimal("0.01")
-_CATALOGUE = {  # resource -> (table, columns, audit name, what)
-    "provider": ("providers", store.PROVIDER_COLUMNS, "provider", "provider"),
-    "fund": ("funds", store.FUND_COLUMNS, "fund", "fund"),
-    "template": ("portfolio_templates", store.TEMPLATE_COLUMNS, "portfolio_template", "portfolio template"),
-}
+from chalicelib.products.catalogue import store as catalogue_store
+from chalicelib.products.holdings import store
+from chalicelib.products.holdings.models import (
+    NULLABLE_PRODUCT_FIELDS,
+    ownership_document,
+    ownership_owner_ids,
+)
+from chalicelib.products.performance.service import recompute_irr_history
 
 
 def _invalid(field: str, message: str) -> errors.Unprocessable:
     return errors.Unprocessable(message, errors=[{"field": field, "message": message}])
-
-
-# --- catalogue: providers, funds, templates share one shape ---
-
-def create_catalogue(ctx: RequestContext, kind: str, values: dict[str, Any]) -> dict[str, Any]:
-    table, columns, name, _ = _CATALOGUE[kind]
-    with db.transaction(ctx) as tx:
-        row = rows.insert(tx, table, values, columns)
-        audit.record(tx, f"{name}.create", name, row["id"], None, row)
-    return row
-
-
-def get_catalogue(ctx: RequestContext, kind: str, row_id: UUID) -> dict[str, Any]:
-    table, columns, _, what = _CATALOGUE[kind]
-    with db.transaction(ctx) as tx:
-        row = rows.get(tx, table, row_id, columns)
-    if row is None:
-        raise errors.NotFound(f"No such {what}")
-    return row
-
-
-def update_catalogue(ctx: RequestContext, kind: str, row_id: UUID, body: Any, if_match: int,
-                     nullable: frozenset[str]) -> dict[str, Any]:
-    table, columns, name, what = _CATALOGUE[kind]
-    changes = patch_changes(body, nullable)
-    with db.transaction(ctx) as tx:
-        before = check_version(rows.get(tx, table, row_id, columns, for_update=True), if_match, what)
-        changes = unchanged(before, changes)
-        after = rows.update(tx, table, row_id, changes, columns) if changes else before
-        audit.record(tx, f"{name}.update", name, row_id, before, after)
-    return after
-
-
-def delete_catalogue(ctx: RequestContext, kind: str, row_id: UUID) -> None:
-    """A provider or fund that products use cannot go (409 from the foreign key); mark it inactive instead."""
-    table, columns, name, what = _CATALOGUE[kind]
-    with db.transaction(ctx) as tx:
-        before = rows.get(tx, table, row_id, columns, for_update=True)
-        if before is None:
-            raise errors.NotFound(f"No such {what}")
-        rows.delete(tx, table, row_id)
-        audit.record(tx, f"{name}.delete", name, row_id, before, None)
-
-
-def list_providers(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(query.cursor, 2)
-    with db.transaction(ctx) as tx:
-        found = store.list_providers(tx, status=query.status, q=query.q, after=after, limit=query.limit)
-    return page(found, query.limit, lambda r: [r["name"], r["id"]])
-
-
-def list_funds(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(query.cursor, 2)
-    with db.transaction(ctx) as tx:
-        found = store.list_funds(tx, isin=query.isin, status=query.status, q=query.q, after=after,
-                                 limit=query.limit)
-    return page(found, query.limit, lambda r: [r["name"], r["id"]])
-
-
-def list_templates(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(query.cursor, 2)
-    with db.transaction(ctx) as tx:
-        found = store.list_templates(tx, after=after, limit=query.limit)
-    return page(found, query.limit, lambda r: [r["name"], r["id"]])
-
-
-def list_generations(ctx: RequestContext, template_id: UUID) -> list[dict[str, Any]]:
-    with db.transaction(ctx) as tx:
-        if rows.get(tx, "portfolio_templates", template_id, "id") is None:
-            raise errors.NotFound("No such portfolio template")
-        return store.generations(tx, template_id=template_id)
-
-
-def create_generation(ctx: RequestContext, template_id: UUID, body: Any) -> dict[str, Any]:
-    """A new generation; generations are never edited once made (products copy them)."""
-    funds = [(f.fund_id, f.target_weighting) for f in body.funds]
-    with db.transaction(ctx) as tx:
-        if rows.get(tx, "portfolio_templates", template_id, "id", for_update=True) is None:
-            raise errors.NotFound("No such portfolio template")
-        missing = store.missing_funds(tx, [f for f, _ in funds])
-        if missing:
-            raise _invalid("funds", f"unknown fund(s): {', '.join(map(str, missing))}")
-        number = store.next_generation_number(tx, template_id)
-        gen_id = store.insert_generation(tx, template_id, number, body.name, funds)
-        row = store.generations(tx, generation_id=gen_id)[0]
-        audit.record(tx, "portfolio_template.create_generation", "portfolio_template", template_id, None, row)
-    return row
 
 
 # --- products ---
@@ -148,7 +57,7 @@ def create_product(ctx: RequestContext, group_id: UUID, body: Any) -> dict[str, 
         _check_owners(tx, group_id, body.ownership)
         if body.provider_id and rows.get(tx, "providers", body.provider_id, "id") is None:
             raise _invalid("provider_id", "no such provider")
-        if body.template_generation_id and not store.generations(tx, generation_id=body.template_generation_id):
+        if body.template_generation_id and not catalogue_store.generations(tx, generation_id=body.template_generation_id):
             raise _invalid("template_generation_id", "no such template generation")
         row = rows.insert(tx, "products", values, store.PRODUCT_COLUMNS)
         copied = 0
@@ -287,7 +196,7 @@ def add_portfolio_fund(ctx: RequestContext, product_id: UUID, body: Any) -> dict
                           store.PORTFOLIO_FUND_COLUMNS)
         # A new non-cash fund must be valued too before its dates have a portfolio valuation again.
         store.refresh_portfolio_valuations(tx, product_id, None)
-        _recompute_irr(tx, product_id, body.start_date)
+        recompute_irr_history(tx, product_id, body.start_date)
         audit.record(tx, "portfolio_fund.create", "portfolio_fund", row["id"], None, row)
     return row
 
@@ -308,7 +217,7 @@ def update_portfolio_fund(ctx: RequestContext, pf_id: UUID, body: Any, if_match:
         if "end_date" in changes:  # which funds are active decides which dates have a portfolio valuation
             ends = [d for d in (before["end_date"], after["end_date"]) if d is not None]
             store.refresh_portfolio_valuations(tx, before["product_id"], None)
-            _recompute_irr(tx, before["product_id"], min(ends))
+            recompute_irr_history(tx, before["product_id"], min(ends))
         audit.record(tx, "portfolio_fund.update", "portfolio_fund", pf_id, before, after)
     return after
 
@@ -322,7 +231,7 @@ def delete_portfolio_fund(ctx: RequestContext, pf_id: UUID) -> None:
             raise errors.NotFound("No such portfolio fund")
         rows.delete(tx, "portfolio_funds", pf_id)
         store.refresh_portfolio_valuations(tx, before["product_id"], None)
-        _recompute_irr(tx, before["product_id"], before["start_date"])
+        recompute_irr_history(tx, before["product_id"], before["start_date"])
         audit.record(tx, "portfolio_fund.delete", "portfolio_fund", pf_id, before, None)
 
 
@@ -429,7 +338,7 @@ def bulk_valuations(ctx: RequestContext, product_id: UUID, body: Any) -> int:
 
 def _after_valuations(tx: db.Tx, product_id: UUID, dates: list[date]) -> None:
     store.refresh_portfolio_valuations(tx, product_id, dates)
-    _recompute_irr(tx, product_id, min(dates))
+    recompute_irr_history(tx, product_id, min(dates))
 
 
 def list_activity(ctx: RequestContext, pf_id: UUID, query: Any) -> tuple[list[dict[str, Any]], str | None]:
@@ -448,7 +357,7 @@ def add_activity(ctx: RequestContext, pf_id: UUID, body: Any) -> dict[str, Any]:
         _check_activity_date(pf, body.activity_date)
         row = rows.insert(tx, "holding_activity", {"portfolio_fund_id": pf_id, **body.model_dump()},
                           store.ACTIVITY_COLUMNS)
-        _recompute_irr(tx, pf["product_id"], body.activity_date)
+        recompute_irr_history(tx, pf["product_id"], body.activity_date)
         audit.record(tx, "activity.create", "activity", row["id"], None, row)
     return row
 
@@ -465,7 +374,7 @@ def update_activity(ctx: RequestContext, activity_id: UUID, body: Any, if_match:
         after = rows.update(tx, "holding_activity", activity_id, changes, store.ACTIVITY_COLUMNS) if changes \
             else before
         if changes:
-            _recompute_irr(tx, pf["product_id"], min(before["activity_date"], after["activity_date"]))
+            recompute_irr_history(tx, pf["product_id"], min(before["activity_date"], after["activity_date"]))
         audit.record(tx, "activity.update", "activity", activity_id, before, after)
     return after
 
@@ -478,7 +387,7 @@ def delete_activity(ctx: RequestContext, activity_id: UUID) -> None:
             raise errors.NotFound("No such activity")
         pf = _portfolio_fund(tx, before["portfolio_fund_id"])
         rows.delete(tx, "holding_activity", activity_id)
-        _recompute_irr(tx, pf["product_id"], before["activity_date"])
+        recompute_irr_history(tx, pf["product_id"], before["activity_date"])
         audit.record(tx, "activity.delete", "activity", activity_id, before, None)
 
 
@@ -495,180 +404,8 @@ def bulk_activity(ctx: RequestContext, product_id: UUID, body: Any) -> int:
         written = store.bulk_insert_activity(tx, [(a.portfolio_fund_id, a.activity_date, a.activity_type, a.amount)
                                                   for a in body.activities])
         first = min(a.activity_date for a in body.activities)
-        _recompute_irr(tx, product_id, first)
+        recompute_irr_history(tx, product_id, first)
         audit.record(tx, "product.bulk_activity", "product", product_id, None, {"written": written, "from": first})
     return written
 
 
-# --- IRR ---
-
-def _compute(method: str, flows: list[Any], end_date: date, end_value: Decimal) -> Any:
-    from chalicelib.products import irr
-
-    fn = irr.kingston_monthly if method == "kingston_monthly" else irr.xirr
-    return fn(flows, end_date, end_value)
-
-
-def _recompute_irr(tx: db.Tx, product_id: UUID, from_date: date) -> int:
-    """Rewrite the product's stored IRR history (both methods) for valuation dates on or after from_date.
-
-    Dates before the change keep their stored values: they depend only on flows and valuations before them.
-    Each later date's IRR is its whole life to that date (irr.history: one pass over the product's netted flows).
-    Fund-level IRRs are computed on request (GET /v1/portfolio-funds/{id}/irr), not stored.
-    """
-    from chalicelib.products import irr
-
-    flows = [irr.Flow(f["flow_date"], f["amount"]) for f in store.flows_of_product(tx, product_id)]
-    points = [(v["valuation_date"], v["value"]) for v in store.portfolio_valuation_series(tx, product_id, from_date)]
-    out: list[tuple[date, str, Any, str | None]] = []
-    for (day, _value), figures in zip(points, irr.history(flows, points)):
-        out.extend((day, r.method, r.irr, r.reason) for r in figures)
-    return store.write_product_irrs(tx, product_id, from_date, out)
-
-
-def repair_irr_history(ctx: RequestContext, product_id: UUID, from_date: date) -> int:
-    """Rewrite a product's stored IRR history from from_date, under the product's lock as every writer takes it
-    (the job irr-history, for the dates its check found out of step). Jobs hold only the owner's credentials: the
-    owner role's transaction, with the product's firm as the context (the rows written take their firm from it).
-    Returns the rows written."""
-    with db.transaction(ctx, kind="owner") as tx:
-        if store.lock_product_of(tx, "products", product_id) is None:
-            return 0  # gone since the check
-        return _recompute_irr(tx, product_id, from_date)
-
-
-_IRR_SCOPES = {"portfolio_fund": "No such portfolio fund", "product": "No such product",
-               "client_group": "No such client group"}
-
-
-def irr_for(ctx: RequestContext, scope: str, scope_id: UUID, query: Any) -> dict[str, Any]:
-    """IRR of a portfolio fund, a product or a client group (pooled flows, never averaged) over a period.
-
-    One query fetches everything (store.irr_inputs): each holding's end and start values and its flows between,
-    netted per date; the holdings (a group's products) are pooled here (irr.pooled), each over its own period."""
-    with db.transaction(ctx) as tx:
-        inputs = store.irr_inputs(tx, scope, scope_id, query.from_, query.to)
-    if not inputs[0]["found"]:
-        raise errors.NotFound(_IRR_SCOPES[scope])
-    return _irr_over(query, inputs, named=scope == "client_group")
-
-
-def _irr_over(query: Any, inputs: list[dict[str, Any]], named: bool) -> dict[str, Any]:
-    from chalicelib.products import irr
-
-    method = query.method
-    result: dict[str, Any] = {"irr": None, "method": method, "from": query.from_, "to": query.to, "reason": None}
-    if not inputs[0]["valued"]:
-        return {**result, "reason": "no valuation yet"}
-    holdings = [h for h in inputs if h["end_date"] is not None]
-    if not holdings:
-        return {**result, "reason": f"no valuation on or before {query.to}"}
-    end_date = max(h["end_date"] for h in holdings)
-    if query.from_ is not None:
-        unstarted = [h for h in holdings if h["unstarted"] and h["end_date"] > query.from_]
-        if unstarted:
-            which = f" ({', '.join(h['name'] for h in unstarted)})" if named else ""
-            return {**result, "to": end_date, "reason": f"no valuation on or before {query.from_} to start from"
-                                                        f"{which}, and cash flows before it"}
-        # A holding last valued on or before `from` has no value inside the period: it takes no part.
-        holdings = [h for h in holdings if h["end_date"] > query.from_]
-        if not holdings:
-            return {**result, "to": end_date, "reason": "the period is empty"}
-    if named and len(holdings) > 1:
-        # A product with a value but no money in over its period (no start value, no investment recorded: a
-        # transfer in, say) would add pure gain to the household's figure; alone it gets irr's own reason.
-        unfunded = [h for h in holdings if h["start_value"] is None and not any(a < 0 for a in h["flow_amounts"] or [])
-                    and (h["end_value"] > 0 or any(a > 0 for a in h["flow_amounts"] or []))]
-        if unfunded:
-            return {**result, "to": end_date, "reason": "no money in for " + ", ".join(h["name"] for h in unfunded)
-                                                        + ": a value with no investment recorded before it"}
-    pool = irr.pooled(irr.Holding(list(zip(h["flow_dates"] or [], h["flow_amounts"] or [])), h["end_date"],
-                                  h["end_value"], h["start_date"], h["start_value"]) for h in holdings)
-    r = _compute(method, pool.flows, pool.end_date, pool.end_value)
-    out = {**result, "irr": r.irr, "reason": r.reason, "from": pool.flows[0].date if pool.flows else None,
-           "to": pool.end_date}
-    if query.include == "flows":
-        out["flows"] = [{"date": f.date, "amount": f.amount} for f in r.flows_used]
-    return out
-
-
-def irr_history(ctx: RequestContext, product_id: UUID, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(query.cursor, 3)
-    with db.transaction(ctx) as tx:
-        if rows.get(tx, "products", product_id, "id") is None:
-            raise errors.NotFound("No such product")
-        found = store.irr_history(tx, "product", product_id, query.method, after, query.limit)
-    return page(found, query.limit, lambda r: [r["valuation_date"], r["method"], str(product_id)])
-
-
-# --- revenue: fixed direct + fixed facilitated + latest valuation x percentage / 100 ---
-
-def product_revenue(product: dict[str, Any], latest: dict[str, Any] | None) -> dict[str, Any]:
-    value = latest["value"] if latest else None
-    pct = product["percentage_fee_facilitated"]
-    revenue = product["fixed_fee_direct"] + product["fixed_fee_facilitated"] + (value or 0) * pct / 100
-    return {"product_id": product["id"], "fixed_fee_direct": product["fixed_fee_direct"],
-            "fixed_fee_facilitated": product["fixed_fee_facilitated"], "percentage_fee_facilitated": pct,
-            "latest_valuation": value, "valuation_date": latest["valuation_date"] if latest else None,
-            "revenue": revenue.quantize(PENNY, ROUND_HALF_UP)}
-
-
-def revenue_of_product(ctx: RequestContext, product_id: UUID) -> dict[str, Any]:
-    with db.transaction(ctx) as tx:
-        product = rows.get(tx, "products", product_id, store.PRODUCT_COLUMNS)
-        if product is None:
-            raise errors.NotFound("No such product")
-        return product_revenue(product, store.latest_portfolio_valuation(tx, product_id))
-
-
-def revenue_total(ctx: RequestContext, group_id: UUID | None) -> dict[str, Any]:
-    """Revenue of a client group (or the whole firm when group_id is None), live."""
-    with db.transaction(ctx) as tx:
-        if group_id is not None and clients_store.get_group(tx, group_id) is None:
-            raise errors.NotFound("No such client group")
-        return store.live_revenue(tx, group_id)
-
-
-def _money(value: Decimal) -> Decimal:
-    """Sums from the views come back at the scale of their inputs (a coalesced 0 has none): pennies, always."""
-    return Decimal(value).quantize(PENNY, ROUND_HALF_UP)
-
-
-def client_group_summary(ctx: RequestContext, group_id: UUID, irr_query: Any) -> dict[str, Any]:
-    """Figures from the summary view (refreshed by the job refresh-views), the IRR live from pooled flows.
-
-    A household created since the last refresh is not in the view yet: its figures as of that refresh are zeros,
-    and `pending_refresh` says they appear after the next run."""
-    with db.transaction(ctx) as tx:
-        group = clients_store.get_group(tx, group_id)
-        if group is None:
-            raise errors.NotFound("No such client group")
-        summary = store.client_group_summary(tx, group_id)
-        pending = summary is None
-        if pending:
-            summary = {"client_group_id": group_id, "name": group["name"], "funds_under_management": Decimal(0),
-                       "revenue": Decimal(0), "active_products": 0, "lapsed_products": 0,
-                       "latest_valuation_date": None,
-                       "refreshed_at": store.view_refreshed_at(tx, "mv_client_group_summary")}
-    return {**summary, "funds_under_management": _money(summary["funds_under_management"]),
-            "revenue": _money(summary["revenue"]), "pending_refresh": pending,
-            "irr": irr_for(ctx, "client_group", group_id, irr_query)}
-
-
-def dashboard(ctx: RequestContext, top: int = 10) -> dict[str, Any]:
-    with db.transaction(ctx) as tx:
-        found = store.dashboard_rows(tx)
-        households = store.top_households(tx, top)
-        refreshed = store.view_refreshed_at(tx, "mv_firm_dashboard")
-    by: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in found:
-        by[r["dimension"]].append({**r, "funds_under_management": _money(r["funds_under_management"]),
-                                   "revenue": _money(r["revenue"])})
-    total = by.get("firm", [{}])[0] if by.get("firm") else {}
-    return {"funds_under_management": _money(total.get("funds_under_management", Decimal(0))),
-            "revenue": _money(total.get("revenue", Decimal(0))), "products": total.get("products", 0),
-            "by_provider": by.get("provider", []), "by_product_type": by.get("product_type", []),
-            "by_adviser": by.get("adviser", []),
-            "top_households": [{**h, "funds_under_management": _money(h["funds_under_management"]),
-                                "revenue": _money(h["revenue"])} for h in households],
-            "refreshed_at": refreshed}

@@ -1,0 +1,200 @@
+"""Performance: IRR of a fund, product or household over a period, the stored IRR history, revenue, household
+summaries and the firm dashboard."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from chalicelib.clients import store as clients_store
+from chalicelib.core import db, errors, rows
+from chalicelib.core.context import RequestContext
+from chalicelib.core.http import decode_cursor, page
+from chalicelib.core.money import to_pennies
+from chalicelib.products.holdings import store as holdings_store
+from chalicelib.products.performance import store
+
+# --- IRR ---
+
+def _compute(method: str, flows: list[Any], end_date: date, end_value: Decimal) -> Any:
+    from chalicelib.products.performance import irr
+
+    fn = irr.kingston_monthly if method == "kingston_monthly" else irr.xirr
+    return fn(flows, end_date, end_value)
+
+
+def recompute_irr_history(tx: db.Tx, product_id: UUID, from_date: date) -> int:
+    """Rewrite the product's stored IRR history (both methods) for valuation dates on or after from_date.
+
+    Dates before the change keep their stored values: they depend only on flows and valuations before them.
+    Each later date's IRR is its whole life to that date (irr.history: one pass over the product's netted flows).
+    Fund-level IRRs are computed on request (GET /v1/portfolio-funds/{id}/irr), not stored.
+    """
+    from chalicelib.products.performance import irr
+
+    flows = [irr.Flow(f["flow_date"], f["amount"]) for f in store.flows_of_product(tx, product_id)]
+    points = [(v["valuation_date"], v["value"]) for v in store.portfolio_valuation_series(tx, product_id, from_date)]
+    out: list[tuple[date, str, Any, str | None]] = []
+    for (day, _value), figures in zip(points, irr.history(flows, points)):
+        out.extend((day, r.method, r.irr, r.reason) for r in figures)
+    return store.write_product_irrs(tx, product_id, from_date, out)
+
+
+def repair_irr_history(ctx: RequestContext, product_id: UUID, from_date: date) -> int:
+    """Rewrite a product's stored IRR history from from_date, under the product's lock as every writer takes it
+    (the job irr-history, for the dates its check found out of step). Jobs hold only the owner's credentials: the
+    owner role's transaction, with the product's firm as the context (the rows written take their firm from it).
+    Returns the rows written."""
+    with db.transaction(ctx, kind="owner") as tx:
+        if holdings_store.lock_product_of(tx, "products", product_id) is None:
+            return 0  # gone since the check
+        return recompute_irr_history(tx, product_id, from_date)
+
+
+def repair_stale_irr_histories(owner_conn: Any) -> dict[str, int]:
+    """Find every product whose stored IRR history is out of step with its valuation dates (across firms, on the
+    owner's connection) and rewrite each from its earliest such date, one transaction per product."""
+    gaps = store.irr_history_gaps(owner_conn)
+    written = 0
+    for gap in gaps:
+        written += repair_irr_history(RequestContext.system(gap["firm_id"]), gap["product_id"], gap["from_date"])
+    return {"products": len(gaps), "rows_written": written}
+
+
+_IRR_SCOPES = {"portfolio_fund": "No such portfolio fund", "product": "No such product",
+               "client_group": "No such client group"}
+
+
+def irr_for(ctx: RequestContext, scope: str, scope_id: UUID, query: Any) -> dict[str, Any]:
+    """IRR of a portfolio fund, a product or a client group (pooled flows, never averaged) over a period.
+
+    One query fetches everything (store.irr_inputs): each holding's end and start values and its flows between,
+    netted per date; the holdings (a group's products) are pooled here (irr.pooled), each over its own period."""
+    with db.transaction(ctx) as tx:
+        inputs = store.irr_inputs(tx, scope, scope_id, query.from_, query.to)
+    if not inputs[0]["found"]:
+        raise errors.NotFound(_IRR_SCOPES[scope])
+    return _irr_over(query, inputs, named=scope == "client_group")
+
+
+def _irr_over(query: Any, inputs: list[dict[str, Any]], named: bool) -> dict[str, Any]:
+    from chalicelib.products.performance import irr
+
+    method = query.method
+    result: dict[str, Any] = {"irr": None, "method": method, "from": query.from_, "to": query.to, "reason": None}
+    if not inputs[0]["valued"]:
+        return {**result, "reason": "no valuation yet"}
+    holdings = [h for h in inputs if h["end_date"] is not None]
+    if not holdings:
+        return {**result, "reason": f"no valuation on or before {query.to}"}
+    end_date = max(h["end_date"] for h in holdings)
+    if query.from_ is not None:
+        unstarted = [h for h in holdings if h["unstarted"] and h["end_date"] > query.from_]
+        if unstarted:
+            which = f" ({', '.join(h['name'] for h in unstarted)})" if named else ""
+            return {**result, "to": end_date, "reason": f"no valuation on or before {query.from_} to start from"
+                                                        f"{which}, and cash flows before it"}
+        # A holding last valued on or before `from` has no value inside the period: it takes no part.
+        holdings = [h for h in holdings if h["end_date"] > query.from_]
+        if not holdings:
+            return {**result, "to": end_date, "reason": "the period is empty"}
+    if named and len(holdings) > 1:
+        # A product with a value but no money in over its period (no start value, no investment recorded: a
+        # transfer in, say) would add pure gain to the household's figure; alone it gets irr's own reason.
+        unfunded = [h for h in holdings if h["start_value"] is None and not any(a < 0 for a in h["flow_amounts"] or [])
+                    and (h["end_value"] > 0 or any(a > 0 for a in h["flow_amounts"] or []))]
+        if unfunded:
+            return {**result, "to": end_date, "reason": "no money in for " + ", ".join(h["name"] for h in unfunded)
+                                                        + ": a value with no investment recorded before it"}
+    pool = irr.pooled(irr.Holding(list(zip(h["flow_dates"] or [], h["flow_amounts"] or [])), h["end_date"],
+                                  h["end_value"], h["start_date"], h["start_value"]) for h in holdings)
+    r = _compute(method, pool.flows, pool.end_date, pool.end_value)
+    out = {**result, "irr": r.irr, "reason": r.reason, "from": pool.flows[0].date if pool.flows else None,
+           "to": pool.end_date}
+    if query.include == "flows":
+        out["flows"] = [{"date": f.date, "amount": f.amount} for f in r.flows_used]
+    return out
+
+
+def irr_history(ctx: RequestContext, product_id: UUID, query: Any) -> tuple[list[dict[str, Any]], str | None]:
+    after = decode_cursor(query.cursor, 3)
+    with db.transaction(ctx) as tx:
+        if rows.get(tx, "products", product_id, "id") is None:
+            raise errors.NotFound("No such product")
+        found = store.irr_history(tx, "product", product_id, query.method, after, query.limit)
+    return page(found, query.limit, lambda r: [r["valuation_date"], r["method"], str(product_id)])
+
+
+# --- revenue: fixed direct + fixed facilitated + latest valuation x percentage / 100 ---
+
+def product_revenue(product: dict[str, Any], latest: dict[str, Any] | None) -> dict[str, Any]:
+    value = latest["value"] if latest else None
+    pct = product["percentage_fee_facilitated"]
+    revenue = product["fixed_fee_direct"] + product["fixed_fee_facilitated"] + (value or 0) * pct / 100
+    return {"product_id": product["id"], "fixed_fee_direct": product["fixed_fee_direct"],
+            "fixed_fee_facilitated": product["fixed_fee_facilitated"], "percentage_fee_facilitated": pct,
+            "latest_valuation": value, "valuation_date": latest["valuation_date"] if latest else None,
+            "revenue": to_pennies(revenue)}
+
+
+def revenue_of_product(ctx: RequestContext, product_id: UUID) -> dict[str, Any]:
+    with db.transaction(ctx) as tx:
+        product = rows.get(tx, "products", product_id, holdings_store.PRODUCT_COLUMNS)
+        if product is None:
+            raise errors.NotFound("No such product")
+        return product_revenue(product, holdings_store.latest_portfolio_valuation(tx, product_id))
+
+
+def revenue_total(ctx: RequestContext, group_id: UUID | None) -> dict[str, Any]:
+    """Revenue of a client group (or the whole firm when group_id is None), live."""
+    with db.transaction(ctx) as tx:
+        if group_id is not None and clients_store.get_group(tx, group_id) is None:
+            raise errors.NotFound("No such client group")
+        return store.live_revenue(tx, group_id)
+
+
+def _money(value: Decimal) -> Decimal:
+    """Sums from the views come back at the scale of their inputs (a coalesced 0 has none): pennies, always."""
+    return to_pennies(value)
+
+
+def client_group_summary(ctx: RequestContext, group_id: UUID, irr_query: Any) -> dict[str, Any]:
+    """Figures from the summary view (refreshed by the job refresh-views), the IRR live from pooled flows.
+
+    A household created since the last refresh is not in the view yet: its figures as of that refresh are zeros,
+    and `pending_refresh` says they appear after the next run."""
+    with db.transaction(ctx) as tx:
+        group = clients_store.get_group(tx, group_id)
+        if group is None:
+            raise errors.NotFound("No such client group")
+        summary = store.client_group_summary(tx, group_id)
+        pending = summary is None
+        if pending:
+            summary = {"client_group_id": group_id, "name": group["name"], "funds_under_management": Decimal(0),
+                       "revenue": Decimal(0), "active_products": 0, "lapsed_products": 0,
+                       "latest_valuation_date": None,
+                       "refreshed_at": store.view_refreshed_at(tx, "mv_client_group_summary")}
+    return {**summary, "funds_under_management": _money(summary["funds_under_management"]),
+            "revenue": _money(summary["revenue"]), "pending_refresh": pending,
+            "irr": irr_for(ctx, "client_group", group_id, irr_query)}
+
+
+def dashboard(ctx: RequestContext, top: int = 10) -> dict[str, Any]:
+    with db.transaction(ctx) as tx:
+        found = store.dashboard_rows(tx)
+        households = store.top_households(tx, top)
+        refreshed = store.view_refreshed_at(tx, "mv_firm_dashboard")
+    by: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in found:
+        by[r["dimension"]].append({**r, "funds_under_management": _money(r["funds_under_management"]),
+                                   "revenue": _money(r["revenue"])})
+    total = by.get("firm", [{}])[0] if by.get("firm") else {}
+    return {"funds_under_management": _money(total.get("funds_under_management", Decimal(0))),
+            "revenue": _money(total.get("revenue", Decimal(0))), "products": total.get("products", 0),
+            "by_provider": by.get("provider", []), "by_product_type": by.get("product_type", []),
+            "by_adviser": by.get("adviser", []),
+            "top_households": [{**h, "funds_under_management": _money(h["funds_under_management"]),
+                                "revenue": _money(h["revenue"])} for h in households],
+            "refreshed_at": refreshed}

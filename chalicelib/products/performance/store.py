@@ -1,0 +1,181 @@
+"""SQL for what performance figures read: IRR inputs, the stored IRR history, revenue, the summary and dashboard
+views (RLS scopes all)."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from chalicelib.core.db import Tx
+
+PROVIDER_COLUMNS = "id, name, status, colour, created_at, updated_at, version"
+FUND_COLUMNS = ("id, name, isin, risk_factor, ongoing_cost, currency, is_cash, status, created_at, updated_at, "
+                "version")
+TEMPLATE_COLUMNS = "id, name, description, status, created_at, updated_at, version"
+PRODUCT_COLUMNS = ("id, client_group_id, name, product_type, provider_id, plan_number, start_date, end_date, "
+                   "notes, currency, fixed_fee_direct, fixed_fee_facilitated, percentage_fee_facilitated, status, "
+                   "ownership, template_generation_id, created_at, updated_at, version")
+PORTFOLIO_FUND_COLUMNS = ("id, product_id, fund_id, target_weighting, start_date, end_date, created_at, "
+                          "updated_at, version")
+VALUATION_COLUMNS = "id, portfolio_fund_id, valuation_date, value, created_at, updated_at, version"
+ACTIVITY_COLUMNS = ("id, portfolio_fund_id, activity_date, activity_type, amount, created_at, updated_at, "
+                    "version")
+
+
+def _after(after: list[Any] | None, i: int) -> Any:
+    return after[i] if after else None
+
+
+# --- what IRR needs ---
+
+# The inputs of one IRR request in one round trip, one row per holding: a portfolio fund (the fund scope), the
+# product (product scope) or each product of a client group. Each holding has its own period: it ends at its
+# latest valuation on or before `to` (`end_date`, `end_value`; a holding never valued by then has none and takes no
+# part) and starts at its latest valuation on or before `from` (`start_date`, `start_value`). A holding with no
+# valuation on or before `from` starts at `from` itself when it has no cash flow before `from` (bought inside the
+# period), and is `unstarted` otherwise: its value at the start is unknown. Its flows are the investor cash flows
+# inside its own period, netted per date (Kingston sums a month anyway, and XIRR discounts every flow of a date by
+# the same factor): after the start valuation (a flow on that date is inside it), or from `from` on, up to the end
+# date. `found` and `valued` come first (with no holding the holding columns are null). Products read their flows
+# from product_flows (netted per product and date by triggers, migration 0008); a portfolio fund its own activity.
+_HOLDINGS_IRR_INPUTS = """
+WITH h AS MATERIALIZED ({holders})
+SELECT EXISTS ({found}) AS found,
+       EXISTS (SELECT 1 FROM {valuations} v WHERE v.{holder} IN (SELECT id FROM h)) AS valued,
+       x.*
+FROM (SELECT) one LEFT JOIN LATERAL (
+    SELECT h.id, h.name, e.d AS end_date, e.value AS end_value, s.d AS start_date, s.value AS start_value,
+           (s.d IS NULL AND EXISTS (SELECT 1 FROM ({flows}) f WHERE f.holder = h.id AND f.day < %(from)s::date))
+               AS unstarted,
+           fl.flow_dates, fl.flow_amounts
+    FROM h
+    CROSS JOIN LATERAL (SELECT v.valuation_date AS d, v.value FROM {valuations} v WHERE v.{holder} = h.id
+                        AND v.valuation_date <= COALESCE(%(to)s::date, 'infinity')
+                        ORDER BY v.valuation_date DESC LIMIT 1) e
+    LEFT JOIN LATERAL (SELECT v.valuation_date AS d, v.value FROM {valuations} v WHERE v.{holder} = h.id
+                       AND v.valuation_date <= %(from)s::date ORDER BY v.valuation_date DESC LIMIT 1) s ON true
+    CROSS JOIN LATERAL (SELECT array_agg(f.day ORDER BY f.day) AS flow_dates,
+                               array_agg(f.amount ORDER BY f.day) AS flow_amounts
+                        FROM ({flows}) f WHERE f.holder = h.id AND f.day <= e.d
+                        AND f.day > COALESCE(s.d, %(from)s::date - 1, '-infinity'::date)) fl
+) x ON true
+ORDER BY x.end_date, x.id"""
+
+_PRODUCT_FLOWS = "SELECT product_id AS holder, flow_date AS day, amount FROM product_flows"
+
+IRR_INPUTS_SQL = {
+    "product": _HOLDINGS_IRR_INPUTS.format(
+        holders="SELECT id, name FROM products WHERE id = %(id)s", found="SELECT 1 FROM products WHERE id = %(id)s",
+        valuations="portfolio_valuations", holder="product_id", flows=_PRODUCT_FLOWS),
+    # Every product of the group, lapsed ones included: a product closed at a loss is part of the household's
+    # return over the periods it was valued in (after its last valuation it takes no part).
+    "client_group": _HOLDINGS_IRR_INPUTS.format(
+        holders="SELECT id, name FROM products WHERE client_group_id = %(id)s",
+        found="SELECT 1 FROM client_groups WHERE id = %(id)s",
+        valuations="portfolio_valuations", holder="product_id", flows=_PRODUCT_FLOWS),
+    "portfolio_fund": _HOLDINGS_IRR_INPUTS.format(
+        holders="SELECT pf.id, f.name FROM portfolio_funds pf JOIN funds f ON f.id = pf.fund_id WHERE pf.id = %(id)s",
+        found="SELECT 1 FROM portfolio_funds WHERE id = %(id)s",
+        valuations="fund_valuations", holder="portfolio_fund_id",
+        flows="SELECT a.portfolio_fund_id AS holder, a.activity_date AS day, "
+              "sum(a.amount * activity_sign(a.activity_type))::numeric AS amount FROM holding_activity a "
+              "WHERE activity_sign(a.activity_type) <> 0 GROUP BY a.portfolio_fund_id, a.activity_date"),
+}
+
+
+def irr_inputs(tx: Tx, scope: str, scope_id: UUID, from_: date | None, to: date | None) -> list[dict[str, Any]]:
+    """What an IRR over (from_, to] needs, for scope "portfolio_fund", "product" or "client_group" (see above):
+    at least one row; `found` and `valued` on each, and one row per holding valued on or before `to`."""
+    return tx.all(IRR_INPUTS_SQL[scope], {"id": scope_id, "from": from_, "to": to})
+
+
+def flows_of_product(tx: Tx, product_id: UUID) -> list[dict[str, Any]]:
+    """The product's investor cash flows (signed by activity_sign; fees and dividends excluded), netted per date."""
+    return tx.all("SELECT flow_date, amount FROM product_flows WHERE product_id = %s ORDER BY flow_date",
+                  (product_id,))
+
+
+def portfolio_valuation_series(tx: Tx, product_id: UUID, from_date: date = date.min) -> list[dict[str, Any]]:
+    return tx.all("SELECT valuation_date, value FROM portfolio_valuations WHERE product_id = %s "
+                  "AND valuation_date >= %s ORDER BY valuation_date", (product_id, from_date))
+
+
+def write_product_irrs(tx: Tx, product_id: UUID, from_date: date,
+                       rows: list[tuple[date, str, Any, str | None]]) -> int:
+    """Make the product's stored IRRs dated on or after from_date exactly `rows` (valuation date, method, irr,
+    reason): rows of dates that no longer have a valuation go; the others are written in place (an update of a
+    row keeps its index entries when the page has room, where a delete and insert would add new ones each time).
+    Rows dated before from_date are not touched. Returns the rows written."""
+    tx.execute("DELETE FROM irr_values WHERE scope = 'product' AND scope_id = %s AND valuation_date >= %s "
+               "AND NOT valuation_date = ANY(%s::date[])", (product_id, from_date, sorted({r[0] for r in rows})))
+    if not rows:
+        return 0
+    return tx.execute(
+        "INSERT INTO irr_values AS v (firm_id, scope, scope_id, valuation_date, method, irr, reason) "
+        "SELECT current_firm_id(), 'product', %s, u.d, u.m, u.r, u.why "
+        "FROM unnest(%s::date[], %s::text[], %s::numeric[], %s::text[]) AS u(d, m, r, why) "
+        "ON CONFLICT (scope, scope_id, method, valuation_date) DO UPDATE "
+        "SET irr = EXCLUDED.irr, reason = EXCLUDED.reason, computed_at = EXCLUDED.computed_at",
+        (product_id, *([r[k] for r in rows] for k in range(4)))).rowcount
+
+
+# Products whose stored IRR history does not match their valuation dates (all firms: the owner's maintenance
+# view), with the earliest such date: a valuation date without both methods, or a stored date without a valuation.
+# Writers keep the two in step; this finds what they could not (migration 0010's new cash-only dates, raw SQL).
+_IRR_HISTORY_GAPS = """
+SELECT p.firm_id, p.id AS product_id, min(coalesce(v.valuation_date, i.valuation_date)) AS from_date
+FROM portfolio_valuations v
+FULL JOIN (SELECT scope_id, valuation_date, count(*) AS methods FROM irr_values WHERE scope = 'product'
+           GROUP BY scope_id, valuation_date) i ON i.scope_id = v.product_id AND i.valuation_date = v.valuation_date
+JOIN products p ON p.id = coalesce(v.product_id, i.scope_id)
+WHERE v.product_id IS NULL OR i.scope_id IS NULL OR i.methods <> 2
+GROUP BY p.firm_id, p.id ORDER BY p.firm_id, p.id"""
+
+
+def irr_history_gaps(conn: Any) -> list[dict[str, Any]]:
+    """Products (of every firm: run on the owner's connection) whose stored IRR history is out of step with their
+    valuation dates, each with the earliest date out of step."""
+    return conn.execute(_IRR_HISTORY_GAPS).fetchall()
+
+
+def irr_history(tx: Tx, scope: str, scope_id: UUID, method: str | None, after: list[Any] | None,
+                limit: int) -> list[dict[str, Any]]:
+    return tx.all("SELECT valuation_date, method, irr, reason FROM irr_values WHERE scope = %(s)s "
+                  "AND scope_id = %(i)s AND (%(m)s::text IS NULL OR method = %(m)s) "
+                  "AND (%(d)s::date IS NULL OR (valuation_date, method) > (%(d)s::date, %(am)s::text)) "
+                  "ORDER BY valuation_date, method LIMIT %(l)s",
+                  {"s": scope, "i": scope_id, "m": method, "d": _after(after, 0), "am": _after(after, 1),
+                   "l": limit + 1})
+
+
+# --- summaries and dashboard (materialized views behind firm-filtered views) ---
+
+def client_group_summary(tx: Tx, group_id: UUID) -> dict[str, Any] | None:
+    return tx.one("SELECT client_group_id, name, funds_under_management, revenue, active_products, "
+                  "lapsed_products, latest_valuation_date, refreshed_at FROM client_group_summaries "
+                  "WHERE client_group_id = %s", (group_id,))
+
+
+def view_refreshed_at(tx: Tx, view: str) -> Any:
+    return tx.one("SELECT view_refreshed_at(%s) AS t", (view,))["t"]
+
+
+def dashboard_rows(tx: Tx) -> list[dict[str, Any]]:
+    return tx.all("SELECT d.dimension, d.key, d.funds_under_management, d.revenue, d.products, d.refreshed_at, "
+                  "CASE d.dimension WHEN 'provider' THEN (SELECT name FROM providers WHERE id::text = d.key) "
+                  "WHEN 'adviser' THEN (SELECT name FROM users WHERE id::text = d.key) ELSE d.key END AS label "
+                  "FROM firm_dashboard d ORDER BY d.dimension, d.funds_under_management DESC, d.key")
+
+
+def top_households(tx: Tx, limit: int) -> list[dict[str, Any]]:
+    return tx.all("SELECT client_group_id, name, funds_under_management, revenue FROM client_group_summaries "
+                  "ORDER BY funds_under_management DESC, client_group_id LIMIT %s", (limit,))
+
+
+def live_revenue(tx: Tx, group_id: UUID | None) -> dict[str, Any]:
+    """Revenue now (not from the views): every active product at its latest portfolio valuation."""
+    return tx.one("SELECT coalesce(sum(round(p.fixed_fee_direct + p.fixed_fee_facilitated + coalesce(v.value, 0) "
+                  "* p.percentage_fee_facilitated / 100, 2)), 0) AS revenue, count(*) AS products, now() AS computed_at "
+                  "FROM products p LEFT JOIN LATERAL (SELECT pv.value FROM portfolio_valuations pv "
+                  "WHERE pv.product_id = p.id ORDER BY pv.valuation_date DESC LIMIT 1) v ON true "
+                  "WHERE p.status = 'active' AND (%(g)s::uuid IS NULL OR p.client_group_id = %(g)s)", {"g": group_id})
