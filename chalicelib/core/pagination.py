@@ -1,0 +1,160 @@
+"""Lists: the one pipeline every list endpoint goes through.
+
+A list is declared once as a `ListSpec` (its name, the fields it may be sorted by and the columns behind each).
+A request's `ListQuery` (limit, cursor and, where the list offers it, sort) becomes a `Keyset`: the SQL fragments of
+one page (`where()`, `order_by()`, `params()`) that the domain's store splices into its query, and `page(rows)`,
+which cuts the extra row off and makes the next cursor.
+
+Cursors are opaque: base64url of a JSON list [list name, sort, key values...]. A cursor made by one list or for one
+sort is refused by another (422), so it can never be misread as a position in a different ordering. Text searches
+(`?q=`) match through `like_pattern`, which escapes LIKE's wildcards: `q=_` finds an underscore, not every row.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import Field
+
+from chalicelib.core import errors
+from chalicelib.core.jsonutil import dumps
+from chalicelib.core.models import ApiModel, StrictModel
+
+MAX_LIMIT = 200
+T = TypeVar("T")
+
+
+class ListQuery(StrictModel):
+    limit: int = Field(50, ge=1, le=MAX_LIMIT, description="Page size (max 200)")
+    cursor: str | None = Field(None, max_length=500, description=(
+        "Opaque cursor from the previous page's next_cursor; only valid for the same list and sort"))
+
+
+class Page(ApiModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+Column = tuple[str, str]  # (column, SQL type), e.g. ("surname", "text"); "alias.column" names a joined table's
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """One list: `name` is what its cursors carry; `sorts` maps each sort field to its columns, which with
+    `tiebreak` (the row id unless the sort columns are unique already) give a total order."""
+
+    name: str
+    sorts: dict[str, tuple[Column, ...]]
+    default_sort: str
+    tiebreak: Column | None = ("id", "uuid")
+
+    def columns(self, sort: str) -> tuple[Column, ...]:
+        return self.sorts[sort.removeprefix("-")] + ((self.tiebreak,) if self.tiebreak else ())
+
+
+def _invalid_cursor(message: str) -> errors.Unprocessable:
+    return errors.Unprocessable("The cursor is not valid for this list", errors=[{"field": "cursor", "message": message}])
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(dumps(values).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> Any:
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise _invalid_cursor("invalid cursor") from None
+
+
+def _identifier(column: str) -> Any:
+    from psycopg import sql
+
+    return sql.Identifier(*column.split("."))
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """One page of a list in one sort, as SQL fragments for the store and the page cut for the service."""
+
+    spec: ListSpec
+    sort: str
+    after: tuple[str, ...] | None
+    limit: int
+
+    @classmethod
+    def parse(cls, spec: ListSpec, query: Any) -> "Keyset":
+        """From a ListQuery (a `sort` attribute is used when the list's query model has one)."""
+        sort = getattr(query, "sort", None) or spec.default_sort
+        if sort.removeprefix("-") not in spec.sorts:
+            raise errors.Unprocessable("Unknown sort", errors=[{
+                "field": "sort", "message": "one of " + ", ".join(f"{p}{c}" for c in spec.sorts for p in ("", "-"))}])
+        after = None
+        if query.cursor:
+            values = _decode(query.cursor)
+            arity = len(spec.columns(sort))
+            if (not isinstance(values, list) or len(values) < 2
+                    or not all(isinstance(v, str) for v in values)):
+                raise _invalid_cursor("invalid cursor")
+            if values[0] != spec.name:
+                raise _invalid_cursor("this cursor was made by another list")
+            if values[1] != sort:
+                raise _invalid_cursor("this cursor was made for another sort")
+            if len(values) != arity + 2:
+                raise _invalid_cursor("invalid cursor")
+            after = tuple(values[2:])
+        return cls(spec, sort, after, query.limit)
+
+    @property
+    def descending(self) -> bool:
+        return self.sort.startswith("-")
+
+    def where(self) -> Any:
+        """`(columns) > (cursor values)` (or `<` when descending); `true` on the first page."""
+        from psycopg import sql
+
+        if self.after is None:
+            return sql.SQL("true")
+        columns = self.spec.columns(self.sort)
+        names = [_identifier(c) for c, _ in columns]
+        values = [sql.SQL("{}::{}").format(sql.Placeholder(f"_ks{i}"), sql.SQL(t)) for i, (_, t) in enumerate(columns)]
+        return sql.SQL("({}) {} ({})").format(sql.SQL(", ").join(names), sql.SQL("<" if self.descending else ">"),
+                                             sql.SQL(", ").join(values))
+
+    def order_by(self) -> Any:
+        from psycopg import sql
+
+        direction = sql.SQL("DESC" if self.descending else "ASC")
+        return sql.SQL(", ").join(sql.SQL("{} {}").format(_identifier(c), direction)
+                                  for c, _ in self.spec.columns(self.sort))
+
+    def params(self) -> dict[str, Any]:
+        """The cursor values and `_ks_limit` (one row more than the page, to know whether another follows)."""
+        n = len(self.spec.columns(self.sort))
+        values = self.after or (None,) * n
+        return {**{f"_ks{i}": values[i] for i in range(n)}, "_ks_limit": self.limit + 1}
+
+    def page(self, rows: list[Any]) -> tuple[list[Any], str | None]:
+        """Rows fetched with LIMIT limit+1 -> (this page, the next cursor or None)."""
+        if len(rows) <= self.limit:
+            return rows, None
+        rows = rows[:self.limit]
+        last = rows[-1]
+        key = [_cursor_text(last[c.split(".")[-1]]) for c, _ in self.spec.columns(self.sort)]
+        return rows, encode_cursor([self.spec.name, self.sort, *key])
+
+
+def _cursor_text(value: Any) -> str:
+    if value is None:
+        raise ValueError("a sort column of a listed row is NULL: keyset order needs NOT NULL sort columns")
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def like_pattern(q: str | None) -> str | None:
+    """`%q%` for ILIKE with q's own %, _ and backslash matched literally; None when there is no search."""
+    if q is None:
+        return None
+    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
