@@ -106,6 +106,9 @@ class Keyset:
             if len(values) != arity + 2:
                 raise _invalid_cursor("invalid cursor")
             after = tuple(values[2:])
+            for value, (_, sql_type) in zip(after, spec.columns(sort)):
+                if not _parses_as(value, sql_type):
+                    raise _invalid_cursor("invalid cursor")
         return cls(spec, sort, after, query.limit)
 
     @property
@@ -145,6 +148,28 @@ class Keyset:
         last = rows[-1]
         key = [_cursor_text(last[c.split(".")[-1]]) for c, _ in self.spec.columns(self.sort)]
         return rows, encode_cursor([self.spec.name, self.sort, *key])
+
+
+_PARSERS: dict[str, Any] = {}
+
+
+def _parses_as(value: str, sql_type: str) -> bool:
+    """Whether a cursor value reads as its column's type (a forged cursor is a 422, not a database error)."""
+    if not _PARSERS:
+        from datetime import date, datetime
+        from decimal import Decimal
+        from uuid import UUID
+
+        _PARSERS.update({"uuid": UUID, "date": date.fromisoformat, "timestamptz": datetime.fromisoformat,
+                         "numeric": Decimal, "integer": int, "bigint": int})
+    parse = _PARSERS.get(sql_type)
+    if parse is None:
+        return True  # text
+    try:
+        parse(value)
+    except (ValueError, ArithmeticError):
+        return False
+    return True
 
 
 def _cursor_text(value: Any) -> str:
