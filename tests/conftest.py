@@ -9,6 +9,7 @@ import os
 import tempfile
 import uuid
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +164,44 @@ def owner_sql(query: str, params: Any = None) -> list[dict[str, Any]]:
     with db.owner_connection() as conn:
         cur = conn.execute(query, params)
         return cur.fetchall() if cur.description else []
+
+
+PROBLEM_JSON = "application/problem+json"
+_PROBLEM_KEYS = frozenset({"type", "title", "status", "detail", "errors", "request_id"})
+
+
+def assert_problem(resp: Any, status: int, fields: str | Iterable[str] = (), *,
+                   detail: str | None = None) -> dict[str, Any]:
+    """The one check of an error answer; returns its body.
+
+    `resp` (a chalice.test response) must be exactly `status` with Content-Type application/problem+json and an
+    RFC 9457 body: type (an https URI), title, status (equal to the HTTP status), detail, request_id (equal to the
+    X-Request-Id header), and nothing else but an optional errors[] whose entries are exactly {field, message}.
+    No stack trace anywhere. `fields`: a field name, or several, that errors[] must name; `detail`: text the
+    detail must contain.
+    """
+    assert resp.status_code == status, f"expected {status}, got {resp.status_code}: {resp.body[:500]!r}"
+    assert resp.headers.get("Content-Type") == PROBLEM_JSON, resp.headers
+    assert b"Traceback" not in resp.body and b'File "' not in resp.body, resp.body[:500]
+    import json
+
+    body = json.loads(resp.body)
+    assert isinstance(body, dict), resp.body[:500]
+    assert {"type", "title", "status", "detail", "request_id"} <= set(body) <= _PROBLEM_KEYS, body
+    assert isinstance(body["type"], str) and body["type"].startswith("https://"), body
+    assert isinstance(body["title"], str) and body["title"], body
+    assert isinstance(body["detail"], str) and body["detail"], body
+    assert type(body["status"]) is int and body["status"] == status, body
+    assert body["request_id"] and body["request_id"] == resp.headers.get("X-Request-Id"), (body, resp.headers)
+    if "errors" in body:
+        assert isinstance(body["errors"], list) and body["errors"], body
+        for error in body["errors"]:
+            assert isinstance(error, dict) and set(error) == {"field", "message"}, error
+            assert isinstance(error["field"], str) and error["field"], error
+            assert isinstance(error["message"], str) and error["message"], error
+    named = {e["field"] for e in body.get("errors", [])}
+    for name in (fields,) if isinstance(fields, str) else fields:
+        assert name in named, (name, body)
+    if detail is not None:
+        assert detail in body["detail"], (detail, body["detail"])
+    return body

@@ -10,6 +10,8 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import assert_problem
+
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "openapi.json"
 STATIC = ROOT / "chalicelib" / "system" / "static" / "swagger-ui"
@@ -179,9 +181,7 @@ def test_docs_page_uses_only_local_assets_and_they_are_served(client):
 
 @pytest.mark.parametrize("asset", ["LICENSE", "NOTICE", "nope.js", "..%2F..%2Fapp.py"])
 def test_docs_assets_outside_the_allow_list_are_404(client, asset):
-    response = client.http.get(f"/v1/docs/assets/{asset}")
-    assert response.status_code == 404
-    assert response.headers["Content-Type"] == "application/problem+json"
+    assert_problem(client.http.get(f"/v1/docs/assets/{asset}"), 404)
 
 
 def test_public_auth_routes_document_the_401_they_answer(client, document):

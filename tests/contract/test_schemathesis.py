@@ -171,7 +171,7 @@ NUL_CASES = [
 
 @pytest.mark.parametrize("method,path,body", NUL_CASES, ids=[f"{m} {p}" for m, p, _ in NUL_CASES])
 def test_nul_characters_are_refused_with_422(chalice_client, fuzz_firm, existing, method, path, body):
-    from tests.conftest import owner_sql
+    from tests.conftest import assert_problem, owner_sql
 
     path = path.format(**existing)
     headers = {**fuzz_firm.auth("admin"), "Content-Type": "application/json"}
@@ -182,9 +182,7 @@ def test_nul_characters_are_refused_with_422(chalice_client, fuzz_firm, existing
                        "(SELECT count(*) FROM audit_events WHERE firm_id = %(f)s) AS a", {"f": fuzz_firm.id})
     response = chalice_client.http.request(method, path, headers=headers,
                                            body=json.dumps(body).encode() if body is not None else b"")
-    assert response.status_code == 422, response.body
-    assert response.headers["Content-Type"] == "application/problem+json"
-    assert response.json_body["status"] == 422
+    assert_problem(response, 422)
     after = owner_sql("SELECT (SELECT count(*) FROM client_groups WHERE firm_id = %(f)s) AS g, "
                       "(SELECT count(*) FROM product_owners WHERE firm_id = %(f)s) AS o, "
                       "(SELECT count(*) FROM audit_events WHERE firm_id = %(f)s) AS a", {"f": fuzz_firm.id})

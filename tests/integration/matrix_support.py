@@ -25,8 +25,6 @@ from psycopg import sql
 
 from tests.conftest import PASSWORD, owner_sql
 
-PROBLEM_JSON = "application/problem+json"
-
 # Every table that holds one firm's rows (firms itself by id, the others by firm_id), in dependency order.
 TENANT_TABLES = ("firms", "users", "sessions", "api_keys", "client_groups", "product_owners",
                  "client_group_product_owners", "audit_events", "idempotency_keys",
@@ -73,17 +71,6 @@ def expect_status(resp: Any, status: int) -> Any:
     """Asserts the status and returns the JSON body (None when there is none)."""
     assert resp.status_code == status, f"expected {status}, got {resp.status_code}: {resp.body[:500]!r}"
     return resp.json_body
-
-
-def assert_problem(resp: Any, status: int) -> dict[str, Any]:
-    """An RFC 9457 problem+json answer with this status, and no stack trace."""
-    assert resp.status_code == status, f"expected {status}, got {resp.status_code}: {resp.body[:500]!r}"
-    assert resp.headers.get("Content-Type") == PROBLEM_JSON, resp.headers
-    body = resp.json_body
-    assert isinstance(body, dict), resp.body[:500]
-    assert body["status"] == status and body["type"] and body["title"] and body["detail"], body
-    assert b"Traceback" not in resp.body
-    return body
 
 
 def list_ids(client: Any, path: str, auth: dict[str, str], *, paged: bool = True) -> list[str]:

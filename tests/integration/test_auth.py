@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PASSWORD, Firm, owner_sql
+from tests.conftest import PASSWORD, Firm, assert_problem, owner_sql
 
 JSON = {"Content-Type": "application/json"}
 
@@ -29,14 +29,6 @@ def refresh(client: Any, token: str) -> Any:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def problem(resp: Any, status: int) -> dict[str, Any]:
-    assert resp.status_code == status, (resp.status_code, resp.body[:400])
-    assert resp.headers["Content-Type"] == "application/problem+json"
-    body = json.loads(resp.body)
-    assert body["status"] == status and body["request_id"] == resp.headers["X-Request-Id"]
-    return body
 
 
 def without_request_id(resp: Any) -> dict[str, Any]:
@@ -85,8 +77,8 @@ def test_login_email_is_case_insensitive(client: Any, firm_a: Firm) -> None:
 def test_unknown_email_and_wrong_password_are_indistinguishable(client: Any, fresh_firm: Firm) -> None:
     unknown = login(client, f"nobody-{uuid.uuid4().hex[:8]}@nowhere.example.com", PASSWORD)
     wrong = login(client, fresh_firm.users["viewer"]["email"], PASSWORD + "!")
-    problem(unknown, 401)
-    problem(wrong, 401)
+    assert_problem(unknown, 401)
+    assert_problem(wrong, 401)
     assert without_request_id(unknown) == without_request_id(wrong)
     assert json.loads(unknown.body)["request_id"] != json.loads(wrong.body)["request_id"]
     # the bytes too: same fields in the same order, only the request id differs
@@ -103,12 +95,12 @@ def test_five_failures_lock_the_account_until_the_lock_expires(client: Any, fres
     email = user["email"]
     unknown = login(client, "nobody@nowhere.example.com", "x")
     for i in range(1, 5):
-        problem(login(client, email, f"wrong-{i}"), 401)
+        assert_problem(login(client, email, f"wrong-{i}"), 401)
         assert user_row(user["id"])["failed_logins"] == i
         assert user_row(user["id"])["locked_until"] is None
     last_login = user_row(user["id"])["last_login_at"]
     fifth = login(client, email, "wrong-5")
-    problem(fifth, 401)
+    assert_problem(fifth, 401)
     row = user_row(user["id"])
     now = datetime.now(timezone.utc)
     assert row["locked_until"] is not None
@@ -117,7 +109,7 @@ def test_five_failures_lock_the_account_until_the_lock_expires(client: Any, fres
 
     # locked: the right password is refused, with the very same answer as a wrong one
     locked = login(client, email, PASSWORD)
-    problem(locked, 401)
+    assert_problem(locked, 401)
     assert without_request_id(locked) == without_request_id(fifth) == without_request_id(unknown)
     assert user_row(user["id"])["last_login_at"] == last_login
     # another user of the firm is not affected
@@ -132,22 +124,23 @@ def test_five_failures_lock_the_account_until_the_lock_expires(client: Any, fres
 
     # the counter starts again from zero: four more failures do not lock the account
     for i in range(4):
-        problem(login(client, email, f"again-{i}"), 401)
+        assert_problem(login(client, email, f"again-{i}"), 401)
     assert login(client, email, PASSWORD).status_code == 200
     # ...and a success resets it: four more failures still do not lock
     for i in range(4):
-        problem(login(client, email, f"more-{i}"), 401)
+        assert_problem(login(client, email, f"more-{i}"), 401)
     assert user_row(user["id"])["failed_logins"] == 4
     assert login(client, email, PASSWORD).status_code == 200
     assert user_row(user["id"])["failed_logins"] == 0
 
 
 def test_login_refuses_bad_bodies(client: Any) -> None:
-    problem(client.http.post("/v1/auth/login", headers=JSON, body='{"email": "a@b.example.com"}'), 422)
-    problem(client.http.post("/v1/auth/login", headers=JSON,
-                             body='{"email": "a@b.example.com", "password": "x", "remember": true}'), 422)
-    problem(client.http.post("/v1/auth/login", headers=JSON, body='{"email": "not-an-email", "password": "x"}'), 422)
-    problem(client.http.post("/v1/auth/login", headers={"Content-Type": "text/plain"}, body="{}"), 415)
+    assert_problem(client.http.post("/v1/auth/login", headers=JSON, body='{"email": "a@b.example.com"}'), 422)
+    assert_problem(client.http.post("/v1/auth/login", headers=JSON,
+                                    body='{"email": "a@b.example.com", "password": "x", "remember": true}'), 422)
+    assert_problem(client.http.post("/v1/auth/login", headers=JSON,
+                                    body='{"email": "not-an-email", "password": "x"}'), 422)
+    assert_problem(client.http.post("/v1/auth/login", headers={"Content-Type": "text/plain"}, body="{}"), 415)
 
 
 # --- refresh tokens -------------------------------------------------------------------------------------------------
@@ -171,9 +164,9 @@ def test_refresh_rotates_and_reuse_revokes_the_whole_chain(client: Any, fresh_fi
 
     # the first token, already used, is presented again: refused, and the whole chain is revoked
     reused = refresh(client, first["refresh_token"])
-    problem(reused, 401)
-    problem(refresh(client, newest["refresh_token"]), 401)
-    problem(refresh(client, second["refresh_token"]), 401)
+    assert_problem(reused, 401)
+    assert_problem(refresh(client, newest["refresh_token"]), 401)
+    assert_problem(refresh(client, second["refresh_token"]), 401)
     assert audit_count(fresh_firm.id, "auth.refresh_reuse") == 1
     chain = owner_sql("SELECT count(*) AS n, count(revoked_at) AS revoked FROM sessions WHERE chain_id = "
                       "(SELECT chain_id FROM sessions WHERE token_hash = %s)",
@@ -181,7 +174,7 @@ def test_refresh_rotates_and_reuse_revokes_the_whole_chain(client: Any, fresh_fi
     assert chain["n"] == 3 and chain["revoked"] == 3
     # the chain's access tokens end with it
     for tokens in (first, second, newest):
-        problem(client.http.get("/v1/me", headers=bearer(tokens["access_token"])), 401)
+        assert_problem(client.http.get("/v1/me", headers=bearer(tokens["access_token"])), 401)
 
     # the other device's chain is untouched
     assert refresh(client, other_session["refresh_token"]).status_code == 200
@@ -190,8 +183,8 @@ def test_refresh_rotates_and_reuse_revokes_the_whole_chain(client: Any, fresh_fi
 def test_refresh_refuses_unknown_tokens(client: Any) -> None:
     a = refresh(client, "wdr_" + "x" * 43)
     b = refresh(client, "not even a token")
-    problem(a, 401)
-    problem(b, 401)
+    assert_problem(a, 401)
+    assert_problem(b, 401)
     assert without_request_id(a) == without_request_id(b)
 
 
@@ -200,7 +193,7 @@ def test_expired_refresh_token_is_refused(client: Any, fresh_firm: Firm) -> None
     token_hash = hashlib.sha256(tokens["refresh_token"].encode()).digest()
     owner_sql("UPDATE sessions SET created_at = now() - interval '2 days', expires_at = now() - interval '1 second' "
               "WHERE token_hash = %s", (token_hash,))
-    problem(refresh(client, tokens["refresh_token"]), 401)
+    assert_problem(refresh(client, tokens["refresh_token"]), 401)
 
 
 def test_logout_revokes_the_refresh_chain(client: Any, fresh_firm: Firm) -> None:
@@ -211,19 +204,19 @@ def test_logout_revokes_the_refresh_chain(client: Any, fresh_firm: Firm) -> None
     out = client.http.post("/v1/auth/logout", headers=bearer(rotated["access_token"]))
     assert out.status_code == 204, out.body
     assert out.body == b""
-    problem(refresh(client, rotated["refresh_token"]), 401)
-    problem(refresh(client, tokens["refresh_token"]), 401)
+    assert_problem(refresh(client, rotated["refresh_token"]), 401)
+    assert_problem(refresh(client, tokens["refresh_token"]), 401)
     assert audit_count(fresh_firm.id, "auth.logout") == 1
     # the access token ends with its session
-    problem(client.http.get("/v1/me", headers=bearer(rotated["access_token"])), 401)
+    assert_problem(client.http.get("/v1/me", headers=bearer(rotated["access_token"])), 401)
     assert client.http.get("/v1/me", headers=bearer(other["access_token"])).status_code == 200
     # only this session ends: the user's other session still refreshes
     assert refresh(client, other["refresh_token"]).status_code == 200
 
 
 def test_logout_needs_a_user_session(client: Any, firm_a: Firm) -> None:
-    problem(client.http.post("/v1/auth/logout"), 401)
-    problem(client.http.post("/v1/auth/logout", headers=firm_a.auth("read")), 422)
+    assert_problem(client.http.post("/v1/auth/logout"), 401)
+    assert_problem(client.http.post("/v1/auth/logout", headers=firm_a.auth("read")), 422)
 
 
 # --- /v1/me ---------------------------------------------------------------------------------------------------------
@@ -238,10 +231,10 @@ def test_me(client: Any, firm_a: Firm) -> None:
         assert me["active"] is True and isinstance(me["version"], int)
         assert me["firm"] == {"id": str(firm_a.id), "name": firm_a.name, "base_currency": "GBP"}
         assert "password" not in resp.body.decode() and "password_hash" not in me
-    problem(client.http.get("/v1/me"), 401)
-    problem(client.http.get("/v1/me", headers=bearer("not.a.jwt")), 401)
-    problem(client.http.get("/v1/me", headers={"Authorization": "Basic dXNlcjpwYXNz"}), 401)
-    problem(client.http.get("/v1/me", headers=firm_a.auth("read")), 422)  # an API key is not a user
+    assert_problem(client.http.get("/v1/me"), 401)
+    assert_problem(client.http.get("/v1/me", headers=bearer("not.a.jwt")), 401)
+    assert_problem(client.http.get("/v1/me", headers={"Authorization": "Basic dXNlcjpwYXNz"}), 401)
+    assert_problem(client.http.get("/v1/me", headers=firm_a.auth("read")), 422)  # an API key is not a user
 
 
 def test_tampered_and_foreign_tokens_are_refused(client: Any, firm_a: Firm) -> None:
@@ -250,14 +243,14 @@ def test_tampered_and_foreign_tokens_are_refused(client: Any, firm_a: Firm) -> N
     token = firm_a.tokens["viewer"]
     claims = jwt.decode(token, options={"verify_signature": False})
     forged = jwt.encode({**claims, "role": "admin"}, "another-secret-" + "y" * 40, algorithm="HS256")
-    problem(client.http.get("/v1/users", headers=bearer(forged)), 401)
+    assert_problem(client.http.get("/v1/users", headers=bearer(forged)), 401)
     unsigned = jwt.encode({**claims, "role": "admin"}, None, algorithm="none")
-    problem(client.http.get("/v1/users", headers=bearer(unsigned)), 401)
+    assert_problem(client.http.get("/v1/users", headers=bearer(unsigned)), 401)
     import os
 
     expired = jwt.encode({**claims, "iat": claims["iat"] - 7200, "exp": claims["iat"] - 3600},
                          os.environ["JWT_SECRET"], algorithm="HS256")
-    body = problem(client.http.get("/v1/me", headers=bearer(expired)), 401)
+    body = assert_problem(client.http.get("/v1/me", headers=bearer(expired)), 401)
     assert "expired" in body["detail"]
 
 
@@ -275,11 +268,11 @@ def test_deactivated_user_cannot_log_in_or_refresh(client: Any, fresh_firm: Firm
 
     refused = login(client, user["email"], PASSWORD)
     wrong = login(client, fresh_firm.users["viewer"]["email"], "not the password")
-    problem(refused, 401)
+    assert_problem(refused, 401)
     assert without_request_id(refused) == without_request_id(wrong)  # no hint that the account exists
-    problem(refresh(client, tokens["refresh_token"]), 401)
-    problem(client.http.get("/v1/me", headers=bearer(tokens["access_token"])), 401)
-    problem(client.http.get("/v1/client-groups", headers=fresh_firm.auth("adviser")), 401)
+    assert_problem(refresh(client, tokens["refresh_token"]), 401)
+    assert_problem(client.http.get("/v1/me", headers=bearer(tokens["access_token"])), 401)
+    assert_problem(client.http.get("/v1/client-groups", headers=fresh_firm.auth("adviser")), 401)
 
     # reactivated, they may log in again
     resp = client.http.patch(f"/v1/users/{user['id']}", headers={**admin, "If-Match": f'"{version + 1}"'},
@@ -298,9 +291,9 @@ def test_a_password_change_ends_the_users_sessions(client: Any, fresh_firm: Firm
                              body=json.dumps({"password": new_password}))
     assert resp.status_code == 200, resp.body
     assert "password" not in resp.json_body
-    problem(refresh(client, tokens["refresh_token"]), 401)
-    problem(client.http.get("/v1/me", headers=bearer(tokens["access_token"])), 401)
-    problem(login(client, user["email"], PASSWORD), 401)
+    assert_problem(refresh(client, tokens["refresh_token"]), 401)
+    assert_problem(client.http.get("/v1/me", headers=bearer(tokens["access_token"])), 401)
+    assert_problem(login(client, user["email"], PASSWORD), 401)
     assert login(client, user["email"], new_password).status_code == 200
     trail = owner_sql("SELECT e::text AS row FROM audit_events e WHERE firm_id = %s", (fresh_firm.id,))
     assert not any(new_password in t["row"] for t in trail)
@@ -356,13 +349,13 @@ def test_revoked_api_key_is_refused(client: Any, fresh_firm: Firm) -> None:
     assert client.http.get("/v1/client-groups", headers=key).status_code == 200
     gone = client.http.delete(f"/v1/api-keys/{created['id']}", headers=fresh_firm.auth("admin"))
     assert gone.status_code == 204, gone.body
-    body = problem(client.http.get("/v1/client-groups", headers=key), 401)
+    body = assert_problem(client.http.get("/v1/client-groups", headers=key), 401)
     assert "revoked" in body["detail"]
-    problem(client.http.post("/v1/client-groups", headers={**key, **JSON}, body='{"name": "x", "type": "family"}'),
-            401)
+    assert_problem(client.http.post("/v1/client-groups", headers={**key, **JSON},
+                                    body='{"name": "x", "type": "family"}'), 401)
     assert owner_sql("SELECT count(*) AS n FROM client_groups WHERE firm_id = %s", (fresh_firm.id,))[0]["n"] == 0
     # revoking again: there is no live key by that id
-    problem(client.http.delete(f"/v1/api-keys/{created['id']}", headers=fresh_firm.auth("admin")), 404)
+    assert_problem(client.http.delete(f"/v1/api-keys/{created['id']}", headers=fresh_firm.auth("admin")), 404)
     listed = client.http.get("/v1/api-keys", headers=fresh_firm.auth("admin")).json_body["items"]
     assert [k["revoked_at"] is not None for k in listed if k["id"] == created["id"]] == [True]
 
@@ -376,20 +369,20 @@ def test_expired_api_key_is_refused(client: Any, fresh_firm: Firm) -> None:
     # the row's CHECK wants expires_at > created_at, so move both into the past
     owner_sql("UPDATE api_keys SET created_at = now() - interval '2 days', expires_at = now() - interval '1 second' "
               "WHERE id = %s", (created["id"],))
-    body = problem(client.http.get("/v1/client-groups", headers=key), 401)
+    body = assert_problem(client.http.get("/v1/client-groups", headers=key), 401)
     assert "expired" in body["detail"]
 
 
 def test_api_key_expiry_must_be_in_the_future(client: Any, fresh_firm: Firm) -> None:
     admin = {**fresh_firm.auth("admin"), **JSON}
     past = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()
-    problem(client.http.post("/v1/api-keys", headers=admin,
-                             body=json.dumps({"name": "k", "scopes": ["read"], "expires_at": past})), 422)
+    assert_problem(client.http.post("/v1/api-keys", headers=admin,
+                                    body=json.dumps({"name": "k", "scopes": ["read"], "expires_at": past})), 422)
     naive = (datetime.now(timezone.utc) + timedelta(days=1)).replace(tzinfo=None).isoformat()
-    problem(client.http.post("/v1/api-keys", headers=admin,
-                             body=json.dumps({"name": "k", "scopes": ["read"], "expires_at": naive})), 422)
-    problem(client.http.post("/v1/api-keys", headers=admin, body='{"name": "k", "scopes": ["admin"]}'), 422)
-    problem(client.http.post("/v1/api-keys", headers=admin, body='{"name": "k", "scopes": []}'), 422)
+    assert_problem(client.http.post("/v1/api-keys", headers=admin,
+                                    body=json.dumps({"name": "k", "scopes": ["read"], "expires_at": naive})), 422)
+    assert_problem(client.http.post("/v1/api-keys", headers=admin, body='{"name": "k", "scopes": ["admin"]}'), 422)
+    assert_problem(client.http.post("/v1/api-keys", headers=admin, body='{"name": "k", "scopes": []}'), 422)
 
 
 @pytest.mark.parametrize("mangle", [
@@ -399,7 +392,7 @@ def test_api_key_expiry_must_be_in_the_future(client: Any, fresh_firm: Firm) -> 
     lambda k: "wdk_",
 ], ids=["wrong-secret", "unknown-prefix", "short", "bare-prefix"])
 def test_mangled_api_keys_are_refused(client: Any, firm_a: Firm, mangle: Any) -> None:
-    problem(client.http.get("/v1/client-groups", headers=bearer(mangle(firm_a.api_keys["read"]))), 401)
+    assert_problem(client.http.get("/v1/client-groups", headers=bearer(mangle(firm_a.api_keys["read"]))), 401)
 
 
 # --- users (admin) --------------------------------------------------------------------------------------------------
@@ -445,7 +438,7 @@ def test_create_user_with_a_chosen_password(client: Any, fresh_firm: Firm) -> No
     assert login(client, email, chosen).status_code == 200
     short = client.http.post("/v1/users", headers=admin, body=json.dumps(
         {"email": f"short-{uuid.uuid4().hex[:6]}@example.com", "name": "S", "role": "viewer", "password": "short"}))
-    problem(short, 422)
+    assert_problem(short, 422)
 
 
 def test_duplicate_email_is_a_conflict(client: Any, fresh_firm: Firm, firm_b: Firm) -> None:
@@ -455,7 +448,7 @@ def test_duplicate_email_is_a_conflict(client: Any, fresh_firm: Firm, firm_b: Fi
     for email in (existing, existing.upper(), firm_b.users["viewer"]["email"]):  # emails are unique across firms
         resp = client.http.post("/v1/users", headers=admin,
                                 body=json.dumps({"email": email, "name": "Dup", "role": "viewer"}))
-        problem(resp, 409)
+        assert_problem(resp, 409)
     assert owner_sql("SELECT count(*) AS n FROM users WHERE firm_id = %s", (fresh_firm.id,))[0]["n"] == before
     assert audit_count(fresh_firm.id, "user.create") == 4  # the fixture's four users, nothing more
 
@@ -468,9 +461,9 @@ def test_patch_user_role_needs_if_match(client: Any, fresh_firm: Firm) -> None:
     got = client.http.get(url, headers=admin)
     version = got.json_body["version"]
     assert got.headers["ETag"] == f'"{version}"'
-    problem(client.http.patch(url, headers=admin, body='{"role": "analyst"}'), 428)
-    problem(client.http.patch(url, headers={**admin, "If-Match": f'"{version + 1}"'}, body='{"role": "analyst"}'),
-            412)
+    assert_problem(client.http.patch(url, headers=admin, body='{"role": "analyst"}'), 428)
+    assert_problem(client.http.patch(url, headers={**admin, "If-Match": f'"{version + 1}"'},
+                                     body='{"role": "analyst"}'), 412)
     assert user_row(user["id"])["role"] == "viewer"
     resp = client.http.patch(url, headers={**admin, "If-Match": f'"{version}"'}, body='{"role": "analyst"}')
     assert resp.status_code == 200, resp.body
@@ -478,11 +471,12 @@ def test_patch_user_role_needs_if_match(client: Any, fresh_firm: Firm) -> None:
     assert resp.headers["ETag"] == f'"{version + 1}"'
     assert user_row(user["id"])["role"] == "analyst"
     # a role change ends the user's sessions: the new role takes effect at the next login
-    problem(refresh(client, tokens["refresh_token"]), 401)
-    problem(client.http.get("/v1/me", headers=bearer(tokens["access_token"])), 401)
+    assert_problem(refresh(client, tokens["refresh_token"]), 401)
+    assert_problem(client.http.get("/v1/me", headers=bearer(tokens["access_token"])), 401)
     relogged = login(client, user["email"], PASSWORD).json_body
     assert client.http.get("/v1/me", headers=bearer(relogged["access_token"])).json_body["role"] == "analyst"
-    problem(client.http.patch(url, headers={**admin, "If-Match": f'"{version + 1}"'}, body='{"role": "owner"}'), 422)
+    assert_problem(client.http.patch(url, headers={**admin, "If-Match": f'"{version + 1}"'},
+                                     body='{"role": "owner"}'), 422)
 
 
 def test_admin_cannot_deactivate_or_demote_themselves(client: Any, fresh_firm: Firm) -> None:
@@ -493,7 +487,7 @@ def test_admin_cannot_deactivate_or_demote_themselves(client: Any, fresh_firm: F
     events = audit_count(fresh_firm.id, "user.update")
     for body in ('{"active": false}', '{"role": "adviser"}', '{"role": "viewer", "name": "Still Me"}'):
         resp = client.http.patch(url, headers={**admin, "If-Match": f'"{version}"'}, body=body)
-        problem(resp, 409)
+        assert_problem(resp, 409)
     row = user_row(me["id"])
     assert row["active"] is True and row["role"] == "admin" and row["version"] == version
     assert audit_count(fresh_firm.id, "user.update") == events
@@ -517,7 +511,7 @@ def test_an_admin_may_demote_another_admin(client: Any, fresh_firm: Firm) -> Non
 
 def test_users_and_keys_are_for_admins_only(client: Any, firm_a: Firm) -> None:
     for who in ("adviser", "analyst", "viewer", "read", "write"):
-        problem(client.http.get("/v1/users", headers=firm_a.auth(who)), 403)
-        problem(client.http.get("/v1/api-keys", headers=firm_a.auth(who)), 403)
-        problem(client.http.post("/v1/api-keys", headers={**firm_a.auth(who), **JSON},
-                                 body='{"name": "sneaky", "scopes": ["read", "write"]}'), 403)
+        assert_problem(client.http.get("/v1/users", headers=firm_a.auth(who)), 403)
+        assert_problem(client.http.get("/v1/api-keys", headers=firm_a.auth(who)), 403)
+        assert_problem(client.http.post("/v1/api-keys", headers={**firm_a.auth(who), **JSON},
+                                        body='{"name": "sneaky", "scopes": ["read", "write"]}'), 403)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Firm, owner_sql
+from tests.conftest import Firm, assert_problem, owner_sql
 
 JSON = {"Content-Type": "application/json"}
 
@@ -62,12 +62,6 @@ def all_pages(client: Any, firm: Firm, path: str, limit: int, query: str = "") -
             return items
         assert len(body["items"]) == limit
     raise AssertionError("the pages never ended")
-
-
-def problem(resp: Any, status: int) -> dict[str, Any]:
-    assert resp.status_code == status, (resp.status_code, resp.body[:400])
-    assert resp.headers["Content-Type"] == "application/problem+json"
-    return json.loads(resp.body)
 
 
 def counts(firm: Firm) -> dict[str, int]:
@@ -250,10 +244,10 @@ def test_a_cursor_only_works_with_its_own_sort(client: Any, fresh_firm: Firm) ->
     assert cursor
     resp = client.http.get(f"/v1/client-groups?limit=1&sort=-created_at&cursor={cursor}",
                            headers=fresh_firm.auth("viewer"))
-    body = problem(resp, 422)
+    body = assert_problem(resp, 422)
     assert any(e["field"] == "cursor" for e in body["errors"])
     owners_cursor = client.http.get(f"/v1/product-owners?cursor={cursor}", headers=fresh_firm.auth("viewer"))
-    problem(owners_cursor, 422)
+    assert_problem(owners_cursor, 422)
 
 
 # --- membership -----------------------------------------------------------------------------------------------------
@@ -316,9 +310,9 @@ def test_deleting_a_group_with_members_is_refused_then_allowed_once_emptied(clie
                                headers=writer(fresh_firm)).status_code == 201
     before = counts(fresh_firm)
 
-    refused = problem(client.http.delete(f"/v1/client-groups/{g['id']}", headers=writer(fresh_firm)), 409)
+    refused = assert_problem(client.http.delete(f"/v1/client-groups/{g['id']}", headers=writer(fresh_firm)), 409)
     assert "product owner" in refused["detail"] and "2" in refused["detail"]  # the reason, and how many
-    refused_owner = problem(client.http.delete(f"/v1/product-owners/{a['id']}", headers=writer(fresh_firm)), 409)
+    refused_owner = assert_problem(client.http.delete(f"/v1/product-owners/{a['id']}", headers=writer(fresh_firm)), 409)
     assert "client group" in refused_owner["detail"]
     assert counts(fresh_firm) == before  # nothing deleted, no audit event
     assert get(client, fresh_firm, f"/v1/client-groups/{g['id']}")["version"] == 1
@@ -330,13 +324,13 @@ def test_deleting_a_group_with_members_is_refused_then_allowed_once_emptied(clie
         assert r.status_code == 204 and r.body == b""
     assert get(client, fresh_firm, f"/v1/client-groups/{g['id']}/product-owners")["items"] == []
     # removing again: no such membership
-    problem(client.http.delete(f"/v1/client-groups/{g['id']}/product-owners/{a['id']}", headers=writer(fresh_firm)),
-            404)
+    assert_problem(client.http.delete(f"/v1/client-groups/{g['id']}/product-owners/{a['id']}",
+                                      headers=writer(fresh_firm)), 404)
     assert client.http.delete(f"/v1/product-owners/{a['id']}", headers=writer(fresh_firm)).status_code == 204
     assert client.http.delete(f"/v1/client-groups/{g['id']}", headers=writer(fresh_firm)).status_code == 204
-    problem(client.http.get(f"/v1/client-groups/{g['id']}", headers=fresh_firm.auth("viewer")), 404)
-    problem(client.http.get(f"/v1/product-owners/{a['id']}", headers=fresh_firm.auth("viewer")), 404)
-    problem(client.http.delete(f"/v1/client-groups/{g['id']}", headers=writer(fresh_firm)), 404)
+    assert_problem(client.http.get(f"/v1/client-groups/{g['id']}", headers=fresh_firm.auth("viewer")), 404)
+    assert_problem(client.http.get(f"/v1/product-owners/{a['id']}", headers=fresh_firm.auth("viewer")), 404)
+    assert_problem(client.http.delete(f"/v1/client-groups/{g['id']}", headers=writer(fresh_firm)), 404)
     # Bill, no longer in a group, is still there
     assert get(client, fresh_firm, f"/v1/product-owners/{b['id']}")["id"] == b["id"]
     after = counts(fresh_firm)
@@ -371,7 +365,8 @@ def test_patch_accepts_a_weak_etag(client: Any, fresh_firm: Firm) -> None:
     assert r.status_code == 200, r.body
     assert r.json_body["version"] == 2 and r.headers["ETag"] == '"2"'
     # a weak ETag of an old version is as stale as a strong one
-    problem(client.http.patch(url, headers={**writer(fresh_firm), "If-Match": 'W/"1"'}, body='{"notes": "x"}'), 412)
+    assert_problem(client.http.patch(url, headers={**writer(fresh_firm), "If-Match": 'W/"1"'},
+                                     body='{"notes": "x"}'), 412)
 
 
 def test_a_no_op_patch_keeps_the_version(client: Any, fresh_firm: Firm) -> None:

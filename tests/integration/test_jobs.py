@@ -7,7 +7,7 @@ from datetime import date
 import psycopg
 import pytest
 
-from tests.conftest import owner_sql
+from tests.conftest import assert_problem, owner_sql
 
 
 def _month(offset: int) -> str:
@@ -188,9 +188,8 @@ def test_job_runs_api_lists_runs_newest_first_for_admins_only(client, firm_a):
 
     for who in ("adviser", "analyst", "viewer", "read", "write"):
         denied = client.http.get("/v1/ops/job-runs", headers=firm_a.auth(who))
-        assert denied.status_code == 403, (who, denied.body)
-        assert denied.headers["Content-Type"] == "application/problem+json"
-    assert client.http.get("/v1/ops/job-runs").status_code == 401
+        assert_problem(denied, 403)
+    assert_problem(client.http.get("/v1/ops/job-runs"), 401)
 
 
 def test_scheduled_handler_runs_the_job_and_returns_a_json_summary(client):

@@ -30,10 +30,10 @@ import pytest
 import chalicelib.routes  # noqa: F401  (registers every route in ROUTES)
 from chalicelib.core import config
 from chalicelib.core.http import ADMIN, PUBLIC, READ, ROUTES, WRITE, RouteSpec
-from tests.conftest import PASSWORD, Firm, make_firm, owner_sql
+from tests.conftest import PASSWORD, Firm, assert_problem, make_firm, owner_sql
 from tests.integration.matrix_support import (TENANT_TABLES, Book, Household, add_activity, add_member,
-                                              add_portfolio_fund, add_valuation, api_key_id, assert_problem,
-                                              audit_events_since, audit_json, audit_watermark, bearer,
+                                              add_portfolio_fund, add_valuation, api_key_id, audit_events_since,
+                                              audit_json, audit_watermark, bearer,
                                               create_api_key, create_client_group, create_fund, create_generation,
                                               create_household, create_product, create_product_owner,
                                               create_provider, create_template, create_user, expect_status,

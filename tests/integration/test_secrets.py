@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from chalicelib.core import config, db, secrets
+from tests.conftest import assert_problem
 
 
 @pytest.fixture
@@ -46,8 +47,7 @@ def test_app_connects_with_the_secret_and_rereads_it_after_an_authentication_fai
     try:
         assert secrets._cache == {}
         refused = client.http.get("/v1/health")
-        assert refused.status_code == 503
-        assert refused.headers["Content-Type"] == "application/problem+json"
+        assert_problem(refused, 503)
         # Rotation: the secret now holds working credentials. The same pool (not rebuilt) must pick them up,
         # because each refused attempt dropped the cached secret.
         sm.put_secret_value(SecretId=arn, SecretString=json.dumps(_secret_for(owner_url, config.APP_ROLE)))

@@ -1,7 +1,7 @@
 """An access token ends with its session: logout, deactivation and a role change take effect on the next request."""
 import json
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, assert_problem
 
 
 def _login(client, email):
@@ -16,8 +16,7 @@ def test_logout_ends_the_access_token_at_once(client, fresh_firm):
     assert client.http.get("/v1/client-groups", headers=h).status_code == 200
     assert client.http.post("/v1/auth/logout", headers=h).status_code == 204
     after = client.http.get("/v1/client-groups", headers=h)
-    assert after.status_code == 401
-    assert after.headers["Content-Type"] == "application/problem+json"
+    assert_problem(after, 401)
     # Another session of the same user is untouched.
     assert client.http.get("/v1/client-groups", headers=fresh_firm.auth("viewer")).status_code == 200
 
