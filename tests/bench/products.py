@@ -1,4 +1,4 @@
-"""Managed-products figures (issue 3), at 10x the firm's size (1,300 households, about 3 million fund valuations).
+"""Managed-products figures 4-6, at 10x the firm's size (1,300 households, about 3 million fund valuations).
 
 4. Group IRR over all its flows: p95 of `GET /v1/client-groups/{id}/irr` through the real handler in process
    (`app.app(event, context)`), kingston_monthly and xirr, over the p95 of the bare IRR arithmetic

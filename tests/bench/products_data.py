@@ -1,4 +1,4 @@
-"""Bulk data for the managed-products figures (issue 3): 1,300 households with about 3 million fund valuations.
+"""Bulk data for the managed-products figures (4-6): 1,300 households with about 3 million fund valuations.
 
 `chalicelib.demo.load` gives each household one to three products of up to ten years (about 365 fund valuations
 per household); the figures need the firm at 10x its size with every product holding a full ten-year monthly

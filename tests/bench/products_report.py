@@ -1,4 +1,4 @@
-"""The "Managed products (issue 3)" section of BENCHMARKS.md, from tests/bench/products.py's figures."""
+"""The "Managed products" section of BENCHMARKS.md, from tests/bench/products.py's figures."""
 from __future__ import annotations
 
 from typing import Any
@@ -54,7 +54,7 @@ def render(p: ProductsResult) -> list[str]:
     out: list[str] = []
     w = out.append
     ld = p.load
-    w("## Managed products (issue 3)\n")
+    w("## Managed products\n")
     w(f"A second firm in the same database, at 10x the firm's size: {ld.households:,} households "
       f"(`chalicelib.demo.load(..., products=False)`), then tests/bench/products_data.py: {ld.products:,} products "
       f"(3-5 per household), {ld.portfolio_funds:,} portfolio funds (4-6 per product), **{ld.fund_valuations:,} fund "

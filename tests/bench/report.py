@@ -32,7 +32,7 @@ class Run:
     control: ScaleResult | None
     facts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    products: Any = None  # tests.bench.products.ProductsResult: the managed-products figures (issue 3)
+    products: Any = None  # tests.bench.products.ProductsResult: the managed-products figures (4-6)
 
 
 def _us(s: float) -> str:
@@ -113,7 +113,7 @@ def _header(run: Run, w: Any) -> None:
           "(LOG_LEVEL=INFO) and written to /dev/null.")
     if run.products is not None:
         ld = run.products.load
-        w(f"- Data (figures 4-6, managed products, issue 3): a second firm with {ld.households:,} households "
+        w(f"- Data (figures 4-6, managed products): a second firm with {ld.households:,} households "
           f"(10x the firm), {ld.products:,} products, {ld.fund_valuations:,} fund valuations and "
           f"{ld.cash_flows:,} cash flows (tests/bench/products_data.py).")
     w("")

@@ -1,17 +1,18 @@
-"""`make bench`: measure the three figures of the foundation issue in one run and write BENCHMARKS.md.
+"""`make bench`: measure every figure of BENCHMARKS.md in one run and write it.
 
     .venv/bin/python -m tests.bench.run            # from the repository root
 
 Self-contained: an embedded PostgreSQL in a temporary directory (unless DATABASE_URL is set), migrations, a firm
 with 13,000 households, then: the API's overhead over the bare SQL (plus a cProfile of the handler), cold start
 against a hello-world Chalice app, and 16 Lambda-like worker processes for 20 s. Then the managed-products figures
-of issue 3 on a second firm of 1,300 households with about 3 million fund valuations (tests/bench/products.py):
+(4-6) on a second firm of 1,300 households with about 3 million fund valuations (tests/bench/products.py):
 group IRR through the API over the bare IRR arithmetic, recompute after a mid-history cash-flow edit over a full
 recompute, and dashboard/summary reads while refresh-views runs. Progress goes to stderr.
 
 Knobs for a quick look (the committed BENCHMARKS.md uses the defaults): BENCH_HOUSEHOLDS, BENCH_WORKERS,
 BENCH_SECONDS, BENCH_ROUNDS, BENCH_PRODUCT_HOUSEHOLDS (default 1,300), BENCH_PARTS (default
-"foundation,products": either part alone), BENCH_OUTPUT (default BENCHMARKS.md at the repository root).
+"foundation,products": "foundation" is figures 1-3, "products" figures 4-6; either part alone), BENCH_OUTPUT
+(default BENCHMARKS.md at the repository root).
 """
 from __future__ import annotations
 
@@ -166,7 +167,7 @@ def main() -> int:
 
 
 def _products(database: Any, app_module: object, households: int, phases: list[str]) -> object:
-    """Issue 3: a second firm with products, then figures 4-6 (tests/bench/products.py)."""
+    """The managed-products part: a second firm with products, then figures 4-6 (tests/bench/products.py)."""
     from chalicelib.core.context import RequestContext
     from chalicelib.firms import service
     from tests.bench import common, products, products_data

@@ -4,7 +4,7 @@ Pure arithmetic: no database, no I/O. Money is Decimal in and out; floats exist 
 numpy, numpy-financial and pyxirr are imported inside the functions so that `import app` (every Lambda cold start)
 does not pay for them.
 
-Conventions (business-rules.md, "IRR"):
+Conventions (docs/domain.md, "IRR"):
 - Cash flows are from the investor's point of view: money in (investment, regular investment, tax uplift, switch in)
   is negative, money out (withdrawals, switch out) is positive. The valuation at `end_date` is the last positive flow.
 - A period that starts after inception passes `start_date` and `start_value`: the valuation at the start is treated
