@@ -3,6 +3,8 @@ cash flows, the portfolio valuation kept in step, IRR and revenue."""
 import json
 from decimal import Decimal
 
+from tests.conftest import assert_problem
+
 
 def _post(client, path, headers, body):
     r = client.http.post(path, headers={**headers, "Content-Type": "application/json"}, body=json.dumps(body))
@@ -59,7 +61,7 @@ def test_product_lifecycle(client, fresh_firm):
                                                                      ("2024-12-31", "xirr")}
     revenue = client.http.get(f"/v1/products/{product['id']}/revenue", headers=h).json_body
     assert revenue["revenue"] == "2025.00"  # 100.00 + 50.00 + 250,000.00 x 0.75 / 100
-    assert client.http.post(f"/v1/products/{product['id']}/lapse", headers=h).status_code == 409
+    assert_problem(client.http.post(f"/v1/products/{product['id']}/lapse", headers=h), 409)
     assert client.http.get(f"/v1/portfolio-templates/{template['id']}/generations", headers=h
                            ).json_body["items"][0]["in_use"] is True
 
@@ -106,7 +108,7 @@ def test_summary_dashboard_revenue_and_search(client, fresh_firm):
                     ("GB00B7V", "fund"), ("quilt", "provider")):
         hits = client.http.get(f"/v1/search?q={q.replace(' ', '%20')}", headers=h).json_body["items"]
         assert any(x["kind"] == kind for x in hits), (q, hits)
-    assert client.http.get("/v1/search?q=ab", headers=h).status_code == 422
+    assert_problem(client.http.get("/v1/search?q=ab", headers=h), 422, "q")
 
 
 def test_dashboard_figures_by_provider_product_type_and_adviser_hand_worked(client, fresh_firm):

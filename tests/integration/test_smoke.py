@@ -1,5 +1,5 @@
 """The path of a request end to end: login, create, read, patch with If-Match, delete."""
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, assert_problem
 
 
 def test_login_create_read_patch_delete(client, firm_a):
@@ -20,7 +20,7 @@ def test_login_create_read_patch_delete(client, firm_a):
     assert patched.json_body["version"] == 2 and patched.json_body["status"] == "dormant"
     deleted = client.http.delete(f"/v1/client-groups/{gid}", headers=h)
     assert deleted.status_code == 204
-    assert client.http.get(f"/v1/client-groups/{gid}", headers=h).status_code == 404
+    assert_problem(client.http.get(f"/v1/client-groups/{gid}", headers=h), 404)
 
 
 def test_sorted_keyset_pages_cover_every_row_once(client, fresh_firm):
@@ -43,5 +43,5 @@ def test_sorted_keyset_pages_cover_every_row_once(client, fresh_firm):
         assert keys == sorted(keys, reverse=sort.startswith("-"))
     first = client.http.get("/v1/client-groups?limit=5&sort=name", headers=h).json_body["next_cursor"]
     mixed = client.http.get(f"/v1/client-groups?limit=5&sort=-name&cursor={first}", headers=h)
-    assert mixed.status_code == 422
-    assert client.http.get("/v1/client-groups?sort=notes", headers=h).status_code == 422
+    assert_problem(mixed, 422, "cursor")
+    assert_problem(client.http.get("/v1/client-groups?sort=notes", headers=h), 422, "sort")

@@ -31,10 +31,10 @@ def test_demotion_and_deactivation_end_the_users_tokens(client, fresh_firm):
     # The old token still says "adviser": refused, not honoured with the old role.
     write = client.http.post("/v1/client-groups", headers={**h, "Content-Type": "application/json"},
                              body='{"name": "X", "type": "individual"}')
-    assert write.status_code == 401
+    assert_problem(write, 401)
     h2 = _login(client, adviser["email"])
     assert client.http.get("/v1/client-groups", headers=h2).status_code == 200
     off = client.http.patch(f"/v1/users/{adviser['id']}", headers={**admin, "If-Match": '"2"'},
                             body='{"active": false}')
     assert off.status_code == 200, off.body
-    assert client.http.get("/v1/client-groups", headers=h2).status_code == 401
+    assert_problem(client.http.get("/v1/client-groups", headers=h2), 401)
