@@ -138,7 +138,7 @@ def pick_groups(firm_id: UUID) -> tuple[list[GroupCase], dict[str, int]]:
 
 # The group's cash flows as recorded: one signed flow per activity of its products up to that product's latest
 # valuation (the floor's input, whatever the API fetches), and each product's latest valuation: the end value on
-# the latest date, money out on its own date for a product valued last before that (business rule in irr.pooled).
+# the latest date, money out on its own date for a product valued last before that (the pooling rule of irr.pooled).
 _ACTIVITY_FLOWS_SQL = ("SELECT a.activity_date, (a.amount * activity_sign(a.activity_type))::numeric AS amount "
                        "FROM holding_activity a JOIN portfolio_funds pf ON pf.id = a.portfolio_fund_id "
                        "JOIN products p ON p.id = pf.product_id "

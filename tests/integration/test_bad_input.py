@@ -593,7 +593,7 @@ PRODUCT_CASES = [
     Case("product-currency-lower-case", "POST", PRODUCTS, 422, _product(currency="gbp"), fields=("currency",)),
     Case("product-into-other-firms-group", "POST", G + "/{other_group}/products", 404,
          _product(provider_id=None, ownership={"association_type": "individual", "product_owner_id": "{other_owner}"})),
-    # ownership (rules file: three forms; owners belong to the group; shares sum to at most 100.00)
+    # ownership (docs/domain.md: three forms; owners belong to the group; shares sum to at most 100.00)
     Case("ownership-missing", "POST", PRODUCTS, 422, _product(ownership=None), fields=("ownership",)),
     Case("ownership-owner-outside-group", "POST", PRODUCTS, 422,
          _product(ownership={"association_type": "individual", "product_owner_id": "{loner}"}), fields=("ownership",)),
