@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-package bench package openapi migrate lint clean
+.PHONY: run test test-package bench package openapi schema migrate lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not package" -n 2
 
+## ruff with the committed config (pyproject.toml [tool.ruff]); CI runs it besides the suite.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
 ## Builds the Lambda package and checks it (slow, needs PyPI).
 test-package: $(STAMP)
 	$(BIN)/python -m pytest -q -m package
@@ -36,6 +40,10 @@ package: $(STAMP)
 
 openapi: $(STAMP)
 	$(BIN)/wealthdesk openapi
+
+## Rewrites schema.sql from a freshly migrated scratch database.
+schema: $(STAMP)
+	$(BIN)/wealthdesk schema
 
 migrate: $(STAMP)
 	$(BIN)/wealthdesk migrate
