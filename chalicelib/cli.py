@@ -1,4 +1,4 @@
-"""The `wealthdesk` command: serve, migrate, firm, demo, job, openapi.
+"""The `wealthdesk` command: serve, migrate, firm, demo, job, openapi, schema.
 
 Every command uses the same database as `serve`: DATABASE_URL when set, else the embedded server under
 .wealthdesk/pg (attached to, not restarted, while `serve` runs).
@@ -295,6 +295,33 @@ def openapi(check: bool, output: Path) -> None:
         current = output.read_text() if output.exists() else ""
         if current != text:
             raise click.ClickException(f"{output} is stale: run `wealthdesk openapi` and commit it")
+        click.echo(f"{output} is current")
+        return
+    output.write_text(text)
+    click.echo(f"wrote {output}")
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Fail when the committed schema.sql differs from the migrations'.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("schema.sql"),
+              show_default=True)
+def schema(check: bool, output: Path) -> None:
+    """Write schema.sql: a scratch database (on DATABASE_URL's server, else the embedded one) migrated from nothing,
+    as pg_dump prints it (or check that the committed file is current)."""
+    from chalicelib.core import schema as schema_sql
+
+    try:
+        text = schema_sql.fresh(_echo_progress)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    if check:
+        current = output.read_text() if output.exists() else ""
+        if current != text:
+            written, here = schema_sql.header_major(current), schema_sql.header_major(text)
+            why = (f" (it was written from PostgreSQL {written}, this server is {here})"
+                   if written and written != here else "")
+            raise click.ClickException(f"{output} is stale{why}: run `wealthdesk schema` and commit it\n"
+                                       + schema_sql.diff(current, text))
         click.echo(f"{output} is current")
         return
     output.write_text(text)

@@ -1,0 +1,2991 @@
+-- The schema of a freshly migrated wealthdesk database (PostgreSQL 18), as pg_dump --schema-only prints it.
+-- Written by `wealthdesk schema`; do not edit: change the schema with a new migration, then run the command again.
+-- Left out: owners, pg_dump's session settings, and audit_events' monthly partitions (created by date).
+
+--
+-- Name: pg_trgm; Type: EXTENSION; Schema: -
+--
+
+CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
+
+
+--
+-- Name: EXTENSION pg_trgm; Type: COMMENT; Schema: -
+--
+
+COMMENT ON EXTENSION pg_trgm IS 'text similarity measurement and index searching based on trigrams';
+
+
+--
+-- Name: activity_sign(text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.activity_sign(activity_type text) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE
+              WHEN activity_type IN ('investment', 'regular_investment', 'tax_uplift', 'switch_in') THEN -1
+              WHEN activity_type IN ('withdrawal', 'regular_withdrawal', 'switch_out') THEN 1
+              ELSE 0 END $$;
+
+
+--
+-- Name: auth_api_key(text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_api_key(p_prefix text) RETURNS TABLE(id uuid, firm_id uuid, key_hash bytea, scopes text[], created_by uuid, expires_at timestamp with time zone, revoked_at timestamp with time zone)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$ SELECT k.id, k.firm_id, k.key_hash, k.scopes, k.created_by, k.expires_at, k.revoked_at
+          FROM api_keys k WHERE k.prefix = p_prefix $$;
+
+
+--
+-- Name: auth_session_firm(bytea); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_session_firm(p_token_hash bytea) RETURNS uuid
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$ SELECT s.firm_id FROM sessions s WHERE s.token_hash = p_token_hash $$;
+
+
+--
+-- Name: auth_session_valid(uuid, uuid, text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_session_valid(p_session uuid, p_user uuid, p_role text) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$ SELECT EXISTS (
+              SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id
+              WHERE s.id = p_session AND s.user_id = p_user AND s.revoked_at IS NULL
+                AND u.active AND u.role = p_role) $$;
+
+
+--
+-- Name: auth_user_by_email(text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_user_by_email(p_email text) RETURNS TABLE(id uuid, firm_id uuid, password_hash text, role text, active boolean, failed_logins integer, locked_until timestamp with time zone)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$ SELECT u.id, u.firm_id, u.password_hash, u.role, u.active, u.failed_logins, u.locked_until
+          FROM users u WHERE u.email = lower(p_email) $$;
+
+
+--
+-- Name: current_firm_id(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.current_firm_id() RETURNS uuid
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT nullif(current_setting('app.firm_id', true), '')::uuid $$;
+
+
+--
+-- Name: ensure_audit_partitions(date, integer); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.ensure_audit_partitions(from_month date, months integer) RETURNS integer
+    LANGUAGE plpgsql
+    SET "TimeZone" TO 'UTC'
+    AS $$
+DECLARE
+    start_month date := date_trunc('month', from_month)::date;
+    m date;
+    created integer := 0;
+    part text;
+BEGIN
+    FOR i IN 0 .. months - 1 LOOP
+        m := (start_month + make_interval(months => i))::date;
+        part := format('audit_events_%s', to_char(m, 'YYYYMM'));
+        IF to_regclass(part) IS NULL THEN
+            EXECUTE format('CREATE TABLE %I PARTITION OF audit_events FOR VALUES FROM (%L) TO (%L)',
+                           part, m::timestamptz, (m + interval '1 month')::timestamptz);
+            created := created + 1;
+        END IF;
+    END LOOP;
+    RETURN created;
+END $$;
+
+
+--
+-- Name: fund_rows_within_fund_dates(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.fund_rows_within_fund_dates() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+    day text := CASE TG_TABLE_NAME WHEN 'fund_valuations' THEN 'valuation_date' ELSE 'activity_date' END;
+    changed text;
+    bad record;
+    n integer;
+BEGIN
+    -- Transition tables exist only for the trigger's own event: the queries are built for it.
+    changed := CASE WHEN TG_OP = 'INSERT' THEN 'SELECT * FROM new_rows'
+                    ELSE format('SELECT n.* FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM old_rows o '
+                                'WHERE o.id = n.id AND o.portfolio_fund_id = n.portfolio_fund_id AND o.%1$I = n.%1$I)',
+                                day) END;
+    -- Both statements stay linear in the rows written whatever the planner knows of the tables (a fresh
+    -- table has no statistics): the funds are found by their key from an array made once, and the dates are
+    -- reduced to each fund's first and last before any join.
+    EXECUTE format('SELECT 1 FROM portfolio_funds pf JOIN products p ON p.id = pf.product_id '
+                   'WHERE pf.id = ANY (ARRAY(SELECT DISTINCT c.portfolio_fund_id FROM (%s) c)) '
+                   'ORDER BY pf.id FOR SHARE OF pf, p', changed);
+    EXECUTE format('SELECT s.portfolio_fund_id, CASE WHEN s.first < pf.start_date THEN s.first ELSE s.last END '
+                   'AS day, pf.start_date, least(pf.end_date, p.end_date) AS end_date '
+                   'FROM (SELECT c.portfolio_fund_id, min(c.%1$I) AS first, max(c.%1$I) AS last FROM (%2$s) c '
+                   '      GROUP BY c.portfolio_fund_id) s '
+                   'JOIN portfolio_funds pf ON pf.id = s.portfolio_fund_id JOIN products p ON p.id = pf.product_id '
+                   'WHERE s.first < pf.start_date OR s.last > pf.end_date OR s.last > p.end_date LIMIT 1',
+                   day, changed) INTO bad;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN
+        RAISE EXCEPTION '% dated % is outside portfolio fund % (% to %)', TG_TABLE_NAME, bad.day,
+            bad.portfolio_fund_id, bad.start_date, coalesce(bad.end_date::text, 'open')
+            USING ERRCODE = 'check_violation', CONSTRAINT = TG_TABLE_NAME || '_within_fund_dates';
+    END IF;
+    RETURN NULL;
+END $_$;
+
+
+--
+-- Name: generation_check_weights(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.generation_check_weights() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    gen uuid := coalesce(NEW.generation_id, OLD.generation_id);
+    total numeric;
+BEGIN
+    SELECT sum(target_weighting) INTO total FROM template_generation_funds WHERE generation_id = gen;
+    IF total IS NOT NULL AND total <> 100.00 THEN
+        RAISE EXCEPTION 'target weightings of generation % sum to %, not 100.00', gen, total
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'generation_weights_sum_100';
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: generation_refuse_edit_in_use(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.generation_refuse_edit_in_use() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM products WHERE template_generation_id = coalesce(NEW.generation_id, OLD.generation_id)) THEN
+        RAISE EXCEPTION 'generation % is in use; make a new generation', coalesce(NEW.generation_id, OLD.generation_id)
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'generation_in_use';
+    END IF;
+    RETURN coalesce(NEW, OLD);
+END $$;
+
+
+--
+-- Name: holding_activity_flows(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.holding_activity_flows() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    funds uuid[];
+    dates date[];
+    amounts numeric[];
+    counts integer[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg(portfolio_fund_id), array_agg(activity_date),
+               array_agg(amount * activity_sign(activity_type)), array_agg(1)
+        INTO funds, dates, amounts, counts
+        FROM new_rows WHERE activity_sign(activity_type) <> 0;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT array_agg(portfolio_fund_id), array_agg(activity_date),
+               array_agg(-amount * activity_sign(activity_type)), array_agg(-1)
+        INTO funds, dates, amounts, counts
+        FROM old_rows WHERE activity_sign(activity_type) <> 0;
+    ELSE
+        SELECT array_agg(c.fund), array_agg(c.day), array_agg(c.amount), array_agg(c.n)
+        INTO funds, dates, amounts, counts
+        FROM (SELECT portfolio_fund_id AS fund, activity_date AS day,
+                     amount * activity_sign(activity_type) AS amount, 1 AS n
+              FROM new_rows WHERE activity_sign(activity_type) <> 0
+              UNION ALL
+              SELECT portfolio_fund_id, activity_date, -amount * activity_sign(activity_type), -1
+              FROM old_rows WHERE activity_sign(activity_type) <> 0) c;
+    END IF;
+    IF funds IS NOT NULL THEN
+        PERFORM product_flows_add(funds, dates, amounts, counts);
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: is_uuid_text(text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.is_uuid_text(value text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $_$ SELECT value ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' $_$;
+
+
+--
+-- Name: isin_is_valid(text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.isin_is_valid(isin text) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    AS $_$
+DECLARE
+    digits text := '';
+    ch text;
+    total integer := 0;
+    d integer;
+    double boolean := false;
+BEGIN
+    IF isin !~ '^[A-Z]{2}[A-Z0-9]{9}[0-9]$' THEN
+        RETURN false;
+    END IF;
+    FOR i IN 1 .. 11 LOOP
+        ch := substr(isin, i, 1);
+        IF ch ~ '[A-Z]' THEN
+            digits := digits || (ascii(ch) - 55)::text;
+        ELSE
+            digits := digits || ch;
+        END IF;
+    END LOOP;
+    -- Luhn: from the rightmost digit of the payload, double every other digit starting with the rightmost.
+    double := true;
+    FOR i IN REVERSE length(digits) .. 1 LOOP
+        d := substr(digits, i, 1)::integer;
+        IF double THEN
+            d := d * 2;
+            IF d > 9 THEN d := d - 9; END IF;
+        END IF;
+        total := total + d;
+        double := NOT double;
+    END LOOP;
+    RETURN (10 - total % 10) % 10 = substr(isin, 12, 1)::integer;
+END $_$;
+
+
+--
+-- Name: membership_check_products(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.membership_check_products() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM products p WHERE p.client_group_id = OLD.client_group_id
+               AND OLD.product_owner_id = ANY (ownership_owner_ids(p.ownership))) THEN
+        RAISE EXCEPTION 'product owner % is still referenced by products of client group %',
+            OLD.product_owner_id, OLD.client_group_id
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'products_owners_in_group';
+    END IF;
+    RETURN OLD;
+END $$;
+
+
+--
+-- Name: ownership_is_valid(jsonb); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.ownership_is_valid(o jsonb) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+DECLARE
+    kind text;
+    total numeric := 0;
+    entry record;
+    owners jsonb;
+BEGIN
+    IF o IS NULL OR jsonb_typeof(o) <> 'object' THEN
+        RETURN false;
+    END IF;
+    kind := o ->> 'association_type';
+    IF kind = 'individual' THEN
+        RETURN (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(o) AS k) = ARRAY['association_type', 'product_owner_id']
+               AND jsonb_typeof(o -> 'product_owner_id') = 'string' AND is_uuid_text(o ->> 'product_owner_id');
+    ELSIF kind = 'tenants_in_common' THEN
+        IF (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(o) AS k) <> ARRAY['association_type', 'shares']
+           OR jsonb_typeof(o -> 'shares') <> 'object' OR o -> 'shares' = '{}'::jsonb THEN
+            RETURN false;
+        END IF;
+        FOR entry IN SELECT key, value FROM jsonb_each(o -> 'shares') LOOP
+            IF NOT is_uuid_text(entry.key) OR NOT ownership_percentage_is_valid(entry.value) THEN
+                RETURN false;
+            END IF;
+            total := total + (entry.value #>> '{}')::numeric;
+        END LOOP;
+        RETURN total <= 100;
+    ELSIF kind = 'joint' THEN
+        owners := o -> 'joint_owners';
+        IF (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(o) AS k)
+               <> ARRAY['association_type', 'collective_percentage', 'joint_owners']
+           OR jsonb_typeof(owners) <> 'array' OR jsonb_array_length(owners) < 2
+           OR NOT ownership_percentage_is_valid(o -> 'collective_percentage') THEN
+            RETURN false;
+        END IF;
+        RETURN (SELECT bool_and(jsonb_typeof(v) = 'string' AND is_uuid_text(v #>> '{}'))
+                       AND count(DISTINCT v) = count(*)
+                FROM jsonb_array_elements(owners) AS v);
+    END IF;
+    RETURN false;
+END $$;
+
+
+--
+-- Name: ownership_owner_ids(jsonb); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.ownership_owner_ids(o jsonb) RETURNS uuid[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE o ->> 'association_type'
+              WHEN 'individual' THEN ARRAY[(o ->> 'product_owner_id')::uuid]
+              WHEN 'tenants_in_common' THEN ARRAY(SELECT k::uuid FROM jsonb_object_keys(o -> 'shares') AS k)
+              WHEN 'joint' THEN ARRAY(SELECT v::uuid FROM jsonb_array_elements_text(o -> 'joint_owners') AS v)
+              ELSE ARRAY[]::uuid[] END $$;
+
+
+--
+-- Name: ownership_percentage_is_valid(jsonb); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.ownership_percentage_is_valid(value jsonb) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $_$ SELECT jsonb_typeof(value) = 'string'
+                 AND (value #>> '{}') ~ '^[0-9]{1,3}(\.[0-9]{1,2})?$'
+                 AND (value #>> '{}')::numeric > 0 AND (value #>> '{}')::numeric <= 100 $_$;
+
+
+--
+-- Name: portfolio_fund_dates(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.portfolio_fund_dates() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF (TG_OP = 'INSERT' OR NEW.start_date <> OLD.start_date OR NEW.product_id <> OLD.product_id)
+       AND NEW.start_date < (SELECT p.start_date FROM products p WHERE p.id = NEW.product_id FOR SHARE) THEN
+        RAISE EXCEPTION 'portfolio fund % starts on %, before its product', NEW.id, NEW.start_date
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'portfolio_funds_within_product_dates';
+    END IF;
+    IF TG_OP = 'UPDATE' AND (
+        (NEW.start_date > OLD.start_date AND (
+            EXISTS (SELECT 1 FROM fund_valuations v WHERE v.portfolio_fund_id = NEW.id
+                    AND v.valuation_date < NEW.start_date AND v.valuation_date >= OLD.start_date)
+            OR EXISTS (SELECT 1 FROM holding_activity a WHERE a.portfolio_fund_id = NEW.id
+                       AND a.activity_date < NEW.start_date AND a.activity_date >= OLD.start_date)))
+        OR (NEW.end_date < coalesce(OLD.end_date, 'infinity') AND (
+            EXISTS (SELECT 1 FROM fund_valuations v WHERE v.portfolio_fund_id = NEW.id
+                    AND v.valuation_date > NEW.end_date)
+            OR EXISTS (SELECT 1 FROM holding_activity a WHERE a.portfolio_fund_id = NEW.id
+                       AND a.activity_date > NEW.end_date)))) THEN
+        RAISE EXCEPTION 'portfolio fund % has valuations or cash flows outside % to %', NEW.id, NEW.start_date,
+            coalesce(NEW.end_date::text, 'open')
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'portfolio_funds_around_their_rows';
+    END IF;
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: portfolio_fund_keeps_its_product(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.portfolio_fund_keeps_its_product() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NEW.product_id <> OLD.product_id THEN
+        RAISE EXCEPTION 'a portfolio fund cannot move to another product' USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: product_ends_after_its_rows(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.product_ends_after_its_rows() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM portfolio_funds a JOIN fund_valuations v ON v.portfolio_fund_id = a.id
+               WHERE a.product_id = NEW.id AND v.valuation_date > NEW.end_date)
+       OR EXISTS (SELECT 1 FROM portfolio_funds a JOIN holding_activity h ON h.portfolio_fund_id = a.id
+                  WHERE a.product_id = NEW.id AND h.activity_date > NEW.end_date) THEN
+        RAISE EXCEPTION 'product % has valuations or cash flows after %', NEW.id, NEW.end_date
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'products_end_after_their_rows';
+    END IF;
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: product_flows_add(uuid[], date[], numeric[], integer[]); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.product_flows_add(funds uuid[], dates date[], amounts numeric[], counts integer[]) RETURNS void
+    LANGUAGE sql
+    AS $$
+    WITH delta AS (
+        SELECT pf.firm_id, pf.product_id, u.flow_date, sum(u.amount) AS amount, sum(u.n)::integer AS n
+        FROM unnest(funds, dates, amounts, counts) AS u(fund, flow_date, amount, n)
+        JOIN portfolio_funds pf ON pf.id = u.fund
+        GROUP BY pf.firm_id, pf.product_id, u.flow_date
+    ), updated AS (
+        UPDATE product_flows f SET amount = f.amount + d.amount, activities = f.activities + d.n
+        FROM delta d WHERE f.product_id = d.product_id AND f.flow_date = d.flow_date
+        RETURNING f.product_id, f.flow_date
+    )
+    INSERT INTO product_flows AS f (firm_id, product_id, flow_date, amount, activities)
+    SELECT d.firm_id, d.product_id, d.flow_date, d.amount, d.n FROM delta d
+    WHERE NOT EXISTS (SELECT 1 FROM updated x WHERE x.product_id = d.product_id AND x.flow_date = d.flow_date)
+    ORDER BY d.product_id, d.flow_date
+    ON CONFLICT (product_id, flow_date) DO UPDATE
+        SET amount = f.amount + EXCLUDED.amount, activities = f.activities + EXCLUDED.activities;
+
+    DELETE FROM product_flows f
+    WHERE f.activities = 0 AND (f.product_id, f.flow_date) IN (
+        SELECT pf.product_id, u.flow_date FROM unnest(funds, dates) AS u(fund, flow_date)
+        JOIN portfolio_funds pf ON pf.id = u.fund);
+$$;
+
+
+--
+-- Name: product_starts_before_its_funds(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.product_starts_before_its_funds() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    first date;
+BEGIN
+    SELECT min(a.start_date) INTO first FROM portfolio_funds a WHERE a.product_id = NEW.id;
+    IF first < NEW.start_date THEN
+        RAISE EXCEPTION 'product % has a portfolio fund starting on %, before %', NEW.id, first, NEW.start_date
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'products_start_before_their_funds';
+    END IF;
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: products_check_owners(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.products_check_owners() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    missing uuid;
+BEGIN
+    IF NOT coalesce(ownership_is_valid(NEW.ownership), false) THEN
+        RETURN NEW;  -- not one of the three forms: the CHECK (products_ownership_check) refuses the row
+    END IF;
+    SELECT o INTO missing FROM unnest(ownership_owner_ids(NEW.ownership)) AS o
+    WHERE NOT EXISTS (SELECT 1 FROM client_group_product_owners m
+                      WHERE m.client_group_id = NEW.client_group_id AND m.product_owner_id = o)
+    LIMIT 1;
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'product owner % does not belong to client group %', missing, NEW.client_group_id
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'products_owners_in_group';
+    END IF;
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: refresh_portfolio_valuations(uuid, date[]); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.refresh_portfolio_valuations(p_product uuid, p_dates date[]) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    written integer;
+BEGIN
+    DELETE FROM portfolio_valuations
+    WHERE product_id = p_product AND (p_dates IS NULL OR valuation_date = ANY (p_dates));
+    INSERT INTO portfolio_valuations (firm_id, product_id, valuation_date, value)
+    SELECT pf.firm_id, pf.product_id, v.valuation_date, sum(v.value)
+    FROM fund_valuations v JOIN portfolio_funds pf ON pf.id = v.portfolio_fund_id
+    WHERE pf.product_id = p_product AND (p_dates IS NULL OR v.valuation_date = ANY (p_dates))
+    GROUP BY pf.firm_id, pf.product_id, v.valuation_date
+    HAVING NOT EXISTS (
+        SELECT 1 FROM portfolio_funds a JOIN funds f ON f.id = a.fund_id
+        WHERE a.product_id = p_product AND NOT f.is_cash
+          AND a.start_date <= v.valuation_date AND (a.end_date IS NULL OR a.end_date >= v.valuation_date)
+          AND NOT EXISTS (SELECT 1 FROM fund_valuations fv
+                          WHERE fv.portfolio_fund_id = a.id AND fv.valuation_date = v.valuation_date));
+    GET DIAGNOSTICS written = ROW_COUNT;
+    RETURN written;
+END $$;
+
+
+--
+-- Name: touch_updated_at(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.touch_updated_at() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: view_refreshed_at(text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.view_refreshed_at(p_view text) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$ SELECT r.refreshed_at FROM view_refreshes r WHERE r.view_name = p_view $$;
+
+
+--
+-- Name: _yoyo_log; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public._yoyo_log (
+    id character varying(36) NOT NULL,
+    migration_hash character varying(64),
+    migration_id character varying(255),
+    operation character varying(10),
+    username character varying(255),
+    hostname character varying(255),
+    comment character varying(255),
+    created_at_utc timestamp without time zone
+);
+
+
+--
+-- Name: _yoyo_migration; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public._yoyo_migration (
+    migration_hash character varying(64) NOT NULL,
+    migration_id character varying(255),
+    applied_at_utc timestamp without time zone
+);
+
+
+--
+-- Name: _yoyo_version; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public._yoyo_version (
+    version integer NOT NULL,
+    installed_at_utc timestamp without time zone
+);
+
+
+--
+-- Name: api_keys; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.api_keys (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    name text NOT NULL,
+    prefix text NOT NULL,
+    key_hash bytea NOT NULL,
+    scopes text[] NOT NULL,
+    created_by uuid NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone,
+    revoked_at timestamp with time zone,
+    last_used_at timestamp with time zone,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT api_keys_check CHECK (((expires_at IS NULL) OR (expires_at > created_at))),
+    CONSTRAINT api_keys_key_hash_check CHECK ((length(key_hash) = 32)),
+    CONSTRAINT api_keys_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
+    CONSTRAINT api_keys_prefix_check CHECK ((prefix ~ '^wdk_[A-Za-z0-9]{8}$'::text)),
+    CONSTRAINT api_keys_scopes_check CHECK (((cardinality(scopes) >= 1) AND (scopes <@ ARRAY['read'::text, 'write'::text]))),
+    CONSTRAINT api_keys_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.api_keys FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: audit_events; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.audit_events (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    occurred_at timestamp with time zone DEFAULT now() NOT NULL,
+    firm_id uuid NOT NULL,
+    actor_type text NOT NULL,
+    actor_id uuid,
+    action text NOT NULL,
+    resource_type text NOT NULL,
+    resource_id text NOT NULL,
+    before jsonb,
+    after jsonb,
+    changed_fields text[] DEFAULT '{}'::text[] NOT NULL,
+    request_id text,
+    ip text,
+    user_agent text,
+    CONSTRAINT audit_events_action_check CHECK ((action ~ '^[a-z_]+\.[a-z_]+$'::text)),
+    CONSTRAINT audit_events_actor_type_check CHECK ((actor_type = ANY (ARRAY['user'::text, 'api_key'::text, 'system'::text])))
+)
+PARTITION BY RANGE (occurred_at);
+
+ALTER TABLE ONLY public.audit_events FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: client_group_product_owners; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.client_group_product_owners (
+    firm_id uuid NOT NULL,
+    client_group_id uuid NOT NULL,
+    product_owner_id uuid NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE ONLY public.client_group_product_owners FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: client_groups; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.client_groups (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    name text NOT NULL,
+    type text NOT NULL,
+    status text DEFAULT 'active'::text NOT NULL,
+    adviser_id uuid,
+    notes text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT client_groups_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
+    CONSTRAINT client_groups_notes_check CHECK ((length(notes) <= 10000)),
+    CONSTRAINT client_groups_status_check CHECK ((status = ANY (ARRAY['active'::text, 'dormant'::text, 'inactive'::text]))),
+    CONSTRAINT client_groups_type_check CHECK ((type = ANY (ARRAY['individual'::text, 'couple'::text, 'family'::text, 'trust'::text, 'corporate'::text]))),
+    CONSTRAINT client_groups_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.client_groups FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: portfolio_valuations; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.portfolio_valuations (
+    firm_id uuid NOT NULL,
+    product_id uuid NOT NULL,
+    valuation_date date NOT NULL,
+    value numeric(18,2) NOT NULL,
+    CONSTRAINT portfolio_valuations_value_check CHECK ((value >= (0)::numeric))
+);
+
+ALTER TABLE ONLY public.portfolio_valuations FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: products; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.products (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    client_group_id uuid NOT NULL,
+    name text NOT NULL,
+    product_type text NOT NULL,
+    provider_id uuid,
+    plan_number text,
+    start_date date NOT NULL,
+    end_date date,
+    notes text,
+    currency character(3) DEFAULT 'GBP'::bpchar NOT NULL,
+    fixed_fee_direct numeric(18,2) DEFAULT 0 NOT NULL,
+    fixed_fee_facilitated numeric(18,2) DEFAULT 0 NOT NULL,
+    percentage_fee_facilitated numeric(7,4) DEFAULT 0 NOT NULL,
+    status text DEFAULT 'active'::text NOT NULL,
+    ownership jsonb NOT NULL,
+    template_generation_id uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT products_check CHECK (((end_date IS NULL) OR (end_date >= start_date))),
+    CONSTRAINT products_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT products_fixed_fee_direct_check CHECK ((fixed_fee_direct >= (0)::numeric)),
+    CONSTRAINT products_fixed_fee_facilitated_check CHECK ((fixed_fee_facilitated >= (0)::numeric)),
+    CONSTRAINT products_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
+    CONSTRAINT products_notes_check CHECK ((length(notes) <= 10000)),
+    CONSTRAINT products_ownership_check CHECK (public.ownership_is_valid(ownership)),
+    CONSTRAINT products_percentage_fee_facilitated_check CHECK (((percentage_fee_facilitated >= (0)::numeric) AND (percentage_fee_facilitated <= (100)::numeric))),
+    CONSTRAINT products_plan_number_check CHECK ((length(plan_number) <= 100)),
+    CONSTRAINT products_product_type_check CHECK ((product_type = ANY (ARRAY['gia'::text, 'stocks_and_shares_isa'::text, 'cash_isa'::text, 'bank_account'::text, 'pension'::text, 'offshore_bond'::text, 'onshore_bond'::text, 'individual_shares'::text, 'property'::text, 'other'::text]))),
+    CONSTRAINT products_status_check CHECK ((status = ANY (ARRAY['active'::text, 'lapsed'::text]))),
+    CONSTRAINT products_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.products FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: mv_product_positions; Type: MATERIALIZED VIEW; Schema: public
+--
+
+CREATE MATERIALIZED VIEW public.mv_product_positions AS
+ SELECT p.firm_id,
+    p.id AS product_id,
+    p.client_group_id,
+    p.provider_id,
+    p.product_type,
+    p.status,
+    g.adviser_id,
+    v.valuation_date,
+    COALESCE(v.value, (0)::numeric) AS value,
+    round(((p.fixed_fee_direct + p.fixed_fee_facilitated) + ((COALESCE(v.value, (0)::numeric) * p.percentage_fee_facilitated) / (100)::numeric)), 2) AS revenue
+   FROM ((public.products p
+     JOIN public.client_groups g ON ((g.id = p.client_group_id)))
+     LEFT JOIN LATERAL ( SELECT pv.valuation_date,
+            pv.value
+           FROM public.portfolio_valuations pv
+          WHERE (pv.product_id = p.id)
+          ORDER BY pv.valuation_date DESC
+         LIMIT 1) v ON (true))
+  WITH NO DATA;
+
+
+--
+-- Name: mv_client_group_summary; Type: MATERIALIZED VIEW; Schema: public
+--
+
+CREATE MATERIALIZED VIEW public.mv_client_group_summary AS
+ SELECT g.firm_id,
+    g.id AS client_group_id,
+    g.name,
+    g.adviser_id,
+    COALESCE(sum(pp.value) FILTER (WHERE (pp.status = 'active'::text)), (0)::numeric) AS funds_under_management,
+    COALESCE(sum(pp.revenue) FILTER (WHERE (pp.status = 'active'::text)), (0)::numeric) AS revenue,
+    count(pp.product_id) FILTER (WHERE (pp.status = 'active'::text)) AS active_products,
+    count(pp.product_id) FILTER (WHERE (pp.status = 'lapsed'::text)) AS lapsed_products,
+    max(pp.valuation_date) AS latest_valuation_date
+   FROM (public.client_groups g
+     LEFT JOIN public.mv_product_positions pp ON ((pp.client_group_id = g.id)))
+  GROUP BY g.firm_id, g.id, g.name, g.adviser_id
+  WITH NO DATA;
+
+
+--
+-- Name: view_refreshes; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.view_refreshes (
+    view_name text NOT NULL,
+    refreshed_at timestamp with time zone NOT NULL
+);
+
+
+--
+-- Name: client_group_summaries; Type: VIEW; Schema: public
+--
+
+CREATE VIEW public.client_group_summaries WITH (security_barrier='true') AS
+ SELECT s.firm_id,
+    s.client_group_id,
+    s.name,
+    s.adviser_id,
+    s.funds_under_management,
+    s.revenue,
+    s.active_products,
+    s.lapsed_products,
+    s.latest_valuation_date,
+    r.refreshed_at
+   FROM (public.mv_client_group_summary s
+     JOIN public.view_refreshes r ON ((r.view_name = 'mv_client_group_summary'::text)))
+  WHERE (s.firm_id = public.current_firm_id());
+
+
+--
+-- Name: mv_firm_dashboard; Type: MATERIALIZED VIEW; Schema: public
+--
+
+CREATE MATERIALIZED VIEW public.mv_firm_dashboard AS
+ SELECT pp.firm_id,
+    d.dimension,
+    d.key,
+    sum(pp.value) AS funds_under_management,
+    sum(pp.revenue) AS revenue,
+    count(*) AS products
+   FROM (public.mv_product_positions pp
+     CROSS JOIN LATERAL ( VALUES ('provider'::text,COALESCE((pp.provider_id)::text, 'none'::text)), ('product_type'::text,pp.product_type), ('adviser'::text,COALESCE((pp.adviser_id)::text, 'none'::text)), ('firm'::text,'total'::text)) d(dimension, key))
+  WHERE (pp.status = 'active'::text)
+  GROUP BY pp.firm_id, d.dimension, d.key
+  WITH NO DATA;
+
+
+--
+-- Name: firm_dashboard; Type: VIEW; Schema: public
+--
+
+CREATE VIEW public.firm_dashboard WITH (security_barrier='true') AS
+ SELECT d.firm_id,
+    d.dimension,
+    d.key,
+    d.funds_under_management,
+    d.revenue,
+    d.products,
+    r.refreshed_at
+   FROM (public.mv_firm_dashboard d
+     JOIN public.view_refreshes r ON ((r.view_name = 'mv_firm_dashboard'::text)))
+  WHERE (d.firm_id = public.current_firm_id());
+
+
+--
+-- Name: firms; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.firms (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    base_currency character(3) DEFAULT 'GBP'::bpchar NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT firms_base_currency_check CHECK ((base_currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT firms_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
+    CONSTRAINT firms_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.firms FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: fund_valuations; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.fund_valuations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    portfolio_fund_id uuid NOT NULL,
+    valuation_date date NOT NULL,
+    value numeric(18,2) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT fund_valuations_value_check CHECK ((value >= (0)::numeric)),
+    CONSTRAINT fund_valuations_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.fund_valuations FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: funds; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.funds (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    name text NOT NULL,
+    isin text,
+    risk_factor smallint,
+    ongoing_cost numeric(7,4),
+    currency character(3) DEFAULT 'GBP'::bpchar NOT NULL,
+    is_cash boolean DEFAULT false NOT NULL,
+    status text DEFAULT 'active'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT funds_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT funds_isin_check CHECK (public.isin_is_valid(isin)),
+    CONSTRAINT funds_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
+    CONSTRAINT funds_ongoing_cost_check CHECK (((ongoing_cost >= (0)::numeric) AND (ongoing_cost <= (100)::numeric))),
+    CONSTRAINT funds_risk_factor_check CHECK (((risk_factor >= 1) AND (risk_factor <= 7))),
+    CONSTRAINT funds_status_check CHECK ((status = ANY (ARRAY['active'::text, 'inactive'::text]))),
+    CONSTRAINT funds_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.funds FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: holding_activity; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.holding_activity (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    portfolio_fund_id uuid NOT NULL,
+    activity_date date NOT NULL,
+    activity_type text NOT NULL,
+    amount numeric(18,2) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT holding_activity_activity_type_check CHECK ((activity_type = ANY (ARRAY['investment'::text, 'regular_investment'::text, 'tax_uplift'::text, 'switch_in'::text, 'withdrawal'::text, 'regular_withdrawal'::text, 'switch_out'::text, 'fee'::text, 'dividend'::text]))),
+    CONSTRAINT holding_activity_amount_check CHECK ((amount > (0)::numeric)),
+    CONSTRAINT holding_activity_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.holding_activity FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: idempotency_keys; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.idempotency_keys (
+    firm_id uuid NOT NULL,
+    principal_id uuid NOT NULL,
+    key text NOT NULL,
+    method text NOT NULL,
+    path text NOT NULL,
+    request_hash bytea NOT NULL,
+    response_status integer,
+    response_body text,
+    response_headers jsonb,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT idempotency_keys_key_check CHECK (((length(key) >= 1) AND (length(key) <= 255)))
+);
+
+ALTER TABLE ONLY public.idempotency_keys FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: irr_values; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.irr_values (
+    firm_id uuid NOT NULL,
+    scope text NOT NULL,
+    scope_id uuid NOT NULL,
+    valuation_date date NOT NULL,
+    method text NOT NULL,
+    irr numeric(20,10),
+    reason text,
+    computed_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT irr_values_check CHECK (((irr IS NULL) = (reason IS NOT NULL))),
+    CONSTRAINT irr_values_method_check CHECK ((method = ANY (ARRAY['kingston_monthly'::text, 'xirr'::text]))),
+    CONSTRAINT irr_values_scope_check CHECK ((scope = ANY (ARRAY['portfolio_fund'::text, 'product'::text])))
+);
+
+ALTER TABLE ONLY public.irr_values FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: job_runs; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.job_runs (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    job_name text NOT NULL,
+    started_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    finished_at timestamp with time zone,
+    status text NOT NULL,
+    trigger text NOT NULL,
+    figures jsonb DEFAULT '{}'::jsonb NOT NULL,
+    error text,
+    CONSTRAINT job_runs_check CHECK (((status = 'running'::text) = (finished_at IS NULL))),
+    CONSTRAINT job_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text, 'skipped'::text]))),
+    CONSTRAINT job_runs_trigger_check CHECK ((trigger = ANY (ARRAY['schedule'::text, 'manual'::text, 'api'::text])))
+);
+
+
+--
+-- Name: portfolio_funds; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.portfolio_funds (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    product_id uuid NOT NULL,
+    fund_id uuid NOT NULL,
+    target_weighting numeric(5,2),
+    start_date date NOT NULL,
+    end_date date,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT portfolio_funds_check CHECK (((end_date IS NULL) OR (end_date >= start_date))),
+    CONSTRAINT portfolio_funds_target_weighting_check CHECK (((target_weighting >= (0)::numeric) AND (target_weighting <= (100)::numeric))),
+    CONSTRAINT portfolio_funds_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.portfolio_funds FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: portfolio_templates; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.portfolio_templates (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    name text NOT NULL,
+    description text,
+    status text DEFAULT 'active'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT portfolio_templates_description_check CHECK ((length(description) <= 2000)),
+    CONSTRAINT portfolio_templates_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
+    CONSTRAINT portfolio_templates_status_check CHECK ((status = ANY (ARRAY['active'::text, 'inactive'::text]))),
+    CONSTRAINT portfolio_templates_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.portfolio_templates FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: product_flows; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.product_flows (
+    firm_id uuid NOT NULL,
+    product_id uuid NOT NULL,
+    flow_date date NOT NULL,
+    amount numeric(24,2) NOT NULL,
+    activities integer NOT NULL,
+    CONSTRAINT product_flows_activities_check CHECK ((activities >= 0))
+);
+
+ALTER TABLE ONLY public.product_flows FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: product_owners; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.product_owners (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    first_name text NOT NULL,
+    surname text NOT NULL,
+    known_as text,
+    date_of_birth date,
+    email text,
+    phone text,
+    status text DEFAULT 'active'::text NOT NULL,
+    inception_date date DEFAULT CURRENT_DATE NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT product_owners_date_of_birth_check CHECK ((date_of_birth >= '1900-01-01'::date)),
+    CONSTRAINT product_owners_email_check CHECK (((email ~ '^[^@\s]+@[^@\s]+$'::text) AND (length(email) <= 254))),
+    CONSTRAINT product_owners_first_name_check CHECK (((length(btrim(first_name)) >= 1) AND (length(btrim(first_name)) <= 100))),
+    CONSTRAINT product_owners_known_as_check CHECK ((length(known_as) <= 100)),
+    CONSTRAINT product_owners_phone_check CHECK ((length(phone) <= 40)),
+    CONSTRAINT product_owners_status_check CHECK ((status = ANY (ARRAY['active'::text, 'inactive'::text, 'deceased'::text]))),
+    CONSTRAINT product_owners_surname_check CHECK (((length(btrim(surname)) >= 1) AND (length(btrim(surname)) <= 100))),
+    CONSTRAINT product_owners_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.product_owners FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: product_positions; Type: VIEW; Schema: public
+--
+
+CREATE VIEW public.product_positions WITH (security_barrier='true') AS
+ SELECT p.firm_id,
+    p.product_id,
+    p.client_group_id,
+    p.provider_id,
+    p.product_type,
+    p.status,
+    p.adviser_id,
+    p.valuation_date,
+    p.value,
+    p.revenue,
+    r.refreshed_at
+   FROM (public.mv_product_positions p
+     JOIN public.view_refreshes r ON ((r.view_name = 'mv_product_positions'::text)))
+  WHERE (p.firm_id = public.current_firm_id());
+
+
+--
+-- Name: provider_switches; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.provider_switches (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    product_id uuid NOT NULL,
+    from_provider_id uuid,
+    to_provider_id uuid,
+    switched_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT provider_switches_check CHECK ((from_provider_id IS DISTINCT FROM to_provider_id))
+);
+
+ALTER TABLE ONLY public.provider_switches FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: providers; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.providers (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    name text NOT NULL,
+    status text DEFAULT 'active'::text NOT NULL,
+    colour text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT providers_colour_check CHECK ((colour ~ '^#[0-9A-Fa-f]{6}$'::text)),
+    CONSTRAINT providers_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
+    CONSTRAINT providers_status_check CHECK ((status = ANY (ARRAY['active'::text, 'inactive'::text]))),
+    CONSTRAINT providers_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.providers FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: sessions; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.sessions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    chain_id uuid NOT NULL,
+    token_hash bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    used_at timestamp with time zone,
+    revoked_at timestamp with time zone,
+    ip text,
+    user_agent text,
+    CONSTRAINT sessions_check CHECK ((expires_at > created_at)),
+    CONSTRAINT sessions_token_hash_check CHECK ((length(token_hash) = 32))
+);
+
+ALTER TABLE ONLY public.sessions FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: template_generation_funds; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.template_generation_funds (
+    firm_id uuid NOT NULL,
+    generation_id uuid NOT NULL,
+    fund_id uuid NOT NULL,
+    target_weighting numeric(5,2) NOT NULL,
+    CONSTRAINT template_generation_funds_target_weighting_check CHECK (((target_weighting > (0)::numeric) AND (target_weighting <= (100)::numeric)))
+);
+
+ALTER TABLE ONLY public.template_generation_funds FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: template_generations; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.template_generations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    template_id uuid NOT NULL,
+    generation integer NOT NULL,
+    name text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT template_generations_generation_check CHECK ((generation >= 1)),
+    CONSTRAINT template_generations_name_check CHECK ((length(name) <= 200))
+);
+
+ALTER TABLE ONLY public.template_generations FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: users; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.users (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    email text NOT NULL,
+    name text NOT NULL,
+    role text NOT NULL,
+    active boolean DEFAULT true NOT NULL,
+    password_hash text NOT NULL,
+    failed_logins integer DEFAULT 0 NOT NULL,
+    locked_until timestamp with time zone,
+    last_login_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT users_email_check CHECK (((email = lower(email)) AND (email ~ '^[^@\s]+@[^@\s]+$'::text) AND (length(email) <= 254))),
+    CONSTRAINT users_failed_logins_check CHECK ((failed_logins >= 0)),
+    CONSTRAINT users_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
+    CONSTRAINT users_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'adviser'::text, 'analyst'::text, 'viewer'::text]))),
+    CONSTRAINT users_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.users FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: yoyo_lock; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.yoyo_lock (
+    locked integer DEFAULT 1 NOT NULL,
+    ctime timestamp without time zone,
+    pid integer NOT NULL
+);
+
+
+--
+-- Name: _yoyo_log _yoyo_log_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public._yoyo_log
+    ADD CONSTRAINT _yoyo_log_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: _yoyo_migration _yoyo_migration_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public._yoyo_migration
+    ADD CONSTRAINT _yoyo_migration_pkey PRIMARY KEY (migration_hash);
+
+
+--
+-- Name: _yoyo_version _yoyo_version_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public._yoyo_version
+    ADD CONSTRAINT _yoyo_version_pkey PRIMARY KEY (version);
+
+
+--
+-- Name: api_keys api_keys_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: api_keys api_keys_prefix_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_prefix_key UNIQUE (prefix);
+
+
+--
+-- Name: audit_events audit_events_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.audit_events
+    ADD CONSTRAINT audit_events_pkey PRIMARY KEY (occurred_at, id);
+
+
+--
+-- Name: client_group_product_owners client_group_product_owners_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.client_group_product_owners
+    ADD CONSTRAINT client_group_product_owners_pkey PRIMARY KEY (client_group_id, product_owner_id);
+
+
+--
+-- Name: client_groups client_groups_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.client_groups
+    ADD CONSTRAINT client_groups_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: client_groups client_groups_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.client_groups
+    ADD CONSTRAINT client_groups_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: firms firms_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.firms
+    ADD CONSTRAINT firms_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: fund_valuations fund_valuations_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.fund_valuations
+    ADD CONSTRAINT fund_valuations_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: fund_valuations fund_valuations_portfolio_fund_id_valuation_date_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.fund_valuations
+    ADD CONSTRAINT fund_valuations_portfolio_fund_id_valuation_date_key UNIQUE (portfolio_fund_id, valuation_date);
+
+
+--
+-- Name: funds funds_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.funds
+    ADD CONSTRAINT funds_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: funds funds_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.funds
+    ADD CONSTRAINT funds_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: holding_activity holding_activity_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.holding_activity
+    ADD CONSTRAINT holding_activity_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: idempotency_keys idempotency_keys_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (firm_id, principal_id, key);
+
+
+--
+-- Name: irr_values irr_values_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.irr_values
+    ADD CONSTRAINT irr_values_pkey PRIMARY KEY (scope, scope_id, method, valuation_date);
+
+
+--
+-- Name: job_runs job_runs_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.job_runs
+    ADD CONSTRAINT job_runs_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: portfolio_funds portfolio_funds_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.portfolio_funds
+    ADD CONSTRAINT portfolio_funds_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: portfolio_funds portfolio_funds_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.portfolio_funds
+    ADD CONSTRAINT portfolio_funds_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: portfolio_templates portfolio_templates_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.portfolio_templates
+    ADD CONSTRAINT portfolio_templates_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: portfolio_templates portfolio_templates_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.portfolio_templates
+    ADD CONSTRAINT portfolio_templates_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: portfolio_valuations portfolio_valuations_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.portfolio_valuations
+    ADD CONSTRAINT portfolio_valuations_pkey PRIMARY KEY (product_id, valuation_date);
+
+
+--
+-- Name: product_flows product_flows_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.product_flows
+    ADD CONSTRAINT product_flows_pkey PRIMARY KEY (product_id, flow_date) INCLUDE (firm_id, amount);
+
+
+--
+-- Name: product_owners product_owners_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.product_owners
+    ADD CONSTRAINT product_owners_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: product_owners product_owners_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.product_owners
+    ADD CONSTRAINT product_owners_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: products products_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.products
+    ADD CONSTRAINT products_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: products products_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.products
+    ADD CONSTRAINT products_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: provider_switches provider_switches_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.provider_switches
+    ADD CONSTRAINT provider_switches_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: providers providers_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.providers
+    ADD CONSTRAINT providers_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: providers providers_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.providers
+    ADD CONSTRAINT providers_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: sessions sessions_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: sessions sessions_token_hash_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_token_hash_key UNIQUE (token_hash);
+
+
+--
+-- Name: template_generation_funds template_generation_funds_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.template_generation_funds
+    ADD CONSTRAINT template_generation_funds_pkey PRIMARY KEY (generation_id, fund_id);
+
+
+--
+-- Name: template_generations template_generations_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.template_generations
+    ADD CONSTRAINT template_generations_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: template_generations template_generations_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.template_generations
+    ADD CONSTRAINT template_generations_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: template_generations template_generations_template_id_generation_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.template_generations
+    ADD CONSTRAINT template_generations_template_id_generation_key UNIQUE (template_id, generation);
+
+
+--
+-- Name: users users_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: users users_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: view_refreshes view_refreshes_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.view_refreshes
+    ADD CONSTRAINT view_refreshes_pkey PRIMARY KEY (view_name);
+
+
+--
+-- Name: yoyo_lock yoyo_lock_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.yoyo_lock
+    ADD CONSTRAINT yoyo_lock_pkey PRIMARY KEY (locked);
+
+
+--
+-- Name: api_keys_firm_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX api_keys_firm_idx ON public.api_keys USING btree (firm_id, created_at DESC, id DESC);
+
+
+--
+-- Name: audit_events_firm_time_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX audit_events_firm_time_idx ON ONLY public.audit_events USING btree (firm_id, occurred_at DESC, id DESC);
+
+
+--
+-- Name: audit_events_resource_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX audit_events_resource_idx ON ONLY public.audit_events USING btree (firm_id, resource_type, resource_id, occurred_at DESC);
+
+
+--
+-- Name: cgpo_owner_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX cgpo_owner_idx ON public.client_group_product_owners USING btree (product_owner_id);
+
+
+--
+-- Name: client_groups_adviser_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX client_groups_adviser_idx ON public.client_groups USING btree (adviser_id) WHERE (adviser_id IS NOT NULL);
+
+
+--
+-- Name: client_groups_firm_name_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX client_groups_firm_name_idx ON public.client_groups USING btree (firm_id, name, id);
+
+
+--
+-- Name: client_groups_name_trgm_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX client_groups_name_trgm_idx ON public.client_groups USING gin (name public.gin_trgm_ops);
+
+
+--
+-- Name: funds_isin_key; Type: INDEX; Schema: public
+--
+
+CREATE UNIQUE INDEX funds_isin_key ON public.funds USING btree (firm_id, isin) WHERE (isin IS NOT NULL);
+
+
+--
+-- Name: funds_isin_trgm_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX funds_isin_trgm_idx ON public.funds USING gin (isin public.gin_trgm_ops);
+
+
+--
+-- Name: funds_name_trgm_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX funds_name_trgm_idx ON public.funds USING gin (name public.gin_trgm_ops);
+
+
+--
+-- Name: holding_activity_fund_date_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX holding_activity_fund_date_idx ON public.holding_activity USING btree (portfolio_fund_id, activity_date);
+
+
+--
+-- Name: idempotency_keys_created_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX idempotency_keys_created_idx ON public.idempotency_keys USING btree (created_at);
+
+
+--
+-- Name: irr_values_firm_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX irr_values_firm_idx ON public.irr_values USING btree (firm_id);
+
+
+--
+-- Name: job_runs_started_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX job_runs_started_idx ON public.job_runs USING btree (started_at DESC, id DESC);
+
+
+--
+-- Name: mv_client_group_summary_fum_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX mv_client_group_summary_fum_idx ON public.mv_client_group_summary USING btree (firm_id, funds_under_management DESC);
+
+
+--
+-- Name: mv_client_group_summary_key; Type: INDEX; Schema: public
+--
+
+CREATE UNIQUE INDEX mv_client_group_summary_key ON public.mv_client_group_summary USING btree (client_group_id);
+
+
+--
+-- Name: mv_firm_dashboard_key; Type: INDEX; Schema: public
+--
+
+CREATE UNIQUE INDEX mv_firm_dashboard_key ON public.mv_firm_dashboard USING btree (firm_id, dimension, key);
+
+
+--
+-- Name: mv_product_positions_firm_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX mv_product_positions_firm_idx ON public.mv_product_positions USING btree (firm_id, client_group_id);
+
+
+--
+-- Name: mv_product_positions_key; Type: INDEX; Schema: public
+--
+
+CREATE UNIQUE INDEX mv_product_positions_key ON public.mv_product_positions USING btree (product_id);
+
+
+--
+-- Name: portfolio_funds_product_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX portfolio_funds_product_idx ON public.portfolio_funds USING btree (product_id);
+
+
+--
+-- Name: product_flows_firm_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX product_flows_firm_idx ON public.product_flows USING btree (firm_id);
+
+
+--
+-- Name: product_owners_firm_name_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX product_owners_firm_name_idx ON public.product_owners USING btree (firm_id, surname, first_name, id);
+
+
+--
+-- Name: product_owners_name_trgm_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX product_owners_name_trgm_idx ON public.product_owners USING gin ((((((first_name || ' '::text) || surname) || ' '::text) || COALESCE(known_as, ''::text))) public.gin_trgm_ops);
+
+
+--
+-- Name: products_group_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX products_group_idx ON public.products USING btree (client_group_id);
+
+
+--
+-- Name: products_name_trgm_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX products_name_trgm_idx ON public.products USING gin (name public.gin_trgm_ops);
+
+
+--
+-- Name: products_owners_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX products_owners_idx ON public.products USING gin (public.ownership_owner_ids(ownership));
+
+
+--
+-- Name: products_plan_trgm_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX products_plan_trgm_idx ON public.products USING gin (plan_number public.gin_trgm_ops);
+
+
+--
+-- Name: products_provider_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX products_provider_idx ON public.products USING btree (provider_id);
+
+
+--
+-- Name: provider_switches_product_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX provider_switches_product_idx ON public.provider_switches USING btree (product_id, switched_at);
+
+
+--
+-- Name: providers_name_key; Type: INDEX; Schema: public
+--
+
+CREATE UNIQUE INDEX providers_name_key ON public.providers USING btree (firm_id, lower(name));
+
+
+--
+-- Name: providers_name_trgm_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX providers_name_trgm_idx ON public.providers USING gin (name public.gin_trgm_ops);
+
+
+--
+-- Name: sessions_chain_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX sessions_chain_idx ON public.sessions USING btree (chain_id);
+
+
+--
+-- Name: sessions_user_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX sessions_user_idx ON public.sessions USING btree (user_id);
+
+
+--
+-- Name: users_email_key; Type: INDEX; Schema: public
+--
+
+CREATE UNIQUE INDEX users_email_key ON public.users USING btree (email);
+
+
+--
+-- Name: client_groups client_groups_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER client_groups_touch BEFORE UPDATE ON public.client_groups FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: firms firms_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER firms_touch BEFORE UPDATE ON public.firms FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: fund_valuations fund_valuations_dates_insert; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER fund_valuations_dates_insert AFTER INSERT ON public.fund_valuations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.fund_rows_within_fund_dates();
+
+
+--
+-- Name: fund_valuations fund_valuations_dates_update; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER fund_valuations_dates_update AFTER UPDATE ON public.fund_valuations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.fund_rows_within_fund_dates();
+
+
+--
+-- Name: fund_valuations fund_valuations_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER fund_valuations_touch BEFORE UPDATE ON public.fund_valuations FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: funds funds_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER funds_touch BEFORE UPDATE ON public.funds FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: template_generation_funds generation_in_use; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER generation_in_use BEFORE DELETE OR UPDATE ON public.template_generation_funds FOR EACH ROW EXECUTE FUNCTION public.generation_refuse_edit_in_use();
+
+
+--
+-- Name: template_generation_funds generation_weights_sum_100; Type: TRIGGER; Schema: public
+--
+
+CREATE CONSTRAINT TRIGGER generation_weights_sum_100 AFTER INSERT OR DELETE OR UPDATE ON public.template_generation_funds DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.generation_check_weights();
+
+
+--
+-- Name: holding_activity holding_activity_dates_insert; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER holding_activity_dates_insert AFTER INSERT ON public.holding_activity REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.fund_rows_within_fund_dates();
+
+
+--
+-- Name: holding_activity holding_activity_dates_update; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER holding_activity_dates_update AFTER UPDATE ON public.holding_activity REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.fund_rows_within_fund_dates();
+
+
+--
+-- Name: holding_activity holding_activity_flows_delete; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER holding_activity_flows_delete AFTER DELETE ON public.holding_activity REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.holding_activity_flows();
+
+
+--
+-- Name: holding_activity holding_activity_flows_insert; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER holding_activity_flows_insert AFTER INSERT ON public.holding_activity REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.holding_activity_flows();
+
+
+--
+-- Name: holding_activity holding_activity_flows_update; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER holding_activity_flows_update AFTER UPDATE ON public.holding_activity REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.holding_activity_flows();
+
+
+--
+-- Name: holding_activity holding_activity_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER holding_activity_touch BEFORE UPDATE ON public.holding_activity FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: client_group_product_owners membership_products_check; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER membership_products_check BEFORE DELETE ON public.client_group_product_owners FOR EACH ROW EXECUTE FUNCTION public.membership_check_products();
+
+
+--
+-- Name: portfolio_funds portfolio_funds_dates; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER portfolio_funds_dates BEFORE INSERT OR UPDATE OF start_date, end_date, product_id ON public.portfolio_funds FOR EACH ROW EXECUTE FUNCTION public.portfolio_fund_dates();
+
+
+--
+-- Name: portfolio_funds portfolio_funds_keep_product; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER portfolio_funds_keep_product BEFORE UPDATE OF product_id ON public.portfolio_funds FOR EACH ROW EXECUTE FUNCTION public.portfolio_fund_keeps_its_product();
+
+
+--
+-- Name: portfolio_funds portfolio_funds_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER portfolio_funds_touch BEFORE UPDATE ON public.portfolio_funds FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: portfolio_templates portfolio_templates_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER portfolio_templates_touch BEFORE UPDATE ON public.portfolio_templates FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: product_owners product_owners_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER product_owners_touch BEFORE UPDATE ON public.product_owners FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: products products_end_after_rows; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER products_end_after_rows BEFORE UPDATE OF end_date ON public.products FOR EACH ROW WHEN ((new.end_date < COALESCE(old.end_date, 'infinity'::date))) EXECUTE FUNCTION public.product_ends_after_its_rows();
+
+
+--
+-- Name: products products_owners_in_group; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER products_owners_in_group BEFORE INSERT OR UPDATE OF ownership, client_group_id ON public.products FOR EACH ROW EXECUTE FUNCTION public.products_check_owners();
+
+
+--
+-- Name: products products_start_before_funds; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER products_start_before_funds BEFORE UPDATE OF start_date ON public.products FOR EACH ROW WHEN ((new.start_date > old.start_date)) EXECUTE FUNCTION public.product_starts_before_its_funds();
+
+
+--
+-- Name: products products_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER products_touch BEFORE UPDATE ON public.products FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: providers providers_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER providers_touch BEFORE UPDATE ON public.providers FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: users users_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER users_touch BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: api_keys api_keys_firm_id_created_by_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_firm_id_created_by_fkey FOREIGN KEY (firm_id, created_by) REFERENCES public.users(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: api_keys api_keys_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
+-- Name: client_group_product_owners client_group_product_owners_firm_id_client_group_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.client_group_product_owners
+    ADD CONSTRAINT client_group_product_owners_firm_id_client_group_id_fkey FOREIGN KEY (firm_id, client_group_id) REFERENCES public.client_groups(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: client_group_product_owners client_group_product_owners_firm_id_product_owner_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.client_group_product_owners
+    ADD CONSTRAINT client_group_product_owners_firm_id_product_owner_id_fkey FOREIGN KEY (firm_id, product_owner_id) REFERENCES public.product_owners(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: client_groups client_groups_firm_id_adviser_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.client_groups
+    ADD CONSTRAINT client_groups_firm_id_adviser_id_fkey FOREIGN KEY (firm_id, adviser_id) REFERENCES public.users(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: client_groups client_groups_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.client_groups
+    ADD CONSTRAINT client_groups_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
+-- Name: fund_valuations fund_valuations_firm_id_portfolio_fund_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.fund_valuations
+    ADD CONSTRAINT fund_valuations_firm_id_portfolio_fund_id_fkey FOREIGN KEY (firm_id, portfolio_fund_id) REFERENCES public.portfolio_funds(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: funds funds_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.funds
+    ADD CONSTRAINT funds_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
+-- Name: holding_activity holding_activity_firm_id_portfolio_fund_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.holding_activity
+    ADD CONSTRAINT holding_activity_firm_id_portfolio_fund_id_fkey FOREIGN KEY (firm_id, portfolio_fund_id) REFERENCES public.portfolio_funds(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: portfolio_funds portfolio_funds_firm_id_fund_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.portfolio_funds
+    ADD CONSTRAINT portfolio_funds_firm_id_fund_id_fkey FOREIGN KEY (firm_id, fund_id) REFERENCES public.funds(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: portfolio_funds portfolio_funds_firm_id_product_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.portfolio_funds
+    ADD CONSTRAINT portfolio_funds_firm_id_product_id_fkey FOREIGN KEY (firm_id, product_id) REFERENCES public.products(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: portfolio_templates portfolio_templates_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.portfolio_templates
+    ADD CONSTRAINT portfolio_templates_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
+-- Name: portfolio_valuations portfolio_valuations_firm_id_product_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.portfolio_valuations
+    ADD CONSTRAINT portfolio_valuations_firm_id_product_id_fkey FOREIGN KEY (firm_id, product_id) REFERENCES public.products(firm_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: product_flows product_flows_firm_id_product_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.product_flows
+    ADD CONSTRAINT product_flows_firm_id_product_id_fkey FOREIGN KEY (firm_id, product_id) REFERENCES public.products(firm_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: product_owners product_owners_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.product_owners
+    ADD CONSTRAINT product_owners_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
+-- Name: products products_firm_id_client_group_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.products
+    ADD CONSTRAINT products_firm_id_client_group_id_fkey FOREIGN KEY (firm_id, client_group_id) REFERENCES public.client_groups(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: products products_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.products
+    ADD CONSTRAINT products_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
+-- Name: products products_firm_id_provider_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.products
+    ADD CONSTRAINT products_firm_id_provider_id_fkey FOREIGN KEY (firm_id, provider_id) REFERENCES public.providers(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: products products_firm_id_template_generation_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.products
+    ADD CONSTRAINT products_firm_id_template_generation_id_fkey FOREIGN KEY (firm_id, template_generation_id) REFERENCES public.template_generations(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: provider_switches provider_switches_firm_id_product_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.provider_switches
+    ADD CONSTRAINT provider_switches_firm_id_product_id_fkey FOREIGN KEY (firm_id, product_id) REFERENCES public.products(firm_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: providers providers_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.providers
+    ADD CONSTRAINT providers_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
+-- Name: sessions sessions_firm_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_firm_id_user_id_fkey FOREIGN KEY (firm_id, user_id) REFERENCES public.users(firm_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: template_generation_funds template_generation_funds_firm_id_fund_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.template_generation_funds
+    ADD CONSTRAINT template_generation_funds_firm_id_fund_id_fkey FOREIGN KEY (firm_id, fund_id) REFERENCES public.funds(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: template_generation_funds template_generation_funds_firm_id_generation_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.template_generation_funds
+    ADD CONSTRAINT template_generation_funds_firm_id_generation_id_fkey FOREIGN KEY (firm_id, generation_id) REFERENCES public.template_generations(firm_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: template_generations template_generations_firm_id_template_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.template_generations
+    ADD CONSTRAINT template_generations_firm_id_template_id_fkey FOREIGN KEY (firm_id, template_id) REFERENCES public.portfolio_templates(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: users users_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
+-- Name: api_keys; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.api_keys ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: audit_events; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.audit_events ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: client_group_product_owners; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.client_group_product_owners ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: client_groups; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.client_groups ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: firms; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.firms ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: fund_valuations; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.fund_valuations ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: funds; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.funds ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: holding_activity; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.holding_activity ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: idempotency_keys; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.idempotency_keys ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: irr_values; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.irr_values ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: api_keys maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.api_keys TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: audit_events maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.audit_events TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: client_group_product_owners maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.client_group_product_owners TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: client_groups maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.client_groups TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: firms maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.firms TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: fund_valuations maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.fund_valuations TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: funds maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.funds TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: holding_activity maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.holding_activity TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: idempotency_keys maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.idempotency_keys TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: irr_values maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.irr_values TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: portfolio_funds maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.portfolio_funds TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: portfolio_templates maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.portfolio_templates TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: portfolio_valuations maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.portfolio_valuations TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: product_flows maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.product_flows TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: product_owners maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.product_owners TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: products maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.products TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: provider_switches maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.provider_switches TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: providers maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.providers TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: sessions maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.sessions TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: template_generation_funds maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.template_generation_funds TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: template_generations maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.template_generations TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: users maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.users TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: portfolio_funds; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.portfolio_funds ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: portfolio_templates; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.portfolio_templates ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: portfolio_valuations; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.portfolio_valuations ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: product_flows; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.product_flows ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: product_owners; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.product_owners ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: products; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.products ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: provider_switches; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.provider_switches ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: providers; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.providers ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: sessions; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.sessions ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: template_generation_funds; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.template_generation_funds ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: template_generations; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.template_generations ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: api_keys tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.api_keys USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: audit_events tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.audit_events USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: client_group_product_owners tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.client_group_product_owners USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: client_groups tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.client_groups USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: firms tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.firms USING ((id = public.current_firm_id())) WITH CHECK ((id = public.current_firm_id()));
+
+
+--
+-- Name: fund_valuations tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.fund_valuations USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: funds tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.funds USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: holding_activity tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.holding_activity USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: idempotency_keys tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.idempotency_keys USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: irr_values tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.irr_values USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: portfolio_funds tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.portfolio_funds USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: portfolio_templates tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.portfolio_templates USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: portfolio_valuations tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.portfolio_valuations USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: product_flows tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.product_flows USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: product_owners tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.product_owners USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: products tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.products USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: provider_switches tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.provider_switches USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: providers tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.providers USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: sessions tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.sessions USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: template_generation_funds tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.template_generation_funds USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: template_generations tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.template_generations USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: users tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.users USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: users; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.users ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: SCHEMA public; Type: ACL; Schema: -
+--
+
+GRANT USAGE ON SCHEMA public TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION activity_sign(activity_type text); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.activity_sign(activity_type text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION auth_api_key(p_prefix text); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_api_key(p_prefix text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_api_key(p_prefix text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION auth_session_firm(p_token_hash bytea); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_session_firm(p_token_hash bytea) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_session_firm(p_token_hash bytea) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION auth_session_valid(p_session uuid, p_user uuid, p_role text); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_session_valid(p_session uuid, p_user uuid, p_role text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_session_valid(p_session uuid, p_user uuid, p_role text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION auth_user_by_email(p_email text); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_user_by_email(p_email text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_user_by_email(p_email text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION current_firm_id(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.current_firm_id() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION fund_rows_within_fund_dates(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.fund_rows_within_fund_dates() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION holding_activity_flows(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.holding_activity_flows() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION is_uuid_text(value text); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.is_uuid_text(value text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION isin_is_valid(isin text); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.isin_is_valid(isin text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION ownership_is_valid(o jsonb); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.ownership_is_valid(o jsonb) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION ownership_owner_ids(o jsonb); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.ownership_owner_ids(o jsonb) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION ownership_percentage_is_valid(value jsonb); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.ownership_percentage_is_valid(value jsonb) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION portfolio_fund_dates(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.portfolio_fund_dates() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION portfolio_fund_keeps_its_product(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.portfolio_fund_keeps_its_product() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION product_ends_after_its_rows(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.product_ends_after_its_rows() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION product_flows_add(funds uuid[], dates date[], amounts numeric[], counts integer[]); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.product_flows_add(funds uuid[], dates date[], amounts numeric[], counts integer[]) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION product_starts_before_its_funds(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.product_starts_before_its_funds() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION refresh_portfolio_valuations(p_product uuid, p_dates date[]); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.refresh_portfolio_valuations(p_product uuid, p_dates date[]) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION view_refreshed_at(p_view text); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.view_refreshed_at(p_view text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.view_refreshed_at(p_view text) TO wealthdesk_app;
+
+
+--
+-- Name: TABLE _yoyo_migration; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public._yoyo_migration TO wealthdesk_app;
+
+
+--
+-- Name: TABLE api_keys; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.api_keys TO wealthdesk_app;
+
+
+--
+-- Name: TABLE audit_events; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT ON TABLE public.audit_events TO wealthdesk_app;
+
+
+--
+-- Name: TABLE client_group_product_owners; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.client_group_product_owners TO wealthdesk_app;
+
+
+--
+-- Name: TABLE client_groups; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.client_groups TO wealthdesk_app;
+
+
+--
+-- Name: TABLE portfolio_valuations; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.portfolio_valuations TO wealthdesk_app;
+
+
+--
+-- Name: TABLE products; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.products TO wealthdesk_app;
+
+
+--
+-- Name: TABLE client_group_summaries; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.client_group_summaries TO wealthdesk_app;
+
+
+--
+-- Name: TABLE firm_dashboard; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.firm_dashboard TO wealthdesk_app;
+
+
+--
+-- Name: TABLE firms; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.firms TO wealthdesk_app;
+
+
+--
+-- Name: TABLE fund_valuations; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.fund_valuations TO wealthdesk_app;
+
+
+--
+-- Name: TABLE funds; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.funds TO wealthdesk_app;
+
+
+--
+-- Name: TABLE holding_activity; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.holding_activity TO wealthdesk_app;
+
+
+--
+-- Name: TABLE idempotency_keys; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.idempotency_keys TO wealthdesk_app;
+
+
+--
+-- Name: TABLE irr_values; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.irr_values TO wealthdesk_app;
+
+
+--
+-- Name: TABLE job_runs; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.job_runs TO wealthdesk_app;
+
+
+--
+-- Name: TABLE portfolio_funds; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.portfolio_funds TO wealthdesk_app;
+
+
+--
+-- Name: TABLE portfolio_templates; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.portfolio_templates TO wealthdesk_app;
+
+
+--
+-- Name: TABLE product_flows; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.product_flows TO wealthdesk_app;
+
+
+--
+-- Name: TABLE product_owners; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.product_owners TO wealthdesk_app;
+
+
+--
+-- Name: TABLE product_positions; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.product_positions TO wealthdesk_app;
+
+
+--
+-- Name: TABLE provider_switches; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.provider_switches TO wealthdesk_app;
+
+
+--
+-- Name: TABLE providers; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.providers TO wealthdesk_app;
+
+
+--
+-- Name: TABLE sessions; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.sessions TO wealthdesk_app;
+
+
+--
+-- Name: TABLE template_generation_funds; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.template_generation_funds TO wealthdesk_app;
+
+
+--
+-- Name: TABLE template_generations; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.template_generations TO wealthdesk_app;
+
+
+--
+-- Name: TABLE users; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.users TO wealthdesk_app;
