@@ -5,6 +5,7 @@ version differs from the one schema.sql was written from does it migrate a scrat
 """
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,15 @@ ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "schema.sql"
 
 
-def _on_embedded_server(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
-    """Make chalicelib.core.schema use a new embedded server under `home` (not DATABASE_URL's)."""
+def _on_embedded_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make chalicelib.core.schema use a new embedded server of its own (not DATABASE_URL's)."""
     from chalicelib.core import embedded
 
+    # Directly under the temporary directory, like conftest's servers: the server runs as another user when the
+    # tests run as root, and must reach its data directory (pytest's tmp_path sits under a root-only folder).
+    home = tempfile.mkdtemp(prefix="wd-schema-")
     monkeypatch.delenv("DATABASE_URL")
-    monkeypatch.setenv("WEALTHDESK_HOME", str(home))
+    monkeypatch.setenv("WEALTHDESK_HOME", home)
     monkeypatch.setattr(embedded, "_server", embedded._server)  # restored afterwards: conftest's server stays
 
 
@@ -31,14 +35,13 @@ def session_dump(database: str) -> str:
     return schema.dump(database)
 
 
-def test_schema_sql_is_current(database: str, session_dump: str, tmp_path: Path,
-                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_schema_sql_is_current(session_dump: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from chalicelib.core import schema
 
     committed = COMMITTED.read_text()
     actual = session_dump
     if schema.header_major(committed) != schema.header_major(actual):
-        _on_embedded_server(monkeypatch, tmp_path)
+        _on_embedded_server(monkeypatch)
         actual = schema.fresh()
     assert actual == committed, ("schema.sql is stale: run `wealthdesk schema` (or `make schema`) and commit it\n"
                                  + schema.diff(committed, actual))
@@ -120,14 +123,14 @@ def test_schema_writes_the_dump(session_dump: str, tmp_path: Path, monkeypatch: 
     assert out.read_text() == session_dump
 
 
-def test_fresh_migrates_a_scratch_database_dumps_it_and_drops_it(session_dump: str, tmp_path: Path,
+def test_fresh_migrates_a_scratch_database_dumps_it_and_drops_it(session_dump: str,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """The command's own path, end to end, on an embedded server of its own."""
     import psycopg
 
     from chalicelib.core import embedded, schema
 
-    _on_embedded_server(monkeypatch, tmp_path)
+    _on_embedded_server(monkeypatch)
     fresh = schema.fresh()
     # The same schema as the session's database, migrated the same way (when that is on another major version of
     # PostgreSQL, the committed file is the reference instead).
