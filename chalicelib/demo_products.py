@@ -2,8 +2,9 @@
 ownership, portfolios, and month-end valuations and cash flows (ten years for each household's first product,
 less for those it took out since), generated from a seed.
 
-Written in bulk (INSERT ... SELECT FROM unnest) inside the caller's transaction; the derived data (portfolio
-valuations, the stored IRR history) is then made by the same code the API uses.
+Written in bulk inside the caller's transaction through the catalogue's and holdings' stores (their bulk
+functions: one INSERT ... SELECT FROM unnest per table and 50,000 rows); the derived data (portfolio valuations,
+the stored IRR history) is then made by the same code the API uses.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ PRODUCT_TYPES = ["gia", "stocks_and_shares_isa", "pension", "offshore_bond", "on
 TYPE_NAMES = {"gia": "GIA", "stocks_and_shares_isa": "Stocks & Shares ISA", "pension": "SIPP",
               "offshore_bond": "Offshore Bond", "onshore_bond": "Onshore Bond", "cash_isa": "Cash ISA"}
 TEMPLATES = {"Cautious": [40, 35, 20, 5], "Balanced": [55, 25, 15, 5], "Adventurous": [70, 20, 10]}
+ONGOING_COST = Decimal("0.25")
 
 
 def isin_with_check(payload: str) -> str:
@@ -63,57 +65,39 @@ def create_catalogue(tx: Tx, rng: random.Random) -> dict[str, Any]:
     twice: provider names are unique in a firm, and two funds or templates of one name would only confuse. A
     reused fund keeps its own cash flag (the products model cash as cash, whatever its name); a reused template
     without funds gets a new generation."""
-    providers = [(_uuid(rng), name, colour) for name, colour in PROVIDERS]
-    tx.execute("INSERT INTO providers (id, firm_id, name, colour) SELECT u.i, current_firm_id(), u.n, u.c "
-               "FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS u(i, n, c) "
-               "ON CONFLICT (firm_id, lower(name)) DO NOTHING",
-               ([p[0] for p in providers], [p[1] for p in providers], [p[2] for p in providers]))
-    lowered = [name.lower() for name, _ in PROVIDERS]
-    provider_ids = [r["id"] for r in tx.all("SELECT id FROM providers WHERE lower(name) = ANY(%(n)s::text[]) "
-                                            "ORDER BY array_position(%(n)s::text[], lower(name))", {"n": lowered})]
+    from chalicelib.products.catalogue import store
+
+    store.insert_providers_if_absent(tx, [(_uuid(rng), name, colour) for name, colour in PROVIDERS])
+    provider_ids = store.provider_ids_named(tx, [name for name, _ in PROVIDERS])
     funds = [(_uuid(rng), name, isin_with_check("GB00" + "".join(rng.choice("0123456789BCDFGHJ") for _ in range(7))),
               rng.randint(2, 6), False) for name in FUND_NAMES]
     funds.append((_uuid(rng), "Cash Account", None, 1, True))
-    have = {r["name"]: r["id"] for r in tx.all(
-        "SELECT DISTINCT ON (lower(name)) lower(name) AS name, id FROM funds WHERE lower(name) = ANY(%s::text[]) "
-        "ORDER BY lower(name), id", ([f[1].lower() for f in funds],))}
+    have = store.fund_ids_named(tx, [f[1] for f in funds])
     new = [f for f in funds if f[1].lower() not in have]
     if new:
-        tx.execute("INSERT INTO funds (id, firm_id, name, isin, risk_factor, ongoing_cost, is_cash) "
-                   "SELECT u.i, current_firm_id(), u.n, u.s, u.r, 0.25, u.c FROM unnest(%s::uuid[], %s::text[], "
-                   "%s::text[], %s::int[], %s::boolean[]) AS u(i, n, s, r, c)",
-                   tuple([f[k] for f in new] for k in range(5)))
+        store.bulk_insert_funds(tx, new, ONGOING_COST)
     fund_ids = [have.get(f[1].lower(), f[0]) for f in funds]
     # Whatever the firm already had under a demo name is taken as it is: cash or not is the fund's own flag.
-    cash_ids = {r["id"] for r in tx.all("SELECT id FROM funds WHERE is_cash")}
+    cash_ids = store.cash_fund_ids(tx)
     if fund_ids[-1] not in cash_ids:  # the firm's "Cash Account" is not a cash fund: the demo brings its own
-        fund_ids[-1] = tx.one("INSERT INTO funds (id, firm_id, name, risk_factor, ongoing_cost, is_cash) "
-                              "VALUES (%s, current_firm_id(), 'Cash Account (demo)', 1, 0.25, true) RETURNING id",
-                              (_uuid(rng),))["id"]
+        fund_ids[-1] = store.insert_item(tx, "fund", {"id": _uuid(rng), "name": "Cash Account (demo)", "risk_factor": 1,
+                                                      "ongoing_cost": ONGOING_COST, "is_cash": True})["id"]
         cash_ids.add(fund_ids[-1])
     investable = [f for f in fund_ids[:-1] if f not in cash_ids]
     generations = []
     for name, weights in TEMPLATES.items():
         chosen = rng.sample(investable, len(weights))
-        existing = tx.one("SELECT t.id AS template_id, g.id FROM portfolio_templates t LEFT JOIN template_generations g "
-                          "ON g.template_id = t.id WHERE lower(t.name) = lower(%s) "
-                          "ORDER BY g.generation DESC NULLS LAST, t.id LIMIT 1", (name,))
+        existing = store.latest_generation_of_template_named(tx, name)
         if existing is not None and existing["id"] is not None:
-            held = tx.all("SELECT fund_id, target_weighting FROM template_generation_funds WHERE generation_id = %s "
-                          "ORDER BY target_weighting DESC, fund_id", (existing["id"],))
+            held = store.generation_funds(tx, existing["id"])
             if held:
-                generations.append((existing["id"], [(r["fund_id"], r["target_weighting"]) for r in held]))
+                generations.append((existing["id"], held))
                 continue
-        template_id = existing["template_id"] if existing is not None else tx.one(
-            "INSERT INTO portfolio_templates (firm_id, name) VALUES (current_firm_id(), %s) RETURNING id", (name,))["id"]
-        generation = tx.one("SELECT coalesce(max(generation), 0) + 1 AS n FROM template_generations "
-                            "WHERE template_id = %s", (template_id,))["n"]
-        gen_id = tx.one("INSERT INTO template_generations (firm_id, template_id, generation) "
-                        "VALUES (current_firm_id(), %s, %s) RETURNING id", (template_id, generation))["id"]
-        tx.execute("INSERT INTO template_generation_funds (firm_id, generation_id, fund_id, target_weighting) "
-                   "SELECT current_firm_id(), %s, u.f, u.w FROM unnest(%s::uuid[], %s::numeric[]) AS u(f, w)",
-                   (gen_id, chosen, weights))
-        generations.append((gen_id, [(f, Decimal(w)) for f, w in zip(chosen, weights)]))
+        template_id = existing["template_id"] if existing is not None else \
+            store.insert_item(tx, "template", {"name": name})["id"]
+        held = [(f, Decimal(w)) for f, w in zip(chosen, weights)]
+        gen_id = store.insert_generation(tx, template_id, store.next_generation_number(tx, template_id), None, held)
+        generations.append((gen_id, held))
     return {"providers": provider_ids, "funds": investable, "cash": fund_ids[-1], "cash_ids": cash_ids,
             "generations": generations}
 
@@ -183,32 +167,14 @@ def create_products(tx: Tx, rng: random.Random, catalogue: dict[str, Any],
                     valuations.append((pfid, month_end, value))
         if progress:
             progress(1)
-    _insert(tx, products, pfunds, valuations, activity)
+    from chalicelib.products.holdings import store
+
+    store.bulk_insert_products(tx, products)
+    store.bulk_insert_portfolio_funds(tx, pfunds)
+    for kind, rows in (("valuation", valuations), ("activity", activity)):
+        for start in range(0, len(rows), 50_000):
+            store.bulk_insert_dated(tx, kind, rows[start:start + 50_000])
     for pid, *_ in products:
-        tx.execute("SELECT refresh_portfolio_valuations(%s, NULL)", (pid,))
+        store.refresh_portfolio_valuations(tx, pid, None)
     return {"products": len(products), "portfolio_funds": len(pfunds), "fund_valuations": len(valuations),
             "cash_flows": len(activity), "product_ids": [p[0] for p in products]}
-
-
-def _insert(tx: Tx, products: list[tuple], pfunds: list[tuple], valuations: list[tuple], activity: list[tuple]) -> None:
-    cols = list(zip(*products))
-    tx.execute("INSERT INTO products (id, firm_id, client_group_id, name, product_type, provider_id, plan_number, "
-               "start_date, fixed_fee_direct, fixed_fee_facilitated, percentage_fee_facilitated, ownership, "
-               "template_generation_id) SELECT u.i, current_firm_id(), u.g, u.n, u.t, u.p, u.pn, u.s, u.fd, u.ff, "
-               "u.pf, u.o, u.tg FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::text[], %s::uuid[], %s::text[], "
-               "%s::date[], %s::numeric[], %s::numeric[], %s::numeric[], %s::jsonb[], %s::uuid[]) "
-               "AS u(i, g, n, t, p, pn, s, fd, ff, pf, o, tg)", tuple(list(c) for c in cols))
-    cols = list(zip(*pfunds))
-    tx.execute("INSERT INTO portfolio_funds (id, firm_id, product_id, fund_id, target_weighting, start_date) "
-               "SELECT u.i, current_firm_id(), u.p, u.f, u.w, u.s FROM unnest(%s::uuid[], %s::uuid[], %s::uuid[], "
-               "%s::numeric[], %s::date[]) AS u(i, p, f, w, s)", tuple(list(c) for c in cols))
-    for start in range(0, len(valuations), 50_000):
-        cols = list(zip(*valuations[start:start + 50_000]))
-        tx.execute("INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value) "
-                   "SELECT current_firm_id(), u.p, u.d, u.v FROM unnest(%s::uuid[], %s::date[], %s::numeric[]) "
-                   "AS u(p, d, v)", tuple(list(c) for c in cols))
-    for start in range(0, len(activity), 50_000):
-        cols = list(zip(*activity[start:start + 50_000]))
-        tx.execute("INSERT INTO holding_activity (firm_id, portfolio_fund_id, activity_date, activity_type, amount) "
-                   "SELECT current_firm_id(), u.p, u.d, u.t, u.a FROM unnest(%s::uuid[], %s::date[], %s::text[], "
-                   "%s::numeric[]) AS u(p, d, t, a)", tuple(list(c) for c in cols))

@@ -1,14 +1,13 @@
 """Request and response models for the firm's catalogue: providers, funds (ISIN checked), portfolio templates and their generations."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 from uuid import UUID
 
 from pydantic import Field, field_validator
 
-from chalicelib.core.http import ListQuery
 from chalicelib.core.models import (
     ApiModel,
     Currency,
@@ -16,18 +15,9 @@ from chalicelib.core.models import (
     StrictModel,
     decimal_type,
 )
-
-# A date a product, fund, valuation or cash flow may carry: far-off years are typing mistakes, and the IRR
-# arithmetic counts months between dates (a year 9999 date would overflow it, or size a solver by centuries).
-Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2099, 12, 31))]
+from chalicelib.core.pagination import ListQuery
 
 Status = Literal["active", "inactive"]
-ProductType = Literal["gia", "stocks_and_shares_isa", "cash_isa", "bank_account", "pension", "offshore_bond",
-                      "onshore_bond", "individual_shares", "property", "other"]
-ActivityType = Literal["investment", "regular_investment", "tax_uplift", "switch_in", "withdrawal",
-                       "regular_withdrawal", "switch_out", "fee", "dividend"]
-IrrMethod = Literal["kingston_monthly", "xirr"]
-OwnershipShare = decimal_type(5, 2, "0.01", "100")
 Weighting = decimal_type(5, 2, "0.01", "100")
 
 
@@ -57,8 +47,6 @@ def _isin(value: str | None) -> str | None:
         raise ValueError("not a valid ISIN (format or check digit)")
     return value
 
-
-# --- catalogue ---
 
 class ProviderOut(ApiModel):
     id: UUID

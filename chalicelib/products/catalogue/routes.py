@@ -6,7 +6,8 @@ from uuid import UUID
 
 from chalice import Blueprint
 
-from chalicelib.core.http import READ, WRITE, Api, ApiRequest, ListQuery, Page, Reply
+from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Reply
+from chalicelib.core.pagination import ListQuery, Page
 from chalicelib.products.catalogue import service
 from chalicelib.products.catalogue.models import (
     FundCreateIn,

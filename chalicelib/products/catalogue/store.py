@@ -1,55 +1,100 @@
-"""SQL for the catalogue: providers, funds, portfolio templates and generations (RLS scopes all)."""
+"""SQL for the catalogue: providers, funds, portfolio templates and generations (RLS scopes all).
+
+Providers, funds and templates are one shape of row: the single-row functions take the kind ("provider", "fund",
+"template"), which names the table here and nowhere else."""
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from chalicelib.core import rows
 from chalicelib.core.db import Tx
+from chalicelib.core.pagination import Keyset, ListSpec
 
 PROVIDER_COLUMNS = "id, name, status, colour, created_at, updated_at, version"
 FUND_COLUMNS = ("id, name, isin, risk_factor, ongoing_cost, currency, is_cash, status, created_at, updated_at, "
                 "version")
 TEMPLATE_COLUMNS = "id, name, description, status, created_at, updated_at, version"
-PRODUCT_COLUMNS = ("id, client_group_id, name, product_type, provider_id, plan_number, start_date, end_date, "
-                   "notes, currency, fixed_fee_direct, fixed_fee_facilitated, percentage_fee_facilitated, status, "
-                   "ownership, template_generation_id, created_at, updated_at, version")
-PORTFOLIO_FUND_COLUMNS = ("id, product_id, fund_id, target_weighting, start_date, end_date, created_at, "
-                          "updated_at, version")
-VALUATION_COLUMNS = "id, portfolio_fund_id, valuation_date, value, created_at, updated_at, version"
-ACTIVITY_COLUMNS = ("id, portfolio_fund_id, activity_date, activity_type, amount, created_at, updated_at, "
-                    "version")
+
+_TABLES = {"provider": ("providers", PROVIDER_COLUMNS), "fund": ("funds", FUND_COLUMNS),
+           "template": ("portfolio_templates", TEMPLATE_COLUMNS)}
+
+# Every catalogue list is by name, then id.
+_BY_NAME = {"name": (("name", "text"),)}
+PROVIDER_LIST = ListSpec("providers", _BY_NAME, "name")
+FUND_LIST = ListSpec("funds", _BY_NAME, "name")
+TEMPLATE_LIST = ListSpec("portfolio_templates", _BY_NAME, "name")
 
 
-def _after(after: list[Any] | None, i: int) -> Any:
-    return after[i] if after else None
+# --- providers, funds and templates, one row at a time ---
+
+def get_item(tx: Tx, kind: str, row_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+    table, columns = _TABLES[kind]
+    return rows.get(tx, table, row_id, columns, for_update=for_update)
 
 
-# --- catalogue lists (by name, then id) ---
-
-def list_providers(tx: Tx, *, status: str | None, q: str | None, after: list[Any] | None,
-                   limit: int) -> list[dict[str, Any]]:
-    return tx.all(f"SELECT {PROVIDER_COLUMNS} FROM providers "
-                  "WHERE (%(status)s::text IS NULL OR status = %(status)s) "
-                  "AND (%(q)s::text IS NULL OR name ILIKE '%%' || %(q)s || '%%') "
-                  "AND (%(n)s::text IS NULL OR (name, id) > (%(n)s, %(id)s::uuid)) ORDER BY name, id LIMIT %(l)s",
-                  {"status": status, "q": q, "n": _after(after, 0), "id": _after(after, 1), "l": limit + 1})
+def insert_item(tx: Tx, kind: str, values: dict[str, Any]) -> dict[str, Any]:
+    table, columns = _TABLES[kind]
+    return rows.insert(tx, table, values, columns)
 
 
-def list_funds(tx: Tx, *, isin: str | None, status: str | None, q: str | None, after: list[Any] | None,
-               limit: int) -> list[dict[str, Any]]:
-    return tx.all(f"SELECT {FUND_COLUMNS} FROM funds "
-                  "WHERE (%(isin)s::text IS NULL OR isin = %(isin)s) "
-                  "AND (%(status)s::text IS NULL OR status = %(status)s) "
-                  "AND (%(q)s::text IS NULL OR name ILIKE '%%' || %(q)s || '%%') "
-                  "AND (%(n)s::text IS NULL OR (name, id) > (%(n)s, %(id)s::uuid)) ORDER BY name, id LIMIT %(l)s",
-                  {"isin": isin, "status": status, "q": q, "n": _after(after, 0), "id": _after(after, 1),
-                   "l": limit + 1})
+def update_item(tx: Tx, kind: str, row_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
+    table, columns = _TABLES[kind]
+    return rows.update(tx, table, row_id, changes, columns)
 
 
-def list_templates(tx: Tx, *, after: list[Any] | None, limit: int) -> list[dict[str, Any]]:
-    return tx.all(f"SELECT {TEMPLATE_COLUMNS} FROM portfolio_templates "
-                  "WHERE (%(n)s::text IS NULL OR (name, id) > (%(n)s, %(id)s::uuid)) ORDER BY name, id LIMIT %(l)s",
-                  {"n": _after(after, 0), "id": _after(after, 1), "l": limit + 1})
+def delete_item(tx: Tx, kind: str, row_id: UUID) -> None:
+    rows.delete(tx, _TABLES[kind][0], row_id)
+
+
+def provider_exists(tx: Tx, provider_id: UUID) -> bool:
+    return rows.get(tx, "providers", provider_id, "id") is not None
+
+
+def fund_exists(tx: Tx, fund_id: UUID) -> bool:
+    return rows.get(tx, "funds", fund_id, "id") is not None
+
+
+def template_exists(tx: Tx, template_id: UUID, *, for_update: bool = False) -> bool:
+    return rows.get(tx, "portfolio_templates", template_id, "id", for_update=for_update) is not None
+
+
+# --- lists ---
+
+def list_providers(tx: Tx, keyset: Keyset, *, status: str | None, like: str | None) -> list[dict[str, Any]]:
+    """`like` is a pattern from pagination.like_pattern (its wildcards escaped), matched case-insensitively."""
+    from psycopg import sql
+
+    query = sql.SQL("SELECT " + PROVIDER_COLUMNS + " FROM providers "
+                    "WHERE (%(status)s::text IS NULL OR status = %(status)s) "
+                    "AND (%(like)s::text IS NULL OR name ILIKE %(like)s) "
+                    "AND {after} ORDER BY {order} LIMIT %(_ks_limit)s").format(after=keyset.where(),
+                                                                               order=keyset.order_by())
+    return tx.all(query, {"status": status, "like": like, **keyset.params()})
+
+
+def list_funds(tx: Tx, keyset: Keyset, *, isin: str | None, status: str | None,
+               like: str | None) -> list[dict[str, Any]]:
+    """`like` as for list_providers."""
+    from psycopg import sql
+
+    query = sql.SQL("SELECT " + FUND_COLUMNS + " FROM funds "
+                    "WHERE (%(isin)s::text IS NULL OR isin = %(isin)s) "
+                    "AND (%(status)s::text IS NULL OR status = %(status)s) "
+                    "AND (%(like)s::text IS NULL OR name ILIKE %(like)s) "
+                    "AND {after} ORDER BY {order} LIMIT %(_ks_limit)s").format(after=keyset.where(),
+                                                                               order=keyset.order_by())
+    return tx.all(query, {"isin": isin, "status": status, "like": like, **keyset.params()})
+
+
+def list_templates(tx: Tx, keyset: Keyset) -> list[dict[str, Any]]:
+    from psycopg import sql
+
+    query = sql.SQL("SELECT " + TEMPLATE_COLUMNS + " FROM portfolio_templates "
+                    "WHERE {after} ORDER BY {order} LIMIT %(_ks_limit)s").format(after=keyset.where(),
+                                                                                 order=keyset.order_by())
+    return tx.all(query, keyset.params())
 
 
 # --- template generations ---
@@ -81,8 +126,61 @@ def generations(tx: Tx, template_id: UUID | None = None, generation_id: UUID | N
         {"t": template_id, "g": generation_id})
 
 
+def generation_exists(tx: Tx, generation_id: UUID) -> bool:
+    return tx.one("SELECT EXISTS (SELECT 1 FROM template_generations WHERE id = %s) AS e", (generation_id,))["e"]
+
+
 def missing_funds(tx: Tx, fund_ids: list[UUID]) -> list[UUID]:
     return [r["f"] for r in tx.all("SELECT f FROM unnest(%s::uuid[]) AS f WHERE NOT EXISTS "
                                    "(SELECT 1 FROM funds WHERE id = f)", (fund_ids,))]
 
 
+# --- the demo catalogue (chalicelib/demo_products.py): by name, in bulk ---
+
+def insert_providers_if_absent(tx: Tx, providers: list[tuple[UUID, str, str | None]]) -> None:
+    """(id, name, colour) each; a name the firm already has (names are unique in a firm, case aside) is skipped."""
+    tx.execute("INSERT INTO providers (id, firm_id, name, colour) SELECT u.i, current_firm_id(), u.n, u.c "
+               "FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS u(i, n, c) "
+               "ON CONFLICT (firm_id, lower(name)) DO NOTHING",
+               ([p[0] for p in providers], [p[1] for p in providers], [p[2] for p in providers]))
+
+
+def provider_ids_named(tx: Tx, names: list[str]) -> list[UUID]:
+    """The ids of the providers of these names (case aside), in the order of `names`."""
+    lowered = [name.lower() for name in names]
+    return [r["id"] for r in tx.all("SELECT id FROM providers WHERE lower(name) = ANY(%(n)s::text[]) "
+                                    "ORDER BY array_position(%(n)s::text[], lower(name))", {"n": lowered})]
+
+
+def fund_ids_named(tx: Tx, names: list[str]) -> dict[str, UUID]:
+    """Lowered name -> id of a fund of that name (the lowest id where several share it)."""
+    return {r["name"]: r["id"] for r in tx.all(
+        "SELECT DISTINCT ON (lower(name)) lower(name) AS name, id FROM funds WHERE lower(name) = ANY(%s::text[]) "
+        "ORDER BY lower(name), id", ([n.lower() for n in names],))}
+
+
+def bulk_insert_funds(tx: Tx, funds: list[tuple[UUID, str, str | None, int, bool]],
+                      ongoing_cost: Decimal) -> None:
+    """(id, name, isin, risk factor, is cash) each, all at one ongoing cost."""
+    tx.execute("INSERT INTO funds (id, firm_id, name, isin, risk_factor, ongoing_cost, is_cash) "
+               "SELECT u.i, current_firm_id(), u.n, u.s, u.r, %s, u.c FROM unnest(%s::uuid[], %s::text[], "
+               "%s::text[], %s::int[], %s::boolean[]) AS u(i, n, s, r, c)",
+               (ongoing_cost, *([f[k] for f in funds] for k in range(5))))
+
+
+def cash_fund_ids(tx: Tx) -> set[UUID]:
+    return {r["id"] for r in tx.all("SELECT id FROM funds WHERE is_cash")}
+
+
+def latest_generation_of_template_named(tx: Tx, name: str) -> dict[str, Any] | None:
+    """The template of this name (case aside) and its latest generation's id (`id`, None when it has none)."""
+    return tx.one("SELECT t.id AS template_id, g.id FROM portfolio_templates t LEFT JOIN template_generations g "
+                  "ON g.template_id = t.id WHERE lower(t.name) = lower(%s) "
+                  "ORDER BY g.generation DESC NULLS LAST, t.id LIMIT 1", (name,))
+
+
+def generation_funds(tx: Tx, generation_id: UUID) -> list[tuple[UUID, Decimal]]:
+    """(fund id, target weighting) of a generation, the largest weighting first."""
+    return [(r["fund_id"], r["target_weighting"]) for r in tx.all(
+        "SELECT fund_id, target_weighting FROM template_generation_funds WHERE generation_id = %s "
+        "ORDER BY target_weighting DESC, fund_id", (generation_id,))]

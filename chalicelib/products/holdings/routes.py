@@ -6,7 +6,8 @@ from uuid import UUID
 
 from chalice import Blueprint
 
-from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Page, Reply
+from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Reply
+from chalicelib.core.pagination import Page
 from chalicelib.products.holdings import service
 from chalicelib.products.holdings.models import (
     ActivityIn,

@@ -2,18 +2,37 @@
 
 Each public function is one audited transaction. Valuation and cash-flow writes keep the derived data in step in
 the same transaction: portfolio valuations for the dates touched, and the stored IRR history from the earliest
-date touched onward (never the whole history)."""
+date touched onward (never the whole history).
+
+Some rules are also (or only) kept by the database, whoever writes; the functions that rely on one name it:
+- which activity types are investor flows: SQL function activity_sign (migration 0004): investment,
+  regular_investment, tax_uplift and switch_in are money in, withdrawal, regular_withdrawal and switch_out money
+  out, fee and dividend neither;
+- product_flows, each product's investor flows netted per date, kept in step with holding_activity by the
+  statement triggers holding_activity_flows_* (migration 0008; product_flows_add made one statement in 0009);
+- a complete (portfolio) valuation: SQL function refresh_portfolio_valuations (0004, replaced in 0010): a product
+  has one on a date exactly when every non-cash fund active that day is valued, or, with none active, when a fund
+  is valued that day; it sums the fund valuations of the date;
+- a portfolio fund never moves to another product: trigger portfolio_funds_keep_product (0008);
+- dates nest (0010): fund valuations and cash flows within their fund's start and end and not after the
+  product's end (statement triggers fund_valuations_dates_* and holding_activity_dates_*, function
+  fund_rows_within_fund_dates); a portfolio fund not before its product and around its own rows (trigger
+  portfolio_funds_dates); a product's start not after its funds' (products_start_before_funds) and its end not
+  before their rows (products_end_after_rows).
+"""
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 from chalicelib.clients import store as clients_store
-from chalicelib.core import audit, db, errors, rows
+from chalicelib.core import audit, db, errors
 from chalicelib.core.context import RequestContext
-from chalicelib.core.http import decode_cursor, page
-from chalicelib.core.versioning import check_version, patch_changes, unchanged
+from chalicelib.core.pagination import Keyset
+from chalicelib.core.versioning import patch_row
 from chalicelib.products.catalogue import store as catalogue_store
 from chalicelib.products.holdings import store
 from chalicelib.products.holdings.models import (
@@ -28,9 +47,16 @@ def _invalid(field: str, message: str) -> errors.Unprocessable:
     return errors.Unprocessable(message, errors=[{"field": field, "message": message}])
 
 
+def _no_product() -> errors.NotFound:
+    return errors.NotFound("No such product")
+
+
 # --- products ---
 
 def _check_owners(tx: db.Tx, group_id: UUID, ownership: Any) -> None:
+    """Every owner named must belong to the group: said here first (422), and kept by the database whoever writes
+    (trigger products_owners_in_group, migrations 0004 and 0006; removing a member a product names is refused by
+    membership_products_check)."""
     outside = store.owners_outside_group(tx, group_id, ownership_owner_ids(ownership))
     if outside:
         raise _invalid("ownership", "every owner must belong to the client group; not in it: "
@@ -38,16 +64,17 @@ def _check_owners(tx: db.Tx, group_id: UUID, ownership: Any) -> None:
 
 
 def list_products(ctx: RequestContext, group_id: UUID, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(query.cursor, 2)
+    keyset = Keyset.parse(store.PRODUCT_LIST, query)
     with db.transaction(ctx) as tx:
         if clients_store.get_group(tx, group_id) is None:
             raise errors.NotFound("No such client group")
-        found = store.list_products(tx, group_id, status=query.status, product_type=query.product_type,
-                                    after=after, limit=query.limit)
-    return page(found, query.limit, lambda r: [r["name"], r["id"]])
+        found = store.list_products(tx, group_id, keyset, status=query.status, product_type=query.product_type)
+    return keyset.page(found)
 
 
 def create_product(ctx: RequestContext, group_id: UUID, body: Any) -> dict[str, Any]:
+    """A product, with its portfolio copied from a template generation when one is named (its funds start with
+    the product, so the date nesting of migration 0010 holds)."""
     values = body.model_dump(exclude={"ownership"})
     values["ownership"] = _jsonb(ownership_document(body.ownership))
     values["client_group_id"] = group_id
@@ -55,11 +82,11 @@ def create_product(ctx: RequestContext, group_id: UUID, body: Any) -> dict[str, 
         if clients_store.get_group(tx, group_id, for_update=True) is None:
             raise errors.NotFound("No such client group")
         _check_owners(tx, group_id, body.ownership)
-        if body.provider_id and rows.get(tx, "providers", body.provider_id, "id") is None:
+        if body.provider_id and not catalogue_store.provider_exists(tx, body.provider_id):
             raise _invalid("provider_id", "no such provider")
-        if body.template_generation_id and not catalogue_store.generations(tx, generation_id=body.template_generation_id):
+        if body.template_generation_id and not catalogue_store.generation_exists(tx, body.template_generation_id):
             raise _invalid("template_generation_id", "no such template generation")
-        row = rows.insert(tx, "products", values, store.PRODUCT_COLUMNS)
+        row = store.insert_product(tx, values)
         copied = 0
         if body.template_generation_id:
             copied = store.copy_generation_into_portfolio(tx, row["id"], body.template_generation_id,
@@ -76,21 +103,24 @@ def _jsonb(document: dict[str, Any]) -> Any:
 
 def get_product(ctx: RequestContext, product_id: UUID) -> dict[str, Any]:
     with db.transaction(ctx) as tx:
-        row = rows.get(tx, "products", product_id, store.PRODUCT_COLUMNS)
+        row = store.get_product(tx, product_id)
     if row is None:
-        raise errors.NotFound("No such product")
+        raise _no_product()
     return row
 
 
 def update_product(ctx: RequestContext, product_id: UUID, body: Any, if_match: int) -> dict[str, Any]:
-    changes = patch_changes(body, NULLABLE_PRODUCT_FIELDS)
-    ownership = body.ownership if "ownership" in changes else None
-    if ownership is not None:
-        changes["ownership"] = ownership_document(ownership)
-    with db.transaction(ctx) as tx:
-        before = check_version(rows.get(tx, "products", product_id, store.PRODUCT_COLUMNS, for_update=True),
-                               if_match, "product")
-        changes = unchanged(before, changes)
+    """A change of provider is kept in the switch history. Dates keep their nesting (migration 0010): the start
+    not after a portfolio fund's (trigger products_start_before_funds), the end not before a valuation or cash
+    flow (products_end_after_rows); said here first with the field named. Owners must stay in the group
+    (trigger products_owners_in_group)."""
+
+    def stored(changes: dict[str, Any]) -> dict[str, Any]:
+        if "ownership" in changes:  # as the product holds it, to compare with what it holds
+            changes["ownership"] = ownership_document(body.ownership)
+        return changes
+
+    def check(before: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
         start, end = changes.get("start_date", before["start_date"]), changes.get("end_date", before["end_date"])
         if end is not None and end < start:
             raise _invalid("end_date", "end_date must not be before start_date")
@@ -104,37 +134,46 @@ def update_product(ctx: RequestContext, product_id: UUID, body: Any, if_match: i
             first = store.first_fund_start(tx, product_id)
             if first is not None and first < start:
                 raise _invalid("start_date", f"a portfolio fund of the product starts on {first}, before that date")
-        if ownership is not None and "ownership" in changes:
+        if "ownership" in changes:
             # The group's lock, as removing a member takes it: a member cannot leave while a product names them.
             clients_store.get_group(tx, before["client_group_id"], for_update=True)
-            _check_owners(tx, before["client_group_id"], ownership)
+            _check_owners(tx, before["client_group_id"], body.ownership)
             changes["ownership"] = _jsonb(changes["ownership"])
         if "provider_id" in changes:
-            if changes["provider_id"] and rows.get(tx, "providers", changes["provider_id"], "id") is None:
+            if changes["provider_id"] and not catalogue_store.provider_exists(tx, changes["provider_id"]):
                 raise _invalid("provider_id", "no such provider")
             store.insert_provider_switch(tx, product_id, before["provider_id"], changes["provider_id"])
-        after = rows.update(tx, "products", product_id, changes, store.PRODUCT_COLUMNS) if changes else before
-        audit.record(tx, "product.update", "product", product_id, before, after)
-    return after
+        return changes
+
+    with db.transaction(ctx) as tx:
+        return patch_row(tx, product_id, body, if_match, resource="product", what="product",
+                         get=store.get_product, update=store.update_product, nullable=NULLABLE_PRODUCT_FIELDS,
+                         stored=stored, check=check)
 
 
 def delete_product(ctx: RequestContext, product_id: UUID) -> None:
     with db.transaction(ctx) as tx:
-        before = rows.get(tx, "products", product_id, store.PRODUCT_COLUMNS, for_update=True)
+        before = store.get_product(tx, product_id, for_update=True)
         if before is None:
-            raise errors.NotFound("No such product")
+            raise _no_product()
         if store.list_portfolio_funds(tx, product_id):
             raise errors.Conflict("The product has portfolio funds; delete them first, or lapse the product")
-        rows.delete(tx, "products", product_id)
+        store.delete_product(tx, product_id)
         audit.record(tx, "product.delete", "product", product_id, before, None)
 
 
 def set_product_status(ctx: RequestContext, product_id: UUID, status: str) -> dict[str, Any]:
-    """Lapse (only when the current value is 0) or reactivate."""
+    """Lapse (only when the current value is 0) or reactivate.
+
+    The current value is known to be 0 when the latest complete valuation (a portfolio valuation: every non-cash
+    fund valued that day, SQL function refresh_portfolio_valuations, migrations 0004 and 0010) is 0, no investor
+    cash flow follows it (product_flows, kept by the triggers of migrations 0008 and 0009; investor flows are the
+    activity types activity_sign, 0004, does not map to 0: fees and dividends are not), and no fund is valued at
+    more than 0 after it."""
     with db.transaction(ctx) as tx:
-        before = rows.get(tx, "products", product_id, store.PRODUCT_COLUMNS, for_update=True)
+        before = store.get_product(tx, product_id, for_update=True)
         if before is None:
-            raise errors.NotFound("No such product")
+            raise _no_product()
         if before["status"] == status:
             raise errors.Conflict(f"The product is already {status}")
         if status == "lapsed":
@@ -151,7 +190,7 @@ def set_product_status(ctx: RequestContext, product_id: UUID, status: str) -> di
                 raise errors.Conflict(f"A product can lapse only at a value of 0; a fund is valued at "
                                       f"{later['value']} on {later['valuation_date']}, after its last complete "
                                       f"valuation: value every fund on one date first")
-        after = rows.update(tx, "products", product_id, {"status": status}, store.PRODUCT_COLUMNS)
+        after = store.update_product(tx, product_id, {"status": status})
         audit.record(tx, "product.lapse" if status == "lapsed" else "product.reactivate", "product", product_id,
                      before, after)
     return after
@@ -159,41 +198,45 @@ def set_product_status(ctx: RequestContext, product_id: UUID, status: str) -> di
 
 def provider_switches(ctx: RequestContext, product_id: UUID) -> list[dict[str, Any]]:
     with db.transaction(ctx) as tx:
-        if rows.get(tx, "products", product_id, "id") is None:
-            raise errors.NotFound("No such product")
+        if not store.product_exists(tx, product_id):
+            raise _no_product()
         return store.provider_switches(tx, product_id)
 
 
 def portfolio_valuations(ctx: RequestContext, product_id: UUID, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(query.cursor, 2)
+    """The product's complete valuations by date (one a date): the dates on which every non-cash fund active that
+    day was valued, each the sum of its fund valuations (SQL function refresh_portfolio_valuations, migrations
+    0004 and 0010, run by every write of the product's funds and valuations)."""
+    keyset = Keyset.parse(store.PORTFOLIO_VALUATION_LIST, query)
     with db.transaction(ctx) as tx:
-        if rows.get(tx, "products", product_id, "id") is None:
-            raise errors.NotFound("No such product")
-        found = store.portfolio_valuations(tx, product_id, query.from_, query.to, after, query.limit)
-    return page(found, query.limit, lambda r: [r["valuation_date"], str(product_id)])
+        if not store.product_exists(tx, product_id):
+            raise _no_product()
+        found = store.portfolio_valuations(tx, product_id, keyset, query.from_, query.to)
+    return keyset.page(found)
 
 
 # --- portfolio funds ---
 
 def list_portfolio_funds(ctx: RequestContext, product_id: UUID) -> list[dict[str, Any]]:
     with db.transaction(ctx) as tx:
-        if rows.get(tx, "products", product_id, "id") is None:
-            raise errors.NotFound("No such product")
+        if not store.product_exists(tx, product_id):
+            raise _no_product()
         return store.list_portfolio_funds(tx, product_id)
 
 
 def add_portfolio_fund(ctx: RequestContext, product_id: UUID, body: Any) -> dict[str, Any]:
+    """A fund starts on or after its product (trigger portfolio_funds_dates, migration 0010, refuses it from raw
+    SQL too). A new non-cash fund takes the product's complete valuations (refresh_portfolio_valuations) away from
+    its dates until it is valued too."""
     with db.transaction(ctx) as tx:
-        product = rows.get(tx, "products", product_id, "id, start_date", for_update=True)
+        product = store.get_product(tx, product_id, for_update=True)
         if product is None:
-            raise errors.NotFound("No such product")
-        fund = rows.get(tx, "funds", body.fund_id, "id, status")
-        if fund is None:
+            raise _no_product()
+        if not catalogue_store.fund_exists(tx, body.fund_id):
             raise _invalid("fund_id", "no such fund")
         if body.start_date < product["start_date"]:
             raise _invalid("start_date", "a fund cannot start before its product")
-        row = rows.insert(tx, "portfolio_funds", {"product_id": product_id, **body.model_dump()},
-                          store.PORTFOLIO_FUND_COLUMNS)
+        row = store.insert_portfolio_fund(tx, {"product_id": product_id, **body.model_dump()})
         # A new non-cash fund must be valued too before its dates have a portfolio valuation again.
         store.refresh_portfolio_valuations(tx, product_id, None)
         recompute_irr_history(tx, product_id, body.start_date)
@@ -202,40 +245,83 @@ def add_portfolio_fund(ctx: RequestContext, product_id: UUID, body: Any) -> dict
 
 
 def update_portfolio_fund(ctx: RequestContext, pf_id: UUID, body: Any, if_match: int) -> dict[str, Any]:
-    changes = patch_changes(body, frozenset({"target_weighting", "end_date"}))
-    with db.transaction(ctx) as tx:
-        store.lock_product_of(tx, "portfolio_funds", pf_id)
-        before = check_version(rows.get(tx, "portfolio_funds", pf_id, store.PORTFOLIO_FUND_COLUMNS,
-                                        for_update=True), if_match, "portfolio fund")
-        changes = unchanged(before, changes)
+    """A change of weighting, or the fund's end. The end cannot come before its start or its valuations and cash
+    flows (trigger portfolio_funds_dates, migration 0010). Which funds are active on a date decides which dates
+    have a complete valuation (refresh_portfolio_valuations, 0004 and 0010), so a new end rewrites them. The fund
+    stays in its product (trigger portfolio_funds_keep_product, 0008): its product's lock is taken first."""
+
+    def check(before: dict[str, Any], changes: dict[str, Any]) -> None:
         if changes.get("end_date") is not None and changes["end_date"] < before["start_date"]:
             raise _invalid("end_date", "a fund cannot end before it starts")
         if changes.get("end_date") is not None and store.dated_rows_after(tx, pf_id, changes["end_date"]):
             raise _invalid("end_date", "the fund has valuations or cash flows after this date")
-        after = rows.update(tx, "portfolio_funds", pf_id, changes, store.PORTFOLIO_FUND_COLUMNS) if changes \
-            else before
-        if "end_date" in changes:  # which funds are active decides which dates have a portfolio valuation
+
+    def then(before: dict[str, Any], after: dict[str, Any]) -> None:
+        if before["end_date"] != after["end_date"]:  # which funds are active decides which dates are valued
             ends = [d for d in (before["end_date"], after["end_date"]) if d is not None]
             store.refresh_portfolio_valuations(tx, before["product_id"], None)
             recompute_irr_history(tx, before["product_id"], min(ends))
-        audit.record(tx, "portfolio_fund.update", "portfolio_fund", pf_id, before, after)
-    return after
+
+    with db.transaction(ctx) as tx:
+        store.lock_product_of_portfolio_fund(tx, pf_id)
+        return patch_row(tx, pf_id, body, if_match, resource="portfolio_fund", what="portfolio fund",
+                         get=store.get_portfolio_fund, update=store.update_portfolio_fund,
+                         nullable=frozenset({"target_weighting", "end_date"}), check=check, then=then)
 
 
 def delete_portfolio_fund(ctx: RequestContext, pf_id: UUID) -> None:
-    """Only a fund with no valuations and no activity can go (409 otherwise): end it to keep its history."""
+    """Only a fund with no valuations and no activity can go (409 from their foreign keys otherwise): end it to
+    keep its history."""
     with db.transaction(ctx) as tx:
-        store.lock_product_of(tx, "portfolio_funds", pf_id)
-        before = rows.get(tx, "portfolio_funds", pf_id, store.PORTFOLIO_FUND_COLUMNS, for_update=True)
+        store.lock_product_of_portfolio_fund(tx, pf_id)
+        before = store.get_portfolio_fund(tx, pf_id, for_update=True)
         if before is None:
             raise errors.NotFound("No such portfolio fund")
-        rows.delete(tx, "portfolio_funds", pf_id)
+        store.delete_portfolio_fund(tx, pf_id)
         store.refresh_portfolio_valuations(tx, before["product_id"], None)
         recompute_irr_history(tx, before["product_id"], before["start_date"])
         audit.record(tx, "portfolio_fund.delete", "portfolio_fund", pf_id, before, None)
 
 
-# --- valuations and activity ---
+# --- fund valuations and cash flows: dated rows of a portfolio fund, one implementation ---
+
+def _after_valuations(tx: db.Tx, product_id: UUID, dates: list[date]) -> None:
+    store.refresh_portfolio_valuations(tx, product_id, dates)
+    recompute_irr_history(tx, product_id, min(dates))
+
+
+def _after_activity(tx: db.Tx, product_id: UUID, dates: list[date]) -> None:
+    # product_flows, which the IRR history reads, was kept in step by the triggers of migrations 0008 and 0009.
+    recompute_irr_history(tx, product_id, min(dates))
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """What sets fund valuations and cash flows apart; everything else about them is written once below."""
+
+    kind: str  # the store's
+    resource: str  # audit resource type
+    what: str  # "No such <what>"
+    noun: str  # "no <noun> before it"
+    day: str  # the date field
+    bulk_field: str  # the bulk body's list
+    bulk_action: str  # the bulk write's audit action (on the product)
+    bulk_row: Callable[[Any], tuple[Any, ...]]  # a bulk item as store.bulk_insert_dated takes it
+    after: Callable[[db.Tx, UUID, list[date]], None]  # keeps the product's derived rows in step with these dates
+    not_before_product: bool = False  # also refused before the product's start
+    one_a_day: bool = False  # one per fund and date (a bulk write names the second)
+    bulk_audit_to: bool = False  # the bulk audit event names the last date too
+
+
+_VALUATION = _Kind(kind="valuation", resource="fund_valuation", what="fund valuation", noun="valuation",
+                   day="valuation_date", bulk_field="valuations", bulk_action="product.bulk_valuations",
+                   bulk_row=lambda v: (v.portfolio_fund_id, v.valuation_date, v.value), after=_after_valuations,
+                   one_a_day=True, bulk_audit_to=True)
+_ACTIVITY = _Kind(kind="activity", resource="activity", what="activity", noun="cash flow", day="activity_date",
+                  bulk_field="activities", bulk_action="product.bulk_activity",
+                  bulk_row=lambda a: (a.portfolio_fund_id, a.activity_date, a.activity_type, a.amount),
+                  after=_after_activity, not_before_product=True)
+
 
 def _portfolio_fund(tx: db.Tx, pf_id: UUID) -> dict[str, Any]:
     pf = store.portfolio_fund_context(tx, pf_id, for_update=True)
@@ -244,168 +330,141 @@ def _portfolio_fund(tx: db.Tx, pf_id: UUID) -> dict[str, Any]:
     return pf
 
 
-def _check_valuation_date(pf: dict[str, Any], day: date, field: str = "valuation_date") -> None:
+def _check_day(k: _Kind, pf: dict[str, Any], day: date, field: str) -> None:
+    """Within the fund's dates and not after the product's end: said here first, with the field named; the
+    database refuses the same (fund_rows_within_fund_dates, migration 0010)."""
+    if k.not_before_product and day < pf["product_start"]:
+        raise _invalid(field, f"the product started on {pf['product_start']}; no {k.noun} before it")
     if day < pf["start_date"]:
-        raise _invalid(field, f"the fund starts on {pf['start_date']}; no valuation before it")
+        raise _invalid(field, f"the fund starts on {pf['start_date']}; no {k.noun} before it")
     if pf["end_date"] is not None and day > pf["end_date"]:
-        raise _invalid(field, f"the fund ended on {pf['end_date']}; no valuation after it")
+        raise _invalid(field, f"the fund ended on {pf['end_date']}; no {k.noun} after it")
     if pf["product_end"] is not None and day > pf["product_end"]:
-        raise _invalid(field, f"the product ended on {pf['product_end']}; no valuation after it")
+        raise _invalid(field, f"the product ended on {pf['product_end']}; no {k.noun} after it")
 
 
-def _check_activity_date(pf: dict[str, Any], day: date, field: str = "activity_date") -> None:
-    if day < pf["product_start"]:
-        raise _invalid(field, f"the product started on {pf['product_start']}; no cash flow before it")
-    if day < pf["start_date"]:
-        raise _invalid(field, f"the fund starts on {pf['start_date']}; no cash flow before it")
-    if pf["end_date"] is not None and day > pf["end_date"]:
-        raise _invalid(field, f"the fund ended on {pf['end_date']}; no cash flow after it")
-    if pf["product_end"] is not None and day > pf["product_end"]:
-        raise _invalid(field, f"the product ended on {pf['product_end']}; no cash flow after it")
+def _list_dated(ctx: RequestContext, k: _Kind, pf_id: UUID, query: Any) -> tuple[list[dict[str, Any]], str | None]:
+    keyset = Keyset.parse(store.dated_list_spec(k.kind), query)
+    with db.transaction(ctx) as tx:
+        if not store.portfolio_fund_exists(tx, pf_id):
+            raise errors.NotFound("No such portfolio fund")
+        found = store.list_dated(tx, k.kind, pf_id, keyset, query.from_, query.to)
+    return keyset.page(found)
+
+
+def _add_dated(ctx: RequestContext, k: _Kind, pf_id: UUID, body: Any) -> dict[str, Any]:
+    with db.transaction(ctx) as tx:
+        store.lock_product_of_portfolio_fund(tx, pf_id)
+        pf = _portfolio_fund(tx, pf_id)
+        day = getattr(body, k.day)
+        _check_day(k, pf, day, k.day)
+        row = store.insert_dated(tx, k.kind, {"portfolio_fund_id": pf_id, **body.model_dump()})
+        k.after(tx, pf["product_id"], [day])
+        audit.record(tx, f"{k.resource}.create", k.resource, row["id"], None, row)
+    return row
+
+
+def _update_dated(ctx: RequestContext, k: _Kind, row_id: UUID, body: Any, if_match: int) -> dict[str, Any]:
+    def check(before: dict[str, Any], changes: dict[str, Any]) -> None:
+        pf = _portfolio_fund(tx, before["portfolio_fund_id"])
+        if k.day in changes:
+            _check_day(k, pf, changes[k.day], k.day)
+
+    with db.transaction(ctx) as tx:
+        # The product of the row, locked; the row's fund never moves to another product (migration 0008).
+        product_id = store.lock_product_of_dated(tx, k.kind, row_id)
+        return patch_row(tx, row_id, body, if_match, resource=k.resource, what=k.what,
+                         get=lambda tx, i, **lock: store.get_dated(tx, k.kind, i, **lock),
+                         update=lambda tx, i, changes: store.update_dated(tx, k.kind, i, changes), check=check,
+                         then=lambda before, after: k.after(tx, product_id, sorted({before[k.day], after[k.day]})))
+
+
+def _delete_dated(ctx: RequestContext, k: _Kind, row_id: UUID) -> None:
+    with db.transaction(ctx) as tx:
+        product_id = store.lock_product_of_dated(tx, k.kind, row_id)
+        before = store.get_dated(tx, k.kind, row_id, for_update=True)
+        if before is None:
+            raise errors.NotFound(f"No such {k.what}")
+        _portfolio_fund(tx, before["portfolio_fund_id"])  # locked, as every write of its rows locks it
+        store.delete_dated(tx, k.kind, row_id)
+        k.after(tx, product_id, [before[k.day]])
+        audit.record(tx, f"{k.resource}.delete", k.resource, row_id, before, None)
+
+
+def _bulk_dated(ctx: RequestContext, k: _Kind, product_id: UUID, body: Any) -> int:
+    """All or nothing: one bad row refuses the whole batch, naming the row."""
+    items = getattr(body, k.bulk_field)
+    with db.transaction(ctx) as tx:
+        if not store.product_exists(tx, product_id, for_update=True):
+            raise _no_product()
+        funds = {pf["id"]: pf for pf in store.portfolio_fund_contexts(tx, product_id)}
+        seen: set[tuple[UUID, date]] = set()
+        for i, item in enumerate(items):
+            pf = funds.get(item.portfolio_fund_id)
+            if pf is None:
+                raise _invalid(f"{k.bulk_field}.{i}.portfolio_fund_id", "not a fund of this product")
+            day = getattr(item, k.day)
+            _check_day(k, pf, day, f"{k.bulk_field}.{i}.{k.day}")
+            if k.one_a_day:
+                if (item.portfolio_fund_id, day) in seen:
+                    raise _invalid(f"{k.bulk_field}.{i}", "the same fund and date appear twice")
+                seen.add((item.portfolio_fund_id, day))
+        written = store.bulk_insert_dated(tx, k.kind, [k.bulk_row(item) for item in items])
+        dates = sorted({getattr(item, k.day) for item in items})
+        k.after(tx, product_id, dates)
+        summary = {"written": written, "from": dates[0], **({"to": dates[-1]} if k.bulk_audit_to else {})}
+        audit.record(tx, k.bulk_action, "product", product_id, None, summary)
+    return written
 
 
 def list_valuations(ctx: RequestContext, pf_id: UUID, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(query.cursor, 2)
-    with db.transaction(ctx) as tx:
-        if rows.get(tx, "portfolio_funds", pf_id, "id") is None:
-            raise errors.NotFound("No such portfolio fund")
-        found = store.list_valuations(tx, pf_id, query.from_, query.to, after, query.limit)
-    return page(found, query.limit, lambda r: [r["valuation_date"], r["id"]])
+    return _list_dated(ctx, _VALUATION, pf_id, query)
 
 
 def add_valuation(ctx: RequestContext, pf_id: UUID, body: Any) -> dict[str, Any]:
-    with db.transaction(ctx) as tx:
-        store.lock_product_of(tx, "portfolio_funds", pf_id)
-        pf = _portfolio_fund(tx, pf_id)
-        _check_valuation_date(pf, body.valuation_date)
-        row = rows.insert(tx, "fund_valuations", {"portfolio_fund_id": pf_id, **body.model_dump()},
-                          store.VALUATION_COLUMNS)
-        _after_valuations(tx, pf["product_id"], [body.valuation_date])
-        audit.record(tx, "fund_valuation.create", "fund_valuation", row["id"], None, row)
-    return row
+    """A fund valuation within the fund's dates (migration 0010). With it, the date has a complete valuation when
+    every other non-cash fund active that day is valued too (refresh_portfolio_valuations, 0004 and 0010)."""
+    return _add_dated(ctx, _VALUATION, pf_id, body)
 
 
 def update_valuation(ctx: RequestContext, valuation_id: UUID, body: Any, if_match: int) -> dict[str, Any]:
-    with db.transaction(ctx) as tx:
-        store.lock_product_of(tx, "fund_valuations", valuation_id)
-        before = check_version(rows.get(tx, "fund_valuations", valuation_id, store.VALUATION_COLUMNS,
-                                        for_update=True), if_match, "fund valuation")
-        pf = _portfolio_fund(tx, before["portfolio_fund_id"])
-        changes = unchanged(before, patch_changes(body))
-        after = rows.update(tx, "fund_valuations", valuation_id, changes, store.VALUATION_COLUMNS) if changes \
-            else before
-        if changes:
-            _after_valuations(tx, pf["product_id"], [before["valuation_date"]])
-        audit.record(tx, "fund_valuation.update", "fund_valuation", valuation_id, before, after)
-    return after
+    """A new value (the date stays); the date's complete valuation and the IRR history from it follow."""
+    return _update_dated(ctx, _VALUATION, valuation_id, body, if_match)
 
 
 def delete_valuation(ctx: RequestContext, valuation_id: UUID) -> None:
-    with db.transaction(ctx) as tx:
-        store.lock_product_of(tx, "fund_valuations", valuation_id)
-        before = rows.get(tx, "fund_valuations", valuation_id, store.VALUATION_COLUMNS, for_update=True)
-        if before is None:
-            raise errors.NotFound("No such fund valuation")
-        pf = _portfolio_fund(tx, before["portfolio_fund_id"])
-        rows.delete(tx, "fund_valuations", valuation_id)
-        _after_valuations(tx, pf["product_id"], [before["valuation_date"]])
-        audit.record(tx, "fund_valuation.delete", "fund_valuation", valuation_id, before, None)
+    """The date loses its complete valuation (refresh_portfolio_valuations) unless no non-cash fund needs it."""
+    _delete_dated(ctx, _VALUATION, valuation_id)
 
 
 def bulk_valuations(ctx: RequestContext, product_id: UUID, body: Any) -> int:
-    """All or nothing: one bad row refuses the whole batch, naming the row."""
-    with db.transaction(ctx) as tx:
-        if rows.get(tx, "products", product_id, "id", for_update=True) is None:
-            raise errors.NotFound("No such product")
-        funds = {pf["id"]: pf for pf in store.portfolio_fund_contexts(tx, product_id)}
-        seen: set[tuple[UUID, date]] = set()
-        for i, v in enumerate(body.valuations):
-            pf = funds.get(v.portfolio_fund_id)
-            if pf is None:
-                raise _invalid(f"valuations.{i}.portfolio_fund_id", "not a fund of this product")
-            _check_valuation_date(pf, v.valuation_date, f"valuations.{i}.valuation_date")
-            if (v.portfolio_fund_id, v.valuation_date) in seen:
-                raise _invalid(f"valuations.{i}", "the same fund and date appear twice")
-            seen.add((v.portfolio_fund_id, v.valuation_date))
-        written = store.bulk_insert_valuations(tx, [(v.portfolio_fund_id, v.valuation_date, v.value)
-                                                    for v in body.valuations])
-        dates = sorted({v.valuation_date for v in body.valuations})
-        _after_valuations(tx, product_id, dates)
-        audit.record(tx, "product.bulk_valuations", "product", product_id, None,
-                     {"written": written, "from": dates[0], "to": dates[-1]})
-    return written
-
-
-def _after_valuations(tx: db.Tx, product_id: UUID, dates: list[date]) -> None:
-    store.refresh_portfolio_valuations(tx, product_id, dates)
-    recompute_irr_history(tx, product_id, min(dates))
+    """Up to 5,000 fund valuations of the product's funds, all or nothing; a fund and date appear once."""
+    return _bulk_dated(ctx, _VALUATION, product_id, body)
 
 
 def list_activity(ctx: RequestContext, pf_id: UUID, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(query.cursor, 2)
-    with db.transaction(ctx) as tx:
-        if rows.get(tx, "portfolio_funds", pf_id, "id") is None:
-            raise errors.NotFound("No such portfolio fund")
-        found = store.list_activity(tx, pf_id, query.from_, query.to, after, query.limit)
-    return page(found, query.limit, lambda r: [r["activity_date"], r["id"]])
+    return _list_dated(ctx, _ACTIVITY, pf_id, query)
 
 
 def add_activity(ctx: RequestContext, pf_id: UUID, body: Any) -> dict[str, Any]:
-    with db.transaction(ctx) as tx:
-        store.lock_product_of(tx, "portfolio_funds", pf_id)
-        pf = _portfolio_fund(tx, pf_id)
-        _check_activity_date(pf, body.activity_date)
-        row = rows.insert(tx, "holding_activity", {"portfolio_fund_id": pf_id, **body.model_dump()},
-                          store.ACTIVITY_COLUMNS)
-        recompute_irr_history(tx, pf["product_id"], body.activity_date)
-        audit.record(tx, "activity.create", "activity", row["id"], None, row)
-    return row
+    """A cash flow within the fund's and the product's dates (migration 0010). Its type gives its sign (SQL
+    function activity_sign, 0004: investments in, withdrawals out, fees and dividends not investor flows), and the
+    product's netted flows follow by trigger (product_flows, 0008 and 0009) before the IRR history is rewritten."""
+    return _add_dated(ctx, _ACTIVITY, pf_id, body)
 
 
 def update_activity(ctx: RequestContext, activity_id: UUID, body: Any, if_match: int) -> dict[str, Any]:
-    with db.transaction(ctx) as tx:
-        store.lock_product_of(tx, "holding_activity", activity_id)
-        before = check_version(rows.get(tx, "holding_activity", activity_id, store.ACTIVITY_COLUMNS,
-                                        for_update=True), if_match, "activity")
-        pf = _portfolio_fund(tx, before["portfolio_fund_id"])
-        changes = unchanged(before, patch_changes(body))
-        if "activity_date" in changes:
-            _check_activity_date(pf, changes["activity_date"])
-        after = rows.update(tx, "holding_activity", activity_id, changes, store.ACTIVITY_COLUMNS) if changes \
-            else before
-        if changes:
-            recompute_irr_history(tx, pf["product_id"], min(before["activity_date"], after["activity_date"]))
-        audit.record(tx, "activity.update", "activity", activity_id, before, after)
-    return after
+    """A corrected cash flow (its date within the fund's, migration 0010); product_flows follow by trigger (0008,
+    0009) and the IRR history is rewritten from the earlier of its old and new dates."""
+    return _update_dated(ctx, _ACTIVITY, activity_id, body, if_match)
 
 
 def delete_activity(ctx: RequestContext, activity_id: UUID) -> None:
-    with db.transaction(ctx) as tx:
-        store.lock_product_of(tx, "holding_activity", activity_id)
-        before = rows.get(tx, "holding_activity", activity_id, store.ACTIVITY_COLUMNS, for_update=True)
-        if before is None:
-            raise errors.NotFound("No such activity")
-        pf = _portfolio_fund(tx, before["portfolio_fund_id"])
-        rows.delete(tx, "holding_activity", activity_id)
-        recompute_irr_history(tx, pf["product_id"], before["activity_date"])
-        audit.record(tx, "activity.delete", "activity", activity_id, before, None)
+    """product_flows follow by trigger (migrations 0008, 0009); the IRR history is rewritten from its date."""
+    _delete_dated(ctx, _ACTIVITY, activity_id)
 
 
 def bulk_activity(ctx: RequestContext, product_id: UUID, body: Any) -> int:
-    with db.transaction(ctx) as tx:
-        if rows.get(tx, "products", product_id, "id", for_update=True) is None:
-            raise errors.NotFound("No such product")
-        funds = {pf["id"]: pf for pf in store.portfolio_fund_contexts(tx, product_id)}
-        for i, a in enumerate(body.activities):
-            pf = funds.get(a.portfolio_fund_id)
-            if pf is None:
-                raise _invalid(f"activities.{i}.portfolio_fund_id", "not a fund of this product")
-            _check_activity_date(pf, a.activity_date, f"activities.{i}.activity_date")
-        written = store.bulk_insert_activity(tx, [(a.portfolio_fund_id, a.activity_date, a.activity_type, a.amount)
-                                                  for a in body.activities])
-        first = min(a.activity_date for a in body.activities)
-        recompute_irr_history(tx, product_id, first)
-        audit.record(tx, "product.bulk_activity", "product", product_id, None, {"written": written, "from": first})
-    return written
-
-
+    """Up to 5,000 cash flows of the product's funds, all or nothing (product_flows follow in one trigger run per
+    statement, migrations 0008 and 0009)."""
+    return _bulk_dated(ctx, _ACTIVITY, product_id, body)

@@ -5,7 +5,8 @@ from uuid import UUID
 
 from chalice import Blueprint
 
-from chalicelib.core.http import READ, Api, ApiRequest, Page
+from chalicelib.core.http import READ, Api, ApiRequest
+from chalicelib.core.pagination import Page
 from chalicelib.products.performance import service
 from chalicelib.products.performance.models import (
     ClientGroupSummaryOut,
@@ -21,9 +22,6 @@ from chalicelib.products.performance.models import (
 bp = Blueprint(__name__)
 performance = Api(bp, "performance")
 
-
-
-# --- performance ---
 
 @performance.route("/portfolio-funds/{portfolio_fund_id}/irr", "GET", access=READ, query=IrrQuery, response=IrrOut,
                    summary="IRR of one portfolio fund")

@@ -9,10 +9,10 @@ from typing import Any
 from uuid import UUID
 
 from chalicelib.clients import store as clients_store
-from chalicelib.core import db, errors, rows
+from chalicelib.core import db, errors
 from chalicelib.core.context import RequestContext
-from chalicelib.core.http import decode_cursor, page
 from chalicelib.core.money import to_pennies
+from chalicelib.core.pagination import Keyset
 from chalicelib.products.holdings import store as holdings_store
 from chalicelib.products.performance import store
 
@@ -31,6 +31,12 @@ def recompute_irr_history(tx: db.Tx, product_id: UUID, from_date: date) -> int:
     Dates before the change keep their stored values: they depend only on flows and valuations before them.
     Each later date's IRR is its whole life to that date (irr.history: one pass over the product's netted flows).
     Fund-level IRRs are computed on request (GET /v1/portfolio-funds/{id}/irr), not stored.
+
+    Relies on the database for its inputs: the valuation dates are the product's complete valuations (every
+    non-cash fund active that day valued: SQL function refresh_portfolio_valuations, migrations 0004 and 0010,
+    run by the writer before this), and the flows are product_flows, the investor cash flows netted per date and
+    kept in step with holding_activity by triggers (migrations 0008 and 0009), signed by activity_sign (0004:
+    investments in, withdrawals out, fees and dividends not at all).
     """
     from chalicelib.products.performance import irr
 
@@ -48,7 +54,7 @@ def repair_irr_history(ctx: RequestContext, product_id: UUID, from_date: date) -
     owner role's transaction, with the product's firm as the context (the rows written take their firm from it).
     Returns the rows written."""
     with db.transaction(ctx, kind="owner") as tx:
-        if holdings_store.lock_product_of(tx, "products", product_id) is None:
+        if holdings_store.lock_product(tx, product_id) is None:
             return 0  # gone since the check
         return recompute_irr_history(tx, product_id, from_date)
 
@@ -71,7 +77,10 @@ def irr_for(ctx: RequestContext, scope: str, scope_id: UUID, query: Any) -> dict
     """IRR of a portfolio fund, a product or a client group (pooled flows, never averaged) over a period.
 
     One query fetches everything (store.irr_inputs): each holding's end and start values and its flows between,
-    netted per date; the holdings (a group's products) are pooled here (irr.pooled), each over its own period."""
+    netted per date; the holdings (a group's products) are pooled here (irr.pooled), each over its own period.
+    A product's values are its complete valuations (refresh_portfolio_valuations, migrations 0004 and 0010) and
+    its flows product_flows (kept by the triggers of migrations 0008 and 0009); a fund's are its own valuations and
+    cash flows. Either way investor flows are those activity_sign (migration 0004) does not map to 0."""
     with db.transaction(ctx) as tx:
         inputs = store.irr_inputs(tx, scope, scope_id, query.from_, query.to)
     if not inputs[0]["found"]:
@@ -119,12 +128,13 @@ def _irr_over(query: Any, inputs: list[dict[str, Any]], named: bool) -> dict[str
 
 
 def irr_history(ctx: RequestContext, product_id: UUID, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(query.cursor, 3)
+    """The product's stored IRRs by valuation date and method (what recompute_irr_history wrote)."""
+    keyset = Keyset.parse(store.IRR_HISTORY_LIST, query)
     with db.transaction(ctx) as tx:
-        if rows.get(tx, "products", product_id, "id") is None:
+        if not holdings_store.product_exists(tx, product_id):
             raise errors.NotFound("No such product")
-        found = store.irr_history(tx, "product", product_id, query.method, after, query.limit)
-    return page(found, query.limit, lambda r: [r["valuation_date"], r["method"], str(product_id)])
+        found = store.irr_history(tx, "product", product_id, keyset, query.method)
+    return keyset.page(found)
 
 
 # --- revenue: fixed direct + fixed facilitated + latest valuation x percentage / 100 ---
@@ -141,7 +151,7 @@ def product_revenue(product: dict[str, Any], latest: dict[str, Any] | None) -> d
 
 def revenue_of_product(ctx: RequestContext, product_id: UUID) -> dict[str, Any]:
     with db.transaction(ctx) as tx:
-        product = rows.get(tx, "products", product_id, holdings_store.PRODUCT_COLUMNS)
+        product = holdings_store.get_product(tx, product_id)
         if product is None:
             raise errors.NotFound("No such product")
         return product_revenue(product, holdings_store.latest_portfolio_valuation(tx, product_id))
@@ -175,7 +185,7 @@ def client_group_summary(ctx: RequestContext, group_id: UUID, irr_query: Any) ->
             summary = {"client_group_id": group_id, "name": group["name"], "funds_under_management": Decimal(0),
                        "revenue": Decimal(0), "active_products": 0, "lapsed_products": 0,
                        "latest_valuation_date": None,
-                       "refreshed_at": store.view_refreshed_at(tx, "mv_client_group_summary")}
+                       "refreshed_at": store.summaries_refreshed_at(tx)}
     return {**summary, "funds_under_management": _money(summary["funds_under_management"]),
             "revenue": _money(summary["revenue"]), "pending_refresh": pending,
             "irr": irr_for(ctx, "client_group", group_id, irr_query)}
@@ -185,7 +195,7 @@ def dashboard(ctx: RequestContext, top: int = 10) -> dict[str, Any]:
     with db.transaction(ctx) as tx:
         found = store.dashboard_rows(tx)
         households = store.top_households(tx, top)
-        refreshed = store.view_refreshed_at(tx, "mv_firm_dashboard")
+        refreshed = store.dashboard_refreshed_at(tx)
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in found:
         by[r["dimension"]].append({**r, "funds_under_management": _money(r["funds_under_management"]),

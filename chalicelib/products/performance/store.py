@@ -7,23 +7,11 @@ from typing import Any
 from uuid import UUID
 
 from chalicelib.core.db import Tx
+from chalicelib.core.pagination import Keyset, ListSpec
 
-PROVIDER_COLUMNS = "id, name, status, colour, created_at, updated_at, version"
-FUND_COLUMNS = ("id, name, isin, risk_factor, ongoing_cost, currency, is_cash, status, created_at, updated_at, "
-                "version")
-TEMPLATE_COLUMNS = "id, name, description, status, created_at, updated_at, version"
-PRODUCT_COLUMNS = ("id, client_group_id, name, product_type, provider_id, plan_number, start_date, end_date, "
-                   "notes, currency, fixed_fee_direct, fixed_fee_facilitated, percentage_fee_facilitated, status, "
-                   "ownership, template_generation_id, created_at, updated_at, version")
-PORTFOLIO_FUND_COLUMNS = ("id, product_id, fund_id, target_weighting, start_date, end_date, created_at, "
-                          "updated_at, version")
-VALUATION_COLUMNS = "id, portfolio_fund_id, valuation_date, value, created_at, updated_at, version"
-ACTIVITY_COLUMNS = ("id, portfolio_fund_id, activity_date, activity_type, amount, created_at, updated_at, "
-                    "version")
-
-
-def _after(after: list[Any] | None, i: int) -> Any:
-    return after[i] if after else None
+# One stored IRR per date and method: the two order the history.
+IRR_HISTORY_LIST = ListSpec("irr_history", {"valuation_date": (("valuation_date", "date"), ("method", "text"))},
+                            "valuation_date", tiebreak=None)
 
 
 # --- what IRR needs ---
@@ -138,14 +126,14 @@ def irr_history_gaps(conn: Any) -> list[dict[str, Any]]:
     return conn.execute(_IRR_HISTORY_GAPS).fetchall()
 
 
-def irr_history(tx: Tx, scope: str, scope_id: UUID, method: str | None, after: list[Any] | None,
-                limit: int) -> list[dict[str, Any]]:
-    return tx.all("SELECT valuation_date, method, irr, reason FROM irr_values WHERE scope = %(s)s "
-                  "AND scope_id = %(i)s AND (%(m)s::text IS NULL OR method = %(m)s) "
-                  "AND (%(d)s::date IS NULL OR (valuation_date, method) > (%(d)s::date, %(am)s::text)) "
-                  "ORDER BY valuation_date, method LIMIT %(l)s",
-                  {"s": scope, "i": scope_id, "m": method, "d": _after(after, 0), "am": _after(after, 1),
-                   "l": limit + 1})
+def irr_history(tx: Tx, scope: str, scope_id: UUID, keyset: Keyset, method: str | None) -> list[dict[str, Any]]:
+    from psycopg import sql
+
+    query = sql.SQL("SELECT valuation_date, method, irr, reason FROM irr_values WHERE scope = %(s)s "
+                    "AND scope_id = %(i)s AND (%(m)s::text IS NULL OR method = %(m)s) "
+                    "AND {after} ORDER BY {order} LIMIT %(_ks_limit)s").format(after=keyset.where(),
+                                                                               order=keyset.order_by())
+    return tx.all(query, {"s": scope, "i": scope_id, "m": method, **keyset.params()})
 
 
 # --- summaries and dashboard (materialized views behind firm-filtered views) ---
@@ -156,8 +144,14 @@ def client_group_summary(tx: Tx, group_id: UUID) -> dict[str, Any] | None:
                   "WHERE client_group_id = %s", (group_id,))
 
 
-def view_refreshed_at(tx: Tx, view: str) -> Any:
-    return tx.one("SELECT view_refreshed_at(%s) AS t", (view,))["t"]
+def summaries_refreshed_at(tx: Tx) -> Any:
+    """When the household summaries' view was last refreshed (SQL function view_refreshed_at, migration 0011)."""
+    return tx.one("SELECT view_refreshed_at('mv_client_group_summary') AS t")["t"]
+
+
+def dashboard_refreshed_at(tx: Tx) -> Any:
+    """When the dashboard's view was last refreshed (view_refreshed_at, migration 0011)."""
+    return tx.one("SELECT view_refreshed_at('mv_firm_dashboard') AS t")["t"]
 
 
 def dashboard_rows(tx: Tx) -> list[dict[str, Any]]:
