@@ -1,4 +1,5 @@
-"""Request and response models for the firm's catalogue: providers, funds (ISIN checked), portfolio templates and their generations."""
+"""Request and response models for the firm's catalogue: providers, funds (ISIN checked), portfolio templates
+and their generations."""
 from __future__ import annotations
 
 from datetime import datetime
