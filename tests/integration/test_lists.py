@@ -18,10 +18,10 @@ from uuid import UUID
 
 import pytest
 
-from tests.conftest import make_firm
+from tests.conftest import assert_problem, make_firm
 from tests.integration.matrix_support import (Household, add_activity, add_portfolio_fund, add_valuation,
-                                              assert_problem, create_fund, create_household, create_product,
-                                              create_provider, create_template, expect_status, send)
+                                              create_fund, create_household, create_product, create_provider,
+                                              create_template, expect_status, send)
 
 NAMES = ["delta", "bravo", "alpha", "charlie", "bravo"]  # "bravo" twice: the id orders the two
 DAYS = ["2021-01-31", "2021-02-28", "2021-03-31", "2021-04-30", "2021-05-31"]
@@ -132,7 +132,7 @@ def _cursor(api: Any, auth: dict[str, str], path: str) -> str:
 
 
 def _refused(resp: Any) -> None:
-    assert [e["field"] for e in assert_problem(resp, 422)["errors"]] == ["cursor"]
+    assert [e["field"] for e in assert_problem(resp, 422, "cursor")["errors"]] == ["cursor"]
 
 
 @pytest.mark.parametrize("made_by,used_on", [
