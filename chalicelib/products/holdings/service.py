@@ -308,8 +308,10 @@ class _Kind:
     bulk_action: str  # the bulk write's audit action (on the product)
     bulk_row: Callable[[Any], tuple[Any, ...]]  # a bulk item as store.bulk_insert_dated takes it
     after: Callable[[db.Tx, UUID, list[date]], None]  # keeps the product's derived rows in step with these dates
-    not_before_product: bool = False  # also refused before the product's start
-    one_a_day: bool = False  # one per fund and date (a bulk write names the second)
+    # Also refused before the product's start (cash flows always were; a valuation only before its fund's start,
+    # which since migration 0010 is not before the product's either).
+    not_before_product: bool = False
+    one_a_day: bool = False  # a unique key of the table: a bulk write names the second row (422), not a 409
     bulk_audit_to: bool = False  # the bulk audit event names the last date too
 
 
