@@ -76,10 +76,6 @@ class PreconditionRequired(ApiError):
     status, title, slug = 428, "Precondition required", "if-match-required"
 
 
-class TooManyRequests(ApiError):
-    status, title, slug = 429, "Too many requests", "rate-limited"
-
-
 class ServiceUnavailable(ApiError):
     status, title, slug = 503, "Service unavailable", "unavailable"
 
