@@ -7,8 +7,8 @@ from uuid import UUID
 
 from pydantic import Field, field_validator
 
-from chalicelib.core.http import ListQuery
 from chalicelib.core.models import ApiModel, Email, StrictModel
+from chalicelib.core.pagination import ListQuery, ListSpec
 
 GroupType = Literal["individual", "couple", "family", "trust", "corporate"]
 GroupStatus = Literal["active", "dormant", "inactive"]
@@ -43,12 +43,13 @@ class ClientGroupPatchIn(StrictModel):
     notes: str | None = Field(None, max_length=10000)
 
 
-GROUP_SORTS = {"name": (("name", "text"),), "created_at": (("created_at", "timestamptz"),),
-               "updated_at": (("updated_at", "timestamptz"),)}
-OWNER_SORTS = {"surname": (("surname", "text"), ("first_name", "text")),
-               "first_name": (("first_name", "text"), ("surname", "text")),
-               "inception_date": (("inception_date", "date"),), "created_at": (("created_at", "timestamptz"),),
-               "updated_at": (("updated_at", "timestamptz"),)}
+GROUPS = ListSpec("client_groups", {"name": (("name", "text"),), "created_at": (("created_at", "timestamptz"),),
+                                     "updated_at": (("updated_at", "timestamptz"),)}, default_sort="name")
+OWNERS = ListSpec("product_owners", {"surname": (("surname", "text"), ("first_name", "text")),
+                                     "first_name": (("first_name", "text"), ("surname", "text")),
+                                     "inception_date": (("inception_date", "date"),),
+                                     "created_at": (("created_at", "timestamptz"),),
+                                     "updated_at": (("updated_at", "timestamptz"),)}, default_sort="surname")
 
 
 class ClientGroupListQuery(ListQuery):

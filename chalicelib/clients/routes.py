@@ -16,7 +16,8 @@ from chalicelib.clients.models import (
     ProductOwnerOut,
     ProductOwnerPatchIn,
 )
-from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Page, Reply
+from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Reply
+from chalicelib.core.pagination import Page
 
 bp = Blueprint(__name__)
 groups_api = Api(bp, "client-groups")

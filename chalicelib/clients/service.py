@@ -5,15 +5,10 @@ from typing import Any
 from uuid import UUID
 
 from chalicelib.clients import store
-from chalicelib.clients.models import (
-    GROUP_SORTS,
-    NULLABLE_GROUP_FIELDS,
-    NULLABLE_OWNER_FIELDS,
-    OWNER_SORTS,
-)
+from chalicelib.clients.models import GROUPS, NULLABLE_GROUP_FIELDS, NULLABLE_OWNER_FIELDS, OWNERS
 from chalicelib.core import audit, db, errors
 from chalicelib.core.context import RequestContext
-from chalicelib.core.http import Keyset
+from chalicelib.core.pagination import Keyset
 from chalicelib.core.versioning import check_version, patch_changes, unchanged
 
 
@@ -26,7 +21,7 @@ def _check_adviser(tx: db.Tx, adviser_id: UUID | None) -> None:
 # --- client groups ---
 
 def list_groups(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    keyset = Keyset.parse(query.sort, GROUP_SORTS, query.cursor, query.limit)
+    keyset = Keyset.parse(GROUPS, query)
     with db.transaction(ctx) as tx:
         rows = store.list_groups(tx, keyset, status=query.status, type_=query.type, q=query.q,
                                  adviser_id=query.adviser_id)
@@ -76,7 +71,7 @@ def delete_group(ctx: RequestContext, group_id: UUID) -> None:
 # --- product owners ---
 
 def list_owners(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    keyset = Keyset.parse(query.sort, OWNER_SORTS, query.cursor, query.limit)
+    keyset = Keyset.parse(OWNERS, query)
     with db.transaction(ctx) as tx:
         rows = store.list_owners(tx, keyset, status=query.status, q=query.q)
     return keyset.page(rows)

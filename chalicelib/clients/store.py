@@ -6,7 +6,7 @@ from uuid import UUID
 
 from chalicelib.core import rows
 from chalicelib.core.db import Tx
-from chalicelib.core.http import Keyset
+from chalicelib.core.pagination import Keyset, like_pattern
 
 GROUP_COLUMNS = "id, name, type, status, adviser_id, notes, created_at, updated_at, version"
 OWNER_COLUMNS = ("id, first_name, surname, known_as, date_of_birth, email, phone, status, inception_date, "
@@ -35,9 +35,9 @@ def list_groups(tx: Tx, keyset: Keyset, *, status: str | None, type_: str | None
         "WHERE (%(status)s::text IS NULL OR status = %(status)s) "
         "AND (%(type)s::text IS NULL OR type = %(type)s) "
         "AND (%(adviser)s::uuid IS NULL OR adviser_id = %(adviser)s) "
-        "AND (%(q)s::text IS NULL OR name ILIKE '%%' || %(q)s || '%%') "
+        "AND (%(q)s::text IS NULL OR name ILIKE %(q)s) "
         "AND {after} ORDER BY {order} LIMIT %(_ks_limit)s").format(after=keyset.where(), order=keyset.order_by())
-    return tx.all(query, {"status": status, "type": type_, "adviser": adviser_id, "q": _like_escape(q),
+    return tx.all(query, {"status": status, "type": type_, "adviser": adviser_id, "q": like_pattern(q),
                           **keyset.params()})
 
 
@@ -79,10 +79,9 @@ def list_owners(tx: Tx, keyset: Keyset, *, status: str | None, q: str | None) ->
     query = sql.SQL(
         "SELECT " + OWNER_COLUMNS + " FROM product_owners "
         "WHERE (%(status)s::text IS NULL OR status = %(status)s) "
-        "AND (%(q)s::text IS NULL OR first_name ILIKE '%%' || %(q)s || '%%' OR surname ILIKE '%%' || %(q)s || '%%' "
-        "     OR known_as ILIKE '%%' || %(q)s || '%%') "
+        "AND (%(q)s::text IS NULL OR first_name ILIKE %(q)s OR surname ILIKE %(q)s OR known_as ILIKE %(q)s) "
         "AND {after} ORDER BY {order} LIMIT %(_ks_limit)s").format(after=keyset.where(), order=keyset.order_by())
-    return tx.all(query, {"status": status, "q": _like_escape(q), **keyset.params()})
+    return tx.all(query, {"status": status, "q": like_pattern(q), **keyset.params()})
 
 
 def update_owner(tx: Tx, owner_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
@@ -117,9 +116,3 @@ def list_members(tx: Tx, group_id: UUID) -> list[dict[str, Any]]:
     return tx.all(f"SELECT {cols} FROM client_group_product_owners m JOIN product_owners o "
                   "ON o.id = m.product_owner_id WHERE m.client_group_id = %s "
                   "ORDER BY o.inception_date, o.surname, o.first_name, o.id", (group_id,))
-
-
-def _like_escape(q: str | None) -> str | None:
-    if q is None:
-        return None
-    return q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -7,8 +7,8 @@ from uuid import UUID
 
 from pydantic import Field, model_validator
 
-from chalicelib.core.http import ListQuery
 from chalicelib.core.models import ApiModel
+from chalicelib.core.pagination import ListQuery, ListSpec
 
 
 class AuditEventOut(ApiModel):
@@ -25,6 +25,10 @@ class AuditEventOut(ApiModel):
     request_id: str | None
     ip: str | None
     user_agent: str | None
+
+
+EVENTS = ListSpec("audit_events", {"occurred_at": (("occurred_at", "timestamptz"),)},
+                  default_sort="-occurred_at")  # newest first
 
 
 class AuditEventListQuery(ListQuery):

@@ -5,7 +5,8 @@ from chalice import Blueprint
 
 from chalicelib.compliance import service
 from chalicelib.compliance.models import AuditEventListQuery, AuditEventOut
-from chalicelib.core.http import ADMIN, Api, ApiRequest, Page
+from chalicelib.core.http import ADMIN, Api, ApiRequest
+from chalicelib.core.pagination import Page
 
 bp = Blueprint(__name__)
 api = Api(bp, "audit")

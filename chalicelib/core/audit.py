@@ -7,16 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.core import store
 from chalicelib.core.db import Tx
-from chalicelib.core.jsonutil import dumps, to_jsonable
+from chalicelib.core.jsonutil import to_jsonable
 
 _SECRET_FIELDS = frozenset({"password_hash", "key_hash", "token_hash", "password"})
-
-_INSERT = """
-INSERT INTO audit_events (firm_id, actor_type, actor_id, action, resource_type, resource_id,
-                          before, after, changed_fields, request_id, ip, user_agent)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-"""
 
 
 def _clean(row: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -33,16 +28,12 @@ def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) 
 
 def record(tx: Tx, action: str, resource_type: str, resource_id: Any,
            before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> None:
-    from psycopg.types.json import Jsonb
-
     ctx = tx.ctx
     principal = ctx.principal
     if principal is None:
         raise RuntimeError("audit needs a principal")
     b, a = _clean(before), _clean(after)
-    tx.execute(_INSERT, (
-        principal.firm_id, principal.kind, principal.id, action, resource_type, str(resource_id),
-        Jsonb(b, dumps=dumps) if b is not None else None,
-        Jsonb(a, dumps=dumps) if a is not None else None,
-        changed_fields(b, a), ctx.request_id, ctx.ip, ctx.user_agent,
-    ))
+    store.insert_audit_event(tx, firm_id=principal.firm_id, actor_type=principal.kind, actor_id=principal.id,
+                             action=action, resource_type=resource_type, resource_id=str(resource_id),
+                             before=b, after=a, changed_fields=changed_fields(b, a), request_id=ctx.request_id,
+                             ip=ctx.ip, user_agent=ctx.user_agent)

@@ -154,22 +154,24 @@ def _verify_jwt(token: str, secret: str) -> tuple[Principal, int]:
 
 
 def _principal_from_api_key(token: str, prefix: str) -> Principal:
-    from chalicelib.core import db
+    from chalicelib.core import db, store
+    from chalicelib.core.context import RequestContext
 
-    with db.pool().connection() as conn, conn.transaction():
-        row = conn.execute("SELECT * FROM auth_api_key(%s)", (prefix,)).fetchone()
+    ctx = RequestContext()
+    # One transaction, as few round trips as before the firm is known allows: the lookup, then the key's firm
+    # entered (db.transaction joins the lookup) for its last_used_at.
+    with db.lookup(ctx) as tx:
+        row = store.api_key_by_prefix(tx, prefix)
         if row is None or not hmac.compare_digest(bytes(row["key_hash"]), sha256(token)):
             raise Unauthorized("The API key is not valid")
         if row["revoked_at"] is not None:
             raise Unauthorized("The API key has been revoked")
         if row["expires_at"] is not None and row["expires_at"] <= datetime.now(timezone.utc):
             raise Unauthorized("The API key has expired")
-        key_id, firm_id, scopes = row["id"], row["firm_id"], row["scopes"]
-        # last_used_at at minute resolution: a busy key does not write on every request.
-        conn.execute("SELECT set_config('app.firm_id', %s, true)", (str(firm_id),))
-        conn.execute("UPDATE api_keys SET last_used_at = now() WHERE id = %s AND "
-                     "(last_used_at IS NULL OR last_used_at < now() - interval '1 minute')", (key_id,))
-    return Principal(firm_id=firm_id, kind="api_key", id=key_id, scopes=frozenset(scopes))
+        principal = Principal(firm_id=row["firm_id"], kind="api_key", id=row["id"], scopes=frozenset(row["scopes"]))
+        with db.transaction(RequestContext(principal=principal, request_id=ctx.request_id)) as tx:
+            store.touch_api_key(tx, principal.id)
+    return principal
 
 
 def authenticate(authorization: str | None) -> Principal:

@@ -3,7 +3,8 @@
 One lazily opened pool per container and role (a Lambda container serves one request at a time, so max_size=1).
 `transaction(ctx)` is the one way services touch the database: it opens a transaction, sets the tenant context
 with SET LOCAL semantics (set_config(..., true)), and rolls everything back on any exception. Row-level security
-does the tenant filtering; the settings make the audit trail and the policies see who is acting.
+does the tenant filtering; the settings make the audit trail and the policies see who is acting. `lookup(ctx)` is
+the transaction before the firm is known (login, refresh, API keys). Nothing else sets the tenant context.
 """
 from __future__ import annotations
 
@@ -137,9 +138,10 @@ def close_pools() -> None:
 class Tx:
     """An open transaction: a connection with the tenant context set."""
 
-    def __init__(self, conn: Any, ctx: RequestContext) -> None:
+    def __init__(self, conn: Any, ctx: RequestContext, *, lookup: bool = False) -> None:
         self.conn = conn
         self.ctx = ctx
+        self.lookup = lookup  # opened by lookup(): no firm yet
 
     def execute(self, sql: Any, params: Any = None) -> Any:
         return self.conn.execute(sql, params)
@@ -151,13 +153,22 @@ class Tx:
         return self.conn.execute(sql, params).fetchall()
 
 
-_SET_CONTEXT = (
-    "SELECT set_config('app.firm_id', %s, true), set_config('app.user_id', %s, true), "
-    "set_config('app.request_id', %s, true)"
-)
-# For a user's access token, the same statement also checks that its session is live and the user still active
-# in the token's role: logout, deactivation and role changes take effect at once, at no extra round trip.
-_SET_CONTEXT_AND_CHECK_SESSION = _SET_CONTEXT + ", auth_session_valid(%s, %s, %s) AS session_valid"
+def _set_tenant(tx: Tx, ctx: RequestContext) -> None:
+    """The one place the tenant context is set: app.firm_id (row-level security), app.user_id, app.request_id,
+    all transaction-local. An empty firm when ctx has no principal: then no tenant row is visible."""
+    from chalicelib.core import store
+
+    principal = ctx.principal
+    firm_id = str(principal.firm_id) if principal else ""
+    user_id = str(principal.user_id) if principal and principal.user_id else ""
+    if principal is not None and principal.kind == "user" and principal.session_id is not None:
+        if not store.set_context_checking_session(tx, firm_id, user_id, ctx.request_id, principal.session_id,
+                                                  principal.id, principal.role):
+            from chalicelib.core.errors import Unauthorized
+
+            raise Unauthorized("The session has ended (logged out, or the user was changed); log in again")
+    else:
+        store.set_context(tx, firm_id, user_id, ctx.request_id)
 
 
 @contextmanager
@@ -165,29 +176,44 @@ def transaction(ctx: RequestContext, *, kind: str = "app") -> Iterator[Tx]:
     """One transaction for one unit of work, with the tenant context of `ctx`.
 
     Re-entrant: a service called while its caller already holds a transaction joins it, so a request is always
-    exactly one transaction (the idempotency record and the write commit together).
+    exactly one transaction (the idempotency record and the write commit together). Joining a `lookup()` that
+    has found the firm sets the firm's context for the rest of that transaction.
     """
     current = _current.get()
     if current is not None:
         if current.ctx.firm_id != ctx.firm_id:
-            raise RuntimeError("nested transaction for another firm")
+            if not (current.lookup and current.ctx.firm_id is None):
+                raise RuntimeError("nested transaction for another firm")
+            _set_tenant(current, ctx)
+            current.ctx = ctx
         yield current
         return
     with pool(kind).connection() as conn:
         with conn.transaction():
-            principal = ctx.principal
-            params = (str(principal.firm_id) if principal else "",
-                      str(principal.user_id) if principal and principal.user_id else "", ctx.request_id)
-            if principal is not None and principal.kind == "user" and principal.session_id is not None:
-                row = conn.execute(_SET_CONTEXT_AND_CHECK_SESSION,
-                                   params + (principal.session_id, principal.id, principal.role)).fetchone()
-                if not row["session_valid"]:
-                    from chalicelib.core.errors import Unauthorized
-
-                    raise Unauthorized("The session has ended (logged out, or the user was changed); log in again")
-            else:
-                conn.execute(_SET_CONTEXT, params)
             tx = Tx(conn, ctx)
+            _set_tenant(tx, ctx)
+            token = _current.set(tx)
+            try:
+                yield tx
+            finally:
+                _current.reset(token)
+
+
+@contextmanager
+def lookup(ctx: RequestContext) -> Iterator[Tx]:
+    """A transaction before the firm is known: login, refresh and API-key authentication.
+
+    It sets no tenant (every setting `transaction` makes is transaction-local, so a new transaction has none and
+    sees no tenant row), which saves a round trip: only the SECURITY DEFINER lookups (auth_user_by_email,
+    auth_api_key, auth_session_firm; migration 0001) answer. A `transaction(ctx)` opened inside it for the firm
+    the lookup found joins it and sets that firm's context, for a write in the same round trips.
+    """
+    if _current.get() is not None:
+        raise RuntimeError("a lookup runs before any transaction, never inside one")
+    with pool().connection() as conn:
+        with conn.transaction():
+            tx = Tx(conn, RequestContext(request_id=ctx.request_id, ip=ctx.ip, user_agent=ctx.user_agent),
+                    lookup=True)
             token = _current.set(tx)
             try:
                 yield tx

@@ -7,9 +7,6 @@ problem+json (errors.py); nothing a client sends can produce a stack trace. One 
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import json
 import logging
 import re
@@ -18,35 +15,22 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 from uuid import UUID
 
 from chalice import Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from chalicelib.core import config, errors
 from chalicelib.core.context import Principal, RequestContext
 from chalicelib.core.jsonutil import dumps
-from chalicelib.core.models import ApiModel, StrictModel
+from chalicelib.core.models import ApiModel
 
 log = logging.getLogger("wdk.request")
 
 PUBLIC, READ, WRITE, ADMIN = "public", "read", "write", "admin"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,9})"$')
-
-
-class ListQuery(StrictModel):
-    limit: int = Field(50, ge=1, le=200, description="Page size (max 200)")
-    cursor: str | None = Field(None, max_length=500, description="Opaque cursor from the previous page")
-
-
-T = TypeVar("T")
-
-
-class Page(ApiModel, Generic[T]):
-    items: list[T]
-    next_cursor: str | None
 
 
 class ProblemDetail(ApiModel):
@@ -56,91 +40,6 @@ class ProblemDetail(ApiModel):
     detail: str
     errors: list[dict[str, str]] | None = None
     request_id: str | None = None
-
-
-def encode_cursor(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(dumps(values).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        values = json.loads(raw)
-        # Every cursor this API makes is a list of strings ending with a row id (see encode_cursor callers).
-        if (not isinstance(values, list) or len(values) != arity
-                or not all(isinstance(v, str) for v in values)):
-            raise ValueError
-        UUID(values[-1])
-        return values
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise errors.Unprocessable("The cursor is not valid", errors=[{"field": "cursor", "message": "invalid cursor"}]) from None
-
-
-@dataclass(frozen=True)
-class Keyset:
-    """One page of a list sorted by `?sort=[-]field`, as SQL fragments.
-
-    Each sort field names one or more (column, SQL type) pairs; `id` always breaks the last tie. The cursor
-    carries the sort it was made for, so a cursor used with another sort is refused, not misread.
-    """
-
-    sort: str
-    columns: tuple[tuple[str, str], ...]
-    descending: bool
-    after: list[Any] | None
-    limit: int
-
-    @classmethod
-    def parse(cls, sort: str, sorts: dict[str, tuple[tuple[str, str], ...]], cursor: str | None,
-              limit: int) -> "Keyset":
-        """`sorts` maps each sortable field to its (column, SQL type) pairs, e.g.
-        {"surname": (("surname", "text"), ("first_name", "text"))}."""
-        field_name = sort.removeprefix("-")
-        if field_name not in sorts:
-            raise errors.Unprocessable("Unknown sort", errors=[{
-                "field": "sort", "message": "one of " + ", ".join(f"{p}{c}" for c in sorts for p in ("", "-"))}])
-        columns = sorts[field_name]
-        after = decode_cursor(cursor, len(columns) + 2)
-        if after is not None and after[0] != sort:
-            raise errors.Unprocessable("The cursor was made for another sort",
-                                       errors=[{"field": "cursor", "message": "sort changed"}])
-        return cls(sort, columns, sort.startswith("-"), after[1:] if after else None, limit)
-
-    def where(self) -> Any:
-        from psycopg import sql
-
-        if self.after is None:
-            return sql.SQL("true")
-        names = [sql.Identifier(c) for c, _ in self.columns] + [sql.Identifier("id")]
-        values = [sql.SQL("{}::{}").format(sql.Placeholder(f"_ks{i}"), sql.SQL(t))
-                  for i, (_, t) in enumerate(self.columns)] + [sql.SQL("%(_ks_id)s::uuid")]
-        return sql.SQL("({}) {} ({})").format(sql.SQL(", ").join(names), sql.SQL("<" if self.descending else ">"),
-                                             sql.SQL(", ").join(values))
-
-    def order_by(self) -> Any:
-        from psycopg import sql
-
-        direction = sql.SQL("DESC" if self.descending else "ASC")
-        return sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), direction)
-                                  for c in [c for c, _ in self.columns] + ["id"])
-
-    def params(self) -> dict[str, Any]:
-        values = self.after or [None] * (len(self.columns) + 1)
-        params = {f"_ks{i}": values[i] for i in range(len(self.columns))}
-        return {**params, "_ks_id": values[-1], "_ks_limit": self.limit + 1}
-
-    def page(self, rows: list[Any]) -> tuple[list[Any], str | None]:
-        return page(rows, self.limit, lambda r: [self.sort, *(r[c] for c, _ in self.columns), r["id"]])
-
-
-def page(rows: list[Any], limit: int, key: Callable[[Any], list[Any]]) -> tuple[list[Any], str | None]:
-    """Rows fetched with LIMIT limit+1 -> (this page, next cursor or None)."""
-    if len(rows) > limit:
-        rows = rows[:limit]
-        return rows, encode_cursor(key(rows[-1]))
-    return rows, None
 
 
 @dataclass
@@ -362,42 +261,14 @@ class Api:
 
 def _idempotent(request: Any, ctx: RequestContext, key: str, call: Callable[[], Reply]) -> Reply:
     """Run `call` once per (caller, key): a repeat within 24 h gets the first response back."""
-    from chalicelib.core import db
+    from chalicelib.core import idempotency
 
-    if len(key) > 255:
-        raise errors.Unprocessable("Idempotency-Key is longer than 255 characters")
-    principal = ctx.principal
-    assert principal is not None and principal.id is not None
-    digest = hashlib.sha256(b"\0".join([request.method.encode(), request.path.encode(),
-                                        request.raw_body or b""])).digest()
-    with db.transaction(ctx) as tx:
-        inserted = tx.one(
-            "INSERT INTO idempotency_keys (firm_id, principal_id, key, method, path, request_hash) "
-            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
-            (principal.firm_id, principal.id, key, request.method, request.path, digest))
-        if inserted is None:
-            row = tx.one("SELECT request_hash, response_status, response_body, response_headers, "
-                         "created_at > now() - interval '24 hours' AS fresh FROM idempotency_keys "
-                         "WHERE firm_id = %s AND principal_id = %s AND key = %s FOR UPDATE",
-                         (principal.firm_id, principal.id, key))
-            if row["fresh"]:
-                if bytes(row["request_hash"]) != digest:
-                    raise errors.Unprocessable("This Idempotency-Key was used with a different request")
-                headers = dict(row["response_headers"] or {})
-                headers["Idempotent-Replayed"] = "true"
-                return Reply(_Raw(row["response_body"]), row["response_status"], headers)
-            tx.execute("UPDATE idempotency_keys SET request_hash = %s, method = %s, path = %s, "
-                       "response_status = NULL, response_body = NULL, response_headers = NULL, created_at = now() "
-                       "WHERE firm_id = %s AND principal_id = %s AND key = %s",
-                       (digest, request.method, request.path, principal.firm_id, principal.id, key))
-        reply = _with_etag(call())
-        from psycopg.types.json import Jsonb
-
-        tx.execute("UPDATE idempotency_keys SET response_status = %s, response_body = %s, response_headers = %s "
-                   "WHERE firm_id = %s AND principal_id = %s AND key = %s",
-                   (reply.status, _serialise(reply.body), Jsonb(reply.headers), principal.firm_id,
-                    principal.id, key))
-        return reply
+    result = idempotency.once(ctx, key, method=request.method, path=request.path, body=request.raw_body or b"",
+                              call=lambda: _with_etag(call()),
+                              stored=lambda reply: (reply.status, _serialise(reply.body), reply.headers))
+    if isinstance(result, idempotency.Replay):
+        return Reply(_Raw(result.body), result.status, {**result.headers, "Idempotent-Replayed": "true"})
+    return result
 
 
 class _Raw:
@@ -483,3 +354,98 @@ def configure_logging() -> None:
     root.setLevel(config.settings().log_level.upper())
     root.propagate = False
     root._wealthdesk_configured = True  # type: ignore[attr-defined]
+
+
+# --- Interim: the products domain still imports these from here until it moves to core.pagination ---
+import base64  # noqa: E402
+import binascii  # noqa: E402
+from typing import TypeVar  # noqa: E402
+
+from chalicelib.core.pagination import ListQuery, Page  # noqa: E402,F401
+
+T = TypeVar("T")
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(dumps(values).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+        # Every cursor this API makes is a list of strings ending with a row id (see encode_cursor callers).
+        if (not isinstance(values, list) or len(values) != arity
+                or not all(isinstance(v, str) for v in values)):
+            raise ValueError
+        UUID(values[-1])
+        return values
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise errors.Unprocessable("The cursor is not valid", errors=[{"field": "cursor", "message": "invalid cursor"}]) from None
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """One page of a list sorted by `?sort=[-]field`, as SQL fragments.
+
+    Each sort field names one or more (column, SQL type) pairs; `id` always breaks the last tie. The cursor
+    carries the sort it was made for, so a cursor used with another sort is refused, not misread.
+    """
+
+    sort: str
+    columns: tuple[tuple[str, str], ...]
+    descending: bool
+    after: list[Any] | None
+    limit: int
+
+    @classmethod
+    def parse(cls, sort: str, sorts: dict[str, tuple[tuple[str, str], ...]], cursor: str | None,
+              limit: int) -> "Keyset":
+        """`sorts` maps each sortable field to its (column, SQL type) pairs, e.g.
+        {"surname": (("surname", "text"), ("first_name", "text"))}."""
+        field_name = sort.removeprefix("-")
+        if field_name not in sorts:
+            raise errors.Unprocessable("Unknown sort", errors=[{
+                "field": "sort", "message": "one of " + ", ".join(f"{p}{c}" for c in sorts for p in ("", "-"))}])
+        columns = sorts[field_name]
+        after = decode_cursor(cursor, len(columns) + 2)
+        if after is not None and after[0] != sort:
+            raise errors.Unprocessable("The cursor was made for another sort",
+                                       errors=[{"field": "cursor", "message": "sort changed"}])
+        return cls(sort, columns, sort.startswith("-"), after[1:] if after else None, limit)
+
+    def where(self) -> Any:
+        from psycopg import sql
+
+        if self.after is None:
+            return sql.SQL("true")
+        names = [sql.Identifier(c) for c, _ in self.columns] + [sql.Identifier("id")]
+        values = [sql.SQL("{}::{}").format(sql.Placeholder(f"_ks{i}"), sql.SQL(t))
+                  for i, (_, t) in enumerate(self.columns)] + [sql.SQL("%(_ks_id)s::uuid")]
+        return sql.SQL("({}) {} ({})").format(sql.SQL(", ").join(names), sql.SQL("<" if self.descending else ">"),
+                                             sql.SQL(", ").join(values))
+
+    def order_by(self) -> Any:
+        from psycopg import sql
+
+        direction = sql.SQL("DESC" if self.descending else "ASC")
+        return sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), direction)
+                                  for c in [c for c, _ in self.columns] + ["id"])
+
+    def params(self) -> dict[str, Any]:
+        values = self.after or [None] * (len(self.columns) + 1)
+        params = {f"_ks{i}": values[i] for i in range(len(self.columns))}
+        return {**params, "_ks_id": values[-1], "_ks_limit": self.limit + 1}
+
+    def page(self, rows: list[Any]) -> tuple[list[Any], str | None]:
+        return page(rows, self.limit, lambda r: [self.sort, *(r[c] for c, _ in self.columns), r["id"]])
+
+
+def page(rows: list[Any], limit: int, key: Callable[[Any], list[Any]]) -> tuple[list[Any], str | None]:
+    """Rows fetched with LIMIT limit+1 -> (this page, next cursor or None)."""
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return rows, encode_cursor(key(rows[-1]))
+    return rows, None

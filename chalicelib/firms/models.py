@@ -7,8 +7,8 @@ from uuid import UUID
 
 from pydantic import Field, field_validator
 
-from chalicelib.core.http import ListQuery
 from chalicelib.core.models import ApiModel, Email, StrictModel
+from chalicelib.core.pagination import ListQuery, ListSpec
 
 Role = Literal["admin", "adviser", "analyst", "viewer"]
 Scope = Literal["read", "write"]
@@ -73,6 +73,11 @@ class UserPatchIn(StrictModel):
     role: Role | None = None
     active: bool | None = None
     password: str | None = Field(None, min_length=12, max_length=1024)
+
+
+USERS = ListSpec("users", {"email": (("email", "text"),)}, default_sort="email")
+API_KEYS = ListSpec("api_keys", {"created_at": (("created_at", "timestamptz"),)},
+                    default_sort="-created_at")  # newest first
 
 
 class UserListQuery(ListQuery):

@@ -11,10 +11,9 @@ from chalicelib.core.http import (
     READ,
     Api,
     ApiRequest,
-    ListQuery,
-    Page,
     Reply,
 )
+from chalicelib.core.pagination import ListQuery, Page
 from chalicelib.firms import service
 from chalicelib.firms.models import (
     ApiKeyCreatedOut,

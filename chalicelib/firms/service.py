@@ -9,9 +9,10 @@ from uuid import UUID
 
 from chalicelib.core import audit, auth, config, db, errors
 from chalicelib.core.context import Principal, RequestContext
-from chalicelib.core.http import decode_cursor, page
+from chalicelib.core.pagination import Keyset
 from chalicelib.core.versioning import check_version, patch_changes
 from chalicelib.firms import store
+from chalicelib.firms.models import API_KEYS, USERS
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 30
@@ -60,8 +61,8 @@ def _new_session(tx: db.Tx, user_id: UUID, firm_id: UUID, role: str, chain_id: U
 def login(ctx: RequestContext, email: str, password: str) -> Tokens:
     """The same 401 for an unknown email, a wrong password, a locked or inactive account."""
     email = email.lower()
-    with db.pool().connection() as conn, conn.transaction():
-        found = store.user_for_login(db.Tx(conn, ctx), email)
+    with db.lookup(ctx) as tx:
+        found = store.user_for_login(tx, email)
     if found is None:
         auth.burn_password_check(password)
         raise errors.Unauthorized(_BAD_LOGIN)
@@ -86,8 +87,8 @@ def login(ctx: RequestContext, email: str, password: str) -> Tokens:
 def refresh(ctx: RequestContext, refresh_token: str) -> Tokens:
     """Rotate a refresh token. A used token presented again revokes its whole chain (it was stolen)."""
     token_hash = auth.sha256(refresh_token)
-    with db.pool().connection() as conn, conn.transaction():
-        firm_id = store.session_firm(db.Tx(conn, ctx), token_hash)
+    with db.lookup(ctx) as tx:
+        firm_id = store.session_firm(tx, token_hash)
     if firm_id is None:
         raise errors.Unauthorized("The refresh token is not valid")
     sys_ctx = RequestContext.system(firm_id, ctx.request_id)
@@ -138,10 +139,10 @@ def me(ctx: RequestContext) -> dict[str, Any]:
 # --- users (admin) ---
 
 def list_users(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(query.cursor, 2)
+    keyset = Keyset.parse(USERS, query)
     with db.transaction(ctx) as tx:
-        rows = store.list_users(tx, role=query.role, active=query.active, after=after, limit=query.limit)
-    return page(rows, query.limit, lambda r: [r["email"], r["id"]])
+        rows = store.list_users(tx, keyset, role=query.role, active=query.active)
+    return keyset.page(rows)
 
 
 def create_user(ctx: RequestContext, data: Any) -> tuple[dict[str, Any], str | None]:
@@ -184,10 +185,10 @@ def update_user(ctx: RequestContext, user_id: UUID, data: Any, if_match: int) ->
 # --- API keys (admin) ---
 
 def list_api_keys(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(query.cursor, 2)
+    keyset = Keyset.parse(API_KEYS, query)
     with db.transaction(ctx) as tx:
-        rows = store.list_api_keys(tx, after=after, limit=query.limit)
-    return page(rows, query.limit, lambda r: [r["created_at"], r["id"]])
+        rows = store.list_api_keys(tx, keyset)
+    return keyset.page(rows)
 
 
 def create_api_key(ctx: RequestContext, data: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from chalicelib.core import rows
 from chalicelib.core.db import Tx
+from chalicelib.core.pagination import Keyset
 
 USER_COLUMNS = "id, email, name, role, active, created_at, updated_at, version"
 KEY_COLUMNS = "id, name, prefix, scopes, created_by, created_at, expires_at, revoked_at, last_used_at, version"
@@ -58,15 +59,14 @@ def email_taken(tx: Tx, email: str) -> bool:
     return tx.one("SELECT EXISTS (SELECT 1 FROM auth_user_by_email(%s)) AS taken", (email,))["taken"]
 
 
-def list_users(tx: Tx, *, role: str | None, active: bool | None, after: list[Any] | None,
-               limit: int) -> list[dict[str, Any]]:
-    return tx.all(
-        f"SELECT {USER_COLUMNS} FROM users WHERE (%(role)s::text IS NULL OR role = %(role)s) "
+def list_users(tx: Tx, keyset: Keyset, *, role: str | None, active: bool | None) -> list[dict[str, Any]]:
+    from psycopg import sql
+
+    query = sql.SQL(
+        "SELECT " + USER_COLUMNS + " FROM users WHERE (%(role)s::text IS NULL OR role = %(role)s) "
         "AND (%(active)s::boolean IS NULL OR active = %(active)s) "
-        "AND (%(after_email)s::text IS NULL OR (email, id) > (%(after_email)s, %(after_id)s::uuid)) "
-        "ORDER BY email, id LIMIT %(limit)s",
-        {"role": role, "active": active, "after_email": after[0] if after else None,
-         "after_id": after[1] if after else None, "limit": limit + 1})
+        "AND {after} ORDER BY {order} LIMIT %(_ks_limit)s").format(after=keyset.where(), order=keyset.order_by())
+    return tx.all(query, {"role": role, "active": active, **keyset.params()})
 
 
 def update_user(tx: Tx, user_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
@@ -126,11 +126,12 @@ def get_api_key(tx: Tx, key_id: UUID, *, for_update: bool = False) -> dict[str, 
     return tx.one(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE id = %s{lock}", (key_id,))
 
 
-def list_api_keys(tx: Tx, *, after: list[Any] | None, limit: int) -> list[dict[str, Any]]:
-    return tx.all(f"SELECT {KEY_COLUMNS} FROM api_keys "
-                  "WHERE (%(t)s::timestamptz IS NULL OR (created_at, id) < (%(t)s, %(id)s::uuid)) "
-                  "ORDER BY created_at DESC, id DESC LIMIT %(limit)s",
-                  {"t": after[0] if after else None, "id": after[1] if after else None, "limit": limit + 1})
+def list_api_keys(tx: Tx, keyset: Keyset) -> list[dict[str, Any]]:
+    from psycopg import sql
+
+    query = sql.SQL("SELECT " + KEY_COLUMNS + " FROM api_keys WHERE {after} ORDER BY {order} LIMIT %(_ks_limit)s"
+                    ).format(after=keyset.where(), order=keyset.order_by())
+    return tx.all(query, keyset.params())
 
 
 def revoke_api_key(tx: Tx, key_id: UUID) -> dict[str, Any]:

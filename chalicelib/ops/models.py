@@ -7,8 +7,8 @@ from uuid import UUID
 
 from pydantic import Field
 
-from chalicelib.core.http import ListQuery
 from chalicelib.core.models import ApiModel
+from chalicelib.core.pagination import ListQuery, ListSpec
 
 
 class JobRunOut(ApiModel):
@@ -20,6 +20,10 @@ class JobRunOut(ApiModel):
     finished_at: datetime | None
     figures: dict[str, Any]
     error: str | None
+
+
+RUNS = ListSpec("job_runs", {"started_at": (("started_at", "timestamptz"),)},
+                default_sort="-started_at")  # newest first
 
 
 class JobRunListQuery(ListQuery):

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.core.http import ADMIN, Api, ApiRequest, Page
+from chalicelib.core.http import ADMIN, Api, ApiRequest
+from chalicelib.core.pagination import Page
 from chalicelib.ops import service
 from chalicelib.ops.models import JobRunListQuery, JobRunOut
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.core.db import Tx
+from chalicelib.core.pagination import Keyset
 
 
-def list_runs(tx: Tx, *, job_name: str | None, status: str | None, after: list[Any] | None,
-              limit: int) -> list[dict[str, Any]]:
-    return tx.all(
+def list_runs(tx: Tx, keyset: Keyset, *, job_name: str | None, status: str | None) -> list[dict[str, Any]]:
+    from psycopg import sql
+
+    query = sql.SQL(
         "SELECT id, job_name, status, trigger, started_at, finished_at, figures, error FROM job_runs "
         "WHERE (%(job)s::text IS NULL OR job_name = %(job)s) AND (%(status)s::text IS NULL OR status = %(status)s) "
-        "AND (%(t)s::timestamptz IS NULL OR (started_at, id) < (%(t)s, %(id)s::uuid)) "
-        "ORDER BY started_at DESC, id DESC LIMIT %(limit)s",
-        {"job": job_name, "status": status, "t": after[0] if after else None, "id": after[1] if after else None,
-         "limit": limit + 1})
+        "AND {after} ORDER BY {order} LIMIT %(_ks_limit)s").format(after=keyset.where(), order=keyset.order_by())
+    return tx.all(query, {"job": job_name, "status": status, **keyset.params()})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.core.db import Tx
+from chalicelib.core.pagination import like_pattern
 
 _SEARCH = """
 WITH hits AS (
@@ -30,5 +31,4 @@ ORDER BY score DESC, label, id LIMIT %(limit)s
 
 
 def search(tx: Tx, q: str, kind: str | None, limit: int) -> list[dict[str, Any]]:
-    like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return tx.all(_SEARCH, {"q": q, "like": like, "kind": kind, "limit": limit})
+    return tx.all(_SEARCH, {"q": q, "like": like_pattern(q), "kind": kind, "limit": limit})
