@@ -88,10 +88,9 @@ def _credentials_path() -> Path:
 
 def _ensure_demo_firm() -> None:
     """Load the demo firm into an empty database and print how to log in (kept in .wealthdesk, local only)."""
-    from chalicelib.core import db
+    from chalicelib.firms import service
 
-    with db.owner_connection() as conn:
-        firms = conn.execute("SELECT count(*) AS n FROM firms").fetchone()["n"]
+    firms = service.firm_count()
     path = _credentials_path()
     if firms == 0:
         creds = _create_demo_firm(households=130)
@@ -112,24 +111,23 @@ def _create_demo_firm(households: int) -> dict[str, Any]:
     """The demo firm, its admin, two advisers, an API key and households: all or nothing."""
     import uuid
 
-    from chalicelib.core import audit, auth, db
+    from chalicelib.core import db
     from chalicelib.core.context import RequestContext
-    from chalicelib.firms import service, store
+    from chalicelib.firms import service
+    from chalicelib.firms.models import ApiKeyCreateIn, UserCreateIn
 
     name = "Kingston Wealth (demo)"
     firm_id = uuid.uuid4()
-    with db.transaction(RequestContext.system(firm_id)) as tx:  # the calls below join this transaction
-        firm, admin, password = service.create_firm(name, DEMO_ADMIN_EMAIL, "Demo Admin", None, firm_id=firm_id)
+    ctx = RequestContext.system(firm_id)
+    with db.transaction(ctx):  # the calls below join this transaction
+        _, admin, password = service.create_firm(name, DEMO_ADMIN_EMAIL, "Demo Admin", None, firm_id=firm_id)
         advisers = []
         for email, adviser in (("sarah.whitfield@kingston-demo.co.uk", "Sarah Whitfield"),
                                ("tom.ashby@kingston-demo.co.uk", "Tom Ashby")):
-            row = store.insert_user(tx, email, adviser, "adviser", auth.hash_password(auth.generate_password()))
-            audit.record(tx, "user.create", "user", row["id"], None, row)
-            advisers.append(row["id"])
-        key, prefix, key_hash = auth.new_api_key()
-        row = store.insert_api_key(tx, name="demo", prefix=prefix, key_hash=key_hash, scopes=["read", "write"],
-                                   created_by=admin["id"], expires_at=None)
-        audit.record(tx, "api_key.create", "api_key", row["id"], None, row)
+            user, _ = service.create_user(ctx, UserCreateIn(email=email, name=adviser, role="adviser"))
+            advisers.append(user["id"])
+        key = service.create_api_key(ctx, ApiKeyCreateIn(name="demo", scopes=["read", "write"]),
+                                     created_by=admin["id"])["key"]
         _load_demo(firm_id, households, advisers)
     return {"firm_id": str(firm_id), "firm_name": name, "email": DEMO_ADMIN_EMAIL, "password": password,
             "api_key": key}
@@ -223,13 +221,12 @@ def demo(households: int, firm_id: str | None) -> None:
     import uuid
 
     _prepare()
-    from chalicelib.core import db, migrations
+    from chalicelib.core import migrations
+    from chalicelib.firms import service
 
     migrations.apply(_echo_progress)
     if firm_id is None:
-        with db.owner_connection() as conn:
-            empty = conn.execute("SELECT count(*) AS n FROM firms").fetchone()["n"] == 0
-        if empty:
+        if service.firm_count() == 0:
             creds = _create_demo_firm(households)
             _credentials_path().write_text(json.dumps(creds, indent=2))
             _refresh_views()
@@ -240,11 +237,9 @@ def demo(households: int, firm_id: str | None) -> None:
         fid = uuid.UUID(firm_id)
     except ValueError:
         raise click.BadParameter("not a UUID", param_hint="--firm-id") from None
-    with db.owner_connection() as conn:
-        if conn.execute("SELECT 1 FROM firms WHERE id = %s", (fid,)).fetchone() is None:
-            raise click.ClickException(f"no firm {fid}")
-        advisers = [r["id"] for r in conn.execute(
-            "SELECT id FROM users WHERE firm_id = %s AND role IN ('admin', 'adviser') AND active", (fid,))]
+    advisers = service.firm_advisers(fid)
+    if advisers is None:
+        raise click.ClickException(f"no firm {fid}")
     counts = _load_demo(fid, households, advisers)
     _refresh_views()
     click.echo(json.dumps(counts))

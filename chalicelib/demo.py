@@ -1,7 +1,8 @@
 """Realistic demo data for a firm: UK households (individuals, couples, families, trusts) and their people.
 
-Generated from a seed, so the same command gives the same firm. Rows are written with COPY in one transaction
-as the system principal; the load leaves one audit event (`demo.load`) rather than one per generated row.
+Generated from a seed, so the same command gives the same firm. Rows are written in bulk (clients.store's
+bulk_* functions) in one transaction as the system principal; the load leaves one audit event (`demo.load`)
+rather than one per generated row.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
+from chalicelib.clients import store
 from chalicelib.core import audit, db
 from chalicelib.core.context import RequestContext
 
@@ -78,6 +80,9 @@ def generate(rng: random.Random, households: int) -> list[tuple[dict[str, Any], 
     return out
 
 
+_CHUNK = 5000  # rows per bulk statement
+
+
 def load(firm_id: UUID, households: int, advisers: list[UUID], *, seed: int = 42,
          progress: Callable[[int], None] | None = None, products: bool = True,
          irr_history: bool = True) -> dict[str, int]:
@@ -87,40 +92,24 @@ def load(firm_id: UUID, households: int, advisers: list[UUID], *, seed: int = 42
     measure the history themselves). Returns counts."""
     ctx = RequestContext.system(firm_id)
     with db.transaction(ctx) as tx:  # a second load into the same firm must not draw the same ids again
-        before = tx.one("SELECT count(*) AS n FROM client_groups")["n"]
+        before = store.group_count(tx)
     rng = random.Random(f"{seed}:{firm_id}:{households}" + (f":{before}" if before else ""))
     data = generate(rng, households)
     groups = [g for g, _ in data]
     people = [(g["id"], p) for g, ps in data for p in ps]
     people_count = len(people)
     with db.transaction(ctx) as tx:
-        # Row-level security forbids COPY; one INSERT ... SELECT FROM unnest per table is nearly as fast.
-        for start in range(0, len(groups), 5000):
-            chunk = groups[start:start + 5000]
-            tx.execute(
-                "INSERT INTO client_groups (id, firm_id, name, type, status, adviser_id, notes) "
-                "SELECT u.id, current_firm_id(), u.name, u.type, u.status, u.adviser_id, u.notes FROM "
-                "unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::uuid[], %s::text[]) "
-                "AS u(id, name, type, status, adviser_id, notes)",
-                ([g["id"] for g in chunk], [g["name"] for g in chunk], [g["type"] for g in chunk],
-                 [g["status"] for g in chunk],
-                 [advisers[(start + i) % len(advisers)] if advisers else None for i in range(len(chunk))],
-                 [g["notes"] for g in chunk]))
+        for start in range(0, len(groups), _CHUNK):
+            chunk = groups[start:start + _CHUNK]
+            store.bulk_insert_groups(tx, [
+                {**g, "adviser_id": advisers[(start + i) % len(advisers)] if advisers else None}
+                for i, g in enumerate(chunk)])
             if progress:
                 progress(len(chunk))
-        for start in range(0, len(people), 5000):
-            chunk = people[start:start + 5000]
-            tx.execute(
-                "INSERT INTO product_owners (id, firm_id, first_name, surname, known_as, date_of_birth, email, "
-                "phone, inception_date) SELECT u.id, current_firm_id(), u.f, u.s, u.k, u.d, u.e, u.p, u.i FROM "
-                "unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::date[], %s::text[], %s::text[], "
-                "%s::date[]) AS u(id, f, s, k, d, e, p, i)",
-                tuple([p[key] for _, p in chunk] for key in ("id", "first_name", "surname", "known_as",
-                                                             "date_of_birth", "email", "phone", "inception_date")))
-            tx.execute(
-                "INSERT INTO client_group_product_owners (firm_id, client_group_id, product_owner_id) "
-                "SELECT current_firm_id(), g, o FROM unnest(%s::uuid[], %s::uuid[]) AS u(g, o)",
-                ([g for g, _ in chunk], [p["id"] for _, p in chunk]))
+        for start in range(0, len(people), _CHUNK):
+            chunk = people[start:start + _CHUNK]
+            store.bulk_insert_owners(tx, [p for _, p in chunk])
+            store.bulk_add_members(tx, [(g, p["id"]) for g, p in chunk])
         counts: dict[str, Any] = {}
         if products:
             from datetime import date

@@ -1,4 +1,8 @@
-"""Rules for client groups, product owners and membership. Each function is one audited transaction."""
+"""Rules for client groups, product owners and membership. Each function is one audited transaction.
+
+Some rules only the database enforces (its answer becomes a 409 or 422 through errors.from_database); each is
+named in the docstring of the function it stops. `updated_at` is set by the touch_updated_at triggers.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -45,6 +49,8 @@ def get_group(ctx: RequestContext, group_id: UUID) -> dict[str, Any]:
 
 
 def update_group(ctx: RequestContext, group_id: UUID, data: Any, if_match: int) -> dict[str, Any]:
+    """The adviser must be an active admin or adviser of the firm (checked here; the composite foreign key
+    client_groups (firm_id, adviser_id) -> users also refuses another firm's user)."""
     changes = patch_changes(data, NULLABLE_GROUP_FIELDS)
     with db.transaction(ctx) as tx:
         before = check_version(store.get_group(tx, group_id, for_update=True), if_match, "client group")
@@ -57,6 +63,8 @@ def update_group(ctx: RequestContext, group_id: UUID, data: Any, if_match: int) 
 
 
 def delete_group(ctx: RequestContext, group_id: UUID) -> None:
+    """Refused (409) while the group has product owners (checked here) or products: the foreign key
+    products (firm_id, client_group_id) -> client_groups is ON DELETE RESTRICT (migration 0004)."""
     with db.transaction(ctx) as tx:
         before = store.get_group(tx, group_id, for_update=True)
         if before is None:
@@ -108,6 +116,8 @@ def update_owner(ctx: RequestContext, owner_id: UUID, data: Any, if_match: int) 
 
 
 def delete_owner(ctx: RequestContext, owner_id: UUID) -> None:
+    """Refused (409) while the person belongs to a client group (checked here; the membership foreign key
+    client_group_product_owners -> product_owners is ON DELETE RESTRICT as well)."""
     with db.transaction(ctx) as tx:
         before = store.get_owner(tx, owner_id, for_update=True)
         if before is None:
@@ -144,6 +154,9 @@ def add_member(ctx: RequestContext, group_id: UUID, owner_id: UUID) -> tuple[dic
 
 
 def remove_member(ctx: RequestContext, group_id: UUID, owner_id: UUID) -> None:
+    """Refused (409) while a product of the group names the person in its ownership: only the database knows,
+    through the trigger membership_products_check (function membership_check_products, migration 0004), which
+    raises a foreign_key_violation on constraint products_owners_in_group."""
     with db.transaction(ctx) as tx:
         _group_and_owner(tx, group_id, owner_id)
         link = store.remove_member(tx, group_id, owner_id)

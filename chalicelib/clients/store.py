@@ -111,6 +111,41 @@ def remove_member(tx: Tx, group_id: UUID, owner_id: UUID) -> dict[str, Any] | No
                   "RETURNING client_group_id, product_owner_id, created_at", (group_id, owner_id))
 
 
+def group_count(tx: Tx) -> int:
+    return tx.one("SELECT count(*) AS n FROM client_groups")["n"]
+
+
+# --- bulk loads (demo data): one INSERT ... SELECT FROM unnest per chunk, since row-level security forbids COPY ---
+
+def bulk_insert_groups(tx: Tx, groups: list[dict[str, Any]]) -> None:
+    """Each group: id, name, type, status, adviser_id, notes."""
+    tx.execute(
+        "INSERT INTO client_groups (id, firm_id, name, type, status, adviser_id, notes) "
+        "SELECT u.id, current_firm_id(), u.name, u.type, u.status, u.adviser_id, u.notes FROM "
+        "unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::uuid[], %s::text[]) "
+        "AS u(id, name, type, status, adviser_id, notes)",
+        tuple([g[key] for g in groups] for key in ("id", "name", "type", "status", "adviser_id", "notes")))
+
+
+def bulk_insert_owners(tx: Tx, owners: list[dict[str, Any]]) -> None:
+    """Each owner: id, first_name, surname, known_as, date_of_birth, email, phone, inception_date."""
+    tx.execute(
+        "INSERT INTO product_owners (id, firm_id, first_name, surname, known_as, date_of_birth, email, "
+        "phone, inception_date) SELECT u.id, current_firm_id(), u.f, u.s, u.k, u.d, u.e, u.p, u.i FROM "
+        "unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::date[], %s::text[], %s::text[], "
+        "%s::date[]) AS u(id, f, s, k, d, e, p, i)",
+        tuple([o[key] for o in owners] for key in ("id", "first_name", "surname", "known_as", "date_of_birth",
+                                                   "email", "phone", "inception_date")))
+
+
+def bulk_add_members(tx: Tx, links: list[tuple[UUID, UUID]]) -> None:
+    """(client group id, product owner id) pairs."""
+    tx.execute(
+        "INSERT INTO client_group_product_owners (firm_id, client_group_id, product_owner_id) "
+        "SELECT current_firm_id(), g, o FROM unnest(%s::uuid[], %s::uuid[]) AS u(g, o)",
+        ([g for g, _ in links], [o for _, o in links]))
+
+
 def list_members(tx: Tx, group_id: UUID) -> list[dict[str, Any]]:
     cols = ", ".join("o." + c.strip() for c in OWNER_COLUMNS.split(","))
     return tx.all(f"SELECT {cols} FROM client_group_product_owners m JOIN product_owners o "

@@ -32,7 +32,8 @@ def get(tx: Tx, table: str, row_id: UUID, columns: str, *, for_update: bool = Fa
 
 
 def update(tx: Tx, table: str, row_id: UUID, changes: dict[str, Any], returning: str) -> dict[str, Any]:
-    """UPDATE the given columns and bump version; RETURNING the given column list."""
+    """UPDATE the given columns and bump version; RETURNING the given column list. updated_at is the table's
+    touch_updated_at trigger's job."""
     sql = _sql()
     assignments = sql.SQL(", ").join(
         sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in changes)

@@ -44,6 +44,20 @@ def create_firm(name: str, admin_email: str, admin_name: str, password: str | No
     return firm, user, generated
 
 
+def firm_count() -> int:
+    """How many firms the database holds (the CLI loads the demo firm into an empty one)."""
+    with db.owner_connection() as conn:
+        return store.firm_count(conn)
+
+
+def firm_advisers(firm_id: UUID) -> list[UUID] | None:
+    """The firm's active admins and advisers (who demo households are assigned to); None when no such firm."""
+    with db.transaction(RequestContext.system(firm_id)) as tx:
+        if store.get_firm(tx) is None:
+            return None
+        return store.active_advisers(tx)
+
+
 def _ctx_as(base: RequestContext, firm_id: UUID, user_id: UUID, role: str) -> RequestContext:
     return RequestContext(principal=Principal(firm_id=firm_id, kind="user", id=user_id, role=role),
                           request_id=base.request_id, ip=base.ip, user_agent=base.user_agent)
@@ -59,7 +73,9 @@ def _new_session(tx: db.Tx, user_id: UUID, firm_id: UUID, role: str, chain_id: U
 
 
 def login(ctx: RequestContext, email: str, password: str) -> Tokens:
-    """The same 401 for an unknown email, a wrong password, a locked or inactive account."""
+    """The same 401 for an unknown email, a wrong password, a locked or inactive account.
+
+    The user is found before the firm is known through the SECURITY DEFINER function auth_user_by_email."""
     email = email.lower()
     with db.lookup(ctx) as tx:
         found = store.user_for_login(tx, email)
@@ -85,7 +101,11 @@ def login(ctx: RequestContext, email: str, password: str) -> Tokens:
 
 
 def refresh(ctx: RequestContext, refresh_token: str) -> Tokens:
-    """Rotate a refresh token. A used token presented again revokes its whole chain (it was stolen)."""
+    """Rotate a refresh token. A used token presented again revokes its whole chain (it was stolen).
+
+    The token's firm is found through the SECURITY DEFINER function auth_session_firm. Access tokens end with
+    their session: every request checks it in the statement that sets the tenant (auth_session_valid, migration
+    0002), so a revoked chain or a changed user stops working at once."""
     token_hash = auth.sha256(refresh_token)
     with db.lookup(ctx) as tx:
         firm_id = store.session_firm(tx, token_hash)
@@ -146,6 +166,8 @@ def list_users(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], s
 
 
 def create_user(ctx: RequestContext, data: Any) -> tuple[dict[str, Any], str | None]:
+    """One login per email across all firms (login happens before the firm is known): checked here through the
+    SECURITY DEFINER auth_user_by_email, and by the unique index users_email_key (migration 0001)."""
     generated = None if data.password else auth.generate_password()
     password_hash = auth.hash_password(data.password or generated)
     with db.transaction(ctx) as tx:
@@ -165,6 +187,8 @@ def get_user(ctx: RequestContext, user_id: UUID) -> dict[str, Any]:
 
 
 def update_user(ctx: RequestContext, user_id: UUID, data: Any, if_match: int) -> dict[str, Any]:
+    """Deactivating a user, or changing their role or password, revokes their sessions here; their access tokens
+    stop at once too, since auth_session_valid (migration 0002) also checks the user is active in the token's role."""
     changes = patch_changes(data)
     if "password" in changes:
         changes["password_hash"] = auth.hash_password(changes.pop("password"))
@@ -191,11 +215,16 @@ def list_api_keys(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]]
     return keyset.page(rows)
 
 
-def create_api_key(ctx: RequestContext, data: Any) -> dict[str, Any]:
+def create_api_key(ctx: RequestContext, data: Any, *, created_by: UUID | None = None) -> dict[str, Any]:
+    """The key is in the result only (stored as its hash). `created_by` defaults to the acting user; the system
+    (CLI) names the user the key belongs to."""
+    created_by = created_by or ctx.principal.user_id
+    if created_by is None:
+        raise ValueError("an API key needs the user who created it")
     key, prefix, key_hash = auth.new_api_key()
     with db.transaction(ctx) as tx:
         row = store.insert_api_key(tx, name=data.name, prefix=prefix, key_hash=key_hash, scopes=data.scopes,
-                                   created_by=ctx.principal.user_id, expires_at=data.expires_at)
+                                   created_by=created_by, expires_at=data.expires_at)
         audit.record(tx, "api_key.create", "api_key", row["id"], None, row)
     return {**row, "key": key}
 

@@ -24,6 +24,17 @@ def get_firm(tx: Tx) -> dict[str, Any] | None:
     return tx.one("SELECT id, name, base_currency FROM firms WHERE id = current_firm_id()")
 
 
+def firm_count(conn: Any) -> int:
+    """All firms: needs the owner's connection (row-level security shows the app role one firm at most)."""
+    return conn.execute("SELECT count(*) AS n FROM firms").fetchone()["n"]
+
+
+def active_advisers(tx: Tx) -> list[UUID]:
+    """The firm's active admins and advisers, oldest first."""
+    return [r["id"] for r in tx.all("SELECT id FROM users WHERE role IN ('admin', 'adviser') AND active "
+                                    "ORDER BY created_at, id")]
+
+
 # --- users ---
 
 def user_for_login(tx: Tx, email: str) -> dict[str, Any] | None:
