@@ -74,9 +74,9 @@ def lists_firm(app_module: Any) -> Firm:
         # Names of lowercase letters only, so no collation orders them differently; repeats tie on the name.
         groups = [_post(client, firm, "/v1/client-groups", {"name": n, "type": "family"}, "adviser")
                   for n in ("kappa", "alpha", "kappa", "delta", "alpha", "omega", "kappa")]
-        for first, surname, day in ([("ann", "lee", "2019-01-01"), ("ben", "lee", "2019-01-01"),
-                                                   ("ann", "khan", "2020-06-30"), ("ann", "lee", "2018-03-03"),
-                                                   ("cat", "ng", "2019-01-01"), ("ben", "khan", "2021-01-01")]):
+        for first, surname, day in (("ann", "lee", "2019-01-01"), ("ben", "lee", "2019-01-01"),
+                                    ("ann", "khan", "2020-06-30"), ("ann", "lee", "2018-03-03"),
+                                    ("cat", "ng", "2019-01-01"), ("ben", "khan", "2021-01-01")):
             _post(client, firm, "/v1/product-owners", {"first_name": first, "surname": surname,
                                                         "inception_date": day}, "adviser")
         for name in ("lists-b", "lists-a", "lists-c"):
@@ -164,8 +164,10 @@ def test_job_runs_every_row_exactly_once_newest_first(client: Any, lists_firm: F
 
 # --- cursors are only good for their own list and sort ----------------------------------------------------------
 
+# Client groups and product owners share the created_at sort: only the list's name tells their cursors apart.
 LISTS: list[tuple[str, str]] = [
     ("/v1/client-groups", "sort=name"), ("/v1/client-groups", "sort=-updated_at"),
+    ("/v1/client-groups", "sort=created_at"), ("/v1/product-owners", "sort=created_at"),
     ("/v1/product-owners", "sort=surname"), ("/v1/product-owners", "sort=-inception_date"),
     ("/v1/users", ""), ("/v1/api-keys", ""), ("/v1/audit-events", ""), ("/v1/ops/job-runs", ""),
 ]
