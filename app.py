@@ -1,19 +1,24 @@
 """wealthdesk: wiring only. Routes live in chalicelib/<domain>/routes.py, jobs in chalicelib/ops.
 
-Nothing here does I/O: the database pool, secrets and boto3 are created on first use.
+Nothing here does I/O, and nothing here imports a domain: the routes come from the committed manifest
+(chalicelib/routes.json), each route's module is imported on the route's first call (chalicelib/core/routing.py),
+and the scheduled functions come from the jobs table (chalicelib/ops/jobs.py). The database pool, secrets and
+boto3 are created on first use.
 """
 import gc
 
 from chalice import Chalice
 
-from chalicelib.core.http import configure_logging
-from chalicelib.routes import BLUEPRINTS
+from chalicelib import routes
+from chalicelib.core.logs import configure_logging
+from chalicelib.core.routing import Router
+from chalicelib.ops.jobs import JOBS
 
 app = Chalice(app_name="wealthdesk")
 configure_logging()
 
-for blueprint in BLUEPRINTS:
-    app.register_blueprint(blueprint, url_prefix="/v1")
+router = Router(routes.manifest())
+router.register(app)
 
 
 @app.lambda_function(name="migrate")
@@ -25,29 +30,21 @@ def migrate(event, context):
     return {"applied": applied, "status": migrations.status().__dict__}
 
 
-@app.schedule("cron(0 3 * * ? *)")
-def audit_partitions(event):
-    """Creates the audit trail's partitions for the next three months."""
-    from chalicelib.ops.jobs import run_job
+def _scheduled(job_name: str, function_name: str, description: str):
+    def run(event):
+        from chalicelib.ops.jobs import run_job
 
-    return run_job("audit-partitions").summary()
+        return run_job(job_name).summary()
 
-
-@app.schedule("cron(0 1 * * ? *)")
-def irr_history(event):
-    """Rewrites stored IRR histories found out of step with their valuation dates, nightly."""
-    from chalicelib.ops.jobs import run_job
-
-    return run_job("irr-history").summary()
+    run.__name__ = run.__qualname__ = function_name
+    run.__doc__ = description
+    return run
 
 
-@app.schedule("cron(30 1 * * ? *)")
-def refresh_views(event):
-    """Refreshes the summary and dashboard materialized views, nightly."""
-    from chalicelib.ops.jobs import run_job
-
-    return run_job("refresh-views").summary()
-
+# Chalice names a scheduled function's Lambda handler `app.<function name>`, so each must be an attribute here.
+for _job in JOBS.values():
+    globals()[_job.function_name] = app.schedule(_job.schedule, name=_job.function_name)(
+        _scheduled(_job.name, _job.function_name, _job.description))
 
 # Everything imported so far lives as long as the container: keep it out of the garbage collector's full
 # collections, which otherwise walk it again and again and make the slow tail of requests (see BENCHMARKS.md).

@@ -253,7 +253,6 @@ def job() -> None:
 @job.command("list")
 def job_list() -> None:
     """The jobs and their schedules."""
-    from chalicelib.ops import registry  # noqa: F401
     from chalicelib.ops.jobs import JOBS
 
     for j in JOBS.values():
@@ -264,7 +263,6 @@ def job_list() -> None:
 @click.argument("name")
 def job_run(name: str) -> None:
     """Run the job NAME now (takes its lock; a concurrent run is skipped)."""
-    from chalicelib.ops import registry  # noqa: F401
     from chalicelib.ops.jobs import JOBS, run_job
 
     if name not in JOBS:
@@ -282,10 +280,10 @@ def job_run(name: str) -> None:
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("openapi.json"),
               show_default=True)
 def openapi(check: bool, output: Path) -> None:
-    """Write openapi.json from the routes and models (or check it is current)."""
-    from chalicelib.core.openapi import build
+    """Write openapi.json from the app's routes and models (or check it is current)."""
+    from app import router
 
-    text = json.dumps(build(), indent=2, sort_keys=False) + "\n"
+    text = json.dumps(router.openapi(), indent=2, sort_keys=False) + "\n"
     if check:
         current = output.read_text() if output.exists() else ""
         if current != text:
@@ -321,6 +319,22 @@ def schema(check: bool, output: Path) -> None:
         return
     output.write_text(text)
     click.echo(f"wrote {output}")
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Fail when the committed route manifest differs from the code.")
+def routes(check: bool) -> None:
+    """Write chalicelib/routes.json, the manifest app.py registers the routes from (or check it is current)."""
+    from chalicelib import routes as route_modules
+
+    text, path = route_modules.manifest_text(), route_modules.MANIFEST
+    if check:
+        if (path.read_text() if path.exists() else "") != text:
+            raise click.ClickException(f"{path.name} is stale: run `wealthdesk routes` and commit it")
+        click.echo(f"{path.name} is current")
+        return
+    path.write_text(text)
+    click.echo(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,43 @@
-"""Every domain's Blueprint, in one list: app.py registers them; the OpenAPI builder imports them."""
-from chalicelib.clients.routes import bp as clients
-from chalicelib.compliance.routes import bp as compliance
-from chalicelib.firms.routes import bp as firms
-from chalicelib.ops.routes import bp as ops
-from chalicelib.products.catalogue.routes import bp as catalogue
-from chalicelib.products.holdings.routes import bp as holdings
-from chalicelib.products.performance.routes import bp as performance
-from chalicelib.search.routes import bp as search
-from chalicelib.system.routes import bp as system
+"""The API's routes modules, and the manifest of their routes that app.py registers without importing them.
 
-BLUEPRINTS = [system, firms, clients, catalogue, holdings, performance, search, compliance, ops]
+MODULES is the one list of modules that declare routes. chalicelib/routes.json (the manifest) is generated from
+their declarations by `wealthdesk routes` and committed; `wealthdesk routes --check` and a contract test fail when
+it is stale. app.py reads the manifest, so `import app` imports no domain: each route's module loads on its first
+call (core/routing.py).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chalicelib.core.routing import ManifestEntry
+
+MODULES = (
+    "chalicelib.system.routes",
+    "chalicelib.firms.routes",
+    "chalicelib.clients.routes",
+    "chalicelib.products.catalogue.routes",
+    "chalicelib.products.holdings.routes",
+    "chalicelib.products.performance.routes",
+    "chalicelib.search.routes",
+    "chalicelib.compliance.routes",
+    "chalicelib.ops.routes",
+)
+MANIFEST = Path(__file__).resolve().parent / "routes.json"
+
+
+def manifest() -> list[ManifestEntry]:
+    """The committed manifest (no routes module is imported)."""
+    from chalicelib.core.routing import ManifestEntry
+
+    return [ManifestEntry(**entry) for entry in json.loads(MANIFEST.read_text(encoding="utf-8"))]
+
+
+def manifest_text() -> str:
+    """The manifest as the routes modules declare it now (imports them all): what routes.json must hold."""
+    from chalicelib.core.routing import manifest_of
+
+    entries = [e.as_dict() for e in manifest_of(MODULES)]
+    return "[\n" + ",\n".join("  " + json.dumps(e) for e in entries) + "\n]\n"

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from chalice import Blueprint
-
 from chalicelib.clients import service
 from chalicelib.clients.models import (
     ClientGroupCreateIn,
@@ -19,9 +17,8 @@ from chalicelib.clients.models import (
 from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Reply
 from chalicelib.core.pagination import Page
 
-bp = Blueprint(__name__)
-groups_api = Api(bp, "client-groups")
-owners_api = Api(bp, "product-owners")
+groups_api = Api("client-groups", resources={"group_id": "client group", "owner_id": "product owner"})
+owners_api = Api("product-owners", resources={"owner_id": "product owner"})
 
 
 @groups_api.route("/client-groups", "GET", access=READ, query=ClientGroupListQuery, response=Page[ClientGroupOut],

@@ -1,15 +1,12 @@
 """HTTP routes for the audit trail (admin)."""
 from __future__ import annotations
 
-from chalice import Blueprint
-
 from chalicelib.compliance import service
 from chalicelib.compliance.models import AuditEventListQuery, AuditEventOut
 from chalicelib.core.http import ADMIN, Api, ApiRequest
 from chalicelib.core.pagination import Page
 
-bp = Blueprint(__name__)
-api = Api(bp, "audit")
+api = Api("audit")
 
 
 @api.route("/audit-events", "GET", access=ADMIN, query=AuditEventListQuery, response=Page[AuditEventOut],

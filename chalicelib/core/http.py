@@ -1,6 +1,7 @@
 """The request pipeline every route goes through, and the helpers routes share.
 
-`Api(blueprint).route(...)` registers a Chalice route and its OpenAPI description in one place. The wrapper does,
+`Api(tag, resources=...).route(...)` declares a route, its access rule, its models and its OpenAPI description in
+one place; core/routing.py gives Chalice the routes (app.py names their modules). The pipeline does,
 in order: request id -> authentication and the route's access rule -> path ids -> content type, size, JSON,
 pydantic (body and query) -> If-Match -> Idempotency-Key -> the handler -> JSON with ETag. Every failure becomes
 problem+json (errors.py); nothing a client sends can produce a stack trace. One JSON log line per request.
@@ -10,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -51,17 +51,13 @@ class Reply:
 
 @dataclass
 class ApiRequest:
+    """What a handler gets: the context, the parsed body, query and If-Match, and the app's routes."""
+
     ctx: RequestContext
     body: Any = None
     query: Any = None
     if_match: int | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    raw: Any = None
-
-    @property
-    def principal(self) -> Principal:
-        assert self.ctx.principal is not None
-        return self.ctx.principal
+    routes: Any = None  # the Router this request came through (the OpenAPI document is built from its routes)
 
 
 @dataclass
@@ -80,13 +76,9 @@ class RouteSpec:
     path_params: list[str]
     description: str = ""
     max_body_bytes: int | None = None  # None: the MAX_BODY_BYTES setting
+    resources: dict[str, str] = field(default_factory=dict)  # path id -> what it names, for "No such <name>"
 
 
-ROUTES: list[RouteSpec] = []
-_RESOURCE_NAMES = {"group_id": "client group", "owner_id": "product owner", "user_id": "user", "key_id": "API key",
-                   "provider_id": "provider", "fund_id": "fund", "template_id": "portfolio template",
-                   "product_id": "product", "portfolio_fund_id": "portfolio fund", "valuation_id": "fund valuation",
-                   "activity_id": "activity"}
 URL_PREFIX = "/v1"
 
 
@@ -227,33 +219,35 @@ def _with_etag(reply: Reply) -> Reply:
 
 
 class Api:
-    """Registers routes on a Blueprint and their description for the OpenAPI document."""
+    """One tag's routes: each declaration records its RouteSpec and handler (core/routing.py serves them).
 
-    def __init__(self, blueprint: Any, tag: str) -> None:
-        self.bp = blueprint
+    `resources` names what each path id identifies ({"group_id": "client group"}): an id that is not a UUID is
+    "No such client group". Every id in a path must be named, here or in the route's own `resources`.
+    """
+
+    def __init__(self, tag: str, *, resources: dict[str, str] | None = None) -> None:
         self.tag = tag
+        self.resources = dict(resources or {})
+        self.routes: list[tuple[RouteSpec, Callable[..., Any]]] = []
 
     def route(self, path: str, method: str, *, access: str, summary: str, body: type[BaseModel] | None = None,
               query: type[BaseModel] | None = None, response: Any = None, status: int = 200,
-              if_match: bool = False, description: str = "",
-              max_body_bytes: int | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              if_match: bool = False, description: str = "", max_body_bytes: int | None = None,
+              resources: dict[str, str] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         path_params = re.findall(r"{(\w+)}", path)
+        names = {**self.resources, **(resources or {})}
+        unnamed = [p for p in path_params if p.endswith("id") and p not in names]
+        if unnamed:
+            raise ValueError(f"{method} {path}: name what {', '.join(unnamed)} identifies (Api resources=...)")
 
         def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
             spec = RouteSpec(path=URL_PREFIX + path, method=method, name=handler.__name__, summary=summary,
                              tag=self.tag, access=access, body=body, query=query, response=response,
                              status=status, if_match=if_match, path_params=path_params,
                              description=description or (handler.__doc__ or "").strip(),
-                             max_body_bytes=max_body_bytes)
-            ROUTES.append(spec)
-            bp = self.bp
-
-            def view(**params: str) -> Response:
-                return handle(bp.current_request, spec, handler, params)
-
-            view.__name__ = handler.__name__
-            view.__doc__ = handler.__doc__
-            bp.route(path, methods=[method], content_types=["*/*"], name=handler.__name__)(view)
+                             max_body_bytes=max_body_bytes,
+                             resources={p: names[p] for p in path_params if p in names})
+            self.routes.append((spec, handler))
             return handler
 
         return decorator
@@ -278,7 +272,8 @@ class _Raw:
         self.text = text or ""
 
 
-def handle(request: Any, spec: RouteSpec, handler: Callable[..., Any], params: dict[str, str]) -> Response:
+def handle(request: Any, spec: RouteSpec, handler: Callable[..., Any], params: dict[str, str],
+           routes: Any = None) -> Response:
     started = time.perf_counter()
     ctx = _request_context(request)
     status = 500
@@ -294,10 +289,10 @@ def handle(request: Any, spec: RouteSpec, handler: Callable[..., Any], params: d
                 try:
                     args[name] = UUID(value)
                 except ValueError:
-                    raise errors.NotFound(f"No such {_RESOURCE_NAMES.get(name, name.removesuffix('_id'))}") from None
+                    raise errors.NotFound(f"No such {spec.resources[name]}") from None
             else:
                 args[name] = value
-        req = ApiRequest(ctx=ctx, raw=request, headers=dict(request.headers or {}))
+        req = ApiRequest(ctx=ctx, routes=routes)
         if spec.body is not None:
             req.body = _parse_body(request, spec.body, spec.max_body_bytes)
         elif request.raw_body and spec.method in ("POST", "PUT", "PATCH"):
@@ -341,16 +336,3 @@ def _log_request(request: Any, spec: RouteSpec, ctx: RequestContext, status: int
             "firm_id": str(ctx.firm_id) if ctx.firm_id else None,
             "principal": ctx.principal.kind if ctx.principal else None}
     log.info(dumps(line))
-
-
-def configure_logging() -> None:
-    """JSON lines on stdout (CloudWatch in AWS). Called by app.py; idempotent."""
-    root = logging.getLogger("wdk")
-    if getattr(root, "_wealthdesk_configured", False):
-        return
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    root.addHandler(handler)
-    root.setLevel(config.settings().log_level.upper())
-    root.propagate = False
-    root._wealthdesk_configured = True  # type: ignore[attr-defined]

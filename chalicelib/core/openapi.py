@@ -1,16 +1,18 @@
-"""The OpenAPI 3.1 document, generated from the registered routes and their pydantic models.
+"""The OpenAPI 3.1 document, generated from an app's routes and their pydantic models.
 
-Nothing is written by hand: `Api.route` records each route (http.ROUTES) and this module turns the records into
-paths, parameters and component schemas. `wealthdesk openapi` writes openapi.json; a test checks it is current.
+Nothing is written by hand: `Api.route` records each route as a RouteSpec, the app's Router (core/routing.py)
+gathers them, and `build` turns them into paths, parameters and component schemas. `wealthdesk openapi` writes
+openapi.json; a test checks it is current.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.core.http import PUBLIC, ROUTES, ProblemDetail, RouteSpec
+from chalicelib.core.http import PUBLIC, ProblemDetail, RouteSpec
 
 _ERRORS = {
     400: "Malformed request (bad JSON)",
@@ -44,10 +46,8 @@ def _error_codes(spec: RouteSpec) -> list[int]:
     return sorted(set(codes))
 
 
-def build(version: str = "0.1.0") -> dict[str, Any]:
-    import chalicelib.routes  # noqa: F401  (registers every route)
-
-    routes = sorted(ROUTES, key=lambda r: (r.path, r.method))
+def build(specs: Iterable[RouteSpec], version: str = "0.1.0") -> dict[str, Any]:
+    routes = sorted(specs, key=lambda r: (r.path, r.method))
     models: list[tuple[type[BaseModel], str]] = [(ProblemDetail, "serialization")]
     for r in routes:
         if r.body is not None:

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from chalice import Blueprint
-
 from chalicelib.core.http import (
     ADMIN,
     PUBLIC,
@@ -30,10 +28,9 @@ from chalicelib.firms.models import (
     UserPatchIn,
 )
 
-bp = Blueprint(__name__)
-auth_api = Api(bp, "auth")
-users_api = Api(bp, "users")
-keys_api = Api(bp, "api-keys")
+auth_api = Api("auth")
+users_api = Api("users", resources={"user_id": "user"})
+keys_api = Api("api-keys", resources={"key_id": "API key"})
 
 
 def _tokens(t: service.Tokens) -> TokenOut:

@@ -3,13 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.ops.jobs import job
-
 MONTHS_AHEAD = 3
 
 
-@job("audit-partitions", "cron(0 3 * * ? *)",
-     "Creates the audit_events partitions for this month and the next three (idempotent)")
 def audit_partitions(conn: Any) -> dict[str, Any]:
     created = conn.execute("SELECT ensure_audit_partitions(CURRENT_DATE, %s) AS created",
                            (MONTHS_AHEAD + 1,)).fetchone()["created"]

@@ -9,11 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.ops.jobs import job
 
-
-@job("irr-history", "cron(0 1 * * ? *)",
-     "Rewrites the stored IRR history of products whose history is out of step with their valuation dates")
 def irr_history(conn: Any) -> dict[str, Any]:
     from chalicelib.products.performance import service
 

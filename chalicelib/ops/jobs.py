@@ -1,12 +1,14 @@
-"""The job framework: every scheduled job runs through `run_job`.
+"""The scheduled jobs, in one table, and the framework every run goes through (`run_job`).
 
-A run takes a PostgreSQL advisory lock named after the job (a concurrent second run records `skipped` and exits
+JOBS names each job's function by import path: listing the jobs (app.py's schedules, `wealthdesk job list`)
+imports none of them. A run takes a PostgreSQL advisory lock named after the job (a concurrent second run records `skipped` and exits
 quietly), records a job_runs row (start, end, status, figures, error), and must be safe to run twice: EventBridge
 delivers at least once and retries twice. Jobs run as the owner role: they do maintenance across all firms.
 """
 from __future__ import annotations
 
 import hashlib
+import importlib
 import logging
 import traceback
 from collections.abc import Callable
@@ -22,20 +24,33 @@ log = logging.getLogger("wdk.jobs")
 @dataclass(frozen=True)
 class Job:
     name: str
-    schedule: str  # EventBridge expression, as declared in app.py
+    schedule: str  # EventBridge expression: app.py schedules the job's Lambda function with it
     description: str
-    run: Callable[[Any], dict[str, Any]]  # (owner connection) -> figures
+    run: str | Callable[[Any], dict[str, Any]]  # "module:function", (owner connection) -> figures; or the function
+
+    @property
+    def function_name(self) -> str:
+        """The job's Lambda function (app.py and .chalice/config.json name it so)."""
+        return self.name.replace("-", "_")
+
+    def target(self) -> Callable[[Any], dict[str, Any]]:
+        if callable(self.run):
+            return self.run
+        module, _, function = self.run.partition(":")
+        return getattr(importlib.import_module(module), function)
 
 
-JOBS: dict[str, Job] = {}
-
-
-def job(name: str, schedule: str, description: str) -> Callable[[Callable[[Any], dict[str, Any]]], Callable[[Any], dict[str, Any]]]:
-    def register(fn: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
-        JOBS[name] = Job(name, schedule, description, fn)
-        return fn
-
-    return register
+JOBS: dict[str, Job] = {job.name: job for job in (
+    Job("audit-partitions", "cron(0 3 * * ? *)",
+        "Creates the audit_events partitions for this month and the next three (idempotent)",
+        "chalicelib.ops.audit_partitions:audit_partitions"),
+    Job("irr-history", "cron(0 1 * * ? *)",
+        "Rewrites the stored IRR history of products whose history is out of step with their valuation dates",
+        "chalicelib.ops.irr_history:irr_history"),
+    Job("refresh-views", "cron(30 1 * * ? *)",
+        "Refreshes the client-group summary and firm dashboard views (CONCURRENTLY: reads never wait)",
+        "chalicelib.ops.refresh_views:refresh_views"),
+)}
 
 
 def _lock_key(name: str) -> int:
@@ -62,9 +77,8 @@ def run_job(name: str, trigger: str = "schedule") -> RunResult:
     """Run one job now. Raises KeyError for an unknown job; a failing job is recorded and re-raised."""
     from psycopg.types.json import Jsonb
 
-    from chalicelib.ops import registry  # noqa: F401  (registers the jobs)
-
     job_ = JOBS[name]
+    run = job_.target()
     with db.owner_connection(autocommit=True) as conn:
         got = conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (_lock_key(name),)).fetchone()["got"]
         if not got:
@@ -77,7 +91,7 @@ def run_job(name: str, trigger: str = "schedule") -> RunResult:
             run_id = conn.execute("INSERT INTO job_runs (job_name, status, trigger) VALUES (%s, 'running', %s) "
                                   "RETURNING id", (name, trigger)).fetchone()["id"]
             try:
-                figures = job_.run(conn) or {}
+                figures = run(conn) or {}
             except Exception as exc:
                 if conn.info.transaction_status != 0:  # leave any failed transaction before recording
                     conn.rollback()

@@ -5,14 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from chalicelib.ops.jobs import job
-
 # Dependency order: the summaries and the dashboard read the product positions.
 VIEWS = ("mv_product_positions", "mv_client_group_summary", "mv_firm_dashboard")
 
 
-@job("refresh-views", "cron(30 1 * * ? *)",
-     "Refreshes the client-group summary and firm dashboard views (CONCURRENTLY: reads never wait)")
 def refresh_views(conn: Any) -> dict[str, Any]:
     from psycopg import sql
 

@@ -1,15 +1,12 @@
 """HTTP routes for ops: job runs (admin)."""
 from __future__ import annotations
 
-from chalice import Blueprint
-
 from chalicelib.core.http import ADMIN, Api, ApiRequest
 from chalicelib.core.pagination import Page
 from chalicelib.ops import service
 from chalicelib.ops.models import JobRunListQuery, JobRunOut
 
-bp = Blueprint(__name__)
-api = Api(bp, "ops")
+api = Api("ops")
 
 
 @api.route("/ops/job-runs", "GET", access=ADMIN, query=JobRunListQuery, response=Page[JobRunOut],

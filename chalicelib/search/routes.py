@@ -1,14 +1,11 @@
 """HTTP route for search."""
 from __future__ import annotations
 
-from chalice import Blueprint
-
 from chalicelib.core.http import READ, Api, ApiRequest
 from chalicelib.search import service
 from chalicelib.search.models import SearchHit, SearchOut, SearchQuery
 
-bp = Blueprint(__name__)
-api = Api(bp, "search")
+api = Api("search")
 
 
 @api.route("/search", "GET", access=READ, query=SearchQuery, response=SearchOut,

@@ -3,15 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chalice import Blueprint, Response
+from chalice import Response
 
 from chalicelib.core import errors
 from chalicelib.core.http import PUBLIC, Api, ApiRequest, Reply
 from chalicelib.system import service
 from chalicelib.system.models import HealthOut
 
-bp = Blueprint(__name__)
-api = Api(bp, "system")
+api = Api("system")
 
 _STATIC = Path(__file__).resolve().parent / "static" / "swagger-ui"
 _ASSETS = {"swagger-ui-bundle.js": "application/javascript; charset=utf-8",
@@ -34,7 +33,7 @@ def health(req: ApiRequest) -> HealthOut:
 
 @api.route("/openapi.json", "GET", access=PUBLIC, summary="This API's OpenAPI 3.1 document")
 def openapi_json(req: ApiRequest) -> Reply:
-    return Reply(Response(body=service.openapi_document(), status_code=200,
+    return Reply(Response(body=service.openapi_document(req.routes), status_code=200,
                           headers={"Content-Type": "application/json", "Cache-Control": "public, max-age=300"}))
 
 

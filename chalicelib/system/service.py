@@ -1,4 +1,4 @@
-"""Health: the database answers and the schema is current. OpenAPI: built once per container."""
+"""Health: the database answers and the schema is current. OpenAPI: serialised once per container."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -26,9 +26,9 @@ def health() -> dict[str, Any]:
             "migrations": {"applied": len(known & applied), "pending": len(known - applied)}}
 
 
-@lru_cache(maxsize=1)
-def openapi_document() -> str:
+@lru_cache(maxsize=2)
+def openapi_document(routes: Any) -> str:
+    """The document of the app's routes (a core.routing.Router), serialised once per container."""
     from chalicelib.core.jsonutil import dumps
-    from chalicelib.core.openapi import build
 
-    return dumps(build())
+    return dumps(routes.openapi())

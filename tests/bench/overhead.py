@@ -301,7 +301,7 @@ def components(app_module: Any, firm: BenchFirm, n: int = 3000) -> list[tuple[st
     group_id = firm.group_ids[len(firm.group_ids) // 2]
     header = f"Bearer {firm.token}"
     event = api_event("GET", RESOURCE, {"group_id": str(group_id)}, {"Authorization": header})
-    spec = next(r for r in http.ROUTES if r.path == RESOURCE and r.method == "GET")
+    spec = next(r for r in app_module.router.specs() if r.path == RESOURCE and r.method == "GET")
     principal = auth.authenticate(header)
     ctx = RequestContext(principal=principal)
     with db.transaction(ctx) as tx:

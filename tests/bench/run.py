@@ -79,10 +79,10 @@ def _app_facts() -> dict[str, int]:
     """What the report's advice depends on: how many of the routes' pydantic models build lazily."""
     from pydantic import BaseModel
 
-    from chalicelib.core.http import ROUTES
+    from app import router
 
     models: set[type] = set()
-    for spec in ROUTES:
+    for spec in router.specs():
         for m in (spec.body, spec.query, spec.response):
             if isinstance(m, type) and issubclass(m, BaseModel):
                 models.add(m)
@@ -120,8 +120,9 @@ def main() -> int:
         if "foundation" in parts:
             firm = common.make_firm(households)
             with Phase("figure 2 (cold start)", phases):
-                cold = coldstart.measure(runs=15)
-            common.say(f"figure 2: import app {p(cold.app)} vs hello {p(cold.hello)} -> {cold.ratio:.2f}x")
+                cold = coldstart.measure(firm, runs=11)
+            for line in coldstart.summary(cold):
+                common.say(f"figure 2: {line}")
 
         import app as app_module
 

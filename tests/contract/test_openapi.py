@@ -18,10 +18,9 @@ STATIC = ROOT / "chalicelib" / "system" / "static" / "swagger-ui"
 
 
 def _routes():
-    import chalicelib.routes  # noqa: F401  (registers every route)
-    from chalicelib.core.http import ROUTES
+    from app import router
 
-    return list(ROUTES)
+    return router.specs()
 
 
 @pytest.fixture(scope="module")

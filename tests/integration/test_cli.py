@@ -136,7 +136,6 @@ def test_job_run_of_an_unknown_job_fails_cleanly():
 
 
 def test_job_run_of_a_failing_job_fails_cleanly(monkeypatch):
-    from chalicelib.ops import registry  # noqa: F401
     from chalicelib.ops.jobs import JOBS, Job
 
     def boom(conn):

@@ -126,7 +126,6 @@ def _failing_job(kind: str):
 
 @pytest.mark.parametrize("kind,error_type", [("python", RuntimeError), ("sql", psycopg.errors.DivisionByZero)])
 def test_a_failing_job_is_recorded_and_re_raised(monkeypatch, kind, error_type):
-    from chalicelib.ops import registry  # noqa: F401  (so run_job's registration does not overwrite ours)
     from chalicelib.ops.jobs import JOBS, Job, run_job
 
     name = f"test-failing-{kind}"
@@ -226,7 +225,6 @@ def test_every_scheduled_function_runs_a_registered_job_with_its_own_config_in_e
     from pathlib import Path
 
     import app as app_module
-    from chalicelib.ops import registry  # noqa: F401  (registers the jobs)
     from chalicelib.ops.jobs import JOBS
 
     config = json.loads((Path(__file__).resolve().parents[2] / ".chalice" / "config.json").read_text())

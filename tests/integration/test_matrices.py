@@ -27,9 +27,9 @@ import jwt
 import psycopg
 import pytest
 
-import chalicelib.routes  # noqa: F401  (registers every route in ROUTES)
+from app import router
 from chalicelib.core import config
-from chalicelib.core.http import ADMIN, PUBLIC, READ, ROUTES, WRITE, RouteSpec
+from chalicelib.core.http import ADMIN, PUBLIC, READ, WRITE, RouteSpec
 from tests.conftest import PASSWORD, Firm, assert_problem, make_firm, owner_sql
 from tests.integration.matrix_support import (TENANT_TABLES, Book, Household, add_activity, add_member,
                                               add_portfolio_fund, add_valuation, api_key_id, audit_events_since,
@@ -47,6 +47,7 @@ PRINCIPALS: dict[str, frozenset[str] | None] = {
     "admin": None, "adviser": None, "analyst": None, "viewer": None,
     "read": frozenset({"read"}), "write": frozenset({"read", "write"}), "write_only": frozenset({"write"}),
 }
+ROUTES = router.specs()  # every route the app serves
 SPECS: dict[tuple[str, str], RouteSpec] = {(r.method, r.path): r for r in ROUTES}
 ROUTE_KEYS = list(SPECS)
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")

@@ -4,8 +4,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from chalice import Blueprint
-
 from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Reply
 from chalicelib.core.pagination import ListQuery, Page
 from chalicelib.products.catalogue import service
@@ -25,8 +23,8 @@ from chalicelib.products.catalogue.models import (
     TemplatePatchIn,
 )
 
-bp = Blueprint(__name__)
-catalogue = Api(bp, "catalogue")
+catalogue = Api("catalogue", resources={"provider_id": "provider", "fund_id": "fund",
+                                    "template_id": "portfolio template"})
 
 
 def _created(model: Any, row: dict[str, Any], location: str) -> Reply:

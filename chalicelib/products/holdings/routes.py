@@ -4,8 +4,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from chalice import Blueprint
-
 from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Reply
 from chalicelib.core.pagination import Page
 from chalicelib.products.holdings import service
@@ -31,8 +29,9 @@ from chalicelib.products.holdings.models import (
     ProviderSwitchOut,
 )
 
-bp = Blueprint(__name__)
-products = Api(bp, "products")
+products = Api("products", resources={"group_id": "client group", "product_id": "product",
+                                  "portfolio_fund_id": "portfolio fund", "valuation_id": "fund valuation",
+                                  "activity_id": "activity"})
 BULK_BODY_BYTES = 2 * 1024 * 1024  # 5,000 rows of about 130 bytes each do not fit the default 256 KiB
 
 

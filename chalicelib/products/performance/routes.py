@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from chalice import Blueprint
-
 from chalicelib.core.http import READ, Api, ApiRequest
 from chalicelib.core.pagination import Page
 from chalicelib.products.performance import service
@@ -19,8 +17,8 @@ from chalicelib.products.performance.models import (
     RevenueTotalOut,
 )
 
-bp = Blueprint(__name__)
-performance = Api(bp, "performance")
+performance = Api("performance", resources={"group_id": "client group", "product_id": "product",
+                                        "portfolio_fund_id": "portfolio fund"})
 
 
 @performance.route("/portfolio-funds/{portfolio_fund_id}/irr", "GET", access=READ, query=IrrQuery, response=IrrOut,

@@ -1,0 +1,39 @@
+"""A path id that is not a UUID is a 404 naming what the id identifies, as the route declares it (Api resources)."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.conftest import Firm
+from tests.integration.matrix_support import assert_problem, send
+
+# What each path id names, as clients have always read it in the 404's detail.
+NAMES = {"group_id": "client group", "owner_id": "product owner", "user_id": "user", "key_id": "API key",
+         "provider_id": "provider", "fund_id": "fund", "template_id": "portfolio template", "product_id": "product",
+         "portfolio_fund_id": "portfolio fund", "valuation_id": "fund valuation", "activity_id": "activity"}
+
+
+def _cases() -> list[tuple[Any, str]]:
+    from app import router
+
+    return [(spec, param) for spec in router.specs() for param in spec.path_params if param.endswith("id")]
+
+
+CASES = _cases()
+
+
+def test_every_path_id_is_covered():
+    assert {param for _, param in CASES} == set(NAMES)
+    assert len(CASES) > 50
+
+
+@pytest.mark.parametrize("spec,param", CASES, ids=lambda v: v if isinstance(v, str) else f"{v.method} {v.path}")
+def test_a_non_uuid_id_is_a_404_naming_its_resource(client: Any, firm_a: Firm, spec: Any, param: str) -> None:
+    path = spec.path
+    for name in spec.path_params:
+        path = path.replace("{" + name + "}", "not-a-uuid" if name == param else str(uuid.uuid4()))
+    headers = {} if spec.access == "public" else firm_a.auth("admin")
+    body = assert_problem(send(client, spec.method, path, headers=headers), 404)
+    assert body["detail"] == f"No such {NAMES[param]}"
