@@ -46,6 +46,24 @@ for _job in JOBS.values():
     globals()[_job.function_name] = app.schedule(_job.schedule, name=_job.function_name)(
         _scheduled(_job.name, _job.function_name, _job.description))
 
+try:  # Lambda's Python 3.12+ runtime; the hooks run only when SnapStart is on for the function
+    from snapshot_restore_py import register_after_restore, register_before_snapshot
+except ImportError:
+    pass
+else:
+    def _before_snapshot():
+        from chalicelib.system import snapstart
+
+        snapstart.before_snapshot(router)
+
+    def _after_restore():
+        from chalicelib.system import snapstart
+
+        snapstart.after_restore()
+
+    register_before_snapshot(_before_snapshot)
+    register_after_restore(_after_restore)
+
 # Everything imported so far lives as long as the container: keep it out of the garbage collector's full
 # collections, which otherwise walk it again and again and make the slow tail of requests (see BENCHMARKS.md).
 gc.freeze()

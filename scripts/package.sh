@@ -4,6 +4,7 @@
 #   make package                      # stage dev
 #   STAGE=prod make package           # another stage from .chalice/config.json
 #   PACKAGE_PYTHON=/path/to/python3.12 make package
+#   SNAPSTART=1 make package          # Lambda SnapStart for the API function (docs/deploy.md says when)
 #
 # The Python that runs the chalice CLI decides the Lambda runtime (chalice has no setting for it),
 # so the build venv must be Python 3.12+ (AL2023 runtimes). See docs/deploy.md.
@@ -17,6 +18,8 @@ VENV="${PACKAGE_VENV:-.venv-package}"
 OUT_DIR="${PACKAGE_OUT_DIR:-build/package}"
 CHALICE_SPEC="chalice==1.34.*"
 MERGE_TEMPLATE=".chalice/merge-template.json"
+SNAPSTART="${SNAPSTART:-0}"
+SNAPSTART_TEMPLATE=".chalice/merge-template-snapstart.json"
 MIGRATIONS_SRC="migrations"
 MIGRATIONS_DST="chalicelib/_migrations"
 
@@ -27,6 +30,10 @@ die() { log "ERROR: $*"; exit 1; }
 [[ -f requirements.txt ]] || die "requirements.txt not found in $ROOT (the Lambda's runtime dependencies)"
 [[ -d chalicelib ]] || die "chalicelib/ not found in $ROOT"
 [[ -d "$MIGRATIONS_SRC" ]] || die "$MIGRATIONS_SRC/ not found in $ROOT"
+case "$SNAPSTART" in
+    0 | 1) ;;
+    *) die "SNAPSTART must be 0 or 1, not '$SNAPSTART'" ;;
+esac
 case "$OUT_DIR" in
     "" | "/" | "." | ".." | "$ROOT" | "$ROOT/") die "refusing PACKAGE_OUT_DIR='$OUT_DIR' (it is emptied first)" ;;
 esac
@@ -87,7 +94,23 @@ find "$MIGRATIONS_DST" \( -name '__pycache__' -o -name '*.pyc' \) -prune -exec r
 rm -rf "$OUT_DIR"
 mkdir -p "$(dirname "$OUT_DIR")"
 ARGS=(package --stage "$STAGE" --pkg-format cloudformation --template-format yaml)
-[[ -f "$MERGE_TEMPLATE" ]] && ARGS+=(--merge-template "$MERGE_TEMPLATE")
+if [[ "$SNAPSTART" == 1 ]]; then
+    # chalice takes one merge template: the stage's own, deep-merged with the SnapStart settings.
+    "$VENV/bin/python" - "$MERGE_TEMPLATE" "$SNAPSTART_TEMPLATE" "$WORK/merge-template.json" <<'PY'
+import json, sys
+def merge(a, b):
+    return {**a, **{k: merge(a[k], v) if isinstance(a.get(k), dict) and isinstance(v, dict) else v
+                    for k, v in b.items()}}
+base, extra, out = sys.argv[1:]
+with open(base) as f, open(extra) as g:
+    merged = merge(json.load(f), json.load(g))
+with open(out, "w") as f:
+    json.dump(merged, f)
+PY
+    ARGS+=(--merge-template "$WORK/merge-template.json")
+elif [[ -f "$MERGE_TEMPLATE" ]]; then
+    ARGS+=(--merge-template "$MERGE_TEMPLATE")
+fi
 ARGS+=("$OUT_DIR")
 log "running: chalice ${ARGS[*]}  (Python $PY_VER -> Lambda runtime python$PY_VER)"
 # chalice needs a region only to name service principals; the template itself uses ${AWS::Region}.
@@ -107,17 +130,32 @@ TEMPLATE="$OUT_DIR/sam.yaml"
 # --- 6. CloudFormation rejects YAML aliases ("YAML aliases are not allowed"); chalice emits them
 # when functions share a value (the VPC subnet list). `aws cloudformation package` and `sam deploy`
 # would unroll them, but write a template that can be used as it is. (PyYAML comes with chalice.)
-"$VENV/bin/python" - "$TEMPLATE" <<'PY'
+# With SnapStart, API Gateway must invoke the published alias (a snapshot exists only for published versions),
+# so every integration of the REST API points at APIHandler's alias instead of its unqualified ARN. SAM names the
+# alias resource <function>Alias<alias name>; it does not resolve ${APIHandler.Alias} inside the API's body.
+"$VENV/bin/python" - "$TEMPLATE" "$SNAPSTART" <<'PY'
 import sys, yaml
 class NoAliases(yaml.SafeDumper):
     def ignore_aliases(self, data):
         return True
-path = sys.argv[1]
+path, snapstart = sys.argv[1], sys.argv[2] == "1"
 with open(path) as f:
     doc = yaml.safe_load(f)
+if snapstart:
+    unqualified, alias = "${APIHandler.Arn}", "${APIHandlerAliaslive}"
+    count = 0
+    for methods in doc["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"].values():
+        for operation in methods.values():
+            uri = operation.get("x-amazon-apigateway-integration", {}).get("uri", {})
+            if unqualified in uri.get("Fn::Sub", ""):
+                uri["Fn::Sub"] = uri["Fn::Sub"].replace(unqualified, alias)
+                count += 1
+    if count == 0:
+        sys.exit("package.sh: SNAPSTART=1 but no API integration names ${APIHandler.Arn}: chalice changed?")
 with open(path, "w") as f:
     yaml.dump(doc, f, Dumper=NoAliases, default_flow_style=False, sort_keys=True)
 PY
 BUILT=1
+[[ "$SNAPSTART" == 1 ]] && log "SnapStart: on for APIHandler (published versions, alias live)"
 log "template: $TEMPLATE"
 echo "$ZIP"

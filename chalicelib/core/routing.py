@@ -54,7 +54,7 @@ def manifest_of(modules: Iterable[str]) -> list[ManifestEntry]:
 
 
 class Router:
-    """The routes of one app: `register` gives Chalice a view per manifest entry; a view loads its route on first call."""
+    """One app's routes: `register` gives Chalice a view per manifest entry; each view loads its route on first call."""
 
     def __init__(self, manifest: Iterable[ManifestEntry]) -> None:
         self.entries = list(manifest)

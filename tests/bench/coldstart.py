@@ -8,8 +8,9 @@ Gateway event first (untimed), then times `import app` and `app.app(event, conte
 import plus the first request, which is what a Lambda cold start costs beyond starting the runtime. The app answers
 one representative GET per domain (each its own fresh process), authenticated with a JWT, so each figure shows what
 a cold start pays for that route. Every figure is a ratio of medians over the hello world measured in the same run,
-interleaved, on the Python running the bench; with a Python 3.12 that has the dependencies (BENCH_PYTHON312, or
-.venv312/ or .venv-package/ in the repository), the headline pair is measured there too.
+interleaved, on the Python running the bench; with a Python 3.12 that has the dependencies (BENCH_PYTHON312,
+.venv312/ with the dev dependencies, .venv-package/ with exactly what the Lambda zip holds), the headline pair is
+measured on each of them too.
 """
 from __future__ import annotations
 
@@ -39,12 +40,13 @@ class Context:
     def get_remaining_time_in_millis(self):
         return 30000
 
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 import app
-t1 = time.perf_counter()
+t1, c1 = time.perf_counter(), time.process_time()
 status = app.app(event, Context())["statusCode"] if event is not None else None
-t2 = time.perf_counter()
-print(json.dumps({"import": t1 - t0, "first": t2 - t0, "status": status, "modules": len(sys.modules)}))
+t2, c2 = time.perf_counter(), time.process_time()
+print(json.dumps({"import": t1 - t0, "first": t2 - t0, "cpu_import": c1 - c0, "cpu_first": c2 - c0,
+                  "status": status, "modules": len(sys.modules)}))
 """
 
 HELLO = '''"""Hello world: Chalice, and one SELECT 1 over psycopg for one request."""
@@ -88,6 +90,8 @@ class Probe:
     path: str | None  # the request, or None: import only
     imports: list[float] = field(default_factory=list)  # seconds for `import app`
     firsts: list[float] = field(default_factory=list)  # seconds from before the import to the first response
+    cpu_imports: list[float] = field(default_factory=list)  # the same two, in CPU time of the process (steadier on
+    cpu_firsts: list[float] = field(default_factory=list)  # a busy machine: waiting for a CPU is not counted)
     walls: list[float] = field(default_factory=list)  # the whole process, interpreter start and exit included
     modules: int = 0
 
@@ -98,6 +102,7 @@ class PythonLine:
 
     python: str
     executable: str
+    note: str
     hello: Probe
     app: Probe
 
@@ -109,6 +114,10 @@ class PythonLine:
     def import_ratio(self) -> float:
         return p50(self.app.imports) / p50(self.hello.imports)
 
+    @property
+    def cpu_ratio(self) -> float:
+        return p50(self.app.cpu_firsts) / p50(self.hello.cpu_firsts)
+
 
 @dataclass
 class ColdStartResult:
@@ -117,7 +126,7 @@ class ColdStartResult:
     environment: dict[str, str]
     hello: Probe
     domains: list[Probe]
-    other: PythonLine | None = None
+    others: list[PythonLine] = field(default_factory=list)
     other_note: str = ""
     importtime_top: list[tuple[str, int, int]] = field(default_factory=list)  # (module, cumulative µs, self µs)
     importtime_self_top: list[tuple[str, int, int]] = field(default_factory=list)
@@ -138,6 +147,9 @@ class ColdStartResult:
 
     def ratio_of(self, probe: Probe) -> float:
         return p50(probe.firsts) / p50(self.hello.firsts)
+
+    def cpu_ratio_of(self, probe: Probe) -> float:
+        return p50(probe.cpu_firsts) / p50(self.hello.cpu_firsts)
 
 
 def _deployed_environment() -> dict[str, str]:
@@ -192,6 +204,8 @@ class _Runner:
             raise RuntimeError(f"{probe.label}: {probe.path} answered {figures['status']}")
         probe.imports.append(figures["import"])
         probe.firsts.append(figures["first"])
+        probe.cpu_imports.append(figures["cpu_import"])
+        probe.cpu_firsts.append(figures["cpu_first"])
         probe.walls.append(figures["wall"])
         probe.modules = figures["modules"]
 
@@ -214,16 +228,18 @@ def _python_version(python: str) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
-def find_python312() -> tuple[str, str] | None:
-    """(executable, version) of a Python 3.12 with the app's dependencies, if this machine has one."""
-    candidates = [os.environ.get("BENCH_PYTHON312", ""), str(REPO / ".venv312" / "bin" / "python"),
-                  str(REPO / ".venv-package" / "bin" / "python")]
-    for python in candidates:
+def find_python312() -> list[tuple[str, str, str]]:
+    """(executable, version, what it has) of each Python 3.12 with the app's dependencies found here."""
+    candidates = [(os.environ.get("BENCH_PYTHON312", ""), "BENCH_PYTHON312"),
+                  (str(REPO / ".venv312" / "bin" / "python"), "the dev dependencies"),
+                  (str(REPO / ".venv-package" / "bin" / "python"), "what the Lambda zip holds (make package)")]
+    found = []
+    for python, note in candidates:
         if python and Path(python).exists():
             version = _python_version(python)
             if version and version.startswith("3.12"):
-                return python, version
-    return None
+                found.append((python, version, note))
+    return found
 
 
 def _importtime(python: str, env: dict[str, str]) -> list[tuple[str, int, int]]:
@@ -263,15 +279,14 @@ def measure(firm: BenchFirm, runs: int = 11, other_runs: int = 7) -> ColdStartRe
         runner.interleaved(probes, runs)
         result.importtime_top, result.importtime_self_top = _top(_importtime(sys.executable, env))
 
-        other = find_python312() if not result.python.startswith("3.12") else None
-        if other is not None:
-            python, version = other
+        others = find_python312() if not result.python.startswith("3.12") else []
+        for python, version, note in others:
             say(f"figure 2: the headline pair on Python {version} ({python}), {other_runs} runs each")
-            line = PythonLine(version, python, Probe("hello", "/hello"), Probe(HEADLINE, DOMAINS[0][1]))
+            line = PythonLine(version, python, note, Probe("hello", "/hello"), Probe(HEADLINE, DOMAINS[0][1]))
             _Runner(python, hello_dir, env).interleaved([(line.hello, probes[0][1]), (line.app, probes[1][1])],
                                                         other_runs)
-            result.other = line
-        elif not result.python.startswith("3.12"):
+            result.others.append(line)
+        if not others and not result.python.startswith("3.12"):
             result.other_note = ("no Python 3.12 with the dependencies found (BENCH_PYTHON312, .venv312/, "
                                  ".venv-package/): no 3.12 line")
     return result
@@ -290,13 +305,13 @@ def summary(result: ColdStartResult) -> list[str]:
              f"  hello world: import {ms(h.imports)}, import + first request {ms(h.firsts)}",
              f"  import app: {ms(result.headline.imports)} -> {result.import_ratio:.2f}x the hello world's import"]
     for probe in result.domains:
-        lines.append(f"  first GET {probe.path:42} {ms(probe.firsts)} -> {result.ratio_of(probe):.2f}x  "
-                     f"({probe.label})")
-    if result.other is not None:
-        o = result.other
-        lines.append(f"Python {o.python}: import {o.import_ratio:.2f}x, import + first GET {DOMAINS[0][1]} "
-                     f"{o.ratio:.2f}x ({p50(o.app.firsts) * 1e3:.1f} ms / {p50(o.hello.firsts) * 1e3:.1f} ms)")
-    elif result.other_note:
+        lines.append(f"  first GET {probe.path:42} {ms(probe.firsts)} -> {result.ratio_of(probe):.2f}x "
+                     f"(CPU time {result.cpu_ratio_of(probe):.2f}x)  {probe.label}")
+    for o in result.others:
+        lines.append(f"Python {o.python} ({o.note}): import {o.import_ratio:.2f}x, import + first GET "
+                     f"{DOMAINS[0][1]} {o.ratio:.2f}x ({p50(o.app.firsts) * 1e3:.1f} ms / "
+                     f"{p50(o.hello.firsts) * 1e3:.1f} ms; CPU time {o.cpu_ratio:.2f}x)")
+    if result.other_note:
         lines.append(result.other_note)
     return lines
 

@@ -46,7 +46,8 @@ def test_the_app_registers_exactly_the_manifest():
 
     registered = {(method, path, entry.view_name) for path, methods in app.app.routes.items()
                   for method, entry in methods.items()}
-    manifest = {(e["method"], e["path"], e["name"]) for e in json.loads((ROOT / "chalicelib" / "routes.json").read_text())}
+    entries = json.loads((ROOT / "chalicelib" / "routes.json").read_text())
+    manifest = {(e["method"], e["path"], e["name"]) for e in entries}
     assert registered == manifest
     assert len(manifest) > 70
     assert {(s.method, s.path, s.name) for s in app.router.specs()} == manifest

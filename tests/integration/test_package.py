@@ -102,17 +102,17 @@ class Artefact:
         return runtimes.pop()
 
 
-@pytest.fixture(scope="module")
-def artefact() -> Artefact:
-    given = os.environ.get("PACKAGE_DIR")
+def _build(given: str | None, **env_vars: str) -> Artefact:
     if given:
         directory = Path(given)
         if not directory.is_absolute():
             directory = ROOT / directory
         built_here, log = False, ""
     else:
-        env = dict(os.environ, STAGE=STAGE)
-        env.pop("PACKAGE_OUT_DIR", None)
+        env = dict(os.environ, STAGE=STAGE, **env_vars)
+        if "PACKAGE_OUT_DIR" not in env_vars:
+            env.pop("PACKAGE_OUT_DIR", None)
+        env.setdefault("SNAPSTART", "0")
         proc = subprocess.run(
             ["bash", str(ROOT / "scripts" / "package.sh")],
             cwd=ROOT,
@@ -133,6 +133,17 @@ def artefact() -> Artefact:
     assert template_path.is_file(), f"{template_path} missing"
     template = yaml.load(template_path.read_text(), Loader=_CfnLoader)
     return Artefact(directory, zip_path, template_path, template, built_here, log)
+
+
+@pytest.fixture(scope="module")
+def artefact() -> Artefact:
+    return _build(os.environ.get("PACKAGE_DIR"), SNAPSTART="0")
+
+
+@pytest.fixture(scope="module")
+def snapstart_artefact() -> Artefact:
+    """The same build with SNAPSTART=1 (PACKAGE_SNAPSTART_DIR names an existing one)."""
+    return _build(os.environ.get("PACKAGE_SNAPSTART_DIR"), SNAPSTART="1", PACKAGE_OUT_DIR="build/package-snapstart")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -263,20 +274,61 @@ def test_zip_fits_lambda_limits(artefact: Artefact) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.package
-def test_template_passes_cfn_lint(artefact: Artefact) -> None:
+def _cfn_lint(template_path: Path) -> None:
     if importlib.util.find_spec("cfnlint") is None:
         pytest.fail("cfn-lint is not installed (it is a dev dependency)")
     proc = subprocess.run(
         [
             sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())",
-            str(artefact.template_path), "--regions", "eu-west-2",
+            str(template_path), "--regions", "eu-west-2",
         ],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert proc.returncode == 0, f"cfn-lint exit {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+
+
+@pytest.mark.package
+def test_template_passes_cfn_lint(artefact: Artefact) -> None:
+    _cfn_lint(artefact.template_path)
+
+
+@pytest.mark.package
+def test_snapstart_template_passes_cfn_lint(snapstart_artefact: Artefact) -> None:
+    _cfn_lint(snapstart_artefact.template_path)
+
+
+def _integration_uris(artefact: Artefact) -> list[str]:
+    paths = artefact.template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    return [op["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"] for methods in paths.values()
+            for op in methods.values()]
+
+
+@pytest.mark.package
+def test_snapstart_is_off_by_default(artefact: Artefact) -> None:
+    for name, fn in artefact.functions().items():
+        assert "SnapStart" not in fn["Properties"] and "AutoPublishAlias" not in fn["Properties"], name
+    uris = _integration_uris(artefact)
+    assert uris and all("${APIHandler.Arn}" in u for u in uris)
+
+
+@pytest.mark.package
+def test_snapstart_build_snapshots_the_api_function_and_invokes_its_alias(snapstart_artefact: Artefact) -> None:
+    functions = snapstart_artefact.functions()
+    api = functions["APIHandler"]["Properties"]
+    assert api["SnapStart"] == {"ApplyOn": "PublishedVersions"} and api["AutoPublishAlias"] == "live"
+    assert int(api["Runtime"].removeprefix("python3.")) >= 12
+    for name, fn in functions.items():
+        if name != "APIHandler":
+            assert "SnapStart" not in fn["Properties"], name
+    uris = _integration_uris(snapstart_artefact)
+    assert len(uris) > 70 and all("${APIHandlerAliaslive}" in u and "APIHandler.Arn" not in u for u in uris)
+    permission = snapstart_artefact.template["Resources"]["APIHandlerInvokePermission"]["Properties"]
+    assert permission["FunctionName"] == {"Ref": "APIHandler.Alias"}
+    # the stage's own merge template still applies
+    assert snapstart_artefact.template["Outputs"]["MigrateFunctionName"]["Value"] == {"Ref": "Migrate"}
+    assert snapstart_artefact.read("app.py") == (ROOT / "app.py").read_bytes()
 
 
 @pytest.mark.package
