@@ -6,7 +6,7 @@ chalicelib/routes.json) and registers one light view per route. The first call o
 whose `Api.route` declarations give the route's RouteSpec (access rule, models, 404 names) and handler; every
 later call goes straight to them. `specs()` imports every module: the OpenAPI document and the tests use it.
 
-Core names no domain: the manifest, built by app.py, says which modules to import.
+Core names no domain: the manifest that app.py hands the Router says which modules to import.
 """
 from __future__ import annotations
 

@@ -20,11 +20,15 @@ LIBRARIES = ("jwt", "psycopg", "psycopg.rows", "psycopg.types.json", "psycopg_po
 
 def before_snapshot(routes: Any) -> None:
     """`routes`: the app's Router."""
-    from chalicelib.core import auth, db  # noqa: F401  (imported for the snapshot)
+    from chalicelib.core import auth, config, db  # noqa: F401  (imported for the snapshot)
     from chalicelib.core.models import build_models
     from chalicelib.system import service
 
-    for name in LIBRARIES:
+    settings = config.settings()
+    # boto3 reads the secrets on the first request; only the module goes into the snapshot, not a client (a client
+    # keeps the credentials it found, and the snapshot's would be stale after a restore)
+    secrets = ("boto3",) if settings.database_secret_arn or settings.jwt_secret_arn else ()
+    for name in LIBRARIES + secrets:
         importlib.import_module(name)
     service.openapi_document(routes)  # imports every routes module: the document covers every route
     build_models()
