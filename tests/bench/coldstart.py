@@ -220,9 +220,8 @@ class _Runner:
 def _python_version(python: str) -> str | None:
     """The version of `python` when it can import what the app needs, else None."""
     try:
-        out = subprocess.run([python, "-c", "import chalice, psycopg, psycopg_pool, pydantic, jwt, platform; "
-                                            "print(platform.python_version())"],
-                             cwd=REPO, capture_output=True, text=True, timeout=60)
+        check = "import chalice, psycopg, psycopg_pool, pydantic, jwt, platform; print(platform.python_version())"
+        out = subprocess.run([python, "-c", check], cwd=REPO, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() if out.returncode == 0 else None
@@ -300,8 +299,7 @@ def summary(result: ColdStartResult) -> list[str]:
     """The figures as lines of text (the standalone entry point prints them; report.py renders its own table)."""
     ms = lambda v: f"{p50(v) * 1e3:7.1f} ms"  # noqa: E731
     h = result.hello
-    lines = [f"Python {result.python}, {result.runs} runs each, medians; environment "
-             f"{result.environment or 'as is'}",
+    lines = [f"Python {result.python}, {result.runs} runs each, medians; environment {result.environment or 'as is'}",
              f"  hello world: import {ms(h.imports)}, import + first request {ms(h.firsts)}",
              f"  import app: {ms(result.headline.imports)} -> {result.import_ratio:.2f}x the hello world's import"]
     for probe in result.domains:

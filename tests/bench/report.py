@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.bench.common import p50, pct
 from tests.bench.coldstart import ColdStartResult
+from tests.bench.common import p50, pct
 from tests.bench.overhead import OverheadResult, ProfileResult
 from tests.bench.scale import ScaleResult
 
@@ -68,8 +68,7 @@ def _foundation_verdicts(run: Run) -> list[tuple[str, str, str, bool]]:
         ("1. API overhead: p50 handler / p50 bare SQL (BEGIN + set_config + SELECT + COMMIT)",
          f"{_x(api)} ({_us(o.p50('handler'))} / {_us(o.p50('bare_tx'))})", f"≤ {OVERHEAD_TARGET:g}x",
          api <= OVERHEAD_TARGET),
-        (f"2. Cold start (Python {c.python}): import app + first `GET /v1/client-groups` / hello world (import + "
-         f"one `SELECT 1` request), medians",
+        (f"2. Cold start (Python {c.python}): import app + first `GET /v1/client-groups` / hello world, medians",
          f"{_x(c.ratio)} ({_ms(p50(c.headline.firsts))} / {_ms(p50(c.hello.firsts))})", f"≤ {COLD_TARGET:g}x",
          c.ratio <= COLD_TARGET),
         (f"3a. Scale: errors (5xx or unexpected status), {s.workers} workers", f"{s.errors} of {len(s.all):,}", "0",

@@ -40,4 +40,4 @@ def test_core_modules_import_no_domain_module():
 
 def test_the_probe_reports_a_domain_module():
     """The probe itself must be able to fail: a domain imported next to core is reported."""
-    assert "chalicelib.clients.routes" in _domains(_imported_after(CORE + ["chalicelib.clients.routes"]))
+    assert "chalicelib.clients.routes" in _domains(_imported_after([*CORE, "chalicelib.clients.routes"]))
