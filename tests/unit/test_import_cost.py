@@ -1,5 +1,6 @@
 """`import app` (what every Lambda cold start and every `chalice package` does) opens no connection, starts no
-thread and pulls in none of the heavy libraries: those load on first use."""
+thread and pulls in none of the heavy libraries, not even pydantic or psycopg: those load with the first request
+that needs them (routes are registered from the manifest; tests/contract/test_route_manifest.py)."""
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ["boto3", "botocore", "psycopg_pool", "jwt", "argon2", "yoyo", "numpy"]
+HEAVY = ["boto3", "botocore", "psycopg", "psycopg_pool", "jwt", "argon2", "yoyo", "numpy", "pydantic", "pydantic_core"]
 
 PROBE = textwrap.dedent("""
     import json, socket, subprocess, sys, threading
