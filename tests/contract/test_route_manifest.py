@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,3 +85,12 @@ def test_a_route_imports_only_its_own_domain_on_its_first_call():
     loaded = set(report["after"]) - set(report["before"])
     assert "chalicelib.system.routes" in loaded
     assert {m.split(".")[1] for m in loaded} == {"system"}
+
+
+def test_a_stale_manifest_entry_fails_naming_the_fix():
+    """A route the manifest lists but its module no longer declares cannot be served: it says what to run."""
+    from chalicelib.core.routing import ManifestEntry, Router
+
+    router = Router([ManifestEntry("GET", "/v1/gone", "gone", "chalicelib.system.routes")])
+    with pytest.raises(LookupError, match="wealthdesk routes"):
+        router.specs()
