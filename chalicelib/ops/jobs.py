@@ -76,34 +76,30 @@ class RunResult:
 
 def run_job(name: str, trigger: str = "schedule") -> RunResult:
     """Run one job now. Raises KeyError for an unknown job; a failing job is recorded and re-raised."""
-    from psycopg.types.json import Jsonb
+    from chalicelib.ops import store
 
     job_ = JOBS[name]
     run = job_.target()
+    key = _lock_key(name)
     with db.owner_connection(autocommit=True) as conn:
-        got = conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (_lock_key(name),)).fetchone()["got"]
-        if not got:
-            row = conn.execute("INSERT INTO job_runs (job_name, status, trigger, finished_at, figures) "
-                               "VALUES (%s, 'skipped', %s, clock_timestamp(), %s) RETURNING id",
-                               (name, trigger, Jsonb({"reason": "another run holds the lock"}))).fetchone()
+        if not store.try_job_lock(conn, key):
+            figures = {"reason": "another run holds the lock"}
+            run_id = store.record_skipped_run(conn, name, trigger, figures)
             log.info(dumps({"level": "info", "msg": "job skipped: another run holds the lock", "job": name}))
-            return RunResult(row["id"], name, "skipped", {"reason": "another run holds the lock"}, None)
+            return RunResult(run_id, name, "skipped", figures, None)
         try:
-            run_id = conn.execute("INSERT INTO job_runs (job_name, status, trigger) VALUES (%s, 'running', %s) "
-                                  "RETURNING id", (name, trigger)).fetchone()["id"]
+            run_id = store.start_run(conn, name, trigger)
             try:
                 figures = run(conn) or {}
             except Exception as exc:
                 if conn.info.transaction_status != 0:  # leave any failed transaction before recording
                     conn.rollback()
                 error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-                conn.execute("UPDATE job_runs SET status = 'failed', finished_at = clock_timestamp(), error = %s "
-                             "WHERE id = %s", (error, run_id))
+                store.finish_run(conn, run_id, error=error)
                 log.error(dumps({"level": "error", "msg": "job failed", "job": name, "error": error}))
                 raise
-            conn.execute("UPDATE job_runs SET status = 'succeeded', finished_at = clock_timestamp(), figures = %s "
-                         "WHERE id = %s", (Jsonb(figures, dumps=dumps), run_id))
+            store.finish_run(conn, run_id, figures=figures)
             log.info(dumps({"level": "info", "msg": "job succeeded", "job": name, "figures": figures}))
             return RunResult(run_id, name, "succeeded", figures, None)
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (_lock_key(name),))
+            store.release_job_lock(conn, key)

@@ -1,4 +1,5 @@
-"""SQL for job runs (read by admins through the API)."""
+"""SQL for the ops domain: job runs (recorded by run_job on the owner's connection, read by admins through the API)
+and the maintenance statements the jobs run (view refreshes, audit partitions)."""
 from __future__ import annotations
 
 from typing import Any
@@ -15,3 +16,66 @@ def list_runs(tx: Tx, keyset: Keyset, *, job_name: str | None, status: str | Non
         "WHERE (%(job)s::text IS NULL OR job_name = %(job)s) AND (%(status)s::text IS NULL OR status = %(status)s) "
         "AND {after} ORDER BY {order} LIMIT %(_ks_limit)s").format(after=keyset.where(), order=keyset.order_by())
     return tx.all(query, {"job": job_name, "status": status, **keyset.params()})
+
+
+# --- a job run's record and lock (the owner's autocommit connection) ---
+
+def try_job_lock(conn: Any, key: int) -> bool:
+    return conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (key,)).fetchone()["got"]
+
+
+def release_job_lock(conn: Any, key: int) -> None:
+    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+
+def record_skipped_run(conn: Any, name: str, trigger: str, figures: dict[str, Any]) -> Any:
+    from psycopg.types.json import Jsonb
+
+    return conn.execute("INSERT INTO job_runs (job_name, status, trigger, finished_at, figures) "
+                        "VALUES (%s, 'skipped', %s, clock_timestamp(), %s) RETURNING id",
+                        (name, trigger, Jsonb(figures))).fetchone()["id"]
+
+
+def start_run(conn: Any, name: str, trigger: str) -> Any:
+    return conn.execute("INSERT INTO job_runs (job_name, status, trigger) VALUES (%s, 'running', %s) "
+                        "RETURNING id", (name, trigger)).fetchone()["id"]
+
+
+def finish_run(conn: Any, run_id: Any, *, figures: dict[str, Any] | None = None, error: str | None = None) -> None:
+    """Succeeded with its figures, or failed with its error."""
+    from psycopg.types.json import Jsonb
+
+    from chalicelib.core.jsonutil import dumps
+
+    if error is not None:
+        conn.execute("UPDATE job_runs SET status = 'failed', finished_at = clock_timestamp(), error = %s "
+                     "WHERE id = %s", (error, run_id))
+    else:
+        conn.execute("UPDATE job_runs SET status = 'succeeded', finished_at = clock_timestamp(), figures = %s "
+                     "WHERE id = %s", (Jsonb(figures or {}, dumps=dumps), run_id))
+
+
+# --- maintenance ---
+
+def refresh_materialized_view(conn: Any, view: str) -> int:
+    """REFRESH ... CONCURRENTLY (readers never wait), ANALYZE (the planner judges the views' firm filter by the
+    statistics), and the refresh time kept in view_refreshes rather than in every row, so that a refresh rewrites
+    only the rows whose figures changed. Returns the view's row count."""
+    from psycopg import sql
+
+    name = sql.Identifier(view)
+    conn.execute(sql.SQL("REFRESH MATERIALIZED VIEW CONCURRENTLY {}").format(name))
+    conn.execute(sql.SQL("ANALYZE {}").format(name))
+    conn.execute("INSERT INTO view_refreshes (view_name, refreshed_at) VALUES (%s, now()) "
+                 "ON CONFLICT (view_name) DO UPDATE SET refreshed_at = EXCLUDED.refreshed_at", (view,))
+    return conn.execute(sql.SQL("SELECT count(*) AS n FROM {}").format(name)).fetchone()["n"]
+
+
+def ensure_audit_partitions(conn: Any, months: int) -> dict[str, Any]:
+    """Creates the audit trail's partitions from this month for `months` months (ensure_audit_partitions, migration
+    0001/0003); returns how many it created, how many exist and the newest."""
+    created = conn.execute("SELECT ensure_audit_partitions(CURRENT_DATE, %s) AS created", (months,)).fetchone()["created"]
+    partitions = conn.execute(
+        "SELECT count(*) AS n, max(c.relname) AS newest FROM pg_inherits i "
+        "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_events'::regclass").fetchone()
+    return {"created": created, "partitions": partitions["n"], "newest": partitions["newest"]}

@@ -10,8 +10,8 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# Where the rule holds so far; the rest of chalicelib joins as its domains move their SQL into their stores.
-CHECKED = [ROOT / "chalicelib" / "products", ROOT / "chalicelib" / "demo_products.py"]
+# The whole code base: SQL that names a table lives in a store.py (or a migration).
+CHECKED = [ROOT / "chalicelib", ROOT / "app.py"]
 
 _CREATE_TABLE = re.compile(r"\bCREATE\s+(?:UNLOGGED\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?\"?([a-z_][a-z0-9_]*)",
                            re.IGNORECASE)
