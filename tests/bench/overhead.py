@@ -10,6 +10,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tests.bench.common import BenchFirm, FakeLambdaContext, api_event, p50, say
@@ -278,7 +279,8 @@ def _request_init_line() -> int:
 
 def _short(filename: str) -> str:
     f = filename.replace(os.sep, "/")
-    for marker in ("site-packages/", "/work/main/", "lib/python3"):
+    repo = str(Path(__file__).resolve().parents[2]).replace(os.sep, "/") + "/"  # the checkout, wherever it is
+    for marker in ("site-packages/", repo, "lib/python3"):
         if marker in f:
             f = f.split(marker, 1)[1]
     return f

@@ -141,7 +141,7 @@ XIRR_KINDS = ([portfolio] * 10 + [far_apart] * 3 + [near_total_loss] * 3 + [larg
 # --- independent Kingston route: plain month bucketing + brentq on the monthly NPV ---
 
 def reference_buckets(case: Case, zero_under_penny: bool = True) -> list[Decimal]:
-    """The monthly series as the rules describe it, written without the product's code."""
+    """The monthly series as docs/domain.md describes the method, written without the product's code."""
     kept = [f for f in case.flows if f.date <= case.end_date]
     if case.start_value is not None:
         kept = [f for f in kept if f.date > case.start_date]

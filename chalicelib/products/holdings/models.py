@@ -30,7 +30,7 @@ ActivityType = Literal["investment", "regular_investment", "tax_uplift", "switch
 OwnershipShare = decimal_type(5, 2, "0.01", "100")
 
 
-# --- ownership: the three forms of the rules file ---
+# --- ownership: its three forms (docs/domain.md, "Ownership") ---
 
 class IndividualOwnership(StrictModel):
     association_type: Literal["individual"]
