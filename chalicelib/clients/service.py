@@ -13,7 +13,7 @@ from chalicelib.clients.models import GROUPS, NULLABLE_GROUP_FIELDS, NULLABLE_OW
 from chalicelib.core import audit, db, errors
 from chalicelib.core.context import RequestContext
 from chalicelib.core.pagination import Keyset
-from chalicelib.core.versioning import check_version, patch_changes, unchanged
+from chalicelib.core.versioning import patch_row
 
 
 def _check_adviser(tx: db.Tx, adviser_id: UUID | None) -> None:
@@ -51,15 +51,14 @@ def get_group(ctx: RequestContext, group_id: UUID) -> dict[str, Any]:
 def update_group(ctx: RequestContext, group_id: UUID, data: Any, if_match: int) -> dict[str, Any]:
     """The adviser must be an active admin or adviser of the firm (checked here; the composite foreign key
     client_groups (firm_id, adviser_id) -> users also refuses another firm's user)."""
-    changes = patch_changes(data, NULLABLE_GROUP_FIELDS)
-    with db.transaction(ctx) as tx:
-        before = check_version(store.get_group(tx, group_id, for_update=True), if_match, "client group")
-        changes = unchanged(before, changes)
+
+    def check(before: dict[str, Any], changes: dict[str, Any]) -> None:
         if "adviser_id" in changes:
             _check_adviser(tx, changes["adviser_id"])
-        after = store.update_group(tx, group_id, changes) if changes else before
-        audit.record(tx, "client_group.update", "client_group", group_id, before, after)
-    return after
+
+    with db.transaction(ctx) as tx:
+        return patch_row(tx, group_id, data, if_match, resource="client_group", what="client group",
+                         get=store.get_group, update=store.update_group, nullable=NULLABLE_GROUP_FIELDS, check=check)
 
 
 def delete_group(ctx: RequestContext, group_id: UUID) -> None:
@@ -104,15 +103,13 @@ def get_owner(ctx: RequestContext, owner_id: UUID) -> dict[str, Any]:
 
 
 def update_owner(ctx: RequestContext, owner_id: UUID, data: Any, if_match: int) -> dict[str, Any]:
-    changes = patch_changes(data, NULLABLE_OWNER_FIELDS)
-    if changes.get("email"):
-        changes["email"] = changes["email"].lower()
+    def stored(changes: dict[str, Any]) -> dict[str, Any]:
+        return {**changes, "email": changes["email"].lower()} if changes.get("email") else changes
+
     with db.transaction(ctx) as tx:
-        before = check_version(store.get_owner(tx, owner_id, for_update=True), if_match, "product owner")
-        changes = unchanged(before, changes)
-        after = store.update_owner(tx, owner_id, changes) if changes else before
-        audit.record(tx, "product_owner.update", "product_owner", owner_id, before, after)
-    return after
+        return patch_row(tx, owner_id, data, if_match, resource="product_owner", what="product owner",
+                         get=store.get_owner, update=store.update_owner, nullable=NULLABLE_OWNER_FIELDS,
+                         stored=stored)
 
 
 def delete_owner(ctx: RequestContext, owner_id: UUID) -> None:
