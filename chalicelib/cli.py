@@ -9,6 +9,7 @@ import json
 import os
 import secrets
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,20 @@ def _prepare(local_secret: bool = True) -> None:
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         os.environ["JWT_SECRET"] = path.read_text().strip()
+
+
+def _write_or_check(path: Path, text: str, check: bool, command: str,
+                    why_stale: Callable[[str], str] | None = None) -> None:
+    """A generated file kept in the repository: write it, or with --check fail when the committed one differs."""
+    if check:
+        current = path.read_text() if path.exists() else ""
+        if current != text:
+            detail = why_stale(current) if why_stale else ""
+            raise click.ClickException(f"{path.name} is stale: run `wealthdesk {command}` and commit it{detail}")
+        click.echo(f"{path.name} is current")
+        return
+    path.write_text(text)
+    click.echo(f"wrote {path}")
 
 
 @click.group()
@@ -198,7 +213,8 @@ def firm_create(name: str, admin_email: str, admin_name: str, base_currency: str
         UserCreateIn(email=admin_email, name=admin_name, role="admin", password=password)
         TypeAdapter(str).validate_python(base_currency)
     except ValidationError as exc:
-        raise click.ClickException("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise click.ClickException(problems) from None
     if len(base_currency) != 3 or not base_currency.isupper():
         raise click.BadParameter("an ISO 4217 code such as GBP", param_hint="--base-currency")
     _prepare()
@@ -283,15 +299,7 @@ def openapi(check: bool, output: Path) -> None:
     """Write openapi.json from the app's routes and models (or check it is current)."""
     from app import router
 
-    text = json.dumps(router.openapi(), indent=2, sort_keys=False) + "\n"
-    if check:
-        current = output.read_text() if output.exists() else ""
-        if current != text:
-            raise click.ClickException(f"{output} is stale: run `wealthdesk openapi` and commit it")
-        click.echo(f"{output} is current")
-        return
-    output.write_text(text)
-    click.echo(f"wrote {output}")
+    _write_or_check(output, json.dumps(router.openapi(), indent=2, sort_keys=False) + "\n", check, "openapi")
 
 
 @main.command()
@@ -307,18 +315,13 @@ def schema(check: bool, output: Path) -> None:
         text = schema_sql.fresh(_echo_progress)
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
-    if check:
-        current = output.read_text() if output.exists() else ""
-        if current != text:
-            written, here = schema_sql.header_major(current), schema_sql.header_major(text)
-            why = (f" (it was written from PostgreSQL {written}, this server is {here})"
-                   if written and written != here else "")
-            raise click.ClickException(f"{output} is stale{why}: run `wealthdesk schema` and commit it\n"
-                                       + schema_sql.diff(current, text))
-        click.echo(f"{output} is current")
-        return
-    output.write_text(text)
-    click.echo(f"wrote {output}")
+    def why(current: str) -> str:
+        written, here = schema_sql.header_major(current), schema_sql.header_major(text)
+        versions = (f" (it was written from PostgreSQL {written}, this server is {here})"
+                    if written and written != here else "")
+        return versions + "\n" + schema_sql.diff(current, text)
+
+    _write_or_check(output, text, check, "schema", why)
 
 
 @main.command()
@@ -327,14 +330,7 @@ def routes(check: bool) -> None:
     """Write chalicelib/routes.json, the manifest app.py registers the routes from (or check it is current)."""
     from chalicelib import routes as route_modules
 
-    text, path = route_modules.manifest_text(), route_modules.MANIFEST
-    if check:
-        if (path.read_text() if path.exists() else "") != text:
-            raise click.ClickException(f"{path.name} is stale: run `wealthdesk routes` and commit it")
-        click.echo(f"{path.name} is current")
-        return
-    path.write_text(text)
-    click.echo(f"wrote {path}")
+    _write_or_check(route_modules.MANIFEST, route_modules.manifest_text(), check, "routes")
 
 
 if __name__ == "__main__":
