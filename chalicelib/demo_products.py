@@ -173,8 +173,6 @@ def create_products(tx: Tx, rng: random.Random, catalogue: dict[str, Any],
     store.bulk_insert_portfolio_funds(tx, pfunds)
     for kind, rows in (("valuation", valuations), ("activity", activity)):
         for start in range(0, len(rows), 50_000):
-            store.bulk_insert_dated(tx, kind, rows[start:start + 50_000])
-    for pid, *_ in products:
-        store.refresh_portfolio_valuations(tx, pid, None)
+            store.bulk_insert_dated(tx, kind, rows[start:start + 50_000])  # portfolio valuations follow (0013)
     return {"products": len(products), "portfolio_funds": len(pfunds), "fund_valuations": len(valuations),
             "cash_flows": len(activity), "product_ids": [p[0] for p in products]}

@@ -1,8 +1,9 @@
 """Rules for products, their portfolio funds, fund valuations and cash flows.
 
 Each public function is one audited transaction. Valuation and cash-flow writes keep the derived data in step in
-the same transaction: portfolio valuations for the dates touched, and the stored IRR history from the earliest
-date touched onward (never the whole history).
+the same transaction: the database's statement triggers rewrite the portfolio valuations of the dates touched
+(migration 0013), and the service the stored IRR history from the earliest date touched onward (never the whole
+history).
 
 Some rules are also (or only) kept by the database, whoever writes; the functions that rely on one name it:
 - which activity types are investor flows: SQL function activity_sign (migration 0004): investment,
@@ -12,7 +13,8 @@ Some rules are also (or only) kept by the database, whoever writes; the function
   statement triggers holding_activity_flows_* (migration 0008; product_flows_add made one statement in 0009);
 - a complete (portfolio) valuation: SQL function refresh_portfolio_valuations (0004, replaced in 0010): a product
   has one on a date exactly when every non-cash fund active that day is valued, or, with none active, when a fund
-  is valued that day; it sums the fund valuations of the date;
+  is valued that day; it sums the fund valuations of the date; the statement triggers *_aggregate_* on
+  fund_valuations, portfolio_funds and funds call it for what each statement touched (0013);
 - a portfolio fund never moves to another product: trigger portfolio_funds_keep_product (0008);
 - dates nest (0010): fund valuations and cash flows within their fund's start and end and not after the
   product's end (statement triggers fund_valuations_dates_* and holding_activity_dates_*, function
@@ -206,7 +208,7 @@ def provider_switches(ctx: RequestContext, product_id: UUID) -> list[dict[str, A
 def portfolio_valuations(ctx: RequestContext, product_id: UUID, query: Any) -> tuple[list[dict[str, Any]], str | None]:
     """The product's complete valuations by date (one a date): the dates on which every non-cash fund active that
     day was valued, each the sum of its fund valuations (SQL function refresh_portfolio_valuations, migrations
-    0004 and 0010, run by every write of the product's funds and valuations)."""
+    0004 and 0010, run by the triggers of 0013 on every write of the product's funds and valuations)."""
     keyset = Keyset.parse(store.PORTFOLIO_VALUATION_LIST, query)
     with db.transaction(ctx) as tx:
         if not store.product_exists(tx, product_id):
@@ -237,8 +239,6 @@ def add_portfolio_fund(ctx: RequestContext, product_id: UUID, body: Any) -> dict
         if body.start_date < product["start_date"]:
             raise _invalid("start_date", "a fund cannot start before its product")
         row = store.insert_portfolio_fund(tx, {"product_id": product_id, **body.model_dump()})
-        # A new non-cash fund must be valued too before its dates have a portfolio valuation again.
-        store.refresh_portfolio_valuations(tx, product_id, None)
         recompute_irr_history(tx, product_id, body.start_date)
         audit.record(tx, "portfolio_fund.create", "portfolio_fund", row["id"], None, row)
     return row
@@ -259,7 +259,6 @@ def update_portfolio_fund(ctx: RequestContext, pf_id: UUID, body: Any, if_match:
     def then(before: dict[str, Any], after: dict[str, Any]) -> None:
         if before["end_date"] != after["end_date"]:  # which funds are active decides which dates are valued
             ends = [d for d in (before["end_date"], after["end_date"]) if d is not None]
-            store.refresh_portfolio_valuations(tx, before["product_id"], None)
             recompute_irr_history(tx, before["product_id"], min(ends))
 
     with db.transaction(ctx) as tx:
@@ -278,7 +277,6 @@ def delete_portfolio_fund(ctx: RequestContext, pf_id: UUID) -> None:
         if before is None:
             raise errors.NotFound("No such portfolio fund")
         store.delete_portfolio_fund(tx, pf_id)
-        store.refresh_portfolio_valuations(tx, before["product_id"], None)
         recompute_irr_history(tx, before["product_id"], before["start_date"])
         audit.record(tx, "portfolio_fund.delete", "portfolio_fund", pf_id, before, None)
 
@@ -286,7 +284,7 @@ def delete_portfolio_fund(ctx: RequestContext, pf_id: UUID) -> None:
 # --- fund valuations and cash flows: dated rows of a portfolio fund, one implementation ---
 
 def _after_valuations(tx: db.Tx, product_id: UUID, dates: list[date]) -> None:
-    store.refresh_portfolio_valuations(tx, product_id, dates)
+    # portfolio_valuations, which the IRR history reads, was kept in step by the triggers of migration 0013.
     recompute_irr_history(tx, product_id, min(dates))
 
 

@@ -149,12 +149,6 @@ def first_fund_start(tx: Tx, product_id: UUID) -> date | None:
     return tx.one("SELECT min(start_date) AS d FROM portfolio_funds WHERE product_id = %s", (product_id,))["d"]
 
 
-def refresh_portfolio_valuations(tx: Tx, product_id: UUID, dates: list[date] | None) -> int:
-    """Rewrite the product's portfolio valuations of these dates (all, when None): SQL function
-    refresh_portfolio_valuations (migrations 0004 and 0010)."""
-    return tx.one("SELECT refresh_portfolio_valuations(%s, %s::date[]) AS n", (product_id, dates))["n"]
-
-
 # --- the product's lock ---
 
 # Every write that changes a product's funds, valuations or cash flows first takes its product's lock (FOR NO KEY
