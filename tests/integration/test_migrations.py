@@ -178,6 +178,45 @@ def test_0010_values_products_holding_only_cash_and_its_rollback_takes_that_back
     assert valued() == [(date(2023, 6, 30), "1010.00")]
 
 
+def test_0013_triggers_keep_portfolio_valuations_and_its_rollback_leaves_them_to_the_writer(scratch):
+    """With 0013, a raw valuation makes its portfolio valuation; rolled back, the triggers are gone (the previous
+    release's code refreshes after its own writes) and the same raw write makes none; applied again, they are back."""
+    from chalicelib.core import migrations
+
+    ids = [p.stem for p in _forward_files()]
+    step = "0013_portfolio_valuations_by_trigger"
+    assert step in ids
+    migrations.apply()
+    firm, group, owner, product, fund, pf = (uuid.uuid4() for _ in range(6))
+    for query, params in [
+            ("INSERT INTO firms (id, name) VALUES (%s, 'Trigger Ltd')", (firm,)),
+            ("INSERT INTO client_groups (id, firm_id, name, type) VALUES (%s, %s, 'H', 'individual')", (group, firm)),
+            ("INSERT INTO product_owners (id, firm_id, first_name, surname) VALUES (%s, %s, 'A', 'B')", (owner, firm)),
+            ("INSERT INTO client_group_product_owners (firm_id, client_group_id, product_owner_id) "
+             "VALUES (%s, %s, %s)", (firm, group, owner)),
+            ("INSERT INTO products (id, firm_id, client_group_id, name, product_type, start_date, ownership) "
+             "VALUES (%s, %s, %s, 'GIA', 'gia', '2023-01-01', %s)",
+             (product, firm, group, json.dumps({"association_type": "individual", "product_owner_id": str(owner)}))),
+            ("INSERT INTO funds (id, firm_id, name) VALUES (%s, %s, 'Equity')", (fund, firm)),
+            ("INSERT INTO portfolio_funds (id, firm_id, product_id, fund_id, start_date) "
+             "VALUES (%s, %s, %s, %s, '2023-01-01')", (pf, firm, product, fund))]:
+        owner_sql(query, params)
+
+    def value_on(day: str, value: int) -> list[tuple[date, str]]:
+        owner_sql("INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value) "
+                  "VALUES (%s, %s, %s, %s)", (firm, pf, day, value))
+        return [(r["valuation_date"], str(r["value"])) for r in owner_sql(
+            "SELECT valuation_date, value FROM portfolio_valuations WHERE product_id = %s ORDER BY 1", (product,))]
+
+    assert value_on("2023-01-31", 100) == [(date(2023, 1, 31), "100.00")]
+    assert migrations.rollback(len(ids) - ids.index(step)) == list(reversed(ids[ids.index(step):]))
+    assert value_on("2023-02-28", 200) == [(date(2023, 1, 31), "100.00")]  # no trigger: nothing follows
+    owner_sql("SELECT refresh_portfolio_valuations(%s, NULL)", (product,))  # as the previous release's code does
+    migrations.apply()
+    assert value_on("2023-03-31", 300) == [(date(2023, 1, 31), "100.00"), (date(2023, 2, 28), "200.00"),
+                                           (date(2023, 3, 31), "300.00")]
+
+
 def test_migrate_status_prints_json():
     from chalicelib.cli import main
 
