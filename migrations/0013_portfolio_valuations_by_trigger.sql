@@ -43,9 +43,23 @@ DECLARE
 BEGIN
     -- Transition tables exist only for the trigger's own event, so each event has its own query.
     IF TG_OP = 'INSERT' THEN
-        SELECT array_agg(t.product_id), array_agg(t.day) INTO products, dates
-        FROM (SELECT DISTINCT pf.product_id, n.valuation_date AS day
-              FROM new_rows n JOIN portfolio_funds pf ON pf.id = n.portfolio_fund_id) t;
+        -- A product whose valuations are all new (a loader writing whole histories) is refreshed on all its dates
+        -- (NULL), the same rows as its list of dates, without matching every row against a list of hundreds of
+        -- dates. Counted only for a bulk write of a product (100 rows or more): a few rows keep their short list.
+        WITH touched AS (
+            SELECT pf.product_id, n.valuation_date AS day
+            FROM new_rows n JOIN portfolio_funds pf ON pf.id = n.portfolio_fund_id
+        ), whole AS (
+            SELECT t.product_id FROM touched t GROUP BY t.product_id
+            HAVING count(*) >= 100 AND count(*) = (  -- fund by fund, so that each count reads its own index range
+                SELECT sum((SELECT count(*) FROM fund_valuations v WHERE v.portfolio_fund_id = a.id))
+                FROM portfolio_funds a WHERE a.product_id = t.product_id)
+        )
+        SELECT array_agg(x.product_id), array_agg(x.day) INTO products, dates
+        FROM (SELECT w.product_id, NULL::date AS day FROM whole w
+              UNION ALL
+              SELECT DISTINCT t.product_id, t.day FROM touched t
+              WHERE NOT EXISTS (SELECT 1 FROM whole w WHERE w.product_id = t.product_id)) x;
     ELSIF TG_OP = 'DELETE' THEN
         SELECT array_agg(t.product_id), array_agg(t.day) INTO products, dates
         FROM (SELECT DISTINCT pf.product_id, o.valuation_date AS day

@@ -7,7 +7,8 @@ history. Households and people come from `chalicelib.demo.load(..., products=Fal
 monthly rows are generated inside PostgreSQL from one row of parameters per portfolio fund
 (`INSERT ... SELECT FROM unnest(...)` joined to `generate_series`), so that millions of rows never travel through
 Python. Every write runs as the firm's system principal inside `chalicelib.core.db.transaction` (row-level
-security applies). Portfolio valuations are then made by the app's own `refresh_portfolio_valuations()`.
+security applies). Portfolio valuations follow from the same statements, by the database's triggers (migration
+0013), as for every other writer.
 
 Per portfolio fund and month (month ends, 120 of them): a price index following a random walk (monthly log
 return ln(1 + drift + vol x N(0, 1))), an initial investment on the product's start date, a regular investment
@@ -100,8 +101,8 @@ def first_month(today: date | None = None) -> date:
 
 
 def load(firm: BenchFirm, *, seed: int = 3, admin_url: str | None = None) -> LoadResult:
-    """Products, portfolio funds, valuations and cash flows for every household of `firm`; then the portfolio
-    valuations. Progress goes to stderr."""
+    """Products, portfolio funds, valuations and cash flows for every household of `firm` (the portfolio
+    valuations follow by trigger). Progress goes to stderr."""
     from psycopg.types.json import Jsonb
 
     from chalicelib import demo_products
@@ -162,13 +163,9 @@ def load(firm: BenchFirm, *, seed: int = 3, admin_url: str | None = None) -> Loa
             row = tx.one(_GENERATE, {"pf": list(cols[0]), "start": list(cols[4]), "initial": list(cols[5]),
                                      "regular": list(cols[6]), "drift": list(cols[7]), "vol": list(cols[8]),
                                      "wd": WITHDRAWAL_CHANCE, "months": MONTHS})
-            t1 = time.monotonic()
-            written = tx.one("SELECT coalesce(sum(refresh_portfolio_valuations(id, NULL)), 0) AS n FROM products "
-                             "WHERE id = ANY(%s)", ([p[0] for p in products],))["n"]
-        t2 = time.monotonic()
-        generated += t1 - t
-        out.seconds["portfolio valuations (refresh_portfolio_valuations per product)"] = \
-            out.seconds.get("portfolio valuations (refresh_portfolio_valuations per product)", 0.0) + t2 - t1
+            written = tx.one("SELECT count(*) AS n FROM portfolio_valuations WHERE product_id = ANY(%s)",
+                             ([p[0] for p in products],))["n"]
+        generated += time.monotonic() - t
         out.products += len(products)
         out.portfolio_funds += len(pfs)
         out.fund_valuations += row["valuations"]
@@ -178,7 +175,8 @@ def load(firm: BenchFirm, *, seed: int = 3, admin_url: str | None = None) -> Loa
         say(f"  products data: households {done:,}/{len(firm.group_ids):,}: {out.products:,} products, "
             f"{out.fund_valuations:,} fund valuations, {out.cash_flows:,} cash flows "
             f"({time.monotonic() - t0:.0f} s)")
-    out.seconds["products, funds, valuations and cash flows (INSERT ... SELECT FROM unnest)"] = generated
+    out.seconds["products, funds, valuations and cash flows (INSERT ... SELECT FROM unnest; portfolio valuations "
+                "by trigger)"] = generated
     # Settle the database before measuring: VACUUM (the visibility map, so autovacuum does not start on these
     # millions of new rows in the middle of a figure) and ANALYZE, then a checkpoint when a superuser is at hand.
     t = time.monotonic()

@@ -61,7 +61,7 @@ def render(p: ProductsResult) -> list[str]:
       f"valuations** and {ld.cash_flows:,} cash flows: every product has a full {ld.first_month:%b %Y} - "
       f"{ld.last_month:%b %Y} monthly history (an initial investment, monthly regular investments for 70% of "
       f"products, a withdrawal in about 1% of fund-months, month-end valuations of a random-walk price). Portfolio "
-      f"valuations ({ld.portfolio_valuations:,}) are made by the app's own `refresh_portfolio_valuations()`. The "
+      f"valuations ({ld.portfolio_valuations:,}) follow by the database's triggers, as for any writer. The "
       f"monthly rows are generated inside PostgreSQL (`INSERT ... SELECT FROM unnest(<one row per portfolio fund>)` "
       f"joined to `generate_series`, as the firm's system principal under row-level security). Loading took "
       f"{ld.total_seconds:.0f} s: " + ", ".join(f"{k} {v:.0f} s" for k, v in ld.seconds.items()) + ". The stored "

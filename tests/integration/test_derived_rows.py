@@ -161,8 +161,9 @@ def test_a_valuation_moved_to_another_product_leaves_both_in_step(client: Any, w
 
 
 def test_many_rows_in_one_statement_over_many_products(client: Any, w: dict[str, str]) -> None:
-    """Bulk statements (thousands of rows, several products, holes left on purpose): one insert, one update of
-    values and dates, one delete, and an end date set on every fund at once."""
+    """Bulk statements (thousands of rows, several products, holes left on purpose): an insert of whole histories,
+    an insert into those histories, one update of values and dates, one delete, and an end date set on every fund
+    at once."""
     rng = random.Random(13)
     house = create_household(client, w)
     products, pfs = [], []
@@ -178,6 +179,12 @@ def test_many_rows_in_one_statement_over_many_products(client: Any, w: dict[str,
     insert_valuations(rows)
     got = assert_in_step(products)
     assert 0 < len(got) < 3 * len(days)  # some dates complete, some not: the holes matter
+    # Many more rows for products that already have a history (their new dates only are rewritten), some of them
+    # filling holes left above.
+    later = [(date(2015, 1, 4) + timedelta(days=7 * i)).isoformat() for i in range(60)]
+    insert_valuations([(pf, d, "1.00") for pf in pfs[:8] for d in later]
+                      + [(pf, d, "2.00") for pf in pfs[8:] for d in days[:40] if (pf, d) not in {r[:2] for r in rows}])
+    assert_in_step(products)
     owner_sql("UPDATE fund_valuations SET value = value + 1, valuation_date = valuation_date + 1 "
               "WHERE portfolio_fund_id = ANY(%s::uuid[]) AND valuation_date > '2018-01-01' "
               "AND extract(dow FROM valuation_date) = extract(dow FROM DATE '2015-01-01')", (pfs[::2],))
