@@ -151,6 +151,81 @@ END $_$;
 
 
 --
+-- Name: fund_valuations_aggregate(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.fund_valuations_aggregate() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    products uuid[];
+    dates date[];
+BEGIN
+    -- Transition tables exist only for the trigger's own event, so each event has its own query.
+    IF TG_OP = 'INSERT' THEN
+        -- A product whose valuations are all new (a loader writing whole histories) is refreshed on all its dates
+        -- (NULL), the same rows as its list of dates, without matching every row against a list of hundreds of
+        -- dates. Counted only for a bulk write of a product (100 rows or more): a few rows keep their short list.
+        WITH touched AS (
+            SELECT pf.product_id, n.valuation_date AS day
+            FROM new_rows n JOIN portfolio_funds pf ON pf.id = n.portfolio_fund_id
+        ), whole AS (
+            SELECT t.product_id FROM touched t GROUP BY t.product_id
+            HAVING count(*) >= 100 AND count(*) = (  -- fund by fund, so that each count reads its own index range
+                SELECT sum((SELECT count(*) FROM fund_valuations v WHERE v.portfolio_fund_id = a.id))
+                FROM portfolio_funds a WHERE a.product_id = t.product_id)
+        )
+        SELECT array_agg(x.product_id), array_agg(x.day) INTO products, dates
+        FROM (SELECT w.product_id, NULL::date AS day FROM whole w
+              UNION ALL
+              SELECT DISTINCT t.product_id, t.day FROM touched t
+              WHERE NOT EXISTS (SELECT 1 FROM whole w WHERE w.product_id = t.product_id)) x;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT array_agg(t.product_id), array_agg(t.day) INTO products, dates
+        FROM (SELECT DISTINCT pf.product_id, o.valuation_date AS day
+              FROM old_rows o JOIN portfolio_funds pf ON pf.id = o.portfolio_fund_id) t;
+    ELSE
+        -- The rows whose fund, date or value changed, old and new versions: the symmetric difference of the two
+        -- tables (an update of other columns only, or one that sets the same value, touches no date).
+        SELECT array_agg(t.product_id), array_agg(t.day) INTO products, dates
+        FROM (SELECT DISTINCT pf.product_id, c.valuation_date AS day
+              FROM ((SELECT id, portfolio_fund_id, valuation_date, value FROM new_rows
+                     EXCEPT SELECT id, portfolio_fund_id, valuation_date, value FROM old_rows)
+                    UNION ALL
+                    (SELECT id, portfolio_fund_id, valuation_date, value FROM old_rows
+                     EXCEPT SELECT id, portfolio_fund_id, valuation_date, value FROM new_rows)) c
+              JOIN portfolio_funds pf ON pf.id = c.portfolio_fund_id) t;
+    END IF;
+    IF products IS NOT NULL THEN
+        PERFORM portfolio_valuations_refresh(products, dates);
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: funds_aggregate(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.funds_aggregate() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    products uuid[];
+BEGIN
+    IF EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE n.is_cash <> o.is_cash) THEN
+        SELECT array_agg(DISTINCT a.product_id) INTO products
+        FROM new_rows n JOIN old_rows o ON o.id = n.id JOIN portfolio_funds a ON a.fund_id = n.id
+        WHERE n.is_cash <> o.is_cash;
+        IF products IS NOT NULL THEN
+            PERFORM portfolio_valuations_refresh(products, array_fill(NULL::date, ARRAY[cardinality(products)]));
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
 -- Name: generation_check_weights(); Type: FUNCTION; Schema: public
 --
 
@@ -409,6 +484,67 @@ BEGIN
         RAISE EXCEPTION 'a portfolio fund cannot move to another product' USING ERRCODE = 'check_violation';
     END IF;
     RETURN NEW;
+END $$;
+
+
+--
+-- Name: portfolio_funds_aggregate(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.portfolio_funds_aggregate() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    products uuid[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg(DISTINCT n.product_id) INTO products FROM new_rows n;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT array_agg(DISTINCT o.product_id) INTO products FROM old_rows o;
+    ELSE  -- a fund never moves to another product (0008), so the new rows name the products
+        SELECT array_agg(DISTINCT n.product_id) INTO products
+        FROM new_rows n JOIN old_rows o ON o.id = n.id
+        WHERE (n.fund_id, n.start_date, n.end_date) IS DISTINCT FROM (o.fund_id, o.start_date, o.end_date);
+    END IF;
+    IF products IS NOT NULL THEN
+        PERFORM portfolio_valuations_refresh(products, array_fill(NULL::date, ARRAY[cardinality(products)]));
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: portfolio_funds_lock_product(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.portfolio_funds_lock_product() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM 1 FROM products p WHERE p.id = NEW.product_id FOR NO KEY UPDATE;
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: portfolio_valuations_refresh(uuid[], date[]); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.portfolio_valuations_refresh(p_products uuid[], p_dates date[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    product uuid;
+    days date[];
+BEGIN
+    PERFORM 1 FROM products p WHERE p.id = ANY (p_products) ORDER BY p.id FOR NO KEY UPDATE;
+    FOR product, days IN
+        SELECT u.product, CASE WHEN bool_or(u.day IS NULL) THEN NULL ELSE array_agg(DISTINCT u.day) END
+        FROM unnest(p_products, p_dates) AS u(product, day)
+        GROUP BY u.product ORDER BY u.product
+    LOOP
+        PERFORM refresh_portfolio_valuations(product, days);
+    END LOOP;
 END $$;
 
 
@@ -1835,6 +1971,27 @@ CREATE TRIGGER firms_touch BEFORE UPDATE ON public.firms FOR EACH ROW EXECUTE FU
 
 
 --
+-- Name: fund_valuations fund_valuations_aggregate_delete; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER fund_valuations_aggregate_delete AFTER DELETE ON public.fund_valuations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.fund_valuations_aggregate();
+
+
+--
+-- Name: fund_valuations fund_valuations_aggregate_insert; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER fund_valuations_aggregate_insert AFTER INSERT ON public.fund_valuations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.fund_valuations_aggregate();
+
+
+--
+-- Name: fund_valuations fund_valuations_aggregate_update; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER fund_valuations_aggregate_update AFTER UPDATE ON public.fund_valuations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.fund_valuations_aggregate();
+
+
+--
 -- Name: fund_valuations fund_valuations_dates_insert; Type: TRIGGER; Schema: public
 --
 
@@ -1853,6 +2010,13 @@ CREATE TRIGGER fund_valuations_dates_update AFTER UPDATE ON public.fund_valuatio
 --
 
 CREATE TRIGGER fund_valuations_touch BEFORE UPDATE ON public.fund_valuations FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: funds funds_aggregate_update; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER funds_aggregate_update AFTER UPDATE ON public.funds REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.funds_aggregate();
 
 
 --
@@ -1923,6 +2087,34 @@ CREATE TRIGGER holding_activity_touch BEFORE UPDATE ON public.holding_activity F
 --
 
 CREATE TRIGGER membership_products_check BEFORE DELETE ON public.client_group_product_owners FOR EACH ROW EXECUTE FUNCTION public.membership_check_products();
+
+
+--
+-- Name: portfolio_funds portfolio_funds_aggregate_delete; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER portfolio_funds_aggregate_delete AFTER DELETE ON public.portfolio_funds REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.portfolio_funds_aggregate();
+
+
+--
+-- Name: portfolio_funds portfolio_funds_aggregate_insert; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER portfolio_funds_aggregate_insert AFTER INSERT ON public.portfolio_funds REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.portfolio_funds_aggregate();
+
+
+--
+-- Name: portfolio_funds portfolio_funds_aggregate_lock; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER portfolio_funds_aggregate_lock BEFORE INSERT OR UPDATE OF start_date, end_date, product_id, fund_id ON public.portfolio_funds FOR EACH ROW EXECUTE FUNCTION public.portfolio_funds_lock_product();
+
+
+--
+-- Name: portfolio_funds portfolio_funds_aggregate_update; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER portfolio_funds_aggregate_update AFTER UPDATE ON public.portfolio_funds REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.portfolio_funds_aggregate();
 
 
 --
@@ -2711,6 +2903,20 @@ GRANT ALL ON FUNCTION public.fund_rows_within_fund_dates() TO wealthdesk_app;
 
 
 --
+-- Name: FUNCTION fund_valuations_aggregate(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.fund_valuations_aggregate() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION funds_aggregate(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.funds_aggregate() TO wealthdesk_app;
+
+
+--
 -- Name: FUNCTION holding_activity_flows(); Type: ACL; Schema: public
 --
 
@@ -2764,6 +2970,27 @@ GRANT ALL ON FUNCTION public.portfolio_fund_dates() TO wealthdesk_app;
 --
 
 GRANT ALL ON FUNCTION public.portfolio_fund_keeps_its_product() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION portfolio_funds_aggregate(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.portfolio_funds_aggregate() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION portfolio_funds_lock_product(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.portfolio_funds_lock_product() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION portfolio_valuations_refresh(p_products uuid[], p_dates date[]); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.portfolio_valuations_refresh(p_products uuid[], p_dates date[]) TO wealthdesk_app;
 
 
 --

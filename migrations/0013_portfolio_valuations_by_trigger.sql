@@ -12,7 +12,7 @@
 -- Backfill: none. Until now every writer called refresh_portfolio_valuations in its own transaction after these
 -- writes (the API's services, the demo loader, the bench loader) and 0010 refreshed the products it changed, so the
 -- rows are in step; this migration changes who makes the call, not what it computes.
--- depends: 0011_view_refreshed_at
+-- depends: 0012_fee_columns_as_wide_as_money
 
 -- Refreshes each product of the (product, date) pairs once: the dates given, or all its dates when one of its
 -- pairs has a NULL date. The products' locks come first, in id order, FOR NO KEY UPDATE as the API's writers take
