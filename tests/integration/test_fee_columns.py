@@ -104,7 +104,8 @@ def test_0012_widens_the_fees_and_its_rollback_restores_0011_exactly(scratch: st
     monkeypatch.setenv("MIGRATIONS_DIR", str(upto_0011))
     assert migrations.apply()[-1] == "0011_view_refreshed_at"
     before = schema.dump(scratch)
-    monkeypatch.delenv("MIGRATIONS_DIR")
+    for path in MIGRATIONS.glob(f"{WIDEN}*.sql"):  # 0012 and nothing after it: later ones change the schema too
+        shutil.copy(path, upto_0011 / path.name)
 
     assert migrations.apply() == [WIDEN]
     widened = schema.dump(scratch)
@@ -122,9 +123,16 @@ def test_0012_widens_the_fees_and_its_rollback_restores_0011_exactly(scratch: st
     assert schema.dump(scratch) == widened
 
 
-def test_0012_rollback_refuses_a_fee_that_would_not_fit_and_keeps_one_that_does(scratch: str) -> None:
+def test_0012_rollback_refuses_a_fee_that_would_not_fit_and_keeps_one_that_does(
+        scratch: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from chalicelib.core import migrations
 
+    upto_0012 = tmp_path / "migrations"  # 0012 the newest, so that rolling back one step is rolling it back
+    upto_0012.mkdir()
+    for path in MIGRATIONS.glob("*.sql"):
+        if path.name[:4] <= WIDEN[:4]:
+            shutil.copy(path, upto_0012 / path.name)
+    monkeypatch.setenv("MIGRATIONS_DIR", str(upto_0012))
     migrations.apply()
     assert _fee_types() == [("fixed_fee_direct", 18, 2), ("fixed_fee_facilitated", 18, 2)]
     product = _product_with_fee("10000000000000.00")  # 14 integer digits: one more than numeric(15, 2) holds
