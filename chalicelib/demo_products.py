@@ -3,8 +3,9 @@ ownership, portfolios, and month-end valuations and cash flows (ten years for ea
 less for those it took out since), generated from a seed.
 
 Written in bulk inside the caller's transaction through the catalogue's and holdings' stores (their bulk
-functions: one INSERT ... SELECT FROM unnest per table and 50,000 rows); the derived data (portfolio valuations,
-the stored IRR history) is then made by the same code the API uses.
+functions: one INSERT ... SELECT FROM unnest per table and 50,000 rows); the portfolio valuations follow by the
+database's triggers as the rows go in (migration 0013), and the stored IRR history is then made by the same code
+the API uses.
 """
 from __future__ import annotations
 
