@@ -96,7 +96,7 @@ def create_catalogue(tx: Tx, rng: random.Random) -> dict[str, Any]:
                 continue
         template_id = existing["template_id"] if existing is not None else \
             store.insert_item(tx, "template", {"name": name})["id"]
-        held = [(f, Decimal(w)) for f, w in zip(chosen, weights)]
+        held = [(f, Decimal(w)) for f, w in zip(chosen, weights, strict=False)]
         gen_id = store.insert_generation(tx, template_id, store.next_generation_number(tx, template_id), None, held)
         generations.append((gen_id, held))
     return {"providers": provider_ids, "funds": investable, "cash": fund_ids[-1], "cash_ids": cash_ids,
@@ -137,7 +137,7 @@ def create_products(tx: Tx, rng: random.Random, catalogue: dict[str, Any],
             else:
                 picks = rng.sample(catalogue["funds"], rng.randint(1, 3))
                 weights = [Decimal(100) / len(picks)] * len(picks)
-                holdings = list(zip(picks, weights))
+                holdings = list(zip(picks, weights, strict=False))
             if rng.random() < 0.3:
                 holdings.append((catalogue["cash"], Decimal(0)))
             products.append((pid, group["id"], f"{TYPE_NAMES[ptype]} ({people[0]['first_name']})", ptype,
@@ -157,7 +157,7 @@ def create_products(tx: Tx, rng: random.Random, catalogue: dict[str, Any],
                 drift, vol = (0.0, 0.0) if is_cash else (rng.uniform(0.002, 0.008), rng.uniform(0.015, 0.045))
                 for month_end in _months(start, last):
                     flow = (regular * share).quantize(Decimal("0.01"))
-                    if flow > 0 and month_end.month != start.month or (flow > 0 and month_end.year != start.year):
+                    if (flow > 0 and month_end.month != start.month) or (flow > 0 and month_end.year != start.year):
                         activity.append((pfid, month_end, "regular_investment", flow))
                         value += flow
                     if rng.random() < 0.01 and value > 1000:

@@ -40,7 +40,7 @@ class AuditEventListQuery(ListQuery):
     to: datetime | None = Field(None, description="Exclusive upper bound on occurred_at")
 
     @model_validator(mode="after")
-    def _range(self) -> "AuditEventListQuery":
+    def _range(self) -> AuditEventListQuery:
         for name, value in (("from", self.from_), ("to", self.to)):
             if value is not None and value.tzinfo is None:
                 raise ValueError(f"{name} must include a time zone (RFC 3339)")

@@ -13,7 +13,7 @@ import string
 import time
 import uuid
 from collections import OrderedDict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
@@ -120,7 +120,7 @@ def issue_access_token(*, user_id: UUID, firm_id: UUID, role: str, session_id: U
 # because the cache holds only tokens this container verified with the same secret, each until its `exp`, and
 # every request still checks the token's session in the database (db.transaction).
 _VERIFIED_MAX = 1024
-_verified: "OrderedDict[tuple[str, str], tuple[Principal, int]]" = OrderedDict()
+_verified: OrderedDict[tuple[str, str], tuple[Principal, int]] = OrderedDict()
 
 
 def _principal_from_jwt(token: str) -> Principal:
@@ -166,7 +166,7 @@ def _principal_from_api_key(token: str, prefix: str) -> Principal:
             raise Unauthorized("The API key is not valid")
         if row["revoked_at"] is not None:
             raise Unauthorized("The API key has been revoked")
-        if row["expires_at"] is not None and row["expires_at"] <= datetime.now(timezone.utc):
+        if row["expires_at"] is not None and row["expires_at"] <= datetime.now(UTC):
             raise Unauthorized("The API key has expired")
         principal = Principal(firm_id=row["firm_id"], kind="api_key", id=row["id"], scopes=frozenset(row["scopes"]))
         with db.transaction(RequestContext(principal=principal, request_id=ctx.request_id)) as tx:

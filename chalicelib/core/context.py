@@ -51,7 +51,7 @@ class RequestContext:
         return self.principal.firm_id if self.principal else None
 
     @classmethod
-    def system(cls, firm_id: UUID, request_id: str | None = None) -> "RequestContext":
+    def system(cls, firm_id: UUID, request_id: str | None = None) -> RequestContext:
         """For the CLI and jobs: acts inside one firm as the system."""
         ctx = cls(principal=Principal(firm_id=firm_id, kind="system", id=None))
         if request_id:

@@ -21,7 +21,7 @@ from chalicelib.core.context import RequestContext
 
 _pools: dict[str, Any] = {}
 _pools_lock = threading.Lock()
-_current: contextvars.ContextVar["Tx | None"] = contextvars.ContextVar("wealthdesk_tx", default=None)
+_current: contextvars.ContextVar[Tx | None] = contextvars.ContextVar("wealthdesk_tx", default=None)
 
 
 def _connect_kwargs() -> dict[str, Any]:
@@ -79,7 +79,7 @@ def pool(kind: str = "app") -> Any:
 # Idle time is measured from the previous checkout (a `reset` callback would stamp returns, but it makes the
 # pool return every connection through its worker thread, which costs more than it saves).
 _IDLE_CHECK_SECONDS = 10.0
-_checked_out_at: "weakref.WeakKeyDictionary[Any, float]" = weakref.WeakKeyDictionary()
+_checked_out_at: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 
 
 def _check_if_idle(conn: Any) -> None:

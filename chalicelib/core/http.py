@@ -193,7 +193,7 @@ def _map_exception(exc: Exception) -> errors.ApiError:
     if isinstance(exc, ValidationError):
         return errors.from_pydantic(exc)
     mod = type(exc).__module__
-    if mod.startswith("psycopg") or mod.startswith("psycopg_pool"):
+    if mod.startswith(("psycopg", "psycopg_pool")):
         if type(exc).__name__ == "PoolTimeout":
             return errors.ServiceUnavailable()
         mapped = errors.from_database(exc)

@@ -7,9 +7,10 @@ finds whichever is present.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from chalicelib.core import config
 
@@ -27,7 +28,7 @@ def migrations_dir() -> Path:
 
 
 def _yoyo_url(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
+    _scheme, sep, rest = url.partition("://")
     if not sep:
         raise RuntimeError("DATABASE_URL must be a URL such as postgresql://user:pass@host:5432/db")
     return "postgresql+psycopg://" + rest
@@ -94,7 +95,7 @@ def apply(progress: Callable[[str], None] | None = None) -> list[str]:
         for migration in pending:
             if progress:
                 progress(f"applying {migration.id}")
-            backend.apply_migrations(backend.to_apply(migrations.filter(lambda m: m.id == migration.id)))
+            backend.apply_migrations(backend.to_apply(migrations.filter(lambda m, one=migration.id: m.id == one)))
     return [m.id for m in pending]
 
 
@@ -106,5 +107,5 @@ def rollback(count: int, progress: Callable[[str], None] | None = None) -> list[
         for migration in targets:
             if progress:
                 progress(f"rolling back {migration.id}")
-            backend.rollback_migrations(backend.to_rollback(migrations.filter(lambda m: m.id == migration.id)))
+            backend.rollback_migrations(backend.to_rollback(migrations.filter(lambda m, one=migration.id: m.id == one)))
     return [m.id for m in targets]

@@ -64,7 +64,8 @@ def decimal_type(max_digits: int, places: int, ge: str | None = "0", le: str | N
     return Annotated[Decimal, BeforeValidator(_decimal_text),
                      Field(max_digits=max_digits, decimal_places=places, allow_inf_nan=False,
                            ge=Decimal(ge) if ge is not None else None, le=Decimal(le) if le is not None else None),
-                     WithJsonSchema({"type": "string", "pattern": rf"^-?\d{{1,{max_digits - places}}}(\.\d{{1,{places}}})?$",
+                     WithJsonSchema({"type": "string",
+                                     "pattern": rf"^-?\d{{1,{max_digits - places}}}(\.\d{{1,{places}}})?$",
                                      "examples": ["2500.00"]}, mode="validation")]
 
 

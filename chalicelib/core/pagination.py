@@ -56,7 +56,8 @@ class ListSpec:
 
 
 def _invalid_cursor(message: str) -> errors.Unprocessable:
-    return errors.Unprocessable("The cursor is not valid for this list", errors=[{"field": "cursor", "message": message}])
+    return errors.Unprocessable("The cursor is not valid for this list",
+                                errors=[{"field": "cursor", "message": message}])
 
 
 def encode_cursor(values: list[Any]) -> str:
@@ -86,7 +87,7 @@ class Keyset:
     limit: int
 
     @classmethod
-    def parse(cls, spec: ListSpec, query: Any) -> "Keyset":
+    def parse(cls, spec: ListSpec, query: Any) -> Keyset:
         """From a ListQuery (a `sort` attribute is used when the list's query model has one)."""
         sort = getattr(query, "sort", None) or spec.default_sort
         if sort.removeprefix("-") not in spec.sorts:
@@ -106,7 +107,7 @@ class Keyset:
             if len(values) != arity + 2:
                 raise _invalid_cursor("invalid cursor")
             after = tuple(values[2:])
-            for value, (_, sql_type) in zip(after, spec.columns(sort)):
+            for value, (_, sql_type) in zip(after, spec.columns(sort), strict=True):
                 if not _parses_as(value, sql_type):
                     raise _invalid_cursor("invalid cursor")
         return cls(spec, sort, after, query.limit)

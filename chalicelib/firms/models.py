@@ -1,7 +1,7 @@
 """Request and response models for auth, users and API keys."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 from uuid import UUID
 
@@ -102,9 +102,8 @@ class ApiKeyCreateIn(StrictModel):
             return v
         if v.tzinfo is None:
             raise ValueError("must include a time zone (RFC 3339)")
-        from datetime import timezone
 
-        if v <= datetime.now(timezone.utc):
+        if v <= datetime.now(UTC):
             raise ValueError("must be in the future")
         return v
 

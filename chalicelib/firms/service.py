@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -83,7 +83,7 @@ def login(ctx: RequestContext, email: str, password: str) -> Tokens:
         auth.burn_password_check(password)
         raise errors.Unauthorized(_BAD_LOGIN)
     user_ctx = _ctx_as(ctx, found["firm_id"], found["id"], found["role"])
-    locked = found["locked_until"] is not None and found["locked_until"] > datetime.now(timezone.utc)
+    locked = found["locked_until"] is not None and found["locked_until"] > datetime.now(UTC)
     if locked or not found["active"]:
         auth.burn_password_check(password)
         raise errors.Unauthorized(_BAD_LOGIN)

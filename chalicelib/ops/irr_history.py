@@ -4,7 +4,8 @@ without its figures, or figures for a date no longer valued) and rewrites each f
 Every write keeps the history in step in its own transaction, so a run normally finds nothing. It repairs what
 writers could not: dates a migration gave a product (0010 valued products holding only cash), or rows written by
 raw SQL. Each product is rewritten in a transaction of its own (the owner role, as jobs run, with the product's
-firm as the context) under the product's lock, the way a write does. Nightly, and runnable by hand (`wealthdesk job irr-history`)."""
+firm as the context) under the product's lock, the way a write does. Nightly, and runnable by hand
+(`wealthdesk job irr-history`)."""
 from __future__ import annotations
 
 from typing import Any

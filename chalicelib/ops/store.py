@@ -74,7 +74,8 @@ def refresh_materialized_view(conn: Any, view: str) -> int:
 def ensure_audit_partitions(conn: Any, months: int) -> dict[str, Any]:
     """Creates the audit trail's partitions from this month for `months` months (ensure_audit_partitions, migration
     0001/0003); returns how many it created, how many exist and the newest."""
-    created = conn.execute("SELECT ensure_audit_partitions(CURRENT_DATE, %s) AS created", (months,)).fetchone()["created"]
+    created = conn.execute("SELECT ensure_audit_partitions(CURRENT_DATE, %s) AS created",
+                           (months,)).fetchone()["created"]
     partitions = conn.execute(
         "SELECT count(*) AS n, max(c.relname) AS newest FROM pg_inherits i "
         "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_events'::regclass").fetchone()

@@ -246,9 +246,10 @@ def add_portfolio_fund(ctx: RequestContext, product_id: UUID, body: Any) -> dict
 
 def update_portfolio_fund(ctx: RequestContext, pf_id: UUID, body: Any, if_match: int) -> dict[str, Any]:
     """A change of weighting, or the fund's end. The end cannot come before its start (a CHECK of migration 0004)
-    or before its valuations and cash flows (trigger portfolio_funds_dates, migration 0010). Which funds are active on a date decides which dates
-    have a complete valuation (refresh_portfolio_valuations, 0004 and 0010), so a new end rewrites them. The fund
-    stays in its product (trigger portfolio_funds_keep_product, 0008): its product's lock is taken first."""
+    or before its valuations and cash flows (trigger portfolio_funds_dates, migration 0010). Which funds are active
+    on a date decides which dates have a complete valuation (refresh_portfolio_valuations, 0004 and 0010), so a new
+    end rewrites them (the portfolio-fund triggers of migration 0013) and the IRR history from the earlier end. The
+    fund stays in its product (trigger portfolio_funds_keep_product, 0008): its product's lock is taken first."""
 
     def check(before: dict[str, Any], changes: dict[str, Any]) -> None:
         if changes.get("end_date") is not None and changes["end_date"] < before["start_date"]:

@@ -292,11 +292,11 @@ def bulk_insert_products(tx: Tx, products: list[tuple[Any, ...]]) -> None:
                "template_generation_id) SELECT u.i, current_firm_id(), u.g, u.n, u.t, u.p, u.pn, u.s, u.fd, u.ff, "
                "u.pf, u.o, u.tg FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::text[], %s::uuid[], %s::text[], "
                "%s::date[], %s::numeric[], %s::numeric[], %s::numeric[], %s::jsonb[], %s::uuid[]) "
-               "AS u(i, g, n, t, p, pn, s, fd, ff, pf, o, tg)", tuple(list(c) for c in zip(*products)))
+               "AS u(i, g, n, t, p, pn, s, fd, ff, pf, o, tg)", tuple(list(c) for c in zip(*products, strict=False)))
 
 
 def bulk_insert_portfolio_funds(tx: Tx, pfunds: list[tuple[Any, ...]]) -> None:
     """(id, product, fund, target weighting, start date) each."""
     tx.execute("INSERT INTO portfolio_funds (id, firm_id, product_id, fund_id, target_weighting, start_date) "
                "SELECT u.i, current_firm_id(), u.p, u.f, u.w, u.s FROM unnest(%s::uuid[], %s::uuid[], %s::uuid[], "
-               "%s::numeric[], %s::date[]) AS u(i, p, f, w, s)", tuple(list(c) for c in zip(*pfunds)))
+               "%s::numeric[], %s::date[]) AS u(i, p, f, w, s)", tuple(list(c) for c in zip(*pfunds, strict=False)))

@@ -23,7 +23,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from typing import Any, NamedTuple
 
 from chalicelib.core.money import PENNY  # amounts under a penny count as zero
@@ -141,7 +141,7 @@ def _kingston_of_buckets(buckets: list[Decimal], first: int, with_flows: bool = 
 
 def _sign_changes(values: Iterable[Decimal | float]) -> int:
     signs = [v > 0 for v in values if v != 0]
-    return sum(1 for a, b in zip(signs, signs[1:]) if a != b)
+    return sum(1 for a, b in pairwise(signs) if a != b)
 
 
 def _one_rate(series: list[Decimal]) -> bool:
@@ -266,7 +266,7 @@ def history(flows: Sequence[Flow], points: Sequence[tuple[dt.date, Decimal]]) ->
         elif not (money_out or value > 0):
             x = _none(XIRR, NO_MONEY_OUT)
         else:  # the first flow is at least a month before `day`: never a single day
-            x = _xirr_solved(dates[:n] + [day], floats[:n] + [float(value)], [], guess=last_rate)
+            x = _xirr_solved([*dates[:n], day], [*floats[:n], float(value)], [], guess=last_rate)
             last_rate = float(x.irr) if x.irr is not None else None
         out.append((kingston, x))
     return out
@@ -300,7 +300,7 @@ def pooled(holdings: Iterable[Holding]) -> Pooled:
     moves = [list(h.flows) for h in items]  # each holding's flows read once (they may come as an iterator)
     if len(items) == 1 and not extra:  # one holding's flows, already one per date in date order (SQL)
         flows = [Flow(d, a) for d, a in moves[0]]
-        if all(x.date < y.date for x, y in zip(flows, flows[1:])):
+        if all(x.date < y.date for x, y in pairwise(flows)):
             return Pooled(flows, end_date, end_value)
     by_date: dict[dt.date, Decimal] = {}
     get = by_date.get
@@ -388,7 +388,7 @@ def _xirr_sign_changes(dates: Sequence[dt.date], amounts: Sequence[float]) -> in
     """Sign changes of the flows netted per date, in date order. Exactly one: the XIRR equation has exactly one
     root (Descartes' rule of signs holds for real exponents too), whichever solver finds it; none: no root."""
     net: dict[dt.date, float] = {}
-    for d, a in zip(dates, amounts):
+    for d, a in zip(dates, amounts, strict=False):
         net[d] = net.get(d, 0.0) + a
     return _sign_changes(v for _, v in sorted(net.items()))
 

@@ -43,7 +43,7 @@ def recompute_irr_history(tx: db.Tx, product_id: UUID, from_date: date) -> int:
     flows = [irr.Flow(f["flow_date"], f["amount"]) for f in store.flows_of_product(tx, product_id)]
     points = [(v["valuation_date"], v["value"]) for v in store.portfolio_valuation_series(tx, product_id, from_date)]
     out: list[tuple[date, str, Any, str | None]] = []
-    for (day, _value), figures in zip(points, irr.history(flows, points)):
+    for (day, _value), figures in zip(points, irr.history(flows, points), strict=False):
         out.extend((day, r.method, r.irr, r.reason) for r in figures)
     return store.write_product_irrs(tx, product_id, from_date, out)
 
@@ -117,8 +117,9 @@ def _irr_over(query: Any, inputs: list[dict[str, Any]], named: bool) -> dict[str
         if unfunded:
             return {**result, "to": end_date, "reason": "no money in for " + ", ".join(h["name"] for h in unfunded)
                                                         + ": a value with no investment recorded before it"}
-    pool = irr.pooled(irr.Holding(list(zip(h["flow_dates"] or [], h["flow_amounts"] or [])), h["end_date"],
-                                  h["end_value"], h["start_date"], h["start_value"]) for h in holdings)
+    pool = irr.pooled(irr.Holding(list(zip(h["flow_dates"] or [], h["flow_amounts"] or [], strict=True)),
+                                  h["end_date"], h["end_value"], h["start_date"], h["start_value"])
+                      for h in holdings)
     r = _compute(method, pool.flows, pool.end_date, pool.end_value)
     out = {**result, "irr": r.irr, "reason": r.reason, "from": pool.flows[0].date if pool.flows else None,
            "to": pool.end_date}

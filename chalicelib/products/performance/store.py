@@ -170,6 +170,7 @@ def live_revenue(tx: Tx, group_id: UUID | None) -> dict[str, Any]:
     """Revenue now (not from the views): every active product at its latest portfolio valuation."""
     return tx.one("SELECT coalesce(sum(round(p.fixed_fee_direct + p.fixed_fee_facilitated + coalesce(v.value, 0) "
                   "* p.percentage_fee_facilitated / 100, 2)), 0) AS revenue, count(*) AS products, "
-                  "now() AS computed_at FROM products p LEFT JOIN LATERAL (SELECT pv.value FROM portfolio_valuations pv "
-                  "WHERE pv.product_id = p.id ORDER BY pv.valuation_date DESC LIMIT 1) v ON true "
+                  "now() AS computed_at FROM products p "
+                  "LEFT JOIN LATERAL (SELECT pv.value FROM portfolio_valuations pv WHERE pv.product_id = p.id "
+                  "ORDER BY pv.valuation_date DESC LIMIT 1) v ON true "
                   "WHERE p.status = 'active' AND (%(g)s::uuid IS NULL OR p.client_group_id = %(g)s)", {"g": group_id})
