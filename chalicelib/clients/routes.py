@@ -15,7 +15,7 @@ from chalicelib.clients.models import (
     ProductOwnerPatchIn,
 )
 from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Reply
-from chalicelib.core.pagination import Page
+from chalicelib.core.pagination import Page, page_of
 
 groups_api = Api("client-groups", resources={"group_id": "client group", "owner_id": "product owner"})
 owners_api = Api("product-owners", resources={"owner_id": "product owner"})
@@ -25,7 +25,7 @@ owners_api = Api("product-owners", resources={"owner_id": "product owner"})
                   summary="List client groups (households)")
 def list_client_groups(req: ApiRequest) -> Page[ClientGroupOut]:
     rows, cursor = service.list_groups(req.ctx, req.query)
-    return Page[ClientGroupOut](items=[ClientGroupOut.model_validate(r) for r in rows], next_cursor=cursor)
+    return page_of(ClientGroupOut, rows, cursor)
 
 
 @groups_api.route("/client-groups", "POST", access=WRITE, body=ClientGroupCreateIn, response=ClientGroupOut,
@@ -57,7 +57,7 @@ def delete_client_group(req: ApiRequest, group_id: UUID) -> None:
                   response=Page[ProductOwnerOut], summary="The group's product owners, in inception-date order")
 def list_client_group_product_owners(req: ApiRequest, group_id: UUID) -> Page[ProductOwnerOut]:
     rows = service.list_members(req.ctx, group_id)
-    return Page[ProductOwnerOut](items=[ProductOwnerOut.model_validate(r) for r in rows], next_cursor=None)
+    return page_of(ProductOwnerOut, rows)
 
 
 @groups_api.route("/client-groups/{group_id}/product-owners/{owner_id}", "PUT", access=WRITE,
@@ -77,7 +77,7 @@ def remove_client_group_product_owner(req: ApiRequest, group_id: UUID, owner_id:
                   response=Page[ProductOwnerOut], summary="List product owners (people)")
 def list_product_owners(req: ApiRequest) -> Page[ProductOwnerOut]:
     rows, cursor = service.list_owners(req.ctx, req.query)
-    return Page[ProductOwnerOut](items=[ProductOwnerOut.model_validate(r) for r in rows], next_cursor=cursor)
+    return page_of(ProductOwnerOut, rows, cursor)
 
 
 @owners_api.route("/product-owners", "POST", access=WRITE, body=ProductOwnerCreateIn, response=ProductOwnerOut,

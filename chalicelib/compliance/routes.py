@@ -4,7 +4,7 @@ from __future__ import annotations
 from chalicelib.compliance import service
 from chalicelib.compliance.models import AuditEventListQuery, AuditEventOut
 from chalicelib.core.http import ADMIN, Api, ApiRequest
-from chalicelib.core.pagination import Page
+from chalicelib.core.pagination import Page, page_of
 
 api = Api("audit")
 
@@ -13,4 +13,4 @@ api = Api("audit")
            summary="The firm's audit trail, newest first")
 def list_audit_events(req: ApiRequest) -> Page[AuditEventOut]:
     rows, cursor = service.list_events(req.ctx, req.query)
-    return Page[AuditEventOut](items=[AuditEventOut.model_validate(r) for r in rows], next_cursor=cursor)
+    return page_of(AuditEventOut, rows, cursor)

@@ -38,6 +38,11 @@ class Page(ApiModel, Generic[T]):
     next_cursor: str | None
 
 
+def page_of(model: Any, rows: Any, next_cursor: str | None = None) -> Page[Any]:
+    """A response page of `model` from rows (dicts); a list that is never paged has no next cursor."""
+    return Page[model](items=[model.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
 Column = tuple[str, str]  # (column, SQL type), e.g. ("surname", "text"); "alias.column" names a joined table's
 
 

@@ -11,7 +11,7 @@ from chalicelib.core.http import (
     ApiRequest,
     Reply,
 )
-from chalicelib.core.pagination import ListQuery, Page
+from chalicelib.core.pagination import ListQuery, Page, page_of
 from chalicelib.firms import service
 from chalicelib.firms.models import (
     ApiKeyCreatedOut,
@@ -66,7 +66,7 @@ def me(req: ApiRequest) -> MeOut:
                  summary="List the firm's users")
 def list_users(req: ApiRequest) -> Page[UserOut]:
     rows, cursor = service.list_users(req.ctx, req.query)
-    return Page[UserOut](items=[UserOut.model_validate(r) for r in rows], next_cursor=cursor)
+    return page_of(UserOut, rows, cursor)
 
 
 @users_api.route("/users", "POST", access=ADMIN, body=UserCreateIn, response=UserCreatedOut, status=201,
@@ -93,7 +93,7 @@ def update_user(req: ApiRequest, user_id: UUID) -> UserOut:
                 summary="List API keys")
 def list_api_keys(req: ApiRequest) -> Page[ApiKeyOut]:
     rows, cursor = service.list_api_keys(req.ctx, req.query)
-    return Page[ApiKeyOut](items=[ApiKeyOut.model_validate(r) for r in rows], next_cursor=cursor)
+    return page_of(ApiKeyOut, rows, cursor)
 
 
 @keys_api.route("/api-keys", "POST", access=ADMIN, body=ApiKeyCreateIn, response=ApiKeyCreatedOut, status=201,

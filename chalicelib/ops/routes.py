@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from chalicelib.core.http import ADMIN, Api, ApiRequest
-from chalicelib.core.pagination import Page
+from chalicelib.core.pagination import Page, page_of
 from chalicelib.ops import service
 from chalicelib.ops.models import JobRunListQuery, JobRunOut
 
@@ -13,4 +13,4 @@ api = Api("ops")
            summary="Recent scheduled job runs, newest first")
 def list_job_runs(req: ApiRequest) -> Page[JobRunOut]:
     rows, cursor = service.list_runs(req.ctx, req.query)
-    return Page[JobRunOut](items=[JobRunOut.model_validate(r) for r in rows], next_cursor=cursor)
+    return page_of(JobRunOut, rows, cursor)

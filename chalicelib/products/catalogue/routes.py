@@ -5,7 +5,7 @@ from typing import Any
 from uuid import UUID
 
 from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Reply
-from chalicelib.core.pagination import ListQuery, Page
+from chalicelib.core.pagination import ListQuery, Page, page_of
 from chalicelib.products.catalogue import service
 from chalicelib.products.catalogue.models import (
     FundCreateIn,
@@ -37,7 +37,7 @@ def _created(model: Any, row: dict[str, Any], location: str) -> Reply:
                  summary="List providers")
 def list_providers(req: ApiRequest) -> Page[ProviderOut]:
     found, cursor = service.list_providers(req.ctx, req.query)
-    return Page[ProviderOut](items=[ProviderOut.model_validate(r) for r in found], next_cursor=cursor)
+    return page_of(ProviderOut, found, cursor)
 
 
 @catalogue.route("/providers", "POST", access=WRITE, body=ProviderCreateIn, response=ProviderOut, status=201,
@@ -71,7 +71,7 @@ def delete_provider(req: ApiRequest, provider_id: UUID) -> None:
                  summary="List funds (?isin= finds one)")
 def list_funds(req: ApiRequest) -> Page[FundOut]:
     found, cursor = service.list_funds(req.ctx, req.query)
-    return Page[FundOut](items=[FundOut.model_validate(r) for r in found], next_cursor=cursor)
+    return page_of(FundOut, found, cursor)
 
 
 @catalogue.route("/funds", "POST", access=WRITE, body=FundCreateIn, response=FundOut, status=201,
@@ -105,7 +105,7 @@ def delete_fund(req: ApiRequest, fund_id: UUID) -> None:
                  summary="List portfolio templates")
 def list_portfolio_templates(req: ApiRequest) -> Page[TemplateOut]:
     found, cursor = service.list_templates(req.ctx, req.query)
-    return Page[TemplateOut](items=[TemplateOut.model_validate(r) for r in found], next_cursor=cursor)
+    return page_of(TemplateOut, found, cursor)
 
 
 @catalogue.route("/portfolio-templates", "POST", access=WRITE, body=TemplateCreateIn, response=TemplateOut,
@@ -132,7 +132,7 @@ def update_portfolio_template(req: ApiRequest, template_id: UUID) -> TemplateOut
                  response=Page[GenerationOut], summary="A template's generations, oldest first")
 def list_template_generations(req: ApiRequest, template_id: UUID) -> Page[GenerationOut]:
     found = service.list_generations(req.ctx, template_id)
-    return Page[GenerationOut](items=[GenerationOut.model_validate(r) for r in found], next_cursor=None)
+    return page_of(GenerationOut, found)
 
 
 @catalogue.route("/portfolio-templates/{template_id}/generations", "POST", access=WRITE, body=GenerationCreateIn,

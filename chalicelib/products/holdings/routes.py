@@ -5,7 +5,7 @@ from typing import Any
 from uuid import UUID
 
 from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Reply
-from chalicelib.core.pagination import Page
+from chalicelib.core.pagination import Page, page_of
 from chalicelib.products.holdings import service
 from chalicelib.products.holdings.models import (
     ActivityIn,
@@ -45,7 +45,7 @@ def _created(model: Any, row: dict[str, Any], location: str) -> Reply:
                 response=Page[ProductOut], summary="A client group's managed products")
 def list_group_products(req: ApiRequest, group_id: UUID) -> Page[ProductOut]:
     found, cursor = service.list_products(req.ctx, group_id, req.query)
-    return Page[ProductOut](items=[ProductOut.model_validate(r) for r in found], next_cursor=cursor)
+    return page_of(ProductOut, found, cursor)
 
 
 @products.route("/client-groups/{group_id}/products", "POST", access=WRITE, body=ProductCreateIn,
@@ -89,14 +89,14 @@ def reactivate_product(req: ApiRequest, product_id: UUID) -> ProductOut:
                 summary="The product's provider changes, oldest first")
 def list_provider_switches(req: ApiRequest, product_id: UUID) -> Page[ProviderSwitchOut]:
     found = service.provider_switches(req.ctx, product_id)
-    return Page[ProviderSwitchOut](items=[ProviderSwitchOut.model_validate(r) for r in found], next_cursor=None)
+    return page_of(ProviderSwitchOut, found)
 
 
 @products.route("/products/{product_id}/funds", "GET", access=READ, response=Page[PortfolioFundOut],
                 summary="The product's portfolio funds, ended ones included")
 def list_portfolio_funds(req: ApiRequest, product_id: UUID) -> Page[PortfolioFundOut]:
     found = service.list_portfolio_funds(req.ctx, product_id)
-    return Page[PortfolioFundOut](items=[PortfolioFundOut.model_validate(r) for r in found], next_cursor=None)
+    return page_of(PortfolioFundOut, found)
 
 
 @products.route("/products/{product_id}/funds", "POST", access=WRITE, body=PortfolioFundCreateIn,
@@ -125,15 +125,14 @@ def delete_portfolio_fund(req: ApiRequest, portfolio_fund_id: UUID) -> None:
                 summary="Portfolio valuations: dates on which every active non-cash fund was valued")
 def list_portfolio_valuations(req: ApiRequest, product_id: UUID) -> Page[PortfolioValuationOut]:
     found, cursor = service.portfolio_valuations(req.ctx, product_id, req.query)
-    return Page[PortfolioValuationOut](items=[PortfolioValuationOut.model_validate(r) for r in found],
-                                       next_cursor=cursor)
+    return page_of(PortfolioValuationOut, found, cursor)
 
 
 @products.route("/portfolio-funds/{portfolio_fund_id}/valuations", "GET", access=READ, query=DatedListQuery,
                 response=Page[FundValuationOut], summary="A portfolio fund's valuations")
 def list_fund_valuations(req: ApiRequest, portfolio_fund_id: UUID) -> Page[FundValuationOut]:
     found, cursor = service.list_valuations(req.ctx, portfolio_fund_id, req.query)
-    return Page[FundValuationOut](items=[FundValuationOut.model_validate(r) for r in found], next_cursor=cursor)
+    return page_of(FundValuationOut, found, cursor)
 
 
 @products.route("/portfolio-funds/{portfolio_fund_id}/valuations", "POST", access=WRITE, body=FundValuationIn,
@@ -166,7 +165,7 @@ def bulk_fund_valuations(req: ApiRequest, product_id: UUID) -> Reply:
                 response=Page[ActivityOut], summary="A portfolio fund's cash flows")
 def list_fund_activity(req: ApiRequest, portfolio_fund_id: UUID) -> Page[ActivityOut]:
     found, cursor = service.list_activity(req.ctx, portfolio_fund_id, req.query)
-    return Page[ActivityOut](items=[ActivityOut.model_validate(r) for r in found], next_cursor=cursor)
+    return page_of(ActivityOut, found, cursor)
 
 
 @products.route("/portfolio-funds/{portfolio_fund_id}/activity", "POST", access=WRITE, body=ActivityIn,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from chalicelib.core.http import READ, Api, ApiRequest
-from chalicelib.core.pagination import Page
+from chalicelib.core.pagination import Page, page_of
 from chalicelib.products.performance import service
 from chalicelib.products.performance.models import (
     ClientGroupSummaryOut,
@@ -43,7 +43,7 @@ def client_group_irr(req: ApiRequest, group_id: UUID) -> IrrOut:
                    response=Page[IrrHistoryOut], summary="The stored IRR of each valuation date, oldest first")
 def product_irr_history(req: ApiRequest, product_id: UUID) -> Page[IrrHistoryOut]:
     found, cursor = service.irr_history(req.ctx, product_id, req.query)
-    return Page[IrrHistoryOut](items=[IrrHistoryOut.model_validate(r) for r in found], next_cursor=cursor)
+    return page_of(IrrHistoryOut, found, cursor)
 
 
 @performance.route("/products/{product_id}/revenue", "GET", access=READ, response=RevenueOut,
