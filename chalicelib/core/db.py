@@ -188,15 +188,8 @@ def transaction(ctx: RequestContext, *, kind: str = "app") -> Iterator[Tx]:
             current.ctx = ctx
         yield current
         return
-    with pool(kind).connection() as conn:
-        with conn.transaction():
-            tx = Tx(conn, ctx)
-            _set_tenant(tx, ctx)
-            token = _current.set(tx)
-            try:
-                yield tx
-            finally:
-                _current.reset(token)
+    with _current_transaction(kind, lambda conn: Tx(conn, ctx), _set_tenant_of) as tx:
+        yield tx
 
 
 @contextmanager
@@ -210,15 +203,27 @@ def lookup(ctx: RequestContext) -> Iterator[Tx]:
     """
     if _current.get() is not None:
         raise RuntimeError("a lookup runs before any transaction, never inside one")
-    with pool().connection() as conn:
-        with conn.transaction():
-            tx = Tx(conn, RequestContext(request_id=ctx.request_id, ip=ctx.ip, user_agent=ctx.user_agent),
-                    lookup=True)
-            token = _current.set(tx)
-            try:
-                yield tx
-            finally:
-                _current.reset(token)
+    anonymous = RequestContext(request_id=ctx.request_id, ip=ctx.ip, user_agent=ctx.user_agent)
+    with _current_transaction("app", lambda conn: Tx(conn, anonymous, lookup=True), None) as tx:
+        yield tx
+
+
+@contextmanager
+def _current_transaction(kind: str, make: Any, prepare: Any) -> Iterator[Tx]:
+    """A pooled connection's transaction as the context's current one (which nested calls join)."""
+    with pool(kind).connection() as conn, conn.transaction():
+        tx = make(conn)
+        if prepare is not None:
+            prepare(tx)
+        token = _current.set(tx)
+        try:
+            yield tx
+        finally:
+            _current.reset(token)
+
+
+def _set_tenant_of(tx: Tx) -> None:
+    _set_tenant(tx, tx.ctx)
 
 
 @contextmanager
