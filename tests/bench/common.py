@@ -33,7 +33,7 @@ def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
     s = sorted(values)
-    k = max(0, min(len(s) - 1, int(round(p / 100.0 * len(s) + 0.5)) - 1))
+    k = max(0, min(len(s) - 1, round(p / 100.0 * len(s) + 0.5) - 1))
     return s[k]
 
 
@@ -236,7 +236,7 @@ def quiet_request_log() -> None:
     """Keep the app's one-JSON-line-per-request log (its cost is part of a request) but send it to /dev/null."""
     from chalicelib.core import http
 
-    devnull = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    devnull = open(os.devnull, "w")
     logger: Any = http.log
     while logger is not None:
         for handler in logger.handlers:

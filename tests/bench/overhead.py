@@ -347,8 +347,8 @@ def components(app_module: Any, firm: BenchFirm, n: int = 3000) -> list[tuple[st
     # (part, label, fn): "db" is the database part as the handler runs it; "py" the Python pieces around it, which
     # add up with "db" towards the handler; "info" pieces are contained in another or are for comparison only.
     pieces: list[tuple[str, str, Any]] = [
-        ("db", "`clients.service.get_group`: pool checkout, BEGIN, set_config (+ the session check), SELECT, "
-               "COMMIT, return", lambda: service.get_group(ctx, group_id)),
+        ("db", ("`clients.service.get_group`: pool checkout, BEGIN, set_config (+ the session check), SELECT, "
+               "COMMIT, return"), lambda: service.get_group(ctx, group_id)),
         ("info", "  of which pool checkout + return (`with pool().connection(): pass`)", pool_roundtrip),
         ("info", "  the same `get_group`, with other work between calls (a request's worth of Python, untimed)",
          "gap"),
@@ -397,7 +397,7 @@ def pool_handoff(firm: BenchFirm, rounds: int = 30, per_round: int = 100) -> dic
     gid = firm.group_ids[len(firm.group_ids) // 4]
     firm_id = str(firm.id)
     perf = time.perf_counter
-    configured = pool._reset  # noqa: SLF001 - a measurement, restored below
+    configured = pool._reset
     kinds = {"as configured": configured}
     if configured is not None:
         kinds["synchronous return (no reset callback)"] = None
@@ -406,7 +406,7 @@ def pool_handoff(firm: BenchFirm, rounds: int = 30, per_round: int = 100) -> dic
         for r in range(rounds):
             order = list(kinds.items()) if r % 2 == 0 else list(reversed(kinds.items()))
             for kind, reset in order:
-                pool._reset = reset  # noqa: SLF001
+                pool._reset = reset
                 for _ in range(per_round):
                     t = perf()
                     with pool.connection() as conn:
@@ -415,5 +415,5 @@ def pool_handoff(firm: BenchFirm, rounds: int = 30, per_round: int = 100) -> dic
                             conn.execute(select_sql, (gid,)).fetchone()
                     samples[kind].append(perf() - t)
     finally:
-        pool._reset = configured  # noqa: SLF001
+        pool._reset = configured
     return {k: p50(v) for k, v in samples.items()}

@@ -2,12 +2,14 @@
 
 4. Group IRR over all its flows: p95 of `GET /v1/client-groups/{id}/irr` through the real handler in process
    (`app.app(event, context)`), kingston_monthly and xirr, over the p95 of the bare IRR arithmetic
-   (`chalicelib.products.performance.irr.kingston_monthly` / `xirr` called directly on the same group's pre-built Flow list):
-   the floor. The group with the most flows, the group nearest Ghostfolio's ~1,900 activities, and typical groups.
+   (`chalicelib.products.performance.irr.kingston_monthly` / `xirr` called directly on the same group's pre-built
+   Flow list): the floor. The group with the most flows, the group nearest Ghostfolio's ~1,900 activities, and
+   typical groups.
 5. Recompute after editing a cash flow in the middle of a ten-year history, over a full recompute:
-   `chalicelib.products.performance.service.recompute_irr_history(tx, product, middle date)` against `recompute_irr_history(tx, product,
-   date.min)`, interleaved, each in a transaction that is rolled back; where the time goes; the same ratio for
-   edits at other points of the history; and the whole `PATCH /v1/activity/{id}` request against a full recompute.
+   `chalicelib.products.performance.service.recompute_irr_history(tx, product, middle date)` against
+   `recompute_irr_history(tx, product, date.min)`, interleaved, each in a transaction that is rolled back; where the
+   time goes; the same ratio for edits at other points of the history; and the whole `PATCH /v1/activity/{id}`
+   request against a full recompute.
 6. `GET /v1/dashboard` and `GET /v1/client-groups/{id}/summary` p95 while the job `refresh-views` runs in a loop
    in another process, over their p95 with no refresh running (phases alternate), with pg_stat_activity sampled
    for lock waits of the reading backend; and a control with plain (not CONCURRENTLY) refreshes, which must show
@@ -187,7 +189,7 @@ class _GcWatch:
         else:
             self.seconds[info["generation"]].append(time.perf_counter() - self._t)
 
-    def __enter__(self) -> "_GcWatch":
+    def __enter__(self) -> _GcWatch:
         import gc
 
         self.objects = max(self.objects, len(gc.get_objects()))
@@ -240,18 +242,21 @@ def measure_group_irr(app_module: Any, firm: BenchFirm, *, rounds: int = 6, per_
 
         import pyxirr
 
-        def run_handler(m: str, n: int) -> None:
+        # the loop's values are bound as defaults, so that each closure keeps this iteration's group
+        def run_handler(m: str, n: int, case: GroupCase = case, events: dict = events) -> None:
             for _ in range(n):
                 case.handler[m].append(_call(app, events[m], lctx)[0])
 
-        def run_floor(m: str, n: int) -> None:
+        def run_floor(m: str, n: int, case: GroupCase = case, flows: list = flows,
+                      end_date: date = end_date, end_value: Decimal = end_value) -> None:
             fn, out = fns[m], case.floor[m]
             for _ in range(n):
                 t = perf()
                 fn(flows, end_date, end_value)
                 out.append(perf() - t)
 
-        def run_solver(m: str, n: int) -> None:
+        def run_solver(m: str, n: int, case: GroupCase = case, monthly: list[float] = monthly,
+                       unique: bool = unique, x_dates: list = x_dates, x_amounts: list[float] = x_amounts) -> None:
             out = case.solver[m]
             for _ in range(n):
                 t = perf()
@@ -437,7 +442,7 @@ class _Instrument:
         setattr(module, name, wrapped)
         self._undo.append((module, name, original))
 
-    def __enter__(self) -> "_Instrument":
+    def __enter__(self) -> _Instrument:
         import numpy_financial
         import pyxirr
 
@@ -511,7 +516,8 @@ def measure_recompute(app_module: Any, firm: BenchFirm, *, reps: int = 20, sweep
         edit, full = [], []
         for r in range(sweep_reps):
             for which in ((d, edit), (date.min, full)) if r % 2 == 0 else ((date.min, full), (d, edit)):
-                which[1].append(_rolled_back(ctx, lambda tx, d0=which[0]: service.recompute_irr_history(tx, pid, d0))[0])
+                which[1].append(
+                    _rolled_back(ctx, lambda tx, d0=which[0]: service.recompute_irr_history(tx, pid, d0))[0])
         res.sweep.append((position, d, sum(1 for x in dates if x >= d), p50(edit), p50(full)))
     res.sweep.insert(1, (0.5, middle, res.middle_dates_after, p50(res.samples["middle"]), p50(res.samples["full"])))
     _measure_patch(app_module, firm, ctx, res, act, patches)
@@ -687,7 +693,7 @@ def _top_households_plan(firm: BenchFirm) -> str:
     with db.transaction(RequestContext.system(firm.id)) as tx:
         plan = tx.one("EXPLAIN (ANALYZE, FORMAT JSON) SELECT client_group_id, name, funds_under_management, revenue "
                       "FROM client_group_summaries ORDER BY funds_under_management DESC, client_group_id LIMIT 10")
-    node = list(plan.values())[0][0]["Plan"]
+    node = next(iter(plan.values()))[0]["Plan"]
     while node.get("Plans") and node["Node Type"] not in ("Seq Scan", "Index Scan", "Index Only Scan",
                                                           "Bitmap Heap Scan"):
         node = node["Plans"][0]
@@ -736,7 +742,7 @@ def measure_refresh(app_module: Any, firm: BenchFirm, database: Database, *, pai
     # First, the views as the job leaves them after a refresh (it never analyses them); then, for phases that
     # differ only in the refresh loop, the views analysed once (a REFRESH keeps the statistics), so that
     # autovacuum's analyse landing in the middle of the figure cannot tilt one phase against another.
-    schedule = [("nostats", control_seconds)] + schedule + [("plain", control_seconds)]
+    schedule = [("nostats", control_seconds), *schedule, ("plain", control_seconds)]
     codes = {"nostats": 0, "off": 0, "concurrently": 1, "plain": 2}
     reads_at: list[tuple[str, float, float, str]] = []  # (mode, start, end, endpoint)
     k = 0

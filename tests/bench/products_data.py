@@ -150,13 +150,13 @@ def load(firm: BenchFirm, *, seed: int = 3, admin_url: str | None = None) -> Loa
         with db.transaction(ctx) as tx:
             tx.execute("SET LOCAL statement_timeout = 0")  # bulk statements of a few seconds each
             tx.execute("SELECT setseed(%s)", (rng.random() * 2 - 1,))
-            cols = list(zip(*products))
+            cols = list(zip(*products, strict=False))
             tx.execute("INSERT INTO products (id, firm_id, client_group_id, name, product_type, provider_id, "
                        "plan_number, start_date, percentage_fee_facilitated, ownership) "
                        "SELECT u.i, current_firm_id(), u.g, u.n, u.t, u.p, u.pn, u.s, u.pf, u.o FROM "
                        "unnest(%s::uuid[], %s::uuid[], %s::text[], %s::text[], %s::uuid[], %s::text[], %s::date[], "
                        "%s::numeric[], %s::jsonb[]) AS u(i, g, n, t, p, pn, s, pf, o)", tuple(list(c) for c in cols))
-            cols = list(zip(*pfs))
+            cols = list(zip(*pfs, strict=False))
             tx.execute("INSERT INTO portfolio_funds (id, firm_id, product_id, fund_id, target_weighting, start_date) "
                        "SELECT u.i, current_firm_id(), u.p, u.f, u.w, u.s FROM unnest(%s::uuid[], %s::uuid[], "
                        "%s::uuid[], %s::numeric[], %s::date[]) AS u(i, p, f, w, s)", tuple(list(c) for c in cols[:5]))

@@ -4,8 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 from tests.bench.common import p50, pct
-from tests.bench.products import (GHOSTFOLIO_ACTIVITIES, GHOSTFOLIO_SECONDS, GHOSTFOLIO_URL, METHODS,
-                                  GroupCase, ProductsResult)
+from tests.bench.products import (
+    GHOSTFOLIO_ACTIVITIES,
+    GHOSTFOLIO_SECONDS,
+    GHOSTFOLIO_URL,
+    METHODS,
+    GroupCase,
+    ProductsResult,
+)
 from tests.bench.report import _ms, _x
 
 GROUP_IRR_TARGET = 5.0
@@ -21,14 +27,14 @@ def verdicts(p: ProductsResult) -> list[tuple[str, str, str, bool]]:
     big = _largest(p)
     for i, m in enumerate(METHODS):
         worst = max(p.group_irr.cases, key=lambda c: c.ratio(m))
-        out.append((f"4{'ab'[i]}. Group IRR ({m}): p95 `GET /v1/client-groups/{{id}}/irr` / p95 bare IRR arithmetic, "
-                    f"group with the most flows ({big.flows:,})",
-                    f"{_x(big.ratio(m))} ({_ms(pct(big.handler[m], 95))} / {_ms(pct(big.floor[m], 95))}); worst of "
-                    f"the {len(p.group_irr.cases)} groups {_x(worst.ratio(m))}",
+        out.append(((f"4{'ab'[i]}. Group IRR ({m}): p95 `GET /v1/client-groups/{{id}}/irr` / p95 bare IRR arithmetic, "
+                    f"group with the most flows ({big.flows:,})"),
+                    (f"{_x(big.ratio(m))} ({_ms(pct(big.handler[m], 95))} / {_ms(pct(big.floor[m], 95))}); worst of "
+                    f"the {len(p.group_irr.cases)} groups {_x(worst.ratio(m))}"),
                     f"≤ {GROUP_IRR_TARGET:g}x", big.ratio(m) <= GROUP_IRR_TARGET))
     r = p.recompute
-    out.append(("5a. Recompute after a cash-flow edit in the middle of a 10-year history / full recompute "
-                "(`recompute_irr_history`, p50)",
+    out.append((("5a. Recompute after a cash-flow edit in the middle of a 10-year history / full recompute "
+                "(`recompute_irr_history`, p50)"),
                 f"{_x(r.ratio())} ({_ms(p50(r.samples['middle']))} / {_ms(p50(r.samples['full']))})",
                 f"≤ {RECOMPUTE_TARGET:g}x", r.ratio() <= RECOMPUTE_TARGET))
     pr = p50(r.patch) / p50(r.patch_full)
@@ -43,8 +49,8 @@ def verdicts(p: ProductsResult) -> list[tuple[str, str, str, bool]]:
         on = f.reads.get("concurrently", {}).get(endpoint, [])
         off = f.reads.get("off", {}).get(endpoint, [])
         parts.append(f"{endpoint} {_x(pct(on, 95) / pct(off, 95))} ({_ms(pct(on, 95))} / {_ms(pct(off, 95))})")
-    out.append(("6. `GET /v1/dashboard` and `GET /v1/client-groups/{id}/summary` while `refresh-views` runs in a "
-                "loop: p95 during / p95 without; reader samples waiting on a lock",
+    out.append((("6. `GET /v1/dashboard` and `GET /v1/client-groups/{id}/summary` while `refresh-views` runs in a "
+                "loop: p95 during / p95 without; reader samples waiting on a lock"),
                 "; ".join(parts) + f"; lock waits {waits} of {f.samples.get('concurrently', 0):,} samples over "
                 f"{runs} refreshes", "reads never wait (0 lock waits)", waits == 0 and runs > 0))
     return out
@@ -77,18 +83,18 @@ def _group_irr(p: ProductsResult, w: Any) -> None:
     d = g.flow_distribution
     big = _largest(p)
     w("### 4. Group IRR over all its flows\n")
-    w(f"`GET /v1/client-groups/{{id}}/irr?method=...` through the real handler in process (`app.app(event, "
-      f"context)`, as figure 1), against the floor: `chalicelib.products.performance.irr.kingston_monthly` / `xirr` called "
+    w(f"`GET /v1/client-groups/{{id}}/irr?method=...` through the real handler in process (`app.app(event, context)`, "
+      f"as figure 1), against the floor: `chalicelib.products.performance.irr.kingston_monthly` / `xirr` called "
       f"directly on the group's flows as recorded (one `Flow` per cash flow of each product up to that product's "
       f"latest valuation, and the latest valuation of a product valued last before the others as money out on its "
       f"date), with the end date (the group's latest valuation) and end value (the products valued that day), "
-      f"assembled once by the harness's own SQL, untimed; the API's figure is "
-      f"checked equal to the floor's before timing: to the digit for Kingston, to 1e-9 for XIRR). How the API "
-      f"gets there (what it fetches, how it nets) is its own business and inside its time. Handler and floor "
-      f"alternate in rounds. Investor cash flows per household: min {d.get('min', 0):,}, p25 {d.get('p25', 0):,}, "
-      f"median {d.get('p50', 0):,}, p75 {d.get('p75', 0):,}, max {d.get('max', 0):,}. \"API rows\" is how many flows "
-      f"the API's one query (`store.irr_inputs`) returns for the group, netted per product and date; \"root finder\" is the solver alone on "
-      f"the prepared series (`irr._monthly_irr` on the monthly buckets, `pyxirr.xirr` on the dated amounts).\n")
+      f"assembled once by the harness's own SQL, untimed; the API's figure is checked equal to the floor's before "
+      f"timing: to the digit for Kingston, to 1e-9 for XIRR). How the API gets there (what it fetches, how it nets) "
+      f"is its own business and inside its time. Handler and floor alternate in rounds. Investor cash flows per "
+      f"household: min {d.get('min', 0):,}, p25 {d.get('p25', 0):,}, median {d.get('p50', 0):,}, p75 "
+      f"{d.get('p75', 0):,}, max {d.get('max', 0):,}. \"API rows\" is how many flows the API's one query "
+      f"(`store.irr_inputs`) returns for the group, netted per product and date; \"root finder\" is the solver alone "
+      f"on the prepared series (`irr._monthly_irr` on the monthly buckets, `pyxirr.xirr` on the dated amounts).\n")
     w("| Group | flows | API rows | products / funds | months | method | API p50 | API p95 | floor p50 | floor p95 "
       "| root finder p50 | **p95 / p95** | irr |")
     w("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -109,8 +115,8 @@ def _group_irr(p: ProductsResult, w: Any) -> None:
     w("| Part | p50 | share of the request |")
     w("|---|---|---|")
     rows = [("the whole request (`app.app(event, context)`)", handler),
-            ("database: `store.irr_inputs`, one query (the group's existence; each product's end and start "
-             "valuation and its flows netted per date from `product_flows`), rows converted to Python", db),
+            (("database: `store.irr_inputs`, one query (the group's existence; each product's end and start "
+             "valuation and its flows netted per date from `product_flows`), rows converted to Python"), db),
             ("Python: pooling the products, each over its own period (`irr.pooled`)", prep),
             ("the IRR arithmetic (`service._compute` -> `irr.kingston_monthly`)", arith),
             ("the rest: authentication, BEGIN/set_config/COMMIT, the pipeline, the response, Chalice", rest)]
@@ -174,13 +180,13 @@ def _group_irr(p: ProductsResult, w: Any) -> None:
 def _recompute(p: ProductsResult, w: Any) -> None:
     r = p.recompute
     w("### 5. Recompute after editing a cash flow in the middle of the history\n")
-    w(f"One typical product (the median by cash flows among products with monthly contributions: "
-      f"{r.portfolio_funds} funds, {r.flows:,} investor cash flows, {r.dates} valuation dates, so {r.dates * 2} "
-      f"stored IRRs with both methods). `chalicelib.products.performance.service.recompute_irr_history(tx, product, {r.middle})` (the "
+    w(f"One typical product (the median by cash flows among products with monthly contributions: {r.portfolio_funds} "
+      f"funds, {r.flows:,} investor cash flows, {r.dates} valuation dates, so {r.dates * 2} stored IRRs with both "
+      f"methods). `chalicelib.products.performance.service.recompute_irr_history(tx, product, {r.middle})` (the "
       f"middle valuation date: {r.middle_dates_after} of the {r.dates} dates are on or after it) against "
-      f"`recompute_irr_history(tx, product, date.min)` (every date), each in its own tenant transaction that is rolled "
-      f"back, interleaved, {len(r.samples['middle'])} runs each. Rows written per run: {r.rows.get('middle', 0)} "
-      f"and {r.rows.get('full', 0)}.\n")
+      f"`recompute_irr_history(tx, product, date.min)` (every date), each in its own tenant transaction that is "
+      f"rolled back, interleaved, {len(r.samples['middle'])} runs each. Rows written per run: "
+      f"{r.rows.get('middle', 0)} and {r.rows.get('full', 0)}.\n")
     w("| Edit at | first date recomputed | dates recomputed | share of dates | recompute p50 | full recompute p50 "
       "| ratio |")
     w("|---|---|---|---|---|---|---|")
@@ -203,7 +209,7 @@ def _recompute(p: ProductsResult, w: Any) -> None:
                 keys.append(k)
     w("| Part | from the middle | full |")
     w("|---|---|---|")
-    for k in keys + ["total (instrumented)"]:
+    for k in [*keys, "total (instrumented)"]:
         w(f"| {k} | {_ms(r.split.get('middle', {}).get(k, 0.0))} | {_ms(r.split.get('full', {}).get(k, 0.0))} |")
     mid_c, full_c = r.solver_counts.get("middle", {}), r.solver_counts.get("full", {})
     w("")

@@ -355,7 +355,7 @@ def suggestions(run: Run) -> list[str]:
                    f"LRU of verified tokens (key: the token string; kept until its `exp`) skips the work for a "
                    f"caller's repeat requests.")
     pool_rt = _comp(run, "of which pool checkout")
-    wait, wait_share = _bucket(run, "of which waiting in the queue")
+    wait, _wait_share = _bucket(run, "of which waiting in the queue")
     handoff = run.profile.handoff
     sync = handoff.get("synchronous return (no reset callback)")
     if sync is not None:

@@ -21,7 +21,7 @@ import os
 import secrets
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ class Phase:
     def __init__(self, name: str, log: list[str]) -> None:
         self.name, self.log = name, log
 
-    def __enter__(self) -> "Phase":
+    def __enter__(self) -> Phase:
         from tests.bench.scale import _proc_stat
 
         self.t0, self.s0 = time.monotonic(), _proc_stat()
@@ -98,10 +98,10 @@ def main() -> int:
     _prepare_environment()
     from tests.bench import coldstart, common, overhead, report, scale
 
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     t0 = time.monotonic()
-    command = f"{os.path.relpath(sys.executable, repo) if sys.executable.startswith(str(repo)) else sys.executable}" \
-              f" -m tests.bench.run"
+    command = (f"{os.path.relpath(sys.executable, repo) if sys.executable.startswith(str(repo)) else sys.executable}"
+               f" -m tests.bench.run")
     machine = common.machine()
     households = _env_int("BENCH_HOUSEHOLDS", 13_000)
     workers = _env_int("BENCH_WORKERS", 16)

@@ -66,7 +66,6 @@ class ScaleResult:
 def _worker(w: int, ids: list[str], own: list[str], token: str, duration: float, write_share: float, tag: str,
             barrier: Any, queue: Any) -> None:
     import app as app_module
-
     from chalicelib.core import db
 
     app = app_module.app

@@ -19,8 +19,12 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from requests.adapters import BaseAdapter, HTTPAdapter
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
-                                               response_schema_conformance, status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from urllib3 import HTTPResponse
 from urllib3._collections import HTTPHeaderDict
 

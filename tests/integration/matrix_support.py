@@ -195,7 +195,7 @@ def create_generation(client: Any, auth: dict[str, str], template_id: Any,
                               body=body), 201)
 
 
-def create_product(client: Any, auth: dict[str, str], house: "Household", **fields: Any) -> dict[str, Any]:
+def create_product(client: Any, auth: dict[str, str], house: Household, **fields: Any) -> dict[str, Any]:
     """A managed product of the household, owned by its member (individual) unless `ownership` is given."""
     body = {"name": unique("ISA"), "product_type": "stocks_and_shares_isa", "start_date": "2020-01-15",
             "ownership": {"association_type": "individual", "product_owner_id": house.owner_id}, **fields}
@@ -248,7 +248,7 @@ class Book:
                 self.generation, self.product, self.pf, self.other_pf, self.cash_pf, self.valuation, self.activity}
 
 
-def make_book(client: Any, auth: dict[str, str], house: "Household", *, day: str, invested: tuple[str, str],
+def make_book(client: Any, auth: dict[str, str], house: Household, *, day: str, invested: tuple[str, str],
               values: tuple[str, str]) -> Book:
     providers = create_provider(client, auth), create_provider(client, auth)
     fund, other, cash = (create_fund(client, auth), create_fund(client, auth),

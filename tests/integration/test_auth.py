@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -102,7 +102,7 @@ def test_five_failures_lock_the_account_until_the_lock_expires(client: Any, fres
     fifth = login(client, email, "wrong-5")
     assert_problem(fifth, 401)
     row = user_row(user["id"])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert row["locked_until"] is not None
     assert now + timedelta(minutes=29) < row["locked_until"] <= now + timedelta(minutes=31)
     assert audit_count(fresh_firm.id, "auth.login_failed") == 5
@@ -338,7 +338,7 @@ def test_api_key_last_used_at_is_set(client: Any, fresh_firm: Firm) -> None:
     assert owner_sql("SELECT last_used_at FROM api_keys WHERE id = %s", (created["id"],))[0]["last_used_at"] is None
     assert client.http.get("/v1/client-groups", headers=bearer(created["key"])).status_code == 200
     used = owner_sql("SELECT last_used_at FROM api_keys WHERE id = %s", (created["id"],))[0]["last_used_at"]
-    assert used is not None and abs(datetime.now(timezone.utc) - used) < timedelta(minutes=5)
+    assert used is not None and abs(datetime.now(UTC) - used) < timedelta(minutes=5)
     listed = client.http.get("/v1/api-keys", headers=fresh_firm.auth("admin")).json_body["items"]
     assert [k["last_used_at"] for k in listed if k["id"] == created["id"]] != [None]
 
@@ -361,7 +361,7 @@ def test_revoked_api_key_is_refused(client: Any, fresh_firm: Firm) -> None:
 
 
 def test_expired_api_key_is_refused(client: Any, fresh_firm: Firm) -> None:
-    expires = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+    expires = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     created = create_key(client, fresh_firm, expires_at=expires).json_body
     assert created["expires_at"] is not None
     key = bearer(created["key"])
@@ -375,10 +375,10 @@ def test_expired_api_key_is_refused(client: Any, fresh_firm: Firm) -> None:
 
 def test_api_key_expiry_must_be_in_the_future(client: Any, fresh_firm: Firm) -> None:
     admin = {**fresh_firm.auth("admin"), **JSON}
-    past = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()
+    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     assert_problem(client.http.post("/v1/api-keys", headers=admin,
                                     body=json.dumps({"name": "k", "scopes": ["read"], "expires_at": past})), 422)
-    naive = (datetime.now(timezone.utc) + timedelta(days=1)).replace(tzinfo=None).isoformat()
+    naive = (datetime.now(UTC) + timedelta(days=1)).replace(tzinfo=None).isoformat()
     assert_problem(client.http.post("/v1/api-keys", headers=admin,
                                     body=json.dumps({"name": "k", "scopes": ["read"], "expires_at": naive})), 422)
     assert_problem(client.http.post("/v1/api-keys", headers=admin, body='{"name": "k", "scopes": ["admin"]}'), 422)

@@ -13,8 +13,9 @@ import multiprocessing as mp
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 from tests.conftest import Firm, owner_sql
 
@@ -24,8 +25,9 @@ TIMEOUT = 60  # seconds: a bound on a hung child, never a timing assumption
 
 def _child(index: int, barrier: Any, results: Any, work: Callable[[Any, int], Any]) -> None:
     try:
-        import app as app_module
         from chalice.test import Client
+
+        import app as app_module
 
         # the same stage as the `client` fixture (stage "dev" would point the app at Secrets Manager)
         with Client(app_module.app, stage_name="local") as client:
@@ -245,8 +247,14 @@ def test_concurrent_creates_with_one_idempotency_key_create_once(client: Any, fr
 
 def _product_with_two_funds(client: Any, firm: Firm) -> tuple[str, list[str]]:
     """A product with two funds, each with an investment on 2021-01-15 and a valuation on 2021-06-30."""
-    from tests.integration.matrix_support import (add_activity, add_portfolio_fund, add_valuation, create_fund,
-                                                  create_household, create_product)
+    from tests.integration.matrix_support import (
+        add_activity,
+        add_portfolio_fund,
+        add_valuation,
+        create_fund,
+        create_household,
+        create_product,
+    )
 
     auth = firm.auth("adviser")
     house = create_household(client, auth)
@@ -363,7 +371,8 @@ def test_a_product_end_and_a_raw_write_after_it_cannot_both_commit(client: Any, 
             holder.execute(first[0], (first[1],))
             outcome: dict[str, Any] = {}
 
-            def run(conn: Any = waiter, statement: tuple[str, str] = second) -> None:
+            def run(conn: Any = waiter, statement: tuple[str, str] = second,
+                    outcome: dict[str, Any] = outcome) -> None:
                 try:
                     conn.execute(statement[0], (statement[1],))
                     conn.commit()

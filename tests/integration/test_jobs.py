@@ -26,7 +26,7 @@ def _run_row(run_id) -> dict:
 def _drop_future_partition(offset: int = 3) -> str:
     """Remove an (empty) partition the job is responsible for, so the next run has work to do."""
     name = f"audit_events_{_month(offset)}"
-    assert owner_sql(f"SELECT count(*) AS n FROM {name}") == [{"n": 0}]  # noqa: S608 (a name we built)
+    assert owner_sql(f"SELECT count(*) AS n FROM {name}") == [{"n": 0}]
     owner_sql(f"DROP TABLE {name}")
     return name
 

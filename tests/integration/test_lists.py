@@ -19,9 +19,19 @@ from uuid import UUID
 import pytest
 
 from tests.conftest import assert_problem, make_firm
-from tests.integration.matrix_support import (Household, add_activity, add_portfolio_fund, add_valuation,
-                                              create_fund, create_household, create_product, create_provider,
-                                              create_template, expect_status, send)
+from tests.integration.matrix_support import (
+    Household,
+    add_activity,
+    add_portfolio_fund,
+    add_valuation,
+    create_fund,
+    create_household,
+    create_product,
+    create_provider,
+    create_template,
+    expect_status,
+    send,
+)
 
 NAMES = ["delta", "bravo", "alpha", "charlie", "bravo"]  # "bravo" twice: the id orders the two
 DAYS = ["2021-01-31", "2021-02-28", "2021-03-31", "2021-04-30", "2021-05-31"]

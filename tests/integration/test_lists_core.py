@@ -213,14 +213,14 @@ def _decoded(cursor: str) -> list[Any]:
 
 FORGERIES: dict[str, Callable[[list[Any]], Any]] = {
     "values-of-no-type": lambda v: v[:2] + ["not a value of this column"] * (len(v) - 2),
-    "id-not-a-uuid": lambda v: v[:-1] + ["12345"],
+    "id-not-a-uuid": lambda v: [*v[:-1], "12345"],
     "a-value-missing": lambda v: v[:-1],
-    "a-value-too-many": lambda v: v + [str(uuid.uuid4())],
+    "a-value-too-many": lambda v: [*v, str(uuid.uuid4())],
     "only-list-and-sort": lambda v: v[:2],
     "numbers-for-values": lambda v: v[:2] + [1] * (len(v) - 2),
     "nulls-for-values": lambda v: v[:2] + [None] * (len(v) - 2),
-    "list-name-changed": lambda v: ["no_such_list"] + v[1:],
-    "sort-unknown": lambda v: v[:1] + ["colour"] + v[2:],
+    "list-name-changed": lambda v: ["no_such_list", *v[1:]],
+    "sort-unknown": lambda v: [*v[:1], "colour", *v[2:]],
     "an-object": lambda v: {"list": v[0], "after": v[2:]},
 }
 

@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -31,14 +31,42 @@ from app import router
 from chalicelib.core import config
 from chalicelib.core.http import ADMIN, PUBLIC, READ, WRITE, RouteSpec
 from tests.conftest import PASSWORD, Firm, assert_problem, make_firm, owner_sql
-from tests.integration.matrix_support import (TENANT_TABLES, Book, Household, add_activity, add_member,
-                                              add_portfolio_fund, add_valuation, api_key_id, audit_events_since,
-                                              audit_json, audit_watermark, bearer,
-                                              create_api_key, create_client_group, create_fund, create_generation,
-                                              create_household, create_product, create_product_owner,
-                                              create_provider, create_template, create_user, expect_status,
-                                              firm_rows, ids_of, list_ids, login, make_book, row_version, send,
-                                              session_chain, unique, unique_email, unique_isin)
+from tests.integration.matrix_support import (
+    TENANT_TABLES,
+    Book,
+    Household,
+    add_activity,
+    add_member,
+    add_portfolio_fund,
+    add_valuation,
+    api_key_id,
+    audit_events_since,
+    audit_json,
+    audit_watermark,
+    bearer,
+    create_api_key,
+    create_client_group,
+    create_fund,
+    create_generation,
+    create_household,
+    create_product,
+    create_product_owner,
+    create_provider,
+    create_template,
+    create_user,
+    expect_status,
+    firm_rows,
+    ids_of,
+    list_ids,
+    login,
+    make_book,
+    row_version,
+    send,
+    session_chain,
+    unique,
+    unique_email,
+    unique_isin,
+)
 
 USER_AGENT = "wealthdesk-matrix-tests/1.0"
 ROLES = ("admin", "adviser", "analyst", "viewer")
@@ -136,7 +164,7 @@ class Env:
     # managed products: fresh rows for writes, the firm's shelf (made once) for reads
 
     @property
-    def shelf(self) -> "Shelf":
+    def shelf(self) -> Shelf:
         return _shelf(self.client, self.firm)
 
     def provider(self, **fields: Any) -> dict[str, Any]:
@@ -374,7 +402,7 @@ def _patch_user(env: Env) -> Prepared:
 
 
 def _create_key(env: Env) -> Prepared:
-    expires = (datetime.now(timezone.utc) + timedelta(days=90)).replace(microsecond=0)
+    expires = (datetime.now(UTC) + timedelta(days=90)).replace(microsecond=0)
     body = {"name": unique("reporting"), "scopes": ["read"], "expires_at": expires.isoformat()}
     return Prepared("/v1/api-keys", body, audit=lambda r: AuditExpect(
         "api_key.create", "api_key", r.json_body["id"], None,
@@ -394,8 +422,8 @@ def _get(path: str | Callable[[Env], str]) -> Callable[[Env], Prepared]:
 
 
 F = Failure
-G, O, M, U, K = ("/v1/client-groups", "/v1/product-owners", "/v1/client-groups/{g}/product-owners/{o}",
-                 "/v1/users", "/v1/api-keys")
+G, OWNERS_PATH, M, U, K = ("/v1/client-groups", "/v1/product-owners", "/v1/client-groups/{g}/product-owners/{o}",
+                           "/v1/users", "/v1/api-keys")
 
 
 def _member_path(g: Any, o: Any) -> str:
@@ -506,7 +534,7 @@ def _patch_template(env: Env) -> Prepared:
 
 def _generation_body(env: Env, *weights: str) -> dict[str, Any]:
     funds = [env.shelf.book.fund, env.shelf.book.other_fund, env.shelf.book.cash_fund]
-    return {"funds": [{"fund_id": f, "target_weighting": w} for f, w in zip(funds, weights)]}
+    return {"funds": [{"fund_id": f, "target_weighting": w} for f, w in zip(funds, weights, strict=False)]}
 
 
 def _create_generation(env: Env) -> Prepared:
@@ -764,7 +792,8 @@ def _product_flows(t: Tenants, firm: Firm) -> set[str]:
 def _group_flows(t: Tenants, firm: Firm) -> set[str]:
     return _flows_of("p.client_group_id = %(id)s AND p.status = 'active'", {"id": t.house_of(firm).group_id},
                      "SELECT max(d)::text || '=' || sum(value)::text FROM (SELECT DISTINCT ON (v.product_id) "
-                     "v.valuation_date AS d, v.value FROM portfolio_valuations v JOIN products p ON p.id = v.product_id "
+                     "v.valuation_date AS d, v.value FROM portfolio_valuations v "
+                     "JOIN products p ON p.id = v.product_id "
                      "WHERE p.client_group_id = %(id)s AND p.status = 'active' "
                      "ORDER BY v.product_id, v.valuation_date DESC) latest")
 
@@ -781,7 +810,8 @@ def _irr_history_rows(t: Tenants, firm: Firm) -> set[str]:
 
 _LIVE_REVENUE = ("SELECT count(*)::text || ' products, ' || coalesce(sum(round(p.fixed_fee_direct "
                  "+ p.fixed_fee_facilitated + coalesce(v.value, 0) * p.percentage_fee_facilitated / 100, 2)), 0)::text "
-                 "FROM products p LEFT JOIN LATERAL (SELECT value FROM portfolio_valuations pv WHERE pv.product_id = p.id "
+                 "FROM products p LEFT JOIN LATERAL (SELECT value FROM portfolio_valuations pv "
+                 "WHERE pv.product_id = p.id "
                  "ORDER BY pv.valuation_date DESC LIMIT 1) v ON true WHERE p.status = 'active' AND ")
 
 
@@ -798,7 +828,8 @@ def _search_rows(t: Tenants, firm: Firm) -> set[str]:
     return ids_of("SELECT id FROM client_groups WHERE firm_id = %(f)s AND name ILIKE %(q)s "
                   "UNION ALL SELECT id FROM product_owners WHERE firm_id = %(f)s AND (first_name || ' ' || surname "
                   "|| ' ' || coalesce(known_as, '')) ILIKE %(q)s "
-                  "UNION ALL SELECT id FROM products WHERE firm_id = %(f)s AND (name ILIKE %(q)s OR plan_number ILIKE %(q)s) "
+                  "UNION ALL SELECT id FROM products WHERE firm_id = %(f)s "
+                  "AND (name ILIKE %(q)s OR plan_number ILIKE %(q)s) "
                   "UNION ALL SELECT id FROM funds WHERE firm_id = %(f)s AND (name ILIKE %(q)s OR isin ILIKE %(q)s) "
                   "UNION ALL SELECT id FROM providers WHERE firm_id = %(f)s AND name ILIKE %(q)s",
                   {"f": firm.id, "q": f"%{t.search_token}%"})
@@ -865,30 +896,34 @@ EXPECTATIONS: dict[tuple[str, str], Route] = {
                            Prepared(_member_path(t.b_house.group_id, t.a_house.owner_id))]),
     # --- product owners ---
     ("GET", "/v1/product-owners"): Route(
-        READ, 200, _get(O),
-        listing=Listing(lambda t, f: O, _firm_ids("product_owners"))),
+        READ, 200, _get(OWNERS_PATH),
+        listing=Listing(lambda t, f: OWNERS_PATH, _firm_ids("product_owners"))),
     ("POST", "/v1/product-owners"): Route(WRITE, 201, _create_owner, failures=(
-        F("born tomorrow", 422, lambda e: Prepared(O, {"first_name": "A", "surname": "B",
-                                                       "date_of_birth": str(date.today() + timedelta(days=1))})),
-        F("no surname", 422, lambda e: Prepared(O, {"first_name": "A"})),
-        F("bad email", 422, lambda e: Prepared(O, {"first_name": "A", "surname": "B", "email": "not-an-email"})),
+        F("born tomorrow", 422, lambda e: Prepared(OWNERS_PATH, {
+            "first_name": "A", "surname": "B", "date_of_birth": str(date.today() + timedelta(days=1))})),
+        F("no surname", 422, lambda e: Prepared(OWNERS_PATH, {"first_name": "A"})),
+        F("bad email", 422, lambda e: Prepared(OWNERS_PATH, {"first_name": "A", "surname": "B",
+                                                             "email": "not-an-email"})),
     )),
     ("GET", "/v1/product-owners/{owner_id}"): Route(
-        READ, 200, _get(lambda e: f"{O}/{e.owner()['id']}"),
-        foreign=lambda t: [Prepared(f"{O}/{t.b_house.owner_id}"), Prepared(f"{O}/{t.b_lone_owner}")]),
+        READ, 200, _get(lambda e: f"{OWNERS_PATH}/{e.owner()['id']}"),
+        foreign=lambda t: [Prepared(f"{OWNERS_PATH}/{t.b_house.owner_id}"),
+                           Prepared(f"{OWNERS_PATH}/{t.b_lone_owner}")]),
     ("PATCH", "/v1/product-owners/{owner_id}"): Route(
         WRITE, 200, _patch_owner,
         failures=(
-            F("stale If-Match", 412, lambda e: Prepared(f"{O}/{e.owner()['id']}", {"surname": "Late"}, _if_match(5))),
-            F("unknown status", 422, lambda e: Prepared(f"{O}/{e.owner()['id']}", {"status": "zombie"},
+            F("stale If-Match", 412, lambda e: Prepared(f"{OWNERS_PATH}/{e.owner()['id']}", {"surname": "Late"},
+                                                        _if_match(5))),
+            F("unknown status", 422, lambda e: Prepared(f"{OWNERS_PATH}/{e.owner()['id']}", {"status": "zombie"},
                                                         _if_match(1))),
         ),
-        foreign=lambda t: [Prepared(f"{O}/{o}", {"surname": "Hijacked"}, _etag_of("product_owners", o))
+        foreign=lambda t: [Prepared(f"{OWNERS_PATH}/{o}", {"surname": "Hijacked"}, _etag_of("product_owners", o))
                            for o in (t.b_house.owner_id, t.b_lone_owner)]),
     ("DELETE", "/v1/product-owners/{owner_id}"): Route(
         WRITE, 204, _delete_owner,
-        failures=(F("in a group", 409, lambda e: Prepared(f"{O}/{e.household().owner_id}")),),
-        foreign=lambda t: [Prepared(f"{O}/{t.b_house.owner_id}"), Prepared(f"{O}/{t.b_lone_owner}")]),
+        failures=(F("in a group", 409, lambda e: Prepared(f"{OWNERS_PATH}/{e.household().owner_id}")),),
+        foreign=lambda t: [Prepared(f"{OWNERS_PATH}/{t.b_house.owner_id}"),
+                           Prepared(f"{OWNERS_PATH}/{t.b_lone_owner}")]),
     # --- audit trail ---
     ("GET", "/v1/audit-events"): Route(
         ADMIN, 200, _get("/v1/audit-events"),
@@ -1501,7 +1536,7 @@ def test_isolation_other_firms_ids_in_bodies_and_filters(client: Any, tenants: T
     assert_problem(patched, 422)
     assert audit_events_since(mark) == []
     for path in (f"{G}?adviser_id={b_adviser}", f"/v1/audit-events?resource_id={tenants.b_house.group_id}",
-                 f"/v1/audit-events?actor={tenants.b.users['admin']['id']}", f"{O}?q=Owner"):
+                 f"/v1/audit-events?actor={tenants.b.users['admin']['id']}", f"{OWNERS_PATH}?q=Owner"):
         shown = set(list_ids(client, path, a))
         assert not shown & ids_of("SELECT id FROM client_groups WHERE firm_id = %(f)s UNION ALL "
                                   "SELECT id FROM product_owners WHERE firm_id = %(f)s UNION ALL "

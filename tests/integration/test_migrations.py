@@ -118,7 +118,7 @@ def test_apply_rollback_apply_on_an_empty_database(scratch):
 
     assert migrations.apply() == ids
     assert migrations.status().pending == 0
-    assert _catalog_fingerprint() == [r for r in before]  # the same schema again
+    assert _catalog_fingerprint() == list(before)  # the same schema again
     # The re-created schema works: a firm can be written and read as the owner.
     fid = uuid.uuid4()
     owner_sql("INSERT INTO firms (id, name) VALUES (%s, 'Again Ltd')", (fid,))
@@ -152,16 +152,16 @@ def test_0010_values_products_holding_only_cash_and_its_rollback_takes_that_back
             ("INSERT INTO firms (id, name) VALUES (%s, 'Cash Ltd')", (firm,)),
             ("INSERT INTO client_groups (id, firm_id, name, type) VALUES (%s, %s, 'H', 'individual')", (group, firm)),
             ("INSERT INTO product_owners (id, firm_id, first_name, surname) VALUES (%s, %s, 'A', 'B')", (owner, firm)),
-            ("INSERT INTO client_group_product_owners (firm_id, client_group_id, product_owner_id) "
-             "VALUES (%s, %s, %s)", (firm, group, owner)),
-            ("INSERT INTO products (id, firm_id, client_group_id, name, product_type, start_date, ownership) "
-             "VALUES (%s, %s, %s, 'Cash ISA', 'cash_isa', '2023-01-01', %s)",
+            (("INSERT INTO client_group_product_owners (firm_id, client_group_id, product_owner_id) "
+             "VALUES (%s, %s, %s)"), (firm, group, owner)),
+            (("INSERT INTO products (id, firm_id, client_group_id, name, product_type, start_date, ownership) "
+             "VALUES (%s, %s, %s, 'Cash ISA', 'cash_isa', '2023-01-01', %s)"),
              (product, firm, group, json.dumps({"association_type": "individual", "product_owner_id": str(owner)}))),
             ("INSERT INTO funds (id, firm_id, name, is_cash) VALUES (%s, %s, 'Cash', true)", (fund, firm)),
-            ("INSERT INTO portfolio_funds (id, firm_id, product_id, fund_id, start_date) "
-             "VALUES (%s, %s, %s, %s, '2023-01-01')", (pf, firm, product, fund)),
-            ("INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value) "
-             "VALUES (%s, %s, '2023-06-30', 1010)", (firm, pf)),
+            (("INSERT INTO portfolio_funds (id, firm_id, product_id, fund_id, start_date) "
+             "VALUES (%s, %s, %s, %s, '2023-01-01')"), (pf, firm, product, fund)),
+            (("INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value) "
+             "VALUES (%s, %s, '2023-06-30', 1010)"), (firm, pf)),
             ("SELECT refresh_portfolio_valuations(%s, NULL)", (product,))]:
         owner_sql(query, params)
 
@@ -192,14 +192,14 @@ def test_0013_triggers_keep_portfolio_valuations_and_its_rollback_leaves_them_to
             ("INSERT INTO firms (id, name) VALUES (%s, 'Trigger Ltd')", (firm,)),
             ("INSERT INTO client_groups (id, firm_id, name, type) VALUES (%s, %s, 'H', 'individual')", (group, firm)),
             ("INSERT INTO product_owners (id, firm_id, first_name, surname) VALUES (%s, %s, 'A', 'B')", (owner, firm)),
-            ("INSERT INTO client_group_product_owners (firm_id, client_group_id, product_owner_id) "
-             "VALUES (%s, %s, %s)", (firm, group, owner)),
-            ("INSERT INTO products (id, firm_id, client_group_id, name, product_type, start_date, ownership) "
-             "VALUES (%s, %s, %s, 'GIA', 'gia', '2023-01-01', %s)",
+            (("INSERT INTO client_group_product_owners (firm_id, client_group_id, product_owner_id) "
+             "VALUES (%s, %s, %s)"), (firm, group, owner)),
+            (("INSERT INTO products (id, firm_id, client_group_id, name, product_type, start_date, ownership) "
+             "VALUES (%s, %s, %s, 'GIA', 'gia', '2023-01-01', %s)"),
              (product, firm, group, json.dumps({"association_type": "individual", "product_owner_id": str(owner)}))),
             ("INSERT INTO funds (id, firm_id, name) VALUES (%s, %s, 'Equity')", (fund, firm)),
-            ("INSERT INTO portfolio_funds (id, firm_id, product_id, fund_id, start_date) "
-             "VALUES (%s, %s, %s, %s, '2023-01-01')", (pf, firm, product, fund))]:
+            (("INSERT INTO portfolio_funds (id, firm_id, product_id, fund_id, start_date) "
+             "VALUES (%s, %s, %s, %s, '2023-01-01')"), (pf, firm, product, fund))]:
         owner_sql(query, params)
 
     def value_on(day: str, value: int) -> list[tuple[date, str]]:
@@ -253,29 +253,29 @@ def _enum_violations(firm_id: uuid.UUID, user_id: uuid.UUID) -> list[tuple[str, 
     f, u = firm_id, user_id
     return [
         ("client_groups.type", "INSERT INTO client_groups (firm_id, name, type) VALUES (%s, 'X', 'x')", (f,)),
-        ("client_groups.status", "INSERT INTO client_groups (firm_id, name, type, status) "
-                                 "VALUES (%s, 'X', 'family', 'x')", (f,)),
-        ("product_owners.status", "INSERT INTO product_owners (firm_id, first_name, surname, status) "
-                                  "VALUES (%s, 'A', 'B', 'x')", (f,)),
-        ("users.role", "INSERT INTO users (firm_id, email, name, role, password_hash) "
-                       "VALUES (%s, 'enum-check@example.com', 'N', 'x', 'h')", (f,)),
-        ("users.email", "INSERT INTO users (firm_id, email, name, role, password_hash) "
-                        "VALUES (%s, 'Upper@Example.com', 'N', 'viewer', 'h')", (f,)),
-        ("api_keys.scopes", "INSERT INTO api_keys (firm_id, name, prefix, key_hash, scopes, created_by) "
-                            "VALUES (%s, 'k', 'wdk_abcdefgh', sha256('k'::bytea), ARRAY['x'], %s)", (f, u)),
-        ("audit_events.actor_type", "INSERT INTO audit_events (firm_id, actor_type, action, resource_type, "
-                                    "resource_id) VALUES (%s, 'x', 'firm.create', 'firm', 'r')", (f,)),
-        ("audit_events.action", "INSERT INTO audit_events (firm_id, actor_type, action, resource_type, "
-                                "resource_id) VALUES (%s, 'system', 'Not An Action', 'firm', 'r')", (f,)),
-        ("job_runs.status", "INSERT INTO job_runs (job_name, status, trigger, finished_at) "
-                            "VALUES ('j', 'x', 'manual', now())", ()),
-        ("job_runs.trigger", "INSERT INTO job_runs (job_name, status, trigger, finished_at) "
-                             "VALUES ('j', 'succeeded', 'x', now())", ()),
-        ("job_runs.running_has_no_end", "INSERT INTO job_runs (job_name, status, trigger, finished_at) "
-                                        "VALUES ('j', 'running', 'manual', now())", ()),
+        ("client_groups.status", ("INSERT INTO client_groups (firm_id, name, type, status) "
+                                 "VALUES (%s, 'X', 'family', 'x')"), (f,)),
+        ("product_owners.status", ("INSERT INTO product_owners (firm_id, first_name, surname, status) "
+                                  "VALUES (%s, 'A', 'B', 'x')"), (f,)),
+        ("users.role", ("INSERT INTO users (firm_id, email, name, role, password_hash) "
+                       "VALUES (%s, 'enum-check@example.com', 'N', 'x', 'h')"), (f,)),
+        ("users.email", ("INSERT INTO users (firm_id, email, name, role, password_hash) "
+                        "VALUES (%s, 'Upper@Example.com', 'N', 'viewer', 'h')"), (f,)),
+        ("api_keys.scopes", ("INSERT INTO api_keys (firm_id, name, prefix, key_hash, scopes, created_by) "
+                            "VALUES (%s, 'k', 'wdk_abcdefgh', sha256('k'::bytea), ARRAY['x'], %s)"), (f, u)),
+        ("audit_events.actor_type", ("INSERT INTO audit_events (firm_id, actor_type, action, resource_type, "
+                                    "resource_id) VALUES (%s, 'x', 'firm.create', 'firm', 'r')"), (f,)),
+        ("audit_events.action", ("INSERT INTO audit_events (firm_id, actor_type, action, resource_type, "
+                                "resource_id) VALUES (%s, 'system', 'Not An Action', 'firm', 'r')"), (f,)),
+        ("job_runs.status", ("INSERT INTO job_runs (job_name, status, trigger, finished_at) "
+                            "VALUES ('j', 'x', 'manual', now())"), ()),
+        ("job_runs.trigger", ("INSERT INTO job_runs (job_name, status, trigger, finished_at) "
+                             "VALUES ('j', 'succeeded', 'x', now())"), ()),
+        ("job_runs.running_has_no_end", ("INSERT INTO job_runs (job_name, status, trigger, finished_at) "
+                                        "VALUES ('j', 'running', 'manual', now())"), ()),
         ("firms.base_currency", "INSERT INTO firms (name, base_currency) VALUES ('X', 'gbp')", ()),
-        ("client_groups.version", "INSERT INTO client_groups (firm_id, name, type, version) "
-                                  "VALUES (%s, 'X', 'family', 0)", (f,)),
+        ("client_groups.version", ("INSERT INTO client_groups (firm_id, name, type, version) "
+                                  "VALUES (%s, 'X', 'family', 0)"), (f,)),
     ]
 
 

@@ -212,7 +212,7 @@ def test_runtime_is_an_al2023_python(artefact: Artefact) -> None:
 
 @pytest.mark.package
 def test_zip_holds_psycopg_binary_for_lambda(artefact: Artefact) -> None:
-    abi_tag = "cpython-%s-x86_64-linux-gnu" % artefact.runtime().removeprefix("python").replace(".", "")
+    abi_tag = "cpython-{}-x86_64-linux-gnu".format(artefact.runtime().removeprefix("python").replace(".", ""))
     names = artefact.names()
     exts = [n for n in names if n.startswith("psycopg_binary/") and n.endswith(".so")]
     assert exts, "psycopg_binary/*.so missing: psycopg[binary] was not packaged"

@@ -20,11 +20,27 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from tests.conftest import Firm, assert_problem, make_firm, owner_sql
-from tests.integration.matrix_support import (Household, add_activity, add_member, add_portfolio_fund,
-                                              add_valuation, audit_events_since, audit_watermark,
-                                              create_fund, create_generation, create_household, create_product,
-                                              create_product_owner, create_provider, create_template, expect_status,
-                                              isin_check_digit, send, unique, unique_isin)
+from tests.integration.matrix_support import (
+    Household,
+    add_activity,
+    add_member,
+    add_portfolio_fund,
+    add_valuation,
+    audit_events_since,
+    audit_watermark,
+    create_fund,
+    create_generation,
+    create_household,
+    create_product,
+    create_product_owner,
+    create_provider,
+    create_template,
+    expect_status,
+    isin_check_digit,
+    send,
+    unique,
+    unique_isin,
+)
 
 # Real ISINs (Apple, BAE Systems, Treasury Corp. of Victoria, iShares Core MSCI World, Microsoft, Bayer).
 KNOWN_ISINS = ("US0378331005", "GB0002634946", "AU0000XVGZA3", "IE00B4L5Y983", "US5949181045", "DE000BAY0017")
@@ -86,7 +102,8 @@ def test_isin_check_digit_is_validated_by_the_api_and_the_database(client: Any, 
             resp = send(client, "POST", "/v1/funds", headers=w, body={"name": unique("F"), "isin": isin[:11] + wrong})
             assert errors_of(resp) == ["isin"], wrong
     for malformed in ("US037833100", "US03783310055", "us0378331005", "1S0378331005", "US-378331005",
-                      "US037833100A", "ＵS0378331005"):
+                      "US037833100A",
+                      "ＵS0378331005"):  # noqa: RUF001 - the fullwidth U is deliberate: a lookalike must be refused
         assert errors_of(send(client, "POST", "/v1/funds", headers=w,
                               body={"name": unique("F"), "isin": malformed})) == ["isin"], malformed
     assert count("funds", "firm_id = %s AND isin = ANY(%s)", (firm.id, list(KNOWN_ISINS))) == len(KNOWN_ISINS)
@@ -130,7 +147,7 @@ def test_generation_weights_must_sum_to_exactly_100(client: Any, firm: Firm, w: 
     path = f"/v1/portfolio-templates/{template['id']}/generations"
 
     def body(*weights: str) -> dict[str, Any]:
-        return {"funds": [{"fund_id": f, "target_weighting": x} for f, x in zip(funds, weights)]}
+        return {"funds": [{"fund_id": f, "target_weighting": x} for f, x in zip(funds, weights, strict=False)]}
 
     mark = audit_watermark()
     for weights in (("33.33", "33.33", "33.33"), ("50.00", "50.01"), ("99.99",), ("100.01",), ("0.00", "100.00"),
@@ -143,7 +160,7 @@ def test_generation_weights_must_sum_to_exactly_100(client: Any, firm: Firm, w: 
     second = expect_status(send(client, "POST", path, headers=w, body=body("100")), 201)
     assert (first["generation"], second["generation"]) == (1, 2)
     assert sorted((f["fund_id"], f["target_weighting"]) for f in first["funds"]) == sorted(
-        zip(funds, ("33.34", "33.33", "33.33")))
+        zip(funds, ("33.34", "33.33", "33.33"), strict=False))
     assert second["funds"] == [{"fund_id": funds[0], "target_weighting": "100.00"}]
 
     # The database checks the sum at commit, whoever writes the rows.
@@ -432,7 +449,7 @@ def test_a_bulk_of_5000_rows_is_written_whole_with_its_derived_data(client: Any,
     valuations = []
     for i, d in enumerate(days):
         for k, pf in enumerate(pfs):
-            mine = [a for a in activity[2 * i:2 * i + 2] if a["portfolio_fund_id"] == pf][0]
+            mine = next(a for a in activity[2 * i:2 * i + 2] if a["portfolio_fund_id"] == pf)
             held[k] += Decimal(mine["amount"]) * (-1 if mine["activity_type"] == "withdrawal" else 1)
             valuations.append({"portfolio_fund_id": pf, "valuation_date": d,
                                "value": str((held[k] * (1 + Decimal(i) / 10000)).quantize(Decimal("0.01")))})
@@ -519,24 +536,26 @@ def test_dates_stay_within_their_fund_and_product(client: Any, w: dict[str, str]
     add_activity(client, w, pf, "2023-04-01", "100.00")
     expect_status(patch(client, f"/v1/portfolio-funds/{pf}", w, {"end_date": "2023-12-31"}, 1), 200)
     raw = [
-        ("INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value) "
-         "SELECT firm_id, id, '2023-02-28', 1 FROM portfolio_funds WHERE id = %s", "fund_valuations_within_fund_dates"),
-        ("INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value) "
-         "SELECT firm_id, id, '2024-01-31', 1 FROM portfolio_funds WHERE id = %s", "fund_valuations_within_fund_dates"),
+        (("INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value) "
+         "SELECT firm_id, id, '2023-02-28', 1 FROM portfolio_funds WHERE id = %s"),
+         "fund_valuations_within_fund_dates"),
+        (("INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value) "
+         "SELECT firm_id, id, '2024-01-31', 1 FROM portfolio_funds WHERE id = %s"),
+         "fund_valuations_within_fund_dates"),
         ("UPDATE fund_valuations SET valuation_date = '2024-01-01' WHERE portfolio_fund_id = %s",
          "fund_valuations_within_fund_dates"),
-        ("INSERT INTO holding_activity (firm_id, portfolio_fund_id, activity_date, activity_type, amount) "
-         "SELECT firm_id, id, '2023-02-28', 'investment', 1 FROM portfolio_funds WHERE id = %s",
+        (("INSERT INTO holding_activity (firm_id, portfolio_fund_id, activity_date, activity_type, amount) "
+         "SELECT firm_id, id, '2023-02-28', 'investment', 1 FROM portfolio_funds WHERE id = %s"),
          "holding_activity_within_fund_dates"),
         ("UPDATE holding_activity SET activity_date = '2024-02-01' WHERE portfolio_fund_id = %s",
          "holding_activity_within_fund_dates"),
         ("UPDATE portfolio_funds SET start_date = '2023-05-01' WHERE id = %s", "portfolio_funds_around_their_rows"),
         ("UPDATE portfolio_funds SET end_date = '2023-05-31' WHERE id = %s", "portfolio_funds_around_their_rows"),
         ("UPDATE portfolio_funds SET start_date = '2023-02-01' WHERE id = %s", "portfolio_funds_within_product_dates"),
-        ("INSERT INTO portfolio_funds (firm_id, product_id, fund_id, start_date) SELECT firm_id, product_id, fund_id, "
-         "'2022-12-31' FROM portfolio_funds WHERE id = %s", "portfolio_funds_within_product_dates"),
-        ("UPDATE products SET start_date = '2023-03-15' WHERE id = (SELECT product_id FROM portfolio_funds "
-         "WHERE id = %s)", "products_start_before_their_funds"),
+        (("INSERT INTO portfolio_funds (firm_id, product_id, fund_id, start_date) SELECT firm_id, product_id, fund_id, "
+         "'2022-12-31' FROM portfolio_funds WHERE id = %s"), "portfolio_funds_within_product_dates"),
+        (("UPDATE products SET start_date = '2023-03-15' WHERE id = (SELECT product_id FROM portfolio_funds "
+         "WHERE id = %s)"), "products_start_before_their_funds"),
     ]
     for query, constraint in raw:
         with pytest.raises(psycopg.errors.CheckViolation) as refusal:
@@ -545,7 +564,8 @@ def test_dates_stay_within_their_fund_and_product(client: Any, w: dict[str, str]
     # Several rows in one statement, one of them outside: nothing is written.
     with pytest.raises(psycopg.errors.CheckViolation):
         owner_sql("INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value) "
-                  "SELECT firm_id, id, d, 1 FROM portfolio_funds, unnest('{2023-07-31,2023-08-31,2024-01-31}'::date[]) d "
+                  "SELECT firm_id, id, d, 1 FROM portfolio_funds, "
+                  "unnest('{2023-07-31,2023-08-31,2024-01-31}'::date[]) d "
                   "WHERE id = %s", (pf,))
     assert count("fund_valuations", "portfolio_fund_id = %s", (pf,)) == 1
     assert count("holding_activity", "portfolio_fund_id = %s AND activity_date = '2023-04-01'", (pf,)) == 1
@@ -650,11 +670,11 @@ def test_bulk_valuations_are_all_or_nothing(client: Any, firm: Firm, w: dict[str
     mark = audit_watermark()
     assert errors_of(send(client, "POST", path, headers=w, body={"valuations": rows})) == [
         "valuations.3.valuation_date"]
-    assert errors_of(send(client, "POST", path, headers=w, body={"valuations": rows[:3] + [
-        {**rows[0], "portfolio_fund_id": foreign_pf}]})) == ["valuations.3.portfolio_fund_id"]
-    assert errors_of(send(client, "POST", path, headers=w, body={"valuations": rows[:2] + [
-        {**rows[0], "value": "-1.00"}]})) == ["valuations.2.value"]
-    assert errors_of(send(client, "POST", path, headers=w, body={"valuations": rows[:3] + [rows[1]]})) == [
+    assert errors_of(send(client, "POST", path, headers=w, body={
+        "valuations": [*rows[:3], {**rows[0], "portfolio_fund_id": foreign_pf}]})) == ["valuations.3.portfolio_fund_id"]
+    assert errors_of(send(client, "POST", path, headers=w, body={
+        "valuations": [*rows[:2], {**rows[0], "value": "-1.00"}]})) == ["valuations.2.value"]
+    assert errors_of(send(client, "POST", path, headers=w, body={"valuations": [*rows[:3], rows[1]]})) == [
         "valuations.3"]
     assert audit_events_since(mark) == []
     assert count("fund_valuations", "portfolio_fund_id IN (%s, %s)", (a, b)) == 0
@@ -687,8 +707,8 @@ def test_bulk_activity_is_all_or_nothing(client: Any, w: dict[str, str]) -> None
     mark = audit_watermark()
     assert errors_of(send(client, "POST", path, headers=w, body={"activities": rows})) == [
         "activities.2.activity_date"]
-    assert errors_of(send(client, "POST", path, headers=w, body={"activities": rows[:1] + [
-        {**rows[1], "amount": "0.00"}]})) == ["activities.1.amount"]
+    assert errors_of(send(client, "POST", path, headers=w, body={
+        "activities": [*rows[:1], {**rows[1], "amount": "0.00"}]})) == ["activities.1.amount"]
     assert audit_events_since(mark) == []
     assert count("holding_activity", "portfolio_fund_id = %s", (pf,)) == 0
     assert owner_sql("SELECT * FROM irr_values WHERE scope_id IN (%s, %s) ORDER BY scope, method",
@@ -866,7 +886,7 @@ def test_group_irr_pools_each_product_over_its_own_period(client: Any, w: dict[s
         assert (figure["from"], figure["to"]) == (flows[0][0], flows[-1][0])
         months = [date.fromisoformat(d).year * 12 + date.fromisoformat(d).month for d, _ in flows]
         series = [Decimal(0)] * (months[-1] - months[0] + 1)
-        for m, (_, amount) in zip(months, flows):
+        for m, (_, amount) in zip(months, flows, strict=False):
             series[m - months[0]] += amount
         kingston = irr(client, group_path, w, **query)
         assert abs(Decimal(kingston["irr"]) - 12 * Decimal(repr(float(npf.irr([float(x) for x in series]))))) \
@@ -1162,7 +1182,7 @@ def test_product_flows_follow_every_kind_of_activity_write(client: Any, w: dict[
                        body={"activities": bulk}), 201)
     assert_product_flows_match(products)
     before = owner_sql("SELECT * FROM product_flows WHERE product_id = %s ORDER BY flow_date", (product,))
-    refused = bulk[:2] + [{**bulk[0], "activity_date": "2019-06-01"}]  # before the product started
+    refused = [*bulk[:2], {**bulk[0], "activity_date": "2019-06-01"}]  # before the product started
     assert_problem(send(client, "POST", f"/v1/products/{product}/activity:bulk", headers=w,
                         body={"activities": refused}), 422)
     assert owner_sql("SELECT * FROM product_flows WHERE product_id = %s ORDER BY flow_date", (product,)) == before

@@ -18,7 +18,8 @@ def test_product_lifecycle(client, fresh_firm):
     a = _post(client, "/v1/product-owners", h, {"first_name": "Ann", "surname": "Pemberton"})
     b = _post(client, "/v1/product-owners", h, {"first_name": "Bob", "surname": "Pemberton"})
     for o in (a, b):
-        assert client.http.put(f"/v1/client-groups/{group['id']}/product-owners/{o['id']}", headers=h).status_code == 201
+        assert client.http.put(f"/v1/client-groups/{group['id']}/product-owners/{o['id']}",
+                               headers=h).status_code == 201
     provider = _post(client, "/v1/providers", h, {"name": "Aviva", "colour": "#FFCC00"})
     f1 = _post(client, "/v1/funds", h, {"name": "Vanguard FTSE All-World", "isin": "IE00B3RBWM25", "risk_factor": 5})
     f2 = _post(client, "/v1/funds", h, {"name": "iShares Core MSCI World", "isin": "IE00B4L5Y983", "risk_factor": 5})
@@ -43,10 +44,12 @@ def test_product_lifecycle(client, fresh_firm):
           {"activity_date": "2024-01-15", "activity_type": "investment", "amount": "150000.00"})
     _post(client, f"/v1/portfolio-funds/{pf[f2['id']]}/activity", h,
           {"activity_date": "2024-01-15", "activity_type": "investment", "amount": "87500.00"})
-    _post(client, f"/v1/portfolio-funds/{pf[f1['id']]}/valuations", h, {"valuation_date": "2024-12-31", "value": "160000.00"})
+    _post(client, f"/v1/portfolio-funds/{pf[f1['id']]}/valuations", h,
+          {"valuation_date": "2024-12-31", "value": "160000.00"})
     valuations = client.http.get(f"/v1/products/{product['id']}/valuations", headers=h).json_body["items"]
     assert valuations == []  # the second non-cash fund has no valuation that date yet
-    _post(client, f"/v1/portfolio-funds/{pf[f2['id']]}/valuations", h, {"valuation_date": "2024-12-31", "value": "90000.00"})
+    _post(client, f"/v1/portfolio-funds/{pf[f2['id']]}/valuations", h,
+          {"valuation_date": "2024-12-31", "value": "90000.00"})
     valuations = client.http.get(f"/v1/products/{product['id']}/valuations", headers=h).json_body["items"]
     assert valuations == [{"valuation_date": "2024-12-31", "value": "250000.00"}]
     irr = client.http.get(f"/v1/products/{product['id']}/irr?method=xirr&include=flows", headers=h).json_body
@@ -83,7 +86,8 @@ def test_summary_dashboard_revenue_and_search(client, fresh_firm):
     pf = _post(client, f"/v1/products/{product['id']}/funds", h, {"fund_id": fund["id"], "start_date": "2023-06-01"})
     _post(client, f"/v1/portfolio-funds/{pf['id']}/activity", h,
           {"activity_date": "2023-06-01", "activity_type": "investment", "amount": "20000.00"})
-    _post(client, f"/v1/portfolio-funds/{pf['id']}/valuations", h, {"valuation_date": "2024-06-01", "value": "21500.00"})
+    _post(client, f"/v1/portfolio-funds/{pf['id']}/valuations", h,
+          {"valuation_date": "2024-06-01", "value": "21500.00"})
     revenue = client.http.get(f"/v1/client-groups/{group['id']}/revenue", headers=h).json_body
     assert revenue["revenue"] == "227.50" and revenue["products"] == 1  # 120.00 + 21,500.00 x 0.50%
     # Created since the last refresh: zeros as of that refresh, and it says so (the live IRR is there already).

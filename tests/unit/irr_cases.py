@@ -1,10 +1,12 @@
 """Generated cash-flow sets and an independent IRR route for tests/unit/test_irr.py.
 
 Nothing here calls the product's code or numpy-financial/pyxirr: the month bucketing is re-written plainly and the
-rates come from scipy's brentq on the NPV, so a bug in chalicelib/products/performance/irr.py cannot hide in a shared helper.
+rates come from scipy's brentq on the NPV, so a bug in chalicelib/products/performance/irr.py cannot hide in a shared
+helper.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections import defaultdict
@@ -59,7 +61,7 @@ def portfolio(rng: random.Random) -> Case:
     for k in range(1, n_months + 1):
         month = plus_months(start, k, day=1)
         value *= max(0.0, 1 + rng.gauss(mu, sigma))
-        day = lambda: month.replace(day=rng.randint(1, 28))  # noqa: E731
+        day = lambda month=month: month.replace(day=rng.randint(1, 28))  # noqa: E731
         if k == cut:
             start_date, start_value = month, money(value)  # valued on the 1st, before the month's flows
         if regular_in and k < regular_out_from and rng.random() < 0.95:
@@ -165,7 +167,7 @@ def reference_buckets(case: Case, zero_under_penny: bool = True) -> list[Decimal
 
 def sign_changes(amounts: list[float]) -> int:
     signs = [a > 0 for a in amounts if a != 0]
-    return sum(1 for a, b in zip(signs, signs[1:]) if a != b)
+    return sum(1 for a, b in itertools.pairwise(signs) if a != b)
 
 
 def monthly_root(series: list[Decimal]) -> float | None:
@@ -216,7 +218,7 @@ def xnpv_scaled(flows: list[tuple[date, float]], log_growth: float) -> float:
     d0 = flows[0][0]
     exponents = [-((d - d0).days / 365) * log_growth for d, _ in flows]
     top = max(exponents)
-    return math.fsum(cf * math.exp(e - top) for (_, cf), e in zip(flows, exponents))
+    return math.fsum(cf * math.exp(e - top) for (_, cf), e in zip(flows, exponents, strict=False))
 
 
 def xirr_root(flows: list[tuple[date, float]]) -> float | None:

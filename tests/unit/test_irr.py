@@ -111,7 +111,7 @@ def test_xirr_fallback_solver_equals_brentq_on_the_same_sets():
         expected, rate = xirr_expectation(case)
         if expected != "rate":
             continue
-        dates, amounts = zip(*cases.reference_xirr_flows(case))
+        dates, amounts = zip(*cases.reference_xirr_flows(case), strict=False)
         got = irr._xirr_bracketed(dates, amounts)
         assert got is not None and abs(got - rate) <= 1e-9 * max(1, abs(rate)), (case, rate, got)
         # Started from a nearby rate (irr.history passes the previous date's), the same root.
@@ -428,7 +428,7 @@ def test_history_equals_kingston_and_xirr_per_date_on_1000_generated_histories()
         flows_, points = _history_case(rng)
         got = irr.history(flows_, points)
         assert len(got) == len(points)
-        for (d, v), (k, x) in zip(points, got):
+        for (d, v), (k, x) in zip(points, got, strict=False):
             window = [f for f in flows_ if f.date <= d]
             want_k, want_x = kingston_monthly(window, d, v), xirr(window, d, v)
             assert (k.irr, k.reason, k.method) == (want_k.irr, want_k.reason, want_k.method), (flows_, d, v)
