@@ -55,6 +55,37 @@ def main() -> None:
     """wealthdesk: the back end for wealth-advisory firms."""
 
 
+def _one_request_at_a_time() -> Any:
+    """The dev server's class: a thread per connection, one request handled at a time, like a Lambda container.
+
+    Chalice keeps the current request on the app object, so two requests must never run at once; but a browser
+    holds several keep-alive connections (the docs page loads its assets in parallel), which a single-threaded
+    server would serve one connection after another, leaving the page waiting on an idle connection.
+    """
+    import functools
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from chalice.local import ChaliceRequestHandler
+
+    one_at_a_time = threading.Lock()
+
+    class Handler(ChaliceRequestHandler):
+        def _generic_handle(self) -> None:
+            with one_at_a_time:
+                super()._generic_handle()
+
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def __init__(self, address: Any, handler: Any) -> None:
+            super().__init__(address, functools.partial(Handler, *handler.args, **handler.keywords))
+
+    return Server
+
+
 @main.command()
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "8000")), show_default="8000 or $PORT")
 @click.option("--no-demo", is_flag=True, help="Do not load the demo firm into an empty database.")
@@ -74,11 +105,7 @@ def serve(port: int, no_demo: bool) -> None:
     from chalicelib.core import db
 
     config = Config.create(chalice_stage="local", app_name="wealthdesk", chalice_app=app)
-    from http.server import HTTPServer
-
-    # One request at a time, like a Lambda container: Chalice keeps the current request on the app object,
-    # so its default threaded server could hand one thread another's request.
-    server = LocalDevServer(app, config, host="127.0.0.1", port=port, server_cls=HTTPServer)
+    server = LocalDevServer(app, config, host="127.0.0.1", port=port, server_cls=_one_request_at_a_time())
     click.echo(f"wealthdesk API on http://127.0.0.1:{port}/v1 (docs: http://127.0.0.1:{port}/v1/docs); "
                "Ctrl-C stops it", err=True)
     import signal

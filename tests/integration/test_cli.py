@@ -281,3 +281,35 @@ def test_demo_into_a_firm_with_its_own_catalogue_reuses_it_by_name_and_models_ca
         (fresh_firm.id,))
     assert any(str(r["fund_id"]) == own_cash for r in cash)
     assert all(r["last"] == r["net"] for r in cash), [r for r in cash if r["last"] != r["net"]][:3]
+
+
+def test_the_dev_server_answers_a_second_connection_while_a_first_stays_open():
+    """A browser keeps connections alive and loads a page's assets over several: `wealthdesk serve` must answer a
+    new connection while an idle keep-alive one stays open (one request still runs at a time)."""
+    import http.client
+    import threading
+
+    from chalice.config import Config
+    from chalice.local import LocalDevServer
+
+    from app import app
+    from chalicelib.cli import _one_request_at_a_time
+
+    config = Config.create(chalice_stage="local", app_name="wealthdesk", chalice_app=app)
+    server = LocalDevServer(app, config, host="127.0.0.1", port=0, server_cls=_one_request_at_a_time())
+    port = server.server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    first = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    second = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        first.request("GET", "/v1/docs")
+        assert first.getresponse().read()  # answered; the connection stays open (HTTP/1.1 keep-alive)
+        second.request("GET", "/v1/docs")
+        response = second.getresponse()  # a server that serves one connection at a time times out here
+        assert response.status == 200 and b"swagger-ui" in response.read()
+    finally:
+        first.close()
+        second.close()
+        server.server.shutdown()
+        server.server.server_close()
