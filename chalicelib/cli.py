@@ -55,14 +55,18 @@ def main() -> None:
     """wealthdesk: the back end for wealth-advisory firms."""
 
 
-def _one_request_at_a_time() -> Any:
+def _one_request_at_a_time(idle_timeout: float = 30.0) -> Any:
     """The dev server's class: a thread per connection, one request handled at a time, like a Lambda container.
 
     Chalice keeps the current request on the app object, so two requests must never run at once; but a browser
     holds several keep-alive connections (the docs page loads its assets in parallel), which a single-threaded
-    server would serve one connection after another, leaving the page waiting on an idle connection.
+    server would serve one connection after another, leaving the page waiting on an idle connection. A connection
+    idle for `idle_timeout` seconds is closed. Accepted sockets set TCP_NODELAY: Chalice writes a response's
+    headers and body separately, and without it the body waits for the client's delayed ACK (about 40 ms on
+    Linux) on every keep-alive request.
     """
     import functools
+    import socket
     import threading
     from http.server import ThreadingHTTPServer
 
@@ -71,6 +75,8 @@ def _one_request_at_a_time() -> Any:
     one_at_a_time = threading.Lock()
 
     class Handler(ChaliceRequestHandler):
+        timeout = idle_timeout  # socket timeout: an idle keep-alive connection ends (BaseHTTPRequestHandler)
+
         def _generic_handle(self) -> None:
             with one_at_a_time:
                 super()._generic_handle()
@@ -82,6 +88,11 @@ def _one_request_at_a_time() -> Any:
 
         def __init__(self, address: Any, handler: Any) -> None:
             super().__init__(address, functools.partial(Handler, *handler.args, **handler.keywords))
+
+        def get_request(self) -> Any:
+            sock, address = super().get_request()
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return sock, address
 
     return Server
 

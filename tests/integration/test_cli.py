@@ -313,3 +313,44 @@ def test_the_dev_server_answers_a_second_connection_while_a_first_stays_open():
         second.close()
         server.server.shutdown()
         server.server.server_close()
+
+
+def test_the_dev_server_sends_without_delay_and_closes_idle_connections():
+    """Accepted sockets set TCP_NODELAY (a response's headers and body, written separately, must not wait for the
+    client's delayed ACK on a keep-alive connection), and a connection idle past the timeout is closed."""
+    import functools
+    import http.client
+    import socket
+    import threading
+    import time
+
+    from chalice.config import Config
+    from chalice.local import LocalDevServer
+
+    from app import app
+    from chalicelib.cli import _one_request_at_a_time
+
+    server_cls = _one_request_at_a_time(idle_timeout=0.5)
+    probe = server_cls(("127.0.0.1", 0), functools.partial(object))
+    client = socket.create_connection(probe.server_address, timeout=5)
+    try:
+        accepted, _ = probe.get_request()
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        accepted.close()
+    finally:
+        client.close()
+        probe.server_close()
+
+    config = Config.create(chalice_stage="local", app_name="wealthdesk", chalice_app=app)
+    server = LocalDevServer(app, config, host="127.0.0.1", port=0, server_cls=server_cls)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    idle = http.client.HTTPConnection("127.0.0.1", server.server.server_address[1], timeout=5)
+    try:
+        idle.request("GET", "/v1/docs")
+        assert idle.getresponse().read()
+        time.sleep(1.5)  # past the idle timeout: the server has closed its end
+        assert idle.sock.recv(1) == b""
+    finally:
+        idle.close()
+        server.server.shutdown()
+        server.server.server_close()
