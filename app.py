@@ -1,9 +1,9 @@
 """wealthdesk: wiring only. Routes live in chalicelib/<domain>/routes.py, jobs in chalicelib/ops.
 
-Nothing here does I/O, and nothing here imports a domain: the routes come from the committed manifest
-(chalicelib/routes.json), each route's module is imported on the route's first call (chalicelib/core/routing.py),
-and the scheduled functions come from the jobs table (chalicelib/ops/jobs.py). The database pool, secrets and
-boto3 are created on first use.
+Nothing here touches the network or the database (it reads only the committed route manifest), and nothing
+here imports a domain: the routes come from the manifest (chalicelib/routes.json), each route's module is imported
+on the route's first call (chalicelib/core/routing.py), and the scheduled functions come from the jobs table
+(chalicelib/ops/jobs.py). The database pool, secrets and boto3 are created on first use.
 """
 import gc
 
@@ -12,7 +12,7 @@ from chalice import Chalice
 from chalicelib import routes
 from chalicelib.core.logs import configure_logging
 from chalicelib.core.routing import Router
-from chalicelib.ops.jobs import JOBS
+from chalicelib.ops.jobs import JOBS, run_job
 
 app = Chalice(app_name="wealthdesk")
 configure_logging()
@@ -32,8 +32,6 @@ def migrate(event, context):
 
 def _scheduled(job_name: str, function_name: str, description: str):
     def run(event):
-        from chalicelib.ops.jobs import run_job
-
         return run_job(job_name).summary()
 
     run.__name__ = run.__qualname__ = function_name

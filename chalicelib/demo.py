@@ -112,8 +112,6 @@ def load(firm_id: UUID, households: int, advisers: list[UUID], *, seed: int = 42
             store.bulk_add_members(tx, [(g, p["id"]) for g, p in chunk])
         counts: dict[str, Any] = {}
         if products:
-            from datetime import date
-
             from chalicelib import demo_products
             from chalicelib.products.performance.service import recompute_irr_history
 

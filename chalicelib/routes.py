@@ -7,6 +7,7 @@ call (core/routing.py).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,5 +40,5 @@ def manifest_text() -> str:
     """The manifest as the routes modules declare it now (imports them all): what routes.json must hold."""
     from chalicelib.core.routing import manifest_of
 
-    entries = [e.as_dict() for e in manifest_of(MODULES)]
+    entries = [dataclasses.asdict(e) for e in manifest_of(MODULES)]
     return "[\n" + ",\n".join("  " + json.dumps(e) for e in entries) + "\n]\n"

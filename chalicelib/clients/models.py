@@ -53,8 +53,7 @@ OWNERS = ListSpec("product_owners", {"surname": (("surname", "text"), ("first_na
 
 
 class ClientGroupListQuery(ListQuery):
-    sort: str = Field("name", pattern=r"^-?(name|created_at|updated_at)$",
-                      description="name, created_at or updated_at; prefix - for descending")
+    sort: str = GROUPS.sort_field("name, created_at or updated_at; prefix - for descending")
     status: GroupStatus | None = None
     type: GroupType | None = None
     q: str | None = Field(None, min_length=1, max_length=200, description="Case-insensitive match on the name")
@@ -109,8 +108,8 @@ class ProductOwnerPatchIn(StrictModel):
 
 
 class ProductOwnerListQuery(ListQuery):
-    sort: str = Field("surname", pattern=r"^-?(surname|first_name|inception_date|created_at|updated_at)$",
-                      description="surname, first_name, inception_date, created_at or updated_at; - for descending")
+    sort: str = OWNERS.sort_field(
+        "surname, first_name, inception_date, created_at or updated_at; - for descending")
     status: OwnerStatus | None = None
     q: str | None = Field(None, min_length=1, max_length=200, description="Match on first name, surname or known-as")
 

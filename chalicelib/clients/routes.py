@@ -14,7 +14,7 @@ from chalicelib.clients.models import (
     ProductOwnerOut,
     ProductOwnerPatchIn,
 )
-from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Reply
+from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Reply, created
 from chalicelib.core.pagination import Page, page_of
 
 groups_api = Api("client-groups", resources={"group_id": "client group", "owner_id": "product owner"})
@@ -32,7 +32,7 @@ def list_client_groups(req: ApiRequest) -> Page[ClientGroupOut]:
                   status=201, summary="Create a client group")
 def create_client_group(req: ApiRequest) -> Reply:
     row = service.create_group(req.ctx, req.body)
-    return Reply(ClientGroupOut.model_validate(row), 201, {"Location": f"/v1/client-groups/{row['id']}"})
+    return created(ClientGroupOut, row, f"/v1/client-groups/{row['id']}")
 
 
 @groups_api.route("/client-groups/{group_id}", "GET", access=READ, response=ClientGroupOut,
@@ -84,7 +84,7 @@ def list_product_owners(req: ApiRequest) -> Page[ProductOwnerOut]:
                   status=201, summary="Create a product owner")
 def create_product_owner(req: ApiRequest) -> Reply:
     row = service.create_owner(req.ctx, req.body)
-    return Reply(ProductOwnerOut.model_validate(row), 201, {"Location": f"/v1/product-owners/{row['id']}"})
+    return created(ProductOwnerOut, row, f"/v1/product-owners/{row['id']}")
 
 
 @owners_api.route("/product-owners/{owner_id}", "GET", access=READ, response=ProductOwnerOut,

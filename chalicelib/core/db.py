@@ -136,7 +136,7 @@ def close_pools() -> None:
 
 
 class Tx:
-    """An open transaction: a connection with the tenant context set."""
+    """An open transaction: a connection with the tenant context set (none yet when opened by `lookup()`)."""
 
     def __init__(self, conn: Any, ctx: RequestContext, *, lookup: bool = False) -> None:
         self.conn = conn
@@ -188,7 +188,7 @@ def transaction(ctx: RequestContext, *, kind: str = "app") -> Iterator[Tx]:
             current.ctx = ctx
         yield current
         return
-    with _current_transaction(kind, lambda conn: Tx(conn, ctx), _set_tenant_of) as tx:
+    with _current_transaction(kind, ctx) as tx:
         yield tx
 
 
@@ -204,26 +204,23 @@ def lookup(ctx: RequestContext) -> Iterator[Tx]:
     if _current.get() is not None:
         raise RuntimeError("a lookup runs before any transaction, never inside one")
     anonymous = RequestContext(request_id=ctx.request_id, ip=ctx.ip, user_agent=ctx.user_agent)
-    with _current_transaction("app", lambda conn: Tx(conn, anonymous, lookup=True), None) as tx:
+    with _current_transaction("app", anonymous, lookup=True) as tx:
         yield tx
 
 
 @contextmanager
-def _current_transaction(kind: str, make: Any, prepare: Any) -> Iterator[Tx]:
-    """A pooled connection's transaction as the context's current one (which nested calls join)."""
+def _current_transaction(kind: str, ctx: RequestContext, *, lookup: bool = False) -> Iterator[Tx]:
+    """A pooled connection's transaction as the context's current one (which nested calls join), with ctx's
+    tenant context set unless it is a lookup's."""
     with pool(kind).connection() as conn, conn.transaction():
-        tx = make(conn)
-        if prepare is not None:
-            prepare(tx)
+        tx = Tx(conn, ctx, lookup=lookup)
+        if not lookup:
+            _set_tenant(tx, ctx)
         token = _current.set(tx)
         try:
             yield tx
         finally:
             _current.reset(token)
-
-
-def _set_tenant_of(tx: Tx) -> None:
-    _set_tenant(tx, tx.ctx)
 
 
 @contextmanager

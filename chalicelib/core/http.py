@@ -1,7 +1,8 @@
 """The request pipeline every route goes through, and the helpers routes share.
 
 `Api(tag, resources=...).route(...)` declares a route, its access rule, its models and its OpenAPI description in
-one place; core/routing.py gives Chalice the routes (app.py names their modules). The pipeline does,
+one place; core/routing.py gives Chalice the routes (chalicelib/routes.py names their modules; app.py registers
+them from the committed manifest). The pipeline does,
 in order: request id -> authentication and the route's access rule -> path ids -> content type, size, JSON,
 pydantic (body and query) -> If-Match -> Idempotency-Key -> the handler -> JSON with ETag. Every failure becomes
 problem+json (errors.py); nothing a client sends can produce a stack trace. One JSON log line per request.
@@ -47,6 +48,11 @@ class Reply:
     body: Any = None
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def created(model: Any, row: Any, location: str) -> Reply:
+    """201 with the new resource (`row` as `model`) and its Location."""
+    return Reply(model.model_validate(row), 201, {"Location": location})
 
 
 @dataclass

@@ -15,7 +15,10 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 from pydantic import Field
 
@@ -28,7 +31,7 @@ T = TypeVar("T")
 
 
 class ListQuery(StrictModel):
-    limit: int = Field(50, ge=1, le=MAX_LIMIT, description="Page size (max 200)")
+    limit: int = Field(50, ge=1, le=MAX_LIMIT, description=f"Page size (max {MAX_LIMIT})")
     cursor: str | None = Field(None, max_length=500, description=(
         "Opaque cursor from the previous page's next_cursor; only valid for the same list and sort"))
 
@@ -55,6 +58,10 @@ class ListSpec:
     sorts: dict[str, tuple[Column, ...]]
     default_sort: str
     tiebreak: Column | None = ("id", "uuid")
+
+    def sort_field(self, description: str) -> Any:
+        """The `sort` query parameter of a list that offers sorts: its default and the values it accepts."""
+        return Field(self.default_sort, pattern=rf"^-?({'|'.join(self.sorts)})$", description=description)
 
     def columns(self, sort: str) -> tuple[Column, ...]:
         return self.sorts[sort.removeprefix("-")] + ((self.tiebreak,) if self.tiebreak else ())
@@ -156,18 +163,13 @@ class Keyset:
         return rows, encode_cursor([self.spec.name, self.sort, *key])
 
 
-_PARSERS: dict[str, Any] = {}
+# A cursor value's column type -> what reads it (text needs nothing).
+_PARSERS: dict[str, Any] = {"uuid": UUID, "date": date.fromisoformat, "timestamptz": datetime.fromisoformat,
+                            "numeric": Decimal, "integer": int, "bigint": int}
 
 
 def _parses_as(value: str, sql_type: str) -> bool:
     """Whether a cursor value reads as its column's type (a forged cursor is a 422, not a database error)."""
-    if not _PARSERS:
-        from datetime import date, datetime
-        from decimal import Decimal
-        from uuid import UUID
-
-        _PARSERS.update({"uuid": UUID, "date": date.fromisoformat, "timestamptz": datetime.fromisoformat,
-                         "numeric": Decimal, "integer": int, "bigint": int})
     parse = _PARSERS.get(sql_type)
     if parse is None:
         return True  # text

@@ -34,9 +34,6 @@ class ManifestEntry:
     def key(self) -> tuple[str, str]:
         return self.method, self.path
 
-    def as_dict(self) -> dict[str, str]:
-        return {"method": self.method, "path": self.path, "name": self.name, "module": self.module}
-
 
 def declared(module_name: str) -> list[tuple[RouteSpec, Callable[..., Any]]]:
     """Every route a routes module declares (through the Api objects it defines), in declaration order."""
@@ -61,7 +58,6 @@ class Router:
         self._loaded: dict[tuple[str, str], Route] = {}
         self._modules: set[str] = set()
         self._lock = threading.Lock()
-        self._openapi: dict[str, Any] | None = None
 
     def register(self, app: Any) -> None:
         for entry in self.entries:
@@ -97,9 +93,7 @@ class Router:
         return [(self._loaded.get(e.key()) or self._load(e))[0] for e in self.entries]
 
     def openapi(self) -> dict[str, Any]:
-        """The OpenAPI document of these routes, built once."""
-        if self._openapi is None:
-            from chalicelib.core.openapi import build
+        """The OpenAPI document of these routes (system.service keeps it, serialised, for the container)."""
+        from chalicelib.core.openapi import build
 
-            self._openapi = build(self.specs())
-        return self._openapi
+        return build(self.specs())

@@ -142,7 +142,7 @@ def scratch_database() -> Iterator[str]:
         from chalicelib.core import embedded
 
         scratch_url = embedded.start(database=name)
-        admin_url = embedded._server.get_uri("postgres")
+        admin_url = embedded.admin_url()
     try:
         yield scratch_url
     finally:

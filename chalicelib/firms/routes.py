@@ -10,6 +10,7 @@ from chalicelib.core.http import (
     Api,
     ApiRequest,
     Reply,
+    created,
 )
 from chalicelib.core.pagination import ListQuery, Page, page_of
 from chalicelib.firms import service
@@ -100,7 +101,7 @@ def list_api_keys(req: ApiRequest) -> Page[ApiKeyOut]:
                 summary="Create an API key (the key is shown once)")
 def create_api_key(req: ApiRequest) -> Reply:
     row = service.create_api_key(req.ctx, req.body)
-    return Reply(ApiKeyCreatedOut.model_validate(row), 201, {"Location": f"/v1/api-keys/{row['id']}"})
+    return created(ApiKeyCreatedOut, row, f"/v1/api-keys/{row['id']}")
 
 
 @keys_api.route("/api-keys/{key_id}", "DELETE", access=ADMIN, status=204, summary="Revoke an API key")

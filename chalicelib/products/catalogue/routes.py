@@ -1,10 +1,9 @@
 """HTTP routes for the catalogue: providers, funds, portfolio templates and generations."""
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Reply
+from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Reply, created
 from chalicelib.core.pagination import ListQuery, Page, page_of
 from chalicelib.products.catalogue import service
 from chalicelib.products.catalogue.models import (
@@ -27,10 +26,6 @@ catalogue = Api("catalogue", resources={"provider_id": "provider", "fund_id": "f
                                     "template_id": "portfolio template"})
 
 
-def _created(model: Any, row: dict[str, Any], location: str) -> Reply:
-    return Reply(model.model_validate(row), 201, {"Location": location})
-
-
 # --- providers ---
 
 @catalogue.route("/providers", "GET", access=READ, query=ProviderListQuery, response=Page[ProviderOut],
@@ -44,7 +39,7 @@ def list_providers(req: ApiRequest) -> Page[ProviderOut]:
                  summary="Create a provider")
 def create_provider(req: ApiRequest) -> Reply:
     row = service.create_catalogue(req.ctx, "provider", req.body.model_dump())
-    return _created(ProviderOut, row, f"/v1/providers/{row['id']}")
+    return created(ProviderOut, row, f"/v1/providers/{row['id']}")
 
 
 @catalogue.route("/providers/{provider_id}", "GET", access=READ, response=ProviderOut, summary="Get a provider")
@@ -78,7 +73,7 @@ def list_funds(req: ApiRequest) -> Page[FundOut]:
                  summary="Create a fund (ISIN check digit validated)")
 def create_fund(req: ApiRequest) -> Reply:
     row = service.create_catalogue(req.ctx, "fund", req.body.model_dump())
-    return _created(FundOut, row, f"/v1/funds/{row['id']}")
+    return created(FundOut, row, f"/v1/funds/{row['id']}")
 
 
 @catalogue.route("/funds/{fund_id}", "GET", access=READ, response=FundOut, summary="Get a fund")
@@ -112,7 +107,7 @@ def list_portfolio_templates(req: ApiRequest) -> Page[TemplateOut]:
                  status=201, summary="Create a portfolio template")
 def create_portfolio_template(req: ApiRequest) -> Reply:
     row = service.create_catalogue(req.ctx, "template", req.body.model_dump())
-    return _created(TemplateOut, row, f"/v1/portfolio-templates/{row['id']}")
+    return created(TemplateOut, row, f"/v1/portfolio-templates/{row['id']}")
 
 
 @catalogue.route("/portfolio-templates/{template_id}", "GET", access=READ, response=TemplateOut,

@@ -81,7 +81,7 @@ def list_templates(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]
 
 def list_generations(ctx: RequestContext, template_id: UUID) -> list[dict[str, Any]]:
     with db.transaction(ctx) as tx:
-        if not store.template_exists(tx, template_id):
+        if not store.item_exists(tx, "template", template_id):
             raise errors.NotFound("No such portfolio template")
         return store.generations(tx, template_id=template_id)
 
@@ -94,7 +94,7 @@ def create_generation(ctx: RequestContext, template_id: UUID, body: Any) -> dict
     a product uses (trigger generation_in_use, 0004)."""
     funds = [(f.fund_id, f.target_weighting) for f in body.funds]
     with db.transaction(ctx) as tx:
-        if not store.template_exists(tx, template_id, for_update=True):
+        if not store.item_exists(tx, "template", template_id, for_update=True):
             raise errors.NotFound("No such portfolio template")
         missing = store.missing_funds(tx, [f for f, _ in funds])
         if missing:

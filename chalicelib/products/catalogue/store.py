@@ -48,16 +48,8 @@ def delete_item(tx: Tx, kind: str, row_id: UUID) -> None:
     rows.delete(tx, _TABLES[kind][0], row_id)
 
 
-def provider_exists(tx: Tx, provider_id: UUID) -> bool:
-    return rows.get(tx, "providers", provider_id, "id") is not None
-
-
-def fund_exists(tx: Tx, fund_id: UUID) -> bool:
-    return rows.get(tx, "funds", fund_id, "id") is not None
-
-
-def template_exists(tx: Tx, template_id: UUID, *, for_update: bool = False) -> bool:
-    return rows.get(tx, "portfolio_templates", template_id, "id", for_update=for_update) is not None
+def item_exists(tx: Tx, kind: str, row_id: UUID, *, for_update: bool = False) -> bool:
+    return rows.get(tx, _TABLES[kind][0], row_id, "id", for_update=for_update) is not None
 
 
 # --- lists ---

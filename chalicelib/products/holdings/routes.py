@@ -1,10 +1,9 @@
 """HTTP routes for products, portfolio funds, fund valuations and cash flows."""
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Reply
+from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Reply, created
 from chalicelib.core.pagination import Page, page_of
 from chalicelib.products.holdings import service
 from chalicelib.products.holdings.models import (
@@ -35,10 +34,6 @@ products = Api("products", resources={"group_id": "client group", "product_id": 
 BULK_BODY_BYTES = 2 * 1024 * 1024  # 5,000 rows of about 130 bytes each do not fit the default 256 KiB
 
 
-def _created(model: Any, row: dict[str, Any], location: str) -> Reply:
-    return Reply(model.model_validate(row), 201, {"Location": location})
-
-
 # --- products ---
 
 @products.route("/client-groups/{group_id}/products", "GET", access=READ, query=ProductListQuery,
@@ -53,7 +48,7 @@ def list_group_products(req: ApiRequest, group_id: UUID) -> Page[ProductOut]:
                 summary="Create a managed product (from a template generation, or fund by fund later)")
 def create_product(req: ApiRequest, group_id: UUID) -> Reply:
     row = service.create_product(req.ctx, group_id, req.body)
-    return _created(ProductOut, row, f"/v1/products/{row['id']}")
+    return created(ProductOut, row, f"/v1/products/{row['id']}")
 
 
 @products.route("/products/{product_id}", "GET", access=READ, response=ProductOut, summary="Get a product")
@@ -103,7 +98,7 @@ def list_portfolio_funds(req: ApiRequest, product_id: UUID) -> Page[PortfolioFun
                 response=PortfolioFundOut, status=201, summary="Add a fund to the product's portfolio")
 def add_portfolio_fund(req: ApiRequest, product_id: UUID) -> Reply:
     row = service.add_portfolio_fund(req.ctx, product_id, req.body)
-    return _created(PortfolioFundOut, row, f"/v1/portfolio-funds/{row['id']}")
+    return created(PortfolioFundOut, row, f"/v1/portfolio-funds/{row['id']}")
 
 
 @products.route("/portfolio-funds/{portfolio_fund_id}", "PATCH", access=WRITE, body=PortfolioFundPatchIn,
@@ -139,7 +134,7 @@ def list_fund_valuations(req: ApiRequest, portfolio_fund_id: UUID) -> Page[FundV
                 response=FundValuationOut, status=201, summary="Value a portfolio fund on a date")
 def create_fund_valuation(req: ApiRequest, portfolio_fund_id: UUID) -> Reply:
     row = service.add_valuation(req.ctx, portfolio_fund_id, req.body)
-    return _created(FundValuationOut, row, f"/v1/fund-valuations/{row['id']}")
+    return created(FundValuationOut, row, f"/v1/fund-valuations/{row['id']}")
 
 
 @products.route("/fund-valuations/{valuation_id}", "PATCH", access=WRITE, body=FundValuationPatchIn,
@@ -172,7 +167,7 @@ def list_fund_activity(req: ApiRequest, portfolio_fund_id: UUID) -> Page[Activit
                 response=ActivityOut, status=201, summary="Record a cash flow (amount > 0; the type gives the sign)")
 def create_activity(req: ApiRequest, portfolio_fund_id: UUID) -> Reply:
     row = service.add_activity(req.ctx, portfolio_fund_id, req.body)
-    return _created(ActivityOut, row, f"/v1/activity/{row['id']}")
+    return created(ActivityOut, row, f"/v1/activity/{row['id']}")
 
 
 @products.route("/activity/{activity_id}", "PATCH", access=WRITE, body=ActivityPatchIn, response=ActivityOut,

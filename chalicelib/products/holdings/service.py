@@ -84,7 +84,7 @@ def create_product(ctx: RequestContext, group_id: UUID, body: Any) -> dict[str, 
         if clients_store.get_group(tx, group_id, for_update=True) is None:
             raise errors.NotFound("No such client group")
         _check_owners(tx, group_id, body.ownership)
-        if body.provider_id and not catalogue_store.provider_exists(tx, body.provider_id):
+        if body.provider_id and not catalogue_store.item_exists(tx, "provider", body.provider_id):
             raise _invalid("provider_id", "no such provider")
         if body.template_generation_id and not catalogue_store.generation_exists(tx, body.template_generation_id):
             raise _invalid("template_generation_id", "no such template generation")
@@ -142,7 +142,7 @@ def update_product(ctx: RequestContext, product_id: UUID, body: Any, if_match: i
             _check_owners(tx, before["client_group_id"], body.ownership)
             changes["ownership"] = _jsonb(changes["ownership"])
         if "provider_id" in changes:
-            if changes["provider_id"] and not catalogue_store.provider_exists(tx, changes["provider_id"]):
+            if changes["provider_id"] and not catalogue_store.item_exists(tx, "provider", changes["provider_id"]):
                 raise _invalid("provider_id", "no such provider")
             store.insert_provider_switch(tx, product_id, before["provider_id"], changes["provider_id"])
         return changes
@@ -234,7 +234,7 @@ def add_portfolio_fund(ctx: RequestContext, product_id: UUID, body: Any) -> dict
         product = store.get_product(tx, product_id, for_update=True)
         if product is None:
             raise _no_product()
-        if not catalogue_store.fund_exists(tx, body.fund_id):
+        if not catalogue_store.item_exists(tx, "fund", body.fund_id):
             raise _invalid("fund_id", "no such fund")
         if body.start_date < product["start_date"]:
             raise _invalid("start_date", "a fund cannot start before its product")
@@ -284,16 +284,6 @@ def delete_portfolio_fund(ctx: RequestContext, pf_id: UUID) -> None:
 
 # --- fund valuations and cash flows: dated rows of a portfolio fund, one implementation ---
 
-def _after_valuations(tx: db.Tx, product_id: UUID, dates: list[date]) -> None:
-    # portfolio_valuations, which the IRR history reads, was kept in step by the triggers of migration 0013.
-    recompute_irr_history(tx, product_id, min(dates))
-
-
-def _after_activity(tx: db.Tx, product_id: UUID, dates: list[date]) -> None:
-    # product_flows, which the IRR history reads, was kept in step by the triggers of migrations 0008 and 0009.
-    recompute_irr_history(tx, product_id, min(dates))
-
-
 @dataclass(frozen=True)
 class _Kind:
     """What sets fund valuations and cash flows apart; everything else about them is written once below."""
@@ -306,7 +296,6 @@ class _Kind:
     bulk_field: str  # the bulk body's list
     bulk_action: str  # the bulk write's audit action (on the product)
     bulk_row: Callable[[Any], tuple[Any, ...]]  # a bulk item as store.bulk_insert_dated takes it
-    after: Callable[[db.Tx, UUID, list[date]], None]  # keeps the product's derived rows in step with these dates
     # Also refused before the product's start (cash flows always were; a valuation only before its fund's start,
     # which since migration 0010 is not before the product's either).
     not_before_product: bool = False
@@ -316,12 +305,12 @@ class _Kind:
 
 _VALUATION = _Kind(kind="valuation", resource="fund_valuation", what="fund valuation", noun="valuation",
                    day="valuation_date", bulk_field="valuations", bulk_action="product.bulk_valuations",
-                   bulk_row=lambda v: (v.portfolio_fund_id, v.valuation_date, v.value), after=_after_valuations,
+                   bulk_row=lambda v: (v.portfolio_fund_id, v.valuation_date, v.value),
                    one_a_day=True, bulk_audit_to=True)
 _ACTIVITY = _Kind(kind="activity", resource="activity", what="activity", noun="cash flow", day="activity_date",
                   bulk_field="activities", bulk_action="product.bulk_activity",
                   bulk_row=lambda a: (a.portfolio_fund_id, a.activity_date, a.activity_type, a.amount),
-                  after=_after_activity, not_before_product=True)
+                  not_before_product=True)
 
 
 def _portfolio_fund(tx: db.Tx, pf_id: UUID) -> dict[str, Any]:
@@ -360,7 +349,7 @@ def _add_dated(ctx: RequestContext, k: _Kind, pf_id: UUID, body: Any) -> dict[st
         day = getattr(body, k.day)
         _check_day(k, pf, day, k.day)
         row = store.insert_dated(tx, k.kind, {"portfolio_fund_id": pf_id, **body.model_dump()})
-        k.after(tx, pf["product_id"], [day])
+        recompute_irr_history(tx, pf["product_id"], day)
         audit.record(tx, f"{k.resource}.create", k.resource, row["id"], None, row)
     return row
 
@@ -377,7 +366,8 @@ def _update_dated(ctx: RequestContext, k: _Kind, row_id: UUID, body: Any, if_mat
         return patch_row(tx, row_id, body, if_match, resource=k.resource, what=k.what,
                          get=lambda tx, i, **lock: store.get_dated(tx, k.kind, i, **lock),
                          update=lambda tx, i, changes: store.update_dated(tx, k.kind, i, changes), check=check,
-                         then=lambda before, after: k.after(tx, product_id, sorted({before[k.day], after[k.day]})))
+                         then=lambda before, after: recompute_irr_history(tx, product_id,
+                                                                          min(before[k.day], after[k.day])))
 
 
 def _delete_dated(ctx: RequestContext, k: _Kind, row_id: UUID) -> None:
@@ -388,7 +378,7 @@ def _delete_dated(ctx: RequestContext, k: _Kind, row_id: UUID) -> None:
             raise errors.NotFound(f"No such {k.what}")
         _portfolio_fund(tx, before["portfolio_fund_id"])  # locked, as every write of its rows locks it
         store.delete_dated(tx, k.kind, row_id)
-        k.after(tx, product_id, [before[k.day]])
+        recompute_irr_history(tx, product_id, before[k.day])
         audit.record(tx, f"{k.resource}.delete", k.resource, row_id, before, None)
 
 
@@ -412,7 +402,7 @@ def _bulk_dated(ctx: RequestContext, k: _Kind, product_id: UUID, body: Any) -> i
                 seen.add((item.portfolio_fund_id, day))
         written = store.bulk_insert_dated(tx, k.kind, [k.bulk_row(item) for item in items])
         dates = sorted({getattr(item, k.day) for item in items})
-        k.after(tx, product_id, dates)
+        recompute_irr_history(tx, product_id, min(dates))
         summary = {"written": written, "from": dates[0], **({"to": dates[-1]} if k.bulk_audit_to else {})}
         audit.record(tx, k.bulk_action, "product", product_id, None, summary)
     return written

@@ -34,9 +34,10 @@ def recompute_irr_history(tx: db.Tx, product_id: UUID, from_date: date) -> int:
 
     Relies on the database for its inputs: the valuation dates are the product's complete valuations (every
     non-cash fund active that day valued: SQL function refresh_portfolio_valuations, migrations 0004 and 0010,
-    run by the writer before this), and the flows are product_flows, the investor cash flows netted per date and
-    kept in step with holding_activity by triggers (migrations 0008 and 0009), signed by activity_sign (0004:
-    investments in, withdrawals out, fees and dividends not at all).
+    which the statement triggers of migration 0013 ran as the writer's rows went in), and the flows are
+    product_flows, the investor cash flows netted per date and kept in step with holding_activity by triggers
+    (migrations 0008 and 0009), signed by activity_sign (0004: investments in, withdrawals out, fees and dividends
+    not at all).
     """
     from chalicelib.products.performance import irr
 
@@ -166,11 +167,6 @@ def revenue_total(ctx: RequestContext, group_id: UUID | None) -> dict[str, Any]:
         return store.live_revenue(tx, group_id)
 
 
-def _money(value: Decimal) -> Decimal:
-    """Sums from the views come back at the scale of their inputs (a coalesced 0 has none): pennies, always."""
-    return to_pennies(value)
-
-
 def client_group_summary(ctx: RequestContext, group_id: UUID, irr_query: Any) -> dict[str, Any]:
     """Figures from the summary view (refreshed by the job refresh-views), the IRR live from pooled flows.
 
@@ -186,26 +182,27 @@ def client_group_summary(ctx: RequestContext, group_id: UUID, irr_query: Any) ->
             summary = {"client_group_id": group_id, "name": group["name"], "funds_under_management": Decimal(0),
                        "revenue": Decimal(0), "active_products": 0, "lapsed_products": 0,
                        "latest_valuation_date": None,
-                       "refreshed_at": store.summaries_refreshed_at(tx)}
-    return {**summary, "funds_under_management": _money(summary["funds_under_management"]),
-            "revenue": _money(summary["revenue"]), "pending_refresh": pending,
+                       "refreshed_at": store.view_refreshed_at(tx, "mv_client_group_summary")}
+    return {**summary, "funds_under_management": to_pennies(summary["funds_under_management"]),
+            "revenue": to_pennies(summary["revenue"]), "pending_refresh": pending,
             "irr": irr_for(ctx, "client_group", group_id, irr_query)}
 
 
 def dashboard(ctx: RequestContext, top: int = 10) -> dict[str, Any]:
+    """Sums from the views come back at the scale of their inputs (a coalesced 0 has none): shown as pennies."""
     with db.transaction(ctx) as tx:
         found = store.dashboard_rows(tx)
         households = store.top_households(tx, top)
-        refreshed = store.dashboard_refreshed_at(tx)
+        refreshed = store.view_refreshed_at(tx, "mv_firm_dashboard")
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in found:
-        by[r["dimension"]].append({**r, "funds_under_management": _money(r["funds_under_management"]),
-                                   "revenue": _money(r["revenue"])})
+        by[r["dimension"]].append({**r, "funds_under_management": to_pennies(r["funds_under_management"]),
+                                   "revenue": to_pennies(r["revenue"])})
     total = by.get("firm", [{}])[0] if by.get("firm") else {}
-    return {"funds_under_management": _money(total.get("funds_under_management", Decimal(0))),
-            "revenue": _money(total.get("revenue", Decimal(0))), "products": total.get("products", 0),
+    return {"funds_under_management": to_pennies(total.get("funds_under_management", Decimal(0))),
+            "revenue": to_pennies(total.get("revenue", Decimal(0))), "products": total.get("products", 0),
             "by_provider": by.get("provider", []), "by_product_type": by.get("product_type", []),
             "by_adviser": by.get("adviser", []),
-            "top_households": [{**h, "funds_under_management": _money(h["funds_under_management"]),
-                                "revenue": _money(h["revenue"])} for h in households],
+            "top_households": [{**h, "funds_under_management": to_pennies(h["funds_under_management"]),
+                                "revenue": to_pennies(h["revenue"])} for h in households],
             "refreshed_at": refreshed}

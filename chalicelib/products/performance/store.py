@@ -144,14 +144,9 @@ def client_group_summary(tx: Tx, group_id: UUID) -> dict[str, Any] | None:
                   "WHERE client_group_id = %s", (group_id,))
 
 
-def summaries_refreshed_at(tx: Tx) -> Any:
-    """When the household summaries' view was last refreshed (SQL function view_refreshed_at, migration 0011)."""
-    return tx.one("SELECT view_refreshed_at('mv_client_group_summary') AS t")["t"]
-
-
-def dashboard_refreshed_at(tx: Tx) -> Any:
-    """When the dashboard's view was last refreshed (view_refreshed_at, migration 0011)."""
-    return tx.one("SELECT view_refreshed_at('mv_firm_dashboard') AS t")["t"]
+def view_refreshed_at(tx: Tx, view: str) -> Any:
+    """When a materialized view was last refreshed (SQL function view_refreshed_at, migration 0011)."""
+    return tx.one("SELECT view_refreshed_at(%s) AS t", (view,))["t"]
 
 
 def dashboard_rows(tx: Tx) -> list[dict[str, Any]]:
