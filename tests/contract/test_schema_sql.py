@@ -136,6 +136,6 @@ def test_fresh_migrates_a_scratch_database_dumps_it_and_drops_it(session_dump: s
     # PostgreSQL, the committed file is the reference instead).
     assert fresh == (session_dump if schema.header_major(fresh) == schema.header_major(session_dump)
                      else COMMITTED.read_text())
-    with psycopg.connect(embedded._server.get_uri("postgres")) as conn:
+    with psycopg.connect(embedded.admin_url()) as conn:
         left = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'wealthdesk_schema_%'").fetchall()
     assert left == []

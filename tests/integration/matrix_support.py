@@ -12,6 +12,7 @@ as a client's; assertions read the database as the owner role (`owner_sql`, whic
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import random
@@ -23,7 +24,7 @@ from typing import Any
 
 from psycopg import sql
 
-from tests.conftest import PASSWORD, owner_sql
+from tests.conftest import PASSWORD, assert_problem, owner_sql
 
 # Every table that holds one firm's rows (firms itself by id, the others by firm_id), in dependency order.
 TENANT_TABLES = ("firms", "users", "sessions", "api_keys", "client_groups", "product_owners",
@@ -336,3 +337,13 @@ def audit_json(firm_id: Any | None = None) -> list[str]:
 def ids_of(query: str, params: Any = None) -> set[str]:
     """The first column of every row of an owner query, as strings (UUIDs compared with JSON ids)."""
     return {str(next(iter(row.values()))) for row in owner_sql(query, params)}
+
+
+def b64_cursor(values: Any) -> str:
+    """A cursor as the API encodes one (base64url JSON, unpadded), for forging cursors in tests."""
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def assert_cursor_refused(resp: Any) -> None:
+    """A 422 problem naming the cursor, and only it."""
+    assert [e["field"] for e in assert_problem(resp, 422, "cursor")["errors"]] == ["cursor"]

@@ -6,7 +6,8 @@ and row contents of the firm's tables are compared before and after).
 
 Three kinds of test:
 - a table of hand-written cases against the client-group and product-owner routes, one by one;
-- matrices built from `ROUTES`, so a route added later is held to the same rules without editing this file;
+- matrices built from the app's routes (`router.specs()`), so a route added later is held to the same rules
+  without editing this file;
 - hypothesis fuzzing of the create bodies with arbitrary JSON objects.
 """
 from __future__ import annotations

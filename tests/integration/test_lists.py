@@ -7,8 +7,6 @@ orders alike; ids compare as PostgreSQL compares uuids, byte by byte, as Python'
 """
 from __future__ import annotations
 
-import base64
-import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,12 +16,14 @@ from uuid import UUID
 
 import pytest
 
-from tests.conftest import assert_problem, make_firm
+from tests.conftest import make_firm
 from tests.integration.matrix_support import (
     Household,
     add_activity,
     add_portfolio_fund,
     add_valuation,
+    assert_cursor_refused,
+    b64_cursor,
     create_fund,
     create_household,
     create_product,
@@ -141,10 +141,6 @@ def _cursor(api: Any, auth: dict[str, str], path: str) -> str:
     return cursor
 
 
-def _refused(resp: Any) -> None:
-    assert [e["field"] for e in assert_problem(resp, 422, "cursor")["errors"]] == ["cursor"]
-
-
 @pytest.mark.parametrize("made_by,used_on", [
     ("providers", "funds"), ("funds", "providers"), ("portfolio templates", "products of a group"),
     ("products of a group", "portfolio templates"), ("fund valuations", "cash flows"),
@@ -154,13 +150,9 @@ def test_a_cursor_made_by_one_list_is_refused_by_another(api: Any, lists: dict[s
                                                          used_on: str) -> None:
     auth = lists["_auth"]
     cursor = _cursor(api, auth, lists[made_by].path)
-    _refused(_get(api, auth, lists[used_on].path, cursor=cursor))
+    assert_cursor_refused(_get(api, auth, lists[used_on].path, cursor=cursor))
     # and it still works where it was made
     expect_status(_get(api, auth, lists[made_by].path, limit=1, cursor=cursor), 200)
-
-
-def _b64(values: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
 
 
 @pytest.mark.parametrize("name,values", [
@@ -176,14 +168,14 @@ def _b64(values: Any) -> str:
     ("IRR history", ["irr_history", "method", "2021-01-31", "xirr"]),
     ("products of a group", {"name": "alpha"}),
 ])
-def test_a_forged_cursor_is_refused(api: Any, lists: dict[str, Any], name: str, values: Any) -> None:
-    _refused(_get(api, lists["_auth"], lists[name].path, cursor=_b64(values)))
+def test_a_forged_cursor_isassert_cursor_refused(api: Any, lists: dict[str, Any], name: str, values: Any) -> None:
+    assert_cursor_refused(_get(api, lists["_auth"], lists[name].path, cursor=b64_cursor(values)))
 
 
-def test_a_cursor_that_is_not_one_is_refused(api: Any, lists: dict[str, Any]) -> None:
+def test_a_cursor_that_is_not_one_isassert_cursor_refused(api: Any, lists: dict[str, Any]) -> None:
     cursor = _cursor(api, lists["_auth"], lists["providers"].path)
     for forged in ("not-a-cursor", cursor[:-3], "!" + cursor):
-        _refused(_get(api, lists["_auth"], lists["providers"].path, cursor=forged))
+        assert_cursor_refused(_get(api, lists["_auth"], lists["providers"].path, cursor=forged))
 
 
 # --- q matches its text literally ---------------------------------------------------------------------------------

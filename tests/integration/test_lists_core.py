@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Firm, make_firm, owner_sql
+from tests.integration.matrix_support import assert_cursor_refused, b64_cursor
 
 JSON = {"Content-Type": "application/json"}
 
@@ -51,16 +52,6 @@ def _post(client: Any, firm: Firm, path: str, body: dict[str, Any], who: str = "
     resp = client.http.post(path, headers={**firm.auth(who), **JSON}, body=json.dumps(body))
     assert resp.status_code == 201, resp.body[:400]
     return resp.json_body
-
-
-def _b64(value: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
-
-
-def _assert_422_on_cursor(resp: Any) -> None:
-    assert resp.status_code == 422, (resp.status_code, resp.body[:400])
-    assert resp.headers["Content-Type"] == "application/problem+json"
-    assert [e["field"] for e in json.loads(resp.body)["errors"]] == ["cursor"]
 
 
 # --- one firm with rows in every list, equal sort values included --------------------------------------------------
@@ -188,7 +179,7 @@ def test_a_cursor_from_another_list_or_sort_is_422(client: Any, lists_firm: Firm
             if (path, query) == (made_path, made_query):
                 assert resp.status_code == 200, resp.body[:400]  # its own list and sort take it
             else:
-                _assert_422_on_cursor(resp)
+                assert_cursor_refused(resp)
 
 
 def test_every_sort_refuses_the_cursors_of_the_others(client: Any, lists_firm: Firm) -> None:
@@ -204,7 +195,7 @@ def test_every_sort_refuses_the_cursors_of_the_others(client: Any, lists_firm: F
                 if other == s:
                     assert resp.status_code == 200, resp.body[:400]
                 else:
-                    _assert_422_on_cursor(resp)
+                    assert_cursor_refused(resp)
 
 
 def _decoded(cursor: str) -> list[Any]:
@@ -230,9 +221,9 @@ FORGERIES: dict[str, Callable[[list[Any]], Any]] = {
 def test_a_forged_cursor_is_422(client: Any, lists_firm: Firm, path: str, query: str, forgery: str) -> None:
     genuine = _decoded(_first_cursor(client, lists_firm, path, query))
     forged = FORGERIES[forgery](genuine)
-    resp = client.http.get(f"{path}?limit=1&cursor={_b64(forged)}" + (f"&{query}" if query else ""),
+    resp = client.http.get(f"{path}?limit=1&cursor={b64_cursor(forged)}" + (f"&{query}" if query else ""),
                            headers=lists_firm.auth("admin"))
-    _assert_422_on_cursor(resp)
+    assert_cursor_refused(resp)
 
 
 def test_a_tampered_cursor_is_422(client: Any, lists_firm: Firm) -> None:
@@ -240,7 +231,7 @@ def test_a_tampered_cursor_is_422(client: Any, lists_firm: Firm) -> None:
     for tampered in (cursor[:-2], cursor + "AA", "x" + cursor, cursor[:5] + "!" + cursor[6:]):
         resp = client.http.get(f"/v1/client-groups?limit=1&sort=name&cursor={tampered}",
                                headers=lists_firm.auth("admin"))
-        _assert_422_on_cursor(resp)
+        assert_cursor_refused(resp)
 
 
 # --- ?q= matches LIKE's wildcards literally --------------------------------------------------------------------------

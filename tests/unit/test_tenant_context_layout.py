@@ -6,22 +6,14 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.unit.test_layout import _docstrings
+
 ROOT = Path(__file__).resolve().parents[2]
 CHALICELIB = ROOT / "chalicelib"
 
 
 def _sources() -> list[tuple[str, ast.AST]]:
     return [(str(p.relative_to(ROOT)), ast.parse(p.read_text())) for p in sorted(CHALICELIB.rglob("*.py"))]
-
-
-def _docstrings(tree: ast.AST) -> set[int]:
-    found: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
-            first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-                found.add(id(first.value))
-    return found
 
 
 def settings_statements(tree: ast.AST) -> list[int]:
