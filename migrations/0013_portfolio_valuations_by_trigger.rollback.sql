@@ -1,4 +1,4 @@
--- Back to 0011: no triggers keep portfolio_valuations in step; refresh_portfolio_valuations (0010) stays. The
+-- Back to 0012: no triggers keep portfolio_valuations in step; refresh_portfolio_valuations (0010) stays. The
 -- code of the previous release calls it itself after its writes of fund valuations and portfolio funds (roll
 -- the code back with the schema), and so must anything else that writes those rows while this is rolled back.
 DROP TRIGGER funds_aggregate_update ON funds;
