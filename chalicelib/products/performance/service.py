@@ -86,10 +86,15 @@ def irr_for(ctx: RequestContext, scope: str, scope_id: UUID, query: Any) -> dict
         inputs = store.irr_inputs(tx, scope, scope_id, query.from_, query.to)
     if not inputs[0]["found"]:
         raise errors.NotFound(_IRR_SCOPES[scope])
-    return _irr_over(query, inputs, named=scope == "client_group")
+    return irr_from_inputs(query, inputs, named=scope == "client_group")
 
 
-def _irr_over(query: Any, inputs: list[dict[str, Any]], named: bool) -> dict[str, Any]:
+def irr_from_inputs(query: Any, inputs: list[dict[str, Any]], named: bool) -> dict[str, Any]:
+    """The IRR answer (irr, method, from, to, reason, and flows with include=flows) from holdings' input rows in the
+    shape store.irr_inputs returns them: `found` and `valued` on the first row, then per holding `name`,
+    `end_date`, `end_value`, `start_date`, `start_value`, `unstarted`, `flow_dates` and `flow_amounts` (netted per
+    date, after the start valuation or from `from` on, up to the end date). `query` carries method, from_, to and
+    include; `named` names the holdings in reasons (a household's products)."""
     from chalicelib.products.performance import irr
 
     method = query.method
