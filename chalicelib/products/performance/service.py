@@ -18,13 +18,6 @@ from chalicelib.products.performance import store
 
 # --- IRR ---
 
-def _compute(method: str, flows: list[Any], end_date: date, end_value: Decimal) -> Any:
-    from chalicelib.products.performance import irr
-
-    fn = irr.kingston_monthly if method == "kingston_monthly" else irr.xirr
-    return fn(flows, end_date, end_value)
-
-
 def recompute_irr_history(tx: db.Tx, product_id: UUID, from_date: date) -> int:
     """Rewrite the product's stored IRR history (both methods) for valuation dates on or after from_date.
 
@@ -126,9 +119,8 @@ def irr_from_inputs(query: Any, inputs: list[dict[str, Any]], named: bool) -> di
     pool = irr.pooled(irr.Holding(list(zip(h["flow_dates"] or [], h["flow_amounts"] or [], strict=True)),
                                   h["end_date"], h["end_value"], h["start_date"], h["start_value"])
                       for h in holdings)
-    r = _compute(method, pool.flows, pool.end_date, pool.end_value)
-    out = {**result, "irr": r.irr, "reason": r.reason, "from": pool.flows[0].date if pool.flows else None,
-           "to": pool.end_date}
+    r = irr.of_pool(pool, method)
+    out = {**result, "irr": r.irr, "reason": r.reason, "from": pool.start, "to": pool.end_date}
     if query.include == "flows":
         out["flows"] = [{"date": f.date, "amount": f.amount} for f in r.flows_used]
     return out
