@@ -118,7 +118,7 @@ class Firm:
 def make_firm(name: str | None = None) -> Firm:
     """A firm with one user of each role, logged in, and a read and a read+write API key."""
     from chalicelib.core import auth
-    from chalicelib.core.context import Principal, RequestContext
+    from chalicelib.core.context import RequestContext
     from chalicelib.firms import service
     from chalicelib.firms.models import ApiKeyCreateIn
 
@@ -127,7 +127,9 @@ def make_firm(name: str | None = None) -> Firm:
     firm_row, admin, _ = service.create_firm(name, f"admin-{tag}@firm-{tag}.co.uk", "Admin", PASSWORD)
     firm = Firm(id=firm_row["id"], name=name)
     firm.users["admin"] = admin
-    ctx = RequestContext(principal=Principal(firm_id=firm.id, kind="user", id=admin["id"], role="admin"))
+    # The owner role's system context, as the command line has (the app role enters a firm only with a
+    # credential PostgreSQL verifies).
+    ctx = RequestContext.system(firm.id)
     from chalicelib.firms.models import UserCreateIn
 
     for role in ("adviser", "analyst", "viewer"):
@@ -136,8 +138,10 @@ def make_firm(name: str | None = None) -> Firm:
         firm.users[role] = user
     for role, user in firm.users.items():
         firm.tokens[role] = service.login(RequestContext(), user["email"], PASSWORD).access_token
-    firm.api_keys["read"] = service.create_api_key(ctx, ApiKeyCreateIn(name="read", scopes=["read"]))["key"]
-    firm.api_keys["write"] = service.create_api_key(ctx, ApiKeyCreateIn(name="rw", scopes=["read", "write"]))["key"]
+    firm.api_keys["read"] = service.create_api_key(ctx, ApiKeyCreateIn(name="read", scopes=["read"]),
+                                                   created_by=admin["id"])["key"]
+    firm.api_keys["write"] = service.create_api_key(ctx, ApiKeyCreateIn(name="rw", scopes=["read", "write"]),
+                                                    created_by=admin["id"])["key"]
     assert auth.split_api_key(firm.api_keys["read"])
     return firm
 

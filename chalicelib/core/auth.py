@@ -7,13 +7,11 @@ stops working at once, and a request pays no second cold start.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets as pysecrets
 import string
 import time
 import uuid
 from collections import OrderedDict
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
@@ -47,6 +45,29 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def encode_with_setting(setting: str, password: str) -> str | None:
+    """The encoded argon2 hash of `password` under a stored hash's parameters and salt (`setting`: the encoded hash
+    without its last `$` part, as auth_user_by_email returns it), for PostgreSQL to compare with the stored hash
+    (auth_enter_password): the app never sees a stored hash. None when the setting is not argon2's."""
+    import base64
+
+    from argon2.exceptions import HashingError
+    from argon2.low_level import Type, hash_secret
+
+    types = {"argon2id": Type.ID, "argon2i": Type.I, "argon2d": Type.D}
+    parts = setting.split("$")
+    if len(parts) != 5 or parts[0] or parts[1] not in types:
+        return None
+    try:
+        params = dict(item.split("=", 1) for item in parts[3].split(","))
+        salt = base64.b64decode(parts[4] + "=" * (-len(parts[4]) % 4), validate=True)
+        return hash_secret(password.encode(), salt, time_cost=int(params["t"]), memory_cost=int(params["m"]),
+                           parallelism=int(params["p"]), hash_len=_hasher().hash_len, type=types[parts[1]],
+                           version=int(parts[2].removeprefix("v="))).decode()
+    except (ValueError, KeyError, TypeError, HashingError):
+        return None
 
 
 _DUMMY_HASH: list[str] = []
@@ -118,7 +139,7 @@ def issue_access_token(*, user_id: UUID, firm_id: UUID, role: str, session_id: U
 
 # Verified tokens, per container: a caller's repeat requests skip PyJWT's parsing and HMAC (~40 us). Safe
 # because the cache holds only tokens this container verified with the same secret, each until its `exp`, and
-# every request still checks the token's session in the database (db.transaction).
+# every transaction still shows the token's session to PostgreSQL, which verifies it (db.transaction).
 _VERIFIED_MAX = 1024
 _verified: OrderedDict[tuple[str, str], tuple[Principal, int]] = OrderedDict()
 
@@ -153,25 +174,27 @@ def _verify_jwt(token: str, secret: str) -> tuple[Principal, int]:
         raise Unauthorized("The access token is not valid") from None
 
 
+_KEY_REFUSED = {"revoked": "The API key has been revoked", "expired": "The API key has expired",
+                "creator_gone": "The API key's creator is no longer an active administrator, and it was not made "
+                                "as a firm service key: it no longer works"}
+
+
 def _principal_from_api_key(token: str, prefix: str) -> Principal:
     from chalicelib.core import db, store
     from chalicelib.core.context import RequestContext
 
     ctx = RequestContext()
-    # One transaction, as few round trips as before the firm is known allows: the lookup, then the key's firm
-    # entered (db.transaction joins the lookup) for its last_used_at.
+    key_hash = sha256(token)
+    # One statement: PostgreSQL compares the key's hash and checks its state (auth_enter_api_key, which also keeps
+    # last_used_at). Each later transaction of the request shows the key again (db.transaction).
     with db.lookup(ctx) as tx:
-        row = store.api_key_by_prefix(tx, prefix)
-        if row is None or not hmac.compare_digest(bytes(row["key_hash"]), sha256(token)):
-            raise Unauthorized("The API key is not valid")
-        if row["revoked_at"] is not None:
-            raise Unauthorized("The API key has been revoked")
-        if row["expires_at"] is not None and row["expires_at"] <= datetime.now(UTC):
-            raise Unauthorized("The API key has expired")
-        principal = Principal(firm_id=row["firm_id"], kind="api_key", id=row["id"], scopes=frozenset(row["scopes"]))
-        with db.transaction(RequestContext(principal=principal, request_id=ctx.request_id)) as tx:
-            store.touch_api_key(tx, principal.id)
-    return principal
+        row = store.enter_api_key(tx, prefix, key_hash, ctx.request_id)
+    if row is None:
+        raise Unauthorized("The API key is not valid")
+    if row["state"] != "ok":
+        raise Unauthorized(_KEY_REFUSED.get(row["state"], "The API key is not valid"))
+    return Principal(firm_id=row["firm_id"], kind="api_key", id=row["id"], scopes=frozenset(row["scopes"]),
+                     key_prefix=prefix, key_hash=key_hash)
 
 
 def authenticate(authorization: str | None) -> Principal:

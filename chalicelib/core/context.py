@@ -20,6 +20,10 @@ class Principal:
     role: str | None = None  # users only
     scopes: frozenset[str] = frozenset()  # API keys only
     session_id: UUID | None = None
+    # What each transaction shows PostgreSQL to enter the firm (db.transaction): the session (session_id) for a
+    # user, the key's prefix and SHA-256 for an API key. Never logged or compared.
+    key_prefix: str | None = field(default=None, repr=False, compare=False)
+    key_hash: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def user_id(self) -> UUID | None:

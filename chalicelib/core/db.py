@@ -1,10 +1,12 @@
 """Connections and transactions.
 
 One lazily opened pool per container and role (a Lambda container serves one request at a time, so max_size=1).
-`transaction(ctx)` is the one way services touch the database: it opens a transaction, sets the tenant context
-with SET LOCAL semantics (set_config(..., true)), and rolls everything back on any exception. Row-level security
-does the tenant filtering; the settings make the audit trail and the policies see who is acting. `lookup(ctx)` is
-the transaction before the firm is known (login, refresh, API keys). Nothing else sets the tenant context.
+`transaction(ctx)` is the one way services touch the database: it opens a transaction whose first statement shows
+PostgreSQL the principal's credential (an access token's session, an API key's hash), which a SECURITY DEFINER
+function verifies before it records the firm where the app role cannot write (migration 0019); row-level security
+reads only that. Everything rolls back on any exception. The system context (jobs, the CLI) is the owner role's:
+its transactions run on the owner's pool. `lookup(ctx)` is the transaction before the firm is known (login,
+refresh, API keys), in which a verified credential may enter the firm. Nothing else sets the tenant context.
 """
 from __future__ import annotations
 
@@ -142,6 +144,8 @@ class Tx:
         self.conn = conn
         self.ctx = ctx
         self.lookup = lookup  # opened by lookup(): no firm yet
+        self.entered: Any = None  # the firm PostgreSQL has verified for this transaction (core.store's enter_*)
+        self.kind = "app"  # the pool: "app" or "owner"
 
     def execute(self, sql: Any, params: Any = None) -> Any:
         return self.conn.execute(sql, params)
@@ -154,31 +158,42 @@ class Tx:
 
 
 def _set_tenant(tx: Tx, ctx: RequestContext) -> None:
-    """The one place the tenant context is set: app.firm_id (row-level security), app.user_id, app.request_id,
-    all transaction-local. An empty firm when ctx has no principal: then no tenant row is visible."""
+    """The one place a transaction enters its firm: the principal's credential, verified by PostgreSQL (core.store's
+    enter_*). A lookup that already entered this firm with a credential of its own (a password, a refresh token,
+    an API key) needs nothing more. A principal without a credential cannot enter any firm."""
     from chalicelib.core import store
+    from chalicelib.core.errors import Unauthorized
 
     principal = ctx.principal
-    firm_id = str(principal.firm_id) if principal else ""
-    user_id = str(principal.user_id) if principal and principal.user_id else ""
-    if principal is not None and principal.kind == "user" and principal.session_id is not None:
-        if not store.set_context_checking_session(tx, firm_id, user_id, ctx.request_id, principal.session_id,
-                                                  principal.id, principal.role):
-            from chalicelib.core.errors import Unauthorized
-
-            raise Unauthorized("The session has ended (logged out, or the user was changed); log in again")
+    if principal is None or tx.entered == principal.firm_id:
+        return
+    if principal.kind == "system":
+        if tx.kind != "owner":
+            raise RuntimeError("the system context belongs to the owner role: db.transaction(ctx) runs it there")
+        store.enter_system(tx, principal.firm_id, ctx.request_id)
+    elif principal.kind == "user" and principal.session_id is not None and principal.role is not None:
+        if not store.enter_session(tx, principal.session_id, principal.id, principal.firm_id, principal.role,
+                                   ctx.request_id):
+            raise Unauthorized("The session has ended (logged out, idle, or the user was changed); log in again")
+    elif principal.kind == "api_key" and principal.key_prefix and principal.key_hash:
+        row = store.enter_api_key(tx, principal.key_prefix, principal.key_hash, ctx.request_id)
+        if row is None or row["state"] != "ok" or row["firm_id"] != principal.firm_id:
+            raise Unauthorized("The API key is no longer valid")
     else:
-        store.set_context(tx, firm_id, user_id, ctx.request_id)
+        raise RuntimeError(f"a {principal.kind} principal without a credential cannot enter a firm")
 
 
 @contextmanager
-def transaction(ctx: RequestContext, *, kind: str = "app") -> Iterator[Tx]:
+def transaction(ctx: RequestContext, *, kind: str | None = None) -> Iterator[Tx]:
     """One transaction for one unit of work, with the tenant context of `ctx`.
 
+    `kind` is the pool: the owner's for the system context, the app role's for everyone else.
     Re-entrant: a service called while its caller already holds a transaction joins it, so a request is always
     exactly one transaction (the idempotency record and the write commit together). Joining a `lookup()` that
-    has found the firm sets the firm's context for the rest of that transaction.
+    has found the firm enters the firm for the rest of that transaction.
     """
+    if kind is None:
+        kind = "owner" if ctx.principal is not None and ctx.principal.kind == "system" else "app"
     current = _current.get()
     if current is not None:
         if current.ctx.firm_id != ctx.firm_id:
@@ -196,10 +211,11 @@ def transaction(ctx: RequestContext, *, kind: str = "app") -> Iterator[Tx]:
 def lookup(ctx: RequestContext) -> Iterator[Tx]:
     """A transaction before the firm is known: login, refresh and API-key authentication.
 
-    It sets no tenant (every setting `transaction` makes is transaction-local, so a new transaction has none and
-    sees no tenant row), which saves a round trip: only the SECURITY DEFINER lookups (auth_user_by_email,
-    auth_api_key, auth_session_firm; migration 0001) answer. A `transaction(ctx)` opened inside it for the firm
-    the lookup found joins it and sets that firm's context, for a write in the same round trips.
+    It enters no firm (a context lives as long as its transaction, so a new transaction has none and sees no
+    tenant row): only the SECURITY DEFINER functions answer (auth_user_by_email; auth_enter_password,
+    auth_enter_refresh and auth_enter_api_key, which enter the firm once the credential is verified; migration
+    0019). A `transaction(ctx)` opened inside it for the firm so entered joins it, for a write in the same round
+    trips.
     """
     if _current.get() is not None:
         raise RuntimeError("a lookup runs before any transaction, never inside one")
@@ -214,6 +230,7 @@ def _current_transaction(kind: str, ctx: RequestContext, *, lookup: bool = False
     tenant context set unless it is a lookup's."""
     with pool(kind).connection() as conn, conn.transaction():
         tx = Tx(conn, ctx, lookup=lookup)
+        tx.kind = kind
         if not lookup:
             _set_tenant(tx, ctx)
         token = _current.set(tx)

@@ -76,6 +76,18 @@ def ensure_app_role() -> str:
         dbname = conn.execute("SELECT current_database()").fetchone()[0]
         conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(dbname),
                                                                            sql.Identifier(role)))
+        # The system context (jobs, the CLI) runs its firm's work as the app role, under the same policies
+        # (auth_enter_system, migration 0019): the owner must be able to SET ROLE to it.
+        if not conn.execute("SELECT pg_has_role(current_user, %s, 'SET')", (role,)).fetchone()[0]:
+            try:
+                conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(role)))
+            except psycopg.errors.InsufficientPrivilege:
+                owner = conn.execute("SELECT current_user").fetchone()[0]
+                raise RuntimeError(
+                    f"The owner role {owner!r} must be a member of {role!r} (the jobs and the command line act "
+                    f"inside a firm as the app role) and cannot grant it itself. An operator must run:\n"
+                    f"  GRANT {role} TO {owner};\n(see docs/deploy.md)") from None
+            message += f"; {role} granted to the owner"
     return message
 
 

@@ -1,4 +1,4 @@
-"""SQL that core itself runs: the tenant context, the API-key lookup, idempotency records and audit events.
+"""SQL that core itself runs: the tenant context (verified credentials), idempotency records and audit events.
 
 Like every store, parameters only. The functions take the open transaction (`db.Tx`); none opens one.
 """
@@ -12,41 +12,64 @@ from chalicelib.core.jsonutil import dumps
 if TYPE_CHECKING:
     from chalicelib.core.db import Tx
 
-# --- the tenant context (called by db.transaction and db.lookup only) ---
+# --- the tenant context (called by db.transaction and db.lookup only, and by the pre-auth flows in a lookup) ---
+#
+# Each statement below is the first of its transaction and verifies a credential inside PostgreSQL: a SECURITY
+# DEFINER function (migration 0019) checks it and records the verified firm in auth_context, which the app role
+# cannot write; current_firm_id(), and with it every row-level security policy, reads only that. The request id
+# rides along as a transaction-local setting (for anyone reading pg_stat_activity; nothing trusts it).
 
-_SET_CONTEXT = (
-    "SELECT set_config('app.firm_id', %s, true), set_config('app.user_id', %s, true), "
-    "set_config('app.request_id', %s, true)"
-)
-# For a user's access token, the same statement also checks that its session is live and the user still active
-# in the token's role (the SECURITY DEFINER function auth_session_valid, migration 0002): logout, deactivation and
-# role changes take effect at once, at no extra round trip.
-_SET_CONTEXT_AND_CHECK_SESSION = _SET_CONTEXT + ", auth_session_valid(%s, %s, %s) AS session_valid"
-
-
-def set_context(tx: Tx, firm_id: str, user_id: str, request_id: str) -> None:
-    """Transaction-local settings that row-level security (current_firm_id()) and the audit trail read."""
-    tx.execute(_SET_CONTEXT, (firm_id, user_id, request_id))
+_ENTER_SESSION = ("SELECT auth_enter_session(%s, %s, %s, %s) AS ok, "
+                  "set_config('app.request_id', %s, true) AS request_id")
+_ENTER_API_KEY = ("SELECT k.id, k.firm_id, k.scopes, k.service, k.state, set_config('app.request_id', %s, true) "
+                  "AS request_id FROM auth_enter_api_key(%s, %s) AS k")
+_ENTER_SYSTEM = "SELECT auth_enter_system(%s), set_config('app.request_id', %s, true) AS request_id"
 
 
-def set_context_checking_session(tx: Tx, firm_id: str, user_id: str, request_id: str, session_id: UUID,
-                                 principal_id: UUID, role: str) -> bool:
-    """set_context, and whether the access token's session is still valid, in one round trip."""
-    row = tx.one(_SET_CONTEXT_AND_CHECK_SESSION, (firm_id, user_id, request_id, session_id, principal_id, role))
-    return bool(row["session_valid"])
+def enter_session(tx: Tx, session_id: UUID, user_id: UUID, firm_id: UUID, role: str, request_id: str) -> bool:
+    """An access token's session: live, of this user in this firm and role (auth_enter_session). True when the
+    transaction has entered the firm."""
+    ok = bool(tx.one(_ENTER_SESSION, (session_id, user_id, firm_id, role, request_id))["ok"])
+    if ok:
+        tx.entered = firm_id
+    return ok
 
 
-# --- API keys (before the firm is known) ---
+def enter_api_key(tx: Tx, prefix: str, key_hash: bytes, request_id: str) -> dict[str, Any] | None:
+    """An API key by prefix and SHA-256 (auth_enter_api_key): None when no key has both; else the key (id, firm_id,
+    scopes, service) and its state ('ok', 'revoked', 'expired', 'creator_gone'). 'ok' entered the firm."""
+    row = tx.one(_ENTER_API_KEY, (request_id, prefix, key_hash))
+    if row is not None and row["state"] == "ok":
+        tx.entered = row["firm_id"]
+    return row
 
-def api_key_by_prefix(tx: Tx, prefix: str) -> dict[str, Any] | None:
-    """The SECURITY DEFINER lookup auth_api_key (migration 0001): works with no tenant set."""
-    return tx.one("SELECT * FROM auth_api_key(%s)", (prefix,))
+
+def enter_system(tx: Tx, firm_id: UUID, request_id: str) -> None:
+    """The owner role's system context (jobs, the CLI): the firm recorded and the rest of the transaction run as
+    the app role, under the same policies (auth_enter_system, which only the owner may run)."""
+    tx.execute(_ENTER_SYSTEM, (firm_id, request_id))
+    tx.entered = firm_id
 
 
-def touch_api_key(tx: Tx, key_id: UUID) -> None:
-    """last_used_at at minute resolution: a busy key does not write on every request. Needs the key's firm set."""
-    tx.execute("UPDATE api_keys SET last_used_at = now() WHERE id = %s AND "
-               "(last_used_at IS NULL OR last_used_at < now() - interval '1 minute')", (key_id,))
+def enter_with_password(tx: Tx, user_id: UUID, firm_id: UUID, encoded_hash: str | None, request_id: str,
+                        ip: str | None, user_agent: str | None) -> str:
+    """Login: the argon2 hash computed from the password, compared in PostgreSQL (auth_enter_password), which also
+    counts failures and locks the account. 'ok' (the user's firm entered), 'wrong' or 'refused'."""
+    outcome = tx.one("SELECT auth_enter_password(%s, %s, %s, %s, %s) AS outcome",
+                     (user_id, encoded_hash, request_id, ip, user_agent))["outcome"]
+    if outcome == "ok":
+        tx.entered = firm_id
+    return outcome
+
+
+def enter_with_refresh_token(tx: Tx, token_hash: bytes, request_id: str, ip: str | None,
+                             user_agent: str | None) -> dict[str, Any]:
+    """Refresh: the refresh token's session, locked (auth_enter_refresh). outcome 'ok' (the firm entered as the
+    token's user), 'reused' (its chain revoked and audited) or 'invalid'."""
+    row = tx.one("SELECT * FROM auth_enter_refresh(%s, %s, %s, %s)", (token_hash, request_id, ip, user_agent))
+    if row["outcome"] == "ok":
+        tx.entered = row["firm_id"]
+    return row
 
 
 # --- idempotency keys ---

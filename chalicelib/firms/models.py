@@ -76,6 +76,8 @@ class UserPatchIn(StrictModel):
 
 
 USERS = ListSpec("users", {"email": (("email", "text"),)}, default_sort="email")
+SESSIONS = ListSpec("sessions", {"created_at": (("created_at", "timestamptz"),)},
+                    default_sort="-created_at")  # newest first
 API_KEYS = ListSpec("api_keys", {"created_at": (("created_at", "timestamptz"),)},
                     default_sort="-created_at")  # newest first
 
@@ -89,6 +91,9 @@ class ApiKeyCreateIn(StrictModel):
     name: str = Field(min_length=1, max_length=200)
     scopes: list[Scope] = Field(min_length=1, max_length=2)
     expires_at: datetime | None = None
+    service: bool = Field(False, description=(
+        "A firm service key: it keeps working when the admin who made it is deactivated or stops being an admin. "
+        "Any other key dies with its creator"))
 
     @field_validator("scopes")
     @classmethod
@@ -113,6 +118,7 @@ class ApiKeyOut(ApiModel):
     name: str
     prefix: str
     scopes: list[Scope]
+    service: bool = Field(description="A firm service key (outlives its creator); otherwise the key dies with them")
     created_by: UUID
     created_at: datetime
     expires_at: datetime | None
@@ -122,3 +128,13 @@ class ApiKeyOut(ApiModel):
 
 class ApiKeyCreatedOut(ApiKeyOut):
     key: str = Field(description="The full key, shown only in this response: wdk_...")
+
+
+class SessionOut(ApiModel):
+    id: UUID = Field(description="The session (one per login; DELETE /v1/me/sessions/{id} ends it)")
+    created_at: datetime = Field(description="When the login happened")
+    last_used_at: datetime = Field(description="When it was last used, to the minute; idle for 2 hours, it ends")
+    expires_at: datetime = Field(description="When its current refresh token expires")
+    ip: str | None = Field(description="The address of its latest login or refresh, when recorded")
+    user_agent: str | None = Field(description="The user agent of its latest login or refresh, when recorded")
+    current: bool = Field(description="Whether this request's access token belongs to it")

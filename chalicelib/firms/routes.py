@@ -21,6 +21,7 @@ from chalicelib.firms.models import (
     LoginIn,
     MeOut,
     RefreshIn,
+    SessionOut,
     TokenOut,
     UserCreatedOut,
     UserCreateIn,
@@ -29,7 +30,7 @@ from chalicelib.firms.models import (
     UserPatchIn,
 )
 
-auth_api = Api("auth")
+auth_api = Api("auth", resources={"session_id": "session"})
 users_api = Api("users", resources={"user_id": "user"})
 keys_api = Api("api-keys", resources={"key_id": "API key"})
 
@@ -61,6 +62,21 @@ def logout(req: ApiRequest) -> None:
 @auth_api.route("/me", "GET", access=READ, response=MeOut, summary="The current user and firm")
 def me(req: ApiRequest) -> MeOut:
     return MeOut.model_validate(service.me(req.ctx))
+
+
+@auth_api.route("/me/sessions", "GET", access=READ, query=ListQuery, response=Page[SessionOut],
+                summary="The current user's live sessions")
+def list_sessions(req: ApiRequest) -> Page[SessionOut]:
+    """One per login, newest first; `current` marks this token's. A user has at most 5: a sixth login ends the
+    oldest. A session unused for 2 hours ends."""
+    rows, cursor = service.list_sessions(req.ctx, req.query)
+    return page_of(SessionOut, rows, cursor)
+
+
+@auth_api.route("/me/sessions/{session_id}", "DELETE", access=READ, status=204, summary="End one of your sessions")
+def end_session(req: ApiRequest, session_id: UUID) -> None:
+    """Its refresh tokens and access tokens stop working at once. Another user's session is a 404."""
+    service.end_session(req.ctx, session_id)
 
 
 @users_api.route("/users", "GET", access=ADMIN, query=UserListQuery, response=Page[UserOut],

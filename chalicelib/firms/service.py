@@ -8,14 +8,14 @@ from typing import Any
 from uuid import UUID
 
 from chalicelib.core import audit, auth, config, db, errors
+from chalicelib.core import store as core_store
 from chalicelib.core.context import Principal, RequestContext
 from chalicelib.core.pagination import Keyset
 from chalicelib.core.versioning import check_version, patch_changes
 from chalicelib.firms import store
-from chalicelib.firms.models import API_KEYS, USERS
+from chalicelib.firms.models import API_KEYS, SESSIONS, USERS
 
-MAX_FAILURES = 5
-LOCK_MINUTES = 30
+MAX_SESSIONS = 5  # live sessions per user: a login past it ends the oldest
 _BAD_LOGIN = "The email or password is wrong, or the account is locked for a while after repeated failures"
 
 
@@ -64,6 +64,7 @@ def _ctx_as(base: RequestContext, firm_id: UUID, user_id: UUID, role: str) -> Re
 
 
 def _new_session(tx: db.Tx, user_id: UUID, firm_id: UUID, role: str, chain_id: UUID) -> Tokens:
+    """The next refresh token of a chain and its access token (a new chain is a new session: a login)."""
     s = config.settings()
     refresh, refresh_hash = auth.new_refresh_token()
     session = store.insert_session(tx, user_id=user_id, chain_id=chain_id, token_hash=refresh_hash,
@@ -75,60 +76,53 @@ def _new_session(tx: db.Tx, user_id: UUID, firm_id: UUID, role: str, chain_id: U
 def login(ctx: RequestContext, email: str, password: str) -> Tokens:
     """The same 401 for an unknown email, a wrong password, a locked or inactive account.
 
-    The user is found before the firm is known through the SECURITY DEFINER function auth_user_by_email."""
+    The user is found before the firm is known through the SECURITY DEFINER function auth_user_by_email, which
+    gives the password hash's parameters and salt but never the hash. The argon2 hash of the password is computed
+    here and compared by PostgreSQL (auth_enter_password, migration 0019), which counts the failure (the fifth in
+    a row locks the account for 30 minutes; a locked account compares nothing) or enters the user's firm: only a
+    right password gets a transaction into the firm, and with it a session."""
     email = email.lower()
     with db.lookup(ctx) as tx:
         found = store.user_for_login(tx, email)
     if found is None:
         auth.burn_password_check(password)
         raise errors.Unauthorized(_BAD_LOGIN)
-    user_ctx = _ctx_as(ctx, found["firm_id"], found["id"], found["role"])
     locked = found["locked_until"] is not None and found["locked_until"] > datetime.now(UTC)
     if locked or not found["active"]:
         auth.burn_password_check(password)
         raise errors.Unauthorized(_BAD_LOGIN)
-    if not auth.verify_password(found["password_hash"], password):
-        with db.transaction(user_ctx) as tx:
-            after = store.record_login_failure(tx, found["id"], MAX_FAILURES, LOCK_MINUTES)
-            audit.record(tx, "auth.login_failed", "user", found["id"],
-                         {"failed_logins": found["failed_logins"]}, dict(after))
+    encoded = auth.encode_with_setting(found["password_setting"], password)
+    tokens = None
+    with db.lookup(ctx) as tx:  # a failure is counted and audited by the same statement, and committed
+        if core_store.enter_with_password(tx, found["id"], found["firm_id"], encoded, ctx.request_id, ctx.ip,
+                                          ctx.user_agent) == "ok":
+            with db.transaction(_ctx_as(ctx, found["firm_id"], found["id"], found["role"])) as tx:
+                ended = store.end_oldest_sessions(tx, found["id"], MAX_SESSIONS - 1)
+                tokens = _new_session(tx, found["id"], found["firm_id"], found["role"], uuid.uuid4())
+                audit.record(tx, "auth.login", "user", found["id"], None,
+                             {"sessions_ended": [str(c) for c in ended]} if ended else None)
+    if tokens is None:
         raise errors.Unauthorized(_BAD_LOGIN)
-    with db.transaction(user_ctx) as tx:
-        store.record_login_success(tx, found["id"])
-        tokens = _new_session(tx, found["id"], found["firm_id"], found["role"], uuid.uuid4())
-        audit.record(tx, "auth.login", "user", found["id"], None, None)
     return tokens
 
 
 def refresh(ctx: RequestContext, refresh_token: str) -> Tokens:
     """Rotate a refresh token. A used token presented again revokes its whole chain (it was stolen).
 
-    The token's firm is found through the SECURITY DEFINER function auth_session_firm. Access tokens end with
-    their session: every request checks it in the statement that sets the tenant (auth_session_valid, migration
-    0002), so a revoked chain or a changed user stops working at once."""
+    PostgreSQL finds the token's session by its hash and checks it (auth_enter_refresh, migration 0019: live, not
+    idle, the user active); only then does the transaction enter the firm. A used token's chain is revoked and
+    audited by the same function. Access tokens end with their session: every transaction shows it to
+    auth_enter_session, so a revoked chain or a changed user stops working at once."""
     token_hash = auth.sha256(refresh_token)
-    with db.lookup(ctx) as tx:
-        firm_id = store.session_firm(tx, token_hash)
-    if firm_id is None:
-        raise errors.Unauthorized("The refresh token is not valid")
-    sys_ctx = RequestContext.system(firm_id, ctx.request_id)
-    sys_ctx.ip, sys_ctx.user_agent = ctx.ip, ctx.user_agent
-    with db.transaction(sys_ctx) as tx:
-        session = store.session_for_refresh(tx, token_hash)
-        if session is None or session["revoked_at"] is not None or session["expired"] or not session["active"]:
-            reuse = None
-        elif session["used_at"] is not None:
-            reuse = session
-        else:
-            user_ctx = _ctx_as(ctx, firm_id, session["user_id"], session["role"])
-            tx.ctx = user_ctx
-            store.mark_session_used(tx, session["id"])
-            tokens = _new_session(tx, session["user_id"], firm_id, session["role"], session["chain_id"])
-            audit.record(tx, "auth.refresh", "session", session["chain_id"], None, None)
-            return tokens
-        if reuse is not None:
-            revoked = store.revoke_chain(tx, reuse["chain_id"])
-            audit.record(tx, "auth.refresh_reuse", "session", reuse["chain_id"], None, {"revoked": revoked})
+    with db.lookup(ctx) as tx:  # a reused token's revocation commits even though the answer is a 401
+        session = core_store.enter_with_refresh_token(tx, token_hash, ctx.request_id, ctx.ip, ctx.user_agent)
+        if session["outcome"] == "ok":
+            firm_id = session["firm_id"]
+            with db.transaction(_ctx_as(ctx, firm_id, session["user_id"], session["role"])) as tx:
+                store.mark_session_used(tx, session["session_id"])
+                tokens = _new_session(tx, session["user_id"], firm_id, session["role"], session["chain_id"])
+                audit.record(tx, "auth.refresh", "session", session["chain_id"], None, None)
+                return tokens
     raise errors.Unauthorized("The refresh token is not valid")
 
 
@@ -141,6 +135,32 @@ def logout(ctx: RequestContext) -> None:
         chain = store.chain_of_session(tx, principal.session_id)
         revoked = store.revoke_chain(tx, chain) if chain else 0
         audit.record(tx, "auth.logout", "session", chain or principal.session_id, None, {"revoked": revoked})
+
+
+def _session_user(ctx: RequestContext, what: str) -> Principal:
+    principal = ctx.principal
+    assert principal is not None
+    if principal.kind != "user" or principal.session_id is None:
+        raise errors.Unprocessable(f"An API key is not a user; {what} needs a user's token")
+    return principal
+
+
+def list_sessions(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
+    """The caller's live sessions (one per login), newest first, the current one marked."""
+    principal = _session_user(ctx, "/v1/me/sessions")
+    keyset = Keyset.parse(SESSIONS, query)
+    with db.transaction(ctx) as tx:
+        rows = store.list_sessions(tx, principal.id, principal.session_id, keyset)
+    return keyset.page(rows)
+
+
+def end_session(ctx: RequestContext, session_id: UUID) -> None:
+    """Revoke one of the caller's own live sessions (its refresh tokens and, at once, its access tokens)."""
+    principal = _session_user(ctx, "/v1/me/sessions")
+    with db.transaction(ctx) as tx:
+        if not store.end_live_session(tx, principal.id, session_id):
+            raise errors.NotFound("No such session")
+        audit.record(tx, "session.revoke", "session", session_id, None, {"revoked_by": "user"})
 
 
 def me(ctx: RequestContext) -> dict[str, Any]:
@@ -203,6 +223,13 @@ def update_user(ctx: RequestContext, user_id: UUID, data: Any, if_match: int) ->
             store.revoke_user_sessions(tx, user_id)
         audit.record(tx, "user.update", "user", user_id, before,
                      {**after, **({"password_changed": True} if "password_hash" in changes else {})})
+        if before["role"] == "admin" and (not after["active"] or after["role"] != "admin"):
+            # API keys die with their creator, unless made as firm service keys (auth_enter_api_key refuses them
+            # too, whatever revoked them or not)
+            for key in store.keys_dying_with(tx, user_id):
+                revoked = store.revoke_api_key(tx, key["id"])
+                audit.record(tx, "api_key.revoke", "api_key", key["id"], key,
+                             {**revoked, "reason": "its creator is no longer an active administrator"})
     return after
 
 
@@ -217,14 +244,15 @@ def list_api_keys(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]]
 
 def create_api_key(ctx: RequestContext, data: Any, *, created_by: UUID | None = None) -> dict[str, Any]:
     """The key is in the result only (stored as its hash). `created_by` defaults to the acting user; the system
-    (CLI) names the user the key belongs to."""
+    (CLI) names the user the key belongs to. A key works while its creator is an active admin, unless it is made
+    as a firm service key (`service`), which outlives them; the audit event says which."""
     created_by = created_by or ctx.principal.user_id
     if created_by is None:
         raise ValueError("an API key needs the user who created it")
     key, prefix, key_hash = auth.new_api_key()
     with db.transaction(ctx) as tx:
         row = store.insert_api_key(tx, name=data.name, prefix=prefix, key_hash=key_hash, scopes=data.scopes,
-                                   created_by=created_by, expires_at=data.expires_at)
+                                   created_by=created_by, expires_at=data.expires_at, service=data.service)
         audit.record(tx, "api_key.create", "api_key", row["id"], None, row)
     return {**row, "key": key}
 

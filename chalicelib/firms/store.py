@@ -10,7 +10,8 @@ from chalicelib.core.db import Tx
 from chalicelib.core.pagination import Keyset
 
 USER_COLUMNS = "id, email, name, role, active, created_at, updated_at, version"
-KEY_COLUMNS = "id, name, prefix, scopes, created_by, created_at, expires_at, revoked_at, last_used_at, version"
+KEY_COLUMNS = ("id, name, prefix, scopes, service, created_by, created_at, expires_at, revoked_at, last_used_at, "
+               "version")
 
 
 # --- firms ---
@@ -38,21 +39,10 @@ def active_advisers(tx: Tx) -> list[UUID]:
 # --- users ---
 
 def user_for_login(tx: Tx, email: str) -> dict[str, Any] | None:
-    """Before the firm is known: the SECURITY DEFINER lookup by exact email."""
+    """Before the firm is known: the SECURITY DEFINER lookup by exact email. It gives the password hash's
+    parameters and salt (`password_setting`), never the hash: PostgreSQL compares (core.store.enter_with_password,
+    which also counts failures and locks the account)."""
     return tx.one("SELECT * FROM auth_user_by_email(%s)", (email,))
-
-
-def record_login_failure(tx: Tx, user_id: UUID, max_failures: int, lock_minutes: int) -> dict[str, Any]:
-    return tx.one(
-        "UPDATE users SET failed_logins = CASE WHEN failed_logins + 1 >= %(max)s THEN 0 ELSE failed_logins + 1 END, "
-        "locked_until = CASE WHEN failed_logins + 1 >= %(max)s THEN now() + make_interval(mins => %(mins)s) "
-        "ELSE locked_until END WHERE id = %(id)s RETURNING failed_logins, locked_until",
-        {"max": max_failures, "mins": lock_minutes, "id": user_id})
-
-
-def record_login_success(tx: Tx, user_id: UUID) -> None:
-    tx.execute("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = now() WHERE id = %s",
-               (user_id,))
 
 
 def insert_user(tx: Tx, email: str, name: str, role: str, password_hash: str) -> dict[str, Any]:
@@ -93,15 +83,45 @@ def insert_session(tx: Tx, *, user_id: UUID, chain_id: UUID, token_hash: bytes, 
                   "RETURNING id, chain_id", (user_id, chain_id, token_hash, ttl_seconds, ip, user_agent))
 
 
-def session_firm(tx: Tx, token_hash: bytes) -> UUID | None:
-    row = tx.one("SELECT auth_session_firm(%s) AS firm_id", (token_hash,))
-    return row["firm_id"] if row else None
+# A user's live sessions: one per login (a refresh-token chain), live while its current refresh token is neither
+# used, revoked nor expired and the chain was used within the idle timeout (auth_session_idle_timeout, migration
+# 0019). Its ip and user agent are those of its latest token.
+_LIVE_SESSIONS = """
+SELECT s.chain_id AS id, min(s.created_at) AS created_at, max(s.last_used_at) AS last_used_at,
+       max(s.expires_at) AS expires_at, (array_agg(s.ip ORDER BY s.created_at DESC))[1] AS ip,
+       (array_agg(s.user_agent ORDER BY s.created_at DESC))[1] AS user_agent,
+       coalesce(bool_or(s.id = %(current)s), false) AS current
+FROM sessions s
+WHERE s.chain_id IN (SELECT c.chain_id FROM sessions c WHERE c.user_id = %(user)s AND c.used_at IS NULL
+                     AND c.revoked_at IS NULL AND c.expires_at > now())
+GROUP BY s.chain_id
+HAVING max(s.last_used_at) > now() - auth_session_idle_timeout()
+"""
 
 
-def session_for_refresh(tx: Tx, token_hash: bytes) -> dict[str, Any] | None:
-    return tx.one("SELECT s.id, s.user_id, s.chain_id, s.used_at, s.revoked_at, s.expires_at <= now() AS expired, "
-                  "u.role, u.active FROM sessions s JOIN users u ON u.id = s.user_id "
-                  "WHERE s.token_hash = %s FOR UPDATE OF s", (token_hash,))
+def list_sessions(tx: Tx, user_id: UUID, current: UUID | None, keyset: Keyset) -> list[dict[str, Any]]:
+    from psycopg import sql
+
+    query = sql.SQL("SELECT * FROM (" + _LIVE_SESSIONS + ") AS live WHERE {after} ORDER BY {order} "
+                    "LIMIT %(_ks_limit)s").format(after=keyset.where(), order=keyset.order_by())
+    return tx.all(query, {"user": user_id, "current": current, **keyset.params()})
+
+
+def end_oldest_sessions(tx: Tx, user_id: UUID, keep: int) -> list[UUID]:
+    """Revoke the user's live sessions but the `keep` newest; the chains revoked."""
+    rows = tx.all("WITH live AS (" + _LIVE_SESSIONS + "), ended AS (SELECT id FROM live "
+                  "ORDER BY created_at DESC, id DESC OFFSET %(keep)s) "
+                  "UPDATE sessions SET revoked_at = now() WHERE chain_id IN (SELECT id FROM ended) "
+                  "AND revoked_at IS NULL RETURNING chain_id",
+                  {"user": user_id, "current": None, "keep": keep})
+    return sorted({r["chain_id"] for r in rows})
+
+
+def end_live_session(tx: Tx, user_id: UUID, chain_id: UUID) -> int:
+    """Revoke one of the user's live sessions; 0 when it is not one."""
+    return tx.execute("WITH live AS (" + _LIVE_SESSIONS + ") UPDATE sessions SET revoked_at = now() "
+                      "WHERE chain_id = %(chain)s AND chain_id IN (SELECT id FROM live) AND revoked_at IS NULL",
+                      {"user": user_id, "current": None, "chain": chain_id}).rowcount
 
 
 def mark_session_used(tx: Tx, session_id: UUID) -> None:
@@ -126,10 +146,16 @@ def revoke_user_sessions(tx: Tx, user_id: UUID) -> int:
 # --- API keys ---
 
 def insert_api_key(tx: Tx, *, name: str, prefix: str, key_hash: bytes, scopes: list[str], created_by: UUID,
-                   expires_at: datetime | None) -> dict[str, Any]:
-    return tx.one(f"INSERT INTO api_keys (firm_id, name, prefix, key_hash, scopes, created_by, expires_at) "
-                  f"VALUES (current_firm_id(), %s, %s, %s, %s, %s, %s) RETURNING {KEY_COLUMNS}",
-                  (name, prefix, key_hash, scopes, created_by, expires_at))
+                   expires_at: datetime | None, service: bool = False) -> dict[str, Any]:
+    return tx.one(f"INSERT INTO api_keys (firm_id, name, prefix, key_hash, scopes, created_by, expires_at, service) "
+                  f"VALUES (current_firm_id(), %s, %s, %s, %s, %s, %s, %s) RETURNING {KEY_COLUMNS}",
+                  (name, prefix, key_hash, scopes, created_by, expires_at, service))
+
+
+def keys_dying_with(tx: Tx, user_id: UUID) -> list[dict[str, Any]]:
+    """The live keys the user made that are not firm service keys, locked (they die with their creator)."""
+    return tx.all(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE created_by = %s AND NOT service "
+                  f"AND revoked_at IS NULL ORDER BY created_at, id FOR UPDATE", (user_id,))
 
 
 def get_api_key(tx: Tx, key_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:

@@ -148,13 +148,13 @@ def make_firm(households: int, *, products: bool = False) -> BenchFirm:
     tests/bench/products_data.py).
     """
     from chalicelib import demo
-    from chalicelib.core.context import Principal, RequestContext
+    from chalicelib.core.context import RequestContext
     from chalicelib.firms import service
     from chalicelib.firms.models import UserCreateIn
 
     tag = uuid.uuid4().hex[:8]
     firm, admin, _ = service.create_firm(f"Bench {tag}", f"admin-{tag}@bench-{tag}.co.uk", "Bench Admin", PASSWORD)
-    ctx = RequestContext(principal=Principal(firm_id=firm["id"], kind="user", id=admin["id"], role="admin"))
+    ctx = RequestContext.system(firm["id"])  # the owner's context, as the command line has
     advisers = [admin["id"]]
     for i in range(3):
         user, _ = service.create_user(ctx, UserCreateIn(email=f"adviser{i}-{tag}@bench-{tag}.co.uk",

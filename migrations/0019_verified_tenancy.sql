@@ -1,0 +1,280 @@
+-- Tenancy bound to a principal PostgreSQL itself has verified, even against the app role's own credentials.
+--
+-- Until now row-level security read the setting app.firm_id, which the app role may set to anything: RLS caught
+-- a forgotten WHERE, but an SQL injection or a stolen app credential could read every firm. From here:
+--
+-- * A transaction's firm is recorded only by SECURITY DEFINER functions that verify a credential first: an access
+--   token's session (session id + user + firm + role, not revoked, not expired, not idle: auth_enter_session), an
+--   API key (its SHA-256: auth_enter_api_key), a password (the argon2 hash the app computed from it, compared
+--   here, with the lockout counted here: auth_enter_password) or a refresh token (its SHA-256: auth_enter_refresh).
+--   They write the verified firm into auth_context, one row per backend keyed by the backend's pid and stamped
+--   with the transaction's id: the app role may read its own backend's row and write none.
+-- * current_firm_id() returns that row's firm only while its transaction id is the current one, so the context
+--   ends with its transaction (a pooled connection's next transaction starts with none). It no longer reads any
+--   setting. Policies and the security-barrier views call it once per statement, as `(SELECT current_firm_id())`.
+-- * The system context (jobs, the command line) belongs to the owner role: auth_enter_system, which only the owner
+--   may run, records the firm and switches the rest of the transaction to the app role (SET LOCAL ROLE), so the
+--   same policies scope it. The owner must therefore be a member of the app role (`wealthdesk migrate` grants it
+--   when it can; docs/deploy.md has the line for operators).
+-- * Pre-auth lookups return no hash: auth_user_by_email gives the password hash's parameters and salt, never the
+--   hash; API keys and refresh tokens are compared here. The app role can no longer SELECT the columns
+--   users.password_hash, api_keys.key_hash and sessions.token_hash at all.
+-- * Sessions: last_used_at (kept at minute resolution by auth_enter_session), an idle timeout of two hours
+--   (auth_session_idle_timeout). API keys: `service` (a firm service key outlives its creator; any other key works
+--   only while the admin who made it is an active admin).
+-- depends: 0014_kingston_valuation_month
+
+-- Nobody but the owner creates objects in public (PostgreSQL 15+ already says so; older databases said otherwise).
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+
+CREATE UNLOGGED TABLE auth_context (
+    pid           integer PRIMARY KEY,
+    xact          xid8 NOT NULL,
+    firm_id       uuid NOT NULL,
+    kind          text NOT NULL CHECK (kind IN ('user', 'api_key', 'system')),
+    principal_id  uuid
+) WITH (fillfactor = 50);
+ALTER TABLE auth_context ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_backend ON auth_context FOR SELECT USING (pid = pg_backend_pid());
+REVOKE ALL ON auth_context FROM PUBLIC;
+GRANT SELECT ON auth_context TO wealthdesk_app;
+
+-- The verified firm of the current transaction, or NULL. Invoker rights: it reads the caller's own backend row
+-- (the policy above); the table and operators are named with their schemas so that no object of the caller's
+-- can stand in for them.
+-- PARALLEL RESTRICTED: a parallel worker has another pid.
+CREATE OR REPLACE FUNCTION current_firm_id() RETURNS uuid
+    LANGUAGE sql STABLE PARALLEL RESTRICTED
+    AS $$ SELECT c.firm_id FROM public.auth_context c
+          WHERE c.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()
+            AND c.xact OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id_if_assigned() $$;
+
+-- Records the verified context of this transaction (called by the functions below, as the owner).
+CREATE FUNCTION auth_enter(p_firm uuid, p_kind text, p_principal uuid) RETURNS void
+    LANGUAGE sql VOLATILE SET search_path = public, pg_temp
+    AS $$ INSERT INTO public.auth_context AS c (pid, xact, firm_id, kind, principal_id)
+          VALUES (pg_backend_pid(), pg_current_xact_id(), p_firm, p_kind, p_principal)
+          ON CONFLICT (pid) DO UPDATE SET xact = excluded.xact, firm_id = excluded.firm_id, kind = excluded.kind,
+                                          principal_id = excluded.principal_id $$;
+REVOKE ALL ON FUNCTION auth_enter(uuid, text, uuid) FROM PUBLIC;
+
+-- A session unused for this long is over (access tokens and refresh alike).
+CREATE FUNCTION auth_session_idle_timeout() RETURNS interval
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT interval '2 hours' $$;
+
+ALTER TABLE sessions ADD COLUMN last_used_at timestamptz NOT NULL DEFAULT now();
+ALTER TABLE api_keys ADD COLUMN service boolean NOT NULL DEFAULT false;
+
+-- An access token: its session is live (not revoked, not expired, used within the idle timeout), of this user,
+-- in this firm, and the user is still active in the token's role. Marks the session used (at most once a
+-- minute) and enters the firm.
+CREATE FUNCTION auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$
+DECLARE
+    last_used timestamptz;
+BEGIN
+    SELECT s.last_used_at INTO last_used
+    FROM sessions s JOIN users u ON u.id = s.user_id AND u.firm_id = s.firm_id
+    WHERE s.id = p_session AND s.user_id = p_user AND s.firm_id = p_firm AND s.revoked_at IS NULL
+      AND s.expires_at > now() AND s.last_used_at > now() - auth_session_idle_timeout()
+      AND u.active AND u.role = p_role;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    IF last_used < now() - interval '1 minute' THEN
+        UPDATE sessions SET last_used_at = now() WHERE id = p_session;
+    END IF;
+    PERFORM auth_enter(p_firm, 'user', p_user);
+    RETURN true;
+END $$;
+
+-- An API key, by its prefix and the SHA-256 of the whole key: nothing for an unknown prefix or another hash;
+-- otherwise the key and its state. 'ok' (the firm entered, last_used_at kept at minute resolution) needs the key
+-- unrevoked, unexpired, and either a firm service key or made by a user who is still an active admin.
+CREATE FUNCTION auth_enter_api_key(p_prefix text, p_hash bytea)
+    RETURNS TABLE (id uuid, firm_id uuid, scopes text[], service boolean, state text)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$
+DECLARE
+    k record;
+BEGIN
+    SELECT a.id, a.firm_id, a.key_hash, a.scopes, a.service, a.revoked_at, a.expires_at, a.last_used_at,
+           (a.service OR EXISTS (SELECT 1 FROM users u WHERE u.id = a.created_by AND u.firm_id = a.firm_id
+                                                      AND u.active AND u.role = 'admin')) AS creator_ok
+    INTO k FROM api_keys a WHERE a.prefix = p_prefix;
+    IF NOT FOUND OR sha256(k.key_hash) <> sha256(p_hash) THEN
+        RETURN;
+    END IF;
+    state := CASE WHEN k.revoked_at IS NOT NULL THEN 'revoked'
+                  WHEN k.expires_at IS NOT NULL AND k.expires_at <= now() THEN 'expired'
+                  WHEN NOT k.creator_ok THEN 'creator_gone'
+                  ELSE 'ok' END;
+    IF state = 'ok' THEN
+        IF k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute' THEN
+            UPDATE api_keys a SET last_used_at = now() WHERE a.id = k.id;
+        END IF;
+        PERFORM auth_enter(k.firm_id, 'api_key', k.id);
+    END IF;
+    id := k.id;
+    firm_id := k.firm_id;
+    scopes := k.scopes;
+    service := k.service;
+    RETURN NEXT;
+END $$;
+
+-- Login, step 1: the user of one exact email, with the argon2 hash's parameters and salt (everything before the
+-- hash's last `$`), never the hash.
+DROP FUNCTION auth_user_by_email(text);
+CREATE FUNCTION auth_user_by_email(p_email text)
+    RETURNS TABLE (id uuid, firm_id uuid, role text, active boolean, failed_logins integer,
+                   locked_until timestamptz, password_setting text)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$ SELECT u.id, u.firm_id, u.role, u.active, u.failed_logins, u.locked_until,
+                 regexp_replace(u.password_hash, '\$[^$]*$', '')
+          FROM users u WHERE u.email = lower(p_email) $$;
+
+-- Login, step 2: the encoded argon2 hash the app computed from the password with those parameters and salt,
+-- compared here with the stored one. Returns 'ok' (failures reset, last login stamped, the firm entered),
+-- 'wrong' (the failure counted and audited; the fifth in a row locks the account for 30 minutes) or 'refused'
+-- (no such user, inactive, or locked: nothing compared). The user's row is locked first, so concurrent attempts
+-- are counted one after another and no comparison runs once the account is locked.
+CREATE FUNCTION auth_enter_password(p_user uuid, p_encoded text, p_request_id text, p_ip text, p_user_agent text)
+    RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$
+DECLARE
+    u record;
+    failures integer;
+    locked timestamptz;
+BEGIN
+    SELECT x.id, x.firm_id, x.password_hash, x.active, x.failed_logins, x.locked_until
+    INTO u FROM users x WHERE x.id = p_user FOR UPDATE;
+    IF NOT FOUND OR NOT u.active OR (u.locked_until IS NOT NULL AND u.locked_until > now()) THEN
+        RETURN 'refused';
+    END IF;
+    IF p_encoded IS NOT NULL AND sha256(convert_to(u.password_hash, 'UTF8')) = sha256(convert_to(p_encoded, 'UTF8'))
+    THEN
+        UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = now() WHERE id = u.id;
+        PERFORM auth_enter(u.firm_id, 'user', u.id);
+        RETURN 'ok';
+    END IF;
+    failures := CASE WHEN u.failed_logins + 1 >= 5 THEN 0 ELSE u.failed_logins + 1 END;
+    locked := CASE WHEN u.failed_logins + 1 >= 5 THEN now() + interval '30 minutes' ELSE u.locked_until END;
+    UPDATE users SET failed_logins = failures, locked_until = locked WHERE id = u.id;
+    INSERT INTO audit_events (firm_id, actor_type, actor_id, action, resource_type, resource_id, before, after,
+                              changed_fields, request_id, ip, user_agent)
+    VALUES (u.firm_id, 'user', u.id, 'auth.login_failed', 'user', u.id::text,
+            jsonb_build_object('failed_logins', u.failed_logins),
+            jsonb_build_object('failed_logins', failures, 'locked_until', locked),
+            ARRAY(SELECT f FROM unnest(ARRAY['failed_logins', 'locked_until']) AS f
+                  WHERE (f = 'failed_logins' AND failures IS DISTINCT FROM u.failed_logins)
+                     OR (f = 'locked_until' AND locked IS NOT NULL)),
+            p_request_id, p_ip, p_user_agent);
+    RETURN 'wrong';
+END $$;
+
+-- Refresh: the session of a refresh token (its SHA-256), locked. 'ok' enters the firm as the token's user (the
+-- caller then marks the token used and issues the next in the chain); 'reused' means a used token came back: the
+-- whole chain is revoked and audited here; 'invalid' covers unknown, revoked, expired or idle sessions and
+-- inactive users.
+CREATE FUNCTION auth_enter_refresh(p_token_hash bytea, p_request_id text, p_ip text, p_user_agent text)
+    RETURNS TABLE (outcome text, session_id uuid, user_id uuid, firm_id uuid, chain_id uuid, role text)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$
+DECLARE
+    s record;
+    revoked integer;
+BEGIN
+    SELECT x.id, x.user_id, x.firm_id, x.chain_id, x.used_at, x.revoked_at, x.expires_at, u.role, u.active
+    INTO s FROM sessions x JOIN users u ON u.id = x.user_id AND u.firm_id = x.firm_id
+    WHERE x.token_hash = p_token_hash FOR UPDATE OF x;
+    IF NOT FOUND THEN
+        outcome := 'invalid';
+    ELSIF s.revoked_at IS NOT NULL OR s.expires_at <= now() OR NOT s.active
+          OR NOT EXISTS (SELECT 1 FROM sessions c WHERE c.chain_id = s.chain_id
+                                                     AND c.last_used_at > now() - auth_session_idle_timeout()) THEN
+        outcome := 'invalid';
+    ELSIF s.used_at IS NOT NULL THEN
+        UPDATE sessions SET revoked_at = now() WHERE sessions.chain_id = s.chain_id AND revoked_at IS NULL;
+        GET DIAGNOSTICS revoked = ROW_COUNT;
+        INSERT INTO audit_events (firm_id, actor_type, actor_id, action, resource_type, resource_id, after,
+                                  changed_fields, request_id, ip, user_agent)
+        VALUES (s.firm_id, 'system', NULL, 'auth.refresh_reuse', 'session', s.chain_id::text,
+                jsonb_build_object('revoked', revoked), ARRAY['revoked'], p_request_id, p_ip, p_user_agent);
+        outcome := 'reused';
+    ELSE
+        PERFORM auth_enter(s.firm_id, 'user', s.user_id);
+        outcome := 'ok';
+        session_id := s.id;
+        user_id := s.user_id;
+        firm_id := s.firm_id;
+        chain_id := s.chain_id;
+        role := s.role;
+    END IF;
+    RETURN NEXT;
+END $$;
+
+-- The system context: the owner role's jobs and command line act inside one firm as the app role would, under
+-- the same policies. Only the owner may run it (it has no SECURITY DEFINER: run by anyone else, its INSERT and
+-- its role switch would both be refused).
+CREATE FUNCTION auth_enter_system(p_firm uuid) RETURNS void
+    LANGUAGE plpgsql VOLATILE SET search_path = public, pg_temp
+    AS $$
+BEGIN
+    PERFORM auth_enter(p_firm, 'system', NULL);
+    PERFORM set_config('role', 'wealthdesk_app', true);
+END $$;
+REVOKE ALL ON FUNCTION auth_enter_system(uuid) FROM PUBLIC;
+
+DROP FUNCTION auth_session_valid(uuid, uuid, text);
+DROP FUNCTION auth_api_key(text);
+DROP FUNCTION auth_session_firm(bytea);
+
+REVOKE ALL ON FUNCTION auth_enter_session(uuid, uuid, uuid, text), auth_enter_api_key(text, bytea),
+    auth_user_by_email(text), auth_enter_password(uuid, text, text, text, text),
+    auth_enter_refresh(bytea, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_enter_session(uuid, uuid, uuid, text), auth_enter_api_key(text, bytea),
+    auth_user_by_email(text), auth_enter_password(uuid, text, text, text, text),
+    auth_enter_refresh(bytea, text, text, text), auth_session_idle_timeout() TO wealthdesk_app;
+
+-- No hash column is readable by the app role, even inside its own firm: SELECT on every other column only.
+-- (INSERT and UPDATE stay: the app writes a new password's hash, a new key's and a new refresh token's.)
+REVOKE SELECT ON users, sessions, api_keys FROM wealthdesk_app;
+DO $$
+DECLARE
+    t text;
+    cols text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['users', 'sessions', 'api_keys'] LOOP
+        SELECT string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position) INTO cols
+        FROM information_schema.columns
+        WHERE table_schema = 'public' AND table_name = t
+          AND column_name NOT IN ('password_hash', 'key_hash', 'token_hash');
+        EXECUTE format('GRANT SELECT (%s) ON %I TO wealthdesk_app', cols, t);
+    END LOOP;
+END $$;
+
+-- Every tenant policy and every view that filters on current_firm_id() calls it once per statement (an InitPlan)
+-- rather than once per row: it is now a lookup, not a setting.
+DO $$
+DECLARE
+    p record;
+    v record;
+BEGIN
+    FOR p IN SELECT tablename, policyname, qual, with_check FROM pg_policies
+             WHERE schemaname = 'public' AND policyname = 'tenant' LOOP
+        EXECUTE format('ALTER POLICY %I ON %I', p.policyname, p.tablename)
+             || CASE WHEN p.qual IS NULL THEN '' ELSE format(' USING (%s)', regexp_replace(
+                    p.qual, '(public\.)?current_firm_id\(\)', '(SELECT current_firm_id())', 'g')) END
+             || CASE WHEN p.with_check IS NULL THEN '' ELSE format(' WITH CHECK (%s)', regexp_replace(
+                    p.with_check, '(public\.)?current_firm_id\(\)', '(SELECT current_firm_id())', 'g')) END;
+    END LOOP;
+    FOR v IN SELECT c.relname, pg_get_viewdef(c.oid) AS def FROM pg_class c
+             WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'v'
+               AND pg_get_viewdef(c.oid) ~ 'current_firm_id\(\)' LOOP
+        EXECUTE format('CREATE OR REPLACE VIEW %I WITH (security_barrier = true) AS %s', v.relname,
+                       regexp_replace(v.def, '(public\.)?current_firm_id\(\)', '(SELECT current_firm_id())', 'g'));
+    END LOOP;
+END $$;
