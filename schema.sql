@@ -29,48 +29,196 @@ CREATE FUNCTION public.activity_sign(activity_type text) RETURNS integer
 
 
 --
--- Name: auth_api_key(text); Type: FUNCTION; Schema: public
+-- Name: auth_enter(uuid, text, uuid); Type: FUNCTION; Schema: public
 --
 
-CREATE FUNCTION public.auth_api_key(p_prefix text) RETURNS TABLE(id uuid, firm_id uuid, key_hash bytea, scopes text[], created_by uuid, expires_at timestamp with time zone, revoked_at timestamp with time zone)
-    LANGUAGE sql STABLE SECURITY DEFINER
+CREATE FUNCTION public.auth_enter(p_firm uuid, p_kind text, p_principal uuid) RETURNS void
+    LANGUAGE sql
     SET search_path TO 'public', 'pg_temp'
-    AS $$ SELECT k.id, k.firm_id, k.key_hash, k.scopes, k.created_by, k.expires_at, k.revoked_at
-          FROM api_keys k WHERE k.prefix = p_prefix $$;
+    AS $$ INSERT INTO public.auth_context AS c (pid, xact, firm_id, kind, principal_id)
+          VALUES (pg_backend_pid(), pg_current_xact_id(), p_firm, p_kind, p_principal)
+          ON CONFLICT (pid) DO UPDATE SET xact = excluded.xact, firm_id = excluded.firm_id, kind = excluded.kind,
+                                          principal_id = excluded.principal_id $$;
 
 
 --
--- Name: auth_session_firm(bytea); Type: FUNCTION; Schema: public
+-- Name: auth_enter_api_key(text, bytea); Type: FUNCTION; Schema: public
 --
 
-CREATE FUNCTION public.auth_session_firm(p_token_hash bytea) RETURNS uuid
-    LANGUAGE sql STABLE SECURITY DEFINER
+CREATE FUNCTION public.auth_enter_api_key(p_prefix text, p_hash bytea) RETURNS TABLE(id uuid, firm_id uuid, scopes text[], service boolean, state text)
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
-    AS $$ SELECT s.firm_id FROM sessions s WHERE s.token_hash = p_token_hash $$;
+    AS $$
+DECLARE
+    k record;
+BEGIN
+    SELECT a.id, a.firm_id, a.key_hash, a.scopes, a.service, a.revoked_at, a.expires_at, a.last_used_at,
+           (a.service OR EXISTS (SELECT 1 FROM users u WHERE u.id = a.created_by AND u.firm_id = a.firm_id
+                                                      AND u.active AND u.role = 'admin')) AS creator_ok
+    INTO k FROM api_keys a WHERE a.prefix = p_prefix;
+    IF NOT FOUND OR sha256(k.key_hash) <> sha256(p_hash) THEN
+        RETURN;
+    END IF;
+    state := CASE WHEN k.revoked_at IS NOT NULL THEN 'revoked'
+                  WHEN k.expires_at IS NOT NULL AND k.expires_at <= now() THEN 'expired'
+                  WHEN NOT k.creator_ok THEN 'creator_gone'
+                  ELSE 'ok' END;
+    IF state = 'ok' THEN
+        IF k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute' THEN
+            UPDATE api_keys a SET last_used_at = now() WHERE a.id = k.id;
+        END IF;
+        PERFORM auth_enter(k.firm_id, 'api_key', k.id);
+    END IF;
+    id := k.id;
+    firm_id := k.firm_id;
+    scopes := k.scopes;
+    service := k.service;
+    RETURN NEXT;
+END $$;
 
 
 --
--- Name: auth_session_valid(uuid, uuid, text); Type: FUNCTION; Schema: public
+-- Name: auth_enter_password(uuid, text, text, text, text); Type: FUNCTION; Schema: public
 --
 
-CREATE FUNCTION public.auth_session_valid(p_session uuid, p_user uuid, p_role text) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER
+CREATE FUNCTION public.auth_enter_password(p_user uuid, p_encoded text, p_request_id text, p_ip text, p_user_agent text) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
-    AS $$ SELECT EXISTS (
-              SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id
-              WHERE s.id = p_session AND s.user_id = p_user AND s.revoked_at IS NULL
-                AND u.active AND u.role = p_role) $$;
+    AS $$
+DECLARE
+    u record;
+    failures integer;
+    locked timestamptz;
+BEGIN
+    SELECT x.id, x.firm_id, x.password_hash, x.active, x.failed_logins, x.locked_until
+    INTO u FROM users x WHERE x.id = p_user FOR UPDATE;
+    IF NOT FOUND OR NOT u.active OR (u.locked_until IS NOT NULL AND u.locked_until > now()) THEN
+        RETURN 'refused';
+    END IF;
+    IF p_encoded IS NOT NULL AND sha256(convert_to(u.password_hash, 'UTF8')) = sha256(convert_to(p_encoded, 'UTF8'))
+    THEN
+        UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = now() WHERE id = u.id;
+        PERFORM auth_enter(u.firm_id, 'user', u.id);
+        RETURN 'ok';
+    END IF;
+    failures := CASE WHEN u.failed_logins + 1 >= 5 THEN 0 ELSE u.failed_logins + 1 END;
+    locked := CASE WHEN u.failed_logins + 1 >= 5 THEN now() + interval '30 minutes' ELSE u.locked_until END;
+    UPDATE users SET failed_logins = failures, locked_until = locked WHERE id = u.id;
+    INSERT INTO audit_events (firm_id, actor_type, actor_id, action, resource_type, resource_id, before, after,
+                              changed_fields, request_id, ip, user_agent)
+    VALUES (u.firm_id, 'user', u.id, 'auth.login_failed', 'user', u.id::text,
+            jsonb_build_object('failed_logins', u.failed_logins),
+            jsonb_build_object('failed_logins', failures, 'locked_until', locked),
+            ARRAY(SELECT f FROM unnest(ARRAY['failed_logins', 'locked_until']) AS f
+                  WHERE (f = 'failed_logins' AND failures IS DISTINCT FROM u.failed_logins)
+                     OR (f = 'locked_until' AND locked IS NOT NULL)),
+            p_request_id, p_ip, p_user_agent);
+    RETURN 'wrong';
+END $$;
+
+
+--
+-- Name: auth_enter_refresh(bytea, text, text, text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_enter_refresh(p_token_hash bytea, p_request_id text, p_ip text, p_user_agent text) RETURNS TABLE(outcome text, session_id uuid, user_id uuid, firm_id uuid, chain_id uuid, role text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    s record;
+    revoked integer;
+BEGIN
+    SELECT x.id, x.user_id, x.firm_id, x.chain_id, x.used_at, x.revoked_at, x.expires_at, u.role, u.active
+    INTO s FROM sessions x JOIN users u ON u.id = x.user_id AND u.firm_id = x.firm_id
+    WHERE x.token_hash = p_token_hash FOR UPDATE OF x;
+    IF NOT FOUND THEN
+        outcome := 'invalid';
+    ELSIF s.revoked_at IS NOT NULL OR s.expires_at <= now() OR NOT s.active
+          OR NOT EXISTS (SELECT 1 FROM sessions c WHERE c.chain_id = s.chain_id
+                                                     AND c.last_used_at > now() - auth_session_idle_timeout()) THEN
+        outcome := 'invalid';
+    ELSIF s.used_at IS NOT NULL THEN
+        UPDATE sessions SET revoked_at = now() WHERE sessions.chain_id = s.chain_id AND revoked_at IS NULL;
+        GET DIAGNOSTICS revoked = ROW_COUNT;
+        INSERT INTO audit_events (firm_id, actor_type, actor_id, action, resource_type, resource_id, after,
+                                  changed_fields, request_id, ip, user_agent)
+        VALUES (s.firm_id, 'system', NULL, 'auth.refresh_reuse', 'session', s.chain_id::text,
+                jsonb_build_object('revoked', revoked), ARRAY['revoked'], p_request_id, p_ip, p_user_agent);
+        outcome := 'reused';
+    ELSE
+        PERFORM auth_enter(s.firm_id, 'user', s.user_id);
+        outcome := 'ok';
+        session_id := s.id;
+        user_id := s.user_id;
+        firm_id := s.firm_id;
+        chain_id := s.chain_id;
+        role := s.role;
+    END IF;
+    RETURN NEXT;
+END $$;
+
+
+--
+-- Name: auth_enter_session(uuid, uuid, uuid, text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    last_used timestamptz;
+BEGIN
+    SELECT s.last_used_at INTO last_used
+    FROM sessions s JOIN users u ON u.id = s.user_id AND u.firm_id = s.firm_id
+    WHERE s.id = p_session AND s.user_id = p_user AND s.firm_id = p_firm AND s.revoked_at IS NULL
+      AND s.expires_at > now() AND s.last_used_at > now() - auth_session_idle_timeout()
+      AND u.active AND u.role = p_role;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    IF last_used < now() - interval '1 minute' THEN
+        UPDATE sessions SET last_used_at = now() WHERE id = p_session;
+    END IF;
+    PERFORM auth_enter(p_firm, 'user', p_user);
+    RETURN true;
+END $$;
+
+
+--
+-- Name: auth_enter_system(uuid); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_enter_system(p_firm uuid) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM auth_enter(p_firm, 'system', NULL);
+    PERFORM set_config('role', 'wealthdesk_app', true);
+END $$;
+
+
+--
+-- Name: auth_session_idle_timeout(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_session_idle_timeout() RETURNS interval
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT interval '2 hours' $$;
 
 
 --
 -- Name: auth_user_by_email(text); Type: FUNCTION; Schema: public
 --
 
-CREATE FUNCTION public.auth_user_by_email(p_email text) RETURNS TABLE(id uuid, firm_id uuid, password_hash text, role text, active boolean, failed_logins integer, locked_until timestamp with time zone)
+CREATE FUNCTION public.auth_user_by_email(p_email text) RETURNS TABLE(id uuid, firm_id uuid, role text, active boolean, failed_logins integer, locked_until timestamp with time zone, password_setting text)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
-    AS $$ SELECT u.id, u.firm_id, u.password_hash, u.role, u.active, u.failed_logins, u.locked_until
-          FROM users u WHERE u.email = lower(p_email) $$;
+    AS $_$ SELECT u.id, u.firm_id, u.role, u.active, u.failed_logins, u.locked_until,
+                 regexp_replace(u.password_hash, '\$[^$]*$', '')
+          FROM users u WHERE u.email = lower(p_email) $_$;
 
 
 --
@@ -78,8 +226,10 @@ CREATE FUNCTION public.auth_user_by_email(p_email text) RETURNS TABLE(id uuid, f
 --
 
 CREATE FUNCTION public.current_firm_id() RETURNS uuid
-    LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$ SELECT nullif(current_setting('app.firm_id', true), '')::uuid $$;
+    LANGUAGE sql STABLE PARALLEL RESTRICTED
+    AS $$ SELECT c.firm_id FROM public.auth_context c
+          WHERE c.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()
+            AND c.xact OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id_if_assigned() $$;
 
 
 --
@@ -747,6 +897,7 @@ CREATE TABLE public.api_keys (
     revoked_at timestamp with time zone,
     last_used_at timestamp with time zone,
     version integer DEFAULT 1 NOT NULL,
+    service boolean DEFAULT false NOT NULL,
     CONSTRAINT api_keys_check CHECK (((expires_at IS NULL) OR (expires_at > created_at))),
     CONSTRAINT api_keys_key_hash_check CHECK ((length(key_hash) = 32)),
     CONSTRAINT api_keys_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
@@ -783,6 +934,21 @@ CREATE TABLE public.audit_events (
 PARTITION BY RANGE (occurred_at);
 
 ALTER TABLE ONLY public.audit_events FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: auth_context; Type: TABLE; Schema: public
+--
+
+CREATE UNLOGGED TABLE public.auth_context (
+    pid integer NOT NULL,
+    xact xid8 NOT NULL,
+    firm_id uuid NOT NULL,
+    kind text NOT NULL,
+    principal_id uuid,
+    CONSTRAINT auth_context_kind_check CHECK ((kind = ANY (ARRAY['user'::text, 'api_key'::text, 'system'::text])))
+)
+WITH (fillfactor='50');
 
 
 --
@@ -954,7 +1120,7 @@ CREATE VIEW public.client_group_summaries WITH (security_barrier='true') AS
     r.refreshed_at
    FROM (public.mv_client_group_summary s
      JOIN public.view_refreshes r ON ((r.view_name = 'mv_client_group_summary'::text)))
-  WHERE (s.firm_id = public.current_firm_id());
+  WHERE (s.firm_id = ( SELECT public.current_firm_id() AS current_firm_id));
 
 
 --
@@ -989,7 +1155,7 @@ CREATE VIEW public.firm_dashboard WITH (security_barrier='true') AS
     r.refreshed_at
    FROM (public.mv_firm_dashboard d
      JOIN public.view_refreshes r ON ((r.view_name = 'mv_firm_dashboard'::text)))
-  WHERE (d.firm_id = public.current_firm_id());
+  WHERE (d.firm_id = ( SELECT public.current_firm_id() AS current_firm_id));
 
 
 --
@@ -1253,7 +1419,7 @@ CREATE VIEW public.product_positions WITH (security_barrier='true') AS
     r.refreshed_at
    FROM (public.mv_product_positions p
      JOIN public.view_refreshes r ON ((r.view_name = 'mv_product_positions'::text)))
-  WHERE (p.firm_id = public.current_firm_id());
+  WHERE (p.firm_id = ( SELECT public.current_firm_id() AS current_firm_id));
 
 
 --
@@ -1311,6 +1477,7 @@ CREATE TABLE public.sessions (
     revoked_at timestamp with time zone,
     ip text,
     user_agent text,
+    last_used_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT sessions_check CHECK ((expires_at > created_at)),
     CONSTRAINT sessions_token_hash_check CHECK ((length(token_hash) = 32))
 );
@@ -1436,6 +1603,14 @@ ALTER TABLE ONLY public.api_keys
 
 ALTER TABLE ONLY public.audit_events
     ADD CONSTRAINT audit_events_pkey PRIMARY KEY (occurred_at, id);
+
+
+--
+-- Name: auth_context auth_context_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.auth_context
+    ADD CONSTRAINT auth_context_pkey PRIMARY KEY (pid);
 
 
 --
@@ -2415,6 +2590,12 @@ ALTER TABLE public.api_keys ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.audit_events ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: auth_context; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.auth_context ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: client_group_product_owners; Type: ROW SECURITY; Schema: public
 --
 
@@ -2617,6 +2798,13 @@ CREATE POLICY maintenance ON public.users TO wealthdesk_owner USING (true) WITH 
 
 
 --
+-- Name: auth_context own_backend; Type: POLICY; Schema: public
+--
+
+CREATE POLICY own_backend ON public.auth_context FOR SELECT USING ((pid = pg_backend_pid()));
+
+
+--
 -- Name: portfolio_funds; Type: ROW SECURITY; Schema: public
 --
 
@@ -2686,154 +2874,154 @@ ALTER TABLE public.template_generations ENABLE ROW LEVEL SECURITY;
 -- Name: api_keys tenant; Type: POLICY; Schema: public
 --
 
-CREATE POLICY tenant ON public.api_keys USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+CREATE POLICY tenant ON public.api_keys USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
 -- Name: audit_events tenant; Type: POLICY; Schema: public
 --
 
-CREATE POLICY tenant ON public.audit_events USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+CREATE POLICY tenant ON public.audit_events USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
 -- Name: client_group_product_owners tenant; Type: POLICY; Schema: public
 --
 
-CREATE POLICY tenant ON public.client_group_product_owners USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+CREATE POLICY tenant ON public.client_group_product_owners USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
 -- Name: client_groups tenant; Type: POLICY; Schema: public
 --
 
-CREATE POLICY tenant ON public.client_groups USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+CREATE POLICY tenant ON public.client_groups USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
 -- Name: firms tenant; Type: POLICY; Schema: public
 --
 
-CREATE POLICY tenant ON public.firms USING ((id = public.current_firm_id())) WITH CHECK ((id = public.current_firm_id()));
+CREATE POLICY tenant ON public.firms USING ((id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
 -- Name: fund_valuations tenant; Type: POLICY; Schema: public
 --
 
-CREATE POLICY tenant ON public.fund_valuations USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+CREATE POLICY tenant ON public.fund_valuations USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
 -- Name: funds tenant; Type: POLICY; Schema: public
 --
 
-CREATE POLICY tenant ON public.funds USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+CREATE POLICY tenant ON public.funds USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
 -- Name: holding_activity tenant; Type: POLICY; Schema: public
 --
 
-CREATE POLICY tenant ON public.holding_activity USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+CREATE POLICY tenant ON public.holding_activity USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
 -- Name: idempotency_keys tenant; Type: POLICY; Schema: public
 --
 
-CREATE POLICY tenant ON public.idempotency_keys USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+CREATE POLICY tenant ON public.idempotency_keys USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
 -- Name: irr_values tenant; Type: POLICY; Schema: public
 --
 
-CREATE POLICY tenant ON public.irr_values USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+CREATE POLICY tenant ON public.irr_values USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
 -- Name: portfolio_funds tenant; Type: POLICY; Schema: public
 --
 
-CREATE POLICY tenant ON public.portfolio_funds USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+CREATE POLICY tenant ON public.portfolio_funds USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
 -- Name: portfolio_templates tenant; Type: POLICY; Schema: public
 --
 
-CREATE POLICY tenant ON public.portfolio_templates USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+CREATE POLICY tenant ON public.portfolio_templates USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
 -- Name: portfolio_valuations tenant; Type: POLICY; Schema: public
 --
 
-CREATE POLICY tenant ON public.portfolio_valuations USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+CREATE POLICY tenant ON public.portfolio_valuations USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
 -- Name: product_flows tenant; Type: POLICY; Schema: public
 --
 
-CREATE POLICY tenant ON public.product_flows USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+CREATE POLICY tenant ON public.product_flows USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
 -- Name: product_owners tenant; Type: POLICY; Schema: public
 --
 
-CREATE POLICY tenant ON public.product_owners USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+CREATE POLICY tenant ON public.product_owners USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
 -- Name: products tenant; Type: POLICY; Schema: public
 --
 
-CREATE POLICY tenant ON public.products USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+CREATE POLICY tenant ON public.products USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
 -- Name: provider_switches tenant; Type: POLICY; Schema: public
 --
 
-CREATE POLICY tenant ON public.provider_switches USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+CREATE POLICY tenant ON public.provider_switches USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
 -- Name: providers tenant; Type: POLICY; Schema: public
 --
 
-CREATE POLICY tenant ON public.providers USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+CREATE POLICY tenant ON public.providers USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
 -- Name: sessions tenant; Type: POLICY; Schema: public
 --
 
-CREATE POLICY tenant ON public.sessions USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+CREATE POLICY tenant ON public.sessions USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
 -- Name: template_generation_funds tenant; Type: POLICY; Schema: public
 --
 
-CREATE POLICY tenant ON public.template_generation_funds USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+CREATE POLICY tenant ON public.template_generation_funds USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
 -- Name: template_generations tenant; Type: POLICY; Schema: public
 --
 
-CREATE POLICY tenant ON public.template_generations USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+CREATE POLICY tenant ON public.template_generations USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
 -- Name: users tenant; Type: POLICY; Schema: public
 --
 
-CREATE POLICY tenant ON public.users USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+CREATE POLICY tenant ON public.users USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
@@ -2857,27 +3045,56 @@ GRANT ALL ON FUNCTION public.activity_sign(activity_type text) TO wealthdesk_app
 
 
 --
--- Name: FUNCTION auth_api_key(p_prefix text); Type: ACL; Schema: public
+-- Name: FUNCTION auth_enter(p_firm uuid, p_kind text, p_principal uuid); Type: ACL; Schema: public
 --
 
-REVOKE ALL ON FUNCTION public.auth_api_key(p_prefix text) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.auth_api_key(p_prefix text) TO wealthdesk_app;
-
-
---
--- Name: FUNCTION auth_session_firm(p_token_hash bytea); Type: ACL; Schema: public
---
-
-REVOKE ALL ON FUNCTION public.auth_session_firm(p_token_hash bytea) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.auth_session_firm(p_token_hash bytea) TO wealthdesk_app;
+REVOKE ALL ON FUNCTION public.auth_enter(p_firm uuid, p_kind text, p_principal uuid) FROM PUBLIC;
 
 
 --
--- Name: FUNCTION auth_session_valid(p_session uuid, p_user uuid, p_role text); Type: ACL; Schema: public
+-- Name: FUNCTION auth_enter_api_key(p_prefix text, p_hash bytea); Type: ACL; Schema: public
 --
 
-REVOKE ALL ON FUNCTION public.auth_session_valid(p_session uuid, p_user uuid, p_role text) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.auth_session_valid(p_session uuid, p_user uuid, p_role text) TO wealthdesk_app;
+REVOKE ALL ON FUNCTION public.auth_enter_api_key(p_prefix text, p_hash bytea) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_enter_api_key(p_prefix text, p_hash bytea) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION auth_enter_password(p_user uuid, p_encoded text, p_request_id text, p_ip text, p_user_agent text); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_enter_password(p_user uuid, p_encoded text, p_request_id text, p_ip text, p_user_agent text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_enter_password(p_user uuid, p_encoded text, p_request_id text, p_ip text, p_user_agent text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION auth_enter_refresh(p_token_hash bytea, p_request_id text, p_ip text, p_user_agent text); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_enter_refresh(p_token_hash bytea, p_request_id text, p_ip text, p_user_agent text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_enter_refresh(p_token_hash bytea, p_request_id text, p_ip text, p_user_agent text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION auth_enter_system(p_firm uuid); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_enter_system(p_firm uuid) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION auth_session_idle_timeout(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.auth_session_idle_timeout() TO wealthdesk_app;
 
 
 --
@@ -3040,7 +3257,91 @@ GRANT SELECT ON TABLE public._yoyo_migration TO wealthdesk_app;
 -- Name: TABLE api_keys; Type: ACL; Schema: public
 --
 
-GRANT SELECT,INSERT,UPDATE ON TABLE public.api_keys TO wealthdesk_app;
+GRANT INSERT,UPDATE ON TABLE public.api_keys TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN api_keys.id; Type: ACL; Schema: public
+--
+
+GRANT SELECT(id) ON TABLE public.api_keys TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN api_keys.firm_id; Type: ACL; Schema: public
+--
+
+GRANT SELECT(firm_id) ON TABLE public.api_keys TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN api_keys.name; Type: ACL; Schema: public
+--
+
+GRANT SELECT(name) ON TABLE public.api_keys TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN api_keys.prefix; Type: ACL; Schema: public
+--
+
+GRANT SELECT(prefix) ON TABLE public.api_keys TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN api_keys.scopes; Type: ACL; Schema: public
+--
+
+GRANT SELECT(scopes) ON TABLE public.api_keys TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN api_keys.created_by; Type: ACL; Schema: public
+--
+
+GRANT SELECT(created_by) ON TABLE public.api_keys TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN api_keys.created_at; Type: ACL; Schema: public
+--
+
+GRANT SELECT(created_at) ON TABLE public.api_keys TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN api_keys.expires_at; Type: ACL; Schema: public
+--
+
+GRANT SELECT(expires_at) ON TABLE public.api_keys TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN api_keys.revoked_at; Type: ACL; Schema: public
+--
+
+GRANT SELECT(revoked_at) ON TABLE public.api_keys TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN api_keys.last_used_at; Type: ACL; Schema: public
+--
+
+GRANT SELECT(last_used_at) ON TABLE public.api_keys TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN api_keys.version; Type: ACL; Schema: public
+--
+
+GRANT SELECT(version) ON TABLE public.api_keys TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN api_keys.service; Type: ACL; Schema: public
+--
+
+GRANT SELECT(service) ON TABLE public.api_keys TO wealthdesk_app;
 
 
 --
@@ -3048,6 +3349,13 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.api_keys TO wealthdesk_app;
 --
 
 GRANT SELECT,INSERT ON TABLE public.audit_events TO wealthdesk_app;
+
+
+--
+-- Name: TABLE auth_context; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.auth_context TO wealthdesk_app;
 
 
 --
@@ -3194,7 +3502,84 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.providers TO wealthdesk_app;
 -- Name: TABLE sessions; Type: ACL; Schema: public
 --
 
-GRANT SELECT,INSERT,UPDATE ON TABLE public.sessions TO wealthdesk_app;
+GRANT INSERT,UPDATE ON TABLE public.sessions TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN sessions.id; Type: ACL; Schema: public
+--
+
+GRANT SELECT(id) ON TABLE public.sessions TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN sessions.firm_id; Type: ACL; Schema: public
+--
+
+GRANT SELECT(firm_id) ON TABLE public.sessions TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN sessions.user_id; Type: ACL; Schema: public
+--
+
+GRANT SELECT(user_id) ON TABLE public.sessions TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN sessions.chain_id; Type: ACL; Schema: public
+--
+
+GRANT SELECT(chain_id) ON TABLE public.sessions TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN sessions.created_at; Type: ACL; Schema: public
+--
+
+GRANT SELECT(created_at) ON TABLE public.sessions TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN sessions.expires_at; Type: ACL; Schema: public
+--
+
+GRANT SELECT(expires_at) ON TABLE public.sessions TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN sessions.used_at; Type: ACL; Schema: public
+--
+
+GRANT SELECT(used_at) ON TABLE public.sessions TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN sessions.revoked_at; Type: ACL; Schema: public
+--
+
+GRANT SELECT(revoked_at) ON TABLE public.sessions TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN sessions.ip; Type: ACL; Schema: public
+--
+
+GRANT SELECT(ip) ON TABLE public.sessions TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN sessions.user_agent; Type: ACL; Schema: public
+--
+
+GRANT SELECT(user_agent) ON TABLE public.sessions TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN sessions.last_used_at; Type: ACL; Schema: public
+--
+
+GRANT SELECT(last_used_at) ON TABLE public.sessions TO wealthdesk_app;
 
 
 --
@@ -3215,4 +3600,88 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.template_generations TO wealth
 -- Name: TABLE users; Type: ACL; Schema: public
 --
 
-GRANT SELECT,INSERT,UPDATE ON TABLE public.users TO wealthdesk_app;
+GRANT INSERT,UPDATE ON TABLE public.users TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN users.id; Type: ACL; Schema: public
+--
+
+GRANT SELECT(id) ON TABLE public.users TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN users.firm_id; Type: ACL; Schema: public
+--
+
+GRANT SELECT(firm_id) ON TABLE public.users TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN users.email; Type: ACL; Schema: public
+--
+
+GRANT SELECT(email) ON TABLE public.users TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN users.name; Type: ACL; Schema: public
+--
+
+GRANT SELECT(name) ON TABLE public.users TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN users.role; Type: ACL; Schema: public
+--
+
+GRANT SELECT(role) ON TABLE public.users TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN users.active; Type: ACL; Schema: public
+--
+
+GRANT SELECT(active) ON TABLE public.users TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN users.failed_logins; Type: ACL; Schema: public
+--
+
+GRANT SELECT(failed_logins) ON TABLE public.users TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN users.locked_until; Type: ACL; Schema: public
+--
+
+GRANT SELECT(locked_until) ON TABLE public.users TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN users.last_login_at; Type: ACL; Schema: public
+--
+
+GRANT SELECT(last_login_at) ON TABLE public.users TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN users.created_at; Type: ACL; Schema: public
+--
+
+GRANT SELECT(created_at) ON TABLE public.users TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN users.updated_at; Type: ACL; Schema: public
+--
+
+GRANT SELECT(updated_at) ON TABLE public.users TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN users.version; Type: ACL; Schema: public
+--
+
+GRANT SELECT(version) ON TABLE public.users TO wealthdesk_app;

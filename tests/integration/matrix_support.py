@@ -39,7 +39,7 @@ _ORDER_BY = {"client_group_product_owners": ("client_group_id", "product_owner_i
              "product_flows": ("product_id", "flow_date"),
              "irr_values": ("scope", "scope_id", "method", "valuation_date")}
 # Columns that change without a write request: authenticating with an API key stamps last_used_at.
-VOLATILE_COLUMNS = {"api_keys": frozenset({"last_used_at"})}
+VOLATILE_COLUMNS = {"api_keys": frozenset({"last_used_at"}), "sessions": frozenset({"last_used_at"})}
 
 
 def unique(prefix: str) -> str:

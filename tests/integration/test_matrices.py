@@ -158,8 +158,10 @@ class Env:
         return create_api_key(self.client, self.admin, scopes)
 
     def login_user(self) -> dict[str, Any]:
-        """The user a public auth call logs in as: the caller's own user, else the viewer."""
-        return self.firm.users[self.who if self.who in ROLES else "viewer"]
+        """The user a public auth call logs in as: a new user of the caller's role, else a new viewer (a user has at
+        most five live sessions: the firm's own users keep theirs)."""
+        return create_user(self.client, self.admin, role=self.who if self.who in ROLES else "viewer",
+                           password=PASSWORD)
 
     # managed products: fresh rows for writes, the firm's shelf (made once) for reads
 
@@ -260,7 +262,8 @@ class Tenants:
 
     def b_ids(self) -> set[str]:
         return {self.b_house.group_id, self.b_house.owner_id, self.b_empty_group, self.b_lone_owner, self.b_user,
-                self.b_key, str(self.b.users["admin"]["id"])} | self.b_book.ids()
+                self.b_key, str(self.b.users["admin"]["id"]), _token_chain(self.b.tokens["admin"]),
+                _token_chain(self.b.tokens["viewer"])} | self.b_book.ids()
 
 
 @dataclass(frozen=True)
@@ -382,6 +385,26 @@ def _logout(env: Env) -> Prepared:
     chain = session_chain(tokens["refresh_token"])
     return Prepared("/v1/auth/logout", auth=bearer(tokens["access_token"]), audit=lambda r: AuditExpect(
         "auth.logout", "session", chain, None, {"revoked": 1}))
+
+
+def _end_session(env: Env) -> Prepared:
+    if env.who not in ROLES:  # API keys have no sessions (422); nobody gets 401
+        return Prepared(f"/v1/me/sessions/{uuid.uuid4()}")
+    # Another session of the caller's own (the shared token of the role keeps its session).
+    chain = session_chain(login(env.client, env.firm.users[env.who]["email"])["refresh_token"])
+    return Prepared(f"/v1/me/sessions/{chain}", audit=lambda r: AuditExpect(
+        "session.revoke", "session", chain, None, {"revoked_by": "user"}))
+
+
+def _live_sessions_of_admin(t: Tenants, firm: Firm) -> set[str]:
+    return ids_of("SELECT DISTINCT chain_id AS id FROM sessions WHERE user_id = %s AND used_at IS NULL "
+                  "AND revoked_at IS NULL AND expires_at > now() AND last_used_at > now() - interval '2 hours'",
+                  (firm.users["admin"]["id"],))
+
+
+def _token_chain(token: str) -> str:
+    sid = jwt.decode(token, options={"verify_signature": False})["sid"]
+    return str(owner_sql("SELECT chain_id FROM sessions WHERE id = %s", (sid,))[0]["chain_id"])
 
 
 # users and API keys
@@ -946,6 +969,16 @@ EXPECTATIONS: dict[tuple[str, str], Route] = {
         READ, 200, _get("/v1/me"), key_ok=422,
         listing=Listing(lambda t, f: "/v1/me", lambda t, firm: {str(firm.users["admin"]["id"]), str(firm.id)},
                         paged=False, extract=lambda body: [body["id"], body["firm"]["id"]])),
+    ("GET", "/v1/me/sessions"): Route(
+        READ, 200, _get("/v1/me/sessions"), key_ok=422,
+        listing=Listing(lambda t, f: "/v1/me/sessions", _live_sessions_of_admin)),
+    ("DELETE", "/v1/me/sessions/{session_id}"): Route(
+        READ, 204, _end_session, key_ok=422,
+        failures=(F("unknown session", 404, lambda e: Prepared(f"/v1/me/sessions/{uuid.uuid4()}")),
+                  F("a colleague's session", 404,
+                    lambda e: Prepared(f"/v1/me/sessions/{_token_chain(e.firm.tokens['analyst'])}"))),
+        foreign=lambda t: [Prepared(f"/v1/me/sessions/{_token_chain(t.b.tokens['admin'])}"),
+                           Prepared(f"/v1/me/sessions/{_token_chain(t.b.tokens['viewer'])}")]),
     # --- users ---
     ("GET", "/v1/users"): Route(
         ADMIN, 200, _get(U),
@@ -1353,8 +1386,9 @@ ISOLATION_KEYS = [k for k, s in SPECS.items() if s.path_params and s.access != P
 LIST_KEYS = [k for k, s in SPECS.items() if s.method == "GET" and s.access != PUBLIC and not s.path.endswith("}")]
 WRITE_KEYS = [k for k, s in SPECS.items() if s.method in WRITE_METHODS]
 NON_PUBLIC_KEYS = [k for k, s in SPECS.items() if s.access != PUBLIC]
-# Firm A's admin, and its read+write API key wherever a key may go.
-ISOLATION_CASES = [(k, who) for k in ISOLATION_KEYS for who in ("admin", "write") if allowed(SPECS[k].access, who)]
+# Firm A's admin, and its read+write API key wherever a key may go (not the routes of a user's own sessions).
+ISOLATION_CASES = [(k, who) for k in ISOLATION_KEYS for who in ("admin", "write")
+                   if allowed(SPECS[k].access, who) and not (who == "write" and EXPECTATIONS[k].key_ok is not None)]
 # Who makes the writes of the audit matrix, by access level (None: nobody, a public auth route).
 AUDIT_ACTORS = {PUBLIC: (None,), READ: ("viewer",), WRITE: ("adviser", "write"), ADMIN: ("admin",)}
 USUAL_WRITER = {PUBLIC: None, READ: "viewer", WRITE: "adviser", ADMIN: "admin"}
@@ -1599,19 +1633,29 @@ def test_app_role_without_a_firm_sees_no_tenant_row(tenants: Tenants) -> None:
         assert conn.execute("SELECT current_setting('app.firm_id', true)").fetchone()[0] in (None, "")
         for table in TENANT_TABLES:
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
-        # An empty setting and a firm that does not exist fare no better.
-        for value in ("", str(uuid.uuid4())):
+        # Nor does the setting row-level security once read: empty, a firm that does not exist, or a real firm.
+        for value in ("", str(uuid.uuid4()), str(tenants.a.id)):
             conn.execute("SELECT set_config('app.firm_id', %s, true)", (value,))
             for table in TENANT_TABLES:
                 assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, (table, value)
             conn.rollback()
 
 
+def _enter(conn: psycopg.Connection, firm: Firm, role: str = "admin") -> None:
+    """Enter `firm` as the app role does: with a live session of one of its users, verified by PostgreSQL."""
+    claims = jwt.decode(firm.tokens[role], options={"verify_signature": False})
+    [ok] = conn.execute("SELECT auth_enter_session(%s, %s, %s, %s)",
+                        (claims["sid"], claims["sub"], claims["firm"], claims["role"])).fetchone()
+    assert ok, f"{firm.name}'s {role} session was refused"
+
+
 def test_app_role_with_a_firm_sees_only_that_firms_rows(tenants: Tenants) -> None:
     _assert_both_firms_have_rows(tenants)
     with _app_connection() as conn:
         for firm in (tenants.a, tenants.b):
-            conn.execute("SELECT set_config('app.firm_id', %s, true)", (str(firm.id),))
+            _enter(conn, firm)
+            conn.execute("SELECT set_config('app.firm_id', %s, true)", (str(tenants.b.id if firm is tenants.a
+                                                                             else tenants.a.id),))
             for table in TENANT_TABLES:
                 col = _firm_column(table)
                 seen = conn.execute(f"SELECT {col}, count(*) FROM {table} GROUP BY {col}").fetchall()
@@ -1624,7 +1668,8 @@ def test_app_role_cannot_write_another_firms_rows(tenants: Tenants) -> None:
     b_group = tenants.b_house.group_id
     before = firm_rows(tenants.b.id)
     with _app_connection() as conn:
-        conn.execute("SELECT set_config('app.firm_id', %s, true)", (str(tenants.a.id),))
+        _enter(conn, tenants.a)
+        conn.execute("SELECT set_config('app.firm_id', %s, true)", (str(tenants.b.id),))  # a free setting: no effect
         assert conn.execute("UPDATE client_groups SET name = 'Hijacked' WHERE id = %s", (b_group,)).rowcount == 0
         assert conn.execute("DELETE FROM client_group_product_owners WHERE client_group_id = %s",
                             (b_group,)).rowcount == 0
@@ -1633,7 +1678,7 @@ def test_app_role_cannot_write_another_firms_rows(tenants: Tenants) -> None:
             conn.execute("INSERT INTO client_groups (firm_id, name, type) VALUES (%s, 'Planted', 'family')",
                          (tenants.b.id,))
         conn.rollback()
-        conn.execute("SELECT set_config('app.firm_id', %s, true)", (str(tenants.a.id),))
+        _enter(conn, tenants.a)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):  # moving A's row into B
             conn.execute("UPDATE client_groups SET firm_id = %s WHERE id = %s",
                          (tenants.b.id, tenants.a_house.group_id))
@@ -1683,6 +1728,9 @@ def test_every_table_with_a_firm_id_is_a_tenant_table_with_forced_rls() -> None:
         "has_table_privilege(%s, c.oid, 'SELECT,INSERT,UPDATE,DELETE') AS app_may "
         "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'firm_id' AND NOT a.attisdropped "
         "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')", (role,))
+    # auth_context is not a firm's data but the verified context itself: one row per backend, which only that
+    # backend may read and only the owner's functions write (tests/integration/test_app_role_tenancy.py).
+    rows = [r for r in rows if r["relname"] != "auth_context"]
     tables = {r["relname"] for r in rows if not r["part"]} | {"firms"}
     assert tables == set(TENANT_TABLES), "a table with firm_id is missing from TENANT_TABLES (or one went away)"
     for r in rows:
@@ -1693,9 +1741,10 @@ def test_every_table_with_a_firm_id_is_a_tenant_table_with_forced_rls() -> None:
     [firms] = owner_sql("SELECT relrowsecurity AND relforcerowsecurity AS ok FROM pg_class "
                         "WHERE oid = 'public.firms'::regclass")
     assert firms["ok"]
-    # Every policy the app role is subject to filters on the tenant setting.
+    # Every policy the app role is subject to filters on the verified firm (current_firm_id()).
     policies = owner_sql("SELECT tablename, policyname, qual, with_check FROM pg_policies "
-                         "WHERE schemaname = 'public' AND (roles && ARRAY['public', %s]::name[])", (role,))
+                         "WHERE schemaname = 'public' AND (roles && ARRAY['public', %s]::name[]) "
+                         "AND tablename <> 'auth_context'", (role,))
     assert {p["tablename"] for p in policies} == set(TENANT_TABLES)
     for p in policies:
         for clause in (p["qual"], p["with_check"]):
