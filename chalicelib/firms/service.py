@@ -208,7 +208,8 @@ def get_user(ctx: RequestContext, user_id: UUID) -> dict[str, Any]:
 
 def update_user(ctx: RequestContext, user_id: UUID, data: Any, if_match: int) -> dict[str, Any]:
     """Deactivating a user, or changing their role or password, revokes their sessions here; their access tokens
-    stop at once too, since auth_session_valid (migration 0002) also checks the user is active in the token's role."""
+    stop at once too, since auth_enter_session (migration 0019) also checks the user is active in the token's role.
+    Demoting or deactivating an admin revokes the API keys they made, firm service keys excepted."""
     changes = patch_changes(data)
     if "password" in changes:
         changes["password_hash"] = auth.hash_password(changes.pop("password"))

@@ -39,6 +39,19 @@ class OverheadResult:
         return [p50(a[i:i + n]) / p50(b[i:i + n]) for i in range(0, min(len(a), len(b)) - n + 1, n)]
 
 
+# The least a tenant read costs the database path: the statement that verifies the access token's session and
+# enters its firm (migration 0019; what db.transaction runs first), then the SELECT.
+ENTER_SQL = "SELECT auth_enter_session(%s, %s, %s, %s)"
+
+
+def enter_params(token: str) -> tuple[str, str, str, str]:
+    """(session, user, firm, role) of an access token, for ENTER_SQL."""
+    import jwt
+
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return claims["sid"], claims["sub"], claims["firm"], claims["role"]
+
+
 def _fresh(event_template: dict[str, Any]) -> dict[str, Any]:
     """The same request with a new API Gateway request id (built outside the timed region)."""
     event = dict(event_template)
@@ -65,7 +78,7 @@ def measure(app_module: Any, firm: BenchFirm, *, rounds: int = 60, per_round: in
     template = api_event("GET", RESOURCE, {"group_id": group_id}, headers)
     lctx = FakeLambdaContext()
     select_sql = f"SELECT {GROUP_COLUMNS} FROM client_groups WHERE id = %s"
-    firm_id = str(firm.id)
+    entering = enter_params(firm.token)
     gid = uuid.UUID(group_id)
     path = f"/v1/client-groups/{group_id}"
     result = OverheadResult(rounds=rounds, per_round=per_round)
@@ -88,28 +101,23 @@ def measure(app_module: Any, firm: BenchFirm, *, rounds: int = 60, per_round: in
             for _ in range(n):
                 t = perf()
                 with conn.transaction():
-                    conn.execute("SELECT set_config('app.firm_id', %s, true)", (firm_id,))
+                    conn.execute(ENTER_SQL, entering)
                     row = conn.execute(select_sql, (gid,)).fetchone()
                 out.append(perf() - t)
                 if row is None:
                     raise RuntimeError("bare SQL found no row")
 
     def run_bare_select(n: int, out: list[float]) -> None:
-        # One statement, one round trip: the tenant set once for the session (untimed), autocommit.
-        with db.pool().connection() as conn:
-            conn.execute("SELECT set_config('app.firm_id', %s, false)", (firm_id,))
-            conn.commit()
-            conn.autocommit = True
-            try:
-                for _ in range(n):
-                    t = perf()
-                    row = conn.execute(select_sql, (gid,)).fetchone()
-                    out.append(perf() - t)
-                    if row is None:
-                        raise RuntimeError("bare SELECT found no row")
-            finally:
-                conn.execute("RESET app.firm_id")
-                conn.autocommit = False
+        # One statement, one round trip: the firm entered once (untimed) for one long transaction of SELECTs (a
+        # verified context lives as long as its transaction).
+        with db.pool().connection() as conn, conn.transaction():
+            conn.execute(ENTER_SQL, entering)
+            for _ in range(n):
+                t = perf()
+                row = conn.execute(select_sql, (gid,)).fetchone()
+                out.append(perf() - t)
+                if row is None:
+                    raise RuntimeError("bare SELECT found no row")
 
     def run_client(client: Any, n: int, out: list[float]) -> None:
         for _ in range(n):
@@ -139,11 +147,11 @@ def measure(app_module: Any, firm: BenchFirm, *, rounds: int = 60, per_round: in
             if (r + 1) % 20 == 0:
                 say(f"  round {r + 1}/{rounds}: handler p50 {p50(result.samples['handler']) * 1e6:.0f} µs, "
                     f"bare tx p50 {p50(result.samples['bare_tx']) * 1e6:.0f} µs")
-    result.round_trips = count_round_trips(app, template, lctx, firm_id, gid, select_sql)
+    result.round_trips = count_round_trips(app, template, lctx, entering, gid, select_sql)
     return result
 
 
-def count_round_trips(app: Any, template: dict[str, Any], lctx: Any, firm_id: str, gid: uuid.UUID,
+def count_round_trips(app: Any, template: dict[str, Any], lctx: Any, entering: tuple[str, ...], gid: uuid.UUID,
                       select_sql: str, calls: int = 20) -> dict[str, float]:
     """Round trips per call, counted from libpq's protocol trace (one ReadyForQuery per round trip)."""
     from chalicelib.core import db
@@ -174,7 +182,7 @@ def count_round_trips(app: Any, template: dict[str, Any], lctx: Any, firm_id: st
         with pool.connection() as conn:
             for _ in range(calls):
                 with conn.transaction():
-                    conn.execute("SELECT set_config('app.firm_id', %s, true)", (firm_id,))
+                    conn.execute(ENTER_SQL, entering)
                     conn.execute(select_sql, (gid,)).fetchone()
 
     try:
@@ -211,7 +219,7 @@ _BUCKETS: list[tuple[str, Any]] = [
     ("pool return: putconn", lambda f, ln, n: f.endswith("psycopg_pool/pool.py") and n == "putconn"),
     ("BEGIN (conn.transaction() enter)", lambda f, ln, n: f.endswith("psycopg/transaction.py") and n == "__enter__"),
     ("COMMIT (conn.transaction() exit)", lambda f, ln, n: f.endswith("psycopg/transaction.py") and n == "__exit__"),
-    ("all Connection.execute (set_config + SELECT + any check)",
+    ("all Connection.execute (entering the firm + SELECT)",
      lambda f, ln, n: f.endswith("psycopg/connection.py") and n == "execute"),
     ("waiting on the socket (psycopg wait: server + network)",
      lambda f, ln, n: f.endswith("psycopg/connection.py") and n == "wait"),
@@ -347,7 +355,7 @@ def components(app_module: Any, firm: BenchFirm, n: int = 3000) -> list[tuple[st
     # (part, label, fn): "db" is the database part as the handler runs it; "py" the Python pieces around it, which
     # add up with "db" towards the handler; "info" pieces are contained in another or are for comparison only.
     pieces: list[tuple[str, str, Any]] = [
-        ("db", ("`clients.service.get_group`: pool checkout, BEGIN, set_config (+ the session check), SELECT, "
+        ("db", ("`clients.service.get_group`: pool checkout, BEGIN, entering the firm (the session verified), SELECT, "
                "COMMIT, return"), lambda: service.get_group(ctx, group_id)),
         ("info", "  of which pool checkout + return (`with pool().connection(): pass`)", pool_roundtrip),
         ("info", "  the same `get_group`, with other work between calls (a request's worth of Python, untimed)",
@@ -395,7 +403,7 @@ def pool_handoff(firm: BenchFirm, rounds: int = 30, per_round: int = 100) -> dic
     pool = db.pool()
     select_sql = f"SELECT {GROUP_COLUMNS} FROM client_groups WHERE id = %s"
     gid = firm.group_ids[len(firm.group_ids) // 4]
-    firm_id = str(firm.id)
+    entering = enter_params(firm.token)
     perf = time.perf_counter
     configured = pool._reset
     kinds = {"as configured": configured}
@@ -411,7 +419,7 @@ def pool_handoff(firm: BenchFirm, rounds: int = 30, per_round: int = 100) -> dic
                     t = perf()
                     with pool.connection() as conn:
                         with conn.transaction():
-                            conn.execute("SELECT set_config('app.firm_id', %s, true)", (firm_id,))
+                            conn.execute(ENTER_SQL, entering)
                             conn.execute(select_sql, (gid,)).fetchone()
                     samples[kind].append(perf() - t)
     finally:

@@ -33,6 +33,7 @@ class Run:
     facts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     products: Any = None  # tests.bench.products.ProductsResult: the managed-products figures (4-6)
+    tenancy: Any = None  # tests.bench.tenancy.TenancyResult: figure 1 before and after the tenancy change
 
 
 def _us(s: float) -> str:
@@ -57,6 +58,10 @@ def verdicts(run: Run) -> list[tuple[str, str, str, bool]]:
         from tests.bench import products_report
 
         out += products_report.verdicts(run.products)
+    if run.tenancy is not None:
+        from tests.bench import tenancy
+
+        out += tenancy.verdicts(run.tenancy)
     return out
 
 
@@ -65,7 +70,7 @@ def _foundation_verdicts(run: Run) -> list[tuple[str, str, str, bool]]:
     api = o.ratio("handler", "bare_tx")
     tail = pct(s.all, 99) / p50(s.all)
     return [
-        ("1. API overhead: p50 handler / p50 bare SQL (BEGIN + set_config + SELECT + COMMIT)",
+        ("1. API overhead: p50 handler / p50 bare SQL (BEGIN + enter the firm (auth_enter_session) + SELECT + COMMIT)",
          f"{_x(api)} ({_us(o.p50('handler'))} / {_us(o.p50('bare_tx'))})", f"≤ {OVERHEAD_TARGET:g}x",
          api <= OVERHEAD_TARGET),
         (f"2. Cold start (Python {c.python}): import app + first `GET /v1/client-groups` / hello world, medians",
@@ -90,6 +95,10 @@ def render(run: Run) -> str:
         from tests.bench import products_report
 
         out += products_report.render(run.products)
+    if run.tenancy is not None:
+        from tests.bench import tenancy
+
+        out += tenancy.render(run.tenancy)
     _method_notes(run, w)
     return "\n".join(out)
 
@@ -140,9 +149,10 @@ def _foundation(run: Run, w: Any) -> None:
     w("| Measurement | p50 | p90 | p99 | samples | handler p50 / this p50 | round trips per call |")
     w("|---|---|---|---|---|---|---|")
     names = {"handler": "Handler, `app.app(event, context)`",
-             "bare_tx": "Bare SQL, tenancy-equivalent: transaction + `set_config('app.firm_id')` + SELECT "
-                        "(**headline baseline**)",
-             "bare_select": "Bare SQL, one SELECT, no per-request tenancy (tenant set once per session, autocommit)",
+             "bare_tx": "Bare SQL, tenancy-equivalent: transaction + `auth_enter_session(...)` (the session "
+                        "verified, the firm entered) + SELECT (**headline baseline**)",
+             "bare_select": "Bare SQL, one SELECT, no per-request tenancy (the firm entered once for one long "
+                            "transaction of SELECTs)",
              "test_client": "`chalice.test.Client().http.get` (for comparison; adds the local gateway emulation)"}
     for kind in ("handler", "bare_tx", "bare_select", "test_client"):
         v = o.samples[kind]
@@ -150,8 +160,9 @@ def _foundation(run: Run, w: Any) -> None:
         w(f"| {names[kind]} | {_us(p50(v))} | {_us(pct(v, 90))} | {_us(pct(v, 99))} | {len(v):,} | "
           f"{_x(o.p50('handler') / p50(v))} | {f'{rt:.1f}' if rt is not None else 'n/a'} |")
     w("")
-    w(f"The headline ratio uses the tenancy-equivalent bare SQL: any tenant query must open a transaction and set "
-      f"`app.firm_id` before its SELECT (row-level security), so that is the least work the database path can do. "
+    w(f"The headline ratio uses the tenancy-equivalent bare SQL: any tenant query must open a transaction and have "
+      f"PostgreSQL verify a credential and enter its firm before its SELECT (row-level security reads only the "
+      f"verified firm), so that is the least work the database path can do. "
       f"Against the single bare SELECT the handler is {_x(o.ratio('handler', 'bare_select'))}. Round trips are "
       f"counted from libpq's protocol trace (ReadyForQuery messages).\n")
     rr = o.round_ratios("handler", "bare_tx")
@@ -183,7 +194,7 @@ def _foundation(run: Run, w: Any) -> None:
     if db_part:
         w(f"\nThe database part as the handler runs it takes {_us(db_part)} in a tight loop against the bare "
           f"transaction's {_us(bare_tx)}: {_us(db_part - bare_tx)} for the pool checkout and return, "
-          f"`db.transaction`'s context and the extra settings and checks in its set_config statement.")
+          f"`db.transaction`'s context and the request id its entering statement also sets.")
         if db_gap:
             w(f"With a request's worth of other Python between calls (untimed), the same database part takes "
               f"{_us(db_gap)}: {_us(db_gap - db_part)} more, because a tight loop keeps this process's caches and "
@@ -329,19 +340,19 @@ def suggestions(run: Run) -> list[str]:
     py_parts = sum(sec for part, _label, sec in run.profile.components if part == "py")
     rest = max(0.0, handler - db_part - py_parts)
     out.append(f"**The split.** Of the handler's {_us(handler)} p50, about {_us(bare_tx)} is the database work any "
-               f"tenant read must do ({_us(bare_tx - bare)} of that is the three round trips BEGIN, set_config and "
-               f"COMMIT add to the one SELECT); the database part as the handler runs it is {_us(db_part)}; the "
-               f"Python pieces that can be timed alone add {_us(py_parts)}; the remaining {_us(rest)} is Chalice's "
-               f"event handling and our pipeline run in sequence. No single piece dominates: there is no one fix "
-               f"that halves the overhead.")
+               f"tenant read must do ({_us(bare_tx - bare)} of that is the three round trips BEGIN, entering the "
+               f"firm and COMMIT add to the one SELECT); the database part as the handler runs it is "
+               f"{_us(db_part)}; the Python pieces that can be timed alone add {_us(py_parts)}; the remaining "
+               f"{_us(rest)} is Chalice's event handling and our pipeline run in sequence. No single piece "
+               f"dominates: there is no one fix that halves the overhead.")
     if rt_h is not None and rt_b is not None and rt_h > rt_b + 0.5:
         out.append(f"**An extra round trip per request.** The handler makes {rt_h:.1f} round trips against the bare "
                    f"transaction's {rt_b:.1f}: the pool's liveness check (`SELECT ''` on every checkout). Check only a "
                    f"connection that sat idle.")
     elif rt_h is not None and rt_b is not None:
         out.append(f"**Round trips.** The handler makes {rt_h:.1f} round trips per request, the same as the bare "
-                   f"transaction ({rt_b:.1f}): BEGIN, set_config, SELECT, COMMIT; nothing extra goes over the wire "
-                   f"(the pool checks a connection's liveness only after it sat idle).")
+                   f"transaction ({rt_b:.1f}): BEGIN, entering the firm, SELECT, COMMIT; nothing extra goes over "
+                   f"the wire (the pool checks a connection's liveness only after it sat idle).")
     auth_seen = _comp(run, "auth.authenticate(Bearer JWT), the caller's")
     auth_new = _comp(run, "auth.authenticate(Bearer JWT), a token never")
     if auth_new and auth_seen < auth_new / 2:
@@ -384,11 +395,11 @@ def suggestions(run: Run) -> list[str]:
         out.append(f"**`config.settings()`** rebuilds the settings from the environment on every call: "
                    f"{_us(settings)} per request ({settings / python:.0%}). It is deliberately uncached (the test "
                    f"client swaps the environment), but the request path could read it once per request.")
-    out.append(f"**Fewer round trips for single-statement reads.** BEGIN, set_config, the SELECT and COMMIT are four "
-               f"round trips ({_us(bare_tx)} here over a local Unix socket; over a VPC to RDS each round trip is "
-               f"typically 0.2-0.5 ms, so the database part, not the Python, dominates in AWS). psycopg's pipeline "
-               f"mode (`with conn.pipeline():` around the transaction) sends them without waiting for each reply, "
-               f"keeping row-level security exactly as it is: the largest win available for a deployed API.")
+    out.append(f"**Fewer round trips for single-statement reads.** BEGIN, entering the firm, the SELECT and COMMIT "
+               f"are four round trips ({_us(bare_tx)} here over a local Unix socket; over a VPC to RDS each round "
+               f"trip is typically 0.2-0.5 ms, so the database part, not the Python, dominates in AWS). psycopg's "
+               f"pipeline mode (`with conn.pipeline():` around the transaction) sends them without waiting for each "
+               f"reply, keeping row-level security exactly as it is: the largest win available for a deployed API.")
     return out
 
 
@@ -478,7 +489,7 @@ def tail_analysis(run: Run) -> list[str]:
         total_ms = sum(st["total_exec_time"] for st in s.statements)
         per_req = total_ms / 1000 / n if n else 0
         worst = max(s.statements, key=lambda st: st["max_exec_time"])
-        trivial = [st for st in s.statements if st["query"].startswith("SELECT set_config")]
+        trivial = [st for st in s.statements if st["query"].startswith(("SELECT set_config", "SELECT auth_enter"))]
         text = (f"- **Server time.** pg_stat_statements: {per_req * 1e6:,.0f} µs of execution per request on average "
                 f"against a p50 of {_us(p50(s.all))} and a p99 of {_us(pct(s.all, 99))}: the database executes "
                 f"for a small fraction of a request's time. The slowest single statement took "
@@ -487,7 +498,7 @@ def tail_analysis(run: Run) -> list[str]:
                 f"or waiting")
         if trivial and trivial[0] is not worst:
             t = trivial[0]
-            text += (f"; even `SELECT set_config(...)`, {t['mean_exec_time'] * 1000:,.0f} µs on average, took up to "
+            text += (f"; even `{t['query'][:30]}...`, {t['mean_exec_time'] * 1000:,.0f} µs on average, took up to "
                      f"{t['max_exec_time']:,.2f} ms once: its backend lost the CPU mid-statement")
         top = max(s.statements, key=lambda st: st["total_exec_time"])
         text += (f". The most server time in total goes to `{top['query'][:60]}...` ({top['calls']:,} calls x "

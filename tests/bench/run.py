@@ -11,8 +11,9 @@ recompute, and dashboard/summary reads while refresh-views runs. Progress goes t
 
 Knobs for a quick look (the committed BENCHMARKS.md uses the defaults): BENCH_HOUSEHOLDS, BENCH_WORKERS,
 BENCH_SECONDS, BENCH_ROUNDS, BENCH_PRODUCT_HOUSEHOLDS (default 1,300), BENCH_PARTS (default
-"foundation,products": "foundation" is figures 1-3, "products" figures 4-6; either part alone), BENCH_OUTPUT
-(default BENCHMARKS.md at the repository root).
+"foundation,products": "foundation" is figures 1-3, "products" figures 4-6; "tenancy" is figure 1 before and after
+the tenant was bound to a verified principal, on two databases, BENCH_TENANCY_HOUSEHOLDS each (default 2,000); any
+part alone), BENCH_OUTPUT (default BENCHMARKS.md at the repository root).
 """
 from __future__ import annotations
 
@@ -142,6 +143,15 @@ def main() -> int:
             if cpus < workers:
                 control = scale.run(database, firm, workers=cpus, duration=max(4.0, seconds / 2.5), label="control")
 
+        tenancy_result = None
+        if "tenancy" in parts:
+            from tests.bench import tenancy
+
+            with Phase("tenancy (figure 1 before and after)", phases):
+                tenancy_result = tenancy.measure(app_module, database,
+                                                 _env_int("BENCH_TENANCY_HOUSEHOLDS", 2_000), rounds=rounds)
+            common.say(tenancy.summary_line(tenancy_result))
+
         products_result = None
         firm = None  # the first firm's 13,000 ids and the rest: not this part's, and the collector walks them
         gc.collect()
@@ -154,7 +164,7 @@ def main() -> int:
                          database_note="embedded, temporary data directory" if database.server is not None
                          else "DATABASE_URL", households=households, versions=_versions(), overhead=over,
                          profile=prof, cold=cold, scale=main_run, control=control, facts=facts,
-                         products=products_result,
+                         products=products_result, tenancy=tenancy_result,
                          notes=["Machine load while each figure ran (the whole machine, this harness included): "
                                 + "; ".join(phases) + "."])
         output.write_text(report.render(run))

@@ -1,6 +1,8 @@
-"""The tenant context is set in one place: only core/store.py holds the statements that set app.firm_id, and only
-core/db.py (transaction, lookup) runs them. Nothing else opens a pooled connection and works on it by hand, except
-the health check, which reads no tenant table and must answer within its own short timeout."""
+"""The tenant context is set in one place: only core/store.py holds the statements that enter a firm (the
+SECURITY DEFINER auth_enter_* functions, which verify a credential; migration 0019) or set a setting, and only
+core/db.py (transaction, lookup) runs them, with the login and refresh services entering through core/store.py's
+functions inside a lookup. Nothing else opens a pooled connection and works on it by hand, except the health
+check, which reads no tenant table and must answer within its own short timeout."""
 from __future__ import annotations
 
 import ast
@@ -17,13 +19,14 @@ def _sources() -> list[tuple[str, ast.AST]]:
 
 
 def settings_statements(tree: ast.AST) -> list[int]:
-    """Lines of string constants (not docstrings) that set a setting: set_config(...) or SET [LOCAL] app.*."""
+    """Lines of string constants (not docstrings) that enter a firm (auth_enter_...) or set a setting:
+    set_config(...) or SET [LOCAL] app.*."""
     docstrings = _docstrings(tree)
     lines = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
             text = node.value.lower()
-            if "set_config(" in text or "set app." in text or "set local app." in text:
+            if "set_config(" in text or "set app." in text or "set local app." in text or "auth_enter" in text:
                 lines.append(node.lineno)
     return lines
 
@@ -57,6 +60,7 @@ def test_the_checks_find_what_they_look_for() -> None:
                      '    conn.execute("SELECT set_config(\'app.firm_id\', %s, true)", (1,))\n'
                      '    conn.execute("SET LOCAL app.firm_id = \'x\'")\n'
                      '    with db.pool().connection() as c:\n'
-                     '        pass\n')
-    assert settings_statements(tree) == [3, 4]
+                     '        pass\n'
+                     '    conn.execute("SELECT auth_enter_session(%s, %s, %s, %s)", (1, 2, 3, 4))\n')
+    assert settings_statements(tree) == [3, 4, 7]
     assert pool_connections(tree) == [5]
