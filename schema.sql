@@ -33,12 +33,19 @@ CREATE FUNCTION public.activity_sign(activity_type text) RETURNS integer
 --
 
 CREATE FUNCTION public.auth_enter(p_firm uuid, p_kind text, p_principal uuid) RETURNS void
-    LANGUAGE sql
+    LANGUAGE plpgsql
     SET search_path TO 'public', 'pg_temp'
-    AS $$ INSERT INTO public.auth_context AS c (pid, xact, firm_id, kind, principal_id)
-          VALUES (pg_backend_pid(), pg_current_xact_id(), p_firm, p_kind, p_principal)
-          ON CONFLICT (pid) DO UPDATE SET xact = excluded.xact, firm_id = excluded.firm_id, kind = excluded.kind,
-                                          principal_id = excluded.principal_id $$;
+    AS $$
+BEGIN
+    UPDATE public.auth_context SET xact = pg_current_xact_id(), firm_id = p_firm, kind = p_kind,
+                                   principal_id = p_principal
+    WHERE pid = pg_backend_pid();
+    IF NOT FOUND THEN
+        DELETE FROM public.auth_context c WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = c.pid);
+        INSERT INTO public.auth_context (pid, xact, firm_id, kind, principal_id)
+        VALUES (pg_backend_pid(), pg_current_xact_id(), p_firm, p_kind, p_principal);
+    END IF;
+END $$;
 
 
 --

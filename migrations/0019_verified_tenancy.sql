@@ -49,13 +49,21 @@ CREATE OR REPLACE FUNCTION current_firm_id() RETURNS uuid
           WHERE c.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()
             AND c.xact OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id_if_assigned() $$;
 
--- Records the verified context of this transaction (called by the functions below, as the owner).
+-- Records the verified context of this transaction (called by the functions below, as the owner). A backend's
+-- first context also forgets those of backends that have ended (their pids may come back, their rows are stale).
 CREATE FUNCTION auth_enter(p_firm uuid, p_kind text, p_principal uuid) RETURNS void
-    LANGUAGE sql VOLATILE SET search_path = public, pg_temp
-    AS $$ INSERT INTO public.auth_context AS c (pid, xact, firm_id, kind, principal_id)
-          VALUES (pg_backend_pid(), pg_current_xact_id(), p_firm, p_kind, p_principal)
-          ON CONFLICT (pid) DO UPDATE SET xact = excluded.xact, firm_id = excluded.firm_id, kind = excluded.kind,
-                                          principal_id = excluded.principal_id $$;
+    LANGUAGE plpgsql VOLATILE SET search_path = public, pg_temp
+    AS $$
+BEGIN
+    UPDATE public.auth_context SET xact = pg_current_xact_id(), firm_id = p_firm, kind = p_kind,
+                                   principal_id = p_principal
+    WHERE pid = pg_backend_pid();
+    IF NOT FOUND THEN
+        DELETE FROM public.auth_context c WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = c.pid);
+        INSERT INTO public.auth_context (pid, xact, firm_id, kind, principal_id)
+        VALUES (pg_backend_pid(), pg_current_xact_id(), p_firm, p_kind, p_principal);
+    END IF;
+END $$;
 REVOKE ALL ON FUNCTION auth_enter(uuid, text, uuid) FROM PUBLIC;
 
 -- A session unused for this long is over (access tokens and refresh alike).

@@ -298,3 +298,23 @@ def test_the_system_context_is_the_owners_and_acts_as_the_app_role(firm_a: Firm,
         assert firms == {firm_a.id}
     with pytest.raises(RuntimeError, match="owner"), db.transaction(RequestContext.system(firm_b.id), kind="app"):
         pass
+
+
+def test_a_backends_first_context_forgets_those_of_ended_backends(firm_a: Firm) -> None:
+    import time
+
+    from chalicelib.core import config
+
+    with psycopg.connect(config.app_database_url(), row_factory=dict_row) as gone:
+        assert enter(gone, session_of(firm_a, "viewer"))
+        pid = gone.execute("SELECT pg_backend_pid() AS p").fetchone()["p"]
+        gone.commit()
+    for _ in range(100):  # the backend leaves pg_stat_activity a moment after its client
+        if not owner_sql("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)):
+            break
+        time.sleep(0.05)
+    assert owner_sql("SELECT count(*) AS n FROM auth_context WHERE pid = %s", (pid,))[0]["n"] == 1
+    with psycopg.connect(config.app_database_url(), row_factory=dict_row) as new:
+        assert enter(new, session_of(firm_a, "viewer"))  # this backend's first context
+        new.commit()
+    assert owner_sql("SELECT count(*) AS n FROM auth_context WHERE pid = %s", (pid,))[0]["n"] == 0
