@@ -34,16 +34,16 @@ CREATE FUNCTION public.activity_sign(activity_type text) RETURNS integer
 
 CREATE FUNCTION public.auth_enter(p_firm uuid, p_kind text, p_principal uuid) RETURNS void
     LANGUAGE plpgsql
-    SET search_path TO 'public', 'pg_temp'
     AS $$
 BEGIN
-    UPDATE public.auth_context SET xact = pg_current_xact_id(), firm_id = p_firm, kind = p_kind,
+    UPDATE public.auth_context SET xact = pg_catalog.pg_current_xact_id(), firm_id = p_firm, kind = p_kind,
                                    principal_id = p_principal
-    WHERE pid = pg_backend_pid();
+    WHERE pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid();
     IF NOT FOUND THEN
-        DELETE FROM public.auth_context c WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = c.pid);
+        DELETE FROM public.auth_context c
+        WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid OPERATOR(pg_catalog.=) c.pid);
         INSERT INTO public.auth_context (pid, xact, firm_id, kind, principal_id)
-        VALUES (pg_backend_pid(), pg_current_xact_id(), p_firm, p_kind, p_principal);
+        VALUES (pg_catalog.pg_backend_pid(), pg_catalog.pg_current_xact_id(), p_firm, p_kind, p_principal);
     END IF;
 END $$;
 

@@ -51,17 +51,20 @@ CREATE OR REPLACE FUNCTION current_firm_id() RETURNS uuid
 
 -- Records the verified context of this transaction (called by the functions below, as the owner). A backend's
 -- first context also forgets those of backends that have ended (their pids may come back, their rows are stale).
+-- Only the owner may run it (and its callers, SECURITY DEFINER functions with their search path pinned, whose
+-- path it inherits: it sets none of its own, which keeps the per-request call cheap).
 CREATE FUNCTION auth_enter(p_firm uuid, p_kind text, p_principal uuid) RETURNS void
-    LANGUAGE plpgsql VOLATILE SET search_path = public, pg_temp
+    LANGUAGE plpgsql VOLATILE
     AS $$
 BEGIN
-    UPDATE public.auth_context SET xact = pg_current_xact_id(), firm_id = p_firm, kind = p_kind,
+    UPDATE public.auth_context SET xact = pg_catalog.pg_current_xact_id(), firm_id = p_firm, kind = p_kind,
                                    principal_id = p_principal
-    WHERE pid = pg_backend_pid();
+    WHERE pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid();
     IF NOT FOUND THEN
-        DELETE FROM public.auth_context c WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = c.pid);
+        DELETE FROM public.auth_context c
+        WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid OPERATOR(pg_catalog.=) c.pid);
         INSERT INTO public.auth_context (pid, xact, firm_id, kind, principal_id)
-        VALUES (pg_backend_pid(), pg_current_xact_id(), p_firm, p_kind, p_principal);
+        VALUES (pg_catalog.pg_backend_pid(), pg_catalog.pg_current_xact_id(), p_firm, p_kind, p_principal);
     END IF;
 END $$;
 REVOKE ALL ON FUNCTION auth_enter(uuid, text, uuid) FROM PUBLIC;
