@@ -115,7 +115,7 @@ BEGIN
            (a.service OR EXISTS (SELECT 1 FROM users u WHERE u.id = a.created_by AND u.firm_id = a.firm_id
                                                       AND u.active AND u.role = 'admin')) AS creator_ok
     INTO k FROM api_keys a WHERE a.prefix = p_prefix;
-    IF NOT FOUND OR sha256(k.key_hash) <> sha256(p_hash) THEN
+    IF NOT FOUND OR p_hash IS NULL OR sha256(k.key_hash) IS DISTINCT FROM sha256(p_hash) THEN
         RETURN;
     END IF;
     state := CASE WHEN k.revoked_at IS NOT NULL THEN 'revoked'
@@ -165,8 +165,8 @@ BEGIN
     IF NOT FOUND OR NOT u.active OR (u.locked_until IS NOT NULL AND u.locked_until > now()) THEN
         RETURN 'refused';
     END IF;
-    IF p_encoded IS NOT NULL AND sha256(convert_to(u.password_hash, 'UTF8')) = sha256(convert_to(p_encoded, 'UTF8'))
-    THEN
+    IF p_encoded IS NOT NULL
+       AND sha256(convert_to(u.password_hash, 'UTF8')) IS NOT DISTINCT FROM sha256(convert_to(p_encoded, 'UTF8')) THEN
         UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = now() WHERE id = u.id;
         PERFORM auth_enter(u.firm_id, 'user', u.id);
         RETURN 'ok';

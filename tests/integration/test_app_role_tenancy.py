@@ -318,3 +318,26 @@ def test_a_backends_first_context_forgets_those_of_ended_backends(firm_a: Firm) 
         assert enter(new, session_of(firm_a, "viewer"))  # this backend's first context
         new.commit()
     assert owner_sql("SELECT count(*) AS n FROM auth_context WHERE pid = %s", (pid,))[0]["n"] == 0
+
+
+def test_nulls_verify_nothing(app_conn: Any, fresh_firm: Firm) -> None:
+    """A NULL where a credential belongs is a refusal, never a comparison that slips through as unknown."""
+    firm_a = fresh_firm
+    a = session_of(firm_a, "admin")
+    key = firm_a.api_keys["write"]
+    user = firm_a.users["viewer"]["id"]
+    calls = [
+        ("SELECT * FROM auth_enter_api_key(%s, NULL)", (key[:12],)),
+        ("SELECT * FROM auth_enter_api_key(NULL, %s)", (hashlib.sha256(key.encode()).digest(),)),
+        ("SELECT auth_enter_session(%s, %s, NULL, %s)", (a["session"], a["user"], a["role"])),
+        ("SELECT auth_enter_session(NULL, %s, %s, %s)", (a["user"], a["firm"], a["role"])),
+        ("SELECT auth_enter_session(%s, %s, %s, NULL)", (a["session"], a["user"], a["firm"])),
+        ("SELECT auth_enter_password(%s, NULL, 'r', NULL, NULL)", (user,)),
+        ("SELECT * FROM auth_enter_refresh(NULL, 'r', NULL, NULL)", None),
+    ]
+    for sql, params in calls:
+        with app_conn.transaction():
+            rows = app_conn.execute(sql, params).fetchall()
+            assert all(v in (None, False, "wrong", "invalid") for r in rows for v in r.values()), (sql, rows)
+            assert app_conn.execute("SELECT current_firm_id() AS f").fetchone()["f"] is None, sql
+            assert firm_rows_visible(app_conn, firm_a) == {}, sql
