@@ -37,13 +37,17 @@ CREATE FUNCTION public.auth_enter(p_firm uuid, p_kind text, p_principal uuid) RE
     AS $$
 BEGIN
     UPDATE public.auth_context SET xact = pg_catalog.pg_current_xact_id(), firm_id = p_firm, kind = p_kind,
-                                   principal_id = p_principal
+                                   principal_id = p_principal, entered_at = pg_catalog.now()
     WHERE pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid();
     IF NOT FOUND THEN
-        DELETE FROM public.auth_context c
-        WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid OPERATOR(pg_catalog.=) c.pid);
-        INSERT INTO public.auth_context (pid, xact, firm_id, kind, principal_id)
-        VALUES (pg_catalog.pg_backend_pid(), pg_catalog.pg_current_xact_id(), p_firm, p_kind, p_principal);
+        DELETE FROM public.auth_context
+        WHERE pid OPERATOR(pg_catalog.=) ANY (ARRAY(
+            SELECT c.pid FROM public.auth_context c
+            WHERE c.entered_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) interval '1 day')
+            FOR UPDATE SKIP LOCKED));
+        INSERT INTO public.auth_context (pid, xact, firm_id, kind, principal_id, entered_at)
+        VALUES (pg_catalog.pg_backend_pid(), pg_catalog.pg_current_xact_id(), p_firm, p_kind, p_principal,
+                pg_catalog.now());
     END IF;
 END $$;
 
@@ -953,6 +957,7 @@ CREATE UNLOGGED TABLE public.auth_context (
     firm_id uuid NOT NULL,
     kind text NOT NULL,
     principal_id uuid,
+    entered_at timestamp with time zone NOT NULL,
     CONSTRAINT auth_context_kind_check CHECK ((kind = ANY (ARRAY['user'::text, 'api_key'::text, 'system'::text])))
 )
 WITH (fillfactor='50');

@@ -32,7 +32,8 @@ CREATE UNLOGGED TABLE auth_context (
     xact          xid8 NOT NULL,
     firm_id       uuid NOT NULL,
     kind          text NOT NULL CHECK (kind IN ('user', 'api_key', 'system')),
-    principal_id  uuid
+    principal_id  uuid,
+    entered_at    timestamptz NOT NULL
 ) WITH (fillfactor = 50);
 ALTER TABLE auth_context ENABLE ROW LEVEL SECURITY;
 CREATE POLICY own_backend ON auth_context FOR SELECT USING (pid = pg_backend_pid());
@@ -49,8 +50,10 @@ CREATE OR REPLACE FUNCTION current_firm_id() RETURNS uuid
           WHERE c.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()
             AND c.xact OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id_if_assigned() $$;
 
--- Records the verified context of this transaction (called by the functions below, as the owner). A backend's
--- first context also forgets those of backends that have ended (their pids may come back, their rows are stale).
+-- Records the verified context of this transaction (called by the functions below, as the owner). A row is only
+-- ever read by its own transaction, so any row whose transaction has ended may go: a backend's first context
+-- (a new connection) deletes the rows entered more than a day ago (ended backends, whose pids may come back, and
+-- long-idle ones, which simply insert again), skipping any a running transaction holds.
 -- Only the owner may run it (and its callers, SECURITY DEFINER functions with their search path pinned, whose
 -- path it inherits: it sets none of its own, which keeps the per-request call cheap).
 CREATE FUNCTION auth_enter(p_firm uuid, p_kind text, p_principal uuid) RETURNS void
@@ -58,13 +61,17 @@ CREATE FUNCTION auth_enter(p_firm uuid, p_kind text, p_principal uuid) RETURNS v
     AS $$
 BEGIN
     UPDATE public.auth_context SET xact = pg_catalog.pg_current_xact_id(), firm_id = p_firm, kind = p_kind,
-                                   principal_id = p_principal
+                                   principal_id = p_principal, entered_at = pg_catalog.now()
     WHERE pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid();
     IF NOT FOUND THEN
-        DELETE FROM public.auth_context c
-        WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid OPERATOR(pg_catalog.=) c.pid);
-        INSERT INTO public.auth_context (pid, xact, firm_id, kind, principal_id)
-        VALUES (pg_catalog.pg_backend_pid(), pg_catalog.pg_current_xact_id(), p_firm, p_kind, p_principal);
+        DELETE FROM public.auth_context
+        WHERE pid OPERATOR(pg_catalog.=) ANY (ARRAY(
+            SELECT c.pid FROM public.auth_context c
+            WHERE c.entered_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) interval '1 day')
+            FOR UPDATE SKIP LOCKED));
+        INSERT INTO public.auth_context (pid, xact, firm_id, kind, principal_id, entered_at)
+        VALUES (pg_catalog.pg_backend_pid(), pg_catalog.pg_current_xact_id(), p_firm, p_kind, p_principal,
+                pg_catalog.now());
     END IF;
 END $$;
 REVOKE ALL ON FUNCTION auth_enter(uuid, text, uuid) FROM PUBLIC;

@@ -300,24 +300,31 @@ def test_the_system_context_is_the_owners_and_acts_as_the_app_role(firm_a: Firm,
         pass
 
 
-def test_a_backends_first_context_forgets_those_of_ended_backends(firm_a: Firm) -> None:
-    import time
-
+def test_a_new_connections_first_context_forgets_rows_entered_over_a_day_ago(firm_a: Firm) -> None:
+    """Rows of ended backends (or long-idle ones, which simply insert again) go when a new connection enters."""
     from chalicelib.core import config
 
-    with psycopg.connect(config.app_database_url(), row_factory=dict_row) as gone:
-        assert enter(gone, session_of(firm_a, "viewer"))
-        pid = gone.execute("SELECT pg_backend_pid() AS p").fetchone()["p"]
-        gone.commit()
-    for _ in range(100):  # the backend leaves pg_stat_activity a moment after its client
-        if not owner_sql("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)):
-            break
-        time.sleep(0.05)
-    assert owner_sql("SELECT count(*) AS n FROM auth_context WHERE pid = %s", (pid,))[0]["n"] == 1
-    with psycopg.connect(config.app_database_url(), row_factory=dict_row) as new:
-        assert enter(new, session_of(firm_a, "viewer"))  # this backend's first context
-        new.commit()
-    assert owner_sql("SELECT count(*) AS n FROM auth_context WHERE pid = %s", (pid,))[0]["n"] == 0
+    with psycopg.connect(config.app_database_url(), row_factory=dict_row) as old:
+        assert enter(old, session_of(firm_a, "viewer"))
+        old_pid = old.execute("SELECT pg_backend_pid() AS p").fetchone()["p"]
+        old.commit()
+        with psycopg.connect(config.app_database_url(), row_factory=dict_row) as recent:
+            assert enter(recent, session_of(firm_a, "viewer"))
+            recent_pid = recent.execute("SELECT pg_backend_pid() AS p").fetchone()["p"]
+            recent.commit()
+            owner_sql("UPDATE auth_context SET entered_at = now() - interval '25 hours' WHERE pid = %s", (old_pid,))
+            owner_sql("UPDATE auth_context SET entered_at = now() - interval '23 hours' WHERE pid = %s",
+                      (recent_pid,))
+            with psycopg.connect(config.app_database_url(), row_factory=dict_row) as new:
+                assert enter(new, session_of(firm_a, "viewer"))  # this backend's first context
+                new.commit()
+            left = {r["pid"] for r in owner_sql("SELECT pid FROM auth_context WHERE pid IN (%s, %s)",
+                                                (old_pid, recent_pid))}
+            assert left == {recent_pid}
+        # the old backend, still connected, just enters again
+        with old.transaction():
+            assert enter(old, session_of(firm_a, "viewer"))
+            assert firm_rows_visible(old, firm_a)["users"] >= 4
 
 
 def test_nulls_verify_nothing(app_conn: Any, fresh_firm: Firm) -> None:
