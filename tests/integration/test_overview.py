@@ -194,9 +194,10 @@ class DemoHousehold:
 
 
 def demo_household(client: Any, w: dict[str, str], seed: int = 7) -> DemoHousehold:
-    """Four products: a templated ISA with a switch out of one fund into another and a fund closed by a full
-    withdrawal (both ended), a jointly owned GIA with a cash fund, a withdrawal and a tax uplift started later, a
-    pension emptied and lapsed, and a bond not valued yet."""
+    """Six products: an ISA owned by tenants in common with a switch out of one fund into another and a fund
+    closed by a full withdrawal (both ended), a pension made from a template generation, a jointly owned GIA with
+    a cash fund, a withdrawal, a tax uplift and a fund switched out, a pension emptied and lapsed, a bond whose two
+    funds both closed (still active, worth 0), and a bond not valued yet."""
     rng = random.Random(seed)
     house = create_household(client, w)
     second = create_product_owner(client, w, known_as="Jo")["id"]
@@ -226,6 +227,9 @@ def demo_household(client: Any, w: dict[str, str], seed: int = 7) -> DemoHouseho
                    "collective_percentage": "100.00"})
     pension = write_product(client, w, house, [FundPlan(Decimal("8000.00"), close_at=12)], months=13,
                             first=date(2021, 2, 1), rng=rng, product_type="pension", fixed_fee_direct="50.00")
+    closed = write_product(client, w, house, [FundPlan(Decimal("12000.00"), Decimal("150.00"), close_at=9),
+                                              FundPlan(Decimal("6000.00"), withdraw_at=4, close_at=15)],
+                           months=16, first=date(2021, 3, 1), rng=rng, product_type="offshore_bond")
     expect_status(send(client, "POST", f"/v1/products/{pension.product_id}/lapse", headers=w), 200)
     unvalued = create_product(client, w, house, start_date="2022-01-01", product_type="onshore_bond")
     ufund = expect_status(send(client, "POST", f"/v1/products/{unvalued['id']}/funds", headers=w, body={
@@ -240,7 +244,10 @@ def demo_household(client: Any, w: dict[str, str], seed: int = 7) -> DemoHouseho
     expect_status(send(client, "POST", f"/v1/products/{templated['id']}/valuations:bulk", headers=w, body={
         "valuations": [{"portfolio_fund_id": f["id"], "valuation_date": d, "value": v} for f in tfunds
                        for d, v in (("2021-12-31", "6100.00"), ("2022-06-30", "6420.50"))]}), 201)
-    return DemoHousehold(house, second, [isa, gia, pension], pension.product_id, unvalued["id"])
+    # one of them valued again alone: its own latest valuation is later than the product's latest complete one
+    expect_status(send(client, "POST", f"/v1/portfolio-funds/{tfunds[0]['id']}/valuations", headers=w, body={
+        "valuation_date": "2022-07-15", "value": "6600.00"}), 201)
+    return DemoHousehold(house, second, [isa, gia, pension, closed], pension.product_id, unvalued["id"])
 
 
 @pytest.fixture(scope="module")
@@ -257,11 +264,11 @@ def demo(app_module: Any, firm: Firm) -> DemoHousehold:
 def test_every_irr_equals_the_per_item_endpoints(client: Any, firm: Firm, demo: DemoHousehold, method: str) -> None:
     r = firm.auth("viewer")
     body = overview(client, demo.house.group_id, r, method=method)
-    assert body["method"] == method and len(body["products"]) == 5
+    assert body["method"] == method and len(body["products"]) == 6
     group_irr = get(client, f"/v1/client-groups/{demo.house.group_id}/irr", r, method=method)
     assert body["totals"]["irr"] == figure(group_irr)
     assert group_irr["irr"] is not None
-    checked_funds = 0
+    checked_funds, checked_previous = 0, []
     for product in body["products"]:
         assert product["irr"] == figure(get(client, f"/v1/products/{product['id']}/irr", r, method=method))
         for fund in product["funds"]:
@@ -273,7 +280,15 @@ def test_every_irr_equals_the_per_item_endpoints(client: Any, firm: Firm, demo: 
             pooled = expect_status(send(client, "POST", "/v1/irr", headers=r, body={
                 "portfolio_fund_ids": previous["portfolio_fund_ids"], "method": method}), 200)
             assert previous["irr"] == figure(pooled)
+            if not product["funds"]:
+                # every fund of the product has ended: pooled, they are the product (valued on the same days)
+                assert previous["irr"]["irr"] is not None and previous["irr"]["reason"] is None
+                assert abs(Decimal(previous["irr"]["irr"]) - Decimal(product["irr"]["irr"])) <= Decimal("1e-9")
+                assert (previous["irr"]["from"], previous["irr"]["to"]) == (product["irr"]["from"],
+                                                                          product["irr"]["to"])
+                checked_previous.append(product["id"])
     assert checked_funds >= 7
+    assert sorted(checked_previous) == sorted([demo.lapsed, demo.products[3].product_id])
     # the figures are real: most funds and the products with values have a rate
     rates = [f["irr"]["irr"] for p in body["products"] for f in p["funds"]]
     assert sum(x is not None for x in rates) >= 6
@@ -353,6 +368,9 @@ def test_values_sums_fees_revenue_and_owners(client: Any, firm: Firm, demo: Demo
     templated = next(p for p in body["products"] if p["template_generation"] is not None)
     assert templated["template_generation"]["generation"] == 1 and templated["portfolio_template"]["name"]
     assert templated["valuation"] == "12841.00" and templated["invested"] == "12000.00"
+    assert templated["valuation_date"] == "2022-06-30" and templated["irr"]["to"] == "2022-06-30"
+    assert sorted((f["valuation_date"], f["irr"]["to"]) for f in templated["funds"]) == [
+        ("2022-06-30", "2022-06-30"), ("2022-07-15", "2022-07-15")]
     unvalued = by_id[demo.unvalued]
     assert unvalued["valuation"] is None and unvalued["irr"]["reason"] == "no valuation yet"
     assert unvalued["funds"][0]["irr"]["reason"] == "no valuation yet" and unvalued["invested"] == "1000.00"
