@@ -532,7 +532,7 @@ def test_every_kind_of_write_changes_the_etag(client: Any, w: dict[str, str]) ->
 # --- a fixed number of statements ----------------------------------------------------------------------------------
 
 # A request for the overview sends PostgreSQL exactly these statements, whatever the household's size: BEGIN, the
-# tenant context (with the session check), the overview's one statement, COMMIT (docs/domain.md).
+# tenant context (with the session check), the overview's one statement, COMMIT (docs/architecture.md).
 OVERVIEW_STATEMENTS = 4
 
 

@@ -19,6 +19,10 @@ per portfolio fund of those products. Each kind fills the columns it has and lea
   there are (a delete), with `today`. Any write to any of them gives another version, whoever wrote it (the API, a
   bulk load, raw SQL); the derived rows (portfolio valuations, product flows) follow from these by trigger.
 
+The household's cash flows and valuations are read fund by fund (a lateral subquery per portfolio fund, kept
+from being flattened by OFFSET 0): the index on the fund (and date) finds them whatever the planner guesses of the
+firm's tables.
+
 IRR inputs are whole-life (no `from`, no `to`): each holding ends at its latest valuation and has no start
 valuation; a holding never valued has no end (`value_date` null) and no flows here.
 """
@@ -75,7 +79,8 @@ WITH g AS MATERIALIZED (
 ), a AS MATERIALIZED (
     SELECT a.portfolio_fund_id AS holder, a.activity_date AS day, a.activity_type AS type, a.amount,
            activity_sign(a.activity_type) AS sign, {a_hash} AS h
-    FROM holding_activity a WHERE a.portfolio_fund_id IN (SELECT id FROM pf)
+    FROM pf CROSS JOIN LATERAL (SELECT a.*, a.xmin FROM holding_activity a WHERE a.portfolio_fund_id = pf.id
+                                OFFSET 0) a
 ), fund_end AS MATERIALIZED (
     SELECT pf.id, e.d, e.value FROM pf
     LEFT JOIN LATERAL (SELECT v.valuation_date AS d, v.value FROM fund_valuations v WHERE v.portfolio_fund_id = pf.id
@@ -125,8 +130,10 @@ _VERSION = """md5(concat_ws(':', current_date, g.h,
     (SELECT count(*) || '/' || coalesce(sum(h), 0) FROM a),
     (SELECT count(*) || '/' || coalesce(sum(h), 0) FROM catalogue),
     (SELECT count(*) || '/' || coalesce(sum(h), 0) FROM owners),
-    (SELECT count(*) || '/' || coalesce(sum({v_hash}), 0) FROM fund_valuations v
-     WHERE v.portfolio_fund_id IN (SELECT id FROM pf))))""".format(v_hash=_ROW_HASH.format(t="v"))
+    (SELECT count(*) || '/' || coalesce(sum({v_hash}), 0) FROM pf
+     CROSS JOIN LATERAL (SELECT v.id, v.xmin FROM fund_valuations v WHERE v.portfolio_fund_id = pf.id
+                         OFFSET 0) v)))""".format(
+    v_hash=_ROW_HASH.format(t="v"))
 
 _GROUP = _select({"kind": "'group'", "rank": "0", "id": "g.id", "name": "g.name", "status": "g.status",
                   "today": "current_date", "version": _VERSION}) + " FROM g"
