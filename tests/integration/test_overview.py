@@ -12,7 +12,6 @@ from __future__ import annotations
 import calendar
 import random
 import tempfile
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -122,9 +121,7 @@ def write_product(client: Any, w: dict[str, str], house: Household, plans: list[
     units = [Decimal(0)] * len(plans)
     price = [Decimal(1)] * len(plans)
     open_ = [False] * len(plans)
-    incoming: dict[int, Decimal] = defaultdict(Decimal)  # fund index -> switched in this month
     for k, day in enumerate(days):
-        incoming.clear()
         moves: list[tuple[int, str, Decimal]] = []
         for i, p in enumerate(plans):
             if p.cash:
@@ -163,7 +160,7 @@ def write_product(client: Any, w: dict[str, str], house: Household, plans: list[
                 open_[i] = False
                 out.values[pfs[i]].append((day, Decimal("0.00")))
                 out.ended.add(pfs[i])
-        for i, _p in enumerate(plans):
+        for i in range(len(plans)):
             if open_[i]:
                 out.values[pfs[i]].append((day, max(Decimal(0), (units[i] * price[i]).quantize(CENT))))
     if out.activity:
@@ -175,10 +172,10 @@ def write_product(client: Any, w: dict[str, str], house: Household, plans: list[
     if valuations:
         expect_status(send(client, "POST", f"/v1/products/{pid}/valuations:bulk", headers=w,
                            body={"valuations": valuations}), 201)
+    versions = {f["id"]: f["version"] for f in get(client, f"/v1/products/{pid}/funds", w)["items"]}
     for pf in out.ended:
         last = max(d for d, _ in out.values[pf])
-        fund = get(client, f"/v1/products/{pid}/funds", w)
-        version = next(f["version"] for f in fund["items"] if f["id"] == pf)
+        version = versions[pf]
         expect_status(send(client, "PATCH", f"/v1/portfolio-funds/{pf}", headers={**w, "If-Match": f'"{version}"'},
                            body={"end_date": last.isoformat()}), 200)
     return out
