@@ -19,9 +19,9 @@ per portfolio fund of those products. Each kind fills the columns it has and lea
   there are (a delete), with `today`. Any write to any of them gives another version, whoever wrote it (the API, a
   bulk load, raw SQL); the derived rows (portfolio valuations, product flows) follow from these by trigger.
 
-The household's cash flows and valuations are read fund by fund (a lateral subquery per portfolio fund, kept
-from being flattened by OFFSET 0): the index on the fund (and date) finds them whatever the planner guesses of the
-firm's tables.
+Every row is found through an index from the row that names it (a lateral subquery per product, portfolio fund
+or owner, kept from being flattened by OFFSET 0): the household's portfolio funds by product, their cash flows and
+valuations by fund (and date), catalogue rows and owners by id, whatever the planner guesses of the firm's tables.
 
 IRR inputs are whole-life (no `from`, no `to`): each holding ends at its latest valuation and has no start
 valuation; a holding never valued has no end (`value_date` null) and no flows here.
@@ -63,19 +63,21 @@ def _select(given: dict[str, str]) -> str:
     return "SELECT " + ", ".join(f"{given[c]} AS {c}" if c in given else f"NULL::{t} AS {c}" for c, t in _COLUMNS)
 
 
-_CTES = """
-WITH g AS MATERIALIZED (
+_CTES = """WITH g AS MATERIALIZED (
     SELECT g.id, g.name, g.status, {g_hash} AS h FROM client_groups g WHERE g.id = %(id)s
 ), p AS MATERIALIZED (
     SELECT p.id, p.name, p.product_type, p.provider_id, p.plan_number, p.start_date, p.end_date, p.currency,
            p.fixed_fee_direct, p.fixed_fee_facilitated, p.percentage_fee_facilitated, p.status, p.ownership,
            p.template_generation_id, {p_hash} AS h
-    FROM products p WHERE p.client_group_id = (SELECT id FROM g)
+    FROM products p WHERE p.client_group_id = %(id)s
 ), pf AS MATERIALIZED (
-    SELECT pf.id, pf.product_id, pf.fund_id, pf.target_weighting, pf.start_date, pf.end_date, pf.created_at,
-           f.name, f.isin, f.is_cash, {pf_hash} # {f_hash} AS h
-    FROM portfolio_funds pf JOIN funds f ON f.id = pf.fund_id
-    WHERE pf.product_id IN (SELECT id FROM p)
+    SELECT pf.id, pf.product_id, pf.fund_id, pf.target_weighting, pf.start_date, pf.end_date, f.name, f.isin,
+           f.is_cash, pf.pf_h # {f_hash} AS h
+    FROM p CROSS JOIN LATERAL (
+        SELECT pf.id, pf.product_id, pf.fund_id, pf.target_weighting, pf.start_date, pf.end_date, {pf_hash} AS pf_h
+        FROM portfolio_funds pf WHERE pf.product_id = p.id OFFSET 0) pf
+    CROSS JOIN LATERAL (SELECT f.id, f.xmin, f.name, f.isin, f.is_cash FROM funds f WHERE f.id = pf.fund_id
+                        OFFSET 0) f
 ), a AS MATERIALIZED (
     SELECT a.portfolio_fund_id AS holder, a.activity_date AS day, a.activity_type AS type, a.amount,
            activity_sign(a.activity_type) AS sign, {a_hash} AS h
@@ -111,16 +113,20 @@ WITH g AS MATERIALIZED (
            t.id AS template_id, t.name AS template_name,
            coalesce({pr_hash}, 0) # coalesce({tg_hash}, 0) # coalesce({t_hash}, 0) AS h
     FROM p
-    LEFT JOIN providers pr ON pr.id = p.provider_id
-    LEFT JOIN template_generations tg ON tg.id = p.template_generation_id
-    LEFT JOIN portfolio_templates t ON t.id = tg.template_id
+    LEFT JOIN LATERAL (SELECT pr.id, pr.xmin, pr.name FROM providers pr WHERE pr.id = p.provider_id OFFSET 0) pr
+        ON true
+    LEFT JOIN LATERAL (SELECT tg.id, tg.xmin, tg.generation, tg.name, tg.template_id FROM template_generations tg
+                       WHERE tg.id = p.template_generation_id OFFSET 0) tg ON true
+    LEFT JOIN LATERAL (SELECT t.id, t.xmin, t.name FROM portfolio_templates t WHERE t.id = tg.template_id
+                       OFFSET 0) t ON true
 ), owners AS (
     SELECT p.id AS product_id,
            jsonb_agg(jsonb_build_object('id', o.id, 'name', coalesce(o.known_as, o.first_name) || ' ' || o.surname)
                      ORDER BY u.n) AS owners,
            sum({o_hash}) AS h
     FROM p CROSS JOIN LATERAL unnest(ownership_owner_ids(p.ownership)) WITH ORDINALITY AS u(owner_id, n)
-    JOIN product_owners o ON o.id = u.owner_id
+    CROSS JOIN LATERAL (SELECT o.id, o.xmin, o.known_as, o.first_name, o.surname FROM product_owners o
+                        WHERE o.id = u.owner_id OFFSET 0) o
     GROUP BY p.id
 )"""
 
