@@ -7,7 +7,7 @@ most 3 products of at most 5 funds; products_data's distribution tops out at 5 p
 size changes (a bounded draw), so at 100x the largest household is that shape with a full ten-year history, plus
 what ten years leave behind: two funds per product switched out into another fund of the product (in years 4 and
 7) and ended, so that every product has a "Previous funds (2)" line. 5 products, 40 portfolio funds, about 4,200
-fund valuations and 4,000 cash flows (regular investments, tax uplifts on the pensions, withdrawals, switches).
+fund valuations and 4,400 cash flows (regular investments, tax uplifts on the pensions, withdrawals, switches).
 Written as the firm's system principal through holdings' bulk store functions (the portfolio valuations follow
 by trigger).
 
