@@ -1,8 +1,8 @@
 """The scheduled jobs, in one table, and the framework every run goes through (`run_job`).
 
 JOBS names each job's function by import path: listing the jobs (app.py's schedules, `wealthdesk job list`)
-imports none of them. A run takes a PostgreSQL advisory lock named after the job (a concurrent second run records
-`skipped` and exits quietly), records a job_runs row (start, end, status, figures, error), and must be safe to run
+imports none of them. A run takes a PostgreSQL advisory lock named after the job, or after the lock jobs that must
+not overlap share (a concurrent second run records `skipped` and exits quietly), records a job_runs row (start, end, status, figures, error), and must be safe to run
 twice: EventBridge delivers at least once and retries twice. Jobs run as the owner role: they do maintenance across
 all firms.
 """
@@ -28,6 +28,7 @@ class Job:
     schedule: str  # EventBridge expression: app.py schedules the job's Lambda function with it
     description: str
     run: str | Callable[[Any], dict[str, Any]]  # "module:function", (owner connection) -> figures; or the function
+    lock: str | None = None  # the advisory lock's name when jobs share one (default: the job's own name)
 
     @property
     def function_name(self) -> str:
@@ -49,8 +50,11 @@ JOBS: dict[str, Job] = {job.name: job for job in (
         "Rewrites the stored IRR history of products whose history is out of step with their valuation dates",
         "chalicelib.ops.irr_history:irr_history"),
     Job("refresh-views", "cron(30 1 * * ? *)",
-        "Refreshes the client-group summary and firm dashboard views (CONCURRENTLY: reads never wait)",
-        "chalicelib.ops.refresh_views:refresh_views"),
+        "Refreshes the dashboard's views (CONCURRENTLY: reads never wait) and every firm's IRR, whatever was written",
+        "chalicelib.ops.refresh_views:refresh_views", lock="refresh-views"),
+    Job("refresh-stale-views", "rate(1 minute)",
+        "When a write is not in the dashboard's views yet: refreshes them and the IRR of the firms written to",
+        "chalicelib.ops.refresh_views:refresh_stale_views", lock="refresh-views"),
 )}
 
 
@@ -80,7 +84,7 @@ def run_job(name: str, trigger: str = "schedule") -> RunResult:
 
     job_ = JOBS[name]
     run = job_.target()
-    key = _lock_key(name)
+    key = _lock_key(job_.lock or name)
     with db.owner_connection(autocommit=True) as conn:
         if not store.try_job_lock(conn, key):
             figures = {"reason": "another run holds the lock"}
