@@ -35,6 +35,16 @@ class Job:
         """The job's Lambda function (app.py and .chalice/config.json name it so)."""
         return self.name.replace("-", "_")
 
+    @property
+    def rate_seconds(self) -> int | None:
+        """The period of a `rate(N unit)` schedule in seconds; None for a cron schedule."""
+        import re
+
+        found = re.fullmatch(r"rate\((\d+) (minute|hour|day)s?\)", self.schedule)
+        if found is None:
+            return None
+        return int(found[1]) * {"minute": 60, "hour": 3600, "day": 86400}[found[2]]
+
     def target(self) -> Callable[[Any], dict[str, Any]]:
         if callable(self.run):
             return self.run
@@ -107,3 +117,23 @@ def run_job(name: str, trigger: str = "schedule") -> RunResult:
             return RunResult(run_id, name, "succeeded", figures, None)
         finally:
             store.release_job_lock(conn, key)
+
+
+def run_rate_jobs(stop: Any) -> None:
+    """Run the jobs scheduled at a rate (refresh-stale-views: every minute) until `stop` (a threading.Event) is set:
+    each at once, then every period, as EventBridge does when deployed. `wealthdesk serve` runs this in a background
+    thread so that the local dashboard keeps up as it does in AWS; cron jobs (nightly) run by hand locally. A failing
+    run is recorded and logged by run_job and the loop carries on."""
+    import time
+
+    periods = {job.name: job.rate_seconds for job in JOBS.values() if job.rate_seconds}
+    due = dict.fromkeys(periods, 0.0)
+    while not stop.is_set():
+        for name, period in periods.items():
+            if time.monotonic() >= due[name] and not stop.is_set():
+                due[name] = time.monotonic() + period
+                try:
+                    run_job(name)
+                except Exception:  # recorded in job_runs and logged; the next period tries again
+                    pass
+        stop.wait(1.0)
