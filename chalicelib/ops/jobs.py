@@ -2,9 +2,9 @@
 
 JOBS names each job's function by import path: listing the jobs (app.py's schedules, `wealthdesk job list`)
 imports none of them. A run takes a PostgreSQL advisory lock named after the job, or after the lock jobs that must
-not overlap share (a concurrent second run records `skipped` and exits quietly), records a job_runs row (start, end, status, figures, error), and must be safe to run
-twice: EventBridge delivers at least once and retries twice. Jobs run as the owner role: they do maintenance across
-all firms.
+not overlap share (a concurrent second run records `skipped` and exits quietly), records a job_runs row (start,
+end, status, figures, error), and must be safe to run twice: EventBridge delivers at least once and retries twice.
+Jobs run as the owner role: they do maintenance across all firms.
 """
 from __future__ import annotations
 

@@ -251,7 +251,7 @@ def _refresh(p: ProductsResult, w: Any) -> None:
     w("### 6. Dashboard and summary while refresh-views runs\n")
     first = f.first_refresh
     views = ", ".join(f"`{k}` {v.get('rows', 0):,} rows in {v.get('seconds', 0):.2f} s" for k, v in first.items()
-                      if isinstance(v, dict))
+                      if isinstance(v, dict) and k.startswith("mv_"))  # the views (not the firm IRR's figures)
     w(f"The reader: this process calling the handler, alternately `GET /v1/dashboard` and `GET /v1/client-groups/{{id}}"
       f"/summary` for {f.groups} households (the summary includes the group's live Kingston IRR). The refresher: "
       f"another process running the job `refresh-views` (`chalicelib.ops.jobs.run_job`: its advisory lock, its "
@@ -294,7 +294,7 @@ def _refresh(p: ProductsResult, w: Any) -> None:
         per_view: dict[str, list[float]] = {}
         for _a, _b, figures in runs:
             for view, v in figures.items():
-                if isinstance(v, dict) and "seconds" in v:
+                if isinstance(v, dict) and "seconds" in v and view.startswith("mv_"):
                     per_view.setdefault(view, []).append(v["seconds"])
         w("Each refresh-views run, p50 per view: " + ", ".join(f"`{k}` {p50(v):.3f} s" for k, v in per_view.items())
           + ".\n")
