@@ -1282,6 +1282,21 @@ ALTER TABLE ONLY public.firm_irrs FORCE ROW LEVEL SECURITY;
 
 
 --
+-- Name: firm_top_households; Type: VIEW; Schema: public
+--
+
+CREATE VIEW public.firm_top_households WITH (security_barrier='true') AS
+ SELECT client_group_id,
+    name,
+    funds_under_management,
+    revenue
+   FROM public.mv_client_group_summary
+  WHERE (firm_id = public.current_firm_id())
+  ORDER BY funds_under_management DESC, client_group_id
+ LIMIT 10;
+
+
+--
 -- Name: funds; Type: TABLE; Schema: public
 --
 
@@ -2022,7 +2037,7 @@ CREATE INDEX job_runs_started_idx ON public.job_runs USING btree (started_at DES
 -- Name: mv_client_group_summary_fum_idx; Type: INDEX; Schema: public
 --
 
-CREATE INDEX mv_client_group_summary_fum_idx ON public.mv_client_group_summary USING btree (firm_id, funds_under_management DESC);
+CREATE INDEX mv_client_group_summary_fum_idx ON public.mv_client_group_summary USING btree (firm_id, funds_under_management DESC, client_group_id);
 
 
 --
@@ -3473,6 +3488,13 @@ GRANT SELECT ON TABLE public.firm_fund_totals TO wealthdesk_app;
 --
 
 GRANT SELECT ON TABLE public.firm_irrs TO wealthdesk_app;
+
+
+--
+-- Name: TABLE firm_top_households; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.firm_top_households TO wealthdesk_app;
 
 
 --

@@ -13,6 +13,7 @@ DROP TABLE firm_irrs;
 
 DROP VIEW firm_counts;
 DROP VIEW firm_fund_totals;
+DROP VIEW firm_top_households;
 DROP VIEW product_positions;
 DROP VIEW firm_dashboard;
 DROP VIEW client_group_summaries;

@@ -43,7 +43,7 @@ WITH DATA;
 CREATE UNIQUE INDEX mv_product_positions_key ON mv_product_positions (product_id);
 CREATE INDEX mv_product_positions_firm_idx ON mv_product_positions (firm_id, client_group_id);
 
--- Kept for the dashboard's top households (the household summary itself is computed live).
+-- The dashboard's top households read it (the household summary itself is computed live).
 CREATE MATERIALIZED VIEW mv_client_group_summary AS
 SELECT g.firm_id, g.id AS client_group_id, g.name, g.adviser_id,
        coalesce(sum(pp.value) FILTER (WHERE pp.status = 'active'), 0) AS funds_under_management,
@@ -56,7 +56,8 @@ LEFT JOIN mv_product_positions pp ON pp.client_group_id = g.id
 GROUP BY g.firm_id, g.id, g.name, g.adviser_id
 WITH DATA;
 CREATE UNIQUE INDEX mv_client_group_summary_key ON mv_client_group_summary (client_group_id);
-CREATE INDEX mv_client_group_summary_fum_idx ON mv_client_group_summary (firm_id, funds_under_management DESC);
+CREATE INDEX mv_client_group_summary_fum_idx ON mv_client_group_summary
+    (firm_id, funds_under_management DESC, client_group_id);
 
 -- The dashboard's breakdowns of active products: one row per firm, dimension and key (provider, product type,
 -- adviser, portfolio template, and the firm's total).
@@ -114,14 +115,20 @@ CREATE VIEW firm_dashboard WITH (security_barrier) AS
 CREATE VIEW product_positions WITH (security_barrier) AS
     SELECT p.*, r.refreshed_at FROM mv_product_positions p
     JOIN view_refreshes r ON r.view_name = 'mv_product_positions' WHERE p.firm_id = current_firm_id();
+-- The ten households with the most FUM, ordered and cut inside the view, where the index above serves them: a
+-- security-barrier view is not flattened into the query reading it, so an ORDER BY ... LIMIT outside it sorted
+-- every household of the firm (20 ms at 13,000 households, against well under one).
+CREATE VIEW firm_top_households WITH (security_barrier) AS
+    SELECT client_group_id, name, funds_under_management, revenue FROM mv_client_group_summary
+    WHERE firm_id = current_firm_id() ORDER BY funds_under_management DESC, client_group_id LIMIT 10;
 CREATE VIEW firm_fund_totals WITH (security_barrier) AS
     SELECT * FROM mv_firm_fund_totals WHERE firm_id = current_firm_id();
 CREATE VIEW firm_counts WITH (security_barrier) AS
     SELECT * FROM mv_firm_counts WHERE firm_id = current_firm_id();
 REVOKE ALL ON mv_product_positions, mv_client_group_summary, mv_firm_dashboard, mv_firm_fund_totals,
     mv_firm_counts FROM PUBLIC;
-GRANT SELECT ON client_group_summaries, firm_dashboard, product_positions, firm_fund_totals, firm_counts
-    TO wealthdesk_app;
+GRANT SELECT ON client_group_summaries, firm_dashboard, product_positions, firm_top_households, firm_fund_totals,
+    firm_counts TO wealthdesk_app;
 INSERT INTO view_refreshes (view_name, refreshed_at)
 VALUES ('mv_product_positions', now()), ('mv_client_group_summary', now()), ('mv_firm_dashboard', now()),
        ('mv_firm_fund_totals', now()), ('mv_firm_counts', now())

@@ -317,9 +317,9 @@ def _refresh(p: ProductsResult, w: Any) -> None:
     dash_ns = f.reads.get("nostats", {}).get("dashboard", [])
     before, after = f.plans.get("after the job's refresh", ""), f.plans.get("after ANALYZE", "")
     if dash_ns and dash_off and before != after and p50(dash_ns) > 1.5 * p50(dash_off):
-        w(f"**Fix 4, statistics for the views.** The dashboard's top households (`ORDER BY funds_under_management "
-          f"DESC ... LIMIT 10` on `client_group_summaries`, the view that filters `mv_client_group_summary` on "
-          f"`firm_id = current_firm_id()`) is planned without statistics on the freshly refreshed materialized "
+        w(f"**Fix 4, statistics for the views.** The dashboard's top households (`firm_top_households`, the view "
+          f"that filters `mv_client_group_summary` on `firm_id = current_firm_id()` and orders and cuts it to ten) "
+          f"is planned without statistics on the freshly refreshed materialized "
           f"view: {before}. The job refreshes the views but never analyses them, so the plan waits for autovacuum. "
           f"After `ANALYZE` of the three views: {after}. The dashboard took {_ms(p50(dash_ns))} p50 / "
           f"{_ms(pct(dash_ns, 95))} p95 in the first phase against {_ms(p50(dash_off))} / {_ms(pct(dash_off, 95))} "

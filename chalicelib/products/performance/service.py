@@ -214,24 +214,25 @@ def _pennies(rows: list[dict[str, Any]], *fields: str) -> list[dict[str, Any]]:
     return [{**r, **{f: to_pennies(r[f]) for f in fields}} for r in rows]
 
 
-def dashboard(ctx: RequestContext, method: str = "kingston_monthly", top: int = 10) -> dict[str, Any]:
+def dashboard(ctx: RequestContext, method: str = "kingston_monthly") -> dict[str, Any]:
     """The firm's figures as of the last refresh of the views (`refreshed_at`), and whether a write has happened
     since that the views do not hold yet (`stale`, `stale_since`: the oldest such write). Sums from the views come
     back at the scale of their inputs (a coalesced 0 has none): shown as pennies."""
     with db.transaction(ctx) as tx:
         found = store.dashboard_rows(tx)
-        households = store.top_households(tx, top)
+        households = store.top_households(tx)
         funds = store.fund_totals(tx)
-        counts = store.counts(tx)
-        irr = store.firm_irr(tx, method)
-        refreshed = store.view_refreshed_at(tx, "mv_firm_dashboard")
-        stale_since = store.stale_since(tx)
+        state = store.dashboard_state(tx, method)
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in found:
         by[r["dimension"]].append(r)
     total = by["firm"][0] if by.get("firm") else {}
-    if irr is None:  # no refresh has computed it since the firm's first write
-        irr = {"irr": None, "method": method, "from": None, "to": None, "reason": "not computed yet"}
+    if state["method"] is None:  # no refresh has computed it since the firm's first write
+        irr = {"irr": None, "method": method, "from": None, "to": None, "reason": "not computed yet", "as_of": None}
+    else:
+        irr = {"irr": state["irr"], "method": method, "from": state["from_date"], "to": state["to_date"],
+               "reason": state["reason"], "as_of": state["as_of"]}
+    counts = {k: state[k] or 0 for k in ("households", "people", "products", "lapsed_products", "portfolio_funds")}
     return {"funds_under_management": to_pennies(total.get("funds_under_management", Decimal(0))),
             "revenue": to_pennies(total.get("revenue", Decimal(0))), "products": total.get("products", 0),
             "by_provider": _pennies(by["provider"], "funds_under_management", "revenue"),
@@ -240,6 +241,5 @@ def dashboard(ctx: RequestContext, method: str = "kingston_monthly", top: int = 
             "by_template": _pennies(by["template"], "funds_under_management", "revenue"),
             "by_fund": _pennies(funds, "funds_under_management"),
             "top_households": _pennies(households, "funds_under_management", "revenue"),
-            "counts": counts or {"households": 0, "people": 0, "products": 0, "lapsed_products": 0,
-                                 "portfolio_funds": 0},
-            "irr": irr, "refreshed_at": refreshed, "stale": stale_since is not None, "stale_since": stale_since}
+            "counts": counts, "irr": irr, "refreshed_at": state["refreshed_at"],
+            "stale": state["stale_since"] is not None, "stale_since": state["stale_since"]}

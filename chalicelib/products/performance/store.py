@@ -24,12 +24,14 @@ IRR_HISTORY_LIST = ListSpec("irr_history", {"valuation_date": (("valuation_date"
 # period), and is `unstarted` otherwise: its value at the start is unknown. Its flows are the investor cash flows
 # inside its own period, netted per date (Kingston sums a month anyway, and XIRR discounts every flow of a date by
 # the same factor): after the start valuation (a flow on that date is inside it), or from `from` on, up to the end
-# date. `found` and `valued` come first (with no holding the holding columns are null). Products read their flows
+# date. `found` and `valued` come first (with no holding the holding columns are null; `valued` probes each holding's
+# valuations by index, holding by holding, so that a firm's tens of thousands of products are not matched against
+# every valuation of the table). Products read their flows
 # from product_flows (netted per product and date by triggers, migration 0008); a portfolio fund its own activity.
 _HOLDINGS_IRR_INPUTS = """
 WITH h AS MATERIALIZED ({holders})
 SELECT EXISTS ({found}) AS found,
-       EXISTS (SELECT 1 FROM {valuations} v WHERE v.{holder} IN (SELECT id FROM h)) AS valued,
+       EXISTS (SELECT 1 FROM h WHERE EXISTS (SELECT 1 FROM {valuations} v WHERE v.{holder} = h.id)) AS valued,
        x.*
 FROM (SELECT) one LEFT JOIN LATERAL (
     SELECT h.id, h.name, e.d AS end_date, e.value AS end_value, s.d AS start_date, s.value AS start_value,
@@ -168,12 +170,6 @@ def client_group_summary(tx: Tx, group_id: UUID) -> dict[str, Any] | None:
 
 # --- the dashboard (materialized views behind firm-filtered views, refreshed by the jobs) ---
 
-def view_refreshed_at(tx: Tx, view: str) -> Any:
-    """When a materialized view was last refreshed (SQL function view_refreshed_at, migration 0011): the time its
-    refresh began, so every write committed before it is in the view."""
-    return tx.one("SELECT view_refreshed_at(%s) AS t", (view,))["t"]
-
-
 def dashboard_rows(tx: Tx) -> list[dict[str, Any]]:
     return tx.all("SELECT d.dimension, d.key, d.funds_under_management, d.revenue, d.products, d.refreshed_at, "
                   "CASE d.dimension WHEN 'provider' THEN (SELECT name FROM providers WHERE id::text = d.key) "
@@ -189,25 +185,29 @@ def fund_totals(tx: Tx) -> list[dict[str, Any]]:
                   "ORDER BY t.funds_under_management DESC, t.fund_id")
 
 
-def counts(tx: Tx) -> dict[str, Any] | None:
-    return tx.one("SELECT households, people, products, lapsed_products, portfolio_funds FROM firm_counts")
+def top_households(tx: Tx) -> list[dict[str, Any]]:
+    """The ten households with the most FUM (the view orders and cuts them: migration 0015)."""
+    return tx.all("SELECT client_group_id, name, funds_under_management, revenue FROM firm_top_households "
+                  "ORDER BY funds_under_management DESC, client_group_id")
 
 
-def top_households(tx: Tx, limit: int) -> list[dict[str, Any]]:
-    return tx.all("SELECT client_group_id, name, funds_under_management, revenue FROM client_group_summaries "
-                  "ORDER BY funds_under_management DESC, client_group_id LIMIT %s", (limit,))
+# What else the dashboard says, in one round trip: when the views were refreshed (view_refreshed_at, migration 0011:
+# the time the refresh began, so every write committed before it is in them), the oldest write of the firm's
+# that no refresh has seen yet (dashboard_writes; none when the views hold every committed write), the counts, and
+# the firm IRR by the method asked for as the last refresh stored it (firm_irrs). A firm no refresh has reached yet
+# has no counts row and no IRR row (nulls).
+_DASHBOARD_STATE = """
+SELECT view_refreshed_at('mv_firm_dashboard') AS refreshed_at,
+       (SELECT min(w.written_at) FROM dashboard_writes w) AS stale_since,
+       c.households, c.people, c.products, c.lapsed_products, c.portfolio_funds,
+       i.irr, i.method, i.reason, i.from_date, i.to_date, i.as_of
+FROM (SELECT) one
+LEFT JOIN firm_counts c ON true
+LEFT JOIN firm_irrs i ON i.method = %s"""
 
 
-def firm_irr(tx: Tx, method: str) -> dict[str, Any] | None:
-    """The firm's pooled IRR by `method` as the last refresh stored it (table firm_irrs, migration 0015)."""
-    return tx.one('SELECT irr, method, reason, from_date AS "from", to_date AS "to", as_of FROM firm_irrs '
-                  "WHERE method = %s", (method,))
-
-
-def stale_since(tx: Tx) -> Any:
-    """When the oldest write of the firm's that no refresh has seen yet began (dashboard_writes, migration 0015);
-    None when the views hold every committed write."""
-    return tx.one("SELECT min(written_at) AS t FROM dashboard_writes")["t"]
+def dashboard_state(tx: Tx, method: str) -> dict[str, Any]:
+    return tx.one(_DASHBOARD_STATE, (method,))
 
 
 def no_statement_timeout(tx: Tx) -> None:
