@@ -22,6 +22,7 @@ MODULES = (
     "chalicelib.products.catalogue.routes",
     "chalicelib.products.holdings.routes",
     "chalicelib.products.performance.routes",
+    "chalicelib.products.overview.routes",
     "chalicelib.search.routes",
     "chalicelib.compliance.routes",
     "chalicelib.ops.routes",

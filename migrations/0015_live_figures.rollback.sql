@@ -1,4 +1,4 @@
--- Back to 0013: no write marks, no firm IRR, the dashboard views as 0007 made them (without the template
+-- Back to 0014: no write marks, no firm IRR, the dashboard views as 0007 made them (without the template
 -- breakdown, FUM by fund or counts), the positions rule inside mv_product_positions again.
 DROP TRIGGER dashboard_written ON product_flows;
 DROP TRIGGER dashboard_written ON portfolio_valuations;

@@ -7,7 +7,7 @@
 --   * every write to a table the dashboard reads leaves a mark (dashboard_writes) in the writer's transaction;
 --     the job refresh-stale-views refreshes the views only when marks exist and then deletes exactly the marks
 --     of the writes its refresh saw, so the dashboard can say whether it is stale and since when.
--- depends: 0013_portfolio_valuations_by_trigger
+-- depends: 0014_kingston_valuation_month
 
 -- The revenue rule, once: fixed direct + fixed facilitated + value x percentage facilitated / 100, to the penny
 -- (a product without a complete valuation counts a value of 0). Inlined by the planner like the expression it was.

@@ -154,11 +154,12 @@ _LATEST_VALUES_SQL = ("SELECT DISTINCT ON (v.product_id) v.valuation_date, v.val
                       "ORDER BY v.product_id, v.valuation_date DESC")
 
 
-def _group_inputs(ctx: Any, group_id: UUID) -> tuple[list[Any], date, Decimal, int]:
-    """The prepared input of the bare arithmetic, assembled here with the harness's own SQL (not the service's):
-    the group's flows as recorded (one Flow per cash flow), the end date (the latest valuation of any of its
-    products) and the end value (the products valued that day, summed; the others' latest values are flows); and
-    how many flow rows the API's one query (`store.irr_inputs`) returns (it nets them per product and date)."""
+def _group_inputs(ctx: Any, group_id: UUID) -> tuple[Any, int]:
+    """The prepared input of the bare arithmetic (an `irr.Pooled`), assembled here with the harness's own SQL (not
+    the service's): the group's flows as recorded (one Flow per cash flow), the end date (the latest valuation of
+    any of its products), the end value (the products valued that day, summed) and the others' latest values as
+    valuations (money out on their dates); and how many flow rows the API's one query (`store.irr_inputs`) returns
+    (it nets them per product and date)."""
     from chalicelib.core import db
     from chalicelib.products.performance import irr, store
 
@@ -169,9 +170,8 @@ def _group_inputs(ctx: Any, group_id: UUID) -> tuple[list[Any], date, Decimal, i
     end_date = max(r["valuation_date"] for r in latest)
     end_value = sum((r["value"] for r in latest if r["valuation_date"] == end_date), Decimal(0))
     flows = [irr.Flow(r["activity_date"], r["amount"]) for r in flow_rows]
-    flows += [irr.Flow(r["valuation_date"], r["value"]) for r in latest if r["valuation_date"] != end_date]
-    flows.sort(key=lambda f: f.date)
-    return flows, end_date, end_value, api_rows
+    early = sorted(irr.Flow(r["valuation_date"], r["value"]) for r in latest if r["valuation_date"] != end_date)
+    return irr.Pooled(flows, end_date, end_value, early), api_rows
 
 
 class _GcWatch:
@@ -223,20 +223,19 @@ def measure_group_irr(app_module: Any, firm: BenchFirm, *, rounds: int = 6, per_
     ctx = RequestContext(principal=auth.authenticate(headers["Authorization"]))
     cases, dist = pick_groups(firm.id)
     perf = time.perf_counter
-    fns = {"kingston_monthly": irr.kingston_monthly, "xirr": irr.xirr}
     watch = _GcWatch()
     for case in cases:
-        flows, end_date, end_value, case.api_rows = _group_inputs(ctx, case.group_id)
-        kingston = irr.kingston_monthly(flows, end_date, end_value)
+        pool, case.api_rows = _group_inputs(ctx, case.group_id)
+        kingston = irr.of_pool(pool, irr.KINGSTON)
         case.months = len(kingston.flows_used)
         monthly = [float(f.amount) for f in kingston.flows_used]
         unique = irr._one_rate([f.amount for f in kingston.flows_used])  # decided as the code decides, untimed
-        xirr_used = irr.xirr(flows, end_date, end_value).flows_used
+        xirr_used = irr.of_pool(pool, irr.XIRR).flows_used
         x_dates, x_amounts = [f.date for f in xirr_used], [float(f.amount) for f in xirr_used]
         events = {m: _with_query(api_event("GET", IRR_RESOURCE, {"group_id": str(case.group_id)}, headers),
                                  {"method": m}) for m in METHODS}
         for m in METHODS:  # warm-up, and the API must give the floor's figure
-            _check_same(app, events[m], lctx, fns[m](flows, end_date, end_value).irr, f"group {case.group_id} {m}")
+            _check_same(app, events[m], lctx, irr.of_pool(pool, m).irr, f"group {case.group_id} {m}")
             case.irr[m] = json.loads(_call(app, events[m], lctx)[1]["body"])["irr"]
             case.handler[m], case.floor[m], case.solver[m] = [], [], []
 
@@ -247,12 +246,11 @@ def measure_group_irr(app_module: Any, firm: BenchFirm, *, rounds: int = 6, per_
             for _ in range(n):
                 case.handler[m].append(_call(app, events[m], lctx)[0])
 
-        def run_floor(m: str, n: int, case: GroupCase = case, flows: list = flows,
-                      end_date: date = end_date, end_value: Decimal = end_value) -> None:
-            fn, out = fns[m], case.floor[m]
+        def run_floor(m: str, n: int, case: GroupCase = case, pool: Any = pool) -> None:
+            fn, out = irr.of_pool, case.floor[m]
             for _ in range(n):
                 t = perf()
-                fn(flows, end_date, end_value)
+                fn(pool, m)
                 out.append(perf() - t)
 
         def run_solver(m: str, n: int, case: GroupCase = case, monthly: list[float] = monthly,
@@ -446,12 +444,12 @@ class _Instrument:
         import numpy_financial
         import pyxirr
 
-        from chalicelib.products.performance import irr, service, store
+        from chalicelib.products.performance import irr, store
 
         if self.group:
             self._wrap(store, "irr_inputs", "db: irr_inputs")
             self._wrap(irr, "pooled", "prepare: irr.pooled")
-            self._wrap(service, "_compute", "arithmetic: _compute")
+            self._wrap(irr, "of_pool", "arithmetic: irr.of_pool")
             return self
         self._wrap(store, "flows_of_product", "db: fetch the product's cash flows (product_flows)")
         self._wrap(store, "portfolio_valuation_series", "db: fetch the product's valuation series")

@@ -84,10 +84,11 @@ def _group_irr(p: ProductsResult, w: Any) -> None:
     big = _largest(p)
     w("### 4. Group IRR over all its flows\n")
     w(f"`GET /v1/client-groups/{{id}}/irr?method=...` through the real handler in process (`app.app(event, context)`, "
-      f"as figure 1), against the floor: `chalicelib.products.performance.irr.kingston_monthly` / `xirr` called "
+      f"as figure 1), against the floor: `chalicelib.products.performance.irr.of_pool` (either method) called "
       f"directly on the group's flows as recorded (one `Flow` per cash flow of each product up to that product's "
       f"latest valuation, and the latest valuation of a product valued last before the others as money out on its "
-      f"date), with the end date (the group's latest valuation) and end value (the products valued that day), "
+      f"date, a valuation), with the end date (the group's latest valuation) and end value (the products valued "
+      f"that day), "
       f"assembled once by the harness's own SQL, untimed; the API's figure is checked equal to the floor's before "
       f"timing: to the digit for Kingston, to 1e-9 for XIRR). How the API gets there (what it fetches, how it nets) "
       f"is its own business and inside its time. Handler and floor alternate in rounds. Investor cash flows per "
@@ -118,7 +119,7 @@ def _group_irr(p: ProductsResult, w: Any) -> None:
             (("database: `store.irr_inputs`, one query (the group's existence; each product's end and start "
              "valuation and its flows netted per date from `product_flows`), rows converted to Python"), db),
             ("Python: pooling the products, each over its own period (`irr.pooled`)", prep),
-            ("the IRR arithmetic (`service._compute` -> `irr.kingston_monthly`)", arith),
+            ("the IRR arithmetic (`irr.of_pool`, Kingston)", arith),
             ("the rest: authentication, BEGIN/set_config/COMMIT, the pipeline, the response, Chalice", rest)]
     for label, sec in rows:
         w(f"| {label} | {_ms(sec)} | {sec / handler:.0%} |")

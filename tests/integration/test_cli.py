@@ -220,6 +220,45 @@ def test_demo_adds_households_with_linked_people_to_a_firm(client, fresh_firm):
                      {"f": fresh_firm.id})[0] == catalogue
 
 
+def test_demo_products_kingston_irr_is_the_firms_rule_computed_from_the_rows(client, fresh_firm):
+    """Every demo product's whole-life Kingston IRR, as the API gives it, equals the firm's rule applied here from
+    the raw rows with the firm's own tool (numpy-financial): investor flows summed by calendar month from the first
+    flow's month, the latest complete valuation in the month after its date's month (a valuation dated the 1st in
+    its own), months under 0.01 as zero, monthly rate x 12."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    import numpy_financial as npf
+
+    from tests.integration.test_products import MONEY_IN, MONEY_OUT
+
+    assert _run("demo", "--households", "12", "--firm-id", str(fresh_firm.id)).exit_code == 0
+    rows = owner_sql("SELECT pf.product_id, a.activity_date, a.activity_type, a.amount FROM holding_activity a "
+                     "JOIN portfolio_funds pf ON pf.id = a.portfolio_fund_id WHERE a.firm_id = %s", (fresh_firm.id,))
+    latest = owner_sql("SELECT DISTINCT ON (product_id) product_id, valuation_date, value FROM portfolio_valuations "
+                       "WHERE firm_id = %s ORDER BY product_id, valuation_date DESC", (fresh_firm.id,))
+    assert len(latest) >= 12
+    compared = 0
+    for v in latest:
+        months: dict[int, Decimal] = {}
+        for r in rows:
+            if r["product_id"] == v["product_id"] and r["activity_date"] <= v["valuation_date"]:
+                sign = -1 if r["activity_type"] in MONEY_IN else 1 if r["activity_type"] in MONEY_OUT else 0
+                key = r["activity_date"].year * 12 + r["activity_date"].month
+                months[key] = months.get(key, Decimal(0)) + sign * r["amount"]
+        end = v["valuation_date"] - timedelta(days=1) if v["valuation_date"].day == 1 else v["valuation_date"]
+        end_month = end.year * 12 + end.month + 1
+        months[end_month] = months.get(end_month, Decimal(0)) + v["value"]
+        series = [months.get(m, Decimal(0)) for m in range(min(months), end_month + 1)]
+        series = [0.0 if abs(x) < Decimal("0.01") else float(x) for x in series]
+        expected = 12 * float(npf.irr(series))
+        got = client.http.get(f"/v1/products/{v['product_id']}/irr", headers=fresh_firm.auth("viewer")).json_body
+        assert got["to"] == v["valuation_date"].isoformat()
+        assert abs(Decimal(got["irr"]) - Decimal(repr(expected))) < Decimal("1e-9"), (v, got, expected)
+        compared += 1
+    assert compared == len(latest)
+
+
 def test_demo_into_an_unknown_firm_fails_cleanly():
     result = _run("demo", "--households", "2", "--firm-id", str(uuid.uuid4()))
     _clean_failure(result, 1)

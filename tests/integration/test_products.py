@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -757,8 +757,8 @@ def test_revenue_by_the_rules_formula(client: Any, w: dict[str, str]) -> None:
 # --- IRR ------------------------------------------------------------------------------------------------------------
 
 def kingston_closed_form(invested: Decimal, value: Decimal, months: int) -> Decimal:
-    """One investment and one valuation `months` calendar months apart: the monthly IRR is (value/invested)^(1/m)
-    - 1, annualised x 12."""
+    """One investment and one valuation counted `months` months later (a valuation counts in the month after its
+    date's month): the monthly IRR is (value/invested)^(1/m) - 1, annualised x 12."""
     return Decimal(str(((float(value) / float(invested)) ** (1 / months) - 1) * 12))
 
 
@@ -796,7 +796,8 @@ def test_irr_endpoints_hand_worked(client: Any, w: dict[str, str]) -> None:
         k = irr(client, path, w)
         assert (k["method"], k["from"], k["to"], k["reason"]) == ("kingston_monthly", "2021-01-15", "2022-01-15",
                                                                    None)
-        assert abs(Decimal(k["irr"]) - kingston_closed_form(Decimal(10000), Decimal(11000), 12)) < Decimal("1e-9")
+        # Invested 15 Jan 2021; the valuation of 15 Jan 2022 counts in February 2022: 13 months later.
+        assert abs(Decimal(k["irr"]) - kingston_closed_form(Decimal(10000), Decimal(11000), 13)) < Decimal("1e-9")
         assert k.get("flows") is None
     # A period: from the valuation of 2021-01-15 (10,000.00, bought at that price) to 2022-01-15.
     period = irr(client, product_path, w, method="xirr", **{"from": "2021-01-15", "to": "2022-01-15"})
@@ -836,7 +837,7 @@ def test_pooled_group_irr_is_the_irr_of_the_pooled_flows_not_an_average(client: 
              (("2021-01-15", "-1000.00"), ("2021-01-15", "-100000.00"))]
     assert irr_module.xirr(flows, date(2022, 1, 15), Decimal("102000.00")).irr == Decimal(pooled["irr"])
     kingston = irr(client, group_path, w)
-    assert abs(Decimal(kingston["irr"]) - kingston_closed_form(Decimal(101000), Decimal(102000), 12)) < Decimal("1e-9")
+    assert abs(Decimal(kingston["irr"]) - kingston_closed_form(Decimal(101000), Decimal(102000), 13)) < Decimal("1e-9")
     # A lapsed product stays in the group's flows over the dates it was valued: emptied by a withdrawal of
     # 100,000.00 and valued 0 on 2022-02-15, then lapsed, it still counts. (A lapse at a loss is the household's.)
     pf2 = get(client, f"/v1/products/{made[1]}/funds", w)["items"][0]["id"]
@@ -880,14 +881,17 @@ def test_group_irr_pools_each_product_over_its_own_period(client: Any, w: dict[s
 
     def check(figure: dict[str, Any], flows: list[tuple[str, int]], **query: str) -> None:
         """`flows`: every flow the figure (XIRR) must rest on, the end value last. The Kingston figure of the same
-        request is checked too: numpy-financial's rate of the month sums, x 12 (the period is over a month)."""
+        request is checked too: numpy-financial's rate of the month sums, x 12. In this test every valuation (start
+        values, early ends, the end value) is dated at a month end and no cash flow is, so a month-end entry is a
+        valuation and counts in the next month; a cash flow counts in its own."""
         root = xirr_root([(date.fromisoformat(d), float(a)) for d, a in flows])
         assert root is not None and abs(Decimal(figure["irr"]) - Decimal(repr(root))) < Decimal("1e-9")
         assert (figure["from"], figure["to"]) == (flows[0][0], flows[-1][0])
-        months = [date.fromisoformat(d).year * 12 + date.fromisoformat(d).month for d, _ in flows]
-        series = [Decimal(0)] * (months[-1] - months[0] + 1)
+        days = [date.fromisoformat(d) for d, _ in flows]
+        months = [d.year * 12 + d.month + ((d + timedelta(days=1)).day == 1) for d in days]
+        series = [Decimal(0)] * (months[-1] - min(months) + 1)
         for m, (_, amount) in zip(months, flows, strict=False):
-            series[m - months[0]] += amount
+            series[m - min(months)] += amount
         kingston = irr(client, group_path, w, **query)
         assert abs(Decimal(kingston["irr"]) - 12 * Decimal(repr(float(npf.irr([float(x) for x in series]))))) \
             < Decimal("1e-9")
@@ -1122,6 +1126,28 @@ def test_the_irr_history_job_repairs_a_history_out_of_step(client: Any, history:
     again = stored(product, pf)
     run_job("irr-history", trigger="manual")
     assert {k: r["xmin"] for k, r in stored(product, pf).items()} == {k: r["xmin"] for k, r in again.items()}
+
+
+def test_the_kingston_rewrite_leaves_xirr_and_the_job_restores_every_kingston_row(client: Any,
+                                                                                 history: dict[str, Any]) -> None:
+    """Migration 0014 removes every stored Kingston figure (made under the earlier month rule); the job
+    irr-history then finds each product from its first valuation date and writes them under the current rule:
+    the same figures as before the deletion and as the IRR functions give (XIRR figures are unchanged)."""
+    from pathlib import Path
+
+    from chalicelib.ops.jobs import run_job
+
+    product, pf = history["product"], history["pf"]
+    before = stored(product, pf)
+    migration = Path(__file__).resolve().parents[2] / "migrations" / "0014_kingston_valuation_month.sql"
+    owner_sql("\n".join(line for line in migration.read_text().splitlines() if not line.startswith("--")))
+    removed = stored(product, pf)
+    assert set(removed) == {k for k in before if k[2] == "xirr"}
+    result = run_job("irr-history", trigger="manual")
+    assert result.status == "succeeded" and result.figures["rows_written"] >= 2 * len(HISTORY_VALUES)
+    after = stored(product, pf)
+    assert figures(after) == figures(before) == direct(product, pf)
+    assert all(after[k]["xmin"] != removed[k]["xmin"] for k in removed)  # rewritten from the first date, both
 
 
 # --- product_flows: the per-product, per-date netted investor flows the IRRs read (migration 0008) ----------------

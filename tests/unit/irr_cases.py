@@ -49,7 +49,7 @@ def portfolio(rng: random.Random) -> Case:
     Some carry sub-penny residues (a switch out and back in), some start after inception with a start value."""
     start = date(1995, 1, 1) + timedelta(days=rng.randrange(0, 365 * 25))
     n_months = rng.randint(12, 180)
-    end = plus_months(start, n_months, day=rng.randint(1, 28))
+    end = plus_months(start, n_months, day=1 if rng.random() < 0.2 else rng.randint(2, 28))
     mu, sigma = rng.uniform(-0.15, 0.25) / 12, rng.uniform(0.0, 0.2) / math.sqrt(12)
     value = float(money(rng.uniform(1_000, 500_000)))
     flows = [Flow(start, -money(value))]
@@ -62,8 +62,8 @@ def portfolio(rng: random.Random) -> Case:
         month = plus_months(start, k, day=1)
         value *= max(0.0, 1 + rng.gauss(mu, sigma))
         day = lambda month=month: month.replace(day=rng.randint(1, 28))  # noqa: E731
-        if k == cut:
-            start_date, start_value = month, money(value)  # valued on the 1st, before the month's flows
+        if k == cut:  # valued on the 1st, before the month's flows, or later in the month (roughly)
+            start_date, start_value = month.replace(day=rng.choice([1, rng.randint(2, 28)])), money(value)
         if regular_in and k < regular_out_from and rng.random() < 0.95:
             flows.append(Flow(day(), -money(regular_in)))
             value += regular_in
@@ -147,22 +147,27 @@ def reference_buckets(case: Case, zero_under_penny: bool = True) -> list[Decimal
     kept = [f for f in case.flows if f.date <= case.end_date]
     if case.start_value is not None:
         kept = [f for f in kept if f.date > case.start_date]
-        first = case.start_date
-    else:
-        first = min(f.date for f in kept)
     totals: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
-    if case.start_value is not None:
-        totals[(first.year, first.month)] -= case.start_value
     for f in kept:
         totals[(f.date.year, f.date.month)] += f.amount
-    totals[(case.end_date.year, case.end_date.month)] += case.end_value
+    if case.start_value is not None:
+        totals[counts_in(case.start_date)] -= case.start_value
+    end = counts_in(case.end_date)
+    totals[end] += case.end_value
     series = []
-    year, month = first.year, first.month
-    while (year, month) <= (case.end_date.year, case.end_date.month):
+    year, month = min(totals)
+    while (year, month) <= end:
         amount = totals.get((year, month), Decimal(0))
         series.append(Decimal(0) if zero_under_penny and abs(amount) < PENNY else amount)
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return series
+
+
+def counts_in(valuation_date: date) -> tuple[int, int]:
+    """(year, month) a valuation counts in: it is a month-end position, counted at the start of the next month; one
+    dated the 1st is first taken back to the previous month's last day."""
+    d = valuation_date - timedelta(days=1) if valuation_date.day == 1 else valuation_date
+    return (d.year + 1, 1) if d.month == 12 else (d.year, d.month + 1)
 
 
 def sign_changes(amounts: list[float]) -> int:

@@ -122,88 +122,134 @@ def test_xirr_fallback_solver_equals_brentq_on_the_same_sets():
 
 
 # --- Kingston: hand-worked, one per rule ---
+# A valuation is a month-end position counted at the start of the next month: in the bucket of the month after its
+# date's month, or of its own month when dated the 1st (taken back to the previous month's last day first).
 
 def test_kingston_buckets_by_calendar_month_and_an_empty_month_is_zero():
-    # Jan: -600 and -400 add up to -1000; Feb: no flow -> 0; Mar: end valuation 1100.
+    # Jan: -600 and -400 add up to -1000; Feb: no flow -> 0; the valuation of 10 Feb counts in Mar: +1100.
     # Series [-1000, 0, 1100]: (1 + m)^2 = 1.1, m = sqrt(1.1) - 1 = 0.0488088481701515...
     # annual = 12 m = 0.58570617804181856... (simple, not compounded: (1.1)^6 - 1 would be 0.7716)
-    r = kingston_monthly(flows(("2023-01-05", "-600"), ("2023-01-20", "-400")), day("2023-03-10"), D("1100"))
+    r = kingston_monthly(flows(("2023-01-05", "-600"), ("2023-01-20", "-400")), day("2023-02-10"), D("1100"))
     assert r.flows_used == flows(("2023-01-01", "-1000"), ("2023-02-01", "0"), ("2023-03-01", "1100"))
     assert r.irr == D("0.5857061780") and r.method == "kingston_monthly" and r.basis == "monthly_irr_x12"
     assert abs(r.monthly - D("0.0488088481701515")) < D("1e-15")
 
 
-def test_kingston_end_value_joins_the_last_months_flows():
-    # Jan -1000; Mar: withdrawal 200 and end value 1010 -> 1210. Series [-1000, 0, 1210]:
-    # (1 + m)^2 = 1.21, m = 0.1, annual 1.2
-    r = kingston_monthly(flows(("2023-01-31", "-1000"), ("2023-03-02", "200")), day("2023-03-31"), D("1010"))
-    assert [f.amount for f in r.flows_used] == [D("-1000"), D("0"), D("1210")]
+def test_kingston_an_investment_in_the_valuation_month_does_not_net_against_the_valuation():
+    # 1000 in on 15 Jan, 500 more on 10 Mar, valued 1535.301 on 20 Mar. The valuation counts in April, so March
+    # keeps its -500: series [-1000, 0, -500, 1535.301]. At m = 0.01: 1000 x 1.01^3 + 500 x 1.01 = 1030.301 + 505
+    # = 1535.301, so the NPV is 0 and (one sign change) that is the only rate: annual 0.12.
+    # (Netting the valuation into March, [-1000, 0, 1035.301], would say 12 x (1.035301^(1/2) - 1) = 0.2099.)
+    r = kingston_monthly(flows(("2023-01-15", "-1000"), ("2023-03-10", "-500")), day("2023-03-20"), D("1535.301"))
+    assert [f.amount for f in r.flows_used] == [D("-1000"), D(0), D("-500"), D("1535.301")]
+    assert r.flows_used[-1].date == day("2023-04-01")
+    assert r.irr == D("0.1200000000")
+
+
+def test_kingston_a_withdrawal_in_the_valuation_month_stays_in_its_month():
+    # Jan -1000; 2 Mar: withdrawal 200; valued 1111 on 31 Mar, counted in April. Series [-1000, 0, 200, 1111]:
+    # at m = 0.1 the NPV is -1000 + 200 / 1.1^2 + 1111 / 1.1^3 = (-1331 + 220 + 1111) / 1.331 = 0, and the running
+    # totals (-1000, -1000, -800, 311) change sign once, so it is the only rate: annual 1.2.
+    r = kingston_monthly(flows(("2023-01-31", "-1000"), ("2023-03-02", "200")), day("2023-03-31"), D("1111"))
+    assert [f.amount for f in r.flows_used] == [D("-1000"), D("0"), D("200"), D("1111")]
     assert r.irr == D("1.2000000000")
+
+
+def test_kingston_a_valuation_dated_the_1st_counts_in_its_own_month():
+    # 1000 in on 15 Jan, valued 1020.10 on 1 Mar: taken back to 28 Feb, it counts in March. Series
+    # [-1000, 0, 1020.1]: (1 + m)^2 = 1.0201, m = 0.01, annual 0.12.
+    r = kingston_monthly(flows(("2023-01-15", "-1000")), day("2023-03-01"), D("1020.10"))
+    assert r.flows_used == flows(("2023-01-01", "-1000"), ("2023-02-01", "0"), ("2023-03-01", "1020.10"))
+    assert r.irr == D("0.1200000000")
+    # The same value a day later counts in April: (1 + m)^3 = 1.0201, m = 1.0201^(1/3) - 1.
+    r = kingston_monthly(flows(("2023-01-15", "-1000")), day("2023-03-02"), D("1020.10"))
+    assert abs(r.irr - D(repr(12 * (1.0201 ** (1 / 3) - 1)))) < D("1e-9") and len(r.flows_used) == 4
+    # Across a year end: 1 Jan 2024 is 31 Dec 2023's position, counted in January 2024.
+    # [Nov -1000, Dec 0, Jan 1020.1]: m = 0.01.
+    r = kingston_monthly(flows(("2023-11-20", "-1000")), day("2024-01-01"), D("1020.10"))
+    assert r.flows_used[-1] == Flow(day("2024-01-01"), D("1020.10")) and r.irr == D("0.1200000000")
+
+
+def test_kingston_a_product_younger_than_three_months():
+    # Invested and valued in the same month: the valuation counts in the next month, so there is a monthly rate.
+    # [-1000, 1010]: m = 0.01, annual 0.12 (the firm annualises a few weeks too).
+    r = kingston_monthly(flows(("2023-03-03", "-1000")), day("2023-03-25"), D("1010"))
+    assert [f.amount for f in r.flows_used] == [D("-1000"), D("1010")]
+    assert r.irr == D("0.1200000000") and r.basis == "monthly_irr_x12"
+    # Invested 20 Jan, valued 10 Feb (three weeks old, counted in March): [-1000, 0, 1020.1], m = 0.01.
+    r = kingston_monthly(flows(("2023-01-20", "-1000")), day("2023-02-10"), D("1020.10"))
+    assert r.irr == D("0.1200000000")
+    # Invested 3 Jan and 3 Feb, valued 3 Mar (two months old): [-1000, -500, 0, X] with m = 0.02:
+    # X = 1000 x 1.02^3 + 500 x 1.02^2 = 1061.208 + 520.2 = 1581.408, annual 0.24.
+    r = kingston_monthly(flows(("2023-01-03", "-1000"), ("2023-02-03", "-500")), day("2023-03-03"), D("1581.408"))
+    assert [f.amount for f in r.flows_used] == [D("-1000"), D("-500"), D("0"), D("1581.408")]
+    assert r.irr == D("0.2400000000")
+
+
+def test_kingston_everything_in_one_month_uses_the_simple_return():
+    # Invested on 1 Mar and valued that day: the valuation (dated the 1st) counts in March with the investment, so
+    # no month separates them and there is no monthly rate. Simple return, not annualised: 1010 / 1000 - 1 = 0.01.
+    r = kingston_monthly(flows(("2023-03-01", "-1000")), day("2023-03-01"), D("1010"))
+    assert r.irr == D("0.0100000000") and r.basis == "simple_return" and r.monthly is None
 
 
 def test_kingston_month_netting_to_under_a_penny_counts_as_zero():
     # Feb: switch out 500.00 and back in 499.996 -> +0.004, under 0.01 -> 0 (else a tiny positive month between
-    # money in and more money in). Series [-1000, 0, 1210]: m = 0.1, annual 1.2, as if Feb had no flow.
+    # money in and more money in). The valuation of 20 Feb counts in March. Series [-1000, 0, 1210]: m = 0.1,
+    # annual 1.2, as if Feb had no flow.
     r = kingston_monthly(flows(("2023-01-10", "-1000"), ("2023-02-03", "500.00"), ("2023-02-03", "-499.996")),
-                         day("2023-03-20"), D("1210"))
+                         day("2023-02-20"), D("1210"))
     assert [f.amount for f in r.flows_used] == [D("-1000"), D("0"), D("1210")]
     assert r.irr == D("1.2000000000")
 
 
 def test_kingston_exactly_a_penny_is_not_under_a_penny():
-    # Jan -0.01, Feb end value 0.02 (a month apart). Series [-0.01, 0.02]: m = 1, annual 12.
-    r = kingston_monthly(flows(("2023-01-15", "-0.01")), day("2023-02-20"), D("0.02"))
+    # Jan -0.01; valued 0.02 on 20 Jan, counted in Feb. Series [-0.01, 0.02]: m = 1, annual 12.
+    r = kingston_monthly(flows(("2023-01-15", "-0.01")), day("2023-01-20"), D("0.02"))
     assert r.irr == D("12.0000000000")
 
 
 def test_kingston_sub_penny_only_money_in_means_no_irr():
     # The only investment, 0.005 in January, counts as zero: series [0, 0, 100] has no money in.
-    r = kingston_monthly(flows(("2023-01-10", "-0.005")), day("2023-03-10"), D("100"))
+    r = kingston_monthly(flows(("2023-01-10", "-0.005")), day("2023-02-10"), D("100"))
     assert r.irr is None and r.reason.startswith(irr.NO_MONEY_IN) and "0.01" in r.reason
     assert [f.amount for f in r.flows_used] == [D(0), D(0), D(100)]
 
 
-def test_kingston_period_under_one_month_uses_the_simple_return():
-    # 10 Mar to 5 Apr is under a month (10 Apr would be one), although it spans two calendar months.
-    # Money in 1000; money out 100 (withdrawal) + 950 (end value) = 1050. Simple return 1050 / 1000 - 1 = 0.05,
-    # not annualised.
-    r = kingston_monthly(flows(("2023-03-10", "-1000"), ("2023-03-20", "100")), day("2023-04-05"), D("950"))
-    assert r.irr == D("0.0500000000") and r.basis == "simple_return" and r.monthly is None
+def test_kingston_start_value_is_money_in_the_month_after_its_date():
+    # From the valuation of 15 Jan 2023 (1000): it counts in February. A flow on 15 Jan is inside it (valuations are
+    # end of day) and left out, as is one before; the investment of 20 Jan is after it and counts in January, its
+    # own month. Valued on 10 Mar, counted in April. Series [Jan -500, Feb -1000, Mar 0, Apr X]; with m = 0.01,
+    # X = 500 x 1.01^3 + 1000 x 1.01^2 = 515.1505 + 1020.1 = 1535.2505, annual 0.12.
+    r = kingston_monthly(flows(("2023-01-02", "-999"), ("2023-01-15", "-250"), ("2023-01-20", "-500")),
+                         day("2023-03-10"), D("1535.2505"), start_date=day("2023-01-15"), start_value=D("1000"))
+    assert r.flows_used == flows(("2023-01-01", "-500"), ("2023-02-01", "-1000"), ("2023-03-01", "0"),
+                                 ("2023-04-01", "1535.2505"))
+    assert r.irr == D("0.1200000000")
 
 
-def test_kingston_exactly_one_month_uses_the_monthly_irr():
-    # 10 Mar to 10 Apr: one month, not under. Series [-1000, 1050]: m = 0.05, annual 0.6.
-    r = kingston_monthly(flows(("2023-03-10", "-1000")), day("2023-04-10"), D("1050"))
-    assert r.irr == D("0.6000000000") and r.basis == "monthly_irr_x12"
+def test_kingston_start_value_dated_the_1st_counts_in_its_own_month():
+    # From 1 Feb (1000; the flow that day is inside it) to 1 Apr (1020.10): February to April,
+    # [-1000, 0, 1020.1], m = 0.01, annual 0.12.
+    r = kingston_monthly(flows(("2023-02-01", "-300")), day("2023-04-01"), D("1020.10"),
+                         start_date=day("2023-02-01"), start_value=D("1000"))
+    assert [f.amount for f in r.flows_used] == [D("-1000"), D("0"), D("1020.10")]
+    assert r.irr == D("0.1200000000")
 
 
-def test_kingston_one_month_from_the_31st_ends_on_the_last_day_of_february():
-    # From 31 Jan 2023, one month later is 28 Feb. 27 Feb: simple 1010 / 1000 - 1 = 0.01.
-    # 28 Feb: series [-1000, 1010], m = 0.01, annual 0.12.
-    invest = flows(("2023-01-31", "-1000"))
-    assert kingston_monthly(invest, day("2023-02-27"), D("1010")).irr == D("0.0100000000")
-    assert kingston_monthly(invest, day("2023-02-28"), D("1010")).irr == D("0.1200000000")
-
-
-def test_kingston_start_value_is_money_in_at_the_start_month():
-    # From 31 Dec 2022 (valued 1000): the December investment is inside that value and left out, as is one on the
-    # start date itself (valuations are end of day). Series [Dec -1000, Jan 0, Feb 1210]: m = 0.1, annual 1.2.
-    r = kingston_monthly(flows(("2022-12-05", "-999"), ("2022-12-31", "-250")), day("2023-02-10"), D("1210"),
-                         start_date=day("2022-12-31"), start_value=D("1000"))
-    assert r.flows_used == flows(("2022-12-01", "-1000"), ("2023-01-01", "0"), ("2023-02-01", "1210"))
-    assert r.irr == D("1.2000000000")
-
-
-def test_kingston_short_period_after_a_start_value():
-    # From 31 Mar (valued 1000) to 15 Apr (1010): under a month, simple return 1010 / 1000 - 1 = 0.01.
-    r = kingston_monthly([], day("2023-04-15"), D("1010"), start_date=day("2023-03-31"), start_value=D("1000"))
+def test_kingston_start_and_end_counted_in_the_same_month_use_the_simple_return():
+    # From 10 Apr (1000) to 25 Apr (1010): both valuations count in May. Simple return 1010 / 1000 - 1 = 0.01.
+    r = kingston_monthly([], day("2023-04-25"), D("1010"), start_date=day("2023-04-10"), start_value=D("1000"))
     assert r.irr == D("0.0100000000") and r.basis == "simple_return"
+    # From 31 Mar (counted in April) to 15 Apr (counted in May): one month, [-1000, 1010], annual 0.12.
+    r = kingston_monthly([], day("2023-04-15"), D("1010"), start_date=day("2023-03-31"), start_value=D("1000"))
+    assert r.irr == D("0.1200000000") and r.basis == "monthly_irr_x12"
 
 
 def test_kingston_annualises_by_twelve_so_a_near_total_loss_goes_below_minus_100_percent():
-    # 1000 in Jan 2023, worth 0.01 in Jan 2024: 13 buckets, (1 + m)^12 = 1e-5, m = 10^(-5/12) - 1
-    # = -0.61688131504427..., annual 12 m = -7.4025757805312... The firm's simple x 12, kept as is.
-    r = kingston_monthly(flows(("2023-01-15", "-1000")), day("2024-01-15"), D("0.01"))
+    # 1000 in Jan 2023, worth 0.01 on 1 Jan 2024 (counted in January 2024): 13 buckets, (1 + m)^12 = 1e-5,
+    # m = 10^(-5/12) - 1 = -0.61688131504427..., annual 12 m = -7.4025757805312... The firm's simple x 12, kept.
+    r = kingston_monthly(flows(("2023-01-15", "-1000")), day("2024-01-01"), D("0.01"))
     assert r.irr == D("-7.4025757805")
 
 
@@ -222,12 +268,13 @@ def test_no_irr_without_money_in_and_money_out(method, flow_list, end_value, rea
 
 
 def test_kingston_no_real_rate_is_refused_not_reported_as_nan():
-    # Jan -100; Feb +150; Mar: invest 110, end value 10 -> -100. Series [-100, 150, -100]: with x = 1 / (1 + m),
+    # Jan -100; Feb +150; Mar -100; valued 0 on 20 Mar (counted in April). Series [-100, 150, -100, 0]: the trailing
+    # 0 adds no root, and with x = 1 / (1 + m),
     # -100 + 150 x - 100 x^2 = 0 has discriminant 150^2 - 4 * 100 * 100 = -17500 < 0: no real rate exists and
     # numpy-financial returns NaN.
-    r = kingston_monthly(flows(("2023-01-10", "-100"), ("2023-02-10", "150"), ("2023-03-10", "-110")),
-                         day("2023-03-20"), D("10"))
-    assert [f.amount for f in r.flows_used] == [D("-100"), D("150"), D("-100")]
+    r = kingston_monthly(flows(("2023-01-10", "-100"), ("2023-02-10", "150"), ("2023-03-10", "-100")),
+                         day("2023-03-20"), D("0"))
+    assert [f.amount for f in r.flows_used] == [D("-100"), D("150"), D("-100"), D("0")]
     assert r.irr is None and r.reason == irr.NO_ROOT
 
 
@@ -242,8 +289,9 @@ def test_non_finite_amounts_are_refused(method, bad):
 
 @pytest.mark.parametrize("method", [kingston_monthly, xirr])
 def test_absurd_rates_are_refused(method):
-    # 1.00 turning into 10^12 a month later: ~10^12 a month (x 12, or compounded), beyond numeric(20, 10).
-    r = method(flows(("2023-01-10", "-1")), day("2023-02-10"), D("1e12"))
+    # 1.00 turning into 10^12 by 1 Feb (counted in February by Kingston): ~10^12 a month (x 12, or compounded),
+    # beyond numeric(20, 10).
+    r = method(flows(("2023-01-10", "-1")), day("2023-02-01"), D("1e12"))
     assert r.irr is None and r.reason in (irr.OUT_OF_RANGE, irr.NOT_FINITE_RATE)
 
 
@@ -328,18 +376,26 @@ def test_pooled_irr_differs_from_the_average_and_equals_the_irr_of_the_pooled_fl
 
 def test_pooled_holdings_each_over_their_own_period():
     """Start values are money in on their own dates; a holding valued last before the others is money out on that
-    date (no stale value carried forward); flows of one date net; the end value is the latest date's."""
+    date (no stale value carried forward); cash flows of one date net; the end value is the latest date's. XIRR
+    takes the valuations on their dates; Kingston counts them in the month after their own, cash flows in theirs."""
     funds = [Holding(flows(("2022-03-01", "-10")), day("2022-06-30"), D("115"), day("2022-01-31"), D("100")),
              Holding(flows(("2022-02-01", "-20"), ("2022-03-01", "-4")), day("2022-06-30"), D("25")),  # bought later
              Holding([], day("2022-04-30"), D("51"), day("2021-12-31"), D("50"))]  # not valued after April
     group = pooled(funds)
-    assert group.flows == flows(("2021-12-31", "-50"), ("2022-01-31", "-100"), ("2022-02-01", "-20"),
-                                ("2022-03-01", "-14"), ("2022-04-30", "51"))
-    assert (group.end_date, group.end_value) == (day("2022-06-30"), D("140"))
-    # The figure is the IRR of exactly those flows: checked against a scipy root of their NPV.
-    r = xirr(group.flows, group.end_date, group.end_value)
-    expected = cases.xirr_root([(f.date, float(f.amount)) for f in group.flows] + [(group.end_date, 140.0)])
+    assert group.flows == flows(("2022-02-01", "-20"), ("2022-03-01", "-14"))
+    assert group.valuations == flows(("2021-12-31", "-50"), ("2022-01-31", "-100"), ("2022-04-30", "51"))
+    assert (group.end_date, group.end_value, group.start) == (day("2022-06-30"), D("140"), day("2021-12-31"))
+    # XIRR: the IRR of exactly those dated amounts, checked against a scipy root of their NPV.
+    r = irr.of_pool(group, irr.XIRR)
+    dated = [(f.date, float(f.amount)) for f in group.valuations + group.flows]
+    expected = cases.xirr_root([*sorted(dated), (group.end_date, 140.0)])
     assert abs(r.irr - D(repr(expected))) < D("1e-9")
+    # Kingston: 31 Dec -> Jan -50; 31 Jan -> Feb -100 with Feb's -20; Mar -14; Apr 0; 30 Apr -> May +51; Jun 0;
+    # 30 Jun -> Jul +140.
+    r = irr.of_pool(group, irr.KINGSTON)
+    series = [D(-50), D(-120), D(-14), D(0), D(51), D(0), D(140)]
+    assert [f.amount for f in r.flows_used] == series and r.flows_used[0].date == day("2022-01-01")
+    assert abs(r.irr - D(repr(12 * cases.monthly_root(series)))) < D("1e-9")
     with pytest.raises(ValueError):
         pooled([])
 

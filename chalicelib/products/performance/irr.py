@@ -8,16 +8,17 @@ Conventions (docs/domain.md, "IRR"):
 - Cash flows are from the investor's point of view: money in (investment, regular investment, tax uplift, switch in)
   is negative, money out (withdrawals, switch out) is positive. The valuation at `end_date` is the last positive flow.
 - A period that starts after inception passes `start_date` and `start_value`: the valuation at the start is treated
-  as money in (negative) on the start date, as if the investor bought the holding at that price. Valuations are
-  end-of-day, so a flow dated on the start date is already inside `start_value`: the period is then
-  (start_date, end_date]. Without `start_value` the period is [first flow (not before start_date), end_date].
-  Flows outside the period are ignored, so callers may pass a fund's whole history.
+  as money in (negative), as if the investor bought the holding at that price: on the start date for XIRR, in the
+  month after the start date's month for the Kingston method (valuation_month: the firm counts a valuation as a
+  month-end position, the end valuation likewise). Valuations are end-of-day, so a flow dated on the start date is
+  already inside `start_value`: the period is then (start_date, end_date]. Without `start_value` the period is
+  [first flow (not before start_date), end_date]. Flows outside the period are ignored, so callers may pass a
+  fund's whole history.
 - Every result says which method made it (`method`) and how (`basis`); `irr` is None exactly when `reason` is set
   (the irr_values table checks the same). Rates are annual decimals (0.0734 is 7.34%), quantized to 10 places.
 """
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
@@ -51,7 +52,7 @@ class IrrResult:
     reason: str | None
     monthly: Decimal | None = None  # Kingston only: the monthly IRR before x 12, full precision
     flows_used: list[Flow] = field(default_factory=list)  # the series actually solved (for ?include=flows)
-    # How the figure was made: "monthly_irr_x12", "simple_return" (Kingston, period under one month) or
+    # How the figure was made: "monthly_irr_x12", "simple_return" (Kingston, everything in one month) or
     # "xirr_act_365f"; None when there is no figure.
     basis: str | None = None
 
@@ -70,9 +71,17 @@ class Holding:
 
 @dataclass(frozen=True)
 class Pooled:
-    flows: list[Flow]  # netted per date, in date order
+    flows: list[Flow]  # the holdings' cash flows, netted per date, in date order
     end_date: dt.date
     end_value: Decimal
+    # Start values (money in, negative) and the values of holdings that end before end_date (money out), each on
+    # its own date, in date order: valuations, which the Kingston method counts in the month after their own.
+    valuations: list[Flow] = field(default_factory=list)
+
+    @property
+    def start(self) -> dt.date | None:
+        """The first date with money in the pool: its first cash flow or start value."""
+        return min((f.date for f in (self.flows[:1] + self.valuations[:1])), default=None)
 
 
 # Reasons (stable wording: they are stored in the IRR history and shown to advisers).
@@ -91,31 +100,51 @@ def kingston_monthly(flows: Iterable[Flow], end_date: dt.date, end_value: Decima
                      start_date: dt.date | None = None, start_value: Decimal | None = None) -> IrrResult:
     """The firm's method: monthly buckets, numpy-financial's irr, annualised as monthly x 12 (simple).
 
-    - Buckets are calendar months, numbered from the month the period starts (the start date with a start value,
-      else the first flow); a month without flows is a 0. The end valuation is added to the end date's month.
-    - "Amounts under 0.01 count as zero" applies to each month's NET amount, after the end valuation is added:
+    - Buckets are calendar months, numbered from the earliest month anything counts in; a month without flows is
+      a 0. Cash flows count in their own month.
+    - A valuation is a month-end position and counts at the start of the following month: the end valuation (money
+      out) and the start valuation (money in) each go into the month after their date's month, except that a
+      valuation dated the 1st is first moved to the previous month's last day, so it counts in the month it is
+      dated in (valuation_month). With a start valuation the flows counted are those after its date (a flow that
+      day is inside it), in their own months.
+    - "Amounts under 0.01 count as zero" applies to each month's NET amount, after the valuations are added:
       the series is what the solver sees, and a month where money in and out nearly cancel (a switch out and
       back in) must not leave a 0.004 residue that fakes a sign change. The same zeroed series decides whether
       there is money in and money out.
-    - A period under one month (end_date before the same day of the next month as the start, clamped to the
-      month's end: 31 Jan -> 28/29 Feb) has no monthly IRR; it uses the simple return
-      (money out + end value) / money in - 1, where money in counts the start value, NOT annualised (annualising
-      a few days would turn noise into huge rates). Money in and money out totals under 0.01 count as zero.
+    - When everything falls into one month (the start and end valuations count in the same month, or a valuation
+      dated the 1st of the month of the first flow) there is no monthly rate: the simple return
+      (money out + end value) / (money in + start value) - 1, not annualised, with totals under 0.01 as zero.
     """
     window, bad = _window(flows, end_date, end_value, start_date, start_value)
     if bad:
         return _none(KINGSTON, bad)
-    period_start = start_date if start_value is not None else (window[0].date if window else end_date)
-
-    if end_date < _one_month_after(period_start):
-        return _simple_return(window, end_date, end_value, start_date, start_value)
-
-    first = _month_number(period_start)
-    buckets = [Decimal(0)] * (_month_number(end_date) - first + 1)
+    moves = [(_month_number(f.date), f.amount) for f in window]
+    dated = list(window)
     if start_value is not None:
-        buckets[0] -= start_value
-    for f in window:
-        buckets[_month_number(f.date) - first] += f.amount
+        moves.append((valuation_month(start_date), -start_value))  # type: ignore[arg-type]
+        dated.insert(0, Flow(start_date, -start_value))  # type: ignore[arg-type]
+    return _kingston(moves, end_date, end_value, dated)
+
+
+def valuation_month(d: dt.date) -> int:
+    """The month number (year x 12 + month - 1) a valuation dated `d` counts in under the Kingston method: the month
+    after its own, as a month-end position; a valuation dated the 1st is the previous month's end, so it counts in
+    its own month."""
+    return _month_number(d) + (d.day != 1)
+
+
+def _kingston(moves: list[tuple[int, Decimal]], end_date: dt.date, end_value: Decimal,
+              dated: list[Flow]) -> IrrResult:
+    """The Kingston figure of signed amounts already placed in their months (`moves`: month number, amount; cash
+    flows in their own month, valuations in valuation_month) plus the end valuation. `dated` is the same money on
+    its own dates (without the end valuation): the simple return's input and what it reports as used."""
+    end_month = valuation_month(end_date)
+    first = min((m for m, _ in moves), default=end_month)
+    if first == end_month:
+        return _simple_return([*dated, Flow(end_date, end_value)])
+    buckets = [Decimal(0)] * (end_month - first + 1)
+    for month, amount in moves:
+        buckets[month - first] += amount
     buckets[-1] += end_value
     return _kingston_of_buckets(buckets, first)
 
@@ -252,20 +281,23 @@ def history(flows: Sequence[Flow], points: Sequence[tuple[dt.date, Decimal]]) ->
             money_in = money_in or f.amount < 0
             money_out = money_out or f.amount > 0
             n += 1
-        if not value.is_finite() or value < 0 or n == 0 or day < _one_month_after(ordered[0].date):
-            # Refusals, no flow yet, or a period under one month: rare; the per-date functions decide.
+        k = valuation_month(day) - first  # the month the valuation counts in; flows so far are in months <= k
+        if not value.is_finite() or value < 0 or n == 0 or k == 0:
+            # Refusals, no flow yet, or everything in one month (the simple return): rare; the per-date
+            # functions decide.
             window = ordered[:n]
             out.append((kingston_monthly(window, day, value), xirr(window, day, value)))
             continue
-        k = _month_number(day) - first
-        buckets = sums[:k + 1] + [Decimal(0)] * (k + 1 - len(sums))
+        buckets = sums + [Decimal(0)] * (k + 1 - len(sums))
         buckets[-1] += value
         kingston = _kingston_of_buckets(buckets, first, with_flows=False)
         if not money_in:
             x = _none(XIRR, NO_MONEY_IN)
         elif not (money_out or value > 0):
             x = _none(XIRR, NO_MONEY_OUT)
-        else:  # the first flow is at least a month before `day`: never a single day
+        elif dates[0] == day:
+            x = _none(XIRR, SINGLE_DAY)
+        else:
             x = _xirr_solved([*dates[:n], day], [*floats[:n], float(value)], [], guess=last_rate)
             last_rate = float(x.irr) if x.irr is not None else None
         out.append((kingston, x))
@@ -279,37 +311,57 @@ def pooled(holdings: Iterable[Holding]) -> Pooled:
     brings its flows, its start value as money in on its start date, and its end value: at the pooled end date (the
     latest holding end) that value is the end valuation; a holding that ends earlier (valued last before the others)
     brings its value as money out on its own end date, as if sold then, so that no stale value is carried forward
-    and none of its later flows counts without a value after them. Flows are netted per date (which changes no
-    monthly or XIRR figure, only the under-one-month simple return, a ratio of money out to money in).
+    and none of its later flows counts without a value after them. Cash flows are netted per date (which changes no
+    monthly or XIRR figure, only the one-month simple return, a ratio of money out to money in). Start values and
+    early ends stay apart from the cash flows (`valuations`): the Kingston method counts a valuation in the month
+    after its date's month, a cash flow in its own (of_pool).
     """
     items = list(holdings)
     if not items:
         raise ValueError("nothing to pool")
     end_date = max(h.end_date for h in items)
     end_value = Decimal(0)
-    extra: list[tuple[dt.date, Decimal]] = []  # start values and early ends, as flows
+    valuations: list[Flow] = []  # start values (money in) and early ends (money out), on their own dates
     for h in items:
         if h.start_value is not None:
             if h.start_date is None:
                 raise ValueError("start_value needs start_date")
-            extra.append((h.start_date, -h.start_value))
+            valuations.append(Flow(h.start_date, -h.start_value))
         if h.end_date == end_date:
             end_value += h.end_value
         else:
-            extra.append((h.end_date, h.end_value))
+            valuations.append(Flow(h.end_date, h.end_value))
+    valuations.sort(key=lambda f: f.date)
     moves = [list(h.flows) for h in items]  # each holding's flows read once (they may come as an iterator)
-    if len(items) == 1 and not extra:  # one holding's flows, already one per date in date order (SQL)
+    if len(items) == 1:  # one holding's flows, already one per date in date order (SQL)
         flows = [Flow(d, a) for d, a in moves[0]]
         if all(x.date < y.date for x, y in pairwise(flows)):
-            return Pooled(flows, end_date, end_value)
+            return Pooled(flows, end_date, end_value, valuations)
+    return Pooled(_netted(f for flows_of_one in moves for f in flows_of_one), end_date, end_value, valuations)
+
+
+def of_pool(pool: Pooled, method: str) -> IrrResult:
+    """The IRR of pooled holdings by `method` (KINGSTON or XIRR), each holding over its own period.
+
+    XIRR sees the cash flows and valuations together, netted per date. The Kingston method counts the cash flows
+    in their own months and the valuations (start values, early ends, the end value) in valuation_month."""
+    if method == XIRR:
+        return xirr(_netted([*pool.flows, *pool.valuations]), pool.end_date, pool.end_value)
+    bad = _refused([pool.end_value], [f.amount for f in (*pool.flows, *pool.valuations)])  # as xirr() checks
+    if bad:
+        return _none(KINGSTON, bad)
+    moves = [(_month_number(f.date), f.amount) for f in pool.flows]
+    moves += [(valuation_month(f.date), f.amount) for f in pool.valuations]
+    dated = sorted([*pool.flows, *pool.valuations], key=lambda f: f.date)
+    return _kingston(moves, pool.end_date, pool.end_value, dated)
+
+
+def _netted(flows: Iterable[tuple[dt.date, Decimal]]) -> list[Flow]:
     by_date: dict[dt.date, Decimal] = {}
     get = by_date.get
-    for flows_of_one in moves:
-        for d, a in flows_of_one:
-            by_date[d] = get(d, 0) + a
-    for d, a in extra:
+    for d, a in flows:
         by_date[d] = get(d, 0) + a
-    return Pooled([Flow(d, a) for d, a in sorted(by_date.items())], end_date, end_value)
+    return [Flow(d, a) for d, a in sorted(by_date.items())]
 
 
 # --- helpers ---
@@ -326,12 +378,20 @@ def _window(flows: Iterable[Flow], end_date: dt.date, end_value: Decimal, start_
     else:
         window = [f for f in flows if start_date < f.date <= end_date]  # type: ignore[operator]
     values = [end_value] + ([start_value] if start_value is not None else [])
-    if not all(Decimal(x).is_finite() for x in values + [f.amount for f in window]):
-        return window, NOT_FINITE_INPUT
-    if any(x < 0 for x in values):
-        return window, NEGATIVE_VALUATION
+    bad = _refused(values, [f.amount for f in window])
+    if bad:
+        return window, bad
     window.sort(key=lambda f: f.date)
     return window, None
+
+
+def _refused(values: list[Decimal], amounts: list[Decimal]) -> str | None:
+    """Why valuations (`values`: money in or out, taken by their size) and cash flows cannot be used, if so."""
+    if not all(Decimal(x).is_finite() for x in values + amounts):
+        return NOT_FINITE_INPUT
+    if any(x < 0 for x in values):
+        return NEGATIVE_VALUATION
+    return None
 
 
 def _xirr_bracketed(dates: Sequence[dt.date], amounts: Sequence[float], guess: float | None = None) -> float | None:
@@ -440,12 +500,10 @@ def _rate_of_log(g: float) -> float:
     return math.expm1(g) if g < 700 else math.inf  # exp(709.8) is the largest double
 
 
-def _simple_return(window: list[Flow], end_date: dt.date, end_value: Decimal, start_date: dt.date | None,
-                   start_value: Decimal | None) -> IrrResult:
-    money_in = sum((-f.amount for f in window if f.amount < 0), start_value or Decimal(0))
-    money_out = sum((f.amount for f in window if f.amount > 0), end_value)
-    used = ([Flow(start_date, -start_value)] if start_value is not None else []) + window  # type: ignore[arg-type]
-    used.append(Flow(end_date, end_value))
+def _simple_return(used: list[Flow]) -> IrrResult:
+    """(money out + end value) / (money in + start value) - 1 over `used` (the valuations included, as flows)."""
+    money_in = sum((-f.amount for f in used if f.amount < 0), Decimal(0))
+    money_out = sum((f.amount for f in used if f.amount > 0), Decimal(0))
     if money_in < PENNY:
         return _none(KINGSTON, NO_MONEY_IN + _UNDER_PENNY, used)
     if money_out < PENNY:
@@ -469,9 +527,3 @@ def _month_number(d: dt.date) -> int:
 
 def _month_start(number: int) -> dt.date:
     return dt.date(number // 12, number % 12 + 1, 1)
-
-
-def _one_month_after(d: dt.date) -> dt.date:
-    year, month = divmod(d.year * 12 + d.month, 12)  # the next month (d.month is 1-based)
-    month += 1
-    return dt.date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
