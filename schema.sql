@@ -83,6 +83,26 @@ CREATE FUNCTION public.current_firm_id() RETURNS uuid
 
 
 --
+-- Name: dashboard_written(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.dashboard_written() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF current_setting('wealthdesk.dashboard_written', true) IS DISTINCT FROM 'yes' THEN
+        IF current_firm_id() IS NOT NULL THEN
+            INSERT INTO dashboard_writes (firm_id) VALUES (current_firm_id());
+        ELSE
+            INSERT INTO dashboard_writes (firm_id) SELECT f.id FROM firms f;
+        END IF;
+        PERFORM set_config('wealthdesk.dashboard_written', 'yes', true);
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
 -- Name: ensure_audit_partitions(date, integer); Type: FUNCTION; Schema: public
 --
 
@@ -599,6 +619,15 @@ $$;
 
 
 --
+-- Name: product_revenue(numeric, numeric, numeric, numeric); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.product_revenue(fixed_direct numeric, fixed_facilitated numeric, percentage numeric, value numeric) RETURNS numeric
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT round(fixed_direct + fixed_facilitated + coalesce(value, 0) * percentage / 100, 2) $$;
+
+
+--
 -- Name: product_starts_before_its_funds(); Type: FUNCTION; Schema: public
 --
 
@@ -882,10 +911,28 @@ ALTER TABLE ONLY public.products FORCE ROW LEVEL SECURITY;
 
 
 --
--- Name: mv_product_positions; Type: MATERIALIZED VIEW; Schema: public
+-- Name: template_generations; Type: TABLE; Schema: public
 --
 
-CREATE MATERIALIZED VIEW public.mv_product_positions AS
+CREATE TABLE public.template_generations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    template_id uuid NOT NULL,
+    generation integer NOT NULL,
+    name text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT template_generations_generation_check CHECK ((generation >= 1)),
+    CONSTRAINT template_generations_name_check CHECK ((length(name) <= 200))
+);
+
+ALTER TABLE ONLY public.template_generations FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: product_positions_now; Type: VIEW; Schema: public
+--
+
+CREATE VIEW public.product_positions_now WITH (security_invoker='true') AS
  SELECT p.firm_id,
     p.id AS product_id,
     p.client_group_id,
@@ -893,17 +940,38 @@ CREATE MATERIALIZED VIEW public.mv_product_positions AS
     p.product_type,
     p.status,
     g.adviser_id,
+    tg.template_id,
     v.valuation_date,
     COALESCE(v.value, (0)::numeric) AS value,
-    round(((p.fixed_fee_direct + p.fixed_fee_facilitated) + ((COALESCE(v.value, (0)::numeric) * p.percentage_fee_facilitated) / (100)::numeric)), 2) AS revenue
-   FROM ((public.products p
+    public.product_revenue(p.fixed_fee_direct, p.fixed_fee_facilitated, p.percentage_fee_facilitated, v.value) AS revenue
+   FROM (((public.products p
      JOIN public.client_groups g ON ((g.id = p.client_group_id)))
+     LEFT JOIN public.template_generations tg ON ((tg.id = p.template_generation_id)))
      LEFT JOIN LATERAL ( SELECT pv.valuation_date,
             pv.value
            FROM public.portfolio_valuations pv
           WHERE (pv.product_id = p.id)
           ORDER BY pv.valuation_date DESC
-         LIMIT 1) v ON (true))
+         LIMIT 1) v ON (true));
+
+
+--
+-- Name: mv_product_positions; Type: MATERIALIZED VIEW; Schema: public
+--
+
+CREATE MATERIALIZED VIEW public.mv_product_positions AS
+ SELECT firm_id,
+    product_id,
+    client_group_id,
+    provider_id,
+    product_type,
+    status,
+    adviser_id,
+    template_id,
+    valuation_date,
+    value,
+    revenue
+   FROM public.product_positions_now
   WITH NO DATA;
 
 
@@ -958,6 +1026,156 @@ CREATE VIEW public.client_group_summaries WITH (security_barrier='true') AS
 
 
 --
+-- Name: dashboard_writes; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.dashboard_writes (
+    id bigint NOT NULL,
+    firm_id uuid NOT NULL,
+    xid xid8 DEFAULT pg_current_xact_id() NOT NULL,
+    written_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE ONLY public.dashboard_writes FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: dashboard_writes_id_seq; Type: SEQUENCE; Schema: public
+--
+
+ALTER TABLE public.dashboard_writes ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.dashboard_writes_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: firms; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.firms (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    base_currency character(3) DEFAULT 'GBP'::bpchar NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT firms_base_currency_check CHECK ((base_currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT firms_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
+    CONSTRAINT firms_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.firms FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: portfolio_funds; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.portfolio_funds (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    product_id uuid NOT NULL,
+    fund_id uuid NOT NULL,
+    target_weighting numeric(5,2),
+    start_date date NOT NULL,
+    end_date date,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT portfolio_funds_check CHECK (((end_date IS NULL) OR (end_date >= start_date))),
+    CONSTRAINT portfolio_funds_target_weighting_check CHECK (((target_weighting >= (0)::numeric) AND (target_weighting <= (100)::numeric))),
+    CONSTRAINT portfolio_funds_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.portfolio_funds FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: product_owners; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.product_owners (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    first_name text NOT NULL,
+    surname text NOT NULL,
+    known_as text,
+    date_of_birth date,
+    email text,
+    phone text,
+    status text DEFAULT 'active'::text NOT NULL,
+    inception_date date DEFAULT CURRENT_DATE NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT product_owners_date_of_birth_check CHECK ((date_of_birth >= '1900-01-01'::date)),
+    CONSTRAINT product_owners_email_check CHECK (((email ~ '^[^@\s]+@[^@\s]+$'::text) AND (length(email) <= 254))),
+    CONSTRAINT product_owners_first_name_check CHECK (((length(btrim(first_name)) >= 1) AND (length(btrim(first_name)) <= 100))),
+    CONSTRAINT product_owners_known_as_check CHECK ((length(known_as) <= 100)),
+    CONSTRAINT product_owners_phone_check CHECK ((length(phone) <= 40)),
+    CONSTRAINT product_owners_status_check CHECK ((status = ANY (ARRAY['active'::text, 'inactive'::text, 'deceased'::text]))),
+    CONSTRAINT product_owners_surname_check CHECK (((length(btrim(surname)) >= 1) AND (length(btrim(surname)) <= 100))),
+    CONSTRAINT product_owners_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.product_owners FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: mv_firm_counts; Type: MATERIALIZED VIEW; Schema: public
+--
+
+CREATE MATERIALIZED VIEW public.mv_firm_counts AS
+ SELECT f.id AS firm_id,
+    COALESCE(g.n, (0)::bigint) AS households,
+    COALESCE(o.n, (0)::bigint) AS people,
+    COALESCE(p.active, (0)::bigint) AS products,
+    COALESCE(p.lapsed, (0)::bigint) AS lapsed_products,
+    COALESCE(pf.n, (0)::bigint) AS portfolio_funds
+   FROM ((((public.firms f
+     LEFT JOIN ( SELECT client_groups.firm_id,
+            count(*) AS n
+           FROM public.client_groups
+          GROUP BY client_groups.firm_id) g ON ((g.firm_id = f.id)))
+     LEFT JOIN ( SELECT product_owners.firm_id,
+            count(*) AS n
+           FROM public.product_owners
+          GROUP BY product_owners.firm_id) o ON ((o.firm_id = f.id)))
+     LEFT JOIN ( SELECT products.firm_id,
+            count(*) FILTER (WHERE (products.status = 'active'::text)) AS active,
+            count(*) FILTER (WHERE (products.status = 'lapsed'::text)) AS lapsed
+           FROM public.products
+          GROUP BY products.firm_id) p ON ((p.firm_id = f.id)))
+     LEFT JOIN ( SELECT a.firm_id,
+            count(*) AS n
+           FROM (public.portfolio_funds a
+             JOIN public.products b ON ((b.id = a.product_id)))
+          WHERE ((a.end_date IS NULL) AND (b.status = 'active'::text))
+          GROUP BY a.firm_id) pf ON ((pf.firm_id = f.id)))
+  WITH NO DATA;
+
+
+--
+-- Name: firm_counts; Type: VIEW; Schema: public
+--
+
+CREATE VIEW public.firm_counts WITH (security_barrier='true') AS
+ SELECT firm_id,
+    households,
+    people,
+    products,
+    lapsed_products,
+    portfolio_funds
+   FROM public.mv_firm_counts
+  WHERE (firm_id = public.current_firm_id());
+
+
+--
 -- Name: mv_firm_dashboard; Type: MATERIALIZED VIEW; Schema: public
 --
 
@@ -969,7 +1187,7 @@ CREATE MATERIALIZED VIEW public.mv_firm_dashboard AS
     sum(pp.revenue) AS revenue,
     count(*) AS products
    FROM (public.mv_product_positions pp
-     CROSS JOIN LATERAL ( VALUES ('provider'::text,COALESCE((pp.provider_id)::text, 'none'::text)), ('product_type'::text,pp.product_type), ('adviser'::text,COALESCE((pp.adviser_id)::text, 'none'::text)), ('firm'::text,'total'::text)) d(dimension, key))
+     CROSS JOIN LATERAL ( VALUES ('provider'::text,COALESCE((pp.provider_id)::text, 'none'::text)), ('product_type'::text,pp.product_type), ('adviser'::text,COALESCE((pp.adviser_id)::text, 'none'::text)), ('template'::text,COALESCE((pp.template_id)::text, 'none'::text)), ('firm'::text,'total'::text)) d(dimension, key))
   WHERE (pp.status = 'active'::text)
   GROUP BY pp.firm_id, d.dimension, d.key
   WITH NO DATA;
@@ -993,25 +1211,6 @@ CREATE VIEW public.firm_dashboard WITH (security_barrier='true') AS
 
 
 --
--- Name: firms; Type: TABLE; Schema: public
---
-
-CREATE TABLE public.firms (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    name text NOT NULL,
-    base_currency character(3) DEFAULT 'GBP'::bpchar NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    version integer DEFAULT 1 NOT NULL,
-    CONSTRAINT firms_base_currency_check CHECK ((base_currency ~ '^[A-Z]{3}$'::text)),
-    CONSTRAINT firms_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
-    CONSTRAINT firms_version_check CHECK ((version >= 1))
-);
-
-ALTER TABLE ONLY public.firms FORCE ROW LEVEL SECURITY;
-
-
---
 -- Name: fund_valuations; Type: TABLE; Schema: public
 --
 
@@ -1029,6 +1228,72 @@ CREATE TABLE public.fund_valuations (
 );
 
 ALTER TABLE ONLY public.fund_valuations FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: mv_firm_fund_totals; Type: MATERIALIZED VIEW; Schema: public
+--
+
+CREATE MATERIALIZED VIEW public.mv_firm_fund_totals AS
+ SELECT pp.firm_id,
+    pf.fund_id,
+    sum(fv.value) AS funds_under_management,
+    count(*) AS portfolio_funds,
+    count(DISTINCT pp.product_id) AS products
+   FROM ((public.mv_product_positions pp
+     JOIN public.portfolio_funds pf ON ((pf.product_id = pp.product_id)))
+     JOIN public.fund_valuations fv ON (((fv.portfolio_fund_id = pf.id) AND (fv.valuation_date = pp.valuation_date))))
+  WHERE (pp.status = 'active'::text)
+  GROUP BY pp.firm_id, pf.fund_id
+  WITH NO DATA;
+
+
+--
+-- Name: firm_fund_totals; Type: VIEW; Schema: public
+--
+
+CREATE VIEW public.firm_fund_totals WITH (security_barrier='true') AS
+ SELECT firm_id,
+    fund_id,
+    funds_under_management,
+    portfolio_funds,
+    products
+   FROM public.mv_firm_fund_totals
+  WHERE (firm_id = public.current_firm_id());
+
+
+--
+-- Name: firm_irrs; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.firm_irrs (
+    firm_id uuid NOT NULL,
+    method text NOT NULL,
+    irr numeric(20,10),
+    reason text,
+    from_date date,
+    to_date date,
+    as_of timestamp with time zone NOT NULL,
+    CONSTRAINT firm_irrs_check CHECK (((irr IS NULL) OR (reason IS NULL))),
+    CONSTRAINT firm_irrs_method_check CHECK ((method = ANY (ARRAY['kingston_monthly'::text, 'xirr'::text])))
+);
+
+ALTER TABLE ONLY public.firm_irrs FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: firm_top_households; Type: VIEW; Schema: public
+--
+
+CREATE VIEW public.firm_top_households WITH (security_barrier='true') AS
+ SELECT client_group_id,
+    name,
+    funds_under_management,
+    revenue
+   FROM public.mv_client_group_summary
+  WHERE (firm_id = public.current_firm_id())
+  ORDER BY funds_under_management DESC, client_group_id
+ LIMIT 10;
 
 
 --
@@ -1144,29 +1409,6 @@ CREATE TABLE public.job_runs (
 
 
 --
--- Name: portfolio_funds; Type: TABLE; Schema: public
---
-
-CREATE TABLE public.portfolio_funds (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    firm_id uuid NOT NULL,
-    product_id uuid NOT NULL,
-    fund_id uuid NOT NULL,
-    target_weighting numeric(5,2),
-    start_date date NOT NULL,
-    end_date date,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    version integer DEFAULT 1 NOT NULL,
-    CONSTRAINT portfolio_funds_check CHECK (((end_date IS NULL) OR (end_date >= start_date))),
-    CONSTRAINT portfolio_funds_target_weighting_check CHECK (((target_weighting >= (0)::numeric) AND (target_weighting <= (100)::numeric))),
-    CONSTRAINT portfolio_funds_version_check CHECK ((version >= 1))
-);
-
-ALTER TABLE ONLY public.portfolio_funds FORCE ROW LEVEL SECURITY;
-
-
---
 -- Name: portfolio_templates; Type: TABLE; Schema: public
 --
 
@@ -1205,37 +1447,6 @@ ALTER TABLE ONLY public.product_flows FORCE ROW LEVEL SECURITY;
 
 
 --
--- Name: product_owners; Type: TABLE; Schema: public
---
-
-CREATE TABLE public.product_owners (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    firm_id uuid NOT NULL,
-    first_name text NOT NULL,
-    surname text NOT NULL,
-    known_as text,
-    date_of_birth date,
-    email text,
-    phone text,
-    status text DEFAULT 'active'::text NOT NULL,
-    inception_date date DEFAULT CURRENT_DATE NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    version integer DEFAULT 1 NOT NULL,
-    CONSTRAINT product_owners_date_of_birth_check CHECK ((date_of_birth >= '1900-01-01'::date)),
-    CONSTRAINT product_owners_email_check CHECK (((email ~ '^[^@\s]+@[^@\s]+$'::text) AND (length(email) <= 254))),
-    CONSTRAINT product_owners_first_name_check CHECK (((length(btrim(first_name)) >= 1) AND (length(btrim(first_name)) <= 100))),
-    CONSTRAINT product_owners_known_as_check CHECK ((length(known_as) <= 100)),
-    CONSTRAINT product_owners_phone_check CHECK ((length(phone) <= 40)),
-    CONSTRAINT product_owners_status_check CHECK ((status = ANY (ARRAY['active'::text, 'inactive'::text, 'deceased'::text]))),
-    CONSTRAINT product_owners_surname_check CHECK (((length(btrim(surname)) >= 1) AND (length(btrim(surname)) <= 100))),
-    CONSTRAINT product_owners_version_check CHECK ((version >= 1))
-);
-
-ALTER TABLE ONLY public.product_owners FORCE ROW LEVEL SECURITY;
-
-
---
 -- Name: product_positions; Type: VIEW; Schema: public
 --
 
@@ -1247,6 +1458,7 @@ CREATE VIEW public.product_positions WITH (security_barrier='true') AS
     p.product_type,
     p.status,
     p.adviser_id,
+    p.template_id,
     p.valuation_date,
     p.value,
     p.revenue,
@@ -1331,24 +1543,6 @@ CREATE TABLE public.template_generation_funds (
 );
 
 ALTER TABLE ONLY public.template_generation_funds FORCE ROW LEVEL SECURITY;
-
-
---
--- Name: template_generations; Type: TABLE; Schema: public
---
-
-CREATE TABLE public.template_generations (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    firm_id uuid NOT NULL,
-    template_id uuid NOT NULL,
-    generation integer NOT NULL,
-    name text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT template_generations_generation_check CHECK ((generation >= 1)),
-    CONSTRAINT template_generations_name_check CHECK ((length(name) <= 200))
-);
-
-ALTER TABLE ONLY public.template_generations FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -1460,6 +1654,22 @@ ALTER TABLE ONLY public.client_groups
 
 ALTER TABLE ONLY public.client_groups
     ADD CONSTRAINT client_groups_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: dashboard_writes dashboard_writes_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.dashboard_writes
+    ADD CONSTRAINT dashboard_writes_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: firm_irrs firm_irrs_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.firm_irrs
+    ADD CONSTRAINT firm_irrs_pkey PRIMARY KEY (firm_id, method);
 
 
 --
@@ -1768,6 +1978,13 @@ CREATE INDEX client_groups_name_trgm_idx ON public.client_groups USING gin (name
 
 
 --
+-- Name: dashboard_writes_firm_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX dashboard_writes_firm_idx ON public.dashboard_writes USING btree (firm_id, written_at);
+
+
+--
 -- Name: funds_isin_key; Type: INDEX; Schema: public
 --
 
@@ -1820,7 +2037,7 @@ CREATE INDEX job_runs_started_idx ON public.job_runs USING btree (started_at DES
 -- Name: mv_client_group_summary_fum_idx; Type: INDEX; Schema: public
 --
 
-CREATE INDEX mv_client_group_summary_fum_idx ON public.mv_client_group_summary USING btree (firm_id, funds_under_management DESC);
+CREATE INDEX mv_client_group_summary_fum_idx ON public.mv_client_group_summary USING btree (firm_id, funds_under_management DESC, client_group_id);
 
 
 --
@@ -1831,10 +2048,24 @@ CREATE UNIQUE INDEX mv_client_group_summary_key ON public.mv_client_group_summar
 
 
 --
+-- Name: mv_firm_counts_key; Type: INDEX; Schema: public
+--
+
+CREATE UNIQUE INDEX mv_firm_counts_key ON public.mv_firm_counts USING btree (firm_id);
+
+
+--
 -- Name: mv_firm_dashboard_key; Type: INDEX; Schema: public
 --
 
 CREATE UNIQUE INDEX mv_firm_dashboard_key ON public.mv_firm_dashboard USING btree (firm_id, dimension, key);
+
+
+--
+-- Name: mv_firm_fund_totals_key; Type: INDEX; Schema: public
+--
+
+CREATE UNIQUE INDEX mv_firm_fund_totals_key ON public.mv_firm_fund_totals USING btree (firm_id, fund_id);
 
 
 --
@@ -1961,6 +2192,55 @@ CREATE UNIQUE INDEX users_email_key ON public.users USING btree (email);
 --
 
 CREATE TRIGGER client_groups_touch BEFORE UPDATE ON public.client_groups FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: client_groups dashboard_written; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER dashboard_written AFTER INSERT OR DELETE OR UPDATE OF name, adviser_id ON public.client_groups FOR EACH STATEMENT EXECUTE FUNCTION public.dashboard_written();
+
+
+--
+-- Name: fund_valuations dashboard_written; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER dashboard_written AFTER INSERT OR DELETE OR UPDATE OF portfolio_fund_id, valuation_date, value ON public.fund_valuations FOR EACH STATEMENT EXECUTE FUNCTION public.dashboard_written();
+
+
+--
+-- Name: portfolio_funds dashboard_written; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER dashboard_written AFTER INSERT OR DELETE OR UPDATE OF product_id, fund_id, end_date ON public.portfolio_funds FOR EACH STATEMENT EXECUTE FUNCTION public.dashboard_written();
+
+
+--
+-- Name: portfolio_valuations dashboard_written; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER dashboard_written AFTER INSERT OR DELETE OR UPDATE ON public.portfolio_valuations FOR EACH STATEMENT EXECUTE FUNCTION public.dashboard_written();
+
+
+--
+-- Name: product_flows dashboard_written; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER dashboard_written AFTER INSERT OR DELETE OR UPDATE ON public.product_flows FOR EACH STATEMENT EXECUTE FUNCTION public.dashboard_written();
+
+
+--
+-- Name: product_owners dashboard_written; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER dashboard_written AFTER INSERT OR DELETE ON public.product_owners FOR EACH STATEMENT EXECUTE FUNCTION public.dashboard_written();
+
+
+--
+-- Name: products dashboard_written; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER dashboard_written AFTER INSERT OR DELETE OR UPDATE OF name, client_group_id, provider_id, product_type, status, fixed_fee_direct, fixed_fee_facilitated, percentage_fee_facilitated, template_generation_id ON public.products FOR EACH STATEMENT EXECUTE FUNCTION public.dashboard_written();
 
 
 --
@@ -2243,6 +2523,14 @@ ALTER TABLE ONLY public.client_groups
 
 
 --
+-- Name: firm_irrs firm_irrs_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.firm_irrs
+    ADD CONSTRAINT firm_irrs_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
 -- Name: fund_valuations fund_valuations_firm_id_portfolio_fund_id_fkey; Type: FK CONSTRAINT; Schema: public
 --
 
@@ -2427,6 +2715,18 @@ ALTER TABLE public.client_group_product_owners ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.client_groups ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: dashboard_writes; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.dashboard_writes ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: firm_irrs; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.firm_irrs ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: firms; Type: ROW SECURITY; Schema: public
 --
 
@@ -2488,6 +2788,20 @@ CREATE POLICY maintenance ON public.client_group_product_owners TO wealthdesk_ow
 --
 
 CREATE POLICY maintenance ON public.client_groups TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: dashboard_writes maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.dashboard_writes TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: firm_irrs maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.firm_irrs TO wealthdesk_owner USING (true) WITH CHECK (true);
 
 
 --
@@ -2708,6 +3022,20 @@ CREATE POLICY tenant ON public.client_group_product_owners USING ((firm_id = pub
 --
 
 CREATE POLICY tenant ON public.client_groups USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: dashboard_writes tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.dashboard_writes USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: firm_irrs tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.firm_irrs USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
 
 
 --
@@ -3079,6 +3407,20 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.products TO wealthdesk_app;
 
 
 --
+-- Name: TABLE template_generations; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.template_generations TO wealthdesk_app;
+
+
+--
+-- Name: TABLE product_positions_now; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.product_positions_now TO wealthdesk_app;
+
+
+--
 -- Name: TABLE client_group_summaries; Type: ACL; Schema: public
 --
 
@@ -3086,10 +3428,10 @@ GRANT SELECT ON TABLE public.client_group_summaries TO wealthdesk_app;
 
 
 --
--- Name: TABLE firm_dashboard; Type: ACL; Schema: public
+-- Name: TABLE dashboard_writes; Type: ACL; Schema: public
 --
 
-GRANT SELECT ON TABLE public.firm_dashboard TO wealthdesk_app;
+GRANT SELECT,INSERT ON TABLE public.dashboard_writes TO wealthdesk_app;
 
 
 --
@@ -3100,10 +3442,59 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.firms TO wealthdesk_app;
 
 
 --
+-- Name: TABLE portfolio_funds; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.portfolio_funds TO wealthdesk_app;
+
+
+--
+-- Name: TABLE product_owners; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.product_owners TO wealthdesk_app;
+
+
+--
+-- Name: TABLE firm_counts; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.firm_counts TO wealthdesk_app;
+
+
+--
+-- Name: TABLE firm_dashboard; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.firm_dashboard TO wealthdesk_app;
+
+
+--
 -- Name: TABLE fund_valuations; Type: ACL; Schema: public
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.fund_valuations TO wealthdesk_app;
+
+
+--
+-- Name: TABLE firm_fund_totals; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.firm_fund_totals TO wealthdesk_app;
+
+
+--
+-- Name: TABLE firm_irrs; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.firm_irrs TO wealthdesk_app;
+
+
+--
+-- Name: TABLE firm_top_households; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.firm_top_households TO wealthdesk_app;
 
 
 --
@@ -3142,13 +3533,6 @@ GRANT SELECT ON TABLE public.job_runs TO wealthdesk_app;
 
 
 --
--- Name: TABLE portfolio_funds; Type: ACL; Schema: public
---
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.portfolio_funds TO wealthdesk_app;
-
-
---
 -- Name: TABLE portfolio_templates; Type: ACL; Schema: public
 --
 
@@ -3160,13 +3544,6 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.portfolio_templates TO wealthd
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.product_flows TO wealthdesk_app;
-
-
---
--- Name: TABLE product_owners; Type: ACL; Schema: public
---
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.product_owners TO wealthdesk_app;
 
 
 --
@@ -3202,13 +3579,6 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.sessions TO wealthdesk_app;
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.template_generation_funds TO wealthdesk_app;
-
-
---
--- Name: TABLE template_generations; Type: ACL; Schema: public
---
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.template_generations TO wealthdesk_app;
 
 
 --

@@ -101,7 +101,8 @@ def _one_request_at_a_time(idle_timeout: float = 30.0) -> Any:
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "8000")), show_default="8000 or $PORT")
 @click.option("--no-demo", is_flag=True, help="Do not load the demo firm into an empty database.")
 def serve(port: int, no_demo: bool) -> None:
-    """Start the API on http://127.0.0.1:PORT (database up, migrations applied, demo firm when empty)."""
+    """Start the API on http://127.0.0.1:PORT (database up, migrations applied, demo firm when empty), with the
+    jobs scheduled every minute running in the background."""
     _prepare()
     from chalicelib.core import migrations
 
@@ -125,11 +126,20 @@ def serve(port: int, no_demo: bool) -> None:
         raise KeyboardInterrupt  # SIGTERM stops cleanly too (the database is stopped at exit)
 
     signal.signal(signal.SIGTERM, _terminate)
+    import threading
+
+    from chalicelib.ops.jobs import run_rate_jobs
+
+    stop = threading.Event()  # the jobs scheduled every minute run here as EventBridge runs them in AWS
+    jobs = threading.Thread(target=run_rate_jobs, args=(stop,), name="wealthdesk-jobs", daemon=True)
+    jobs.start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         click.echo("stopping the API and the database", err=True)
     finally:
+        stop.set()
+        jobs.join(timeout=30)
         db.close_pools()
 
 

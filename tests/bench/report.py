@@ -34,6 +34,7 @@ class Run:
     notes: list[str] = field(default_factory=list)
     products: Any = None  # tests.bench.products.ProductsResult: the managed-products figures (4-6)
     overview: Any = None  # tests.bench.overview.OverviewResult: the household overview
+    live: Any = None  # tests.bench.live.LiveResult: figures that are current (L1-L2)
 
 
 def _us(s: float) -> str:
@@ -62,6 +63,10 @@ def verdicts(run: Run) -> list[tuple[str, str, str, bool]]:
         from tests.bench import overview
 
         out += overview.verdicts(run.overview)
+    if run.live is not None:
+        from tests.bench import live
+
+        out += live.verdicts(run.live)
     return out
 
 
@@ -99,6 +104,10 @@ def render(run: Run) -> str:
         from tests.bench import overview
 
         out += overview.render(run.overview)
+    if run.live is not None:
+        from tests.bench import live
+
+        out += live.render(run.live)
     _method_notes(run, w)
     return "\n".join(out)
 

@@ -12,8 +12,9 @@ recompute, and dashboard/summary reads while refresh-views runs. Progress goes t
 Knobs for a quick look (the committed BENCHMARKS.md uses the defaults): BENCH_HOUSEHOLDS, BENCH_WORKERS,
 BENCH_SECONDS, BENCH_ROUNDS, BENCH_PRODUCT_HOUSEHOLDS (default 1,300), BENCH_OVERVIEW_HOUSEHOLDS (default 1,300),
 BENCH_PARTS (default "foundation,products,overview": "foundation" is figures 1-3, "products" figures 4-6,
-"overview" the household overview (tests/bench/overview.py); any of them alone), BENCH_OUTPUT (default
-BENCHMARKS.md at the repository root).
+"overview" the household overview (tests/bench/overview.py), "live" figures L1-L2 (the dashboard against the
+household summary, staleness under a writer: tests/bench/live.py, its knobs BENCH_LIVE_*); any of them alone),
+BENCH_OUTPUT (default BENCHMARKS.md at the repository root).
 """
 from __future__ import annotations
 
@@ -153,6 +154,11 @@ def main() -> int:
         if "overview" in parts:
             gc.collect()
             overview_result = _overview(database, app_module, _env_int("BENCH_OVERVIEW_HOUSEHOLDS", 1_300), phases)
+        live_result = None
+        if "live" in parts:  # figures L1-L2, a firm of its own (tests/bench/live.py)
+            from tests.bench import live
+
+            live_result = live.run(database, app_module, phases)
 
         elapsed = time.monotonic() - t0
         run = report.Run(command=command, started=started.strftime("%Y-%m-%d %H:%M UTC"), elapsed=elapsed,
@@ -160,7 +166,7 @@ def main() -> int:
                          database_note="embedded, temporary data directory" if database.server is not None
                          else "DATABASE_URL", households=households, versions=_versions(), overhead=over,
                          profile=prof, cold=cold, scale=main_run, control=control, facts=facts,
-                         products=products_result, overview=overview_result,
+                         products=products_result, overview=overview_result, live=live_result,
                          notes=["Machine load while each figure ran (the whole machine, this harness included): "
                                 + "; ".join(phases) + "."])
         output.write_text(report.render(run))

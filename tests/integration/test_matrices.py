@@ -216,7 +216,7 @@ def _shelf(client: Any, firm: Firm) -> Shelf:
         house = create_household(client, admin)
         _SHELVES[firm.id] = Shelf(house, make_book(client, admin, house, day="2023-06-30",
                                                    invested=("10000.00", "5000.00"), values=("11000.00", "5200.00")))
-        _refresh_views()  # so that the household has its summary
+        _refresh_views()  # so that the dashboard shows the book
     return _SHELVES[firm.id]
 
 
@@ -1343,8 +1343,7 @@ EXPECTATIONS: dict[tuple[str, str], Route] = {
         READ, 200, _get(lambda e: f"{G}/{e.shelf.house.group_id}/summary"),
         foreign=lambda t: [Prepared(f"{G}/{t.b_house.group_id}/summary"), Prepared(f"{G}/{t.b_empty_group}/summary")],
         listing=Listing(lambda t, f: f"{G}/{t.house_of(f).group_id}/summary",
-                        lambda t, f: ids_of("SELECT client_group_id FROM mv_client_group_summary "
-                                            "WHERE client_group_id = %s", (t.house_of(f).group_id,)),
+                        lambda t, f: ids_of("SELECT id FROM client_groups WHERE id = %s", (t.house_of(f).group_id,)),
                         extract=lambda body: [body["client_group_id"]])),
     ("GET", "/v1/dashboard"): Route(
         READ, 200, _get("/v1/dashboard"),
