@@ -41,6 +41,48 @@ def list_groups(tx: Tx, keyset: Keyset, *, status: str | None, type_: str | None
                           **keyset.params()})
 
 
+# A household's money, live (docs/domain.md, "The household list"): over its products, each at its latest complete
+# valuation (one backward probe of the portfolio_valuations primary key, product_id + valuation_date, per product),
+# the sum of the active products' values and their number, and the latest valuation date of any of its products. The
+# same rule as the summary view's (mv_client_group_summary), read from the current rows instead of the nightly view.
+_FUM_OF_GROUP = (
+    "SELECT round(coalesce(sum(v.value) FILTER (WHERE p.status = 'active'), 0), 2) AS funds_under_management, "
+    "count(*) FILTER (WHERE p.status = 'active') AS product_count, "
+    "max(v.valuation_date) AS latest_valuation_date "
+    "FROM products p LEFT JOIN LATERAL (SELECT pv.valuation_date, pv.value FROM portfolio_valuations pv "
+    "WHERE pv.product_id = p.id ORDER BY pv.valuation_date DESC LIMIT 1) v ON true "
+    "WHERE p.client_group_id = {group}")
+
+_GROUP_FILTERS = ("(%(status)s::text IS NULL OR status = %(status)s) "
+                  "AND (%(type)s::text IS NULL OR type = %(type)s) "
+                  "AND (%(adviser)s::uuid IS NULL OR adviser_id = %(adviser)s) "
+                  "AND (%(q)s::text IS NULL OR name ILIKE %(q)s)")
+
+
+def list_groups_with_fum(tx: Tx, keyset: Keyset, *, status: str | None, type_: str | None, q: str | None,
+                         adviser_id: UUID | None) -> list[dict[str, Any]]:
+    """The list with each household's money (`_FUM_OF_GROUP`). Sorted by a column of client_groups, the page is
+    cut first (the plain list's query) and only its rows are valued; sorted by `fum`, every household that passes
+    the filters is valued, then ordered and cut (the keyset compares the live figure)."""
+    from psycopg import sql
+
+    if keyset.sort.removeprefix("-") == "fum":
+        query = sql.SQL(
+            "SELECT * FROM (SELECT " + GROUP_COLUMNS + ", f.funds_under_management, f.product_count, "
+            "f.latest_valuation_date FROM client_groups g CROSS JOIN LATERAL (" + _FUM_OF_GROUP.format(group="g.id")
+            + ") f WHERE " + _GROUP_FILTERS + ") x "
+            "WHERE {after} ORDER BY {order} LIMIT %(_ks_limit)s")
+    else:
+        query = sql.SQL(
+            "SELECT page.*, f.funds_under_management, f.product_count, f.latest_valuation_date FROM ("
+            "SELECT " + GROUP_COLUMNS + " FROM client_groups WHERE " + _GROUP_FILTERS + " "
+            "AND {after} ORDER BY {order} LIMIT %(_ks_limit)s) page "
+            "CROSS JOIN LATERAL (" + _FUM_OF_GROUP.format(group="page.id") + ") f ORDER BY {order}")
+    query = query.format(after=keyset.where(), order=keyset.order_by())
+    return tx.all(query, {"status": status, "type": type_, "adviser": adviser_id, "q": like_pattern(q),
+                          **keyset.params()})
+
+
 def update_group(tx: Tx, group_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
     return rows.update(tx, "client_groups", group_id, changes, GROUP_COLUMNS)
 
