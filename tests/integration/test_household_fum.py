@@ -91,8 +91,9 @@ def book(api: Any) -> dict[str, Any]:
 
     - mixed: product A with two non-cash funds (complete on 2023-03-31: 1,000.10 + 2,000.20; on 2023-04-30 only
       one fund is valued, so that date is not complete), product B with one fund (latest 499.99 on 2023-02-28),
-      product C lapsed (valued 700.00, then 0.00 on 2023-06-30: the latest date of the household, from a lapsed
-      product) and product D active without any valuation. FUM 3,500.29, 3 active products, latest 2023-06-30.
+      product C lapsed (valued 700.00, then 0.00 on 2023-06-30, lapsed, then valued 250.00 on 2023-08-31: the
+      latest date of the household comes from a lapsed product, whose value is not counted) and product D active
+      without any valuation. FUM 3,500.29, 3 active products, latest 2023-08-31.
     - unvalued: one active product, never valued: FUM 0.00, 1 product, date null.
     - empty: no products: FUM 0.00, 0 products, date null.
     - tie_a and tie_b: one product each valued 1,234.56 (the same figure; the id orders them).
@@ -121,8 +122,9 @@ def book(api: Any) -> dict[str, Any]:
     add_valuation(api, w, c1, "2022-06-30", "700.00")
     add_valuation(api, w, c1, "2023-06-30", "0.00")
     expect_status(send(api, "POST", f"/v1/products/{c}/lapse", headers=w), 200)
+    add_valuation(api, w, c1, "2023-08-31", "250.00")  # a lapsed product's history corrected: it stays out of FUM
     _product(api, w, mixed)  # D: active, never valued
-    mixed.fum, mixed.count, mixed.latest = Decimal("3500.29"), 3, "2023-06-30"
+    mixed.fum, mixed.count, mixed.latest = Decimal("3500.29"), 3, "2023-08-31"
 
     unvalued = _house(api, w, "unvalued household", type="couple", status="dormant")
     _product(api, w, unvalued)
