@@ -41,43 +41,33 @@ def list_groups(tx: Tx, keyset: Keyset, *, status: str | None, type_: str | None
                           **keyset.params()})
 
 
-# A household's money, live (docs/domain.md, "The household list"): over its products, each at its latest complete
-# valuation (one backward probe of the portfolio_valuations primary key, product_id + valuation_date, per product),
-# the sum of the active products' values and their number, and the latest valuation date of any of its products. The
-# same rule as the summary view's (mv_client_group_summary), read from the current rows instead of the nightly view.
-_FUM_OF_GROUP = (
-    "SELECT round(coalesce(sum(v.value) FILTER (WHERE p.status = 'active'), 0), 2) AS funds_under_management, "
-    "count(*) FILTER (WHERE p.status = 'active') AS product_count, "
-    "max(v.valuation_date) AS latest_valuation_date "
-    "FROM products p LEFT JOIN LATERAL (SELECT pv.valuation_date, pv.value FROM portfolio_valuations pv "
-    "WHERE pv.product_id = p.id ORDER BY pv.valuation_date DESC LIMIT 1) v ON true "
-    "WHERE p.client_group_id = {group}")
-
-_GROUP_FILTERS = ("(%(status)s::text IS NULL OR status = %(status)s) "
-                  "AND (%(type)s::text IS NULL OR type = %(type)s) "
-                  "AND (%(adviser)s::uuid IS NULL OR adviser_id = %(adviser)s) "
-                  "AND (%(q)s::text IS NULL OR name ILIKE %(q)s)")
+_GROUP_FILTERS = ("(%(status)s::text IS NULL OR g.status = %(status)s) "
+                  "AND (%(type)s::text IS NULL OR g.type = %(type)s) "
+                  "AND (%(adviser)s::uuid IS NULL OR g.adviser_id = %(adviser)s) "
+                  "AND (%(q)s::text IS NULL OR g.name ILIKE %(q)s)")
+_FUM_COLUMNS = "f.funds_under_management, f.product_count, f.latest_valuation_date"
 
 
 def list_groups_with_fum(tx: Tx, keyset: Keyset, *, status: str | None, type_: str | None, q: str | None,
                          adviser_id: UUID | None) -> list[dict[str, Any]]:
-    """The list with each household's money (`_FUM_OF_GROUP`). Sorted by a column of client_groups, the page is
-    cut first (the plain list's query) and only its rows are valued; sorted by `fum`, every household that passes
-    the filters is valued, then ordered and cut (the keyset compares the live figure)."""
+    """The list with each household's money from client_group_fum, which the database keeps in step with products
+    and portfolio valuations in each writer's transaction (migration 0016: the rule is client_group_fum_of). In a
+    client_groups order the page is cut by the plain list's query, then joined to its rows by key; in the fum
+    order the page is read from client_group_fum's (firm, fum, household) index, its id exposed as `id` so that
+    the keyset compares that index's columns."""
     from psycopg import sql
 
     if keyset.sort.removeprefix("-") == "fum":
+        columns = "f.client_group_id AS id, " + ", ".join("g." + c for c in GROUP_COLUMNS.split(", ")[1:])
         query = sql.SQL(
-            "SELECT * FROM (SELECT " + GROUP_COLUMNS + ", f.funds_under_management, f.product_count, "
-            "f.latest_valuation_date FROM client_groups g CROSS JOIN LATERAL (" + _FUM_OF_GROUP.format(group="g.id")
-            + ") f WHERE " + _GROUP_FILTERS + ") x "
+            "SELECT * FROM (SELECT " + columns + ", " + _FUM_COLUMNS + " FROM client_group_fum f "
+            "JOIN client_groups g ON g.id = f.client_group_id WHERE " + _GROUP_FILTERS + ") x "
             "WHERE {after} ORDER BY {order} LIMIT %(_ks_limit)s")
     else:
         query = sql.SQL(
-            "SELECT page.*, f.funds_under_management, f.product_count, f.latest_valuation_date FROM ("
-            "SELECT " + GROUP_COLUMNS + " FROM client_groups WHERE " + _GROUP_FILTERS + " "
-            "AND {after} ORDER BY {order} LIMIT %(_ks_limit)s) page "
-            "CROSS JOIN LATERAL (" + _FUM_OF_GROUP.format(group="page.id") + ") f ORDER BY {order}")
+            "SELECT g.*, " + _FUM_COLUMNS + " FROM (SELECT " + GROUP_COLUMNS + " FROM client_groups g WHERE "
+            + _GROUP_FILTERS + " AND {after} ORDER BY {order} LIMIT %(_ks_limit)s) g "
+            "JOIN client_group_fum f ON f.client_group_id = g.id ORDER BY {order}")
     query = query.format(after=keyset.where(), order=keyset.order_by())
     return tx.all(query, {"status": status, "type": type_, "adviser": adviser_id, "q": like_pattern(q),
                           **keyset.params()})

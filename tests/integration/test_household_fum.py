@@ -191,7 +191,7 @@ def test_figures_equal_the_summary_and_the_products_latest_valuations(api: Any, 
     rows = {i["id"]: i for i in expect_status(_get(api, w, "include=fum&limit=200"), 200)["items"]}
     for name, house in book["houses"].items():
         summary = expect_status(send(api, "GET", f"/v1/client-groups/{house.id}/summary", headers=w), 200)
-        assert not summary["pending_refresh"], name
+        assert not summary.get("pending_refresh"), name
         assert _figures(rows[house.id]) == (Decimal(summary["funds_under_management"]), summary["active_products"],
                                             summary["latest_valuation_date"]), name
         # and from each product's own complete valuations, read through the products API
@@ -210,7 +210,7 @@ def test_figures_equal_the_summary_and_the_products_latest_valuations(api: Any, 
 
 
 def test_a_valuation_written_shows_at_once(api: Any, book: dict[str, Any]) -> None:
-    """Live figures, not the nightly view's: the summary still shows the last refresh."""
+    """Live figures, not a nightly view's: what a write changes shows on the next request, views refreshed or not."""
     from chalicelib.ops.jobs import run_job
 
     firm = make_firm()
@@ -225,10 +225,8 @@ def test_a_valuation_written_shows_at_once(api: Any, book: dict[str, Any]) -> No
         return expect_status(_get(api, w, "include=fum"), 200)["items"][0]
 
     assert _figures(row()) == (Decimal("100.00"), 1, "2024-01-31")
-    add_valuation(api, w, pf, "2024-02-29", "123.45")
+    add_valuation(api, w, pf, "2024-02-29", "123.45")  # no refresh of any view since
     assert _figures(row()) == (Decimal("123.45"), 1, "2024-02-29")
-    summary = expect_status(send(api, "GET", f"/v1/client-groups/{house.id}/summary", headers=w), 200)
-    assert Decimal(summary["funds_under_management"]) == Decimal("100.00")  # the view, as of its refresh
     # a product lapsed or reactivated, or a new one, changes the figures at once too
     add_valuation(api, w, pf, "2024-03-31", "0.00")
     expect_status(send(api, "POST", f"/v1/products/{pid}/lapse", headers=w), 200)
