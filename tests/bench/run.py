@@ -11,8 +11,9 @@ recompute, and dashboard/summary reads while refresh-views runs. Progress goes t
 
 Knobs for a quick look (the committed BENCHMARKS.md uses the defaults): BENCH_HOUSEHOLDS, BENCH_WORKERS,
 BENCH_SECONDS, BENCH_ROUNDS, BENCH_PRODUCT_HOUSEHOLDS (default 1,300), BENCH_PARTS (default
-"foundation,products": "foundation" is figures 1-3, "products" figures 4-6; either part alone), BENCH_OUTPUT
-(default BENCHMARKS.md at the repository root).
+"foundation,products": "foundation" is figures 1-3, "products" figures 4-6; either part alone; "fum" the household
+list with money, tests/bench/fum.py, on a third firm of BENCH_HOUSEHOLDS households with BENCH_FUM_MONTHS month
+ends of history each, default 24), BENCH_OUTPUT (default BENCHMARKS.md at the repository root).
 """
 from __future__ import annotations
 
@@ -148,13 +149,18 @@ def main() -> int:
         if "products" in parts:
             products_result = _products(database, app_module, product_households, phases)
 
+        fum_result = None
+        gc.collect()
+        if "fum" in parts:
+            fum_result = _fum(database, app_module, households, _env_int("BENCH_FUM_MONTHS", 24), phases)
+
         elapsed = time.monotonic() - t0
         run = report.Run(command=command, started=started.strftime("%Y-%m-%d %H:%M UTC"), elapsed=elapsed,
                          machine=machine, postgres=database.version,
                          database_note="embedded, temporary data directory" if database.server is not None
                          else "DATABASE_URL", households=households, versions=_versions(), overhead=over,
                          profile=prof, cold=cold, scale=main_run, control=control, facts=facts,
-                         products=products_result,
+                         products=products_result, fum=fum_result,
                          notes=["Machine load while each figure ran (the whole machine, this harness included): "
                                 + "; ".join(phases) + "."])
         output.write_text(report.render(run))
@@ -192,6 +198,20 @@ def _products(database: Any, app_module: object, households: int, phases: list[s
                f"{len(f.refreshes.get('concurrently', []))} refreshes")
     return products.ProductsResult(households=households, load=load, group_irr=group, recompute=recompute,
                                    refresh=refresh)
+
+
+def _fum(database: Any, app_module: object, households: int, months: int, phases: list[str]) -> object:
+    """The household list with money: a firm of its own with products and valuations, then tests/bench/fum.py."""
+    from chalicelib.core.context import RequestContext
+    from chalicelib.firms import service
+    from tests.bench import common, fum, products_data
+
+    firm = common.make_firm(households)
+    with Phase("loading the fum data", phases):
+        load = products_data.load(firm, admin_url=database.admin_url, months=months)
+    firm.token = service.login(RequestContext(), firm.admin["email"], common.PASSWORD).access_token
+    with Phase("the household list with money", phases):
+        return fum.measure(app_module, firm, load, months)
 
 
 def pct_ms(values: list[float]) -> str:
