@@ -29,8 +29,9 @@ class ClientGroupOut(ApiModel):
 
 
 class ClientGroupListItemOut(ClientGroupOut):
-    """A row of the household list: with `include=fum` it also carries the household's money, computed live from
-    the current rows (docs/domain.md, "The household list"); without it these fields are absent."""
+    """A row of the household list: with `include=fum` it also carries the household's money, live (the database
+    keeps it in step in every writer's transaction; docs/domain.md, "The household list"); without include=fum
+    these fields are absent."""
 
     funds_under_management: Decimal | None = Field(None, description=(
         "With include=fum: the sum of the household's active products' latest complete valuations, to the penny "
@@ -58,7 +59,7 @@ class ClientGroupPatchIn(StrictModel):
     notes: str | None = Field(None, max_length=10000)
 
 
-# `fum` sorts by the live funds under management, which only the include=fum query computes (the service refuses
+# `fum` sorts by the live funds under management, which only the include=fum query reads (the service refuses
 # sort=fum without include=fum); ties are broken by the id, as for every sort.
 GROUPS = ListSpec("client_groups", {"name": (("name", "text"),), "created_at": (("created_at", "timestamptz"),),
                                      "updated_at": (("updated_at", "timestamptz"),),
@@ -78,8 +79,8 @@ class ClientGroupListQuery(ListQuery):
     q: str | None = Field(None, min_length=1, max_length=200, description="Case-insensitive match on the name")
     adviser_id: UUID | None = None
     include: Literal["fum"] | None = Field(None, description=(
-        "fum: add each household's funds_under_management, product_count and latest_valuation_date, computed "
-        "live from the current rows"))
+        "fum: add each household's funds_under_management, product_count and latest_valuation_date, live (kept "
+        "in step with its products and valuations by every write)"))
 
 
 def _not_future(v: date | None) -> date | None:

@@ -27,8 +27,9 @@ owners_api = Api("product-owners", resources={"owner_id": "product owner"})
 def list_client_groups(req: ApiRequest) -> Page[ClientGroupOut]:
     """Households in keyset pages. With `include=fum` each row also has `funds_under_management` (its active
     products' latest complete valuations, summed), `product_count` (active products) and `latest_valuation_date`
-    (any of its products), computed live from the current rows; `sort=fum` / `sort=-fum` order by that figure (ties
-    by id) and need include=fum. Without include=fum those fields are absent."""
+    (any of its products), live: the database keeps them in step in every writer's transaction. `sort=fum` /
+    `sort=-fum` order by that figure (ties by id) and need include=fum. Without include=fum those fields are
+    absent."""
     rows, cursor = service.list_groups(req.ctx, req.query)
     return page_of(ClientGroupListItemOut if req.query.include == "fum" else ClientGroupOut, rows, cursor)
 
