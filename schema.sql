@@ -909,9 +909,10 @@ CREATE TABLE public.client_group_fum (
     firm_id uuid NOT NULL,
     client_group_id uuid NOT NULL,
     funds_under_management numeric(24,2) DEFAULT 0 NOT NULL,
+    fum_pennies bigint GENERATED ALWAYS AS (((funds_under_management * (100)::numeric))::bigint) STORED NOT NULL,
     product_count integer DEFAULT 0 NOT NULL,
     latest_valuation_date date,
-    CONSTRAINT client_group_fum_funds_under_management_check CHECK ((funds_under_management >= (0)::numeric)),
+    CONSTRAINT client_group_fum_funds_under_management_check CHECK (((funds_under_management >= (0)::numeric) AND (funds_under_management < ('90000000000000000'::bigint)::numeric))),
     CONSTRAINT client_group_fum_product_count_check CHECK ((product_count >= 0))
 );
 
@@ -1891,7 +1892,7 @@ CREATE INDEX cgpo_owner_idx ON public.client_group_product_owners USING btree (p
 -- Name: client_group_fum_order_idx; Type: INDEX; Schema: public
 --
 
-CREATE INDEX client_group_fum_order_idx ON public.client_group_fum USING btree (firm_id, funds_under_management, client_group_id);
+CREATE INDEX client_group_fum_order_idx ON public.client_group_fum USING btree (firm_id, fum_pennies, client_group_id);
 
 
 --

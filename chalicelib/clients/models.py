@@ -59,11 +59,12 @@ class ClientGroupPatchIn(StrictModel):
     notes: str | None = Field(None, max_length=10000)
 
 
-# `fum` sorts by the live funds under management, which only the include=fum query reads (the service refuses
-# sort=fum without include=fum); ties are broken by the id, as for every sort.
+# `fum` sorts by the live funds under management in pennies (client_group_fum.fum_pennies, migration 0016), which
+# only the include=fum query reads (the service refuses sort=fum without include=fum); ties are broken by the id,
+# as for every sort.
 GROUPS = ListSpec("client_groups", {"name": (("name", "text"),), "created_at": (("created_at", "timestamptz"),),
                                      "updated_at": (("updated_at", "timestamptz"),),
-                                     "fum": (("funds_under_management", "numeric"),)}, default_sort="name")
+                                     "fum": (("fum_pennies", "bigint"),)}, default_sort="name")
 OWNERS = ListSpec("product_owners", {"surname": (("surname", "text"), ("first_name", "text")),
                                      "first_name": (("first_name", "text"), ("surname", "text")),
                                      "inception_date": (("inception_date", "date"),),

@@ -53,14 +53,14 @@ def list_groups_with_fum(tx: Tx, keyset: Keyset, *, status: str | None, type_: s
     """The list with each household's money from client_group_fum, which the database keeps in step with products
     and portfolio valuations in each writer's transaction (migration 0016: the rule is client_group_fum_of). In a
     client_groups order the page is cut by the plain list's query, then joined to its rows by key; in the fum
-    order the page is read from client_group_fum's (firm, fum, household) index, its id exposed as `id` so that
-    the keyset compares that index's columns."""
+    order the page is read from client_group_fum's (firm, fum in pennies, household) index, its id exposed as `id`
+    so that the keyset compares that index's columns (and seeks: bigint and uuid comparisons are leakproof)."""
     from psycopg import sql
 
     if keyset.sort.removeprefix("-") == "fum":
         columns = "f.client_group_id AS id, " + ", ".join("g." + c for c in GROUP_COLUMNS.split(", ")[1:])
         query = sql.SQL(
-            "SELECT * FROM (SELECT " + columns + ", " + _FUM_COLUMNS + " FROM client_group_fum f "
+            "SELECT * FROM (SELECT " + columns + ", " + _FUM_COLUMNS + ", f.fum_pennies FROM client_group_fum f "
             "JOIN client_groups g ON g.id = f.client_group_id WHERE " + _GROUP_FILTERS + ") x "
             "WHERE {after} ORDER BY {order} LIMIT %(_ks_limit)s")
     else:

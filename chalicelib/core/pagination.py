@@ -174,9 +174,20 @@ def _plain_decimal(value: str) -> Decimal:
 
 _PLAIN_DECIMAL = re.compile(r"-?[0-9]{1,40}(\.[0-9]{1,20})?")
 
+
+def _integer(bits: int) -> Any:
+    """An integer cursor value in the column's range, in plain digits: int() alone would also read " 7" and "1_000",
+    and a value out of range would be PostgreSQL's error (a 500) instead of a refused cursor."""
+    def parse(value: str) -> int:
+        if not re.fullmatch(r"-?[0-9]{1,20}", value) or not -(2 ** (bits - 1)) <= int(value) < 2 ** (bits - 1):
+            raise ValueError("not an integer of the column's range")
+        return int(value)
+    return parse
+
+
 # A cursor value's column type -> what reads it (text needs nothing).
 _PARSERS: dict[str, Any] = {"uuid": UUID, "date": date.fromisoformat, "timestamptz": datetime.fromisoformat,
-                            "numeric": _plain_decimal, "integer": int, "bigint": int}
+                            "numeric": _plain_decimal, "integer": _integer(32), "bigint": _integer(64)}
 
 
 def _parses_as(value: str, sql_type: str) -> bool:

@@ -301,7 +301,11 @@ def test_a_plain_cursor_is_refused_by_the_fum_sort_and_back(api: Any, book: dict
     ["client_groups", "-fum", "NaN", str(UUID(int=1))],
     ["client_groups", "-fum", "Infinity", str(UUID(int=1))],
     ["client_groups", "-fum", "1e999999", str(UUID(int=1))],
-    ["client_groups", "-fum", "12.5", "not-a-uuid"],
+    ["client_groups", "-fum", "1250", "not-a-uuid"],
+    ["client_groups", "-fum", "12.50", str(UUID(int=1))],  # the cursor carries pennies
+    ["client_groups", "-fum", " 1250", str(UUID(int=1))],
+    ["client_groups", "-fum", "1_250", str(UUID(int=1))],
+    ["client_groups", "-fum", "99999999999999999999", str(UUID(int=1))],  # beyond bigint: refused, not a 500
     ["client_groups", "-fum", "", str(UUID(int=1))],
     ["client_groups", "-fum", str(UUID(int=1))],
 ])
@@ -311,7 +315,7 @@ def test_a_forged_fum_cursor_is_refused(api: Any, book: dict[str, Any], values: 
 
 def test_a_well_formed_fum_cursor_starts_after_its_figure(api: Any, book: dict[str, Any]) -> None:
     houses = book["houses"]
-    cursor = b64_cursor(["client_groups", "-fum", "1234.56", str(UUID(int=0))])
+    cursor = b64_cursor(["client_groups", "-fum", "123456", str(UUID(int=0))])  # 1,234.56 in pennies
     items = expect_status(_get(api, book["auth"], f"include=fum&sort=-fum&cursor={cursor}"), 200)["items"]
     assert [i["id"] for i in items] == _by_fum([houses["cash"], houses["unvalued"], houses["empty"]], True)
 
@@ -349,3 +353,23 @@ def test_another_firms_households_and_money_never_appear(api: Any, book: dict[st
                     assert _figures(i) == (mine[i["id"]].fum, mine[i["id"]].count, mine[i["id"]].latest)
     their_rows = expect_status(_get(api, other.auth("viewer"), "include=fum&sort=-fum"), 200)["items"]
     assert [(i["id"], i["funds_under_management"]) for i in their_rows] == [(theirs.id, "999999.99")]
+
+
+def test_a_write_that_takes_a_households_money_past_the_limit_is_refused(api: Any) -> None:
+    """The figure is kept in pennies too (a bigint): a household's funds under management stay below
+    90,000,000,000,000,000.00 (nine products at the largest value a product can have), and the write that would
+    take them there is a 422 that changes nothing."""
+    firm = make_firm()
+    w = firm.auth("adviser")
+    house = _house(api, w, "very rich household")
+    fund = create_fund(api, w)["id"]
+    pfs = [add_portfolio_fund(api, w, _product(api, w, house), fund)["id"] for _ in range(10)]
+    for pf in pfs[:9]:
+        add_valuation(api, w, pf, "2023-01-31", "9999999999999999.99")
+    assert _figures(expect_status(_get(api, w, "include=fum"), 200)["items"][0]) == (
+        Decimal("89999999999999999.91"), 10, "2023-01-31")
+    resp = send(api, "POST", f"/v1/portfolio-funds/{pfs[9]}/valuations", headers=w,
+                body={"valuation_date": "2023-01-31", "value": "9999999999999999.99"})
+    assert_problem(resp, 422)
+    assert _figures(expect_status(_get(api, w, "include=fum"), 200)["items"][0]) == (
+        Decimal("89999999999999999.91"), 10, "2023-01-31")
