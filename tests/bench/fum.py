@@ -12,7 +12,8 @@ The firm: 13,000 households from `chalicelib.demo.load` (tests/bench/common.make
 funds, fund valuations and cash flows from the managed-products builder (tests/bench/products_data.load), with
 BENCH_FUM_MONTHS (default 24) month ends of history per fund instead of that part's 120, so that 13,000 households
 load in minutes; the portfolio valuations follow by the database's triggers. The query plans (EXPLAIN ANALYZE,
-BUFFERS) of the three shapes are kept for the report.
+BUFFERS) of the store's query shapes are kept for the report, with the plan of valuing every household live (what
+sort=-fum would cost without client_group_fum, migration 0016).
 """
 from __future__ import annotations
 
