@@ -74,6 +74,63 @@ CREATE FUNCTION public.auth_user_by_email(p_email text) RETURNS TABLE(id uuid, f
 
 
 --
+-- Name: client_group_fum_of(uuid[]); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.client_group_fum_of(p_groups uuid[]) RETURNS TABLE(firm_id uuid, client_group_id uuid, funds_under_management numeric, product_count integer, latest_valuation_date date)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT g.firm_id, g.id,
+           coalesce(sum(v.value) FILTER (WHERE p.status = 'active'), 0),
+           (count(p.id) FILTER (WHERE p.status = 'active'))::integer,
+           max(v.valuation_date)
+    FROM client_groups g
+    LEFT JOIN products p ON p.client_group_id = g.id
+    LEFT JOIN LATERAL (SELECT pv.valuation_date, pv.value FROM portfolio_valuations pv
+                       WHERE pv.product_id = p.id ORDER BY pv.valuation_date DESC LIMIT 1) v ON true
+    WHERE g.id = ANY (p_groups)
+    GROUP BY g.firm_id, g.id
+$$;
+
+
+--
+-- Name: client_group_fum_refresh(uuid[]); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.client_group_fum_refresh(p_groups uuid[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM 1 FROM client_group_fum f WHERE f.client_group_id = ANY (p_groups)
+        ORDER BY f.client_group_id FOR NO KEY UPDATE;
+    INSERT INTO client_group_fum AS f (firm_id, client_group_id, funds_under_management, product_count,
+                                       latest_valuation_date)
+    SELECT x.firm_id, x.client_group_id, x.funds_under_management, x.product_count, x.latest_valuation_date
+    FROM client_group_fum_of(p_groups) x ORDER BY x.client_group_id
+    ON CONFLICT (client_group_id) DO UPDATE
+        SET funds_under_management = EXCLUDED.funds_under_management, product_count = EXCLUDED.product_count,
+            latest_valuation_date = EXCLUDED.latest_valuation_date
+        WHERE (f.funds_under_management, f.product_count, f.latest_valuation_date)
+              IS DISTINCT FROM (EXCLUDED.funds_under_management, EXCLUDED.product_count,
+                                EXCLUDED.latest_valuation_date);
+END $$;
+
+
+--
+-- Name: client_groups_fum_insert(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.client_groups_fum_insert() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO client_group_fum (firm_id, client_group_id)
+    SELECT n.firm_id, n.id FROM new_rows n ORDER BY n.id ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+
+
+--
 -- Name: current_firm_id(); Type: FUNCTION; Schema: public
 --
 
@@ -547,6 +604,38 @@ END $$;
 
 
 --
+-- Name: portfolio_valuations_fum(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.portfolio_valuations_fum() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    groups uuid[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg(DISTINCT p.client_group_id) INTO groups
+        FROM (SELECT DISTINCT n.product_id FROM new_rows n) t JOIN products p ON p.id = t.product_id;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT array_agg(DISTINCT p.client_group_id) INTO groups
+        FROM (SELECT DISTINCT o.product_id FROM old_rows o) t JOIN products p ON p.id = t.product_id;
+    ELSE
+        SELECT array_agg(DISTINCT p.client_group_id) INTO groups
+        FROM ((SELECT product_id, valuation_date, value FROM new_rows
+               EXCEPT SELECT product_id, valuation_date, value FROM old_rows)
+              UNION
+              (SELECT product_id, valuation_date, value FROM old_rows
+               EXCEPT SELECT product_id, valuation_date, value FROM new_rows)) c
+        JOIN products p ON p.id = c.product_id;
+    END IF;
+    IF groups IS NOT NULL THEN
+        PERFORM client_group_fum_refresh(groups);
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
 -- Name: portfolio_valuations_refresh(uuid[], date[]); Type: FUNCTION; Schema: public
 --
 
@@ -668,6 +757,33 @@ BEGIN
             USING ERRCODE = 'check_violation', CONSTRAINT = 'products_owners_in_group';
     END IF;
     RETURN NEW;
+END $$;
+
+
+--
+-- Name: products_fum(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.products_fum() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    groups uuid[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg(DISTINCT n.client_group_id) INTO groups FROM new_rows n;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT array_agg(DISTINCT o.client_group_id) INTO groups FROM old_rows o;
+    ELSE  -- only a change of status or of household moves money (an edit of the name or fees does not)
+        SELECT array_agg(DISTINCT x.g) INTO groups
+        FROM new_rows n JOIN old_rows o ON o.id = n.id
+        CROSS JOIN LATERAL (VALUES (n.client_group_id), (o.client_group_id)) AS x(g)
+        WHERE (n.status, n.client_group_id) IS DISTINCT FROM (o.status, o.client_group_id);
+    END IF;
+    IF groups IS NOT NULL THEN
+        PERFORM client_group_fum_refresh(groups);
+    END IF;
+    RETURN NULL;
 END $$;
 
 
@@ -812,6 +928,24 @@ CREATE TABLE public.audit_events (
 PARTITION BY RANGE (occurred_at);
 
 ALTER TABLE ONLY public.audit_events FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: client_group_fum; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.client_group_fum (
+    firm_id uuid NOT NULL,
+    client_group_id uuid NOT NULL,
+    funds_under_management numeric(24,2) DEFAULT 0 NOT NULL,
+    fum_pennies bigint GENERATED ALWAYS AS (((funds_under_management * (100)::numeric))::bigint) STORED NOT NULL,
+    product_count integer DEFAULT 0 NOT NULL,
+    latest_valuation_date date,
+    CONSTRAINT client_group_fum_funds_under_management_check CHECK (((funds_under_management >= (0)::numeric) AND (funds_under_management < ('90000000000000000'::bigint)::numeric))),
+    CONSTRAINT client_group_fum_product_count_check CHECK ((product_count >= 0))
+);
+
+ALTER TABLE ONLY public.client_group_fum FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -1633,6 +1767,14 @@ ALTER TABLE ONLY public.audit_events
 
 
 --
+-- Name: client_group_fum client_group_fum_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.client_group_fum
+    ADD CONSTRAINT client_group_fum_pkey PRIMARY KEY (client_group_id);
+
+
+--
 -- Name: client_group_product_owners client_group_product_owners_pkey; Type: CONSTRAINT; Schema: public
 --
 
@@ -1957,6 +2099,13 @@ CREATE INDEX cgpo_owner_idx ON public.client_group_product_owners USING btree (p
 
 
 --
+-- Name: client_group_fum_order_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX client_group_fum_order_idx ON public.client_group_fum USING btree (firm_id, fum_pennies, client_group_id);
+
+
+--
 -- Name: client_groups_adviser_idx; Type: INDEX; Schema: public
 --
 
@@ -2185,6 +2334,13 @@ CREATE INDEX sessions_user_idx ON public.sessions USING btree (user_id);
 --
 
 CREATE UNIQUE INDEX users_email_key ON public.users USING btree (email);
+
+
+--
+-- Name: client_groups client_groups_fum_insert; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER client_groups_fum_insert AFTER INSERT ON public.client_groups REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.client_groups_fum_insert();
 
 
 --
@@ -2426,6 +2582,27 @@ CREATE TRIGGER portfolio_templates_touch BEFORE UPDATE ON public.portfolio_templ
 
 
 --
+-- Name: portfolio_valuations portfolio_valuations_fum_delete; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER portfolio_valuations_fum_delete AFTER DELETE ON public.portfolio_valuations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.portfolio_valuations_fum();
+
+
+--
+-- Name: portfolio_valuations portfolio_valuations_fum_insert; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER portfolio_valuations_fum_insert AFTER INSERT ON public.portfolio_valuations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.portfolio_valuations_fum();
+
+
+--
+-- Name: portfolio_valuations portfolio_valuations_fum_update; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER portfolio_valuations_fum_update AFTER UPDATE ON public.portfolio_valuations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.portfolio_valuations_fum();
+
+
+--
 -- Name: product_owners product_owners_touch; Type: TRIGGER; Schema: public
 --
 
@@ -2437,6 +2614,27 @@ CREATE TRIGGER product_owners_touch BEFORE UPDATE ON public.product_owners FOR E
 --
 
 CREATE TRIGGER products_end_after_rows BEFORE UPDATE OF end_date ON public.products FOR EACH ROW WHEN ((new.end_date < COALESCE(old.end_date, 'infinity'::date))) EXECUTE FUNCTION public.product_ends_after_its_rows();
+
+
+--
+-- Name: products products_fum_delete; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER products_fum_delete AFTER DELETE ON public.products REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.products_fum();
+
+
+--
+-- Name: products products_fum_insert; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER products_fum_insert AFTER INSERT ON public.products REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.products_fum();
+
+
+--
+-- Name: products products_fum_update; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER products_fum_update AFTER UPDATE ON public.products REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.products_fum();
 
 
 --
@@ -2488,6 +2686,14 @@ ALTER TABLE ONLY public.api_keys
 
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
+-- Name: client_group_fum client_group_fum_firm_id_client_group_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.client_group_fum
+    ADD CONSTRAINT client_group_fum_firm_id_client_group_id_fkey FOREIGN KEY (firm_id, client_group_id) REFERENCES public.client_groups(firm_id, id) ON DELETE CASCADE;
 
 
 --
@@ -2703,6 +2909,12 @@ ALTER TABLE public.api_keys ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.audit_events ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: client_group_fum; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.client_group_fum ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: client_group_product_owners; Type: ROW SECURITY; Schema: public
 --
 
@@ -2774,6 +2986,13 @@ CREATE POLICY maintenance ON public.api_keys TO wealthdesk_owner USING (true) WI
 --
 
 CREATE POLICY maintenance ON public.audit_events TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: client_group_fum maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.client_group_fum TO wealthdesk_owner USING (true) WITH CHECK (true);
 
 
 --
@@ -3008,6 +3227,13 @@ CREATE POLICY tenant ON public.api_keys USING ((firm_id = public.current_firm_id
 --
 
 CREATE POLICY tenant ON public.audit_events USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: client_group_fum tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.client_group_fum USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
 
 
 --
@@ -3376,6 +3602,13 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.api_keys TO wealthdesk_app;
 --
 
 GRANT SELECT,INSERT ON TABLE public.audit_events TO wealthdesk_app;
+
+
+--
+-- Name: TABLE client_group_fum; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.client_group_fum TO wealthdesk_app;
 
 
 --

@@ -182,7 +182,7 @@ def load(firm: BenchFirm, *, seed: int = 3, admin_url: str | None = None, months
     t = time.monotonic()
     with db.owner_connection() as conn:
         for table in ("products", "portfolio_funds", "fund_valuations", "holding_activity", "product_flows",
-                      "portfolio_valuations"):
+                      "portfolio_valuations", "client_group_fum"):
             conn.execute(f"VACUUM (ANALYZE) {table}")
     if admin_url:
         import psycopg

@@ -35,6 +35,7 @@ class Run:
     products: Any = None  # tests.bench.products.ProductsResult: the managed-products figures (4-6)
     overview: Any = None  # tests.bench.overview.OverviewResult: the household overview
     live: Any = None  # tests.bench.live.LiveResult: figures that are current (L1-L2)
+    fum: Any = None  # tests.bench.fum.FumResult: the household list with money (part fum)
 
 
 def _us(s: float) -> str:
@@ -67,6 +68,10 @@ def verdicts(run: Run) -> list[tuple[str, str, str, bool]]:
         from tests.bench import live
 
         out += live.verdicts(run.live)
+    if run.fum is not None:
+        from tests.bench import fum
+
+        out += fum.verdicts(run.fum)
     return out
 
 
@@ -108,6 +113,10 @@ def render(run: Run) -> str:
         from tests.bench import live
 
         out += live.render(run.live)
+    if run.fum is not None:
+        from tests.bench import fum
+
+        out += fum.render(run.fum)
     _method_notes(run, w)
     return "\n".join(out)
 
