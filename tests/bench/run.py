@@ -11,12 +11,12 @@ recompute, and dashboard/summary reads while refresh-views runs. Progress goes t
 
 Knobs for a quick look (the committed BENCHMARKS.md uses the defaults): BENCH_HOUSEHOLDS, BENCH_WORKERS,
 BENCH_SECONDS, BENCH_ROUNDS, BENCH_PRODUCT_HOUSEHOLDS (default 1,300), BENCH_OVERVIEW_HOUSEHOLDS (default 1,300),
-BENCH_PARTS (default every part, "foundation,products,overview,fum,live": "foundation" is figures 1-3, "products" figures 4-6,
-"overview" the household overview (tests/bench/overview.py), "live" figures L1-L2 (the dashboard against the
-household summary, staleness under a writer: tests/bench/live.py, its knobs BENCH_LIVE_*), "fum" the household
-list with money (tests/bench/fum.py, on a firm of BENCH_HOUSEHOLDS households with BENCH_FUM_MONTHS month
-ends of history each, default 24); any of them alone), BENCH_OUTPUT (default BENCHMARKS.md at the repository
-root).
+BENCH_PARTS (default every part, "foundation,products,overview,fum,live": "foundation" is figures 1-3,
+"products" figures 4-6, "overview" the household overview (tests/bench/overview.py), "live" figures L1-L2 (the
+dashboard against the household summary, staleness under a writer: tests/bench/live.py, its knobs BENCH_LIVE_*),
+"fum" the household list with money (tests/bench/fum.py, on a firm of BENCH_HOUSEHOLDS households with
+BENCH_FUM_MONTHS month ends of history each, default 24); any of them alone), BENCH_OUTPUT (default BENCHMARKS.md
+at the repository root).
 """
 from __future__ import annotations
 
