@@ -92,7 +92,7 @@ def build(specs: Iterable[RouteSpec], version: str = "0.1.0") -> dict[str, Any]:
             op["parameters"].append({"name": "If-Match", "in": "header", "required": True,
                                      "description": "The ETag of the version you read, e.g. \"3\"",
                                      "schema": {"type": "string"}})
-        if r.method == "POST" and r.access != PUBLIC:
+        if r.method == "POST" and r.access != PUBLIC and r.idempotency_key:
             op["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": False,
                                      "description": "Repeat within 24 h to get the first response back",
                                      "schema": {"type": "string", "maxLength": 255}})
