@@ -3,7 +3,7 @@
 DROP FUNCTION IF EXISTS auth_unlock_account(uuid);
 DROP FUNCTION IF EXISTS auth_login_outcome(uuid, text, bigint, text);
 DROP FUNCTION IF EXISTS auth_check_reserve(uuid, text);
-DROP FUNCTION IF EXISTS auth_challenge_begin(bytea, text, boolean);
+DROP FUNCTION IF EXISTS auth_challenge_begin(bytea, text, text, boolean);
 DROP FUNCTION IF EXISTS auth_login_begin(text, text);
 DROP FUNCTION IF EXISTS login_reserve(uuid, uuid, text);
 DROP TABLE IF EXISTS notifications;

@@ -176,31 +176,27 @@ BEGIN
                              WHEN u.require_two_factor THEN 'totp_enrolment' END;
 END $$;
 
--- Login, second step: the live challenge behind a token (unexpired, unused, fewer than 5 wrong codes, its user
--- active and the account not locked), with a check reserved for (user, source) when p_reserve. No row otherwise.
-CREATE FUNCTION auth_challenge_begin(p_token_hash bytea, p_source text, p_reserve boolean)
-    RETURNS TABLE (challenge_id uuid, firm_id uuid, user_id uuid, role text, purpose text, attempt bigint)
+-- Login, second step: the live challenge behind a token, of the given purpose (unexpired, unused, fewer than 5
+-- wrong codes, its user active and the account not locked), with a check reserved for (user, source) when
+-- p_reserve (attempt NULL when the pair is locked or full). No row when there is no such live challenge.
+CREATE FUNCTION auth_challenge_begin(p_token_hash bytea, p_purpose text, p_source text, p_reserve boolean)
+    RETURNS TABLE (challenge_id uuid, firm_id uuid, user_id uuid, role text, attempt bigint)
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
     AS $$
 DECLARE
     c record;
-    v_window bigint;
 BEGIN
-    SELECT ch.id, ch.firm_id, ch.user_id, us.role, ch.purpose
+    SELECT ch.id, ch.firm_id, ch.user_id, us.role
       INTO c
       FROM login_challenges ch JOIN users us ON us.id = ch.user_id
-     WHERE ch.token_hash = p_token_hash AND ch.used_at IS NULL AND ch.expires_at > now() AND ch.failed_codes < 5
+     WHERE ch.token_hash = p_token_hash AND ch.purpose = p_purpose AND ch.used_at IS NULL
+       AND ch.expires_at > now() AND ch.failed_codes < 5
        AND us.active AND coalesce(us.locked_until <= now(), true);
     IF NOT FOUND THEN
         RETURN;
     END IF;
-    IF p_reserve THEN
-        v_window := login_reserve(c.firm_id, c.user_id, p_source);
-        IF v_window IS NULL THEN
-            RETURN;
-        END IF;
-    END IF;
-    RETURN QUERY SELECT c.id, c.firm_id, c.user_id, c.role, c.purpose, v_window;
+    RETURN QUERY SELECT c.id, c.firm_id, c.user_id, c.role,
+                        CASE WHEN p_reserve THEN login_reserve(c.firm_id, c.user_id, p_source) END;
 END $$;
 
 -- A check for a signed-in user of the current firm (a code to turn two-factor off): the same reservation.
@@ -298,9 +294,9 @@ BEGIN
     RETURN true;
 END $$;
 
-REVOKE ALL ON FUNCTION auth_login_begin(text, text), auth_challenge_begin(bytea, text, boolean),
+REVOKE ALL ON FUNCTION auth_login_begin(text, text), auth_challenge_begin(bytea, text, text, boolean),
     auth_check_reserve(uuid, text), auth_login_outcome(uuid, text, bigint, text), auth_unlock_account(uuid)
     FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION auth_login_begin(text, text), auth_challenge_begin(bytea, text, boolean),
+GRANT EXECUTE ON FUNCTION auth_login_begin(text, text), auth_challenge_begin(bytea, text, text, boolean),
     auth_check_reserve(uuid, text), auth_login_outcome(uuid, text, bigint, text), auth_unlock_account(uuid)
     TO wealthdesk_app;
