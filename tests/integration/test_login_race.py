@@ -169,7 +169,7 @@ def test_a_correct_login_mixed_into_the_race_reopens_nothing(target: Any) -> Non
 
 def test_the_race_from_another_address_is_not_blocked_by_the_first(target: Any) -> None:
     """The lock belongs to the (account, address) pair: a burst from one address leaves another's budget whole."""
-    firm, user, real_hash = target
+    _firm, user, real_hash = target
     checked, _ = burst(user["email"], real_hash, [_wrong(PER_PROCESS, f"a{p}") for p in range(PROCESSES)])
     assert checked == MAX_CHECKS
     checked, statuses = burst(user["email"], real_hash, [[PASSWORD]], source="203.0.113.99")
