@@ -9,8 +9,6 @@ its user and the firm's admins get a notification and the trail an auth.account_
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,38 +16,9 @@ import psycopg
 import pytest
 
 from tests.conftest import PASSWORD, Firm, assert_problem, owner_sql
+from tests.integration.login_support import JSON, login_from, pair, without_request_id
 
-JSON = {"Content-Type": "application/json"}
 A, B = "192.0.2.10", "192.0.2.20"
-
-
-@contextmanager
-def source(client: Any, ip: str) -> Iterator[None]:
-    """Requests made inside come from `ip` as API Gateway sees the connection."""
-    converter = client.http._local_gateway.event_converter
-    converter.LOCAL_SOURCE_IP = ip
-    try:
-        yield
-    finally:
-        del converter.LOCAL_SOURCE_IP  # back to the class's 127.0.0.1
-
-
-def login_from(client: Any, ip: str, email: str, password: str, headers: dict[str, str] | None = None) -> Any:
-    with source(client, ip):
-        return client.http.post("/v1/auth/login", headers={**JSON, **(headers or {})},
-                                body=json.dumps({"email": email, "password": password}))
-
-
-def without_request_id(resp: Any) -> dict[str, Any]:
-    body = json.loads(resp.body)
-    body.pop("request_id")
-    return body
-
-
-def pair(user_id: Any, ip: str) -> dict[str, Any] | None:
-    rows = owner_sql("SELECT checks, pending, locked_until FROM login_throttle WHERE user_id = %s AND source = %s",
-                     (user_id, ip))
-    return rows[0] if rows else None
 
 
 def account(user_id: Any) -> dict[str, Any]:
