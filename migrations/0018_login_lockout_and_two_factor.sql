@@ -110,8 +110,8 @@ BEGIN
 END $$;
 
 -- The app role: no access to the counters (login_throttle, login_failures) but through the functions below.
-GRANT SELECT, INSERT, UPDATE, DELETE ON user_totp, recovery_codes TO wealthdesk_app;
-GRANT SELECT, INSERT, UPDATE ON login_challenges, notifications TO wealthdesk_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON user_totp, recovery_codes, login_challenges TO wealthdesk_app;
+GRANT SELECT, INSERT, UPDATE ON notifications TO wealthdesk_app;
 
 -- Reserve one check for (user, source): the window's row is inserted or updated in one statement, which takes the
 -- row's lock, so concurrent reservations queue and each sees the one before. A window that lapsed (its lock

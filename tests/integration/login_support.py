@@ -60,11 +60,14 @@ class Authenticator:
     """An authenticator app holding `secret`: hands out codes the server has not accepted yet.
 
     The server accepts the current time step and one either side, each step once. `code()` gives the earliest
-    acceptable step after the last one used (waiting out a step's last seconds, or for the next step when needed);
-    `consume` records the step as used (pass False for a code the server is expected to refuse)."""
+    acceptable step after the last one used (waiting out a step's last seconds); `consume` records the step as
+    used (pass False for a code the server is expected to refuse). When every acceptable step is used up, it
+    waits for the next step, or, given the user's id, moves the server's last accepted step back as if a minute
+    had passed (tests about something other than replay need not wait 30 seconds)."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, user_id: Any = None) -> None:
         self.secret = secret
+        self.user_id = user_id
         self.last: int | None = None
 
     def code(self, consume: bool = True) -> str:
@@ -75,6 +78,10 @@ class Authenticator:
             step = now if self.last is None else max(now, self.last + 1)
             if step <= now + 1:
                 break
+            if self.user_id is not None:
+                self.last = now - 2
+                owner_sql("UPDATE user_totp SET last_step = %s WHERE user_id = %s", (self.last, self.user_id))
+                continue
             time.sleep(30 - time.time() % 30 + 0.1)
         if consume:
             self.last = step
@@ -90,7 +97,7 @@ def enrol(client: Any, token: str) -> tuple[Authenticator, list[str]]:
     """Two-factor on for the token's user: (their authenticator, their recovery codes)."""
     started = post(client, "/v1/me/2fa/enrol", headers=bearer(token))
     assert started.status_code == 200, started.body
-    app = Authenticator(started.json_body["secret"])
+    app = Authenticator(started.json_body["secret"], client.http.get("/v1/me", headers=bearer(token)).json_body["id"])
     confirmed = post(client, "/v1/me/2fa/confirm", {"code": app.code()}, bearer(token))
     assert confirmed.status_code == 200, confirmed.body
     return app, confirmed.json_body["recovery_codes"]

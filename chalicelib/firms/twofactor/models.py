@@ -8,14 +8,14 @@ from pydantic import Field, model_validator
 from chalicelib.core.models import ApiModel, StrictModel
 from chalicelib.firms.models import TokenOut
 
-_CODE = Field(min_length=6, max_length=12, description="The 6-digit code your authenticator app shows now")
-_RECOVERY = Field(min_length=16, max_length=40, description="One of your recovery codes (XXXX-XXXX-XXXX-XXXX)")
+_CODE = "The 6-digit code your authenticator app shows now"
 _CHALLENGE = Field(min_length=1, max_length=200, description="The challenge from POST /v1/auth/login")
 
 
 class _CodeOrRecovery(StrictModel):
-    code: str | None = _CODE
-    recovery_code: str | None = _RECOVERY
+    code: str | None = Field(None, min_length=6, max_length=12, description=_CODE)
+    recovery_code: str | None = Field(None, min_length=16, max_length=40,
+                                      description="One of your recovery codes (XXXX-XXXX-XXXX-XXXX)")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> _CodeOrRecovery:
@@ -38,11 +38,11 @@ class ChallengeIn(StrictModel):
 
 class ChallengeCodeIn(StrictModel):
     challenge: str = _CHALLENGE
-    code: str = _CODE
+    code: str = Field(min_length=6, max_length=12, description=_CODE)
 
 
 class CodeIn(StrictModel):
-    code: str = _CODE
+    code: str = Field(min_length=6, max_length=12, description=_CODE)
 
 
 class TotpEnrolmentOut(ApiModel):
