@@ -4,7 +4,7 @@
 -- the check runs: at most 5 checks per account and source address in a window, whatever the concurrency, and a
 -- success never reopens a window that a failure has locked. Failures are counted per account and source address
 -- (5 lock that pair for 30 minutes); the account itself is locked only after 50 failed checks within an hour from
--- any addresses. The counters are the owner's: the app role reaches them only through the SECURITY DEFINER
+-- any addresses. The app role may read its firm's counters but changes them only through the SECURITY DEFINER
 -- functions below, which hand out a password hash only together with a reserved check.
 --
 -- TOTP two-factor sign-in: an encrypted secret per user, ten single-use recovery codes (SHA-256, high entropy),
@@ -109,7 +109,9 @@ BEGIN
     END LOOP;
 END $$;
 
--- The app role: no access to the counters (login_throttle, login_failures) but through the functions below.
+-- The app role reads its firm's counters (login_throttle, login_failures) but writes them only through the
+-- functions below.
+GRANT SELECT ON login_throttle, login_failures TO wealthdesk_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON user_totp, recovery_codes, login_challenges TO wealthdesk_app;
 GRANT SELECT, INSERT, UPDATE ON notifications TO wealthdesk_app;
 

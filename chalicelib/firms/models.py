@@ -61,6 +61,7 @@ class FirmDetailOut(FirmOut):
 
 
 class FirmPatchIn(StrictModel):
+    name: str | None = Field(None, min_length=1, max_length=200)
     require_two_factor: bool | None = Field(None, description=(
         "true: users without two-factor get an enrolment challenge at sign-in and lose their sessions now; "
         "you must have two-factor yourself"))

@@ -85,9 +85,9 @@ def get_firm(req: ApiRequest) -> FirmDetailOut:
 @firm_api.route("/firm", "PATCH", access=ADMIN, body=FirmPatchIn, response=FirmDetailOut, if_match=True,
                 summary="Change your firm's settings")
 def update_firm(req: ApiRequest) -> FirmDetailOut:
-    """`require_two_factor: true` makes every user sign in with TOTP: users who have not enrolled lose their
-    sessions now and get an enrolment challenge at their next sign-in. You must have enrolled yourself (409).
-    API keys are not affected."""
+    """The firm's name, and `require_two_factor`: true makes every user sign in with TOTP; users who have not
+    enrolled lose their sessions now and get an enrolment challenge at their next sign-in. You must have enrolled
+    yourself (409). API keys are not affected."""
     return FirmDetailOut.model_validate(service.update_firm(req.ctx, req.body, req.if_match))
 
 

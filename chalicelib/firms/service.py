@@ -109,7 +109,7 @@ def login(ctx: RequestContext, email: str, password: str) -> Tokens | Challenge:
     right = auth.verify_password(found["password_hash"], password)
     with db.transaction(acting_as(ctx, found["firm_id"], user_id, found["role"])) as tx:
         if not right:
-            settle_failure(tx, user_id, source, found["attempt"], factor="password")
+            settle_failure(tx, user_id, source, found["attempt"], factor="login_password")
         elif found["two_factor"] is not None:
             from chalicelib.firms.twofactor import service as twofactor
 
@@ -133,7 +133,7 @@ def finish_login(tx: db.Tx, user_id: UUID, firm_id: UUID, role: str, source: str
 
 
 def settle_failure(tx: db.Tx, user_id: UUID, source: str, attempt: int, *, factor: str) -> None:
-    """A reserved check failed (`factor`: password, totp or recovery_code): counted for the pair and the account,
+    """A reserved check failed (`factor`: login_password, totp or recovery_code): counted for the pair and the account,
     audited; a lock this failure set on the account is audited too and its user and the firm's admins are told.
     The caller raises after its transaction commits (a rollback would forget the failure)."""
     out = store.login_outcome(tx, user_id, source, attempt, "failure")

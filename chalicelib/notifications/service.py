@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
-from chalicelib.core import db, errors
+from chalicelib.core import audit, db, errors
 from chalicelib.core.context import RequestContext
 from chalicelib.core.db import Tx
 from chalicelib.core.pagination import Keyset
@@ -39,3 +39,4 @@ def mark_read(ctx: RequestContext, notification_id: UUID) -> None:
     with db.transaction(ctx) as tx:
         if not store.mark_read(tx, user_id, notification_id):
             raise errors.NotFound("No such notification")
+        audit.record(tx, "notification.read", "notification", notification_id, None, None)

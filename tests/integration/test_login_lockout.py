@@ -195,15 +195,19 @@ def test_an_admin_setting_a_new_password_lifts_the_locks(client: Any, fresh_firm
 # --- the counters are the database's ---------------------------------------------------------------------------------
 
 def test_the_app_role_reaches_the_counters_only_through_the_functions(fresh_firm: Firm) -> None:
-    """The app role cannot read or reset the counters, and the password hash comes only with a reserved check:
-    six calls for one address give five hashes."""
+    """The app role reads its own firm's counters only and cannot write them but through the functions, and the
+    password hash comes only with a reserved check: six calls for one address give five hashes."""
     from chalicelib.core import config
 
     user = fresh_firm.users["viewer"]
     with psycopg.connect(config.app_database_url(), autocommit=True) as conn:
         conn.execute("SELECT set_config('app.firm_id', %s, false)", (str(fresh_firm.id),))
-        for statement in ("SELECT * FROM login_throttle", "SELECT * FROM login_failures",
-                          "DELETE FROM login_throttle", "UPDATE login_failures SET failed_at = now()"):
+        fail = "INSERT INTO login_failures (firm_id, user_id, source) VALUES (%s, %s, 'x')"
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(fail, (fresh_firm.id, user["id"]))
+        for statement in ("INSERT INTO login_throttle (firm_id, user_id, source) SELECT firm_id, id, 'x' FROM users",
+                          "DELETE FROM login_throttle", "UPDATE login_throttle SET checks = 0",
+                          "DELETE FROM login_failures", "UPDATE login_failures SET failed_at = now() - interval '2h'"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement)
         hashes = [conn.execute("SELECT password_hash FROM auth_login_begin(%s, %s)", (user["email"], A)).fetchone()

@@ -397,7 +397,8 @@ def test_requiring_two_factor_firm_wide(client: Any, fresh_firm: Firm) -> None:
     assert len(done.json_body["recovery_codes"]) == 10
     assert client.http.get("/v1/me", headers=bearer(done.json_body["access_token"])).status_code == 200
     assert events(fresh_firm, "auth.login", viewer["id"])[-1]["after"] == {"second_factor": "totp",
-                                                                           "enrolled": True}
+                                                                           "enrolled": True, "recovery_codes": 10}
+    assert not events(fresh_firm, "auth.totp_enabled", viewer["id"])  # one event: the sign-in that enrolled
     # from now on the viewer signs in with a code; turning it off is refused while the firm requires it
     tokens = sign_in(client, viewer["email"], app)
     assert_problem(post(client, "/v1/me/2fa/disable", {"code": app.code()}, bearer(tokens["access_token"])), 409)

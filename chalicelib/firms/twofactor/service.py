@@ -109,9 +109,10 @@ def _start_enrolment(tx: db.Tx, user_id: UUID) -> dict[str, str]:
     return {"secret": secret, "otpauth_uri": totp.provisioning_uri(secret, store.user_email(tx, user_id) or "")}
 
 
-def _confirm(tx: db.Tx, user_id: UUID, code: str) -> list[str] | None:
+def _confirm(tx: db.Tx, user_id: UUID, code: str, *, audited: bool = True) -> list[str] | None:
     """The pending enrolment confirmed by a code of its secret: the ten recovery codes (shown once, stored as
-    hashes). None when the code is wrong; 409 when there is no pending enrolment to confirm."""
+    hashes). None when the code is wrong; 409 when there is no pending enrolment to confirm. `audited`: False when
+    the caller's own event says so (a sign-in that enrols: auth.login with enrolled: true)."""
     row = store.get_totp(tx, user_id, for_update=True)
     if row is None or row["confirmed_at"] is not None:
         raise errors.Conflict("There is no enrolment to confirm: start with the enrol call")
@@ -123,7 +124,8 @@ def _confirm(tx: db.Tx, user_id: UUID, code: str) -> list[str] | None:
     store.confirm_totp(tx, user_id, step)
     codes = totp.new_recovery_codes()
     store.replace_recovery_codes(tx, user_id, [totp.recovery_hash(c) for c in codes])  # type: ignore[misc]
-    audit.record(tx, "auth.totp_enabled", "user", user_id, None, {"recovery_codes": len(codes)})
+    if audited:
+        audit.record(tx, "auth.totp_enabled", "user", user_id, None, {"recovery_codes": len(codes)})
     return codes
 
 
@@ -153,11 +155,12 @@ def confirm_at_login(ctx: RequestContext, challenge: str, code: str) -> tuple[fi
                 refusal = errors.Unprocessable(
                     "There is no enrolment to confirm: call POST /v1/auth/2fa/enrol with the challenge first")
             else:
-                codes = _confirm(tx, user_id, code)
+                codes = _confirm(tx, user_id, code, audited=False)
                 if codes is not None:
                     store.use_challenge(tx, found["challenge_id"])
                     tokens = firms.finish_login(tx, user_id, found["firm_id"], found["role"], source, attempt,
-                                                {"second_factor": "totp", "enrolled": True})
+                                                {"second_factor": "totp", "enrolled": True,
+                                                 "recovery_codes": len(codes)})
                     return tokens, codes
                 store.challenge_failed(tx, found["challenge_id"])
                 firms.settle_failure(tx, user_id, source, attempt, factor="totp")
