@@ -35,7 +35,11 @@ def list_mine(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], st
 
 
 def mark_read(ctx: RequestContext, notification_id: UUID) -> None:
-    user_id = _user(ctx)
+    """404 for an id that is not one of the caller's notifications (an API key has none)."""
+    principal = ctx.principal
+    if principal is None or principal.kind != "user" or principal.id is None:
+        raise errors.NotFound("No such notification")
+    user_id = principal.id
     with db.transaction(ctx) as tx:
         if not store.mark_read(tx, user_id, notification_id):
             raise errors.NotFound("No such notification")
