@@ -33,6 +33,7 @@ class Run:
     facts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     products: Any = None  # tests.bench.products.ProductsResult: the managed-products figures (4-6)
+    login: Any = None  # tests.bench.login.LoginResult: the login with the atomic lockout (figure 7)
 
 
 def _us(s: float) -> str:
@@ -57,6 +58,10 @@ def verdicts(run: Run) -> list[tuple[str, str, str, bool]]:
         from tests.bench import products_report
 
         out += products_report.verdicts(run.products)
+    if run.login is not None:
+        from tests.bench import login
+
+        out += login.verdicts(run.login)
     return out
 
 
@@ -90,6 +95,10 @@ def render(run: Run) -> str:
         from tests.bench import products_report
 
         out += products_report.render(run.products)
+    if run.login is not None:
+        from tests.bench import login
+
+        out += login.render(run.login)
     _method_notes(run, w)
     return "\n".join(out)
 

@@ -11,7 +11,8 @@ recompute, and dashboard/summary reads while refresh-views runs. Progress goes t
 
 Knobs for a quick look (the committed BENCHMARKS.md uses the defaults): BENCH_HOUSEHOLDS, BENCH_WORKERS,
 BENCH_SECONDS, BENCH_ROUNDS, BENCH_PRODUCT_HOUSEHOLDS (default 1,300), BENCH_PARTS (default
-"foundation,products": "foundation" is figures 1-3, "products" figures 4-6; either part alone), BENCH_OUTPUT
+"foundation,products": "foundation" is figures 1-3, "products" figures 4-6, "login" figure 7 (the login with the
+atomic lockout over the login before it; BENCH_LOGIN_ROUNDS, default 20); any part alone), BENCH_OUTPUT
 (default BENCHMARKS.md at the repository root).
 """
 from __future__ import annotations
@@ -148,13 +149,22 @@ def main() -> int:
         if "products" in parts:
             products_result = _products(database, app_module, product_households, phases)
 
+        login_result = None
+        if "login" in parts:
+            from tests.bench import login
+
+            with Phase("figure 7 (login)", phases):
+                login_result = login.measure(rounds=_env_int("BENCH_LOGIN_ROUNDS", 20))
+            common.say(f"figure 7: login p95 {login_result.ratio():.3f}x the login before the reservation "
+                       f"(wrong password {login_result.ratio('wrong'):.3f}x)")
+
         elapsed = time.monotonic() - t0
         run = report.Run(command=command, started=started.strftime("%Y-%m-%d %H:%M UTC"), elapsed=elapsed,
                          machine=machine, postgres=database.version,
                          database_note="embedded, temporary data directory" if database.server is not None
                          else "DATABASE_URL", households=households, versions=_versions(), overhead=over,
                          profile=prof, cold=cold, scale=main_run, control=control, facts=facts,
-                         products=products_result,
+                         products=products_result, login=login_result,
                          notes=["Machine load while each figure ran (the whole machine, this harness included): "
                                 + "; ".join(phases) + "."])
         output.write_text(report.render(run))
