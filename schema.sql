@@ -520,6 +520,7 @@ CREATE FUNCTION public.login_reserve(p_firm uuid, p_user uuid, p_source text) RE
 DECLARE
     v_window bigint;
 BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
     -- this account's other lapsed windows: nothing more to count there
     DELETE FROM login_throttle t
      WHERE t.user_id = p_user AND t.source <> p_source AND t.pending = 0

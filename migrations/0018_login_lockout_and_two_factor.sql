@@ -119,12 +119,18 @@ GRANT SELECT, INSERT, UPDATE ON notifications TO wealthdesk_app;
 -- row's lock, so concurrent reservations queue and each sees the one before. A window that lapsed (its lock
 -- expired, or 30 minutes passed without a lock) starts again. Returns the window's number, or NULL when the pair is
 -- locked or already has 5 checks in its window. Called only by the SECURITY DEFINER functions below.
+--
+-- The reservation's transaction commits without waiting for its WAL flush (synchronous_commit off, for that
+-- transaction only): the row and its lock are visible to every other transaction at commit all the same, so the
+-- limit holds under any concurrency; only a crash of the database within its WAL writer's delay (a fraction of a
+-- second) can forget a reservation. The outcome (the failure, the lock, the audit event) commits durably.
 CREATE FUNCTION login_reserve(p_firm uuid, p_user uuid, p_source text) RETURNS bigint
     LANGUAGE plpgsql SET search_path = public, pg_temp
     AS $$
 DECLARE
     v_window bigint;
 BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
     -- this account's other lapsed windows: nothing more to count there
     DELETE FROM login_throttle t
      WHERE t.user_id = p_user AND t.source <> p_source AND t.pending = 0

@@ -12,7 +12,7 @@ recompute, and dashboard/summary reads while refresh-views runs. Progress goes t
 Knobs for a quick look (the committed BENCHMARKS.md uses the defaults): BENCH_HOUSEHOLDS, BENCH_WORKERS,
 BENCH_SECONDS, BENCH_ROUNDS, BENCH_PRODUCT_HOUSEHOLDS (default 1,300), BENCH_PARTS (default
 "foundation,products": "foundation" is figures 1-3, "products" figures 4-6, "login" figure 7 (the login with the
-atomic lockout over the login before it; BENCH_LOGIN_ROUNDS, default 20); any part alone), BENCH_OUTPUT
+atomic lockout over the login before it; BENCH_LOGIN_ROUNDS, default 30); any part alone), BENCH_OUTPUT
 (default BENCHMARKS.md at the repository root).
 """
 from __future__ import annotations
@@ -154,7 +154,7 @@ def main() -> int:
             from tests.bench import login
 
             with Phase("figure 7 (login)", phases):
-                login_result = login.measure(rounds=_env_int("BENCH_LOGIN_ROUNDS", 20))
+                login_result = login.measure(rounds=_env_int("BENCH_LOGIN_ROUNDS", 30))
             common.say(f"figure 7: login p95 {login_result.ratio():.3f}x the login before the reservation "
                        f"(wrong password {login_result.ratio('wrong'):.3f}x)")
 

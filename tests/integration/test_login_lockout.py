@@ -214,3 +214,19 @@ def test_the_app_role_reaches_the_counters_only_through_the_functions(fresh_firm
                   for _ in range(6)]
     assert [h is not None for h in hashes] == [True] * 5 + [False]
     assert pair(user["id"], A) == {"checks": 5, "pending": 5, "locked_until": None}
+
+
+def test_only_the_reservation_commits_without_waiting_for_its_flush(fresh_firm: Firm) -> None:
+    """The reservation's own transaction skips the WAL flush wait (its row is visible at commit all the same); the
+    setting ends with that transaction, and the outcome's transaction commits durably."""
+    from chalicelib.core import config
+
+    user = fresh_firm.users["viewer"]
+    with psycopg.connect(config.app_database_url()) as conn:
+        assert conn.execute("SHOW synchronous_commit").fetchone()[0] == "on"
+        assert conn.execute("SELECT attempt FROM auth_login_begin(%s, %s)", (user["email"], A)).fetchone()[0] == 1
+        assert conn.execute("SHOW synchronous_commit").fetchone()[0] == "off"
+        assert conn.execute("SHOW search_path").fetchone()[0] == '"$user", public'  # the function's own is undone
+        conn.commit()
+        assert conn.execute("SHOW synchronous_commit").fetchone()[0] == "on"
+    assert pair(user["id"], A) == {"checks": 1, "pending": 1, "locked_until": None}
