@@ -53,7 +53,10 @@ def test_a_step_at_or_before_the_last_accepted_one_is_refused() -> None:
     assert totp.matching_step(secret, totp_support.code(secret, step + 1), after_step=step, at=now) == step + 1
 
 
-@pytest.mark.parametrize("bad", ["", "12345", "1234567", "12a456", "１２３４５６", "123 45", None])
+FULLWIDTH_DIGITS = "\uff11\uff12\uff13\uff14\uff15\uff16"  # digits to str.isdigit(), not ASCII
+
+
+@pytest.mark.parametrize("bad", ["", "12345", "1234567", "12a456", FULLWIDTH_DIGITS, "123 45", None])
 def test_only_six_ascii_digits_are_a_code(bad: str | None) -> None:
     secret = totp.new_secret()
     assert totp.matching_step(secret, bad or "", after_step=None) is None
