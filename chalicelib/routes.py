@@ -24,6 +24,7 @@ MODULES = (
     "chalicelib.products.catalogue.routes",
     "chalicelib.products.holdings.routes",
     "chalicelib.products.performance.routes",
+    "chalicelib.products.overview.routes",
     "chalicelib.search.routes",
     "chalicelib.compliance.routes",
     "chalicelib.ops.routes",

@@ -4,7 +4,8 @@
 one place; core/routing.py gives Chalice the routes (chalicelib/routes.py names their modules; app.py registers
 them from the committed manifest). The pipeline does,
 in order: request id -> authentication and the route's access rule -> path ids -> content type, size, JSON,
-pydantic (body and query) -> If-Match -> Idempotency-Key -> the handler -> JSON with ETag. Every failure becomes
+pydantic (body and query) -> If-Match (If-None-Match on conditional reads) -> Idempotency-Key -> the handler ->
+JSON with ETag. Every failure becomes
 problem+json (errors.py); nothing a client sends can produce a stack trace. One JSON log line per request.
 """
 from __future__ import annotations
@@ -32,6 +33,9 @@ log = logging.getLogger("wdk.request")
 PUBLIC, READ, WRITE, ADMIN = "public", "read", "write", "admin"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,9})"$')
+_ENTITY_TAG = re.compile(r'(?:W/)?"([\x21\x23-\x7e]*)"')
+# A conditional read's answer may be stored by the client but must be revalidated (If-None-Match) before each use.
+REVALIDATE = "private, no-cache"
 
 
 class ProblemDetail(ApiModel):
@@ -63,6 +67,7 @@ class ApiRequest:
     body: Any = None
     query: Any = None
     if_match: int | None = None
+    if_none_match: str | None = None  # the header as sent, on conditional routes (not_modified compares it)
     routes: Any = None  # the Router this request came through (the OpenAPI document is built from its routes)
 
 
@@ -83,6 +88,7 @@ class RouteSpec:
     description: str = ""
     max_body_bytes: int | None = None  # None: the MAX_BODY_BYTES setting
     resources: dict[str, str] = field(default_factory=dict)  # path id -> what it names, for "No such <name>"
+    conditional: bool = False  # a read that sets its own ETag and answers a matching If-None-Match with 304
     # False: Idempotency-Key is ignored, for a response that holds a secret shown once (never stored for a replay)
     # or a handler that must commit on its own (a counted second-factor check)
     idempotency_key: bool = True
@@ -175,6 +181,22 @@ def _parse_if_match(request: Any) -> int:
     return int(m.group(1))
 
 
+def not_modified(if_none_match: str | None, etag: str) -> bool:
+    """Whether an If-None-Match header matches `etag` (RFC 9110, 13.1.2): `*`, or a list of entity tags of which
+    one is the same, compared weakly (a W/ prefix on either side is ignored)."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    mine = _ENTITY_TAG.fullmatch(etag.strip())
+    return mine is not None and mine.group(1) in _ENTITY_TAG.findall(if_none_match)
+
+
+def not_modified_reply(etag: str) -> Reply:
+    """304: the client's copy (the one with this ETag) is current. No body."""
+    return Reply(None, 304, {"ETag": etag, "Cache-Control": REVALIDATE})
+
+
 def _serialise(body: Any) -> str:
     if body is None:
         return ""
@@ -242,8 +264,8 @@ class Api:
     def route(self, path: str, method: str, *, access: str, summary: str, body: type[BaseModel] | None = None,
               query: type[BaseModel] | None = None, response: Any = None, status: int = 200,
               if_match: bool = False, description: str = "", max_body_bytes: int | None = None,
-              resources: dict[str, str] | None = None, idempotency_key: bool = True,
-              ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              resources: dict[str, str] | None = None, conditional: bool = False,
+              idempotency_key: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         path_params = re.findall(r"{(\w+)}", path)
         names = {**self.resources, **(resources or {})}
         unnamed = [p for p in path_params if p.endswith("id") and p not in names]
@@ -257,7 +279,7 @@ class Api:
                              description=description or (handler.__doc__ or "").strip(),
                              max_body_bytes=max_body_bytes,
                              resources={p: names[p] for p in path_params if p in names},
-                             idempotency_key=idempotency_key)
+                             conditional=conditional, idempotency_key=idempotency_key)
             self.routes.append((spec, handler))
             return handler
 
@@ -316,6 +338,8 @@ def handle(request: Any, spec: RouteSpec, handler: Callable[..., Any], params: d
                                                for k in request.query_params])
         if spec.if_match:
             req.if_match = _parse_if_match(request)
+        if spec.conditional:
+            req.if_none_match = _header(request, "if-none-match")
 
         key = _header(request, "idempotency-key")
         if key and spec.method == "POST" and ctx.principal is not None and spec.idempotency_key:

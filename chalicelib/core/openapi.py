@@ -92,6 +92,10 @@ def build(specs: Iterable[RouteSpec], version: str = "0.1.0") -> dict[str, Any]:
             op["parameters"].append({"name": "If-Match", "in": "header", "required": True,
                                      "description": "The ETag of the version you read, e.g. \"3\"",
                                      "schema": {"type": "string"}})
+        if r.conditional:
+            op["parameters"].append({"name": "If-None-Match", "in": "header", "required": False,
+                                     "description": "The ETag of the answer you hold: 304 while it is current",
+                                     "schema": {"type": "string"}})
         if r.method == "POST" and r.access != PUBLIC and r.idempotency_key:
             op["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": False,
                                      "description": "Repeat within 24 h to get the first response back",
@@ -106,7 +110,13 @@ def build(specs: Iterable[RouteSpec], version: str = "0.1.0") -> dict[str, Any]:
             success = {"description": "No content"}
         elif r.response is not None:
             success["content"] = {"application/json": {"schema": ref(r.response, "serialization")}}
+        if r.conditional:
+            success["headers"] = {"ETag": {"description": "Changes whenever the answer would", "schema": {
+                "type": "string"}}}
         op["responses"][str(r.status)] = success
+        if r.conditional:
+            op["responses"]["304"] = {"description": "Not modified: the If-None-Match ETag is current (no body)",
+                                      "headers": success["headers"]}
         if r.method == "PUT" and r.status == 200 and r.response is not None:
             op["responses"]["201"] = {"description": "Created", "content": success["content"]}
         problem = {"application/problem+json": {"schema": ref(ProblemDetail, "serialization")}}

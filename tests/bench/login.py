@@ -1,4 +1,4 @@
-"""Figure 7: a login's p95 with the atomic lockout over the login as it was before it, in the same run.
+"""The login figure: a login's p95 with the atomic lockout over the login as it was before it, in the same run.
 
 Today's login (`chalicelib.firms.service.login`) reserves the password check in its own committed transaction
 (`auth_login_begin`: one INSERT ... ON CONFLICT on the pair's row), checks the password, then records the outcome
@@ -123,10 +123,10 @@ def measure(*, rounds: int = 20, per_round: int = 10) -> LoginResult:
 
     steps = [("new_ok", new_ok), ("old_ok", old_ok), ("new_wrong", wrong(service.login)),
              ("old_wrong", wrong(previous_login))]
-    say("figure 7: warm-up")
+    say("login: warm-up")
     for _kind, fn in steps:
         fn(3, [])
-    say(f"figure 7: {rounds} interleaved rounds x {per_round} logins of each kind")
+    say(f"login: {rounds} interleaved rounds x {per_round} logins of each kind")
     for r in range(rounds):
         for kind, fn in (steps if r % 2 == 0 else list(reversed(steps))):
             fn(per_round, result.samples[kind])
@@ -142,7 +142,7 @@ def verdicts(r: LoginResult) -> list[tuple[str, str, str, bool]]:
 
     ok, bad = r.samples, r.ratio("wrong")
     return [
-        (("7. Login p95 with the atomic lockout / the login before it (right password; service call, argon2id "
+        (("Login: p95 with the atomic lockout / the login before it (right password; service call, argon2id "
          "in both)"),
          (f"{_x(r.ratio())} ({_ms(pct(ok['new_ok'], 95))} / {_ms(pct(ok['old_ok'], 95))}); wrong password "
          f"{_x(bad)} ({_ms(pct(ok['new_wrong'], 95))} / {_ms(pct(ok['old_wrong'], 95))})"),

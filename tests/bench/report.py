@@ -33,7 +33,8 @@ class Run:
     facts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     products: Any = None  # tests.bench.products.ProductsResult: the managed-products figures (4-6)
-    login: Any = None  # tests.bench.login.LoginResult: the login with the atomic lockout (figure 7)
+    overview: Any = None  # tests.bench.overview.OverviewResult: the household overview
+    login: Any = None  # tests.bench.login.LoginResult: the login with the atomic lockout
 
 
 def _us(s: float) -> str:
@@ -58,6 +59,10 @@ def verdicts(run: Run) -> list[tuple[str, str, str, bool]]:
         from tests.bench import products_report
 
         out += products_report.verdicts(run.products)
+    if run.overview is not None:
+        from tests.bench import overview
+
+        out += overview.verdicts(run.overview)
     if run.login is not None:
         from tests.bench import login
 
@@ -95,6 +100,10 @@ def render(run: Run) -> str:
         from tests.bench import products_report
 
         out += products_report.render(run.products)
+    if run.overview is not None:
+        from tests.bench import overview
+
+        out += overview.render(run.overview)
     if run.login is not None:
         from tests.bench import login
 
@@ -126,6 +135,11 @@ def _header(run: Run, w: Any) -> None:
         w(f"- Data (figures 4-6, managed products): a second firm with {ld.households:,} households "
           f"(10x the firm), {ld.products:,} products, {ld.fund_valuations:,} fund valuations and "
           f"{ld.cash_flows:,} cash flows (tests/bench/products_data.py).")
+    if run.overview is not None:
+        ld = run.overview.load
+        w(f"- Data (household overview): a firm of {ld.households:,} households loaded like figures 4-6's "
+          f"({ld.fund_valuations:,} fund valuations) and one household at the largest size "
+          "(tests/bench/overview.py).")
     w("")
     w("## Results\n")
     w("| Figure | Measured | Target | Result |")

@@ -10,9 +10,10 @@ group IRR through the API over the bare IRR arithmetic, recompute after a mid-hi
 recompute, and dashboard/summary reads while refresh-views runs. Progress goes to stderr.
 
 Knobs for a quick look (the committed BENCHMARKS.md uses the defaults): BENCH_HOUSEHOLDS, BENCH_WORKERS,
-BENCH_SECONDS, BENCH_ROUNDS, BENCH_PRODUCT_HOUSEHOLDS (default 1,300), BENCH_PARTS (default
-"foundation,products": "foundation" is figures 1-3, "products" figures 4-6, "login" figure 7 (the login with the
-atomic lockout over the login before it; BENCH_LOGIN_ROUNDS, default 30); any part alone), BENCH_OUTPUT
+BENCH_SECONDS, BENCH_ROUNDS, BENCH_PRODUCT_HOUSEHOLDS (default 1,300), BENCH_OVERVIEW_HOUSEHOLDS (default 1,300),
+BENCH_LOGIN_ROUNDS (default 30), BENCH_PARTS (default "foundation,products,overview,login": "foundation" is figures
+1-3, "products" figures 4-6, "overview" the household overview (tests/bench/overview.py), "login" the login figure (the
+login with the atomic lockout over the login before it, tests/bench/login.py); any of them alone), BENCH_OUTPUT
 (default BENCHMARKS.md at the repository root).
 """
 from __future__ import annotations
@@ -112,7 +113,8 @@ def main() -> int:
     common.say(f"machine: {machine}")
 
     product_households = _env_int("BENCH_PRODUCT_HOUSEHOLDS", 1_300)
-    parts = {x.strip() for x in (os.environ.get("BENCH_PARTS") or "foundation,products").split(",") if x.strip()}
+    parts = {x.strip() for x in (os.environ.get("BENCH_PARTS") or "foundation,products,overview,login").split(",")
+             if x.strip()}
     database = common.start_database()
     try:
         phases: list[str] = []
@@ -148,14 +150,18 @@ def main() -> int:
         gc.collect()
         if "products" in parts:
             products_result = _products(database, app_module, product_households, phases)
+        overview_result = None
+        if "overview" in parts:
+            gc.collect()
+            overview_result = _overview(database, app_module, _env_int("BENCH_OVERVIEW_HOUSEHOLDS", 1_300), phases)
 
         login_result = None
         if "login" in parts:
             from tests.bench import login
 
-            with Phase("figure 7 (login)", phases):
+            with Phase("login", phases):
                 login_result = login.measure(rounds=_env_int("BENCH_LOGIN_ROUNDS", 30))
-            common.say(f"figure 7: login p95 {login_result.ratio():.3f}x the login before the reservation "
+            common.say(f"login: p95 {login_result.ratio():.3f}x the login before the reservation "
                        f"(wrong password {login_result.ratio('wrong'):.3f}x)")
 
         elapsed = time.monotonic() - t0
@@ -164,7 +170,7 @@ def main() -> int:
                          database_note="embedded, temporary data directory" if database.server is not None
                          else "DATABASE_URL", households=households, versions=_versions(), overhead=over,
                          profile=prof, cold=cold, scale=main_run, control=control, facts=facts,
-                         products=products_result, login=login_result,
+                         products=products_result, overview=overview_result, login=login_result,
                          notes=["Machine load while each figure ran (the whole machine, this harness included): "
                                 + "; ".join(phases) + "."])
         output.write_text(report.render(run))
@@ -202,6 +208,22 @@ def _products(database: Any, app_module: object, households: int, phases: list[s
                f"{len(f.refreshes.get('concurrently', []))} refreshes")
     return products.ProductsResult(households=households, load=load, group_irr=group, recompute=recompute,
                                    refresh=refresh)
+
+
+def _overview(database: Any, app_module: object, households: int, phases: list[str]) -> object:
+    """The household overview part: a firm with products, its largest household, then the figure
+    (tests/bench/overview.py)."""
+    from chalicelib.core.context import RequestContext
+    from chalicelib.firms import service
+    from tests.bench import common, overview, products_data
+
+    firm = common.make_firm(households)
+    with Phase("loading the overview data", phases):
+        load = products_data.load(firm, seed=5, admin_url=database.admin_url)
+        group, size = overview.build_largest(firm)
+    firm.token = service.login(RequestContext(), firm.admin["email"], common.PASSWORD).access_token
+    with Phase("household overview", phases):
+        return overview.measure(app_module, firm, group, load, size)
 
 
 def pct_ms(values: list[float]) -> str:

@@ -286,6 +286,7 @@ class Route:
     failures: tuple[Failure, ...] = ()
     foreign: Callable[[Tenants], list[Prepared]] | None = None  # calls with another firm's ids: all 404
     listing: Listing | None = None
+    read_only: bool = False  # a POST that only reads (a question with a body): no audit event, nothing written
 
 
 def _firm_ids(table: str) -> Callable[[Tenants, Firm], set[str]]:
@@ -956,6 +957,27 @@ def _search_rows(t: Tenants, firm: Firm) -> set[str]:
                   {"f": firm.id, "q": f"%{t.search_token}%"})
 
 
+def _overview_shown(body: Any) -> list[str]:
+    """The products and portfolio funds (listed one by one or among the previous funds) an overview shows."""
+    shown = []
+    for product in body["products"]:
+        shown.append(product["id"])
+        shown += [f["portfolio_fund_id"] for f in product["funds"]]
+        shown += (product["previous_funds"] or {}).get("portfolio_fund_ids", [])
+    return shown
+
+
+def _overview_rows(t: Tenants, firm: Firm) -> set[str]:
+    return ids_of("SELECT p.id FROM products p WHERE p.client_group_id = %(g)s UNION ALL SELECT pf.id "
+                  "FROM portfolio_funds pf JOIN products p ON p.id = pf.product_id WHERE p.client_group_id = %(g)s",
+                  {"g": t.house_of(firm).group_id})
+
+
+def _selection_irr(env: Env) -> Prepared:
+    return Prepared("/v1/irr", {"portfolio_fund_ids": [env.shelf.book.pf, env.shelf.book.other_pf],
+                                "method": "xirr"})
+
+
 def _of_book(table: str, column: str, attr: str) -> Callable[[Tenants, Firm], set[str]]:
     return lambda t, firm: ids_of(f"SELECT id FROM {table} WHERE {column} = %s", (getattr(t.book_of(firm), attr),))
 
@@ -1467,6 +1489,13 @@ EXPECTATIONS: dict[tuple[str, str], Route] = {
         foreign=lambda t: [Prepared(f"{G}/{t.b_house.group_id}/irr"), Prepared(f"{G}/{t.b_empty_group}/irr")],
         listing=Listing(lambda t, f: f"{G}/{t.house_of(f).group_id}/irr?method=xirr&include=flows", _group_flows,
                         extract=_shown_flows)),
+    ("POST", "/v1/irr"): Route(READ, 200, _selection_irr, read_only=True),
+    ("GET", G + "/{group_id}/overview"): Route(
+        READ, 200, _get(lambda e: f"{G}/{e.shelf.house.group_id}/overview"),
+        foreign=lambda t: [Prepared(f"{G}/{t.b_house.group_id}/overview"),
+                           Prepared(f"{G}/{t.b_empty_group}/overview?method=xirr")],
+        listing=Listing(lambda t, f: f"{G}/{t.house_of(f).group_id}/overview", _overview_rows,
+                        extract=_overview_shown)),
     ("GET", PR + "/{product_id}/irr-history"): Route(
         READ, 200, _get(lambda e: f"{PR}/{e.shelf.book.product}/irr-history"),
         foreign=lambda t: [Prepared(f"{PR}/{t.b_book.product}/irr-history")],
@@ -1528,7 +1557,8 @@ def expectation(key: tuple[str, str]) -> Route:
 ISOLATION_KEYS = [k for k, s in SPECS.items() if s.path_params and s.access != PUBLIC]
 # A list: a GET that does not end in an id (/v1/users, /v1/client-groups/{group_id}/product-owners, /v1/me).
 LIST_KEYS = [k for k, s in SPECS.items() if s.method == "GET" and s.access != PUBLIC and not s.path.endswith("}")]
-WRITE_KEYS = [k for k, s in SPECS.items() if s.method in WRITE_METHODS]
+WRITE_KEYS = [k for k, s in SPECS.items() if s.method in WRITE_METHODS
+              and not (k in EXPECTATIONS and EXPECTATIONS[k].read_only)]
 NON_PUBLIC_KEYS = [k for k, s in SPECS.items() if s.access != PUBLIC]
 # Firm A's admin, and its read+write API key wherever a key may go.
 ISOLATION_CASES = [(k, who) for k in ISOLATION_KEYS for who in ("admin", "write") if allowed(SPECS[k].access, who)]
@@ -1761,6 +1791,24 @@ def test_isolation_other_firms_ids_in_product_bodies_and_filters(client: Any, te
     assert list_ids(client, f"{FD}?isin={b_isin}", a) == []
 
 
+def test_isolation_another_firms_portfolio_funds_in_an_irr_selection(client: Any, tenants: Tenants) -> None:
+    """POST /v1/irr naming firm B's portfolio funds (alone or among A's) is the same 404 as naming funds that exist
+    nowhere: nothing tells A that B's rows exist, and nothing is written."""
+    a, ab, bb = tenants.a.auth("read"), tenants.a_book, tenants.b_book
+    b_before, mark = firm_rows(tenants.b.id), audit_watermark()
+    for ids in ([bb.pf], [ab.pf, bb.pf], [ab.pf, ab.other_pf, bb.cash_pf]):
+        body = assert_problem(send(client, "POST", "/v1/irr", headers=a, body={"portfolio_fund_ids": ids}), 404)
+        nowhere = [i if i in (ab.pf, ab.other_pf) else str(uuid.uuid4()) for i in ids]
+        control = assert_problem(send(client, "POST", "/v1/irr", headers=a, body={"portfolio_fund_ids": nowhere}),
+                                 404)
+        assert {**body, "request_id": None} == {**control, "request_id": None}
+        assert not any(i in body["detail"] for i in ids)
+    assert expect_status(send(client, "POST", "/v1/irr", headers=a, body={"portfolio_fund_ids": [ab.pf]}),
+                         200)["irr"] is not None
+    assert audit_events_since(mark) == []
+    assert firm_rows(tenants.b.id) == b_before
+
+
 def _app_connection() -> psycopg.Connection:
     return psycopg.connect(config.app_database_url(), autocommit=False)
 
@@ -1906,7 +1954,7 @@ def test_role_matrix(client: Any, mfirm: Firm, key: tuple[str, str], who: str) -
         return
     expected = route.key_ok if route.key_ok is not None and PRINCIPALS[who] is not None else route.ok
     assert resp.status_code == expected, f"{who}: {resp.status_code} {resp.body[:300]!r}"
-    if spec.method in WRITE_METHODS and 200 <= expected < 300:
+    if spec.method in WRITE_METHODS and not route.read_only and 200 <= expected < 300:
         assert len(events) == 1, events
         actor = _actor(mfirm, who) if spec.access != PUBLIC else None
         made_for = prep.audit(resp).actor if prep.audit is not None else None
@@ -1915,7 +1963,7 @@ def test_role_matrix(client: Any, mfirm: Firm, key: tuple[str, str], who: str) -
             actor = made_for
         if actor is not None:
             assert (events[0]["actor_type"], str(events[0]["actor_id"])) == actor
-    elif spec.method == "GET":
+    elif spec.method == "GET" or route.read_only:
         assert events == [], "a read left an audit event"
 
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from chalicelib.core.models import ApiModel, StrictModel
 from chalicelib.core.pagination import ListQuery
@@ -21,6 +21,27 @@ class IrrQuery(StrictModel):
         "on or before it, or from it when bought later"))
     to: date | None = Field(None, description="End of the period (default: the latest valuation)")
     include: Literal["flows"] | None = None
+
+
+class SelectionIrrIn(StrictModel):
+    """The IRR of any portfolio funds of the firm taken together (pooled, never averaged) over a period."""
+
+    portfolio_fund_ids: list[UUID] = Field(min_length=1, max_length=500, description=(
+        "1 to 500 distinct portfolio funds of the firm; each is a holding over its own period, as a household's "
+        "products are"))
+    from_: date | None = Field(None, alias="from", description=IrrQuery.model_fields["from_"].description)
+    to: date | None = Field(None, description="End of the period (default: the latest valuation)")
+    method: IrrMethod = "kingston_monthly"
+    include: Literal["flows"] | None = None
+
+    @field_validator("portfolio_fund_ids")
+    @classmethod
+    def _distinct(cls, ids: list[UUID]) -> list[UUID]:
+        seen: set[UUID] = set()
+        twice = [i for i, x in enumerate(ids) if x in seen or seen.add(x)]
+        if twice:
+            raise ValueError(f"portfolio fund ids must be distinct: entry {twice[0]} repeats an earlier one")
+        return ids
 
 
 class IrrFlowOut(ApiModel):

@@ -15,6 +15,7 @@ from chalicelib.products.performance.models import (
     IrrQuery,
     RevenueOut,
     RevenueTotalOut,
+    SelectionIrrIn,
 )
 
 performance = Api("performance", resources={"group_id": "client group", "product_id": "product",
@@ -37,6 +38,16 @@ def product_irr(req: ApiRequest, product_id: UUID) -> IrrOut:
                    summary="IRR of a client group (its products' pooled flows, each to its latest valuation)")
 def client_group_irr(req: ApiRequest, group_id: UUID) -> IrrOut:
     return IrrOut.model_validate(service.irr_for(req.ctx, "client_group", group_id, req.query))
+
+
+@performance.route("/irr", "POST", access=READ, body=SelectionIrrIn, response=IrrOut,
+                   summary="IRR of any portfolio funds of the firm, pooled, over any period")
+def selection_irr(req: ApiRequest) -> IrrOut:
+    """The funds' flows and values pooled (never their IRRs averaged), each fund over its own period as a
+    household's products are: the same periods, start valuations and reasons as the IRR GETs, and one fund alone
+    answers exactly what GET /v1/portfolio-funds/{id}/irr does. A read: nothing is written. Any id that is not a
+    portfolio fund of the firm makes it a 404 naming none of them."""
+    return IrrOut.model_validate(service.irr_of_selection(req.ctx, req.body))
 
 
 @performance.route("/products/{product_id}/irr-history", "GET", access=READ, query=IrrHistoryQuery,

@@ -82,6 +82,21 @@ def irr_for(ctx: RequestContext, scope: str, scope_id: UUID, query: Any) -> dict
     return irr_from_inputs(query, inputs, named=scope == "client_group")
 
 
+def irr_of_selection(ctx: RequestContext, body: Any) -> dict[str, Any]:
+    """IRR of any portfolio funds of the firm pooled (models.SelectionIrrIn), with the same periods, start values
+    and reasons as a fund's or household's IRR: each fund is a holding over its own period, pooled as a household
+    pools its products (one fund alone is exactly GET /v1/portfolio-funds/{id}/irr). One query, as irr_for.
+
+    An id that is not a portfolio fund of the firm (another firm's, or none) is a 404 that names none of the ids:
+    which of them exist elsewhere is not the caller's to learn."""
+    ids = list(body.portfolio_fund_ids)
+    with db.transaction(ctx) as tx:
+        inputs = store.irr_inputs(tx, "portfolio_funds", ids, body.from_, body.to)
+    if not inputs[0]["found"]:
+        raise errors.NotFound("Not every id given is a portfolio fund of the firm")
+    return irr_from_inputs(body, inputs, named=len(ids) > 1)
+
+
 def irr_from_inputs(query: Any, inputs: list[dict[str, Any]], named: bool) -> dict[str, Any]:
     """The IRR answer (irr, method, from, to, reason, and flows with include=flows) from holdings' input rows in the
     shape store.irr_inputs returns them: `found` and `valued` on the first row, then per holding `name`,

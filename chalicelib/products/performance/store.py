@@ -26,6 +26,7 @@ IRR_HISTORY_LIST = ListSpec("irr_history", {"valuation_date": (("valuation_date"
 # the same factor): after the start valuation (a flow on that date is inside it), or from `from` on, up to the end
 # date. `found` and `valued` come first (with no holding the holding columns are null). Products read their flows
 # from product_flows (netted per product and date by triggers, migration 0008); a portfolio fund its own activity.
+# A selection of portfolio funds is several holdings, pooled like a household's products.
 _HOLDINGS_IRR_INPUTS = """
 WITH h AS MATERIALIZED ({holders})
 SELECT EXISTS ({found}) AS found,
@@ -50,6 +51,9 @@ FROM (SELECT) one LEFT JOIN LATERAL (
 ORDER BY x.end_date, x.id"""
 
 _PRODUCT_FLOWS = "SELECT product_id AS holder, flow_date AS day, amount FROM product_flows"
+_FUND_FLOWS = ("SELECT a.portfolio_fund_id AS holder, a.activity_date AS day, "
+               "sum(a.amount * activity_sign(a.activity_type))::numeric AS amount FROM holding_activity a "
+               "WHERE activity_sign(a.activity_type) <> 0 GROUP BY a.portfolio_fund_id, a.activity_date")
 
 IRR_INPUTS_SQL = {
     "product": _HOLDINGS_IRR_INPUTS.format(
@@ -64,16 +68,22 @@ IRR_INPUTS_SQL = {
     "portfolio_fund": _HOLDINGS_IRR_INPUTS.format(
         holders="SELECT pf.id, f.name FROM portfolio_funds pf JOIN funds f ON f.id = pf.fund_id WHERE pf.id = %(id)s",
         found="SELECT 1 FROM portfolio_funds WHERE id = %(id)s",
-        valuations="fund_valuations", holder="portfolio_fund_id",
-        flows="SELECT a.portfolio_fund_id AS holder, a.activity_date AS day, "
-              "sum(a.amount * activity_sign(a.activity_type))::numeric AS amount FROM holding_activity a "
-              "WHERE activity_sign(a.activity_type) <> 0 GROUP BY a.portfolio_fund_id, a.activity_date"),
+        valuations="fund_valuations", holder="portfolio_fund_id", flows=_FUND_FLOWS),
+    # Any portfolio funds of the firm, each a holding as above: `found` only when every id is visible.
+    "portfolio_funds": _HOLDINGS_IRR_INPUTS.format(
+        holders="SELECT pf.id, f.name FROM portfolio_funds pf JOIN funds f ON f.id = pf.fund_id "
+                "WHERE pf.id = ANY(%(id)s::uuid[])",
+        found="SELECT 1 WHERE (SELECT count(*) FROM portfolio_funds WHERE id = ANY(%(id)s::uuid[])) "
+              "= cardinality(%(id)s::uuid[])",
+        valuations="fund_valuations", holder="portfolio_fund_id", flows=_FUND_FLOWS),
 }
 
 
-def irr_inputs(tx: Tx, scope: str, scope_id: UUID, from_: date | None, to: date | None) -> list[dict[str, Any]]:
-    """What an IRR over (from_, to] needs, for scope "portfolio_fund", "product" or "client_group" (see above):
-    at least one row; `found` and `valued` on each, and one row per holding valued on or before `to`."""
+def irr_inputs(tx: Tx, scope: str, scope_id: UUID | list[UUID], from_: date | None,
+               to: date | None) -> list[dict[str, Any]]:
+    """What an IRR over (from_, to] needs, for scope "portfolio_fund", "product" or "client_group" (one id), or
+    "portfolio_funds" (a list of ids; found when all are) (see above): at least one row; `found` and `valued` on
+    each, and one row per holding valued on or before `to`."""
     return tx.all(IRR_INPUTS_SQL[scope], {"id": scope_id, "from": from_, "to": to})
 
 
