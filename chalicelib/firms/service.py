@@ -13,7 +13,7 @@ from chalicelib.core.versioning import check_version, patch_changes
 from chalicelib.firms import store
 from chalicelib.firms.models import API_KEYS, USERS
 
-# The sign-in rules (docs/security.md); migration 0018's functions apply them, these name them for messages.
+# The sign-in rules (docs/security.md); migration 0017's functions apply them, these name them for messages.
 MAX_FAILURES = 5  # checks per account and source address in a window; a failure once they are spent locks the pair
 LOCK_MINUTES = 30  # the pair's lock, and the longest a window lasts without one
 ACCOUNT_MAX_FAILURES = 50  # failed checks within an hour, from any addresses, lock the account itself
@@ -95,7 +95,7 @@ def login(ctx: RequestContext, email: str, password: str) -> Tokens | Challenge:
     """Tokens, or a Challenge when a second factor is due. The same 401 for an unknown email, a wrong password, a
     locked account or address, or an inactive user.
 
-    The check is reserved first, in its own committed transaction (auth_login_begin, migration 0018), and only
+    The check is reserved first, in its own committed transaction (auth_login_begin, migration 0017), and only
     then does the password hash get checked: however many requests race, at most MAX_FAILURES checks run per
     account and source address in a window, and a success cannot reopen a window that a failure locked."""
     email = email.lower()

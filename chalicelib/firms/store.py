@@ -52,7 +52,7 @@ def active_admins(tx: Tx) -> list[UUID]:
 
 def begin_login(tx: Tx, email: str, source: str) -> dict[str, Any] | None:
     """Before the firm is known: the user behind an exact email with one password check reserved for (user, source)
-    (auth_login_begin, migration 0018). None when the email is unknown or no check may run now (inactive user,
+    (auth_login_begin, migration 0017). None when the email is unknown or no check may run now (inactive user,
     locked account, locked or full pair). The caller commits before checking the password."""
     return tx.one("SELECT * FROM auth_login_begin(%s, %s)", (email, source))
 

@@ -10,7 +10,7 @@ from chalicelib.core.db import Tx
 
 
 def challenge_begin(tx: Tx, token_hash: bytes, purpose: str, source: str, *, reserve: bool) -> dict[str, Any] | None:
-    """Before the firm is known: the live challenge behind a token (auth_challenge_begin, migration 0018), with a
+    """Before the firm is known: the live challenge behind a token (auth_challenge_begin, migration 0017), with a
     check reserved for (user, source) when `reserve` (attempt None: the pair is locked or full)."""
     return tx.one("SELECT * FROM auth_challenge_begin(%s, %s, %s, %s)", (token_hash, purpose, source, reserve))
 

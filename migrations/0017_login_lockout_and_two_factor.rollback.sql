@@ -1,4 +1,4 @@
--- Back to 0014: the sign-in counters, two-factor enrolments, recovery codes, challenges and notifications go (users
+-- Back to 0016: the sign-in counters, two-factor enrolments, recovery codes, challenges and notifications go (users
 -- keep failed_logins and locked_until, which 0001 made); the firm-wide two-factor requirement goes with them.
 DROP FUNCTION IF EXISTS auth_unlock_account(uuid);
 DROP FUNCTION IF EXISTS auth_login_outcome(uuid, text, bigint, text);

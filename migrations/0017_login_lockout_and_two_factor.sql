@@ -9,7 +9,7 @@
 --
 -- TOTP two-factor sign-in: an encrypted secret per user, ten single-use recovery codes (SHA-256, high entropy),
 -- short-lived login challenges, a firm-wide requirement. In-app notifications tell a user their account was locked.
--- depends: 0014_kingston_valuation_month
+-- depends: 0016_household_fum
 
 ALTER TABLE firms ADD COLUMN require_two_factor boolean NOT NULL DEFAULT false;
 
