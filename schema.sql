@@ -40,6 +40,146 @@ CREATE FUNCTION public.auth_api_key(p_prefix text) RETURNS TABLE(id uuid, firm_i
 
 
 --
+-- Name: auth_challenge_begin(bytea, text, text, boolean); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_challenge_begin(p_token_hash bytea, p_purpose text, p_source text, p_reserve boolean) RETURNS TABLE(challenge_id uuid, firm_id uuid, user_id uuid, role text, attempt bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    c record;
+BEGIN
+    SELECT ch.id, ch.firm_id, ch.user_id, us.role
+      INTO c
+      FROM login_challenges ch JOIN users us ON us.id = ch.user_id
+     WHERE ch.token_hash = p_token_hash AND ch.purpose = p_purpose AND ch.used_at IS NULL
+       AND ch.expires_at > now() AND ch.failed_codes < 5
+       AND us.active AND coalesce(us.locked_until <= now(), true);
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT c.id, c.firm_id, c.user_id, c.role,
+                        CASE WHEN p_reserve THEN login_reserve(c.firm_id, c.user_id, p_source) END;
+END $$;
+
+
+--
+-- Name: auth_check_reserve(uuid, text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_check_reserve(p_user uuid, p_source text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_firm uuid;
+BEGIN
+    SELECT us.firm_id INTO v_firm FROM users us WHERE us.id = p_user AND us.firm_id = current_firm_id();
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    RETURN login_reserve(v_firm, p_user, p_source);
+END $$;
+
+
+--
+-- Name: auth_login_begin(text, text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_login_begin(p_email text, p_source text) RETURNS TABLE(user_id uuid, firm_id uuid, role text, password_hash text, attempt bigint, two_factor text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    u record;
+    v_window bigint;
+BEGIN
+    SELECT us.id, us.firm_id, us.role, us.password_hash, us.active, us.locked_until,
+           (SELECT t.confirmed_at IS NOT NULL FROM user_totp t WHERE t.user_id = us.id) AS has_totp,
+           f.require_two_factor
+      INTO u
+      FROM users us JOIN firms f ON f.id = us.firm_id
+     WHERE us.email = lower(p_email);
+    IF NOT FOUND OR NOT u.active OR coalesce(u.locked_until > now(), false) THEN
+        RETURN;
+    END IF;
+    v_window := login_reserve(u.firm_id, u.id, p_source);
+    IF v_window IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT u.id, u.firm_id, u.role, u.password_hash, v_window,
+                        CASE WHEN coalesce(u.has_totp, false) THEN 'totp'
+                             WHEN u.require_two_factor THEN 'totp_enrolment' END;
+END $$;
+
+
+--
+-- Name: auth_login_outcome(uuid, text, bigint, text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_login_outcome(p_user uuid, p_source text, p_window bigint, p_outcome text) RETURNS TABLE(pair_locked_until timestamp with time zone, account_locked_until timestamp with time zone, failures_last_hour integer, sources_last_hour integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_firm uuid;
+    v_pending integer;
+    v_checks integer;
+    v_locked timestamptz;
+    v_pair timestamptz;
+    v_account timestamptz;
+    v_failures integer;
+    v_sources integer;
+BEGIN
+    IF p_outcome NOT IN ('failure', 'success', 'partial') THEN
+        RAISE EXCEPTION 'unknown outcome %', p_outcome;
+    END IF;
+    -- the user's row lock serialises the outcomes of one account (the failure count below sees every other one)
+    SELECT us.firm_id INTO v_firm FROM users us WHERE us.id = p_user AND us.firm_id = current_firm_id() FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no such user in the current firm';
+    END IF;
+    IF p_outcome = 'partial' THEN
+        UPDATE login_throttle t SET pending = greatest(t.pending - 1, 0), checks = greatest(t.checks - 1, 0)
+         WHERE t.user_id = p_user AND t.source = p_source AND t.window_no = p_window;
+    ELSIF p_outcome = 'success' THEN
+        UPDATE login_throttle t SET pending = greatest(t.pending - 1, 0)
+         WHERE t.user_id = p_user AND t.source = p_source AND t.window_no = p_window
+        RETURNING t.pending, t.locked_until INTO v_pending, v_locked;
+        IF FOUND AND v_pending = 0 AND v_locked IS NULL THEN
+            DELETE FROM login_throttle t
+             WHERE t.user_id = p_user AND t.source = p_source AND t.pending = 0 AND t.locked_until IS NULL;
+        END IF;
+        UPDATE users SET last_login_at = now() WHERE id = p_user;
+    ELSE
+        SELECT t.locked_until, t.checks INTO v_locked, v_checks
+          FROM login_throttle t WHERE t.user_id = p_user AND t.source = p_source AND t.window_no = p_window
+           FOR UPDATE;
+        IF FOUND THEN
+            IF v_locked IS NULL AND v_checks >= 5 THEN  -- the window is full: this failure locks the pair
+                v_pair := now() + interval '30 minutes';
+            END IF;
+            UPDATE login_throttle t SET pending = greatest(t.pending - 1, 0),
+                   locked_until = coalesce(v_pair, t.locked_until)
+             WHERE t.user_id = p_user AND t.source = p_source;
+        END IF;
+        INSERT INTO login_failures (firm_id, user_id, source) VALUES (v_firm, p_user, p_source);
+        DELETE FROM login_failures f WHERE f.user_id = p_user AND f.failed_at <= now() - interval '1 hour';
+        SELECT count(*), count(DISTINCT f.source) INTO v_failures, v_sources
+          FROM login_failures f WHERE f.user_id = p_user;
+        UPDATE users SET failed_logins = v_failures WHERE id = p_user;
+        IF v_failures >= 50 THEN
+            UPDATE users SET locked_until = now() + interval '60 minutes'
+             WHERE id = p_user AND (locked_until IS NULL OR locked_until <= now())
+            RETURNING locked_until INTO v_account;
+        END IF;
+    END IF;
+    RETURN QUERY SELECT v_pair, v_account, v_failures, v_sources;
+END $$;
+
+
+--
 -- Name: auth_session_firm(bytea); Type: FUNCTION; Schema: public
 --
 
@@ -60,6 +200,25 @@ CREATE FUNCTION public.auth_session_valid(p_session uuid, p_user uuid, p_role te
               SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id
               WHERE s.id = p_session AND s.user_id = p_user AND s.revoked_at IS NULL
                 AND u.active AND u.role = p_role) $$;
+
+
+--
+-- Name: auth_unlock_account(uuid); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_unlock_account(p_user uuid) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    UPDATE users SET locked_until = NULL, failed_logins = 0 WHERE id = p_user AND firm_id = current_firm_id();
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    DELETE FROM login_throttle t WHERE t.user_id = p_user;
+    DELETE FROM login_failures f WHERE f.user_id = p_user;
+    RETURN true;
+END $$;
 
 
 --
@@ -425,6 +584,42 @@ BEGIN
     END LOOP;
     RETURN (10 - total % 10) % 10 = substr(isin, 12, 1)::integer;
 END $_$;
+
+
+--
+-- Name: login_reserve(uuid, uuid, text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.login_reserve(p_firm uuid, p_user uuid, p_source text) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_window bigint;
+BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
+    -- this account's other lapsed windows: nothing more to count there
+    DELETE FROM login_throttle t
+     WHERE t.user_id = p_user AND t.source <> p_source AND t.pending = 0
+       AND coalesce(t.locked_until, t.window_started + interval '30 minutes') <= now();
+    INSERT INTO login_throttle AS t (firm_id, user_id, source, checks, pending)
+    VALUES (p_firm, p_user, p_source, 1, 1)
+    ON CONFLICT (user_id, source) DO UPDATE SET
+        window_no = t.window_no
+            + CASE WHEN coalesce(t.locked_until, t.window_started + interval '30 minutes') <= now() THEN 1 ELSE 0 END,
+        window_started = CASE WHEN coalesce(t.locked_until, t.window_started + interval '30 minutes') <= now()
+                              THEN now() ELSE t.window_started END,
+        checks = CASE WHEN coalesce(t.locked_until, t.window_started + interval '30 minutes') <= now()
+                      THEN 1 ELSE t.checks + 1 END,
+        pending = CASE WHEN coalesce(t.locked_until, t.window_started + interval '30 minutes') <= now()
+                       THEN 1 ELSE t.pending + 1 END,
+        locked_until = CASE WHEN coalesce(t.locked_until, t.window_started + interval '30 minutes') <= now()
+                            THEN NULL ELSE t.locked_until END
+    WHERE coalesce(t.locked_until, t.window_started + interval '30 minutes') <= now()
+       OR (t.locked_until IS NULL AND t.checks < 5)
+    RETURNING t.window_no INTO v_window;
+    RETURN v_window;
+END $$;
 
 
 --
@@ -1198,6 +1393,7 @@ CREATE TABLE public.firms (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     version integer DEFAULT 1 NOT NULL,
+    require_two_factor boolean DEFAULT false NOT NULL,
     CONSTRAINT firms_base_currency_check CHECK ((base_currency ~ '^[A-Z]{3}$'::text)),
     CONSTRAINT firms_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
     CONSTRAINT firms_version_check CHECK ((version >= 1))
@@ -1543,6 +1739,86 @@ CREATE TABLE public.job_runs (
 
 
 --
+-- Name: login_challenges; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.login_challenges (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    token_hash bytea NOT NULL,
+    purpose text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    used_at timestamp with time zone,
+    failed_codes integer DEFAULT 0 NOT NULL,
+    CONSTRAINT login_challenges_check CHECK ((expires_at > created_at)),
+    CONSTRAINT login_challenges_failed_codes_check CHECK ((failed_codes >= 0)),
+    CONSTRAINT login_challenges_purpose_check CHECK ((purpose = ANY (ARRAY['totp'::text, 'totp_enrolment'::text]))),
+    CONSTRAINT login_challenges_token_hash_check CHECK ((length(token_hash) = 32))
+);
+
+ALTER TABLE ONLY public.login_challenges FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: login_failures; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.login_failures (
+    firm_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    source text NOT NULL,
+    failed_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE ONLY public.login_failures FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: login_throttle; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.login_throttle (
+    firm_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    source text NOT NULL,
+    window_no bigint DEFAULT 1 NOT NULL,
+    window_started timestamp with time zone DEFAULT now() NOT NULL,
+    checks integer DEFAULT 0 NOT NULL,
+    pending integer DEFAULT 0 NOT NULL,
+    locked_until timestamp with time zone,
+    CONSTRAINT login_throttle_checks_check CHECK ((checks >= 0)),
+    CONSTRAINT login_throttle_pending_check CHECK ((pending >= 0)),
+    CONSTRAINT login_throttle_source_check CHECK (((length(source) >= 1) AND (length(source) <= 100)))
+);
+
+ALTER TABLE ONLY public.login_throttle FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: notifications; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.notifications (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    kind text NOT NULL,
+    title text NOT NULL,
+    body text NOT NULL,
+    data jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    read_at timestamp with time zone,
+    CONSTRAINT notifications_body_check CHECK ((length(body) <= 2000)),
+    CONSTRAINT notifications_kind_check CHECK ((kind ~ '^[a-z_]+\.[a-z_]+$'::text)),
+    CONSTRAINT notifications_title_check CHECK (((length(btrim(title)) >= 1) AND (length(btrim(title)) <= 200)))
+);
+
+ALTER TABLE ONLY public.notifications FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: portfolio_templates; Type: TABLE; Schema: public
 --
 
@@ -1642,6 +1918,23 @@ ALTER TABLE ONLY public.providers FORCE ROW LEVEL SECURITY;
 
 
 --
+-- Name: recovery_codes; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.recovery_codes (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    code_hash bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    used_at timestamp with time zone,
+    CONSTRAINT recovery_codes_code_hash_check CHECK ((length(code_hash) = 32))
+);
+
+ALTER TABLE ONLY public.recovery_codes FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: sessions; Type: TABLE; Schema: public
 --
 
@@ -1677,6 +1970,23 @@ CREATE TABLE public.template_generation_funds (
 );
 
 ALTER TABLE ONLY public.template_generation_funds FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: user_totp; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.user_totp (
+    user_id uuid NOT NULL,
+    firm_id uuid NOT NULL,
+    secret bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    confirmed_at timestamp with time zone,
+    last_step bigint,
+    CONSTRAINT user_totp_secret_check CHECK (((length(secret) >= 29) AND (length(secret) <= 200)))
+);
+
+ALTER TABLE ONLY public.user_totp FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -1887,6 +2197,38 @@ ALTER TABLE ONLY public.job_runs
 
 
 --
+-- Name: login_challenges login_challenges_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.login_challenges
+    ADD CONSTRAINT login_challenges_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: login_challenges login_challenges_token_hash_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.login_challenges
+    ADD CONSTRAINT login_challenges_token_hash_key UNIQUE (token_hash);
+
+
+--
+-- Name: login_throttle login_throttle_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.login_throttle
+    ADD CONSTRAINT login_throttle_pkey PRIMARY KEY (user_id, source);
+
+
+--
+-- Name: notifications notifications_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.notifications
+    ADD CONSTRAINT notifications_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: portfolio_funds portfolio_funds_firm_id_id_key; Type: CONSTRAINT; Schema: public
 --
 
@@ -1991,6 +2333,22 @@ ALTER TABLE ONLY public.providers
 
 
 --
+-- Name: recovery_codes recovery_codes_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.recovery_codes
+    ADD CONSTRAINT recovery_codes_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: recovery_codes recovery_codes_user_id_code_hash_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.recovery_codes
+    ADD CONSTRAINT recovery_codes_user_id_code_hash_key UNIQUE (user_id, code_hash);
+
+
+--
 -- Name: sessions sessions_pkey; Type: CONSTRAINT; Schema: public
 --
 
@@ -2036,6 +2394,14 @@ ALTER TABLE ONLY public.template_generations
 
 ALTER TABLE ONLY public.template_generations
     ADD CONSTRAINT template_generations_template_id_generation_key UNIQUE (template_id, generation);
+
+
+--
+-- Name: user_totp user_totp_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.user_totp
+    ADD CONSTRAINT user_totp_pkey PRIMARY KEY (user_id);
 
 
 --
@@ -2183,6 +2549,20 @@ CREATE INDEX job_runs_started_idx ON public.job_runs USING btree (started_at DES
 
 
 --
+-- Name: login_challenges_user_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX login_challenges_user_idx ON public.login_challenges USING btree (user_id);
+
+
+--
+-- Name: login_failures_user_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX login_failures_user_idx ON public.login_failures USING btree (user_id, failed_at);
+
+
+--
 -- Name: mv_client_group_summary_fum_idx; Type: INDEX; Schema: public
 --
 
@@ -2229,6 +2609,13 @@ CREATE INDEX mv_product_positions_firm_idx ON public.mv_product_positions USING 
 --
 
 CREATE UNIQUE INDEX mv_product_positions_key ON public.mv_product_positions USING btree (product_id);
+
+
+--
+-- Name: notifications_user_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX notifications_user_idx ON public.notifications USING btree (user_id, created_at DESC, id DESC);
 
 
 --
@@ -2761,6 +3148,38 @@ ALTER TABLE ONLY public.holding_activity
 
 
 --
+-- Name: login_challenges login_challenges_firm_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.login_challenges
+    ADD CONSTRAINT login_challenges_firm_id_user_id_fkey FOREIGN KEY (firm_id, user_id) REFERENCES public.users(firm_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: login_failures login_failures_firm_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.login_failures
+    ADD CONSTRAINT login_failures_firm_id_user_id_fkey FOREIGN KEY (firm_id, user_id) REFERENCES public.users(firm_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: login_throttle login_throttle_firm_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.login_throttle
+    ADD CONSTRAINT login_throttle_firm_id_user_id_fkey FOREIGN KEY (firm_id, user_id) REFERENCES public.users(firm_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: notifications notifications_firm_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.notifications
+    ADD CONSTRAINT notifications_firm_id_user_id_fkey FOREIGN KEY (firm_id, user_id) REFERENCES public.users(firm_id, id) ON DELETE CASCADE;
+
+
+--
 -- Name: portfolio_funds portfolio_funds_firm_id_fund_id_fkey; Type: FK CONSTRAINT; Schema: public
 --
 
@@ -2857,6 +3276,14 @@ ALTER TABLE ONLY public.providers
 
 
 --
+-- Name: recovery_codes recovery_codes_firm_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.recovery_codes
+    ADD CONSTRAINT recovery_codes_firm_id_user_id_fkey FOREIGN KEY (firm_id, user_id) REFERENCES public.users(firm_id, id) ON DELETE CASCADE;
+
+
+--
 -- Name: sessions sessions_firm_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public
 --
 
@@ -2886,6 +3313,14 @@ ALTER TABLE ONLY public.template_generation_funds
 
 ALTER TABLE ONLY public.template_generations
     ADD CONSTRAINT template_generations_firm_id_template_id_fkey FOREIGN KEY (firm_id, template_id) REFERENCES public.portfolio_templates(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: user_totp user_totp_firm_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.user_totp
+    ADD CONSTRAINT user_totp_firm_id_user_id_fkey FOREIGN KEY (firm_id, user_id) REFERENCES public.users(firm_id, id) ON DELETE CASCADE;
 
 
 --
@@ -2973,6 +3408,24 @@ ALTER TABLE public.idempotency_keys ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.irr_values ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: login_challenges; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.login_challenges ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: login_failures; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.login_failures ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: login_throttle; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.login_throttle ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: api_keys maintenance; Type: POLICY; Schema: public
@@ -3066,6 +3519,34 @@ CREATE POLICY maintenance ON public.irr_values TO wealthdesk_owner USING (true) 
 
 
 --
+-- Name: login_challenges maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.login_challenges TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: login_failures maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.login_failures TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: login_throttle maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.login_throttle TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: notifications maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.notifications TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
 -- Name: portfolio_funds maintenance; Type: POLICY; Schema: public
 --
 
@@ -3122,6 +3603,13 @@ CREATE POLICY maintenance ON public.providers TO wealthdesk_owner USING (true) W
 
 
 --
+-- Name: recovery_codes maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.recovery_codes TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
 -- Name: sessions maintenance; Type: POLICY; Schema: public
 --
 
@@ -3143,11 +3631,24 @@ CREATE POLICY maintenance ON public.template_generations TO wealthdesk_owner USI
 
 
 --
+-- Name: user_totp maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.user_totp TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
 -- Name: users maintenance; Type: POLICY; Schema: public
 --
 
 CREATE POLICY maintenance ON public.users TO wealthdesk_owner USING (true) WITH CHECK (true);
 
+
+--
+-- Name: notifications; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.notifications ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: portfolio_funds; Type: ROW SECURITY; Schema: public
@@ -3196,6 +3697,12 @@ ALTER TABLE public.provider_switches ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.providers ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: recovery_codes; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.recovery_codes ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: sessions; Type: ROW SECURITY; Schema: public
@@ -3307,6 +3814,34 @@ CREATE POLICY tenant ON public.irr_values USING ((firm_id = public.current_firm_
 
 
 --
+-- Name: login_challenges tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.login_challenges USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: login_failures tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.login_failures USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: login_throttle tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.login_throttle USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
+-- Name: notifications tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.notifications USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
 -- Name: portfolio_funds tenant; Type: POLICY; Schema: public
 --
 
@@ -3363,6 +3898,13 @@ CREATE POLICY tenant ON public.providers USING ((firm_id = public.current_firm_i
 
 
 --
+-- Name: recovery_codes tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.recovery_codes USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
 -- Name: sessions tenant; Type: POLICY; Schema: public
 --
 
@@ -3384,11 +3926,24 @@ CREATE POLICY tenant ON public.template_generations USING ((firm_id = public.cur
 
 
 --
+-- Name: user_totp tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.user_totp USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
+
+
+--
 -- Name: users tenant; Type: POLICY; Schema: public
 --
 
 CREATE POLICY tenant ON public.users USING ((firm_id = public.current_firm_id())) WITH CHECK ((firm_id = public.current_firm_id()));
 
+
+--
+-- Name: user_totp; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.user_totp ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: users; Type: ROW SECURITY; Schema: public
@@ -3419,6 +3974,38 @@ GRANT ALL ON FUNCTION public.auth_api_key(p_prefix text) TO wealthdesk_app;
 
 
 --
+-- Name: FUNCTION auth_challenge_begin(p_token_hash bytea, p_purpose text, p_source text, p_reserve boolean); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_challenge_begin(p_token_hash bytea, p_purpose text, p_source text, p_reserve boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_challenge_begin(p_token_hash bytea, p_purpose text, p_source text, p_reserve boolean) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION auth_check_reserve(p_user uuid, p_source text); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_check_reserve(p_user uuid, p_source text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_check_reserve(p_user uuid, p_source text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION auth_login_begin(p_email text, p_source text); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_login_begin(p_email text, p_source text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_login_begin(p_email text, p_source text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION auth_login_outcome(p_user uuid, p_source text, p_window bigint, p_outcome text); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_login_outcome(p_user uuid, p_source text, p_window bigint, p_outcome text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_login_outcome(p_user uuid, p_source text, p_window bigint, p_outcome text) TO wealthdesk_app;
+
+
+--
 -- Name: FUNCTION auth_session_firm(p_token_hash bytea); Type: ACL; Schema: public
 --
 
@@ -3432,6 +4019,14 @@ GRANT ALL ON FUNCTION public.auth_session_firm(p_token_hash bytea) TO wealthdesk
 
 REVOKE ALL ON FUNCTION public.auth_session_valid(p_session uuid, p_user uuid, p_role text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.auth_session_valid(p_session uuid, p_user uuid, p_role text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION auth_unlock_account(p_user uuid); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_unlock_account(p_user uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_unlock_account(p_user uuid) TO wealthdesk_app;
 
 
 --
@@ -3489,6 +4084,13 @@ GRANT ALL ON FUNCTION public.is_uuid_text(value text) TO wealthdesk_app;
 --
 
 GRANT ALL ON FUNCTION public.isin_is_valid(isin text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION login_reserve(p_firm uuid, p_user uuid, p_source text); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.login_reserve(p_firm uuid, p_user uuid, p_source text) FROM PUBLIC;
 
 
 --
@@ -3766,6 +4368,34 @@ GRANT SELECT ON TABLE public.job_runs TO wealthdesk_app;
 
 
 --
+-- Name: TABLE login_challenges; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.login_challenges TO wealthdesk_app;
+
+
+--
+-- Name: TABLE login_failures; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.login_failures TO wealthdesk_app;
+
+
+--
+-- Name: TABLE login_throttle; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.login_throttle TO wealthdesk_app;
+
+
+--
+-- Name: TABLE notifications; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.notifications TO wealthdesk_app;
+
+
+--
 -- Name: TABLE portfolio_templates; Type: ACL; Schema: public
 --
 
@@ -3801,6 +4431,13 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.providers TO wealthdesk_app;
 
 
 --
+-- Name: TABLE recovery_codes; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.recovery_codes TO wealthdesk_app;
+
+
+--
 -- Name: TABLE sessions; Type: ACL; Schema: public
 --
 
@@ -3812,6 +4449,13 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.sessions TO wealthdesk_app;
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.template_generation_funds TO wealthdesk_app;
+
+
+--
+-- Name: TABLE user_totp; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.user_totp TO wealthdesk_app;
 
 
 --

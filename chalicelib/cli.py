@@ -23,17 +23,18 @@ def _echo_progress(message: str) -> None:
 
 
 def _prepare(local_secret: bool = True) -> None:
-    """Database URL and, locally, a JWT signing secret persisted under .wealthdesk."""
+    """Database URL and, locally, the JWT signing secret and the TOTP encryption key persisted under .wealthdesk."""
     from chalicelib.core import embedded
 
     embedded.ensure_database_url()
-    if local_secret and not os.environ.get("JWT_SECRET") and not os.environ.get("JWT_SECRET_ARN"):
-        path = embedded.home() / "jwt-secret"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        os.environ["JWT_SECRET"] = path.read_text().strip()
+    for variable, filename in (("JWT_SECRET", "jwt-secret"), ("TOTP_KEY", "totp-key")):
+        if local_secret and not os.environ.get(variable) and not os.environ.get(variable + "_ARN"):
+            path = embedded.home() / filename
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(secrets.token_urlsafe(48))
+                path.chmod(0o600)
+            os.environ[variable] = path.read_text().strip()
 
 
 def _write_or_check(path: Path, text: str, check: bool, command: str,

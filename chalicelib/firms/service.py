@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -14,8 +13,12 @@ from chalicelib.core.versioning import check_version, patch_changes
 from chalicelib.firms import store
 from chalicelib.firms.models import API_KEYS, USERS
 
-MAX_FAILURES = 5
-LOCK_MINUTES = 30
+# The sign-in rules (docs/security.md); migration 0017's functions apply them, these name them for messages.
+MAX_FAILURES = 5  # checks per account and source address in a window; a failure once they are spent locks the pair
+LOCK_MINUTES = 30  # the pair's lock, and the longest a window lasts without one
+ACCOUNT_MAX_FAILURES = 50  # failed checks within an hour, from any addresses, lock the account itself
+ACCOUNT_LOCK_MINUTES = 60
+UNKNOWN_SOURCE = "unknown"  # a call with no source address (the CLI, a test calling the service)
 _BAD_LOGIN = "The email or password is wrong, or the account is locked for a while after repeated failures"
 
 
@@ -24,6 +27,15 @@ class Tokens:
     access_token: str
     expires_in: int
     refresh_token: str
+
+
+@dataclass
+class Challenge:
+    """A right password when a second factor is due: what to answer next, instead of tokens."""
+
+    challenge: str
+    challenge_type: str  # "totp" | "totp_enrolment"
+    expires_in: int
 
 
 def create_firm(name: str, admin_email: str, admin_name: str, password: str | None,
@@ -58,7 +70,8 @@ def firm_advisers(firm_id: UUID) -> list[UUID] | None:
         return store.active_advisers(tx)
 
 
-def _ctx_as(base: RequestContext, firm_id: UUID, user_id: UUID, role: str) -> RequestContext:
+def acting_as(base: RequestContext, firm_id: UUID, user_id: UUID, role: str) -> RequestContext:
+    """`base` (request id, address, user agent) acting as a user found before the firm was known."""
     return RequestContext(principal=Principal(firm_id=firm_id, kind="user", id=user_id, role=role),
                           request_id=base.request_id, ip=base.ip, user_agent=base.user_agent)
 
@@ -72,32 +85,79 @@ def _new_session(tx: db.Tx, user_id: UUID, firm_id: UUID, role: str, chain_id: U
     return Tokens(access_token=access, expires_in=ttl, refresh_token=refresh)
 
 
-def login(ctx: RequestContext, email: str, password: str) -> Tokens:
-    """The same 401 for an unknown email, a wrong password, a locked or inactive account.
+def source_of(ctx: RequestContext) -> str:
+    """The caller's address as API Gateway saw the connection (requestContext.identity.sourceIp, put into the
+    context by core.http), never a header such as X-Forwarded-For, which the caller writes."""
+    return (ctx.ip or UNKNOWN_SOURCE)[:100]
 
-    The user is found before the firm is known through the SECURITY DEFINER function auth_user_by_email."""
+
+def login(ctx: RequestContext, email: str, password: str) -> Tokens | Challenge:
+    """Tokens, or a Challenge when a second factor is due. The same 401 for an unknown email, a wrong password, a
+    locked account or address, or an inactive user.
+
+    The check is reserved first, in its own committed transaction (auth_login_begin, migration 0017), and only
+    then does the password hash get checked: however many requests race, at most MAX_FAILURES checks run per
+    account and source address in a window, and a success cannot reopen a window that a failure locked."""
     email = email.lower()
+    source = source_of(ctx)
     with db.lookup(ctx) as tx:
-        found = store.user_for_login(tx, email)
+        found = store.begin_login(tx, email, source)
     if found is None:
         auth.burn_password_check(password)
         raise errors.Unauthorized(_BAD_LOGIN)
-    user_ctx = _ctx_as(ctx, found["firm_id"], found["id"], found["role"])
-    locked = found["locked_until"] is not None and found["locked_until"] > datetime.now(UTC)
-    if locked or not found["active"]:
-        auth.burn_password_check(password)
-        raise errors.Unauthorized(_BAD_LOGIN)
-    if not auth.verify_password(found["password_hash"], password):
-        with db.transaction(user_ctx) as tx:
-            after = store.record_login_failure(tx, found["id"], MAX_FAILURES, LOCK_MINUTES)
-            audit.record(tx, "auth.login_failed", "user", found["id"],
-                         {"failed_logins": found["failed_logins"]}, dict(after))
-        raise errors.Unauthorized(_BAD_LOGIN)
-    with db.transaction(user_ctx) as tx:
-        store.record_login_success(tx, found["id"])
-        tokens = _new_session(tx, found["id"], found["firm_id"], found["role"], uuid.uuid4())
-        audit.record(tx, "auth.login", "user", found["id"], None, None)
+    user_id = found["user_id"]
+    right = auth.verify_password(found["password_hash"], password)
+    with db.transaction(acting_as(ctx, found["firm_id"], user_id, found["role"])) as tx:
+        if not right:
+            settle_failure(tx, user_id, source, found["attempt"], factor="login_password")
+        elif found["two_factor"] is not None:
+            from chalicelib.firms.twofactor import service as twofactor
+
+            store.login_outcome(tx, user_id, source, found["attempt"], "partial")
+            challenge = twofactor.issue_challenge(tx, user_id, found["two_factor"])
+            audit.record(tx, "auth.login_challenged", "user", user_id, None,
+                         {"challenge_type": challenge.challenge_type})
+            return challenge
+        else:
+            return finish_login(tx, user_id, found["firm_id"], found["role"], source, found["attempt"])
+    raise errors.Unauthorized(_BAD_LOGIN)
+
+
+def finish_login(tx: db.Tx, user_id: UUID, firm_id: UUID, role: str, source: str, attempt: int,
+                 after: dict[str, Any] | None = None) -> Tokens:
+    """The last check of a sign-in succeeded: its outcome, a new session chain and the auth.login event."""
+    store.login_outcome(tx, user_id, source, attempt, "success")
+    tokens = _new_session(tx, user_id, firm_id, role, uuid.uuid4())
+    audit.record(tx, "auth.login", "user", user_id, None, after)
     return tokens
+
+
+def settle_failure(tx: db.Tx, user_id: UUID, source: str, attempt: int, *, factor: str) -> None:
+    """A reserved check failed (`factor`: login_password, totp or recovery_code): counted for the pair and the account,
+    audited; a lock this failure set on the account is audited too and its user and the firm's admins are told.
+    The caller raises after its transaction commits (a rollback would forget the failure)."""
+    out = store.login_outcome(tx, user_id, source, attempt, "failure")
+    failures = out["failures_last_hour"]
+    audit.record(tx, "auth.login_failed", "user", user_id, {"failed_logins": failures - 1},
+                 {"failed_logins": failures, "factor": factor, "source_locked_until": out["pair_locked_until"]})
+    until = out["account_locked_until"]
+    if until is None:
+        return
+    from chalicelib.notifications import service as notifications
+
+    facts = {"user_id": user_id, "locked_until": until, "failures": failures, "addresses": out["sources_last_hour"]}
+    audit.record(tx, "auth.account_locked", "user", user_id, None, facts)
+    when = until.strftime("%H:%M UTC on %d %b %Y")
+    notifications.notify(tx, [user_id], "security.account_locked", "Your account was locked", (
+        f"There were {failures} failed sign-in attempts on your account within an hour, from "
+        f"{out['sources_last_hour']} addresses, so nobody can sign in to it until {when}. If these were not you, "
+        "tell your administrator: setting a new password for you lifts the lock."), facts)
+    email = store.get_user(tx, user_id)["email"]
+    admins = [a for a in store.active_admins(tx) if a != user_id]
+    if admins:
+        notifications.notify(tx, admins, "security.account_locked", f"The account of {email} was locked", (
+            f"{failures} failed sign-in attempts within an hour, from {out['sources_last_hour']} addresses, locked "
+            f"the account of {email} until {when}. Setting a new password for the user lifts the lock."), facts)
 
 
 def refresh(ctx: RequestContext, refresh_token: str) -> Tokens:
@@ -117,10 +177,15 @@ def refresh(ctx: RequestContext, refresh_token: str) -> Tokens:
         session = store.session_for_refresh(tx, token_hash)
         if session is None or session["revoked_at"] is not None or session["expired"] or not session["active"]:
             reuse = None
+        elif not session["two_factor_ok"]:  # the firm now requires two-factor and the user has none
+            revoked = store.revoke_chain(tx, session["chain_id"])
+            audit.record(tx, "auth.refresh_refused", "session", session["chain_id"], None,
+                         {"revoked": revoked, "reason": "two_factor_required"})
+            reuse = None
         elif session["used_at"] is not None:
             reuse = session
         else:
-            user_ctx = _ctx_as(ctx, firm_id, session["user_id"], session["role"])
+            user_ctx = acting_as(ctx, firm_id, session["user_id"], session["role"])
             tx.ctx = user_ctx
             store.mark_session_used(tx, session["id"])
             tokens = _new_session(tx, session["user_id"], firm_id, session["role"], session["chain_id"])
@@ -154,6 +219,39 @@ def me(ctx: RequestContext) -> dict[str, Any]:
     if user is None or firm is None:
         raise errors.Unauthorized("The user no longer exists")
     return {**user, "firm": firm}
+
+
+# --- the firm's settings ---
+
+def get_firm(ctx: RequestContext) -> dict[str, Any]:
+    with db.transaction(ctx) as tx:
+        firm = store.get_firm(tx)
+    if firm is None:
+        raise errors.NotFound("No such firm")
+    return firm
+
+
+def update_firm(ctx: RequestContext, data: Any, if_match: int) -> dict[str, Any]:
+    """Requiring two-factor sign-in revokes, in the same transaction, every session of the firm's users who have
+    not enrolled (they get an enrolment challenge at their next sign-in). The admin who turns it on must have
+    enrolled: nobody can lock the firm's administrators out by accident."""
+    from chalicelib.firms.twofactor import service as twofactor
+
+    changes = patch_changes(data)
+    with db.transaction(ctx) as tx:
+        before = check_version(store.get_firm(tx, for_update=True), if_match, "firm")
+        changes = {k: v for k, v in changes.items() if before.get(k) != v}
+        if not changes:
+            return before
+        turning_on = changes.get("require_two_factor") is True
+        if turning_on and not twofactor.has_two_factor(tx, ctx.principal.user_id):
+            raise errors.Conflict("Enrol in two-factor sign-in yourself (POST /v1/me/2fa/enrol) before you "
+                                  "require it of the firm")
+        after = store.update_firm(tx, before["id"], changes)
+        revoked = store.revoke_sessions_without_two_factor(tx) if turning_on else 0
+        audit.record(tx, "firm.update", "firm", before["id"], before,
+                     {**after, **({"sessions_revoked": revoked} if turning_on else {})})
+    return after
 
 
 # --- users (admin) ---
@@ -201,6 +299,8 @@ def update_user(ctx: RequestContext, user_id: UUID, data: Any, if_match: int) ->
         after = store.update_user(tx, user_id, changes) if changes else before
         if changes.get("active") is False or "password_hash" in changes or "role" in changes:
             store.revoke_user_sessions(tx, user_id)
+        if "password_hash" in changes:  # the failures were guesses at the old password: the user's locks go
+            store.unlock_account(tx, user_id)
         audit.record(tx, "user.update", "user", user_id, before,
                      {**after, **({"password_changed": True} if "password_hash" in changes else {})})
     return after

@@ -20,8 +20,16 @@ def insert_firm(tx: Tx, firm_id: UUID, name: str, base_currency: str) -> dict[st
                   "RETURNING id, name, base_currency, created_at", (firm_id, name, base_currency))
 
 
-def get_firm(tx: Tx) -> dict[str, Any] | None:
-    return tx.one("SELECT id, name, base_currency FROM firms WHERE id = current_firm_id()")
+FIRM_COLUMNS = "id, name, base_currency, require_two_factor, created_at, updated_at, version"
+
+
+def get_firm(tx: Tx, *, for_update: bool = False) -> dict[str, Any] | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return tx.one(f"SELECT {FIRM_COLUMNS} FROM firms WHERE id = current_firm_id(){lock}")
+
+
+def update_firm(tx: Tx, firm_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
+    return rows.update(tx, "firms", firm_id, changes, FIRM_COLUMNS)
 
 
 def firm_count(conn: Any) -> int:
@@ -35,24 +43,32 @@ def active_advisers(tx: Tx) -> list[UUID]:
                                     "ORDER BY created_at, id")]
 
 
+def active_admins(tx: Tx) -> list[UUID]:
+    """The firm's active admins (they hear about security events of the firm's users)."""
+    return [r["id"] for r in tx.all("SELECT id FROM users WHERE role = 'admin' AND active ORDER BY id")]
+
+
 # --- users ---
 
-def user_for_login(tx: Tx, email: str) -> dict[str, Any] | None:
-    """Before the firm is known: the SECURITY DEFINER lookup by exact email."""
-    return tx.one("SELECT * FROM auth_user_by_email(%s)", (email,))
+def begin_login(tx: Tx, email: str, source: str) -> dict[str, Any] | None:
+    """Before the firm is known: the user behind an exact email with one password check reserved for (user, source)
+    (auth_login_begin, migration 0017). None when the email is unknown or no check may run now (inactive user,
+    locked account, locked or full pair). The caller commits before checking the password."""
+    return tx.one("SELECT * FROM auth_login_begin(%s, %s)", (email, source))
 
 
-def record_login_failure(tx: Tx, user_id: UUID, max_failures: int, lock_minutes: int) -> dict[str, Any]:
-    return tx.one(
-        "UPDATE users SET failed_logins = CASE WHEN failed_logins + 1 >= %(max)s THEN 0 ELSE failed_logins + 1 END, "
-        "locked_until = CASE WHEN failed_logins + 1 >= %(max)s THEN now() + make_interval(mins => %(mins)s) "
-        "ELSE locked_until END WHERE id = %(id)s RETURNING failed_logins, locked_until",
-        {"max": max_failures, "mins": lock_minutes, "id": user_id})
+def reserve_check(tx: Tx, user_id: UUID, source: str) -> int | None:
+    """A check reserved for a user of the current firm (auth_check_reserve): the window's number, or None."""
+    return tx.one("SELECT auth_check_reserve(%s, %s) AS attempt", (user_id, source))["attempt"]
 
 
-def record_login_success(tx: Tx, user_id: UUID) -> None:
-    tx.execute("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = now() WHERE id = %s",
-               (user_id,))
+def login_outcome(tx: Tx, user_id: UUID, source: str, attempt: int, outcome: str) -> dict[str, Any]:
+    """The outcome of a reserved check (auth_login_outcome): the locks it set and the account's failures."""
+    return tx.one("SELECT * FROM auth_login_outcome(%s, %s, %s, %s)", (user_id, source, attempt, outcome))
+
+
+def unlock_account(tx: Tx, user_id: UUID) -> bool:
+    return tx.one("SELECT auth_unlock_account(%s) AS done", (user_id,))["done"]
 
 
 def insert_user(tx: Tx, email: str, name: str, role: str, password_hash: str) -> dict[str, Any]:
@@ -99,8 +115,11 @@ def session_firm(tx: Tx, token_hash: bytes) -> UUID | None:
 
 
 def session_for_refresh(tx: Tx, token_hash: bytes) -> dict[str, Any] | None:
+    """The session, locked, with `two_factor_ok`: false when the firm requires two-factor and the user has none."""
     return tx.one("SELECT s.id, s.user_id, s.chain_id, s.used_at, s.revoked_at, s.expires_at <= now() AS expired, "
-                  "u.role, u.active FROM sessions s JOIN users u ON u.id = s.user_id "
+                  "u.role, u.active, (NOT f.require_two_factor OR EXISTS (SELECT 1 FROM user_totp t "
+                  "WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL)) AS two_factor_ok "
+                  "FROM sessions s JOIN users u ON u.id = s.user_id JOIN firms f ON f.id = s.firm_id "
                   "WHERE s.token_hash = %s FOR UPDATE OF s", (token_hash,))
 
 
@@ -116,6 +135,13 @@ def revoke_chain(tx: Tx, chain_id: UUID) -> int:
 def chain_of_session(tx: Tx, session_id: UUID) -> UUID | None:
     row = tx.one("SELECT chain_id FROM sessions WHERE id = %s", (session_id,))
     return row["chain_id"] if row else None
+
+
+def revoke_sessions_without_two_factor(tx: Tx) -> int:
+    """Every live session of the firm's users who have no confirmed two-factor enrolment."""
+    return tx.execute("UPDATE sessions s SET revoked_at = now() WHERE s.revoked_at IS NULL AND NOT EXISTS "
+                      "(SELECT 1 FROM user_totp t WHERE t.user_id = s.user_id AND t.confirmed_at IS NOT NULL)"
+                      ).rowcount
 
 
 def revoke_user_sessions(tx: Tx, user_id: UUID) -> int:

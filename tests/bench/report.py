@@ -36,6 +36,7 @@ class Run:
     overview: Any = None  # tests.bench.overview.OverviewResult: the household overview
     live: Any = None  # tests.bench.live.LiveResult: figures that are current (L1-L2)
     fum: Any = None  # tests.bench.fum.FumResult: the household list with money (part fum)
+    login: Any = None  # tests.bench.login.LoginResult: the login with the atomic lockout
 
 
 def _us(s: float) -> str:
@@ -72,6 +73,10 @@ def verdicts(run: Run) -> list[tuple[str, str, str, bool]]:
         from tests.bench import fum
 
         out += fum.verdicts(run.fum)
+    if run.login is not None:
+        from tests.bench import login
+
+        out += login.verdicts(run.login)
     return out
 
 
@@ -117,6 +122,10 @@ def render(run: Run) -> str:
         from tests.bench import fum
 
         out += fum.render(run.fum)
+    if run.login is not None:
+        from tests.bench import login
+
+        out += login.render(run.login)
     _method_notes(run, w)
     return "\n".join(out)
 

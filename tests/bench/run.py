@@ -11,12 +11,13 @@ recompute, and dashboard/summary reads while refresh-views runs. Progress goes t
 
 Knobs for a quick look (the committed BENCHMARKS.md uses the defaults): BENCH_HOUSEHOLDS, BENCH_WORKERS,
 BENCH_SECONDS, BENCH_ROUNDS, BENCH_PRODUCT_HOUSEHOLDS (default 1,300), BENCH_OVERVIEW_HOUSEHOLDS (default 1,300),
-BENCH_PARTS (default every part, "foundation,products,overview,fum,live": "foundation" is figures 1-3,
-"products" figures 4-6, "overview" the household overview (tests/bench/overview.py), "live" figures L1-L2 (the
-dashboard against the household summary, staleness under a writer: tests/bench/live.py, its knobs BENCH_LIVE_*),
-"fum" the household list with money (tests/bench/fum.py, on a firm of BENCH_HOUSEHOLDS households with
-BENCH_FUM_MONTHS month ends of history each, default 24); any of them alone), BENCH_OUTPUT (default BENCHMARKS.md
-at the repository root).
+BENCH_LOGIN_ROUNDS (default 30), BENCH_PARTS (default every part, "foundation,products,overview,fum,live,login":
+"foundation" is figures 1-3, "products" figures 4-6, "overview" the household overview (tests/bench/overview.py),
+"live" figures L1-L2 (the dashboard against the household summary, staleness under a writer: tests/bench/live.py,
+its knobs BENCH_LIVE_*), "fum" the household list with money (tests/bench/fum.py, on a firm of BENCH_HOUSEHOLDS
+households with BENCH_FUM_MONTHS month ends of history each, default 24), "login" the login figure (the login with
+the atomic lockout over the login before it, tests/bench/login.py); any of them alone), BENCH_OUTPUT (default
+BENCHMARKS.md at the repository root).
 """
 from __future__ import annotations
 
@@ -115,7 +116,8 @@ def main() -> int:
     common.say(f"machine: {machine}")
 
     product_households = _env_int("BENCH_PRODUCT_HOUSEHOLDS", 1_300)
-    parts = {x.strip() for x in (os.environ.get("BENCH_PARTS") or "foundation,products,overview,fum,live").split(",")
+    parts = {x.strip() for x in (os.environ.get("BENCH_PARTS") or "foundation,products,overview,fum,live,login")
+             .split(",")
              if x.strip()}
     database = common.start_database()
     try:
@@ -167,6 +169,15 @@ def main() -> int:
         if "fum" in parts:
             fum_result = _fum(database, app_module, households, _env_int("BENCH_FUM_MONTHS", 24), phases)
 
+        login_result = None
+        if "login" in parts:
+            from tests.bench import login
+
+            with Phase("login", phases):
+                login_result = login.measure(rounds=_env_int("BENCH_LOGIN_ROUNDS", 30))
+            common.say(f"login: p95 {login_result.ratio():.3f}x the login before the reservation "
+                       f"(wrong password {login_result.ratio('wrong'):.3f}x)")
+
         elapsed = time.monotonic() - t0
         run = report.Run(command=command, started=started.strftime("%Y-%m-%d %H:%M UTC"), elapsed=elapsed,
                          machine=machine, postgres=database.version,
@@ -174,6 +185,7 @@ def main() -> int:
                          else "DATABASE_URL", households=households, versions=_versions(), overhead=over,
                          profile=prof, cold=cold, scale=main_run, control=control, facts=facts,
                          products=products_result, overview=overview_result, live=live_result, fum=fum_result,
+                         login=login_result,
                          notes=["Machine load while each figure ran (the whole machine, this harness included): "
                                 + "; ".join(phases) + "."])
         output.write_text(report.render(run))
