@@ -29,6 +29,50 @@ CREATE FUNCTION public.activity_sign(activity_type text) RETURNS integer
 
 
 --
+-- Name: auth_challenge_begin(bytea, text, text, boolean); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_challenge_begin(p_token_hash bytea, p_purpose text, p_source text, p_reserve boolean) RETURNS TABLE(challenge_id uuid, firm_id uuid, user_id uuid, role text, attempt bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    c record;
+BEGIN
+    SELECT ch.id, ch.firm_id, ch.user_id, us.role
+      INTO c
+      FROM login_challenges ch JOIN users us ON us.id = ch.user_id
+     WHERE ch.token_hash = p_token_hash AND ch.purpose = p_purpose AND ch.used_at IS NULL
+       AND ch.expires_at > now() AND ch.failed_codes < 5
+       AND us.active AND coalesce(us.locked_until <= now(), true);
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT c.id, c.firm_id, c.user_id, c.role,
+                        CASE WHEN p_reserve THEN login_reserve(c.firm_id, c.user_id, p_source) END;
+END $$;
+
+
+--
+-- Name: auth_check_reserve(uuid, text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_check_reserve(p_user uuid, p_source text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_firm uuid;
+BEGIN
+    SELECT us.firm_id INTO v_firm FROM users us WHERE us.id = p_user AND us.firm_id = current_firm_id();
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    RETURN login_reserve(v_firm, p_user, p_source);
+END $$;
+
+
+--
 -- Name: auth_enter(uuid, text, uuid); Type: FUNCTION; Schema: public
 --
 
@@ -89,42 +133,70 @@ END $$;
 
 
 --
--- Name: auth_enter_password(uuid, text, text, text, text); Type: FUNCTION; Schema: public
+-- Name: auth_enter_challenge(bytea, text); Type: FUNCTION; Schema: public
 --
 
-CREATE FUNCTION public.auth_enter_password(p_user uuid, p_encoded text, p_request_id text, p_ip text, p_user_agent text) RETURNS text
+CREATE FUNCTION public.auth_enter_challenge(p_token_hash bytea, p_purpose text) RETURNS TABLE(challenge_id uuid, firm_id uuid, user_id uuid, role text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    c record;
+BEGIN
+    SELECT ch.id, ch.firm_id, ch.user_id, us.role
+      INTO c
+      FROM login_challenges ch JOIN users us ON us.id = ch.user_id AND us.firm_id = ch.firm_id
+     WHERE ch.token_hash = p_token_hash AND ch.purpose = p_purpose AND ch.expires_at > now()
+       AND us.active AND coalesce(us.locked_until <= now(), true);
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    PERFORM auth_enter(c.firm_id, 'user', c.user_id);
+    RETURN QUERY SELECT c.id, c.firm_id, c.user_id, c.role;
+END $$;
+
+
+--
+-- Name: auth_enter_password(uuid, text, bigint, text, text, text, text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_enter_password(p_user uuid, p_source text, p_window bigint, p_encoded text, p_request_id text, p_ip text, p_user_agent text) RETURNS TABLE(outcome text, two_factor text)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
     u record;
-    failures integer;
-    locked timestamptz;
 BEGIN
-    SELECT x.id, x.firm_id, x.password_hash, x.active, x.failed_logins, x.locked_until
-    INTO u FROM users x WHERE x.id = p_user FOR UPDATE;
-    IF NOT FOUND OR NOT u.active OR (u.locked_until IS NOT NULL AND u.locked_until > now()) THEN
-        RETURN 'refused';
+    SELECT x.id, x.firm_id, x.password_hash, x.active, x.locked_until, f.require_two_factor,
+           EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = x.id AND t.confirmed_at IS NOT NULL) AS has_totp
+      INTO u FROM users x JOIN firms f ON f.id = x.firm_id WHERE x.id = p_user FOR UPDATE OF x;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'refused'::text, NULL::text;
+        RETURN;
+    END IF;
+    PERFORM 1 FROM login_throttle t
+     WHERE t.user_id = p_user AND t.source = p_source AND t.window_no = p_window AND t.pending > 0 FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'refused'::text, NULL::text;
+        RETURN;
+    END IF;
+    IF NOT u.active OR (u.locked_until IS NOT NULL AND u.locked_until > now()) THEN
+        PERFORM login_settle(u.firm_id, p_user, p_source, p_window, 'partial');  -- handed back, nothing compared
+        RETURN QUERY SELECT 'refused'::text, NULL::text;
+        RETURN;
     END IF;
     IF p_encoded IS NOT NULL
        AND sha256(convert_to(u.password_hash, 'UTF8')) IS NOT DISTINCT FROM sha256(convert_to(p_encoded, 'UTF8')) THEN
-        UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = now() WHERE id = u.id;
+        two_factor := CASE WHEN u.has_totp THEN 'totp' WHEN u.require_two_factor THEN 'totp_enrolment' END;
+        PERFORM login_settle(u.firm_id, p_user, p_source, p_window,
+                             CASE WHEN two_factor IS NULL THEN 'success' ELSE 'partial' END);
         PERFORM auth_enter(u.firm_id, 'user', u.id);
-        RETURN 'ok';
+        outcome := 'ok';
+        RETURN NEXT;
+        RETURN;
     END IF;
-    failures := CASE WHEN u.failed_logins + 1 >= 5 THEN 0 ELSE u.failed_logins + 1 END;
-    locked := CASE WHEN u.failed_logins + 1 >= 5 THEN now() + interval '30 minutes' ELSE u.locked_until END;
-    UPDATE users SET failed_logins = failures, locked_until = locked WHERE id = u.id;
-    INSERT INTO audit_events (firm_id, actor_type, actor_id, action, resource_type, resource_id, before, after,
-                              changed_fields, request_id, ip, user_agent)
-    VALUES (u.firm_id, 'user', u.id, 'auth.login_failed', 'user', u.id::text,
-            jsonb_build_object('failed_logins', u.failed_logins),
-            jsonb_build_object('failed_logins', failures, 'locked_until', locked),
-            ARRAY(SELECT f FROM unnest(ARRAY['failed_logins', 'locked_until']) AS f
-                  WHERE (f = 'failed_logins' AND failures IS DISTINCT FROM u.failed_logins)
-                     OR (f = 'locked_until' AND locked IS NOT NULL)),
-            p_request_id, p_ip, p_user_agent);
-    RETURN 'wrong';
+    PERFORM login_failed(u.firm_id, p_user, p_source, p_window, 'login_password', p_request_id, p_ip, p_user_agent);
+    RETURN QUERY SELECT 'wrong'::text, NULL::text;
 END $$;
 
 
@@ -140,14 +212,27 @@ DECLARE
     s record;
     revoked integer;
 BEGIN
-    SELECT x.id, x.user_id, x.firm_id, x.chain_id, x.used_at, x.revoked_at, x.expires_at, u.role, u.active
+    SELECT x.id, x.user_id, x.firm_id, x.chain_id, x.used_at, x.revoked_at, x.expires_at, u.role, u.active,
+           f.require_two_factor,
+           EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) AS has_totp
     INTO s FROM sessions x JOIN users u ON u.id = x.user_id AND u.firm_id = x.firm_id
+                           JOIN firms f ON f.id = x.firm_id
     WHERE x.token_hash = p_token_hash FOR UPDATE OF x;
     IF NOT FOUND THEN
         outcome := 'invalid';
     ELSIF s.revoked_at IS NOT NULL OR s.expires_at <= now() OR NOT s.active
           OR NOT EXISTS (SELECT 1 FROM sessions c WHERE c.chain_id = s.chain_id
                                                      AND c.last_used_at > now() - auth_session_idle_timeout()) THEN
+        outcome := 'invalid';
+    ELSIF s.require_two_factor AND NOT s.has_totp THEN
+        -- the firm now requires two-factor and the user has none: the chain ends, and the next sign-in enrols
+        UPDATE sessions SET revoked_at = now() WHERE sessions.chain_id = s.chain_id AND revoked_at IS NULL;
+        GET DIAGNOSTICS revoked = ROW_COUNT;
+        INSERT INTO audit_events (firm_id, actor_type, actor_id, action, resource_type, resource_id, after,
+                                  changed_fields, request_id, ip, user_agent)
+        VALUES (s.firm_id, 'system', NULL, 'auth.refresh_refused', 'session', s.chain_id::text,
+                jsonb_build_object('revoked', revoked, 'reason', 'two_factor_required'), ARRAY['reason', 'revoked'],
+                p_request_id, p_ip, p_user_agent);
         outcome := 'invalid';
     ELSIF s.used_at IS NOT NULL THEN
         UPDATE sessions SET revoked_at = now() WHERE sessions.chain_id = s.chain_id AND revoked_at IS NULL;
@@ -212,12 +297,101 @@ END $$;
 
 
 --
+-- Name: auth_login_begin(text, text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_login_begin(p_email text, p_source text) RETURNS TABLE(user_id uuid, firm_id uuid, role text, password_setting text, attempt bigint, two_factor text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $_$
+DECLARE
+    u record;
+    v_window bigint;
+BEGIN
+    SELECT us.id, us.firm_id, us.role, us.password_hash, us.active, us.locked_until,
+           (SELECT t.confirmed_at IS NOT NULL FROM user_totp t WHERE t.user_id = us.id) AS has_totp,
+           f.require_two_factor
+      INTO u
+      FROM users us JOIN firms f ON f.id = us.firm_id
+     WHERE us.email = lower(p_email);
+    IF NOT FOUND OR NOT u.active OR coalesce(u.locked_until > now(), false) THEN
+        RETURN;
+    END IF;
+    v_window := login_reserve(u.firm_id, u.id, p_source);
+    IF v_window IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT u.id, u.firm_id, u.role, regexp_replace(u.password_hash, '\$[^$]*$', ''), v_window,
+                        CASE WHEN coalesce(u.has_totp, false) THEN 'totp'
+                             WHEN u.require_two_factor THEN 'totp_enrolment' END;
+END $_$;
+
+
+--
+-- Name: auth_login_failed(uuid, text, bigint, text, text, text, text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_login_failed(p_user uuid, p_source text, p_window bigint, p_factor text, p_request_id text, p_ip text, p_user_agent text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_firm uuid := current_firm_id();
+BEGIN
+    IF p_factor NOT IN ('login_password', 'totp', 'recovery_code') THEN
+        RAISE EXCEPTION 'unknown factor %', p_factor;
+    END IF;
+    IF v_firm IS NULL OR NOT EXISTS (SELECT 1 FROM users us WHERE us.id = p_user AND us.firm_id = v_firm) THEN
+        RAISE EXCEPTION 'no such user in the current firm';
+    END IF;
+    PERFORM login_failed(v_firm, p_user, p_source, p_window, p_factor, p_request_id, p_ip, p_user_agent);
+END $$;
+
+
+--
+-- Name: auth_login_outcome(uuid, text, bigint, text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_login_outcome(p_user uuid, p_source text, p_window bigint, p_outcome text) RETURNS TABLE(pair_locked_until timestamp with time zone, account_locked_until timestamp with time zone, failures_last_hour integer, sources_last_hour integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_firm uuid := current_firm_id();
+BEGIN
+    IF v_firm IS NULL OR NOT EXISTS (SELECT 1 FROM users us WHERE us.id = p_user AND us.firm_id = v_firm) THEN
+        RAISE EXCEPTION 'no such user in the current firm';
+    END IF;
+    RETURN QUERY SELECT * FROM login_settle(v_firm, p_user, p_source, p_window, p_outcome);
+END $$;
+
+
+--
 -- Name: auth_session_idle_timeout(); Type: FUNCTION; Schema: public
 --
 
 CREATE FUNCTION public.auth_session_idle_timeout() RETURNS interval
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$ SELECT interval '2 hours' $$;
+
+
+--
+-- Name: auth_unlock_account(uuid); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_unlock_account(p_user uuid) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    UPDATE users SET locked_until = NULL, failed_logins = 0 WHERE id = p_user AND firm_id = current_firm_id();
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    DELETE FROM login_throttle t WHERE t.user_id = p_user;
+    DELETE FROM login_failures f WHERE f.user_id = p_user;
+    RETURN true;
+END $$;
 
 
 --
@@ -233,6 +407,63 @@ CREATE FUNCTION public.auth_user_by_email(p_email text) RETURNS TABLE(id uuid, f
 
 
 --
+-- Name: client_group_fum_of(uuid[]); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.client_group_fum_of(p_groups uuid[]) RETURNS TABLE(firm_id uuid, client_group_id uuid, funds_under_management numeric, product_count integer, latest_valuation_date date)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT g.firm_id, g.id,
+           coalesce(sum(v.value) FILTER (WHERE p.status = 'active'), 0),
+           (count(p.id) FILTER (WHERE p.status = 'active'))::integer,
+           max(v.valuation_date)
+    FROM client_groups g
+    LEFT JOIN products p ON p.client_group_id = g.id
+    LEFT JOIN LATERAL (SELECT pv.valuation_date, pv.value FROM portfolio_valuations pv
+                       WHERE pv.product_id = p.id ORDER BY pv.valuation_date DESC LIMIT 1) v ON true
+    WHERE g.id = ANY (p_groups)
+    GROUP BY g.firm_id, g.id
+$$;
+
+
+--
+-- Name: client_group_fum_refresh(uuid[]); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.client_group_fum_refresh(p_groups uuid[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM 1 FROM client_group_fum f WHERE f.client_group_id = ANY (p_groups)
+        ORDER BY f.client_group_id FOR NO KEY UPDATE;
+    INSERT INTO client_group_fum AS f (firm_id, client_group_id, funds_under_management, product_count,
+                                       latest_valuation_date)
+    SELECT x.firm_id, x.client_group_id, x.funds_under_management, x.product_count, x.latest_valuation_date
+    FROM client_group_fum_of(p_groups) x ORDER BY x.client_group_id
+    ON CONFLICT (client_group_id) DO UPDATE
+        SET funds_under_management = EXCLUDED.funds_under_management, product_count = EXCLUDED.product_count,
+            latest_valuation_date = EXCLUDED.latest_valuation_date
+        WHERE (f.funds_under_management, f.product_count, f.latest_valuation_date)
+              IS DISTINCT FROM (EXCLUDED.funds_under_management, EXCLUDED.product_count,
+                                EXCLUDED.latest_valuation_date);
+END $$;
+
+
+--
+-- Name: client_groups_fum_insert(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.client_groups_fum_insert() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO client_group_fum (firm_id, client_group_id)
+    SELECT n.firm_id, n.id FROM new_rows n ORDER BY n.id ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+
+
+--
 -- Name: current_firm_id(); Type: FUNCTION; Schema: public
 --
 
@@ -241,6 +472,26 @@ CREATE FUNCTION public.current_firm_id() RETURNS uuid
     AS $$ SELECT c.firm_id FROM public.auth_context c
           WHERE c.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()
             AND c.xact OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id_if_assigned() $$;
+
+
+--
+-- Name: dashboard_written(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.dashboard_written() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF current_setting('wealthdesk.dashboard_written', true) IS DISTINCT FROM 'yes' THEN
+        IF current_firm_id() IS NOT NULL THEN
+            INSERT INTO dashboard_writes (firm_id) VALUES (current_firm_id());
+        ELSE
+            INSERT INTO dashboard_writes (firm_id) SELECT f.id FROM firms f;
+        END IF;
+        PERFORM set_config('wealthdesk.dashboard_written', 'yes', true);
+    END IF;
+    RETURN NULL;
+END $$;
 
 
 --
@@ -512,6 +763,158 @@ END $_$;
 
 
 --
+-- Name: login_failed(uuid, uuid, text, bigint, text, text, text, text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.login_failed(p_firm uuid, p_user uuid, p_source text, p_window bigint, p_factor text, p_request_id text, p_ip text, p_user_agent text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    o record;
+    v_facts jsonb;
+    v_when text;
+    v_email text;
+BEGIN
+    SELECT * INTO o FROM login_settle(p_firm, p_user, p_source, p_window, 'failure');
+    INSERT INTO audit_events (firm_id, actor_type, actor_id, action, resource_type, resource_id, before, after,
+                              changed_fields, request_id, ip, user_agent)
+    VALUES (p_firm, 'user', p_user, 'auth.login_failed', 'user', p_user::text,
+            jsonb_build_object('failed_logins', o.failures_last_hour - 1),
+            jsonb_build_object('failed_logins', o.failures_last_hour, 'factor', p_factor, 'source_locked_until',
+                               to_char(o.pair_locked_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')),
+            ARRAY['factor', 'failed_logins']
+                || CASE WHEN o.pair_locked_until IS NULL THEN ARRAY[]::text[] ELSE ARRAY['source_locked_until'] END,
+            p_request_id, p_ip, p_user_agent);
+    IF o.account_locked_until IS NULL THEN
+        RETURN;
+    END IF;
+    v_facts := jsonb_build_object(
+        'user_id', p_user, 'failures', o.failures_last_hour, 'addresses', o.sources_last_hour,
+        'locked_until', to_char(o.account_locked_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'));
+    INSERT INTO audit_events (firm_id, actor_type, actor_id, action, resource_type, resource_id, after,
+                              changed_fields, request_id, ip, user_agent)
+    VALUES (p_firm, 'user', p_user, 'auth.account_locked', 'user', p_user::text, v_facts,
+            ARRAY['addresses', 'failures', 'locked_until', 'user_id'], p_request_id, p_ip, p_user_agent);
+    v_when := to_char(o.account_locked_until AT TIME ZONE 'UTC', 'HH24:MI "UTC on" DD Mon YYYY');
+    SELECT us.email INTO v_email FROM users us WHERE us.id = p_user;
+    INSERT INTO notifications (firm_id, user_id, kind, title, body, data)
+    VALUES (p_firm, p_user, 'security.account_locked', 'Your account was locked',
+            format('There were %s failed sign-in attempts on your account within an hour, from %s addresses, so '
+                   'nobody can sign in to it until %s. If these were not you, tell your administrator: setting a '
+                   'new password for you lifts the lock.', o.failures_last_hour, o.sources_last_hour, v_when),
+            v_facts);
+    INSERT INTO notifications (firm_id, user_id, kind, title, body, data)
+    SELECT p_firm, a.id, 'security.account_locked', format('The account of %s was locked', v_email),
+           format('%s failed sign-in attempts within an hour, from %s addresses, locked the account of %s until %s. '
+                  'Setting a new password for the user lifts the lock.', o.failures_last_hour, o.sources_last_hour,
+                  v_email, v_when),
+           v_facts
+      FROM users a WHERE a.firm_id = p_firm AND a.role = 'admin' AND a.active AND a.id <> p_user ORDER BY a.id;
+END $$;
+
+
+--
+-- Name: login_reserve(uuid, uuid, text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.login_reserve(p_firm uuid, p_user uuid, p_source text) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_window bigint;
+BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
+    -- this account's other lapsed windows: nothing more to count there
+    DELETE FROM login_throttle t
+     WHERE t.user_id = p_user AND t.source <> p_source AND t.pending = 0
+       AND coalesce(t.locked_until, t.window_started + interval '30 minutes') <= now();
+    INSERT INTO login_throttle AS t (firm_id, user_id, source, checks, pending)
+    VALUES (p_firm, p_user, p_source, 1, 1)
+    ON CONFLICT (user_id, source) DO UPDATE SET
+        window_no = t.window_no
+            + CASE WHEN coalesce(t.locked_until, t.window_started + interval '30 minutes') <= now() THEN 1 ELSE 0 END,
+        window_started = CASE WHEN coalesce(t.locked_until, t.window_started + interval '30 minutes') <= now()
+                              THEN now() ELSE t.window_started END,
+        checks = CASE WHEN coalesce(t.locked_until, t.window_started + interval '30 minutes') <= now()
+                      THEN 1 ELSE t.checks + 1 END,
+        pending = CASE WHEN coalesce(t.locked_until, t.window_started + interval '30 minutes') <= now()
+                       THEN 1 ELSE t.pending + 1 END,
+        locked_until = CASE WHEN coalesce(t.locked_until, t.window_started + interval '30 minutes') <= now()
+                            THEN NULL ELSE t.locked_until END
+    WHERE coalesce(t.locked_until, t.window_started + interval '30 minutes') <= now()
+       OR (t.locked_until IS NULL AND t.checks < 5)
+    RETURNING t.window_no INTO v_window;
+    RETURN v_window;
+END $$;
+
+
+--
+-- Name: login_settle(uuid, uuid, text, bigint, text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.login_settle(p_firm uuid, p_user uuid, p_source text, p_window bigint, p_outcome text) RETURNS TABLE(pair_locked_until timestamp with time zone, account_locked_until timestamp with time zone, failures_last_hour integer, sources_last_hour integer)
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_pending integer;
+    v_checks integer;
+    v_locked timestamptz;
+    v_pair timestamptz;
+    v_account timestamptz;
+    v_failures integer;
+    v_sources integer;
+BEGIN
+    IF p_outcome NOT IN ('failure', 'success', 'partial') THEN
+        RAISE EXCEPTION 'unknown outcome %', p_outcome;
+    END IF;
+    -- the user's row lock serialises the outcomes of one account (the failure count below sees every other one)
+    PERFORM 1 FROM users us WHERE us.id = p_user AND us.firm_id = p_firm FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no such user in the firm';
+    END IF;
+    IF p_outcome = 'partial' THEN
+        UPDATE login_throttle t SET pending = greatest(t.pending - 1, 0), checks = greatest(t.checks - 1, 0)
+         WHERE t.user_id = p_user AND t.source = p_source AND t.window_no = p_window;
+    ELSIF p_outcome = 'success' THEN
+        UPDATE login_throttle t SET pending = greatest(t.pending - 1, 0)
+         WHERE t.user_id = p_user AND t.source = p_source AND t.window_no = p_window
+        RETURNING t.pending, t.locked_until INTO v_pending, v_locked;
+        IF FOUND AND v_pending = 0 AND v_locked IS NULL THEN
+            DELETE FROM login_throttle t
+             WHERE t.user_id = p_user AND t.source = p_source AND t.pending = 0 AND t.locked_until IS NULL;
+        END IF;
+        UPDATE users SET last_login_at = now() WHERE id = p_user;
+    ELSE
+        SELECT t.locked_until, t.checks INTO v_locked, v_checks
+          FROM login_throttle t WHERE t.user_id = p_user AND t.source = p_source AND t.window_no = p_window
+           FOR UPDATE;
+        IF FOUND THEN
+            IF v_locked IS NULL AND v_checks >= 5 THEN  -- the window is full: this failure locks the pair
+                v_pair := now() + interval '30 minutes';
+            END IF;
+            UPDATE login_throttle t SET pending = greatest(t.pending - 1, 0),
+                   locked_until = coalesce(v_pair, t.locked_until)
+             WHERE t.user_id = p_user AND t.source = p_source;
+        END IF;
+        INSERT INTO login_failures (firm_id, user_id, source) VALUES (p_firm, p_user, p_source);
+        DELETE FROM login_failures f WHERE f.user_id = p_user AND f.failed_at <= now() - interval '1 hour';
+        SELECT count(*), count(DISTINCT f.source) INTO v_failures, v_sources
+          FROM login_failures f WHERE f.user_id = p_user;
+        UPDATE users SET failed_logins = v_failures WHERE id = p_user;
+        IF v_failures >= 50 THEN
+            UPDATE users SET locked_until = now() + interval '60 minutes'
+             WHERE id = p_user AND (locked_until IS NULL OR locked_until <= now())
+            RETURNING locked_until INTO v_account;
+        END IF;
+    END IF;
+    RETURN QUERY SELECT v_pair, v_account, v_failures, v_sources;
+END $$;
+
+
+--
 -- Name: membership_check_products(); Type: FUNCTION; Schema: public
 --
 
@@ -688,6 +1091,38 @@ END $$;
 
 
 --
+-- Name: portfolio_valuations_fum(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.portfolio_valuations_fum() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    groups uuid[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg(DISTINCT p.client_group_id) INTO groups
+        FROM (SELECT DISTINCT n.product_id FROM new_rows n) t JOIN products p ON p.id = t.product_id;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT array_agg(DISTINCT p.client_group_id) INTO groups
+        FROM (SELECT DISTINCT o.product_id FROM old_rows o) t JOIN products p ON p.id = t.product_id;
+    ELSE
+        SELECT array_agg(DISTINCT p.client_group_id) INTO groups
+        FROM ((SELECT product_id, valuation_date, value FROM new_rows
+               EXCEPT SELECT product_id, valuation_date, value FROM old_rows)
+              UNION
+              (SELECT product_id, valuation_date, value FROM old_rows
+               EXCEPT SELECT product_id, valuation_date, value FROM new_rows)) c
+        JOIN products p ON p.id = c.product_id;
+    END IF;
+    IF groups IS NOT NULL THEN
+        PERFORM client_group_fum_refresh(groups);
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
 -- Name: portfolio_valuations_refresh(uuid[], date[]); Type: FUNCTION; Schema: public
 --
 
@@ -760,6 +1195,15 @@ $$;
 
 
 --
+-- Name: product_revenue(numeric, numeric, numeric, numeric); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.product_revenue(fixed_direct numeric, fixed_facilitated numeric, percentage numeric, value numeric) RETURNS numeric
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT round(fixed_direct + fixed_facilitated + coalesce(value, 0) * percentage / 100, 2) $$;
+
+
+--
 -- Name: product_starts_before_its_funds(); Type: FUNCTION; Schema: public
 --
 
@@ -800,6 +1244,33 @@ BEGIN
             USING ERRCODE = 'check_violation', CONSTRAINT = 'products_owners_in_group';
     END IF;
     RETURN NEW;
+END $$;
+
+
+--
+-- Name: products_fum(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.products_fum() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    groups uuid[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg(DISTINCT n.client_group_id) INTO groups FROM new_rows n;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT array_agg(DISTINCT o.client_group_id) INTO groups FROM old_rows o;
+    ELSE  -- only a change of status or of household moves money (an edit of the name or fees does not)
+        SELECT array_agg(DISTINCT x.g) INTO groups
+        FROM new_rows n JOIN old_rows o ON o.id = n.id
+        CROSS JOIN LATERAL (VALUES (n.client_group_id), (o.client_group_id)) AS x(g)
+        WHERE (n.status, n.client_group_id) IS DISTINCT FROM (o.status, o.client_group_id);
+    END IF;
+    IF groups IS NOT NULL THEN
+        PERFORM client_group_fum_refresh(groups);
+    END IF;
+    RETURN NULL;
 END $$;
 
 
@@ -964,6 +1435,24 @@ WITH (fillfactor='50');
 
 
 --
+-- Name: client_group_fum; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.client_group_fum (
+    firm_id uuid NOT NULL,
+    client_group_id uuid NOT NULL,
+    funds_under_management numeric(24,2) DEFAULT 0 NOT NULL,
+    fum_pennies bigint GENERATED ALWAYS AS (((funds_under_management * (100)::numeric))::bigint) STORED NOT NULL,
+    product_count integer DEFAULT 0 NOT NULL,
+    latest_valuation_date date,
+    CONSTRAINT client_group_fum_funds_under_management_check CHECK (((funds_under_management >= (0)::numeric) AND (funds_under_management < ('90000000000000000'::bigint)::numeric))),
+    CONSTRAINT client_group_fum_product_count_check CHECK ((product_count >= 0))
+);
+
+ALTER TABLE ONLY public.client_group_fum FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: client_group_product_owners; Type: TABLE; Schema: public
 --
 
@@ -1060,10 +1549,28 @@ ALTER TABLE ONLY public.products FORCE ROW LEVEL SECURITY;
 
 
 --
--- Name: mv_product_positions; Type: MATERIALIZED VIEW; Schema: public
+-- Name: template_generations; Type: TABLE; Schema: public
 --
 
-CREATE MATERIALIZED VIEW public.mv_product_positions AS
+CREATE TABLE public.template_generations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    template_id uuid NOT NULL,
+    generation integer NOT NULL,
+    name text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT template_generations_generation_check CHECK ((generation >= 1)),
+    CONSTRAINT template_generations_name_check CHECK ((length(name) <= 200))
+);
+
+ALTER TABLE ONLY public.template_generations FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: product_positions_now; Type: VIEW; Schema: public
+--
+
+CREATE VIEW public.product_positions_now WITH (security_invoker='true') AS
  SELECT p.firm_id,
     p.id AS product_id,
     p.client_group_id,
@@ -1071,17 +1578,38 @@ CREATE MATERIALIZED VIEW public.mv_product_positions AS
     p.product_type,
     p.status,
     g.adviser_id,
+    tg.template_id,
     v.valuation_date,
     COALESCE(v.value, (0)::numeric) AS value,
-    round(((p.fixed_fee_direct + p.fixed_fee_facilitated) + ((COALESCE(v.value, (0)::numeric) * p.percentage_fee_facilitated) / (100)::numeric)), 2) AS revenue
-   FROM ((public.products p
+    public.product_revenue(p.fixed_fee_direct, p.fixed_fee_facilitated, p.percentage_fee_facilitated, v.value) AS revenue
+   FROM (((public.products p
      JOIN public.client_groups g ON ((g.id = p.client_group_id)))
+     LEFT JOIN public.template_generations tg ON ((tg.id = p.template_generation_id)))
      LEFT JOIN LATERAL ( SELECT pv.valuation_date,
             pv.value
            FROM public.portfolio_valuations pv
           WHERE (pv.product_id = p.id)
           ORDER BY pv.valuation_date DESC
-         LIMIT 1) v ON (true))
+         LIMIT 1) v ON (true));
+
+
+--
+-- Name: mv_product_positions; Type: MATERIALIZED VIEW; Schema: public
+--
+
+CREATE MATERIALIZED VIEW public.mv_product_positions AS
+ SELECT firm_id,
+    product_id,
+    client_group_id,
+    provider_id,
+    product_type,
+    status,
+    adviser_id,
+    template_id,
+    valuation_date,
+    value,
+    revenue
+   FROM public.product_positions_now
   WITH NO DATA;
 
 
@@ -1136,6 +1664,157 @@ CREATE VIEW public.client_group_summaries WITH (security_barrier='true') AS
 
 
 --
+-- Name: dashboard_writes; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.dashboard_writes (
+    id bigint NOT NULL,
+    firm_id uuid NOT NULL,
+    xid xid8 DEFAULT pg_current_xact_id() NOT NULL,
+    written_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE ONLY public.dashboard_writes FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: dashboard_writes_id_seq; Type: SEQUENCE; Schema: public
+--
+
+ALTER TABLE public.dashboard_writes ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.dashboard_writes_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: firms; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.firms (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    base_currency character(3) DEFAULT 'GBP'::bpchar NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    require_two_factor boolean DEFAULT false NOT NULL,
+    CONSTRAINT firms_base_currency_check CHECK ((base_currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT firms_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
+    CONSTRAINT firms_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.firms FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: portfolio_funds; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.portfolio_funds (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    product_id uuid NOT NULL,
+    fund_id uuid NOT NULL,
+    target_weighting numeric(5,2),
+    start_date date NOT NULL,
+    end_date date,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT portfolio_funds_check CHECK (((end_date IS NULL) OR (end_date >= start_date))),
+    CONSTRAINT portfolio_funds_target_weighting_check CHECK (((target_weighting >= (0)::numeric) AND (target_weighting <= (100)::numeric))),
+    CONSTRAINT portfolio_funds_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.portfolio_funds FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: product_owners; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.product_owners (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    first_name text NOT NULL,
+    surname text NOT NULL,
+    known_as text,
+    date_of_birth date,
+    email text,
+    phone text,
+    status text DEFAULT 'active'::text NOT NULL,
+    inception_date date DEFAULT CURRENT_DATE NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT product_owners_date_of_birth_check CHECK ((date_of_birth >= '1900-01-01'::date)),
+    CONSTRAINT product_owners_email_check CHECK (((email ~ '^[^@\s]+@[^@\s]+$'::text) AND (length(email) <= 254))),
+    CONSTRAINT product_owners_first_name_check CHECK (((length(btrim(first_name)) >= 1) AND (length(btrim(first_name)) <= 100))),
+    CONSTRAINT product_owners_known_as_check CHECK ((length(known_as) <= 100)),
+    CONSTRAINT product_owners_phone_check CHECK ((length(phone) <= 40)),
+    CONSTRAINT product_owners_status_check CHECK ((status = ANY (ARRAY['active'::text, 'inactive'::text, 'deceased'::text]))),
+    CONSTRAINT product_owners_surname_check CHECK (((length(btrim(surname)) >= 1) AND (length(btrim(surname)) <= 100))),
+    CONSTRAINT product_owners_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.product_owners FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: mv_firm_counts; Type: MATERIALIZED VIEW; Schema: public
+--
+
+CREATE MATERIALIZED VIEW public.mv_firm_counts AS
+ SELECT f.id AS firm_id,
+    COALESCE(g.n, (0)::bigint) AS households,
+    COALESCE(o.n, (0)::bigint) AS people,
+    COALESCE(p.active, (0)::bigint) AS products,
+    COALESCE(p.lapsed, (0)::bigint) AS lapsed_products,
+    COALESCE(pf.n, (0)::bigint) AS portfolio_funds
+   FROM ((((public.firms f
+     LEFT JOIN ( SELECT client_groups.firm_id,
+            count(*) AS n
+           FROM public.client_groups
+          GROUP BY client_groups.firm_id) g ON ((g.firm_id = f.id)))
+     LEFT JOIN ( SELECT product_owners.firm_id,
+            count(*) AS n
+           FROM public.product_owners
+          GROUP BY product_owners.firm_id) o ON ((o.firm_id = f.id)))
+     LEFT JOIN ( SELECT products.firm_id,
+            count(*) FILTER (WHERE (products.status = 'active'::text)) AS active,
+            count(*) FILTER (WHERE (products.status = 'lapsed'::text)) AS lapsed
+           FROM public.products
+          GROUP BY products.firm_id) p ON ((p.firm_id = f.id)))
+     LEFT JOIN ( SELECT a.firm_id,
+            count(*) AS n
+           FROM (public.portfolio_funds a
+             JOIN public.products b ON ((b.id = a.product_id)))
+          WHERE ((a.end_date IS NULL) AND (b.status = 'active'::text))
+          GROUP BY a.firm_id) pf ON ((pf.firm_id = f.id)))
+  WITH NO DATA;
+
+
+--
+-- Name: firm_counts; Type: VIEW; Schema: public
+--
+
+CREATE VIEW public.firm_counts WITH (security_barrier='true') AS
+ SELECT firm_id,
+    households,
+    people,
+    products,
+    lapsed_products,
+    portfolio_funds
+   FROM public.mv_firm_counts
+  WHERE (firm_id = ( SELECT public.current_firm_id() AS current_firm_id));
+
+
+--
 -- Name: mv_firm_dashboard; Type: MATERIALIZED VIEW; Schema: public
 --
 
@@ -1147,7 +1826,7 @@ CREATE MATERIALIZED VIEW public.mv_firm_dashboard AS
     sum(pp.revenue) AS revenue,
     count(*) AS products
    FROM (public.mv_product_positions pp
-     CROSS JOIN LATERAL ( VALUES ('provider'::text,COALESCE((pp.provider_id)::text, 'none'::text)), ('product_type'::text,pp.product_type), ('adviser'::text,COALESCE((pp.adviser_id)::text, 'none'::text)), ('firm'::text,'total'::text)) d(dimension, key))
+     CROSS JOIN LATERAL ( VALUES ('provider'::text,COALESCE((pp.provider_id)::text, 'none'::text)), ('product_type'::text,pp.product_type), ('adviser'::text,COALESCE((pp.adviser_id)::text, 'none'::text)), ('template'::text,COALESCE((pp.template_id)::text, 'none'::text)), ('firm'::text,'total'::text)) d(dimension, key))
   WHERE (pp.status = 'active'::text)
   GROUP BY pp.firm_id, d.dimension, d.key
   WITH NO DATA;
@@ -1171,25 +1850,6 @@ CREATE VIEW public.firm_dashboard WITH (security_barrier='true') AS
 
 
 --
--- Name: firms; Type: TABLE; Schema: public
---
-
-CREATE TABLE public.firms (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    name text NOT NULL,
-    base_currency character(3) DEFAULT 'GBP'::bpchar NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    version integer DEFAULT 1 NOT NULL,
-    CONSTRAINT firms_base_currency_check CHECK ((base_currency ~ '^[A-Z]{3}$'::text)),
-    CONSTRAINT firms_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
-    CONSTRAINT firms_version_check CHECK ((version >= 1))
-);
-
-ALTER TABLE ONLY public.firms FORCE ROW LEVEL SECURITY;
-
-
---
 -- Name: fund_valuations; Type: TABLE; Schema: public
 --
 
@@ -1207,6 +1867,72 @@ CREATE TABLE public.fund_valuations (
 );
 
 ALTER TABLE ONLY public.fund_valuations FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: mv_firm_fund_totals; Type: MATERIALIZED VIEW; Schema: public
+--
+
+CREATE MATERIALIZED VIEW public.mv_firm_fund_totals AS
+ SELECT pp.firm_id,
+    pf.fund_id,
+    sum(fv.value) AS funds_under_management,
+    count(*) AS portfolio_funds,
+    count(DISTINCT pp.product_id) AS products
+   FROM ((public.mv_product_positions pp
+     JOIN public.portfolio_funds pf ON ((pf.product_id = pp.product_id)))
+     JOIN public.fund_valuations fv ON (((fv.portfolio_fund_id = pf.id) AND (fv.valuation_date = pp.valuation_date))))
+  WHERE (pp.status = 'active'::text)
+  GROUP BY pp.firm_id, pf.fund_id
+  WITH NO DATA;
+
+
+--
+-- Name: firm_fund_totals; Type: VIEW; Schema: public
+--
+
+CREATE VIEW public.firm_fund_totals WITH (security_barrier='true') AS
+ SELECT firm_id,
+    fund_id,
+    funds_under_management,
+    portfolio_funds,
+    products
+   FROM public.mv_firm_fund_totals
+  WHERE (firm_id = ( SELECT public.current_firm_id() AS current_firm_id));
+
+
+--
+-- Name: firm_irrs; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.firm_irrs (
+    firm_id uuid NOT NULL,
+    method text NOT NULL,
+    irr numeric(20,10),
+    reason text,
+    from_date date,
+    to_date date,
+    as_of timestamp with time zone NOT NULL,
+    CONSTRAINT firm_irrs_check CHECK (((irr IS NULL) OR (reason IS NULL))),
+    CONSTRAINT firm_irrs_method_check CHECK ((method = ANY (ARRAY['kingston_monthly'::text, 'xirr'::text])))
+);
+
+ALTER TABLE ONLY public.firm_irrs FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: firm_top_households; Type: VIEW; Schema: public
+--
+
+CREATE VIEW public.firm_top_households WITH (security_barrier='true') AS
+ SELECT client_group_id,
+    name,
+    funds_under_management,
+    revenue
+   FROM public.mv_client_group_summary
+  WHERE (firm_id = ( SELECT public.current_firm_id() AS current_firm_id))
+  ORDER BY funds_under_management DESC, client_group_id
+ LIMIT 10;
 
 
 --
@@ -1322,26 +2048,83 @@ CREATE TABLE public.job_runs (
 
 
 --
--- Name: portfolio_funds; Type: TABLE; Schema: public
+-- Name: login_challenges; Type: TABLE; Schema: public
 --
 
-CREATE TABLE public.portfolio_funds (
+CREATE TABLE public.login_challenges (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     firm_id uuid NOT NULL,
-    product_id uuid NOT NULL,
-    fund_id uuid NOT NULL,
-    target_weighting numeric(5,2),
-    start_date date NOT NULL,
-    end_date date,
+    user_id uuid NOT NULL,
+    token_hash bytea NOT NULL,
+    purpose text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    version integer DEFAULT 1 NOT NULL,
-    CONSTRAINT portfolio_funds_check CHECK (((end_date IS NULL) OR (end_date >= start_date))),
-    CONSTRAINT portfolio_funds_target_weighting_check CHECK (((target_weighting >= (0)::numeric) AND (target_weighting <= (100)::numeric))),
-    CONSTRAINT portfolio_funds_version_check CHECK ((version >= 1))
+    expires_at timestamp with time zone NOT NULL,
+    used_at timestamp with time zone,
+    failed_codes integer DEFAULT 0 NOT NULL,
+    CONSTRAINT login_challenges_check CHECK ((expires_at > created_at)),
+    CONSTRAINT login_challenges_failed_codes_check CHECK ((failed_codes >= 0)),
+    CONSTRAINT login_challenges_purpose_check CHECK ((purpose = ANY (ARRAY['totp'::text, 'totp_enrolment'::text]))),
+    CONSTRAINT login_challenges_token_hash_check CHECK ((length(token_hash) = 32))
 );
 
-ALTER TABLE ONLY public.portfolio_funds FORCE ROW LEVEL SECURITY;
+ALTER TABLE ONLY public.login_challenges FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: login_failures; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.login_failures (
+    firm_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    source text NOT NULL,
+    failed_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE ONLY public.login_failures FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: login_throttle; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.login_throttle (
+    firm_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    source text NOT NULL,
+    window_no bigint DEFAULT 1 NOT NULL,
+    window_started timestamp with time zone DEFAULT now() NOT NULL,
+    checks integer DEFAULT 0 NOT NULL,
+    pending integer DEFAULT 0 NOT NULL,
+    locked_until timestamp with time zone,
+    CONSTRAINT login_throttle_checks_check CHECK ((checks >= 0)),
+    CONSTRAINT login_throttle_pending_check CHECK ((pending >= 0)),
+    CONSTRAINT login_throttle_source_check CHECK (((length(source) >= 1) AND (length(source) <= 100)))
+);
+
+ALTER TABLE ONLY public.login_throttle FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: notifications; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.notifications (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    kind text NOT NULL,
+    title text NOT NULL,
+    body text NOT NULL,
+    data jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    read_at timestamp with time zone,
+    CONSTRAINT notifications_body_check CHECK ((length(body) <= 2000)),
+    CONSTRAINT notifications_kind_check CHECK ((kind ~ '^[a-z_]+\.[a-z_]+$'::text)),
+    CONSTRAINT notifications_title_check CHECK (((length(btrim(title)) >= 1) AND (length(btrim(title)) <= 200)))
+);
+
+ALTER TABLE ONLY public.notifications FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -1383,37 +2166,6 @@ ALTER TABLE ONLY public.product_flows FORCE ROW LEVEL SECURITY;
 
 
 --
--- Name: product_owners; Type: TABLE; Schema: public
---
-
-CREATE TABLE public.product_owners (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    firm_id uuid NOT NULL,
-    first_name text NOT NULL,
-    surname text NOT NULL,
-    known_as text,
-    date_of_birth date,
-    email text,
-    phone text,
-    status text DEFAULT 'active'::text NOT NULL,
-    inception_date date DEFAULT CURRENT_DATE NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    version integer DEFAULT 1 NOT NULL,
-    CONSTRAINT product_owners_date_of_birth_check CHECK ((date_of_birth >= '1900-01-01'::date)),
-    CONSTRAINT product_owners_email_check CHECK (((email ~ '^[^@\s]+@[^@\s]+$'::text) AND (length(email) <= 254))),
-    CONSTRAINT product_owners_first_name_check CHECK (((length(btrim(first_name)) >= 1) AND (length(btrim(first_name)) <= 100))),
-    CONSTRAINT product_owners_known_as_check CHECK ((length(known_as) <= 100)),
-    CONSTRAINT product_owners_phone_check CHECK ((length(phone) <= 40)),
-    CONSTRAINT product_owners_status_check CHECK ((status = ANY (ARRAY['active'::text, 'inactive'::text, 'deceased'::text]))),
-    CONSTRAINT product_owners_surname_check CHECK (((length(btrim(surname)) >= 1) AND (length(btrim(surname)) <= 100))),
-    CONSTRAINT product_owners_version_check CHECK ((version >= 1))
-);
-
-ALTER TABLE ONLY public.product_owners FORCE ROW LEVEL SECURITY;
-
-
---
 -- Name: product_positions; Type: VIEW; Schema: public
 --
 
@@ -1425,6 +2177,7 @@ CREATE VIEW public.product_positions WITH (security_barrier='true') AS
     p.product_type,
     p.status,
     p.adviser_id,
+    p.template_id,
     p.valuation_date,
     p.value,
     p.revenue,
@@ -1474,6 +2227,23 @@ ALTER TABLE ONLY public.providers FORCE ROW LEVEL SECURITY;
 
 
 --
+-- Name: recovery_codes; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.recovery_codes (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    code_hash bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    used_at timestamp with time zone,
+    CONSTRAINT recovery_codes_code_hash_check CHECK ((length(code_hash) = 32))
+);
+
+ALTER TABLE ONLY public.recovery_codes FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: sessions; Type: TABLE; Schema: public
 --
 
@@ -1513,21 +2283,20 @@ ALTER TABLE ONLY public.template_generation_funds FORCE ROW LEVEL SECURITY;
 
 
 --
--- Name: template_generations; Type: TABLE; Schema: public
+-- Name: user_totp; Type: TABLE; Schema: public
 --
 
-CREATE TABLE public.template_generations (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
+CREATE TABLE public.user_totp (
+    user_id uuid NOT NULL,
     firm_id uuid NOT NULL,
-    template_id uuid NOT NULL,
-    generation integer NOT NULL,
-    name text,
+    secret bytea NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT template_generations_generation_check CHECK ((generation >= 1)),
-    CONSTRAINT template_generations_name_check CHECK ((length(name) <= 200))
+    confirmed_at timestamp with time zone,
+    last_step bigint,
+    CONSTRAINT user_totp_secret_check CHECK (((length(secret) >= 29) AND (length(secret) <= 200)))
 );
 
-ALTER TABLE ONLY public.template_generations FORCE ROW LEVEL SECURITY;
+ALTER TABLE ONLY public.user_totp FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -1626,6 +2395,14 @@ ALTER TABLE ONLY public.auth_context
 
 
 --
+-- Name: client_group_fum client_group_fum_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.client_group_fum
+    ADD CONSTRAINT client_group_fum_pkey PRIMARY KEY (client_group_id);
+
+
+--
 -- Name: client_group_product_owners client_group_product_owners_pkey; Type: CONSTRAINT; Schema: public
 --
 
@@ -1647,6 +2424,22 @@ ALTER TABLE ONLY public.client_groups
 
 ALTER TABLE ONLY public.client_groups
     ADD CONSTRAINT client_groups_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: dashboard_writes dashboard_writes_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.dashboard_writes
+    ADD CONSTRAINT dashboard_writes_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: firm_irrs firm_irrs_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.firm_irrs
+    ADD CONSTRAINT firm_irrs_pkey PRIMARY KEY (firm_id, method);
 
 
 --
@@ -1719,6 +2512,38 @@ ALTER TABLE ONLY public.irr_values
 
 ALTER TABLE ONLY public.job_runs
     ADD CONSTRAINT job_runs_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: login_challenges login_challenges_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.login_challenges
+    ADD CONSTRAINT login_challenges_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: login_challenges login_challenges_token_hash_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.login_challenges
+    ADD CONSTRAINT login_challenges_token_hash_key UNIQUE (token_hash);
+
+
+--
+-- Name: login_throttle login_throttle_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.login_throttle
+    ADD CONSTRAINT login_throttle_pkey PRIMARY KEY (user_id, source);
+
+
+--
+-- Name: notifications notifications_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.notifications
+    ADD CONSTRAINT notifications_pkey PRIMARY KEY (id);
 
 
 --
@@ -1826,6 +2651,22 @@ ALTER TABLE ONLY public.providers
 
 
 --
+-- Name: recovery_codes recovery_codes_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.recovery_codes
+    ADD CONSTRAINT recovery_codes_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: recovery_codes recovery_codes_user_id_code_hash_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.recovery_codes
+    ADD CONSTRAINT recovery_codes_user_id_code_hash_key UNIQUE (user_id, code_hash);
+
+
+--
 -- Name: sessions sessions_pkey; Type: CONSTRAINT; Schema: public
 --
 
@@ -1871,6 +2712,14 @@ ALTER TABLE ONLY public.template_generations
 
 ALTER TABLE ONLY public.template_generations
     ADD CONSTRAINT template_generations_template_id_generation_key UNIQUE (template_id, generation);
+
+
+--
+-- Name: user_totp user_totp_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.user_totp
+    ADD CONSTRAINT user_totp_pkey PRIMARY KEY (user_id);
 
 
 --
@@ -1934,6 +2783,13 @@ CREATE INDEX cgpo_owner_idx ON public.client_group_product_owners USING btree (p
 
 
 --
+-- Name: client_group_fum_order_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX client_group_fum_order_idx ON public.client_group_fum USING btree (firm_id, fum_pennies, client_group_id);
+
+
+--
 -- Name: client_groups_adviser_idx; Type: INDEX; Schema: public
 --
 
@@ -1952,6 +2808,13 @@ CREATE INDEX client_groups_firm_name_idx ON public.client_groups USING btree (fi
 --
 
 CREATE INDEX client_groups_name_trgm_idx ON public.client_groups USING gin (name public.gin_trgm_ops);
+
+
+--
+-- Name: dashboard_writes_firm_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX dashboard_writes_firm_idx ON public.dashboard_writes USING btree (firm_id, written_at);
 
 
 --
@@ -2004,10 +2867,24 @@ CREATE INDEX job_runs_started_idx ON public.job_runs USING btree (started_at DES
 
 
 --
+-- Name: login_challenges_user_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX login_challenges_user_idx ON public.login_challenges USING btree (user_id);
+
+
+--
+-- Name: login_failures_user_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX login_failures_user_idx ON public.login_failures USING btree (user_id, failed_at);
+
+
+--
 -- Name: mv_client_group_summary_fum_idx; Type: INDEX; Schema: public
 --
 
-CREATE INDEX mv_client_group_summary_fum_idx ON public.mv_client_group_summary USING btree (firm_id, funds_under_management DESC);
+CREATE INDEX mv_client_group_summary_fum_idx ON public.mv_client_group_summary USING btree (firm_id, funds_under_management DESC, client_group_id);
 
 
 --
@@ -2018,10 +2895,24 @@ CREATE UNIQUE INDEX mv_client_group_summary_key ON public.mv_client_group_summar
 
 
 --
+-- Name: mv_firm_counts_key; Type: INDEX; Schema: public
+--
+
+CREATE UNIQUE INDEX mv_firm_counts_key ON public.mv_firm_counts USING btree (firm_id);
+
+
+--
 -- Name: mv_firm_dashboard_key; Type: INDEX; Schema: public
 --
 
 CREATE UNIQUE INDEX mv_firm_dashboard_key ON public.mv_firm_dashboard USING btree (firm_id, dimension, key);
+
+
+--
+-- Name: mv_firm_fund_totals_key; Type: INDEX; Schema: public
+--
+
+CREATE UNIQUE INDEX mv_firm_fund_totals_key ON public.mv_firm_fund_totals USING btree (firm_id, fund_id);
 
 
 --
@@ -2036,6 +2927,13 @@ CREATE INDEX mv_product_positions_firm_idx ON public.mv_product_positions USING 
 --
 
 CREATE UNIQUE INDEX mv_product_positions_key ON public.mv_product_positions USING btree (product_id);
+
+
+--
+-- Name: notifications_user_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX notifications_user_idx ON public.notifications USING btree (user_id, created_at DESC, id DESC);
 
 
 --
@@ -2144,10 +3042,66 @@ CREATE UNIQUE INDEX users_email_key ON public.users USING btree (email);
 
 
 --
+-- Name: client_groups client_groups_fum_insert; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER client_groups_fum_insert AFTER INSERT ON public.client_groups REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.client_groups_fum_insert();
+
+
+--
 -- Name: client_groups client_groups_touch; Type: TRIGGER; Schema: public
 --
 
 CREATE TRIGGER client_groups_touch BEFORE UPDATE ON public.client_groups FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: client_groups dashboard_written; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER dashboard_written AFTER INSERT OR DELETE OR UPDATE OF name, adviser_id ON public.client_groups FOR EACH STATEMENT EXECUTE FUNCTION public.dashboard_written();
+
+
+--
+-- Name: fund_valuations dashboard_written; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER dashboard_written AFTER INSERT OR DELETE OR UPDATE OF portfolio_fund_id, valuation_date, value ON public.fund_valuations FOR EACH STATEMENT EXECUTE FUNCTION public.dashboard_written();
+
+
+--
+-- Name: portfolio_funds dashboard_written; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER dashboard_written AFTER INSERT OR DELETE OR UPDATE OF product_id, fund_id, end_date ON public.portfolio_funds FOR EACH STATEMENT EXECUTE FUNCTION public.dashboard_written();
+
+
+--
+-- Name: portfolio_valuations dashboard_written; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER dashboard_written AFTER INSERT OR DELETE OR UPDATE ON public.portfolio_valuations FOR EACH STATEMENT EXECUTE FUNCTION public.dashboard_written();
+
+
+--
+-- Name: product_flows dashboard_written; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER dashboard_written AFTER INSERT OR DELETE OR UPDATE ON public.product_flows FOR EACH STATEMENT EXECUTE FUNCTION public.dashboard_written();
+
+
+--
+-- Name: product_owners dashboard_written; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER dashboard_written AFTER INSERT OR DELETE ON public.product_owners FOR EACH STATEMENT EXECUTE FUNCTION public.dashboard_written();
+
+
+--
+-- Name: products dashboard_written; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER dashboard_written AFTER INSERT OR DELETE OR UPDATE OF name, client_group_id, provider_id, product_type, status, fixed_fee_direct, fixed_fee_facilitated, percentage_fee_facilitated, template_generation_id ON public.products FOR EACH STATEMENT EXECUTE FUNCTION public.dashboard_written();
 
 
 --
@@ -2333,6 +3287,27 @@ CREATE TRIGGER portfolio_templates_touch BEFORE UPDATE ON public.portfolio_templ
 
 
 --
+-- Name: portfolio_valuations portfolio_valuations_fum_delete; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER portfolio_valuations_fum_delete AFTER DELETE ON public.portfolio_valuations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.portfolio_valuations_fum();
+
+
+--
+-- Name: portfolio_valuations portfolio_valuations_fum_insert; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER portfolio_valuations_fum_insert AFTER INSERT ON public.portfolio_valuations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.portfolio_valuations_fum();
+
+
+--
+-- Name: portfolio_valuations portfolio_valuations_fum_update; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER portfolio_valuations_fum_update AFTER UPDATE ON public.portfolio_valuations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.portfolio_valuations_fum();
+
+
+--
 -- Name: product_owners product_owners_touch; Type: TRIGGER; Schema: public
 --
 
@@ -2344,6 +3319,27 @@ CREATE TRIGGER product_owners_touch BEFORE UPDATE ON public.product_owners FOR E
 --
 
 CREATE TRIGGER products_end_after_rows BEFORE UPDATE OF end_date ON public.products FOR EACH ROW WHEN ((new.end_date < COALESCE(old.end_date, 'infinity'::date))) EXECUTE FUNCTION public.product_ends_after_its_rows();
+
+
+--
+-- Name: products products_fum_delete; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER products_fum_delete AFTER DELETE ON public.products REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.products_fum();
+
+
+--
+-- Name: products products_fum_insert; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER products_fum_insert AFTER INSERT ON public.products REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.products_fum();
+
+
+--
+-- Name: products products_fum_update; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER products_fum_update AFTER UPDATE ON public.products REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.products_fum();
 
 
 --
@@ -2398,6 +3394,14 @@ ALTER TABLE ONLY public.api_keys
 
 
 --
+-- Name: client_group_fum client_group_fum_firm_id_client_group_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.client_group_fum
+    ADD CONSTRAINT client_group_fum_firm_id_client_group_id_fkey FOREIGN KEY (firm_id, client_group_id) REFERENCES public.client_groups(firm_id, id) ON DELETE CASCADE;
+
+
+--
 -- Name: client_group_product_owners client_group_product_owners_firm_id_client_group_id_fkey; Type: FK CONSTRAINT; Schema: public
 --
 
@@ -2430,6 +3434,14 @@ ALTER TABLE ONLY public.client_groups
 
 
 --
+-- Name: firm_irrs firm_irrs_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.firm_irrs
+    ADD CONSTRAINT firm_irrs_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
 -- Name: fund_valuations fund_valuations_firm_id_portfolio_fund_id_fkey; Type: FK CONSTRAINT; Schema: public
 --
 
@@ -2451,6 +3463,38 @@ ALTER TABLE ONLY public.funds
 
 ALTER TABLE ONLY public.holding_activity
     ADD CONSTRAINT holding_activity_firm_id_portfolio_fund_id_fkey FOREIGN KEY (firm_id, portfolio_fund_id) REFERENCES public.portfolio_funds(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: login_challenges login_challenges_firm_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.login_challenges
+    ADD CONSTRAINT login_challenges_firm_id_user_id_fkey FOREIGN KEY (firm_id, user_id) REFERENCES public.users(firm_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: login_failures login_failures_firm_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.login_failures
+    ADD CONSTRAINT login_failures_firm_id_user_id_fkey FOREIGN KEY (firm_id, user_id) REFERENCES public.users(firm_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: login_throttle login_throttle_firm_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.login_throttle
+    ADD CONSTRAINT login_throttle_firm_id_user_id_fkey FOREIGN KEY (firm_id, user_id) REFERENCES public.users(firm_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: notifications notifications_firm_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.notifications
+    ADD CONSTRAINT notifications_firm_id_user_id_fkey FOREIGN KEY (firm_id, user_id) REFERENCES public.users(firm_id, id) ON DELETE CASCADE;
 
 
 --
@@ -2550,6 +3594,14 @@ ALTER TABLE ONLY public.providers
 
 
 --
+-- Name: recovery_codes recovery_codes_firm_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.recovery_codes
+    ADD CONSTRAINT recovery_codes_firm_id_user_id_fkey FOREIGN KEY (firm_id, user_id) REFERENCES public.users(firm_id, id) ON DELETE CASCADE;
+
+
+--
 -- Name: sessions sessions_firm_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public
 --
 
@@ -2582,6 +3634,14 @@ ALTER TABLE ONLY public.template_generations
 
 
 --
+-- Name: user_totp user_totp_firm_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.user_totp
+    ADD CONSTRAINT user_totp_firm_id_user_id_fkey FOREIGN KEY (firm_id, user_id) REFERENCES public.users(firm_id, id) ON DELETE CASCADE;
+
+
+--
 -- Name: users users_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
 --
 
@@ -2608,6 +3668,12 @@ ALTER TABLE public.audit_events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.auth_context ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: client_group_fum; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.client_group_fum ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: client_group_product_owners; Type: ROW SECURITY; Schema: public
 --
 
@@ -2618,6 +3684,18 @@ ALTER TABLE public.client_group_product_owners ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.client_groups ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: dashboard_writes; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.dashboard_writes ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: firm_irrs; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.firm_irrs ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: firms; Type: ROW SECURITY; Schema: public
@@ -2656,6 +3734,24 @@ ALTER TABLE public.idempotency_keys ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.irr_values ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: login_challenges; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.login_challenges ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: login_failures; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.login_failures ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: login_throttle; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.login_throttle ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: api_keys maintenance; Type: POLICY; Schema: public
 --
 
@@ -2670,6 +3766,13 @@ CREATE POLICY maintenance ON public.audit_events TO wealthdesk_owner USING (true
 
 
 --
+-- Name: client_group_fum maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.client_group_fum TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
 -- Name: client_group_product_owners maintenance; Type: POLICY; Schema: public
 --
 
@@ -2681,6 +3784,20 @@ CREATE POLICY maintenance ON public.client_group_product_owners TO wealthdesk_ow
 --
 
 CREATE POLICY maintenance ON public.client_groups TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: dashboard_writes maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.dashboard_writes TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: firm_irrs maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.firm_irrs TO wealthdesk_owner USING (true) WITH CHECK (true);
 
 
 --
@@ -2723,6 +3840,34 @@ CREATE POLICY maintenance ON public.idempotency_keys TO wealthdesk_owner USING (
 --
 
 CREATE POLICY maintenance ON public.irr_values TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: login_challenges maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.login_challenges TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: login_failures maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.login_failures TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: login_throttle maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.login_throttle TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: notifications maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.notifications TO wealthdesk_owner USING (true) WITH CHECK (true);
 
 
 --
@@ -2782,6 +3927,13 @@ CREATE POLICY maintenance ON public.providers TO wealthdesk_owner USING (true) W
 
 
 --
+-- Name: recovery_codes maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.recovery_codes TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
 -- Name: sessions maintenance; Type: POLICY; Schema: public
 --
 
@@ -2803,11 +3955,24 @@ CREATE POLICY maintenance ON public.template_generations TO wealthdesk_owner USI
 
 
 --
+-- Name: user_totp maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.user_totp TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
 -- Name: users maintenance; Type: POLICY; Schema: public
 --
 
 CREATE POLICY maintenance ON public.users TO wealthdesk_owner USING (true) WITH CHECK (true);
 
+
+--
+-- Name: notifications; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.notifications ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: auth_context own_backend; Type: POLICY; Schema: public
@@ -2865,6 +4030,12 @@ ALTER TABLE public.provider_switches ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.providers ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: recovery_codes; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.recovery_codes ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: sessions; Type: ROW SECURITY; Schema: public
 --
 
@@ -2897,6 +4068,13 @@ CREATE POLICY tenant ON public.audit_events USING ((firm_id = ( SELECT public.cu
 
 
 --
+-- Name: client_group_fum tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.client_group_fum USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
 -- Name: client_group_product_owners tenant; Type: POLICY; Schema: public
 --
 
@@ -2908,6 +4086,20 @@ CREATE POLICY tenant ON public.client_group_product_owners USING ((firm_id = ( S
 --
 
 CREATE POLICY tenant ON public.client_groups USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: dashboard_writes tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.dashboard_writes USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: firm_irrs tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.firm_irrs USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
@@ -2950,6 +4142,34 @@ CREATE POLICY tenant ON public.idempotency_keys USING ((firm_id = ( SELECT publi
 --
 
 CREATE POLICY tenant ON public.irr_values USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: login_challenges tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.login_challenges USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: login_failures tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.login_failures USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: login_throttle tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.login_throttle USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: notifications tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.notifications USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
@@ -3009,6 +4229,13 @@ CREATE POLICY tenant ON public.providers USING ((firm_id = ( SELECT public.curre
 
 
 --
+-- Name: recovery_codes tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.recovery_codes USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
 -- Name: sessions tenant; Type: POLICY; Schema: public
 --
 
@@ -3030,11 +4257,24 @@ CREATE POLICY tenant ON public.template_generations USING ((firm_id = ( SELECT p
 
 
 --
+-- Name: user_totp tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.user_totp USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
 -- Name: users tenant; Type: POLICY; Schema: public
 --
 
 CREATE POLICY tenant ON public.users USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
+
+--
+-- Name: user_totp; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.user_totp ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: users; Type: ROW SECURITY; Schema: public
@@ -3057,6 +4297,22 @@ GRANT ALL ON FUNCTION public.activity_sign(activity_type text) TO wealthdesk_app
 
 
 --
+-- Name: FUNCTION auth_challenge_begin(p_token_hash bytea, p_purpose text, p_source text, p_reserve boolean); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_challenge_begin(p_token_hash bytea, p_purpose text, p_source text, p_reserve boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_challenge_begin(p_token_hash bytea, p_purpose text, p_source text, p_reserve boolean) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION auth_check_reserve(p_user uuid, p_source text); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_check_reserve(p_user uuid, p_source text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_check_reserve(p_user uuid, p_source text) TO wealthdesk_app;
+
+
+--
 -- Name: FUNCTION auth_enter(p_firm uuid, p_kind text, p_principal uuid); Type: ACL; Schema: public
 --
 
@@ -3072,11 +4328,19 @@ GRANT ALL ON FUNCTION public.auth_enter_api_key(p_prefix text, p_hash bytea) TO 
 
 
 --
--- Name: FUNCTION auth_enter_password(p_user uuid, p_encoded text, p_request_id text, p_ip text, p_user_agent text); Type: ACL; Schema: public
+-- Name: FUNCTION auth_enter_challenge(p_token_hash bytea, p_purpose text); Type: ACL; Schema: public
 --
 
-REVOKE ALL ON FUNCTION public.auth_enter_password(p_user uuid, p_encoded text, p_request_id text, p_ip text, p_user_agent text) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.auth_enter_password(p_user uuid, p_encoded text, p_request_id text, p_ip text, p_user_agent text) TO wealthdesk_app;
+REVOKE ALL ON FUNCTION public.auth_enter_challenge(p_token_hash bytea, p_purpose text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_enter_challenge(p_token_hash bytea, p_purpose text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION auth_enter_password(p_user uuid, p_source text, p_window bigint, p_encoded text, p_request_id text, p_ip text, p_user_agent text); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_enter_password(p_user uuid, p_source text, p_window bigint, p_encoded text, p_request_id text, p_ip text, p_user_agent text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_enter_password(p_user uuid, p_source text, p_window bigint, p_encoded text, p_request_id text, p_ip text, p_user_agent text) TO wealthdesk_app;
 
 
 --
@@ -3103,10 +4367,42 @@ REVOKE ALL ON FUNCTION public.auth_enter_system(p_firm uuid) FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION auth_login_begin(p_email text, p_source text); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_login_begin(p_email text, p_source text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_login_begin(p_email text, p_source text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION auth_login_failed(p_user uuid, p_source text, p_window bigint, p_factor text, p_request_id text, p_ip text, p_user_agent text); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_login_failed(p_user uuid, p_source text, p_window bigint, p_factor text, p_request_id text, p_ip text, p_user_agent text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_login_failed(p_user uuid, p_source text, p_window bigint, p_factor text, p_request_id text, p_ip text, p_user_agent text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION auth_login_outcome(p_user uuid, p_source text, p_window bigint, p_outcome text); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_login_outcome(p_user uuid, p_source text, p_window bigint, p_outcome text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_login_outcome(p_user uuid, p_source text, p_window bigint, p_outcome text) TO wealthdesk_app;
+
+
+--
 -- Name: FUNCTION auth_session_idle_timeout(); Type: ACL; Schema: public
 --
 
 GRANT ALL ON FUNCTION public.auth_session_idle_timeout() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION auth_unlock_account(p_user uuid); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_unlock_account(p_user uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_unlock_account(p_user uuid) TO wealthdesk_app;
 
 
 --
@@ -3164,6 +4460,27 @@ GRANT ALL ON FUNCTION public.is_uuid_text(value text) TO wealthdesk_app;
 --
 
 GRANT ALL ON FUNCTION public.isin_is_valid(isin text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION login_failed(p_firm uuid, p_user uuid, p_source text, p_window bigint, p_factor text, p_request_id text, p_ip text, p_user_agent text); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.login_failed(p_firm uuid, p_user uuid, p_source text, p_window bigint, p_factor text, p_request_id text, p_ip text, p_user_agent text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION login_reserve(p_firm uuid, p_user uuid, p_source text); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.login_reserve(p_firm uuid, p_user uuid, p_source text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION login_settle(p_firm uuid, p_user uuid, p_source text, p_window bigint, p_outcome text); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.login_settle(p_firm uuid, p_user uuid, p_source text, p_window bigint, p_outcome text) FROM PUBLIC;
 
 
 --
@@ -3371,6 +4688,13 @@ GRANT SELECT ON TABLE public.auth_context TO wealthdesk_app;
 
 
 --
+-- Name: TABLE client_group_fum; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.client_group_fum TO wealthdesk_app;
+
+
+--
 -- Name: TABLE client_group_product_owners; Type: ACL; Schema: public
 --
 
@@ -3399,6 +4723,20 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.products TO wealthdesk_app;
 
 
 --
+-- Name: TABLE template_generations; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.template_generations TO wealthdesk_app;
+
+
+--
+-- Name: TABLE product_positions_now; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.product_positions_now TO wealthdesk_app;
+
+
+--
 -- Name: TABLE client_group_summaries; Type: ACL; Schema: public
 --
 
@@ -3406,10 +4744,10 @@ GRANT SELECT ON TABLE public.client_group_summaries TO wealthdesk_app;
 
 
 --
--- Name: TABLE firm_dashboard; Type: ACL; Schema: public
+-- Name: TABLE dashboard_writes; Type: ACL; Schema: public
 --
 
-GRANT SELECT ON TABLE public.firm_dashboard TO wealthdesk_app;
+GRANT SELECT,INSERT ON TABLE public.dashboard_writes TO wealthdesk_app;
 
 
 --
@@ -3420,10 +4758,59 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.firms TO wealthdesk_app;
 
 
 --
+-- Name: TABLE portfolio_funds; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.portfolio_funds TO wealthdesk_app;
+
+
+--
+-- Name: TABLE product_owners; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.product_owners TO wealthdesk_app;
+
+
+--
+-- Name: TABLE firm_counts; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.firm_counts TO wealthdesk_app;
+
+
+--
+-- Name: TABLE firm_dashboard; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.firm_dashboard TO wealthdesk_app;
+
+
+--
 -- Name: TABLE fund_valuations; Type: ACL; Schema: public
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.fund_valuations TO wealthdesk_app;
+
+
+--
+-- Name: TABLE firm_fund_totals; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.firm_fund_totals TO wealthdesk_app;
+
+
+--
+-- Name: TABLE firm_irrs; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.firm_irrs TO wealthdesk_app;
+
+
+--
+-- Name: TABLE firm_top_households; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.firm_top_households TO wealthdesk_app;
 
 
 --
@@ -3462,10 +4849,31 @@ GRANT SELECT ON TABLE public.job_runs TO wealthdesk_app;
 
 
 --
--- Name: TABLE portfolio_funds; Type: ACL; Schema: public
+-- Name: TABLE login_challenges; Type: ACL; Schema: public
 --
 
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.portfolio_funds TO wealthdesk_app;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.login_challenges TO wealthdesk_app;
+
+
+--
+-- Name: TABLE login_failures; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.login_failures TO wealthdesk_app;
+
+
+--
+-- Name: TABLE login_throttle; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.login_throttle TO wealthdesk_app;
+
+
+--
+-- Name: TABLE notifications; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.notifications TO wealthdesk_app;
 
 
 --
@@ -3480,13 +4888,6 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.portfolio_templates TO wealthd
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.product_flows TO wealthdesk_app;
-
-
---
--- Name: TABLE product_owners; Type: ACL; Schema: public
---
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.product_owners TO wealthdesk_app;
 
 
 --
@@ -3508,6 +4909,13 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.provider_switches TO wealthdes
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.providers TO wealthdesk_app;
+
+
+--
+-- Name: TABLE recovery_codes; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.recovery_codes TO wealthdesk_app;
 
 
 --
@@ -3602,10 +5010,10 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.template_generation_funds TO w
 
 
 --
--- Name: TABLE template_generations; Type: ACL; Schema: public
+-- Name: TABLE user_totp; Type: ACL; Schema: public
 --
 
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.template_generations TO wealthdesk_app;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.user_totp TO wealthdesk_app;
 
 
 --

@@ -23,17 +23,18 @@ def _echo_progress(message: str) -> None:
 
 
 def _prepare(local_secret: bool = True) -> None:
-    """Database URL and, locally, a JWT signing secret persisted under .wealthdesk."""
+    """Database URL and, locally, the JWT signing secret and the TOTP encryption key persisted under .wealthdesk."""
     from chalicelib.core import embedded
 
     embedded.ensure_database_url()
-    if local_secret and not os.environ.get("JWT_SECRET") and not os.environ.get("JWT_SECRET_ARN"):
-        path = embedded.home() / "jwt-secret"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        os.environ["JWT_SECRET"] = path.read_text().strip()
+    for variable, filename in (("JWT_SECRET", "jwt-secret"), ("TOTP_KEY", "totp-key")):
+        if local_secret and not os.environ.get(variable) and not os.environ.get(variable + "_ARN"):
+            path = embedded.home() / filename
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(secrets.token_urlsafe(48))
+                path.chmod(0o600)
+            os.environ[variable] = path.read_text().strip()
 
 
 def _write_or_check(path: Path, text: str, check: bool, command: str,
@@ -101,7 +102,8 @@ def _one_request_at_a_time(idle_timeout: float = 30.0) -> Any:
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "8000")), show_default="8000 or $PORT")
 @click.option("--no-demo", is_flag=True, help="Do not load the demo firm into an empty database.")
 def serve(port: int, no_demo: bool) -> None:
-    """Start the API on http://127.0.0.1:PORT (database up, migrations applied, demo firm when empty)."""
+    """Start the API on http://127.0.0.1:PORT (database up, migrations applied, demo firm when empty), with the
+    jobs scheduled every minute running in the background."""
     _prepare()
     from chalicelib.core import migrations
 
@@ -125,11 +127,20 @@ def serve(port: int, no_demo: bool) -> None:
         raise KeyboardInterrupt  # SIGTERM stops cleanly too (the database is stopped at exit)
 
     signal.signal(signal.SIGTERM, _terminate)
+    import threading
+
+    from chalicelib.ops.jobs import run_rate_jobs
+
+    stop = threading.Event()  # the jobs scheduled every minute run here as EventBridge runs them in AWS
+    jobs = threading.Thread(target=run_rate_jobs, args=(stop,), name="wealthdesk-jobs", daemon=True)
+    jobs.start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         click.echo("stopping the API and the database", err=True)
     finally:
+        stop.set()
+        jobs.join(timeout=30)
         db.close_pools()
 
 

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 MODULES = (
     "chalicelib.system.routes",
     "chalicelib.firms.routes",
+    "chalicelib.firms.twofactor.routes",
+    "chalicelib.notifications.routes",
     "chalicelib.clients.routes",
     "chalicelib.products.catalogue.routes",
     "chalicelib.products.holdings.routes",

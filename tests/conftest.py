@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 os.environ.setdefault("JWT_SECRET", "test-secret-" + "x" * 40)
+os.environ.setdefault("TOTP_KEY", "test-totp-key-" + "y" * 40)
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("DB_POOL_MAX", "4")
 os.environ.pop("DATABASE_SECRET_ARN", None)

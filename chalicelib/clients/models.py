@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
@@ -27,6 +28,21 @@ class ClientGroupOut(ApiModel):
     version: int
 
 
+class ClientGroupListItemOut(ClientGroupOut):
+    """A row of the household list: with `include=fum` it also carries the household's money, live (the database
+    keeps it in step in every writer's transaction; docs/domain.md, "The household list"); without include=fum
+    these fields are absent."""
+
+    funds_under_management: Decimal | None = Field(None, description=(
+        "With include=fum: the sum of the household's active products' latest complete valuations, to the penny "
+        "(0.00 when none is valued)"))
+    product_count: int | None = Field(None, description=(
+        "With include=fum: how many active products the household has (lapsed ones are not counted)"))
+    latest_valuation_date: date | None = Field(None, description=(
+        "With include=fum: the latest complete valuation date among all the household's products, lapsed ones "
+        "included (null when none has a complete valuation)"))
+
+
 class ClientGroupCreateIn(StrictModel):
     name: str = Field(min_length=1, max_length=200)
     type: GroupType
@@ -43,8 +59,12 @@ class ClientGroupPatchIn(StrictModel):
     notes: str | None = Field(None, max_length=10000)
 
 
+# `fum` sorts by the live funds under management in pennies (client_group_fum.fum_pennies, migration 0016), which
+# only the include=fum query reads (the service refuses sort=fum without include=fum); ties are broken by the id,
+# as for every sort.
 GROUPS = ListSpec("client_groups", {"name": (("name", "text"),), "created_at": (("created_at", "timestamptz"),),
-                                     "updated_at": (("updated_at", "timestamptz"),)}, default_sort="name")
+                                     "updated_at": (("updated_at", "timestamptz"),),
+                                     "fum": (("fum_pennies", "bigint"),)}, default_sort="name")
 OWNERS = ListSpec("product_owners", {"surname": (("surname", "text"), ("first_name", "text")),
                                      "first_name": (("first_name", "text"), ("surname", "text")),
                                      "inception_date": (("inception_date", "date"),),
@@ -53,11 +73,15 @@ OWNERS = ListSpec("product_owners", {"surname": (("surname", "text"), ("first_na
 
 
 class ClientGroupListQuery(ListQuery):
-    sort: str = GROUPS.sort_field("name, created_at or updated_at; prefix - for descending")
+    sort: str = GROUPS.sort_field(
+        "name, created_at, updated_at or fum (funds under management; needs include=fum); prefix - for descending")
     status: GroupStatus | None = None
     type: GroupType | None = None
     q: str | None = Field(None, min_length=1, max_length=200, description="Case-insensitive match on the name")
     adviser_id: UUID | None = None
+    include: Literal["fum"] | None = Field(None, description=(
+        "fum: add each household's funds_under_management, product_count and latest_valuation_date, live (kept "
+        "in step with its products and valuations by every write)"))
 
 
 def _not_future(v: date | None) -> date | None:

@@ -25,10 +25,16 @@ def _check_adviser(tx: db.Tx, adviser_id: UUID | None) -> None:
 # --- client groups ---
 
 def list_groups(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
+    """The household list; with include=fum each row also carries its money, live. Sorting by fum needs
+    include=fum (422 otherwise): a sort never changes which fields a row has."""
     keyset = Keyset.parse(GROUPS, query)
+    with_fum = query.include == "fum"
+    if keyset.sort.removeprefix("-") == "fum" and not with_fum:
+        raise errors.Unprocessable("Sorting by fum needs include=fum", errors=[
+            {"field": "sort", "message": "sort=fum and sort=-fum need include=fum"}])
+    list_rows = store.list_groups_with_fum if with_fum else store.list_groups
     with db.transaction(ctx) as tx:
-        rows = store.list_groups(tx, keyset, status=query.status, type_=query.type, q=query.q,
-                                 adviser_id=query.adviser_id)
+        rows = list_rows(tx, keyset, status=query.status, type_=query.type, q=query.q, adviser_id=query.adviser_id)
     return keyset.page(rows)
 
 

@@ -41,6 +41,38 @@ def list_groups(tx: Tx, keyset: Keyset, *, status: str | None, type_: str | None
                           **keyset.params()})
 
 
+_GROUP_FILTERS = ("(%(status)s::text IS NULL OR g.status = %(status)s) "
+                  "AND (%(type)s::text IS NULL OR g.type = %(type)s) "
+                  "AND (%(adviser)s::uuid IS NULL OR g.adviser_id = %(adviser)s) "
+                  "AND (%(q)s::text IS NULL OR g.name ILIKE %(q)s)")
+_FUM_COLUMNS = "f.funds_under_management, f.product_count, f.latest_valuation_date"
+
+
+def list_groups_with_fum(tx: Tx, keyset: Keyset, *, status: str | None, type_: str | None, q: str | None,
+                         adviser_id: UUID | None) -> list[dict[str, Any]]:
+    """The list with each household's money from client_group_fum, which the database keeps in step with products
+    and portfolio valuations in each writer's transaction (migration 0016: the rule is client_group_fum_of). In a
+    client_groups order the page is cut by the plain list's query, then joined to its rows by key; in the fum
+    order the page is read from client_group_fum's (firm, fum in pennies, household) index, its id exposed as `id`
+    so that the keyset compares that index's columns (and seeks: bigint and uuid comparisons are leakproof)."""
+    from psycopg import sql
+
+    if keyset.sort.removeprefix("-") == "fum":
+        columns = "f.client_group_id AS id, " + ", ".join("g." + c for c in GROUP_COLUMNS.split(", ")[1:])
+        query = sql.SQL(
+            "SELECT * FROM (SELECT " + columns + ", " + _FUM_COLUMNS + ", f.fum_pennies FROM client_group_fum f "
+            "JOIN client_groups g ON g.id = f.client_group_id WHERE " + _GROUP_FILTERS + ") x "
+            "WHERE {after} ORDER BY {order} LIMIT %(_ks_limit)s")
+    else:
+        query = sql.SQL(
+            "SELECT g.*, " + _FUM_COLUMNS + " FROM (SELECT " + GROUP_COLUMNS + " FROM client_groups g WHERE "
+            + _GROUP_FILTERS + " AND {after} ORDER BY {order} LIMIT %(_ks_limit)s) g "
+            "JOIN client_group_fum f ON f.client_group_id = g.id ORDER BY {order}")
+    query = query.format(after=keyset.where(), order=keyset.order_by())
+    return tx.all(query, {"status": status, "type": type_, "adviser": adviser_id, "q": like_pattern(q),
+                          **keyset.params()})
+
+
 def update_group(tx: Tx, group_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
     return rows.update(tx, "client_groups", group_id, changes, GROUP_COLUMNS)
 

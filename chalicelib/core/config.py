@@ -26,6 +26,8 @@ class Settings:
     database_owner_secret_arn: str | None
     jwt_secret: str | None
     jwt_secret_arn: str | None
+    totp_key: str | None  # encrypts TOTP secrets at rest (core/totp.py)
+    totp_key_arn: str | None
     access_token_ttl: int
     refresh_token_ttl: int
     statement_timeout_ms: int
@@ -43,6 +45,8 @@ def settings() -> Settings:
         database_owner_secret_arn=env.get("DATABASE_OWNER_SECRET_ARN") or None,
         jwt_secret=env.get("JWT_SECRET") or None,
         jwt_secret_arn=env.get("JWT_SECRET_ARN") or None,
+        totp_key=env.get("TOTP_KEY") or None,
+        totp_key_arn=env.get("TOTP_KEY_ARN") or None,
         access_token_ttl=_int("ACCESS_TOKEN_TTL", 900),
         refresh_token_ttl=_int("REFRESH_TOKEN_TTL", 30 * 24 * 3600),
         statement_timeout_ms=_int("DB_STATEMENT_TIMEOUT_MS", 5000),

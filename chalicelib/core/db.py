@@ -3,7 +3,7 @@
 One lazily opened pool per container and role (a Lambda container serves one request at a time, so max_size=1).
 `transaction(ctx)` is the one way services touch the database: it opens a transaction whose first statement shows
 PostgreSQL the principal's credential (an access token's session, an API key's hash), which a SECURITY DEFINER
-function verifies before it records the firm where the app role cannot write (migration 0019); row-level security
+function verifies before it records the firm where the app role cannot write (migration 0018); row-level security
 reads only that. Everything rolls back on any exception. The system context (jobs, the CLI) is the owner role's:
 its transactions run on the owner's pool. `lookup(ctx)` is the transaction before the firm is known (login,
 refresh, API keys), in which a verified credential may enter the firm. Nothing else sets the tenant context.
@@ -214,7 +214,7 @@ def lookup(ctx: RequestContext) -> Iterator[Tx]:
     It enters no firm (a context lives as long as its transaction, so a new transaction has none and sees no
     tenant row): only the SECURITY DEFINER functions answer (auth_user_by_email; auth_enter_password,
     auth_enter_refresh and auth_enter_api_key, which enter the firm once the credential is verified; migration
-    0019). A `transaction(ctx)` opened inside it for the firm so entered joins it, for a write in the same round
+    0018). A `transaction(ctx)` opened inside it for the firm so entered joins it, for a write in the same round
     trips.
     """
     if _current.get() is not None:

@@ -89,6 +89,9 @@ class RouteSpec:
     max_body_bytes: int | None = None  # None: the MAX_BODY_BYTES setting
     resources: dict[str, str] = field(default_factory=dict)  # path id -> what it names, for "No such <name>"
     conditional: bool = False  # a read that sets its own ETag and answers a matching If-None-Match with 304
+    # False: Idempotency-Key is ignored, for a response that holds a secret shown once (never stored for a replay)
+    # or a handler that must commit on its own (a counted second-factor check)
+    idempotency_key: bool = True
 
 
 URL_PREFIX = "/v1"
@@ -261,8 +264,8 @@ class Api:
     def route(self, path: str, method: str, *, access: str, summary: str, body: type[BaseModel] | None = None,
               query: type[BaseModel] | None = None, response: Any = None, status: int = 200,
               if_match: bool = False, description: str = "", max_body_bytes: int | None = None,
-              resources: dict[str, str] | None = None,
-              conditional: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              resources: dict[str, str] | None = None, conditional: bool = False,
+              idempotency_key: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         path_params = re.findall(r"{(\w+)}", path)
         names = {**self.resources, **(resources or {})}
         unnamed = [p for p in path_params if p.endswith("id") and p not in names]
@@ -276,7 +279,7 @@ class Api:
                              description=description or (handler.__doc__ or "").strip(),
                              max_body_bytes=max_body_bytes,
                              resources={p: names[p] for p in path_params if p in names},
-                             conditional=conditional)
+                             conditional=conditional, idempotency_key=idempotency_key)
             self.routes.append((spec, handler))
             return handler
 
@@ -339,7 +342,7 @@ def handle(request: Any, spec: RouteSpec, handler: Callable[..., Any], params: d
             req.if_none_match = _header(request, "if-none-match")
 
         key = _header(request, "idempotency-key")
-        if key and spec.method == "POST" and ctx.principal is not None:
+        if key and spec.method == "POST" and ctx.principal is not None and spec.idempotency_key:
             reply = _idempotent(request, ctx, key.strip(), lambda: _reply_from(handler(req, **args), spec.status))
         else:
             reply = _with_etag(_reply_from(handler(req, **args), spec.status))

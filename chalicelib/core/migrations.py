@@ -77,7 +77,7 @@ def ensure_app_role() -> str:
         conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(dbname),
                                                                            sql.Identifier(role)))
         # The system context (jobs, the CLI) runs its firm's work as the app role, under the same policies
-        # (auth_enter_system, migration 0019): the owner must be able to SET ROLE to it.
+        # (auth_enter_system, migration 0018): the owner must be able to SET ROLE to it.
         if not conn.execute("SELECT pg_has_role(current_user, %s, 'SET')", (role,)).fetchone()[0]:
             try:
                 conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(role)))

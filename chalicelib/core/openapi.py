@@ -96,7 +96,7 @@ def build(specs: Iterable[RouteSpec], version: str = "0.1.0") -> dict[str, Any]:
             op["parameters"].append({"name": "If-None-Match", "in": "header", "required": False,
                                      "description": "The ETag of the answer you hold: 304 while it is current",
                                      "schema": {"type": "string"}})
-        if r.method == "POST" and r.access != PUBLIC:
+        if r.method == "POST" and r.access != PUBLIC and r.idempotency_key:
             op["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": False,
                                      "description": "Repeat within 24 h to get the first response back",
                                      "schema": {"type": "string", "maxLength": 255}})

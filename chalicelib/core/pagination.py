@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -163,9 +164,30 @@ class Keyset:
         return rows, encode_cursor([self.spec.name, self.sort, *key])
 
 
+def _plain_decimal(value: str) -> Decimal:
+    """A numeric cursor value as the page wrote it (digits, an optional sign and decimal point): Decimal alone would
+    also read NaN, Infinity and 1e999999, which PostgreSQL refuses or orders apart."""
+    if not _PLAIN_DECIMAL.fullmatch(value):
+        raise ValueError("not a plain decimal")
+    return Decimal(value)
+
+
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]{1,40}(\.[0-9]{1,20})?")
+
+
+def _integer(bits: int) -> Any:
+    """An integer cursor value in the column's range, in plain digits: int() alone would also read " 7" and "1_000",
+    and a value out of range would be PostgreSQL's error (a 500) instead of a refused cursor."""
+    def parse(value: str) -> int:
+        if not re.fullmatch(r"-?[0-9]{1,20}", value) or not -(2 ** (bits - 1)) <= int(value) < 2 ** (bits - 1):
+            raise ValueError("not an integer of the column's range")
+        return int(value)
+    return parse
+
+
 # A cursor value's column type -> what reads it (text needs nothing).
 _PARSERS: dict[str, Any] = {"uuid": UUID, "date": date.fromisoformat, "timestamptz": datetime.fromisoformat,
-                            "numeric": Decimal, "integer": int, "bigint": int}
+                            "numeric": _plain_decimal, "integer": _integer(32), "bigint": _integer(64)}
 
 
 def _parses_as(value: str, sql_type: str) -> bool:
@@ -183,6 +205,8 @@ def _parses_as(value: str, sql_type: str) -> bool:
 def _cursor_text(value: Any) -> str:
     if value is None:
         raise ValueError("a sort column of a listed row is NULL: keyset order needs NOT NULL sort columns")
+    if isinstance(value, Decimal):
+        return format(value, "f")  # never exponent notation, which the cursor's reader refuses
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 # --- the tenant context (called by db.transaction and db.lookup only, and by the pre-auth flows in a lookup) ---
 #
 # Each statement below is the first of its transaction and verifies a credential inside PostgreSQL: a SECURITY
-# DEFINER function (migration 0019) checks it and records the verified firm in auth_context, which the app role
+# DEFINER function (migration 0018) checks it and records the verified firm in auth_context, which the app role
 # cannot write; current_firm_id(), and with it every row-level security policy, reads only that. The request id
 # rides along as a transaction-local setting (for anyone reading pg_stat_activity; nothing trusts it).
 
@@ -51,15 +51,25 @@ def enter_system(tx: Tx, firm_id: UUID, request_id: str) -> None:
     tx.entered = firm_id
 
 
-def enter_with_password(tx: Tx, user_id: UUID, firm_id: UUID, encoded_hash: str | None, request_id: str,
-                        ip: str | None, user_agent: str | None) -> str:
-    """Login: the argon2 hash computed from the password, compared in PostgreSQL (auth_enter_password), which also
-    counts failures and locks the account. 'ok' (the user's firm entered), 'wrong' or 'refused'."""
-    outcome = tx.one("SELECT auth_enter_password(%s, %s, %s, %s, %s) AS outcome",
-                     (user_id, encoded_hash, request_id, ip, user_agent))["outcome"]
-    if outcome == "ok":
+def enter_with_password(tx: Tx, user_id: UUID, firm_id: UUID, source: str, attempt: int, encoded_hash: str | None,
+                        request_id: str, ip: str | None, user_agent: str | None) -> dict[str, Any]:
+    """Login: the argon2 hash computed from the password, compared in PostgreSQL against the check auth_login_begin
+    reserved (auth_enter_password), which settles it. outcome 'ok' (the user's firm entered; `two_factor` names
+    the second factor due, if any), 'wrong' (counted, audited, notified) or 'refused'."""
+    row = tx.one("SELECT * FROM auth_enter_password(%s, %s, %s, %s, %s, %s, %s)",
+                 (user_id, source, attempt, encoded_hash, request_id, ip, user_agent))
+    if row["outcome"] == "ok":
         tx.entered = firm_id
-    return outcome
+    return row
+
+
+def enter_with_challenge(tx: Tx, token_hash: bytes, purpose: str) -> dict[str, Any] | None:
+    """The login's second step: the unexpired challenge behind a token, of this purpose (auth_enter_challenge);
+    its user's firm entered. None when there is none."""
+    row = tx.one("SELECT * FROM auth_enter_challenge(%s, %s)", (token_hash, purpose))
+    if row is not None:
+        tx.entered = row["firm_id"]
+    return row
 
 
 def enter_with_refresh_token(tx: Tx, token_hash: bytes, request_id: str, ip: str | None,

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, RootModel, field_validator
 
 from chalicelib.core.models import ApiModel, Email, StrictModel
 from chalicelib.core.pagination import ListQuery, ListSpec
@@ -30,10 +30,41 @@ class TokenOut(ApiModel):
     refresh_token: str
 
 
+class ChallengeOut(ApiModel):
+    """The answer to a right password when a second factor is due: no tokens yet."""
+
+    challenge: str = Field(description="Send it to POST /v1/auth/2fa (challenge_type totp) or to "
+                                       "/v1/auth/2fa/enrol and /v1/auth/2fa/enrol/confirm (totp_enrolment)")
+    challenge_type: Literal["totp", "totp_enrolment"] = Field(description=(
+        "totp: send a code from your authenticator app, or a recovery code; totp_enrolment: your firm requires "
+        "two-factor sign-in and you have not enrolled: enrol first"))
+    expires_in: int = Field(description="Seconds the challenge stays valid")
+
+
+class LoginOut(RootModel[TokenOut | ChallengeOut]):
+    """Tokens, or (two-factor sign-in) a challenge to answer first."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 class FirmOut(ApiModel):
     id: UUID
     name: str
     base_currency: str
+
+
+class FirmDetailOut(FirmOut):
+    require_two_factor: bool = Field(description="Every user must sign in with a second factor (TOTP)")
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class FirmPatchIn(StrictModel):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    require_two_factor: bool | None = Field(None, description=(
+        "true: users without two-factor get an enrolment challenge at sign-in and lose their sessions now; "
+        "you must have two-factor yourself"))
 
 
 class UserOut(ApiModel):

@@ -18,7 +18,11 @@ from chalicelib.firms.models import (
     ApiKeyCreatedOut,
     ApiKeyCreateIn,
     ApiKeyOut,
+    ChallengeOut,
+    FirmDetailOut,
+    FirmPatchIn,
     LoginIn,
+    LoginOut,
     MeOut,
     RefreshIn,
     SessionOut,
@@ -31,6 +35,7 @@ from chalicelib.firms.models import (
 )
 
 auth_api = Api("auth", resources={"session_id": "session"})
+firm_api = Api("firm")
 users_api = Api("users", resources={"user_id": "user"})
 keys_api = Api("api-keys", resources={"key_id": "API key"})
 
@@ -39,11 +44,20 @@ def _tokens(t: service.Tokens) -> TokenOut:
     return TokenOut(access_token=t.access_token, expires_in=t.expires_in, refresh_token=t.refresh_token)
 
 
-@auth_api.route("/auth/login", "POST", access=PUBLIC, body=LoginIn, response=TokenOut,
+@auth_api.route("/auth/login", "POST", access=PUBLIC, body=LoginIn, response=LoginOut,
                 summary="Log in with email and password")
-def login(req: ApiRequest) -> TokenOut:
-    """Five failures in a row lock the account for 30 minutes. Unknown email and wrong password get the same 401."""
-    return _tokens(service.login(req.ctx, req.body.email, req.body.password))
+def login(req: ApiRequest) -> LoginOut:
+    """Tokens; or, when a second factor is due, a `challenge` (no tokens yet): `challenge_type` totp is answered
+    at POST /v1/auth/2fa, totp_enrolment (the firm requires two-factor and you have none) at
+    POST /v1/auth/2fa/enrol then /v1/auth/2fa/enrol/confirm. Unknown email, wrong password and every lock get the
+    same 401. Five failed checks from one address lock that address out of the account for 30 minutes; 50 within
+    an hour from any addresses lock the account for an hour (its user and the firm's admins are notified). The
+    address is the connection's as API Gateway saw it, never X-Forwarded-For."""
+    result = service.login(req.ctx, req.body.email, req.body.password)
+    if isinstance(result, service.Challenge):
+        return LoginOut(ChallengeOut(challenge=result.challenge, challenge_type=result.challenge_type,
+                                     expires_in=result.expires_in))
+    return LoginOut(_tokens(result))
 
 
 @auth_api.route("/auth/refresh", "POST", access=PUBLIC, body=RefreshIn, response=TokenOut,
@@ -77,6 +91,20 @@ def list_sessions(req: ApiRequest) -> Page[SessionOut]:
 def end_session(req: ApiRequest, session_id: UUID) -> None:
     """Its refresh tokens and access tokens stop working at once. Another user's session is a 404."""
     service.end_session(req.ctx, session_id)
+
+
+@firm_api.route("/firm", "GET", access=READ, response=FirmDetailOut, summary="Your firm and its settings")
+def get_firm(req: ApiRequest) -> FirmDetailOut:
+    return FirmDetailOut.model_validate(service.get_firm(req.ctx))
+
+
+@firm_api.route("/firm", "PATCH", access=ADMIN, body=FirmPatchIn, response=FirmDetailOut, if_match=True,
+                summary="Change your firm's settings")
+def update_firm(req: ApiRequest) -> FirmDetailOut:
+    """The firm's name, and `require_two_factor`: true makes every user sign in with TOTP; users who have not
+    enrolled lose their sessions now and get an enrolment challenge at their next sign-in. You must have enrolled
+    yourself (409). API keys are not affected."""
+    return FirmDetailOut.model_validate(service.update_firm(req.ctx, req.body, req.if_match))
 
 
 @users_api.route("/users", "GET", access=ADMIN, query=UserListQuery, response=Page[UserOut],

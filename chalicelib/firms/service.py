@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +14,12 @@ from chalicelib.core.versioning import check_version, patch_changes
 from chalicelib.firms import store
 from chalicelib.firms.models import API_KEYS, SESSIONS, USERS
 
+# The sign-in rules (docs/security.md); migrations 0017 and 0018 apply them in PostgreSQL, these name them.
+MAX_FAILURES = 5  # checks per account and source address in a window; a failure once they are spent locks the pair
+LOCK_MINUTES = 30  # the pair's lock, and the longest a window lasts without one
+ACCOUNT_MAX_FAILURES = 50  # failed checks within an hour, from any addresses, lock the account itself
+ACCOUNT_LOCK_MINUTES = 60
+UNKNOWN_SOURCE = "unknown"  # a call with no source address (the CLI, a test calling the service)
 MAX_SESSIONS = 5  # live sessions per user: a login past it ends the oldest
 _BAD_LOGIN = "The email or password is wrong, or the account is locked for a while after repeated failures"
 
@@ -24,6 +29,15 @@ class Tokens:
     access_token: str
     expires_in: int
     refresh_token: str
+
+
+@dataclass
+class Challenge:
+    """A right password when a second factor is due: what to answer next, instead of tokens."""
+
+    challenge: str
+    challenge_type: str  # "totp" | "totp_enrolment"
+    expires_in: int
 
 
 def create_firm(name: str, admin_email: str, admin_name: str, password: str | None,
@@ -58,7 +72,8 @@ def firm_advisers(firm_id: UUID) -> list[UUID] | None:
         return store.active_advisers(tx)
 
 
-def _ctx_as(base: RequestContext, firm_id: UUID, user_id: UUID, role: str) -> RequestContext:
+def acting_as(base: RequestContext, firm_id: UUID, user_id: UUID, role: str) -> RequestContext:
+    """`base` (request id, address, user agent) acting as a user found before the firm was known."""
     return RequestContext(principal=Principal(firm_id=firm_id, kind="user", id=user_id, role=role),
                           request_id=base.request_id, ip=base.ip, user_agent=base.user_agent)
 
@@ -73,44 +88,79 @@ def _new_session(tx: db.Tx, user_id: UUID, firm_id: UUID, role: str, chain_id: U
     return Tokens(access_token=access, expires_in=ttl, refresh_token=refresh)
 
 
-def login(ctx: RequestContext, email: str, password: str) -> Tokens:
-    """The same 401 for an unknown email, a wrong password, a locked or inactive account.
+def source_of(ctx: RequestContext) -> str:
+    """The caller's address as API Gateway saw the connection (requestContext.identity.sourceIp, put into the
+    context by core.http), never a header such as X-Forwarded-For, which the caller writes."""
+    return (ctx.ip or UNKNOWN_SOURCE)[:100]
 
-    The user is found before the firm is known through the SECURITY DEFINER function auth_user_by_email, which
-    gives the password hash's parameters and salt but never the hash. The argon2 hash of the password is computed
-    here and compared by PostgreSQL (auth_enter_password, migration 0019), which counts the failure (the fifth in
-    a row locks the account for 30 minutes; a locked account compares nothing) or enters the user's firm: only a
-    right password gets a transaction into the firm, and with it a session."""
+
+def login(ctx: RequestContext, email: str, password: str) -> Tokens | Challenge:
+    """Tokens, or a Challenge when a second factor is due. The same 401 for an unknown email, a wrong password, a
+    locked account or address, or an inactive user.
+
+    The check is reserved first, in its own committed transaction (auth_login_begin), which gives the password
+    hash's parameters and salt, never the hash: however many requests race, at most MAX_FAILURES checks run per
+    account and source address in a window, and a success cannot reopen a window that a failure locked. The
+    argon2 hash of the password is computed here and compared by PostgreSQL against that reservation
+    (auth_enter_password, migration 0018), which settles the check: a wrong password is counted, audited and, when
+    it locks the account, notified there, without the firm being entered; a right one enters the user's firm,
+    and only then are the session (or the second factor's challenge) written."""
     email = email.lower()
+    source = source_of(ctx)
     with db.lookup(ctx) as tx:
-        found = store.user_for_login(tx, email)
+        found = store.begin_login(tx, email, source)
     if found is None:
         auth.burn_password_check(password)
         raise errors.Unauthorized(_BAD_LOGIN)
-    locked = found["locked_until"] is not None and found["locked_until"] > datetime.now(UTC)
-    if locked or not found["active"]:
-        auth.burn_password_check(password)
-        raise errors.Unauthorized(_BAD_LOGIN)
+    user_id, firm_id, role, attempt = found["user_id"], found["firm_id"], found["role"], found["attempt"]
     encoded = auth.encode_with_setting(found["password_setting"], password)
-    tokens = None
-    with db.lookup(ctx) as tx:  # a failure is counted and audited by the same statement, and committed
-        if core_store.enter_with_password(tx, found["id"], found["firm_id"], encoded, ctx.request_id, ctx.ip,
-                                          ctx.user_agent) == "ok":
-            with db.transaction(_ctx_as(ctx, found["firm_id"], found["id"], found["role"])) as tx:
-                ended = store.end_oldest_sessions(tx, found["id"], MAX_SESSIONS - 1)
-                tokens = _new_session(tx, found["id"], found["firm_id"], found["role"], uuid.uuid4())
-                audit.record(tx, "auth.login", "user", found["id"], None,
-                             {"sessions_ended": [str(c) for c in ended]} if ended else None)
-    if tokens is None:
-        raise errors.Unauthorized(_BAD_LOGIN)
+    with db.lookup(ctx) as tx:  # a wrong password is settled by the same statement, and committed
+        checked = core_store.enter_with_password(tx, user_id, firm_id, source, attempt, encoded, ctx.request_id,
+                                                 ctx.ip, ctx.user_agent)
+        if checked["outcome"] == "ok":
+            with db.transaction(acting_as(ctx, firm_id, user_id, role)) as tx:
+                if checked["two_factor"] is not None:  # the check was handed back: the second factor is one
+                    from chalicelib.firms.twofactor import service as twofactor
+
+                    challenge = twofactor.issue_challenge(tx, user_id, checked["two_factor"])
+                    audit.record(tx, "auth.login_challenged", "user", user_id, None,
+                                 {"challenge_type": challenge.challenge_type})
+                    return challenge
+                return _open_session(tx, user_id, firm_id, role, None)
+    raise errors.Unauthorized(_BAD_LOGIN)
+
+
+def _open_session(tx: db.Tx, user_id: UUID, firm_id: UUID, role: str, after: dict[str, Any] | None) -> Tokens:
+    """A new session chain (the user's oldest live ones ended past MAX_SESSIONS) and the auth.login event."""
+    ended = store.end_oldest_sessions(tx, user_id, MAX_SESSIONS - 1)
+    tokens = _new_session(tx, user_id, firm_id, role, uuid.uuid4())
+    if ended:
+        after = {**(after or {}), "sessions_ended": [str(c) for c in ended]}
+    audit.record(tx, "auth.login", "user", user_id, None, after)
     return tokens
+
+
+def finish_login(tx: db.Tx, user_id: UUID, firm_id: UUID, role: str, source: str, attempt: int,
+                 after: dict[str, Any] | None = None) -> Tokens:
+    """The second factor of a sign-in succeeded (in the firm the challenge entered): its check's outcome, a new
+    session chain and the auth.login event."""
+    store.login_outcome(tx, user_id, source, attempt, "success")
+    return _open_session(tx, user_id, firm_id, role, after)
+
+
+def settle_failure(tx: db.Tx, user_id: UUID, source: str, attempt: int, *, factor: str) -> None:
+    """A reserved check of a second factor failed (`factor`: totp or recovery_code): counted for the pair and the
+    account, audited; a lock this failure set on the account is audited too and its user and the firm's admins
+    are told (auth_login_failed, migration 0018: the same function settles a wrong password). The caller raises
+    after its transaction commits (a rollback would forget the failure)."""
+    store.login_failed(tx, user_id, source, attempt, factor, tx.ctx.request_id, tx.ctx.ip, tx.ctx.user_agent)
 
 
 def refresh(ctx: RequestContext, refresh_token: str) -> Tokens:
     """Rotate a refresh token. A used token presented again revokes its whole chain (it was stolen).
 
-    PostgreSQL finds the token's session by its hash and checks it (auth_enter_refresh, migration 0019: live, not
-    idle, the user active); only then does the transaction enter the firm. A used token's chain is revoked and
+    PostgreSQL finds the token's session by its hash and checks it (auth_enter_refresh, migration 0018: live, not
+    idle, the user active, two-factor on if the firm requires it); only then does the transaction enter the firm. A used token's chain is revoked and
     audited by the same function. Access tokens end with their session: every transaction shows it to
     auth_enter_session, so a revoked chain or a changed user stops working at once."""
     token_hash = auth.sha256(refresh_token)
@@ -118,7 +168,7 @@ def refresh(ctx: RequestContext, refresh_token: str) -> Tokens:
         session = core_store.enter_with_refresh_token(tx, token_hash, ctx.request_id, ctx.ip, ctx.user_agent)
         if session["outcome"] == "ok":
             firm_id = session["firm_id"]
-            with db.transaction(_ctx_as(ctx, firm_id, session["user_id"], session["role"])) as tx:
+            with db.transaction(acting_as(ctx, firm_id, session["user_id"], session["role"])) as tx:
                 store.mark_session_used(tx, session["session_id"])
                 tokens = _new_session(tx, session["user_id"], firm_id, session["role"], session["chain_id"])
                 audit.record(tx, "auth.refresh", "session", session["chain_id"], None, None)
@@ -176,6 +226,39 @@ def me(ctx: RequestContext) -> dict[str, Any]:
     return {**user, "firm": firm}
 
 
+# --- the firm's settings ---
+
+def get_firm(ctx: RequestContext) -> dict[str, Any]:
+    with db.transaction(ctx) as tx:
+        firm = store.get_firm(tx)
+    if firm is None:
+        raise errors.NotFound("No such firm")
+    return firm
+
+
+def update_firm(ctx: RequestContext, data: Any, if_match: int) -> dict[str, Any]:
+    """Requiring two-factor sign-in revokes, in the same transaction, every session of the firm's users who have
+    not enrolled (they get an enrolment challenge at their next sign-in). The admin who turns it on must have
+    enrolled: nobody can lock the firm's administrators out by accident."""
+    from chalicelib.firms.twofactor import service as twofactor
+
+    changes = patch_changes(data)
+    with db.transaction(ctx) as tx:
+        before = check_version(store.get_firm(tx, for_update=True), if_match, "firm")
+        changes = {k: v for k, v in changes.items() if before.get(k) != v}
+        if not changes:
+            return before
+        turning_on = changes.get("require_two_factor") is True
+        if turning_on and not twofactor.has_two_factor(tx, ctx.principal.user_id):
+            raise errors.Conflict("Enrol in two-factor sign-in yourself (POST /v1/me/2fa/enrol) before you "
+                                  "require it of the firm")
+        after = store.update_firm(tx, before["id"], changes)
+        revoked = store.revoke_sessions_without_two_factor(tx) if turning_on else 0
+        audit.record(tx, "firm.update", "firm", before["id"], before,
+                     {**after, **({"sessions_revoked": revoked} if turning_on else {})})
+    return after
+
+
 # --- users (admin) ---
 
 def list_users(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
@@ -208,7 +291,7 @@ def get_user(ctx: RequestContext, user_id: UUID) -> dict[str, Any]:
 
 def update_user(ctx: RequestContext, user_id: UUID, data: Any, if_match: int) -> dict[str, Any]:
     """Deactivating a user, or changing their role or password, revokes their sessions here; their access tokens
-    stop at once too, since auth_enter_session (migration 0019) also checks the user is active in the token's role.
+    stop at once too, since auth_enter_session (migration 0018) also checks the user is active in the token's role.
     Demoting or deactivating an admin revokes the API keys they made, firm service keys excepted."""
     changes = patch_changes(data)
     if "password" in changes:
@@ -222,6 +305,8 @@ def update_user(ctx: RequestContext, user_id: UUID, data: Any, if_match: int) ->
         after = store.update_user(tx, user_id, changes) if changes else before
         if changes.get("active") is False or "password_hash" in changes or "role" in changes:
             store.revoke_user_sessions(tx, user_id)
+        if "password_hash" in changes:  # the failures were guesses at the old password: the user's locks go
+            store.unlock_account(tx, user_id)
         audit.record(tx, "user.update", "user", user_id, before,
                      {**after, **({"password_changed": True} if "password_hash" in changes else {})})
         if before["role"] == "admin" and (not after["active"] or after["role"] != "admin"):

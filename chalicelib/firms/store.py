@@ -21,8 +21,16 @@ def insert_firm(tx: Tx, firm_id: UUID, name: str, base_currency: str) -> dict[st
                   "RETURNING id, name, base_currency, created_at", (firm_id, name, base_currency))
 
 
-def get_firm(tx: Tx) -> dict[str, Any] | None:
-    return tx.one("SELECT id, name, base_currency FROM firms WHERE id = current_firm_id()")
+FIRM_COLUMNS = "id, name, base_currency, require_two_factor, created_at, updated_at, version"
+
+
+def get_firm(tx: Tx, *, for_update: bool = False) -> dict[str, Any] | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return tx.one(f"SELECT {FIRM_COLUMNS} FROM firms WHERE id = current_firm_id(){lock}")
+
+
+def update_firm(tx: Tx, firm_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
+    return rows.update(tx, "firms", firm_id, changes, FIRM_COLUMNS)
 
 
 def firm_count(conn: Any) -> int:
@@ -36,13 +44,41 @@ def active_advisers(tx: Tx) -> list[UUID]:
                                     "ORDER BY created_at, id")]
 
 
+def active_admins(tx: Tx) -> list[UUID]:
+    """The firm's active admins (they hear about security events of the firm's users)."""
+    return [r["id"] for r in tx.all("SELECT id FROM users WHERE role = 'admin' AND active ORDER BY id")]
+
+
 # --- users ---
 
-def user_for_login(tx: Tx, email: str) -> dict[str, Any] | None:
-    """Before the firm is known: the SECURITY DEFINER lookup by exact email. It gives the password hash's
-    parameters and salt (`password_setting`), never the hash: PostgreSQL compares (core.store.enter_with_password,
-    which also counts failures and locks the account)."""
-    return tx.one("SELECT * FROM auth_user_by_email(%s)", (email,))
+def begin_login(tx: Tx, email: str, source: str) -> dict[str, Any] | None:
+    """Before the firm is known: the user behind an exact email with one password check reserved for (user, source)
+    and the password hash's parameters and salt, never the hash (auth_login_begin, migrations 0017 and 0018). None
+    when the email is unknown or no check may run now (inactive user, locked account, locked or full pair). The
+    caller commits before checking the password (core.store.enter_with_password)."""
+    return tx.one("SELECT * FROM auth_login_begin(%s, %s)", (email, source))
+
+
+def reserve_check(tx: Tx, user_id: UUID, source: str) -> int | None:
+    """A check reserved for a user of the current firm (auth_check_reserve): the window's number, or None."""
+    return tx.one("SELECT auth_check_reserve(%s, %s) AS attempt", (user_id, source))["attempt"]
+
+
+def login_outcome(tx: Tx, user_id: UUID, source: str, attempt: int, outcome: str) -> dict[str, Any]:
+    """The outcome of a reserved check (auth_login_outcome): the locks it set and the account's failures."""
+    return tx.one("SELECT * FROM auth_login_outcome(%s, %s, %s, %s)", (user_id, source, attempt, outcome))
+
+
+def login_failed(tx: Tx, user_id: UUID, source: str, attempt: int, factor: str, request_id: str, ip: str | None,
+                 user_agent: str | None) -> None:
+    """A reserved check of a user of the current firm failed (auth_login_failed): counted, audited, a lock it set
+    on the account audited and notified."""
+    tx.execute("SELECT auth_login_failed(%s, %s, %s, %s, %s, %s, %s)",
+               (user_id, source, attempt, factor, request_id, ip, user_agent))
+
+
+def unlock_account(tx: Tx, user_id: UUID) -> bool:
+    return tx.one("SELECT auth_unlock_account(%s) AS done", (user_id,))["done"]
 
 
 def insert_user(tx: Tx, email: str, name: str, role: str, password_hash: str) -> dict[str, Any]:
@@ -85,7 +121,7 @@ def insert_session(tx: Tx, *, user_id: UUID, chain_id: UUID, token_hash: bytes, 
 
 # A user's live sessions: one per login (a refresh-token chain), live while its current refresh token is neither
 # used, revoked nor expired and the chain was used within the idle timeout (auth_session_idle_timeout, migration
-# 0019). Its ip and user agent are those of its latest token.
+# 0018). Its ip and user agent are those of its latest token.
 _LIVE_SESSIONS = """
 SELECT s.chain_id AS id, min(s.created_at) AS created_at, max(s.last_used_at) AS last_used_at,
        max(s.expires_at) AS expires_at, (array_agg(s.ip ORDER BY s.created_at DESC))[1] AS ip,
@@ -136,6 +172,13 @@ def revoke_chain(tx: Tx, chain_id: UUID) -> int:
 def chain_of_session(tx: Tx, session_id: UUID) -> UUID | None:
     row = tx.one("SELECT chain_id FROM sessions WHERE id = %s", (session_id,))
     return row["chain_id"] if row else None
+
+
+def revoke_sessions_without_two_factor(tx: Tx) -> int:
+    """Every live session of the firm's users who have no confirmed two-factor enrolment."""
+    return tx.execute("UPDATE sessions s SET revoked_at = now() WHERE s.revoked_at IS NULL AND NOT EXISTS "
+                      "(SELECT 1 FROM user_totp t WHERE t.user_id = s.user_id AND t.confirmed_at IS NOT NULL)"
+                      ).rowcount
 
 
 def revoke_user_sessions(tx: Tx, user_id: UUID) -> int:

@@ -1,10 +1,10 @@
 """The scheduled jobs, in one table, and the framework every run goes through (`run_job`).
 
 JOBS names each job's function by import path: listing the jobs (app.py's schedules, `wealthdesk job list`)
-imports none of them. A run takes a PostgreSQL advisory lock named after the job (a concurrent second run records
-`skipped` and exits quietly), records a job_runs row (start, end, status, figures, error), and must be safe to run
-twice: EventBridge delivers at least once and retries twice. Jobs run as the owner role: they do maintenance across
-all firms.
+imports none of them. A run takes a PostgreSQL advisory lock named after the job, or after the lock jobs that must
+not overlap share (a concurrent second run records `skipped` and exits quietly), records a job_runs row (start,
+end, status, figures, error), and must be safe to run twice: EventBridge delivers at least once and retries twice.
+Jobs run as the owner role: they do maintenance across all firms.
 """
 from __future__ import annotations
 
@@ -28,11 +28,22 @@ class Job:
     schedule: str  # EventBridge expression: app.py schedules the job's Lambda function with it
     description: str
     run: str | Callable[[Any], dict[str, Any]]  # "module:function", (owner connection) -> figures; or the function
+    lock: str | None = None  # the advisory lock's name when jobs share one (default: the job's own name)
 
     @property
     def function_name(self) -> str:
         """The job's Lambda function (app.py and .chalice/config.json name it so)."""
         return self.name.replace("-", "_")
+
+    @property
+    def rate_seconds(self) -> int | None:
+        """The period of a `rate(N unit)` schedule in seconds; None for a cron schedule."""
+        import re
+
+        found = re.fullmatch(r"rate\((\d+) (minute|hour|day)s?\)", self.schedule)
+        if found is None:
+            return None
+        return int(found[1]) * {"minute": 60, "hour": 3600, "day": 86400}[found[2]]
 
     def target(self) -> Callable[[Any], dict[str, Any]]:
         if callable(self.run):
@@ -49,8 +60,11 @@ JOBS: dict[str, Job] = {job.name: job for job in (
         "Rewrites the stored IRR history of products whose history is out of step with their valuation dates",
         "chalicelib.ops.irr_history:irr_history"),
     Job("refresh-views", "cron(30 1 * * ? *)",
-        "Refreshes the client-group summary and firm dashboard views (CONCURRENTLY: reads never wait)",
-        "chalicelib.ops.refresh_views:refresh_views"),
+        "Refreshes the dashboard's views (CONCURRENTLY: reads never wait) and every firm's IRR, whatever was written",
+        "chalicelib.ops.refresh_views:refresh_views", lock="refresh-views"),
+    Job("refresh-stale-views", "rate(1 minute)",
+        "When a write is not in the dashboard's views yet: refreshes them and the IRR of the firms written to",
+        "chalicelib.ops.refresh_views:refresh_stale_views", lock="refresh-views"),
 )}
 
 
@@ -80,7 +94,7 @@ def run_job(name: str, trigger: str = "schedule") -> RunResult:
 
     job_ = JOBS[name]
     run = job_.target()
-    key = _lock_key(name)
+    key = _lock_key(job_.lock or name)
     with db.owner_connection(autocommit=True) as conn:
         if not store.try_job_lock(conn, key):
             figures = {"reason": "another run holds the lock"}
@@ -103,3 +117,23 @@ def run_job(name: str, trigger: str = "schedule") -> RunResult:
             return RunResult(run_id, name, "succeeded", figures, None)
         finally:
             store.release_job_lock(conn, key)
+
+
+def run_rate_jobs(stop: Any) -> None:
+    """Run the jobs scheduled at a rate (refresh-stale-views: every minute) until `stop` (a threading.Event) is set:
+    each at once, then every period, as EventBridge does when deployed. `wealthdesk serve` runs this in a background
+    thread so that the local dashboard keeps up as it does in AWS; cron jobs (nightly) run by hand locally. A failing
+    run is recorded and logged by run_job and the loop carries on."""
+    import time
+
+    periods = {job.name: job.rate_seconds for job in JOBS.values() if job.rate_seconds}
+    due = dict.fromkeys(periods, 0.0)
+    while not stop.is_set():
+        for name, period in periods.items():
+            if time.monotonic() >= due[name] and not stop.is_set():
+                due[name] = time.monotonic() + period
+                try:
+                    run_job(name)
+                except Exception:  # recorded in job_runs and logged; the next period tries again
+                    pass
+        stop.wait(1.0)

@@ -57,18 +57,44 @@ def finish_run(conn: Any, run_id: Any, *, figures: dict[str, Any] | None = None,
 
 # --- maintenance ---
 
-def refresh_materialized_view(conn: Any, view: str) -> int:
+def refresh_materialized_view(conn: Any, view: str, as_of: Any) -> int:
     """REFRESH ... CONCURRENTLY (readers never wait), ANALYZE (the planner judges the views' firm filter by the
     statistics), and the refresh time kept in view_refreshes rather than in every row, so that a refresh rewrites
-    only the rows whose figures changed. Returns the view's row count."""
+    only the rows whose figures changed. `as_of` is when the run began (it read the write marks then): every write
+    committed before it is in the view. Returns the view's row count."""
     from psycopg import sql
 
     name = sql.Identifier(view)
     conn.execute(sql.SQL("REFRESH MATERIALIZED VIEW CONCURRENTLY {}").format(name))
     conn.execute(sql.SQL("ANALYZE {}").format(name))
-    conn.execute("INSERT INTO view_refreshes (view_name, refreshed_at) VALUES (%s, now()) "
-                 "ON CONFLICT (view_name) DO UPDATE SET refreshed_at = EXCLUDED.refreshed_at", (view,))
+    conn.execute("INSERT INTO view_refreshes (view_name, refreshed_at) VALUES (%s, %s) "
+                 "ON CONFLICT (view_name) DO UPDATE SET refreshed_at = EXCLUDED.refreshed_at", (view, as_of))
     return conn.execute(sql.SQL("SELECT count(*) AS n FROM {}").format(name)).fetchone()["n"]
+
+
+# The write marks (dashboard_writes, migration 0015) and a snapshot, in one statement: the marks are exactly those
+# of the transactions the snapshot sees as finished, and every statement after this one sees at least as much.
+_DASHBOARD_WRITES = """
+SELECT pg_current_snapshot()::text AS snapshot, now() AS as_of, count(*) AS writes,
+       coalesce(array_agg(DISTINCT firm_id), '{}') AS firms, min(written_at) AS oldest
+FROM dashboard_writes"""
+
+
+def dashboard_writes(conn: Any) -> dict[str, Any]:
+    """Every firm's write marks not cleared yet (the owner's connection, all firms): their number, firms and
+    oldest time, with the snapshot they were read in and the time (`as_of`)."""
+    return conn.execute(_DASHBOARD_WRITES).fetchone()
+
+
+def clear_dashboard_writes(conn: Any, snapshot: str) -> int:
+    """Delete the marks of the writes `snapshot` saw as finished (the ones a refresh begun after it holds); a
+    write that committed since keeps its mark. Returns how many went."""
+    return conn.execute("DELETE FROM dashboard_writes WHERE pg_visible_in_snapshot(xid, %s::pg_snapshot)",
+                        (snapshot,)).rowcount
+
+
+def firm_ids(conn: Any) -> list[Any]:
+    return [r["id"] for r in conn.execute("SELECT id FROM firms ORDER BY id").fetchall()]
 
 
 def ensure_audit_partitions(conn: Any, months: int) -> dict[str, Any]:

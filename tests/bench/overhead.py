@@ -40,7 +40,7 @@ class OverheadResult:
 
 
 # The least a tenant read costs the database path: the statement that verifies the access token's session and
-# enters its firm (migration 0019; what db.transaction runs first), then the SELECT.
+# enters its firm (migration 0018; what db.transaction runs first), then the SELECT.
 ENTER_SQL = "SELECT auth_enter_session(%s, %s, %s, %s)"
 
 

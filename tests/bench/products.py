@@ -690,7 +690,7 @@ def _top_households_plan(firm: BenchFirm) -> str:
 
     with db.transaction(RequestContext.system(firm.id)) as tx:
         plan = tx.one("EXPLAIN (ANALYZE, FORMAT JSON) SELECT client_group_id, name, funds_under_management, revenue "
-                      "FROM client_group_summaries ORDER BY funds_under_management DESC, client_group_id LIMIT 10")
+                      "FROM firm_top_households ORDER BY funds_under_management DESC, client_group_id")
     node = next(iter(plan.values()))[0]["Plan"]
     while node.get("Plans") and node["Node Type"] not in ("Seq Scan", "Index Scan", "Index Only Scan",
                                                           "Bitmap Heap Scan"):

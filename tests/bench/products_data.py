@@ -93,16 +93,16 @@ def _uuid(rng: random.Random) -> UUID:
     return uuid.UUID(int=rng.getrandbits(128), version=4)
 
 
-def first_month(today: date | None = None) -> date:
-    """The first of the month MONTHS months before this one: the last generated month is the one just ended."""
+def first_month(today: date | None = None, months: int = MONTHS) -> date:
+    """The first of the month `months` months before this one: the last generated month is the one just ended."""
     today = today or date.today()
-    n = today.year * 12 + today.month - 1 - MONTHS
+    n = today.year * 12 + today.month - 1 - months
     return date(n // 12, n % 12 + 1, 1)
 
 
-def load(firm: BenchFirm, *, seed: int = 3, admin_url: str | None = None) -> LoadResult:
+def load(firm: BenchFirm, *, seed: int = 3, admin_url: str | None = None, months: int = MONTHS) -> LoadResult:
     """Products, portfolio funds, valuations and cash flows for every household of `firm` (the portfolio
-    valuations follow by trigger). Progress goes to stderr."""
+    valuations follow by trigger), `months` months of history (MONTHS unless told). Progress goes to stderr."""
     from psycopg.types.json import Jsonb
 
     from chalicelib import demo_products
@@ -111,7 +111,7 @@ def load(firm: BenchFirm, *, seed: int = 3, admin_url: str | None = None) -> Loa
 
     ctx = RequestContext.system(firm.id)
     rng = random.Random(f"bench-products:{seed}:{firm.id}")  # ids are global: a new firm, new ids
-    start = first_month()
+    start = first_month(months=months)
     out = LoadResult(households=len(firm.group_ids), first_month=start)
     t0 = time.monotonic()
     with db.transaction(ctx) as tx:
@@ -121,7 +121,7 @@ def load(firm: BenchFirm, *, seed: int = 3, admin_url: str | None = None) -> Loa
                         "FROM client_group_product_owners GROUP BY client_group_id"):
             owners[r["client_group_id"]] = r["owner"]
     funds = catalogue["funds"]
-    say(f"products data: {len(firm.group_ids):,} households, {MONTHS} months from {start} "
+    say(f"products data: {len(firm.group_ids):,} households, {months} months from {start} "
         f"(catalogue {len(catalogue['providers'])} providers, {len(funds)} funds)")
     generated = 0.0
     for c0 in range(0, len(firm.group_ids), CHUNK_HOUSEHOLDS):
@@ -162,7 +162,7 @@ def load(firm: BenchFirm, *, seed: int = 3, admin_url: str | None = None) -> Loa
                        "%s::uuid[], %s::numeric[], %s::date[]) AS u(i, p, f, w, s)", tuple(list(c) for c in cols[:5]))
             row = tx.one(_GENERATE, {"pf": list(cols[0]), "start": list(cols[4]), "initial": list(cols[5]),
                                      "regular": list(cols[6]), "drift": list(cols[7]), "vol": list(cols[8]),
-                                     "wd": WITHDRAWAL_CHANCE, "months": MONTHS})
+                                     "wd": WITHDRAWAL_CHANCE, "months": months})
             written = tx.one("SELECT count(*) AS n FROM portfolio_valuations WHERE product_id = ANY(%s)",
                              ([p[0] for p in products],))["n"]
         generated += time.monotonic() - t
@@ -182,7 +182,7 @@ def load(firm: BenchFirm, *, seed: int = 3, admin_url: str | None = None) -> Loa
     t = time.monotonic()
     with db.owner_connection() as conn:
         for table in ("products", "portfolio_funds", "fund_valuations", "holding_activity", "product_flows",
-                      "portfolio_valuations"):
+                      "portfolio_valuations", "client_group_fum"):
             conn.execute(f"VACUUM (ANALYZE) {table}")
     if admin_url:
         import psycopg
@@ -190,7 +190,7 @@ def load(firm: BenchFirm, *, seed: int = 3, admin_url: str | None = None) -> Loa
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute("CHECKPOINT")
     out.seconds["VACUUM (ANALYZE) and CHECKPOINT"] = time.monotonic() - t
-    n = start.year * 12 + start.month - 1 + MONTHS - 1
+    n = start.year * 12 + start.month - 1 + months - 1
     out.last_month = date(n // 12, n % 12 + 1, 1)
     say(f"products data loaded in {time.monotonic() - t0:.0f} s")
     return out

@@ -35,6 +35,9 @@ class Run:
     products: Any = None  # tests.bench.products.ProductsResult: the managed-products figures (4-6)
     overview: Any = None  # tests.bench.overview.OverviewResult: the household overview
     tenancy: Any = None  # tests.bench.tenancy.TenancyResult: figure 1 before and after the tenancy change
+    live: Any = None  # tests.bench.live.LiveResult: figures that are current (L1-L2)
+    fum: Any = None  # tests.bench.fum.FumResult: the household list with money (part fum)
+    login: Any = None  # tests.bench.login.LoginResult: the login with the atomic lockout
 
 
 def _us(s: float) -> str:
@@ -67,6 +70,18 @@ def verdicts(run: Run) -> list[tuple[str, str, str, bool]]:
         from tests.bench import tenancy
 
         out += tenancy.verdicts(run.tenancy)
+    if run.live is not None:
+        from tests.bench import live
+
+        out += live.verdicts(run.live)
+    if run.fum is not None:
+        from tests.bench import fum
+
+        out += fum.verdicts(run.fum)
+    if run.login is not None:
+        from tests.bench import login
+
+        out += login.verdicts(run.login)
     return out
 
 
@@ -108,6 +123,18 @@ def render(run: Run) -> str:
         from tests.bench import tenancy
 
         out += tenancy.render(run.tenancy)
+    if run.live is not None:
+        from tests.bench import live
+
+        out += live.render(run.live)
+    if run.fum is not None:
+        from tests.bench import fum
+
+        out += fum.render(run.fum)
+    if run.login is not None:
+        from tests.bench import login
+
+        out += login.render(run.login)
     _method_notes(run, w)
     return "\n".join(out)
 

@@ -11,10 +11,16 @@ recompute, and dashboard/summary reads while refresh-views runs. Progress goes t
 
 Knobs for a quick look (the committed BENCHMARKS.md uses the defaults): BENCH_HOUSEHOLDS, BENCH_WORKERS,
 BENCH_SECONDS, BENCH_ROUNDS, BENCH_PRODUCT_HOUSEHOLDS (default 1,300), BENCH_OVERVIEW_HOUSEHOLDS (default 1,300),
-BENCH_PARTS (default "foundation,products,overview,tenancy": "foundation" is figures 1-3, "products" figures 4-6,
-"overview" the household overview (tests/bench/overview.py), "tenancy" figure 1 before and after the tenant was
+BENCH_LOGIN_ROUNDS (default 30), BENCH_PARTS (default every part,
+"foundation,products,overview,fum,live,login,tenancy":
+"foundation" is figures 1-3, "products" figures 4-6, "overview" the household overview (tests/bench/overview.py),
+"live" figures L1-L2 (the dashboard against the household summary, staleness under a writer: tests/bench/live.py,
+its knobs BENCH_LIVE_*), "fum" the household list with money (tests/bench/fum.py, on a firm of BENCH_HOUSEHOLDS
+households with BENCH_FUM_MONTHS month ends of history each, default 24), "login" the login figure (the login with
+the atomic lockout over the login before it, tests/bench/login.py), "tenancy" figure 1 before and after the tenant was
 bound to a verified principal (tests/bench/tenancy.py: two databases, BENCH_TENANCY_HOUSEHOLDS each, default
-2,000); any of them alone), BENCH_OUTPUT (default BENCHMARKS.md at the repository root).
+2,000); any of them alone), BENCH_OUTPUT (default
+BENCHMARKS.md at the repository root).
 """
 from __future__ import annotations
 
@@ -113,7 +119,8 @@ def main() -> int:
     common.say(f"machine: {machine}")
 
     product_households = _env_int("BENCH_PRODUCT_HOUSEHOLDS", 1_300)
-    parts = {x.strip() for x in (os.environ.get("BENCH_PARTS") or "foundation,products,overview,tenancy").split(",")
+    default_parts = "foundation,products,overview,fum,live,login,tenancy"
+    parts = {x.strip() for x in (os.environ.get("BENCH_PARTS") or default_parts).split(",")
              if x.strip()}
     database = common.start_database()
     try:
@@ -163,6 +170,25 @@ def main() -> int:
         if "overview" in parts:
             gc.collect()
             overview_result = _overview(database, app_module, _env_int("BENCH_OVERVIEW_HOUSEHOLDS", 1_300), phases)
+        live_result = None
+        if "live" in parts:  # figures L1-L2, a firm of its own (tests/bench/live.py)
+            from tests.bench import live
+
+            live_result = live.run(database, app_module, phases)
+
+        fum_result = None
+        gc.collect()
+        if "fum" in parts:
+            fum_result = _fum(database, app_module, households, _env_int("BENCH_FUM_MONTHS", 24), phases)
+
+        login_result = None
+        if "login" in parts:
+            from tests.bench import login
+
+            with Phase("login", phases):
+                login_result = login.measure(rounds=_env_int("BENCH_LOGIN_ROUNDS", 30))
+            common.say(f"login: p95 {login_result.ratio():.3f}x the login before the reservation "
+                       f"(wrong password {login_result.ratio('wrong'):.3f}x)")
 
         elapsed = time.monotonic() - t0
         run = report.Run(command=command, started=started.strftime("%Y-%m-%d %H:%M UTC"), elapsed=elapsed,
@@ -170,7 +196,8 @@ def main() -> int:
                          database_note="embedded, temporary data directory" if database.server is not None
                          else "DATABASE_URL", households=households, versions=_versions(), overhead=over,
                          profile=prof, cold=cold, scale=main_run, control=control, facts=facts,
-                         products=products_result, overview=overview_result, tenancy=tenancy_result,
+                         products=products_result, overview=overview_result, live=live_result, fum=fum_result,
+                         login=login_result, tenancy=tenancy_result,
                          notes=["Machine load while each figure ran (the whole machine, this harness included): "
                                 + "; ".join(phases) + "."])
         output.write_text(report.render(run))
@@ -224,6 +251,20 @@ def _overview(database: Any, app_module: object, households: int, phases: list[s
     firm.token = service.login(RequestContext(), firm.admin["email"], common.PASSWORD).access_token
     with Phase("household overview", phases):
         return overview.measure(app_module, firm, group, load, size)
+
+
+def _fum(database: Any, app_module: object, households: int, months: int, phases: list[str]) -> object:
+    """The household list with money: a firm of its own with products and valuations, then tests/bench/fum.py."""
+    from chalicelib.core.context import RequestContext
+    from chalicelib.firms import service
+    from tests.bench import common, fum, products_data
+
+    firm = common.make_firm(households)
+    with Phase("loading the fum data", phases):
+        load = products_data.load(firm, admin_url=database.admin_url, months=months)
+    firm.token = service.login(RequestContext(), firm.admin["email"], common.PASSWORD).access_token
+    with Phase("the household list with money", phases):
+        return fum.measure(app_module, firm, load, months)
 
 
 def pct_ms(values: list[float]) -> str:

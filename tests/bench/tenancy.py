@@ -1,8 +1,8 @@
 """The "tenancy" part: figure 1 (API overhead) before and after the tenant was bound to a principal PostgreSQL
-verifies (migration 0019), measured in the same run.
+verifies (migration 0018), measured in the same run.
 
 Two databases on the same server. "after" is the bench database, fully migrated. "before" is a second database
-migrated the same way, given its own firm, then rolled back to just before 0019: its row-level security reads the
+migrated the same way, given its own firm, then rolled back to just before 0018: its row-level security reads the
 setting app.firm_id and its session check is auth_session_valid, as before the change. The same handler code runs
 against both; against "before", the statement that starts each transaction is the one the code ran before the
 change (set_config of app.firm_id, app.user_id and app.request_id plus auth_session_valid, in one statement),
@@ -25,10 +25,10 @@ from typing import Any
 from tests.bench.common import BenchFirm, FakeLambdaContext, api_event, p50, pct, say
 
 RESOURCE = "/v1/client-groups/{group_id}"
-FIRST_MIGRATION = 19  # 0019_verified_tenancy: "before" is rolled back to just before it
+FIRST_MIGRATION = 18  # 0018_verified_tenancy: "before" is rolled back to just before it
 TARGET = 1.5
 
-# What core.store ran to open each transaction before migration 0019 (one statement: the settings row-level
+# What core.store ran to open each transaction before migration 0018 (one statement: the settings row-level
 # security read, and the session check).
 _OLD_ENTER = ("SELECT set_config('app.firm_id', %s, true), set_config('app.user_id', %s, true), "
               "set_config('app.request_id', %s, true), auth_session_valid(%s, %s, %s) AS session_valid")
@@ -87,7 +87,7 @@ def _fixed_pool(conninfo: str) -> Any:
 
 
 def prepare_before(database: Any, households: int) -> tuple[BenchFirm, Any]:
-    """The "before" database: migrated, a firm loaded, then rolled back to just before migration 0019.
+    """The "before" database: migrated, a firm loaded, then rolled back to just before migration 0018.
     Returns its firm and its app-role pool."""
     import psycopg
     from psycopg import sql
@@ -263,7 +263,7 @@ def render(t: TenancyResult) -> list[str]:
     w(f"`GET /v1/client-groups/{{id}}` through the real handler, as in figure 1, against two databases of the same "
       f"server: **after** (all migrations; each transaction's first statement is `auth_enter_session(...)`, which "
       f"verifies the session and writes the verified firm to `auth_context`; policies read it through "
-      f"`(SELECT current_firm_id())`) and **before** (rolled back to just before migration 0019; each transaction's "
+      f"`(SELECT current_firm_id())`) and **before** (rolled back to just before migration 0018; each transaction's "
       f"first statement is the one the code ran before the change: `set_config('app.firm_id')`, `app.user_id`, "
       f"`app.request_id` and `auth_session_valid(...)`; policies read the setting). One firm of {t.households:,} "
       f"households in each (a primary-key read: the table's size hardly matters). {t.rounds} rounds x "

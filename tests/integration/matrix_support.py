@@ -31,13 +31,20 @@ TENANT_TABLES = ("firms", "users", "sessions", "api_keys", "client_groups", "pro
                  "client_group_product_owners", "audit_events", "idempotency_keys",
                  "providers", "funds", "portfolio_templates", "template_generations", "template_generation_funds",
                  "products", "provider_switches", "portfolio_funds", "fund_valuations", "portfolio_valuations",
-                 "holding_activity", "product_flows", "irr_values")
+                 "holding_activity", "product_flows", "irr_values", "firm_irrs", "dashboard_writes",
+                 "client_group_fum", "login_throttle", "login_failures", "user_totp", "recovery_codes",
+                 "login_challenges", "notifications")
 _ORDER_BY = {"client_group_product_owners": ("client_group_id", "product_owner_id"),
              "idempotency_keys": ("principal_id", "key"),
              "template_generation_funds": ("generation_id", "fund_id"),
              "portfolio_valuations": ("product_id", "valuation_date"),
              "product_flows": ("product_id", "flow_date"),
-             "irr_values": ("scope", "scope_id", "method", "valuation_date")}
+             "irr_values": ("scope", "scope_id", "method", "valuation_date"),
+             "firm_irrs": ("firm_id", "method"),
+             "client_group_fum": ("client_group_id",),
+             "login_throttle": ("user_id", "source"),
+             "login_failures": ("user_id", "failed_at", "source"),
+             "user_totp": ("user_id",)}
 # Columns that change without a write request: authenticating with an API key stamps last_used_at.
 VOLATILE_COLUMNS = {"api_keys": frozenset({"last_used_at"}), "sessions": frozenset({"last_used_at"})}
 

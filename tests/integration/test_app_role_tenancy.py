@@ -1,4 +1,4 @@
-"""Tenancy that PostgreSQL enforces against the app role's own credentials (migration 0019).
+"""Tenancy that PostgreSQL enforces against the app role's own credentials (migration 0018).
 
 Every test here connects as the app role, with the credentials the API uses, and tries what an SQL injection or a
 stolen app credential could: set app.firm_id (or any setting), SET ROLE, read tables and hash columns directly,

@@ -1,6 +1,7 @@
 """Authentication and the firm's administration of users and API keys, through the API.
 
-Login and lockout, refresh-token rotation and theft detection, logout, /v1/me, deactivated users, revoked and
+Login (the lockout has its own files: test_login_lockout.py and test_login_race.py; two-factor sign-in
+test_two_factor.py), refresh-token rotation and theft detection, logout, /v1/me, deactivated users, revoked and
 expired API keys, keys shown once and stored hashed, and the admin's user management rules. Tests that change a
 user's state use `fresh_firm`, so the session-wide firms stay as other tests expect them.
 """
@@ -88,50 +89,6 @@ def test_unknown_email_and_wrong_password_are_indistinguishable(client: Any, fre
     assert {k: v for k, v in unknown.headers.items() if k not in strip} == \
         {k: v for k, v in wrong.headers.items() if k not in strip}
     assert unknown.headers.get("WWW-Authenticate", "").startswith("Bearer")
-
-
-def test_five_failures_lock_the_account_until_the_lock_expires(client: Any, fresh_firm: Firm) -> None:
-    user = fresh_firm.users["adviser"]
-    email = user["email"]
-    unknown = login(client, "nobody@nowhere.example.com", "x")
-    for i in range(1, 5):
-        assert_problem(login(client, email, f"wrong-{i}"), 401)
-        assert user_row(user["id"])["failed_logins"] == i
-        assert user_row(user["id"])["locked_until"] is None
-    last_login = user_row(user["id"])["last_login_at"]
-    fifth = login(client, email, "wrong-5")
-    assert_problem(fifth, 401)
-    row = user_row(user["id"])
-    now = datetime.now(UTC)
-    assert row["locked_until"] is not None
-    assert now + timedelta(minutes=29) < row["locked_until"] <= now + timedelta(minutes=31)
-    assert audit_count(fresh_firm.id, "auth.login_failed") == 5
-
-    # locked: the right password is refused, with the very same answer as a wrong one
-    locked = login(client, email, PASSWORD)
-    assert_problem(locked, 401)
-    assert without_request_id(locked) == without_request_id(fifth) == without_request_id(unknown)
-    assert user_row(user["id"])["last_login_at"] == last_login
-    # another user of the firm is not affected
-    assert login(client, fresh_firm.users["viewer"]["email"], PASSWORD).status_code == 200
-
-    # the lock lapses
-    owner_sql("UPDATE users SET locked_until = now() - interval '1 second' WHERE id = %s", (user["id"],))
-    ok = login(client, email, PASSWORD)
-    assert ok.status_code == 200, ok.body
-    row = user_row(user["id"])
-    assert row["failed_logins"] == 0 and row["locked_until"] is None and row["last_login_at"] is not None
-
-    # the counter starts again from zero: four more failures do not lock the account
-    for i in range(4):
-        assert_problem(login(client, email, f"again-{i}"), 401)
-    assert login(client, email, PASSWORD).status_code == 200
-    # ...and a success resets it: four more failures still do not lock
-    for i in range(4):
-        assert_problem(login(client, email, f"more-{i}"), 401)
-    assert user_row(user["id"])["failed_logins"] == 4
-    assert login(client, email, PASSWORD).status_code == 200
-    assert user_row(user["id"])["failed_logins"] == 0
 
 
 def test_login_refuses_bad_bodies(client: Any) -> None:

@@ -244,9 +244,12 @@ def world(app_module: Any, firm_a: Firm, firm_b: Firm) -> World:
     ids = ("provider_id", "fund_id", "template_id", "product_id", "portfolio_fund_id", "valuation_id", "activity_id")
     mine = {"group_id": group, "owner_id": owner, "user_id": str(firm_a.users["viewer"]["id"]),
             **{k: a[k] for k in ids}}
+    other_notification = str(owner_sql(
+        "INSERT INTO notifications (firm_id, user_id, kind, title, body) VALUES (%s, %s, 'security.test', "
+        "'A test notice', 'Nothing happened.') RETURNING id", (firm_b.id, firm_b.users["admin"]["id"]))[0]["id"])
     theirs = {"group_id": other_group, "owner_id": other_owner, "user_id": other_user, "key_id": other_key,
               "session_id": other_session,
-              **{k: b[k] for k in ids}}
+              "notification_id": other_notification, **{k: b[k] for k in ids}}
     bad_isin = a["isin"][:11] + str((int(a["isin"][11]) + 1) % 10)
     extra = {"other_user": other_user, "other_key": other_key, "bad_isin": bad_isin, "isin": a["isin"],
              "provider_name_upper": a["provider_name"].upper(),

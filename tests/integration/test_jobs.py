@@ -239,3 +239,34 @@ def test_every_scheduled_function_runs_a_registered_job_with_its_own_config_in_e
             assert entry["iam_policy_file"] == f"policy-{stage}-jobs.json", (stage, name)
             assert set(entry["environment_variables"]) == {"DATABASE_OWNER_SECRET_ARN"}, (stage, name)
             assert entry["lambda_timeout"] >= 60, (stage, name)
+
+
+def test_jobs_on_a_rate_schedule_run_at_once_then_every_period_until_stopped(monkeypatch):
+    """What `wealthdesk serve` runs in the background: each `rate(...)` job, at once and then once a period; cron
+    jobs are left to their schedule (or a hand)."""
+    import threading
+    import time
+
+    from chalicelib.ops import jobs
+
+    assert jobs.JOBS["refresh-stale-views"].rate_seconds == 60
+    assert jobs.JOBS["refresh-views"].rate_seconds is None
+    assert jobs.Job("x", "rate(2 hours)", "", "m:f").rate_seconds == 7200
+    ran: list[str] = []
+    stop = threading.Event()
+    table = {"test-every-minute": jobs.Job("test-every-minute", "rate(1 minute)", "counts", lambda conn: ran.append(
+                 "minute") or {}),
+             "test-nightly": jobs.Job("test-nightly", "cron(0 1 * * ? *)", "never here", lambda conn: ran.append(
+                 "nightly") or {})}
+    monkeypatch.setattr(jobs, "JOBS", table)
+    thread = threading.Thread(target=jobs.run_rate_jobs, args=(stop,), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not ran and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.5)  # a minute's period: no second run yet
+    stop.set()
+    thread.join(timeout=5)
+    assert not thread.is_alive() and ran == ["minute"]
+    assert owner_sql("SELECT status, trigger FROM job_runs WHERE job_name = 'test-every-minute'") == [
+        {"status": "succeeded", "trigger": "schedule"}]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 from uuid import UUID
@@ -79,6 +81,19 @@ def lists(api: Any) -> dict[str, Listed]:
              add_activity(api, w, pf, DAYS[0], "50.00"), add_activity(api, w, pf, DAYS[1], "5.00", "fee"),
              add_activity(api, w, pf, DAYS[2], "20.00", "withdrawal")]
     valuations = [add_valuation(api, w, pf, day, f"{1100 + 10 * i}.00") for i, day in enumerate(DAYS)]
+    # Households by funds under management: `house` holds 1140.00 (its first product's latest valuation), one more
+    # the same (a tie), one 250.00, two none (a tie at 0.00)
+    fum = {house.group_id: Decimal("1140.00")}
+    for value in ("1140.00", "250.00", None, None):
+        other = create_household(api, w)
+        fum[other.group_id] = Decimal(value or 0)
+        if value:
+            held = create_product(api, w, other)["id"]
+            add_valuation(api, w, add_portfolio_fund(api, w, held, funds[1]["id"])["id"], DAYS[0], value)
+    by_fum = sorted(fum, key=lambda g: (fum[g], UUID(g)))
+    groups = expect_status(_get(api, w, "/v1/client-groups", limit=200), 200)["items"]
+    by_creation = [g["id"] for g in sorted(groups, key=lambda g: (datetime.fromisoformat(g["created_at"]),
+                                                                   UUID(g["id"])))]
     return {
         "providers": Listed("/v1/providers", _by_name(providers), _by_id),
         "funds": Listed("/v1/funds", _by_name(funds), _by_id),
@@ -95,6 +110,11 @@ def lists(api: Any) -> dict[str, Listed]:
                                             [(d, "xirr") for d in DAYS], lambda r: (r["valuation_date"], r["method"])),
         "fund valuations from a date": Listed(f"/v1/portfolio-funds/{pf}/valuations?from={DAYS[1]}&to={DAYS[3]}",
                                               [v["id"] for v in valuations[1:4]], _by_id),
+        "households by fum": Listed("/v1/client-groups?include=fum&sort=-fum", by_fum[::-1], _by_id),
+        "households by fum ascending": Listed("/v1/client-groups?include=fum&sort=fum", by_fum, _by_id),
+        "households with fum by creation": Listed("/v1/client-groups?include=fum&sort=created_at", by_creation,
+                                                  _by_id),
+        "households by creation": Listed("/v1/client-groups?sort=created_at", by_creation, _by_id),
         "_auth": w,  # type: ignore[dict-item]
     }
 
@@ -119,7 +139,9 @@ def _pages(api: Any, auth: dict[str, str], path: str, limit: int) -> list[list[d
 
 
 LIST_NAMES = ["providers", "funds", "portfolio templates", "products of a group", "fund valuations", "cash flows",
-              "portfolio valuations", "IRR history", "IRR history of one method", "fund valuations from a date"]
+              "portfolio valuations", "IRR history", "IRR history of one method", "fund valuations from a date",
+              "households by fum", "households by fum ascending", "households with fum by creation",
+              "households by creation"]
 
 
 @pytest.mark.parametrize("name", LIST_NAMES)
@@ -145,7 +167,9 @@ def _cursor(api: Any, auth: dict[str, str], path: str) -> str:
     ("providers", "funds"), ("funds", "providers"), ("portfolio templates", "products of a group"),
     ("products of a group", "portfolio templates"), ("fund valuations", "cash flows"),
     ("cash flows", "fund valuations"), ("portfolio valuations", "IRR history"),
-    ("IRR history", "portfolio valuations")])
+    ("IRR history", "portfolio valuations"), ("households by fum", "households by creation"),
+    ("households by creation", "households by fum"), ("households by fum", "households by fum ascending"),
+    ("households with fum by creation", "households by fum")])
 def test_a_cursor_made_by_one_list_is_refused_by_another(api: Any, lists: dict[str, Any], made_by: str,
                                                          used_on: str) -> None:
     auth = lists["_auth"]
@@ -167,6 +191,11 @@ def test_a_cursor_made_by_one_list_is_refused_by_another(api: Any, lists: dict[s
     ("IRR history", ["irr_history", "valuation_date", "2021-01-31"]),
     ("IRR history", ["irr_history", "method", "2021-01-31", "xirr"]),
     ("products of a group", {"name": "alpha"}),
+    ("households by fum", ["client_groups", "-fum", "NaN", str(UUID(int=1))]),
+    ("households by fum", ["client_groups", "-fum", "1e999999", str(UUID(int=1))]),
+    ("households by fum", ["client_groups", "-fum", "114000"]),
+    ("households by fum", ["client_groups", "fum", "114000", str(UUID(int=1))]),
+    ("households by fum", ["client_groups", "-fum", "1140.00", str(UUID(int=1))]),
 ])
 def test_a_forged_cursor_isassert_cursor_refused(api: Any, lists: dict[str, Any], name: str, values: Any) -> None:
     assert_cursor_refused(_get(api, lists["_auth"], lists[name].path, cursor=b64_cursor(values)))

@@ -15,6 +15,7 @@ fail, and which of another firm's ids it must refuse. A route added to ROUTES wi
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 import uuid
@@ -31,6 +32,7 @@ from app import router
 from chalicelib.core import config
 from chalicelib.core.http import ADMIN, PUBLIC, READ, WRITE, RouteSpec
 from tests.conftest import PASSWORD, Firm, assert_problem, make_firm, owner_sql
+from tests.integration.login_support import Authenticator, enrol
 from tests.integration.matrix_support import (
     TENANT_TABLES,
     Book,
@@ -218,7 +220,7 @@ def _shelf(client: Any, firm: Firm) -> Shelf:
         house = create_household(client, admin)
         _SHELVES[firm.id] = Shelf(house, make_book(client, admin, house, day="2023-06-30",
                                                    invested=("10000.00", "5000.00"), values=("11000.00", "5200.00")))
-        _refresh_views()  # so that the household has its summary
+        _refresh_views()  # so that the dashboard shows the book
     return _SHELVES[firm.id]
 
 
@@ -253,6 +255,7 @@ class Tenants:
     a_book: Book  # a managed product of a_house, and everything around it
     b_book: Book
     search_token: str  # in the names of a provider and a client group of each firm, and nowhere else
+    b_notification: str  # a notification of B's admin
 
     def house_of(self, firm: Firm) -> Household:
         return self.a_house if firm is self.a else self.b_house
@@ -263,7 +266,7 @@ class Tenants:
     def b_ids(self) -> set[str]:
         return {self.b_house.group_id, self.b_house.owner_id, self.b_empty_group, self.b_lone_owner, self.b_user,
                 self.b_key, str(self.b.users["admin"]["id"]), _token_chain(self.b.tokens["admin"]),
-                _token_chain(self.b.tokens["viewer"])} | self.b_book.ids()
+                _token_chain(self.b.tokens["viewer"]), self.b_notification} | self.b_book.ids()
 
 
 @dataclass(frozen=True)
@@ -439,6 +442,124 @@ def _revoke_key(env: Env) -> Prepared:
     return Prepared(f"/v1/api-keys/{k['id']}", audit=lambda r: AuditExpect(
         "api_key.revoke", "api_key", k["id"], {"id": k["id"], "revoked_at": None},
         {"id": k["id"], "revoked_at": NOT_NULL}, changed=["revoked_at"]))
+
+
+# sign-in: two-factor, the firm's settings, notifications
+
+_TWO_FACTOR_USERS: dict[Any, tuple[dict[str, Any], Authenticator]] = {}
+
+
+def _enrolled_user(env: Env, role: str = "viewer") -> tuple[dict[str, Any], str, Authenticator]:
+    """A new user of `role` with two-factor on: (the user, an access token of theirs, their authenticator)."""
+    user = create_user(env.client, env.admin, role=role, password=PASSWORD)
+    token = login(env.client, user["email"])["access_token"]
+    app, _codes = enrol(env.client, token)
+    return user, token, app
+
+
+def _second_step(env: Env) -> Prepared:
+    """A challenge of the firm's two-factor user (made once per firm) and a code not used yet."""
+    if env.firm.id not in _TWO_FACTOR_USERS:
+        user, _token, app = _enrolled_user(env)
+        _TWO_FACTOR_USERS[env.firm.id] = (user, app)
+    user, app = _TWO_FACTOR_USERS[env.firm.id]
+    challenge = login(env.client, user["email"])["challenge"]
+    uid = str(user["id"])
+    return Prepared("/v1/auth/2fa", {"challenge": challenge, "code": app.code()}, audit=lambda r: AuditExpect(
+        "auth.login", "user", uid, None, {"second_factor": "totp"}, actor=("user", uid)))
+
+
+def _enrolment_challenge(env: Env) -> tuple[str, str]:
+    """(a new user's id, an enrolment challenge of theirs), as a sign-in gets when the firm requires two-factor
+    (the flow itself is test_two_factor.py's; the matrix firm does not require it)."""
+    user = env.user()
+    token = "wdc_" + uuid.uuid4().hex + uuid.uuid4().hex
+    owner_sql("INSERT INTO login_challenges (firm_id, user_id, token_hash, purpose, expires_at) "
+              "VALUES (%s, %s, %s, 'totp_enrolment', now() + interval '5 minutes')",
+              (env.firm.id, user["id"], hashlib.sha256(token.encode()).digest()))
+    return str(user["id"]), token
+
+
+def _enrol_at_login(env: Env) -> Prepared:
+    uid, challenge = _enrolment_challenge(env)
+    return Prepared("/v1/auth/2fa/enrol", {"challenge": challenge}, audit=lambda r: AuditExpect(
+        "auth.totp_enrol_started", "user", uid, None, None, actor=("user", uid)))
+
+
+def _confirm_at_login(env: Env) -> Prepared:
+    uid, challenge = _enrolment_challenge(env)
+    started = expect_status(send(env.client, "POST", "/v1/auth/2fa/enrol", body={"challenge": challenge}), 200)
+    code = Authenticator(started["secret"]).code()
+    return Prepared("/v1/auth/2fa/enrol/confirm", {"challenge": challenge, "code": code}, audit=lambda r: AuditExpect(
+        "auth.login", "user", uid, None, {"second_factor": "totp", "enrolled": True, "recovery_codes": 10},
+        actor=("user", uid)))
+
+
+def _me_enrol(env: Env) -> Prepared:
+    if env.who not in ROLES:  # API keys have no two-factor (422)
+        return Prepared("/v1/me/2fa/enrol")
+    uid = str(env.firm.users[env.who]["id"])
+    return Prepared("/v1/me/2fa/enrol", audit=lambda r: AuditExpect("auth.totp_enrol_started", "user", uid, None,
+                                                                    None))
+
+
+def _fresh_session(env: Env) -> tuple[str, dict[str, str]]:
+    """A new user of the caller's role and a session of theirs: enrolment changes the user it is made for, so the
+    firm's shared users stay as every other test expects them (one step sign-in)."""
+    user = create_user(env.client, env.admin, role=env.who if env.who in ROLES else "viewer", password=PASSWORD)
+    return str(user["id"]), bearer(login(env.client, user["email"])["access_token"])
+
+
+def _me_confirm(env: Env) -> Prepared:
+    if env.who not in ROLES:
+        return Prepared("/v1/me/2fa/confirm", {"code": "123456"})
+    uid, auth = _fresh_session(env)
+    started = expect_status(send(env.client, "POST", "/v1/me/2fa/enrol", headers=auth), 200)
+    return Prepared("/v1/me/2fa/confirm", {"code": Authenticator(started["secret"]).code()}, auth=auth,
+                    audit=lambda r: AuditExpect("auth.totp_enabled", "user", uid, None, {"recovery_codes": 10},
+                                                actor=("user", uid)))
+
+
+def _me_disable(env: Env) -> Prepared:
+    if env.who not in ROLES:
+        return Prepared("/v1/me/2fa/disable", {"code": "123456"})
+    user, token, app = _enrolled_user(env, env.who)
+    uid = str(user["id"])
+    return Prepared("/v1/me/2fa/disable", {"code": app.code()}, auth=bearer(token), audit=lambda r: AuditExpect(
+        "auth.totp_disabled", "user", uid, None, {"with": "totp"}, actor=("user", uid)))
+
+
+def _already_enrolled(env: Env) -> Prepared:
+    _user, token, _app = _enrolled_user(env)
+    return Prepared("/v1/me/2fa/enrol", auth=bearer(token))
+
+
+def _reset_two_factor(env: Env) -> Prepared:
+    user, _token, _app = _enrolled_user(env)
+    uid = str(user["id"])
+    return Prepared(f"{U}/{uid}/2fa", audit=lambda r: AuditExpect("auth.totp_reset", "user", uid, None,
+                                                                  {"sessions_revoked": 1}))
+
+
+def _notification_of(firm: Firm, user_id: Any) -> str:
+    return str(owner_sql("INSERT INTO notifications (firm_id, user_id, kind, title, body) VALUES "
+                         "(%s, %s, 'security.test', 'A test notice', 'Nothing happened.') RETURNING id",
+                         (firm.id, user_id))[0]["id"])
+
+
+def _read_notification(env: Env) -> Prepared:
+    if env.who not in ROLES:
+        return Prepared(f"/v1/me/notifications/{uuid.uuid4()}/read")
+    nid = _notification_of(env.firm, env.firm.users[env.who]["id"])
+    return Prepared(f"/v1/me/notifications/{nid}/read", audit=lambda r: AuditExpect(
+        "notification.read", "notification", nid, None, None))
+
+
+def _patch_firm(env: Env) -> Prepared:
+    version, name = row_version("firms", env.firm.id), unique("Firm")
+    return Prepared("/v1/firm", {"name": name}, _if_match(version), audit=lambda r: AuditExpect(
+        "firm.update", "firm", str(env.firm.id), {"version": version}, {"name": name, "version": version + 1},
+        changed=["name"]))
 
 
 def _get(path: str | Callable[[Env], str]) -> Callable[[Env], Prepared]:
@@ -1001,6 +1122,62 @@ EXPECTATIONS: dict[tuple[str, str], Route] = {
                     lambda e: Prepared(f"/v1/me/sessions/{_token_chain(e.firm.tokens['analyst'])}"))),
         foreign=lambda t: [Prepared(f"/v1/me/sessions/{_token_chain(t.b.tokens['admin'])}"),
                            Prepared(f"/v1/me/sessions/{_token_chain(t.b.tokens['viewer'])}")]),
+    # --- two-factor sign-in, the firm's settings, notifications ---
+    ("POST", "/v1/auth/2fa"): Route(PUBLIC, 200, _second_step, failures=(
+        F("no code", 422, lambda e: Prepared("/v1/auth/2fa", {"challenge": "wdc_" + uuid.uuid4().hex})),
+        F("unknown challenge", 401, lambda e: Prepared("/v1/auth/2fa", {"challenge": "wdc_" + uuid.uuid4().hex,
+                                                                         "code": "123456"})),
+    )),
+    ("POST", "/v1/auth/2fa/enrol"): Route(PUBLIC, 200, _enrol_at_login, failures=(
+        F("unknown challenge", 401, lambda e: Prepared("/v1/auth/2fa/enrol", {"challenge": "wdc_" + uuid.uuid4().hex})),
+        F("a code too", 422, lambda e: Prepared("/v1/auth/2fa/enrol", {"challenge": "wdc_x", "code": "123456"})),
+    )),
+    ("POST", "/v1/auth/2fa/enrol/confirm"): Route(PUBLIC, 200, _confirm_at_login, failures=(
+        F("unknown challenge", 401, lambda e: Prepared("/v1/auth/2fa/enrol/confirm",
+                                                       {"challenge": "wdc_" + uuid.uuid4().hex, "code": "123456"})),
+        F("no code", 422, lambda e: Prepared("/v1/auth/2fa/enrol/confirm", {"challenge": "wdc_x"})),
+    )),
+    ("GET", "/v1/me/2fa"): Route(
+        READ, 200, _get("/v1/me/2fa"), key_ok=422,
+        # the status names no row: an empty listing, for both firms alike
+        listing=Listing(lambda t, f: "/v1/me/2fa", lambda t, firm: set(), paged=False, tenant=False,
+                        extract=lambda body: [])),
+    ("POST", "/v1/me/2fa/enrol"): Route(READ, 200, _me_enrol, key_ok=422, failures=(
+        F("already on", 409, _already_enrolled),
+        F("a body", 422, lambda e: Prepared("/v1/me/2fa/enrol", {"device": "phone"})),
+    )),
+    ("POST", "/v1/me/2fa/confirm"): Route(READ, 200, _me_confirm, key_ok=422, failures=(
+        F("nothing to confirm", 409, lambda e: Prepared("/v1/me/2fa/confirm", {"code": "123456"},
+                                                        auth=_fresh_session(e)[1])),
+        F("no code", 422, lambda e: Prepared("/v1/me/2fa/confirm", {})),
+    )),
+    ("POST", "/v1/me/2fa/disable"): Route(READ, 204, _me_disable, key_ok=422, failures=(
+        F("not on", 409, lambda e: Prepared("/v1/me/2fa/disable", {"code": "123456"}, auth=_fresh_session(e)[1])),
+        F("neither code", 422, lambda e: Prepared("/v1/me/2fa/disable", {})),
+    )),
+    ("DELETE", "/v1/users/{user_id}/2fa"): Route(
+        ADMIN, 204, _reset_two_factor,
+        failures=(F("not enrolled", 404, lambda e: Prepared(f"{U}/{e.user()['id']}/2fa")),
+                  F("unknown user", 404, lambda e: Prepared(f"{U}/{uuid.uuid4()}/2fa"))),
+        foreign=lambda t: [Prepared(f"{U}/{t.b_user}/2fa"), Prepared(f"{U}/{t.b.users['admin']['id']}/2fa")]),
+    ("GET", "/v1/firm"): Route(
+        READ, 200, _get("/v1/firm"),
+        listing=Listing(lambda t, f: "/v1/firm", lambda t, firm: {str(firm.id)}, paged=False,
+                        extract=lambda body: [body["id"]])),
+    ("PATCH", "/v1/firm"): Route(ADMIN, 200, _patch_firm, failures=(
+        F("stale If-Match", 412, lambda e: Prepared("/v1/firm", {"name": "Late"}, _if_match(0))),
+        F("require two-factor, not enrolled", 409, lambda e: Prepared(
+            "/v1/firm", {"require_two_factor": True}, _if_match(row_version("firms", e.firm.id)))),
+    )),
+    ("GET", "/v1/me/notifications"): Route(
+        READ, 200, _get("/v1/me/notifications"), key_ok=422,
+        listing=Listing(lambda t, f: "/v1/me/notifications", lambda t, firm: ids_of(
+            "SELECT id FROM notifications WHERE user_id = %s", (firm.users["admin"]["id"],)))),
+    ("POST", "/v1/me/notifications/{notification_id}/read"): Route(
+        READ, 204, _read_notification, key_ok=404,
+        failures=(F("unknown notification", 404, lambda e: Prepared(f"/v1/me/notifications/{uuid.uuid4()}/read")),
+                  F("a body", 422, lambda e: Prepared(f"/v1/me/notifications/{uuid.uuid4()}/read", {"x": 1}))),
+        foreign=lambda t: [Prepared(f"/v1/me/notifications/{t.b_notification}/read")]),
     # --- users ---
     ("GET", "/v1/users"): Route(
         ADMIN, 200, _get(U),
@@ -1376,8 +1553,7 @@ EXPECTATIONS: dict[tuple[str, str], Route] = {
         READ, 200, _get(lambda e: f"{G}/{e.shelf.house.group_id}/summary"),
         foreign=lambda t: [Prepared(f"{G}/{t.b_house.group_id}/summary"), Prepared(f"{G}/{t.b_empty_group}/summary")],
         listing=Listing(lambda t, f: f"{G}/{t.house_of(f).group_id}/summary",
-                        lambda t, f: ids_of("SELECT client_group_id FROM mv_client_group_summary "
-                                            "WHERE client_group_id = %s", (t.house_of(f).group_id,)),
+                        lambda t, f: ids_of("SELECT id FROM client_groups WHERE id = %s", (t.house_of(f).group_id,)),
                         extract=lambda body: [body["client_group_id"]])),
     ("GET", "/v1/dashboard"): Route(
         READ, 200, _get("/v1/dashboard"),
@@ -1486,7 +1662,14 @@ def tenants(firm_a: Firm, firm_b: Firm, module_client: Any) -> Tenants:
                                  values=("1500.00", "900.00")),
                 b_book=make_book(c, b_admin, b_house, day="2024-05-31", invested=("3100.00", "700.00"),
                                  values=("3700.00", "650.00")),
-                search_token=unique("Quillfeather"))
+                search_token=unique("Quillfeather"),
+                b_notification=_notification_of(firm_b, firm_b.users["admin"]["id"]))
+    _notification_of(firm_a, firm_a.users["admin"]["id"])
+    for firm in (firm_a, firm_b):  # rows in the sign-in tables of each firm
+        env = Env(c, firm)
+        user, _token, _app = _enrolled_user(env)  # user_totp, recovery_codes
+        login(c, user["email"])  # a login challenge
+        assert send(c, "POST", "/v1/auth/login", body={"email": user["email"], "password": "wrong"}).status_code == 401
     for admin in (a_admin, b_admin):
         create_provider(c, admin, name=f"{t.search_token} Platform")
         create_client_group(c, admin, name=f"The {t.search_token} Family")
@@ -1822,6 +2005,10 @@ def test_role_matrix(client: Any, mfirm: Firm, key: tuple[str, str], who: str) -
     if spec.method in WRITE_METHODS and not route.read_only and 200 <= expected < 300:
         assert len(events) == 1, events
         actor = _actor(mfirm, who) if spec.access != PUBLIC else None
+        made_for = prep.audit(resp).actor if prep.audit is not None else None
+        if actor is not None and made_for is not None:  # a call made as a new user of the caller's role
+            assert owner_sql("SELECT role FROM users WHERE id = %s", (made_for[1],))[0]["role"] == who
+            actor = made_for
         if actor is not None:
             assert (events[0]["actor_type"], str(events[0]["actor_id"])) == actor
     elif spec.method == "GET" or route.read_only:

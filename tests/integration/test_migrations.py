@@ -219,6 +219,59 @@ def test_0013_triggers_keep_portfolio_valuations_and_its_rollback_leaves_them_to
                                            (date(2023, 3, 31), "300.00")]
 
 
+def test_0016_backfills_each_households_money_and_its_rollback_drops_it(scratch):
+    """Households written before 0016 get their row from the rule when it is applied (an active product valued
+    250.00, a lapsed one valued later); rolled back, the table and its triggers are gone; applied again, the rows
+    are back and a new valuation moves them."""
+    from chalicelib.core import migrations
+
+    ids = [p.stem for p in _forward_files()]
+    step = "0016_household_fum"
+    assert step in ids
+    migrations.apply()
+    assert migrations.rollback(len(ids) - ids.index(step)) == list(reversed(ids[ids.index(step):]))
+    firm, group, empty, owner, fund = (uuid.uuid4() for _ in range(5))
+    products, pfs = [uuid.uuid4(), uuid.uuid4()], [uuid.uuid4(), uuid.uuid4()]
+    ownership = json.dumps({"association_type": "individual", "product_owner_id": str(owner)})
+    statements = [
+        ("INSERT INTO firms (id, name) VALUES (%s, 'Money Ltd')", (firm,)),
+        ("INSERT INTO client_groups (id, firm_id, name, type) VALUES (%s, %s, 'H', 'family'), (%s, %s, 'E', 'trust')",
+         (group, firm, empty, firm)),
+        ("INSERT INTO product_owners (id, firm_id, first_name, surname) VALUES (%s, %s, 'A', 'B')", (owner, firm)),
+        ("INSERT INTO client_group_product_owners (firm_id, client_group_id, product_owner_id) VALUES (%s, %s, %s)",
+         (firm, group, owner)),
+        ("INSERT INTO funds (id, firm_id, name) VALUES (%s, %s, 'Equity')", (fund, firm))]
+    for product, pf, status in zip(products, pfs, ("active", "lapsed"), strict=True):
+        statements += [
+            (("INSERT INTO products (id, firm_id, client_group_id, name, product_type, start_date, ownership, status) "
+             "VALUES (%s, %s, %s, 'GIA', 'gia', '2023-01-01', %s, %s)"), (product, firm, group, ownership, status)),
+            (("INSERT INTO portfolio_funds (id, firm_id, product_id, fund_id, start_date) "
+             "VALUES (%s, %s, %s, %s, '2023-01-01')"), (pf, firm, product, fund))]
+    statements += [
+        (("INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value) VALUES "
+         "(%s, %s, '2023-01-31', 100), (%s, %s, '2023-02-28', 250), (%s, %s, '2023-05-31', 900)"),
+         (firm, pfs[0], firm, pfs[0], firm, pfs[1]))]
+    for query, params in statements:
+        owner_sql(query, params)
+
+    def money() -> list[tuple[str, str, int, date | None]]:
+        return [(str(r["client_group_id"]), str(r["funds_under_management"]), r["product_count"],
+                 r["latest_valuation_date"]) for r in owner_sql(
+            "SELECT * FROM client_group_fum WHERE firm_id = %s ORDER BY funds_under_management DESC", (firm,))]
+
+    migrations.apply()
+    assert money() == [(str(group), "250.00", 1, date(2023, 5, 31)), (str(empty), "0.00", 0, None)]
+    migrations.rollback(len(ids) - ids.index(step))
+    assert owner_sql("SELECT to_regclass('client_group_fum') IS NULL AS gone")[0]["gone"]
+    owner_sql("INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value) "
+              "VALUES (%s, %s, '2023-06-30', 300)", (firm, pfs[0]))  # written while rolled back
+    migrations.apply()
+    assert money() == [(str(group), "300.00", 1, date(2023, 6, 30)), (str(empty), "0.00", 0, None)]
+    owner_sql("INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value) "
+              "VALUES (%s, %s, '2023-07-31', 310)", (firm, pfs[0]))
+    assert money()[0] == (str(group), "310.00", 1, date(2023, 7, 31))
+
+
 def test_migrate_status_prints_json():
     from chalicelib.cli import main
 

@@ -13,7 +13,8 @@ from tests.integration.matrix_support import send
 NAMES = {"group_id": "client group", "owner_id": "product owner", "user_id": "user", "key_id": "API key",
          "provider_id": "provider", "fund_id": "fund", "template_id": "portfolio template", "product_id": "product",
          "portfolio_fund_id": "portfolio fund", "valuation_id": "fund valuation", "activity_id": "activity",
-         "session_id": "session"}
+         "session_id": "session",
+         "notification_id": "notification"}
 
 
 def _cases() -> list[tuple[Any, str]]:

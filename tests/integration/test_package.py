@@ -35,7 +35,7 @@ ENI_ACTIONS = {
 }
 SECRET_ACTION = "secretsmanager:GetSecretValue"
 # Which secrets each kind of function reads (environment variable names).
-API_SECRETS = {"DATABASE_SECRET_ARN", "JWT_SECRET_ARN"}
+API_SECRETS = {"DATABASE_SECRET_ARN", "JWT_SECRET_ARN", "TOTP_KEY_ARN"}
 OWNER_SECRETS = {"DATABASE_OWNER_SECRET_ARN"}
 ALL_SECRETS = API_SECRETS | OWNER_SECRETS
 SECRET_ARN = re.compile(r"arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:[\w/+=.@-]+")

@@ -1,5 +1,5 @@
 """The tenant context is set in one place: only core/store.py holds the statements that enter a firm (the
-SECURITY DEFINER auth_enter_* functions, which verify a credential; migration 0019) or set a setting, and only
+SECURITY DEFINER auth_enter_* functions, which verify a credential; migration 0018) or set a setting, and only
 core/db.py (transaction, lookup) runs them, with the login and refresh services entering through core/store.py's
 functions inside a lookup. Nothing else opens a pooled connection and works on it by hand, except the health
 check, which reads no tenant table and must answer within its own short timeout."""

@@ -82,15 +82,18 @@ class RevenueOut(ApiModel):
 class ClientGroupSummaryOut(ApiModel):
     client_group_id: UUID
     name: str
-    funds_under_management: Decimal
-    revenue: Decimal
+    funds_under_management: Decimal = Field(description="Sum of the active products' latest complete valuations")
+    revenue: Decimal = Field(description="Sum of the active products' revenue, each rounded to the penny")
     active_products: int
     lapsed_products: int
-    latest_valuation_date: date | None
-    irr: IrrOut = Field(description="Computed live from the group's pooled flows (Kingston method)")
-    refreshed_at: datetime = Field(description="When the summary figures (not the IRR) were last refreshed")
-    pending_refresh: bool = Field(description=(
-        "True for a household created since that refresh: its figures are zeros until the next refresh-views run"))
+    latest_valuation_date: date | None = Field(description="The latest complete valuation of any of its products")
+    irr: IrrOut = Field(description="The group's pooled flows (Kingston method, whole life)")
+    refreshed_at: datetime = Field(description=(
+        "When these figures were computed: all of them are live, from the rows as they are at that time"))
+
+
+class DashboardQuery(StrictModel):
+    method: IrrMethod = Field("kingston_monthly", description="The method of the firm IRR shown")
 
 
 class DashboardRow(ApiModel):
@@ -101,11 +104,32 @@ class DashboardRow(ApiModel):
     products: int
 
 
+class DashboardFundRow(ApiModel):
+    key: str = Field(description="The fund's id")
+    label: str | None = Field(description="The fund's name")
+    funds_under_management: Decimal = Field(description=(
+        "Its valuations, across the firm's active products, on each product's latest complete valuation date"))
+    portfolio_funds: int = Field(description="Portfolio funds holding it, valued on that date")
+    products: int = Field(description="Active products holding it")
+
+
+class DashboardCounts(ApiModel):
+    households: int = Field(description="Client groups, any status")
+    people: int = Field(description="Product owners, any status")
+    products: int = Field(description="Active products")
+    lapsed_products: int
+    portfolio_funds: int = Field(description="Portfolio funds held now: no end date, in an active product")
+
+
 class TopHousehold(ApiModel):
     client_group_id: UUID
     name: str
     funds_under_management: Decimal
     revenue: Decimal
+
+
+class FirmIrrOut(IrrOut):
+    as_of: datetime | None = Field(None, description="When the refresh that computed it began")
 
 
 class DashboardOut(ApiModel):
@@ -115,8 +139,18 @@ class DashboardOut(ApiModel):
     by_provider: list[DashboardRow]
     by_product_type: list[DashboardRow]
     by_adviser: list[DashboardRow]
+    by_template: list[DashboardRow] = Field(description=(
+        "By the portfolio template a product was created from (`none`: created without one)"))
+    by_fund: list[DashboardFundRow]
     top_households: list[TopHousehold]
-    refreshed_at: datetime = Field(description="When these figures were last refreshed (job refresh-views)")
+    counts: DashboardCounts
+    irr: FirmIrrOut = Field(description=(
+        "The firm's pooled IRR: every product's flows pooled as a household's are, whole life"))
+    refreshed_at: datetime = Field(description=(
+        "When the refresh these figures come from began: every write committed before it is in them"))
+    stale: bool = Field(description="True when a write since then is not in these figures yet")
+    stale_since: datetime | None = Field(description=(
+        "When the oldest write not in these figures began; the next refresh (every minute) takes it in"))
 
 
 class RevenueTotalOut(ApiModel):

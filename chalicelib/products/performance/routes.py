@@ -9,6 +9,7 @@ from chalicelib.products.performance import service
 from chalicelib.products.performance.models import (
     ClientGroupSummaryOut,
     DashboardOut,
+    DashboardQuery,
     IrrHistoryOut,
     IrrHistoryQuery,
     IrrOut,
@@ -76,12 +77,13 @@ def firm_revenue(req: ApiRequest) -> RevenueTotalOut:
 
 
 @performance.route("/client-groups/{group_id}/summary", "GET", access=READ, response=ClientGroupSummaryOut,
-                   summary="Funds under management, revenue, product counts (refreshed nightly) and IRR (live)")
+                   summary="A household's funds under management, revenue, product counts and IRR, live")
 def client_group_summary(req: ApiRequest, group_id: UUID) -> ClientGroupSummaryOut:
     return ClientGroupSummaryOut.model_validate(service.client_group_summary(req.ctx, group_id, IrrQuery()))
 
 
-@performance.route("/dashboard", "GET", access=READ, response=DashboardOut,
-                   summary="Firm dashboard: FUM by provider, product type and adviser; top households; revenue")
+@performance.route("/dashboard", "GET", access=READ, query=DashboardQuery, response=DashboardOut,
+                   summary="Firm dashboard: FUM and revenue by provider, product type, adviser and template; FUM "
+                           "by fund; top households; counts; the firm IRR; refreshed within a minute of a write")
 def firm_dashboard(req: ApiRequest) -> DashboardOut:
-    return DashboardOut.model_validate(service.dashboard(req.ctx))
+    return DashboardOut.model_validate(service.dashboard(req.ctx, req.query.method))

@@ -180,41 +180,73 @@ def revenue_total(ctx: RequestContext, group_id: UUID | None) -> dict[str, Any]:
 
 
 def client_group_summary(ctx: RequestContext, group_id: UUID, irr_query: Any) -> dict[str, Any]:
-    """Figures from the summary view (refreshed by the job refresh-views), the IRR live from pooled flows.
-
-    A household created since the last refresh is not in the view yet: its figures as of that refresh are zeros,
-    and `pending_refresh` says they appear after the next run."""
+    """A household's figures now, in one transaction: FUM, revenue, product counts and latest valuation date from
+    its current rows (store.client_group_summary: product_positions_now, the rule the dashboard's views hold too),
+    and its IRR from its pooled flows. `refreshed_at` is when they were computed."""
     with db.transaction(ctx) as tx:
-        group = clients_store.get_group(tx, group_id)
-        if group is None:
-            raise errors.NotFound("No such client group")
         summary = store.client_group_summary(tx, group_id)
-        pending = summary is None
-        if pending:
-            summary = {"client_group_id": group_id, "name": group["name"], "funds_under_management": Decimal(0),
-                       "revenue": Decimal(0), "active_products": 0, "lapsed_products": 0,
-                       "latest_valuation_date": None,
-                       "refreshed_at": store.view_refreshed_at(tx, "mv_client_group_summary")}
+        if summary is None:
+            raise errors.NotFound("No such client group")
+        inputs = store.irr_inputs(tx, "client_group", group_id, irr_query.from_, irr_query.to)
     return {**summary, "funds_under_management": to_pennies(summary["funds_under_management"]),
-            "revenue": to_pennies(summary["revenue"]), "pending_refresh": pending,
-            "irr": irr_for(ctx, "client_group", group_id, irr_query)}
+            "revenue": to_pennies(summary["revenue"]), "irr": irr_from_inputs(irr_query, inputs, named=True)}
 
 
-def dashboard(ctx: RequestContext, top: int = 10) -> dict[str, Any]:
-    """Sums from the views come back at the scale of their inputs (a coalesced 0 has none): shown as pennies."""
+# --- the dashboard: materialized views refreshed by the jobs, and the firm IRR they store ---
+
+FIRM_IRR_METHODS = ("kingston_monthly", "xirr")
+
+
+def firm_irr_figures(tx: db.Tx) -> list[dict[str, Any]]:
+    """The pooled IRR of the transaction's firm over its whole book, by each method: every product, lapsed ones
+    included, each to its latest valuation, pooled exactly as a household's products are (irr_from_inputs with the
+    household's rules, through store.irr_inputs' "firm" scope). One read of the inputs serves both methods."""
+    from chalicelib.products.performance.models import IrrQuery
+
+    inputs = store.irr_inputs(tx, "firm", None, None, None)
+    return [irr_from_inputs(IrrQuery(method=method), inputs, named=True) for method in FIRM_IRR_METHODS]
+
+
+def store_firm_irrs(firm_ids: list[UUID], as_of: Any) -> dict[str, Any]:
+    """Compute and store the firm IRR of each firm (the refresh jobs, after refreshing the views; owner role, one
+    transaction per firm with the firm as the context). `as_of`: when the refresh read the marks it clears."""
+    for firm_id in firm_ids:
+        with db.transaction(RequestContext.system(firm_id), kind="owner") as tx:
+            store.no_statement_timeout(tx)  # a large firm's book is more than a request's worth
+            store.write_firm_irrs(tx, firm_irr_figures(tx), as_of)
+    return {"firms": len(firm_ids)}
+
+
+def _pennies(rows: list[dict[str, Any]], *fields: str) -> list[dict[str, Any]]:
+    return [{**r, **{f: to_pennies(r[f]) for f in fields}} for r in rows]
+
+
+def dashboard(ctx: RequestContext, method: str = "kingston_monthly") -> dict[str, Any]:
+    """The firm's figures as of the last refresh of the views (`refreshed_at`), and whether a write has happened
+    since that the views do not hold yet (`stale`, `stale_since`: the oldest such write). Sums from the views come
+    back at the scale of their inputs (a coalesced 0 has none): shown as pennies."""
     with db.transaction(ctx) as tx:
         found = store.dashboard_rows(tx)
-        households = store.top_households(tx, top)
-        refreshed = store.view_refreshed_at(tx, "mv_firm_dashboard")
+        households = store.top_households(tx)
+        funds = store.fund_totals(tx)
+        state = store.dashboard_state(tx, method)
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in found:
-        by[r["dimension"]].append({**r, "funds_under_management": to_pennies(r["funds_under_management"]),
-                                   "revenue": to_pennies(r["revenue"])})
-    total = by.get("firm", [{}])[0] if by.get("firm") else {}
+        by[r["dimension"]].append(r)
+    total = by["firm"][0] if by.get("firm") else {}
+    if state["method"] is None:  # no refresh has computed it since the firm's first write
+        irr = {"irr": None, "method": method, "from": None, "to": None, "reason": "not computed yet", "as_of": None}
+    else:
+        irr = {"irr": state["irr"], "method": method, "from": state["from_date"], "to": state["to_date"],
+               "reason": state["reason"], "as_of": state["as_of"]}
+    counts = {k: state[k] or 0 for k in ("households", "people", "products", "lapsed_products", "portfolio_funds")}
     return {"funds_under_management": to_pennies(total.get("funds_under_management", Decimal(0))),
             "revenue": to_pennies(total.get("revenue", Decimal(0))), "products": total.get("products", 0),
-            "by_provider": by.get("provider", []), "by_product_type": by.get("product_type", []),
-            "by_adviser": by.get("adviser", []),
-            "top_households": [{**h, "funds_under_management": to_pennies(h["funds_under_management"]),
-                                "revenue": to_pennies(h["revenue"])} for h in households],
-            "refreshed_at": refreshed}
+            "by_provider": _pennies(by["provider"], "funds_under_management", "revenue"),
+            "by_product_type": _pennies(by["product_type"], "funds_under_management", "revenue"),
+            "by_adviser": _pennies(by["adviser"], "funds_under_management", "revenue"),
+            "by_template": _pennies(by["template"], "funds_under_management", "revenue"),
+            "by_fund": _pennies(funds, "funds_under_management"),
+            "top_households": _pennies(households, "funds_under_management", "revenue"),
+            "counts": counts, "irr": irr, "refreshed_at": state["refreshed_at"],
+            "stale": state["stale_since"] is not None, "stale_since": state["stale_since"]}

@@ -1,5 +1,5 @@
-"""SQL for what performance figures read: IRR inputs, the stored IRR history, revenue, the summary and dashboard
-views (RLS scopes all)."""
+"""SQL for what performance figures read: IRR inputs, the stored IRR history, revenue, the live household summary,
+the dashboard's views and the firm IRR the refresh jobs store (RLS scopes all)."""
 from __future__ import annotations
 
 from datetime import date
@@ -24,13 +24,15 @@ IRR_HISTORY_LIST = ListSpec("irr_history", {"valuation_date": (("valuation_date"
 # period), and is `unstarted` otherwise: its value at the start is unknown. Its flows are the investor cash flows
 # inside its own period, netted per date (Kingston sums a month anyway, and XIRR discounts every flow of a date by
 # the same factor): after the start valuation (a flow on that date is inside it), or from `from` on, up to the end
-# date. `found` and `valued` come first (with no holding the holding columns are null). Products read their flows
+# date. `found` and `valued` come first (with no holding the holding columns are null; `valued` probes each holding's
+# valuations by index, holding by holding, so that a firm's tens of thousands of products are not matched against
+# every valuation of the table). Products read their flows
 # from product_flows (netted per product and date by triggers, migration 0008); a portfolio fund its own activity.
 # A selection of portfolio funds is several holdings, pooled like a household's products.
 _HOLDINGS_IRR_INPUTS = """
 WITH h AS MATERIALIZED ({holders})
 SELECT EXISTS ({found}) AS found,
-       EXISTS (SELECT 1 FROM {valuations} v WHERE v.{holder} IN (SELECT id FROM h)) AS valued,
+       EXISTS (SELECT 1 FROM h WHERE EXISTS (SELECT 1 FROM {valuations} v WHERE v.{holder} = h.id)) AS valued,
        x.*
 FROM (SELECT) one LEFT JOIN LATERAL (
     SELECT h.id, h.name, e.d AS end_date, e.value AS end_value, s.d AS start_date, s.value AS start_value,
@@ -65,6 +67,12 @@ IRR_INPUTS_SQL = {
         holders="SELECT id, name FROM products WHERE client_group_id = %(id)s",
         found="SELECT 1 FROM client_groups WHERE id = %(id)s",
         valuations="portfolio_valuations", holder="product_id", flows=_PRODUCT_FLOWS),
+    # Every product of the firm (the firm set in the transaction; explicit, since the refresh jobs run as the
+    # owner, whom row-level security does not limit): the firm's whole book pooled as one household's is.
+    "firm": _HOLDINGS_IRR_INPUTS.format(
+        holders="SELECT id, name FROM products WHERE firm_id = current_firm_id()",
+        found="SELECT 1 FROM firms WHERE id = current_firm_id()",
+        valuations="portfolio_valuations", holder="product_id", flows=_PRODUCT_FLOWS),
     "portfolio_fund": _HOLDINGS_IRR_INPUTS.format(
         holders="SELECT pf.id, f.name FROM portfolio_funds pf JOIN funds f ON f.id = pf.fund_id WHERE pf.id = %(id)s",
         found="SELECT 1 FROM portfolio_funds WHERE id = %(id)s",
@@ -79,11 +87,11 @@ IRR_INPUTS_SQL = {
 }
 
 
-def irr_inputs(tx: Tx, scope: str, scope_id: UUID | list[UUID], from_: date | None,
+def irr_inputs(tx: Tx, scope: str, scope_id: UUID | list[UUID] | None, from_: date | None,
                to: date | None) -> list[dict[str, Any]]:
-    """What an IRR over (from_, to] needs, for scope "portfolio_fund", "product" or "client_group" (one id), or
-    "portfolio_funds" (a list of ids; found when all are) (see above): at least one row; `found` and `valued` on
-    each, and one row per holding valued on or before `to`."""
+    """What an IRR over (from_, to] needs, for scope "portfolio_fund", "product" or "client_group" (one id),
+    "portfolio_funds" (a list of ids; found when all are) or "firm" (the transaction's firm; no id) (see above): at
+    least one row; `found` and `valued` on each, and one row per holding valued on or before `to`."""
     return tx.all(IRR_INPUTS_SQL[scope], {"id": scope_id, "from": from_, "to": to})
 
 
@@ -146,35 +154,90 @@ def irr_history(tx: Tx, scope: str, scope_id: UUID, keyset: Keyset, method: str 
     return tx.all(query, {"s": scope, "i": scope_id, "m": method, **keyset.params()})
 
 
-# --- summaries and dashboard (materialized views behind firm-filtered views) ---
+# --- the household summary (live) ---
+
+# A household's figures now, from product_positions_now (migration 0015: each product at its latest complete
+# valuation, its revenue by product_revenue), the rule the dashboard's materialized views hold too. None when the
+# household is not visible.
+_GROUP_SUMMARY = """
+SELECT g.id AS client_group_id, g.name,
+       coalesce(sum(pp.value) FILTER (WHERE pp.status = 'active'), 0) AS funds_under_management,
+       coalesce(sum(pp.revenue) FILTER (WHERE pp.status = 'active'), 0) AS revenue,
+       count(pp.product_id) FILTER (WHERE pp.status = 'active') AS active_products,
+       count(pp.product_id) FILTER (WHERE pp.status = 'lapsed') AS lapsed_products,
+       max(pp.valuation_date) AS latest_valuation_date, now() AS refreshed_at
+FROM client_groups g
+LEFT JOIN product_positions_now pp ON pp.client_group_id = g.id
+WHERE g.id = %s
+GROUP BY g.id, g.name"""
+
 
 def client_group_summary(tx: Tx, group_id: UUID) -> dict[str, Any] | None:
-    return tx.one("SELECT client_group_id, name, funds_under_management, revenue, active_products, "
-                  "lapsed_products, latest_valuation_date, refreshed_at FROM client_group_summaries "
-                  "WHERE client_group_id = %s", (group_id,))
+    return tx.one(_GROUP_SUMMARY, (group_id,))
 
 
-def view_refreshed_at(tx: Tx, view: str) -> Any:
-    """When a materialized view was last refreshed (SQL function view_refreshed_at, migration 0011)."""
-    return tx.one("SELECT view_refreshed_at(%s) AS t", (view,))["t"]
-
+# --- the dashboard (materialized views behind firm-filtered views, refreshed by the jobs) ---
 
 def dashboard_rows(tx: Tx) -> list[dict[str, Any]]:
     return tx.all("SELECT d.dimension, d.key, d.funds_under_management, d.revenue, d.products, d.refreshed_at, "
                   "CASE d.dimension WHEN 'provider' THEN (SELECT name FROM providers WHERE id::text = d.key) "
-                  "WHEN 'adviser' THEN (SELECT name FROM users WHERE id::text = d.key) ELSE d.key END AS label "
+                  "WHEN 'adviser' THEN (SELECT name FROM users WHERE id::text = d.key) "
+                  "WHEN 'template' THEN (SELECT name FROM portfolio_templates WHERE id::text = d.key) "
+                  "ELSE d.key END AS label "
                   "FROM firm_dashboard d ORDER BY d.dimension, d.funds_under_management DESC, d.key")
 
 
-def top_households(tx: Tx, limit: int) -> list[dict[str, Any]]:
-    return tx.all("SELECT client_group_id, name, funds_under_management, revenue FROM client_group_summaries "
-                  "ORDER BY funds_under_management DESC, client_group_id LIMIT %s", (limit,))
+def fund_totals(tx: Tx) -> list[dict[str, Any]]:
+    return tx.all("SELECT t.fund_id::text AS key, f.name AS label, t.funds_under_management, t.portfolio_funds, "
+                  "t.products FROM firm_fund_totals t LEFT JOIN funds f ON f.id = t.fund_id "
+                  "ORDER BY t.funds_under_management DESC, t.fund_id")
+
+
+def top_households(tx: Tx) -> list[dict[str, Any]]:
+    """The ten households with the most FUM (the view orders and cuts them: migration 0015)."""
+    return tx.all("SELECT client_group_id, name, funds_under_management, revenue FROM firm_top_households "
+                  "ORDER BY funds_under_management DESC, client_group_id")
+
+
+# What else the dashboard says, in one round trip: when the views were refreshed (view_refreshed_at, migration 0011:
+# the time the refresh began, so every write committed before it is in them), the oldest write of the firm's
+# that no refresh has seen yet (dashboard_writes; none when the views hold every committed write), the counts, and
+# the firm IRR by the method asked for as the last refresh stored it (firm_irrs). A firm no refresh has reached yet
+# has no counts row and no IRR row (nulls).
+_DASHBOARD_STATE = """
+SELECT view_refreshed_at('mv_firm_dashboard') AS refreshed_at,
+       (SELECT min(w.written_at) FROM dashboard_writes w) AS stale_since,
+       c.households, c.people, c.products, c.lapsed_products, c.portfolio_funds,
+       i.irr, i.method, i.reason, i.from_date, i.to_date, i.as_of
+FROM (SELECT) one
+LEFT JOIN firm_counts c ON true
+LEFT JOIN firm_irrs i ON i.method = %s"""
+
+
+def dashboard_state(tx: Tx, method: str) -> dict[str, Any]:
+    return tx.one(_DASHBOARD_STATE, (method,))
+
+
+def no_statement_timeout(tx: Tx) -> None:
+    tx.execute("SET LOCAL statement_timeout = 0")
+
+
+def write_firm_irrs(tx: Tx, rows: list[dict[str, Any]], as_of: Any) -> int:
+    """Store the transaction's firm's IRR, one row per method (irr, method, reason, from, to)."""
+    return tx.execute(
+        "INSERT INTO firm_irrs AS f (firm_id, method, irr, reason, from_date, to_date, as_of) "
+        "SELECT current_firm_id(), u.m, u.r, u.why, u.f, u.t, %s "
+        "FROM unnest(%s::text[], %s::numeric[], %s::text[], %s::date[], %s::date[]) AS u(m, r, why, f, t) "
+        "ON CONFLICT (firm_id, method) DO UPDATE SET irr = EXCLUDED.irr, reason = EXCLUDED.reason, "
+        "from_date = EXCLUDED.from_date, to_date = EXCLUDED.to_date, as_of = EXCLUDED.as_of",
+        (as_of, [r["method"] for r in rows], [r["irr"] for r in rows], [r["reason"] for r in rows],
+         [r["from"] for r in rows], [r["to"] for r in rows])).rowcount
 
 
 def live_revenue(tx: Tx, group_id: UUID | None) -> dict[str, Any]:
     """Revenue now (not from the views): every active product at its latest portfolio valuation."""
-    return tx.one("SELECT coalesce(sum(round(p.fixed_fee_direct + p.fixed_fee_facilitated + coalesce(v.value, 0) "
-                  "* p.percentage_fee_facilitated / 100, 2)), 0) AS revenue, count(*) AS products, "
+    return tx.one("SELECT coalesce(sum(product_revenue(p.fixed_fee_direct, p.fixed_fee_facilitated, "
+                  "p.percentage_fee_facilitated, v.value)), 0) AS revenue, count(*) AS products, "
                   "now() AS computed_at FROM products p "
                   "LEFT JOIN LATERAL (SELECT pv.value FROM portfolio_valuations pv WHERE pv.product_id = p.id "
                   "ORDER BY pv.valuation_date DESC LIMIT 1) v ON true "

@@ -1,0 +1,1 @@
+"""Two-factor sign-in (TOTP): enrolment, the login's second step, recovery codes, turning it off."""

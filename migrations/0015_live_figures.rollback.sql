@@ -1,0 +1,79 @@
+-- Back to 0014: no write marks, no firm IRR, the dashboard views as 0007 made them (without the template
+-- breakdown, FUM by fund or counts), the positions rule inside mv_product_positions again.
+DROP TRIGGER dashboard_written ON product_flows;
+DROP TRIGGER dashboard_written ON portfolio_valuations;
+DROP TRIGGER dashboard_written ON fund_valuations;
+DROP TRIGGER dashboard_written ON portfolio_funds;
+DROP TRIGGER dashboard_written ON products;
+DROP TRIGGER dashboard_written ON product_owners;
+DROP TRIGGER dashboard_written ON client_groups;
+DROP FUNCTION dashboard_written();
+DROP TABLE dashboard_writes;
+DROP TABLE firm_irrs;
+
+DROP VIEW firm_counts;
+DROP VIEW firm_fund_totals;
+DROP VIEW firm_top_households;
+DROP VIEW product_positions;
+DROP VIEW firm_dashboard;
+DROP VIEW client_group_summaries;
+DROP MATERIALIZED VIEW mv_firm_counts;
+DROP MATERIALIZED VIEW mv_firm_fund_totals;
+DROP MATERIALIZED VIEW mv_firm_dashboard;
+DROP MATERIALIZED VIEW mv_client_group_summary;
+DROP MATERIALIZED VIEW mv_product_positions;
+DROP VIEW product_positions_now;
+DROP FUNCTION product_revenue(numeric, numeric, numeric, numeric);
+DELETE FROM view_refreshes WHERE view_name IN ('mv_firm_fund_totals', 'mv_firm_counts');
+
+CREATE MATERIALIZED VIEW mv_product_positions AS
+SELECT p.firm_id, p.id AS product_id, p.client_group_id, p.provider_id, p.product_type, p.status,
+       g.adviser_id, v.valuation_date, coalesce(v.value, 0) AS value,
+       round(p.fixed_fee_direct + p.fixed_fee_facilitated
+             + coalesce(v.value, 0) * p.percentage_fee_facilitated / 100, 2) AS revenue
+FROM products p
+JOIN client_groups g ON g.id = p.client_group_id
+LEFT JOIN LATERAL (SELECT pv.valuation_date, pv.value FROM portfolio_valuations pv
+                   WHERE pv.product_id = p.id ORDER BY pv.valuation_date DESC LIMIT 1) v ON true
+WITH DATA;
+CREATE UNIQUE INDEX mv_product_positions_key ON mv_product_positions (product_id);
+CREATE INDEX mv_product_positions_firm_idx ON mv_product_positions (firm_id, client_group_id);
+
+CREATE MATERIALIZED VIEW mv_client_group_summary AS
+SELECT g.firm_id, g.id AS client_group_id, g.name, g.adviser_id,
+       coalesce(sum(pp.value) FILTER (WHERE pp.status = 'active'), 0) AS funds_under_management,
+       coalesce(sum(pp.revenue) FILTER (WHERE pp.status = 'active'), 0) AS revenue,
+       count(pp.product_id) FILTER (WHERE pp.status = 'active') AS active_products,
+       count(pp.product_id) FILTER (WHERE pp.status = 'lapsed') AS lapsed_products,
+       max(pp.valuation_date) AS latest_valuation_date
+FROM client_groups g
+LEFT JOIN mv_product_positions pp ON pp.client_group_id = g.id
+GROUP BY g.firm_id, g.id, g.name, g.adviser_id
+WITH DATA;
+CREATE UNIQUE INDEX mv_client_group_summary_key ON mv_client_group_summary (client_group_id);
+CREATE INDEX mv_client_group_summary_fum_idx ON mv_client_group_summary (firm_id, funds_under_management DESC);
+
+CREATE MATERIALIZED VIEW mv_firm_dashboard AS
+SELECT pp.firm_id, d.dimension, d.key, sum(pp.value) AS funds_under_management, sum(pp.revenue) AS revenue,
+       count(*) AS products
+FROM mv_product_positions pp
+CROSS JOIN LATERAL (VALUES ('provider', coalesce(pp.provider_id::text, 'none')),
+                           ('product_type', pp.product_type),
+                           ('adviser', coalesce(pp.adviser_id::text, 'none')),
+                           ('firm', 'total')) AS d(dimension, key)
+WHERE pp.status = 'active'
+GROUP BY pp.firm_id, d.dimension, d.key
+WITH DATA;
+CREATE UNIQUE INDEX mv_firm_dashboard_key ON mv_firm_dashboard (firm_id, dimension, key);
+
+CREATE VIEW client_group_summaries WITH (security_barrier) AS
+    SELECT s.*, r.refreshed_at FROM mv_client_group_summary s
+    JOIN view_refreshes r ON r.view_name = 'mv_client_group_summary' WHERE s.firm_id = current_firm_id();
+CREATE VIEW firm_dashboard WITH (security_barrier) AS
+    SELECT d.*, r.refreshed_at FROM mv_firm_dashboard d
+    JOIN view_refreshes r ON r.view_name = 'mv_firm_dashboard' WHERE d.firm_id = current_firm_id();
+CREATE VIEW product_positions WITH (security_barrier) AS
+    SELECT p.*, r.refreshed_at FROM mv_product_positions p
+    JOIN view_refreshes r ON r.view_name = 'mv_product_positions' WHERE p.firm_id = current_firm_id();
+REVOKE ALL ON mv_product_positions, mv_client_group_summary, mv_firm_dashboard FROM PUBLIC;
+GRANT SELECT ON client_group_summaries, firm_dashboard, product_positions TO wealthdesk_app;
