@@ -5,8 +5,9 @@ barrier, then each fires 6 logins at once from its own threads: 24 concurrent re
 source address, all through the real request pipeline (`core.http.handle` with an API Gateway event, the same call
 Chalice makes for the route; a Request object per thread, since a Chalice app holds one `current_request`).
 
-What is counted is what matters: every call of `auth.verify_password` against the account's real argon2 hash, in
-every process (shared counter), and independently the database's own record of the checks (one auth.login_failed
+What is counted is what matters: every argon2 computation with the account's salt and parameters
+(`auth.encode_with_setting`, whose result PostgreSQL compares with the hash: the app never holds it, migration
+0018), in every process (shared counter), and independently the database's own record of the checks (one auth.login_failed
 event per failed check, one auth.login per success). A lock window may see at most 5 of them. The code before the
 atomic reservation read the lock, checked the password, then recorded the failure, so requests that read "not
 locked" before the first failure was recorded all checked their password: 8 to 24 checks here, and a success mixed
@@ -45,7 +46,8 @@ def _event(email: str, password: str, source: str) -> dict[str, Any]:
 
 def _child(barrier: Any, checks: Any, real_hash: str, email: str, passwords: list[str], source: str,
            out: Any) -> None:
-    """One process: a pool connection per thread, every real-hash check counted, then the logins at once."""
+    """One process: a pool connection per thread, every check of the account's password counted, then the logins
+    at once."""
     os.environ["DB_POOL_MAX"] = str(len(passwords))
     from chalice.app import Request
 
@@ -54,15 +56,16 @@ def _child(barrier: Any, checks: Any, real_hash: str, email: str, passwords: lis
     from chalicelib.core.routing import declared
 
     spec, handler = next((s, h) for s, h in declared("chalicelib.firms.routes") if s.name == "login")
-    verify = auth.verify_password
+    encode = auth.encode_with_setting
+    setting = real_hash.rsplit("$", 1)[0]  # the salt and parameters: the app never holds the hash itself
 
-    def counting(password_hash: str, password: str) -> bool:
-        if password_hash == real_hash:
+    def counting(password_setting: str, password: str) -> str | None:
+        if password_setting == setting:
             with checks.get_lock():
                 checks.value += 1
-        return verify(password_hash, password)
+        return encode(password_setting, password)
 
-    auth.verify_password = counting
+    auth.encode_with_setting = counting
     auth.burn_password_check("warm-up")  # the dummy hash is made before the race, not inside it
     with db.pool().connection():
         pass

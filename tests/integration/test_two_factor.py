@@ -234,10 +234,11 @@ def test_one_recovery_code_sent_twice_at_once_signs_in_once(fresh_firm: Firm) ->
 
 
 def _as_user(firm: Firm, role: str) -> Any:
-    from chalicelib.core.context import Principal, RequestContext
+    """The user signed in: their access token's principal (a session PostgreSQL verifies, migration 0018)."""
+    from chalicelib.core import auth
+    from chalicelib.core.context import RequestContext
 
-    user = firm.users[role]
-    return RequestContext(principal=Principal(firm_id=firm.id, kind="user", id=user["id"], role=role))
+    return RequestContext(principal=auth.authenticate(f"Bearer {firm.tokens[role]}"))
 
 
 def test_wrong_codes_lock_out_like_wrong_passwords(client: Any, fresh_firm: Firm) -> None:
