@@ -256,25 +256,36 @@ def test_the_email_lookup_gives_one_user_and_no_hash(app_conn: Any, firm_a: Firm
 
 
 def test_a_password_guess_through_the_database_is_counted_and_locks(app_conn: Any, fresh_firm: Firm) -> None:
-    """The app role could compute argon2 itself from the salt: each comparison is counted, and after five wrong
-    ones nothing is compared, the right password included."""
+    """The app role could compute argon2 itself from the salt: each comparison needs a check reserved by
+    auth_login_begin (which gives the salt, never the hash) and spends it, each wrong one is counted, and after
+    five wrong ones from an address nothing is compared, the right password included."""
     from chalicelib.core import auth
 
     user = fresh_firm.users["viewer"]
-    (found,) = app_conn.execute("SELECT * FROM auth_user_by_email(%s)", (user["email"],)).fetchall()
-    call = "SELECT auth_enter_password(%s, %s, 'r', NULL, NULL) AS outcome"
+    source = "203.0.113.99"
+    begin = "SELECT * FROM auth_login_begin(%s, %s)"
+    call = "SELECT * FROM auth_enter_password(%s, %s, %s, %s, 'r', NULL, NULL)"
+    (found,) = app_conn.execute(begin, (user["email"], source)).fetchall()
+    assert "password_hash" not in found
     right = auth.encode_with_setting(found["password_setting"], PASSWORD)
     with app_conn.transaction():
-        assert app_conn.execute(call, (user["id"], right)).fetchone()["outcome"] == "ok"
+        assert app_conn.execute(call, (user["id"], source, found["attempt"], right)).fetchone()["outcome"] == "ok"
         assert firm_rows_visible(app_conn, fresh_firm)["users"] >= 4
+    with app_conn.transaction():  # the reservation was spent: no second comparison on it
+        assert app_conn.execute(call, (user["id"], source, found["attempt"], right)).fetchone()["outcome"] == "refused"
+        assert firm_rows_visible(app_conn, fresh_firm) == {}
     for i in range(5):
+        (found,) = app_conn.execute(begin, (user["email"], source)).fetchall()
         wrong = auth.encode_with_setting(found["password_setting"], f"guess {i}")
         with app_conn.transaction():
-            assert app_conn.execute(call, (user["id"], wrong)).fetchone()["outcome"] == "wrong"
+            outcome = app_conn.execute(call, (user["id"], source, found["attempt"], wrong)).fetchone()["outcome"]
+            assert outcome == "wrong"
             assert firm_rows_visible(app_conn, fresh_firm) == {}
-    with app_conn.transaction():
-        assert app_conn.execute(call, (user["id"], right)).fetchone()["outcome"] == "refused"
-        assert firm_rows_visible(app_conn, fresh_firm) == {}
+    assert app_conn.execute(begin, (user["email"], source)).fetchall() == []  # the address is locked out
+    for attempt in (found["attempt"], found["attempt"] + 1):
+        with app_conn.transaction():
+            assert app_conn.execute(call, (user["id"], source, attempt, right)).fetchone()["outcome"] == "refused"
+            assert firm_rows_visible(app_conn, fresh_firm) == {}
     assert owner_sql("SELECT count(*) AS n FROM audit_events WHERE firm_id = %s AND action = 'auth.login_failed'",
                      (fresh_firm.id,))[0]["n"] == 5
 
@@ -333,13 +344,15 @@ def test_nulls_verify_nothing(app_conn: Any, fresh_firm: Firm) -> None:
     a = session_of(firm_a, "admin")
     key = firm_a.api_keys["write"]
     user = firm_a.users["viewer"]["id"]
+    attempt = app_conn.execute("SELECT attempt FROM auth_login_begin(%s, 'nulls')",
+                               (firm_a.users["viewer"]["email"],)).fetchone()["attempt"]  # a check to spend
     calls = [
         ("SELECT * FROM auth_enter_api_key(%s, NULL)", (key[:12],)),
         ("SELECT * FROM auth_enter_api_key(NULL, %s)", (hashlib.sha256(key.encode()).digest(),)),
         ("SELECT auth_enter_session(%s, %s, NULL, %s)", (a["session"], a["user"], a["role"])),
         ("SELECT auth_enter_session(NULL, %s, %s, %s)", (a["user"], a["firm"], a["role"])),
         ("SELECT auth_enter_session(%s, %s, %s, NULL)", (a["session"], a["user"], a["firm"])),
-        ("SELECT auth_enter_password(%s, NULL, 'r', NULL, NULL)", (user,)),
+        ("SELECT * FROM auth_enter_password(%s, %s, %s, NULL, 'r', NULL, NULL)", (user, "nulls", attempt)),
         ("SELECT * FROM auth_enter_refresh(NULL, 'r', NULL, NULL)", None),
     ]
     for sql, params in calls:
