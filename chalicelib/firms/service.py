@@ -160,9 +160,10 @@ def refresh(ctx: RequestContext, refresh_token: str) -> Tokens:
     """Rotate a refresh token. A used token presented again revokes its whole chain (it was stolen).
 
     PostgreSQL finds the token's session by its hash and checks it (auth_enter_refresh, migration 0018: live, not
-    idle, the user active, two-factor on if the firm requires it); only then does the transaction enter the firm. A used token's chain is revoked and
-    audited by the same function. Access tokens end with their session: every transaction shows it to
-    auth_enter_session, so a revoked chain or a changed user stops working at once."""
+    idle, the user active, two-factor on if the firm requires it, else the chain is revoked and audited); only then
+    does the transaction enter the firm. A used token's chain is revoked and audited by the same function. Access
+    tokens end with their session: every transaction shows it to auth_enter_session, so a revoked chain or a
+    changed user stops working at once."""
     token_hash = auth.sha256(refresh_token)
     with db.lookup(ctx) as tx:  # a reused token's revocation commits even though the answer is a 401
         session = core_store.enter_with_refresh_token(tx, token_hash, ctx.request_id, ctx.ip, ctx.user_agent)

@@ -7,11 +7,11 @@ Chalice makes for the route; a Request object per thread, since a Chalice app ho
 
 What is counted is what matters: every argon2 computation with the account's salt and parameters
 (`auth.encode_with_setting`, whose result PostgreSQL compares with the hash: the app never holds it, migration
-0018), in every process (shared counter), and independently the database's own record of the checks (one auth.login_failed
-event per failed check, one auth.login per success). A lock window may see at most 5 of them. The code before the
-atomic reservation read the lock, checked the password, then recorded the failure, so requests that read "not
-locked" before the first failure was recorded all checked their password: 8 to 24 checks here, and a success mixed
-in reset the counter after the lock was set.
+0018), in every process (shared counter), and independently the database's own record of the checks (one
+auth.login_failed event per failed check, one auth.login per success). A lock window may see at most 5 of them.
+The code before the atomic reservation read the lock, checked the password, then recorded the failure, so
+requests that read "not locked" before the first failure was recorded all checked their password: 8 to 24 checks
+here, and a success mixed in reset the counter after the lock was set.
 """
 from __future__ import annotations
 
