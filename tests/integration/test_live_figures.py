@@ -258,12 +258,17 @@ def test_the_frequent_job_does_nothing_when_no_write_is_marked(client, fresh_fir
     assert _run()["refreshed"] is False and len(calls) == len(VIEWS)
 
 
-def _app_connection(firm_id: Any) -> psycopg.Connection:
-    """The app role's own connection, in a transaction for the firm (as a request's), left open by the caller."""
+def _app_connection(firm: Any) -> psycopg.Connection:
+    """The app role's own connection, in a transaction that has entered the firm as a request's does (its
+    adviser's session, verified by auth_enter_session: migration 0018), left open by the caller."""
+    import jwt
+
     from chalicelib.core import config
 
+    claims = jwt.decode(firm.tokens["adviser"], options={"verify_signature": False})
     conn = psycopg.connect(config.app_database_url(), autocommit=False)
-    conn.execute("SELECT set_config('app.firm_id', %s, true)", (str(firm_id),))
+    assert conn.execute("SELECT auth_enter_session(%s, %s, %s, %s)",
+                        (claims["sid"], claims["sub"], claims["firm"], claims["role"])).fetchone()[0]
     return conn
 
 
@@ -283,7 +288,7 @@ def test_a_write_that_commits_while_a_refresh_runs_keeps_the_dashboard_stale(cli
     assert _get(client, "/v1/dashboard", h)["funds_under_management"] == "100.00"
 
     book.value(pf, "2023-01-31", "200.00")  # committed before the run: seen by it
-    racing = _app_connection(fresh_firm.id)  # begun before the run, committed during it
+    racing = _app_connection(fresh_firm)  # begun before the run, committed during it
     racing.execute("INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value) "
                    "VALUES (%s, %s, '2023-02-28', 300)", (fresh_firm.id, pf))
     [racing_mark] = racing.execute("SELECT id FROM dashboard_writes WHERE xid = pg_current_xact_id()").fetchall()
@@ -328,7 +333,7 @@ def test_concurrent_writers_of_one_firm_do_not_wait_for_each_other(client, fresh
     h = fresh_firm.auth("adviser")
     first, _ = _household(client, h, "One")
     second, _ = _household(client, h, "Two")
-    a, b = _app_connection(fresh_firm.id), _app_connection(fresh_firm.id)
+    a, b = _app_connection(fresh_firm), _app_connection(fresh_firm)
     try:
         a.execute("UPDATE client_groups SET name = 'One A' WHERE id = %s", (first["id"],))
         b.execute("SET LOCAL lock_timeout = '2s'")  # would raise LockNotAvailable if it had to wait

@@ -208,12 +208,18 @@ def firm_irr_figures(tx: db.Tx) -> list[dict[str, Any]]:
 
 
 def store_firm_irrs(firm_ids: list[UUID], as_of: Any) -> dict[str, Any]:
-    """Compute and store the firm IRR of each firm (the refresh jobs, after refreshing the views; owner role, one
-    transaction per firm with the firm as the context). `as_of`: when the refresh read the marks it clears."""
+    """Compute and store the firm IRR of each firm (the refresh jobs, after refreshing the views). Each firm's is
+    computed in the system context of that firm (the owner's connection acting as the app role, under the same
+    policies: migration 0018); the app role only reads firm_irrs, so the owner writes them all, in one
+    transaction. `as_of`: when the refresh read the marks it clears."""
+    figures = {}
     for firm_id in firm_ids:
-        with db.transaction(RequestContext.system(firm_id), kind="owner") as tx:
+        with db.transaction(RequestContext.system(firm_id)) as tx:
             store.no_statement_timeout(tx)  # a large firm's book is more than a request's worth
-            store.write_firm_irrs(tx, firm_irr_figures(tx), as_of)
+            figures[firm_id] = firm_irr_figures(tx)
+    with db.owner_connection() as conn, conn.transaction():
+        for firm_id, rows in figures.items():
+            store.write_firm_irrs(conn, firm_id, rows, as_of)
     return {"firms": len(firm_ids)}
 
 

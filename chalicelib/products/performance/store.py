@@ -222,15 +222,15 @@ def no_statement_timeout(tx: Tx) -> None:
     tx.execute("SET LOCAL statement_timeout = 0")
 
 
-def write_firm_irrs(tx: Tx, rows: list[dict[str, Any]], as_of: Any) -> int:
-    """Store the transaction's firm's IRR, one row per method (irr, method, reason, from, to)."""
-    return tx.execute(
+def write_firm_irrs(conn: Any, firm_id: UUID, rows: list[dict[str, Any]], as_of: Any) -> int:
+    """Store a firm's IRR, one row per method (irr, method, reason, from, to); the owner's connection."""
+    return conn.execute(
         "INSERT INTO firm_irrs AS f (firm_id, method, irr, reason, from_date, to_date, as_of) "
-        "SELECT current_firm_id(), u.m, u.r, u.why, u.f, u.t, %s "
+        "SELECT %s, u.m, u.r, u.why, u.f, u.t, %s "
         "FROM unnest(%s::text[], %s::numeric[], %s::text[], %s::date[], %s::date[]) AS u(m, r, why, f, t) "
         "ON CONFLICT (firm_id, method) DO UPDATE SET irr = EXCLUDED.irr, reason = EXCLUDED.reason, "
         "from_date = EXCLUDED.from_date, to_date = EXCLUDED.to_date, as_of = EXCLUDED.as_of",
-        (as_of, [r["method"] for r in rows], [r["irr"] for r in rows], [r["reason"] for r in rows],
+        (firm_id, as_of, [r["method"] for r in rows], [r["irr"] for r in rows], [r["reason"] for r in rows],
          [r["from"] for r in rows], [r["to"] for r in rows])).rowcount
 
 
