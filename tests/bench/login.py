@@ -1,13 +1,15 @@
 """The login figure: a login's p95 with the atomic lockout over the login as it was before it, in the same run.
 
 Today's login (`chalicelib.firms.service.login`) reserves the password check in its own committed transaction
-(`auth_login_begin`: one INSERT ... ON CONFLICT on the pair's row), checks the password, then records the outcome
-(`auth_login_outcome`) with the new session and the audit event. The baseline is the sequence the login had
-before the reservation (commit f9f9f52, `firms/service.py` `login`), rebuilt step for step below on today's
+(`auth_login_begin`: one INSERT ... ON CONFLICT on the pair's row, which gives the hash's salt), computes argon2,
+then has PostgreSQL compare it and settle the outcome (`auth_enter_password`), writing the new session and the
+audit event in the firm so entered. The baseline is the sequence the login had before the reservation under the
+same verified tenancy (the tenancy change's `firms/service.py` `login`), rebuilt step for step below on today's
 primitives (the same pool, `db.lookup`, `db.transaction`, session insert, token and audit event): read the user
-and its lock (`auth_user_by_email`), check the password, record the result (the old `UPDATE users` statements,
-verbatim). Rebuilt rather than imported from git so that both run in one process against one schema with the same
-connection, tenancy and session code: only the lockout differs, which is what the figure is about.
+and its lock (`auth_user_by_email`), compute argon2, compare and record the result in PostgreSQL (that change's
+`auth_enter_password`, verbatim, installed under another name in the bench's database). Rebuilt rather than
+imported from git so that both run in one process against one schema with the same connection, tenancy and
+session code: only the lockout differs, which is what the figure is about.
 
 Both run as service calls (the HTTP pipeline in front of them is the same for both), interleaved in rounds whose
 order alternates, for a right password (the headline: what every user pays) and a wrong one (the counters'
@@ -36,11 +38,63 @@ class LoginResult:
         return pct(self.samples[f"new_{outcome}"], p) / pct(self.samples[f"old_{outcome}"], p)
 
 
+# The password comparison the login had before the reservation (migration 0018 as it was before the lockout joined
+# it): compare in PostgreSQL, count a failure on the user's row, the fifth in a row locking the account. Installed
+# under its own name in the bench's database only, for previous_login.
+_PREVIOUS_ENTER = """
+CREATE OR REPLACE FUNCTION bench_previous_enter_password(p_user uuid, p_encoded text, p_request_id text, p_ip text,
+                                                         p_user_agent text)
+    RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$
+DECLARE
+    u record;
+    failures integer;
+    locked timestamptz;
+BEGIN
+    SELECT x.id, x.firm_id, x.password_hash, x.active, x.failed_logins, x.locked_until
+    INTO u FROM users x WHERE x.id = p_user FOR UPDATE;
+    IF NOT FOUND OR NOT u.active OR (u.locked_until IS NOT NULL AND u.locked_until > now()) THEN
+        RETURN 'refused';
+    END IF;
+    IF p_encoded IS NOT NULL
+       AND sha256(convert_to(u.password_hash, 'UTF8')) IS NOT DISTINCT FROM sha256(convert_to(p_encoded, 'UTF8')) THEN
+        UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = now() WHERE id = u.id;
+        PERFORM auth_enter(u.firm_id, 'user', u.id);
+        RETURN 'ok';
+    END IF;
+    failures := CASE WHEN u.failed_logins + 1 >= 5 THEN 0 ELSE u.failed_logins + 1 END;
+    locked := CASE WHEN u.failed_logins + 1 >= 5 THEN now() + interval '30 minutes' ELSE u.locked_until END;
+    UPDATE users SET failed_logins = failures, locked_until = locked WHERE id = u.id;
+    INSERT INTO audit_events (firm_id, actor_type, actor_id, action, resource_type, resource_id, before, after,
+                              changed_fields, request_id, ip, user_agent)
+    VALUES (u.firm_id, 'user', u.id, 'auth.login_failed', 'user', u.id::text,
+            jsonb_build_object('failed_logins', u.failed_logins),
+            jsonb_build_object('failed_logins', failures, 'locked_until', locked),
+            ARRAY(SELECT f FROM unnest(ARRAY['failed_logins', 'locked_until']) AS f
+                  WHERE (f = 'failed_logins' AND failures IS DISTINCT FROM u.failed_logins)
+                     OR (f = 'locked_until' AND locked IS NOT NULL)),
+            p_request_id, p_ip, p_user_agent);
+    RETURN 'wrong';
+END $$;
+"""
+
+
+def install_previous() -> None:
+    from chalicelib.core import config, db
+
+    with db.owner_connection() as conn:
+        conn.execute(_PREVIOUS_ENTER)
+        conn.execute(f"GRANT EXECUTE ON FUNCTION bench_previous_enter_password(uuid, text, text, text, text) "
+                     f"TO {config.APP_ROLE}")
+
+
 def previous_login(ctx: Any, email: str, password: str) -> Any:
-    """The login before the atomic reservation, step for step (its statements verbatim): read the user and the
-    lock, check the password, then record the failure or the success in a second transaction."""
+    """The login before the atomic reservation, step for step (its statements verbatim): read the user, its lock
+    and the hash's salt, compute argon2, have PostgreSQL compare it and record a failure (or enter the firm), then
+    write the session in the firm so entered."""
     from chalicelib.core import audit, auth, db, errors
-    from chalicelib.firms import service
+    from chalicelib.firms import service, store
 
     email = email.lower()
     with db.lookup(ctx) as tx:
@@ -48,26 +102,24 @@ def previous_login(ctx: Any, email: str, password: str) -> Any:
     if found is None:
         auth.burn_password_check(password)
         raise errors.Unauthorized("bad login")
-    user_ctx = service.acting_as(ctx, found["firm_id"], found["id"], found["role"])
     locked = found["locked_until"] is not None and found["locked_until"] > datetime.now(UTC)
     if locked or not found["active"]:
         auth.burn_password_check(password)
         raise errors.Unauthorized("bad login")
-    if not auth.verify_password(found["password_hash"], password):
-        with db.transaction(user_ctx) as tx:
-            after = tx.one(
-                "UPDATE users SET failed_logins = CASE WHEN failed_logins + 1 >= %(max)s THEN 0 "
-                "ELSE failed_logins + 1 END, locked_until = CASE WHEN failed_logins + 1 >= %(max)s "
-                "THEN now() + make_interval(mins => %(mins)s) ELSE locked_until END WHERE id = %(id)s "
-                "RETURNING failed_logins, locked_until", {"max": 5, "mins": 30, "id": found["id"]})
-            audit.record(tx, "auth.login_failed", "user", found["id"],
-                         {"failed_logins": found["failed_logins"]}, dict(after))
+    encoded = auth.encode_with_setting(found["password_setting"], password)
+    tokens = None
+    with db.lookup(ctx) as tx:
+        outcome = tx.one("SELECT bench_previous_enter_password(%s, %s, %s, %s, %s) AS outcome",
+                         (found["id"], encoded, ctx.request_id, ctx.ip, ctx.user_agent))["outcome"]
+        if outcome == "ok":
+            tx.entered = found["firm_id"]
+            with db.transaction(service.acting_as(ctx, found["firm_id"], found["id"], found["role"])) as tx:
+                ended = store.end_oldest_sessions(tx, found["id"], service.MAX_SESSIONS - 1)
+                tokens = service._new_session(tx, found["id"], found["firm_id"], found["role"], uuid.uuid4())
+                audit.record(tx, "auth.login", "user", found["id"], None,
+                             {"sessions_ended": [str(c) for c in ended]} if ended else None)
+    if tokens is None:
         raise errors.Unauthorized("bad login")
-    with db.transaction(user_ctx) as tx:
-        tx.execute("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = now() WHERE id = %s",
-                   (found["id"],))
-        tokens = service._new_session(tx, found["id"], found["firm_id"], found["role"], uuid.uuid4())
-        audit.record(tx, "auth.login", "user", found["id"], None, None)
     return tokens
 
 
@@ -86,6 +138,7 @@ def measure(*, rounds: int = 20, per_round: int = 10) -> LoginResult:
     from chalicelib.core.context import RequestContext
     from chalicelib.firms import service
 
+    install_previous()
     tag = uuid.uuid4().hex[:8]
     _firm, admin, _ = service.create_firm(f"Login bench {tag}", f"login-{tag}@bench-{tag}.co.uk", "Bench", PASSWORD)
     email, user_id = admin["email"], admin["id"]
