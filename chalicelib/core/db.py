@@ -214,8 +214,8 @@ def lookup(ctx: RequestContext) -> Iterator[Tx]:
     It enters no firm (a context lives as long as its transaction, so a new transaction has none and sees no
     tenant row): only the SECURITY DEFINER functions answer (auth_user_by_email, auth_login_begin and
     auth_challenge_begin, which reserve a check; auth_enter_password, auth_enter_challenge, auth_enter_refresh and
-    auth_enter_api_key, which enter the firm once the credential is verified; migration 0018). A `transaction(ctx)` opened inside it for the firm so entered joins it, for a write in the same round
-    trips.
+    auth_enter_api_key, which enter the firm once the credential is verified; migration 0018). A
+    `transaction(ctx)` opened inside it for the firm so entered joins it, for a write in the same round trips.
     """
     if _current.get() is not None:
         raise RuntimeError("a lookup runs before any transaction, never inside one")
