@@ -129,17 +129,53 @@ def _parse_body(request: Any, model: type[BaseModel], limit: int | None = None) 
     ctype = (_header(request, "content-type") or "").split(";")[0].strip().lower()
     if ctype != "application/json" and not ctype.endswith("+json"):
         raise errors.UnsupportedMediaType("Send the body as application/json")
-    try:
-        data = json.loads(raw) if raw else None
-    except (ValueError, UnicodeDecodeError):
-        raise errors.BadRequest("The body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise errors.BadRequest("The body must be a JSON object")
+    data = _json_object(raw)
     _refuse_nul(data, "")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise errors.from_pydantic(exc, "body") from None
+
+
+# No request body of this API nests deeper than a few levels; a deep one is an attack on the parser's recursion.
+MAX_BODY_DEPTH = 32
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object: UTF-8 only (no byte-order mark, no UTF-16 or UTF-32, which json.loads would
+    otherwise detect and accept from bytes), nested at most MAX_BODY_DEPTH deep; else a 400."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise errors.BadRequest("The body must be UTF-8 JSON without a byte-order mark")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise errors.BadRequest("The body must be UTF-8 JSON") from None
+    try:
+        data = json.loads(text) if text else None
+    except RecursionError:
+        raise errors.BadRequest(f"The body nests deeper than {MAX_BODY_DEPTH} levels") from None
+    except ValueError:
+        raise errors.BadRequest("The body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise errors.BadRequest("The body must be a JSON object")
+    if _depth(data) > MAX_BODY_DEPTH:
+        raise errors.BadRequest(f"The body nests deeper than {MAX_BODY_DEPTH} levels")
+    return data
+
+
+def _depth(value: Any) -> int:
+    """How deep objects and arrays nest in a parsed JSON value (without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_BODY_DEPTH:
+            return deepest
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _refuse_nul(value: Any, path: str) -> None:

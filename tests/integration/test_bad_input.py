@@ -1365,3 +1365,31 @@ def test_fuzz_create_client_group(client: Any, fresh_firm: Firm, body: dict[str,
 @given(body=_bodies(OWNER_FIELDS, OWNER_REQUIRED))
 def test_fuzz_create_product_owner(client: Any, fresh_firm: Firm, body: dict[str, Any]) -> None:
     _fuzz_one(client, fresh_firm, "/v1/product-owners", "product_owners", body)
+
+
+@pytest.mark.parametrize("path", ["/v1/auth/login", "/v1/auth/refresh"])
+def test_deeply_nested_bodies_are_refused_without_logging_in(client: Any, path: str) -> None:
+    """About 1,000 levels of nesting in 2 KB used to reach Python's recursion limit in body parsing: a 500 with a
+    stack trace, before any authentication. Any depth past the limit is a 400 now, however deep."""
+    for depth in (33, 1_000, 100_000):
+        for body in ('{"email": ' + "[" * depth + "]" * depth + "}", '{"a":' * depth + "1" + "}" * depth):
+            resp = send(client, "POST", path, {"Content-Type": "application/json"}, body)
+            if len(body) > 16_384 and resp.status_code == 413:  # over the body limit: refused before parsing
+                assert_problem(resp, 413)
+            else:
+                assert_problem(resp, 400, detail="nests deeper")
+    # At the limit it is an ordinary body, refused (or not) for what it says.
+    shallow = '{"email": ' + "[" * 31 + "]" * 31 + "}"
+    assert send(client, "POST", path, {"Content-Type": "application/json"}, shallow).status_code in (401, 422)
+
+
+@pytest.mark.parametrize("body", [
+    b"\xef\xbb\xbf" + json.dumps({"email": "a@example.com", "password": "x"}).encode(),  # UTF-8 with a BOM
+    json.dumps({"email": "a@example.com", "password": "x"}).encode("utf-16"),  # UTF-16 with its BOM
+    json.dumps({"email": "a@example.com", "password": "x"}).encode("utf-16-le"),  # UTF-16, no BOM
+    json.dumps({"email": "a@example.com", "password": "x"}).encode("utf-32"),
+    '{"email": "caf\u00e9@example.com", "password": "x"}'.encode("latin-1"),  # not UTF-8
+])
+def test_bodies_are_utf8_json_only(client: Any, body: bytes) -> None:
+    resp = send(client, "POST", "/v1/auth/login", {"Content-Type": "application/json"}, body)
+    assert_problem(resp, 400)
