@@ -56,32 +56,23 @@ def _ok(flag: bool) -> str:
     return "**pass**" if flag else "**FAIL**"
 
 
+# The parts beyond the foundation figures, in report order: the Run field and the module with its verdicts() and
+# render() (imported only when the part ran).
+_PART_MODULES = (("products", "products_report"), ("overview", "overview"), ("tenancy", "tenancy"),
+                 ("live", "live"), ("fum", "fum"), ("login", "login"))
+
+
+def _parts(run: Run) -> list[tuple[Any, Any]]:
+    import importlib
+
+    return [(getattr(run, field_name), importlib.import_module(f"tests.bench.{module}"))
+            for field_name, module in _PART_MODULES if getattr(run, field_name) is not None]
+
+
 def verdicts(run: Run) -> list[tuple[str, str, str, bool]]:
     out = _foundation_verdicts(run) if run.overhead is not None else []
-    if run.products is not None:
-        from tests.bench import products_report
-
-        out += products_report.verdicts(run.products)
-    if run.overview is not None:
-        from tests.bench import overview
-
-        out += overview.verdicts(run.overview)
-    if run.tenancy is not None:
-        from tests.bench import tenancy
-
-        out += tenancy.verdicts(run.tenancy)
-    if run.live is not None:
-        from tests.bench import live
-
-        out += live.verdicts(run.live)
-    if run.fum is not None:
-        from tests.bench import fum
-
-        out += fum.verdicts(run.fum)
-    if run.login is not None:
-        from tests.bench import login
-
-        out += login.verdicts(run.login)
+    for part, module in _parts(run):
+        out += module.verdicts(part)
     return out
 
 
@@ -111,30 +102,8 @@ def render(run: Run) -> str:
     _header(run, w)
     if run.overhead is not None:
         _foundation(run, w)
-    if run.products is not None:
-        from tests.bench import products_report
-
-        out += products_report.render(run.products)
-    if run.overview is not None:
-        from tests.bench import overview
-
-        out += overview.render(run.overview)
-    if run.tenancy is not None:
-        from tests.bench import tenancy
-
-        out += tenancy.render(run.tenancy)
-    if run.live is not None:
-        from tests.bench import live
-
-        out += live.render(run.live)
-    if run.fum is not None:
-        from tests.bench import fum
-
-        out += fum.render(run.fum)
-    if run.login is not None:
-        from tests.bench import login
-
-        out += login.render(run.login)
+    for part, module in _parts(run):
+        out += module.render(part)
     _method_notes(run, w)
     return "\n".join(out)
 
