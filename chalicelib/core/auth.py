@@ -117,14 +117,13 @@ def new_refresh_token() -> tuple[str, bytes]:
 # --- access tokens ---
 
 def _jwt_secret() -> str:
-    s = config.settings()
-    if s.jwt_secret:
-        return s.jwt_secret
-    if s.jwt_secret_arn:
-        from chalicelib.core.secrets import get_secret
+    from chalicelib.core.secrets import setting_or_secret
 
-        return get_secret(s.jwt_secret_arn)
-    raise ServiceUnavailable("The service is not configured to issue tokens (JWT_SECRET)")
+    s = config.settings()
+    secret = setting_or_secret(s.jwt_secret, s.jwt_secret_arn)
+    if secret is None:
+        raise ServiceUnavailable("The service is not configured to issue tokens (JWT_SECRET)")
+    return secret
 
 
 def issue_access_token(*, user_id: UUID, firm_id: UUID, role: str, session_id: UUID) -> tuple[str, int]:

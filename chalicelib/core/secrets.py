@@ -21,6 +21,14 @@ def get_secret(arn: str, *, refresh: bool = False) -> str:
     return value
 
 
+def setting_or_secret(value: str | None, arn: str | None) -> str | None:
+    """A key given directly in the environment (local runs, tests), else the secret its ARN names (AWS), else
+    None: the caller says what is missing."""
+    if value:
+        return value
+    return get_secret(arn) if arn else None
+
+
 def forget(arn: str | None) -> None:
     """Drop a cached secret (called when the database refuses its credentials: they were rotated)."""
     if arn:

@@ -81,14 +81,13 @@ def matching_step(secret: str, code: str, *, after_step: int | None, at: float |
 # --- secrets at rest -------------------------------------------------------------------------------------------------
 
 def _key_material() -> str:
-    s = config.settings()
-    if s.totp_key:
-        return s.totp_key
-    if s.totp_key_arn:
-        from chalicelib.core.secrets import get_secret
+    from chalicelib.core.secrets import setting_or_secret
 
-        return get_secret(s.totp_key_arn)
-    raise ServiceUnavailable("The service is not configured for two-factor authentication (TOTP_KEY)")
+    s = config.settings()
+    key = setting_or_secret(s.totp_key, s.totp_key_arn)
+    if key is None:
+        raise ServiceUnavailable("The service is not configured for two-factor authentication (TOTP_KEY)")
+    return key
 
 
 @lru_cache(maxsize=4)
