@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import random
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -183,29 +182,10 @@ def _event(group: UUID, headers: dict[str, str], method: str) -> dict[str, Any]:
 
 def statements_sent(call: Callable[[], Any]) -> list[str]:
     """The statements `call` sends on the pool's one connection (DB_POOL_MAX=1), from libpq's protocol trace."""
-    from psycopg import pq
-
     from chalicelib.core import db
+    from tests.pgtrace import statements_sent as traced
 
-    pool = db.pool()
-    with tempfile.TemporaryFile("w+b") as f:
-        with pool.connection() as conn:
-            conn.pgconn.trace(f.fileno())
-            conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-        call()
-        with pool.connection() as conn:
-            conn.pgconn.untrace()
-        f.seek(0)
-        text = f.read().decode(errors="replace")
-    sent = []
-    for line in text.splitlines():
-        parts = line.split("\t")
-        if len(parts) > 3 and parts[0] == "F" and parts[2] in ("Query", "Parse"):
-            statement = parts[3].strip()
-            if parts[2] == "Parse" and statement.startswith('""'):  # the (unnamed) statement's name first
-                statement = statement[2:].strip()
-            sent.append(" ".join(statement.strip('"').split())[:40])
-    return sent
+    return traced(db.pool(), call)
 
 
 def _check_figures(app: Any, group: UUID, headers: dict[str, str], lctx: Any) -> int:

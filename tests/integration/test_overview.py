@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import calendar
 import random
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -34,6 +32,7 @@ from tests.integration.matrix_support import (
     expect_status,
     send,
 )
+from tests.pgtrace import statements_sent
 
 METHODS = ("kingston_monthly", "xirr")
 IRR_KEYS = ("irr", "from", "to", "reason")
@@ -542,28 +541,6 @@ def one_connection(monkeypatch: pytest.MonkeyPatch) -> Any:
     db.close_pools()
     yield db.pool()
     db.close_pools()
-
-
-def statements_sent(pool: Any, call: Callable[[], Any]) -> list[str]:
-    """The statements `call` sends on the pool's connection, from libpq's protocol trace: each simple Query and
-    each Parse (psycopg sends every parameterised statement as Parse/Bind/Execute; nothing is prepared)."""
-    from psycopg import pq
-
-    with tempfile.TemporaryFile("w+b") as f:
-        with pool.connection() as conn:
-            conn.pgconn.trace(f.fileno())
-            conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-        call()
-        with pool.connection() as conn:
-            conn.pgconn.untrace()
-        f.seek(0)
-        text = f.read().decode(errors="replace")
-    sent = []
-    for line in text.splitlines():
-        parts = line.split("\t")
-        if len(parts) > 3 and parts[0] == "F" and parts[2] in ("Query", "Parse"):
-            sent.append(parts[3][:60])
-    return sent
 
 
 def test_the_overview_is_a_fixed_number_of_statements(client: Any, firm: Firm, w: dict[str, str],
