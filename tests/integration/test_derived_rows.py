@@ -8,8 +8,6 @@ calls refresh_portfolio_valuations.
 from __future__ import annotations
 
 import random
-import threading
-import time
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
@@ -20,6 +18,7 @@ import psycopg
 import pytest
 
 from tests.conftest import Firm, make_firm, owner_sql
+from tests.integration.concurrency_support import second_writer_after_first
 from tests.integration.matrix_support import add_portfolio_fund, create_fund, create_household, create_product
 
 D = date.fromisoformat
@@ -285,45 +284,17 @@ def test_random_raw_writes_keep_the_portfolio_valuations(client: Any, w: dict[st
     assert len(stored(products)) >= 3  # and the products were not left trivially empty
 
 
-def _wait_until_blocked_or_done(thread: threading.Thread, timeout: float = 60) -> None:
-    """Until a session of this database waits on a lock, or the thread finished without waiting (bounded)."""
-    deadline = time.monotonic() + timeout
-    while thread.is_alive() and owner_sql("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = "
-                                          "current_database() AND cardinality(pg_blocking_pids(pid)) > 0")[0]["n"] < 1:
-        assert time.monotonic() < deadline, "the second writer neither waited nor finished"
-        time.sleep(0.01)
-
-
 def test_two_raw_writers_valuing_different_funds_on_one_date_make_its_valuation(client: Any,
                                                                                w: dict[str, str]) -> None:
     """Without the API's product lock, two transactions each value one of two funds on the same date. The trigger
     takes the product's lock, so the second waits for the first and its refresh sees the first's row: the date
     has its portfolio valuation (each alone would have found the date incomplete)."""
-    from chalicelib.core import db
-
     house = create_household(client, w)
     product = create_product(client, w, house, start_date="2021-01-01")["id"]
     pfs = [add_portfolio_fund(client, w, product, create_fund(client, w)["id"], start_date="2021-01-01")["id"]
            for _ in range(2)]
     insert = ("INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value) "
               "SELECT firm_id, id, '2021-12-31', %s FROM portfolio_funds WHERE id = %s")
-    with db.owner_connection(autocommit=False) as first, db.owner_connection(autocommit=False) as second:
-        first.execute(insert, ("100.00", pfs[0]))
-        outcome: dict[str, Any] = {}
-
-        def run() -> None:
-            try:
-                second.execute(insert, ("23.00", pfs[1]))
-                second.commit()
-                outcome["committed"] = True
-            except psycopg.Error as exc:
-                second.rollback()
-                outcome["error"] = exc
-
-        thread = threading.Thread(target=run)
-        thread.start()
-        _wait_until_blocked_or_done(thread)
-        first.commit()
-        thread.join(60)
+    outcome = second_writer_after_first(insert, ("100.00", pfs[0]), ("23.00", pfs[1]))
     assert outcome == {"committed": True}
     assert by_day(assert_in_step([product]), product) == {"2021-12-31": "123.00"}

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import json
 import random
-import threading
-import time
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-import psycopg
 import pytest
 
 from tests.conftest import Firm, make_firm, owner_sql
+from tests.integration.concurrency_support import second_writer_after_first
 from tests.integration.matrix_support import (
     Household,
     add_member,
@@ -201,43 +199,16 @@ def test_an_edit_that_moves_no_money_leaves_the_row_alone(client: Any, w: dict[s
     assert before == after and len(before) == 1
 
 
-def _wait_until_blocked_or_done(thread: threading.Thread, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while thread.is_alive() and owner_sql("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = "
-                                          "current_database() AND cardinality(pg_blocking_pids(pid)) > 0")[0]["n"] < 1:
-        assert time.monotonic() < deadline, "the second writer neither waited nor finished"
-        time.sleep(0.01)
-
-
 def test_two_writers_of_different_products_of_one_household_both_count(client: Any, w: dict[str, str]) -> None:
     """Two transactions each value a different product of the same household. The second waits on the household's
     row until the first commits, and its rewrite then sees the first's valuation: the household counts both (each
     alone would have summed without the other's)."""
-    from chalicelib.core import db
-
     house = create_household(client, w)
     products = [create_product(client, w, house, start_date="2021-01-01")["id"] for _ in range(2)]
     pfs = [add_portfolio_fund(client, w, p, create_fund(client, w)["id"], start_date="2021-01-01")["id"]
            for p in products]
     insert = ("INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value) "
               "SELECT firm_id, id, '2021-12-31', %s FROM portfolio_funds WHERE id = %s")
-    with db.owner_connection(autocommit=False) as first, db.owner_connection(autocommit=False) as second:
-        first.execute(insert, ("100.00", pfs[0]))
-        outcome: dict[str, Any] = {}
-
-        def run() -> None:
-            try:
-                second.execute(insert, ("23.00", pfs[1]))
-                second.commit()
-                outcome["committed"] = True
-            except psycopg.Error as exc:
-                second.rollback()
-                outcome["error"] = exc
-
-        thread = threading.Thread(target=run)
-        thread.start()
-        _wait_until_blocked_or_done(thread)
-        first.commit()
-        thread.join(60)
+    outcome = second_writer_after_first(insert, ("100.00", pfs[0]), ("23.00", pfs[1]))
     assert outcome == {"committed": True}
     assert assert_in_step([house.group_id]) == {house.group_id: (Decimal("123.00"), 2, date(2021, 12, 31))}
