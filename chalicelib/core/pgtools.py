@@ -92,3 +92,25 @@ def tool(name: str, at_least: int, *, why: str) -> Tool:
     raise ToolError(f"{name} must be version {at_least} or newer to work with {why}, but only {found} was found "
                     f"(in {where}): an older {name} cannot do it. Install the PostgreSQL {at_least} client programs "
                     f"or newer and put them first on PATH (or name their directory in PG_BIN_DIR)")
+
+
+def connection_args(url: str) -> tuple[str, dict[str, str]]:
+    """A libpq connection string for a client program's --dbname, without the password, and the environment to run
+    it in (the password as PGPASSWORD: not on a command line, where other users of the machine could read it)."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(url)
+    env = dict(os.environ)
+    password = params.pop("password", None)
+    if password:
+        env["PGPASSWORD"] = str(password)
+    return make_conninfo(**params), env
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server and role as `url`, another database."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(url)
+    params["dbname"] = name
+    return make_conninfo(**params)

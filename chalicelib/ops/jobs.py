@@ -8,6 +8,7 @@ Jobs run as the owner role: they do maintenance across all firms.
 """
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import importlib
 import logging
@@ -65,7 +66,21 @@ JOBS: dict[str, Job] = {job.name: job for job in (
     Job("refresh-stale-views", "rate(1 minute)",
         "When a write is not in the dashboard's views yet: refreshes them and the IRR of the firms written to",
         "chalicelib.ops.refresh_views:refresh_stale_views", lock="refresh-views"),
+    Job("backup", "cron(0 2 * * ? *)",
+        "pg_dump -Fc of the database into the backup store with its manifest, then rotation (7 daily, 4 weekly, "
+        "12 monthly)", "chalicelib.ops.backups.service:backup_job", lock="backups"),
+    Job("verify-backup", "cron(30 2 * * ? *)",
+        "Restores the newest unverified backup into a scratch database and checks it; alerts when a verification "
+        "fails or no backup has passed one for a day", "chalicelib.ops.backups.service:verify_backup_job",
+        lock="backups"),
 )}
+
+_current: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("wealthdesk_job", default=None)
+
+
+def current_run() -> tuple[str, str] | None:
+    """(job name, trigger) of the job run the caller is part of; None outside run_job."""
+    return _current.get()
 
 
 def _lock_key(name: str) -> int:
@@ -88,8 +103,9 @@ class RunResult:
                                  "figures": self.figures, "error": self.error}))
 
 
-def run_job(name: str, trigger: str = "schedule") -> RunResult:
-    """Run one job now. Raises KeyError for an unknown job; a failing job is recorded and re-raised."""
+def run_job(name: str, trigger: str = "schedule", **params: Any) -> RunResult:
+    """Run one job now. Raises KeyError for an unknown job; a failing job is recorded and re-raised. `params` go to
+    the job's function (a run by hand may name what to work on: `verify-backup` a backup's id)."""
     from chalicelib.ops import store
 
     job_ = JOBS[name]
@@ -103,8 +119,9 @@ def run_job(name: str, trigger: str = "schedule") -> RunResult:
             return RunResult(run_id, name, "skipped", figures, None)
         try:
             run_id = store.start_run(conn, name, trigger)
+            token = _current.set((name, trigger))
             try:
-                figures = run(conn) or {}
+                figures = run(conn, **params) or {}
             except Exception as exc:
                 if conn.info.transaction_status != 0:  # leave any failed transaction before recording
                     conn.rollback()
@@ -112,6 +129,8 @@ def run_job(name: str, trigger: str = "schedule") -> RunResult:
                 store.finish_run(conn, run_id, error=error)
                 log.error(dumps({"level": "error", "msg": "job failed", "job": name, "error": error}))
                 raise
+            finally:
+                _current.reset(token)
             store.finish_run(conn, run_id, figures=figures)
             log.info(dumps({"level": "info", "msg": "job succeeded", "job": name, "figures": figures}))
             return RunResult(run_id, name, "succeeded", figures, None)
