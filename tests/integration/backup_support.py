@@ -61,7 +61,8 @@ def sns_topic(monkeypatch: Any) -> Iterator[Any]:
             from moto.sns.models import sns_backends
 
             topic = sns_backends[DEFAULT_ACCOUNT_ID][REGION].topics[arn]
-            return [{"message": m[1], "subject": m[2], "attributes": m[3]} for m in topic.sent_notifications]
+            return [{"message": m[1], "subject": m[2], "kind": (m[3] or {}).get("kind", {}).get("Value")}
+                    for m in topic.sent_notifications]
 
         yield sent
 

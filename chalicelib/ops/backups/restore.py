@@ -4,9 +4,10 @@ It needs the backup store and the target database only, never the database the b
 the one that was lost): the backup is found in the store by its id, through its manifest. The dump is checked
 against the manifest (size and SHA-256) before anything is written. A database that holds anything (a table, a
 function, an extension, a schema) is only restored over with `force` and the database's name typed back by the
-operator (`confirm`); then pg_restore runs with --clean --if-exists (the backup's objects are dropped and made
-again; objects the backup does not have are left alone). Afterwards every table's rows are counted against the
-manifest and the database is analysed.
+operator (`confirm`); then everything the connecting role owns in it is dropped first (DROP OWNED BY), so that the
+database ends up as the backup was, not a mixture (pg_restore --clean cannot drop a partitioned table's inherited
+constraints). Connect as the role that owns the schema (wealthdesk_owner), not a superuser. Afterwards every table's
+rows are counted against the manifest and the database is analysed.
 """
 from __future__ import annotations
 
@@ -78,28 +79,36 @@ def restore(backup_id: UUID, into_url: str, *, store_url: str | None = None, for
         with psycopg.connect(into_url, autocommit=True, row_factory=dict_row) as target:
             facts = store_.server_facts(target)
             present = store_.user_objects(target)
-        dump_major = int(str(manifest.get("pg_dump_version", "0")).split(".")[0] or 0)
-        pg_restore = pgtools.tool("pg_restore", max(server_major(facts), dump_major),
-                                  why=f"the server (PostgreSQL {facts['version']}) and a dump made by pg_dump "
-                                      f"{manifest.get('pg_dump_version')}")
-        if present:
-            shown = ", ".join(present[:5]) + (f" and {len(present) - 5} more" if len(present) > 5 else "")
-            if not force:
-                raise RestoreError(f"the database {facts['database']} is not empty ({shown}): nothing was restored. "
-                                   "Restore into an empty database, or pass --force to restore over this one")
-            if confirm is None or not confirm(facts["database"]):
-                raise RestoreError(f"restoring over {facts['database']} was not confirmed: nothing was restored")
-        entries = toc_entries(pg_restore, path)
+            dump_major = int(str(manifest.get("pg_dump_version", "0")).split(".")[0] or 0)
+            pg_restore = pgtools.tool("pg_restore", max(server_major(facts), dump_major),
+                                      why=f"the server (PostgreSQL {facts['version']}) and a dump made by pg_dump "
+                                          f"{manifest.get('pg_dump_version')}")
+            entries = toc_entries(pg_restore, path)
+            if present:
+                shown = ", ".join(present[:5]) + (f" and {len(present) - 5} more" if len(present) > 5 else "")
+                if not force:
+                    raise RestoreError(f"the database {facts['database']} is not empty ({shown}): nothing was "
+                                       "restored. Restore into an empty database, or pass --force to restore over "
+                                       "this one")
+                if store_.is_superuser(target):
+                    raise RestoreError(f"restoring over {facts['database']} drops what the connecting role owns, "
+                                       f"and {facts['role']} is a superuser: connect as the role that owns the "
+                                       "schema (wealthdesk_owner). Nothing was restored")
+                if confirm is None or not confirm(facts["database"]):
+                    raise RestoreError(f"restoring over {facts['database']} was not confirmed: nothing was restored")
+                store_.drop_owned(target)
+                left = store_.user_objects(target)
+                if left:
+                    raise RestoreError(f"after dropping what {facts['role']} owns, {facts['database']} still holds "
+                                       f"{', '.join(left[:5])}: objects of other roles. Drop them (or restore into "
+                                       "an empty database); nothing was restored")
         try:
-            run_restore(pg_restore, path, into_url, entries=entries, clean=bool(present), progress=progress)
+            run_restore(pg_restore, path, into_url, entries=entries, progress=progress)
         except RuntimeError as exc:
             raise RestoreError(f"{exc}. The database {facts['database']} may now hold part of the backup") from None
         with psycopg.connect(into_url, autocommit=True, row_factory=dict_row) as target:
             counts = store_.row_counts(target, store_.dumped_tables(target))
-            expected = manifest.get("tables") or {}
-            if present:  # tables the backup does not have were left alone: only the backup's are compared
-                counts = {table: n for table, n in counts.items() if table in expected}
-            mismatches = compare_counts(counts, expected)
+            mismatches = compare_counts(counts, manifest.get("tables") or {})
             if mismatches:
                 raise RestoreError("the restored rows differ from the manifest: " + "; ".join(mismatches[:10]))
             store_.analyze(target)

@@ -178,9 +178,11 @@ class S3Store:
         from chalicelib.ops.backups.settings import backup_settings
 
         part = backup_settings().s3_part_size
-        # A stream of unknown length is cut into parts held in memory: at most 4 parts at once.
-        return TransferConfig(multipart_threshold=part, multipart_chunksize=part, max_concurrency=4,
-                              max_in_memory_upload_chunks=4)
+        config = TransferConfig(multipart_threshold=part, multipart_chunksize=part, max_concurrency=4)
+        # A stream of unknown length is cut into parts held in memory: at most 4 at once (s3transfer's setting,
+        # which boto3's constructor does not take).
+        config.max_in_memory_upload_chunks = 4
+        return config
 
     def _missing(self, exc: Exception) -> bool:
         code = getattr(exc, "response", {}).get("Error", {}).get("Code")

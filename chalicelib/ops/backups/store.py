@@ -288,6 +288,15 @@ def user_objects(conn: Any) -> list[str]:
     return [r["what"] for r in conn.execute(_USER_OBJECTS).fetchall()]
 
 
+def drop_owned(conn: Any) -> None:
+    """Everything the current role owns in this database goes (and the privileges granted to it here)."""
+    conn.execute("DROP OWNED BY CURRENT_USER CASCADE")
+
+
+def is_superuser(conn: Any) -> bool:
+    return conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()["rolsuper"]
+
+
 def analyze(conn: Any) -> None:
     conn.execute("ANALYZE")
 

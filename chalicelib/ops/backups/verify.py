@@ -109,7 +109,7 @@ def toc_entries(pg_restore: pgtools.Tool, path: Path) -> int:
     return sum(1 for line in result.stdout.splitlines() if line.strip() and not line.startswith(";"))
 
 
-def run_restore(pg_restore: pgtools.Tool, path: Path, url: str, *, entries: int | None, clean: bool = False,
+def run_restore(pg_restore: pgtools.Tool, path: Path, url: str, *, entries: int | None,
                 progress: Progress | None = None) -> None:
     """`pg_restore --exit-on-error` of the archive into the database at `url`; raises RuntimeError with pg_restore's
     last words. With a progress callback, pg_restore runs --verbose and each item it reports counts one."""
@@ -120,8 +120,6 @@ def run_restore(pg_restore: pgtools.Tool, path: Path, url: str, *, entries: int 
     # --enable-row-security: the materialized views are refreshed at the end of a restore by their owner, whom
     # forced row-level security subjects to its (maintenance) policies; with row security off that is refused.
     cmd = [pg_restore.path, "--exit-on-error", "--enable-row-security", "--no-password", "--dbname", dbname]
-    if clean:
-        cmd += ["--clean", "--if-exists"]
     if progress is not None:
         cmd.append("--verbose")
     cmd.append(str(path))
