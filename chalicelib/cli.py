@@ -466,8 +466,8 @@ def backups_command(limit: int, from_store: bool, as_json: bool) -> None:
 @click.option("--into", "into_url", required=True, help="The database to restore into (a PostgreSQL URL).")
 @click.option("--store", "store_url", default=None, help="The backup store (default: BACKUP_STORE).")
 @click.option("--force", is_flag=True,
-              help="Restore over a database that is not empty: what the connecting role owns in it is dropped "
-                   "first (asks for the database's name).")
+              help="Restore over a database that is not empty: everything in it is dropped first (asks for the "
+                   "database's name).")
 def restore_command(backup_id: str, into_url: str, store_url: str | None, force: bool) -> None:
     """Restore the backup BACKUP_ID into the database at --into: checked against its manifest first, then every
     table's rows counted against it. Needs only the backup store and the target database. A database that is not
@@ -482,8 +482,8 @@ def restore_command(backup_id: str, into_url: str, store_url: str | None, force:
         raise click.BadParameter("not a backup id (a UUID)", param_hint="BACKUP_ID") from None
 
     def confirm(database: str) -> bool:
-        click.echo(f"The database {database} is not empty: restoring over it first drops everything the "
-                   "connecting role owns in it (its tables and their data), then restores the backup.", err=True)
+        click.echo(f"The database {database} is not empty: restoring over it first drops everything in it (its "
+                   "tables and their data, views, functions, extensions), then restores the backup.", err=True)
         typed = click.prompt(f"Type the database's name ({database}) to restore over it", err=True,
                              default="", show_default=False)
         return typed == database

@@ -4,10 +4,10 @@ It needs the backup store and the target database only, never the database the b
 the one that was lost): the backup is found in the store by its id, through its manifest. The dump is checked
 against the manifest (size and SHA-256) before anything is written. A database that holds anything (a table, a
 function, an extension, a schema) is only restored over with `force` and the database's name typed back by the
-operator (`confirm`); then everything the connecting role owns in it is dropped first (DROP OWNED BY), so that the
-database ends up as the backup was, not a mixture (pg_restore --clean cannot drop a partitioned table's inherited
-constraints). Connect as the role that owns the schema (wealthdesk_owner), not a superuser. Afterwards every table's
-rows are counted against the manifest and the database is analysed.
+operator (`confirm`); then everything in it is dropped first (its extensions, schemas, tables, views, functions and
+types; not the database, its settings and privileges, or any role), in one transaction, so that the database ends up
+as the backup was, not a mixture (pg_restore --clean cannot drop a partitioned table's inherited constraints).
+Afterwards every table's rows are counted against the manifest and the database is analysed.
 """
 from __future__ import annotations
 
@@ -90,18 +90,17 @@ def restore(backup_id: UUID, into_url: str, *, store_url: str | None = None, for
                     raise RestoreError(f"the database {facts['database']} is not empty ({shown}): nothing was "
                                        "restored. Restore into an empty database, or pass --force to restore over "
                                        "this one")
-                if store_.is_superuser(target):
-                    raise RestoreError(f"restoring over {facts['database']} drops what the connecting role owns, "
-                                       f"and {facts['role']} is a superuser: connect as the role that owns the "
-                                       "schema (wealthdesk_owner). Nothing was restored")
                 if confirm is None or not confirm(facts["database"]):
                     raise RestoreError(f"restoring over {facts['database']} was not confirmed: nothing was restored")
-                store_.drop_owned(target)
+                try:
+                    store_.empty_database(target)
+                except psycopg.Error as exc:
+                    raise RestoreError(f"{facts['database']} could not be emptied ({exc}): nothing was dropped or "
+                                       "restored. Connect as a role that owns its objects") from None
                 left = store_.user_objects(target)
                 if left:
-                    raise RestoreError(f"after dropping what {facts['role']} owns, {facts['database']} still holds "
-                                       f"{', '.join(left[:5])}: objects of other roles. Drop them (or restore into "
-                                       "an empty database); nothing was restored")
+                    raise RestoreError(f"after emptying it, {facts['database']} still holds {', '.join(left[:5])}: "
+                                       "drop them, or restore into an empty database; nothing was restored")
         try:
             run_restore(pg_restore, path, into_url, entries=entries, progress=progress)
         except RuntimeError as exc:

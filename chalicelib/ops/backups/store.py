@@ -288,13 +288,48 @@ def user_objects(conn: Any) -> list[str]:
     return [r["what"] for r in conn.execute(_USER_OBJECTS).fetchall()]
 
 
-def drop_owned(conn: Any) -> None:
-    """Everything the current role owns in this database goes (and the privileges granted to it here)."""
-    conn.execute("DROP OWNED BY CURRENT_USER CASCADE")
+# Every object of the database's own schemas, in one transaction (all or nothing: an object the role may not drop
+# stops it): extensions but plpgsql, schemas but public, and public's relations, routines and types. Triggers,
+# policies, indexes, constraints and partitions go with their tables. The database itself, its settings and
+# privileges, and every role (and role membership) stay as they are; not DROP OWNED BY, which also revokes the
+# role's memberships in other roles.
+_EMPTY = r"""
+DO $$
+DECLARE
+    stmt text;
+    stmts text[];
+BEGIN
+    SELECT array_agg(format('DROP EXTENSION IF EXISTS %I CASCADE', extname)) INTO stmts
+      FROM pg_extension WHERE extname <> 'plpgsql';
+    FOREACH stmt IN ARRAY coalesce(stmts, '{}') LOOP EXECUTE stmt; END LOOP;
+    SELECT array_agg(format('DROP SCHEMA IF EXISTS %I CASCADE', nspname)) INTO stmts FROM pg_namespace
+     WHERE nspname NOT IN ('public', 'pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\_%';
+    FOREACH stmt IN ARRAY coalesce(stmts, '{}') LOOP EXECUTE stmt; END LOOP;
+    SELECT array_agg(format('DROP %s IF EXISTS public.%I CASCADE',
+                            CASE relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                                         WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, relname)) INTO stmts
+      FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p', 'v', 'm', 'f')
+       AND NOT relispartition;
+    FOREACH stmt IN ARRAY coalesce(stmts, '{}') LOOP EXECUTE stmt; END LOOP;
+    -- the sequences left: those of identity and serial columns went with their tables
+    SELECT array_agg(format('DROP SEQUENCE IF EXISTS public.%I CASCADE', relname)) INTO stmts
+      FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'S';
+    FOREACH stmt IN ARRAY coalesce(stmts, '{}') LOOP EXECUTE stmt; END LOOP;
+    SELECT array_agg(format('DROP %s IF EXISTS %s CASCADE',
+                            CASE prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END,
+                            oid::regprocedure)) INTO stmts
+      FROM pg_proc WHERE pronamespace = 'public'::regnamespace;
+    FOREACH stmt IN ARRAY coalesce(stmts, '{}') LOOP EXECUTE stmt; END LOOP;
+    SELECT array_agg(format('DROP %s IF EXISTS %s CASCADE', CASE typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END,
+                            oid::regtype)) INTO stmts
+      FROM pg_type WHERE typnamespace = 'public'::regnamespace AND typtype IN ('e', 'd', 'r', 'm')
+       AND typelem = 0;
+    FOREACH stmt IN ARRAY coalesce(stmts, '{}') LOOP EXECUTE stmt; END LOOP;
+END $$"""
 
 
-def is_superuser(conn: Any) -> bool:
-    return conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()["rolsuper"]
+def empty_database(conn: Any) -> None:
+    conn.execute(_EMPTY)
 
 
 def analyze(conn: Any) -> None:
