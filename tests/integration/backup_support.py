@@ -27,7 +27,8 @@ def verdicts(backup_id: Any) -> list[dict[str, Any]]:
 
 
 def scratch_databases() -> list[str]:
-    return [r["datname"] for r in owner_sql("SELECT datname FROM pg_database WHERE datname LIKE 'wealthdesk\\_verify\\_%'")]
+    rows = owner_sql("SELECT datname FROM pg_database WHERE datname LIKE 'wealthdesk\\_verify\\_%'")
+    return [r["datname"] for r in rows]
 
 
 def read_manifest(store_dir: Path, row: dict[str, Any]) -> dict[str, Any]:
@@ -90,3 +91,22 @@ def table_checksums(url: str, tables: list[str] | None = None) -> dict[str, tupl
                                        "'')) AS digest FROM {} t").format(order, table)).fetchone()
             result[name] = (row["n"], row["digest"])
         return result
+
+
+_PLATFORM_BACKUP: dict[str, str] = {}
+
+
+def platform_backup() -> str:
+    """The id of a backup record (made once per worker, with a verdict; no dump behind it: for the API's reads)."""
+    if "id" not in _PLATFORM_BACKUP:
+        manifest = {"id": None, "tables": {"public.firms": 2}, "migrations": ["0001_foundation"]}
+        row = owner_sql(
+            "INSERT INTO backups (id, status, started_at, finished_at, store, object_key, size_bytes, sha256, "
+            "manifest) VALUES (gen_random_uuid(), 'completed', now() - interval '1 hour', now() - interval '55 min', "
+            "'file:///nowhere', 'wealthdesk-api-read.dump', 1024, repeat('a', 64), %s) RETURNING id",
+            (json.dumps(manifest),))[0]
+        owner_sql("INSERT INTO backup_verifications (backup_id, trigger, finished_at, outcome, stage, figures) "
+                  "VALUES (%s, 'schedule', now() - interval '30 min', 'passed', 'done', '{\"tables\": 1}')",
+                  (row["id"],))
+        _PLATFORM_BACKUP["id"] = str(row["id"])
+    return _PLATFORM_BACKUP["id"]

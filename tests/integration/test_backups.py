@@ -178,10 +178,9 @@ def test_a_manifest_that_lies_about_a_row_count_fails_the_count(store_dir: Path,
     manifest = {**row["manifest"], "tables": {**row["manifest"]["tables"], "public.client_groups": actual + 1}}
     write_manifest(store_dir, row, manifest)
     owner_sql("UPDATE backups SET manifest = %s WHERE id = %s", (json.dumps(manifest), row["id"]))
-    verdict = _fails(row["id"], "row_counts",
-                     [f"public.client_groups: {actual} rows restored, the manifest says {actual + 1}"], alerting, firm_a)
-    assert verdict["figures"]["row_count_mismatches"] == [
-        f"public.client_groups: {actual} rows restored, the manifest says {actual + 1}"]
+    said = f"public.client_groups: {actual} rows restored, the manifest says {actual + 1}"
+    verdict = _fails(row["id"], "row_counts", [said], alerting, firm_a)
+    assert verdict["figures"]["row_count_mismatches"] == [said]
 
 
 def test_a_manifest_changed_in_the_store_alone_fails_the_fetch(store_dir: Path, alerting: Any,
@@ -500,3 +499,99 @@ def test_rotation_deletes_what_is_superseded_and_keeps_the_newest_verified(store
         assert not (store_dir / row["object_key"].replace(".dump", ".manifest.json")).exists()
     for backup_id in expected.keep:
         assert (store_dir / backup_row(backup_id)["object_key"]).exists()
+
+
+# --- the API (admins) and what the app role can reach ----------------------------------------------------------
+
+def _fake_backup(taken: datetime, verdict: str | None, status: str = "completed") -> str:
+    backup_id = uuid.uuid4()
+    owner_sql("INSERT INTO backups (id, status, started_at, finished_at, store, object_key, size_bytes, sha256, "
+              "manifest, deleted_at) VALUES (%s, %s, %s, %s, 'file:///nowhere', %s, 10, repeat('b', 64), %s, %s)",
+              (backup_id, status, taken, taken + timedelta(minutes=3), f"wealthdesk-{backup_id}.dump",
+               json.dumps({"id": str(backup_id), "tables": {"public.firms": 3}}),
+               taken + timedelta(days=1) if status == "deleted" else None))
+    if verdict is not None:
+        for outcome, minutes in (("failed", 10), (verdict, 20)):  # the latest verdict is the one shown
+            owner_sql("INSERT INTO backup_verifications (backup_id, trigger, started_at, finished_at, outcome, stage, "
+                      "reason, figures) VALUES (%s, 'schedule', %s, %s, %s, %s, %s, %s)",
+                      (backup_id, taken + timedelta(minutes=minutes - 5), taken + timedelta(minutes=minutes), outcome,
+                       "done" if outcome == "passed" else "checksum",
+                       None if outcome == "passed" else "the dump's SHA-256 differs",
+                       json.dumps({"seconds": {"fetch": 0.1}})))
+    return str(backup_id)
+
+
+def test_admins_of_every_firm_read_the_backups_and_their_verdicts(client: Any, firm_a: Firm, firm_b: Firm) -> None:
+    from tests.conftest import assert_problem
+    from tests.integration.matrix_support import assert_cursor_refused, b64_cursor
+
+    base = datetime(2031, 5, 1, 2, 0, tzinfo=UTC)  # newer than any other test's rows: first in the list
+    passed = _fake_backup(base + timedelta(days=2), "passed")
+    failed = _fake_backup(base + timedelta(days=1), "failed")
+    unverified = _fake_backup(base, None)
+    gone = _fake_backup(base - timedelta(days=1), "passed", status="deleted")
+    answer = client.http.get("/v1/ops/backups?limit=4", headers=firm_a.auth("admin"))
+    assert answer.status_code == 200, answer.body
+    items = answer.json_body["items"]
+    assert [i["id"] for i in items] == [passed, failed, unverified, gone]
+    assert (items[0]["verdict"], items[0]["verdict_reason"], items[0]["status"]) == ("passed", None, "completed")
+    assert (items[1]["verdict"], items[1]["verdict_reason"]) == ("failed", "the dump's SHA-256 differs")
+    assert items[2]["verdict"] is None and items[2]["verified_at"] is None
+    assert items[3]["status"] == "deleted" and items[3]["deleted_at"]
+    assert "manifest" not in items[0]
+    assert client.http.get("/v1/ops/backups?limit=4", headers=firm_b.auth("admin")).json_body == answer.json_body
+
+    page = client.http.get("/v1/ops/backups?limit=2", headers=firm_a.auth("admin")).json_body
+    nxt = client.http.get(f"/v1/ops/backups?limit=2&cursor={page['next_cursor']}", headers=firm_a.auth("admin"))
+    assert [i["id"] for i in page["items"] + nxt.json_body["items"]] == [passed, failed, unverified, gone]
+    shown = {v: [i["id"] for i in client.http.get(f"/v1/ops/backups?verdict={v}&limit=200",
+                                                  headers=firm_a.auth("admin")).json_body["items"]]
+             for v in ("passed", "failed", "none")}
+    assert passed in shown["passed"] and failed in shown["failed"] and unverified in shown["none"]
+    assert passed not in shown["failed"] + shown["none"] and unverified not in shown["passed"]
+    deleted = client.http.get("/v1/ops/backups?status=deleted&limit=200", headers=firm_a.auth("admin")).json_body
+    assert gone in [i["id"] for i in deleted["items"]] and {i["status"] for i in deleted["items"]} == {"deleted"}
+    assert_problem(client.http.get("/v1/ops/backups?verdict=maybe", headers=firm_a.auth("admin")), 422, "verdict")
+    assert_cursor_refused(client.http.get(f"/v1/ops/backups?cursor={b64_cursor(['job_runs', '-started_at', 'x'])}",
+                                          headers=firm_a.auth("admin")))
+
+    detail = client.http.get(f"/v1/ops/backups/{failed}", headers=firm_b.auth("admin"))
+    assert detail.status_code == 200, detail.body
+    body = detail.json_body
+    assert body["manifest"] == {"id": failed, "tables": {"public.firms": 3}}
+    assert [v["outcome"] for v in body["verifications"]] == ["failed", "failed"]  # newest first
+    assert body["verifications"][0]["stage"] == "checksum" and body["verifications"][0]["figures"]["seconds"]
+    assert_problem(client.http.get(f"/v1/ops/backups/{uuid.uuid4()}", headers=firm_a.auth("admin")), 404,
+                   detail="No such backup")
+    assert_problem(client.http.get("/v1/ops/backups/not-an-id", headers=firm_a.auth("admin")), 404)
+    for who in ("adviser", "analyst", "viewer", "read", "write"):
+        assert_problem(client.http.get("/v1/ops/backups", headers=firm_a.auth(who)), 403)
+
+
+def test_the_app_role_reads_backups_only_as_an_admin_through_the_views(firm_a: Firm) -> None:
+    import jwt
+    import psycopg
+
+    from chalicelib.core import config
+
+    _fake_backup(datetime(2030, 1, 1, 2, tzinfo=UTC), "passed")
+    with psycopg.connect(config.app_database_url(), autocommit=False) as conn:
+        for table in ("backups", "backup_verifications"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"SELECT count(*) FROM {table}")
+            conn.rollback()
+        for view in ("ops_backups", "ops_backup_verifications"):
+            assert conn.execute(f"SELECT count(*) FROM {view}").fetchone()[0] == 0, view  # no principal
+            conn.rollback()
+        for role, sees in (("viewer", False), ("adviser", False), ("admin", True)):
+            claims = jwt.decode(firm_a.tokens[role], options={"verify_signature": False})
+            assert conn.execute("SELECT auth_enter_session(%s, %s, %s, %s)",
+                                (claims["sid"], claims["sub"], claims["firm"], claims["role"])).fetchone()[0]
+            for view in ("ops_backups", "ops_backup_verifications"):
+                assert (conn.execute(f"SELECT count(*) FROM {view}").fetchone()[0] > 0) is sees, (role, view)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("UPDATE ops_backup_verifications SET outcome = 'passed'")
+            conn.rollback()
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("DELETE FROM backups")
+        conn.rollback()
