@@ -19,7 +19,8 @@ its knobs BENCH_LIVE_*), "fum" the household list with money (tests/bench/fum.py
 households with BENCH_FUM_MONTHS month ends of history each, default 24), "login" the login figure (the login with
 the atomic lockout over the login before it, tests/bench/login.py), "tenancy" figure 1 before and after the tenant was
 bound to a verified principal (tests/bench/tenancy.py: two databases, BENCH_TENANCY_HOUSEHOLDS each, default
-2,000); any of them alone), BENCH_OUTPUT (default
+2,000), "backups" the backup and verification jobs over bare pg_dump and pg_restore (tests/bench/backups.py:
+BENCH_BACKUP_HOUSEHOLDS, default 300, BENCH_BACKUP_ROUNDS, default 3); any of them alone), BENCH_OUTPUT (default
 BENCHMARKS.md at the repository root).
 """
 from __future__ import annotations
@@ -119,7 +120,7 @@ def main() -> int:
     common.say(f"machine: {machine}")
 
     product_households = _env_int("BENCH_PRODUCT_HOUSEHOLDS", 1_300)
-    default_parts = "foundation,products,overview,fum,live,login,tenancy"
+    default_parts = "foundation,products,overview,fum,live,login,tenancy,backups"
     parts = {x.strip() for x in (os.environ.get("BENCH_PARTS") or default_parts).split(",")
              if x.strip()}
     database = common.start_database()
@@ -190,6 +191,15 @@ def main() -> int:
             common.say(f"login: p95 {login_result.ratio():.3f}x the login before the reservation "
                        f"(wrong password {login_result.ratio('wrong'):.3f}x)")
 
+        backups_result = None
+        if "backups" in parts:  # the backup and verification jobs over pg_dump and pg_restore (tests/bench/backups.py)
+            from tests.bench import backups
+
+            with Phase("backups", phases):
+                backups_result = backups.measure(database, _env_int("BENCH_BACKUP_HOUSEHOLDS", 300),
+                                                 _env_int("BENCH_BACKUP_ROUNDS", 3))
+            common.say(backups.summary_line(backups_result))
+
         elapsed = time.monotonic() - t0
         run = report.Run(command=command, started=started.strftime("%Y-%m-%d %H:%M UTC"), elapsed=elapsed,
                          machine=machine, postgres=database.version,
@@ -197,7 +207,7 @@ def main() -> int:
                          else "DATABASE_URL", households=households, versions=_versions(), overhead=over,
                          profile=prof, cold=cold, scale=main_run, control=control, facts=facts,
                          products=products_result, overview=overview_result, live=live_result, fum=fum_result,
-                         login=login_result, tenancy=tenancy_result,
+                         login=login_result, tenancy=tenancy_result, backups=backups_result,
                          notes=["Machine load while each figure ran (the whole machine, this harness included): "
                                 + "; ".join(phases) + "."])
         output.write_text(report.render(run))
