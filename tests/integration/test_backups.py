@@ -595,3 +595,59 @@ def test_the_app_role_reads_backups_only_as_an_admin_through_the_views(firm_a: F
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("DELETE FROM backups")
         conn.rollback()
+
+
+def test_what_a_run_that_died_left_is_finished_by_the_next(store_dir: Path) -> None:
+    """A Lambda that timed out leaves a backup `running` (and half a dump) or a verification without an outcome;
+    the next run, holding the lock, knows no run is alive: it fails them and removes the half dump."""
+    from chalicelib.ops.backups import storage
+    from chalicelib.ops.backups.service import VerificationFailed
+
+    store = storage.open_store(f"file://{store_dir}")
+    dead = uuid.uuid4()
+    names = storage.names_for(dead, datetime.now(UTC))
+    store.put_bytes(names["dump"], b"PGDMP half of a dump")
+    owner_sql("INSERT INTO backups (id, status, store, object_key) VALUES (%s, 'running', %s, %s)",
+              (dead, store.url, names["dump"]))
+    unchecked = _fake_backup(datetime(2029, 6, 1, 2, tzinfo=UTC), None)
+    owner_sql("INSERT INTO backup_verifications (backup_id, trigger) VALUES (%s, 'schedule')", (unchecked,))
+    _backup()
+    row = backup_row(dead)
+    assert row["status"] == "failed" and row["error"].startswith("interrupted") and row["finished_at"]
+    assert not (store_dir / names["dump"]).exists()
+    with pytest.raises(VerificationFailed):  # it has no dump: the verification fails quickly, at fetch
+        _verify(unchecked)
+    first, second = verdicts(unchecked)
+    assert (first["outcome"], first["reason"][:11]) == ("failed", "interrupted")
+    assert (second["outcome"], second["stage"]) == ("failed", "fetch")
+    assert owner_sql("SELECT count(*) AS n FROM backup_verifications WHERE outcome IS NULL") == [{"n": 0}]
+
+
+def test_an_extension_only_a_superuser_may_create_is_left_out_of_restores(store_dir: Path, pg_server: Any,
+                                                                          database: str,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """pg_stat_statements (monitoring, created by a superuser such as RDS's master user) is in the dump, but the
+    owner role could not restore it: verifications and restores leave it out (BACKUP_SKIP_EXTENSIONS)."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    from chalicelib.core import pgtools
+    from chalicelib.ops.backups.service import VerificationFailed
+
+    superuser = pgtools.with_database(pg_server.admin_url, conninfo_to_dict(database)["dbname"])
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    try:
+        row = backup_row(_backup().figures["id"])
+        assert "pg_stat_statements" in row["manifest"]["schema"]["extensions"]
+        assert _verify(row["id"]).status == "succeeded"
+        assert verdicts(row["id"])[-1]["figures"]["skipped_extensions"] == ["pg_stat_statements"]
+        monkeypatch.setenv("BACKUP_SKIP_EXTENSIONS", "")
+        with pytest.raises(VerificationFailed):
+            _verify(row["id"])
+        verdict = verdicts(row["id"])[-1]
+        assert verdict["stage"] == "restore" and "pg_stat_statements" in verdict["reason"]
+        assert scratch_databases() == []
+    finally:
+        with psycopg.connect(superuser, autocommit=True) as conn:
+            conn.execute("DROP EXTENSION IF EXISTS pg_stat_statements")

@@ -59,6 +59,9 @@ def make_backup(conn: Any, *, progress: Progress | None = None) -> dict[str, Any
     started_at = store_.insert_running(conn, backup_id, store.url, names["dump"])
     try:
         dumped = _dump(config.owner_database_url(), pg_dump, store, names["dump"], progress)
+        stored = store.size(names["dump"])
+        if stored != dumped["size"]:
+            raise BackupError(f"the store holds {stored} bytes of the dump, {dumped['size']} were written")
         finished_at = datetime.now(UTC)
         manifest = {
             "format": FORMAT, "id": str(backup_id), "object": names["dump"], "store": store.url,
@@ -122,6 +125,7 @@ def _dump(url: str, pg_dump: pgtools.Tool, store: Any, name: str, progress: Prog
                     store.put_stream(name, reader)
                 except BaseException:
                     proc.kill()
+                    snap.cancel()  # stop counting: there will be no manifest
                     raise
                 finally:
                     code = proc.wait()

@@ -7,7 +7,9 @@ function, an extension, a schema) is only restored over with `force` and the dat
 operator (`confirm`); then everything in it is dropped first (its extensions, schemas, tables, views, functions and
 types; not the database, its settings and privileges, or any role), in one transaction, so that the database ends up
 as the backup was, not a mixture (pg_restore --clean cannot drop a partitioned table's inherited constraints).
-Afterwards every table's rows are counted against the manifest and the database is analysed.
+Afterwards every table's rows are counted against the manifest and the database is analysed. Extensions named in
+BACKUP_SKIP_EXTENSIONS (pg_stat_statements: monitoring only, and only a superuser may create it) are left out: a
+superuser creates them again if they are wanted.
 """
 from __future__ import annotations
 
@@ -54,7 +56,7 @@ def restore(backup_id: UUID, into_url: str, *, store_url: str | None = None, for
     from chalicelib.ops.backups import store as store_
     from chalicelib.ops.backups.dump import server_major
     from chalicelib.ops.backups.settings import backup_settings
-    from chalicelib.ops.backups.verify import compare_counts, run_restore, toc_entries
+    from chalicelib.ops.backups.verify import Failed, compare_counts, contents, run_restore
 
     started = time.perf_counter()
     store = storage.open_store(store_url or backup_settings().store)
@@ -83,7 +85,10 @@ def restore(backup_id: UUID, into_url: str, *, store_url: str | None = None, for
             pg_restore = pgtools.tool("pg_restore", max(server_major(facts), dump_major),
                                       why=f"the server (PostgreSQL {facts['version']}) and a dump made by pg_dump "
                                           f"{manifest.get('pg_dump_version')}")
-            entries = toc_entries(pg_restore, path)
+            try:
+                toc = contents(pg_restore, path, work, backup_settings().skip_extensions)
+            except Failed as exc:
+                raise RestoreError(exc.reason) from None
             if present:
                 shown = ", ".join(present[:5]) + (f" and {len(present) - 5} more" if len(present) > 5 else "")
                 if not force:
@@ -102,7 +107,7 @@ def restore(backup_id: UUID, into_url: str, *, store_url: str | None = None, for
                     raise RestoreError(f"after emptying it, {facts['database']} still holds {', '.join(left[:5])}: "
                                        "drop them, or restore into an empty database; nothing was restored")
         try:
-            run_restore(pg_restore, path, into_url, entries=entries, progress=progress)
+            run_restore(pg_restore, path, into_url, entries=toc.entries, use_list=toc.use_list, progress=progress)
         except RuntimeError as exc:
             raise RestoreError(f"{exc}. The database {facts['database']} may now hold part of the backup") from None
         with psycopg.connect(into_url, autocommit=True, row_factory=dict_row) as target:
@@ -114,6 +119,7 @@ def restore(backup_id: UUID, into_url: str, *, store_url: str | None = None, for
         return {"backup_id": str(backup_id), "database": facts["database"], "server_version": facts["version"],
                 "restored_over": len(present), "tables": len(counts), "rows": sum(counts.values()),
                 "taken_at": manifest.get("started_at"), "migrations": len(manifest.get("migrations") or []),
+                "skipped_extensions": toc.skipped_extensions,
                 "seconds": round(time.perf_counter() - started, 3)}
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -17,6 +17,7 @@ class BackupSettings:
     s3_part_size: int  # bytes per multipart part
     work_dir: str | None  # where a fetched dump is kept while it is checked and restored (default: the temp dir)
     max_age_hours: int  # alert when the newest verified backup is older than this
+    skip_extensions: frozenset[str]  # extensions left out of restores: monitoring only, superuser to create
 
 
 def _int(name: str, default: int) -> int:
@@ -41,4 +42,6 @@ def backup_settings() -> BackupSettings:
         s3_part_size=_int("BACKUP_S3_PART_SIZE", DEFAULT_PART_SIZE),
         work_dir=env.get("BACKUP_WORK_DIR") or None,
         max_age_hours=_int("BACKUP_MAX_AGE_HOURS", 26),
+        skip_extensions=frozenset(x.strip() for x in env.get("BACKUP_SKIP_EXTENSIONS", "pg_stat_statements")
+                                  .split(",") if x.strip()),
     )

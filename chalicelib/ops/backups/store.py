@@ -111,6 +111,13 @@ def recent_backups(conn: Any, limit: int) -> list[dict[str, Any]]:
                         (limit,)).fetchall()
 
 
+def interrupt_verifications(conn: Any) -> int:
+    """Verifications a dead run left unfinished (the caller holds the backup lock, so none is alive): failed."""
+    return conn.execute("UPDATE backup_verifications SET finished_at = clock_timestamp(), outcome = 'failed', "
+                        "reason = 'interrupted: the run that made it stopped before it finished' "
+                        "WHERE outcome IS NULL").rowcount
+
+
 def start_verification(conn: Any, backup_id: UUID, trigger: str) -> Any:
     return conn.execute("INSERT INTO backup_verifications (backup_id, trigger) VALUES (%s, %s) RETURNING id",
                         (backup_id, trigger)).fetchone()["id"]

@@ -24,12 +24,14 @@ It costs the server the restore's work and the database's size in disk for the d
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -101,16 +103,39 @@ def _check_digest(row: dict[str, Any], path: Path, progress: Progress | None) ->
     return {"size_bytes": size, "sha256": sha256}
 
 
-def toc_entries(pg_restore: pgtools.Tool, path: Path) -> int:
-    """How many entries the archive's table of contents has (`pg_restore --list`); raises Failed("list")."""
+@dataclass
+class Contents:
+    """The archive's table of contents (`pg_restore --list`) and what a restore leaves out of it."""
+
+    entries: int  # the entries restored
+    skipped_extensions: list[str]  # of BACKUP_SKIP_EXTENSIONS, those the archive has
+    use_list: Path | None  # the list to restore from (--use-list) when something is left out
+
+
+def contents(pg_restore: pgtools.Tool, path: Path, work: Path, skip: frozenset[str]) -> Contents:
+    """Read the archive's table of contents; raises Failed("list"). Extensions named in `skip` (monitoring ones
+    such as pg_stat_statements: they hold no data, and only a superuser may create them, which the owner role is
+    not) and their comments are left out of the restore."""
     result = subprocess.run([pg_restore.path, "--list", str(path)], capture_output=True, text=True, timeout=3600)
     if result.returncode != 0:
         raise Failed("list", f"pg_restore --list cannot read the dump: {result.stderr.strip()[-1500:]}")
-    return sum(1 for line in result.stdout.splitlines() if line.strip() and not line.startswith(";"))
+    lines, skipped = [], []
+    for line in result.stdout.splitlines():
+        found = re.search(r"^\d+; \d+ \d+ (?:EXTENSION - |COMMENT - EXTENSION )(\S+)\s*$", line)
+        if found and found.group(1) in skip:
+            skipped.append(found.group(1))
+            line = ";" + line
+        lines.append(line)
+    entries = sum(1 for line in lines if line.strip() and not line.startswith(";"))
+    use_list = None
+    if skipped:
+        use_list = work / "restore.list"
+        use_list.write_text("\n".join(lines) + "\n")
+    return Contents(entries, sorted(set(skipped)), use_list)
 
 
 def run_restore(pg_restore: pgtools.Tool, path: Path, url: str, *, entries: int | None,
-                progress: Progress | None = None) -> None:
+                use_list: Path | None = None, progress: Progress | None = None) -> None:
     """`pg_restore --exit-on-error` of the archive into the database at `url`; raises RuntimeError with pg_restore's
     last words. With a progress callback, pg_restore runs --verbose and each item it reports counts one."""
     import collections
@@ -120,6 +145,8 @@ def run_restore(pg_restore: pgtools.Tool, path: Path, url: str, *, entries: int 
     # --enable-row-security: the materialized views are refreshed at the end of a restore by their owner, whom
     # forced row-level security subjects to its (maintenance) policies; with row security off that is refused.
     cmd = [pg_restore.path, "--exit-on-error", "--enable-row-security", "--no-password", "--dbname", dbname]
+    if use_list is not None:
+        cmd.append(f"--use-list={use_list}")
     if progress is not None:
         cmd.append("--verbose")
     cmd.append(str(path))
@@ -158,15 +185,20 @@ def compare_counts(restored: dict[str, int], manifest: dict[str, int]) -> list[s
     return problems
 
 
-def integrity_problems(conn: Any, manifest: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
-    """The checks of stage `integrity` on a restored database: (problems, figures)."""
+def integrity_problems(conn: Any, manifest: dict[str, Any],
+                       skipped_extensions: Iterable[str] = ()) -> tuple[list[str], dict[str, Any]]:
+    """The checks of stage `integrity` on a restored database: (problems, figures). Extensions left out of the
+    restore on purpose are not missed."""
     from chalicelib.core import config
     from chalicelib.ops.backups import store as store_
 
     problems: list[str] = []
     figures: dict[str, Any] = {}
     schema = store_.schema_facts(conn)
-    expected = manifest.get("schema") or {}
+    expected = dict(manifest.get("schema") or {})
+    if expected.get("extensions"):
+        left_out = set(skipped_extensions)
+        expected["extensions"] = [e for e in expected["extensions"] if e not in left_out]
     for kind in sorted(expected):
         if schema.get(kind) != expected[kind]:
             problems.append(f"{kind}: {schema.get(kind)} restored, {expected[kind]} in the database dumped")
@@ -219,6 +251,7 @@ def verify(conn: Any, row: dict[str, Any], *, trigger: str, progress: Progress |
     from chalicelib.ops.backups.dump import server_major
     from chalicelib.ops.backups.settings import backup_settings
 
+    store_.interrupt_verifications(conn)
     verification = store_.start_verification(conn, row["id"], trigger)
     figures: dict[str, Any] = {"backup_id": str(row["id"]), "object": row["object_key"], "store": row["store"]}
     timings: dict[str, float] = {}
@@ -249,8 +282,10 @@ def verify(conn: Any, row: dict[str, Any], *, trigger: str, progress: Progress |
                                   why=f"the server (PostgreSQL {facts['version']}) and a dump made by pg_dump "
                                       f"{manifest.get('pg_dump_version')}")
         figures["pg_restore_version"] = pg_restore.version
-        entries = toc_entries(pg_restore, path)
-        figures["toc_entries"] = entries
+        toc = contents(pg_restore, path, work, backup_settings().skip_extensions)
+        figures["toc_entries"] = toc.entries
+        if toc.skipped_extensions:
+            figures["skipped_extensions"] = toc.skipped_extensions
         step("restore")
         if not store_.may_create_databases(conn):
             raise Failed("restore", f"the role {facts['role']} may not create databases, which the scratch "
@@ -262,7 +297,8 @@ def verify(conn: Any, row: dict[str, Any], *, trigger: str, progress: Progress |
         figures["scratch_database"] = scratch
         scratch_url = pgtools.with_database(config.owner_database_url(), scratch)
         try:
-            run_restore(pg_restore, path, scratch_url, entries=entries, progress=progress)
+            run_restore(pg_restore, path, scratch_url, entries=toc.entries, use_list=toc.use_list,
+                        progress=progress)
         except RuntimeError as exc:
             raise Failed("restore", str(exc)) from None
         step("row_counts")
@@ -276,7 +312,7 @@ def verify(conn: Any, row: dict[str, Any], *, trigger: str, progress: Progress |
                 raise Failed("row_counts", "; ".join(mismatches[:10])
                              + (f"; and {len(mismatches) - 10} more" if len(mismatches) > 10 else ""))
             step("integrity")
-            problems, checked = integrity_problems(restored, manifest)
+            problems, checked = integrity_problems(restored, manifest, toc.skipped_extensions)
             figures.update(checked)
             if problems:
                 figures["integrity_problems"] = problems
