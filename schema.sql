@@ -953,6 +953,7 @@ END $$;
 
 CREATE FUNCTION public.ownership_is_valid(o jsonb) RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
     kind text;

@@ -4,3 +4,4 @@ DROP VIEW IF EXISTS ops_backups;
 DROP FUNCTION IF EXISTS current_principal_is_admin();
 DROP TABLE IF EXISTS backup_verifications;
 DROP TABLE IF EXISTS backups;
+ALTER FUNCTION ownership_is_valid(jsonb) RESET search_path;

@@ -10,7 +10,14 @@
 -- manifest beside it; `manifest` here is a copy of that manifest. A backup is only a backup once it has been
 -- restored and checked: each verification (restored into a scratch database, row counts and integrity compared)
 -- is a row of backup_verifications, its outcome `passed` or `failed` with the reason and figures.
+--
+-- The first verification of a database with products failed: pg_restore loads rows with an empty search_path, and
+-- ownership_is_valid(), which products' CHECK calls, calls is_uuid_text() and ownership_percentage_is_valid()
+-- unqualified ("function is_uuid_text(text) does not exist"): no backup of such a database could be restored. The
+-- function now carries its own search_path (as PostgreSQL 17+ also wants of functions its maintenance commands run).
 -- depends: 0018_verified_tenancy
+
+ALTER FUNCTION ownership_is_valid(jsonb) SET search_path = public, pg_temp;
 
 CREATE TABLE backups (
     id           uuid PRIMARY KEY,

@@ -120,8 +120,8 @@ def measure(database: Any, households: int, rounds: int) -> BackupsResult:
                 target, env_ = pgtools.connection_args(pgtools.with_database(owner_url, name))
                 samples["bare_restore"].append(_run([pg_restore.path, "--exit-on-error", "--enable-row-security",
                                                      "--no-password", "--dbname", target, str(path)], env_))
-            finally:
-                with psycopg.connect(owner_url, autocommit=True) as conn:
+            finally:  # as the superuser when there is one: it may end any session still in the database
+                with psycopg.connect(database.admin_url or owner_url, autocommit=True) as conn:
                     conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
         def verify_job(backup: str = backup_id) -> None:

@@ -59,7 +59,18 @@ def _tables_now() -> dict[str, int]:
 
 # --- a good backup ----------------------------------------------------------------------------------------------
 
-def test_a_backup_and_its_verification(store_dir: Path, firm_a: Firm) -> None:
+@pytest.fixture
+def book(client: Any, firm_a: Firm) -> Any:
+    """A household with a managed product and everything around it (every products table has rows): the restore
+    checks the products' constraints, which call functions, with pg_restore's empty search_path."""
+    from tests.integration.matrix_support import create_household, make_book
+
+    admin = firm_a.auth("admin")
+    return make_book(client, admin, create_household(client, admin), day="2024-03-28", invested=("900.00", "100.00"),
+                     values=("950.00", "120.00"))
+
+
+def test_a_backup_and_its_verification(store_dir: Path, firm_a: Firm, book: Any) -> None:
     before = _tables_now()
     made = _backup()
     row = backup_row(made.figures["id"])
@@ -84,6 +95,8 @@ def test_a_backup_and_its_verification(store_dir: Path, firm_a: Firm) -> None:
         k: v for k, v in before.items() if k not in ("public.auth_context", "public.job_runs", "public.backups")} | {
         "public.job_runs": before["public.job_runs"] + 1, "public.backups": before["public.backups"] + 1}
     assert manifest["tables"]["public.users"] >= 4 and manifest["schema"]["policies"] > 30
+    for table in ("products", "portfolio_funds", "fund_valuations", "holding_activity", "funds", "irr_values"):
+        assert manifest["tables"][f"public.{table}"] > 0, table
     assert made.figures["rotation"]["deleted"] == []
 
     checked = _verify(row["id"])
@@ -224,7 +237,7 @@ _WRITTEN_AFTER = ("public.job_runs", "public.backups", "public.backup_verificati
 
 
 def test_a_restore_into_an_empty_database_reproduces_every_row(store_dir: Path, empty_database: str,
-                                                               database: str, firm_a: Firm) -> None:
+                                                               database: str, firm_a: Firm, book: Any) -> None:
     row = backup_row(_backup().figures["id"])
     source = table_checksums(database)
     result = _cli("restore", str(row["id"]), "--into", empty_database)
@@ -239,6 +252,7 @@ def test_a_restore_into_an_empty_database_reproduces_every_row(store_dir: Path, 
         else:
             assert restored[table] == source[table], table
     assert restored["public.users"][0] >= 4 and restored["public.api_keys"][0] >= 2
+    assert restored["public.products"][0] > 0 and restored["public.portfolio_valuations"][0] > 0
 
     # Not over a database that holds something, unless forced and confirmed by its name.
     again = _cli("restore", str(row["id"]), "--into", empty_database)
@@ -249,7 +263,8 @@ def test_a_restore_into_an_empty_database_reproduces_every_row(store_dir: Path, 
     wrong = _cli("restore", str(row["id"]), "--into", empty_database, "--force", input="wealthdesk\n")
     assert wrong.exit_code == 1 and "not confirmed: nothing was restored" in wrong.output
     assert table_checksums(empty_database) == restored
-    owner_sql_on(empty_database, "DELETE FROM client_group_product_owners")  # changed since: the restore puts it back
+    owner_sql_on(empty_database, "UPDATE client_groups SET notes = 'changed since'")  # the restore puts it back
+    assert table_checksums(empty_database)["public.client_groups"] != restored["public.client_groups"]
     forced = _cli("restore", str(row["id"]), "--into", empty_database, "--force", input=f"{name}\n")
     assert forced.exit_code == 0, forced.output
     assert json.loads(forced.output.strip().splitlines()[-1])["restored_over"] > 100
