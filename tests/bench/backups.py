@@ -172,7 +172,8 @@ def render(r: BackupsResult) -> list[str]:
         w(f"| {label} | {r.median(kind):.2f} s | {', '.join(f'{x:.2f}' for x in r.samples[kind])} |")
     w("")
     if r.stages:
-        keys = [k for k in r.stages[0] if k != "done"]
+        order = ("fetch", "checksum", "list", "restore", "row_counts", "integrity")
+        keys = [k for k in order if any(k in stage for stage in r.stages)]
         w("The verification's stages (medians, seconds): " + ", ".join(
             f"{k} {statistics.median(s.get(k, 0.0) for s in r.stages):.2f}" for k in keys)
           + f". The backup job's row counts took a median {statistics.median(r.count_seconds):.2f} s, in parallel "
