@@ -2210,9 +2210,7 @@ CREATE VIEW public.ops_backup_verifications WITH (security_barrier='true') AS
     started_at,
     finished_at,
     outcome,
-    stage,
-    reason,
-    figures
+    stage
    FROM public.backup_verifications
   WHERE ( SELECT public.current_principal_is_admin() AS current_principal_is_admin);
 
@@ -2226,20 +2224,15 @@ CREATE VIEW public.ops_backups WITH (security_barrier='true') AS
     b.status,
     b.started_at,
     b.finished_at,
-    b.store,
-    b.object_key,
-    b.size_bytes,
-    b.sha256,
-    b.manifest,
-    b.error,
     b.deleted_at,
     v.outcome AS verdict,
     v.finished_at AS verified_at,
-    v.reason AS verdict_reason
+    v.stage AS verdict_stage,
+    ((b.manifest -> 'firms'::text) -> (( SELECT public.current_firm_id() AS current_firm_id))::text) AS firm_tables
    FROM (public.backups b
      LEFT JOIN LATERAL ( SELECT x.outcome,
             x.finished_at,
-            x.reason
+            x.stage
            FROM public.backup_verifications x
           WHERE ((x.backup_id = b.id) AND (x.outcome IS NOT NULL))
           ORDER BY x.finished_at DESC, x.id DESC

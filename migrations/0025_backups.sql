@@ -1,10 +1,12 @@
 -- Backups of the whole database and their verdicts (the `backup` and `verify-backup` jobs; docs/operations.md).
 --
--- Platform-level records: no firm's data, and no firm's business. Written by the jobs and the command line as the
--- owner role; the app role can neither read nor write the tables (row-level security forced, no policy and no
--- grant for it). Admins read them through the API, i.e. as the app role, through the two security-barrier views
--- below, which show every row when the transaction's verified principal is an active admin user and none
--- otherwise (the same rows to the admins of every firm, as job runs are).
+-- Platform-level records, the operators' (`wealthdesk backups`): their sizes, reasons and row counts are the
+-- platform's totals, which tell one firm about the others. Written by the jobs and the command line as the owner
+-- role; the app role can neither read nor write the tables (row-level security forced, no policy and no grant for
+-- it). A firm's admins read, through the API (the app role), the two security-barrier views below, which show rows
+-- only when the transaction's verified principal is an active admin user: each backup's status, times and verdict
+-- (its outcome and stage, not its reason) and the firm's own part of the manifest (its rows in each table, counted in
+-- the dump's snapshot), never another firm's or the platform's.
 --
 -- A backup is a `pg_dump -Fc` in the backup store (BACKUP_STORE: file://DIR or s3://bucket/prefix) with a
 -- manifest beside it; `manifest` here is a copy of that manifest. A backup is only a backup once it has been
@@ -75,17 +77,18 @@ CREATE FUNCTION current_principal_is_admin() RETURNS boolean
                 AND c.kind OPERATOR(pg_catalog.=) 'user' AND u.role OPERATOR(pg_catalog.=) 'admin' AND u.active) $$;
 
 -- What an admin reads (the views run as their owner, who sees every row; the filter lets admins only). Each
--- backup with its latest verdict.
+-- backup with its latest verdict, and the verified firm's part of its manifest.
 CREATE VIEW ops_backups WITH (security_barrier) AS
-    SELECT b.id, b.status, b.started_at, b.finished_at, b.store, b.object_key, b.size_bytes, b.sha256, b.manifest,
-           b.error, b.deleted_at, v.outcome AS verdict, v.finished_at AS verified_at, v.reason AS verdict_reason
+    SELECT b.id, b.status, b.started_at, b.finished_at, b.deleted_at, v.outcome AS verdict,
+           v.finished_at AS verified_at, v.stage AS verdict_stage,
+           b.manifest -> 'firms' -> ((SELECT current_firm_id())::text) AS firm_tables
     FROM backups b
-    LEFT JOIN LATERAL (SELECT x.outcome, x.finished_at, x.reason FROM backup_verifications x
+    LEFT JOIN LATERAL (SELECT x.outcome, x.finished_at, x.stage FROM backup_verifications x
                        WHERE x.backup_id = b.id AND x.outcome IS NOT NULL
                        ORDER BY x.finished_at DESC, x.id DESC LIMIT 1) v ON true
     WHERE (SELECT current_principal_is_admin());
 CREATE VIEW ops_backup_verifications WITH (security_barrier) AS
-    SELECT id, backup_id, trigger, started_at, finished_at, outcome, stage, reason, figures
+    SELECT id, backup_id, trigger, started_at, finished_at, outcome, stage
     FROM backup_verifications WHERE (SELECT current_principal_is_admin());
 REVOKE ALL ON ops_backups, ops_backup_verifications FROM PUBLIC;
 GRANT SELECT ON ops_backups, ops_backup_verifications TO wealthdesk_app;

@@ -97,6 +97,16 @@ def test_a_backup_and_its_verification(store_dir: Path, firm_a: Firm, book: Any)
     assert manifest["tables"]["public.users"] >= 4 and manifest["schema"]["policies"] > 30
     for table in ("products", "portfolio_funds", "fund_valuations", "holding_activity", "funds", "irr_values"):
         assert manifest["tables"][f"public.{table}"] > 0, table
+    # Each firm's part, counted in the same scans: firm A's rows, as the owner counts them now.
+    part = manifest["firms"][str(firm_a.id)]
+    assert part["public.firms"] == 1
+    for table in ("users", "api_keys", "products", "fund_valuations", "client_groups"):
+        assert part[f"public.{table}"] == owner_sql(f"SELECT count(*) AS n FROM {table} WHERE firm_id = %s",
+                                                    (firm_a.id,))[0]["n"] > 0, table
+    assert "public.job_runs" not in part and "public.backups" not in part
+    for table, total in manifest["tables"].items():
+        parts = sum(p.get(table, 0) for p in manifest["firms"].values())
+        assert parts <= total, table
     assert made.figures["rotation"]["deleted"] == []
 
     checked = _verify(row["id"])
@@ -106,6 +116,7 @@ def test_a_backup_and_its_verification(store_dir: Path, firm_a: Firm, book: Any)
         "passed", "done", None, "manual")
     figures = verdict["figures"]
     assert figures["tables"] == len(manifest["tables"]) and figures["rows"] == sum(manifest["tables"].values())
+    assert figures["firms"] == len(manifest["firms"]) >= 1
     assert figures["foreign_keys"] > 20 and figures["ownership_checked"] and figures["scratch_dropped"]
     assert figures["toc_entries"] > 100 and set(figures["seconds"]) >= {"fetch", "checksum", "restore", "integrity"}
     assert scratch_databases() == []
@@ -189,12 +200,17 @@ def test_a_manifest_that_lies_about_a_row_count_fails_the_count(store_dir: Path,
                                                                 firm_a: Firm) -> None:
     row = backup_row(_backup().figures["id"])
     actual = row["manifest"]["tables"]["public.client_groups"]
-    manifest = {**row["manifest"], "tables": {**row["manifest"]["tables"], "public.client_groups": actual + 1}}
+    firm = str(firm_a.id)
+    mine = row["manifest"]["firms"][firm]["public.users"]
+    manifest = {**row["manifest"], "tables": {**row["manifest"]["tables"], "public.client_groups": actual + 1},
+                "firms": {**row["manifest"]["firms"], firm: {**row["manifest"]["firms"][firm],
+                                                             "public.users": mine - 1}}}
     write_manifest(store_dir, row, manifest)
     owner_sql("UPDATE backups SET manifest = %s WHERE id = %s", (json.dumps(manifest), row["id"]))
-    said = f"public.client_groups: {actual} rows restored, the manifest says {actual + 1}"
-    verdict = _fails(row["id"], "row_counts", [said], alerting, firm_a)
-    assert verdict["figures"]["row_count_mismatches"] == [said]
+    said = [f"public.client_groups: {actual} rows restored, the manifest says {actual + 1}",
+            f"firm {firm}: public.users: {mine} rows restored, the manifest says {mine - 1}"]
+    verdict = _fails(row["id"], "row_counts", said, alerting, firm_a)
+    assert verdict["figures"]["row_count_mismatches"] == said
 
 
 def test_a_manifest_changed_in_the_store_alone_fails_the_fetch(store_dir: Path, alerting: Any,
@@ -519,12 +535,14 @@ def test_rotation_deletes_what_is_superseded_and_keeps_the_newest_verified(store
 
 # --- the API (admins) and what the app role can reach ----------------------------------------------------------
 
-def _fake_backup(taken: datetime, verdict: str | None, status: str = "completed") -> str:
+def _fake_backup(taken: datetime, verdict: str | None, status: str = "completed",
+                 firms: dict[str, dict[str, int]] | None = None) -> str:
     backup_id = uuid.uuid4()
     owner_sql("INSERT INTO backups (id, status, started_at, finished_at, store, object_key, size_bytes, sha256, "
               "manifest, deleted_at) VALUES (%s, %s, %s, %s, 'file:///nowhere', %s, 10, repeat('b', 64), %s, %s)",
               (backup_id, status, taken, taken + timedelta(minutes=3), f"wealthdesk-{backup_id}.dump",
-               json.dumps({"id": str(backup_id), "tables": {"public.firms": 3}}),
+               json.dumps({"id": str(backup_id), "tables": {"public.firms": 3, "public.users": 40},
+                           "firms": firms or {}}),
                taken + timedelta(days=1) if status == "deleted" else None))
     if verdict is not None:
         for outcome, minutes in (("failed", 10), (verdict, 20)):  # the latest verdict is the one shown
@@ -543,18 +561,22 @@ def test_admins_of_every_firm_read_the_backups_and_their_verdicts(client: Any, f
 
     base = datetime(2031, 5, 1, 2, 0, tzinfo=UTC)  # newer than any other test's rows: first in the list
     passed = _fake_backup(base + timedelta(days=2), "passed")
-    failed = _fake_backup(base + timedelta(days=1), "failed")
+    parts = {str(firm_a.id): {"public.firms": 1, "public.users": 4}, str(firm_b.id): {"public.firms": 1,
+                                                                                     "public.users": 9}}
+    failed = _fake_backup(base + timedelta(days=1), "failed", firms=parts)
     unverified = _fake_backup(base, None)
     gone = _fake_backup(base - timedelta(days=1), "passed", status="deleted")
     answer = client.http.get("/v1/ops/backups?limit=4", headers=firm_a.auth("admin"))
     assert answer.status_code == 200, answer.body
     items = answer.json_body["items"]
     assert [i["id"] for i in items] == [passed, failed, unverified, gone]
-    assert (items[0]["verdict"], items[0]["verdict_reason"], items[0]["status"]) == ("passed", None, "completed")
-    assert (items[1]["verdict"], items[1]["verdict_reason"]) == ("failed", "the dump's SHA-256 differs")
+    assert (items[0]["verdict"], items[0]["verdict_stage"], items[0]["status"]) == ("passed", "done", "completed")
+    assert (items[1]["verdict"], items[1]["verdict_stage"]) == ("failed", "checksum")
     assert items[2]["verdict"] is None and items[2]["verified_at"] is None
     assert items[3]["status"] == "deleted" and items[3]["deleted_at"]
-    assert "manifest" not in items[0]
+    # The platform's figures are the operators': no size, digest, store, reason or totals.
+    assert set(items[0]) == {"id", "status", "started_at", "finished_at", "deleted_at", "verdict", "verified_at",
+                             "verdict_stage"}
     assert client.http.get("/v1/ops/backups?limit=4", headers=firm_b.auth("admin")).json_body == answer.json_body
 
     page = client.http.get("/v1/ops/backups?limit=2", headers=firm_a.auth("admin")).json_body
@@ -574,9 +596,13 @@ def test_admins_of_every_firm_read_the_backups_and_their_verdicts(client: Any, f
     detail = client.http.get(f"/v1/ops/backups/{failed}", headers=firm_b.auth("admin"))
     assert detail.status_code == 200, detail.body
     body = detail.json_body
-    assert body["manifest"] == {"id": failed, "tables": {"public.firms": 3}}
+    assert body["tables"] == {"public.firms": 1, "public.users": 9}  # firm B's part, nothing of A's or the total
+    assert client.http.get(f"/v1/ops/backups/{failed}", headers=firm_a.auth("admin")).json_body["tables"] == {
+        "public.firms": 1, "public.users": 4}
+    assert client.http.get(f"/v1/ops/backups/{passed}", headers=firm_a.auth("admin")).json_body["tables"] is None
     assert [v["outcome"] for v in body["verifications"]] == ["failed", "failed"]  # newest first
-    assert body["verifications"][0]["stage"] == "checksum" and body["verifications"][0]["figures"]["seconds"]
+    assert body["verifications"][0]["stage"] == "checksum"
+    assert set(body["verifications"][0]) == {"id", "trigger", "started_at", "finished_at", "outcome", "stage"}
     assert_problem(client.http.get(f"/v1/ops/backups/{uuid.uuid4()}", headers=firm_a.auth("admin")), 404,
                    detail="No such backup")
     assert_problem(client.http.get("/v1/ops/backups/not-an-id", headers=firm_a.auth("admin")), 404)

@@ -70,7 +70,7 @@ def make_backup(conn: Any, *, progress: Progress | None = None) -> dict[str, Any
             "database": facts["database"], "server_version": facts["version"],
             "server_version_num": facts["version_num"], "pg_dump_version": pg_dump.version,
             "dump_format": "custom", "snapshot": dumped["snapshot"], "migrations": dumped["migrations"],
-            "schema": dumped["schema"], "tables": dumped["tables"],
+            "schema": dumped["schema"], "tables": dumped["tables"], "firms": dumped["firms"],
         }
         import json
 
@@ -110,7 +110,7 @@ def _dump(url: str, pg_dump: pgtools.Tool, store: Any, name: str, progress: Prog
             def count() -> None:  # in the snapshot's transaction, while pg_dump reads the same snapshot
                 t0 = time.perf_counter()
                 try:
-                    counted["tables"] = store_.row_counts(snap, tables)
+                    counted["tables"], counted["firms"] = store_.row_counts_by_firm(snap, tables)
                 except BaseException as exc:
                     counted["error"] = exc
                 counted["seconds"] = time.perf_counter() - t0
@@ -139,5 +139,6 @@ def _dump(url: str, pg_dump: pgtools.Tool, store: Any, name: str, progress: Prog
         finally:
             store_.end_snapshot(snap)
     return {"sha256": reader.hexdigest(), "size": reader.size, "snapshot": snapshot, "migrations": migrations,
-            "schema": schema, "tables": counted["tables"], "seconds": round(time.perf_counter() - started, 3),
+            "schema": schema, "tables": counted["tables"], "firms": counted["firms"],
+            "seconds": round(time.perf_counter() - started, 3),
             "count_seconds": round(counted["seconds"], 3)}

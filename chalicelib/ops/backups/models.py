@@ -1,8 +1,9 @@
-"""Models for backups and their verdicts (admins)."""
+"""Models for backups and their verdicts, as a firm's admins see them (the operators' full record is
+`wealthdesk backups`)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
 
 from pydantic import Field
@@ -12,22 +13,20 @@ from chalicelib.core.pagination import ListQuery, ListSpec
 
 Status = Literal["running", "completed", "failed", "deleted"]
 Outcome = Literal["passed", "failed"]
+Stage = Literal["fetch", "checksum", "list", "restore", "row_counts", "integrity", "done"]
 
 
 class BackupOut(ApiModel):
     id: UUID
-    status: Status = Field(description="running; completed (in the store); failed (no dump); deleted (rotated out)")
+    status: Status = Field(description="running; completed (in the backup store); failed (no dump was made); "
+                                       "deleted (rotated out)")
     started_at: datetime
     finished_at: datetime | None
-    store: str = Field(description="The backup store it was written to: file://DIR or s3://bucket/prefix")
-    object_key: str = Field(description="The dump's name in the store; its manifest is <name>.manifest.json")
-    size_bytes: int | None
-    sha256: str | None
-    error: str | None = Field(description="Why the backup failed")
     deleted_at: datetime | None
-    verdict: Outcome | None = Field(description="The latest verification's outcome; null: not verified yet")
+    verdict: Outcome | None = Field(description="The latest verification's outcome; null: not verified yet. Only a "
+                                                "completed backup whose verdict is passed is to be relied on")
     verified_at: datetime | None
-    verdict_reason: str | None = Field(description="Why the latest verification failed")
+    verdict_stage: Stage | None = Field(description="Where the latest verification stopped: done when it passed")
 
 
 class VerificationOut(ApiModel):
@@ -36,16 +35,14 @@ class VerificationOut(ApiModel):
     started_at: datetime
     finished_at: datetime | None
     outcome: Outcome | None = Field(description="null while it runs")
-    stage: str | None = Field(description="fetch, checksum, list, restore, row_counts, integrity: where it failed; "
-                                          "done when it passed")
-    reason: str | None
-    figures: dict[str, Any] = Field(description="Sizes, row and object counts, the time of each stage")
+    stage: Stage | None = Field(description="fetch, checksum, list, restore, row_counts, integrity: where it "
+                                            "failed; done when it passed")
 
 
 class BackupDetailOut(BackupOut):
-    manifest: dict[str, Any] | None = Field(
-        description="id, sha256, size, start and end, server and pg_dump versions, applied migrations, the schema's "
-                    "object counts and every table's rows, counted in the dump's own snapshot")
+    tables: dict[str, int] | None = Field(
+        description="The firm's own rows in the backup, by table, counted in the dump's snapshot (each "
+                    "verification checks them again in the restored copy); null when the firm had none")
     verifications: list[VerificationOut] = Field(description="Every verification of the backup, newest first")
 
 

@@ -7,9 +7,9 @@ function, an extension, a schema) is only restored over with `force` and the dat
 operator (`confirm`); then everything in it is dropped first (its extensions, schemas, tables, views, functions and
 types; not the database, its settings and privileges, or any role), in one transaction, so that the database ends up
 as the backup was, not a mixture (pg_restore --clean cannot drop a partitioned table's inherited constraints).
-Afterwards every table's rows are counted against the manifest and the database is analysed. Extensions named in
-BACKUP_SKIP_EXTENSIONS (pg_stat_statements: monitoring only, and only a superuser may create it) are left out: a
-superuser creates them again if they are wanted.
+Afterwards every table's rows (and each firm's) are counted against the manifest and the database is analysed.
+Extensions named in BACKUP_SKIP_EXTENSIONS (pg_stat_statements: monitoring only, and only a superuser may create it)
+are left out: a superuser creates them again if they are wanted.
 """
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def restore(backup_id: UUID, into_url: str, *, store_url: str | None = None, for
     from chalicelib.ops.backups import store as store_
     from chalicelib.ops.backups.dump import server_major
     from chalicelib.ops.backups.settings import backup_settings
-    from chalicelib.ops.backups.verify import Failed, compare_counts, contents, run_restore
+    from chalicelib.ops.backups.verify import Failed, compare_counts, compare_firm_counts, contents, run_restore
 
     started = time.perf_counter()
     store = storage.open_store(store_url or backup_settings().store)
@@ -111,8 +111,10 @@ def restore(backup_id: UUID, into_url: str, *, store_url: str | None = None, for
         except RuntimeError as exc:
             raise RestoreError(f"{exc}. The database {facts['database']} may now hold part of the backup") from None
         with psycopg.connect(into_url, autocommit=True, row_factory=dict_row) as target:
-            counts = store_.row_counts(target, store_.dumped_tables(target))
+            counts, by_firm = store_.row_counts_by_firm(target, store_.dumped_tables(target))
             mismatches = compare_counts(counts, manifest.get("tables") or {})
+            if "firms" in manifest:
+                mismatches += compare_firm_counts(by_firm, manifest["firms"])
             if mismatches:
                 raise RestoreError("the restored rows differ from the manifest: " + "; ".join(mismatches[:10]))
             store_.analyze(target)

@@ -178,4 +178,4 @@ def get_backup(ctx: RequestContext, backup_id: UUID) -> dict[str, Any]:
         row = store.get_backup_view(tx, backup_id)
         if row is None:
             raise errors.NotFound("No such backup")
-        return {**row, "verifications": store.verifications_view(tx, backup_id)}
+        return {**row, "tables": row["firm_tables"], "verifications": store.verifications_view(tx, backup_id)}

@@ -20,8 +20,7 @@ def list_backups(tx: Tx, keyset: Keyset, *, status: str | None, verdict: str | N
     from psycopg import sql
 
     query = sql.SQL(
-        "SELECT id, status, started_at, finished_at, store, object_key, size_bytes, sha256, error, deleted_at, "
-        "verdict, verified_at, verdict_reason FROM ops_backups "
+        "SELECT id, status, started_at, finished_at, deleted_at, verdict, verified_at, verdict_stage FROM ops_backups "
         "WHERE (%(status)s::text IS NULL OR status = %(status)s) "
         "AND (%(verdict)s::text IS NULL OR coalesce(verdict, 'none') = %(verdict)s) "
         "AND {after} ORDER BY {order} LIMIT %(_ks_limit)s").format(after=keyset.where(), order=keyset.order_by())
@@ -29,12 +28,12 @@ def list_backups(tx: Tx, keyset: Keyset, *, status: str | None, verdict: str | N
 
 
 def get_backup_view(tx: Tx, backup_id: UUID) -> dict[str, Any] | None:
-    return tx.one("SELECT id, status, started_at, finished_at, store, object_key, size_bytes, sha256, manifest, error, "
-                  "deleted_at, verdict, verified_at, verdict_reason FROM ops_backups WHERE id = %s", (backup_id,))
+    return tx.one("SELECT id, status, started_at, finished_at, deleted_at, verdict, verified_at, verdict_stage, "
+                  "firm_tables FROM ops_backups WHERE id = %s", (backup_id,))
 
 
 def verifications_view(tx: Tx, backup_id: UUID) -> list[dict[str, Any]]:
-    return tx.all("SELECT id, trigger, started_at, finished_at, outcome, stage, reason, figures "
+    return tx.all("SELECT id, trigger, started_at, finished_at, outcome, stage "
                   "FROM ops_backup_verifications WHERE backup_id = %s ORDER BY started_at DESC, id DESC",
                   (backup_id,))
 
@@ -200,14 +199,38 @@ def dumped_tables(conn: Any) -> list[tuple[str, str]]:
 
 def row_counts(conn: Any, tables: list[tuple[str, str]]) -> dict[str, int]:
     """{"schema.table": rows} for each table (whole-table counts, in the connection's transaction)."""
+    return row_counts_by_firm(conn, tables)[0]
+
+
+# The column naming each row's firm: `firm_id` (uuid) of the tenant tables, `id` of public.firms.
+_FIRM_COLUMNS = """
+SELECT n.nspname AS schema, c.relname AS name, a.attname AS col FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped AND a.atttypid = 'uuid'::regtype
+  AND (a.attname = 'firm_id' OR (n.nspname = 'public' AND c.relname = 'firms' AND a.attname = 'id'))"""
+
+
+def row_counts_by_firm(conn: Any, tables: list[tuple[str, str]]) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """Every table's rows, and each firm's rows of the tables that hold firms' rows ({firm: {table: rows}}), one
+    scan per table, in the connection's transaction."""
     from psycopg import sql
 
-    counts: dict[str, int] = {}
+    firm_column = {(r["schema"], r["name"]): r["col"] for r in conn.execute(_FIRM_COLUMNS).fetchall()}
+    totals: dict[str, int] = {}
+    by_firm: dict[str, dict[str, int]] = {}
     for schema, name in tables:
-        counts[f"{schema}.{name}"] = conn.execute(
-            sql.SQL("SELECT count(*) AS n FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(name))
-        ).fetchone()["n"]
-    return counts
+        key, table = f"{schema}.{name}", sql.Identifier(schema, name)
+        column = firm_column.get((schema, name))
+        if column is None:
+            totals[key] = conn.execute(sql.SQL("SELECT count(*) AS n FROM {}").format(table)).fetchone()["n"]
+            continue
+        rows = conn.execute(sql.SQL("SELECT {} AS firm, count(*) AS n FROM {} GROUP BY 1").format(
+            sql.Identifier(column), table)).fetchall()
+        totals[key] = sum(r["n"] for r in rows)
+        for r in rows:
+            if r["firm"] is not None:
+                by_firm.setdefault(str(r["firm"]), {})[key] = r["n"]
+    return totals, by_firm
 
 
 # How many objects of each kind the database's own schemas hold (extension members left out): a restore that lost

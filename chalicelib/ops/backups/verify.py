@@ -6,7 +6,8 @@ In order, each step a stage of the verdict (the first that fails names the reaso
 3. list: `pg_restore --list` reads the archive's table of contents;
 4. restore: into a scratch database created for it on the same server (`wealthdesk_verify_<random>`), with
    `--exit-on-error`, by the owner role (which therefore needs CREATEDB);
-5. row_counts: every table's rows against the manifest's counts, taken in the dump's own snapshot;
+5. row_counts: every table's rows, and each firm's rows of each table, against the manifest's counts, taken in the
+   dump's own snapshot;
 6. integrity: the schema's objects (tables, views, indexes, constraints, triggers, policies, functions, extensions)
    as many as in the database dumped; every JSON column holds objects; every product's ownership is valid
    (`ownership_is_valid`) and names only members of its household (a trigger's rule, which a restore does not
@@ -173,6 +174,14 @@ def run_restore(pg_restore: pgtools.Tool, path: Path, url: str, *, entries: int 
         raise RuntimeError(f"pg_restore failed (exit {code}): {' | '.join(errors[-6:]) or 'no message'}")
 
 
+def compare_firm_counts(restored: dict[str, dict[str, int]], manifest: dict[str, dict[str, int]]) -> list[str]:
+    """Each firm's rows, table by table (the totals can agree while one firm's rows stand in for another's)."""
+    problems = []
+    for firm in sorted(set(restored) | set(manifest)):
+        problems += [f"firm {firm}: {p}" for p in compare_counts(restored.get(firm, {}), manifest.get(firm, {}))]
+    return problems
+
+
 def compare_counts(restored: dict[str, int], manifest: dict[str, int]) -> list[str]:
     problems = []
     for table in sorted(set(restored) | set(manifest)):
@@ -303,10 +312,13 @@ def verify(conn: Any, row: dict[str, Any], *, trigger: str, progress: Progress |
             raise Failed("restore", str(exc)) from None
         step("row_counts")
         with psycopg.connect(scratch_url, autocommit=True, row_factory=psycopg.rows.dict_row) as restored:
-            counts = store_.row_counts(restored, store_.dumped_tables(restored))
+            counts, by_firm = store_.row_counts_by_firm(restored, store_.dumped_tables(restored))
             figures["tables"] = len(counts)
             figures["rows"] = sum(counts.values())
+            figures["firms"] = len(by_firm)
             mismatches = compare_counts(counts, manifest.get("tables") or {})
+            if "firms" in manifest:
+                mismatches += compare_firm_counts(by_firm, manifest["firms"])
             if mismatches:
                 figures["row_count_mismatches"] = mismatches
                 raise Failed("row_counts", "; ".join(mismatches[:10])
