@@ -11,7 +11,7 @@ from chalicelib.ops.models import RUNS
 
 
 def list_runs(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    keyset = Keyset.parse(RUNS, query)
+    keyset = Keyset.parse(RUNS, query, ctx)
     with db.transaction(ctx) as tx:
         rows = store.list_runs(tx, keyset, job_name=query.job_name, status=query.status)
     return keyset.page(rows)

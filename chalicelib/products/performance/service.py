@@ -143,7 +143,7 @@ def irr_from_inputs(query: Any, inputs: list[dict[str, Any]], named: bool) -> di
 
 def irr_history(ctx: RequestContext, product_id: UUID, query: Any) -> tuple[list[dict[str, Any]], str | None]:
     """The product's stored IRRs by valuation date and method (what recompute_irr_history wrote)."""
-    keyset = Keyset.parse(store.IRR_HISTORY_LIST, query)
+    keyset = Keyset.parse(store.IRR_HISTORY_LIST, query, ctx)
     with db.transaction(ctx) as tx:
         if not holdings_store.product_exists(tx, product_id):
             raise errors.NotFound("No such product")
