@@ -23,7 +23,6 @@ from tests.integration.matrix_support import (
     add_valuation,
     assert_cursor_refused,
     b64_cursor,
-    bearer,
     create_client_group,
     create_household,
     create_product,
