@@ -4,8 +4,8 @@ command line, the owner role); a firm's admin sees only the firm's part of each 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -16,8 +16,12 @@ from psycopg.rows import dict_row
 from tests.conftest import Firm, assert_problem, make_firm, owner_sql
 from tests.integration.matrix_support import create_household, ids_of, make_book
 
-VIEWS = ("mv_product_positions", "mv_client_group_summary", "mv_firm_dashboard", "mv_firm_fund_totals",
-         "mv_firm_counts")
+
+def _views() -> tuple[str, ...]:
+    from chalicelib.ops.refresh_views import VIEWS
+
+    return VIEWS
+
 
 
 @pytest.fixture
@@ -45,7 +49,7 @@ def _firm_part(run_id: Any, firm: Firm) -> dict[str, Any] | None:
 
 
 def _view_rows(firm: Firm) -> dict[str, int]:
-    return {v: owner_sql(f"SELECT count(*) AS n FROM {v} WHERE firm_id = %s", (firm.id,))[0]["n"] for v in VIEWS}
+    return {v: owner_sql(f"SELECT count(*) AS n FROM {v} WHERE firm_id = %s", (firm.id,))[0]["n"] for v in _views()}
 
 
 def test_a_firm_admin_sees_only_the_firms_part_of_each_run_and_no_platform_run(client: Any,
@@ -85,9 +89,9 @@ def test_a_firm_admin_sees_only_the_firms_part_of_each_run_and_no_platform_run(c
         assert figures["refreshed"] is True
         assert figures["writes_seen"] == figures["writes_cleared"] == marks[firm.id]
         assert figures["oldest_write"] is not None
-        assert {v: figures[v]["rows"] for v in VIEWS} == _view_rows(firm)
+        assert {v: figures[v]["rows"] for v in _views()} == _view_rows(firm)
         assert "firms" not in figures["firm_irr"]  # a platform total
-        for view in VIEWS:
+        for view in _views():
             assert figures[view]["rows"] < refresh.figures[view]["rows"], view  # the other firm has rows too
     assert refresh.figures["writes_seen"] >= marks[a.id] + marks[b.id]
 
@@ -280,3 +284,29 @@ def test_the_command_line_refuses_bad_filters_cleanly() -> None:
         result = CliRunner().invoke(main, ["job", "runs", *args])
         assert result.exit_code == 2, result.output
         assert "Traceback" not in result.output
+
+
+def test_job_runs_is_the_owners_alone_and_firm_job_runs_a_tenant_table() -> None:
+    from chalicelib.core import config
+
+    app = config.APP_ROLE
+    rows = owner_sql(
+        "SELECT c.relname, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced, "
+        "has_table_privilege(%(r)s, c.oid, 'SELECT,INSERT,UPDATE,DELETE,TRUNCATE,REFERENCES,TRIGGER') AS app_any, "
+        "has_any_column_privilege(%(r)s, c.oid, 'SELECT,INSERT,UPDATE,REFERENCES') AS app_column, "
+        "has_table_privilege(%(r)s, c.oid, 'SELECT') AS app_select "
+        "FROM pg_class c WHERE c.oid IN ('public.job_runs'::regclass, 'public.firm_job_runs'::regclass) "
+        "ORDER BY 1", {"r": app})
+    assert rows == [
+        {"relname": "firm_job_runs", "rls": True, "forced": True, "app_any": True, "app_column": True,
+         "app_select": True},
+        {"relname": "job_runs", "rls": True, "forced": True, "app_any": False, "app_column": False,
+         "app_select": False}]
+    assert owner_sql("SELECT has_table_privilege(%s, 'firm_job_runs', 'INSERT,UPDATE,DELETE,TRUNCATE') AS w",
+                     (app,)) == [{"w": False}]
+    policies = owner_sql("SELECT tablename, policyname, roles::text[] AS roles FROM pg_policies "
+                         "WHERE tablename IN ('job_runs', 'firm_job_runs') ORDER BY 1, 2")
+    assert policies == [
+        {"tablename": "firm_job_runs", "policyname": "maintenance", "roles": [config.OWNER_ROLE]},
+        {"tablename": "firm_job_runs", "policyname": "tenant", "roles": ["public"]},
+        {"tablename": "job_runs", "policyname": "maintenance", "roles": [config.OWNER_ROLE]}]
