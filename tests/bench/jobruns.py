@@ -10,7 +10,8 @@ order alternates.
 
 Before every run, untimed, each firm gets one write mark (`dashboard_writes`), so every run refreshes the views
 and concerns every firm: the most parts a run can record. Firms: BENCH_JOBRUNS_FIRMS (default 20), each with
-BENCH_JOBRUNS_HOUSEHOLDS households with demo products (default 25). Rounds: BENCH_JOBRUNS_ROUNDS (default 8).
+BENCH_JOBRUNS_HOUSEHOLDS households with demo products (default 25). Rounds: BENCH_JOBRUNS_ROUNDS (default 20:
+each run takes about a second, and on a shared machine 8 rounds were too few for a steady median).
 """
 from __future__ import annotations
 
@@ -126,7 +127,7 @@ def measure() -> JobRunsResult:
     from tests.bench.common import make_firm
 
     n_firms, households = _env("BENCH_JOBRUNS_FIRMS", 20), _env("BENCH_JOBRUNS_HOUSEHOLDS", 25)
-    rounds = _env("BENCH_JOBRUNS_ROUNDS", 8)
+    rounds = _env("BENCH_JOBRUNS_ROUNDS", 20)
     say(f"jobruns: {n_firms} firms x {households} households with products")
     for _ in range(n_firms):
         make_firm(households, products=True)
