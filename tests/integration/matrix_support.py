@@ -35,7 +35,7 @@ TENANT_TABLES = ("firms", "users", "sessions", "api_keys", "client_groups", "pro
                  "products", "provider_switches", "portfolio_funds", "fund_valuations", "portfolio_valuations",
                  "holding_activity", "product_flows", "irr_values", "firm_irrs", "dashboard_writes",
                  "client_group_fum", "login_throttle", "login_failures", "user_totp", "recovery_codes",
-                 "login_challenges", "notifications")
+                 "login_challenges", "notifications", "firm_job_runs")
 _ORDER_BY = {"client_group_product_owners": ("client_group_id", "product_owner_id"),
              "idempotency_keys": ("principal_id", "key"),
              "template_generation_funds": ("generation_id", "fund_id"),

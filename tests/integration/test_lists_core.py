@@ -84,9 +84,14 @@ def lists_firm(app_module: Any) -> Firm:
               (firm.id,))
     tag = uuid.uuid4().hex[:8]
     firm.job_name = f"lists-{tag}"  # type: ignore[attr-defined]
-    owner_sql("INSERT INTO job_runs (job_name, status, trigger, started_at, finished_at) "
-              "SELECT %s, 'succeeded', 'manual', t, t FROM unnest(%s::timestamptz[]) AS t",
-              (firm.job_name, ["2024-01-01T00:00:00Z"] * 3 + ["2024-02-01T00:00:00Z", "2023-12-31T00:00:00Z"]))
+    # Runs that did work for the firm: each with the firm's part, which is what its admin lists.
+    owner_sql("WITH runs AS (INSERT INTO job_runs (job_name, status, trigger, started_at, finished_at) "
+              "SELECT %(j)s, 'succeeded', 'manual', t, t FROM unnest(%(t)s::timestamptz[]) AS t "
+              "RETURNING id, job_name, trigger, started_at, finished_at) "
+              "INSERT INTO firm_job_runs (firm_id, run_id, job_name, trigger, started_at, finished_at) "
+              "SELECT %(f)s, id, job_name, trigger, started_at, finished_at FROM runs",
+              {"j": firm.job_name, "f": firm.id,
+               "t": ["2024-01-01T00:00:00Z"] * 3 + ["2024-02-01T00:00:00Z", "2023-12-31T00:00:00Z"]})
     return firm
 
 
@@ -144,10 +149,11 @@ def test_the_tie_cases_are_really_there(lists_firm: Firm) -> None:
 
 @pytest.mark.parametrize("filtered", [False, True])
 def test_job_runs_every_row_exactly_once_newest_first(client: Any, lists_firm: Firm, filtered: bool) -> None:
-    """Job runs belong to no firm: filtered to the fixture's job (with tied start times), and unfiltered."""
+    """The firm's part of job runs: filtered to the fixture's job (with tied start times), and unfiltered."""
     job = lists_firm.job_name  # type: ignore[attr-defined]
-    where, query = ("WHERE job_name = %(j)s", f"job_name={job}") if filtered else ("", "")
-    expected = _ids(f"SELECT id FROM job_runs {where} ORDER BY started_at DESC, id DESC", {"j": job})
+    where, query = ("AND job_name = %(j)s", f"job_name={job}") if filtered else ("", "")
+    expected = _ids(f"SELECT id FROM firm_job_runs WHERE firm_id = %(f)s {where} ORDER BY started_at DESC, id DESC",
+                    {"j": job, "f": lists_firm.id})
     assert len(expected) >= 5
     for limit in (1, 2, 3):
         assert _pages(client, lists_firm, "/v1/ops/job-runs", limit, query) == expected, limit
