@@ -89,9 +89,14 @@ def paged(api: Any) -> dict[str, Any]:
     for title in ("First notice", "Second notice"):
         owner_sql("INSERT INTO notifications (firm_id, user_id, kind, title, body) VALUES (%s, %s, 'security.test', "
                   "%s, 'Nothing happened.')", (firm.id, firm.users["admin"]["id"], title))
-    owner_sql("INSERT INTO job_runs (job_name, status, trigger, started_at, finished_at) "
-              "SELECT %s, 'succeeded', 'manual', t, t FROM unnest(%s::timestamptz[]) AS t",
-              (f"cursors-{uuid.uuid4().hex[:8]}", ["2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z"]))
+    # Two runs that did work for the firm: its admin lists the firm's part of each.
+    owner_sql("WITH runs AS (INSERT INTO job_runs (job_name, status, trigger, started_at, finished_at) "
+              "SELECT %(j)s, 'succeeded', 'manual', t, t FROM unnest(%(t)s::timestamptz[]) AS t "
+              "RETURNING id, job_name, trigger, started_at, finished_at) "
+              "INSERT INTO firm_job_runs (firm_id, run_id, job_name, trigger, started_at, finished_at) "
+              "SELECT %(f)s, id, job_name, trigger, started_at, finished_at FROM runs",
+              {"j": f"cursors-{uuid.uuid4().hex[:8]}", "f": firm.id,
+               "t": ["2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z"]})
     ids = {"group_id": house.group_id, "product_id": book.product, "portfolio_fund_id": book.pf}
     return {"firm": firm, "auth": admin, "ids": ids}
 
