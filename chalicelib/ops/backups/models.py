@@ -2,13 +2,12 @@
 `wealthdesk backups`)."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
 from pydantic import Field
 
-from chalicelib.core.models import ApiModel
+from chalicelib.core.models import ApiModel, IsoDateTime
 from chalicelib.core.pagination import ListQuery, ListSpec
 
 Status = Literal["running", "completed", "failed", "deleted"]
@@ -20,20 +19,20 @@ class BackupOut(ApiModel):
     id: UUID
     status: Status = Field(description="running; completed (in the backup store); failed (no dump was made); "
                                        "deleted (rotated out)")
-    started_at: datetime
-    finished_at: datetime | None
-    deleted_at: datetime | None
+    started_at: IsoDateTime
+    finished_at: IsoDateTime | None
+    deleted_at: IsoDateTime | None
     verdict: Outcome | None = Field(description="The latest verification's outcome; null: not verified yet. Only a "
                                                 "completed backup whose verdict is passed is to be relied on")
-    verified_at: datetime | None
+    verified_at: IsoDateTime | None
     verdict_stage: Stage | None = Field(description="Where the latest verification stopped: done when it passed")
 
 
 class VerificationOut(ApiModel):
     id: UUID
     trigger: Literal["schedule", "manual", "api"]
-    started_at: datetime
-    finished_at: datetime | None
+    started_at: IsoDateTime
+    finished_at: IsoDateTime | None
     outcome: Outcome | None = Field(description="null while it runs")
     stage: Stage | None = Field(description="fetch, checksum, list, restore, row_counts, integrity: where it "
                                             "failed; done when it passed")

@@ -167,7 +167,7 @@ def backups_in_store(store_url: str | None = None) -> list[dict[str, Any]]:
 # --- the API (admins) ---
 
 def list_backups(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    keyset = Keyset.parse(BACKUPS, query)
+    keyset = Keyset.parse(BACKUPS, query, ctx)
     with db.transaction(ctx) as tx:
         rows = store.list_backups(tx, keyset, status=query.status, verdict=query.verdict)
     return keyset.page(rows)
