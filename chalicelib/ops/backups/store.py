@@ -273,10 +273,13 @@ def create_database(conn: Any, name: str) -> None:
     conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
-def drop_database(conn: Any, name: str) -> None:
+def drop_database(conn: Any, name: str, *, force: bool = False) -> None:
+    """Without `force`, PostgreSQL ends autovacuum's workers in the database itself and waits up to 5 s for other
+    sessions; with it, it ends every session, but only those of roles the caller may signal."""
     from psycopg import sql
 
-    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}" + (" WITH (FORCE)" if force else "")).format(
+        sql.Identifier(name)))
 
 
 def databases_like(conn: Any, prefix: str) -> list[str]:

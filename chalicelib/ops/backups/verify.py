@@ -300,7 +300,7 @@ def verify(conn: Any, row: dict[str, Any], *, trigger: str, progress: Progress |
             raise Failed("restore", f"the role {facts['role']} may not create databases, which the scratch "
                                     f"database needs: ALTER ROLE {facts['role']} CREATEDB (docs/deploy.md)")
         for left in store_.databases_like(conn, SCRATCH_PREFIX):  # left by a run that died
-            store_.drop_database(conn, left)
+            drop_scratch(conn, left)
         scratch = SCRATCH_PREFIX + uuid.uuid4().hex[:12]
         store_.create_database(conn, scratch)
         figures["scratch_database"] = scratch
@@ -340,7 +340,7 @@ def verify(conn: Any, row: dict[str, Any], *, trigger: str, progress: Progress |
         timings.setdefault(stage, round(time.perf_counter() - clock, 3))
         if scratch is not None:
             try:
-                store_.drop_database(conn, scratch)
+                drop_scratch(conn, scratch)
                 figures["scratch_dropped"] = True
             except Exception as exc:
                 figures["scratch_dropped"] = False
@@ -362,6 +362,28 @@ def verify(conn: Any, row: dict[str, Any], *, trigger: str, progress: Progress |
             f"\"Alerts\".",
             {"backup_id": str(row["id"]), "stage": stage, "reason": reason})
     return verdict
+
+
+def drop_scratch(conn: Any, name: str, attempts: int = 3) -> None:
+    """Drop a scratch database. A plain DROP first: it ends autovacuum's workers, which a freshly restored database
+    sets off at once and which DROP ... WITH (FORCE) may not end for a role that is not a superuser ("permission
+    denied to terminate process"); FORCE then for any session left (a run that died mid-restore)."""
+    import psycopg
+
+    from chalicelib.ops.backups import store as store_
+
+    for attempt in range(attempts):
+        try:
+            store_.drop_database(conn, name)
+            return
+        except psycopg.errors.ObjectInUse:
+            try:
+                store_.drop_database(conn, name, force=True)
+                return
+            except psycopg.errors.InsufficientPrivilege:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(1.0)
 
 
 def _when(moment: Any) -> str:
