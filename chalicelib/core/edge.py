@@ -90,10 +90,31 @@ def secure(headers: dict[str, str], origin: str | None) -> None:
 
 
 def middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
-    """Chalice HTTP middleware (app.py): the security and CORS headers on every answer of the Lambda."""
+    """Chalice HTTP middleware (registered by core/routing.py): the security and CORS headers on every answer of
+    the Lambda, and Chalice's own error answers (`{"Code", "Message"}`: a method the path does not have) as
+    problem+json like every other error."""
     response = get_response(event)
+    body = response.body
+    if isinstance(body, dict) and set(body) == {"Code", "Message"} and response.status_code >= 400:
+        _as_problem(response, str(body["Message"]), (getattr(event, "context", None) or {}).get("requestId"))
     secure(response.headers, _header(event, "origin"))
     return response
+
+
+def _as_problem(response: Response, detail: str, request_id: str | None) -> None:
+    import uuid
+
+    from chalicelib.core import errors
+    from chalicelib.core.jsonutil import dumps
+
+    request_id = request_id or str(uuid.uuid4())
+    error = errors.ApiError(detail)
+    error.status = response.status_code
+    error.title = {405: "Method not allowed"}.get(response.status_code, "Error")
+    error.slug = {405: "method-not-allowed"}.get(response.status_code, "error")
+    response.body = dumps(error.problem(request_id))
+    response.headers["Content-Type"] = "application/problem+json"
+    response.headers["X-Request-Id"] = request_id
 
 
 def preflight(request: Any, methods: Iterable[str]) -> Response:

@@ -28,9 +28,10 @@ _PAGE = f"""<!doctype html>
 """
 # The page runs its own assets and the one inline script above (by its hash), fetches only this API, shows data:
 # images (Swagger UI's icons) and sets inline styles (Swagger UI's components do); nothing may frame it.
-_PAGE_CSP = ("default-src 'none'; script-src 'self' 'sha256-{}'; style-src 'self' 'unsafe-inline'; "
+_INIT_HASH = base64.b64encode(hashlib.sha256(_INIT.encode()).digest()).decode()
+_PAGE_CSP = (f"default-src 'none'; script-src 'self' 'sha256-{_INIT_HASH}'; style-src 'self' 'unsafe-inline'; "
              "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
-             "frame-ancestors 'none'").format(base64.b64encode(hashlib.sha256(_INIT.encode()).digest()).decode())
+             "frame-ancestors 'none'")
 
 
 @api.route("/health", "GET", access=PUBLIC, response=HealthOut, summary="Liveness and schema status")

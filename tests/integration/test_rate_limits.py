@@ -18,12 +18,12 @@ import pytest
 from tests.conftest import Firm, assert_problem, owner_sql
 from tests.integration import login_support
 from tests.integration.matrix_support import (
+    add_portfolio_fund,
     audit_events_since,
     audit_watermark,
     create_fund,
     create_household,
     create_product,
-    add_portfolio_fund,
     expect_status,
     send,
     unique,
