@@ -50,9 +50,18 @@ def allowed_origins() -> frozenset[str]:
     global _origins_cache
     raw = os.environ.get("CORS_ALLOWED_ORIGINS", "")
     if raw != _origins_cache[0]:
-        _origins_cache = (raw, frozenset(o for o in (part.strip().rstrip("/") for part in raw.split(","))
-                                         if _is_origin(o)))
+        _origins_cache = (raw, frozenset(parse_origins(raw)))
     return _origins_cache[1]
+
+
+def parse_origins(raw: str) -> list[str]:
+    """A CORS_ALLOWED_ORIGINS value as its origins, in order (scripts/merge_template.py reads a stage's too)."""
+    found: list[str] = []
+    for part in raw.split(","):
+        origin = part.strip().rstrip("/")
+        if _is_origin(origin) and origin not in found:
+            found.append(origin)
+    return found
 
 
 def _is_origin(value: str) -> bool:
