@@ -65,7 +65,7 @@ def merged(stage: str, *, snapstart: bool = False, root: Path = ROOT) -> dict[st
 def main(argv: list[str]) -> int:
     args = [a for a in argv if a != "--snapstart"]
     if len(args) != 2:
-        print(__doc__, file=sys.stderr)
+        sys.stderr.write(__doc__ or "")
         return 2
     stage, out = args
     Path(out).write_text(json.dumps(merged(stage, snapstart="--snapstart" in argv), indent=2) + "\n")

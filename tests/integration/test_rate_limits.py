@@ -301,3 +301,10 @@ def test_a_session_over_its_limit_does_not_enter_the_firm(fresh_firm: Firm) -> N
         assert row[0] == "limited" and row[1:3] == (10, 11)
         assert conn.execute("SELECT current_firm_id(), count(*) FROM users").fetchone() == (None, 0)
         conn.rollback()
+
+
+def test_no_deployed_stage_raises_the_limits() -> None:
+    from pathlib import Path
+
+    config = json.loads((Path(__file__).resolve().parents[2] / ".chalice" / "config.json").read_text())
+    assert "RATE_LIMIT_SCALE" not in json.dumps(config)
