@@ -4,7 +4,8 @@
 DROP FUNCTION auth_count_source(text, integer);
 DROP FUNCTION auth_enter_api_key(text, bytea, text, integer);
 DROP FUNCTION auth_enter_session(uuid, uuid, uuid, text, text, integer);
-DROP FUNCTION rate_count(text, text, text, integer);
+DROP FUNCTION rate_count(text, text, integer, integer, integer);
+DROP FUNCTION rate_limit_figure(rate_limit_tiers, text);
 DROP TABLE rate_counters;
 ALTER TABLE firms DROP COLUMN rate_limit_tier;
 DROP TABLE rate_limit_tiers;

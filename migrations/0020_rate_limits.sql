@@ -46,42 +46,37 @@ CREATE UNLOGGED TABLE rate_counters (
 CREATE INDEX rate_counters_expires_idx ON rate_counters (expires_at);
 REVOKE ALL ON rate_counters FROM PUBLIC;
 
--- One request of `p_principal` counted in `p_bucket`'s current window under `p_tier`'s figures (an unknown tier
--- counts as `standard`), times `p_scale` (1 unless a test run or load test raised it; at most 1,000,000). Answers
--- the window's limit, how many requests it has counted (this one included; concurrent requests still in
--- flight on other connections are not yet visible) and the whole seconds until it ends. Only the owner may run it
--- (its callers are SECURITY DEFINER functions with their search path pinned).
-CREATE FUNCTION rate_count(p_principal text, p_bucket text, p_tier text, p_scale integer)
+-- One request of `p_principal` counted in `p_bucket`'s current window: `p_limit` requests per `p_window` seconds
+-- (the caller's tier's figures, rate_limit_figures), times `p_scale` (1 unless a test run or load test raised it;
+-- at most 1,000,000). Answers the window's limit, how many requests it has counted (this one included; concurrent
+-- requests still in flight on other connections are not yet visible) and the whole seconds until it ends. One
+-- statement adds to this backend's row and sums the others'; a new row also deletes up to 100 ended windows. Only
+-- the owner may run it (its callers are SECURITY DEFINER functions with their search path pinned).
+CREATE FUNCTION rate_count(p_principal text, p_bucket text, p_limit integer, p_window integer, p_scale integer)
     RETURNS TABLE (rate_limit integer, rate_used integer, rate_reset integer)
     LANGUAGE plpgsql VOLATILE
     AS $$
 DECLARE
-    t record;
     v_start timestamptz;
     v_end timestamptz;
-    v_mine integer;
     v_inserted boolean;
 BEGIN
-    SELECT * INTO t FROM public.rate_limit_tiers r WHERE r.tier = p_tier;
-    IF NOT FOUND THEN
-        SELECT * INTO t FROM public.rate_limit_tiers r WHERE r.tier = 'standard';
+    IF p_limit IS NULL OR p_window IS NULL THEN
+        RAISE EXCEPTION 'no rate limit for bucket %', p_bucket;
     END IF;
-    rate_limit := least((CASE p_bucket WHEN 'default' THEN t.default_requests WHEN 'bulk' THEN t.bulk_requests
-                                       WHEN 'auth' THEN t.auth_requests WHEN 'source' THEN t.source_requests END)::bigint
-                        * least(greatest(coalesce(p_scale, 1), 1), 1000000), 2000000000)::integer;
-    IF rate_limit IS NULL THEN
-        RAISE EXCEPTION 'no rate limit for bucket % (tier %)', p_bucket, p_tier;
-    END IF;
-    v_start := to_timestamp(floor(extract(epoch FROM now()) / t.window_seconds) * t.window_seconds);
-    v_end := v_start + make_interval(secs => t.window_seconds);
-    INSERT INTO public.rate_counters AS c (principal, bucket, window_start, pid, count, expires_at)
-    VALUES (p_principal, p_bucket, v_start, pg_backend_pid(), 1, v_end)
-    ON CONFLICT (principal, bucket, window_start, pid) DO UPDATE SET count = c.count + 1
-    RETURNING c.count, c.xmax = 0 INTO v_mine, v_inserted;
-    SELECT v_mine + coalesce(sum(c.count), 0) INTO rate_used
-      FROM public.rate_counters c
-     WHERE c.principal = p_principal AND c.bucket = p_bucket AND c.window_start = v_start
-       AND c.pid <> pg_backend_pid();
+    rate_limit := least(p_limit::bigint * least(greatest(coalesce(p_scale, 1), 1), 1000000), 2000000000)::integer;
+    v_start := to_timestamp(floor(extract(epoch FROM now()) / p_window) * p_window);
+    v_end := v_start + make_interval(secs => p_window);
+    WITH mine AS (
+        INSERT INTO public.rate_counters AS c (principal, bucket, window_start, pid, count, expires_at)
+        VALUES (p_principal, p_bucket, v_start, pg_backend_pid(), 1, v_end)
+        ON CONFLICT (principal, bucket, window_start, pid) DO UPDATE SET count = c.count + 1
+        RETURNING c.count, c.xmax = 0 AS inserted)
+    SELECT mine.count + coalesce((SELECT sum(o.count) FROM public.rate_counters o
+                                  WHERE o.principal = p_principal AND o.bucket = p_bucket
+                                    AND o.window_start = v_start AND o.pid <> pg_backend_pid()), 0),
+           mine.inserted
+      INTO rate_used, v_inserted FROM mine;
     IF v_inserted THEN
         DELETE FROM public.rate_counters c
          WHERE c.ctid = ANY (ARRAY(SELECT x.ctid FROM public.rate_counters x WHERE x.expires_at <= now()
@@ -90,7 +85,14 @@ BEGIN
     rate_reset := greatest(ceil(extract(epoch FROM v_end - now())), 1)::integer;
     RETURN NEXT;
 END $$;
-REVOKE ALL ON FUNCTION rate_count(text, text, text, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rate_count(text, text, integer, integer, integer) FROM PUBLIC;
+
+-- A tier's figure for a bucket (NULL for an unknown bucket).
+CREATE FUNCTION rate_limit_figure(t rate_limit_tiers, p_bucket text) RETURNS integer
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT CASE p_bucket WHEN 'default' THEN t.default_requests WHEN 'bulk' THEN t.bulk_requests
+                               WHEN 'auth' THEN t.auth_requests WHEN 'source' THEN t.source_requests END $$;
+REVOKE ALL ON FUNCTION rate_limit_figure(rate_limit_tiers, text) FROM PUBLIC;
 
 -- 0018's access-token check, counting the request: the session is live (not revoked, not expired, used within
 -- the idle timeout), of this user, in this firm, and the user is still active in the token's role. With a bucket,
@@ -105,9 +107,10 @@ CREATE FUNCTION auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_r
 DECLARE
     s record;
 BEGIN
-    SELECT x.last_used_at, f.rate_limit_tier INTO s
+    SELECT x.last_used_at, rate_limit_figure(t, p_bucket) AS per_window, t.window_seconds INTO s
       FROM sessions x JOIN users u ON u.id = x.user_id AND u.firm_id = x.firm_id
                       JOIN firms f ON f.id = x.firm_id
+                      JOIN rate_limit_tiers t ON t.tier = f.rate_limit_tier
      WHERE x.id = p_session AND x.user_id = p_user AND x.firm_id = p_firm AND x.revoked_at IS NULL
        AND x.expires_at > now() AND x.last_used_at > now() - auth_session_idle_timeout()
        AND u.active AND u.role = p_role;
@@ -118,7 +121,7 @@ BEGIN
     END IF;
     IF p_bucket IS NOT NULL THEN
         SELECT r.rate_limit, r.rate_used, r.rate_reset INTO rate_limit, rate_used, rate_reset
-          FROM rate_count('user:' || p_user, p_bucket, s.rate_limit_tier, p_scale) r;
+          FROM rate_count('user:' || p_user, p_bucket, s.per_window, s.window_seconds, p_scale) r;
         IF rate_used > rate_limit THEN
             state := 'limited';
             RETURN NEXT;
@@ -147,10 +150,11 @@ DECLARE
     k record;
 BEGIN
     SELECT a.id, a.firm_id, a.key_hash, a.scopes, a.service, a.revoked_at, a.expires_at, a.last_used_at,
-           f.rate_limit_tier,
+           rate_limit_figure(t, p_bucket) AS per_window, t.window_seconds,
            (a.service OR EXISTS (SELECT 1 FROM users u WHERE u.id = a.created_by AND u.firm_id = a.firm_id
                                                       AND u.active AND u.role = 'admin')) AS creator_ok
-    INTO k FROM api_keys a JOIN firms f ON f.id = a.firm_id WHERE a.prefix = p_prefix;
+    INTO k FROM api_keys a JOIN firms f ON f.id = a.firm_id JOIN rate_limit_tiers t ON t.tier = f.rate_limit_tier
+    WHERE a.prefix = p_prefix;
     IF NOT FOUND OR p_hash IS NULL OR sha256(k.key_hash) IS DISTINCT FROM sha256(p_hash) THEN
         RETURN;
     END IF;
@@ -160,7 +164,7 @@ BEGIN
                   ELSE 'ok' END;
     IF state = 'ok' AND p_bucket IS NOT NULL THEN
         SELECT r.rate_limit, r.rate_used, r.rate_reset INTO rate_limit, rate_used, rate_reset
-          FROM rate_count('api_key:' || k.id, p_bucket, k.rate_limit_tier, p_scale) r;
+          FROM rate_count('api_key:' || k.id, p_bucket, k.per_window, k.window_seconds, p_scale) r;
         IF rate_used > rate_limit THEN
             state := 'limited';
         END IF;
@@ -185,8 +189,10 @@ CREATE FUNCTION auth_count_source(p_source text, p_scale integer)
     RETURNS TABLE (rate_limit integer, rate_used integer, rate_reset integer)
     LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
     AS $$ SELECT r.rate_limit, r.rate_used, r.rate_reset
-          FROM rate_count('source:' || left(coalesce(nullif(p_source, ''), 'unknown'), 100), 'source', 'standard',
-                          p_scale) r $$;
+          FROM rate_limit_tiers t,
+               rate_count('source:' || left(coalesce(nullif(p_source, ''), 'unknown'), 100), 'source',
+                          t.source_requests, t.window_seconds, p_scale) r
+          WHERE t.tier = 'standard' $$;
 
 REVOKE ALL ON FUNCTION auth_enter_session(uuid, uuid, uuid, text, text, integer),
     auth_enter_api_key(text, bytea, text, integer), auth_count_source(text, integer) FROM PUBLIC;

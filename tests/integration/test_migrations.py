@@ -19,7 +19,7 @@ MIGRATIONS = ROOT / "migrations"
 YOYO_TABLES = {"_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock"}
 # Tables that hold no tenant data. Every other table is a tenant table and must be scoped by firm.
 # auth_context: the verified tenant context itself (one row per backend; tests/integration/test_app_role_tenancy.py)
-PLATFORM_TABLES = {"job_runs", "view_refreshes", "auth_context"} | YOYO_TABLES
+PLATFORM_TABLES = {"job_runs", "view_refreshes", "auth_context", "rate_limit_tiers", "rate_counters"} | YOYO_TABLES
 
 
 def _forward_files() -> list[Path]:

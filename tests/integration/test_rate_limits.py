@@ -274,7 +274,7 @@ def test_the_app_role_can_neither_read_nor_write_the_counters_or_the_tiers() -> 
                           "DELETE FROM rate_counters",
                           "UPDATE rate_limit_tiers SET default_requests = 1000000",
                           "INSERT INTO rate_counters VALUES ('user:x', 'default', now(), 1, 1, now())",
-                          "SELECT * FROM rate_count('user:x', 'default', 'standard', 1)"):
+                          "SELECT * FROM rate_count('user:x', 'default', 60, 60, 1)"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement)
 
