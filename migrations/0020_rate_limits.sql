@@ -47,7 +47,7 @@ CREATE INDEX rate_counters_expires_idx ON rate_counters (expires_at);
 REVOKE ALL ON rate_counters FROM PUBLIC;
 
 -- One request of `p_principal` counted in `p_bucket`'s current window: `p_limit` requests per `p_window` seconds
--- (the caller's tier's figures, rate_limit_figures), times `p_scale` (1 unless a test run or load test raised it;
+-- (the caller's tier's figure for the bucket, rate_limit_figure), times `p_scale` (1 unless a test run or load test raised it;
 -- at most 1,000,000). Answers the window's limit, how many requests it has counted (this one included; concurrent
 -- requests still in flight on other connections are not yet visible) and the whole seconds until it ends. One
 -- statement adds to this backend's row and sums the others'; a new row also deletes up to 100 ended windows. Only
