@@ -73,6 +73,20 @@ END $$;
 
 
 --
+-- Name: auth_count_source(text, integer); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_count_source(p_source text, p_scale integer) RETURNS TABLE(rate_limit integer, rate_used integer, rate_reset integer)
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$ SELECT r.rate_limit, r.rate_used, r.rate_reset
+          FROM rate_limit_tiers t,
+               rate_count('source:' || left(coalesce(nullif(p_source, ''), 'unknown'), 100), 'source',
+                          t.source_requests, t.window_seconds, p_scale) r
+          WHERE t.tier = 'standard' $$;
+
+
+--
 -- Name: auth_enter(uuid, text, uuid); Type: FUNCTION; Schema: public
 --
 
@@ -118,6 +132,51 @@ BEGIN
                   WHEN k.expires_at IS NOT NULL AND k.expires_at <= now() THEN 'expired'
                   WHEN NOT k.creator_ok THEN 'creator_gone'
                   ELSE 'ok' END;
+    IF state = 'ok' THEN
+        IF k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute' THEN
+            UPDATE api_keys a SET last_used_at = now() WHERE a.id = k.id;
+        END IF;
+        PERFORM auth_enter(k.firm_id, 'api_key', k.id);
+    END IF;
+    id := k.id;
+    firm_id := k.firm_id;
+    scopes := k.scopes;
+    service := k.service;
+    RETURN NEXT;
+END $$;
+
+
+--
+-- Name: auth_enter_api_key(text, bytea, text, integer); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_enter_api_key(p_prefix text, p_hash bytea, p_bucket text, p_scale integer) RETURNS TABLE(id uuid, firm_id uuid, scopes text[], service boolean, state text, rate_limit integer, rate_used integer, rate_reset integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    k record;
+BEGIN
+    SELECT a.id, a.firm_id, a.key_hash, a.scopes, a.service, a.revoked_at, a.expires_at, a.last_used_at,
+           rate_limit_figure(t, p_bucket) AS per_window, t.window_seconds,
+           (a.service OR EXISTS (SELECT 1 FROM users u WHERE u.id = a.created_by AND u.firm_id = a.firm_id
+                                                      AND u.active AND u.role = 'admin')) AS creator_ok
+    INTO k FROM api_keys a JOIN firms f ON f.id = a.firm_id JOIN rate_limit_tiers t ON t.tier = f.rate_limit_tier
+    WHERE a.prefix = p_prefix;
+    IF NOT FOUND OR p_hash IS NULL OR sha256(k.key_hash) IS DISTINCT FROM sha256(p_hash) THEN
+        RETURN;
+    END IF;
+    state := CASE WHEN k.revoked_at IS NOT NULL THEN 'revoked'
+                  WHEN k.expires_at IS NOT NULL AND k.expires_at <= now() THEN 'expired'
+                  WHEN NOT k.creator_ok THEN 'creator_gone'
+                  ELSE 'ok' END;
+    IF state = 'ok' AND p_bucket IS NOT NULL THEN
+        SELECT r.rate_limit, r.rate_used, r.rate_reset INTO rate_limit, rate_used, rate_reset
+          FROM rate_count('api_key:' || k.id, p_bucket, k.per_window, k.window_seconds, p_scale) r;
+        IF rate_used > rate_limit THEN
+            state := 'limited';
+        END IF;
+    END IF;
     IF state = 'ok' THEN
         IF k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute' THEN
             UPDATE api_keys a SET last_used_at = now() WHERE a.id = k.id;
@@ -279,6 +338,47 @@ BEGIN
     END IF;
     PERFORM auth_enter(p_firm, 'user', p_user);
     RETURN true;
+END $$;
+
+
+--
+-- Name: auth_enter_session(uuid, uuid, uuid, text, text, integer); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text, p_bucket text, p_scale integer) RETURNS TABLE(state text, rate_limit integer, rate_used integer, rate_reset integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    s record;
+BEGIN
+    SELECT x.last_used_at, rate_limit_figure(t, p_bucket) AS per_window, t.window_seconds INTO s
+      FROM sessions x JOIN users u ON u.id = x.user_id AND u.firm_id = x.firm_id
+                      JOIN firms f ON f.id = x.firm_id
+                      JOIN rate_limit_tiers t ON t.tier = f.rate_limit_tier
+     WHERE x.id = p_session AND x.user_id = p_user AND x.firm_id = p_firm AND x.revoked_at IS NULL
+       AND x.expires_at > now() AND x.last_used_at > now() - auth_session_idle_timeout()
+       AND u.active AND u.role = p_role;
+    IF NOT FOUND THEN
+        state := 'refused';
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    IF p_bucket IS NOT NULL THEN
+        SELECT r.rate_limit, r.rate_used, r.rate_reset INTO rate_limit, rate_used, rate_reset
+          FROM rate_count('user:' || p_user, p_bucket, s.per_window, s.window_seconds, p_scale) r;
+        IF rate_used > rate_limit THEN
+            state := 'limited';
+            RETURN NEXT;
+            RETURN;
+        END IF;
+    END IF;
+    IF s.last_used_at < now() - interval '1 minute' THEN
+        UPDATE sessions SET last_used_at = now() WHERE id = p_session;
+    END IF;
+    PERFORM auth_enter(p_firm, 'user', p_user);
+    state := 'ok';
+    RETURN NEXT;
 END $$;
 
 
@@ -1275,6 +1375,74 @@ END $$;
 
 
 --
+-- Name: rate_count(text, text, integer, integer, integer); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.rate_count(p_principal text, p_bucket text, p_limit integer, p_window integer, p_scale integer) RETURNS TABLE(rate_limit integer, rate_used integer, rate_reset integer)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_start timestamptz;
+    v_end timestamptz;
+    v_inserted boolean;
+BEGIN
+    IF p_limit IS NULL OR p_window IS NULL THEN
+        RAISE EXCEPTION 'no rate limit for bucket %', p_bucket;
+    END IF;
+    rate_limit := least(p_limit::bigint * least(greatest(coalesce(p_scale, 1), 1), 1000000), 2000000000)::integer;
+    v_start := to_timestamp(floor(extract(epoch FROM now()) / p_window) * p_window);
+    v_end := v_start + make_interval(secs => p_window);
+    WITH mine AS (
+        INSERT INTO public.rate_counters AS c (principal, bucket, window_start, pid, count, expires_at)
+        VALUES (p_principal, p_bucket, v_start, pg_backend_pid(), 1, v_end)
+        ON CONFLICT (principal, bucket, window_start, pid) DO UPDATE SET count = c.count + 1
+        RETURNING c.count, c.xmax = 0 AS inserted)
+    SELECT mine.count + coalesce((SELECT sum(o.count) FROM public.rate_counters o
+                                  WHERE o.principal = p_principal AND o.bucket = p_bucket
+                                    AND o.window_start = v_start AND o.pid <> pg_backend_pid()), 0),
+           mine.inserted
+      INTO rate_used, v_inserted FROM mine;
+    IF v_inserted THEN
+        DELETE FROM public.rate_counters c
+         WHERE c.ctid = ANY (ARRAY(SELECT x.ctid FROM public.rate_counters x WHERE x.expires_at <= now()
+                                   ORDER BY x.expires_at LIMIT 100 FOR UPDATE SKIP LOCKED));
+    END IF;
+    rate_reset := greatest(ceil(extract(epoch FROM v_end - now())), 1)::integer;
+    RETURN NEXT;
+END $$;
+
+
+--
+-- Name: rate_limit_tiers; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.rate_limit_tiers (
+    tier text NOT NULL,
+    window_seconds integer DEFAULT 60 NOT NULL,
+    default_requests integer NOT NULL,
+    bulk_requests integer NOT NULL,
+    auth_requests integer NOT NULL,
+    source_requests integer NOT NULL,
+    CONSTRAINT rate_limit_tiers_auth_requests_check CHECK ((auth_requests > 0)),
+    CONSTRAINT rate_limit_tiers_bulk_requests_check CHECK ((bulk_requests > 0)),
+    CONSTRAINT rate_limit_tiers_default_requests_check CHECK ((default_requests > 0)),
+    CONSTRAINT rate_limit_tiers_source_requests_check CHECK ((source_requests > 0)),
+    CONSTRAINT rate_limit_tiers_tier_check CHECK ((tier ~ '^[a-z][a-z0-9_]{0,29}$'::text)),
+    CONSTRAINT rate_limit_tiers_window_seconds_check CHECK (((window_seconds >= 1) AND (window_seconds <= 3600)))
+);
+
+
+--
+-- Name: rate_limit_figure(public.rate_limit_tiers, text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.rate_limit_figure(t public.rate_limit_tiers, p_bucket text) RETURNS integer
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT CASE p_bucket WHEN 'default' THEN t.default_requests WHEN 'bulk' THEN t.bulk_requests
+                               WHEN 'auth' THEN t.auth_requests WHEN 'source' THEN t.source_requests END $$;
+
+
+--
 -- Name: refresh_portfolio_valuations(uuid, date[]); Type: FUNCTION; Schema: public
 --
 
@@ -1703,6 +1871,7 @@ CREATE TABLE public.firms (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     version integer DEFAULT 1 NOT NULL,
     require_two_factor boolean DEFAULT false NOT NULL,
+    rate_limit_tier text DEFAULT 'standard'::text NOT NULL,
     CONSTRAINT firms_base_currency_check CHECK ((base_currency ~ '^[A-Z]{3}$'::text)),
     CONSTRAINT firms_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
     CONSTRAINT firms_version_check CHECK ((version >= 1))
@@ -2250,6 +2419,24 @@ ALTER TABLE ONLY public.providers FORCE ROW LEVEL SECURITY;
 
 
 --
+-- Name: rate_counters; Type: TABLE; Schema: public
+--
+
+CREATE UNLOGGED TABLE public.rate_counters (
+    principal text NOT NULL,
+    bucket text NOT NULL,
+    window_start timestamp with time zone NOT NULL,
+    pid integer NOT NULL,
+    count integer NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    CONSTRAINT rate_counters_bucket_check CHECK ((bucket = ANY (ARRAY['default'::text, 'bulk'::text, 'auth'::text, 'source'::text]))),
+    CONSTRAINT rate_counters_count_check CHECK ((count > 0)),
+    CONSTRAINT rate_counters_principal_check CHECK (((length(principal) >= 1) AND (length(principal) <= 120)))
+)
+WITH (fillfactor='50');
+
+
+--
 -- Name: recovery_codes; Type: TABLE; Schema: public
 --
 
@@ -2690,6 +2877,22 @@ ALTER TABLE ONLY public.providers
 
 
 --
+-- Name: rate_counters rate_counters_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.rate_counters
+    ADD CONSTRAINT rate_counters_pkey PRIMARY KEY (principal, bucket, window_start, pid);
+
+
+--
+-- Name: rate_limit_tiers rate_limit_tiers_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.rate_limit_tiers
+    ADD CONSTRAINT rate_limit_tiers_pkey PRIMARY KEY (tier);
+
+
+--
 -- Name: recovery_codes recovery_codes_pkey; Type: CONSTRAINT; Schema: public
 --
 
@@ -3064,6 +3267,13 @@ CREATE UNIQUE INDEX providers_name_key ON public.providers USING btree (firm_id,
 --
 
 CREATE INDEX providers_name_trgm_idx ON public.providers USING gin (name public.gin_trgm_ops);
+
+
+--
+-- Name: rate_counters_expires_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX rate_counters_expires_idx ON public.rate_counters USING btree (expires_at);
 
 
 --
@@ -3501,6 +3711,14 @@ ALTER TABLE ONLY public.firm_job_runs
 
 ALTER TABLE ONLY public.firm_job_runs
     ADD CONSTRAINT firm_job_runs_run_id_fkey FOREIGN KEY (run_id) REFERENCES public.job_runs(id) ON DELETE CASCADE;
+
+
+--
+-- Name: firms firms_rate_limit_tier_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.firms
+    ADD CONSTRAINT firms_rate_limit_tier_fkey FOREIGN KEY (rate_limit_tier) REFERENCES public.rate_limit_tiers(tier);
 
 
 --
@@ -4408,6 +4626,14 @@ GRANT ALL ON FUNCTION public.auth_check_reserve(p_user uuid, p_source text) TO w
 
 
 --
+-- Name: FUNCTION auth_count_source(p_source text, p_scale integer); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_count_source(p_source text, p_scale integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_count_source(p_source text, p_scale integer) TO wealthdesk_app;
+
+
+--
 -- Name: FUNCTION auth_enter(p_firm uuid, p_kind text, p_principal uuid); Type: ACL; Schema: public
 --
 
@@ -4420,6 +4646,14 @@ REVOKE ALL ON FUNCTION public.auth_enter(p_firm uuid, p_kind text, p_principal u
 
 REVOKE ALL ON FUNCTION public.auth_enter_api_key(p_prefix text, p_hash bytea) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.auth_enter_api_key(p_prefix text, p_hash bytea) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION auth_enter_api_key(p_prefix text, p_hash bytea, p_bucket text, p_scale integer); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_enter_api_key(p_prefix text, p_hash bytea, p_bucket text, p_scale integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_enter_api_key(p_prefix text, p_hash bytea, p_bucket text, p_scale integer) TO wealthdesk_app;
 
 
 --
@@ -4452,6 +4686,14 @@ GRANT ALL ON FUNCTION public.auth_enter_refresh(p_token_hash bytea, p_request_id
 
 REVOKE ALL ON FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text, p_bucket text, p_scale integer); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text, p_bucket text, p_scale integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text, p_bucket text, p_scale integer) TO wealthdesk_app;
 
 
 --
@@ -4653,6 +4895,20 @@ GRANT ALL ON FUNCTION public.product_flows_add(funds uuid[], dates date[], amoun
 --
 
 GRANT ALL ON FUNCTION public.product_starts_before_its_funds() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION rate_count(p_principal text, p_bucket text, p_limit integer, p_window integer, p_scale integer); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.rate_count(p_principal text, p_bucket text, p_limit integer, p_window integer, p_scale integer) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION rate_limit_figure(t public.rate_limit_tiers, p_bucket text); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.rate_limit_figure(t public.rate_limit_tiers, p_bucket text) FROM PUBLIC;
 
 
 --
