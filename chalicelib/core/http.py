@@ -92,6 +92,8 @@ class RouteSpec:
     # False: Idempotency-Key is ignored, for a response that holds a secret shown once (never stored for a replay)
     # or a handler that must commit on its own (a counted second-factor check)
     idempotency_key: bool = True
+    # A POST that creates (201) or replaces what the same key already holds (200, the same body)
+    replaces: bool = False
 
 
 URL_PREFIX = "/v1"
@@ -301,7 +303,7 @@ class Api:
               query: type[BaseModel] | None = None, response: Any = None, status: int = 200,
               if_match: bool = False, description: str = "", max_body_bytes: int | None = None,
               resources: dict[str, str] | None = None, conditional: bool = False,
-              idempotency_key: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              idempotency_key: bool = True, replaces: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         path_params = re.findall(r"{(\w+)}", path)
         names = {**self.resources, **(resources or {})}
         unnamed = [p for p in path_params if p.endswith("id") and p not in names]
@@ -315,7 +317,7 @@ class Api:
                              description=description or (handler.__doc__ or "").strip(),
                              max_body_bytes=max_body_bytes,
                              resources={p: names[p] for p in path_params if p in names},
-                             conditional=conditional, idempotency_key=idempotency_key)
+                             conditional=conditional, idempotency_key=idempotency_key, replaces=replaces)
             self.routes.append((spec, handler))
             return handler
 
