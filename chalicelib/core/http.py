@@ -303,7 +303,8 @@ class Api:
               query: type[BaseModel] | None = None, response: Any = None, status: int = 200,
               if_match: bool = False, description: str = "", max_body_bytes: int | None = None,
               resources: dict[str, str] | None = None, conditional: bool = False,
-              idempotency_key: bool = True, replaces: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              idempotency_key: bool = True,
+              replaces: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         path_params = re.findall(r"{(\w+)}", path)
         names = {**self.resources, **(resources or {})}
         unnamed = [p for p in path_params if p.endswith("id") and p not in names]
