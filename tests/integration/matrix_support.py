@@ -307,6 +307,26 @@ def put_fx_rate(client: Any, auth: dict[str, str], currency: str, day: str, rate
     return resp.json_body
 
 
+@dataclass(frozen=True)
+class Elsewhere:
+    """A household's asset held elsewhere with one valuation, and a rate of the firm's."""
+
+    product: str
+    valuation: str
+    fx_rate: str
+
+    def ids(self) -> set[str]:
+        return {self.product, self.valuation, self.fx_rate}
+
+
+def make_elsewhere(client: Any, auth: dict[str, str], house: Household, *, day: str, value: str,
+                   rate: str) -> Elsewhere:
+    product = create_unmanaged(client, auth, house, currency="EUR")
+    valuation = add_unmanaged_valuation(client, auth, product["id"], day, value)
+    fx_rate = put_fx_rate(client, auth, "EUR", day, rate)
+    return Elsewhere(product=product["id"], valuation=valuation["id"], fx_rate=fx_rate["id"])
+
+
 # --- what the database holds (as the owner role) -----------------------------------------------------------------
 
 def firm_rows(firm_id: Any, tables: Iterable[str] = TENANT_TABLES) -> dict[str, list[dict[str, Any]]]:

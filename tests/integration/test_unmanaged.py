@@ -762,3 +762,23 @@ def test_bodies_and_answers_are_json_problem_documents(client: Any, w: dict[str,
     resp = send(client, "POST", of(house), headers={**w, "Content-Type": "text/plain"},
                 body=json.dumps({"name": "x"}))
     assert_problem(resp, 415)
+
+
+@pytest.mark.parametrize("first,second", [("2024-02-29", "2024-01-31"), ("2024-01-31", "2024-02-29")])
+def test_two_raw_writers_of_one_products_valuations_leave_the_latest_as_current(client: Any, w: dict[str, str],
+                                                                               first: str, second: str) -> None:
+    """The first writer holds its valuation uncommitted while the second writes another date of the same product:
+    the second's statement waits for the product row, and its current value is computed after the wait, seeing the
+    first's valuation, whichever of the two dates is later."""
+    from tests.integration.concurrency_support import second_writer_after_first
+
+    house = create_household(client, w)
+    pid = create_unmanaged(client, w, house)["id"]
+    values = {"2024-01-31": "100.00", "2024-02-29": "200.00"}
+    outcome = second_writer_after_first(
+        "INSERT INTO unmanaged_valuations (firm_id, unmanaged_product_id, valuation_date, value) "
+        "SELECT firm_id, id, %s::date, %s FROM unmanaged_products WHERE id = %s",
+        (first, values[first], pid), (second, values[second], pid))
+    assert outcome == {"committed": True}
+    assert (stored(pid)["current_value"], stored(pid)["current_value_date"]) == (Decimal("200.00"),
+                                                                                  date(2024, 2, 29))
