@@ -50,8 +50,9 @@ def _write(tx: db.Tx, items: list[Any], field: str) -> tuple[list[dict[str, Any]
         if (item.currency, item.rate_date) in seen:
             raise _invalid(where, "the same currency and date appear twice")
         seen.add((item.currency, item.rate_date))
-    pairs = sorted(seen)
-    before = store.get_rates(tx, pairs, for_update=True)
+    # The stored rates of these pairs, locked in (currency, date) order: what a single write reports as its
+    # `before`, and one lock order for concurrent writers of overlapping batches.
+    before = store.get_rates(tx, sorted(seen), for_update=True)
     written = store.upsert_rates(tx, [(i.currency, i.rate_date, i.rate) for i in items])
     return before, written
 

@@ -175,6 +175,7 @@ def measure_bulk(firm: BenchFirm, result: UnmanagedResult, *, rounds: int = 12) 
                 "currency) SELECT firm_id, client_group_id, %s, kind, product_type, ownership, currency "
                 "FROM unmanaged_products WHERE client_group_id = %s LIMIT 1 RETURNING id",
                 (uuid.uuid4().hex, group)).fetchone()["id"]
+            _bulk(conn, firm.id, pid, [(date(1990, 1, 1), "1.00", "import")])  # the same cache state both ways
             t = time.perf_counter()
             _bulk(conn, firm.id, pid, rows)
             elapsed = time.perf_counter() - t

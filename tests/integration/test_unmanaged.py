@@ -577,7 +577,11 @@ def _figures(client: Any, auth: dict[str, str], group: str, product: str) -> dic
     paths = [f"/v1/client-groups/{group}/irr?method={m}&include=flows" for m in ("kingston_monthly", "xirr")] + [
         f"/v1/client-groups/{group}/irr?from=2020-06-30&method=xirr", f"/v1/client-groups/{group}/summary",
         f"/v1/client-groups/{group}/revenue", f"/v1/client-groups/{group}/overview", f"/v1/products/{product}/irr",
-        "/v1/client-groups?include=fum&limit=200", "/v1/revenue"]
+        f"/v1/products/{product}/irr-history", "/v1/client-groups?include=fum&limit=200", "/v1/revenue",
+        "/v1/dashboard", "/v1/dashboard?method=xirr"]
+    from chalicelib.ops.jobs import run_job
+
+    assert run_job("refresh-views", trigger="manual").status == "succeeded"  # the dashboard as of now
     return {p: clean(get(client, p, auth)) for p in paths}
 
 
@@ -674,6 +678,19 @@ def test_bulk_rates_create_and_replace_in_one_go(client: Any, firm: Firm, w: dic
         "written": 3, "created": 0, "replaced": 3}
     assert owner_sql("SELECT sum(version) AS v FROM fx_rates WHERE firm_id = %s AND currency IN ('NZD', 'AUD')",
                      (firm.id,))[0]["v"] == 4
+
+
+def test_a_bulk_of_5000_rates(client: Any, firm: Firm, w: dict[str, str]) -> None:
+    start = date(1960, 1, 1)
+    rows = [{"currency": "HKD", "rate_date": (start + timedelta(days=i)).isoformat(), "rate": f"0.{1000 + i:04d}"}
+            for i in range(5000)]
+    assert expect_status(send(client, "POST", f"{FX}:bulk", headers=w, body={"rates": rows}), 201) == {
+        "written": 5000, "created": 5000, "replaced": 0}
+    from chalicelib.core.context import RequestContext
+    from chalicelib.currencies import service
+
+    assert service.rate_on(RequestContext.system(firm.id), "HKD", start + timedelta(days=4999)) == Decimal("0.5999")
+    assert_problem(send(client, "POST", f"{FX}:bulk", headers=w, body={"rates": [*rows, rows[0]]}), 422, "rates")
 
 
 def test_the_rate_list_filters_and_pages(client: Any, firm: Firm, w: dict[str, str]) -> None:

@@ -115,26 +115,26 @@ class UnmanagedListQuery(ListQuery):
         return high
 
 
-class CurrencyTotal(ApiModel):
+class UnmanagedCurrencyTotal(ApiModel):
     currency: str
     count: int
     total_current_value: Decimal
 
 
-class TypeSummary(ApiModel):
+class UnmanagedTypeSummary(ApiModel):
     product_type: UnmanagedType
     kind: Kind
     count: int = Field(description="Products of this type the filters select, valued or not")
     total_current_value: Decimal = Field(description=(
         "Their current values in the firm's base currency, each at its currency's latest rate on or before today "
         "and rounded to the penny, summed; products in a currency with no such rate are in `unconverted`"))
-    unconverted: list[CurrencyTotal] = Field(description=(
+    unconverted: list[UnmanagedCurrencyTotal] = Field(description=(
         "Per currency without a rate: how many products and their current values summed, in that currency"))
 
 
 class UnmanagedPage(Page[UnmanagedProductOut]):
     base_currency: str
-    summary: list[TypeSummary] = Field(description=(
+    summary: list[UnmanagedTypeSummary] = Field(description=(
         "By product type, over every product the filters select (all pages, not only this one)"))
 
 

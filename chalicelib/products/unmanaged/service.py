@@ -72,10 +72,10 @@ def list_products(ctx: RequestContext, group_id: UUID, query: Any) -> dict[str, 
         totals = store.summary_by_type(tx, group_id, filters, date.today())
         base = currencies_store.base_currency(tx)
     items, cursor = keyset.page(found)
-    return {"items": items, "next_cursor": cursor, "base_currency": base, "summary": summarise(totals)}
+    return {"items": items, "next_cursor": cursor, "base_currency": base, "summary": _summarise(totals)}
 
 
-def summarise(totals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _summarise(totals: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """store.summary_by_type's rows (per type and currency) as one entry per type: the products counted, the
     converted values summed in the base currency, and per currency without a rate its count and native total."""
     by_type: dict[str, dict[str, Any]] = {}
