@@ -92,7 +92,8 @@ class RouteSpec:
     # False: Idempotency-Key is ignored, for a response that holds a secret shown once (never stored for a replay)
     # or a handler that must commit on its own (a counted second-factor check)
     idempotency_key: bool = True
-    # A POST that creates (201) or replaces what the same key already holds (200, the same body)
+    # A POST that creates its resource (201) or, when one with the same natural key exists, replaces it (200, the
+    # same response model): the OpenAPI document lists both
     replaces: bool = False
 
 
