@@ -27,7 +27,6 @@ from chalicelib.core import audit, db, errors
 from chalicelib.core.context import RequestContext
 from chalicelib.core.pagination import Keyset
 from chalicelib.core.versioning import patch_row
-from chalicelib.currencies import store as currencies_store
 from chalicelib.products.catalogue import store as catalogue_store
 from chalicelib.products.holdings.models import ownership_document
 from chalicelib.products.holdings.service import check_owners
@@ -66,11 +65,11 @@ def list_products(ctx: RequestContext, group_id: UUID, query: Any) -> dict[str, 
     filters = query.model_dump(include={"kind", "product_type", "status", "provider_id", "min_current_value",
                                         "max_current_value"})
     with db.transaction(ctx) as tx:
-        if clients_store.get_group(tx, group_id) is None:
+        summary = store.summary_by_type(tx, group_id, filters, date.today())  # None: no such household
+        if summary is None:
             raise errors.NotFound("No such client group")
         found = store.list_products(tx, group_id, keyset, filters)
-        totals = store.summary_by_type(tx, group_id, filters, date.today())
-        base = currencies_store.base_currency(tx)
+    base, totals = summary
     items, cursor = keyset.page(found)
     return {"items": items, "next_cursor": cursor, "base_currency": base, "summary": _summarise(totals)}
 

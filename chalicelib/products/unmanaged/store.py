@@ -77,15 +77,26 @@ def list_products(tx: Tx, group_id: UUID, keyset: Keyset, filters: dict[str, Any
     return tx.all(query, {**_filter_params(group_id, filters), **keyset.params()})
 
 
-def summary_by_type(tx: Tx, group_id: UUID, filters: dict[str, Any], day: date) -> list[dict[str, Any]]:
-    """Over every product the filters select, per product type and currency: how many (`products`), the current
-    values summed in the currency (`total`), the rate on `day` (`rate`, None when none) and the values each
-    converted at it and rounded to the penny, summed (`total_base`, None without a rate)."""
-    return tx.all("SELECT product_type, kind, currency::text AS currency, count(*) AS products, "
-                  "coalesce(sum(current_value), 0) AS total, fx_rate_on(currency, %(day)s) AS rate, "
-                  "coalesce(sum(round(current_value * fx_rate_on(currency, %(day)s), 2)), 0) AS total_base "
-                  "FROM unmanaged_products WHERE " + _FILTERS + " GROUP BY product_type, kind, currency "
-                  "ORDER BY product_type, currency", {**_filter_params(group_id, filters), "day": day})
+def summary_by_type(tx: Tx, group_id: UUID, filters: dict[str, Any],
+                    day: date) -> tuple[str, list[dict[str, Any]]] | None:
+    """None when the firm has no such household. Else the firm's base currency and, over every product the filters
+    select, per product type and currency: how many (`products`), the current values summed in the currency
+    (`total`), the rate on `day` (`rate`, None when none) and the values each converted at it and rounded to the
+    penny, summed (`total_base`, 0 without a rate). One statement (with the list's page, the list's whole cost):
+    the household found or not, the rate looked up once per currency."""
+    found = tx.all(
+        "WITH f AS MATERIALIZED (SELECT product_type, kind, currency::text AS currency, current_value "
+        "FROM unmanaged_products WHERE " + _FILTERS + "), "
+        "r AS MATERIALIZED (SELECT c.currency, fx_rate_on(c.currency, %(day)s) AS rate "
+        "FROM (SELECT DISTINCT currency FROM f) c), "
+        "s AS (SELECT f.product_type, f.kind, f.currency, count(*) AS products, coalesce(sum(f.current_value), 0) "
+        "AS total, r.rate, coalesce(sum(round(f.current_value * r.rate, 2)), 0) AS total_base "
+        "FROM f JOIN r USING (currency) GROUP BY f.product_type, f.kind, f.currency, r.rate) "
+        "SELECT firm_base_currency() AS base, s.* FROM client_groups g LEFT JOIN s ON true WHERE g.id = %(g)s "
+        "ORDER BY s.product_type, s.currency", {**_filter_params(group_id, filters), "day": day})
+    if not found:
+        return None
+    return found[0]["base"], [r for r in found if r["product_type"] is not None]
 
 
 def has_valuations(tx: Tx, product_id: UUID) -> bool:
