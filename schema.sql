@@ -622,6 +622,15 @@ END $$;
 
 
 --
+-- Name: firm_base_currency(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.firm_base_currency() RETURNS text
+    LANGUAGE sql STABLE
+    AS $$ SELECT base_currency::text FROM firms WHERE id = (SELECT current_firm_id()) $$;
+
+
+--
 -- Name: fund_rows_within_fund_dates(); Type: FUNCTION; Schema: public
 --
 
@@ -734,6 +743,35 @@ BEGIN
         END IF;
     END IF;
     RETURN NULL;
+END $$;
+
+
+--
+-- Name: fx_rate_on(text, date); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.fx_rate_on(p_currency text, p_day date) RETURNS numeric
+    LANGUAGE sql STABLE
+    AS $$ SELECT CASE WHEN p_currency = firm_base_currency() THEN 1::numeric
+                      ELSE (SELECT r.rate FROM fx_rates r
+                            WHERE r.firm_id = (SELECT current_firm_id()) AND r.currency = p_currency
+                              AND r.rate_date <= p_day
+                            ORDER BY r.rate_date DESC LIMIT 1) END $$;
+
+
+--
+-- Name: fx_rates_refuse_base(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.fx_rates_refuse_base() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NEW.currency = (SELECT f.base_currency FROM firms f WHERE f.id = NEW.firm_id) THEN
+        RAISE EXCEPTION '% is the firm''s base currency: its rate is always 1', NEW.currency
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'fx_rates_not_base';
+    END IF;
+    RETURN NEW;
 END $$;
 
 
@@ -1023,7 +1061,9 @@ CREATE FUNCTION public.membership_check_products() RETURNS trigger
     AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM products p WHERE p.client_group_id = OLD.client_group_id
-               AND OLD.product_owner_id = ANY (ownership_owner_ids(p.ownership))) THEN
+               AND OLD.product_owner_id = ANY (ownership_owner_ids(p.ownership)))
+       OR EXISTS (SELECT 1 FROM unmanaged_products u WHERE u.client_group_id = OLD.client_group_id
+                  AND OLD.product_owner_id = ANY (ownership_owner_ids(u.ownership))) THEN
         RAISE EXCEPTION 'product owner % is still referenced by products of client group %',
             OLD.product_owner_id, OLD.client_group_id
             USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'products_owners_in_group';
@@ -1333,7 +1373,7 @@ DECLARE
     missing uuid;
 BEGIN
     IF NOT coalesce(ownership_is_valid(NEW.ownership), false) THEN
-        RETURN NEW;  -- not one of the three forms: the CHECK (products_ownership_check) refuses the row
+        RETURN NEW;  -- not one of the three forms: the table's ownership CHECK refuses the row
     END IF;
     SELECT o INTO missing FROM unnest(ownership_owner_ids(NEW.ownership)) AS o
     WHERE NOT EXISTS (SELECT 1 FROM client_group_product_owners m
@@ -1341,7 +1381,7 @@ BEGIN
     LIMIT 1;
     IF missing IS NOT NULL THEN
         RAISE EXCEPTION 'product owner % does not belong to client group %', missing, NEW.client_group_id
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'products_owners_in_group';
+            USING ERRCODE = 'check_violation', CONSTRAINT = TG_TABLE_NAME || '_owners_in_group';
     END IF;
     RETURN NEW;
 END $$;
@@ -1479,6 +1519,74 @@ CREATE FUNCTION public.touch_updated_at() RETURNS trigger
     AS $$
 BEGIN
     NEW.updated_at := now();
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: unmanaged_current_value(uuid); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.unmanaged_current_value(p_product uuid, OUT value numeric, OUT valuation_date date) RETURNS record
+    LANGUAGE sql STABLE
+    AS $$ SELECT v.value, v.valuation_date FROM unmanaged_valuations v WHERE v.unmanaged_product_id = p_product
+          ORDER BY v.valuation_date DESC LIMIT 1 $$;
+
+
+--
+-- Name: unmanaged_products_set_current_value(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.unmanaged_products_set_current_value() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    SELECT c.value, c.valuation_date INTO NEW.current_value, NEW.current_value_date
+    FROM unmanaged_current_value(NEW.id) AS c;
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: unmanaged_valuations_current_value(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.unmanaged_valuations_current_value() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    touched uuid[];
+BEGIN
+    -- Transition tables exist only for the trigger's own event, so each event has its own query.
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg(DISTINCT n.unmanaged_product_id) INTO touched FROM new_rows n;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT array_agg(DISTINCT o.unmanaged_product_id) INTO touched FROM old_rows o;
+    ELSE
+        SELECT array_agg(DISTINCT t.p) INTO touched
+        FROM (SELECT n.unmanaged_product_id AS p FROM new_rows n
+              UNION SELECT o.unmanaged_product_id FROM old_rows o) t;
+    END IF;
+    PERFORM 1 FROM unmanaged_products p WHERE p.id = ANY (touched) ORDER BY p.id FOR NO KEY UPDATE;
+    UPDATE unmanaged_products p SET (current_value, current_value_date) = (
+        SELECT c.value, c.valuation_date FROM unmanaged_current_value(p.id) AS c)
+    WHERE p.id = ANY (touched);
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: unmanaged_valuations_refuse_future(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.unmanaged_valuations_refuse_future() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NEW.valuation_date > CURRENT_DATE THEN
+        RAISE EXCEPTION 'valuation date % is in the future', NEW.valuation_date
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'unmanaged_valuations_not_future';
+    END IF;
     RETURN NEW;
 END $$;
 
@@ -2155,6 +2263,28 @@ ALTER TABLE ONLY public.funds FORCE ROW LEVEL SECURITY;
 
 
 --
+-- Name: fx_rates; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.fx_rates (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    currency character(3) NOT NULL,
+    rate_date date NOT NULL,
+    rate numeric(20,10) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT fx_rates_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT fx_rates_rate_check CHECK ((rate > (0)::numeric)),
+    CONSTRAINT fx_rates_rate_date_check CHECK (((rate_date >= '1900-01-01'::date) AND (rate_date <= '2099-12-31'::date))),
+    CONSTRAINT fx_rates_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.fx_rates FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: holding_activity; Type: TABLE; Schema: public
 --
 
@@ -2493,6 +2623,65 @@ ALTER TABLE ONLY public.template_generation_funds FORCE ROW LEVEL SECURITY;
 
 
 --
+-- Name: unmanaged_products; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.unmanaged_products (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    client_group_id uuid NOT NULL,
+    name text NOT NULL,
+    kind text NOT NULL,
+    product_type text NOT NULL,
+    provider_id uuid,
+    ownership jsonb NOT NULL,
+    currency character(3) DEFAULT public.firm_base_currency() NOT NULL,
+    notes text,
+    status text DEFAULT 'active'::text NOT NULL,
+    current_value numeric(18,2),
+    current_value_date date,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT unmanaged_products_check CHECK (((current_value IS NULL) = (current_value_date IS NULL))),
+    CONSTRAINT unmanaged_products_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT unmanaged_products_current_value_check CHECK ((current_value >= (0)::numeric)),
+    CONSTRAINT unmanaged_products_kind_check CHECK ((kind = ANY (ARRAY['asset'::text, 'liability'::text]))),
+    CONSTRAINT unmanaged_products_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
+    CONSTRAINT unmanaged_products_notes_check CHECK ((length(notes) <= 10000)),
+    CONSTRAINT unmanaged_products_ownership_check CHECK (public.ownership_is_valid(ownership)),
+    CONSTRAINT unmanaged_products_status_check CHECK ((status = ANY (ARRAY['active'::text, 'sold'::text, 'transferred'::text, 'matured'::text, 'cancelled'::text]))),
+    CONSTRAINT unmanaged_products_type_fits_kind CHECK ((((kind = 'asset'::text) AND (product_type = ANY (ARRAY['gia'::text, 'stocks_and_shares_isa'::text, 'cash_isa'::text, 'bank_account'::text, 'pension'::text, 'offshore_bond'::text, 'onshore_bond'::text, 'individual_shares'::text, 'property'::text, 'other'::text]))) OR ((kind = 'liability'::text) AND (product_type = ANY (ARRAY['mortgage'::text, 'loan'::text, 'credit_card'::text, 'other_liability'::text]))))),
+    CONSTRAINT unmanaged_products_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.unmanaged_products FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: unmanaged_valuations; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.unmanaged_valuations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    unmanaged_product_id uuid NOT NULL,
+    valuation_date date NOT NULL,
+    value numeric(18,2) NOT NULL,
+    source text DEFAULT 'manual'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT unmanaged_valuations_source_check CHECK ((source = ANY (ARRAY['manual'::text, 'import'::text, 'feed'::text]))),
+    CONSTRAINT unmanaged_valuations_valuation_date_check CHECK (((valuation_date >= '1900-01-01'::date) AND (valuation_date <= '2099-12-31'::date))),
+    CONSTRAINT unmanaged_valuations_value_check CHECK ((value >= (0)::numeric)),
+    CONSTRAINT unmanaged_valuations_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.unmanaged_valuations FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: user_totp; Type: TABLE; Schema: public
 --
 
@@ -2706,6 +2895,22 @@ ALTER TABLE ONLY public.funds
 
 ALTER TABLE ONLY public.funds
     ADD CONSTRAINT funds_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: fx_rates fx_rates_currency_date_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.fx_rates
+    ADD CONSTRAINT fx_rates_currency_date_key UNIQUE (firm_id, currency, rate_date);
+
+
+--
+-- Name: fx_rates fx_rates_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.fx_rates
+    ADD CONSTRAINT fx_rates_pkey PRIMARY KEY (id);
 
 
 --
@@ -2954,6 +3159,38 @@ ALTER TABLE ONLY public.template_generations
 
 ALTER TABLE ONLY public.template_generations
     ADD CONSTRAINT template_generations_template_id_generation_key UNIQUE (template_id, generation);
+
+
+--
+-- Name: unmanaged_products unmanaged_products_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_products
+    ADD CONSTRAINT unmanaged_products_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: unmanaged_products unmanaged_products_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_products
+    ADD CONSTRAINT unmanaged_products_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_valuations
+    ADD CONSTRAINT unmanaged_valuations_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_unmanaged_product_id_valuation_date_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_valuations
+    ADD CONSTRAINT unmanaged_valuations_unmanaged_product_id_valuation_date_key UNIQUE (unmanaged_product_id, valuation_date);
 
 
 --
@@ -3291,6 +3528,27 @@ CREATE INDEX sessions_user_idx ON public.sessions USING btree (user_id);
 
 
 --
+-- Name: unmanaged_products_name_key; Type: INDEX; Schema: public
+--
+
+CREATE UNIQUE INDEX unmanaged_products_name_key ON public.unmanaged_products USING btree (client_group_id, lower(name));
+
+
+--
+-- Name: unmanaged_products_owners_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX unmanaged_products_owners_idx ON public.unmanaged_products USING gin (public.ownership_owner_ids(ownership));
+
+
+--
+-- Name: unmanaged_products_provider_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX unmanaged_products_provider_idx ON public.unmanaged_products USING btree (provider_id);
+
+
+--
 -- Name: users_email_key; Type: INDEX; Schema: public
 --
 
@@ -3421,6 +3679,20 @@ CREATE TRIGGER funds_aggregate_update AFTER UPDATE ON public.funds REFERENCING O
 --
 
 CREATE TRIGGER funds_touch BEFORE UPDATE ON public.funds FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: fx_rates fx_rates_not_base; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER fx_rates_not_base BEFORE INSERT OR UPDATE OF currency, firm_id ON public.fx_rates FOR EACH ROW EXECUTE FUNCTION public.fx_rates_refuse_base();
+
+
+--
+-- Name: fx_rates fx_rates_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER fx_rates_touch BEFORE UPDATE ON public.fx_rates FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
 
 
 --
@@ -3627,6 +3899,62 @@ CREATE TRIGGER providers_touch BEFORE UPDATE ON public.providers FOR EACH ROW EX
 
 
 --
+-- Name: unmanaged_products unmanaged_products_current_value; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_products_current_value BEFORE INSERT OR UPDATE ON public.unmanaged_products FOR EACH ROW EXECUTE FUNCTION public.unmanaged_products_set_current_value();
+
+
+--
+-- Name: unmanaged_products unmanaged_products_owners_in_group; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_products_owners_in_group BEFORE INSERT OR UPDATE OF ownership, client_group_id ON public.unmanaged_products FOR EACH ROW EXECUTE FUNCTION public.products_check_owners();
+
+
+--
+-- Name: unmanaged_products unmanaged_products_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_products_touch BEFORE UPDATE ON public.unmanaged_products FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_current_value_delete; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_valuations_current_value_delete AFTER DELETE ON public.unmanaged_valuations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.unmanaged_valuations_current_value();
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_current_value_insert; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_valuations_current_value_insert AFTER INSERT ON public.unmanaged_valuations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.unmanaged_valuations_current_value();
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_current_value_update; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_valuations_current_value_update AFTER UPDATE ON public.unmanaged_valuations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.unmanaged_valuations_current_value();
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_not_future; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_valuations_not_future BEFORE INSERT OR UPDATE OF valuation_date ON public.unmanaged_valuations FOR EACH ROW EXECUTE FUNCTION public.unmanaged_valuations_refuse_future();
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_valuations_touch BEFORE UPDATE ON public.unmanaged_valuations FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
 -- Name: users users_touch; Type: TRIGGER; Schema: public
 --
 
@@ -3735,6 +4063,14 @@ ALTER TABLE ONLY public.fund_valuations
 
 ALTER TABLE ONLY public.funds
     ADD CONSTRAINT funds_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
+-- Name: fx_rates fx_rates_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.fx_rates
+    ADD CONSTRAINT fx_rates_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
 
 
 --
@@ -3914,6 +4250,38 @@ ALTER TABLE ONLY public.template_generations
 
 
 --
+-- Name: unmanaged_products unmanaged_products_firm_id_client_group_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_products
+    ADD CONSTRAINT unmanaged_products_firm_id_client_group_id_fkey FOREIGN KEY (firm_id, client_group_id) REFERENCES public.client_groups(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: unmanaged_products unmanaged_products_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_products
+    ADD CONSTRAINT unmanaged_products_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
+-- Name: unmanaged_products unmanaged_products_firm_id_provider_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_products
+    ADD CONSTRAINT unmanaged_products_firm_id_provider_id_fkey FOREIGN KEY (firm_id, provider_id) REFERENCES public.providers(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_firm_id_unmanaged_product_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_valuations
+    ADD CONSTRAINT unmanaged_valuations_firm_id_unmanaged_product_id_fkey FOREIGN KEY (firm_id, unmanaged_product_id) REFERENCES public.unmanaged_products(firm_id, id) ON DELETE RESTRICT;
+
+
+--
 -- Name: user_totp user_totp_firm_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public
 --
 
@@ -4000,6 +4368,12 @@ ALTER TABLE public.fund_valuations ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.funds ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: fx_rates; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.fx_rates ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: holding_activity; Type: ROW SECURITY; Schema: public
@@ -4118,6 +4492,13 @@ CREATE POLICY maintenance ON public.fund_valuations TO wealthdesk_owner USING (t
 --
 
 CREATE POLICY maintenance ON public.funds TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: fx_rates maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.fx_rates TO wealthdesk_owner USING (true) WITH CHECK (true);
 
 
 --
@@ -4258,6 +4639,20 @@ CREATE POLICY maintenance ON public.template_generation_funds TO wealthdesk_owne
 --
 
 CREATE POLICY maintenance ON public.template_generations TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: unmanaged_products maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.unmanaged_products TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: unmanaged_valuations maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.unmanaged_valuations TO wealthdesk_owner USING (true) WITH CHECK (true);
 
 
 --
@@ -4437,6 +4832,13 @@ CREATE POLICY tenant ON public.funds USING ((firm_id = ( SELECT public.current_f
 
 
 --
+-- Name: fx_rates tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.fx_rates USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
 -- Name: holding_activity tenant; Type: POLICY; Schema: public
 --
 
@@ -4570,6 +4972,20 @@ CREATE POLICY tenant ON public.template_generations USING ((firm_id = ( SELECT p
 
 
 --
+-- Name: unmanaged_products tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.unmanaged_products USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: unmanaged_valuations tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.unmanaged_valuations USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
 -- Name: user_totp tenant; Type: POLICY; Schema: public
 --
 
@@ -4582,6 +4998,18 @@ CREATE POLICY tenant ON public.user_totp USING ((firm_id = ( SELECT public.curre
 
 CREATE POLICY tenant ON public.users USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
+
+--
+-- Name: unmanaged_products; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.unmanaged_products ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: unmanaged_valuations; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.unmanaged_valuations ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: user_totp; Type: ROW SECURITY; Schema: public
@@ -4758,6 +5186,13 @@ GRANT ALL ON FUNCTION public.current_firm_id() TO wealthdesk_app;
 
 
 --
+-- Name: FUNCTION firm_base_currency(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.firm_base_currency() TO wealthdesk_app;
+
+
+--
 -- Name: FUNCTION fund_rows_within_fund_dates(); Type: ACL; Schema: public
 --
 
@@ -4776,6 +5211,13 @@ GRANT ALL ON FUNCTION public.fund_valuations_aggregate() TO wealthdesk_app;
 --
 
 GRANT ALL ON FUNCTION public.funds_aggregate() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION fx_rate_on(p_currency text, p_day date); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.fx_rate_on(p_currency text, p_day date) TO wealthdesk_app;
 
 
 --
@@ -4916,6 +5358,13 @@ REVOKE ALL ON FUNCTION public.rate_limit_figure(t public.rate_limit_tiers, p_buc
 --
 
 GRANT ALL ON FUNCTION public.refresh_portfolio_valuations(p_product uuid, p_dates date[]) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION unmanaged_current_value(p_product uuid, OUT value numeric, OUT valuation_date date); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.unmanaged_current_value(p_product uuid, OUT value numeric, OUT valuation_date date) TO wealthdesk_app;
 
 
 --
@@ -5179,6 +5628,13 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.funds TO wealthdesk_app;
 
 
 --
+-- Name: TABLE fx_rates; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.fx_rates TO wealthdesk_app;
+
+
+--
 -- Name: TABLE holding_activity; Type: ACL; Schema: public
 --
 
@@ -5358,6 +5814,20 @@ GRANT SELECT(last_used_at) ON TABLE public.sessions TO wealthdesk_app;
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.template_generation_funds TO wealthdesk_app;
+
+
+--
+-- Name: TABLE unmanaged_products; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.unmanaged_products TO wealthdesk_app;
+
+
+--
+-- Name: TABLE unmanaged_valuations; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.unmanaged_valuations TO wealthdesk_app;
 
 
 --

@@ -99,6 +99,9 @@ class RouteSpec:
     # The rate-limit bucket: RATE_DEFAULT, RATE_BULK or RATE_AUTH per caller on an authenticated route,
     # RATE_SOURCE per source address on a sign-in route, None on the other public routes.
     rate_limit: str | None = None
+    # A POST that creates its resource (201) or, when one with the same natural key exists, replaces it (200, the
+    # same response model): the OpenAPI document lists both
+    replaces: bool = False
 
 
 URL_PREFIX = "/v1"
@@ -309,7 +312,7 @@ class Api:
               if_match: bool = False, description: str = "", max_body_bytes: int | None = None,
               resources: dict[str, str] | None = None, conditional: bool = False,
               idempotency_key: bool = True, rate_limit: str | None = None,
-              ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              replaces: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         path_params = re.findall(r"{(\w+)}", path)
         if access == PUBLIC and rate_limit not in (None, RATE_SOURCE):
             raise ValueError(f"{method} {path}: a public route has no caller to count; rate_limit=RATE_SOURCE counts "
@@ -330,7 +333,8 @@ class Api:
                              description=description or (handler.__doc__ or "").strip(),
                              max_body_bytes=max_body_bytes,
                              resources={p: names[p] for p in path_params if p in names},
-                             conditional=conditional, idempotency_key=idempotency_key, rate_limit=rate_limit)
+                             conditional=conditional, idempotency_key=idempotency_key, rate_limit=rate_limit,
+                             replaces=replaces)
             self.routes.append((spec, handler))
             return handler
 

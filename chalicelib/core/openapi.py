@@ -145,6 +145,8 @@ def build(specs: Iterable[RouteSpec], version: str = "0.1.0") -> dict[str, Any]:
                                       "headers": success["headers"]}
         if r.method == "PUT" and r.status == 200 and r.response is not None:
             op["responses"]["201"] = {"description": "Created", "content": success["content"]}
+        if r.replaces and r.status == 201 and r.response is not None:
+            op["responses"]["200"] = {"description": "Replaced", "content": success["content"]}
         problem = {"application/problem+json": {"schema": ref(ProblemDetail, "serialization")}}
         for code in _error_codes(r):
             op["responses"][str(code)] = {"description": _ERRORS[code], "content": problem}

@@ -12,7 +12,7 @@ recompute, and dashboard/summary reads while refresh-views runs. Progress goes t
 Knobs for a quick look (the committed BENCHMARKS.md uses the defaults): BENCH_HOUSEHOLDS, BENCH_WORKERS,
 BENCH_SECONDS, BENCH_ROUNDS, BENCH_PRODUCT_HOUSEHOLDS (default 1,300), BENCH_OVERVIEW_HOUSEHOLDS (default 1,300),
 BENCH_LOGIN_ROUNDS (default 30), BENCH_PARTS (default every part,
-"foundation,products,overview,fum,live,login,tenancy,jobruns,ratelimit":
+"foundation,products,overview,fum,live,login,tenancy,jobruns,ratelimit,unmanaged":
 "foundation" is figures 1-3, "products" figures 4-6, "overview" the household overview (tests/bench/overview.py),
 "live" figures L1-L2 (the dashboard against the household summary, staleness under a writer: tests/bench/live.py,
 its knobs BENCH_LIVE_*), "fum" the household list with money (tests/bench/fum.py, on a firm of BENCH_HOUSEHOLDS
@@ -20,9 +20,12 @@ households with BENCH_FUM_MONTHS month ends of history each, default 24), "login
 the atomic lockout over the login before it, tests/bench/login.py), "tenancy" figure 1 before and after the tenant was
 bound to a verified principal (tests/bench/tenancy.py: two databases, BENCH_TENANCY_HOUSEHOLDS each, default
 2,000), "jobruns" a refresh-stale-views run recording each firm's part over the run before firms' parts
-(tests/bench/jobruns.py, its knobs BENCH_JOBRUNS_*); any of them alone),
+(tests/bench/jobruns.py, its knobs BENCH_JOBRUNS_*),
 "ratelimit" figure 1 with each request counted against its rate limit and without (tests/bench/ratelimit.py,
-a firm of BENCH_RATELIMIT_HOUSEHOLDS households, default 2,000); any of them alone), BENCH_OUTPUT (default
+a firm of BENCH_RATELIMIT_HOUSEHOLDS households, default 2,000),
+"unmanaged" the unmanaged products' list with its summary and their current value kept by trigger
+(tests/bench/unmanaged.py: BENCH_UNMANAGED_HOUSEHOLDS, default 2,000, BENCH_UNMANAGED_MONTHS, default 60); any
+of them alone), BENCH_OUTPUT (default
 BENCHMARKS.md at the repository root).
 """
 from __future__ import annotations
@@ -125,7 +128,7 @@ def main() -> int:
     common.say(f"machine: {machine}")
 
     product_households = _env_int("BENCH_PRODUCT_HOUSEHOLDS", 1_300)
-    default_parts = "foundation,products,overview,fum,live,login,tenancy,jobruns,ratelimit"
+    default_parts = "foundation,products,overview,fum,live,login,tenancy,jobruns,ratelimit,unmanaged"
     parts = {x.strip() for x in (os.environ.get("BENCH_PARTS") or default_parts).split(",")
              if x.strip()}
     database = common.start_database()
@@ -212,6 +215,11 @@ def main() -> int:
             with Phase("job runs (firms' parts)", phases):
                 jobruns_result = jobruns.measure()
             common.say(jobruns.summary_line(jobruns_result))
+        unmanaged_result = None
+        if "unmanaged" in parts:
+            gc.collect()
+            unmanaged_result = _unmanaged(app_module, _env_int("BENCH_UNMANAGED_HOUSEHOLDS", 2_000),
+                                          _env_int("BENCH_UNMANAGED_MONTHS", 60), phases)
 
         elapsed = time.monotonic() - t0
         run = report.Run(command=command, started=started.strftime("%Y-%m-%d %H:%M UTC"), elapsed=elapsed,
@@ -221,6 +229,7 @@ def main() -> int:
                          profile=prof, cold=cold, scale=main_run, control=control, facts=facts,
                          products=products_result, overview=overview_result, live=live_result, fum=fum_result,
                          login=login_result, tenancy=tenancy_result, jobruns=jobruns_result, ratelimit=ratelimit_result,
+                         unmanaged=unmanaged_result,
                          notes=["Machine load while each figure ran (the whole machine, this harness included): "
                                 + "; ".join(phases) + "."])
         output.write_text(report.render(run))
@@ -288,6 +297,22 @@ def _fum(database: Any, app_module: object, households: int, months: int, phases
     firm.token = service.login(RequestContext(), firm.admin["email"], common.PASSWORD).access_token
     with Phase("the household list with money", phases):
         return fum.measure(app_module, firm, load, months)
+
+
+def _unmanaged(app_module: object, households: int, months: int, phases: list[str]) -> object:
+    """Unmanaged products: a firm of its own with managed and unmanaged products, then tests/bench/unmanaged.py."""
+    from chalicelib.core.context import RequestContext
+    from chalicelib.firms import service
+    from tests.bench import common, unmanaged
+
+    firm = common.make_firm(households)
+    with Phase("loading the unmanaged data", phases):
+        result = unmanaged.load(firm, months)
+    firm.token = service.login(RequestContext(), firm.admin["email"], common.PASSWORD).access_token
+    with Phase("unmanaged products (U1-U2)", phases):
+        unmanaged.measure_list(app_module, firm, result)
+        unmanaged.measure_bulk(firm, result)
+    return result
 
 
 def pct_ms(values: list[float]) -> str:

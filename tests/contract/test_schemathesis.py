@@ -45,6 +45,9 @@ SUBSET = {
     ("POST", "/v1/product-owners"),
     ("GET", "/v1/product-owners/{owner_id}"),
     ("PATCH", "/v1/product-owners/{owner_id}"),
+    ("GET", "/v1/client-groups/{group_id}/unmanaged-products"),
+    ("GET", "/v1/fx-rates"),
+    ("POST", "/v1/fx-rates"),
 }
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           response_headers_conformance]
