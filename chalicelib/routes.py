@@ -25,6 +25,8 @@ MODULES = (
     "chalicelib.products.holdings.routes",
     "chalicelib.products.performance.routes",
     "chalicelib.products.overview.routes",
+    "chalicelib.information_items.routes",
+    "chalicelib.actions.routes",
     "chalicelib.search.routes",
     "chalicelib.compliance.routes",
     "chalicelib.ops.routes",
