@@ -31,6 +31,12 @@ from tests.integration.matrix_support import (
     send,
     unique,
 )
+from tests.integration.matrix_support import (
+    create_information_item as create_item,
+)
+from tests.integration.matrix_support import (
+    individual_owner as individual,
+)
 
 II = "/v1/information-items"
 TODAY = datetime.now(UTC).date()
@@ -60,15 +66,6 @@ def household_of_two(client: Any, w: dict[str, str]) -> tuple[Household, str]:
     second = create_product_owner(client, w)["id"]
     add_member(client, w, house.group_id, second)
     return house, second
-
-
-def individual(owner_id: Any) -> dict[str, Any]:
-    return {"association_type": "individual", "product_owner_id": str(owner_id)}
-
-
-def create_item(client: Any, w: dict[str, str], group_id: Any, **fields: Any) -> dict[str, Any]:
-    body = {"item_type": "basic_detail", "item_category": "Personal", **fields}
-    return expect_status(send(client, "POST", items_of(group_id), headers=w, body=body), 201)
 
 
 def patch(client: Any, path: str, w: dict[str, str], body: Any, version: int) -> Any:
