@@ -12,14 +12,16 @@ recompute, and dashboard/summary reads while refresh-views runs. Progress goes t
 Knobs for a quick look (the committed BENCHMARKS.md uses the defaults): BENCH_HOUSEHOLDS, BENCH_WORKERS,
 BENCH_SECONDS, BENCH_ROUNDS, BENCH_PRODUCT_HOUSEHOLDS (default 1,300), BENCH_OVERVIEW_HOUSEHOLDS (default 1,300),
 BENCH_LOGIN_ROUNDS (default 30), BENCH_PARTS (default every part,
-"foundation,products,overview,fum,live,login,tenancy":
+"foundation,products,overview,fum,live,login,tenancy,items":
 "foundation" is figures 1-3, "products" figures 4-6, "overview" the household overview (tests/bench/overview.py),
 "live" figures L1-L2 (the dashboard against the household summary, staleness under a writer: tests/bench/live.py,
 its knobs BENCH_LIVE_*), "fum" the household list with money (tests/bench/fum.py, on a firm of BENCH_HOUSEHOLDS
 households with BENCH_FUM_MONTHS month ends of history each, default 24), "login" the login figure (the login with
 the atomic lockout over the login before it, tests/bench/login.py), "tenancy" figure 1 before and after the tenant was
 bound to a verified principal (tests/bench/tenancy.py: two databases, BENCH_TENANCY_HOUSEHOLDS each, default
-2,000); any of them alone), BENCH_OUTPUT (default
+2,000), "items" the information items' q and the cost of their search words (tests/bench/items.py, on a firm of
+BENCH_ITEMS_HOUSEHOLDS households, default 300, with BENCH_ITEMS_PER_HOUSEHOLD items each, default 30); any of them
+alone), BENCH_OUTPUT (default
 BENCHMARKS.md at the repository root).
 """
 from __future__ import annotations
@@ -119,7 +121,7 @@ def main() -> int:
     common.say(f"machine: {machine}")
 
     product_households = _env_int("BENCH_PRODUCT_HOUSEHOLDS", 1_300)
-    default_parts = "foundation,products,overview,fum,live,login,tenancy"
+    default_parts = "foundation,products,overview,fum,live,login,tenancy,items"
     parts = {x.strip() for x in (os.environ.get("BENCH_PARTS") or default_parts).split(",")
              if x.strip()}
     database = common.start_database()
@@ -190,6 +192,12 @@ def main() -> int:
             common.say(f"login: p95 {login_result.ratio():.3f}x the login before the reservation "
                        f"(wrong password {login_result.ratio('wrong'):.3f}x)")
 
+        items_result = None
+        if "items" in parts:
+            gc.collect()
+            items_result = _items(app_module, _env_int("BENCH_ITEMS_HOUSEHOLDS", 300),
+                                  _env_int("BENCH_ITEMS_PER_HOUSEHOLD", 30), phases)
+
         elapsed = time.monotonic() - t0
         run = report.Run(command=command, started=started.strftime("%Y-%m-%d %H:%M UTC"), elapsed=elapsed,
                          machine=machine, postgres=database.version,
@@ -197,7 +205,7 @@ def main() -> int:
                          else "DATABASE_URL", households=households, versions=_versions(), overhead=over,
                          profile=prof, cold=cold, scale=main_run, control=control, facts=facts,
                          products=products_result, overview=overview_result, live=live_result, fum=fum_result,
-                         login=login_result, tenancy=tenancy_result,
+                         login=login_result, tenancy=tenancy_result, items=items_result,
                          notes=["Machine load while each figure ran (the whole machine, this harness included): "
                                 + "; ".join(phases) + "."])
         output.write_text(report.render(run))
@@ -265,6 +273,15 @@ def _fum(database: Any, app_module: object, households: int, months: int, phases
     firm.token = service.login(RequestContext(), firm.admin["email"], common.PASSWORD).access_token
     with Phase("the household list with money", phases):
         return fum.measure(app_module, firm, load, months)
+
+
+def _items(app_module: object, households: int, per_household: int, phases: list[str]) -> object:
+    """The information items part: a firm of its own, then tests/bench/items.py."""
+    from tests.bench import common, items
+
+    firm = common.make_firm(households)
+    with Phase("information items", phases):
+        return items.measure(app_module, firm, per_household, large=300)
 
 
 def pct_ms(values: list[float]) -> str:
