@@ -50,7 +50,7 @@ def is_date_key(key: str) -> bool:
 
 def serialized_size(doc: Any) -> int:
     """The content's size as PostgreSQL writes jsonb as text: ", " and ": " between items, UTF-8."""
-    return len(json.dumps(doc, ensure_ascii=False, separators=(", ", ": ")).encode("utf-8"))
+    return len(json.dumps(doc, ensure_ascii=False, separators=(", ", ": "), allow_nan=False).encode("utf-8"))
 
 
 def _pairs(doc: Any) -> list[tuple[str, str, Any]]:
@@ -86,7 +86,10 @@ def content_problem(doc: Any, today: date) -> str | None:
         return "must be a JSON object"
     if len(doc) > MAX_KEYS:
         return f"has {len(doc)} keys; at most {MAX_KEYS}"
-    size = serialized_size(doc)
+    try:
+        size = serialized_size(doc)
+    except ValueError:  # NaN or Infinity, which Python's JSON reader accepts and JSON (and PostgreSQL) do not
+        return "holds a number JSON cannot carry (NaN or Infinity)"
     if size > MAX_BYTES:
         return f"is {size} bytes as JSON; at most {MAX_BYTES} (64 KiB)"
     for path, key, value in _pairs(doc):

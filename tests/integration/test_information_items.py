@@ -190,6 +190,8 @@ BAD_CONTENT = [
     ("a valuation with three decimals", {"surrender_value": "10.005"}),
     ("a valuation in upper case keys", {"Latest_Valuation": "-5"}),
     ("not an object", ["a", "list"]),
+    ("NaN", {"ratio": float("nan")}),
+    ("Infinity", {"rows": [{"n": float("inf")}]}),
 ]
 
 
@@ -239,7 +241,8 @@ def test_the_limits_themselves_are_allowed(client: Any, w: dict[str, str], bad_i
     house, _, _ = bad_input_house
     for content in (_keys(50), _bytes(64 * 1024), {"latest_valuation": "0", "x": {"value": None},
                                                    "valuation_date": TODAY.isoformat(), "date": None,
-                                                   "notes_value_later": -3, "dated": "soon"}):
+                                                   "notes_value_later": -3, "dated": "soon", "values": [-1],
+                                                   "value_notes": "n/a", "update": "2999-01-01"}):
         item = create_item(client, w, house.group_id, data_content=content)
         assert item["data_content"] == content
     # exactly 64 KiB as the database measures it
