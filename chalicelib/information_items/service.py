@@ -78,10 +78,10 @@ def list_items(ctx: RequestContext, group_id: UUID, query: Any) -> tuple[list[di
 
 
 def create_item(ctx: RequestContext, group_id: UUID, body: Any) -> dict[str, Any]:
-    """The household is locked first (as removing a member locks it), so no member an item names can leave while
-    the item is written."""
+    """When the item names owners, the household is locked first (as removing a member locks it), so none of them
+    can leave while the item is written."""
     with db.transaction(ctx) as tx:
-        _group(tx, group_id, for_update=True)
+        _group(tx, group_id, for_update=body.associated_product_owners is not None)
         _check_owners(tx, group_id, body.associated_product_owners)
         row = store.insert_item(tx, {"client_group_id": group_id, **_row_values(body)})
         audit.record(tx, "information_item.create", "information_item", row["id"], None, row)
@@ -93,7 +93,7 @@ def batch_create(ctx: RequestContext, group_id: UUID, body: Any) -> list[UUID]:
     order of the request."""
     items = body.items
     with db.transaction(ctx) as tx:
-        _group(tx, group_id, for_update=True)
+        _group(tx, group_id, for_update=any(item.associated_product_owners is not None for item in items))
         outside = _outsiders(tx, group_id, [item.associated_product_owners for item in items])
         if outside:
             i, who = outside[0]

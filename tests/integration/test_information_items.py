@@ -613,3 +613,29 @@ def test_content_rules_agree_with_the_database_on_size(client: Any, w: dict[str,
     db_size = owner_sql("SELECT octet_length(data_content::text) AS n FROM information_items WHERE id = %s",
                         (item["id"],))[0]["n"]
     assert serialized_size(content) == db_size
+
+
+def test_a_member_leaving_meanwhile_is_not_named_by_a_new_item(client: Any, w: dict[str, str]) -> None:
+    """A removal of a member holds the household's lock until it commits; an item naming that member waits for it,
+    then finds them gone (422) instead of naming someone no longer in the household."""
+    import threading
+
+    from chalicelib.core import db
+    from tests.integration.concurrency_support import wait_until_blocked_or_done
+
+    house, second = household_of_two(client, w)
+    body = {"item_type": "protection", "item_category": "Life cover", "associated_product_owners": individual(second)}
+    answer: dict[str, Any] = {}
+    with db.owner_connection(autocommit=False) as removal:
+        removal.execute("SELECT id FROM client_groups WHERE id = %s FOR UPDATE", (house.group_id,))
+        removal.execute("DELETE FROM client_group_product_owners WHERE client_group_id = %s "
+                        "AND product_owner_id = %s", (house.group_id, second))
+        thread = threading.Thread(target=lambda: answer.update(
+            resp=send(client, "POST", items_of(house.group_id), headers=w, body=body)))
+        thread.start()
+        wait_until_blocked_or_done(thread)
+        assert thread.is_alive(), "the item was written while the removal held the household"
+        removal.commit()
+        thread.join(60)
+    assert errors_of(answer["resp"]) == ["associated_product_owners"]
+    assert count_items(house.group_id) == 0
