@@ -800,12 +800,10 @@ CREATE FUNCTION public.information_is_valuation_key(k text) RETURNS boolean
 
 CREATE FUNCTION public.information_item_words(category text, doc jsonb) RETURNS SETOF text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $_$ SELECT DISTINCT w FROM (
-              SELECT category AS t
-              UNION ALL SELECT p.key FROM information_pairs(doc) p
-              UNION ALL SELECT v #>> '{}'
-                        FROM jsonb_path_query(doc, 'strict $.** ? (@.type() == "string" || @.type() == "number")') v
-          ) x, information_words(x.t) AS w $_$;
+    AS $_$ SELECT information_words(concat_ws(' ', category,
+              (SELECT string_agg(p.key, ' ') FROM information_pairs(doc) p),
+              (SELECT string_agg(v #>> '{}', ' ')
+                 FROM jsonb_path_query(doc, 'strict $.** ? (@.type() == "string" || @.type() == "number")') v))) $_$;
 
 
 --
@@ -858,10 +856,17 @@ CREATE FUNCTION public.information_items_terms() RETURNS trigger
     AS $$
 BEGIN
     IF TG_OP = 'UPDATE' THEN
-        DELETE FROM information_item_terms WHERE item_id = NEW.id;
+        DELETE FROM information_item_terms t USING new_rows n JOIN old_rows o ON o.id = n.id
+        WHERE t.item_id = n.id AND (o.item_category IS DISTINCT FROM n.item_category
+                                    OR o.data_content IS DISTINCT FROM n.data_content);
+        INSERT INTO information_item_terms (firm_id, item_id, term)
+        SELECT n.firm_id, n.id, w FROM new_rows n JOIN old_rows o ON o.id = n.id,
+               information_item_words(n.item_category, n.data_content) AS w
+        WHERE o.item_category IS DISTINCT FROM n.item_category OR o.data_content IS DISTINCT FROM n.data_content;
+    ELSE
+        INSERT INTO information_item_terms (firm_id, item_id, term)
+        SELECT n.firm_id, n.id, w FROM new_rows n, information_item_words(n.item_category, n.data_content) AS w;
     END IF;
-    INSERT INTO information_item_terms (firm_id, item_id, term)
-    SELECT NEW.firm_id, NEW.id, w FROM information_item_words(NEW.item_category, NEW.data_content) AS w;
     RETURN NULL;
 END $$;
 
@@ -3604,14 +3609,14 @@ CREATE TRIGGER information_items_owners_in_group BEFORE INSERT OR UPDATE OF asso
 -- Name: information_items information_items_terms_insert; Type: TRIGGER; Schema: public
 --
 
-CREATE TRIGGER information_items_terms_insert AFTER INSERT ON public.information_items FOR EACH ROW EXECUTE FUNCTION public.information_items_terms();
+CREATE TRIGGER information_items_terms_insert AFTER INSERT ON public.information_items REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.information_items_terms();
 
 
 --
 -- Name: information_items information_items_terms_update; Type: TRIGGER; Schema: public
 --
 
-CREATE TRIGGER information_items_terms_update AFTER UPDATE OF item_category, data_content ON public.information_items FOR EACH ROW WHEN (((old.item_category IS DISTINCT FROM new.item_category) OR (old.data_content IS DISTINCT FROM new.data_content))) EXECUTE FUNCTION public.information_items_terms();
+CREATE TRIGGER information_items_terms_update AFTER UPDATE ON public.information_items REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.information_items_terms();
 
 
 --

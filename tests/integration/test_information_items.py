@@ -449,6 +449,41 @@ def test_q_follows_every_change_of_an_item(client: Any, w: dict[str, str]) -> No
     assert owner_sql("SELECT count(*) AS n FROM information_item_terms WHERE item_id = %s", (item["id"],))[0]["n"] == 0
 
 
+def _terms_and_rule(group_id: Any) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(the stored search words of the household's items, the words their rule gives), as (item, word) pairs."""
+    stored = owner_sql("SELECT t.item_id::text AS i, t.term AS w FROM information_item_terms t "
+                       "JOIN information_items i ON i.id = t.item_id WHERE i.client_group_id = %s", (group_id,))
+    rule = owner_sql("SELECT i.id::text AS i, w FROM information_items i, "
+                     "information_item_words(i.item_category, i.data_content) AS w WHERE i.client_group_id = %s",
+                     (group_id,))
+    return {(r["i"], r["w"]) for r in stored}, {(r["i"], r["w"]) for r in rule}
+
+
+def test_the_search_words_follow_every_kind_of_write(client: Any, w: dict[str, str]) -> None:
+    """The stored words equal their rule (information_item_words) after a batch, statements of several rows written
+    raw (a change of some rows' category or content, an update that changes neither, a delete), and the API."""
+    house = create_household(client, w)
+    ids = expect_status(send(client, "POST", batch_of(house.group_id), headers=w, body={"items": [
+        {"item_type": "basic_detail", "item_category": f"Note {i}", "data_content": {"text": f"alpha beta{i}"}}
+        for i in range(4)]}), 201)["ids"]
+    stored, rule = _terms_and_rule(house.group_id)
+    assert stored == rule and len({i for i, _ in stored}) == 4 and (ids[2], "beta2") in stored
+    owner_sql("UPDATE information_items SET item_category = 'Gamma ' || item_category WHERE id = ANY(%s::uuid[])",
+              (ids[:2],))
+    owner_sql("UPDATE information_items SET data_content = jsonb_build_object('text', 'delta') WHERE id = %s",
+              (ids[2],))
+    owner_sql("UPDATE information_items SET version = version WHERE client_group_id = %s", (house.group_id,))
+    owner_sql("DELETE FROM information_items WHERE id = %s", (ids[3],))
+    stored, rule = _terms_and_rule(house.group_id)
+    assert stored == rule
+    assert {w for i, w in stored if i == ids[0]} == {"gamma", "note", "0", "text", "alpha", "beta0"}
+    assert {w for i, w in stored if i == ids[2]} == {"note", "2", "text", "delta"}
+    assert owner_sql("SELECT count(*) AS n FROM information_item_terms WHERE item_id = %s", (ids[3],))[0]["n"] == 0
+    expect_status(patch(client, f"{II}/{ids[1]}", w, {"data_content": {"x": "epsilon"}}, 1), 200)
+    stored, rule = _terms_and_rule(house.group_id)
+    assert stored == rule and {w for i, w in stored if i == ids[1]} == {"gamma", "note", "1", "x", "epsilon"}
+
+
 class _Explain:
     """A transaction whose list queries are EXPLAINed instead of run: the store's own SQL, as the app role runs it."""
 
