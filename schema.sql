@@ -848,25 +848,57 @@ END $$;
 
 
 --
--- Name: information_items_terms(); Type: FUNCTION; Schema: public
+-- Name: information_items_terms_delete(); Type: FUNCTION; Schema: public
 --
 
-CREATE FUNCTION public.information_items_terms() RETURNS trigger
-    LANGUAGE plpgsql
+CREATE FUNCTION public.information_items_terms_delete() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        DELETE FROM information_item_terms t USING new_rows n JOIN old_rows o ON o.id = n.id
-        WHERE t.item_id = n.id AND (o.item_category IS DISTINCT FROM n.item_category
-                                    OR o.data_content IS DISTINCT FROM n.data_content);
-        INSERT INTO information_item_terms (firm_id, item_id, term)
-        SELECT n.firm_id, n.id, w FROM new_rows n JOIN old_rows o ON o.id = n.id,
-               information_item_words(n.item_category, n.data_content) AS w
-        WHERE o.item_category IS DISTINCT FROM n.item_category OR o.data_content IS DISTINCT FROM n.data_content;
+    IF TG_OP = 'TRUNCATE' THEN
+        TRUNCATE information_item_terms;
     ELSE
-        INSERT INTO information_item_terms (firm_id, item_id, term)
-        SELECT n.firm_id, n.id, w FROM new_rows n, information_item_words(n.item_category, n.data_content) AS w;
+        DELETE FROM information_item_terms t USING old_rows o WHERE t.item_id = o.id;
     END IF;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: information_items_terms_insert(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_items_terms_insert() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    INSERT INTO information_item_terms (firm_id, item_id, term)
+    SELECT n.firm_id, n.id, w FROM new_rows n, information_item_words(n.item_category, n.data_content) AS w;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: information_items_terms_update(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_items_terms_update() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    DELETE FROM information_item_terms t USING old_rows o
+    WHERE t.item_id = o.id
+      AND NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.id = o.id AND n.firm_id = o.firm_id
+                                                  AND n.item_category = o.item_category
+                                                  AND n.data_content = o.data_content);
+    INSERT INTO information_item_terms (firm_id, item_id, term)
+    SELECT n.firm_id, n.id, w FROM new_rows n, information_item_words(n.item_category, n.data_content) AS w
+    WHERE NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.id = n.id AND o.firm_id = n.firm_id
+                                                AND o.item_category = n.item_category
+                                                AND o.data_content = n.data_content);
     RETURN NULL;
 END $$;
 
@@ -3606,17 +3638,31 @@ CREATE TRIGGER information_items_owners_in_group BEFORE INSERT OR UPDATE OF asso
 
 
 --
+-- Name: information_items information_items_terms_delete; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER information_items_terms_delete AFTER DELETE ON public.information_items REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.information_items_terms_delete();
+
+
+--
 -- Name: information_items information_items_terms_insert; Type: TRIGGER; Schema: public
 --
 
-CREATE TRIGGER information_items_terms_insert AFTER INSERT ON public.information_items REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.information_items_terms();
+CREATE TRIGGER information_items_terms_insert AFTER INSERT ON public.information_items REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.information_items_terms_insert();
+
+
+--
+-- Name: information_items information_items_terms_truncate; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER information_items_terms_truncate AFTER TRUNCATE ON public.information_items FOR EACH STATEMENT EXECUTE FUNCTION public.information_items_terms_delete();
 
 
 --
 -- Name: information_items information_items_terms_update; Type: TRIGGER; Schema: public
 --
 
-CREATE TRIGGER information_items_terms_update AFTER UPDATE ON public.information_items REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.information_items_terms();
+CREATE TRIGGER information_items_terms_update AFTER UPDATE ON public.information_items REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.information_items_terms_update();
 
 
 --
@@ -3889,14 +3935,6 @@ ALTER TABLE ONLY public.funds
 
 ALTER TABLE ONLY public.holding_activity
     ADD CONSTRAINT holding_activity_firm_id_portfolio_fund_id_fkey FOREIGN KEY (firm_id, portfolio_fund_id) REFERENCES public.portfolio_funds(firm_id, id) ON DELETE RESTRICT;
-
-
---
--- Name: information_item_terms information_item_terms_firm_id_item_id_fkey; Type: FK CONSTRAINT; Schema: public
---
-
-ALTER TABLE ONLY public.information_item_terms
-    ADD CONSTRAINT information_item_terms_firm_id_item_id_fkey FOREIGN KEY (firm_id, item_id) REFERENCES public.information_items(firm_id, id) ON DELETE CASCADE;
 
 
 --
@@ -5015,10 +5053,24 @@ GRANT ALL ON FUNCTION public.information_items_dates_check() TO wealthdesk_app;
 
 
 --
--- Name: FUNCTION information_items_terms(); Type: ACL; Schema: public
+-- Name: FUNCTION information_items_terms_delete(); Type: ACL; Schema: public
 --
 
-GRANT ALL ON FUNCTION public.information_items_terms() TO wealthdesk_app;
+GRANT ALL ON FUNCTION public.information_items_terms_delete() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_items_terms_insert(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_items_terms_insert() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_items_terms_update(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_items_terms_update() TO wealthdesk_app;
 
 
 --
@@ -5460,7 +5512,7 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.idempotency_keys TO wealthdesk
 -- Name: TABLE information_item_terms; Type: ACL; Schema: public
 --
 
-GRANT SELECT,INSERT,DELETE ON TABLE public.information_item_terms TO wealthdesk_app;
+GRANT SELECT ON TABLE public.information_item_terms TO wealthdesk_app;
 
 
 --

@@ -7,7 +7,7 @@
 --   trigger: "not in the future" moves with the calendar, which a CHECK must not). Assets and liabilities and
 --   protection name their owners in the products' ownership forms (ownership_is_valid, 0004), every owner a member
 --   of the household: the same rule as a product's, now one function for both (ownership_first_outsider).
--- * information_item_terms: the words of each item's category, keys and values, kept in step by a trigger, so that
+-- * information_item_terms: the words of each item's category, keys and values, kept in step by triggers, so that
 --   the list's `q` is an index search. Under row-level security only leakproof operators can be index conditions,
 --   and no GIN operator (jsonb @>, tsvector @@, pg_trgm's LIKE) is leakproof, so a GIN index over the content is
 --   never used by the app role; text comparisons are leakproof, so a prefix range over these words is.
@@ -171,12 +171,14 @@ CREATE INDEX information_items_group_idx ON information_items (client_group_id, 
 CREATE INDEX information_items_owners_idx ON information_items
     USING gin (ownership_owner_ids(associated_product_owners)) WHERE associated_product_owners IS NOT NULL;
 
+-- One row per distinct word of an item. Written and deleted only by the items' triggers (below), which hold them in
+-- step; no foreign key to information_items, whose check would lock and look up the item once per word (it doubled
+-- the cost of writing an item's words).
 CREATE TABLE information_item_terms (
     firm_id  uuid NOT NULL,
     item_id  uuid NOT NULL,
     term     text COLLATE "C" NOT NULL,
-    PRIMARY KEY (item_id, term),
-    FOREIGN KEY (firm_id, item_id) REFERENCES information_items (firm_id, id) ON DELETE CASCADE
+    PRIMARY KEY (item_id, term)
 );
 
 -- No date of an item's content is after today (UTC). Checked when the content is written; later days only make a
@@ -235,31 +237,56 @@ END $$;
 CREATE TRIGGER membership_information_items_check BEFORE DELETE ON client_group_product_owners
     FOR EACH ROW EXECUTE FUNCTION membership_check_information_items();
 
--- The items' search words, written for the rows a statement inserted, and rewritten for those whose category or
--- content an UPDATE changed (deleted with the item by the foreign key). Statement-level: one pass per statement.
-CREATE FUNCTION information_items_terms() RETURNS trigger
-    LANGUAGE plpgsql
+-- The items' search words, kept by statement-level triggers (one pass per statement), as the owner (SECURITY
+-- DEFINER): the app role reads the words and cannot write them. An UPDATE rewrites the words of the rows whose id,
+-- firm, category or content changed; a DELETE or TRUNCATE takes them away.
+CREATE FUNCTION information_items_terms_insert() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
     AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        DELETE FROM information_item_terms t USING new_rows n JOIN old_rows o ON o.id = n.id
-        WHERE t.item_id = n.id AND (o.item_category IS DISTINCT FROM n.item_category
-                                    OR o.data_content IS DISTINCT FROM n.data_content);
-        INSERT INTO information_item_terms (firm_id, item_id, term)
-        SELECT n.firm_id, n.id, w FROM new_rows n JOIN old_rows o ON o.id = n.id,
-               information_item_words(n.item_category, n.data_content) AS w
-        WHERE o.item_category IS DISTINCT FROM n.item_category OR o.data_content IS DISTINCT FROM n.data_content;
+    INSERT INTO information_item_terms (firm_id, item_id, term)
+    SELECT n.firm_id, n.id, w FROM new_rows n, information_item_words(n.item_category, n.data_content) AS w;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION information_items_terms_update() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$
+BEGIN
+    DELETE FROM information_item_terms t USING old_rows o
+    WHERE t.item_id = o.id
+      AND NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.id = o.id AND n.firm_id = o.firm_id
+                                                  AND n.item_category = o.item_category
+                                                  AND n.data_content = o.data_content);
+    INSERT INTO information_item_terms (firm_id, item_id, term)
+    SELECT n.firm_id, n.id, w FROM new_rows n, information_item_words(n.item_category, n.data_content) AS w
+    WHERE NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.id = n.id AND o.firm_id = n.firm_id
+                                                AND o.item_category = n.item_category
+                                                AND o.data_content = n.data_content);
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION information_items_terms_delete() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        TRUNCATE information_item_terms;
     ELSE
-        INSERT INTO information_item_terms (firm_id, item_id, term)
-        SELECT n.firm_id, n.id, w FROM new_rows n, information_item_words(n.item_category, n.data_content) AS w;
+        DELETE FROM information_item_terms t USING old_rows o WHERE t.item_id = o.id;
     END IF;
     RETURN NULL;
 END $$;
+
 CREATE TRIGGER information_items_terms_insert AFTER INSERT ON information_items
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION information_items_terms();
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION information_items_terms_insert();
 CREATE TRIGGER information_items_terms_update AFTER UPDATE ON information_items
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION information_items_terms();
+    EXECUTE FUNCTION information_items_terms_update();
+CREATE TRIGGER information_items_terms_delete AFTER DELETE ON information_items
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION information_items_terms_delete();
+CREATE TRIGGER information_items_terms_truncate AFTER TRUNCATE ON information_items
+    FOR EACH STATEMENT EXECUTE FUNCTION information_items_terms_delete();
 
 CREATE TRIGGER information_items_touch BEFORE UPDATE ON information_items
     FOR EACH ROW EXECUTE FUNCTION touch_updated_at();
@@ -303,11 +330,11 @@ BEGIN
     END LOOP;
 END $$;
 GRANT SELECT, INSERT, UPDATE, DELETE ON information_items, actions TO wealthdesk_app;
--- The terms are written by the items' trigger, in the writer's transaction (as the writer).
-GRANT SELECT, INSERT, DELETE ON information_item_terms TO wealthdesk_app;
+GRANT SELECT ON information_item_terms TO wealthdesk_app;  -- written by the items' triggers only
 GRANT EXECUTE ON FUNCTION ownership_first_outsider(uuid, jsonb), information_is_valuation_key(text),
     information_is_date_key(text), information_money_is_valid(jsonb), information_date_of(jsonb),
     information_pairs(jsonb), information_data_is_valid(jsonb), information_data_latest_date(jsonb),
     information_words(text), information_search_ranges(text), information_item_words(text, jsonb),
     information_items_dates_check(), information_items_check_owners(), membership_check_information_items(),
-    information_items_terms() TO wealthdesk_app;
+    information_items_terms_insert(), information_items_terms_update(), information_items_terms_delete()
+    TO wealthdesk_app;

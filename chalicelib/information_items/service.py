@@ -145,7 +145,7 @@ def update_item(ctx: RequestContext, item_id: UUID, body: Any, if_match: int) ->
 
 
 def delete_item(ctx: RequestContext, item_id: UUID) -> None:
-    """Its search words go with it (a foreign key, ON DELETE CASCADE)."""
+    """Its search words go with it (trigger information_items_terms_delete)."""
     with db.transaction(ctx) as tx:
         before = store.get_item(tx, item_id, for_update=True)
         if before is None:

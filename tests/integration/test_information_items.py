@@ -482,6 +482,36 @@ def test_the_search_words_follow_every_kind_of_write(client: Any, w: dict[str, s
     expect_status(patch(client, f"{II}/{ids[1]}", w, {"data_content": {"x": "epsilon"}}, 1), 200)
     stored, rule = _terms_and_rule(house.group_id)
     assert stored == rule and {w for i, w in stored if i == ids[1]} == {"gamma", "note", "1", "x", "epsilon"}
+    # A new id takes its words along; TRUNCATE takes every word away (both rolled back).
+    from chalicelib.core import db
+
+    with db.owner_connection(autocommit=False) as conn:
+        moved = conn.execute("UPDATE information_items SET id = gen_random_uuid() WHERE id = %s RETURNING id",
+                             (ids[0],)).fetchone()["id"]
+        words = lambda i: {r["term"] for r in conn.execute(  # noqa: E731
+            "SELECT term FROM information_item_terms WHERE item_id = %s", (i,)).fetchall()}
+        assert words(ids[0]) == set() and words(moved) == {"gamma", "note", "0", "text", "alpha", "beta0"}
+        conn.execute("TRUNCATE information_items")
+        assert conn.execute("SELECT count(*) AS n FROM information_item_terms").fetchone()["n"] == 0
+        conn.rollback()
+    assert _terms_and_rule(house.group_id)[0] == stored
+
+
+def test_the_app_role_reads_the_search_words_and_cannot_write_them(firm: Firm, listed: dict[str, Any]) -> None:
+    from chalicelib.core import db
+    from chalicelib.core.context import RequestContext
+
+    item = listed["ids"]["home"]
+    with db.transaction(RequestContext.system(firm.id)) as tx:
+        assert tx.one("SELECT count(*) AS n FROM information_item_terms WHERE item_id = %s", (item,))["n"] > 0
+    for statement in ("INSERT INTO information_item_terms (firm_id, item_id, term) VALUES (current_firm_id(), %s, 'x')",
+                      "DELETE FROM information_item_terms WHERE item_id = %s",
+                      "UPDATE information_item_terms SET term = 'changed' WHERE item_id = %s"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), db.transaction(
+                RequestContext.system(firm.id)) as tx:
+            tx.execute(statement, (item,))
+    assert "x" not in {r["term"] for r in owner_sql(
+        "SELECT term FROM information_item_terms WHERE item_id = %s", (item,))}
 
 
 class _Explain:
