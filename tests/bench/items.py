@@ -257,7 +257,7 @@ def measure(app_module: Any, firm: BenchFirm, per_household: int, large: int, *,
             for _ in range(per_round):
                 result.samples[name].append(_call(app, events[name], lctx)[0])
     result.plans, result.server_ms = _plans(firm, group)
-    result.writes, result.bare_writes = _writes(app_module, firm, rounds=max(6, rounds))
+    result.writes, result.bare_writes = _writes(app_module, firm, rounds=2 * rounds)
     say(f"items: q p95 {result.p95('q') * 1e3:.2f} ms / plain {result.p95('plain') * 1e3:.2f} ms = "
         f"{result.q_ratio():.2f}x; server q {result.server_ms['q (terms index)']:.2f} ms / content scan "
         f"{result.server_ms['q as a content scan (GIN unused)']:.2f} ms = {result.scan_ratio():.2f}x; batch of 100 "
