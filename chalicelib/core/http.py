@@ -92,6 +92,9 @@ class RouteSpec:
     # False: Idempotency-Key is ignored, for a response that holds a secret shown once (never stored for a replay)
     # or a handler that must commit on its own (a counted second-factor check)
     idempotency_key: bool = True
+    # Error statuses the route answers besides those its declaration implies (core/openapi.py documents both),
+    # e.g. 404 for ids named in the body rather than the path
+    extra_errors: tuple[int, ...] = ()
 
 
 URL_PREFIX = "/v1"
@@ -301,7 +304,8 @@ class Api:
               query: type[BaseModel] | None = None, response: Any = None, status: int = 200,
               if_match: bool = False, description: str = "", max_body_bytes: int | None = None,
               resources: dict[str, str] | None = None, conditional: bool = False,
-              idempotency_key: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              idempotency_key: bool = True,
+              extra_errors: tuple[int, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         path_params = re.findall(r"{(\w+)}", path)
         names = {**self.resources, **(resources or {})}
         unnamed = [p for p in path_params if p.endswith("id") and p not in names]
@@ -315,7 +319,8 @@ class Api:
                              description=description or (handler.__doc__ or "").strip(),
                              max_body_bytes=max_body_bytes,
                              resources={p: names[p] for p in path_params if p in names},
-                             conditional=conditional, idempotency_key=idempotency_key)
+                             conditional=conditional, idempotency_key=idempotency_key,
+                             extra_errors=tuple(extra_errors))
             self.routes.append((spec, handler))
             return handler
 

@@ -43,6 +43,7 @@ def _error_codes(spec: RouteSpec) -> list[int]:
         codes.append(409)
     if spec.if_match:
         codes += [412, 428]
+    codes += spec.extra_errors
     return sorted(set(codes))
 
 
