@@ -45,6 +45,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "API key": re.compile(r"wdk_[A-Za-z0-9]{8}_[A-Za-z0-9]{40}"),
     "refresh token": re.compile(r"wdr_[A-Za-z0-9_-]{40,}"),
     "login challenge": re.compile(r"wdc_[A-Za-z0-9_-]{40,}"),
+    "SCRAM password verifier": re.compile(r"SCRAM-SHA-256\$\d+:[A-Za-z0-9+/=]{8,}\$"),
     "argon2 hash or salt": re.compile(r"\$argon2(?:id|i|d)\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]{8,}"),
     "SHA-256 digest as bytea (key, token or code hash)": re.compile(r"\\x[0-9a-fA-F]{64}"),
     "TOTP secret (base32)": re.compile(r"(?<![A-Za-z0-9])[A-Z2-7]{32}(?![A-Za-z0-9])"),
@@ -209,7 +210,6 @@ def install(directory: Path, worker: str) -> None:
     # the app's loggers do not propagate to the root (core/logs.py): capture both
     for logger in (logging.getLogger("wdk"), logging.getLogger()):
         logger.addHandler(handler)
-    logging.getLogger().setLevel(min(logging.getLogger().level or logging.WARNING, logging.INFO))
     os.environ[ENV] = str(directory)
     _watch_secret_makers()
     _register_settings()
@@ -288,9 +288,13 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
             print(text)  # noqa: T201
         session.exitstatus = 1
         return
+    if os.environ.get("WDK_LOGSCAN_KEEP"):
+        message = f"log scan: {lines} log lines, no secret (kept in {directory})"
+    else:
+        message = f"log scan: {lines} log lines, no secret"
+        shutil.rmtree(directory, ignore_errors=True)
     if reporter is not None:
-        reporter.write_line(f"log scan: {lines} log lines, no secret")
-    shutil.rmtree(directory, ignore_errors=True)
+        reporter.write_line(message)
 
 
 def watch_server_log(path: Path) -> None:

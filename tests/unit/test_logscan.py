@@ -33,6 +33,7 @@ SECRET_LINES = {
     "refresh token": f"refresh {REFRESH}",
     "login challenge": f"challenge={CHALLENGE}",
     "argon2 hash or salt": f"stored hash {ARGON2}",
+    "SCRAM password verifier": "STATEMENT:  CREATE ROLE app LOGIN PASSWORD 'SCRAM-SHA-256$4096:c2FsdHNhbHQ=$AAAA:BBBB'",
     "SHA-256 digest as bytea (key, token or code hash)": f"STATEMENT: SELECT 1 WHERE key_hash = '{KEY_DIGEST}'",
     "TOTP secret (base32)": f"enrolled with {TOTP_SECRET}",
     "otpauth URI": "otpauth://totp/wealthdesk:ada%40example.com?issuer=wealthdesk",
