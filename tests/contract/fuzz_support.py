@@ -88,6 +88,7 @@ class World:
     totp_email: str  # a user with two-factor on: a right password gives a totp challenge
     enrolment_email: str  # a user of a firm that requires two-factor, not enrolled: a totp_enrolment challenge
     totp_secret: str
+    enrolment_firm: Any  # the firm that requires two-factor
     _addresses: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def address(self) -> str:
@@ -101,6 +102,37 @@ class World:
         from chalicelib.firms import service
 
         return service.login(RequestContext(ip=self.address()), email, PASSWORD)
+
+    def new_user(self, firm_id: Any = None) -> dict[str, Any]:
+        """A new viewer (of the fuzzed firm, or another) with the tests' password."""
+        from chalicelib.core.context import RequestContext
+        from chalicelib.firms import service
+        from chalicelib.firms.models import UserCreateIn
+
+        ctx = RequestContext.system(firm_id or self.firm.id)
+        user, _ = service.create_user(ctx, UserCreateIn(email=ms.unique_email("fuzz"), name="Fuzz", role="viewer",
+                                                        password=PASSWORD))
+        return user
+
+    def enrolling(self, user: dict[str, Any]) -> tuple[str, str]:
+        """(access token, pending TOTP secret) of a fresh session of `user` who has started enrolment."""
+        token = ms.bearer(self.login(user["email"]).access_token)
+        started = ms.expect_status(ms.send(self.client, "POST", "/v1/me/2fa/enrol", headers=token), 200)
+        return token["Authorization"], started["secret"]
+
+    def enrolment_challenge(self) -> tuple[str, str]:
+        """(challenge, TOTP secret) of a user of the firm that requires two-factor, who has just started enrolling
+        at sign-in (a new user each time: one who finishes is enrolled for good)."""
+        from chalicelib.core.context import RequestContext
+        from chalicelib.firms.twofactor import service as twofactor
+
+        challenge = self.login(self.new_user(self.enrolment_firm)["email"]).challenge
+        secret = twofactor.enrol_at_login(RequestContext(ip=self.address()), challenge)["secret"]
+        return challenge, secret
+
+    def forget_totp_step(self, email: str) -> None:
+        owner_sql("UPDATE user_totp SET last_step = last_step - 4 WHERE user_id = "
+                  "(SELECT id FROM users WHERE email = %s)", (email,))
 
     def etag(self, path: str) -> str | None:
         resp = self.client.http.get(path, headers=self.admin)
@@ -202,4 +234,5 @@ def build_world(client: Any) -> World:
     }
     return World(client=client, firm=firm, admin=admin, pools=pools, victims=victims,
                  session_email=session_user["email"], login_email=login_user["email"],
-                 totp_email=totp_user["email"], enrolment_email=enrolment_admin["email"], totp_secret=app.secret)
+                 totp_email=totp_user["email"], enrolment_email=enrolment_admin["email"], totp_secret=app.secret,
+                 enrolment_firm=other_firm["id"])

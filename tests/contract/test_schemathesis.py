@@ -31,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.contract.fuzz_support import BASE_URL, ChaliceAdapter, World, build_world, stable_hash
+from tests.integration import matrix_support as ms
 from tests.integration.matrix_support import session_chain
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,6 +65,8 @@ schema.config.phases.coverage.unexpected_methods = set()
 CASES: Counter[str] = Counter()
 # Operations that end the session they are called with, or the one they name.
 ENDS_A_SESSION = {("POST", "/v1/auth/logout"), ("DELETE", "/v1/me/sessions/{session_id}")}
+# Operations that turn the caller's two-factor on or off (never the admin's: see _aim_two_factor).
+TWO_FACTOR_OFF_OR_ON = {("POST", "/v1/me/2fa/confirm"), ("POST", "/v1/me/2fa/disable")}
 
 
 def test_every_documented_operation_is_fuzzed(request: pytest.FixtureRequest) -> None:
@@ -172,6 +175,8 @@ def _aim(case: Any, world: World) -> str | None:
     if who == 0:
         return None
     token = world.firm.auth("read") if who == 1 else world.firm.auth("viewer") if who == 2 else world.admin
+    if aimed and who > 2 and op in TWO_FACTOR_OFF_OR_ON and isinstance(case.body, dict):
+        token = _aim_two_factor(op[1], case.body, world, pick)
     if op in ENDS_A_SESSION and who != 1:
         # a session of its own to end (never the admin's or the viewer's, which the other cases use)
         mine = world.login(world.session_email)
@@ -183,9 +188,28 @@ def _aim(case: Any, world: World) -> str | None:
     return None
 
 
+def _aim_two_factor(path: str, body: dict[str, Any], world: World, pick: int) -> dict[str, str]:
+    """Confirming or turning off two-factor, as a new user of its own (never the admin, whose sessions the other
+    cases need): a pending enrolment to confirm, or two-factor on to turn off; half the time with a right code."""
+    from tests import totp_support
+
+    if path == "/v1/me/2fa/confirm":
+        token, secret = world.enrolling(world.new_user())
+    else:
+        user = world.new_user()
+        token, secret = world.enrolling(user)
+        ms.expect_status(ms.send(world.client, "POST", "/v1/me/2fa/confirm", headers={"Authorization": token},
+                                 body={"code": totp_support.code(secret)}), 200)
+    if pick % 2 and isinstance(body.get("code"), str):
+        # the step after the one just used when confirming: a code is accepted once per step
+        body["code"] = totp_support.code(secret, totp_support.step_now() + (0 if path.endswith("confirm") else 1))
+    return {"Authorization": token}
+
+
 def _aim_sign_in(path: str, body: dict[str, Any], world: World, pick: int) -> None:
     """The public sign-in routes: real accounts, and fresh challenges and refresh tokens, instead of made-up ones."""
     from chalicelib.firms.service import Challenge
+    from tests import totp_support
 
     if path == "/v1/auth/login" and isinstance(body.get("email"), str):
         body["email"] = (world.login_email, world.totp_email, world.enrolment_email)[pick % 3]
@@ -193,14 +217,17 @@ def _aim_sign_in(path: str, body: dict[str, Any], world: World, pick: int) -> No
             body["password"] = "correct horse battery staple"
     elif path == "/v1/auth/refresh" and isinstance(body.get("refresh_token"), str):
         body["refresh_token"] = world.login(world.session_email).refresh_token
+    elif path == "/v1/auth/2fa/enrol/confirm" and isinstance(body.get("challenge"), str):
+        body["challenge"], secret = world.enrolment_challenge()
+        if pick % 2 and isinstance(body.get("code"), str):
+            body["code"] = totp_support.code(secret)
     elif isinstance(body.get("challenge"), str):
         email = world.totp_email if path == "/v1/auth/2fa" else world.enrolment_email
         answer = world.login(email)
         if isinstance(answer, Challenge):
             body["challenge"] = answer.challenge
         if path == "/v1/auth/2fa" and pick % 2 and isinstance(body.get("code"), str):
-            from tests import totp_support
-
+            world.forget_totp_step(world.totp_email)  # a code works once per step: as if a minute had passed
             body["code"] = totp_support.code(world.totp_secret)
 
 
