@@ -60,6 +60,14 @@ PATTERNS: dict[str, re.Pattern[str]] = {
 }
 
 
+# Text (lower case) without which a pattern cannot match: the pattern runs only on lines that hold it.
+_HINTS = {"JWT (access token)": "eyj", "API key": "wdk_", "refresh token": "wdr_", "login challenge": "wdc_",
+          "SCRAM password verifier": "scram-", "argon2 hash or salt": "$argon2",
+          "SHA-256 digest as bytea (key, token or code hash)": "\\x", "otpauth URI": "otpauth:",
+          "database URL with a password": "://", "password in connection options": "password",
+          "password field": "password", "bearer credential": "bearer"}
+
+
 @dataclass(frozen=True)
 class Finding:
     file: str
@@ -83,12 +91,19 @@ def _derived(secret: str) -> dict[str, str]:
             base64.b64encode(digest).decode(): "SHA-256 of a registered secret"}
 
 
+# Registered secrets are looked up as whole words of a line (and as the parts of a word between = : / & ? @ # . ,),
+# which a set answers at once however many secrets a run registers; a secret with a space in it (a pass phrase) is
+# searched for as text.
+_WORD = re.compile(r"[^\s\"'`(),;<>\[\]{}|\\]+")
+_PART = re.compile(r"[=:/&?@#.,]")
+
+
 class Scanner:
     """Finds secrets in lines of text: by pattern, and by the exact strings registered."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._exact: dict[str, str] = {}
-        self._by_prefix: dict[str, list[str]] = {}
+        self._words: dict[str, str] = {}
+        self._phrases: dict[str, str] = {}
         for secret in secrets:
             self.add(secret)
 
@@ -96,26 +111,18 @@ class Scanner:
         if len(secret) < MIN_SECRET or any(c in secret for c in "\r\n"):
             return
         for text, kind in _derived(secret).items():
-            if text not in self._exact:
-                self._exact[text] = kind
-                self._by_prefix.setdefault(text[:MIN_SECRET], []).append(text)
+            (self._phrases if _WORD.fullmatch(text) is None else self._words).setdefault(text, kind)
 
     def scan_line(self, line: str) -> list[tuple[str, str]]:
         """(kind, redacted match) for each secret in the line."""
-        hits = [(kind, redact(m.group(0))) for kind, pattern in PATTERNS.items() for m in pattern.finditer(line)]
-        if self._by_prefix:
-            i, end = 0, len(line) - MIN_SECRET + 1
-            while i < end:
-                candidates = self._by_prefix.get(line[i:i + MIN_SECRET])
-                found = None
-                for text in candidates or ():
-                    if line.startswith(text, i) and (found is None or len(text) > len(found)):
-                        found = text
-                if found is not None:
-                    hits.append((self._exact[found], redact(found)))
-                    i += len(found)
-                else:
-                    i += 1
+        lowered = line.lower()
+        hits = [(kind, redact(m.group(0))) for kind, pattern in PATTERNS.items()
+                if _HINTS.get(kind, "") in lowered for m in pattern.finditer(line)]
+        if self._words:
+            words = set(_WORD.findall(line))
+            words.update(part for word in list(words) for part in _PART.split(word))
+            hits += [(self._words[w], redact(w)) for w in sorted(words & self._words.keys())]
+        hits += [(kind, redact(text)) for text, kind in self._phrases.items() if text in line]
         return hits
 
     def scan_file(self, path: Path, name: str | None = None) -> list[Finding]:
