@@ -106,12 +106,13 @@ def test_a_session_that_logs_a_secret_fails(tmp_path: Path) -> None:
         def test_two():
             logging.getLogger("wdk.request").warning("an ordinary line")
     """))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # only xdist of the installed plugins: the check does not depend on the others, and each costs every process
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     env.pop("PYTEST_XDIST_WORKER", None)
     env.pop("WDK_LOGSCAN_DIR", None)
 
     def run(leak: bool) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider",
+        return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "xdist", "-n", "2", "-p", "no:cacheprovider",
                                "--rootdir", str(tmp_path), str(tmp_path)], cwd=tmp_path, capture_output=True,
                               text=True, timeout=120, env={**env, **({"LEAK": "1"} if leak else {})})
 
