@@ -177,6 +177,11 @@ def build_world(client: Any) -> World:
         "SELECT %(f)s, %(u)s, 'security.two_factor_reset', 'Note ' || n, 'A notification' "
         "FROM generate_series(1, 3) n RETURNING id", {"f": firm.id, "u": firm.users["admin"]["id"]})]
     read_key_id = ms.api_key_id(firm.api_keys["read"])
+    flat = ms.create_unmanaged(client, admin, house)
+    flat_value = ms.add_unmanaged_valuation(client, admin, flat["id"], "2023-06-30", "250000.00")
+    ms.put_fx_rate(client, admin, "USD", "2023-06-30", "1.2700")
+    item = ms.create_information_item(client, admin, house.group_id)
+    action = ms.create_action(client, admin, house.group_id)
     pools = {
         "group_id": [house.group_id, other_house.group_id],
         "owner_id": [house.owner_id, other_house.owner_id],
@@ -196,6 +201,10 @@ def build_world(client: Any) -> World:
         "key_id": [read_key_id],
         "notification_id": notes,
         "asset": list(DOCS_ASSETS),
+        "unmanaged_product_id": [flat["id"]],
+        "unmanaged_valuation_id": [flat_value["id"]],
+        "item_id": [item["id"]],
+        "action_id": [action["id"]],
     }
     days = (f"2021-{m:02d}-{d:02d}" for m in range(1, 13) for d in range(1, 29))
 
@@ -231,6 +240,13 @@ def build_world(client: Any) -> World:
         "/v1/products/{product_id}": lambda: {"product_id": ms.create_product(client, admin, other_house)["id"]},
         "/v1/providers/{provider_id}": lambda: {"provider_id": ms.create_provider(client, admin)["id"]},
         "/v1/users/{user_id}/2fa": lambda: {"user_id": enrolled_user(client, admin)},
+        "/v1/information-items/{item_id}": lambda: {
+            "item_id": ms.create_information_item(client, admin, other_house.group_id)["id"]},
+        "/v1/actions/{action_id}": lambda: {"action_id": ms.create_action(client, admin, other_house.group_id)["id"]},
+        "/v1/unmanaged-products/{unmanaged_product_id}": lambda: {
+            "unmanaged_product_id": ms.create_unmanaged(client, admin, other_house)["id"]},
+        "/v1/unmanaged-valuations/{unmanaged_valuation_id}": lambda: {
+            "unmanaged_valuation_id": ms.add_unmanaged_valuation(client, admin, flat["id"], next(days), "1.00")["id"]},
     }
     return World(client=client, firm=firm, admin=admin, pools=pools, victims=victims,
                  session_email=session_user["email"], login_email=login_user["email"],

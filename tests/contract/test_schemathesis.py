@@ -13,6 +13,7 @@ number of examples per operation (MAX_EXAMPLES) besides schemathesis's determini
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -108,6 +109,15 @@ def tally(request: pytest.FixtureRequest) -> Any:
     assert CASES[label] > 0, f"no case of {label} was run"
 
 
+def test_every_path_id_has_rows_to_aim_at(world: World) -> None:
+    """A route added later gets real rows too: every path parameter names a pool of the firm's rows, and every
+    DELETE a maker of rows to delete (ending a session has its own)."""
+    names = {name for _, path in OPERATIONS for name in re.findall(r"{(\w+)}", path)}
+    assert names - {"session_id"} <= set(world.pools)
+    deletes = {path for method, path in OPERATIONS if method == "DELETE"} - {p for _, p in ENDS_A_SESSION}
+    assert deletes <= set(world.victims)
+
+
 def _is_uuid(value: Any) -> bool:
     try:
         uuid.UUID(str(value))
@@ -147,8 +157,9 @@ def _aim(case: Any, world: World) -> str | None:
 
     if aimed:
         params = case.path_parameters or {}
-        if op[0] == "DELETE" and op[1] in world.victims and all(_is_uuid(v) for v in params.values()):
-            params.update(world.victims[op[1]]())
+        if op[0] == "DELETE":  # a row made for the case, never the shared ones
+            if op[1] in world.victims and all(_is_uuid(v) for v in params.values()):
+                params.update(world.victims[op[1]]())
         else:
             for name, value in list(params.items()):
                 pool = world.pools.get(name)
