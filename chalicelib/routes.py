@@ -25,6 +25,7 @@ MODULES = (
     "chalicelib.products.holdings.routes",
     "chalicelib.products.performance.routes",
     "chalicelib.products.overview.routes",
+    "chalicelib.networth.routes",
     "chalicelib.search.routes",
     "chalicelib.compliance.routes",
     "chalicelib.ops.routes",

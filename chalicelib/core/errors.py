@@ -52,6 +52,10 @@ class NotFound(ApiError):
     status, title, slug = 404, "Not found", "not-found"
 
 
+class MethodNotAllowed(ApiError):
+    status, title, slug = 405, "Method not allowed", "method-not-allowed"
+
+
 class Conflict(ApiError):
     status, title, slug = 409, "Conflict", "conflict"
 

@@ -399,6 +399,21 @@ def handle(request: Any, spec: RouteSpec, handler: Callable[..., Any], params: d
         _log_request(request, spec, ctx, status, started)
 
 
+def method_not_allowed(request: Any, path: str, allowed: list[str]) -> Response:
+    """405 problem+json for a method `path` does not declare, with Allow: before any authentication, as the
+    answer does not depend on who asks or on any row."""
+    started = time.perf_counter()
+    ctx = _request_context(request)
+    error = errors.MethodNotAllowed(f"{request.method} is not a method of {path}; it has {', '.join(allowed)}",
+                                    headers={"Allow": ", ".join(allowed)})
+    spec = RouteSpec(path=path, method=request.method, name="method_not_allowed", summary="", tag="", access=PUBLIC,
+                     body=None, query=None, response=None, status=405, if_match=False, path_params=[])
+    try:
+        return problem_response(error, ctx.request_id)
+    finally:
+        _log_request(request, spec, ctx, 405, started)
+
+
 def _log_request(request: Any, spec: RouteSpec, ctx: RequestContext, status: int, started: float) -> None:
     if not log.isEnabledFor(logging.INFO):
         return

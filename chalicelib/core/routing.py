@@ -20,6 +20,15 @@ if TYPE_CHECKING:  # the pipeline (and pydantic with it) loads with the first ro
     from chalicelib.core.http import RouteSpec
 
 Route = tuple["RouteSpec", Callable[..., Any], Callable[..., Any]]  # (spec, handler, the pipeline's handle)
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")  # the methods a path answers: its own, or 405
+NOT_ALLOWED_PREFIX = "method_not_allowed__"
+
+
+def not_allowed_name(path: str) -> str:
+    """The view that answers 405 for the methods `path` does not declare (one per path)."""
+    import re
+
+    return NOT_ALLOWED_PREFIX + re.sub(r"[^A-Za-z0-9]+", "_", path).strip("_")
 
 
 @dataclass(frozen=True)
@@ -60,9 +69,28 @@ class Router:
         self._lock = threading.Lock()
 
     def register(self, app: Any) -> None:
+        methods: dict[str, list[str]] = {}
         for entry in self.entries:
             app.route(entry.path, methods=[entry.method], content_types=["*/*"], name=entry.name)(
                 self._view(app, entry))
+            methods.setdefault(entry.path, []).append(entry.method)
+        # Every other method on a path the API serves is a 405 problem+json naming the methods it has (Allow),
+        # not the gateway's own answer: no resource is editable or deletable by a method it does not declare.
+        for path, allowed in methods.items():
+            others = [m for m in METHODS if m not in allowed]
+            if others:
+                app.route(path, methods=others, content_types=["*/*"], name=not_allowed_name(path))(
+                    self._not_allowed_view(app, path, sorted(allowed, key=METHODS.index)))
+
+    @staticmethod
+    def _not_allowed_view(app: Any, path: str, allowed: list[str]) -> Callable[..., Any]:
+        def view(**params: str) -> Any:
+            from chalicelib.core.http import method_not_allowed
+
+            return method_not_allowed(app.current_request, path, allowed)
+
+        view.__name__ = not_allowed_name(path)
+        return view
 
     def _view(self, app: Any, entry: ManifestEntry) -> Callable[..., Any]:
         key = entry.key()

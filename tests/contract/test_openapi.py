@@ -108,9 +108,16 @@ def test_every_route_is_documented_and_nothing_else(document):
 
 
 def test_every_chalice_route_goes_through_the_pipeline(app_module):
-    """A route registered on Chalice directly (not via Api.route) would skip auth and the error mapping."""
-    chalice_routes = {(path, method) for path, methods in app_module.app.routes.items() for method in methods}
-    assert chalice_routes == {(r.path, r.method) for r in _routes()}
+    """A route registered on Chalice directly (not via Api.route) would skip auth and the error mapping. Besides
+    the API's routes, each path answers its other methods with the router's 405 (and nothing else does)."""
+    from chalicelib.core.routing import METHODS, NOT_ALLOWED_PREFIX
+
+    registered = {(path, method, entry.view_name) for path, methods in app_module.app.routes.items()
+                  for method, entry in methods.items()}
+    served = {(r.path, r.method) for r in _routes()}
+    assert {(p, m) for p, m, name in registered if not name.startswith(NOT_ALLOWED_PREFIX)} == served
+    refused = {(p, m) for p, m, name in registered if name.startswith(NOT_ALLOWED_PREFIX)}
+    assert refused == {(p, m) for p in {p for p, _ in served} for m in METHODS} - served
 
 
 def test_path_parameter_schemas_accept_the_values_the_api_serves(document):

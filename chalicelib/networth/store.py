@@ -1,0 +1,246 @@
+"""SQL for net worth: the positions of one household (or of every household) on a date, from every source in the
+same columns; the household's people; statements; daily snapshots and the firms' daily totals.
+
+A source is one kind of holding that counts in net worth. Each is one SELECT of POSITION_COLUMNS for the date
+`{day}` (an SQL expression), limited to the households `<its client_group_id column> {households}` keeps, with its
+own rule for what is held on that day and at what value. SOURCES lists them; the live answer (`live_positions`,
+one household) and the daily job (`insert_snapshots`, every household of every firm) both read the UNION ALL of
+them, converted to the firm's currency by one rule (`_CONVERTED`), so the two cannot disagree on what a day
+holds. A new source is one more entry here: neither the engine (engine.py) nor the job changes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from chalicelib.core.db import Tx
+from chalicelib.core.pagination import Keyset
+
+POSITION_COLUMNS = ("firm_id", "client_group_id", "source", "id", "name", "section", "kind", "currency", "value",
+                    "valuation_date", "ownership")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One kind of holding: `select` gives POSITION_COLUMNS (value in its own currency, positive for liabilities
+    too; ownership in one of the three forms) for the day `{day}` and the households `{households}` keeps."""
+
+    name: str
+    select: str
+
+
+# Managed products: active (not lapsed), started on or before the day and not ended before it, each at its latest
+# complete valuation on or before the day (0.00 when it has none yet). Assets, in the product's currency.
+MANAGED_PRODUCTS = Source("managed_product", """
+SELECT p.firm_id, p.client_group_id, 'managed_product'::text AS source, p.id, p.name, p.product_type AS section,
+       'asset'::text AS kind, p.currency::text AS currency, coalesce(v.value, 0.00) AS value, v.valuation_date,
+       p.ownership
+FROM products p
+LEFT JOIN LATERAL (SELECT pv.valuation_date, pv.value FROM portfolio_valuations pv
+                   WHERE pv.product_id = p.id AND pv.valuation_date <= {day}
+                   ORDER BY pv.valuation_date DESC LIMIT 1) v ON true
+WHERE p.client_group_id {households} AND p.status = 'active' AND p.start_date <= {day}
+  AND (p.end_date IS NULL OR p.end_date >= {day})""")
+
+SOURCES: tuple[Source, ...] = (MANAGED_PRODUCTS,)
+
+# The firm's currency, for the firm id `{firm}`: every figure is shown in it.
+_BASE_CURRENCY = "'GBP'::text"
+# The rate of a position `pos` (a row of the sources) to its firm's currency on the day: 1 in the firm's own
+# currency, else none known (NULL: the position is listed as unconverted and left out of every figure).
+_RATE = "CASE WHEN pos.currency = {base} THEN 1::numeric END"
+
+# Every source's positions on `{day}` for `{households}`, each with its rate (NULL when none).
+_CONVERTED = "SELECT pos.*, ({rate}) AS rate FROM ({union}) pos"
+
+
+def _sql() -> Any:
+    from psycopg import sql
+
+    return sql
+
+
+def _positions(day: str, households: str) -> Any:
+    sql = _sql()
+    union = sql.SQL(" UNION ALL ").join(sql.SQL(s.select).format(day=sql.SQL(day), households=sql.SQL(households))
+                                        for s in SOURCES)
+    rate = sql.SQL(_RATE).format(base=sql.SQL(_BASE_CURRENCY).format(firm=sql.SQL("pos.firm_id")))
+    return sql.SQL(_CONVERTED).format(rate=rate, union=union)
+
+
+# --- one household, live -----------------------------------------------------------------------------------------
+
+# The household (none when not visible), today's date, the day asked for (today when none), the firm's currency,
+# its people in column order (inception date, then id) and its positions on the day, in one statement. Amounts
+# travel as text: JSON numbers would pass through floats.
+_LIVE = """
+WITH positions AS ({positions})
+SELECT g.id, CURRENT_DATE AS today, {day} AS as_of, {base} AS currency,
+       (SELECT coalesce(json_agg(json_build_object(
+                   'id', o.id, 'name', coalesce(o.known_as, o.first_name) || ' ' || o.surname)
+                   ORDER BY o.inception_date, o.id), '[]'::json)
+        FROM client_group_product_owners m JOIN product_owners o ON o.id = m.product_owner_id
+        WHERE m.client_group_id = g.id) AS owners,
+       (SELECT coalesce(json_agg(json_build_object(
+                   'source', pos.source, 'id', pos.id, 'name', pos.name, 'section', pos.section, 'kind', pos.kind,
+                   'currency', pos.currency, 'value', pos.value::text, 'valuation_date', pos.valuation_date,
+                   'ownership', pos.ownership, 'rate', pos.rate::text)), '[]'::json)
+        FROM positions pos) AS positions
+FROM client_groups g WHERE g.id = %(group)s"""
+
+_LIVE_DAY = "coalesce(%(as_of)s::date, CURRENT_DATE)"
+
+
+def live_positions(tx: Tx, group_id: UUID, as_of: date | None) -> dict[str, Any] | None:
+    """The household's people and positions on `as_of` (today when None), with today's date and the firm's
+    currency; None when the household is not visible."""
+    sql = _sql()
+    query = sql.SQL(_LIVE).format(positions=_positions(_LIVE_DAY, "= %(group)s"), day=sql.SQL(_LIVE_DAY),
+                                  base=sql.SQL(_BASE_CURRENCY).format(firm=sql.SQL("g.firm_id")))
+    return tx.one(query, {"group": group_id, "as_of": as_of})
+
+
+# --- every household, one day: the job ----------------------------------------------------------------------------
+
+# One row per household of every firm for the day: the household's part of each position (value converted, to the
+# penny, x the household's share / 100, to the penny: engine.py's rule) added up by kind; positions without a rate
+# are counted in `unconverted` and in no figure. A day already taken is kept as it was (DO NOTHING).
+_SNAPSHOTS = """
+INSERT INTO networth_snapshots AS s (firm_id, client_group_id, snapshot_date, currency, assets, liabilities,
+                                     net_worth, unconverted)
+SELECT g.firm_id, g.id, %(day)s::date, {base}, coalesce(t.assets, 0), coalesce(t.liabilities, 0),
+       coalesce(t.assets, 0) - coalesce(t.liabilities, 0), coalesce(t.unconverted, 0)
+FROM client_groups g
+LEFT JOIN (SELECT x.client_group_id,
+                  sum(x.part) FILTER (WHERE x.kind = 'asset') AS assets,
+                  sum(x.part) FILTER (WHERE x.kind = 'liability') AS liabilities,
+                  count(*) FILTER (WHERE x.rate IS NULL) AS unconverted
+           FROM (SELECT pos.client_group_id, pos.kind, pos.rate,
+                        round(round(pos.value * pos.rate, 2) * ownership_household_share(pos.ownership) / 100, 2)
+                            AS part
+                 FROM ({positions}) pos) x
+           GROUP BY x.client_group_id) t ON t.client_group_id = g.id
+ON CONFLICT (client_group_id, snapshot_date) DO NOTHING"""
+
+
+def snapshots_query() -> Any:
+    """The job's INSERT ... SELECT for the day %(day)s (every household of every firm: the owner's connection)."""
+    sql = _sql()
+    return sql.SQL(_SNAPSHOTS).format(positions=_positions("%(day)s::date", "IS NOT NULL"),
+                                      base=sql.SQL(_BASE_CURRENCY).format(firm=sql.SQL("g.firm_id")))
+
+
+def insert_snapshots(conn: Any, day: date, timeout_ms: int) -> int:
+    """Take the day's snapshot of every household that has none for it, in one transaction bounded by
+    `timeout_ms`, with the firms' totals of the day; returns the household rows written."""
+    with conn.transaction():
+        conn.execute(_sql().SQL("SET LOCAL statement_timeout = {}").format(_sql().Literal(timeout_ms)))
+        written = conn.execute(snapshots_query(), {"day": day}).rowcount
+        if written:
+            conn.execute(_FIRM_TOTALS, {"day": day})
+    return written
+
+
+# Each firm's households added up for the day (rewritten when households were added to a day already taken).
+_FIRM_TOTALS = """
+INSERT INTO networth_firm_totals AS f (firm_id, snapshot_date, currency, households, assets, liabilities, net_worth)
+SELECT s.firm_id, s.snapshot_date, min(s.currency), count(*), sum(s.assets), sum(s.liabilities), sum(s.net_worth)
+FROM networth_snapshots s WHERE s.snapshot_date = %(day)s
+GROUP BY s.firm_id, s.snapshot_date
+ON CONFLICT (firm_id, snapshot_date) DO UPDATE SET currency = EXCLUDED.currency, households = EXCLUDED.households,
+    assets = EXCLUDED.assets, liabilities = EXCLUDED.liabilities, net_worth = EXCLUDED.net_worth,
+    taken_at = now()"""
+
+
+def day_is_complete(conn: Any, day: date) -> bool:
+    """Whether every household (of every firm) has its snapshot of the day."""
+    return conn.execute("SELECT (SELECT count(*) FROM networth_snapshots WHERE snapshot_date = %s) "
+                        ">= (SELECT count(*) FROM client_groups) AS done", (day,)).fetchone()["done"]
+
+
+def database_today(conn: Any) -> date:
+    return conn.execute("SELECT CURRENT_DATE AS d").fetchone()["d"]
+
+
+# --- one household's history -------------------------------------------------------------------------------------
+
+# The household's snapshots from `from` to `to` (both included; the range names resolved against today's date, in
+# the database) before today, as parallel arrays (amounts as text), with the bounds and today's date.
+_HISTORY = """
+WITH b AS (
+    SELECT CURRENT_DATE AS today,
+           CASE %(range)s::text
+               WHEN '30d' THEN CURRENT_DATE - 29
+               WHEN '90d' THEN CURRENT_DATE - 89
+               WHEN 'ytd' THEN date_trunc('year', CURRENT_DATE)::date
+               WHEN '1y' THEN (CURRENT_DATE - interval '1 year')::date
+               WHEN '5y' THEN (CURRENT_DATE - interval '5 years')::date
+               WHEN 'all' THEN NULL
+               ELSE %(from)s::date END AS from_date,
+           CASE WHEN %(range)s::text IS NULL THEN coalesce(%(to)s::date, CURRENT_DATE) ELSE CURRENT_DATE END
+               AS to_date
+)
+SELECT g.id, b.today, b.from_date, b.to_date, {base} AS currency, h.dates, h.assets, h.liabilities, h.net_worth
+FROM client_groups g CROSS JOIN b
+CROSS JOIN LATERAL (
+    SELECT array_agg(s.snapshot_date ORDER BY s.snapshot_date) AS dates,
+           array_agg(s.assets::text ORDER BY s.snapshot_date) AS assets,
+           array_agg(s.liabilities::text ORDER BY s.snapshot_date) AS liabilities,
+           array_agg(s.net_worth::text ORDER BY s.snapshot_date) AS net_worth
+    FROM networth_snapshots s
+    WHERE s.client_group_id = g.id AND s.snapshot_date >= coalesce(b.from_date, '-infinity'::date)
+      AND s.snapshot_date <= b.to_date AND s.snapshot_date < b.today) h
+WHERE g.id = %(group)s"""
+
+
+def history(tx: Tx, group_id: UUID, range_: str | None, from_: date | None, to: date | None) -> dict[str, Any] | None:
+    sql = _sql()
+    query = sql.SQL(_HISTORY).format(base=sql.SQL(_BASE_CURRENCY).format(firm=sql.SQL("g.firm_id")))
+    return tx.one(query, {"group": group_id, "range": range_, "from": from_, "to": to})
+
+
+# --- statements --------------------------------------------------------------------------------------------------
+
+STATEMENT_COLUMNS = ("id, client_group_id, name, as_of, currency, assets, liabilities, net_worth, created_at, "
+                     "created_by_type, created_by")
+
+
+def insert_statement(tx: Tx, values: dict[str, Any]) -> dict[str, Any]:
+    from psycopg.types.json import Jsonb
+
+    from chalicelib.core.jsonutil import dumps
+
+    return tx.one("INSERT INTO networth_statements (firm_id, client_group_id, name, as_of, currency, assets, "
+                  "liabilities, net_worth, snapshot, created_by_type, created_by) VALUES (current_firm_id(), "
+                  "%(client_group_id)s, %(name)s, %(as_of)s, %(currency)s, %(assets)s, %(liabilities)s, "
+                  "%(net_worth)s, %(snapshot)s, %(created_by_type)s, %(created_by)s) RETURNING "
+                  + STATEMENT_COLUMNS, {**values, "snapshot": Jsonb(values["snapshot"], dumps=dumps)})
+
+
+def get_statement(tx: Tx, statement_id: UUID) -> dict[str, Any] | None:
+    return tx.one(f"SELECT {STATEMENT_COLUMNS}, snapshot FROM networth_statements WHERE id = %s", (statement_id,))
+
+
+def list_statements(tx: Tx, group_id: UUID, keyset: Keyset, *, created_after: datetime | None,
+                    created_by: UUID | None) -> list[dict[str, Any]]:
+    sql = _sql()
+    query = sql.SQL("SELECT " + STATEMENT_COLUMNS + " FROM networth_statements WHERE client_group_id = %(g)s "
+                    "AND (%(after)s::timestamptz IS NULL OR created_at > %(after)s) "
+                    "AND (%(by)s::uuid IS NULL OR created_by = %(by)s) "
+                    "AND {after} ORDER BY {order} LIMIT %(_ks_limit)s").format(after=keyset.where(),
+                                                                               order=keyset.order_by())
+    return tx.all(query, {"g": group_id, "after": created_after, "by": created_by, **keyset.params()})
+
+
+def group_exists(tx: Tx, group_id: UUID) -> bool:
+    return tx.one("SELECT EXISTS (SELECT 1 FROM client_groups WHERE id = %s) AS e", (group_id,))["e"]
+
+
+# --- the firm ----------------------------------------------------------------------------------------------------
+
+def firm_latest_total(tx: Tx) -> dict[str, Any] | None:
+    """The firm's households added up on the latest day taken (networth_firm_totals); None before the first."""
+    return tx.one("SELECT snapshot_date, currency, households, assets, liabilities, net_worth FROM "
+                  "networth_firm_totals ORDER BY snapshot_date DESC LIMIT 1")
