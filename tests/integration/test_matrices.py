@@ -256,6 +256,7 @@ class Tenants:
     b_book: Book
     search_token: str  # in the names of a provider and a client group of each firm, and nowhere else
     b_notification: str  # a notification of B's admin
+    b_statement: str  # a net worth statement of b_house
 
     def house_of(self, firm: Firm) -> Household:
         return self.a_house if firm is self.a else self.b_house
@@ -266,7 +267,7 @@ class Tenants:
     def b_ids(self) -> set[str]:
         return {self.b_house.group_id, self.b_house.owner_id, self.b_empty_group, self.b_lone_owner, self.b_user,
                 self.b_key, str(self.b.users["admin"]["id"]), _token_chain(self.b.tokens["admin"]),
-                _token_chain(self.b.tokens["viewer"]), self.b_notification} | self.b_book.ids()
+                _token_chain(self.b.tokens["viewer"]), self.b_notification, self.b_statement} | self.b_book.ids()
 
 
 @dataclass(frozen=True)
@@ -1005,6 +1006,63 @@ def _of_book(table: str, column: str, attr: str) -> Callable[[Tenants, Firm], se
     return lambda t, firm: ids_of(f"SELECT id FROM {table} WHERE {column} = %s", (getattr(t.book_of(firm), attr),))
 
 
+# net worth
+
+NW_STATEMENTS = "/v1/networth-statements"
+
+
+def _statements_of(group_id: Any) -> str:
+    return f"{G}/{group_id}/networth-statements"
+
+
+def _statement_of(client: Any, auth: dict[str, str], group_id: Any) -> str:
+    return expect_status(send(client, "POST", _statements_of(group_id), headers=auth,
+                              body={"name": unique("Review")}), 201)["id"]
+
+
+_SHELF_STATEMENTS: dict[Any, str] = {}
+
+
+def _shelf_statement(env: Env) -> str:
+    """A statement of the shelf's household, made once per firm."""
+    if env.firm.id not in _SHELF_STATEMENTS:
+        _SHELF_STATEMENTS[env.firm.id] = _statement_of(env.client, env.admin, env.shelf.house.group_id)
+    return _SHELF_STATEMENTS[env.firm.id]
+
+
+def _snapshot_yesterday() -> None:
+    from chalicelib.ops.jobs import run_job
+
+    assert run_job("networth-snapshots", trigger="manual").status == "succeeded"
+
+
+def _create_statement(env: Env) -> Prepared:
+    house, name = env.shelf.house, unique("Annual review")
+    return Prepared(_statements_of(house.group_id), {"name": name}, audit=lambda r: AuditExpect(
+        "networth_statement.create", "networth_statement", r.json_body["id"], None,
+        {"id": r.json_body["id"], "client_group_id": house.group_id, "name": name, "as_of": r.json_body["as_of"],
+         "currency": "GBP", "net_worth": r.json_body["net_worth"], "created_by": NOT_NULL if env.who else None}))
+
+
+def _networth_rows(t: Tenants, firm: Firm) -> set[str]:
+    """The household's products that count today: active, started, not ended."""
+    return ids_of("SELECT id FROM products WHERE client_group_id = %s AND status = 'active' "
+                  "AND start_date <= CURRENT_DATE AND (end_date IS NULL OR end_date >= CURRENT_DATE)",
+                  (t.house_of(firm).group_id,))
+
+
+def _history_rows(t: Tenants, firm: Firm) -> set[str]:
+    """The household's snapshots of the last 29 days and today's figure (its products are owned outright: their
+    latest valuations added up), each "date=net worth"."""
+    group = t.house_of(firm).group_id
+    return ids_of("SELECT snapshot_date::text || '=' || net_worth::text FROM networth_snapshots "
+                  "WHERE client_group_id = %(g)s AND snapshot_date >= CURRENT_DATE - 29 AND snapshot_date < CURRENT_DATE "
+                  "UNION ALL SELECT CURRENT_DATE::text || '=' || coalesce(sum(v.value), 0.00)::text FROM products p "
+                  "LEFT JOIN LATERAL (SELECT value FROM portfolio_valuations pv WHERE pv.product_id = p.id "
+                  "ORDER BY pv.valuation_date DESC LIMIT 1) v ON true WHERE p.client_group_id = %(g)s "
+                  "AND p.status = 'active'", {"g": group})
+
+
 EXPECTATIONS: dict[tuple[str, str], Route] = {
     # --- client groups ---
     ("GET", "/v1/client-groups"): Route(
@@ -1561,6 +1619,39 @@ EXPECTATIONS: dict[tuple[str, str], Route] = {
                         lambda t, f: ids_of("SELECT key FROM mv_firm_dashboard WHERE firm_id = %s "
                                             "AND dimension IN ('provider', 'adviser') AND key <> 'none'", (f.id,)),
                         extract=_dashboard_shown)),
+    # --- net worth ---
+    ("GET", G + "/{group_id}/networth"): Route(
+        READ, 200, _get(lambda e: f"{G}/{e.shelf.house.group_id}/networth"),
+        foreign=lambda t: [Prepared(f"{G}/{t.b_house.group_id}/networth"),
+                           Prepared(f"{G}/{t.b_empty_group}/networth?as_of=2024-05-31")],
+        listing=Listing(lambda t, f: f"{G}/{t.house_of(f).group_id}/networth", _networth_rows,
+                        extract=lambda body: [r["id"] for s in body["sections"] for r in s["rows"]])),
+    ("GET", G + "/{group_id}/networth/history"): Route(
+        READ, 200, _get(lambda e: f"{G}/{e.shelf.house.group_id}/networth/history?range=all"),
+        foreign=lambda t: [Prepared(f"{G}/{t.b_house.group_id}/networth/history"),
+                           Prepared(f"{G}/{t.b_empty_group}/networth/history?range=all")],
+        listing=Listing(lambda t, f: f"{G}/{t.house_of(f).group_id}/networth/history?range=30d", _history_rows,
+                        extract=lambda body: [f"{p['date']}={p['net_worth']}" for p in body["points"]])),
+    ("POST", G + "/{group_id}/networth-statements"): Route(
+        WRITE, 201, _create_statement,
+        failures=(
+            F("no name", 422, lambda e: Prepared(_statements_of(e.shelf.house.group_id), {})),
+            F("an as_of of its own", 422, lambda e: Prepared(_statements_of(e.shelf.house.group_id),
+                                                             {"name": "Backdated", "as_of": "2024-01-01"})),
+            F("unknown group", 404, lambda e: Prepared(_statements_of(uuid.uuid4()), {"name": "Nobody"})),
+        ),
+        foreign=lambda t: [Prepared(_statements_of(t.b_house.group_id), {"name": "Planted"}),
+                           Prepared(_statements_of(t.b_empty_group), {"name": "Planted"})]),
+    ("GET", G + "/{group_id}/networth-statements"): Route(
+        READ, 200, _get(lambda e: _statements_of(e.shelf.house.group_id)),
+        foreign=lambda t: [Prepared(_statements_of(t.b_house.group_id)),
+                           Prepared(_statements_of(t.b_empty_group) + f"?created_by={t.b.users['admin']['id']}")],
+        listing=Listing(lambda t, f: _statements_of(t.house_of(f).group_id),
+                        lambda t, f: ids_of("SELECT id FROM networth_statements WHERE client_group_id = %s",
+                                            (t.house_of(f).group_id,)))),
+    ("GET", NW_STATEMENTS + "/{statement_id}"): Route(
+        READ, 200, _get(lambda e: f"{NW_STATEMENTS}/{_shelf_statement(e)}"),
+        foreign=lambda t: [Prepared(f"{NW_STATEMENTS}/{t.b_statement}")]),
     ("GET", "/v1/search"): Route(
         READ, 200, _get("/v1/search?q=Provider"),
         listing=Listing(lambda t, f: f"/v1/search?q={t.search_token}&limit=100", _search_rows,
@@ -1663,7 +1754,10 @@ def tenants(firm_a: Firm, firm_b: Firm, module_client: Any) -> Tenants:
                 b_book=make_book(c, b_admin, b_house, day="2024-05-31", invested=("3100.00", "700.00"),
                                  values=("3700.00", "650.00")),
                 search_token=unique("Quillfeather"),
-                b_notification=_notification_of(firm_b, firm_b.users["admin"]["id"]))
+                b_notification=_notification_of(firm_b, firm_b.users["admin"]["id"]),
+                b_statement=_statement_of(c, b_admin, b_house.group_id))
+    _statement_of(c, a_admin, a_house.group_id)
+    _snapshot_yesterday()  # networth_snapshots and networth_firm_totals rows of both firms
     _notification_of(firm_a, firm_a.users["admin"]["id"])
     for firm in (firm_a, firm_b):  # rows in the sign-in tables of each firm
         env = Env(c, firm)

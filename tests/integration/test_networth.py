@@ -382,3 +382,20 @@ def test_unknown_ids_are_404(client: Any, couple: dict[str, Any]) -> None:
         assert_problem(send(client, method, path, headers=couple["auth"]), 404)
     assert_problem(send(client, "POST", f"{G}/{nowhere}/networth-statements", headers=couple["auth"],
                         body={"name": "Nobody"}), 404)
+
+
+def test_the_dashboard_shows_the_firms_net_worth_under_advice(client: Any, fresh_firm: Firm) -> None:
+    """Two households: 1,000.00 owned outright, and half of 2,000.01 (1,000.005 -> 1,000.01): 2,000.01 under advice
+    once the job has taken the day; nothing before."""
+    auth = fresh_firm.auth("adviser")
+    first, (p1,) = household(client, auth, [("One", "2020-01-01")], "individual")
+    second, (p2,) = household(client, auth, [("Two", "2020-01-01")], "individual")
+    valued_product(client, auth, first, "Whole", "gia", individual(p1), [("2024-03-31", "1000.00")])
+    valued_product(client, auth, second, "Half", "property", tenants({p2: "50.00"}), [("2024-03-31", "2000.01")])
+    shown = expect_status(send(client, "GET", "/v1/dashboard", headers=auth), 200)["net_worth"]
+    assert shown == {"as_of": None, "currency": None, "households": 0, "assets": "0.00", "liabilities": "0.00",
+                     "net_worth": "0.00"}
+    run_snapshots(date=date(2024, 4, 1))
+    shown = expect_status(send(client, "GET", "/v1/dashboard", headers=auth), 200)["net_worth"]
+    assert shown == {"as_of": "2024-04-01", "currency": "GBP", "households": 2, "assets": "2000.01",
+                     "liabilities": "0.00", "net_worth": "2000.01"}

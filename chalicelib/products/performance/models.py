@@ -132,6 +132,16 @@ class FirmIrrOut(IrrOut):
     as_of: datetime | None = Field(None, description="When the refresh that computed it began")
 
 
+class FirmNetWorthOut(ApiModel):
+    as_of: date | None = Field(description=(
+        "The latest day the job networth-snapshots took (normally yesterday); null before its first run"))
+    currency: str | None
+    households: int = Field(description="Households in that day's figures")
+    assets: Decimal = Field(description="The households' parts added up")
+    liabilities: Decimal
+    net_worth: Decimal = Field(description="assets - liabilities: the firm's net worth under advice")
+
+
 class DashboardOut(ApiModel):
     funds_under_management: Decimal
     revenue: Decimal
@@ -146,6 +156,8 @@ class DashboardOut(ApiModel):
     counts: DashboardCounts
     irr: FirmIrrOut = Field(description=(
         "The firm's pooled IRR: every product's flows pooled as a household's are, whole life"))
+    net_worth: FirmNetWorthOut = Field(description=(
+        "Net worth under advice: every household's net worth (its part) on the latest day snapshotted"))
     refreshed_at: datetime = Field(description=(
         "When the refresh these figures come from began: every write committed before it is in them"))
     stale: bool = Field(description="True when a write since then is not in these figures yet")

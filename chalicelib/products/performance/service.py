@@ -13,6 +13,7 @@ from chalicelib.core import db, errors
 from chalicelib.core.context import RequestContext
 from chalicelib.core.money import to_pennies
 from chalicelib.core.pagination import Keyset
+from chalicelib.networth import service as networth_service
 from chalicelib.products.holdings import store as holdings_store
 from chalicelib.products.performance import store
 
@@ -236,6 +237,7 @@ def dashboard(ctx: RequestContext, method: str = "kingston_monthly") -> dict[str
         households = store.top_households(tx)
         funds = store.fund_totals(tx)
         state = store.dashboard_state(tx, method)
+        net_worth = networth_service.firm_net_worth(tx)
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in found:
         by[r["dimension"]].append(r)
@@ -254,5 +256,5 @@ def dashboard(ctx: RequestContext, method: str = "kingston_monthly") -> dict[str
             "by_template": _pennies(by["template"], "funds_under_management", "revenue"),
             "by_fund": _pennies(funds, "funds_under_management"),
             "top_households": _pennies(households, "funds_under_management", "revenue"),
-            "counts": counts, "irr": irr, "refreshed_at": state["refreshed_at"],
+            "counts": counts, "irr": irr, "net_worth": net_worth, "refreshed_at": state["refreshed_at"],
             "stale": state["stale_since"] is not None, "stale_since": state["stale_since"]}
