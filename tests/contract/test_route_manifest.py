@@ -44,7 +44,6 @@ def test_every_routes_module_is_listed():
 
 def test_the_app_registers_exactly_the_manifest():
     import app
-
     from chalicelib.core.routing import NOT_ALLOWED_PREFIX
 
     registered = {(method, path, entry.view_name) for path, methods in app.app.routes.items()

@@ -1056,7 +1056,8 @@ def _history_rows(t: Tenants, firm: Firm) -> set[str]:
     latest valuations added up), each "date=net worth"."""
     group = t.house_of(firm).group_id
     return ids_of("SELECT snapshot_date::text || '=' || net_worth::text FROM networth_snapshots "
-                  "WHERE client_group_id = %(g)s AND snapshot_date >= CURRENT_DATE - 29 AND snapshot_date < CURRENT_DATE "
+                  "WHERE client_group_id = %(g)s AND snapshot_date >= CURRENT_DATE - 29 "
+                  "AND snapshot_date < CURRENT_DATE "
                   "UNION ALL SELECT CURRENT_DATE::text || '=' || coalesce(sum(v.value), 0.00)::text FROM products p "
                   "LEFT JOIN LATERAL (SELECT value FROM portfolio_valuations pv WHERE pv.product_id = p.id "
                   "ORDER BY pv.valuation_date DESC LIMIT 1) v ON true WHERE p.client_group_id = %(g)s "

@@ -195,7 +195,8 @@ def test_statements_list_newest_first_with_filters(client: Any, firm_a: Firm, th
     group = three["group"]
     adviser, admin = firm_a.auth("adviser"), firm_a.auth("admin")
     made = [expect_status(send(client, "POST", f"{G}/{group}/networth-statements", headers=who,
-                               body={"name": f"Statement {i}"}), 201) for i, who in enumerate((adviser, admin, adviser))]
+                               body={"name": f"Statement {i}"}), 201)
+            for i, who in enumerate((adviser, admin, adviser))]
     base = f"{G}/{group}/networth-statements"
     page = expect_status(send(client, "GET", f"{base}?limit=2", headers=adviser), 200)
     assert [s["id"] for s in page["items"]] == [made[2]["id"], made[1]["id"]] and page["next_cursor"]
