@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Reply
+from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Reply, raw_json
 from chalicelib.core.pagination import Page, page_of
 from chalicelib.networth import service
 from chalicelib.networth.models import (
@@ -33,11 +33,11 @@ def client_group_networth(req: ApiRequest, group_id: UUID) -> dict:
 
 @networth.route("/client-groups/{group_id}/networth/history", "GET", access=READ, query=HistoryQuery,
                 response=HistoryOut, summary="A household's daily net worth: its snapshots, and today's figure last")
-def client_group_networth_history(req: ApiRequest, group_id: UUID) -> dict:
+def client_group_networth_history(req: ApiRequest, group_id: UUID) -> Reply:
     """One point per day from the daily snapshots (the household's part of assets, liabilities and net worth),
     oldest first, and, when the range reaches today, today's live figure last (`live: true`). `range` (30d, 90d,
     ytd, 1y, 5y, all; default 1y) or `from`/`to`."""
-    return service.history(req.ctx, group_id, req.query)
+    return raw_json(service.history(req.ctx, group_id, req.query))
 
 
 @networth.route("/client-groups/{group_id}/networth-statements", "POST", access=WRITE, body=StatementCreateIn,
@@ -46,7 +46,7 @@ def create_networth_statement(req: ApiRequest, group_id: UUID) -> Reply:
     """The household's net worth today, stored whole under a name with who made it and when. A statement never
     changes and cannot be deleted (the database refuses both): there is no PATCH or DELETE."""
     row = service.create_statement(req.ctx, group_id, req.body)
-    return Reply(StatementOut.model_validate(row), 201, {"Location": f"/v1/networth-statements/{row['id']}"})
+    return Reply(row, 201, {"Location": f"/v1/networth-statements/{row['id']}"})
 
 
 @networth.route("/client-groups/{group_id}/networth-statements", "GET", access=READ, query=StatementListQuery,

@@ -10,6 +10,7 @@ from have not changed since.
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,6 +18,7 @@ from uuid import UUID
 
 from chalicelib.core import audit, db, errors
 from chalicelib.core.context import RequestContext
+from chalicelib.core.jsonutil import dumps
 from chalicelib.core.pagination import Keyset
 from chalicelib.networth import engine, store
 from chalicelib.networth.models import STATEMENTS
@@ -40,14 +42,18 @@ def _answer(found: dict[str, Any]) -> dict[str, Any]:
                             client_group_id=str(found["id"]))
 
 
-def _live(tx: db.Tx, group_id: UUID, as_of: date | None) -> dict[str, Any]:
+def _found(tx: db.Tx, group_id: UUID, as_of: date | None) -> dict[str, Any]:
     found = store.live_positions(tx, group_id, as_of)
     if found is None:
         raise errors.NotFound("No such client group")
     if found["as_of"] > found["today"]:
         raise errors.Unprocessable("as_of is after today", errors=[
             {"field": "as_of", "message": f"must not be after today ({found['today'].isoformat()})"}])
-    return _answer(found)
+    return found
+
+
+def _live(tx: db.Tx, group_id: UUID, as_of: date | None) -> dict[str, Any]:
+    return _answer(_found(tx, group_id, as_of))
 
 
 def networth(ctx: RequestContext, group_id: UUID, as_of: date | None) -> dict[str, Any]:
@@ -70,14 +76,17 @@ def create_statement(ctx: RequestContext, group_id: UUID, body: Any) -> dict[str
     transaction. The database never lets it change afterwards (migration 0026)."""
     kind, who = _creator(ctx)
     with db.transaction(ctx) as tx:
-        answer = _live(tx, group_id, None)
+        found = _found(tx, group_id, None)
+        answer = _answer(found)
         totals = answer["totals"]
-        row = store.insert_statement(tx, {
-            "client_group_id": group_id, "name": body.name, "as_of": answer["as_of"], "currency": answer["currency"],
-            "assets": totals["assets"]["total"], "liabilities": totals["liabilities"]["total"],
-            "net_worth": totals["net_worth"]["total"], "snapshot": answer, "created_by_type": kind,
-            "created_by": who})
-        audit.record(tx, "networth_statement.create", "networth_statement", row["id"], None, row)
+        row = {"id": uuid.uuid4(), "client_group_id": group_id, "name": body.name, "as_of": answer["as_of"],
+               "currency": answer["currency"], "assets": Decimal(totals["assets"]["total"]),
+               "liabilities": Decimal(totals["liabilities"]["total"]),
+               "net_worth": Decimal(totals["net_worth"]["total"]), "created_at": found["now"],
+               "created_by_type": kind, "created_by": who}
+        with tx.pipeline():  # the statement and its audit event in one round trip
+            store.insert_statement(tx, {**row, "snapshot": answer})
+            audit.record(tx, "networth_statement.create", "networth_statement", row["id"], None, row)
     return {**row, "networth": answer}
 
 
@@ -102,9 +111,10 @@ def list_statements(ctx: RequestContext, group_id: UUID, query: Any) -> tuple[li
 
 # --- history ---
 
-def history(ctx: RequestContext, group_id: UUID, query: Any) -> dict[str, Any]:
+def history(ctx: RequestContext, group_id: UUID, query: Any) -> str:
     """The household's snapshots from the range's first day to its last (before today), and today's live figure
-    last when the range reaches today."""
+    last when the range reaches today: the answer as JSON text (models.HistoryOut), its points as the database
+    wrote them."""
     with db.transaction(ctx) as tx:
         found = store.history(tx, group_id, query.range, query.from_, query.to)
         if found is None:
@@ -112,14 +122,14 @@ def history(ctx: RequestContext, group_id: UUID, query: Any) -> dict[str, Any]:
         today = found["today"]
         reaches_today = found["to_date"] >= today and (found["from_date"] is None or found["from_date"] <= today)
         live = _live(tx, group_id, None)["totals"] if reaches_today else None
-    points = [{"date": d, "assets": a, "liabilities": li, "net_worth": n, "live": False}
-              for d, a, li, n in zip(found["dates"] or [], found["assets"] or [], found["liabilities"] or [],
-                                     found["net_worth"] or [], strict=True)]
+    points = found["points"]
     if live is not None:
-        points.append({"date": today, "assets": live["assets"]["total"], "liabilities": live["liabilities"]["total"],
+        point = dumps({"date": today, "assets": live["assets"]["total"], "liabilities": live["liabilities"]["total"],
                        "net_worth": live["net_worth"]["total"], "live": True})
-    return {"client_group_id": group_id, "currency": found["currency"], "range": query.range,
-            "from": found["from_date"], "to": min(found["to_date"], today), "points": points}
+        points = points[:-1] + ("," if points != "[]" else "") + point + "]"
+    head = dumps({"client_group_id": group_id, "currency": found["currency"], "range": query.range,
+                  "from": found["from_date"], "to": min(found["to_date"], today)})
+    return head[:-1] + ',"points":' + points + "}"
 
 
 # --- the daily job ---

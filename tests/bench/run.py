@@ -19,7 +19,8 @@ its knobs BENCH_LIVE_*), "fum" the household list with money (tests/bench/fum.py
 households with BENCH_FUM_MONTHS month ends of history each, default 24), "login" the login figure (the login with
 the atomic lockout over the login before it, tests/bench/login.py), "tenancy" figure 1 before and after the tenant was
 bound to a verified principal (tests/bench/tenancy.py: two databases, BENCH_TENANCY_HOUSEHOLDS each, default
-2,000); any of them alone), BENCH_OUTPUT (default
+2,000), "networth" figures N1-N4 (tests/bench/networth.py: a firm of BENCH_NETWORTH_HOUSEHOLDS households, default
+13,000, with BENCH_NETWORTH_MONTHS month ends of valuations, default 12); any of them alone), BENCH_OUTPUT (default
 BENCHMARKS.md at the repository root).
 """
 from __future__ import annotations
@@ -119,7 +120,7 @@ def main() -> int:
     common.say(f"machine: {machine}")
 
     product_households = _env_int("BENCH_PRODUCT_HOUSEHOLDS", 1_300)
-    default_parts = "foundation,products,overview,fum,live,login,tenancy"
+    default_parts = "foundation,products,overview,fum,live,login,tenancy,networth"
     parts = {x.strip() for x in (os.environ.get("BENCH_PARTS") or default_parts).split(",")
              if x.strip()}
     database = common.start_database()
@@ -181,6 +182,13 @@ def main() -> int:
         if "fum" in parts:
             fum_result = _fum(database, app_module, households, _env_int("BENCH_FUM_MONTHS", 24), phases)
 
+        networth_result = None
+        if "networth" in parts:  # figures N1-N4, a firm of its own (tests/bench/networth.py)
+            from tests.bench import networth
+
+            gc.collect()
+            networth_result = networth.run(database, app_module, phases)
+
         login_result = None
         if "login" in parts:
             from tests.bench import login
@@ -197,7 +205,7 @@ def main() -> int:
                          else "DATABASE_URL", households=households, versions=_versions(), overhead=over,
                          profile=prof, cold=cold, scale=main_run, control=control, facts=facts,
                          products=products_result, overview=overview_result, live=live_result, fum=fum_result,
-                         login=login_result, tenancy=tenancy_result,
+                         login=login_result, tenancy=tenancy_result, networth=networth_result,
                          notes=["Machine load while each figure ran (the whole machine, this harness included): "
                                 + "; ".join(phases) + "."])
         output.write_text(report.render(run))
