@@ -46,14 +46,15 @@ WHERE p.client_group_id {households} AND p.status = 'active' AND p.start_date <=
 
 SOURCES: tuple[Source, ...] = (MANAGED_PRODUCTS,)
 
-# The firm's currency, for the firm id `{firm}`: every figure is shown in it.
-_BASE_CURRENCY = "'GBP'::text"
-# The rate of a position `pos` (a row of the sources) to its firm's currency on the day: 1 in the firm's own
-# currency, else none known (NULL: the position is listed as unconverted and left out of every figure).
-_RATE = "CASE WHEN pos.currency = {base} THEN 1::numeric END"
+# The firm's currency (firms.base_currency), for the firm id `{firm}`: every figure is shown in it.
+_BASE_CURRENCY = "(SELECT f.base_currency::text FROM firms f WHERE f.id = {firm})"
+# The rate of a position `pos` (a row of the sources) to its firm's currency `f.base_currency` on the day `{day}`:
+# 1 in the firm's own currency, else none known (NULL: the position is listed as unconverted and left out of every
+# figure).
+_RATE = "CASE WHEN pos.currency = f.base_currency THEN 1::numeric END"
 
 # Every source's positions on `{day}` for `{households}`, each with its rate (NULL when none).
-_CONVERTED = "SELECT pos.*, ({rate}) AS rate FROM ({union}) pos"
+_CONVERTED = "SELECT pos.*, ({rate}) AS rate FROM ({union}) pos JOIN firms f ON f.id = pos.firm_id"
 
 
 def _sql() -> Any:
@@ -66,8 +67,7 @@ def _positions(day: str, households: str) -> Any:
     sql = _sql()
     union = sql.SQL(" UNION ALL ").join(sql.SQL(s.select).format(day=sql.SQL(day), households=sql.SQL(households))
                                         for s in SOURCES)
-    rate = sql.SQL(_RATE).format(base=sql.SQL(_BASE_CURRENCY).format(firm=sql.SQL("pos.firm_id")))
-    return sql.SQL(_CONVERTED).format(rate=rate, union=union)
+    return sql.SQL(_CONVERTED).format(rate=sql.SQL(_RATE).format(day=sql.SQL(day)), union=union)
 
 
 # --- one household, live -----------------------------------------------------------------------------------------
@@ -111,9 +111,10 @@ def live_positions(tx: Tx, group_id: UUID, as_of: date | None) -> dict[str, Any]
 _SNAPSHOTS = """
 INSERT INTO networth_snapshots AS s (firm_id, client_group_id, snapshot_date, currency, assets, liabilities,
                                      net_worth, unconverted)
-SELECT g.firm_id, g.id, %(day)s::date, {base}, coalesce(t.assets, 0), coalesce(t.liabilities, 0),
+SELECT g.firm_id, g.id, %(day)s::date, fm.base_currency, coalesce(t.assets, 0), coalesce(t.liabilities, 0),
        coalesce(t.assets, 0) - coalesce(t.liabilities, 0), coalesce(t.unconverted, 0)
 FROM client_groups g
+JOIN firms fm ON fm.id = g.firm_id
 LEFT JOIN (SELECT x.client_group_id,
                   sum(x.part) FILTER (WHERE x.kind = 'asset') AS assets,
                   sum(x.part) FILTER (WHERE x.kind = 'liability') AS liabilities,
@@ -129,8 +130,7 @@ ON CONFLICT (client_group_id, snapshot_date) DO NOTHING"""
 def snapshots_query() -> Any:
     """The job's INSERT ... SELECT for the day %(day)s (every household of every firm: the owner's connection)."""
     sql = _sql()
-    return sql.SQL(_SNAPSHOTS).format(positions=_positions("%(day)s::date", "IS NOT NULL"),
-                                      base=sql.SQL(_BASE_CURRENCY).format(firm=sql.SQL("g.firm_id")))
+    return sql.SQL(_SNAPSHOTS).format(positions=_positions("%(day)s::date", "IS NOT NULL"))
 
 
 def insert_snapshots(conn: Any, day: date, timeout_ms: int) -> int:

@@ -43,7 +43,8 @@ def couple(firm_a: Firm, app_module: Any) -> dict[str, Any]:
     - a joint GIA, joint 100%: 10,000.01 on 2024-06-14;
     - a buy-to-let (property), tenants in common Alice 60 / Bob 30 (10% a third party's): 250,000.05 on 2024-01-31;
     - an old GIA sold on 2023-03-31 (the product ended that day, last valued 5,000.00 then);
-    - a lapsed bond (valued 0.00 on 2022-12-31, then lapsed)."""
+    - a lapsed bond (valued 0.00 on 2022-12-31, then lapsed);
+    - Bob's Tokyo account (individual shares in JPY): 1,500,000.00 on 2024-05-31."""
     from chalice.test import Client
 
     auth = firm_a.auth("adviser")
@@ -61,7 +62,9 @@ def couple(firm_a: Firm, app_module: Any) -> dict[str, Any]:
         lapsed = valued_product(c, auth, group, "Lapsed bond", "onshore_bond", individual(bob),
                                 [("2022-12-31", "0.00")])
         expect_status(send(c, "POST", f"/v1/products/{lapsed['id']}/lapse", headers=auth), 200)
-    return {"group": group, "alice": alice, "bob": bob, "auth": auth}
+        yen = valued_product(c, auth, group, "Tokyo account", "individual_shares", individual(bob),
+                             [("2024-05-31", "1500000.00")], currency="JPY")
+    return {"group": group, "alice": alice, "bob": bob, "auth": auth, "yen": yen["id"]}
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +97,12 @@ def three(firm_a: Firm, app_module: Any) -> dict[str, Any]:
 def test_the_couple_by_hand(client: Any, couple: dict[str, Any]) -> None:
     a, b = couple["alice"], couple["bob"]
     body = networth(client, couple["auth"], couple["group"], AS_OF)
-    assert body["as_of"] == AS_OF and body["currency"] == "GBP" and body["unconverted"] == []
+    assert body["as_of"] == AS_OF and body["currency"] == "GBP"
+    # no JPY rate on or before the day: listed with the reason, in no figure
+    assert body["unconverted"] == [{
+        "source": "managed_product", "id": couple["yen"], "name": "Tokyo account", "section": "individual_shares",
+        "kind": "asset", "currency": "JPY", "value": "1500000.00", "valuation_date": "2024-05-31",
+        "reason": "no JPY rate to GBP on or before 2024-06-30"}]
     assert [o["id"] for o in body["owners"]] == [a, b]  # inception order
     assert [o["name"].split()[0] for o in body["owners"]] == ["Alice", "Bob"]
     owners = [a, b]
@@ -279,8 +287,8 @@ def test_the_job_twice_for_a_day_leaves_one_row_unchanged(couple: dict[str, Any]
     rows = owner_sql("SELECT * FROM networth_snapshots WHERE client_group_id = %s AND snapshot_date = '2024-06-30'",
                      (couple["group"],))
     assert len(rows) == 1
-    assert (str(rows[0]["assets"]), str(rows[0]["liabilities"]), str(rows[0]["net_worth"])) == (
-        "327345.73", "0.00", "327345.73")
+    assert (str(rows[0]["assets"]), str(rows[0]["liabilities"]), str(rows[0]["net_worth"]),
+            rows[0]["unconverted"]) == ("327345.73", "0.00", "327345.73", 1)
     second = run_snapshots(date=date(2024, 6, 30))
     assert second["days_skipped"] == 1 and second["rows_written"] == 0, (first, second)
     # Even forced through the statement (as a household added since would be), nothing changes.
