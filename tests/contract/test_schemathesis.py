@@ -45,6 +45,11 @@ SUBSET = {
     ("POST", "/v1/product-owners"),
     ("GET", "/v1/product-owners/{owner_id}"),
     ("PATCH", "/v1/product-owners/{owner_id}"),
+    ("GET", "/v1/client-groups/{group_id}/networth"),
+    ("GET", "/v1/client-groups/{group_id}/networth/history"),
+    ("GET", "/v1/client-groups/{group_id}/networth-statements"),
+    ("POST", "/v1/client-groups/{group_id}/networth-statements"),
+    ("GET", "/v1/networth-statements/{statement_id}"),
 }
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           response_headers_conformance]
