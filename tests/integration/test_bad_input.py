@@ -58,6 +58,7 @@ _PRODUCT_TABLES = [
     ("portfolio_funds", "t.id"), ("fund_valuations", "t.id"), ("holding_activity", "t.id"),
     ("portfolio_valuations", "t.product_id, t.valuation_date"),
     ("irr_values", "t.scope, t.scope_id, t.method, t.valuation_date"),
+    ("networth_statements", "t.id"),
 ]
 _SNAPSHOT = _SNAPSHOT.rstrip() + "".join(
     f""",
@@ -236,12 +237,16 @@ def world(app_module: Any, firm_a: Firm, firm_b: Firm) -> World:
         isins = (_random_isin("IE"), _random_isin("GB"))
         a = _products_of(c, ha, group, owner, isins)
         b = _products_of(c, hb, other_group, other_owner, isins)
+        a["statement_id"], b["statement_id"] = (
+            _created(c.http.post(f"/v1/client-groups/{g}/networth-statements", headers=h, body='{"name": "Q4"}'))
+            for g, h in ((group, ha), (other_group, hb)))
     # firm B's existing viewer and read key stand for its users and keys (no extra rows in the shared firm)
     other_user = str(firm_b.users["viewer"]["id"])
     other_key = str(owner_sql("SELECT id FROM api_keys WHERE prefix = %s", (firm_b.api_keys["read"][:12],))[0]["id"])
     other_session = str(owner_sql("SELECT chain_id FROM sessions WHERE user_id = %s ORDER BY created_at LIMIT 1",
                                   (firm_b.users["viewer"]["id"],))[0]["chain_id"])
-    ids = ("provider_id", "fund_id", "template_id", "product_id", "portfolio_fund_id", "valuation_id", "activity_id")
+    ids = ("provider_id", "fund_id", "template_id", "product_id", "portfolio_fund_id", "valuation_id", "activity_id",
+           "statement_id")
     mine = {"group_id": group, "owner_id": owner, "user_id": str(firm_a.users["viewer"]["id"]),
             **{k: a[k] for k in ids}}
     other_notification = str(owner_sql(
@@ -1021,6 +1026,7 @@ def _valid_body(spec: Any) -> str:
         "POST /v1/products/{product_id}/activity:bulk": {
             "activities": [{"portfolio_fund_id": r(), "activity_date": "2024-01-31", "activity_type": "investment",
                             "amount": "1.00"}]},
+        "POST /v1/client-groups/{group_id}/networth-statements": {"name": "Annual review"},
     }
     return json.dumps(bodies.get(_rid(spec), {}))
 
