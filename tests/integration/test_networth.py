@@ -412,3 +412,51 @@ def test_the_dashboard_shows_the_firms_net_worth_under_advice(client: Any, fresh
     shown = expect_status(send(client, "GET", "/v1/dashboard", headers=auth), 200)["net_worth"]
     assert shown == {"as_of": "2024-04-01", "currency": "GBP", "households": 2, "assets": "2000.01",
                      "liabilities": "0.00", "net_worth": "2000.01"}
+
+
+# --- the job by hand -------------------------------------------------------------------------------------------------
+
+def _cli(*args: str) -> Any:
+    from click.testing import CliRunner
+
+    from chalicelib.cli import main
+
+    return CliRunner().invoke(main, list(args))
+
+
+def test_the_job_by_hand_a_day_and_a_range_in_one_command(couple: dict[str, Any]) -> None:
+    import json
+
+    result = _cli("job", "run", "networth-snapshots", "--from", "2024-07-01", "--to", "2024-07-03")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["status"] == "succeeded" and out["figures"]["days"] == 3 and out["figures"]["days_left"] == 0
+    days = owner_sql("SELECT snapshot_date::text AS d, net_worth::text AS n FROM networth_snapshots "
+                     "WHERE client_group_id = %s AND snapshot_date BETWEEN '2024-07-01' AND '2024-07-03' "
+                     "ORDER BY snapshot_date", (couple["group"],))
+    # Alice's ISA still at 12,345.67 until its 2024-07-31 valuation: 327,345.73 each day
+    assert days == [{"d": f"2024-07-0{i}", "n": "327345.73"} for i in (1, 2, 3)]
+    again = _cli("job", "run", "networth-snapshots", "--date", "2024-07-02")
+    assert again.exit_code == 0 and json.loads(again.stdout.strip().splitlines()[-1])["figures"]["days_skipped"] == 1
+    assert [r["job_name"] for r in owner_sql("SELECT job_name FROM job_runs ORDER BY started_at DESC LIMIT 2")] == [
+        "networth-snapshots", "networth-snapshots"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (("--date", "2024-07-01", "--from", "2024-06-01"), "not both"),
+    (("--to", "2024-07-01"), "--to needs --from"),
+    (("--date", "2024-02-30"), "2024-02-30"),
+])
+def test_the_job_by_hand_refuses_bad_dates_before_running(args: tuple[str, ...], message: str) -> None:
+    before = owner_sql("SELECT count(*) AS n FROM job_runs")[0]["n"]
+    result = _cli("job", "run", "networth-snapshots", *args)
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert owner_sql("SELECT count(*) AS n FROM job_runs")[0]["n"] == before
+
+
+def test_the_job_refuses_a_day_after_today_and_an_option_another_job_takes() -> None:
+    result = _cli("job", "run", "networth-snapshots", "--date", "2099-01-01")
+    assert result.exit_code == 1 and "after today" in result.output
+    assert owner_sql("SELECT status FROM job_runs ORDER BY started_at DESC LIMIT 1") == [{"status": "failed"}]
+    result = _cli("job", "run", "audit-partitions", "--date", "2024-01-01")
+    assert result.exit_code == 2 and "takes no --date" in result.output
