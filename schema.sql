@@ -1953,6 +1953,27 @@ ALTER TABLE ONLY public.firm_irrs FORCE ROW LEVEL SECURITY;
 
 
 --
+-- Name: firm_job_runs; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.firm_job_runs (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    run_id uuid NOT NULL,
+    job_name text NOT NULL,
+    trigger text NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    finished_at timestamp with time zone NOT NULL,
+    figures jsonb DEFAULT '{}'::jsonb NOT NULL,
+    CONSTRAINT firm_job_runs_check CHECK ((finished_at >= started_at)),
+    CONSTRAINT firm_job_runs_figures_check CHECK ((jsonb_typeof(figures) = 'object'::text)),
+    CONSTRAINT firm_job_runs_trigger_check CHECK ((trigger = ANY (ARRAY['schedule'::text, 'manual'::text, 'api'::text])))
+);
+
+ALTER TABLE ONLY public.firm_job_runs FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: firm_top_households; Type: VIEW; Schema: public
 --
 
@@ -2077,6 +2098,8 @@ CREATE TABLE public.job_runs (
     CONSTRAINT job_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text, 'skipped'::text]))),
     CONSTRAINT job_runs_trigger_check CHECK ((trigger = ANY (ARRAY['schedule'::text, 'manual'::text, 'api'::text])))
 );
+
+ALTER TABLE ONLY public.job_runs FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -2546,6 +2569,22 @@ ALTER TABLE ONLY public.firm_irrs
 
 
 --
+-- Name: firm_job_runs firm_job_runs_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.firm_job_runs
+    ADD CONSTRAINT firm_job_runs_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: firm_job_runs firm_job_runs_run_id_firm_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.firm_job_runs
+    ADD CONSTRAINT firm_job_runs_run_id_firm_id_key UNIQUE (run_id, firm_id);
+
+
+--
 -- Name: firms firms_pkey; Type: CONSTRAINT; Schema: public
 --
 
@@ -2950,6 +2989,13 @@ CREATE INDEX client_groups_name_trgm_idx ON public.client_groups USING gin (name
 --
 
 CREATE INDEX dashboard_writes_firm_idx ON public.dashboard_writes USING btree (firm_id, written_at);
+
+
+--
+-- Name: firm_job_runs_started_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX firm_job_runs_started_idx ON public.firm_job_runs USING btree (firm_id, started_at DESC, id DESC);
 
 
 --
@@ -3612,6 +3658,22 @@ ALTER TABLE ONLY public.firm_irrs
 
 
 --
+-- Name: firm_job_runs firm_job_runs_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.firm_job_runs
+    ADD CONSTRAINT firm_job_runs_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
+-- Name: firm_job_runs firm_job_runs_run_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.firm_job_runs
+    ADD CONSTRAINT firm_job_runs_run_id_fkey FOREIGN KEY (run_id) REFERENCES public.job_runs(id) ON DELETE CASCADE;
+
+
+--
 -- Name: fund_valuations fund_valuations_firm_id_portfolio_fund_id_fkey; Type: FK CONSTRAINT; Schema: public
 --
 
@@ -3900,6 +3962,12 @@ ALTER TABLE public.dashboard_writes ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.firm_irrs ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: firm_job_runs; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.firm_job_runs ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: firms; Type: ROW SECURITY; Schema: public
 --
 
@@ -3934,6 +4002,12 @@ ALTER TABLE public.idempotency_keys ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.irr_values ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: job_runs; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.job_runs ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: login_challenges; Type: ROW SECURITY; Schema: public
@@ -4003,6 +4077,13 @@ CREATE POLICY maintenance ON public.firm_irrs TO wealthdesk_owner USING (true) W
 
 
 --
+-- Name: firm_job_runs maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.firm_job_runs TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
 -- Name: firms maintenance; Type: POLICY; Schema: public
 --
 
@@ -4042,6 +4123,13 @@ CREATE POLICY maintenance ON public.idempotency_keys TO wealthdesk_owner USING (
 --
 
 CREATE POLICY maintenance ON public.irr_values TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: job_runs maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.job_runs TO wealthdesk_owner USING (true) WITH CHECK (true);
 
 
 --
@@ -4341,6 +4429,13 @@ CREATE POLICY tenant ON public.dashboard_writes USING ((firm_id = ( SELECT publi
 --
 
 CREATE POLICY tenant ON public.firm_irrs USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: firm_job_runs tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.firm_job_runs USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
@@ -5076,6 +5171,13 @@ GRANT SELECT ON TABLE public.firm_irrs TO wealthdesk_app;
 
 
 --
+-- Name: TABLE firm_job_runs; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.firm_job_runs TO wealthdesk_app;
+
+
+--
 -- Name: TABLE firm_top_households; Type: ACL; Schema: public
 --
 
@@ -5108,13 +5210,6 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.idempotency_keys TO wealthdesk
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.irr_values TO wealthdesk_app;
-
-
---
--- Name: TABLE job_runs; Type: ACL; Schema: public
---
-
-GRANT SELECT ON TABLE public.job_runs TO wealthdesk_app;
 
 
 --

@@ -354,6 +354,32 @@ def job_run(name: str, day: Any, from_: Any, to: Any) -> None:
     click.echo(json.dumps(result.summary()))
 
 
+@job.command("runs")
+@click.option("--job", "job_name", help="Only the runs of this job.")
+@click.option("--status", type=click.Choice(["running", "succeeded", "failed", "skipped"]),
+              help="Only the runs in this state.")
+@click.option("--firm", "firm_id", type=click.UUID,
+              help="One firm's part of each run instead, as the firm's admins see it (with the run's id).")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+def job_runs(job_name: str | None, status: str | None, firm_id: Any, limit: int) -> None:
+    """Recent runs, newest first, one JSON object a line: every run with its platform-wide figures (every firm's
+    together, which no firm's user sees) and `firms`, how many firms' parts it recorded; or with --firm, that
+    firm's parts."""
+    from chalicelib.core.jsonutil import dumps
+    from chalicelib.ops import service
+
+    _prepare(local_secret=False)
+    if firm_id is not None:
+        if status not in (None, "succeeded"):
+            rows = []  # a firm's part is recorded only when its run succeeds
+        else:
+            rows = service.firm_runs(firm_id, job_name=job_name, limit=limit)
+    else:
+        rows = service.platform_runs(job_name=job_name, status=status, limit=limit)
+    for row in rows:
+        click.echo(dumps(row))
+
+
 @main.command()
 @click.option("--check", is_flag=True, help="Fail when the committed openapi.json differs from the code.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("openapi.json"),

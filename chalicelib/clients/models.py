@@ -1,19 +1,20 @@
 """Request and response models for client groups, product owners and membership."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
 from pydantic import Field, field_validator
 
-from chalicelib.core.models import ApiModel, Email, StrictModel
+from chalicelib.core.models import ApiModel, Email, IsoDate, IsoDateTime, StrictModel, iso_date
 from chalicelib.core.pagination import ListQuery, ListSpec
 
 GroupType = Literal["individual", "couple", "family", "trust", "corporate"]
 GroupStatus = Literal["active", "dormant", "inactive"]
 OwnerStatus = Literal["active", "inactive", "deceased"]
+BirthDate = iso_date(ge=date(1900, 1, 1))
 
 
 class ClientGroupOut(ApiModel):
@@ -23,8 +24,8 @@ class ClientGroupOut(ApiModel):
     status: GroupStatus
     adviser_id: UUID | None
     notes: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
     version: int
 
 
@@ -38,7 +39,7 @@ class ClientGroupListItemOut(ClientGroupOut):
         "(0.00 when none is valued)"))
     product_count: int | None = Field(None, description=(
         "With include=fum: how many active products the household has (lapsed ones are not counted)"))
-    latest_valuation_date: date | None = Field(None, description=(
+    latest_valuation_date: IsoDate | None = Field(None, description=(
         "With include=fum: the latest complete valuation date among all the household's products, lapsed ones "
         "included (null when none has a complete valuation)"))
 
@@ -95,13 +96,13 @@ class ProductOwnerOut(ApiModel):
     first_name: str
     surname: str
     known_as: str | None
-    date_of_birth: date | None
+    date_of_birth: IsoDate | None
     email: str | None
     phone: str | None
     status: OwnerStatus
-    inception_date: date
-    created_at: datetime
-    updated_at: datetime
+    inception_date: IsoDate
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
     version: int
 
 
@@ -109,11 +110,11 @@ class ProductOwnerCreateIn(StrictModel):
     first_name: str = Field(min_length=1, max_length=100)
     surname: str = Field(min_length=1, max_length=100)
     known_as: str | None = Field(None, max_length=100)
-    date_of_birth: date | None = Field(None, ge=date(1900, 1, 1))
+    date_of_birth: BirthDate | None = None
     email: Email | None = None
     phone: str | None = Field(None, max_length=40, pattern=r"^[0-9+() .-]{3,40}$")
     status: OwnerStatus = "active"
-    inception_date: date | None = Field(None, description="Defaults to today")
+    inception_date: IsoDate | None = Field(None, description="Defaults to today")
 
     _dob = field_validator("date_of_birth")(_not_future)
 
@@ -122,11 +123,11 @@ class ProductOwnerPatchIn(StrictModel):
     first_name: str | None = Field(None, min_length=1, max_length=100)
     surname: str | None = Field(None, min_length=1, max_length=100)
     known_as: str | None = Field(None, max_length=100)
-    date_of_birth: date | None = Field(None, ge=date(1900, 1, 1))
+    date_of_birth: BirthDate | None = None
     email: Email | None = None
     phone: str | None = Field(None, max_length=40, pattern=r"^[0-9+() .-]{3,40}$")
     status: OwnerStatus | None = None
-    inception_date: date | None = None
+    inception_date: IsoDate | None = None
 
     _dob = field_validator("date_of_birth")(_not_future)
 

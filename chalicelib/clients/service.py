@@ -27,7 +27,7 @@ def _check_adviser(tx: db.Tx, adviser_id: UUID | None) -> None:
 def list_groups(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
     """The household list; with include=fum each row also carries its money, live. Sorting by fum needs
     include=fum (422 otherwise): a sort never changes which fields a row has."""
-    keyset = Keyset.parse(GROUPS, query)
+    keyset = Keyset.parse(GROUPS, query, ctx)
     with_fum = query.include == "fum"
     if keyset.sort.removeprefix("-") == "fum" and not with_fum:
         raise errors.Unprocessable("Sorting by fum needs include=fum", errors=[
@@ -84,7 +84,7 @@ def delete_group(ctx: RequestContext, group_id: UUID) -> None:
 # --- product owners ---
 
 def list_owners(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    keyset = Keyset.parse(OWNERS, query)
+    keyset = Keyset.parse(OWNERS, query, ctx)
     with db.transaction(ctx) as tx:
         rows = store.list_owners(tx, keyset, status=query.status, q=query.q)
     return keyset.page(rows)

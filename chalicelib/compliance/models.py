@@ -1,19 +1,18 @@
 """Models for audit event queries."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import Field, model_validator
 
-from chalicelib.core.models import ApiModel
+from chalicelib.core.models import ApiModel, IsoDateTime
 from chalicelib.core.pagination import ListQuery, ListSpec
 
 
 class AuditEventOut(ApiModel):
     id: UUID
-    occurred_at: datetime
+    occurred_at: IsoDateTime
     actor_type: Literal["user", "api_key", "system"]
     actor_id: UUID | None
     action: str
@@ -36,14 +35,12 @@ class AuditEventListQuery(ListQuery):
     resource_id: str | None = Field(None, max_length=100)
     actor: UUID | None = Field(None, description="User or API key id")
     action: str | None = Field(None, max_length=100)
-    from_: datetime | None = Field(None, alias="from", description="Inclusive lower bound on occurred_at")
-    to: datetime | None = Field(None, description="Exclusive upper bound on occurred_at")
+    from_: IsoDateTime | None = Field(None, alias="from", description="Inclusive lower bound on occurred_at")
+    to: IsoDateTime | None = Field(None, description="Exclusive upper bound on occurred_at")
 
     @model_validator(mode="after")
     def _range(self) -> AuditEventListQuery:
-        for name, value in (("from", self.from_), ("to", self.to)):
-            if value is not None and value.tzinfo is None:
-                raise ValueError(f"{name} must include a time zone (RFC 3339)")
+        # IsoDateTime has made both aware (an RFC 3339 offset is required), so they compare
         if self.from_ and self.to and self.from_ >= self.to:
             raise ValueError("from must be before to")
         return self

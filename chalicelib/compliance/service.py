@@ -11,7 +11,7 @@ from chalicelib.core.pagination import Keyset
 
 
 def list_events(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    keyset = Keyset.parse(EVENTS, query)
+    keyset = Keyset.parse(EVENTS, query, ctx)
     with db.transaction(ctx) as tx:
         rows = store.list_events(tx, keyset, resource_type=query.resource_type, resource_id=query.resource_id,
                                  actor=query.actor, action=query.action, from_=query.from_, to=query.to)

@@ -126,6 +126,20 @@ def _jwt_secret() -> str:
     return secret
 
 
+def derived_key(purpose: bytes) -> bytes:
+    """A key for one purpose other than access tokens (e.g. b"wealthdesk cursor v1"): HMAC-SHA256 of the purpose
+    under the JWT signing secret, so a value signed for one purpose is never valid for another, and no new secret
+    must be configured. Read like the JWT secret (a 503 when there is none); derived once per secret."""
+    return _derived(_jwt_secret(), purpose)
+
+
+@lru_cache(maxsize=8)
+def _derived(secret: str, purpose: bytes) -> bytes:
+    import hmac
+
+    return hmac.new(secret.encode(), purpose, hashlib.sha256).digest()
+
+
 def issue_access_token(*, user_id: UUID, firm_id: UUID, role: str, session_id: UUID) -> tuple[str, int]:
     import jwt
 

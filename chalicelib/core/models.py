@@ -2,12 +2,18 @@
 
 Models are built on first use (`defer_build`), not at import: a Lambda cold start pays only for the models its
 first request touches. Email addresses are checked by email-validator, imported on the first address checked.
+
+Dates and times are `IsoDate` and `IsoDateTime`, never bare `date` and `datetime` (tests/unit/test_date_fields.py):
+pydantic would otherwise read a number, or a numeric string such as a query's `to=0`, as seconds since 1970, and
+a date at midnight written as a date-time as that date.
 """
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 
 
 class ApiModel(BaseModel):
@@ -45,6 +51,44 @@ def build_models() -> int:
 
 
 Email = Annotated[str, AfterValidator(_email), WithJsonSchema({"type": "string", "format": "email"})]
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# RFC 3339's date-time: seconds, an optional fraction (to nanoseconds; kept to microseconds) and an offset, always.
+_ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+                           r"([Zz]|[+-][0-9]{2}:[0-9]{2})")
+
+
+def _iso_date(value: Any) -> Any:
+    """A date is a string YYYY-MM-DD (pydantic then reads it, refusing 2024-02-30), or a date from Python."""
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise ValueError('must be a date written YYYY-MM-DD, such as "2024-01-31"')
+
+
+def _iso_datetime(value: Any) -> Any:
+    """A date and time is an RFC 3339 string with its offset, or an aware datetime from Python."""
+    if isinstance(value, str) and _ISO_DATETIME.fullmatch(value):
+        return value
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    raise ValueError('must be a date and time with its offset (RFC 3339), such as "2024-01-31T09:30:00Z"')
+
+
+# Every date and date-time field, in bodies, queries and responses alike. The OpenAPI document still says
+# {"type": "string", "format": "date"} and "date-time".
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
+
+
+def iso_date(ge: date | None = None, le: date | None = None) -> Any:
+    """An IsoDate within bounds. The bounds go on the date, inside the string check: a Field(ge=...) on the field
+    itself would also work, but would write its bound into the OpenAPI schema as a keyword JSON Schema lacks."""
+    from pydantic import Field
+
+    return Annotated[date, Field(ge=ge, le=le), BeforeValidator(_iso_date)]
 
 
 

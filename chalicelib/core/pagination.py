@@ -5,14 +5,20 @@ A request's `ListQuery` (limit, cursor and, where the list offers it, sort) beco
 one page (`where()`, `order_by()`, `params()`) that the domain's store splices into its query, and `page(rows)`,
 which cuts the extra row off and makes the next cursor.
 
-Cursors are opaque: base64url of a JSON list [list name, sort, key values...]. A cursor made by one list or for one
-sort is refused by another (422), so it can never be misread as a position in a different ordering. Text searches
-(`?q=`) match through `like_pattern`, which escapes LIKE's wildcards: `q=_` finds an underscore, not every row.
+Cursors are opaque and signed: base64url of a 16-byte tag followed by a JSON list [list name, sort, key values...];
+the tag is HMAC-SHA256 (truncated) of the firm's id and that JSON under a key derived from the server's signing
+secret (`auth.derived_key`). A cursor is read only after its tag checks, so an altered, truncated or forged cursor,
+or one made in another firm, is a 422 before any of its content is looked at. A signed cursor made by one list or
+for one sort is still refused by another (422), so it can never be misread as a position in a different ordering,
+and its values must still read as their columns' types. Text searches (`?q=`) match through `like_pattern`, which
+escapes LIKE's wildcards: `q=_` finds an underscore, not every row.
 """
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import re
 from dataclasses import dataclass
@@ -28,13 +34,18 @@ from chalicelib.core.jsonutil import dumps
 from chalicelib.core.models import ApiModel, StrictModel
 
 MAX_LIMIT = 200
+# Longer cursors are refused before their signature is computed. The longest a list can make is about 2,200
+# characters (a 16-byte tag and the JSON of a 254-character email, each character up to six bytes as JSON writes
+# it, base64url); a list of ordinary names makes one of 100 to 400: tests/unit/test_cursor_signing.py.
+MAX_CURSOR = 4096
 T = TypeVar("T")
 
 
 class ListQuery(StrictModel):
     limit: int = Field(50, ge=1, le=MAX_LIMIT, description=f"Page size (max {MAX_LIMIT})")
-    cursor: str | None = Field(None, max_length=500, description=(
-        "Opaque cursor from the previous page's next_cursor; only valid for the same list and sort"))
+    cursor: str | None = Field(None, max_length=MAX_CURSOR, description=(
+        "Opaque, signed cursor from the previous page's next_cursor; only valid for the same list and sort, in the "
+        "same firm"))
 
 
 class Page(ApiModel, Generic[T]):
@@ -73,14 +84,46 @@ def _invalid_cursor(message: str) -> errors.Unprocessable:
                                 errors=[{"field": "cursor", "message": message}])
 
 
-def encode_cursor(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(dumps(values).encode()).decode().rstrip("=")
+# What a cursor that fails its signature check is told (tests tell this refusal from the content checks' by it).
+NOT_SIGNED = "not a cursor this service gave out in this firm, or altered: start again from the first page"
+_PURPOSE = b"wealthdesk cursor v1"
+_TAG = 16  # bytes of HMAC-SHA256 kept: 128 bits
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def _decode(cursor: str) -> Any:
+def _tag(firm_id: UUID, payload: bytes) -> bytes:
+    from chalicelib.core.auth import derived_key
+
+    return hmac.new(derived_key(_PURPOSE), firm_id.bytes + payload, hashlib.sha256).digest()[:_TAG]
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def encode_cursor(values: list[Any], firm_id: UUID) -> str:
+    """The signed cursor of `values` (list name, sort, key values) in one firm."""
+    payload = dumps(values).encode()
+    return _b64(_tag(firm_id, payload) + payload)
+
+
+def decode_cursor(cursor: str, firm_id: UUID) -> Any:
+    """The JSON a cursor carries, once its tag is checked against this firm (else a 422). Nothing of the cursor
+    is parsed before: only base64url in its one canonical spelling (so no two texts are the same cursor)."""
+    raw = None
+    if _BASE64URL.fullmatch(cursor):
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        except (ValueError, binascii.Error):
+            raw = None
+    if raw is None or len(raw) <= _TAG or _b64(raw) != cursor:
+        raise _invalid_cursor(NOT_SIGNED)
+    tag, payload = raw[:_TAG], raw[_TAG:]
+    if not hmac.compare_digest(tag, _tag(firm_id, payload)):
+        raise _invalid_cursor(NOT_SIGNED)
     try:
-        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return json.loads(payload)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise _invalid_cursor("invalid cursor") from None
 
 
@@ -98,17 +141,22 @@ class Keyset:
     sort: str
     after: tuple[str, ...] | None
     limit: int
+    firm_id: UUID  # whose cursors these are: the next cursor is signed for it
 
     @classmethod
-    def parse(cls, spec: ListSpec, query: Any) -> Keyset:
-        """From a ListQuery (a `sort` attribute is used when the list's query model has one)."""
+    def parse(cls, spec: ListSpec, query: Any, ctx: Any) -> Keyset:
+        """From a ListQuery (a `sort` attribute is used when the list's query model has one), for the firm of
+        `ctx` (a RequestContext): a cursor is read only when it was signed for that firm."""
+        firm_id = ctx.firm_id
+        if firm_id is None:
+            raise ValueError("a list is read inside a firm")
         sort = getattr(query, "sort", None) or spec.default_sort
         if sort.removeprefix("-") not in spec.sorts:
             raise errors.Unprocessable("Unknown sort", errors=[{
                 "field": "sort", "message": "one of " + ", ".join(f"{p}{c}" for c in spec.sorts for p in ("", "-"))}])
         after = None
         if query.cursor:
-            values = _decode(query.cursor)
+            values = decode_cursor(query.cursor, firm_id)
             arity = len(spec.columns(sort))
             if (not isinstance(values, list) or len(values) < 2
                     or not all(isinstance(v, str) for v in values)):
@@ -123,7 +171,7 @@ class Keyset:
             for value, (_, sql_type) in zip(after, spec.columns(sort), strict=True):
                 if not _parses_as(value, sql_type):
                     raise _invalid_cursor("invalid cursor")
-        return cls(spec, sort, after, query.limit)
+        return cls(spec, sort, after, query.limit, firm_id)
 
     @property
     def descending(self) -> bool:
@@ -161,7 +209,7 @@ class Keyset:
         rows = rows[:self.limit]
         last = rows[-1]
         key = [_cursor_text(last[c.split(".")[-1]]) for c, _ in self.spec.columns(self.sort)]
-        return rows, encode_cursor([self.spec.name, self.sort, *key])
+        return rows, encode_cursor([self.spec.name, self.sort, *key], self.firm_id)
 
 
 def _plain_decimal(value: str) -> Decimal:
@@ -185,16 +233,20 @@ def _integer(bits: int) -> Any:
     return parse
 
 
-# A cursor value's column type -> what reads it (text needs nothing).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+# A cursor value's column type -> what reads it (text: see _parses_as).
 _PARSERS: dict[str, Any] = {"uuid": UUID, "date": date.fromisoformat, "timestamptz": datetime.fromisoformat,
                             "numeric": _plain_decimal, "integer": _integer(32), "bigint": _integer(64)}
 
 
 def _parses_as(value: str, sql_type: str) -> bool:
-    """Whether a cursor value reads as its column's type (a forged cursor is a 422, not a database error)."""
+    """Whether a cursor value reads as its column's type (a forged cursor is a 422, not a database error): text
+    that PostgreSQL could hold (no NUL, no unpaired surrogate, which would not even encode), or a value its parser
+    reads."""
     parse = _PARSERS.get(sql_type)
     if parse is None:
-        return True  # text
+        return "\x00" not in value and not _SURROGATE.search(value)
     try:
         parse(value)
     except (ValueError, ArithmeticError):

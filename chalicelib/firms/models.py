@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import ConfigDict, Field, RootModel, field_validator
 
-from chalicelib.core.models import ApiModel, Email, StrictModel
+from chalicelib.core.models import ApiModel, Email, IsoDateTime, StrictModel
 from chalicelib.core.pagination import ListQuery, ListSpec
 
 Role = Literal["admin", "adviser", "analyst", "viewer"]
@@ -55,8 +55,8 @@ class FirmOut(ApiModel):
 
 class FirmDetailOut(FirmOut):
     require_two_factor: bool = Field(description="Every user must sign in with a second factor (TOTP)")
-    created_at: datetime
-    updated_at: datetime
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
     version: int
 
 
@@ -73,8 +73,8 @@ class UserOut(ApiModel):
     name: str
     role: Role
     active: bool
-    created_at: datetime
-    updated_at: datetime
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
     version: int
 
 
@@ -121,7 +121,7 @@ class UserListQuery(ListQuery):
 class ApiKeyCreateIn(StrictModel):
     name: str = Field(min_length=1, max_length=200)
     scopes: list[Scope] = Field(min_length=1, max_length=2)
-    expires_at: datetime | None = None
+    expires_at: IsoDateTime | None = None
     service: bool = Field(False, description=(
         "A firm service key: it keeps working when the admin who made it is deactivated or stops being an admin. "
         "Any other key dies with its creator"))
@@ -136,10 +136,7 @@ class ApiKeyCreateIn(StrictModel):
     def _aware_future(cls, v: datetime | None) -> datetime | None:
         if v is None:
             return v
-        if v.tzinfo is None:
-            raise ValueError("must include a time zone (RFC 3339)")
-
-        if v <= datetime.now(UTC):
+        if v <= datetime.now(UTC):  # aware: IsoDateTime requires the offset
             raise ValueError("must be in the future")
         return v
 
@@ -151,10 +148,10 @@ class ApiKeyOut(ApiModel):
     scopes: list[Scope]
     service: bool = Field(description="A firm service key (outlives its creator); otherwise the key dies with them")
     created_by: UUID
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    last_used_at: datetime | None
+    created_at: IsoDateTime
+    expires_at: IsoDateTime | None
+    revoked_at: IsoDateTime | None
+    last_used_at: IsoDateTime | None
 
 
 class ApiKeyCreatedOut(ApiKeyOut):
@@ -163,9 +160,9 @@ class ApiKeyCreatedOut(ApiKeyOut):
 
 class SessionOut(ApiModel):
     id: UUID = Field(description="The session (one per login; DELETE /v1/me/sessions/{id} ends it)")
-    created_at: datetime = Field(description="When the login happened")
-    last_used_at: datetime = Field(description="When it was last used, to the minute; idle for 2 hours, it ends")
-    expires_at: datetime = Field(description="When its current refresh token expires")
+    created_at: IsoDateTime = Field(description="When the login happened")
+    last_used_at: IsoDateTime = Field(description="When it was last used, to the minute; idle for 2 hours, it ends")
+    expires_at: IsoDateTime = Field(description="When its current refresh token expires")
     ip: str | None = Field(description="The address of its latest login or refresh, when recorded")
     user_agent: str | None = Field(description="The user agent of its latest login or refresh, when recorded")
     current: bool = Field(description="Whether this request's access token belongs to it")

@@ -199,7 +199,7 @@ def _session_user(ctx: RequestContext, what: str) -> Principal:
 def list_sessions(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
     """The caller's live sessions (one per login), newest first, the current one marked."""
     principal = _session_user(ctx, "/v1/me/sessions")
-    keyset = Keyset.parse(SESSIONS, query)
+    keyset = Keyset.parse(SESSIONS, query, ctx)
     with db.transaction(ctx) as tx:
         rows = store.list_sessions(tx, principal.id, principal.session_id, keyset)
     return keyset.page(rows)
@@ -263,7 +263,7 @@ def update_firm(ctx: RequestContext, data: Any, if_match: int) -> dict[str, Any]
 # --- users (admin) ---
 
 def list_users(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    keyset = Keyset.parse(USERS, query)
+    keyset = Keyset.parse(USERS, query, ctx)
     with db.transaction(ctx) as tx:
         rows = store.list_users(tx, keyset, role=query.role, active=query.active)
     return keyset.page(rows)
@@ -323,7 +323,7 @@ def update_user(ctx: RequestContext, user_id: UUID, data: Any, if_match: int) ->
 # --- API keys (admin) ---
 
 def list_api_keys(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    keyset = Keyset.parse(API_KEYS, query)
+    keyset = Keyset.parse(API_KEYS, query, ctx)
     with db.transaction(ctx) as tx:
         rows = store.list_api_keys(tx, keyset)
     return keyset.page(rows)

@@ -1,19 +1,19 @@
 """Request and response models for net worth: the live answer, statements and the daily history."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
-from chalicelib.core.models import ApiModel, StrictModel
+from chalicelib.core.models import ApiModel, IsoDate, IsoDateTime, StrictModel, iso_date
 from chalicelib.core.pagination import ListQuery, ListSpec
 
 # As far back or ahead as any dated row may be (products, valuations: 1900-2099); a later or earlier date is a
 # typing mistake.
-Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2099, 12, 31))]
+Day = iso_date(ge=date(1900, 1, 1), le=date(2099, 12, 31))
 HistoryRange = Literal["30d", "90d", "ytd", "1y", "5y", "all"]
 
 AMOUNTS_DESCRIPTION = (
@@ -41,7 +41,7 @@ class NetWorthRowOut(ApiModel):
     currency: str = Field(description="The holding's own currency")
     value: Decimal = Field(description="Its value in its own currency (a liability's is positive)")
     rate: Decimal | None = Field(description="The rate to the firm's currency used; null in the firm's currency")
-    valuation_date: date | None = Field(description="The date of the value used; null when it has none")
+    valuation_date: IsoDate | None = Field(description="The date of the value used; null when it has none")
     amounts: Amounts
 
 
@@ -66,13 +66,13 @@ class UnconvertedOut(ApiModel):
     kind: Literal["asset", "liability"]
     currency: str
     value: Decimal
-    valuation_date: date | None
+    valuation_date: IsoDate | None
     reason: str
 
 
 class NetWorthOut(ApiModel):
     client_group_id: UUID
-    as_of: date
+    as_of: IsoDate
     currency: str = Field(description="The firm's currency: every amount is in it")
     owners: list[OwnerOut] = Field(description="The household's people: inception date, then id")
     sections: list[NetWorthSectionOut] = Field(description="Assets first, then liabilities; by type")
@@ -91,12 +91,12 @@ class StatementSummaryOut(ApiModel):
     id: UUID
     client_group_id: UUID
     name: str
-    as_of: date
+    as_of: IsoDate
     currency: str
     assets: Decimal = Field(description="The household's part")
     liabilities: Decimal = Field(description="The household's part")
     net_worth: Decimal = Field(description="assets - liabilities")
-    created_at: datetime
+    created_at: IsoDateTime
     created_by_type: Literal["user", "api_key", "system"]
     created_by: UUID | None
 
@@ -110,7 +110,7 @@ STATEMENTS = ListSpec("networth_statements", {"created_at": (("created_at", "tim
 
 
 class StatementListQuery(ListQuery):
-    created_after: AwareDatetime | None = Field(None, description="Only statements made after this time")
+    created_after: IsoDateTime | None = Field(None, description="Only statements made after this time")
     created_by: UUID | None = Field(None, description="Only statements made by this user or API key")
 
 
@@ -135,7 +135,7 @@ class HistoryQuery(StrictModel):
 
 
 class HistoryPointOut(ApiModel):
-    date: date
+    date: IsoDate
     assets: Decimal
     liabilities: Decimal
     net_worth: Decimal
@@ -146,7 +146,7 @@ class HistoryOut(ApiModel):
     client_group_id: UUID
     currency: str
     range: HistoryRange | None
-    from_: date | None = Field(alias="from", serialization_alias="from")
-    to: date
+    from_: IsoDate | None = Field(alias="from", serialization_alias="from")
+    to: IsoDate
     points: list[HistoryPointOut] = Field(description=(
         "One per day with a snapshot, oldest first, the household's part; today's live figure last"))

@@ -1,11 +1,10 @@
 """Models for a user's notifications."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from chalicelib.core.models import ApiModel
+from chalicelib.core.models import ApiModel, IsoDateTime
 from chalicelib.core.pagination import ListQuery, ListSpec
 
 
@@ -15,8 +14,8 @@ class NotificationOut(ApiModel):
     title: str
     body: str
     data: dict[str, Any]
-    created_at: datetime
-    read_at: datetime | None
+    created_at: IsoDateTime
+    read_at: IsoDateTime | None
 
 
 NOTIFICATIONS = ListSpec("notifications", {"created_at": (("created_at", "timestamptz"),)},

@@ -28,7 +28,7 @@ def _user(ctx: RequestContext) -> UUID:
 
 def list_mine(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
     user_id = _user(ctx)
-    keyset = Keyset.parse(NOTIFICATIONS, query)
+    keyset = Keyset.parse(NOTIFICATIONS, query, ctx)
     with db.transaction(ctx) as tx:
         rows = store.list_for_user(tx, user_id, keyset, unread=query.unread)
     return keyset.page(rows)

@@ -5,6 +5,12 @@ imports none of them. A run takes a PostgreSQL advisory lock named after the job
 not overlap share (a concurrent second run records `skipped` and exits quietly), records a job_runs row (start,
 end, status, figures, error), and must be safe to run twice: EventBridge delivers at least once and retries twice.
 Jobs run as the owner role: they do maintenance across all firms.
+
+A run's figures count every firm's rows, so job_runs is the platform's record, for operators only (`wealthdesk
+job runs`; the app role cannot read it: migration 0019). Where a job's work is done for firms, its figures hold
+under BY_FIRM each firm's part (firm id -> the figures restricted to that firm); when the run succeeds, run_job
+records each part in firm_job_runs, in the statement that records the run, and that is all a firm's admin sees of
+it (GET /v1/ops/job-runs). A skipped or failed run, and work done for no firm, leave no firm's part.
 """
 from __future__ import annotations
 
@@ -21,6 +27,8 @@ from chalicelib.core.jsonutil import dumps
 
 log = logging.getLogger("wdk.jobs")
 
+BY_FIRM = "by_firm"  # in a job's figures: {firm id: that firm's part of the figures}, recorded in firm_job_runs
+
 
 @dataclass(frozen=True)
 class Job:
@@ -28,6 +36,7 @@ class Job:
     schedule: str  # EventBridge expression: app.py schedules the job's Lambda function with it
     description: str
     run: str | Callable[[Any], dict[str, Any]]  # "module:function", (owner connection) -> figures; or the function
+    # (the figures may hold BY_FIRM: each firm's part)
     lock: str | None = None  # the advisory lock's name when jobs share one (default: the job's own name)
     options: tuple[str, ...] = ()  # keyword arguments a run by hand may pass (`wealthdesk job run NAME --date D`)
 
@@ -82,15 +91,16 @@ class RunResult:
     id: Any
     job_name: str
     status: str
-    figures: dict[str, Any]
+    figures: dict[str, Any]  # the platform's (every firm's together)
     error: str | None
+    firms: int = 0  # how many firms' parts were recorded
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready, for a Lambda's return value and the CLI."""
         import json
 
         return json.loads(dumps({"id": self.id, "job": self.job_name, "status": self.status,
-                                 "figures": self.figures, "error": self.error}))
+                                 "figures": self.figures, "error": self.error, "firms": self.firms}))
 
 
 def run_job(name: str, trigger: str = "schedule", **options: Any) -> RunResult:
@@ -113,7 +123,7 @@ def run_job(name: str, trigger: str = "schedule", **options: Any) -> RunResult:
         try:
             run_id = store.start_run(conn, name, trigger)
             try:
-                figures = run(conn, **options) or {}
+                figures = dict(run(conn, **options) or {})
             except Exception as exc:
                 if conn.info.transaction_status != 0:  # leave any failed transaction before recording
                     conn.rollback()
@@ -121,9 +131,11 @@ def run_job(name: str, trigger: str = "schedule", **options: Any) -> RunResult:
                 store.finish_run(conn, run_id, error=error)
                 log.error(dumps({"level": "error", "msg": "job failed", "job": name, "error": error}))
                 raise
-            store.finish_run(conn, run_id, figures=figures)
-            log.info(dumps({"level": "info", "msg": "job succeeded", "job": name, "figures": figures}))
-            return RunResult(run_id, name, "succeeded", figures, None)
+            by_firm = figures.pop(BY_FIRM, None) or {}
+            firms = store.finish_run(conn, run_id, figures=figures, by_firm=by_firm)
+            log.info(dumps({"level": "info", "msg": "job succeeded", "job": name, "figures": figures,
+                            "firms": firms}))
+            return RunResult(run_id, name, "succeeded", figures, None, firms)
         finally:
             store.release_job_lock(conn, key)
 

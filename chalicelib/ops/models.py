@@ -1,13 +1,12 @@
 """Response models for job runs."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import Field
 
-from chalicelib.core.models import ApiModel
+from chalicelib.core.models import ApiModel, IsoDateTime
 from chalicelib.core.pagination import ListQuery, ListSpec
 
 
@@ -16,8 +15,8 @@ class JobRunOut(ApiModel):
     job_name: str
     status: Literal["running", "succeeded", "failed", "skipped"]
     trigger: Literal["schedule", "manual", "api"]
-    started_at: datetime
-    finished_at: datetime | None
+    started_at: IsoDateTime
+    finished_at: IsoDateTime | None
     figures: dict[str, Any]
     error: str | None
 

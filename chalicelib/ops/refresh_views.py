@@ -7,7 +7,10 @@ A run reads the marks and a snapshot in one statement, refreshes the views (each
 holds every write the snapshot saw), stores the firm IRR of the firms marked (every firm for the nightly run), and
 then deletes exactly the marks of the writes that snapshot saw: a write committed during the run keeps its mark,
 so the dashboard stays `stale` and the next run takes it in. Both jobs share one advisory lock: a run that finds
-the other one running is recorded as skipped. Runnable by hand (`wealthdesk job run refresh-views`)."""
+the other one running is recorded as skipped. Runnable by hand (`wealthdesk job run refresh-views`).
+
+Each firm the run concerns gets its part of the figures (firm_job_runs, which its admin lists): its writes taken
+in and cleared, its rows in each view, its IRR's time. The views' totals and times count every firm: operators'."""
 from __future__ import annotations
 
 import time
@@ -31,7 +34,11 @@ def refresh_stale_views(conn: Any) -> dict[str, Any]:
 
 
 def _refresh(conn: Any, *, only_when_stale: bool) -> dict[str, Any]:
+    """The platform's figures (every firm's together), and under BY_FIRM each firm's part of them: its own marks,
+    its own rows in each view, the time its IRR took. The firms concerned are those whose IRR the run stores (every
+    firm nightly, the firms written to otherwise)."""
     from chalicelib.ops import store
+    from chalicelib.ops.jobs import BY_FIRM
     from chalicelib.products.performance import service
 
     marks = store.dashboard_writes(conn)
@@ -39,12 +46,24 @@ def _refresh(conn: Any, *, only_when_stale: bool) -> dict[str, Any]:
     if only_when_stale and marks["writes"] == 0:
         return {**figures, "refreshed": False}
     as_of = marks["as_of"]
+    firms = store.firm_ids(conn) if not only_when_stale else sorted(marks["firms"])
+    parts: dict[Any, dict[str, Any]] = {}
+    for firm in firms:
+        seen = marks["by_firm"].get(firm, {"writes": 0, "oldest": None})
+        parts[firm] = {"writes_seen": seen["writes"], "oldest_write": seen["oldest"]}
     for view in VIEWS:
         started = time.perf_counter()
         rows = store.refresh_materialized_view(conn, view, as_of)
-        figures[view] = {"rows": rows, "seconds": round(time.perf_counter() - started, 3)}
+        figures[view] = {"rows": sum(rows.values()), "seconds": round(time.perf_counter() - started, 3)}
+        for firm, part in parts.items():
+            part[view] = {"rows": rows.get(firm, 0)}
     started = time.perf_counter()
-    firms = store.firm_ids(conn) if not only_when_stale else sorted(marks["firms"])
-    figures["firm_irr"] = {**service.store_firm_irrs(firms, as_of), "seconds": round(time.perf_counter() - started, 3)}
-    figures["writes_cleared"] = store.clear_dashboard_writes(conn, marks["snapshot"])
-    return {**figures, "refreshed": True}
+    seconds = service.store_firm_irrs(firms, as_of)
+    figures["firm_irr"] = {"firms": len(seconds), "seconds": round(time.perf_counter() - started, 3)}
+    cleared = store.clear_dashboard_writes(conn, marks["snapshot"])
+    figures["writes_cleared"] = sum(cleared.values())
+    for firm, part in parts.items():
+        part["firm_irr"] = {"seconds": round(seconds[firm], 3)}
+        part["writes_cleared"] = cleared.get(firm, 0)
+        part["refreshed"] = True
+    return {**figures, "refreshed": True, BY_FIRM: parts}

@@ -1,5 +1,6 @@
-"""SQL for the ops domain: job runs (recorded by run_job on the owner's connection, read by admins through the API)
-and the maintenance statements the jobs run (view refreshes, audit partitions)."""
+"""SQL for the ops domain: job runs (recorded by run_job on the owner's connection: the platform's record in
+job_runs, read by operators; each firm's part in firm_job_runs, read by the firm's admins through the API) and the
+maintenance statements the jobs run (view refreshes, audit partitions)."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,13 +10,38 @@ from chalicelib.core.pagination import Keyset
 
 
 def list_runs(tx: Tx, keyset: Keyset, *, job_name: str | None, status: str | None) -> list[dict[str, Any]]:
+    """The firm's part of each run (firm_job_runs; row-level security keeps it to the firm entered). A part is
+    recorded only when its run succeeds, so its status is `succeeded` and it has no error."""
     from psycopg import sql
 
     query = sql.SQL(
-        "SELECT id, job_name, status, trigger, started_at, finished_at, figures, error FROM job_runs "
-        "WHERE (%(job)s::text IS NULL OR job_name = %(job)s) AND (%(status)s::text IS NULL OR status = %(status)s) "
-        "AND {after} ORDER BY {order} LIMIT %(_ks_limit)s").format(after=keyset.where(), order=keyset.order_by())
+        "SELECT id, job_name, 'succeeded' AS status, trigger, started_at, finished_at, figures, NULL AS error "
+        "FROM firm_job_runs "
+        "WHERE (%(job)s::text IS NULL OR job_name = %(job)s) AND (%(status)s::text IS NULL OR %(status)s = "
+        "'succeeded') AND {after} ORDER BY {order} LIMIT %(_ks_limit)s").format(after=keyset.where(),
+                                                                              order=keyset.order_by())
     return tx.all(query, {"job": job_name, "status": status, **keyset.params()})
+
+
+# --- the operator's view (the owner's connection: every run, every firm) ---
+
+def platform_runs(conn: Any, *, job_name: str | None, status: str | None, limit: int) -> list[dict[str, Any]]:
+    """Every run, newest first, with its platform figures and how many firms' parts it recorded."""
+    return conn.execute(
+        "SELECT r.id, r.job_name, r.status, r.trigger, r.started_at, r.finished_at, r.figures, r.error, "
+        "(SELECT count(*) FROM firm_job_runs f WHERE f.run_id = r.id) AS firms FROM job_runs r "
+        "WHERE (%(job)s::text IS NULL OR r.job_name = %(job)s) AND (%(status)s::text IS NULL OR r.status = %(status)s) "
+        "ORDER BY r.started_at DESC, r.id DESC LIMIT %(limit)s",
+        {"job": job_name, "status": status, "limit": limit}).fetchall()
+
+
+def firm_runs(conn: Any, firm_id: Any, *, job_name: str | None, limit: int) -> list[dict[str, Any]]:
+    """One firm's parts of runs, newest first, as its admin sees them, with the run each belongs to."""
+    return conn.execute(
+        "SELECT id, run_id, firm_id, job_name, trigger, started_at, finished_at, figures FROM firm_job_runs "
+        "WHERE firm_id = %(firm)s AND (%(job)s::text IS NULL OR job_name = %(job)s) "
+        "ORDER BY started_at DESC, id DESC LIMIT %(limit)s",
+        {"firm": firm_id, "job": job_name, "limit": limit}).fetchall()
 
 
 # --- a job run's record and lock (the owner's autocommit connection) ---
@@ -41,8 +67,11 @@ def start_run(conn: Any, name: str, trigger: str) -> Any:
                         "RETURNING id", (name, trigger)).fetchone()["id"]
 
 
-def finish_run(conn: Any, run_id: Any, *, figures: dict[str, Any] | None = None, error: str | None = None) -> None:
-    """Succeeded with its figures, or failed with its error."""
+def finish_run(conn: Any, run_id: Any, *, figures: dict[str, Any] | None = None,
+               by_firm: dict[Any, dict[str, Any]] | None = None, error: str | None = None) -> int:
+    """Succeeded with its figures and each firm's part (`by_firm`: firm id -> the figures restricted to that firm,
+    recorded in firm_job_runs with the run's name, trigger and times, in the same statement), or failed with its
+    error. Returns how many firms' parts were recorded (a firm that no longer exists gets none)."""
     from psycopg.types.json import Jsonb
 
     from chalicelib.core.jsonutil import dumps
@@ -50,18 +79,24 @@ def finish_run(conn: Any, run_id: Any, *, figures: dict[str, Any] | None = None,
     if error is not None:
         conn.execute("UPDATE job_runs SET status = 'failed', finished_at = clock_timestamp(), error = %s "
                      "WHERE id = %s", (error, run_id))
-    else:
-        conn.execute("UPDATE job_runs SET status = 'succeeded', finished_at = clock_timestamp(), figures = %s "
-                     "WHERE id = %s", (Jsonb(figures or {}, dumps=dumps), run_id))
+        return 0
+    parts = {str(firm): part for firm, part in (by_firm or {}).items()}
+    return conn.execute(
+        "WITH run AS (UPDATE job_runs SET status = 'succeeded', finished_at = clock_timestamp(), figures = %(f)s "
+        "             WHERE id = %(id)s RETURNING id, job_name, trigger, started_at, finished_at) "
+        "INSERT INTO firm_job_runs (firm_id, run_id, job_name, trigger, started_at, finished_at, figures) "
+        "SELECT firm.id, run.id, run.job_name, run.trigger, run.started_at, run.finished_at, part.value "
+        "FROM run, jsonb_each(%(parts)s) AS part JOIN firms firm ON firm.id = part.key::uuid",
+        {"f": Jsonb(figures or {}, dumps=dumps), "id": run_id, "parts": Jsonb(parts, dumps=dumps)}).rowcount
 
 
 # --- maintenance ---
 
-def refresh_materialized_view(conn: Any, view: str, as_of: Any) -> int:
+def refresh_materialized_view(conn: Any, view: str, as_of: Any) -> dict[Any, int]:
     """REFRESH ... CONCURRENTLY (readers never wait), ANALYZE (the planner judges the views' firm filter by the
     statistics), and the refresh time kept in view_refreshes rather than in every row, so that a refresh rewrites
     only the rows whose figures changed. `as_of` is when the run began (it read the write marks then): every write
-    committed before it is in the view. Returns the view's row count."""
+    committed before it is in the view. Returns the view's row count of each firm (one scan, as a count would be)."""
     from psycopg import sql
 
     name = sql.Identifier(view)
@@ -69,28 +104,39 @@ def refresh_materialized_view(conn: Any, view: str, as_of: Any) -> int:
     conn.execute(sql.SQL("ANALYZE {}").format(name))
     conn.execute("INSERT INTO view_refreshes (view_name, refreshed_at) VALUES (%s, %s) "
                  "ON CONFLICT (view_name) DO UPDATE SET refreshed_at = EXCLUDED.refreshed_at", (view, as_of))
-    return conn.execute(sql.SQL("SELECT count(*) AS n FROM {}").format(name)).fetchone()["n"]
+    rows = conn.execute(sql.SQL("SELECT firm_id, count(*) AS n FROM {} GROUP BY firm_id").format(name)).fetchall()
+    return {r["firm_id"]: r["n"] for r in rows}
 
 
-# The write marks (dashboard_writes, migration 0015) and a snapshot, in one statement: the marks are exactly those
-# of the transactions the snapshot sees as finished, and every statement after this one sees at least as much.
+# The write marks (dashboard_writes, migration 0015), per firm, and a snapshot, in one statement: the marks are
+# exactly those of the transactions the snapshot sees as finished, and every statement after this one sees at least
+# as much. One row with no firm when there is no mark.
 _DASHBOARD_WRITES = """
-SELECT pg_current_snapshot()::text AS snapshot, now() AS as_of, count(*) AS writes,
-       coalesce(array_agg(DISTINCT firm_id), '{}') AS firms, min(written_at) AS oldest
-FROM dashboard_writes"""
+SELECT s.snapshot, s.as_of, m.firm_id, m.writes, m.oldest
+FROM (SELECT pg_current_snapshot()::text AS snapshot, now() AS as_of) s
+LEFT JOIN (SELECT firm_id, count(*) AS writes, min(written_at) AS oldest FROM dashboard_writes GROUP BY firm_id) m
+       ON true
+ORDER BY m.firm_id"""
 
 
 def dashboard_writes(conn: Any) -> dict[str, Any]:
     """Every firm's write marks not cleared yet (the owner's connection, all firms): their number, firms and
-    oldest time, with the snapshot they were read in and the time (`as_of`)."""
-    return conn.execute(_DASHBOARD_WRITES).fetchone()
+    oldest time, each firm's (`by_firm`: firm id -> writes, oldest), with the snapshot they were read in and the
+    time (`as_of`)."""
+    rows = conn.execute(_DASHBOARD_WRITES).fetchall()
+    by_firm = {r["firm_id"]: {"writes": r["writes"], "oldest": r["oldest"]} for r in rows if r["firm_id"]}
+    return {"snapshot": rows[0]["snapshot"], "as_of": rows[0]["as_of"], "firms": list(by_firm),
+            "writes": sum(m["writes"] for m in by_firm.values()),
+            "oldest": min((m["oldest"] for m in by_firm.values()), default=None), "by_firm": by_firm}
 
 
-def clear_dashboard_writes(conn: Any, snapshot: str) -> int:
+def clear_dashboard_writes(conn: Any, snapshot: str) -> dict[Any, int]:
     """Delete the marks of the writes `snapshot` saw as finished (the ones a refresh begun after it holds); a
-    write that committed since keeps its mark. Returns how many went."""
-    return conn.execute("DELETE FROM dashboard_writes WHERE pg_visible_in_snapshot(xid, %s::pg_snapshot)",
-                        (snapshot,)).rowcount
+    write that committed since keeps its mark. Returns how many went, per firm."""
+    rows = conn.execute("WITH gone AS (DELETE FROM dashboard_writes WHERE pg_visible_in_snapshot(xid, %s::pg_snapshot) "
+                        "RETURNING firm_id) SELECT firm_id, count(*) AS n FROM gone GROUP BY firm_id",
+                        (snapshot,)).fetchall()
+    return {r["firm_id"]: r["n"] for r in rows}
 
 
 def firm_ids(conn: Any) -> list[Any]:

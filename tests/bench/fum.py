@@ -159,7 +159,8 @@ def _plans(firm: BenchFirm, deep_cursor: str) -> tuple[dict[str, str], dict[str,
             explaining.all(_VALUED_LIVE, None)
     plans[LIVE] = "\n".join(explaining.lines)
     for name, (fn, q) in shapes.items():
-        keyset = Keyset.parse(GROUPS, ClientGroupListQuery(limit=50, include="fum", **q))
+        keyset = Keyset.parse(GROUPS, ClientGroupListQuery(limit=50, include="fum", **q),
+                              RequestContext.system(firm.id))
         with db.transaction(RequestContext.system(firm.id)) as tx:
             explaining = _Explaining(tx)
             for _ in range(3):  # warm: the last of three

@@ -38,6 +38,7 @@ class Run:
     live: Any = None  # tests.bench.live.LiveResult: figures that are current (L1-L2)
     fum: Any = None  # tests.bench.fum.FumResult: the household list with money (part fum)
     login: Any = None  # tests.bench.login.LoginResult: the login with the atomic lockout
+    jobruns: Any = None  # tests.bench.jobruns.JobRunsResult: each firm's part of a job run
     networth: Any = None  # tests.bench.networth.NetworthResult: net worth, statements, history, the daily job
 
 
@@ -60,7 +61,8 @@ def _ok(flag: bool) -> str:
 # The parts beyond the foundation figures, in report order: the Run field and the module with its verdicts() and
 # render() (imported only when the part ran).
 _PART_MODULES = (("products", "products_report"), ("overview", "overview"), ("tenancy", "tenancy"),
-                 ("live", "live"), ("fum", "fum"), ("login", "login"), ("networth", "networth"))
+                 ("live", "live"), ("fum", "fum"), ("login", "login"), ("jobruns", "jobruns"),
+                 ("networth", "networth"))
 
 
 def _parts(run: Run) -> list[tuple[Any, Any]]:

@@ -12,15 +12,17 @@ recompute, and dashboard/summary reads while refresh-views runs. Progress goes t
 Knobs for a quick look (the committed BENCHMARKS.md uses the defaults): BENCH_HOUSEHOLDS, BENCH_WORKERS,
 BENCH_SECONDS, BENCH_ROUNDS, BENCH_PRODUCT_HOUSEHOLDS (default 1,300), BENCH_OVERVIEW_HOUSEHOLDS (default 1,300),
 BENCH_LOGIN_ROUNDS (default 30), BENCH_PARTS (default every part,
-"foundation,products,overview,fum,live,login,tenancy":
+"foundation,products,overview,fum,live,login,tenancy,jobruns,networth":
 "foundation" is figures 1-3, "products" figures 4-6, "overview" the household overview (tests/bench/overview.py),
 "live" figures L1-L2 (the dashboard against the household summary, staleness under a writer: tests/bench/live.py,
 its knobs BENCH_LIVE_*), "fum" the household list with money (tests/bench/fum.py, on a firm of BENCH_HOUSEHOLDS
 households with BENCH_FUM_MONTHS month ends of history each, default 24), "login" the login figure (the login with
 the atomic lockout over the login before it, tests/bench/login.py), "tenancy" figure 1 before and after the tenant was
 bound to a verified principal (tests/bench/tenancy.py: two databases, BENCH_TENANCY_HOUSEHOLDS each, default
-2,000), "networth" figures N1-N4 (tests/bench/networth.py: a firm of BENCH_NETWORTH_HOUSEHOLDS households, default
-13,000, with BENCH_NETWORTH_MONTHS month ends of valuations, default 12); any of them alone), BENCH_OUTPUT (default
+2,000), "jobruns" a refresh-stale-views run recording each firm's part over the run before firms' parts
+(tests/bench/jobruns.py, its knobs BENCH_JOBRUNS_*), "networth" figures N1-N4 (tests/bench/networth.py: a firm
+of BENCH_NETWORTH_HOUSEHOLDS households, default 13,000, with BENCH_NETWORTH_MONTHS month ends of valuations,
+default 12); any of them alone), BENCH_OUTPUT (default
 BENCHMARKS.md at the repository root).
 """
 from __future__ import annotations
@@ -120,7 +122,7 @@ def main() -> int:
     common.say(f"machine: {machine}")
 
     product_households = _env_int("BENCH_PRODUCT_HOUSEHOLDS", 1_300)
-    default_parts = "foundation,products,overview,fum,live,login,tenancy,networth"
+    default_parts = "foundation,products,overview,fum,live,login,tenancy,jobruns,networth"
     parts = {x.strip() for x in (os.environ.get("BENCH_PARTS") or default_parts).split(",")
              if x.strip()}
     database = common.start_database()
@@ -198,6 +200,14 @@ def main() -> int:
             common.say(f"login: p95 {login_result.ratio():.3f}x the login before the reservation "
                        f"(wrong password {login_result.ratio('wrong'):.3f}x)")
 
+        jobruns_result = None
+        if "jobruns" in parts:  # each firm's part of a job run (tests/bench/jobruns.py)
+            from tests.bench import jobruns
+
+            with Phase("job runs (firms' parts)", phases):
+                jobruns_result = jobruns.measure()
+            common.say(jobruns.summary_line(jobruns_result))
+
         elapsed = time.monotonic() - t0
         run = report.Run(command=command, started=started.strftime("%Y-%m-%d %H:%M UTC"), elapsed=elapsed,
                          machine=machine, postgres=database.version,
@@ -205,7 +215,8 @@ def main() -> int:
                          else "DATABASE_URL", households=households, versions=_versions(), overhead=over,
                          profile=prof, cold=cold, scale=main_run, control=control, facts=facts,
                          products=products_result, overview=overview_result, live=live_result, fum=fum_result,
-                         login=login_result, tenancy=tenancy_result, networth=networth_result,
+                         login=login_result, tenancy=tenancy_result, jobruns=jobruns_result,
+                         networth=networth_result,
                          notes=["Machine load while each figure ran (the whole machine, this harness included): "
                                 + "; ".join(phases) + "."])
         output.write_text(report.render(run))

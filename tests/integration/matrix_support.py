@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
+import os
 import random
 import uuid
 from collections.abc import Iterable
@@ -33,8 +35,8 @@ TENANT_TABLES = ("firms", "users", "sessions", "api_keys", "client_groups", "pro
                  "products", "provider_switches", "portfolio_funds", "fund_valuations", "portfolio_valuations",
                  "holding_activity", "product_flows", "irr_values", "firm_irrs", "dashboard_writes",
                  "client_group_fum", "login_throttle", "login_failures", "user_totp", "recovery_codes",
-                 "login_challenges", "notifications", "networth_statements", "networth_snapshots",
-                 "networth_firm_totals")
+                 "login_challenges", "notifications", "firm_job_runs", "networth_statements",
+                 "networth_snapshots", "networth_firm_totals")
 _ORDER_BY = {"client_group_product_owners": ("client_group_id", "product_owner_id"),
              "idempotency_keys": ("principal_id", "key"),
              "template_generation_funds": ("generation_id", "fund_id"),
@@ -349,11 +351,48 @@ def ids_of(query: str, params: Any = None) -> set[str]:
     return {str(next(iter(row.values()))) for row in owner_sql(query, params)}
 
 
-def b64_cursor(values: Any) -> str:
-    """A cursor as the API encodes one (base64url JSON, unpadded), for forging cursors in tests."""
+# --- cursors ------------------------------------------------------------------------------------------------------
+# A cursor is base64url (unpadded) of a 16-byte tag and the JSON it carries; the tag is HMAC-SHA256, cut to 16
+# bytes, of the firm's id (16 bytes) and that JSON, under HMAC-SHA256(JWT_SECRET, "wealthdesk cursor v1"). Written
+# here apart from core/pagination.py, from the same description, so that a test can sign what the server never
+# would (and so reach the checks that run after the signature's).
+
+def _cursor_tag(firm_id: Any, payload: bytes) -> bytes:
+    key = hmac.new(os.environ["JWT_SECRET"].encode(), b"wealthdesk cursor v1", hashlib.sha256).digest()
+    return hmac.new(key, uuid.UUID(str(firm_id)).bytes + payload, hashlib.sha256).digest()[:16]
+
+
+def signed_payload(payload: bytes, firm_id: Any) -> str:
+    """Any bytes as a cursor correctly signed for the firm (JSON or not)."""
+    return base64.urlsafe_b64encode(_cursor_tag(firm_id, payload) + payload).decode().rstrip("=")
+
+
+def b64_cursor(values: Any, firm_id: Any) -> str:
+    """A cursor carrying `values` (any JSON; lone surrogates escaped), signed as the server signs for `firm_id` (a
+    UUID, its text, or a Firm): forged content that passes the signature, for the checks behind it."""
+    firm_id = getattr(firm_id, "id", firm_id)
+    return signed_payload(json.dumps(values).encode(), firm_id)
+
+
+def unsigned_cursor(values: Any) -> str:
+    """A cursor as the API encoded one before cursors were signed (base64url JSON, unpadded): never accepted."""
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
 
 
-def assert_cursor_refused(resp: Any) -> None:
-    """A 422 problem naming the cursor, and only it."""
-    assert [e["field"] for e in assert_problem(resp, 422, "cursor")["errors"]] == ["cursor"]
+def cursor_values(cursor: str) -> Any:
+    """The JSON a cursor the API made carries (its tag not checked)."""
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    return json.loads(raw[16:])
+
+
+CURSOR_NOT_SIGNED = "not a cursor this service gave out in this firm, or altered: start again from the first page"
+
+
+def assert_cursor_refused(resp: Any, *, by_signature: bool | None = None) -> None:
+    """A 422 problem naming the cursor, and only it. `by_signature`: True when the signature check must be what
+    refused it (tampered, forged or another firm's); False when a correctly signed cursor must be refused by the
+    checks behind it (another list or sort, values that do not read as their columns' types)."""
+    errors = assert_problem(resp, 422, "cursor")["errors"]
+    assert [e["field"] for e in errors] == ["cursor"], errors
+    if by_signature is not None:
+        assert (errors[0]["message"] == CURSOR_NOT_SIGNED) is by_signature, errors

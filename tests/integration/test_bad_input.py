@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +25,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chalicelib.core.pagination import MAX_CURSOR
 from tests.conftest import Firm, assert_problem, owner_sql
+from tests.integration.matrix_support import assert_cursor_refused, b64_cursor, signed_payload, unsigned_cursor
 
 JSON = {"Content-Type": "application/json"}
 ONE_MB = 1024 * 1024
@@ -103,7 +106,14 @@ def test_the_snapshot_covers_the_worlds_rows(firm_a: Firm, firm_b: Firm, world: 
 
 
 def b64(values: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+    """A cursor as the API encoded one before cursors were signed: refused by the signature check."""
+    return unsigned_cursor(values)
+
+
+def signed(values: Any) -> str:
+    """A placeholder for a cursor carrying `values`, signed for firm A when the case runs (World.fmt): forged
+    content that passes the signature, so the checks behind it are what refuse it."""
+    return "{cursor:" + unsigned_cursor(values) + "}"
 
 
 def send(client: Any, method: str, path: str, headers: dict[str, str], body: str | bytes | None) -> Any:
@@ -127,9 +137,12 @@ class World:
     extra: dict[str, str] = field(default_factory=dict)  # more {placeholders}: firm A's and (other_*) firm B's rows
     mine: dict[str, str] = field(default_factory=dict)  # path parameter -> a row of firm A
     theirs: dict[str, str] = field(default_factory=dict)  # path parameter -> a row of firm B
+    firm: str = ""  # firm A's id: {cursor:...} placeholders become cursors signed for it
 
     def fmt(self, text: str) -> str:
         """Fill the {placeholders} (by replacement: JSON bodies are full of other braces)."""
+        text = re.sub(r"\{cursor:([A-Za-z0-9_-]+)\}", lambda m: b64_cursor(
+            json.loads(base64.urlsafe_b64decode(m[1] + "=" * (-len(m[1]) % 4))), self.firm), text)
         values = {"group": self.group, "owner": self.owner, "loner": self.loner, "other_group": self.other_group,
                   "other_owner": self.other_owner, "other_adviser": self.other_adviser, "viewer": self.viewer,
                   "random": str(uuid.uuid4()), "future": (date.today() + timedelta(days=1)).isoformat(),
@@ -267,7 +280,7 @@ def world(app_module: Any, firm_a: Firm, firm_b: Firm) -> World:
              "other_activity": b["activity_id"]}
     return World(group=group, owner=owner, loner=loner, other_group=other_group, other_owner=other_owner,
                  other_adviser=str(firm_b.users["adviser"]["id"]), viewer=str(firm_a.users["viewer"]["id"]),
-                 extra=extra, mine=mine, theirs=theirs)
+                 extra=extra, mine=mine, theirs=theirs, firm=str(firm_a.id))
 
 
 # --- clients: what a caller can get wrong, case by case ---------------------------------------------------------------
@@ -401,24 +414,32 @@ CASES = [
     Case("limit-text", "GET", OWNERS_PATH + "?limit=ten", 422, None, (), fields=("limit",)),
     Case("status-filter-invalid", "GET", G + "?status=gone", 422, None, (), fields=("status",)),
     Case("type-filter-invalid", "GET", G + "?type=castle", 422, None, (), fields=("type",)),
-    Case("cursor-impossible-time", "GET", G + "?sort=created_at&cursor=" + b64(["created_at", "2024-02-30T25:61:00Z",
-                                                                               str(uuid.UUID(int=0))]),
-         422, None, ()),
-    Case("cursor-year-300000", "GET", G + "?sort=-updated_at&cursor=" + b64(["-updated_at", "300000-01-01T00:00Z",
-                                                                            str(uuid.UUID(int=0))]),
-         422, None, ()),
+    Case("cursor-impossible-time", "GET",
+         G + "?sort=created_at&cursor=" + signed(["client_groups", "created_at", "2024-02-30T25:61:00Z",
+                                                  str(uuid.UUID(int=0))]), 422, None, (), fields=("cursor",)),
+    Case("cursor-year-300000", "GET",
+         G + "?sort=-updated_at&cursor=" + signed(["client_groups", "-updated_at", "300000-01-01T00:00Z",
+                                                   str(uuid.UUID(int=0))]), 422, None, (), fields=("cursor",)),
     Case("cursor-impossible-date", "GET",
-         OWNERS_PATH + "?sort=inception_date&cursor=" + b64(["inception_date", "2024-02-30", str(uuid.UUID(int=0))]),
-         422, None, ()),
-    Case("cursor-nul-in-a-value", "GET", G + "?cursor=" + b64(["name", "a\u0000", str(uuid.UUID(int=0))]),
-         422, None, ()),
+         OWNERS_PATH + "?sort=inception_date&cursor=" + signed(["product_owners", "inception_date", "2024-02-30",
+                                                                str(uuid.UUID(int=0))]),
+         422, None, (), fields=("cursor",)),
+    Case("cursor-nul-in-a-value", "GET",
+         G + "?cursor=" + signed(["client_groups", "name", "a\u0000", str(uuid.UUID(int=0))]), 422, None, (),
+         fields=("cursor",)),
+    Case("cursor-surrogate-in-a-value", "GET",
+         G + "?cursor=" + signed(["client_groups", "name", "\ud800", str(uuid.UUID(int=0))]), 422, None, (),
+         fields=("cursor",)),
+    Case("cursor-unsigned", "GET", G + "?cursor=" + b64(["client_groups", "name", "a", str(uuid.UUID(int=0))]),
+         422, None, (), fields=("cursor",)),
     Case("sort-unknown", "GET", G + "?sort=notes", 422, None, (), fields=("sort",)),
     Case("sort-injection", "GET", OWNERS_PATH + "?sort=surname;drop%20table%20users", 422, None, (), fields=("sort",)),
     Case("q-empty", "GET", G + "?q=", 422, None, (), fields=("q",)),
     Case("cursor-garbage", "GET", G + "?cursor=not-a-cursor", 422, None, (), fields=("cursor",)),
     Case("cursor-bangs", "GET", OWNERS_PATH + "?cursor=!!!!", 422, None, (), fields=("cursor",)),
-    Case("cursor-not-list", "GET", OWNERS_PATH + "?cursor=" + b64({"surname": "a"}), 422, None, (), fields=("cursor",)),
-    Case("cursor-too-long", "GET", G + "?cursor=" + "A" * 600, 422, None, (), fields=("cursor",)),
+    Case("cursor-not-list", "GET", OWNERS_PATH + "?cursor=" + signed({"surname": "a"}), 422, None, (),
+         fields=("cursor",)),
+    Case("cursor-too-long", "GET", G + "?cursor=" + "A" * (MAX_CURSOR + 1), 422, None, (), fields=("cursor",)),
     Case("adviser-unknown", "POST", G, 422, '{"name": "x", "type": "family", "adviser_id": "{random}"}',
          fields=("adviser_id",)),
     Case("adviser-other-firm", "POST", G, 422, '{"name": "x", "type": "family", "adviser_id": "{other_adviser}"}',
@@ -797,6 +818,8 @@ def test_bad_input_case(client: Any, firm_a: Firm, firm_b: Firm, world: World, c
     before = snapshot(firm_a.id, firm_b.id)
     resp = send(client, case.method, world.fmt(case.path), headers, body)
     assert_problem(resp, case.status, case.fields)
+    if "{cursor:" in case.path:  # signed for firm A: the checks behind the signature refuse it
+        assert_cursor_refused(resp, by_signature=False)
     assert snapshot(firm_a.id, firm_b.id) == before
 
 
@@ -1192,19 +1215,27 @@ BAD_PAGING = [
     ("limit-empty", "limit=", ("limit",)),
     ("cursor-percent", "cursor=%25%25%25", ("cursor",)),
     ("cursor-not-base64", "cursor=not-a-cursor", ("cursor",)),
-    ("cursor-not-json", "cursor=" + base64.urlsafe_b64encode(b"\xff\x00garbage").decode(), ("cursor",)),
-    ("cursor-object", "cursor=" + b64({"after": "x"}), ("cursor",)),
-    ("cursor-empty-list", "cursor=" + b64([]), ("cursor",)),
-    ("cursor-601-chars", "cursor=" + "A" * 601, ("cursor",)),
+    ("cursor-unsigned-not-json", "cursor=" + base64.urlsafe_b64encode(b"\xff\x00garbage").decode(), ("cursor",)),
+    ("cursor-unsigned-object", "cursor=" + b64({"after": "x"}), ("cursor",)),
+    ("cursor-too-long", "cursor=" + "A" * (MAX_CURSOR + 1), ("cursor",)),
+    # signed for firm A (the firm asking): refused by the checks behind the signature
+    ("cursor-not-json", lambda firm: "cursor=" + signed_payload(b"\xff\x00garbage", firm.id), ("cursor",)),
+    ("cursor-not-utf8-json", lambda firm: "cursor=" + signed_payload(b'["\xff"]', firm.id), ("cursor",)),
+    ("cursor-object", lambda firm: "cursor=" + b64_cursor({"after": "x"}, firm.id), ("cursor",)),
+    ("cursor-empty-list", lambda firm: "cursor=" + b64_cursor([], firm.id), ("cursor",)),
 ]
 
 
 @pytest.mark.parametrize("spec", QUERY_ROUTES, ids=_rid)
 @pytest.mark.parametrize("query,fields", [p[1:] for p in BAD_PAGING], ids=[p[0] for p in BAD_PAGING])
-def test_every_list_route_refuses_bad_paging(client: Any, firm_a: Firm, spec: Any, query: str,
+def test_every_list_route_refuses_bad_paging(client: Any, firm_a: Firm, spec: Any, query: Any,
                                              fields: tuple[str, ...]) -> None:
-    resp = send(client, spec.method, _fill(spec) + "?" + query, _auth_for(spec, firm_a), None)
+    signed_for_a = callable(query)
+    resp = send(client, spec.method, _fill(spec) + "?" + (query(firm_a) if signed_for_a else query),
+                _auth_for(spec, firm_a), None)
     assert_problem(resp, 422, fields)
+    if signed_for_a and spec in CURSOR_ROUTES:
+        assert_cursor_refused(resp, by_signature=False)
 
 
 # Well-formed cursors (base64 of a JSON list, of every length a list route might expect, with and without the
@@ -1223,8 +1254,9 @@ def test_every_list_route_refuses_a_cursor_of_nulls(client: Any, firm_a: Firm, s
     """A server never makes such a cursor (its values are the list's name, its sort and the last row's key, all
     text): a 422 naming the cursor, never a 500 and never read as "from the start"."""
     for n in (1, 2, 3, 4):
-        resp = send(client, "GET", _fill(spec) + "?cursor=" + b64([None] * n), _auth_for(spec, firm_a), None)
-        assert_problem(resp, 422, "cursor")
+        for cursor in (b64([None] * n), b64_cursor([None] * n, firm_a.id)):  # unsigned, and signed for firm A
+            resp = send(client, "GET", _fill(spec) + "?cursor=" + cursor, _auth_for(spec, firm_a), None)
+            assert_cursor_refused(resp, by_signature=cursor == b64([None] * n))
 
 
 def _default_sort(spec: Any) -> str | None:
@@ -1241,11 +1273,11 @@ def test_every_list_route_refuses_cursors_of_the_wrong_kinds(client: Any, firm_a
     for prefix in prefixes:
         for n in (1, 2, 3):
             values = prefix + _CURSOR_TAILS[kind][:n]
-            url = _fill(spec) + "?cursor=" + b64(values)
+            url = _fill(spec) + "?cursor=" + b64_cursor(values, firm_a.id)  # signed: the content is refused
             if sort:
                 url += "&sort=" + sort
             resp = send(client, "GET", url, _auth_for(spec, firm_a), None)
-            assert_problem(resp, 422, "cursor")
+            assert_cursor_refused(resp, by_signature=False)
 
 
 _REQUIRED_QUERY = {"q": "input"}  # values for query parameters a list route requires

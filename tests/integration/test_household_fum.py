@@ -288,10 +288,10 @@ def test_a_plain_cursor_is_refused_by_the_fum_sort_and_back(api: Any, book: dict
     ascending = expect_status(_get(api, w, "include=fum&sort=fum&limit=1"), 200)["next_cursor"]
     assert by_name and plain and by_fum and ascending
     for cursor in (by_name, plain, ascending):
-        assert_cursor_refused(_get(api, w, f"include=fum&sort=-fum&cursor={cursor}"))
-    assert_cursor_refused(_get(api, w, f"include=fum&sort=name&cursor={by_fum}"))
-    assert_cursor_refused(_get(api, w, f"sort=-created_at&cursor={by_fum}"))
-    assert_cursor_refused(_get(api, w, f"include=fum&sort=fum&cursor={by_fum}"))
+        assert_cursor_refused(_get(api, w, f"include=fum&sort=-fum&cursor={cursor}"), by_signature=False)
+    assert_cursor_refused(_get(api, w, f"include=fum&sort=name&cursor={by_fum}"), by_signature=False)
+    assert_cursor_refused(_get(api, w, f"sort=-created_at&cursor={by_fum}"), by_signature=False)
+    assert_cursor_refused(_get(api, w, f"include=fum&sort=fum&cursor={by_fum}"), by_signature=False)
     # each still works where it was made
     expect_status(_get(api, w, f"include=fum&sort=-fum&cursor={by_fum}"), 200)
     expect_status(_get(api, w, f"sort=-created_at&cursor={plain}"), 200)
@@ -310,12 +310,13 @@ def test_a_plain_cursor_is_refused_by_the_fum_sort_and_back(api: Any, book: dict
     ["client_groups", "-fum", str(UUID(int=1))],
 ])
 def test_a_forged_fum_cursor_is_refused(api: Any, book: dict[str, Any], values: list[str]) -> None:
-    assert_cursor_refused(_get(api, book["auth"], f"include=fum&sort=-fum&cursor={b64_cursor(values)}"))
+    cursor = b64_cursor(values, book["firm"])  # signed: the value checks behind the signature refuse it
+    assert_cursor_refused(_get(api, book["auth"], f"include=fum&sort=-fum&cursor={cursor}"), by_signature=False)
 
 
 def test_a_well_formed_fum_cursor_starts_after_its_figure(api: Any, book: dict[str, Any]) -> None:
     houses = book["houses"]
-    cursor = b64_cursor(["client_groups", "-fum", "123456", str(UUID(int=0))])  # 1,234.56 in pennies
+    cursor = b64_cursor(["client_groups", "-fum", "123456", str(UUID(int=0))], book["firm"])  # 1,234.56 in pennies
     items = expect_status(_get(api, book["auth"], f"include=fum&sort=-fum&cursor={cursor}"), 200)["items"]
     assert [i["id"] for i in items] == _by_fum([houses["cash"], houses["unvalued"], houses["empty"]], True)
 

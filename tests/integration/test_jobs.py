@@ -1,4 +1,5 @@
-"""The job framework: advisory lock, job_runs records, failures, the admin API, and the Lambda entry points."""
+"""The job framework: advisory lock, job_runs records (and each firm's part), failures, the admin API, and the Lambda
+entry points."""
 from __future__ import annotations
 
 import json
@@ -155,35 +156,51 @@ def test_unknown_job_raises_key_error():
     assert owner_sql("SELECT count(*) AS n FROM job_runs WHERE job_name = 'no-such-job'") == [{"n": 0}]
 
 
-def test_job_runs_api_lists_runs_newest_first_for_admins_only(client, firm_a):
-    from chalicelib.ops.jobs import run_job
+def test_job_runs_api_lists_the_firms_parts_newest_first_for_admins_only(client, firm_a, firm_b, monkeypatch):
+    """What a firm's admin lists is the firm's part of each run that did work for it (docs: firm_job_runs), never
+    the platform's record: here a job whose figures hold a part for each of two firms, and audit-partitions, which
+    does work for no firm."""
+    from chalicelib.ops.jobs import BY_FIRM, JOBS, Job, run_job
 
-    ids = [run_job("audit-partitions", trigger="manual").id for _ in range(3)]
+    def per_firm(conn):
+        return {"rows": 30, BY_FIRM: {firm_a.id: {"rows": 10}, firm_b.id: {"rows": 20}}}
+
+    monkeypatch.setitem(JOBS, "test-per-firm", Job("test-per-firm", "rate(1 day)", "per firm", per_firm))
+    runs = [run_job("test-per-firm", trigger="manual") for _ in range(3)]
+    assert all(r.firms == 2 and r.figures == {"rows": 30} for r in runs)
+    platform = run_job("audit-partitions", trigger="manual")
+    ids = [owner_sql("SELECT id FROM firm_job_runs WHERE run_id = %s AND firm_id = %s", (r.id, firm_a.id))[0]["id"]
+           for r in runs]
     response = client.http.get("/v1/ops/job-runs?limit=200", headers=firm_a.auth("admin"))
     assert response.status_code == 200, response.body
     items = response.json_body["items"]
     keys = [(i["started_at"], i["id"]) for i in items]
     assert keys == sorted(keys, reverse=True), "newest first"
     listed = [i["id"] for i in items]
+    assert str(platform.id) not in listed and all(i["job_name"] != "audit-partitions" for i in items)
+    assert not {str(r.id) for r in runs} & set(listed)  # the firm's part has an id of its own
     assert [str(x) for x in reversed(ids)] == [x for x in listed if x in {str(i) for i in ids}]
-    assert listed.index(str(ids[-1])) < listed.index(str(ids[0]))
     newest = next(i for i in items if i["id"] == str(ids[-1]))
-    assert newest["job_name"] == "audit-partitions" and newest["status"] == "succeeded"
-    assert newest["trigger"] == "manual" and newest["figures"]["created"] == 0 and newest["error"] is None
+    assert newest["job_name"] == "test-per-firm" and newest["status"] == "succeeded"
+    assert newest["trigger"] == "manual" and newest["figures"] == {"rows": 10} and newest["error"] is None
+    [row] = owner_sql("SELECT started_at, finished_at FROM job_runs WHERE id = %s", (runs[-1].id,))
+    assert (newest["started_at"], newest["finished_at"]) == tuple(
+        v.isoformat().replace("+00:00", "Z") for v in (row["started_at"], row["finished_at"]))
 
     # Filters and keyset pagination.
-    only = client.http.get("/v1/ops/job-runs?status=succeeded&job_name=audit-partitions&limit=1",
+    only = client.http.get("/v1/ops/job-runs?status=succeeded&job_name=test-per-firm&limit=1",
                            headers=firm_a.auth("admin"))
     assert only.status_code == 200
     assert [i["id"] for i in only.json_body["items"]] == [str(ids[-1])]
     cursor = only.json_body["next_cursor"]
     assert cursor
-    nxt = client.http.get(f"/v1/ops/job-runs?status=succeeded&job_name=audit-partitions&limit=1&cursor={cursor}",
+    nxt = client.http.get(f"/v1/ops/job-runs?status=succeeded&job_name=test-per-firm&limit=1&cursor={cursor}",
                           headers=firm_a.auth("admin"))
     assert nxt.status_code == 200
     assert [i["id"] for i in nxt.json_body["items"]] == [str(ids[-2])]
-    skipped = client.http.get("/v1/ops/job-runs?status=skipped&limit=200", headers=firm_a.auth("admin"))
-    assert skipped.status_code == 200 and all(i["status"] == "skipped" for i in skipped.json_body["items"])
+    for status in ("skipped", "failed", "running"):  # a firm's part is recorded only when its run succeeds
+        other = client.http.get(f"/v1/ops/job-runs?status={status}&limit=200", headers=firm_a.auth("admin"))
+        assert other.status_code == 200 and other.json_body["items"] == []
 
     for who in ("adviser", "analyst", "viewer", "read", "write"):
         denied = client.http.get("/v1/ops/job-runs", headers=firm_a.auth(who))

@@ -3,12 +3,12 @@ users, API keys, audit events and job runs.
 
 Each list, in each of its sorts, pages every row exactly once with page sizes 1 to 3, in the order a reference
 query states independently (equal sort values included, so the id tiebreak is exercised); a cursor made by another
-list or for another sort is a 422, and so is a forged one. `q` treats LIKE's wildcards literally wherever it is
+list or for another sort is a 422, and so is a forged one (correctly signed, so that the checks behind the
+signature are what refuse it) and a tampered one. `q` treats LIKE's wildcards literally wherever it is
 offered outside products (client groups, product owners, search).
 """
 from __future__ import annotations
 
-import base64
 import json
 import uuid
 from collections.abc import Callable
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Firm, make_firm, owner_sql
-from tests.integration.matrix_support import assert_cursor_refused, b64_cursor
+from tests.integration.matrix_support import assert_cursor_refused, b64_cursor, cursor_values
 
 JSON = {"Content-Type": "application/json"}
 
@@ -84,9 +84,14 @@ def lists_firm(app_module: Any) -> Firm:
               (firm.id,))
     tag = uuid.uuid4().hex[:8]
     firm.job_name = f"lists-{tag}"  # type: ignore[attr-defined]
-    owner_sql("INSERT INTO job_runs (job_name, status, trigger, started_at, finished_at) "
-              "SELECT %s, 'succeeded', 'manual', t, t FROM unnest(%s::timestamptz[]) AS t",
-              (firm.job_name, ["2024-01-01T00:00:00Z"] * 3 + ["2024-02-01T00:00:00Z", "2023-12-31T00:00:00Z"]))
+    # Runs that did work for the firm: each with the firm's part, which is what its admin lists.
+    owner_sql("WITH runs AS (INSERT INTO job_runs (job_name, status, trigger, started_at, finished_at) "
+              "SELECT %(j)s, 'succeeded', 'manual', t, t FROM unnest(%(t)s::timestamptz[]) AS t "
+              "RETURNING id, job_name, trigger, started_at, finished_at) "
+              "INSERT INTO firm_job_runs (firm_id, run_id, job_name, trigger, started_at, finished_at) "
+              "SELECT %(f)s, id, job_name, trigger, started_at, finished_at FROM runs",
+              {"j": firm.job_name, "f": firm.id,
+               "t": ["2024-01-01T00:00:00Z"] * 3 + ["2024-02-01T00:00:00Z", "2023-12-31T00:00:00Z"]})
     return firm
 
 
@@ -144,10 +149,11 @@ def test_the_tie_cases_are_really_there(lists_firm: Firm) -> None:
 
 @pytest.mark.parametrize("filtered", [False, True])
 def test_job_runs_every_row_exactly_once_newest_first(client: Any, lists_firm: Firm, filtered: bool) -> None:
-    """Job runs belong to no firm: filtered to the fixture's job (with tied start times), and unfiltered."""
+    """The firm's part of job runs: filtered to the fixture's job (with tied start times), and unfiltered."""
     job = lists_firm.job_name  # type: ignore[attr-defined]
-    where, query = ("WHERE job_name = %(j)s", f"job_name={job}") if filtered else ("", "")
-    expected = _ids(f"SELECT id FROM job_runs {where} ORDER BY started_at DESC, id DESC", {"j": job})
+    where, query = ("AND job_name = %(j)s", f"job_name={job}") if filtered else ("", "")
+    expected = _ids(f"SELECT id FROM firm_job_runs WHERE firm_id = %(f)s {where} ORDER BY started_at DESC, id DESC",
+                    {"j": job, "f": lists_firm.id})
     assert len(expected) >= 5
     for limit in (1, 2, 3):
         assert _pages(client, lists_firm, "/v1/ops/job-runs", limit, query) == expected, limit
@@ -179,7 +185,7 @@ def test_a_cursor_from_another_list_or_sort_is_422(client: Any, lists_firm: Firm
             if (path, query) == (made_path, made_query):
                 assert resp.status_code == 200, resp.body[:400]  # its own list and sort take it
             else:
-                assert_cursor_refused(resp)
+                assert_cursor_refused(resp, by_signature=False)
 
 
 def test_every_sort_refuses_the_cursors_of_the_others(client: Any, lists_firm: Firm) -> None:
@@ -195,11 +201,7 @@ def test_every_sort_refuses_the_cursors_of_the_others(client: Any, lists_firm: F
                 if other == s:
                     assert resp.status_code == 200, resp.body[:400]
                 else:
-                    assert_cursor_refused(resp)
-
-
-def _decoded(cursor: str) -> list[Any]:
-    return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+                    assert_cursor_refused(resp, by_signature=False)
 
 
 FORGERIES: dict[str, Callable[[list[Any]], Any]] = {
@@ -219,11 +221,11 @@ FORGERIES: dict[str, Callable[[list[Any]], Any]] = {
 @pytest.mark.parametrize("path,query", LISTS, ids=[f"{p}?{q}" for p, q in LISTS])
 @pytest.mark.parametrize("forgery", sorted(FORGERIES))
 def test_a_forged_cursor_is_422(client: Any, lists_firm: Firm, path: str, query: str, forgery: str) -> None:
-    genuine = _decoded(_first_cursor(client, lists_firm, path, query))
+    genuine = cursor_values(_first_cursor(client, lists_firm, path, query))
     forged = FORGERIES[forgery](genuine)
-    resp = client.http.get(f"{path}?limit=1&cursor={b64_cursor(forged)}" + (f"&{query}" if query else ""),
-                           headers=lists_firm.auth("admin"))
-    assert_cursor_refused(resp)
+    resp = client.http.get(f"{path}?limit=1&cursor={b64_cursor(forged, lists_firm.id)}"
+                           + (f"&{query}" if query else ""), headers=lists_firm.auth("admin"))
+    assert_cursor_refused(resp, by_signature=False)
 
 
 def test_a_tampered_cursor_is_422(client: Any, lists_firm: Firm) -> None:
@@ -231,7 +233,7 @@ def test_a_tampered_cursor_is_422(client: Any, lists_firm: Firm) -> None:
     for tampered in (cursor[:-2], cursor + "AA", "x" + cursor, cursor[:5] + "!" + cursor[6:]):
         resp = client.http.get(f"/v1/client-groups?limit=1&sort=name&cursor={tampered}",
                                headers=lists_firm.auth("admin"))
-        assert_cursor_refused(resp)
+        assert_cursor_refused(resp, by_signature=True)
 
 
 # --- ?q= matches LIKE's wildcards literally --------------------------------------------------------------------------

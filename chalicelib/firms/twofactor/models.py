@@ -1,11 +1,9 @@
 """Request and response models for two-factor sign-in."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import Field, model_validator
 
-from chalicelib.core.models import ApiModel, StrictModel
+from chalicelib.core.models import ApiModel, IsoDateTime, StrictModel
 from chalicelib.firms.models import TokenOut
 
 _CODE = "The 6-digit code your authenticator app shows now"
@@ -62,6 +60,6 @@ class EnrolledTokenOut(TokenOut):
 
 class TwoFactorStatusOut(ApiModel):
     enabled: bool
-    enabled_at: datetime | None
+    enabled_at: IsoDateTime | None
     recovery_codes_left: int
     required_by_firm: bool

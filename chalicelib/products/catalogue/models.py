@@ -2,7 +2,6 @@
 and their generations."""
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 from uuid import UUID
@@ -12,6 +11,7 @@ from pydantic import Field, field_validator
 from chalicelib.core.models import (
     ApiModel,
     Currency,
+    IsoDateTime,
     Percentage,
     StrictModel,
     decimal_type,
@@ -54,8 +54,8 @@ class ProviderOut(ApiModel):
     name: str
     status: Status
     colour: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
     version: int
 
 
@@ -85,8 +85,8 @@ class FundOut(ApiModel):
     currency: str
     is_cash: bool
     status: Status
-    created_at: datetime
-    updated_at: datetime
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
     version: int
 
 
@@ -124,8 +124,8 @@ class TemplateOut(ApiModel):
     name: str
     description: str | None
     status: Status
-    created_at: datetime
-    updated_at: datetime
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
     version: int
 
 
@@ -174,6 +174,6 @@ class GenerationOut(ApiModel):
     name: str | None
     funds: list[GenerationFundOut]
     in_use: bool
-    created_at: datetime
+    created_at: IsoDateTime
 
 

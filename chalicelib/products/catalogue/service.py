@@ -58,7 +58,7 @@ def delete_catalogue(ctx: RequestContext, kind: str, row_id: UUID) -> None:
 
 def list_providers(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
     """By name; `q` matches a part of the name literally (its % and _ are not wildcards), case aside."""
-    keyset = Keyset.parse(store.PROVIDER_LIST, query)
+    keyset = Keyset.parse(store.PROVIDER_LIST, query, ctx)
     with db.transaction(ctx) as tx:
         found = store.list_providers(tx, keyset, status=query.status, like=like_pattern(query.q))
     return keyset.page(found)
@@ -66,14 +66,14 @@ def list_providers(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]
 
 def list_funds(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
     """By name; `isin` finds one exactly, `q` as for providers."""
-    keyset = Keyset.parse(store.FUND_LIST, query)
+    keyset = Keyset.parse(store.FUND_LIST, query, ctx)
     with db.transaction(ctx) as tx:
         found = store.list_funds(tx, keyset, isin=query.isin, status=query.status, like=like_pattern(query.q))
     return keyset.page(found)
 
 
 def list_templates(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    keyset = Keyset.parse(store.TEMPLATE_LIST, query)
+    keyset = Keyset.parse(store.TEMPLATE_LIST, query, ctx)
     with db.transaction(ctx) as tx:
         found = store.list_templates(tx, keyset)
     return keyset.page(found)

@@ -1,7 +1,7 @@
 """Request and response models for products (with ownership), portfolio funds, fund valuations and cash flows."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -11,16 +11,19 @@ from pydantic import Field, ValidationInfo, field_validator
 from chalicelib.core.models import (
     ApiModel,
     Currency,
+    IsoDate,
+    IsoDateTime,
     Money,
     Percentage,
     StrictModel,
     decimal_type,
+    iso_date,
 )
 from chalicelib.core.pagination import ListQuery
 
 # A date a product, fund, valuation or cash flow may carry: far-off years are typing mistakes, and the IRR
 # arithmetic counts months between dates (a year 9999 date would overflow it, or size a solver by centuries).
-Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2099, 12, 31))]
+Day = iso_date(ge=date(1900, 1, 1), le=date(2099, 12, 31))
 
 ProductType = Literal["gia", "stocks_and_shares_isa", "cash_isa", "bank_account", "pension", "offshore_bond",
                       "onshore_bond", "individual_shares", "property", "other"]
@@ -95,8 +98,8 @@ class ProductOut(ApiModel):
     product_type: ProductType
     provider_id: UUID | None
     plan_number: str | None
-    start_date: date
-    end_date: date | None
+    start_date: IsoDate
+    end_date: IsoDate | None
     notes: str | None
     currency: str
     fixed_fee_direct: Decimal
@@ -105,8 +108,8 @@ class ProductOut(ApiModel):
     status: Literal["active", "lapsed"]
     ownership: dict[str, Any]
     template_generation_id: UUID | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
     version: int
 
 
@@ -162,7 +165,7 @@ class ProviderSwitchOut(ApiModel):
     id: UUID
     from_provider_id: UUID | None
     to_provider_id: UUID | None
-    switched_at: datetime
+    switched_at: IsoDateTime
 
 
 class PortfolioFundOut(ApiModel):
@@ -170,10 +173,10 @@ class PortfolioFundOut(ApiModel):
     product_id: UUID
     fund_id: UUID
     target_weighting: Decimal | None
-    start_date: date
-    end_date: date | None
-    created_at: datetime
-    updated_at: datetime
+    start_date: IsoDate
+    end_date: IsoDate | None
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
     version: int
 
 
@@ -191,10 +194,10 @@ class PortfolioFundPatchIn(StrictModel):
 class FundValuationOut(ApiModel):
     id: UUID
     portfolio_fund_id: UUID
-    valuation_date: date
+    valuation_date: IsoDate
     value: Decimal
-    created_at: datetime
-    updated_at: datetime
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
     version: int
 
 
@@ -220,11 +223,11 @@ class BulkValuationsIn(StrictModel):
 class ActivityOut(ApiModel):
     id: UUID
     portfolio_fund_id: UUID
-    activity_date: date
+    activity_date: IsoDate
     activity_type: ActivityType
     amount: Decimal
-    created_at: datetime
-    updated_at: datetime
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
     version: int
 
 
@@ -253,12 +256,12 @@ class BulkOut(ApiModel):
 
 
 class DatedListQuery(ListQuery):
-    from_: date | None = Field(None, alias="from")
-    to: date | None = None
+    from_: IsoDate | None = Field(None, alias="from")
+    to: IsoDate | None = None
 
 
 class PortfolioValuationOut(ApiModel):
-    valuation_date: date
+    valuation_date: IsoDate
     value: Decimal
 
 

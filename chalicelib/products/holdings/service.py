@@ -66,7 +66,7 @@ def _check_owners(tx: db.Tx, group_id: UUID, ownership: Any) -> None:
 
 
 def list_products(ctx: RequestContext, group_id: UUID, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    keyset = Keyset.parse(store.PRODUCT_LIST, query)
+    keyset = Keyset.parse(store.PRODUCT_LIST, query, ctx)
     with db.transaction(ctx) as tx:
         if clients_store.get_group(tx, group_id) is None:
             raise errors.NotFound("No such client group")
@@ -209,7 +209,7 @@ def portfolio_valuations(ctx: RequestContext, product_id: UUID, query: Any) -> t
     """The product's complete valuations by date (one a date): the dates on which every non-cash fund active that
     day was valued, each the sum of its fund valuations (SQL function refresh_portfolio_valuations, migrations
     0004 and 0010, run by the triggers of 0013 on every write of the product's funds and valuations)."""
-    keyset = Keyset.parse(store.PORTFOLIO_VALUATION_LIST, query)
+    keyset = Keyset.parse(store.PORTFOLIO_VALUATION_LIST, query, ctx)
     with db.transaction(ctx) as tx:
         if not store.product_exists(tx, product_id):
             raise _no_product()
@@ -334,7 +334,7 @@ def _check_day(k: _Kind, pf: dict[str, Any], day: date, field: str) -> None:
 
 
 def _list_dated(ctx: RequestContext, k: _Kind, pf_id: UUID, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    keyset = Keyset.parse(store.dated_list_spec(k.kind), query)
+    keyset = Keyset.parse(store.dated_list_spec(k.kind), query, ctx)
     with db.transaction(ctx) as tx:
         if not store.portfolio_fund_exists(tx, pf_id):
             raise errors.NotFound("No such portfolio fund")

@@ -1,14 +1,13 @@
 """Request and response models for a household's overview: its products, their funds and figures in one answer."""
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import Field
 
-from chalicelib.core.models import ApiModel, StrictModel
+from chalicelib.core.models import ApiModel, IsoDate, StrictModel
 from chalicelib.products.holdings.models import ProductType
 from chalicelib.products.performance.models import IrrMethod
 
@@ -21,8 +20,8 @@ class IrrFigure(ApiModel):
     """A whole-life IRR, as the IRR endpoints answer it (the method is the overview's)."""
 
     irr: Decimal | None = Field(description="Annual rate as a decimal: 0.0734 is 7.34%; null when none exists")
-    from_: date | None = Field(alias="from", serialization_alias="from")
-    to: date | None
+    from_: IsoDate | None = Field(alias="from", serialization_alias="from")
+    to: IsoDate | None
     reason: str | None
 
 
@@ -33,10 +32,10 @@ class OverviewFund(ApiModel):
     isin: str | None
     is_cash: bool
     target_weighting: Decimal | None
-    start_date: date
-    end_date: date | None
+    start_date: IsoDate
+    end_date: IsoDate | None
     valuation: Decimal | None = Field(description="The fund's latest valuation")
-    valuation_date: date | None
+    valuation_date: IsoDate | None
     # cash flows summed by what they are (amounts as recorded, all positive; fees and dividends are in none)
     invested: Decimal = Field(description="Money in: investments, regular investments and tax uplifts")
     withdrawn: Decimal = Field(description="Money out: withdrawals and regular withdrawals")
@@ -84,8 +83,8 @@ class OverviewProduct(ApiModel):
     name: str
     product_type: ProductType
     status: Literal["active", "lapsed"]
-    start_date: date
-    end_date: date | None
+    start_date: IsoDate
+    end_date: IsoDate | None
     plan_number: str | None
     currency: str
     provider: NamedRef | None
@@ -98,7 +97,7 @@ class OverviewProduct(ApiModel):
     percentage_fee_facilitated: Decimal
     revenue: Decimal = Field(description="Fixed direct + fixed facilitated + valuation x percentage / 100")
     valuation: Decimal | None = Field(description="The product's latest complete valuation")
-    valuation_date: date | None
+    valuation_date: IsoDate | None
     # cash flows summed by what they are, over all its funds (previous ones too)
     invested: Decimal = Field(description="Money in: investments, regular investments and tax uplifts")
     withdrawn: Decimal = Field(description="Money out: withdrawals and regular withdrawals")
@@ -125,6 +124,6 @@ class ClientGroupOverviewOut(ApiModel):
     name: str
     status: Literal["active", "dormant", "inactive"]
     method: IrrMethod
-    as_of: date = Field(description="Today, which decides which funds have ended")
+    as_of: IsoDate = Field(description="Today, which decides which funds have ended")
     products: list[OverviewProduct]
     totals: OverviewTotals

@@ -1,14 +1,13 @@
 """Request and response models for IRR, the stored IRR history, revenue, household summaries and the dashboard."""
 from __future__ import annotations
 
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
 from pydantic import Field, field_validator
 
-from chalicelib.core.models import ApiModel, StrictModel
+from chalicelib.core.models import ApiModel, IsoDate, IsoDateTime, StrictModel
 from chalicelib.core.pagination import ListQuery
 
 IrrMethod = Literal["kingston_monthly", "xirr"]
@@ -16,10 +15,10 @@ IrrMethod = Literal["kingston_monthly", "xirr"]
 
 class IrrQuery(StrictModel):
     method: IrrMethod = "kingston_monthly"
-    from_: date | None = Field(None, alias="from", description=(
+    from_: IsoDate | None = Field(None, alias="from", description=(
         "Start of the period (default: inception). Each holding (a group's product) starts from its latest valuation "
         "on or before it, or from it when bought later"))
-    to: date | None = Field(None, description="End of the period (default: the latest valuation)")
+    to: IsoDate | None = Field(None, description="End of the period (default: the latest valuation)")
     include: Literal["flows"] | None = None
 
 
@@ -29,8 +28,8 @@ class SelectionIrrIn(StrictModel):
     portfolio_fund_ids: list[UUID] = Field(min_length=1, max_length=500, description=(
         "1 to 500 distinct portfolio funds of the firm; each is a holding over its own period, as a household's "
         "products are"))
-    from_: date | None = Field(None, alias="from", description=IrrQuery.model_fields["from_"].description)
-    to: date | None = Field(None, description="End of the period (default: the latest valuation)")
+    from_: IsoDate | None = Field(None, alias="from", description=IrrQuery.model_fields["from_"].description)
+    to: IsoDate | None = Field(None, description="End of the period (default: the latest valuation)")
     method: IrrMethod = "kingston_monthly"
     include: Literal["flows"] | None = None
 
@@ -45,15 +44,15 @@ class SelectionIrrIn(StrictModel):
 
 
 class IrrFlowOut(ApiModel):
-    date: date
+    date: IsoDate
     amount: Decimal
 
 
 class IrrOut(ApiModel):
     irr: Decimal | None = Field(description="Annual rate as a decimal: 0.0734 is 7.34%; null when none exists")
     method: IrrMethod
-    from_: date | None = Field(alias="from", serialization_alias="from")
-    to: date | None
+    from_: IsoDate | None = Field(alias="from", serialization_alias="from")
+    to: IsoDate | None
     reason: str | None
     flows: list[IrrFlowOut] | None = None
 
@@ -63,7 +62,7 @@ class IrrHistoryQuery(ListQuery):
 
 
 class IrrHistoryOut(ApiModel):
-    valuation_date: date
+    valuation_date: IsoDate
     method: IrrMethod
     irr: Decimal | None
     reason: str | None
@@ -75,7 +74,7 @@ class RevenueOut(ApiModel):
     fixed_fee_facilitated: Decimal
     percentage_fee_facilitated: Decimal | None = None
     latest_valuation: Decimal | None
-    valuation_date: date | None
+    valuation_date: IsoDate | None
     revenue: Decimal
 
 
@@ -86,9 +85,9 @@ class ClientGroupSummaryOut(ApiModel):
     revenue: Decimal = Field(description="Sum of the active products' revenue, each rounded to the penny")
     active_products: int
     lapsed_products: int
-    latest_valuation_date: date | None = Field(description="The latest complete valuation of any of its products")
+    latest_valuation_date: IsoDate | None = Field(description="The latest complete valuation of any of its products")
     irr: IrrOut = Field(description="The group's pooled flows (Kingston method, whole life)")
-    refreshed_at: datetime = Field(description=(
+    refreshed_at: IsoDateTime = Field(description=(
         "When these figures were computed: all of them are live, from the rows as they are at that time"))
 
 
@@ -129,11 +128,11 @@ class TopHousehold(ApiModel):
 
 
 class FirmIrrOut(IrrOut):
-    as_of: datetime | None = Field(None, description="When the refresh that computed it began")
+    as_of: IsoDateTime | None = Field(None, description="When the refresh that computed it began")
 
 
 class FirmNetWorthOut(ApiModel):
-    as_of: date | None = Field(description=(
+    as_of: IsoDate | None = Field(description=(
         "The latest day the job networth-snapshots took (normally yesterday); null before its first run"))
     currency: str | None
     households: int = Field(description="Households in that day's figures")
@@ -158,14 +157,14 @@ class DashboardOut(ApiModel):
         "The firm's pooled IRR: every product's flows pooled as a household's are, whole life"))
     net_worth: FirmNetWorthOut = Field(description=(
         "Net worth under advice: every household's net worth (its part) on the latest day snapshotted"))
-    refreshed_at: datetime = Field(description=(
+    refreshed_at: IsoDateTime = Field(description=(
         "When the refresh these figures come from began: every write committed before it is in them"))
     stale: bool = Field(description="True when a write since then is not in these figures yet")
-    stale_since: datetime | None = Field(description=(
+    stale_since: IsoDateTime | None = Field(description=(
         "When the oldest write not in these figures began; the next refresh (every minute) takes it in"))
 
 
 class RevenueTotalOut(ApiModel):
     revenue: Decimal
     products: int
-    computed_at: datetime
+    computed_at: IsoDateTime
