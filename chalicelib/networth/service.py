@@ -100,7 +100,7 @@ def get_statement(ctx: RequestContext, statement_id: UUID) -> dict[str, Any]:
 
 
 def list_statements(ctx: RequestContext, group_id: UUID, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    keyset = Keyset.parse(STATEMENTS, query)
+    keyset = Keyset.parse(STATEMENTS, query, ctx)
     with db.transaction(ctx) as tx:
         if not store.group_exists(tx, group_id):
             raise errors.NotFound("No such client group")
@@ -163,10 +163,13 @@ def take_snapshots(conn: Any, *, date: date | None = None, from_: date | None = 
     INSERT ... SELECT for every household without that day's row (days every household has already are skipped),
     each in its own transaction under a statement timeout; no day is started once `budget_seconds` have gone by
     (the figures say which days are left: run again to go on)."""
+    from chalicelib.ops.jobs import BY_FIRM
+
     days = snapshot_days(store.database_today(conn), date, from_, to)
     started = time.monotonic()
-    written = skipped = taken = 0
+    skipped = taken = 0
     left: list[date] = []
+    by_firm: dict[Any, dict[str, int]] = {}
     for i, day in enumerate(days):
         if time.monotonic() - started > budget_seconds:
             left = days[i:]
@@ -174,11 +177,15 @@ def take_snapshots(conn: Any, *, date: date | None = None, from_: date | None = 
         if store.day_is_complete(conn, day):
             skipped += 1
             continue
-        written += store.insert_snapshots(conn, day, DAY_TIMEOUT_MS)
+        for firm_id, rows in store.insert_snapshots(conn, day, DAY_TIMEOUT_MS).items():
+            part = by_firm.setdefault(firm_id, {"rows_written": 0, "days_taken": 0})
+            part["rows_written"] += rows
+            part["days_taken"] += 1
         taken += 1
     return {"from": days[0], "to": days[-1], "days": len(days), "days_taken": taken, "days_skipped": skipped,
-            "rows_written": written, "days_left": len(left), "next_day": left[0] if left else None,
-            "seconds": round(time.monotonic() - started, 3)}
+            "rows_written": sum(p["rows_written"] for p in by_firm.values()), "days_left": len(left),
+            "next_day": left[0] if left else None, "seconds": round(time.monotonic() - started, 3),
+            BY_FIRM: by_firm}
 
 
 # --- the dashboard ---

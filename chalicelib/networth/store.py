@@ -133,12 +133,15 @@ def snapshots_query() -> Any:
     return sql.SQL(_SNAPSHOTS).format(positions=_positions("%(day)s::date", "IS NOT NULL"))
 
 
-def insert_snapshots(conn: Any, day: date, timeout_ms: int) -> int:
+def insert_snapshots(conn: Any, day: date, timeout_ms: int) -> dict[Any, int]:
     """Take the day's snapshot of every household that has none for it, in one transaction bounded by
-    `timeout_ms`, with the firms' totals of the day; returns the household rows written."""
+    `timeout_ms`, with the firms' totals of the day; returns the household rows written per firm."""
+    sql = _sql()
     with conn.transaction():
-        conn.execute(_sql().SQL("SET LOCAL statement_timeout = {}").format(_sql().Literal(timeout_ms)))
-        written = conn.execute(snapshots_query(), {"day": day}).rowcount
+        conn.execute(sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(timeout_ms)))
+        written = {r["firm_id"]: r["n"] for r in conn.execute(
+            sql.SQL("WITH written AS ({} RETURNING s.firm_id) SELECT firm_id, count(*) AS n FROM written "
+                    "GROUP BY firm_id").format(snapshots_query()), {"day": day}).fetchall()}
         if written:
             conn.execute(_FIRM_TOTALS, {"day": day})
     return written

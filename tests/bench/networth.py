@@ -335,6 +335,8 @@ def verdicts(n: NetworthResult) -> list[tuple[str, str, str, bool]]:
 
 
 def render(n: NetworthResult) -> list[str]:
+    from chalicelib.core.jsonutil import dumps
+
     out = ["## Net worth (part networth)\n",
            (f"A firm of {n.households:,} households with {n.products:,} managed products ({n.valuations:,} fund "
             f"valuations, {n.months} month ends each; loaded in {n.load_seconds:,.0f} s; tests/bench/networth.py). "
@@ -355,6 +357,7 @@ def render(n: NetworthResult) -> list[str]:
             out.append(f"| {label} | {show(p50(values))} | {show(pct(values, 95))} | {len(values)} |")
     out.append("")
     out.append(f"Live over the bare transaction: {n.ratio('live', 'live_bare_tx'):.2f}x. The job's figures (last "
-               f"run): {n.job_figures}.\n")
+               f"run, without each firm's part): `{dumps({k: v for k, v in n.job_figures.items() if k != 'by_firm'})}`."
+               "\n")
     return out
 

@@ -283,8 +283,20 @@ def test_only_an_explicit_retention_run_deletes_a_statement(client: Any, fresh_f
 
 # --- snapshots and history -----------------------------------------------------------------------------------------
 
-def test_the_job_twice_for_a_day_leaves_one_row_unchanged(couple: dict[str, Any]) -> None:
+def test_the_job_twice_for_a_day_leaves_one_row_unchanged(client: Any, firm_a: Firm,
+                                                          couple: dict[str, Any]) -> None:
     first = run_snapshots(date=date(2024, 6, 30))
+    # The firm's admin sees its own part of the run: its households' rows, nobody else's.
+    [run] = owner_sql("SELECT id FROM job_runs WHERE job_name = 'networth-snapshots' ORDER BY started_at DESC "
+                      "LIMIT 1")
+    parts = owner_sql("SELECT firm_id, figures FROM firm_job_runs WHERE run_id = %s", (run["id"],))
+    mine = [p["figures"] for p in parts if p["firm_id"] == firm_a.id]
+    households = owner_sql("SELECT count(*) AS n FROM client_groups WHERE firm_id = %s", (firm_a.id,))[0]["n"]
+    assert mine == [{"rows_written": households, "days_taken": 1}]
+    assert sum(p["figures"]["rows_written"] for p in parts) == first["rows_written"]
+    shown = expect_status(send(client, "GET", "/v1/ops/job-runs?job_name=networth-snapshots",
+                               headers=firm_a.auth("admin")), 200)["items"]
+    assert shown[0]["figures"] == mine[0]
     rows = owner_sql("SELECT * FROM networth_snapshots WHERE client_group_id = %s AND snapshot_date = '2024-06-30'",
                      (couple["group"],))
     assert len(rows) == 1
