@@ -3111,10 +3111,10 @@ CREATE UNIQUE INDEX mv_product_positions_key ON public.mv_product_positions USIN
 
 
 --
--- Name: networth_snapshots_firm_date_idx; Type: INDEX; Schema: public
+-- Name: networth_snapshots_date_idx; Type: INDEX; Schema: public
 --
 
-CREATE INDEX networth_snapshots_firm_date_idx ON public.networth_snapshots USING btree (firm_id, snapshot_date);
+CREATE INDEX networth_snapshots_date_idx ON public.networth_snapshots USING btree (snapshot_date);
 
 
 --

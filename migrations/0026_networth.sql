@@ -81,7 +81,8 @@ CREATE TABLE networth_snapshots (
     CHECK (net_worth = assets - liabilities),
     FOREIGN KEY (firm_id, client_group_id) REFERENCES client_groups (firm_id, id) ON DELETE CASCADE
 );
-CREATE INDEX networth_snapshots_firm_date_idx ON networth_snapshots (firm_id, snapshot_date);
+-- A day's rows (the job's completeness check and the firms' totals of the day).
+CREATE INDEX networth_snapshots_date_idx ON networth_snapshots (snapshot_date);
 
 -- Each firm's households added up, per day: the sums of that day's networth_snapshots rows.
 CREATE TABLE networth_firm_totals (

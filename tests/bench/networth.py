@@ -213,7 +213,21 @@ def measure(app_module: Any, firm: BenchFirm, result: NetworthResult, *, rounds:
                     conn.execute(live_sql, live_params).fetchone()
                 out.append(perf() - t)
 
+    from tests.conftest import owner_sql
+
+    owner_sql("CREATE TABLE IF NOT EXISTS bench_durable_commit (x integer)")
+
+    def durable_commit(n: int, out: list[float]) -> None:
+        # What any write's COMMIT waits for on this machine: its WAL flushed (synchronous_commit on).
+        with db.owner_connection(autocommit=False) as conn:
+            for _ in range(n):
+                t = perf()
+                conn.execute("INSERT INTO bench_durable_commit VALUES (1)")
+                conn.commit()
+                out.append(perf() - t)
+
     steps = {
+        "commit": durable_commit,
         "live": lambda n, o: o.extend(call(live_event, 200) for _ in range(n)),
         "live_bare": lambda n, o: bare([(live_sql, live_params)], n, o),
         "live_bare_tx": bare_tx,
@@ -345,7 +359,8 @@ def render(n: NetworthResult) -> list[str]:
             f"{len(n.samples['live'])} of each kind in interleaved rounds; the job {len(n.samples['job'])} times "
             f"each way, alternating. {n.check}.\n"),
            "| Measurement | p50 | p95 | samples |", "|---|---|---|---|"]
-    labels = {"live": "live net worth, handler", "live_bare": "live net worth, bare statement (firm entered once)",
+    labels = {"commit": "a durable commit alone (one-row INSERT, COMMIT: the WAL flush any write waits for)",
+              "live": "live net worth, handler", "live_bare": "live net worth, bare statement (firm entered once)",
               "live_bare_tx": "live net worth, bare transaction (BEGIN, enter the firm, statement, COMMIT)",
               "statement": "statement creation, handler", "history": "history range=all, handler",
               "history_bare": "history range=all, bare statements (firm entered once)",
@@ -356,6 +371,12 @@ def render(n: NetworthResult) -> list[str]:
             show = _s if kind.startswith("job") else _ms
             out.append(f"| {label} | {show(p50(values))} | {show(pct(values, 95))} | {len(values)} |")
     out.append("")
+    if n.samples.get("commit"):
+        extra = p50(n.samples["statement"]) - p50(n.samples["live"])
+        out.append(f"A statement is the live answer plus a durable write: its p50 exceeds the live answer's by "
+                   f"{_ms(extra)}, of which a bare durable commit on this machine is {_ms(p50(n.samples['commit']))} "
+                   f"(p95 {_ms(pct(n.samples['commit'], 95))}); the statement's row and audit event travel in one "
+                   "round trip before the commit.\n")
     out.append(f"Live over the bare transaction: {n.ratio('live', 'live_bare_tx'):.2f}x. The job's figures (last "
                f"run, without each firm's part): `{dumps({k: v for k, v in n.job_figures.items() if k != 'by_firm'})}`."
                "\n")
