@@ -2697,14 +2697,6 @@ ALTER TABLE ONLY public.networth_snapshots
 
 
 --
--- Name: networth_statements networth_statements_firm_id_id_key; Type: CONSTRAINT; Schema: public
---
-
-ALTER TABLE ONLY public.networth_statements
-    ADD CONSTRAINT networth_statements_firm_id_id_key UNIQUE (firm_id, id);
-
-
---
 -- Name: networth_statements networth_statements_pkey; Type: CONSTRAINT; Schema: public
 --
 
@@ -3115,13 +3107,6 @@ CREATE UNIQUE INDEX mv_product_positions_key ON public.mv_product_positions USIN
 --
 
 CREATE INDEX networth_snapshots_date_idx ON public.networth_snapshots USING btree (snapshot_date);
-
-
---
--- Name: networth_statements_created_by_idx; Type: INDEX; Schema: public
---
-
-CREATE INDEX networth_statements_created_by_idx ON public.networth_statements USING btree (created_by);
 
 
 --
@@ -3743,14 +3728,6 @@ ALTER TABLE ONLY public.networth_snapshots
 
 ALTER TABLE ONLY public.networth_statements
     ADD CONSTRAINT networth_statements_firm_id_client_group_id_fkey FOREIGN KEY (firm_id, client_group_id) REFERENCES public.client_groups(firm_id, id) ON DELETE RESTRICT;
-
-
---
--- Name: networth_statements networth_statements_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
---
-
-ALTER TABLE ONLY public.networth_statements
-    ADD CONSTRAINT networth_statements_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
 
 
 --

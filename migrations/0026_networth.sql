@@ -27,7 +27,9 @@ GRANT EXECUTE ON FUNCTION ownership_household_share(jsonb) TO wealthdesk_app;
 
 CREATE TABLE networth_statements (
     id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    firm_id          uuid NOT NULL REFERENCES firms (id) ON DELETE RESTRICT,
+    -- Its firm is its household's (the foreign key below): no key of its own to the firm, whose row every
+    -- statement of the firm would otherwise lock as it is written.
+    firm_id          uuid NOT NULL,
     client_group_id  uuid NOT NULL,
     name             text NOT NULL CHECK (length(btrim(name)) BETWEEN 1 AND 200),
     as_of            date NOT NULL,
@@ -39,14 +41,12 @@ CREATE TABLE networth_statements (
     created_at       timestamptz NOT NULL DEFAULT now(),
     created_by_type  text NOT NULL CHECK (created_by_type IN ('user', 'api_key', 'system')),
     created_by       uuid,
-    UNIQUE (firm_id, id),
     CHECK (net_worth = assets - liabilities),
     -- A household with statements cannot be deleted: the statements outlive nothing they describe.
     FOREIGN KEY (firm_id, client_group_id) REFERENCES client_groups (firm_id, id) ON DELETE RESTRICT
 );
--- The household's statements newest first (the list's order), and the firm's by author.
+-- The household's statements newest first (the list's order; its filters read the same rows).
 CREATE INDEX networth_statements_group_idx ON networth_statements (client_group_id, created_at DESC, id DESC);
-CREATE INDEX networth_statements_created_by_idx ON networth_statements (created_by);
 
 -- A statement is never changed, and never deleted except by an explicit retention run (above).
 CREATE FUNCTION networth_statements_immutable() RETURNS trigger
