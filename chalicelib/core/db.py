@@ -156,11 +156,6 @@ class Tx:
     def all(self, sql: Any, params: Any = None) -> list[Any]:
         return self.conn.execute(sql, params).fetchall()
 
-    def pipeline(self) -> Any:
-        """A block whose statements go to the server together (psycopg's pipeline mode): one round trip for
-        writes that need nothing back from each other. A failure surfaces when the block ends."""
-        return self.conn.pipeline()
-
 
 def _set_tenant(tx: Tx, ctx: RequestContext) -> None:
     """The one place a transaction enters its firm: the principal's credential, verified by PostgreSQL (core.store's

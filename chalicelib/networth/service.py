@@ -84,9 +84,8 @@ def create_statement(ctx: RequestContext, group_id: UUID, body: Any) -> dict[str
                "liabilities": Decimal(totals["liabilities"]["total"]),
                "net_worth": Decimal(totals["net_worth"]["total"]), "created_at": found["now"],
                "created_by_type": kind, "created_by": who}
-        with tx.pipeline():  # the statement and its audit event in one round trip
-            store.insert_statement(tx, {**row, "snapshot": answer})
-            audit.record(tx, "networth_statement.create", "networth_statement", row["id"], None, row)
+        store.insert_statement(tx, {**row, "snapshot": answer})
+        audit.record(tx, "networth_statement.create", "networth_statement", row["id"], None, row)
     return {**row, "networth": answer}
 
 

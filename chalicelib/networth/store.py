@@ -213,8 +213,7 @@ STATEMENT_COLUMNS = ("id, client_group_id, name, as_of, currency, assets, liabil
 
 
 def insert_statement(tx: Tx, values: dict[str, Any]) -> None:
-    """The statement as given (its id and created_at too: the caller knows the row without reading it back, so the
-    insert can share a round trip with its audit event)."""
+    """The statement as given, its id and created_at too (the caller has the row: nothing is read back)."""
     from psycopg.types.json import Jsonb
 
     from chalicelib.core.jsonutil import dumps

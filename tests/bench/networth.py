@@ -375,8 +375,8 @@ def render(n: NetworthResult) -> list[str]:
         extra = p50(n.samples["statement"]) - p50(n.samples["live"])
         out.append(f"A statement is the live answer plus a durable write: its p50 exceeds the live answer's by "
                    f"{_ms(extra)}, of which a bare durable commit on this machine is {_ms(p50(n.samples['commit']))} "
-                   f"(p95 {_ms(pct(n.samples['commit'], 95))}); the statement's row and audit event travel in one "
-                   "round trip before the commit.\n")
+                   f"(p95 {_ms(pct(n.samples['commit'], 95))}): the rest is the two inserts (the statement, its "
+                   "audit event) and the engine's figures.\n")
     out.append(f"Live over the bare transaction: {n.ratio('live', 'live_bare_tx'):.2f}x. The job's figures (last "
                f"run, without each firm's part): `{dumps({k: v for k, v in n.job_figures.items() if k != 'by_firm'})}`."
                "\n")
