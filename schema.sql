@@ -73,6 +73,20 @@ END $$;
 
 
 --
+-- Name: auth_count_source(text, integer); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_count_source(p_source text, p_scale integer) RETURNS TABLE(rate_limit integer, rate_used integer, rate_reset integer)
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$ SELECT r.rate_limit, r.rate_used, r.rate_reset
+          FROM rate_limit_tiers t,
+               rate_count('source:' || left(coalesce(nullif(p_source, ''), 'unknown'), 100), 'source',
+                          t.source_requests, t.window_seconds, p_scale) r
+          WHERE t.tier = 'standard' $$;
+
+
+--
 -- Name: auth_enter(uuid, text, uuid); Type: FUNCTION; Schema: public
 --
 
@@ -118,6 +132,51 @@ BEGIN
                   WHEN k.expires_at IS NOT NULL AND k.expires_at <= now() THEN 'expired'
                   WHEN NOT k.creator_ok THEN 'creator_gone'
                   ELSE 'ok' END;
+    IF state = 'ok' THEN
+        IF k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute' THEN
+            UPDATE api_keys a SET last_used_at = now() WHERE a.id = k.id;
+        END IF;
+        PERFORM auth_enter(k.firm_id, 'api_key', k.id);
+    END IF;
+    id := k.id;
+    firm_id := k.firm_id;
+    scopes := k.scopes;
+    service := k.service;
+    RETURN NEXT;
+END $$;
+
+
+--
+-- Name: auth_enter_api_key(text, bytea, text, integer); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_enter_api_key(p_prefix text, p_hash bytea, p_bucket text, p_scale integer) RETURNS TABLE(id uuid, firm_id uuid, scopes text[], service boolean, state text, rate_limit integer, rate_used integer, rate_reset integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    k record;
+BEGIN
+    SELECT a.id, a.firm_id, a.key_hash, a.scopes, a.service, a.revoked_at, a.expires_at, a.last_used_at,
+           rate_limit_figure(t, p_bucket) AS per_window, t.window_seconds,
+           (a.service OR EXISTS (SELECT 1 FROM users u WHERE u.id = a.created_by AND u.firm_id = a.firm_id
+                                                      AND u.active AND u.role = 'admin')) AS creator_ok
+    INTO k FROM api_keys a JOIN firms f ON f.id = a.firm_id JOIN rate_limit_tiers t ON t.tier = f.rate_limit_tier
+    WHERE a.prefix = p_prefix;
+    IF NOT FOUND OR p_hash IS NULL OR sha256(k.key_hash) IS DISTINCT FROM sha256(p_hash) THEN
+        RETURN;
+    END IF;
+    state := CASE WHEN k.revoked_at IS NOT NULL THEN 'revoked'
+                  WHEN k.expires_at IS NOT NULL AND k.expires_at <= now() THEN 'expired'
+                  WHEN NOT k.creator_ok THEN 'creator_gone'
+                  ELSE 'ok' END;
+    IF state = 'ok' AND p_bucket IS NOT NULL THEN
+        SELECT r.rate_limit, r.rate_used, r.rate_reset INTO rate_limit, rate_used, rate_reset
+          FROM rate_count('api_key:' || k.id, p_bucket, k.per_window, k.window_seconds, p_scale) r;
+        IF rate_used > rate_limit THEN
+            state := 'limited';
+        END IF;
+    END IF;
     IF state = 'ok' THEN
         IF k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute' THEN
             UPDATE api_keys a SET last_used_at = now() WHERE a.id = k.id;
@@ -279,6 +338,47 @@ BEGIN
     END IF;
     PERFORM auth_enter(p_firm, 'user', p_user);
     RETURN true;
+END $$;
+
+
+--
+-- Name: auth_enter_session(uuid, uuid, uuid, text, text, integer); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text, p_bucket text, p_scale integer) RETURNS TABLE(state text, rate_limit integer, rate_used integer, rate_reset integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    s record;
+BEGIN
+    SELECT x.last_used_at, rate_limit_figure(t, p_bucket) AS per_window, t.window_seconds INTO s
+      FROM sessions x JOIN users u ON u.id = x.user_id AND u.firm_id = x.firm_id
+                      JOIN firms f ON f.id = x.firm_id
+                      JOIN rate_limit_tiers t ON t.tier = f.rate_limit_tier
+     WHERE x.id = p_session AND x.user_id = p_user AND x.firm_id = p_firm AND x.revoked_at IS NULL
+       AND x.expires_at > now() AND x.last_used_at > now() - auth_session_idle_timeout()
+       AND u.active AND u.role = p_role;
+    IF NOT FOUND THEN
+        state := 'refused';
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    IF p_bucket IS NOT NULL THEN
+        SELECT r.rate_limit, r.rate_used, r.rate_reset INTO rate_limit, rate_used, rate_reset
+          FROM rate_count('user:' || p_user, p_bucket, s.per_window, s.window_seconds, p_scale) r;
+        IF rate_used > rate_limit THEN
+            state := 'limited';
+            RETURN NEXT;
+            RETURN;
+        END IF;
+    END IF;
+    IF s.last_used_at < now() - interval '1 minute' THEN
+        UPDATE sessions SET last_used_at = now() WHERE id = p_session;
+    END IF;
+    PERFORM auth_enter(p_firm, 'user', p_user);
+    state := 'ok';
+    RETURN NEXT;
 END $$;
 
 
@@ -522,6 +622,15 @@ END $$;
 
 
 --
+-- Name: firm_base_currency(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.firm_base_currency() RETURNS text
+    LANGUAGE sql STABLE
+    AS $$ SELECT base_currency::text FROM firms WHERE id = (SELECT current_firm_id()) $$;
+
+
+--
 -- Name: fund_rows_within_fund_dates(); Type: FUNCTION; Schema: public
 --
 
@@ -634,6 +743,35 @@ BEGIN
         END IF;
     END IF;
     RETURN NULL;
+END $$;
+
+
+--
+-- Name: fx_rate_on(text, date); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.fx_rate_on(p_currency text, p_day date) RETURNS numeric
+    LANGUAGE sql STABLE
+    AS $$ SELECT CASE WHEN p_currency = firm_base_currency() THEN 1::numeric
+                      ELSE (SELECT r.rate FROM fx_rates r
+                            WHERE r.firm_id = (SELECT current_firm_id()) AND r.currency = p_currency
+                              AND r.rate_date <= p_day
+                            ORDER BY r.rate_date DESC LIMIT 1) END $$;
+
+
+--
+-- Name: fx_rates_refuse_base(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.fx_rates_refuse_base() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NEW.currency = (SELECT f.base_currency FROM firms f WHERE f.id = NEW.firm_id) THEN
+        RAISE EXCEPTION '% is the firm''s base currency: its rate is always 1', NEW.currency
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'fx_rates_not_base';
+    END IF;
+    RETURN NEW;
 END $$;
 
 
@@ -923,7 +1061,9 @@ CREATE FUNCTION public.membership_check_products() RETURNS trigger
     AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM products p WHERE p.client_group_id = OLD.client_group_id
-               AND OLD.product_owner_id = ANY (ownership_owner_ids(p.ownership))) THEN
+               AND OLD.product_owner_id = ANY (ownership_owner_ids(p.ownership)))
+       OR EXISTS (SELECT 1 FROM unmanaged_products u WHERE u.client_group_id = OLD.client_group_id
+                  AND OLD.product_owner_id = ANY (ownership_owner_ids(u.ownership))) THEN
         RAISE EXCEPTION 'product owner % is still referenced by products of client group %',
             OLD.product_owner_id, OLD.client_group_id
             USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'products_owners_in_group';
@@ -1265,7 +1405,7 @@ DECLARE
     missing uuid;
 BEGIN
     IF NOT coalesce(ownership_is_valid(NEW.ownership), false) THEN
-        RETURN NEW;  -- not one of the three forms: the CHECK (products_ownership_check) refuses the row
+        RETURN NEW;  -- not one of the three forms: the table's ownership CHECK refuses the row
     END IF;
     SELECT o INTO missing FROM unnest(ownership_owner_ids(NEW.ownership)) AS o
     WHERE NOT EXISTS (SELECT 1 FROM client_group_product_owners m
@@ -1273,7 +1413,7 @@ BEGIN
     LIMIT 1;
     IF missing IS NOT NULL THEN
         RAISE EXCEPTION 'product owner % does not belong to client group %', missing, NEW.client_group_id
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'products_owners_in_group';
+            USING ERRCODE = 'check_violation', CONSTRAINT = TG_TABLE_NAME || '_owners_in_group';
     END IF;
     RETURN NEW;
 END $$;
@@ -1304,6 +1444,74 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+
+
+--
+-- Name: rate_count(text, text, integer, integer, integer); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.rate_count(p_principal text, p_bucket text, p_limit integer, p_window integer, p_scale integer) RETURNS TABLE(rate_limit integer, rate_used integer, rate_reset integer)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_start timestamptz;
+    v_end timestamptz;
+    v_inserted boolean;
+BEGIN
+    IF p_limit IS NULL OR p_window IS NULL THEN
+        RAISE EXCEPTION 'no rate limit for bucket %', p_bucket;
+    END IF;
+    rate_limit := least(p_limit::bigint * least(greatest(coalesce(p_scale, 1), 1), 1000000), 2000000000)::integer;
+    v_start := to_timestamp(floor(extract(epoch FROM now()) / p_window) * p_window);
+    v_end := v_start + make_interval(secs => p_window);
+    WITH mine AS (
+        INSERT INTO public.rate_counters AS c (principal, bucket, window_start, pid, count, expires_at)
+        VALUES (p_principal, p_bucket, v_start, pg_backend_pid(), 1, v_end)
+        ON CONFLICT (principal, bucket, window_start, pid) DO UPDATE SET count = c.count + 1
+        RETURNING c.count, c.xmax = 0 AS inserted)
+    SELECT mine.count + coalesce((SELECT sum(o.count) FROM public.rate_counters o
+                                  WHERE o.principal = p_principal AND o.bucket = p_bucket
+                                    AND o.window_start = v_start AND o.pid <> pg_backend_pid()), 0),
+           mine.inserted
+      INTO rate_used, v_inserted FROM mine;
+    IF v_inserted THEN
+        DELETE FROM public.rate_counters c
+         WHERE c.ctid = ANY (ARRAY(SELECT x.ctid FROM public.rate_counters x WHERE x.expires_at <= now()
+                                   ORDER BY x.expires_at LIMIT 100 FOR UPDATE SKIP LOCKED));
+    END IF;
+    rate_reset := greatest(ceil(extract(epoch FROM v_end - now())), 1)::integer;
+    RETURN NEXT;
+END $$;
+
+
+--
+-- Name: rate_limit_tiers; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.rate_limit_tiers (
+    tier text NOT NULL,
+    window_seconds integer DEFAULT 60 NOT NULL,
+    default_requests integer NOT NULL,
+    bulk_requests integer NOT NULL,
+    auth_requests integer NOT NULL,
+    source_requests integer NOT NULL,
+    CONSTRAINT rate_limit_tiers_auth_requests_check CHECK ((auth_requests > 0)),
+    CONSTRAINT rate_limit_tiers_bulk_requests_check CHECK ((bulk_requests > 0)),
+    CONSTRAINT rate_limit_tiers_default_requests_check CHECK ((default_requests > 0)),
+    CONSTRAINT rate_limit_tiers_source_requests_check CHECK ((source_requests > 0)),
+    CONSTRAINT rate_limit_tiers_tier_check CHECK ((tier ~ '^[a-z][a-z0-9_]{0,29}$'::text)),
+    CONSTRAINT rate_limit_tiers_window_seconds_check CHECK (((window_seconds >= 1) AND (window_seconds <= 3600)))
+);
+
+
+--
+-- Name: rate_limit_figure(public.rate_limit_tiers, text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.rate_limit_figure(t public.rate_limit_tiers, p_bucket text) RETURNS integer
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT CASE p_bucket WHEN 'default' THEN t.default_requests WHEN 'bulk' THEN t.bulk_requests
+                               WHEN 'auth' THEN t.auth_requests WHEN 'source' THEN t.source_requests END $$;
 
 
 --
@@ -1343,6 +1551,74 @@ CREATE FUNCTION public.touch_updated_at() RETURNS trigger
     AS $$
 BEGIN
     NEW.updated_at := now();
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: unmanaged_current_value(uuid); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.unmanaged_current_value(p_product uuid, OUT value numeric, OUT valuation_date date) RETURNS record
+    LANGUAGE sql STABLE
+    AS $$ SELECT v.value, v.valuation_date FROM unmanaged_valuations v WHERE v.unmanaged_product_id = p_product
+          ORDER BY v.valuation_date DESC LIMIT 1 $$;
+
+
+--
+-- Name: unmanaged_products_set_current_value(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.unmanaged_products_set_current_value() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    SELECT c.value, c.valuation_date INTO NEW.current_value, NEW.current_value_date
+    FROM unmanaged_current_value(NEW.id) AS c;
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: unmanaged_valuations_current_value(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.unmanaged_valuations_current_value() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    touched uuid[];
+BEGIN
+    -- Transition tables exist only for the trigger's own event, so each event has its own query.
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg(DISTINCT n.unmanaged_product_id) INTO touched FROM new_rows n;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT array_agg(DISTINCT o.unmanaged_product_id) INTO touched FROM old_rows o;
+    ELSE
+        SELECT array_agg(DISTINCT t.p) INTO touched
+        FROM (SELECT n.unmanaged_product_id AS p FROM new_rows n
+              UNION SELECT o.unmanaged_product_id FROM old_rows o) t;
+    END IF;
+    PERFORM 1 FROM unmanaged_products p WHERE p.id = ANY (touched) ORDER BY p.id FOR NO KEY UPDATE;
+    UPDATE unmanaged_products p SET (current_value, current_value_date) = (
+        SELECT c.value, c.valuation_date FROM unmanaged_current_value(p.id) AS c)
+    WHERE p.id = ANY (touched);
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: unmanaged_valuations_refuse_future(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.unmanaged_valuations_refuse_future() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NEW.valuation_date > CURRENT_DATE THEN
+        RAISE EXCEPTION 'valuation date % is in the future', NEW.valuation_date
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'unmanaged_valuations_not_future';
+    END IF;
     RETURN NEW;
 END $$;
 
@@ -1735,6 +2011,7 @@ CREATE TABLE public.firms (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     version integer DEFAULT 1 NOT NULL,
     require_two_factor boolean DEFAULT false NOT NULL,
+    rate_limit_tier text DEFAULT 'standard'::text NOT NULL,
     CONSTRAINT firms_base_currency_check CHECK ((base_currency ~ '^[A-Z]{3}$'::text)),
     CONSTRAINT firms_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
     CONSTRAINT firms_version_check CHECK ((version >= 1))
@@ -2015,6 +2292,28 @@ CREATE TABLE public.funds (
 );
 
 ALTER TABLE ONLY public.funds FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: fx_rates; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.fx_rates (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    currency character(3) NOT NULL,
+    rate_date date NOT NULL,
+    rate numeric(20,10) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT fx_rates_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT fx_rates_rate_check CHECK ((rate > (0)::numeric)),
+    CONSTRAINT fx_rates_rate_date_check CHECK (((rate_date >= '1900-01-01'::date) AND (rate_date <= '2099-12-31'::date))),
+    CONSTRAINT fx_rates_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.fx_rates FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -2353,6 +2652,24 @@ ALTER TABLE ONLY public.providers FORCE ROW LEVEL SECURITY;
 
 
 --
+-- Name: rate_counters; Type: TABLE; Schema: public
+--
+
+CREATE UNLOGGED TABLE public.rate_counters (
+    principal text NOT NULL,
+    bucket text NOT NULL,
+    window_start timestamp with time zone NOT NULL,
+    pid integer NOT NULL,
+    count integer NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    CONSTRAINT rate_counters_bucket_check CHECK ((bucket = ANY (ARRAY['default'::text, 'bulk'::text, 'auth'::text, 'source'::text]))),
+    CONSTRAINT rate_counters_count_check CHECK ((count > 0)),
+    CONSTRAINT rate_counters_principal_check CHECK (((length(principal) >= 1) AND (length(principal) <= 120)))
+)
+WITH (fillfactor='50');
+
+
+--
 -- Name: recovery_codes; Type: TABLE; Schema: public
 --
 
@@ -2406,6 +2723,65 @@ CREATE TABLE public.template_generation_funds (
 );
 
 ALTER TABLE ONLY public.template_generation_funds FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: unmanaged_products; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.unmanaged_products (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    client_group_id uuid NOT NULL,
+    name text NOT NULL,
+    kind text NOT NULL,
+    product_type text NOT NULL,
+    provider_id uuid,
+    ownership jsonb NOT NULL,
+    currency character(3) DEFAULT public.firm_base_currency() NOT NULL,
+    notes text,
+    status text DEFAULT 'active'::text NOT NULL,
+    current_value numeric(18,2),
+    current_value_date date,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT unmanaged_products_check CHECK (((current_value IS NULL) = (current_value_date IS NULL))),
+    CONSTRAINT unmanaged_products_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT unmanaged_products_current_value_check CHECK ((current_value >= (0)::numeric)),
+    CONSTRAINT unmanaged_products_kind_check CHECK ((kind = ANY (ARRAY['asset'::text, 'liability'::text]))),
+    CONSTRAINT unmanaged_products_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
+    CONSTRAINT unmanaged_products_notes_check CHECK ((length(notes) <= 10000)),
+    CONSTRAINT unmanaged_products_ownership_check CHECK (public.ownership_is_valid(ownership)),
+    CONSTRAINT unmanaged_products_status_check CHECK ((status = ANY (ARRAY['active'::text, 'sold'::text, 'transferred'::text, 'matured'::text, 'cancelled'::text]))),
+    CONSTRAINT unmanaged_products_type_fits_kind CHECK ((((kind = 'asset'::text) AND (product_type = ANY (ARRAY['gia'::text, 'stocks_and_shares_isa'::text, 'cash_isa'::text, 'bank_account'::text, 'pension'::text, 'offshore_bond'::text, 'onshore_bond'::text, 'individual_shares'::text, 'property'::text, 'other'::text]))) OR ((kind = 'liability'::text) AND (product_type = ANY (ARRAY['mortgage'::text, 'loan'::text, 'credit_card'::text, 'other_liability'::text]))))),
+    CONSTRAINT unmanaged_products_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.unmanaged_products FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: unmanaged_valuations; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.unmanaged_valuations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    unmanaged_product_id uuid NOT NULL,
+    valuation_date date NOT NULL,
+    value numeric(18,2) NOT NULL,
+    source text DEFAULT 'manual'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT unmanaged_valuations_source_check CHECK ((source = ANY (ARRAY['manual'::text, 'import'::text, 'feed'::text]))),
+    CONSTRAINT unmanaged_valuations_valuation_date_check CHECK (((valuation_date >= '1900-01-01'::date) AND (valuation_date <= '2099-12-31'::date))),
+    CONSTRAINT unmanaged_valuations_value_check CHECK ((value >= (0)::numeric)),
+    CONSTRAINT unmanaged_valuations_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.unmanaged_valuations FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -2625,6 +3001,22 @@ ALTER TABLE ONLY public.funds
 
 
 --
+-- Name: fx_rates fx_rates_currency_date_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.fx_rates
+    ADD CONSTRAINT fx_rates_currency_date_key UNIQUE (firm_id, currency, rate_date);
+
+
+--
+-- Name: fx_rates fx_rates_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.fx_rates
+    ADD CONSTRAINT fx_rates_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: holding_activity holding_activity_pkey; Type: CONSTRAINT; Schema: public
 --
 
@@ -2817,6 +3209,22 @@ ALTER TABLE ONLY public.providers
 
 
 --
+-- Name: rate_counters rate_counters_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.rate_counters
+    ADD CONSTRAINT rate_counters_pkey PRIMARY KEY (principal, bucket, window_start, pid);
+
+
+--
+-- Name: rate_limit_tiers rate_limit_tiers_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.rate_limit_tiers
+    ADD CONSTRAINT rate_limit_tiers_pkey PRIMARY KEY (tier);
+
+
+--
 -- Name: recovery_codes recovery_codes_pkey; Type: CONSTRAINT; Schema: public
 --
 
@@ -2878,6 +3286,38 @@ ALTER TABLE ONLY public.template_generations
 
 ALTER TABLE ONLY public.template_generations
     ADD CONSTRAINT template_generations_template_id_generation_key UNIQUE (template_id, generation);
+
+
+--
+-- Name: unmanaged_products unmanaged_products_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_products
+    ADD CONSTRAINT unmanaged_products_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: unmanaged_products unmanaged_products_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_products
+    ADD CONSTRAINT unmanaged_products_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_valuations
+    ADD CONSTRAINT unmanaged_valuations_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_unmanaged_product_id_valuation_date_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_valuations
+    ADD CONSTRAINT unmanaged_valuations_unmanaged_product_id_valuation_date_key UNIQUE (unmanaged_product_id, valuation_date);
 
 
 --
@@ -3208,6 +3648,13 @@ CREATE INDEX providers_name_trgm_idx ON public.providers USING gin (name public.
 
 
 --
+-- Name: rate_counters_expires_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX rate_counters_expires_idx ON public.rate_counters USING btree (expires_at);
+
+
+--
 -- Name: sessions_chain_idx; Type: INDEX; Schema: public
 --
 
@@ -3219,6 +3666,27 @@ CREATE INDEX sessions_chain_idx ON public.sessions USING btree (chain_id);
 --
 
 CREATE INDEX sessions_user_idx ON public.sessions USING btree (user_id);
+
+
+--
+-- Name: unmanaged_products_name_key; Type: INDEX; Schema: public
+--
+
+CREATE UNIQUE INDEX unmanaged_products_name_key ON public.unmanaged_products USING btree (client_group_id, lower(name));
+
+
+--
+-- Name: unmanaged_products_owners_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX unmanaged_products_owners_idx ON public.unmanaged_products USING gin (public.ownership_owner_ids(ownership));
+
+
+--
+-- Name: unmanaged_products_provider_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX unmanaged_products_provider_idx ON public.unmanaged_products USING btree (provider_id);
 
 
 --
@@ -3352,6 +3820,20 @@ CREATE TRIGGER funds_aggregate_update AFTER UPDATE ON public.funds REFERENCING O
 --
 
 CREATE TRIGGER funds_touch BEFORE UPDATE ON public.funds FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: fx_rates fx_rates_not_base; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER fx_rates_not_base BEFORE INSERT OR UPDATE OF currency, firm_id ON public.fx_rates FOR EACH ROW EXECUTE FUNCTION public.fx_rates_refuse_base();
+
+
+--
+-- Name: fx_rates fx_rates_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER fx_rates_touch BEFORE UPDATE ON public.fx_rates FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
 
 
 --
@@ -3572,6 +4054,62 @@ CREATE TRIGGER providers_touch BEFORE UPDATE ON public.providers FOR EACH ROW EX
 
 
 --
+-- Name: unmanaged_products unmanaged_products_current_value; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_products_current_value BEFORE INSERT OR UPDATE ON public.unmanaged_products FOR EACH ROW EXECUTE FUNCTION public.unmanaged_products_set_current_value();
+
+
+--
+-- Name: unmanaged_products unmanaged_products_owners_in_group; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_products_owners_in_group BEFORE INSERT OR UPDATE OF ownership, client_group_id ON public.unmanaged_products FOR EACH ROW EXECUTE FUNCTION public.products_check_owners();
+
+
+--
+-- Name: unmanaged_products unmanaged_products_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_products_touch BEFORE UPDATE ON public.unmanaged_products FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_current_value_delete; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_valuations_current_value_delete AFTER DELETE ON public.unmanaged_valuations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.unmanaged_valuations_current_value();
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_current_value_insert; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_valuations_current_value_insert AFTER INSERT ON public.unmanaged_valuations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.unmanaged_valuations_current_value();
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_current_value_update; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_valuations_current_value_update AFTER UPDATE ON public.unmanaged_valuations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.unmanaged_valuations_current_value();
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_not_future; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_valuations_not_future BEFORE INSERT OR UPDATE OF valuation_date ON public.unmanaged_valuations FOR EACH ROW EXECUTE FUNCTION public.unmanaged_valuations_refuse_future();
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_valuations_touch BEFORE UPDATE ON public.unmanaged_valuations FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
 -- Name: users users_touch; Type: TRIGGER; Schema: public
 --
 
@@ -3659,6 +4197,14 @@ ALTER TABLE ONLY public.firm_job_runs
 
 
 --
+-- Name: firms firms_rate_limit_tier_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.firms
+    ADD CONSTRAINT firms_rate_limit_tier_fkey FOREIGN KEY (rate_limit_tier) REFERENCES public.rate_limit_tiers(tier);
+
+
+--
 -- Name: fund_valuations fund_valuations_firm_id_portfolio_fund_id_fkey; Type: FK CONSTRAINT; Schema: public
 --
 
@@ -3672,6 +4218,14 @@ ALTER TABLE ONLY public.fund_valuations
 
 ALTER TABLE ONLY public.funds
     ADD CONSTRAINT funds_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
+-- Name: fx_rates fx_rates_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.fx_rates
+    ADD CONSTRAINT fx_rates_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
 
 
 --
@@ -3875,6 +4429,38 @@ ALTER TABLE ONLY public.template_generations
 
 
 --
+-- Name: unmanaged_products unmanaged_products_firm_id_client_group_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_products
+    ADD CONSTRAINT unmanaged_products_firm_id_client_group_id_fkey FOREIGN KEY (firm_id, client_group_id) REFERENCES public.client_groups(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: unmanaged_products unmanaged_products_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_products
+    ADD CONSTRAINT unmanaged_products_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
+-- Name: unmanaged_products unmanaged_products_firm_id_provider_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_products
+    ADD CONSTRAINT unmanaged_products_firm_id_provider_id_fkey FOREIGN KEY (firm_id, provider_id) REFERENCES public.providers(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_firm_id_unmanaged_product_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_valuations
+    ADD CONSTRAINT unmanaged_valuations_firm_id_unmanaged_product_id_fkey FOREIGN KEY (firm_id, unmanaged_product_id) REFERENCES public.unmanaged_products(firm_id, id) ON DELETE RESTRICT;
+
+
+--
 -- Name: user_totp user_totp_firm_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public
 --
 
@@ -3961,6 +4547,12 @@ ALTER TABLE public.fund_valuations ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.funds ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: fx_rates; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.fx_rates ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: holding_activity; Type: ROW SECURITY; Schema: public
@@ -4079,6 +4671,13 @@ CREATE POLICY maintenance ON public.fund_valuations TO wealthdesk_owner USING (t
 --
 
 CREATE POLICY maintenance ON public.funds TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: fx_rates maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.fx_rates TO wealthdesk_owner USING (true) WITH CHECK (true);
 
 
 --
@@ -4240,6 +4839,20 @@ CREATE POLICY maintenance ON public.template_generation_funds TO wealthdesk_owne
 --
 
 CREATE POLICY maintenance ON public.template_generations TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: unmanaged_products maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.unmanaged_products TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: unmanaged_valuations maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.unmanaged_valuations TO wealthdesk_owner USING (true) WITH CHECK (true);
 
 
 --
@@ -4437,6 +5050,13 @@ CREATE POLICY tenant ON public.funds USING ((firm_id = ( SELECT public.current_f
 
 
 --
+-- Name: fx_rates tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.fx_rates USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
 -- Name: holding_activity tenant; Type: POLICY; Schema: public
 --
 
@@ -4591,6 +5211,20 @@ CREATE POLICY tenant ON public.template_generations USING ((firm_id = ( SELECT p
 
 
 --
+-- Name: unmanaged_products tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.unmanaged_products USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: unmanaged_valuations tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.unmanaged_valuations USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
 -- Name: user_totp tenant; Type: POLICY; Schema: public
 --
 
@@ -4603,6 +5237,18 @@ CREATE POLICY tenant ON public.user_totp USING ((firm_id = ( SELECT public.curre
 
 CREATE POLICY tenant ON public.users USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
+
+--
+-- Name: unmanaged_products; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.unmanaged_products ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: unmanaged_valuations; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.unmanaged_valuations ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: user_totp; Type: ROW SECURITY; Schema: public
@@ -4647,6 +5293,14 @@ GRANT ALL ON FUNCTION public.auth_check_reserve(p_user uuid, p_source text) TO w
 
 
 --
+-- Name: FUNCTION auth_count_source(p_source text, p_scale integer); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_count_source(p_source text, p_scale integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_count_source(p_source text, p_scale integer) TO wealthdesk_app;
+
+
+--
 -- Name: FUNCTION auth_enter(p_firm uuid, p_kind text, p_principal uuid); Type: ACL; Schema: public
 --
 
@@ -4659,6 +5313,14 @@ REVOKE ALL ON FUNCTION public.auth_enter(p_firm uuid, p_kind text, p_principal u
 
 REVOKE ALL ON FUNCTION public.auth_enter_api_key(p_prefix text, p_hash bytea) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.auth_enter_api_key(p_prefix text, p_hash bytea) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION auth_enter_api_key(p_prefix text, p_hash bytea, p_bucket text, p_scale integer); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_enter_api_key(p_prefix text, p_hash bytea, p_bucket text, p_scale integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_enter_api_key(p_prefix text, p_hash bytea, p_bucket text, p_scale integer) TO wealthdesk_app;
 
 
 --
@@ -4691,6 +5353,14 @@ GRANT ALL ON FUNCTION public.auth_enter_refresh(p_token_hash bytea, p_request_id
 
 REVOKE ALL ON FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text, p_bucket text, p_scale integer); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text, p_bucket text, p_scale integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text, p_bucket text, p_scale integer) TO wealthdesk_app;
 
 
 --
@@ -4755,6 +5425,13 @@ GRANT ALL ON FUNCTION public.current_firm_id() TO wealthdesk_app;
 
 
 --
+-- Name: FUNCTION firm_base_currency(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.firm_base_currency() TO wealthdesk_app;
+
+
+--
 -- Name: FUNCTION fund_rows_within_fund_dates(); Type: ACL; Schema: public
 --
 
@@ -4773,6 +5450,13 @@ GRANT ALL ON FUNCTION public.fund_valuations_aggregate() TO wealthdesk_app;
 --
 
 GRANT ALL ON FUNCTION public.funds_aggregate() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION fx_rate_on(p_currency text, p_day date); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.fx_rate_on(p_currency text, p_day date) TO wealthdesk_app;
 
 
 --
@@ -4902,10 +5586,31 @@ GRANT ALL ON FUNCTION public.product_starts_before_its_funds() TO wealthdesk_app
 
 
 --
+-- Name: FUNCTION rate_count(p_principal text, p_bucket text, p_limit integer, p_window integer, p_scale integer); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.rate_count(p_principal text, p_bucket text, p_limit integer, p_window integer, p_scale integer) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION rate_limit_figure(t public.rate_limit_tiers, p_bucket text); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.rate_limit_figure(t public.rate_limit_tiers, p_bucket text) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION refresh_portfolio_valuations(p_product uuid, p_dates date[]); Type: ACL; Schema: public
 --
 
 GRANT ALL ON FUNCTION public.refresh_portfolio_valuations(p_product uuid, p_dates date[]) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION unmanaged_current_value(p_product uuid, OUT value numeric, OUT valuation_date date); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.unmanaged_current_value(p_product uuid, OUT value numeric, OUT valuation_date date) TO wealthdesk_app;
 
 
 --
@@ -5169,6 +5874,13 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.funds TO wealthdesk_app;
 
 
 --
+-- Name: TABLE fx_rates; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.fx_rates TO wealthdesk_app;
+
+
+--
 -- Name: TABLE holding_activity; Type: ACL; Schema: public
 --
 
@@ -5369,6 +6081,20 @@ GRANT SELECT(last_used_at) ON TABLE public.sessions TO wealthdesk_app;
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.template_generation_funds TO wealthdesk_app;
+
+
+--
+-- Name: TABLE unmanaged_products; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.unmanaged_products TO wealthdesk_app;
+
+
+--
+-- Name: TABLE unmanaged_valuations; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.unmanaged_valuations TO wealthdesk_app;
 
 
 --

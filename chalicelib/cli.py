@@ -278,6 +278,34 @@ def firm_create(name: str, admin_email: str, admin_name: str, base_currency: str
                            "admin_email": admin["email"], **({"password": generated} if generated else {})}))
 
 
+@firm.command("rate-limit-tier")
+@click.argument("firm_id", required=False)
+@click.argument("tier", required=False)
+def firm_rate_limit_tier(firm_id: str | None, tier: str | None) -> None:
+    """Give FIRM_ID the rate-limit TIER (how many requests a minute each of its users and API keys may make);
+    without arguments, list the tiers and their figures."""
+    import uuid
+
+    from chalicelib.core import errors
+    from chalicelib.firms import service
+
+    _prepare()
+    if firm_id is None:
+        click.echo(json.dumps(service.rate_limit_tiers(), indent=2))
+        return
+    if tier is None:
+        raise click.UsageError("name the TIER (run without arguments to list them)")
+    try:
+        found = uuid.UUID(firm_id)
+    except ValueError:
+        raise click.BadParameter("a firm id (UUID)", param_hint="FIRM_ID") from None
+    try:
+        updated = service.set_rate_limit_tier(found, tier)
+    except errors.ApiError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(json.dumps({"firm_id": str(updated["id"]), "rate_limit_tier": updated["rate_limit_tier"]}))
+
+
 @main.command()
 @click.option("--households", type=click.IntRange(1, 1_000_000), default=130, show_default=True)
 @click.option("--firm-id", default=None, help="Load into this firm (default: a new demo firm).")

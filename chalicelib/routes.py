@@ -25,6 +25,8 @@ MODULES = (
     "chalicelib.products.holdings.routes",
     "chalicelib.products.performance.routes",
     "chalicelib.products.overview.routes",
+    "chalicelib.products.unmanaged.routes",
+    "chalicelib.currencies.routes",
     "chalicelib.networth.routes",
     "chalicelib.search.routes",
     "chalicelib.compliance.routes",

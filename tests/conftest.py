@@ -19,6 +19,10 @@ os.environ.setdefault("JWT_SECRET", "test-secret-" + "x" * 40)
 os.environ.setdefault("TOTP_KEY", "test-totp-key-" + "y" * 40)
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("DB_POOL_MAX", "4")
+# The suite's heavy tests make hundreds of requests a minute as one user (the session firms' users, schemathesis):
+# every rate limit is multiplied for the run. tests/integration/test_rate_limits.py removes the setting and
+# checks the limits a deployed stage has.
+os.environ.setdefault("RATE_LIMIT_SCALE", "1000")
 os.environ.pop("DATABASE_SECRET_ARN", None)
 os.environ.pop("APP_DATABASE_URL", None)
 

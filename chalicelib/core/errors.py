@@ -52,10 +52,6 @@ class NotFound(ApiError):
     status, title, slug = 404, "Not found", "not-found"
 
 
-class MethodNotAllowed(ApiError):
-    status, title, slug = 405, "Method not allowed", "method-not-allowed"
-
-
 class Conflict(ApiError):
     status, title, slug = 409, "Conflict", "conflict"
 
@@ -78,6 +74,17 @@ class Unprocessable(ApiError):
 
 class PreconditionRequired(ApiError):
     status, title, slug = 428, "Precondition required", "if-match-required"
+
+
+class TooManyRequests(ApiError):
+    """Over a rate limit (`rate`: core.context.RateLimit): nothing was done; retry after the window ends."""
+
+    status, title, slug = 429, "Too many requests", "rate-limited"
+
+    def __init__(self, rate: Any, detail: str | None = None, **kw: Any) -> None:
+        kw.setdefault("headers", {"Retry-After": str(rate.reset)})
+        super().__init__(detail or f"More than {rate.limit} requests of this kind in the current window; retry in "
+                                   f"{rate.reset} s", **kw)
 
 
 class ServiceUnavailable(ApiError):

@@ -11,6 +11,7 @@ Core names no domain: the manifest that app.py hands the Router says which modul
 from __future__ import annotations
 
 import importlib
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -20,15 +21,6 @@ if TYPE_CHECKING:  # the pipeline (and pydantic with it) loads with the first ro
     from chalicelib.core.http import RouteSpec
 
 Route = tuple["RouteSpec", Callable[..., Any], Callable[..., Any]]  # (spec, handler, the pipeline's handle)
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")  # the methods a path answers: its own, or 405
-NOT_ALLOWED_PREFIX = "method_not_allowed__"
-
-
-def not_allowed_name(path: str) -> str:
-    """The view that answers 405 for the methods `path` does not declare (one per path)."""
-    import re
-
-    return NOT_ALLOWED_PREFIX + re.sub(r"[^A-Za-z0-9]+", "_", path).strip("_")
 
 
 @dataclass(frozen=True)
@@ -59,6 +51,11 @@ def manifest_of(modules: Iterable[str]) -> list[ManifestEntry]:
     return sorted(entries, key=lambda e: (e.path, e.method))
 
 
+def preflight_name(path: str) -> str:
+    """The view name of a path's CORS preflight: `preflight` and the path's words."""
+    return "preflight_" + "_".join(w for w in re.split(r"[^A-Za-z0-9]+", path) if w and w != "v1")
+
+
 class Router:
     """One app's routes: `register` gives Chalice a view per manifest entry; each view loads its route on first call."""
 
@@ -69,27 +66,27 @@ class Router:
         self._lock = threading.Lock()
 
     def register(self, app: Any) -> None:
+        """A view per manifest entry, and per path a CORS preflight view (OPTIONS, core/edge.py: no domain, no
+        database), and the edge's middleware (security and CORS headers on every answer)."""
+        from chalicelib.core import edge
+
         methods: dict[str, list[str]] = {}
         for entry in self.entries:
             app.route(entry.path, methods=[entry.method], content_types=["*/*"], name=entry.name)(
                 self._view(app, entry))
             methods.setdefault(entry.path, []).append(entry.method)
-        # Every other method on a path the API serves is a 405 problem+json naming the methods it has (Allow),
-        # not the gateway's own answer: no resource is editable or deletable by a method it does not declare.
-        for path, allowed in methods.items():
-            others = [m for m in METHODS if m not in allowed]
-            if others:
-                app.route(path, methods=others, content_types=["*/*"], name=not_allowed_name(path))(
-                    self._not_allowed_view(app, path, sorted(allowed, key=METHODS.index)))
+        for path, path_methods in methods.items():
+            app.route(path, methods=["OPTIONS"], content_types=["*/*"], name=preflight_name(path))(
+                self._preflight(app, path_methods))
+        app.register_middleware(edge.middleware, "http")
 
     @staticmethod
-    def _not_allowed_view(app: Any, path: str, allowed: list[str]) -> Callable[..., Any]:
+    def _preflight(app: Any, methods: list[str]) -> Callable[..., Any]:
+        from chalicelib.core import edge
+
         def view(**params: str) -> Any:
-            from chalicelib.core.http import method_not_allowed
+            return edge.preflight(app.current_request, methods)
 
-            return method_not_allowed(app.current_request, path, allowed)
-
-        view.__name__ = not_allowed_name(path)
         return view
 
     def _view(self, app: Any, entry: ManifestEntry) -> Callable[..., Any]:

@@ -55,6 +55,9 @@ class FirmOut(ApiModel):
 
 class FirmDetailOut(FirmOut):
     require_two_factor: bool = Field(description="Every user must sign in with a second factor (TOTP)")
+    rate_limit_tier: str = Field(description=(
+        "The firm's rate-limit tier (standard or elevated): how many requests per minute each of its users and API "
+        "keys may make. Set by the operator (`wealthdesk firm rate-limit-tier`)"))
     created_at: IsoDateTime
     updated_at: IsoDateTime
     version: int

@@ -35,7 +35,8 @@ TENANT_TABLES = ("firms", "users", "sessions", "api_keys", "client_groups", "pro
                  "products", "provider_switches", "portfolio_funds", "fund_valuations", "portfolio_valuations",
                  "holding_activity", "product_flows", "irr_values", "firm_irrs", "dashboard_writes",
                  "client_group_fum", "login_throttle", "login_failures", "user_totp", "recovery_codes",
-                 "login_challenges", "notifications", "firm_job_runs", "networth_statements",
+                 "login_challenges", "notifications", "firm_job_runs",
+                 "unmanaged_products", "unmanaged_valuations", "fx_rates", "networth_statements",
                  "networth_snapshots", "networth_firm_totals")
 _ORDER_BY = {"client_group_product_owners": ("client_group_id", "product_owner_id"),
              "idempotency_keys": ("principal_id", "key"),
@@ -285,6 +286,51 @@ def make_book(client: Any, auth: dict[str, str], house: Household, *, day: str, 
                 other_fund=other["id"], cash_fund=cash["id"], template=template["id"], generation=generation["id"],
                 product=product["id"], pf=pf[fund["id"]], other_pf=pf[other["id"]], cash_pf=cash_pf["id"],
                 valuation=valuation["id"], activity=activity["id"], day=day)
+
+
+# --- unmanaged products and exchange rates -------------------------------------------------------------------------
+
+def create_unmanaged(client: Any, auth: dict[str, str], house: Household, **fields: Any) -> dict[str, Any]:
+    """An asset held elsewhere (a property unless `kind`/`product_type` say otherwise), owned by the household's
+    member (individual) unless `ownership` is given."""
+    body = {"name": unique("Flat"), "kind": "asset", "product_type": "property",
+            "ownership": {"association_type": "individual", "product_owner_id": house.owner_id}, **fields}
+    return expect_status(send(client, "POST", f"/v1/client-groups/{house.group_id}/unmanaged-products",
+                              headers=auth, body=body), 201)
+
+
+def add_unmanaged_valuation(client: Any, auth: dict[str, str], product_id: Any, day: str, value: str,
+                            source: str = "manual") -> dict[str, Any]:
+    return expect_status(send(client, "POST", f"/v1/unmanaged-products/{product_id}/valuations", headers=auth,
+                              body={"valuation_date": day, "value": value, "source": source}), 201)
+
+
+def put_fx_rate(client: Any, auth: dict[str, str], currency: str, day: str, rate: str) -> dict[str, Any]:
+    """The rate of `currency` on `day` (created: 201, or replaced: 200)."""
+    resp = send(client, "POST", "/v1/fx-rates", headers=auth, body={"currency": currency, "rate_date": day,
+                                                                     "rate": rate})
+    assert resp.status_code in (200, 201), resp.body[:500]
+    return resp.json_body
+
+
+@dataclass(frozen=True)
+class Elsewhere:
+    """A household's asset held elsewhere with one valuation, and a rate of the firm's."""
+
+    product: str
+    valuation: str
+    fx_rate: str
+
+    def ids(self) -> set[str]:
+        return {self.product, self.valuation, self.fx_rate}
+
+
+def make_elsewhere(client: Any, auth: dict[str, str], house: Household, *, day: str, value: str,
+                   rate: str) -> Elsewhere:
+    product = create_unmanaged(client, auth, house, currency="EUR")
+    valuation = add_unmanaged_valuation(client, auth, product["id"], day, value)
+    fx_rate = put_fx_rate(client, auth, "EUR", day, rate)
+    return Elsewhere(product=product["id"], valuation=valuation["id"], fx_rate=fx_rate["id"])
 
 
 # --- what the database holds (as the owner role) -----------------------------------------------------------------

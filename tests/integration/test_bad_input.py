@@ -61,6 +61,7 @@ _PRODUCT_TABLES = [
     ("portfolio_funds", "t.id"), ("fund_valuations", "t.id"), ("holding_activity", "t.id"),
     ("portfolio_valuations", "t.product_id, t.valuation_date"),
     ("irr_values", "t.scope, t.scope_id, t.method, t.valuation_date"),
+    ("unmanaged_products", "t.id"), ("unmanaged_valuations", "t.id"), ("fx_rates", "t.id"),
     ("networth_statements", "t.id"),
 ]
 _SNAPSHOT = _SNAPSHOT.rstrip() + "".join(
@@ -224,6 +225,24 @@ def _products_of(c: Any, h: dict[str, str], group: str, owner: str, isins: tuple
             "provider_name": provider["name"]}
 
 
+def _elsewhere_of(c: Any, h: dict[str, str], group: str, owner: str) -> dict[str, str]:
+    """Through the API: an asset of `group` held elsewhere, owned by `owner`, valued once, and a rate of the
+    firm's."""
+    tag = uuid.uuid4().hex[:8]
+    product = c.http.post(f"/v1/client-groups/{group}/unmanaged-products", headers=h, body=json.dumps({
+        "name": f"Bad Input Flat {tag}", "kind": "asset", "product_type": "property", "currency": "EUR",
+        "ownership": {"association_type": "individual", "product_owner_id": owner}}))
+    assert product.status_code == 201, product.body
+    pid = product.json_body["id"]
+    valuation = c.http.post(f"/v1/unmanaged-products/{pid}/valuations", headers=h,
+                            body='{"valuation_date": "2024-12-31", "value": "350000.00"}')
+    assert valuation.status_code == 201, valuation.body
+    rate = c.http.post("/v1/fx-rates", headers=h, body='{"currency": "EUR", "rate_date": "2024-12-31", '
+                                                       '"rate": "0.8300"}')
+    assert rate.status_code in (200, 201), rate.body
+    return {"unmanaged_product_id": pid, "unmanaged_valuation_id": valuation.json_body["id"]}
+
+
 @pytest.fixture(scope="module")
 def world(app_module: Any, firm_a: Firm, firm_b: Firm) -> World:
     from chalice.test import Client
@@ -250,6 +269,8 @@ def world(app_module: Any, firm_a: Firm, firm_b: Firm) -> World:
         isins = (_random_isin("IE"), _random_isin("GB"))
         a = _products_of(c, ha, group, owner, isins)
         b = _products_of(c, hb, other_group, other_owner, isins)
+        a_elsewhere = _elsewhere_of(c, ha, group, owner)
+        b_elsewhere = _elsewhere_of(c, hb, other_group, other_owner)
         a["statement_id"], b["statement_id"] = (
             _created(c.http.post(f"/v1/client-groups/{g}/networth-statements", headers=h, body='{"name": "Q4"}'))
             for g, h in ((group, ha), (other_group, hb)))
@@ -261,13 +282,13 @@ def world(app_module: Any, firm_a: Firm, firm_b: Firm) -> World:
     ids = ("provider_id", "fund_id", "template_id", "product_id", "portfolio_fund_id", "valuation_id", "activity_id",
            "statement_id")
     mine = {"group_id": group, "owner_id": owner, "user_id": str(firm_a.users["viewer"]["id"]),
-            **{k: a[k] for k in ids}}
+            **{k: a[k] for k in ids}, **a_elsewhere}
     other_notification = str(owner_sql(
         "INSERT INTO notifications (firm_id, user_id, kind, title, body) VALUES (%s, %s, 'security.test', "
         "'A test notice', 'Nothing happened.') RETURNING id", (firm_b.id, firm_b.users["admin"]["id"]))[0]["id"])
     theirs = {"group_id": other_group, "owner_id": other_owner, "user_id": other_user, "key_id": other_key,
               "session_id": other_session,
-              "notification_id": other_notification, **{k: b[k] for k in ids}}
+              "notification_id": other_notification, **{k: b[k] for k in ids}, **b_elsewhere}
     bad_isin = a["isin"][:11] + str((int(a["isin"][11]) + 1) % 10)
     extra = {"other_user": other_user, "other_key": other_key, "bad_isin": bad_isin, "isin": a["isin"],
              "provider_name_upper": a["provider_name"].upper(),
@@ -1049,6 +1070,14 @@ def _valid_body(spec: Any) -> str:
         "POST /v1/products/{product_id}/activity:bulk": {
             "activities": [{"portfolio_fund_id": r(), "activity_date": "2024-01-31", "activity_type": "investment",
                             "amount": "1.00"}]},
+        "POST /v1/client-groups/{group_id}/unmanaged-products": {
+            "name": "x", "kind": "asset", "product_type": "property",
+            "ownership": {"association_type": "individual", "product_owner_id": r()}},
+        "POST /v1/unmanaged-products/{unmanaged_product_id}/status": {"status": "sold", "reason": "x"},
+        "POST /v1/unmanaged-products/{unmanaged_product_id}/valuations": {"valuation_date": "2024-01-31",
+                                                                          "value": "1.00"},
+        "POST /v1/unmanaged-products/{unmanaged_product_id}/valuations:bulk": {
+            "valuations": [{"valuation_date": "2024-01-31", "value": "1.00"}]},
         "POST /v1/client-groups/{group_id}/networth-statements": {"name": "Annual review"},
     }
     return json.dumps(bodies.get(_rid(spec), {}))

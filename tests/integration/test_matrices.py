@@ -36,10 +36,12 @@ from tests.integration.login_support import Authenticator, enrol
 from tests.integration.matrix_support import (
     TENANT_TABLES,
     Book,
+    Elsewhere,
     Household,
     add_activity,
     add_member,
     add_portfolio_fund,
+    add_unmanaged_valuation,
     add_valuation,
     api_key_id,
     audit_events_since,
@@ -55,6 +57,7 @@ from tests.integration.matrix_support import (
     create_product_owner,
     create_provider,
     create_template,
+    create_unmanaged,
     create_user,
     expect_status,
     firm_rows,
@@ -62,6 +65,7 @@ from tests.integration.matrix_support import (
     list_ids,
     login,
     make_book,
+    make_elsewhere,
     row_version,
     send,
     session_chain,
@@ -201,6 +205,14 @@ class Env:
     def activity(self, day: str = "2021-06-01", amount: str = "5000.00") -> dict[str, Any]:
         return add_activity(self.client, self.admin, self.portfolio_fund()["id"], day, amount)
 
+    # unmanaged products: fresh rows in the shelf's household
+
+    def unmanaged(self, **fields: Any) -> dict[str, Any]:
+        return create_unmanaged(self.client, self.admin, self.shelf.house, **fields)
+
+    def unmanaged_valuation(self, day: str = "2023-03-31", value: str = "250000.00") -> dict[str, Any]:
+        return add_unmanaged_valuation(self.client, self.admin, self.unmanaged()["id"], day, value)
+
 
 @dataclass(frozen=True)
 class Shelf:
@@ -257,6 +269,8 @@ class Tenants:
     search_token: str  # in the names of a provider and a client group of each firm, and nowhere else
     b_notification: str  # a notification of B's admin
     b_statement: str  # a net worth statement of b_house
+    a_elsewhere: Elsewhere  # an unmanaged product of a_house with a valuation, and a rate of A's
+    b_elsewhere: Elsewhere
 
     def house_of(self, firm: Firm) -> Household:
         return self.a_house if firm is self.a else self.b_house
@@ -264,10 +278,14 @@ class Tenants:
     def book_of(self, firm: Firm) -> Book:
         return self.a_book if firm is self.a else self.b_book
 
+    def elsewhere_of(self, firm: Firm) -> Elsewhere:
+        return self.a_elsewhere if firm is self.a else self.b_elsewhere
+
     def b_ids(self) -> set[str]:
         return {self.b_house.group_id, self.b_house.owner_id, self.b_empty_group, self.b_lone_owner, self.b_user,
                 self.b_key, str(self.b.users["admin"]["id"]), _token_chain(self.b.tokens["admin"]),
-                _token_chain(self.b.tokens["viewer"]), self.b_notification, self.b_statement} | self.b_book.ids()
+                _token_chain(self.b.tokens["viewer"]), self.b_notification, self.b_statement} | self.b_book.ids() \
+            | self.b_elsewhere.ids()
 
 
 @dataclass(frozen=True)
@@ -898,6 +916,129 @@ def _bulk_activity_failing(bad: dict[str, Any]) -> Callable[[Env], Prepared]:
         rows = [{"portfolio_fund_id": pf["id"], "activity_date": "2021-01-04", "activity_type": "investment",
                  "amount": "10000.00"}, {"portfolio_fund_id": pf["id"], **bad}]
         return Prepared(f"{PR}/{pf['product_id']}/activity:bulk", {"activities": rows})
+    return prepare
+
+
+# unmanaged products, their valuations, exchange rates
+
+UP, UVS, FXR = "/v1/unmanaged-products", "/v1/unmanaged-valuations", "/v1/fx-rates"
+_RATE_DAYS = iter(range(100_000))  # each fresh rate on a day no earlier call used
+
+
+def _unmanaged_of(group_id: Any) -> str:
+    return f"{G}/{group_id}/unmanaged-products"
+
+
+def _fresh_rate_day() -> str:
+    return (date(1950, 1, 1) + timedelta(days=next(_RATE_DAYS))).isoformat()
+
+
+def _new_unmanaged(env: Env, **fields: Any) -> Prepared:
+    house = env.shelf.house
+    body = {"name": unique("Buy-to-let"), "kind": "asset", "product_type": "property",
+            "ownership": _individual(house.owner_id), **fields}
+    return Prepared(_unmanaged_of(house.group_id), body)
+
+
+def _create_unmanaged(env: Env) -> Prepared:
+    house, book = env.shelf.house, env.shelf.book
+    prep = _new_unmanaged(env, kind="liability", product_type="mortgage", provider_id=book.provider,
+                          currency="EUR", notes="Fixed until 2027")
+    body = prep.body
+    prep.audit = lambda r: AuditExpect(
+        "unmanaged_product.create", "unmanaged_product", r.json_body["id"], None,
+        {**body, "id": r.json_body["id"], "client_group_id": house.group_id, "status": "active",
+         "current_value": None, "current_value_date": None, "version": 1})
+    return prep
+
+
+def _patch_unmanaged(env: Env) -> Prepared:
+    p = env.unmanaged()
+    return Prepared(f"{UP}/{p['id']}", {"product_type": "individual_shares"}, _if_match(1),
+                    audit=lambda r: AuditExpect("unmanaged_product.update", "unmanaged_product", p["id"],
+                                                {"product_type": "property", "version": 1},
+                                                {"product_type": "individual_shares", "version": 2},
+                                                changed=["product_type"]))
+
+
+def _delete_unmanaged(env: Env) -> Prepared:
+    p = env.unmanaged()
+    return Prepared(f"{UP}/{p['id']}", audit=lambda r: AuditExpect(
+        "unmanaged_product.delete", "unmanaged_product", p["id"], {"id": p["id"], "name": p["name"]}, None))
+
+
+def _sell_unmanaged(env: Env) -> Prepared:
+    p = env.unmanaged()
+    return Prepared(f"{UP}/{p['id']}/status", {"status": "sold", "reason": "Completed"}, audit=lambda r: AuditExpect(
+        "unmanaged_product.change_status", "unmanaged_product", p["id"], {"status": "active", "version": 1},
+        {"status": "sold", "reason": "Completed", "version": 2}, changed=["reason", "status"]))
+
+
+def _sold_unmanaged(env: Env) -> str:
+    p = env.unmanaged()
+    expect_status(send(env.client, "POST", f"{UP}/{p['id']}/status", headers=env.admin,
+                       body={"status": "sold", "reason": "Completed"}), 200)
+    return p["id"]
+
+
+def _create_unmanaged_valuation(env: Env) -> Prepared:
+    p = env.unmanaged()
+    body = {"valuation_date": "2023-03-31", "value": "325000.00", "source": "feed"}
+    return Prepared(f"{UP}/{p['id']}/valuations", body, audit=lambda r: AuditExpect(
+        "unmanaged_valuation.create", "unmanaged_valuation", r.json_body["id"], None,
+        {**body, "id": r.json_body["id"], "unmanaged_product_id": p["id"], "version": 1}))
+
+
+def _unmanaged_valuation_of(body: dict[str, Any]) -> Callable[[Env], Prepared]:
+    return lambda e: Prepared(f"{UP}/{e.unmanaged()['id']}/valuations", body)
+
+
+def _bulk_unmanaged(env: Env) -> Prepared:
+    p = env.unmanaged()
+    rows = [{"valuation_date": "2023-01-31", "value": "300000.00"},
+            {"valuation_date": "2023-02-28", "value": "301000.00", "source": "import"}]
+    return Prepared(f"{UP}/{p['id']}/valuations:bulk", {"valuations": rows}, audit=lambda r: AuditExpect(
+        "unmanaged_product.bulk_valuations", "unmanaged_product", p["id"], None,
+        {"written": 2, "from": "2023-01-31", "to": "2023-02-28"}))
+
+
+def _bulk_unmanaged_failing(bad: dict[str, Any]) -> Callable[[Env], Prepared]:
+    return lambda e: Prepared(f"{UP}/{e.unmanaged()['id']}/valuations:bulk", {"valuations": [
+        {"valuation_date": "2022-01-31", "value": "1.00"}, bad]})
+
+
+def _delete_unmanaged_valuation(env: Env) -> Prepared:
+    v = env.unmanaged_valuation()
+    return Prepared(f"{UVS}/{v['id']}", audit=lambda r: AuditExpect(
+        "unmanaged_valuation.delete", "unmanaged_valuation", v["id"],
+        {"id": v["id"], "valuation_date": "2023-03-31", "value": "250000.00"}, None))
+
+
+def _put_fx_rate(env: Env) -> Prepared:
+    body = {"currency": "USD", "rate_date": _fresh_rate_day(), "rate": "0.7925"}
+    return Prepared(FXR, body, audit=lambda r: AuditExpect(
+        "fx_rate.create", "fx_rate", r.json_body["id"], None,
+        {**body, "rate": "0.7925000000", "id": r.json_body["id"], "version": 1}))
+
+
+def _put_fx_rates(env: Env) -> Prepared:
+    day, other = _fresh_rate_day(), _fresh_rate_day()
+    rows = [{"currency": "USD", "rate_date": day, "rate": "0.7925"},
+            {"currency": "EUR", "rate_date": day, "rate": "0.8550"},
+            {"currency": "EUR", "rate_date": other, "rate": "0.8560"}]
+    return Prepared(f"{FXR}:bulk", {"rates": rows}, audit=lambda r: AuditExpect(
+        "firm.bulk_fx_rates", "firm", str(env.firm.id), None,
+        {"written": 3, "created": 3, "replaced": 0, "currencies": ["EUR", "USD"], "from": day, "to": other}))
+
+
+def _fx_rate_failing(**bad: Any) -> Callable[[Env], Prepared]:
+    return lambda e: Prepared(FXR, {"currency": "USD", "rate_date": _fresh_rate_day(), "rate": "0.79", **bad})
+
+
+def _fx_rates_failing(second: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[Env], Prepared]:
+    def prepare(env: Env) -> Prepared:
+        first = {"currency": "USD", "rate_date": _fresh_rate_day(), "rate": "0.79"}
+        return Prepared(f"{FXR}:bulk", {"rates": [first, second(first)]})
     return prepare
 
 
@@ -1657,6 +1798,107 @@ EXPECTATIONS: dict[tuple[str, str], Route] = {
         READ, 200, _get("/v1/search?q=Provider"),
         listing=Listing(lambda t, f: f"/v1/search?q={t.search_token}&limit=100", _search_rows,
                         extract=lambda body: [i["id"] for i in body["items"]])),
+    # --- unmanaged products, their valuations, exchange rates ---
+    ("GET", G + "/{group_id}/unmanaged-products"): Route(
+        READ, 200, _get(lambda e: _unmanaged_of(e.shelf.house.group_id) + "?kind=asset&min_current_value=1"),
+        foreign=lambda t: [Prepared(_unmanaged_of(t.b_house.group_id)), Prepared(_unmanaged_of(t.b_empty_group))],
+        listing=Listing(lambda t, f: _unmanaged_of(t.house_of(f).group_id),
+                        lambda t, f: ids_of("SELECT id FROM unmanaged_products WHERE client_group_id = %s",
+                                            (t.house_of(f).group_id,)))),
+    ("POST", G + "/{group_id}/unmanaged-products"): Route(
+        WRITE, 201, _create_unmanaged,
+        failures=(
+            F("owner not in the group", 422, lambda e: _new_unmanaged(e, ownership=_individual(e.owner()["id"]))),
+            F("shares above 100", 422, lambda e: _new_unmanaged(e, ownership={
+                "association_type": "tenants_in_common", "shares": {e.shelf.house.owner_id: "100.01"}})),
+            F("a liability typed as an ISA", 422, lambda e: _new_unmanaged(e, kind="liability",
+                                                                           product_type="cash_isa")),
+            F("a name the household uses", 409, lambda e: _new_unmanaged(e, name=e.unmanaged()["name"].upper())),
+            F("unknown provider", 422, lambda e: _new_unmanaged(e, provider_id=str(uuid.uuid4()))),
+        ),
+        foreign=lambda t: [Prepared(_unmanaged_of(t.b_house.group_id), {
+            "name": "Planted", "kind": "asset", "product_type": "property",
+            "ownership": _individual(t.b_house.owner_id)})]),
+    ("GET", UP + "/{unmanaged_product_id}"): Route(
+        READ, 200, _get(lambda e: f"{UP}/{e.unmanaged()['id']}"),
+        foreign=lambda t: [Prepared(f"{UP}/{t.b_elsewhere.product}")]),
+    ("PATCH", UP + "/{unmanaged_product_id}"): Route(
+        WRITE, 200, _patch_unmanaged,
+        failures=(
+            F("stale If-Match", 412, lambda e: Prepared(f"{UP}/{e.unmanaged()['id']}", {"name": "Late"},
+                                                        _if_match(2))),
+            F("a kind its type does not fit", 422, lambda e: Prepared(f"{UP}/{e.unmanaged()['id']}",
+                                                                      {"kind": "liability"}, _if_match(1))),
+            F("owner not in the group", 422, lambda e: Prepared(f"{UP}/{e.unmanaged()['id']}",
+                                                                {"ownership": _individual(e.owner()["id"])},
+                                                                _if_match(1))),
+            F("status by PATCH", 422, lambda e: Prepared(f"{UP}/{e.unmanaged()['id']}", {"status": "sold"},
+                                                         _if_match(1))),
+        ),
+        foreign=lambda t: [Prepared(f"{UP}/{t.b_elsewhere.product}", {"name": "Hijacked"},
+                                    _etag_of("unmanaged_products", t.b_elsewhere.product))]),
+    ("DELETE", UP + "/{unmanaged_product_id}"): Route(
+        WRITE, 204, _delete_unmanaged,
+        failures=(F("has valuations", 409, lambda e: Prepared(
+            f"{UP}/{e.unmanaged_valuation()['unmanaged_product_id']}")),),
+        # B's product has a valuation: a 409 would tell A it exists.
+        foreign=lambda t: [Prepared(f"{UP}/{t.b_elsewhere.product}")]),
+    ("POST", UP + "/{unmanaged_product_id}/status"): Route(
+        WRITE, 200, _sell_unmanaged,
+        failures=(
+            F("reactivated by an adviser", 403, lambda e: Prepared(f"{UP}/{_sold_unmanaged(e)}/status", {
+                "status": "active", "reason": "Sale fell through"}), who="adviser"),
+            F("reactivated by a write key", 403, lambda e: Prepared(f"{UP}/{_sold_unmanaged(e)}/status", {
+                "status": "active", "reason": "Sale fell through"}), who="write"),
+            F("sold, then transferred", 409, lambda e: Prepared(f"{UP}/{_sold_unmanaged(e)}/status", {
+                "status": "transferred", "reason": "x"})),
+            F("no reason", 422, lambda e: Prepared(f"{UP}/{e.unmanaged()['id']}/status", {"status": "sold"})),
+        ),
+        foreign=lambda t: [Prepared(f"{UP}/{t.b_elsewhere.product}/status", {"status": "sold", "reason": "x"})]),
+    ("GET", UP + "/{unmanaged_product_id}/valuations"): Route(
+        READ, 200, _get(lambda e: f"{UP}/{e.unmanaged_valuation()['unmanaged_product_id']}/valuations"),
+        foreign=lambda t: [Prepared(f"{UP}/{t.b_elsewhere.product}/valuations")],
+        listing=Listing(lambda t, f: f"{UP}/{t.elsewhere_of(f).product}/valuations",
+                        lambda t, f: ids_of("SELECT id FROM unmanaged_valuations WHERE unmanaged_product_id = %s",
+                                            (t.elsewhere_of(f).product,)))),
+    ("POST", UP + "/{unmanaged_product_id}/valuations"): Route(
+        WRITE, 201, _create_unmanaged_valuation,
+        failures=(
+            F("a future date", 422, _unmanaged_valuation_of({
+                "valuation_date": (date.today() + timedelta(days=1)).isoformat(), "value": "1.00"})),
+            F("negative", 422, _unmanaged_valuation_of({"valuation_date": "2023-01-31", "value": "-0.01"})),
+            F("the same date twice", 409, lambda e: (lambda v: Prepared(
+                f"{UP}/{v['unmanaged_product_id']}/valuations",
+                {"valuation_date": v["valuation_date"], "value": "2.00"}))(e.unmanaged_valuation())),
+        ),
+        foreign=lambda t: [Prepared(f"{UP}/{t.b_elsewhere.product}/valuations",
+                                    {"valuation_date": "2024-07-31", "value": "1.00"})]),
+    ("POST", UP + "/{unmanaged_product_id}/valuations:bulk"): Route(
+        WRITE, 201, _bulk_unmanaged,
+        failures=(
+            F("row 1 repeats row 0", 422, _bulk_unmanaged_failing({"valuation_date": "2022-01-31", "value": "2.00"})),
+            F("row 1 in the future", 422, _bulk_unmanaged_failing({
+                "valuation_date": (date.today() + timedelta(days=1)).isoformat(), "value": "2.00"})),
+            F("row 1 negative", 422, _bulk_unmanaged_failing({"valuation_date": "2022-02-28", "value": "-2.00"})),
+        ),
+        foreign=lambda t: [Prepared(f"{UP}/{t.b_elsewhere.product}/valuations:bulk", {"valuations": [
+            {"valuation_date": "2024-07-31", "value": "1.00"}]})]),
+    ("DELETE", UVS + "/{unmanaged_valuation_id}"): Route(
+        WRITE, 204, _delete_unmanaged_valuation,
+        failures=(F("unknown valuation", 404, lambda e: Prepared(f"{UVS}/{uuid.uuid4()}")),),
+        foreign=lambda t: [Prepared(f"{UVS}/{t.b_elsewhere.valuation}")]),
+    ("GET", FXR): Route(
+        READ, 200, _get(FXR + "?currency=EUR&sort=rate_date"),
+        listing=Listing(lambda t, f: FXR, _firm_ids("fx_rates"))),
+    ("POST", FXR): Route(WRITE, 201, _put_fx_rate, failures=(
+        F("the base currency", 422, _fx_rate_failing(currency="GBP")),
+        F("a rate of 0", 422, _fx_rate_failing(rate="0")),
+        F("a rate as a JSON number", 422, _fx_rate_failing(rate=0.79)),
+    )),
+    ("POST", FXR + ":bulk"): Route(WRITE, 201, _put_fx_rates, failures=(
+        F("row 1 repeats row 0's currency and date", 422, _fx_rates_failing(lambda first: {**first, "rate": "0.80"})),
+        F("row 1 the base currency", 422, _fx_rates_failing(lambda first: {**first, "currency": "GBP"})),
+    )),
     # --- ops ---
     ("GET", "/v1/ops/job-runs"): Route(
         ADMIN, 200, _get("/v1/ops/job-runs"),
@@ -1757,7 +1999,9 @@ def tenants(firm_a: Firm, firm_b: Firm, module_client: Any) -> Tenants:
                                  values=("3700.00", "650.00")),
                 search_token=unique("Quillfeather"),
                 b_notification=_notification_of(firm_b, firm_b.users["admin"]["id"]),
-                b_statement=_statement_of(c, b_admin, b_house.group_id))
+                b_statement=_statement_of(c, b_admin, b_house.group_id),
+                a_elsewhere=make_elsewhere(c, a_admin, a_house, day="2024-06-28", value="410000.00", rate="0.8450"),
+                b_elsewhere=make_elsewhere(c, b_admin, b_house, day="2024-05-31", value="395000.00", rate="0.8520"))
     _statement_of(c, a_admin, a_house.group_id)
     _snapshot_yesterday()  # networth_snapshots and networth_firm_totals rows of both firms
     _notification_of(firm_a, firm_a.users["admin"]["id"])

@@ -14,7 +14,8 @@ NAMES = {"group_id": "client group", "owner_id": "product owner", "user_id": "us
          "provider_id": "provider", "fund_id": "fund", "template_id": "portfolio template", "product_id": "product",
          "portfolio_fund_id": "portfolio fund", "valuation_id": "fund valuation", "activity_id": "activity",
          "session_id": "session",
-         "notification_id": "notification", "statement_id": "net worth statement"}
+         "notification_id": "notification", "unmanaged_product_id": "unmanaged product",
+         "unmanaged_valuation_id": "unmanaged valuation", "statement_id": "net worth statement"}
 
 
 def _cases() -> list[tuple[Any, str]]:
