@@ -56,6 +56,11 @@ def _live(tx: db.Tx, group_id: UUID, as_of: date | None) -> dict[str, Any]:
     return _answer(_found(tx, group_id, as_of))
 
 
+def networth_in(tx: db.Tx, group_id: UUID, as_of: date | None = None) -> dict[str, Any]:
+    """The answer of `networth`, in a transaction the caller holds (the household summary's)."""
+    return _live(tx, group_id, as_of)
+
+
 def networth(ctx: RequestContext, group_id: UUID, as_of: date | None) -> dict[str, Any]:
     """The household's net worth on `as_of` (today when None), computed now from its rows."""
     with db.transaction(ctx) as tx:

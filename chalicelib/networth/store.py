@@ -44,14 +44,29 @@ LEFT JOIN LATERAL (SELECT pv.valuation_date, pv.value FROM portfolio_valuations 
 WHERE p.client_group_id {households} AND p.status = 'active' AND p.start_date <= {day}
   AND (p.end_date IS NULL OR p.end_date >= {day})""")
 
-SOURCES: tuple[Source, ...] = (MANAGED_PRODUCTS,)
+# Unmanaged products (assets and liabilities held elsewhere): active now (a product sold, transferred, matured or
+# cancelled counts on no day: its status has no date), each at its latest valuation on or before the day (0.00 when
+# it has none yet). Assets and liabilities as the product says, in its currency.
+UNMANAGED_PRODUCTS = Source("unmanaged_product", """
+SELECT u.firm_id, u.client_group_id, 'unmanaged_product'::text AS source, u.id, u.name, u.product_type AS section,
+       u.kind, u.currency::text AS currency, coalesce(v.value, 0.00) AS value, v.valuation_date, u.ownership
+FROM unmanaged_products u
+LEFT JOIN LATERAL (SELECT x.valuation_date, x.value FROM unmanaged_valuations x
+                   WHERE x.unmanaged_product_id = u.id AND x.valuation_date <= {day}
+                   ORDER BY x.valuation_date DESC LIMIT 1) v ON true
+WHERE u.client_group_id {households} AND u.status = 'active'""")
+
+SOURCES: tuple[Source, ...] = (MANAGED_PRODUCTS, UNMANAGED_PRODUCTS)
 
 # The firm's currency (firms.base_currency), for the firm id `{firm}`: every figure is shown in it.
 _BASE_CURRENCY = "(SELECT f.base_currency::text FROM firms f WHERE f.id = {firm})"
 # The rate of a position `pos` (a row of the sources) to its firm's currency `f.base_currency` on the day `{day}`:
-# 1 in the firm's own currency, else none known (NULL: the position is listed as unconverted and left out of every
-# figure).
-_RATE = "CASE WHEN pos.currency = f.base_currency THEN 1::numeric END"
+# 1 in the firm's own currency, else the latest of the firm's rates for the currency on or before the day (the rule
+# of SQL function fx_rate_on, migration 0021, written here for any firm: the job reads every firm at once), else
+# none (NULL: the position is listed as unconverted and left out of every figure).
+_RATE = """CASE WHEN pos.currency = f.base_currency THEN 1::numeric
+                ELSE (SELECT r.rate FROM fx_rates r WHERE r.firm_id = pos.firm_id AND r.currency = pos.currency
+                      AND r.rate_date <= {day} ORDER BY r.rate_date DESC LIMIT 1) END"""
 
 # Every source's positions on `{day}` for `{households}`, each with its rate (NULL when none).
 _CONVERTED = "SELECT pos.*, ({rate}) AS rate FROM ({union}) pos JOIN firms f ON f.id = pos.firm_id"

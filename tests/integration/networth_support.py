@@ -73,3 +73,22 @@ def run_snapshots(**options: Any) -> dict[str, Any]:
 
 def rows_by_name(answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {row["name"]: row for section in answer["sections"] for row in section["rows"]}
+
+
+def unmanaged_product(client: Any, auth: dict[str, str], group: str, name: str, kind: str, product_type: str,
+                      ownership: dict[str, Any], values: list[tuple[str, str]], **fields: Any) -> dict[str, Any]:
+    """An unmanaged product (an asset or a liability held elsewhere) valued (date, value) on each of `values`."""
+    product = expect_status(send(client, "POST", f"{G}/{group}/unmanaged-products", headers=auth, body={
+        "name": name, "kind": kind, "product_type": product_type, "ownership": ownership, **fields}), 201)
+    for day, value in values:
+        expect_status(send(client, "POST", f"/v1/unmanaged-products/{product['id']}/valuations", headers=auth,
+                           body={"valuation_date": day, "value": value}), 201)
+    return product
+
+
+def fx_rate(client: Any, auth: dict[str, str], currency: str, day: str, rate: str) -> dict[str, Any]:
+    resp = send(client, "POST", "/v1/fx-rates", headers=auth, body={"currency": currency, "rate_date": day,
+                                                                     "rate": rate})
+    assert resp.status_code in (200, 201), resp.body
+    return resp.json_body
+

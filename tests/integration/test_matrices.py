@@ -1186,23 +1186,34 @@ def _create_statement(env: Env) -> Prepared:
 
 
 def _networth_rows(t: Tenants, firm: Firm) -> set[str]:
-    """The household's products that count today: active, started, not ended."""
-    return ids_of("SELECT id FROM products WHERE client_group_id = %s AND status = 'active' "
-                  "AND start_date <= CURRENT_DATE AND (end_date IS NULL OR end_date >= CURRENT_DATE)",
-                  (t.house_of(firm).group_id,))
+    """The household's holdings that count today: its managed products active, started and not ended, its active
+    unmanaged products (each of them has a rate)."""
+    return ids_of("SELECT id FROM products WHERE client_group_id = %(g)s AND status = 'active' "
+                  "AND start_date <= CURRENT_DATE AND (end_date IS NULL OR end_date >= CURRENT_DATE) "
+                  "UNION ALL SELECT id FROM unmanaged_products WHERE client_group_id = %(g)s AND status = 'active'",
+                  {"g": t.house_of(firm).group_id})
 
 
 def _history_rows(t: Tenants, firm: Firm) -> set[str]:
-    """The household's snapshots of the last 29 days and today's figure (its products are owned outright: their
-    latest valuations added up), each "date=net worth"."""
+    """The household's snapshots of the last 29 days and today's figure, each "date=net worth": everything it
+    holds is owned outright, so today's figure is its managed products' latest valuations and its unmanaged
+    products' latest valuations, each converted at the firm's latest rate and rounded to the penny, liabilities
+    taken off."""
     group = t.house_of(firm).group_id
-    return ids_of("SELECT snapshot_date::text || '=' || net_worth::text FROM networth_snapshots "
-                  "WHERE client_group_id = %(g)s AND snapshot_date >= CURRENT_DATE - 29 "
-                  "AND snapshot_date < CURRENT_DATE "
-                  "UNION ALL SELECT CURRENT_DATE::text || '=' || coalesce(sum(v.value), 0.00)::text FROM products p "
-                  "LEFT JOIN LATERAL (SELECT value FROM portfolio_valuations pv WHERE pv.product_id = p.id "
-                  "ORDER BY pv.valuation_date DESC LIMIT 1) v ON true WHERE p.client_group_id = %(g)s "
-                  "AND p.status = 'active'", {"g": group})
+    return ids_of(
+        "SELECT snapshot_date::text || '=' || net_worth::text FROM networth_snapshots "
+        "WHERE client_group_id = %(g)s AND snapshot_date >= CURRENT_DATE - 29 AND snapshot_date < CURRENT_DATE "
+        "UNION ALL SELECT CURRENT_DATE::text || '=' || ("
+        " (SELECT coalesce(sum(v.value), 0.00) FROM products p LEFT JOIN LATERAL (SELECT value FROM "
+        "  portfolio_valuations pv WHERE pv.product_id = p.id ORDER BY pv.valuation_date DESC LIMIT 1) v ON true "
+        "  WHERE p.client_group_id = %(g)s AND p.status = 'active')"
+        " + (SELECT coalesce(sum(CASE u.kind WHEN 'asset' THEN 1 ELSE -1 END * round(v.value * CASE "
+        "  WHEN u.currency = f.base_currency THEN 1 ELSE (SELECT r.rate FROM fx_rates r WHERE r.firm_id = u.firm_id "
+        "  AND r.currency = u.currency AND r.rate_date <= CURRENT_DATE ORDER BY r.rate_date DESC LIMIT 1) END, 2)), "
+        "  0.00) "
+        "  FROM unmanaged_products u JOIN firms f ON f.id = u.firm_id LEFT JOIN LATERAL (SELECT value FROM "
+        "  unmanaged_valuations x WHERE x.unmanaged_product_id = u.id ORDER BY x.valuation_date DESC LIMIT 1) v "
+        "  ON true WHERE u.client_group_id = %(g)s AND u.status = 'active'))::text", {"g": group})
 
 
 EXPECTATIONS: dict[tuple[str, str], Route] = {

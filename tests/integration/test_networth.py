@@ -171,6 +171,97 @@ def test_the_three_person_household_by_hand(client: Any, three: dict[str, Any]) 
     assert body["totals"]["net_worth"] == body["totals"]["assets"]
 
 
+@pytest.fixture(scope="module")
+def elsewhere(database: str, app_module: Any) -> dict[str, Any]:
+    """A firm of its own (its rates are its own) and Fay (a client since 2018) and Gus (since 2019), whose wealth is
+    mostly held elsewhere:
+
+    - Fay's ISA (managed), individual: 20,000.00 on 2024-06-28;
+    - the family home (unmanaged property, GBP), tenants in common Fay 50 / Gus 40 (a tenth a third party's):
+      500,000.00 on 2024-01-31, 512,345.67 on 2024-06-30;
+    - a mortgage (unmanaged liability), joint 100%: 150,000.00 on 2024-05-31;
+    - Gus's car loan (unmanaged liability): 8,765.43 on 2024-06-15;
+    - Gus's US brokerage (unmanaged individual shares in USD): 12,000.00 USD on 2024-06-10, 12,345.67 USD on
+      2024-06-28; USD rates 0.7800 on 2024-06-01 and 0.78653 on 2024-06-27;
+    - Fay's Swiss account (unmanaged bank account in CHF): 10,000.00 CHF on 2024-06-01, and no CHF rate;
+    - an old flat (unmanaged property), Fay's: 200,000.00 on 2023-01-31, sold since."""
+    from chalice.test import Client
+
+    from tests.conftest import make_firm
+    from tests.integration.networth_support import fx_rate, unmanaged_product
+
+    firm = make_firm()
+    auth = firm.auth("adviser")
+    with Client(app_module.app, stage_name="local") as c:
+        group, (fay, gus) = household(c, auth, [("Fay", "2018-01-01"), ("Gus", "2019-01-01")], "couple")
+        valued_product(c, auth, group, "Fay ISA", "stocks_and_shares_isa", individual(fay),
+                       [("2024-06-28", "20000.00")])
+        unmanaged_product(c, auth, group, "Family home", "asset", "property", tenants({fay: "50.00", gus: "40.00"}),
+                          [("2024-01-31", "500000.00"), ("2024-06-30", "512345.67")])
+        unmanaged_product(c, auth, group, "Mortgage", "liability", "mortgage", joint([fay, gus]),
+                          [("2024-05-31", "150000.00")])
+        unmanaged_product(c, auth, group, "Car loan", "liability", "loan", individual(gus), [("2024-06-15", "8765.43")])
+        us = unmanaged_product(c, auth, group, "US brokerage", "asset", "individual_shares", individual(gus),
+                               [("2024-06-10", "12000.00"), ("2024-06-28", "12345.67")], currency="USD")
+        fx_rate(c, auth, "USD", "2024-06-01", "0.7800")
+        fx_rate(c, auth, "USD", "2024-06-27", "0.78653")
+        swiss = unmanaged_product(c, auth, group, "Swiss account", "asset", "bank_account", individual(fay),
+                                  [("2024-06-01", "10000.00")], currency="CHF")
+        flat = unmanaged_product(c, auth, group, "Old flat", "asset", "property", individual(fay),
+                                 [("2023-01-31", "200000.00")])
+        expect_status(send(c, "POST", f"/v1/unmanaged-products/{flat['id']}/status", headers=auth,
+                           body={"status": "sold", "reason": "Completed on 2024-02-29"}), 200)
+    return {"firm": firm, "auth": auth, "group": group, "fay": fay, "gus": gus, "us": us["id"],
+            "swiss": swiss["id"]}
+
+
+def test_holdings_elsewhere_by_hand(client: Any, elsewhere: dict[str, Any]) -> None:
+    fay, gus = elsewhere["fay"], elsewhere["gus"]
+    owners = [fay, gus]
+    body = networth(client, elsewhere["auth"], elsewhere["group"], AS_OF)
+    assert [(s["kind"], s["name"], [r["name"] for r in s["rows"]]) for s in body["sections"]] == [
+        ("asset", "individual_shares", ["US brokerage"]), ("asset", "property", ["Family home"]),
+        ("asset", "stocks_and_shares_isa", ["Fay ISA"]),
+        ("liability", "loan", ["Car loan"]), ("liability", "mortgage", ["Mortgage"])]
+    rows = rows_by_name(body)
+    # 12,345.67 USD x 0.78653 (the rate of 2024-06-27, the latest on or before the day) = 9,710.2398251 -> 9,710.24
+    assert rows["US brokerage"]["rate"] == "0.7865300000" and rows["US brokerage"]["value"] == "12345.67"
+    assert rows["US brokerage"]["amounts"] == _amounts(owners, "0.00", "9710.24", total="9710.24")
+    # 512,345.67 x 90% = 461,111.103 -> 461,111.10; Fay 256,172.835 and Gus 204,938.268 round down to 256,172.83
+    # and 204,938.26; the penny left goes to Gus (0.8 of a penny over 0.5); a third party 51,234.57
+    assert rows["Family home"]["amounts"] == _amounts(owners, "256172.83", "204938.27", third="51234.57",
+                                                      total="461111.10")
+    assert rows["Mortgage"]["amounts"] == _amounts(owners, "0.00", "0.00", joint_="150000.00", total="150000.00")
+    assert rows["Car loan"]["amounts"] == _amounts(owners, "0.00", "8765.43", total="8765.43")
+    assert body["totals"]["assets"] == _amounts(owners, "276172.83", "214648.51", third="51234.57",
+                                                total="490821.34")
+    assert body["totals"]["liabilities"] == _amounts(owners, "0.00", "8765.43", joint_="150000.00",
+                                                     total="158765.43")
+    assert body["totals"]["net_worth"] == _amounts(owners, "276172.83", "205883.08", joint_="-150000.00",
+                                                   third="51234.57", total="332055.91")
+    assert body["unconverted"] == [{
+        "source": "unmanaged_product", "id": elsewhere["swiss"], "name": "Swiss account", "section": "bank_account",
+        "kind": "asset", "currency": "CHF", "value": "10000.00", "valuation_date": "2024-06-01",
+        "reason": "no CHF rate to GBP on or before 2024-06-30"}]
+    # On 2024-06-15: 12,000.00 USD at 2024-06-01's rate, 0.7800 = 9,360.00
+    mid = rows_by_name(networth(client, elsewhere["auth"], elsewhere["group"], "2024-06-15"))
+    assert (mid["US brokerage"]["rate"], mid["US brokerage"]["amounts"]["total"]) == ("0.7800000000", "9360.00")
+    # On 2024-05-31 there is no USD rate yet either; the home was at 500,000.00 (x 90%)
+    early = networth(client, elsewhere["auth"], elsewhere["group"], "2024-05-31")
+    assert [u["name"] for u in early["unconverted"]] == ["Swiss account", "US brokerage"]
+    assert rows_by_name(early)["Family home"]["amounts"]["total"] == "450000.00"
+
+
+def test_the_household_summary_shows_what_is_held_elsewhere(client: Any, elsewhere: dict[str, Any]) -> None:
+    """The household's part of its unmanaged holdings today (the home 461,111.10 and the dollars 9,710.24; the
+    mortgage 150,000.00 and the loan 8,765.43; the Swiss account has no rate) and its net worth today (with the
+    ISA: 490,821.34 - 158,765.43)."""
+    body = expect_status(send(client, "GET", f"{G}/{elsewhere['group']}/summary", headers=elsewhere["auth"]), 200)
+    assert (body["unmanaged_assets"], body["unmanaged_liabilities"], body["net_worth"]) == (
+        "470821.34", "158765.43", "332055.91")
+    assert body["funds_under_management"] == "20000.00"
+
+
 # --- statements ----------------------------------------------------------------------------------------------------
 
 def test_a_statement_stores_the_live_answer_and_stays_what_it_was(client: Any, firm_a: Firm,
@@ -231,7 +322,7 @@ def test_statements_are_immutable_whoever_asks(client: Any, firm_a: Firm, three:
         resp = send(client, method, f"/v1/networth-statements/{sid}", headers=firm_a.auth("admin"),
                     body={"name": "Edited"} if method != "DELETE" else None)
         assert_problem(resp, 405)
-        assert resp.headers["Allow"] == "GET"
+        assert resp.headers["Allow"] == "GET, OPTIONS"
     # The owner role: the trigger refuses UPDATE, DELETE and TRUNCATE.
     for statement in ("UPDATE networth_statements SET name = 'Edited' WHERE id = %s",
                       "UPDATE networth_statements SET net_worth = 0, assets = 0, liabilities = 0 WHERE id = %s",
@@ -339,6 +430,15 @@ def test_history_of_a_year_equals_the_live_figure_of_every_day(client: Any, fres
     end = (today - timedelta(days=120)).isoformat()
     expect_status(send(client, "PATCH", f"/v1/products/{sold['id']}", headers={**auth, "If-Match": '"1"'},
                        body={"end_date": end}), 200)
+    # Held elsewhere: a mortgage paid down, a USD account whose rate moves.
+    from tests.integration.networth_support import fx_rate, unmanaged_product
+
+    unmanaged_product(client, auth, group, "Mortgage", "liability", "mortgage", joint([p1, p2]),
+                      [(d.isoformat(), f"{200000 - 321.09 * i:.2f}") for i, d in enumerate(days[1::3])])
+    unmanaged_product(client, auth, group, "Dollars", "asset", "bank_account", tenants({p1: "12.34"}),
+                      [(d.isoformat(), f"{5000 + 99.99 * i:.2f}") for i, d in enumerate(days[::4])], currency="USD")
+    for i, d in enumerate(days[2::5]):
+        fx_rate(client, auth, "USD", d.isoformat(), f"0.7{i}3457")
     figures = run_snapshots(from_=today - timedelta(days=365), to=today - timedelta(days=1))
     assert figures["days"] == 365 and figures["days_left"] == 0
     history = expect_status(send(client, "GET", f"{G}/{group}/networth/history?range=1y", headers=auth), 200)

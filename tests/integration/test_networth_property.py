@@ -2,8 +2,9 @@
 numbers), for random households:
 
 - the engine alone, on thousands of random rows (any ownership form, assets and liabilities, rates or none);
-- the whole path for random households written into the database (managed products, their valuations): the API's
-  answer and the daily job's snapshot row, against the same reference.
+- the whole path for random households written into the database (managed products and their valuations,
+  unmanaged assets and liabilities in pounds, in dollars at a rate of the day or in a currency without a rate): the
+  API's answer and the daily job's snapshot row, against the same reference.
 
 Whatever the households, every row's owner and joint columns add up to its total, third_party is the rest of its
 value, subtotals add up their rows, totals their sections, and assets - liabilities = net worth, to the penny.
@@ -200,7 +201,8 @@ def test_engine_equals_the_reference(house: tuple[list[str], list[dict[str, Any]
 
 def _insert_household(firm_id: Any, fund_id: Any, columns: list[str], rows: list[dict[str, Any]],
                       day: date) -> str:
-    """A household with these people and one managed product per row, valued on `day` (owner SQL)."""
+    """A household with these people and one holding per row, valued on `day` (owner SQL): a managed product
+    (rows "managed") or an unmanaged product (an asset or a liability, in its currency)."""
     group = owner_sql("INSERT INTO client_groups (firm_id, name, type) VALUES (%s, %s, 'family') RETURNING id",
                       (firm_id, f"Random {uuid.uuid4().hex[:8]}"))[0]["id"]
     for i, person in enumerate(columns):
@@ -209,6 +211,16 @@ def _insert_household(firm_id: Any, fund_id: Any, columns: list[str], rows: list
         owner_sql("INSERT INTO client_group_product_owners (firm_id, client_group_id, product_owner_id) "
                   "VALUES (%s, %s, %s)", (firm_id, group, person))
     for i, r in enumerate(rows):
+        value = Decimal(r["value_pennies"]) / 100
+        if r["where"] == "unmanaged":
+            product = owner_sql(
+                "INSERT INTO unmanaged_products (firm_id, client_group_id, name, kind, product_type, ownership, "
+                "currency) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                (firm_id, group, f"row {i:02d}", r["kind"], r["section"], json.dumps(r["ownership"]),
+                 r["currency"]))[0]["id"]
+            owner_sql("INSERT INTO unmanaged_valuations (firm_id, unmanaged_product_id, valuation_date, value) "
+                      "VALUES (%s, %s, %s, %s)", (firm_id, product, day, value))
+            continue
         product = owner_sql("INSERT INTO products (firm_id, client_group_id, name, product_type, start_date, "
                             "ownership) VALUES (%s, %s, %s, 'gia', %s, %s) RETURNING id",
                             (firm_id, group, f"row {i:02d}", day - timedelta(days=30),
@@ -216,18 +228,28 @@ def _insert_household(firm_id: Any, fund_id: Any, columns: list[str], rows: list
         pf = owner_sql("INSERT INTO portfolio_funds (firm_id, product_id, fund_id, start_date) VALUES (%s, %s, %s, %s) "
                        "RETURNING id", (firm_id, product, fund_id, day - timedelta(days=30)))[0]["id"]
         owner_sql("INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value) "
-                  "VALUES (%s, %s, %s, %s)", (firm_id, pf, day, Decimal(r["value_pennies"]) / 100))
+                  "VALUES (%s, %s, %s, %s)", (firm_id, pf, day, value))
     return str(group)
 
 
 @st.composite
-def db_households(draw: Any) -> tuple[list[str], list[dict[str, Any]]]:
+def db_households(draw: Any) -> tuple[list[str], list[dict[str, Any]], Fraction]:
+    """People, rows and the day's USD rate. A row is a managed product (an asset, GBP) or an unmanaged product: an
+    asset or a liability in GBP, in USD (at the day's rate) or in XXX (a currency no test gives a rate)."""
     n = draw(st.integers(1, 3))
     columns = [str(uuid.uuid4()) for _ in range(n)]
-    rows = draw(st.lists(st.fixed_dictionaries({
-        "value_pennies": st.one_of(st.integers(0, 10), st.integers(0, 10**11)), "rate": st.just(Fraction(1)),
-        "kind": st.just("asset"), "section": st.just("gia"), "ownership": ownerships(columns)}), max_size=6))
-    return columns, rows
+    usd = Fraction(draw(st.integers(1, 10**8)), 10**6)
+    rows = []
+    for _ in range(draw(st.integers(0, 6))):
+        where = draw(st.sampled_from(["managed", "unmanaged"]))
+        kind = "asset" if where == "managed" else draw(st.sampled_from(["asset", "liability"]))
+        currency = "GBP" if where == "managed" else draw(st.sampled_from(["GBP", "USD", "XXX"]))
+        rows.append({"where": where, "kind": kind, "currency": currency,
+                     "section": "gia" if kind == "asset" else "loan",
+                     "rate": {"GBP": Fraction(1), "USD": usd, "XXX": None}[currency],
+                     "value_pennies": draw(st.one_of(st.integers(0, 10), st.integers(0, 10**11))),
+                     "ownership": draw(ownerships(columns))})
+    return columns, rows, usd
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -238,22 +260,31 @@ def test_api_and_snapshot_equal_the_reference(client: Any, fresh_firm: Any, hous
     from chalicelib.networth import store
     from tests.integration.matrix_support import create_fund, expect_status, send
 
-    columns, rows = house
+    columns, rows, usd = house
     auth = fresh_firm.auth("viewer")
     fund = create_fund(client, fresh_firm.auth("admin"), isin=None)["id"]
     day = date(1960, 1, 1) + timedelta(days=offset)  # a day no other test takes
+    # The day's USD rate (rates of earlier days, from other examples, are older: not the one on or before it)
+    owner_sql("INSERT INTO fx_rates (firm_id, currency, rate_date, rate) VALUES (%s, 'USD', %s, %s) "
+              "ON CONFLICT (firm_id, currency, rate_date) DO UPDATE SET rate = EXCLUDED.rate",
+              (fresh_firm.id, day, Decimal(usd.numerator) / Decimal(usd.denominator)))
     group = _insert_household(fresh_firm.id, fund, columns, rows, day)
     answer = expect_status(send(client, "GET", f"/v1/client-groups/{group}/networth?as_of={day}", headers=auth), 200)
     assert [o["id"] for o in answer["owners"]] == columns
     ref = reference(columns, rows)
     shown = {row["name"]: {k: pennies(v) for k, v in row["amounts"].items()}
              for s in answer["sections"] for row in s["rows"]}
-    assert shown == {f"row {i:02d}": e for i, e in enumerate(ref["rows"])}
+    assert shown == {f"row {i:02d}": e for i, e in enumerate(ref["rows"]) if e is not None}
+    assert sorted(u["name"] for u in answer["unconverted"]) == [f"row {i:02d}" for i, e in enumerate(ref["rows"])
+                                                                if e is None]
+    for kind, key in (("asset", "assets"), ("liability", "liabilities")):
+        assert {k: pennies(v) for k, v in answer["totals"][key].items()} == ref["totals"][kind]
     assert {k: pennies(v) for k, v in answer["totals"]["net_worth"].items()} == ref["net"]
     _check_invariants(answer, columns)
     with db.owner_connection() as conn:
         store.insert_snapshots(conn, day, 60_000)
-    [snap] = owner_sql("SELECT assets, liabilities, net_worth FROM networth_snapshots WHERE client_group_id = %s "
-                       "AND snapshot_date = %s", (group, day))
+    [snap] = owner_sql("SELECT assets, liabilities, net_worth, unconverted FROM networth_snapshots "
+                       "WHERE client_group_id = %s AND snapshot_date = %s", (group, day))
     assert [pennies(str(snap[k])) for k in ("assets", "liabilities", "net_worth")] == [
         ref["totals"]["asset"]["total"], ref["totals"]["liability"]["total"], ref["net"]["total"]]
+    assert snap["unconverted"] == sum(1 for e in ref["rows"] if e is None)

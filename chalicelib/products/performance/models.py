@@ -87,6 +87,12 @@ class ClientGroupSummaryOut(ApiModel):
     lapsed_products: int
     latest_valuation_date: IsoDate | None = Field(description="The latest complete valuation of any of its products")
     irr: IrrOut = Field(description="The group's pooled flows (Kingston method, whole life)")
+    unmanaged_assets: Decimal = Field(description=(
+        "The household's part of its active unmanaged assets today, in the firm's currency (as net worth counts "
+        "them; one without a rate is in no figure)"))
+    unmanaged_liabilities: Decimal = Field(description="The same for its unmanaged liabilities")
+    net_worth: Decimal = Field(description=(
+        "The household's net worth today, its part: GET /v1/client-groups/{id}/networth's totals.net_worth.total"))
     refreshed_at: IsoDateTime = Field(description=(
         "When these figures were computed: all of them are live, from the rows as they are at that time"))
 
