@@ -852,6 +852,234 @@ END $$;
 
 
 --
+-- Name: information_data_is_valid(jsonb); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_data_is_valid(doc jsonb) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+BEGIN
+    IF doc IS NULL OR jsonb_typeof(doc) <> 'object' THEN
+        RETURN false;
+    END IF;
+    IF (SELECT count(*) FROM jsonb_object_keys(doc)) > 50 OR octet_length(doc::text) > 65536 THEN
+        RETURN false;
+    END IF;
+    RETURN NOT EXISTS (
+        SELECT 1 FROM information_pairs(doc) p
+        WHERE (information_is_valuation_key(p.key) AND NOT information_money_is_valid(p.value))
+           OR (information_is_date_key(p.key) AND jsonb_typeof(p.value) <> 'null'
+               AND information_date_of(p.value) IS NULL));
+END $$;
+
+
+--
+-- Name: information_data_latest_date(jsonb); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_data_latest_date(doc jsonb) RETURNS date
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT max(information_date_of(p.value)) FROM information_pairs(doc) p
+          WHERE information_is_date_key(p.key) $$;
+
+
+--
+-- Name: information_date_of(jsonb); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_date_of(v jsonb) RETURNS date
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $_$
+DECLARE
+    t text;
+    y integer;
+    m integer;
+    d integer;
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) <> 'string' THEN
+        RETURN NULL;
+    END IF;
+    t := v #>> '{}';
+    IF t !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN
+        RETURN NULL;
+    END IF;
+    y := substr(t, 1, 4)::integer;
+    m := substr(t, 6, 2)::integer;
+    d := substr(t, 9, 2)::integer;
+    IF y < 1900 OR m NOT BETWEEN 1 AND 12 OR d < 1
+       OR d > extract(day FROM make_date(y, m, 1) + interval '1 month' - interval '1 day') THEN
+        RETURN NULL;
+    END IF;
+    RETURN make_date(y, m, d);
+END $_$;
+
+
+--
+-- Name: information_is_date_key(text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_is_date_key(k text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $_$ SELECT lower(k) ~ '(^|_)date$|^date_of_' $_$;
+
+
+--
+-- Name: information_is_valuation_key(text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_is_valuation_key(k text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $_$ SELECT lower(k) ~ '(^|_)(valuation|value)$' $_$;
+
+
+--
+-- Name: information_item_words(text, jsonb); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_item_words(category text, doc jsonb) RETURNS SETOF text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $_$ SELECT information_words(concat_ws(' ', category,
+              (SELECT string_agg(p.key, ' ') FROM information_pairs(doc) p),
+              (SELECT string_agg(v #>> '{}', ' ')
+                 FROM jsonb_path_query(doc, 'strict $.** ? (@.type() == "string" || @.type() == "number")') v))) $_$;
+
+
+--
+-- Name: information_items_check_owners(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_items_check_owners() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    missing uuid;
+BEGIN
+    IF NEW.associated_product_owners IS NULL
+       OR NOT coalesce(ownership_is_valid(NEW.associated_product_owners), false) THEN
+        RETURN NEW;  -- none, or not one of the three forms (the CHECK refuses that)
+    END IF;
+    missing := ownership_first_outsider(NEW.client_group_id, NEW.associated_product_owners);
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'product owner % does not belong to client group %', missing, NEW.client_group_id
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'information_items_owners_in_group';
+    END IF;
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: information_items_dates_check(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_items_dates_check() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    latest date := information_data_latest_date(NEW.data_content);
+BEGIN
+    IF latest > (now() AT TIME ZONE 'UTC')::date THEN
+        RAISE EXCEPTION 'information item content holds the date %, after today', latest
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'information_items_dates_not_future';
+    END IF;
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: information_items_terms_delete(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_items_terms_delete() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        TRUNCATE information_item_terms;
+    ELSE
+        DELETE FROM information_item_terms t USING old_rows o WHERE t.item_id = o.id;
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: information_items_terms_insert(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_items_terms_insert() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    INSERT INTO information_item_terms (firm_id, item_id, term)
+    SELECT n.firm_id, n.id, w FROM new_rows n, information_item_words(n.item_category, n.data_content) AS w;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: information_items_terms_update(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_items_terms_update() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    DELETE FROM information_item_terms t USING old_rows o
+    WHERE t.item_id = o.id
+      AND NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.id = o.id AND n.firm_id = o.firm_id
+                                                  AND n.item_category = o.item_category
+                                                  AND n.data_content = o.data_content);
+    INSERT INTO information_item_terms (firm_id, item_id, term)
+    SELECT n.firm_id, n.id, w FROM new_rows n, information_item_words(n.item_category, n.data_content) AS w
+    WHERE NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.id = n.id AND o.firm_id = n.firm_id
+                                                AND o.item_category = n.item_category
+                                                AND o.data_content = n.data_content);
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: information_money_is_valid(jsonb); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_money_is_valid(v jsonb) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $_$ SELECT v IS NULL OR jsonb_typeof(v) = 'null'
+                 OR (jsonb_typeof(v) = 'string' AND (v #>> '{}') ~ '^[0-9]{1,16}(\.[0-9]{1,2})?$') $_$;
+
+
+--
+-- Name: information_pairs(jsonb); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_pairs(doc jsonb) RETURNS TABLE(key text, value jsonb)
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $_$ SELECT kv ->> 'key', kv -> 'value'
+          FROM jsonb_path_query(doc, 'strict $.** ? (@.type() == "object").keyvalue()') AS kv $_$;
+
+
+--
+-- Name: information_search_ranges(text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_search_ranges(q text) RETURNS TABLE(lo text, hi text)
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$ SELECT w COLLATE "C", (w || chr(1114111)) COLLATE "C" FROM information_words(q) AS w $$;
+
+
+--
+-- Name: information_words(text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_words(t text) RETURNS SETOF text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$ SELECT DISTINCT left(w, 64) FROM regexp_split_to_table(lower(t), '[^[:alnum:]]+') AS w WHERE w <> '' $$;
+
+
+--
 -- Name: is_uuid_text(text); Type: FUNCTION; Schema: public
 --
 
@@ -1053,6 +1281,25 @@ END $$;
 
 
 --
+-- Name: membership_check_information_items(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.membership_check_information_items() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM information_items i WHERE i.client_group_id = OLD.client_group_id
+               AND i.associated_product_owners IS NOT NULL
+               AND OLD.product_owner_id = ANY (ownership_owner_ids(i.associated_product_owners))) THEN
+        RAISE EXCEPTION 'product owner % is still referenced by information items of client group %',
+            OLD.product_owner_id, OLD.client_group_id
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'information_items_owners_in_group';
+    END IF;
+    RETURN OLD;
+END $$;
+
+
+--
 -- Name: membership_check_products(); Type: FUNCTION; Schema: public
 --
 
@@ -1088,6 +1335,18 @@ BEGIN
               HINT = 'A retention run deletes in a transaction that sets wealthdesk.networth_statement_retention '
                      'to ''delete'' (docs/domain.md); nothing changes a statement.';
 END $$;
+
+
+--
+-- Name: ownership_first_outsider(uuid, jsonb); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.ownership_first_outsider(p_group uuid, p_ownership jsonb) RETURNS uuid
+    LANGUAGE sql STABLE
+    AS $$ SELECT o FROM unnest(ownership_owner_ids(p_ownership)) AS o
+          WHERE NOT EXISTS (SELECT 1 FROM client_group_product_owners m
+                            WHERE m.client_group_id = p_group AND m.product_owner_id = o)
+          LIMIT 1 $$;
 
 
 --
@@ -1407,10 +1666,7 @@ BEGIN
     IF NOT coalesce(ownership_is_valid(NEW.ownership), false) THEN
         RETURN NEW;  -- not one of the three forms: the table's ownership CHECK refuses the row
     END IF;
-    SELECT o INTO missing FROM unnest(ownership_owner_ids(NEW.ownership)) AS o
-    WHERE NOT EXISTS (SELECT 1 FROM client_group_product_owners m
-                      WHERE m.client_group_id = NEW.client_group_id AND m.product_owner_id = o)
-    LIMIT 1;
+    missing := ownership_first_outsider(NEW.client_group_id, NEW.ownership);
     IF missing IS NOT NULL THEN
         RAISE EXCEPTION 'product owner % does not belong to client group %', missing, NEW.client_group_id
             USING ERRCODE = 'check_violation', CONSTRAINT = TG_TABLE_NAME || '_owners_in_group';
@@ -1668,6 +1924,36 @@ CREATE TABLE public._yoyo_version (
     version integer NOT NULL,
     installed_at_utc timestamp without time zone
 );
+
+
+--
+-- Name: actions; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.actions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    client_group_id uuid NOT NULL,
+    action_name text NOT NULL,
+    description text,
+    owner text NOT NULL,
+    status text DEFAULT 'outstanding'::text NOT NULL,
+    target_date date,
+    completed_at timestamp with time zone,
+    target_date_order date GENERATED ALWAYS AS (COALESCE(target_date, '9999-12-31'::date)) STORED NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT actions_action_name_check CHECK (((length(btrim(action_name)) >= 1) AND (length(btrim(action_name)) <= 200))),
+    CONSTRAINT actions_completed_when_completed_at CHECK (((status = 'completed'::text) = (completed_at IS NOT NULL))),
+    CONSTRAINT actions_description_check CHECK ((length(description) <= 10000)),
+    CONSTRAINT actions_owner_check CHECK ((owner = ANY (ARRAY['adviser'::text, 'client'::text]))),
+    CONSTRAINT actions_status_check CHECK ((status = ANY (ARRAY['outstanding'::text, 'completed'::text, 'cancelled'::text]))),
+    CONSTRAINT actions_target_date_check CHECK (((target_date >= '1900-01-01'::date) AND (target_date <= '2099-12-31'::date))),
+    CONSTRAINT actions_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.actions FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -2360,6 +2646,45 @@ ALTER TABLE ONLY public.idempotency_keys FORCE ROW LEVEL SECURITY;
 
 
 --
+-- Name: information_item_terms; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.information_item_terms (
+    firm_id uuid NOT NULL,
+    item_id uuid NOT NULL,
+    term text NOT NULL COLLATE pg_catalog."C"
+);
+
+ALTER TABLE ONLY public.information_item_terms FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: information_items; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.information_items (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    client_group_id uuid NOT NULL,
+    item_type text NOT NULL,
+    item_category text NOT NULL,
+    data_content jsonb DEFAULT '{}'::jsonb NOT NULL,
+    associated_product_owners jsonb,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT information_items_associated_product_owners_check CHECK (((associated_product_owners IS NULL) OR public.ownership_is_valid(associated_product_owners))),
+    CONSTRAINT information_items_data_content_check CHECK (public.information_data_is_valid(data_content)),
+    CONSTRAINT information_items_item_category_check CHECK (((length(btrim(item_category)) >= 1) AND (length(btrim(item_category)) <= 100))),
+    CONSTRAINT information_items_item_type_check CHECK ((item_type = ANY (ARRAY['basic_detail'::text, 'income_expenditure'::text, 'assets_liabilities'::text, 'protection'::text, 'vulnerability_health'::text]))),
+    CONSTRAINT information_items_owners_by_type CHECK (((item_type = ANY (ARRAY['assets_liabilities'::text, 'protection'::text])) = (associated_product_owners IS NOT NULL))),
+    CONSTRAINT information_items_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.information_items FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: irr_values; Type: TABLE; Schema: public
 --
 
@@ -2865,6 +3190,22 @@ ALTER TABLE ONLY public._yoyo_version
 
 
 --
+-- Name: actions actions_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.actions
+    ADD CONSTRAINT actions_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: actions actions_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.actions
+    ADD CONSTRAINT actions_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: api_keys api_keys_pkey; Type: CONSTRAINT; Schema: public
 --
 
@@ -3030,6 +3371,30 @@ ALTER TABLE ONLY public.holding_activity
 
 ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (firm_id, principal_id, key);
+
+
+--
+-- Name: information_item_terms information_item_terms_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.information_item_terms
+    ADD CONSTRAINT information_item_terms_pkey PRIMARY KEY (item_id, term);
+
+
+--
+-- Name: information_items information_items_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.information_items
+    ADD CONSTRAINT information_items_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: information_items information_items_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.information_items
+    ADD CONSTRAINT information_items_pkey PRIMARY KEY (id);
 
 
 --
@@ -3361,6 +3726,20 @@ ALTER TABLE ONLY public.yoyo_lock
 
 
 --
+-- Name: actions_group_created_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX actions_group_created_idx ON public.actions USING btree (client_group_id, created_at, id);
+
+
+--
+-- Name: actions_group_due_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX actions_group_due_idx ON public.actions USING btree (client_group_id, target_date_order, id);
+
+
+--
 -- Name: api_keys_firm_idx; Type: INDEX; Schema: public
 --
 
@@ -3463,6 +3842,20 @@ CREATE INDEX holding_activity_fund_date_idx ON public.holding_activity USING btr
 --
 
 CREATE INDEX idempotency_keys_created_idx ON public.idempotency_keys USING btree (created_at);
+
+
+--
+-- Name: information_items_group_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX information_items_group_idx ON public.information_items USING btree (client_group_id, created_at, id);
+
+
+--
+-- Name: information_items_owners_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX information_items_owners_idx ON public.information_items USING gin (public.ownership_owner_ids(associated_product_owners)) WHERE (associated_product_owners IS NOT NULL);
 
 
 --
@@ -3697,6 +4090,13 @@ CREATE UNIQUE INDEX users_email_key ON public.users USING btree (email);
 
 
 --
+-- Name: actions actions_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER actions_touch BEFORE UPDATE ON public.actions FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
 -- Name: client_groups client_groups_fum_insert; Type: TRIGGER; Schema: public
 --
 
@@ -3890,6 +4290,62 @@ CREATE TRIGGER holding_activity_flows_update AFTER UPDATE ON public.holding_acti
 --
 
 CREATE TRIGGER holding_activity_touch BEFORE UPDATE ON public.holding_activity FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: information_items information_items_dates_not_future; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER information_items_dates_not_future BEFORE INSERT OR UPDATE OF data_content ON public.information_items FOR EACH ROW EXECUTE FUNCTION public.information_items_dates_check();
+
+
+--
+-- Name: information_items information_items_owners_in_group; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER information_items_owners_in_group BEFORE INSERT OR UPDATE OF associated_product_owners, client_group_id ON public.information_items FOR EACH ROW EXECUTE FUNCTION public.information_items_check_owners();
+
+
+--
+-- Name: information_items information_items_terms_delete; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER information_items_terms_delete AFTER DELETE ON public.information_items REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.information_items_terms_delete();
+
+
+--
+-- Name: information_items information_items_terms_insert; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER information_items_terms_insert AFTER INSERT ON public.information_items REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.information_items_terms_insert();
+
+
+--
+-- Name: information_items information_items_terms_truncate; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER information_items_terms_truncate AFTER TRUNCATE ON public.information_items FOR EACH STATEMENT EXECUTE FUNCTION public.information_items_terms_delete();
+
+
+--
+-- Name: information_items information_items_terms_update; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER information_items_terms_update AFTER UPDATE ON public.information_items REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.information_items_terms_update();
+
+
+--
+-- Name: information_items information_items_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER information_items_touch BEFORE UPDATE ON public.information_items FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: client_group_product_owners membership_information_items_check; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER membership_information_items_check BEFORE DELETE ON public.client_group_product_owners FOR EACH ROW EXECUTE FUNCTION public.membership_check_information_items();
 
 
 --
@@ -4117,6 +4573,22 @@ CREATE TRIGGER users_touch BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FU
 
 
 --
+-- Name: actions actions_firm_id_client_group_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.actions
+    ADD CONSTRAINT actions_firm_id_client_group_id_fkey FOREIGN KEY (firm_id, client_group_id) REFERENCES public.client_groups(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: actions actions_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.actions
+    ADD CONSTRAINT actions_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
 -- Name: api_keys api_keys_firm_id_created_by_fkey; Type: FK CONSTRAINT; Schema: public
 --
 
@@ -4234,6 +4706,22 @@ ALTER TABLE ONLY public.fx_rates
 
 ALTER TABLE ONLY public.holding_activity
     ADD CONSTRAINT holding_activity_firm_id_portfolio_fund_id_fkey FOREIGN KEY (firm_id, portfolio_fund_id) REFERENCES public.portfolio_funds(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: information_items information_items_firm_id_client_group_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.information_items
+    ADD CONSTRAINT information_items_firm_id_client_group_id_fkey FOREIGN KEY (firm_id, client_group_id) REFERENCES public.client_groups(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: information_items information_items_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.information_items
+    ADD CONSTRAINT information_items_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
 
 
 --
@@ -4477,6 +4965,12 @@ ALTER TABLE ONLY public.users
 
 
 --
+-- Name: actions; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.actions ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: api_keys; Type: ROW SECURITY; Schema: public
 --
 
@@ -4567,6 +5061,18 @@ ALTER TABLE public.holding_activity ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.idempotency_keys ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: information_item_terms; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.information_item_terms ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: information_items; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.information_items ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: irr_values; Type: ROW SECURITY; Schema: public
 --
 
@@ -4595,6 +5101,13 @@ ALTER TABLE public.login_failures ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.login_throttle ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: actions maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.actions TO wealthdesk_owner USING (true) WITH CHECK (true);
+
 
 --
 -- Name: api_keys maintenance; Type: POLICY; Schema: public
@@ -4692,6 +5205,20 @@ CREATE POLICY maintenance ON public.holding_activity TO wealthdesk_owner USING (
 --
 
 CREATE POLICY maintenance ON public.idempotency_keys TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: information_item_terms maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.information_item_terms TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: information_items maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.information_items TO wealthdesk_owner USING (true) WITH CHECK (true);
 
 
 --
@@ -4973,6 +5500,13 @@ ALTER TABLE public.template_generation_funds ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.template_generations ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: actions tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.actions USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
 -- Name: api_keys tenant; Type: POLICY; Schema: public
 --
 
@@ -5068,6 +5602,20 @@ CREATE POLICY tenant ON public.holding_activity USING ((firm_id = ( SELECT publi
 --
 
 CREATE POLICY tenant ON public.idempotency_keys USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: information_item_terms tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.information_item_terms USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: information_items tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.information_items USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
@@ -5467,6 +6015,111 @@ GRANT ALL ON FUNCTION public.holding_activity_flows() TO wealthdesk_app;
 
 
 --
+-- Name: FUNCTION information_data_is_valid(doc jsonb); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_data_is_valid(doc jsonb) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_data_latest_date(doc jsonb); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_data_latest_date(doc jsonb) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_date_of(v jsonb); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_date_of(v jsonb) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_is_date_key(k text); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_is_date_key(k text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_is_valuation_key(k text); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_is_valuation_key(k text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_item_words(category text, doc jsonb); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_item_words(category text, doc jsonb) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_items_check_owners(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_items_check_owners() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_items_dates_check(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_items_dates_check() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_items_terms_delete(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_items_terms_delete() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_items_terms_insert(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_items_terms_insert() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_items_terms_update(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_items_terms_update() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_money_is_valid(v jsonb); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_money_is_valid(v jsonb) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_pairs(doc jsonb); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_pairs(doc jsonb) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_search_ranges(q text); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_search_ranges(q text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_words(t text); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_words(t text) TO wealthdesk_app;
+
+
+--
 -- Name: FUNCTION is_uuid_text(value text); Type: ACL; Schema: public
 --
 
@@ -5499,6 +6152,20 @@ REVOKE ALL ON FUNCTION public.login_reserve(p_firm uuid, p_user uuid, p_source t
 --
 
 REVOKE ALL ON FUNCTION public.login_settle(p_firm uuid, p_user uuid, p_source text, p_window bigint, p_outcome text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION membership_check_information_items(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.membership_check_information_items() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION ownership_first_outsider(p_group uuid, p_ownership jsonb); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.ownership_first_outsider(p_group uuid, p_ownership jsonb) TO wealthdesk_app;
 
 
 --
@@ -5626,6 +6293,13 @@ GRANT ALL ON FUNCTION public.view_refreshed_at(p_view text) TO wealthdesk_app;
 --
 
 GRANT SELECT ON TABLE public._yoyo_migration TO wealthdesk_app;
+
+
+--
+-- Name: TABLE actions; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.actions TO wealthdesk_app;
 
 
 --
@@ -5892,6 +6566,20 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.holding_activity TO wealthdesk
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.idempotency_keys TO wealthdesk_app;
+
+
+--
+-- Name: TABLE information_item_terms; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.information_item_terms TO wealthdesk_app;
+
+
+--
+-- Name: TABLE information_items; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.information_items TO wealthdesk_app;
 
 
 --

@@ -27,6 +27,8 @@ MODULES = (
     "chalicelib.products.overview.routes",
     "chalicelib.products.unmanaged.routes",
     "chalicelib.currencies.routes",
+    "chalicelib.information_items.routes",
+    "chalicelib.actions.routes",
     "chalicelib.networth.routes",
     "chalicelib.search.routes",
     "chalicelib.compliance.routes",

@@ -11,7 +11,7 @@
 --     (INSERT ... ON CONFLICT DO NOTHING: a day once taken is kept as it was taken), and beside them each firm's
 --     total of the day (networth_firm_totals: what the dashboard shows as net worth under advice). The app role
 --     only reads both.
--- depends: 0019_firm_job_runs 0020_rate_limits 0021_unmanaged_products
+-- depends: 0019_firm_job_runs 0020_rate_limits 0021_unmanaged_products 0022_information_items_and_actions
 
 -- The household's share of a holding, in percent (0-100): all of it for an individual owner, the sum of the shares
 -- for tenants in common (the rest belongs to third parties), the collective percentage for joint owners.

@@ -2,13 +2,13 @@
 currency."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from chalicelib.core.models import ApiModel, Currency, StrictModel, decimal_type
+from chalicelib.core.models import ApiModel, Currency, IsoDate, IsoDateTime, StrictModel, decimal_type
 from chalicelib.core.pagination import ListQuery, ListSpec
 from chalicelib.products.holdings.models import Day
 
@@ -28,10 +28,10 @@ class FxRateIn(StrictModel):
 class FxRateOut(ApiModel):
     id: UUID
     currency: str
-    rate_date: date
+    rate_date: IsoDate
     rate: Decimal
-    created_at: datetime
-    updated_at: datetime
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
     version: int
 
 
@@ -47,8 +47,8 @@ class FxRatesBulkOut(ApiModel):
 
 class FxRateListQuery(ListQuery):
     currency: Currency | None = None
-    from_: date | None = Field(None, alias="from", description="Rates dated on or after this date")
-    to: date | None = Field(None, description="Rates dated on or before this date")
+    from_: IsoDate | None = Field(None, alias="from", description="Rates dated on or after this date")
+    to: IsoDate | None = Field(None, description="Rates dated on or before this date")
     sort: str = FX_RATE_LIST.sort_field("rate_date (oldest first) or -rate_date (newest first, the default)")
 
     @field_validator("to")

@@ -31,7 +31,7 @@ def rate_on(ctx: RequestContext, currency: str, day: date) -> Decimal | None:
 
 
 def list_rates(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    keyset = Keyset.parse(FX_RATE_LIST, query)
+    keyset = Keyset.parse(FX_RATE_LIST, query, ctx)
     with db.transaction(ctx) as tx:
         found = store.list_rates(tx, keyset, currency=query.currency, from_=query.from_, to=query.to)
     return keyset.page(found)

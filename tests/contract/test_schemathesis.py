@@ -48,12 +48,24 @@ SUBSET = {
     ("GET", "/v1/client-groups/{group_id}/unmanaged-products"),
     ("GET", "/v1/fx-rates"),
     ("POST", "/v1/fx-rates"),
+    ("GET", "/v1/client-groups/{group_id}/information-items"),
+    ("POST", "/v1/client-groups/{group_id}/information-items"),
+    ("POST", "/v1/client-groups/{group_id}/information-items:batch"),
+    ("GET", "/v1/information-items/{item_id}"),
+    ("PATCH", "/v1/information-items/{item_id}"),
+    ("GET", "/v1/client-groups/{group_id}/actions"),
+    ("POST", "/v1/client-groups/{group_id}/actions"),
+    ("GET", "/v1/actions/{action_id}"),
+    ("PATCH", "/v1/actions/{action_id}"),
     ("GET", "/v1/client-groups/{group_id}/networth"),
     ("GET", "/v1/client-groups/{group_id}/networth/history"),
     ("GET", "/v1/client-groups/{group_id}/networth-statements"),
     ("POST", "/v1/client-groups/{group_id}/networth-statements"),
     ("GET", "/v1/networth-statements/{statement_id}"),
 }
+# POSTs that may be pointed at the shared household: they add rows of their own to it and change none of its own.
+AIMED_POSTS = {"/v1/client-groups/{group_id}/information-items", "/v1/client-groups/{group_id}/information-items:batch",
+               "/v1/client-groups/{group_id}/actions"}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           response_headers_conformance]
 
@@ -128,13 +140,21 @@ def existing(fuzz_firm, chalice_client):
                                      body='{"name": "Fuzz Household", "type": "couple"}')
     owner = chalice_client.http.post("/v1/product-owners", headers=h, body='{"first_name": "Ada", "surname": "Fuzz"}')
     assert group.status_code == 201 and owner.status_code == 201, (group.body, owner.body)
-    return {"group_id": group.json_body["id"], "owner_id": owner.json_body["id"]}
+    gid = group.json_body["id"]
+    item = chalice_client.http.post(f"/v1/client-groups/{gid}/information-items", headers=h,
+                                    body='{"item_type": "basic_detail", "item_category": "Fuzz"}')
+    action = chalice_client.http.post(f"/v1/client-groups/{gid}/actions", headers=h,
+                                      body='{"action_name": "Fuzz", "owner": "client"}')
+    assert item.status_code == 201 and action.status_code == 201, (item.body, action.body)
+    return {"group_id": gid, "owner_id": owner.json_body["id"], "item_id": item.json_body["id"],
+            "action_id": action.json_body["id"]}
 
 
 def _aim_at_real_rows(case, existing, chalice_client, auth) -> None:
     """Point most by-id cases at a real row (and half the PATCHes at its current ETag). Decided from the case's
     own generated id, so a case always does the same thing when hypothesis replays it."""
-    if case.method.upper() not in ("GET", "PATCH"):
+    if case.method.upper() not in ("GET", "PATCH") and not (case.method.upper() == "POST"
+                                                           and case.operation.path in AIMED_POSTS):
         return  # never point a DELETE (or a membership change) at the shared rows
     params = case.path_parameters or {}
     for name, real in existing.items():

@@ -36,7 +36,8 @@ TENANT_TABLES = ("firms", "users", "sessions", "api_keys", "client_groups", "pro
                  "holding_activity", "product_flows", "irr_values", "firm_irrs", "dashboard_writes",
                  "client_group_fum", "login_throttle", "login_failures", "user_totp", "recovery_codes",
                  "login_challenges", "notifications", "firm_job_runs",
-                 "unmanaged_products", "unmanaged_valuations", "fx_rates", "networth_statements",
+                 "unmanaged_products", "unmanaged_valuations", "fx_rates",
+                 "information_items", "information_item_terms", "actions", "networth_statements",
                  "networth_snapshots", "networth_firm_totals")
 _ORDER_BY = {"client_group_product_owners": ("client_group_id", "product_owner_id"),
              "idempotency_keys": ("principal_id", "key"),
@@ -50,7 +51,8 @@ _ORDER_BY = {"client_group_product_owners": ("client_group_id", "product_owner_i
              "login_failures": ("user_id", "failed_at", "source"),
              "user_totp": ("user_id",),
              "networth_snapshots": ("client_group_id", "snapshot_date"),
-             "networth_firm_totals": ("firm_id", "snapshot_date")}
+             "networth_firm_totals": ("firm_id", "snapshot_date"),
+             "information_item_terms": ("item_id", "term")}
 # Columns that change without a write request: authenticating with an API key stamps last_used_at.
 VOLATILE_COLUMNS = {"api_keys": frozenset({"last_used_at"}), "sessions": frozenset({"last_used_at"})}
 
@@ -160,6 +162,25 @@ def login(client: Any, email: str, password: str = PASSWORD) -> dict[str, Any]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+# --- information items and actions ------------------------------------------------------------------------------
+
+def individual_owner(owner_id: Any) -> dict[str, Any]:
+    """An ownership in the individual form."""
+    return {"association_type": "individual", "product_owner_id": str(owner_id)}
+
+
+def create_information_item(client: Any, auth: dict[str, str], group_id: Any, **fields: Any) -> dict[str, Any]:
+    """A basic_detail item unless `item_type` (and, for assets_liabilities and protection, the owners) is given."""
+    body = {"item_type": "basic_detail", "item_category": "Personal", **fields}
+    return expect_status(send(client, "POST", f"/v1/client-groups/{group_id}/information-items", headers=auth,
+                              body=body), 201)
+
+
+def create_action(client: Any, auth: dict[str, str], group_id: Any, **fields: Any) -> dict[str, Any]:
+    body = {"action_name": "Send the annual review pack", "owner": "adviser", **fields}
+    return expect_status(send(client, "POST", f"/v1/client-groups/{group_id}/actions", headers=auth, body=body), 201)
 
 
 # --- managed products: catalogue, products, portfolios, valuations, activity ---------------------------------------

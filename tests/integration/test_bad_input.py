@@ -54,7 +54,8 @@ SELECT
      FROM users t WHERE firm_id = %(f)s) AS users_digest
 """
 
-# The managed-products tables: a count and a digest of the rows' contents for each (table, order of its rows).
+# The managed-products tables, information items and actions: a count and a digest of the rows' contents for each
+# (table, order of its rows).
 _PRODUCT_TABLES = [
     ("providers", "t.id"), ("funds", "t.id"), ("portfolio_templates", "t.id"), ("template_generations", "t.id"),
     ("template_generation_funds", "t.generation_id, t.fund_id"), ("products", "t.id"), ("provider_switches", "t.id"),
@@ -62,6 +63,7 @@ _PRODUCT_TABLES = [
     ("portfolio_valuations", "t.product_id, t.valuation_date"),
     ("irr_values", "t.scope, t.scope_id, t.method, t.valuation_date"),
     ("unmanaged_products", "t.id"), ("unmanaged_valuations", "t.id"), ("fx_rates", "t.id"),
+    ("information_items", "t.id"), ("information_item_terms", "t.item_id, t.term"), ("actions", "t.id"),
     ("networth_statements", "t.id"),
 ]
 _SNAPSHOT = _SNAPSHOT.rstrip() + "".join(
@@ -271,6 +273,12 @@ def world(app_module: Any, firm_a: Firm, firm_b: Firm) -> World:
         b = _products_of(c, hb, other_group, other_owner, isins)
         a_elsewhere = _elsewhere_of(c, ha, group, owner)
         b_elsewhere = _elsewhere_of(c, hb, other_group, other_owner)
+        item, other_item = (_created(c.http.post(f"/v1/client-groups/{g}/information-items", headers=h,
+                                                 body='{"item_type": "basic_detail", "item_category": "Bad input"}'))
+                            for h, g in ((ha, group), (hb, other_group)))
+        action, other_action = (_created(c.http.post(f"/v1/client-groups/{g}/actions", headers=h,
+                                                     body='{"action_name": "Bad input", "owner": "client"}'))
+                                for h, g in ((ha, group), (hb, other_group)))
         a["statement_id"], b["statement_id"] = (
             _created(c.http.post(f"/v1/client-groups/{g}/networth-statements", headers=h, body='{"name": "Q4"}'))
             for g, h in ((group, ha), (other_group, hb)))
@@ -282,13 +290,14 @@ def world(app_module: Any, firm_a: Firm, firm_b: Firm) -> World:
     ids = ("provider_id", "fund_id", "template_id", "product_id", "portfolio_fund_id", "valuation_id", "activity_id",
            "statement_id")
     mine = {"group_id": group, "owner_id": owner, "user_id": str(firm_a.users["viewer"]["id"]),
-            **{k: a[k] for k in ids}, **a_elsewhere}
+            "item_id": item, "action_id": action, **{k: a[k] for k in ids}, **a_elsewhere}
     other_notification = str(owner_sql(
         "INSERT INTO notifications (firm_id, user_id, kind, title, body) VALUES (%s, %s, 'security.test', "
         "'A test notice', 'Nothing happened.') RETURNING id", (firm_b.id, firm_b.users["admin"]["id"]))[0]["id"])
     theirs = {"group_id": other_group, "owner_id": other_owner, "user_id": other_user, "key_id": other_key,
               "session_id": other_session,
-              "notification_id": other_notification, **{k: b[k] for k in ids}, **b_elsewhere}
+              "notification_id": other_notification, "item_id": other_item, "action_id": other_action,
+              **{k: b[k] for k in ids}, **b_elsewhere}
     bad_isin = a["isin"][:11] + str((int(a["isin"][11]) + 1) % 10)
     extra = {"other_user": other_user, "other_key": other_key, "bad_isin": bad_isin, "isin": a["isin"],
              "provider_name_upper": a["provider_name"].upper(),
@@ -1078,6 +1087,11 @@ def _valid_body(spec: Any) -> str:
                                                                           "value": "1.00"},
         "POST /v1/unmanaged-products/{unmanaged_product_id}/valuations:bulk": {
             "valuations": [{"valuation_date": "2024-01-31", "value": "1.00"}]},
+        "POST /v1/client-groups/{group_id}/information-items": {"item_type": "basic_detail", "item_category": "x"},
+        "POST /v1/client-groups/{group_id}/information-items:batch": {
+            "items": [{"item_type": "protection", "item_category": "x",
+                       "associated_product_owners": {"association_type": "individual", "product_owner_id": r()}}]},
+        "POST /v1/client-groups/{group_id}/actions": {"action_name": "x", "owner": "client"},
         "POST /v1/client-groups/{group_id}/networth-statements": {"name": "Annual review"},
     }
     return json.dumps(bodies.get(_rid(spec), {}))

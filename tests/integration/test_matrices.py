@@ -48,11 +48,13 @@ from tests.integration.matrix_support import (
     audit_json,
     audit_watermark,
     bearer,
+    create_action,
     create_api_key,
     create_client_group,
     create_fund,
     create_generation,
     create_household,
+    create_information_item,
     create_product,
     create_product_owner,
     create_provider,
@@ -62,6 +64,7 @@ from tests.integration.matrix_support import (
     expect_status,
     firm_rows,
     ids_of,
+    individual_owner,
     list_ids,
     login,
     make_book,
@@ -213,6 +216,14 @@ class Env:
     def unmanaged_valuation(self, day: str = "2023-03-31", value: str = "250000.00") -> dict[str, Any]:
         return add_unmanaged_valuation(self.client, self.admin, self.unmanaged()["id"], day, value)
 
+    # information items and actions: fresh rows in the shelf's household
+
+    def item(self, **fields: Any) -> dict[str, Any]:
+        return create_information_item(self.client, self.admin, self.shelf.house.group_id, **fields)
+
+    def action(self, **fields: Any) -> dict[str, Any]:
+        return create_action(self.client, self.admin, self.shelf.house.group_id, **fields)
+
 
 @dataclass(frozen=True)
 class Shelf:
@@ -271,6 +282,8 @@ class Tenants:
     b_statement: str  # a net worth statement of b_house
     a_elsewhere: Elsewhere  # an unmanaged product of a_house with a valuation, and a rate of A's
     b_elsewhere: Elsewhere
+    b_item: str = ""  # an information item of b_house (assets, owned by its member)
+    b_action: str = ""  # an action of b_house
 
     def house_of(self, firm: Firm) -> Household:
         return self.a_house if firm is self.a else self.b_house
@@ -284,8 +297,8 @@ class Tenants:
     def b_ids(self) -> set[str]:
         return {self.b_house.group_id, self.b_house.owner_id, self.b_empty_group, self.b_lone_owner, self.b_user,
                 self.b_key, str(self.b.users["admin"]["id"]), _token_chain(self.b.tokens["admin"]),
-                _token_chain(self.b.tokens["viewer"]), self.b_notification, self.b_statement} | self.b_book.ids() \
-            | self.b_elsewhere.ids()
+                _token_chain(self.b.tokens["viewer"]), self.b_notification, self.b_statement, self.b_item,
+                self.b_action} | self.b_book.ids() | self.b_elsewhere.ids()
 
 
 @dataclass(frozen=True)
@@ -1143,6 +1156,111 @@ def _selection_irr(env: Env) -> Prepared:
                                 "method": "xirr"})
 
 
+# information items and actions
+
+II, AC = "/v1/information-items", "/v1/actions"
+
+
+def _items_of(group_id: Any) -> str:
+    return f"{G}/{group_id}/information-items"
+
+
+def _actions_of(group_id: Any) -> str:
+    return f"{G}/{group_id}/actions"
+
+
+def _new_item(env: Env, **fields: Any) -> Prepared:
+    """A valid item body for the shelf's household (an assets item owned by its member), `fields` on top."""
+    house = env.shelf.house
+    body = {"item_type": "assets_liabilities", "item_category": "Property",
+            "associated_product_owners": individual_owner(house.owner_id),
+            "data_content": {"address": "1 Mill Lane", "latest_valuation": "350000.00", "valuation_date": "2024-03-31"},
+            **fields}
+    return Prepared(_items_of(house.group_id), body)
+
+
+def _create_item(env: Env) -> Prepared:
+    prep, group = _new_item(env), env.shelf.house.group_id
+    body = prep.body
+    prep.audit = lambda r: AuditExpect("information_item.create", "information_item", r.json_body["id"], None,
+                                       {**body, "id": r.json_body["id"], "client_group_id": group, "version": 1})
+    return prep
+
+
+def _batch_items(env: Env) -> Prepared:
+    group = env.shelf.house.group_id
+    items = [_new_item(env).body, {"item_type": "vulnerability_health", "item_category": "Health",
+                                   "data_content": {"condition": "hearing loss", "diagnosis_date": "2020-02-02"}}]
+    return Prepared(f"{_items_of(group)}:batch", {"items": items}, audit=lambda r: AuditExpect(
+        "client_group.information_items_batch", "client_group", group, None,
+        {"written": 2, "ids": r.json_body["ids"]}))
+
+
+def _batch_failing(third: Callable[[Env], dict[str, Any]]) -> Callable[[Env], Prepared]:
+    """Two good items, then `third(env)`."""
+    def prepare(env: Env) -> Prepared:
+        good = _new_item(env).body
+        return Prepared(f"{_items_of(env.shelf.house.group_id)}:batch", {"items": [good, good, third(env)]})
+    return prepare
+
+
+def _patch_item(env: Env) -> Prepared:
+    item = env.item()
+    return Prepared(f"{II}/{item['id']}", {"item_category": "Family"}, _if_match(1), audit=lambda r: AuditExpect(
+        "information_item.update", "information_item", item["id"], {"item_category": "Personal", "version": 1},
+        {"item_category": "Family", "version": 2}, changed=["item_category"]))
+
+
+def _delete_item(env: Env) -> Prepared:
+    item = env.item(data_content={"nationality": "Irish"})
+    return Prepared(f"{II}/{item['id']}", audit=lambda r: AuditExpect(
+        "information_item.delete", "information_item", item["id"],
+        {"id": item["id"], "data_content": {"nationality": "Irish"}}, None))
+
+
+def _create_action(env: Env) -> Prepared:
+    group = env.shelf.house.group_id
+    body = {"action_name": "Chase the pension transfer", "description": "Call the provider", "owner": "adviser",
+            "target_date": "2031-03-31"}
+    return Prepared(_actions_of(group), body, audit=lambda r: AuditExpect(
+        "action.create", "action", r.json_body["id"], None,
+        {**body, "id": r.json_body["id"], "client_group_id": group, "status": "outstanding", "completed_at": None,
+         "version": 1}))
+
+
+def _patch_action(env: Env) -> Prepared:
+    action = env.action()
+    return Prepared(f"{AC}/{action['id']}", {"status": "cancelled"}, _if_match(1), audit=lambda r: AuditExpect(
+        "action.update", "action", action["id"], {"status": "outstanding", "version": 1},
+        {"status": "cancelled", "version": 2}, changed=["status"]))
+
+
+def _delete_action(env: Env) -> Prepared:
+    action = env.action()
+    return Prepared(f"{AC}/{action['id']}", audit=lambda r: AuditExpect(
+        "action.delete", "action", action["id"], {"id": action["id"], "status": "outstanding"}, None))
+
+
+def _completed_action(env: Env) -> str:
+    action = env.action()
+    expect_status(send(env.client, "POST", f"{AC}/{action['id']}/complete", headers=env.admin), 200)
+    return action["id"]
+
+
+def _complete_action(env: Env) -> Prepared:
+    action = env.action()
+    return Prepared(f"{AC}/{action['id']}/complete", audit=lambda r: AuditExpect(
+        "action.complete", "action", action["id"], {"status": "outstanding", "completed_at": None},
+        {"status": "completed", "completed_at": NOT_NULL}, changed=["completed_at", "status"]))
+
+
+def _reopen_action(env: Env) -> Prepared:
+    action = _completed_action(env)
+    return Prepared(f"{AC}/{action}/reopen", audit=lambda r: AuditExpect(
+        "action.reopen", "action", action, {"status": "completed", "completed_at": NOT_NULL},
+        {"status": "outstanding", "completed_at": None}, changed=["completed_at", "status"]))
+
+
 def _of_book(table: str, column: str, attr: str) -> Callable[[Tenants, Firm], set[str]]:
     return lambda t, firm: ids_of(f"SELECT id FROM {table} WHERE {column} = %s", (getattr(t.book_of(firm), attr),))
 
@@ -1910,6 +2028,110 @@ EXPECTATIONS: dict[tuple[str, str], Route] = {
         F("row 1 repeats row 0's currency and date", 422, _fx_rates_failing(lambda first: {**first, "rate": "0.80"})),
         F("row 1 the base currency", 422, _fx_rates_failing(lambda first: {**first, "currency": "GBP"})),
     )),
+    # --- information items ---
+    ("GET", G + "/{group_id}/information-items"): Route(
+        READ, 200, _get(lambda e: _items_of(e.shelf.house.group_id) + "?q=lane"),
+        foreign=lambda t: [Prepared(_items_of(t.b_house.group_id)), Prepared(_items_of(t.b_empty_group) + "?q=x")],
+        listing=Listing(lambda t, f: _items_of(t.house_of(f).group_id),
+                        lambda t, f: ids_of("SELECT id FROM information_items WHERE client_group_id = %s",
+                                            (t.house_of(f).group_id,)))),
+    ("POST", G + "/{group_id}/information-items"): Route(
+        WRITE, 201, _create_item,
+        failures=(
+            F("51 keys", 422, lambda e: _new_item(e, data_content={f"k{i}": i for i in range(51)})),
+            F("65 KiB", 422, lambda e: _new_item(e, data_content={"note": "n" * 65 * 1024})),
+            F("a date tomorrow", 422, lambda e: _new_item(e, data_content={
+                "valuation_date": str(datetime.now(UTC).date() + timedelta(days=1))})),
+            F("a negative valuation", 422, lambda e: _new_item(e, data_content={"latest_valuation": "-1.00"})),
+            F("an owner outside the group", 422, lambda e: _new_item(
+                e, associated_product_owners=individual_owner(e.owner()["id"]))),
+            F("shares above 100", 422, lambda e: _new_item(e, associated_product_owners={
+                "association_type": "tenants_in_common", "shares": {e.shelf.house.owner_id: "100.01"}})),
+            F("protection without owners", 422, lambda e: _new_item(e, item_type="protection",
+                                                                   associated_product_owners=None)),
+        ),
+        foreign=lambda t: [Prepared(_items_of(t.b_house.group_id), {
+            "item_type": "protection", "item_category": "Planted",
+            "associated_product_owners": individual_owner(t.b_house.owner_id)})]),
+    ("POST", G + "/{group_id}/information-items:batch"): Route(
+        WRITE, 201, _batch_items,
+        failures=(
+            F("101 items", 422, lambda e: Prepared(f"{_items_of(e.shelf.house.group_id)}:batch",
+                                                   {"items": [_new_item(e).body] * 101})),
+            F("item 2 names an outsider", 422, _batch_failing(
+                lambda e: {**_new_item(e).body, "associated_product_owners": individual_owner(e.owner()["id"])})),
+            F("item 2 holds a negative value", 422, _batch_failing(
+                lambda e: {**_new_item(e).body, "data_content": {"x": [{"market_value": "-3"}]}})),
+        ),
+        foreign=lambda t: [Prepared(f"{_items_of(t.b_house.group_id)}:batch", {"items": [
+            {"item_type": "basic_detail", "item_category": "Planted"}]})]),
+    ("GET", II + "/{item_id}"): Route(
+        READ, 200, _get(lambda e: f"{II}/{e.item()['id']}"),
+        foreign=lambda t: [Prepared(f"{II}/{t.b_item}")]),
+    ("PATCH", II + "/{item_id}"): Route(
+        WRITE, 200, _patch_item,
+        failures=(
+            F("stale If-Match", 412, lambda e: Prepared(f"{II}/{e.item()['id']}", {"item_category": "Late"},
+                                                        _if_match(2))),
+            F("owners on a basic detail", 422, lambda e: Prepared(
+                f"{II}/{e.item()['id']}", {"associated_product_owners": individual_owner(e.shelf.house.owner_id)},
+                _if_match(1))),
+            F("51 keys", 422, lambda e: Prepared(f"{II}/{e.item()['id']}",
+                                                 {"data_content": {f"k{i}": i for i in range(51)}}, _if_match(1))),
+        ),
+        foreign=lambda t: [Prepared(f"{II}/{t.b_item}", {"item_category": "Hijacked"},
+                                    _etag_of("information_items", t.b_item))]),
+    ("DELETE", II + "/{item_id}"): Route(
+        WRITE, 204, _delete_item,
+        failures=(F("unknown item", 404, lambda e: Prepared(f"{II}/{uuid.uuid4()}")),),
+        foreign=lambda t: [Prepared(f"{II}/{t.b_item}")]),
+    # --- actions ---
+    ("GET", G + "/{group_id}/actions"): Route(
+        READ, 200, _get(lambda e: _actions_of(e.shelf.house.group_id) + "?overdue=false"),
+        foreign=lambda t: [Prepared(_actions_of(t.b_house.group_id)),
+                           Prepared(_actions_of(t.b_empty_group) + "?status=outstanding")],
+        listing=Listing(lambda t, f: _actions_of(t.house_of(f).group_id),
+                        lambda t, f: ids_of("SELECT id FROM actions WHERE client_group_id = %s",
+                                            (t.house_of(f).group_id,)))),
+    ("POST", G + "/{group_id}/actions"): Route(
+        WRITE, 201, _create_action,
+        failures=(
+            F("unknown owner", 422, lambda e: Prepared(_actions_of(e.shelf.house.group_id),
+                                                       {"action_name": "x", "owner": "paraplanner"})),
+            F("created completed", 422, lambda e: Prepared(_actions_of(e.shelf.house.group_id), {
+                "action_name": "x", "owner": "client", "status": "completed"})),
+        ),
+        foreign=lambda t: [Prepared(_actions_of(t.b_house.group_id), {"action_name": "Planted", "owner": "client"})]),
+    ("GET", AC + "/{action_id}"): Route(
+        READ, 200, _get(lambda e: f"{AC}/{e.action()['id']}"),
+        foreign=lambda t: [Prepared(f"{AC}/{t.b_action}")]),
+    ("PATCH", AC + "/{action_id}"): Route(
+        WRITE, 200, _patch_action,
+        failures=(
+            F("stale If-Match", 412, lambda e: Prepared(f"{AC}/{e.action()['id']}", {"owner": "client"},
+                                                        _if_match(2))),
+            F("completed by PATCH", 422, lambda e: Prepared(f"{AC}/{e.action()['id']}", {"status": "completed"},
+                                                            _if_match(1))),
+            F("a completed action cancelled", 409, lambda e: Prepared(f"{AC}/{_completed_action(e)}",
+                                                                      {"status": "cancelled"}, _if_match(2))),
+        ),
+        foreign=lambda t: [Prepared(f"{AC}/{t.b_action}", {"status": "cancelled"},
+                                    _etag_of("actions", t.b_action))]),
+    ("DELETE", AC + "/{action_id}"): Route(
+        WRITE, 204, _delete_action,
+        failures=(F("unknown action", 404, lambda e: Prepared(f"{AC}/{uuid.uuid4()}")),),
+        foreign=lambda t: [Prepared(f"{AC}/{t.b_action}")]),
+    ("POST", AC + "/{action_id}/complete"): Route(
+        WRITE, 200, _complete_action,
+        failures=(
+            F("completed already", 409, lambda e: Prepared(f"{AC}/{_completed_action(e)}/complete")),
+            F("a body", 422, lambda e: Prepared(f"{AC}/{e.action()['id']}/complete", {"at": "now"})),
+        ),
+        foreign=lambda t: [Prepared(f"{AC}/{t.b_action}/complete")]),
+    ("POST", AC + "/{action_id}/reopen"): Route(
+        WRITE, 200, _reopen_action,
+        failures=(F("outstanding already", 409, lambda e: Prepared(f"{AC}/{e.action()['id']}/reopen")),),
+        foreign=lambda t: [Prepared(f"{AC}/{t.b_action}/reopen")]),
     # --- ops ---
     ("GET", "/v1/ops/job-runs"): Route(
         ADMIN, 200, _get("/v1/ops/job-runs"),
@@ -2016,6 +2238,15 @@ def tenants(firm_a: Firm, firm_b: Firm, module_client: Any) -> Tenants:
     _statement_of(c, a_admin, a_house.group_id)
     _snapshot_yesterday()  # networth_snapshots and networth_firm_totals rows of both firms
     _notification_of(firm_a, firm_a.users["admin"]["id"])
+    made = {}
+    for firm, house in ((firm_a, a_house), (firm_b, b_house)):  # information items (with their terms), actions
+        admin = firm.auth("admin")
+        made[firm.id] = (create_information_item(c, admin, house.group_id, item_type="assets_liabilities",
+                                                  item_category="Property",
+                                                  associated_product_owners=individual_owner(house.owner_id),
+                                                  data_content={"latest_valuation": "350000.00"})["id"],
+                         create_action(c, admin, house.group_id)["id"])
+    t = replace(t, b_item=made[firm_b.id][0], b_action=made[firm_b.id][1])
     for firm in (firm_a, firm_b):  # rows in the sign-in tables of each firm
         env = Env(c, firm)
         user, _token, _app = _enrolled_user(env)  # user_totp, recovery_codes

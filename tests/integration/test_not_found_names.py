@@ -15,7 +15,8 @@ NAMES = {"group_id": "client group", "owner_id": "product owner", "user_id": "us
          "portfolio_fund_id": "portfolio fund", "valuation_id": "fund valuation", "activity_id": "activity",
          "session_id": "session",
          "notification_id": "notification", "unmanaged_product_id": "unmanaged product",
-         "unmanaged_valuation_id": "unmanaged valuation", "statement_id": "net worth statement"}
+         "unmanaged_valuation_id": "unmanaged valuation",
+         "item_id": "information item", "action_id": "action", "statement_id": "net worth statement"}
 
 
 def _cases() -> list[tuple[Any, str]]:

@@ -5,14 +5,14 @@ Ownership is the managed products' own model (holdings.models: its three forms, 
 asset's product types are theirs (holdings.models.ProductType); liabilities have their own four."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
-from chalicelib.core.models import ApiModel, Currency, Money, StrictModel
+from chalicelib.core.models import ApiModel, Currency, IsoDate, IsoDateTime, Money, StrictModel
 from chalicelib.core.pagination import ListQuery, Page
 from chalicelib.products.holdings.models import Day, Ownership, ProductType
 
@@ -52,9 +52,9 @@ class UnmanagedProductOut(ApiModel):
     notes: str | None
     status: Status
     current_value: Decimal | None = Field(description="The latest-dated valuation's value (read-only)")
-    current_value_date: date | None = Field(description="The latest valuation's date (read-only)")
-    created_at: datetime
-    updated_at: datetime
+    current_value_date: IsoDate | None = Field(description="The latest valuation's date (read-only)")
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
     version: int
 
 
@@ -147,11 +147,11 @@ class UnmanagedValuationIn(StrictModel):
 class UnmanagedValuationOut(ApiModel):
     id: UUID
     unmanaged_product_id: UUID
-    valuation_date: date
+    valuation_date: IsoDate
     value: Decimal
     source: Source
-    created_at: datetime
-    updated_at: datetime
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
     version: int
 
 

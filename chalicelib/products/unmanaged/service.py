@@ -61,7 +61,7 @@ def _name_free(tx: db.Tx, group_id: UUID, name: str, other_than: UUID | None = N
 def list_products(ctx: RequestContext, group_id: UUID, query: Any) -> dict[str, Any]:
     """A page of the household's unmanaged products that pass the filters, with the firm's base currency and a
     summary by product type over every product the filters select (not only this page)."""
-    keyset = Keyset.parse(store.UNMANAGED_LIST, query)
+    keyset = Keyset.parse(store.UNMANAGED_LIST, query, ctx)
     filters = query.model_dump(include={"kind", "product_type", "status", "provider_id", "min_current_value",
                                         "max_current_value"})
     with db.transaction(ctx) as tx:
@@ -198,7 +198,7 @@ def _locked_product(tx: db.Tx, product_id: UUID) -> dict[str, Any]:
 
 
 def list_valuations(ctx: RequestContext, product_id: UUID, query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    keyset = Keyset.parse(store.VALUATION_LIST, query)
+    keyset = Keyset.parse(store.VALUATION_LIST, query, ctx)
     with db.transaction(ctx) as tx:
         if not store.product_exists(tx, product_id):
             raise _no_product()
