@@ -56,7 +56,30 @@ LEFT JOIN LATERAL (SELECT x.valuation_date, x.value FROM unmanaged_valuations x
                    ORDER BY x.valuation_date DESC LIMIT 1) v ON true
 WHERE u.client_group_id {households} AND u.status = 'active'""")
 
-SOURCES: tuple[Source, ...] = (MANAGED_PRODUCTS, UNMANAGED_PRODUCTS)
+# Assets-and-liabilities information items with a latest valuation (a top-level `latest_valuation` of their
+# content, not null): counted at that value from the day they were recorded (created_at, in UTC) on; they carry
+# no history, so every such day shows the value they hold now. Listed under their category. A liability when the
+# content says "kind": "liability", else when the category names a debt (mortgage, loan, credit card, overdraft,
+# debt, liability); otherwise an asset. In the content's "currency" when it names one (three capital letters),
+# else the firm's. The row's name is the content's "name" when it has one, else the category; its date the
+# content's valuation_date when that is a date.
+ITEMS = Source("item", """
+SELECT i.firm_id, i.client_group_id, 'item'::text AS source, i.id,
+       coalesce(nullif(btrim(i.data_content ->> 'name'), ''), i.item_category) AS name, i.item_category AS section,
+       CASE WHEN lower(i.data_content ->> 'kind') IN ('asset', 'liability') THEN lower(i.data_content ->> 'kind')
+            WHEN i.item_category ~* '(mortgage|loan|credit card|overdraft|debt|liabilit)' THEN 'liability'
+            ELSE 'asset' END AS kind,
+       CASE WHEN i.data_content ->> 'currency' ~ '^[A-Z]{{3}}$' THEN i.data_content ->> 'currency'
+            ELSE (SELECT f.base_currency::text FROM firms f WHERE f.id = i.firm_id) END AS currency,
+       (i.data_content ->> 'latest_valuation')::numeric AS value,
+       information_date_of(i.data_content -> 'valuation_date') AS valuation_date,
+       i.associated_product_owners AS ownership
+FROM information_items i
+WHERE i.client_group_id {households} AND i.item_type = 'assets_liabilities'
+  AND i.data_content ->> 'latest_valuation' IS NOT NULL
+  AND (i.created_at AT TIME ZONE 'UTC')::date <= {day}""")
+
+SOURCES: tuple[Source, ...] = (MANAGED_PRODUCTS, UNMANAGED_PRODUCTS, ITEMS)
 
 # The firm's currency (firms.base_currency), for the firm id `{firm}`: every figure is shown in it.
 _BASE_CURRENCY = "(SELECT f.base_currency::text FROM firms f WHERE f.id = {firm})"

@@ -92,3 +92,10 @@ def fx_rate(client: Any, auth: dict[str, str], currency: str, day: str, rate: st
     assert resp.status_code in (200, 201), resp.body
     return resp.json_body
 
+
+def information_item(client: Any, auth: dict[str, str], group: str, category: str, content: dict[str, Any],
+                     owners: dict[str, Any]) -> dict[str, Any]:
+    """An assets-and-liabilities information item."""
+    return expect_status(send(client, "POST", f"{G}/{group}/information-items", headers=auth, body={
+        "item_type": "assets_liabilities", "item_category": category, "data_content": content,
+        "associated_product_owners": owners}), 201)

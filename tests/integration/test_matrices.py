@@ -1305,18 +1305,20 @@ def _create_statement(env: Env) -> Prepared:
 
 def _networth_rows(t: Tenants, firm: Firm) -> set[str]:
     """The household's holdings that count today: its managed products active, started and not ended, its active
-    unmanaged products (each of them has a rate)."""
+    unmanaged products (each of them has a rate), its valued assets-and-liabilities items (recorded by today)."""
     return ids_of("SELECT id FROM products WHERE client_group_id = %(g)s AND status = 'active' "
                   "AND start_date <= CURRENT_DATE AND (end_date IS NULL OR end_date >= CURRENT_DATE) "
-                  "UNION ALL SELECT id FROM unmanaged_products WHERE client_group_id = %(g)s AND status = 'active'",
+                  "UNION ALL SELECT id FROM unmanaged_products WHERE client_group_id = %(g)s AND status = 'active' "
+                  "UNION ALL SELECT id FROM information_items WHERE client_group_id = %(g)s "
+                  "AND item_type = 'assets_liabilities' AND data_content ->> 'latest_valuation' IS NOT NULL",
                   {"g": t.house_of(firm).group_id})
 
 
 def _history_rows(t: Tenants, firm: Firm) -> set[str]:
     """The household's snapshots of the last 29 days and today's figure, each "date=net worth": everything it
-    holds is owned outright, so today's figure is its managed products' latest valuations and its unmanaged
+    holds is owned outright, so today's figure is its managed products' latest valuations, its unmanaged
     products' latest valuations, each converted at the firm's latest rate and rounded to the penny, liabilities
-    taken off."""
+    taken off, and its valued items (a property, in the firm's currency)."""
     group = t.house_of(firm).group_id
     return ids_of(
         "SELECT snapshot_date::text || '=' || net_worth::text FROM networth_snapshots "
@@ -1331,7 +1333,9 @@ def _history_rows(t: Tenants, firm: Firm) -> set[str]:
         "  0.00) "
         "  FROM unmanaged_products u JOIN firms f ON f.id = u.firm_id LEFT JOIN LATERAL (SELECT value FROM "
         "  unmanaged_valuations x WHERE x.unmanaged_product_id = u.id ORDER BY x.valuation_date DESC LIMIT 1) v "
-        "  ON true WHERE u.client_group_id = %(g)s AND u.status = 'active'))::text", {"g": group})
+        "  ON true WHERE u.client_group_id = %(g)s AND u.status = 'active')"
+        " + (SELECT coalesce(sum((i.data_content ->> 'latest_valuation')::numeric), 0.00) FROM information_items i "
+        "  WHERE i.client_group_id = %(g)s AND i.item_type = 'assets_liabilities'))::text", {"g": group})
 
 
 EXPECTATIONS: dict[tuple[str, str], Route] = {

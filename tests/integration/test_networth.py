@@ -184,11 +184,13 @@ def elsewhere(database: str, app_module: Any) -> dict[str, Any]:
     - Gus's US brokerage (unmanaged individual shares in USD): 12,000.00 USD on 2024-06-10, 12,345.67 USD on
       2024-06-28; USD rates 0.7800 on 2024-06-01 and 0.78653 on 2024-06-27;
     - Fay's Swiss account (unmanaged bank account in CHF): 10,000.00 CHF on 2024-06-01, and no CHF rate;
-    - an old flat (unmanaged property), Fay's: 200,000.00 on 2023-01-31, sold since."""
+    - an old flat (unmanaged property), Fay's: 200,000.00 on 2023-01-31, sold since;
+    - art (an assets-and-liabilities item, recorded today): 25,000.00, joint at 60%;
+    - a credit card (an item, recorded today, its category a debt): 1,234.56 owed, Fay's."""
     from chalice.test import Client
 
     from tests.conftest import make_firm
-    from tests.integration.networth_support import fx_rate, unmanaged_product
+    from tests.integration.networth_support import fx_rate, information_item, unmanaged_product
 
     firm = make_firm()
     auth = firm.auth("adviser")
@@ -211,8 +213,10 @@ def elsewhere(database: str, app_module: Any) -> dict[str, Any]:
                                  [("2023-01-31", "200000.00")])
         expect_status(send(c, "POST", f"/v1/unmanaged-products/{flat['id']}/status", headers=auth,
                            body={"status": "sold", "reason": "Completed on 2024-02-29"}), 200)
+        art = information_item(c, auth, group, "Art", {"latest_valuation": "25000.00"}, joint([fay, gus], "60.00"))
+        card = information_item(c, auth, group, "Credit card", {"latest_valuation": "1234.56"}, individual(fay))
     return {"firm": firm, "auth": auth, "group": group, "fay": fay, "gus": gus, "us": us["id"],
-            "swiss": swiss["id"]}
+            "swiss": swiss["id"], "art": art["id"], "card": card["id"]}
 
 
 def test_holdings_elsewhere_by_hand(client: Any, elsewhere: dict[str, Any]) -> None:
@@ -222,7 +226,7 @@ def test_holdings_elsewhere_by_hand(client: Any, elsewhere: dict[str, Any]) -> N
     assert [(s["kind"], s["name"], [r["name"] for r in s["rows"]]) for s in body["sections"]] == [
         ("asset", "individual_shares", ["US brokerage"]), ("asset", "property", ["Family home"]),
         ("asset", "stocks_and_shares_isa", ["Fay ISA"]),
-        ("liability", "loan", ["Car loan"]), ("liability", "mortgage", ["Mortgage"])]
+        ("liability", "loan", ["Car loan"]), ("liability", "mortgage", ["Mortgage"])]  # no item: recorded today
     rows = rows_by_name(body)
     # 12,345.67 USD x 0.78653 (the rate of 2024-06-27, the latest on or before the day) = 9,710.2398251 -> 9,710.24
     assert rows["US brokerage"]["rate"] == "0.7865300000" and rows["US brokerage"]["value"] == "12345.67"
@@ -252,13 +256,36 @@ def test_holdings_elsewhere_by_hand(client: Any, elsewhere: dict[str, Any]) -> N
     assert rows_by_name(early)["Family home"]["amounts"]["total"] == "450000.00"
 
 
+def test_holdings_elsewhere_today_with_items(client: Any, elsewhere: dict[str, Any]) -> None:
+    fay, gus = elsewhere["fay"], elsewhere["gus"]
+    owners = [fay, gus]
+    body = networth(client, elsewhere["auth"], elsewhere["group"])
+    rows = rows_by_name(body)
+    # Art: 25,000.00 jointly at 60% -> 15,000.00 joint, 10,000.00 a third party's; the card a liability (its category)
+    assert rows["Art"]["source"] == "item" and rows["Art"]["valuation_date"] is None
+    assert rows["Art"]["amounts"] == _amounts(owners, "0.00", "0.00", joint_="15000.00", third="10000.00",
+                                              total="15000.00")
+    assert rows["Credit card"]["amounts"] == _amounts(owners, "1234.56", "0.00", total="1234.56")
+    assert [s["name"] for s in body["sections"] if s["kind"] == "liability"] == ["Credit card", "loan", "mortgage"]
+    assert body["totals"]["assets"] == _amounts(owners, "276172.83", "214648.51", joint_="15000.00",
+                                                third="61234.57", total="505821.34")
+    assert body["totals"]["liabilities"] == _amounts(owners, "1234.56", "8765.43", joint_="150000.00",
+                                                     total="159999.99")
+    assert body["totals"]["net_worth"]["total"] == "345821.35"
+
+
 def test_the_household_summary_shows_what_is_held_elsewhere(client: Any, elsewhere: dict[str, Any]) -> None:
     """The household's part of its unmanaged holdings today (the home 461,111.10 and the dollars 9,710.24; the
-    mortgage 150,000.00 and the loan 8,765.43; the Swiss account has no rate) and its net worth today (with the
-    ISA: 490,821.34 - 158,765.43)."""
+    mortgage 150,000.00 and the loan 8,765.43; the Swiss account has no rate), its net worth today (with the ISA and
+    the items: 345,821.35) and its information items by type."""
+    expect_status(send(client, "POST", f"{G}/{elsewhere['group']}/information-items", headers=elsewhere["auth"],
+                       body={"item_type": "basic_detail", "item_category": "Employment",
+                             "data_content": {"employer": "Hale & Co"}}), 201)
     body = expect_status(send(client, "GET", f"{G}/{elsewhere['group']}/summary", headers=elsewhere["auth"]), 200)
     assert (body["unmanaged_assets"], body["unmanaged_liabilities"], body["net_worth"]) == (
-        "470821.34", "158765.43", "332055.91")
+        "470821.34", "158765.43", "345821.35")
+    assert body["information_items"] == {"basic_detail": 1, "income_expenditure": 0, "assets_liabilities": 2,
+                                         "protection": 0, "vulnerability_health": 0, "total": 3}
     assert body["funds_under_management"] == "20000.00"
 
 
@@ -430,8 +457,8 @@ def test_history_of_a_year_equals_the_live_figure_of_every_day(client: Any, fres
     end = (today - timedelta(days=120)).isoformat()
     expect_status(send(client, "PATCH", f"/v1/products/{sold['id']}", headers={**auth, "If-Match": '"1"'},
                        body={"end_date": end}), 200)
-    # Held elsewhere: a mortgage paid down, a USD account whose rate moves.
-    from tests.integration.networth_support import fx_rate, unmanaged_product
+    # Held elsewhere: a mortgage paid down, a USD account whose rate moves, an item (recorded today).
+    from tests.integration.networth_support import fx_rate, information_item, unmanaged_product
 
     unmanaged_product(client, auth, group, "Mortgage", "liability", "mortgage", joint([p1, p2]),
                       [(d.isoformat(), f"{200000 - 321.09 * i:.2f}") for i, d in enumerate(days[1::3])])
@@ -439,6 +466,7 @@ def test_history_of_a_year_equals_the_live_figure_of_every_day(client: Any, fres
                       [(d.isoformat(), f"{5000 + 99.99 * i:.2f}") for i, d in enumerate(days[::4])], currency="USD")
     for i, d in enumerate(days[2::5]):
         fx_rate(client, auth, "USD", d.isoformat(), f"0.7{i}3457")
+    information_item(client, auth, group, "Boat", {"latest_valuation": "7777.77"}, individual(p2))
     figures = run_snapshots(from_=today - timedelta(days=365), to=today - timedelta(days=1))
     assert figures["days"] == 365 and figures["days_left"] == 0
     history = expect_status(send(client, "GET", f"{G}/{group}/networth/history?range=1y", headers=auth), 200)

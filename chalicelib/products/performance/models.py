@@ -78,6 +78,15 @@ class RevenueOut(ApiModel):
     revenue: Decimal
 
 
+class InformationItemCounts(ApiModel):
+    basic_detail: int
+    income_expenditure: int
+    assets_liabilities: int
+    protection: int
+    vulnerability_health: int
+    total: int
+
+
 class ClientGroupSummaryOut(ApiModel):
     client_group_id: UUID
     name: str
@@ -93,6 +102,7 @@ class ClientGroupSummaryOut(ApiModel):
     unmanaged_liabilities: Decimal = Field(description="The same for its unmanaged liabilities")
     net_worth: Decimal = Field(description=(
         "The household's net worth today, its part: GET /v1/client-groups/{id}/networth's totals.net_worth.total"))
+    information_items: InformationItemCounts = Field(description="How many information items it has, by type")
     refreshed_at: IsoDateTime = Field(description=(
         "When these figures were computed: all of them are live, from the rows as they are at that time"))
 

@@ -183,17 +183,22 @@ def revenue_total(ctx: RequestContext, group_id: UUID | None) -> dict[str, Any]:
         return store.live_revenue(tx, group_id)
 
 
+ITEM_TYPES = ("basic_detail", "income_expenditure", "assets_liabilities", "protection", "vulnerability_health")
+
+
 def client_group_summary(ctx: RequestContext, group_id: UUID, irr_query: Any) -> dict[str, Any]:
     """A household's figures now, in one transaction: FUM, revenue, product counts and latest valuation date from
     its current rows (store.client_group_summary: product_positions_now, the rule the dashboard's views hold too),
-    its IRR from its pooled flows, and from its net worth today (networth.service) the household's part of its
-    unmanaged assets and liabilities and its net worth. `refreshed_at` is when they were computed."""
+    its information items by type, its IRR from its pooled flows, and from its net worth today (networth.service)
+    the household's part of its unmanaged assets and liabilities and its net worth. `refreshed_at` is when they
+    were computed."""
     with db.transaction(ctx) as tx:
         summary = store.client_group_summary(tx, group_id)
         if summary is None:
             raise errors.NotFound("No such client group")
         inputs = store.irr_inputs(tx, "client_group", group_id, irr_query.from_, irr_query.to)
         networth = networth_service.networth_in(tx, group_id)
+    items = {t: summary["information_items"].get(t, 0) for t in ITEM_TYPES}
     unmanaged = dict.fromkeys(("asset", "liability"), Decimal(0))
     for section in networth["sections"]:
         for row in section["rows"]:
@@ -203,7 +208,8 @@ def client_group_summary(ctx: RequestContext, group_id: UUID, irr_query: Any) ->
             "revenue": to_pennies(summary["revenue"]), "irr": irr_from_inputs(irr_query, inputs, named=True),
             "unmanaged_assets": to_pennies(unmanaged["asset"]),
             "unmanaged_liabilities": to_pennies(unmanaged["liability"]),
-            "net_worth": Decimal(networth["totals"]["net_worth"]["total"])}
+            "net_worth": Decimal(networth["totals"]["net_worth"]["total"]),
+            "information_items": {**items, "total": sum(items.values())}}
 
 
 # --- the dashboard: materialized views refreshed by the jobs, and the firm IRR they store ---
