@@ -553,7 +553,7 @@ def test_q_is_an_index_search_under_row_level_security(firm: Firm, listed: dict[
         tx.execute("SET LOCAL enable_seqscan = off")
         explain = _Explain(tx)
         query = InformationItemListQuery(q="halifax soc")
-        store.list_items(explain, listed["house"].group_id, Keyset.parse(ITEMS, query), item_type=None,
+        store.list_items(explain, listed["house"].group_id, Keyset.parse(ITEMS, query, tx.ctx), item_type=None,
                          category=None, q=query.q)
         nodes = _nodes(explain.plans[0])
         terms = [n for n in nodes if n.get("Relation Name") == "information_item_terms"]
