@@ -23,6 +23,9 @@ os.environ.setdefault("DB_POOL_MAX", "4")
 # every rate limit is multiplied for the run. tests/integration/test_rate_limits.py removes the setting and
 # checks the limits a deployed stage has.
 os.environ.setdefault("RATE_LIMIT_SCALE", "1000")
+# The module- and session-scoped firms sign in once and keep their access tokens for the whole run, which on a busy
+# machine lasts longer than the deployed 15 minutes: an hour for the run (the expiry tests mint their own tokens).
+os.environ.setdefault("ACCESS_TOKEN_TTL", "3600")
 os.environ.pop("DATABASE_SECRET_ARN", None)
 os.environ.pop("APP_DATABASE_URL", None)
 

@@ -165,8 +165,9 @@ def _plans(firm: BenchFirm, group: Any) -> tuple[dict[str, str], dict[str, float
         conn.execute("ANALYZE information_items")
     plans, times = {}, {}
     query = InformationItemListQuery(q=RARE, limit=50)
-    keyset = Keyset.parse(ITEMS, query)
-    with db.transaction(RequestContext.system(firm.id)) as tx:
+    ctx = RequestContext.system(firm.id)
+    keyset = Keyset.parse(ITEMS, query, ctx)
+    with db.transaction(ctx) as tx:
         explaining = _Explaining(tx)
         for _ in range(3):  # warm: the last of three
             store.list_items(explaining, group, keyset, item_type=None, category=None, q=RARE)

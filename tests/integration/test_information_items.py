@@ -548,12 +548,13 @@ def test_q_is_an_index_search_under_row_level_security(firm: Firm, listed: dict[
     from chalicelib.information_items import store
     from chalicelib.information_items.models import ITEMS, InformationItemListQuery
 
-    with db.transaction(RequestContext.system(firm.id)) as tx:
+    ctx = RequestContext.system(firm.id)
+    with db.transaction(ctx) as tx:
         assert tx.one("SELECT current_user AS u")["u"] == "wealthdesk_app"
         tx.execute("SET LOCAL enable_seqscan = off")
         explain = _Explain(tx)
         query = InformationItemListQuery(q="halifax soc")
-        store.list_items(explain, listed["house"].group_id, Keyset.parse(ITEMS, query, tx.ctx), item_type=None,
+        store.list_items(explain, listed["house"].group_id, Keyset.parse(ITEMS, query, ctx), item_type=None,
                          category=None, q=query.q)
         nodes = _nodes(explain.plans[0])
         terms = [n for n in nodes if n.get("Relation Name") == "information_item_terms"]
