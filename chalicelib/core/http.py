@@ -102,6 +102,9 @@ class RouteSpec:
     # A POST that creates its resource (201) or, when one with the same natural key exists, replaces it (200, the
     # same response model): the OpenAPI document lists both
     replaces: bool = False
+    # Error statuses the route answers besides those its declaration implies (core/openapi.py documents both),
+    # e.g. 404 for ids named in the body rather than the path
+    extra_errors: tuple[int, ...] = ()
 
 
 URL_PREFIX = "/v1"
@@ -311,8 +314,8 @@ class Api:
               query: type[BaseModel] | None = None, response: Any = None, status: int = 200,
               if_match: bool = False, description: str = "", max_body_bytes: int | None = None,
               resources: dict[str, str] | None = None, conditional: bool = False,
-              idempotency_key: bool = True, rate_limit: str | None = None,
-              replaces: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              idempotency_key: bool = True, rate_limit: str | None = None, replaces: bool = False,
+              extra_errors: tuple[int, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         path_params = re.findall(r"{(\w+)}", path)
         if access == PUBLIC and rate_limit not in (None, RATE_SOURCE):
             raise ValueError(f"{method} {path}: a public route has no caller to count; rate_limit=RATE_SOURCE counts "
@@ -334,7 +337,7 @@ class Api:
                              max_body_bytes=max_body_bytes,
                              resources={p: names[p] for p in path_params if p in names},
                              conditional=conditional, idempotency_key=idempotency_key, rate_limit=rate_limit,
-                             replaces=replaces)
+                             replaces=replaces, extra_errors=tuple(extra_errors))
             self.routes.append((spec, handler))
             return handler
 

@@ -47,6 +47,7 @@ def _error_codes(spec: RouteSpec) -> list[int]:
         codes += [412, 428]
     if spec.rate_limit is not None:
         codes.append(429)
+    codes += spec.extra_errors
     return sorted(set(codes))
 
 

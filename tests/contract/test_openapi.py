@@ -206,3 +206,19 @@ def test_public_auth_routes_document_the_401_they_answer(client, document):
         responses = document["paths"][path]["post"]["responses"]
         assert "401" in responses, f"POST {path} answers 401 but documents only {sorted(responses)}"
         assert "application/problem+json" in responses["401"]["content"]
+
+
+def test_the_selection_irr_documents_the_404_it_answers(client, firm_a, document):
+    """POST /v1/irr has no id in its path, but answers 404 for portfolio funds (in its body) that are not the
+    firm's; the document must list that 404 (schemathesis found it undocumented: tests/contract/
+    test_schemathesis.py). Routes declare such statuses with `extra_errors`."""
+    response = client.http.post("/v1/irr", headers={**firm_a.auth("read"), "Content-Type": "application/json"},
+                                body=json.dumps({"portfolio_fund_ids": ["00000000-0000-4000-8000-000000000000"]}))
+    assert_problem(response, 404)
+    responses = document["paths"]["/v1/irr"]["post"]["responses"]
+    assert "404" in responses, f"POST /v1/irr answers 404 but documents only {sorted(responses)}"
+    assert "application/problem+json" in responses["404"]["content"]
+    declared = {(s.method, s.path): s.extra_errors for s in _routes() if s.extra_errors}
+    for (method, path), codes in declared.items():
+        for code in codes:
+            assert str(code) in document["paths"][path][method.lower()]["responses"], (method, path, code)

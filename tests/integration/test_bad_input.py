@@ -896,6 +896,36 @@ def test_money_and_rates_as_json_integers_are_refused(client: Any, fresh_firm: F
     assert snapshot(fresh_firm.id) == before
 
 
+@pytest.mark.parametrize("value", [0, 1, "true", "false", "yes", 1.0], ids=repr)
+def test_booleans_and_integers_of_other_json_types_are_refused(client: Any, fresh_firm: Firm, value: Any) -> None:
+    """A JSON boolean field takes true or false, an integer field a JSON integer: nothing else is coerced (0 for
+    false, "4" for 4), whatever a lenient parser would make of it: `"service": 0` made a key that dies with its
+    creator, the opposite of nothing a client meant. (Found by schemathesis: tests/contract/test_schemathesis.py.)
+    Query parameters are text, and keep reading "true" and "false"."""
+    admin = {**fresh_firm.auth("admin"), **JSON}
+    user = fresh_firm.users["viewer"]
+    firm_etag = client.http.get("/v1/firm", headers=admin).headers["ETag"]
+    user_etag = client.http.get(f"/v1/users/{user['id']}", headers=admin).headers["ETag"]
+    fund = _created(client.http.post("/v1/funds", headers=admin, body=json.dumps({"name": "Typed Fund"})))
+    fund_etag = client.http.get(f"/v1/funds/{fund}", headers=admin).headers["ETag"]
+    cases = [
+        ("POST", "/v1/api-keys", {}, {"name": "typed", "scopes": ["read"], "service": value}, "service"),
+        ("PATCH", "/v1/firm", {"If-Match": firm_etag}, {"require_two_factor": value}, "require_two_factor"),
+        ("PATCH", f"/v1/users/{user['id']}", {"If-Match": user_etag}, {"active": value}, "active"),
+        ("POST", "/v1/funds", {}, {"name": "Cash?", "is_cash": value}, "is_cash"),
+    ]
+    if value != 1:  # 1 is an integer: right for risk_factor
+        cases += [("POST", "/v1/funds", {}, {"name": "Risky", "risk_factor": str(value) if value == 0 else value},
+                   "risk_factor"),
+                  ("PATCH", f"/v1/funds/{fund}", {"If-Match": fund_etag}, {"risk_factor": value}, "risk_factor")]
+    before = snapshot(fresh_firm.id)
+    for method, path, headers, body, name in cases:
+        resp = client.http.request(method, path, headers={**admin, **headers}, body=json.dumps(body).encode())
+        assert_problem(resp, 422, (name,))
+    assert snapshot(fresh_firm.id) == before
+    assert client.http.get("/v1/users?active=true", headers=admin).status_code == 200
+
+
 def test_the_world_is_intact(client: Any, firm_a: Firm, world: World) -> None:
     """After all the cases above (in any order), the fixtures' rows are exactly as they were made."""
     h = firm_a.auth("adviser")

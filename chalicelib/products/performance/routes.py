@@ -42,6 +42,7 @@ def client_group_irr(req: ApiRequest, group_id: UUID) -> IrrOut:
 
 
 @performance.route("/irr", "POST", access=READ, body=SelectionIrrIn, response=IrrOut, rate_limit=RATE_BULK,
+                   extra_errors=(404,),
                    summary="IRR of any portfolio funds of the firm, pooled, over any period")
 def selection_irr(req: ApiRequest) -> IrrOut:
     """The funds' flows and values pooled (never their IRRs averaged), each fund over its own period as a
