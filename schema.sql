@@ -1320,6 +1320,24 @@ END $$;
 
 
 --
+-- Name: networth_statements_immutable(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.networth_statements_immutable() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND current_setting('wealthdesk.networth_statement_retention', true) = 'delete' THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'net worth statements are immutable: % refused', TG_OP
+        USING ERRCODE = 'restrict_violation', CONSTRAINT = 'networth_statements_immutable',
+              HINT = 'A retention run deletes in a transaction that sets wealthdesk.networth_statement_retention '
+                     'to ''delete'' (docs/domain.md); nothing changes a statement.';
+END $$;
+
+
+--
 -- Name: ownership_first_outsider(uuid, jsonb); Type: FUNCTION; Schema: public
 --
 
@@ -1329,6 +1347,20 @@ CREATE FUNCTION public.ownership_first_outsider(p_group uuid, p_ownership jsonb)
           WHERE NOT EXISTS (SELECT 1 FROM client_group_product_owners m
                             WHERE m.client_group_id = p_group AND m.product_owner_id = o)
           LIMIT 1 $$;
+
+
+--
+-- Name: ownership_household_share(jsonb); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.ownership_household_share(o jsonb) RETURNS numeric
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE o ->> 'association_type'
+              WHEN 'individual' THEN 100::numeric
+              WHEN 'tenants_in_common' THEN (SELECT coalesce(sum(s.value::numeric), 0)
+                                             FROM jsonb_each_text(o -> 'shares') AS s)
+              WHEN 'joint' THEN (o ->> 'collective_percentage')::numeric
+              ELSE 0::numeric END $$;
 
 
 --
@@ -2753,6 +2785,77 @@ ALTER TABLE ONLY public.login_throttle FORCE ROW LEVEL SECURITY;
 
 
 --
+-- Name: networth_firm_totals; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.networth_firm_totals (
+    firm_id uuid NOT NULL,
+    snapshot_date date NOT NULL,
+    currency character(3) NOT NULL,
+    households integer NOT NULL,
+    assets numeric(22,2) NOT NULL,
+    liabilities numeric(22,2) NOT NULL,
+    net_worth numeric(22,2) NOT NULL,
+    taken_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT networth_firm_totals_check CHECK ((net_worth = (assets - liabilities))),
+    CONSTRAINT networth_firm_totals_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT networth_firm_totals_households_check CHECK ((households >= 0))
+);
+
+ALTER TABLE ONLY public.networth_firm_totals FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: networth_snapshots; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.networth_snapshots (
+    firm_id uuid NOT NULL,
+    client_group_id uuid NOT NULL,
+    snapshot_date date NOT NULL,
+    currency character(3) NOT NULL,
+    assets numeric(20,2) NOT NULL,
+    liabilities numeric(20,2) NOT NULL,
+    net_worth numeric(20,2) NOT NULL,
+    unconverted integer DEFAULT 0 NOT NULL,
+    taken_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT networth_snapshots_check CHECK ((net_worth = (assets - liabilities))),
+    CONSTRAINT networth_snapshots_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT networth_snapshots_unconverted_check CHECK ((unconverted >= 0))
+);
+
+ALTER TABLE ONLY public.networth_snapshots FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: networth_statements; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.networth_statements (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    client_group_id uuid NOT NULL,
+    name text NOT NULL,
+    as_of date NOT NULL,
+    currency character(3) NOT NULL,
+    assets numeric(20,2) NOT NULL,
+    liabilities numeric(20,2) NOT NULL,
+    net_worth numeric(20,2) NOT NULL,
+    snapshot jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by_type text NOT NULL,
+    created_by uuid,
+    CONSTRAINT networth_statements_check CHECK ((net_worth = (assets - liabilities))),
+    CONSTRAINT networth_statements_created_by_type_check CHECK ((created_by_type = ANY (ARRAY['user'::text, 'api_key'::text, 'system'::text]))),
+    CONSTRAINT networth_statements_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT networth_statements_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
+    CONSTRAINT networth_statements_snapshot_check CHECK ((jsonb_typeof(snapshot) = 'object'::text))
+);
+
+ALTER TABLE ONLY public.networth_statements FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: notifications; Type: TABLE; Schema: public
 --
 
@@ -3335,6 +3438,30 @@ ALTER TABLE ONLY public.login_throttle
 
 
 --
+-- Name: networth_firm_totals networth_firm_totals_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.networth_firm_totals
+    ADD CONSTRAINT networth_firm_totals_pkey PRIMARY KEY (firm_id, snapshot_date);
+
+
+--
+-- Name: networth_snapshots networth_snapshots_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.networth_snapshots
+    ADD CONSTRAINT networth_snapshots_pkey PRIMARY KEY (client_group_id, snapshot_date);
+
+
+--
+-- Name: networth_statements networth_statements_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.networth_statements
+    ADD CONSTRAINT networth_statements_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: notifications notifications_pkey; Type: CONSTRAINT; Schema: public
 --
 
@@ -3809,6 +3936,20 @@ CREATE UNIQUE INDEX mv_product_positions_key ON public.mv_product_positions USIN
 
 
 --
+-- Name: networth_snapshots_date_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX networth_snapshots_date_idx ON public.networth_snapshots USING btree (snapshot_date);
+
+
+--
+-- Name: networth_statements_group_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX networth_statements_group_idx ON public.networth_statements USING btree (client_group_id, created_at DESC, id DESC);
+
+
+--
 -- Name: notifications_user_idx; Type: INDEX; Schema: public
 --
 
@@ -4215,6 +4356,20 @@ CREATE TRIGGER membership_products_check BEFORE DELETE ON public.client_group_pr
 
 
 --
+-- Name: networth_statements networth_statements_immutable; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER networth_statements_immutable BEFORE DELETE OR UPDATE ON public.networth_statements FOR EACH ROW EXECUTE FUNCTION public.networth_statements_immutable();
+
+
+--
+-- Name: networth_statements networth_statements_no_truncate; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER networth_statements_no_truncate BEFORE TRUNCATE ON public.networth_statements FOR EACH STATEMENT EXECUTE FUNCTION public.networth_statements_immutable();
+
+
+--
 -- Name: portfolio_funds portfolio_funds_aggregate_delete; Type: TRIGGER; Schema: public
 --
 
@@ -4591,6 +4746,30 @@ ALTER TABLE ONLY public.login_failures
 
 ALTER TABLE ONLY public.login_throttle
     ADD CONSTRAINT login_throttle_firm_id_user_id_fkey FOREIGN KEY (firm_id, user_id) REFERENCES public.users(firm_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: networth_firm_totals networth_firm_totals_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.networth_firm_totals
+    ADD CONSTRAINT networth_firm_totals_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
+-- Name: networth_snapshots networth_snapshots_firm_id_client_group_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.networth_snapshots
+    ADD CONSTRAINT networth_snapshots_firm_id_client_group_id_fkey FOREIGN KEY (firm_id, client_group_id) REFERENCES public.client_groups(firm_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: networth_statements networth_statements_firm_id_client_group_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.networth_statements
+    ADD CONSTRAINT networth_statements_firm_id_client_group_id_fkey FOREIGN KEY (firm_id, client_group_id) REFERENCES public.client_groups(firm_id, id) ON DELETE RESTRICT;
 
 
 --
@@ -5078,6 +5257,27 @@ CREATE POLICY maintenance ON public.login_throttle TO wealthdesk_owner USING (tr
 
 
 --
+-- Name: networth_firm_totals maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.networth_firm_totals TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: networth_snapshots maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.networth_snapshots TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: networth_statements maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.networth_statements TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
 -- Name: notifications maintenance; Type: POLICY; Schema: public
 --
 
@@ -5195,6 +5395,24 @@ CREATE POLICY maintenance ON public.user_totp TO wealthdesk_owner USING (true) W
 
 CREATE POLICY maintenance ON public.users TO wealthdesk_owner USING (true) WITH CHECK (true);
 
+
+--
+-- Name: networth_firm_totals; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.networth_firm_totals ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: networth_snapshots; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.networth_snapshots ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: networth_statements; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.networth_statements ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: notifications; Type: ROW SECURITY; Schema: public
@@ -5426,6 +5644,27 @@ CREATE POLICY tenant ON public.login_failures USING ((firm_id = ( SELECT public.
 --
 
 CREATE POLICY tenant ON public.login_throttle USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: networth_firm_totals tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.networth_firm_totals USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: networth_snapshots tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.networth_snapshots USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: networth_statements tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.networth_statements USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
@@ -5930,6 +6169,13 @@ GRANT ALL ON FUNCTION public.ownership_first_outsider(p_group uuid, p_ownership 
 
 
 --
+-- Name: FUNCTION ownership_household_share(o jsonb); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.ownership_household_share(o jsonb) TO wealthdesk_app;
+
+
+--
 -- Name: FUNCTION ownership_is_valid(o jsonb); Type: ACL; Schema: public
 --
 
@@ -6362,6 +6608,27 @@ GRANT SELECT ON TABLE public.login_failures TO wealthdesk_app;
 --
 
 GRANT SELECT ON TABLE public.login_throttle TO wealthdesk_app;
+
+
+--
+-- Name: TABLE networth_firm_totals; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.networth_firm_totals TO wealthdesk_app;
+
+
+--
+-- Name: TABLE networth_snapshots; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.networth_snapshots TO wealthdesk_app;
+
+
+--
+-- Name: TABLE networth_statements; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT ON TABLE public.networth_statements TO wealthdesk_app;
 
 
 --

@@ -354,15 +354,29 @@ def job_list() -> None:
 
 @job.command("run")
 @click.argument("name")
-def job_run(name: str) -> None:
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="The day to take (networth-snapshots; default: yesterday).")
+@click.option("--from", "from_", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="The first day of a range to take (networth-snapshots).")
+@click.option("--to", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="The last day of the range (default: yesterday).")
+def job_run(name: str, day: Any, from_: Any, to: Any) -> None:
     """Run the job NAME now (takes its lock; a concurrent run is skipped)."""
     from chalicelib.ops.jobs import JOBS, run_job
 
     if name not in JOBS:
         raise click.BadParameter(f"unknown job; one of: {', '.join(sorted(JOBS))}", param_hint="NAME")
+    given = {k: v.date() for k, v in (("date", day), ("from_", from_), ("to", to)) if v is not None}
+    refused = sorted(set(given) - set(JOBS[name].options))
+    if refused:
+        raise click.UsageError(f"job {name} takes no {', '.join('--' + k.rstrip('_') for k in refused)}")
+    if "date" in given and ("from_" in given or "to" in given):
+        raise click.UsageError("give --date or --from/--to, not both")
+    if "to" in given and "from_" not in given:
+        raise click.UsageError("--to needs --from")
     _prepare(local_secret=False)
     try:
-        result = run_job(name, trigger="manual")
+        result = run_job(name, trigger="manual", **given)
     except Exception as exc:
         raise click.ClickException(f"job {name} failed: {exc}") from None
     click.echo(json.dumps(result.summary()))

@@ -357,10 +357,16 @@ def _idempotent(request: Any, ctx: RequestContext, key: str, call: Callable[[], 
 
 
 class _Raw:
-    """An already serialised JSON body (an idempotent replay)."""
+    """An already serialised JSON body (an idempotent replay, or `raw_json`)."""
 
     def __init__(self, text: str | None) -> None:
         self.text = text or ""
+
+
+def raw_json(text: str, status: int = 200) -> Reply:
+    """A reply whose JSON body is already made (a long series the database writes as JSON, passed through without
+    being parsed and serialised again). The handler is answerable for it matching the route's response model."""
+    return Reply(_Raw(text), status)
 
 
 def handle(request: Any, spec: RouteSpec, handler: Callable[..., Any], params: dict[str, str],

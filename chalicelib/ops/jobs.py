@@ -38,6 +38,7 @@ class Job:
     run: str | Callable[[Any], dict[str, Any]]  # "module:function", (owner connection) -> figures; or the function
     # (the figures may hold BY_FIRM: each firm's part)
     lock: str | None = None  # the advisory lock's name when jobs share one (default: the job's own name)
+    options: tuple[str, ...] = ()  # keyword arguments a run by hand may pass (`wealthdesk job run NAME --date D`)
 
     @property
     def function_name(self) -> str:
@@ -74,6 +75,10 @@ JOBS: dict[str, Job] = {job.name: job for job in (
     Job("refresh-stale-views", "rate(1 minute)",
         "When a write is not in the dashboard's views yet: refreshes them and the IRR of the firms written to",
         "chalicelib.ops.refresh_views:refresh_stale_views", lock="refresh-views"),
+    Job("networth-snapshots", "cron(15 0 * * ? *)",
+        "Takes yesterday's net worth snapshot of every household (or --date D, or --from D --to D); a day taken is "
+        "kept",
+        "chalicelib.ops.networth_snapshots:networth_snapshots", options=("date", "from_", "to")),
 )}
 
 
@@ -98,11 +103,15 @@ class RunResult:
                                  "figures": self.figures, "error": self.error, "firms": self.firms}))
 
 
-def run_job(name: str, trigger: str = "schedule") -> RunResult:
-    """Run one job now. Raises KeyError for an unknown job; a failing job is recorded and re-raised."""
+def run_job(name: str, trigger: str = "schedule", **options: Any) -> RunResult:
+    """Run one job now, with the options it takes (Job.options; only those given are passed). Raises KeyError for
+    an unknown job and TypeError for an option it does not take; a failing job is recorded and re-raised."""
     from chalicelib.ops import store
 
     job_ = JOBS[name]
+    unknown = sorted(set(options) - set(job_.options))
+    if unknown:
+        raise TypeError(f"job {name} takes no option {', '.join(unknown)}")
     run = job_.target()
     key = _lock_key(job_.lock or name)
     with db.owner_connection(autocommit=True) as conn:
@@ -114,7 +123,7 @@ def run_job(name: str, trigger: str = "schedule") -> RunResult:
         try:
             run_id = store.start_run(conn, name, trigger)
             try:
-                figures = dict(run(conn) or {})
+                figures = dict(run(conn, **options) or {})
             except Exception as exc:
                 if conn.info.transaction_status != 0:  # leave any failed transaction before recording
                     conn.rollback()

@@ -42,6 +42,7 @@ class Run:
     ratelimit: Any = None  # tests.bench.ratelimit.RateLimitResult: figure 1 with and without the rate-limit count
     unmanaged: Any = None  # tests.bench.unmanaged.UnmanagedResult: unmanaged products' list and current value
     items: Any = None  # tests.bench.items.ItemsResult: the information items' q and their search words
+    networth: Any = None  # tests.bench.networth.NetworthResult: net worth, statements, history, the daily job
 
 
 def _us(s: float) -> str:
@@ -65,7 +66,7 @@ def _ok(flag: bool) -> str:
 _PART_MODULES = (("products", "products_report"), ("overview", "overview"), ("tenancy", "tenancy"),
                  ("live", "live"), ("fum", "fum"), ("login", "login"), ("jobruns", "jobruns"),
                  ("ratelimit", "ratelimit"), ("unmanaged", "unmanaged"),
-                 ("items", "items"))
+                 ("items", "items"), ("networth", "networth"))
 
 
 def _parts(run: Run) -> list[tuple[Any, Any]]:

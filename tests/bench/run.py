@@ -12,7 +12,7 @@ recompute, and dashboard/summary reads while refresh-views runs. Progress goes t
 Knobs for a quick look (the committed BENCHMARKS.md uses the defaults): BENCH_HOUSEHOLDS, BENCH_WORKERS,
 BENCH_SECONDS, BENCH_ROUNDS, BENCH_PRODUCT_HOUSEHOLDS (default 1,300), BENCH_OVERVIEW_HOUSEHOLDS (default 1,300),
 BENCH_LOGIN_ROUNDS (default 30), BENCH_PARTS (default every part,
-"foundation,products,overview,fum,live,login,tenancy,jobruns,ratelimit,unmanaged,items":
+"foundation,products,overview,fum,live,login,tenancy,jobruns,ratelimit,unmanaged,items,networth":
 "foundation" is figures 1-3, "products" figures 4-6, "overview" the household overview (tests/bench/overview.py),
 "live" figures L1-L2 (the dashboard against the household summary, staleness under a writer: tests/bench/live.py,
 its knobs BENCH_LIVE_*), "fum" the household list with money (tests/bench/fum.py, on a firm of BENCH_HOUSEHOLDS
@@ -26,8 +26,9 @@ a firm of BENCH_RATELIMIT_HOUSEHOLDS households, default 2,000),
 "unmanaged" the unmanaged products' list with its summary and their current value kept by trigger
 (tests/bench/unmanaged.py: BENCH_UNMANAGED_HOUSEHOLDS, default 2,000, BENCH_UNMANAGED_MONTHS, default 60),
 "items" the information items' q and the cost of their search words (tests/bench/items.py, on a firm of
-BENCH_ITEMS_HOUSEHOLDS households, default 300, with BENCH_ITEMS_PER_HOUSEHOLD items each, default 30); any of them
-alone), BENCH_OUTPUT (default
+BENCH_ITEMS_HOUSEHOLDS households, default 300, with BENCH_ITEMS_PER_HOUSEHOLD items each, default 30),
+"networth" figures N1-N4 (tests/bench/networth.py: a firm of BENCH_NETWORTH_HOUSEHOLDS households, default
+13,000, with BENCH_NETWORTH_MONTHS month ends of valuations, default 12); any of them alone), BENCH_OUTPUT (default
 BENCHMARKS.md at the repository root).
 """
 from __future__ import annotations
@@ -130,7 +131,7 @@ def main() -> int:
     common.say(f"machine: {machine}")
 
     product_households = _env_int("BENCH_PRODUCT_HOUSEHOLDS", 1_300)
-    default_parts = "foundation,products,overview,fum,live,login,tenancy,jobruns,ratelimit,unmanaged,items"
+    default_parts = "foundation,products,overview,fum,live,login,tenancy,jobruns,ratelimit,unmanaged,items,networth"
     parts = {x.strip() for x in (os.environ.get("BENCH_PARTS") or default_parts).split(",")
              if x.strip()}
     database = common.start_database()
@@ -201,6 +202,13 @@ def main() -> int:
         if "fum" in parts:
             fum_result = _fum(database, app_module, households, _env_int("BENCH_FUM_MONTHS", 24), phases)
 
+        networth_result = None
+        if "networth" in parts:  # figures N1-N4, a firm of its own (tests/bench/networth.py)
+            from tests.bench import networth
+
+            gc.collect()
+            networth_result = networth.run(database, app_module, phases)
+
         login_result = None
         if "login" in parts:
             from tests.bench import login
@@ -236,7 +244,7 @@ def main() -> int:
                          profile=prof, cold=cold, scale=main_run, control=control, facts=facts,
                          products=products_result, overview=overview_result, live=live_result, fum=fum_result,
                          login=login_result, tenancy=tenancy_result, jobruns=jobruns_result, ratelimit=ratelimit_result,
-                         unmanaged=unmanaged_result, items=items_result,
+                         unmanaged=unmanaged_result, items=items_result, networth=networth_result,
                          notes=["Machine load while each figure ran (the whole machine, this harness included): "
                                 + "; ".join(phases) + "."])
         output.write_text(report.render(run))

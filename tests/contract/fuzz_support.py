@@ -182,6 +182,8 @@ def build_world(client: Any) -> World:
     ms.put_fx_rate(client, admin, "USD", "2023-06-30", "1.2700")
     item = ms.create_information_item(client, admin, house.group_id)
     action = ms.create_action(client, admin, house.group_id)
+    statement = ms.expect_status(ms.send(client, "POST", f"/v1/client-groups/{house.group_id}/networth-statements",
+                                         headers=admin, body={"name": "Annual review"}), 201)
     pools = {
         "group_id": [house.group_id, other_house.group_id],
         "owner_id": [house.owner_id, other_house.owner_id],
@@ -205,6 +207,8 @@ def build_world(client: Any) -> World:
         "unmanaged_valuation_id": [flat_value["id"]],
         "item_id": [item["id"]],
         "action_id": [action["id"]],
+        "statement_id": [statement["id"]],
+        "created_by": [str(firm.users["admin"]["id"])],
     }
     days = (f"2021-{m:02d}-{d:02d}" for m in range(1, 13) for d in range(1, 29))
 

@@ -37,7 +37,8 @@ TENANT_TABLES = ("firms", "users", "sessions", "api_keys", "client_groups", "pro
                  "client_group_fum", "login_throttle", "login_failures", "user_totp", "recovery_codes",
                  "login_challenges", "notifications", "firm_job_runs",
                  "unmanaged_products", "unmanaged_valuations", "fx_rates",
-                 "information_items", "information_item_terms", "actions")
+                 "information_items", "information_item_terms", "actions", "networth_statements",
+                 "networth_snapshots", "networth_firm_totals")
 _ORDER_BY = {"client_group_product_owners": ("client_group_id", "product_owner_id"),
              "idempotency_keys": ("principal_id", "key"),
              "template_generation_funds": ("generation_id", "fund_id"),
@@ -49,6 +50,8 @@ _ORDER_BY = {"client_group_product_owners": ("client_group_id", "product_owner_i
              "login_throttle": ("user_id", "source"),
              "login_failures": ("user_id", "failed_at", "source"),
              "user_totp": ("user_id",),
+             "networth_snapshots": ("client_group_id", "snapshot_date"),
+             "networth_firm_totals": ("firm_id", "snapshot_date"),
              "information_item_terms": ("item_id", "term")}
 # Columns that change without a write request: authenticating with an API key stamps last_used_at.
 VOLATILE_COLUMNS = {"api_keys": frozenset({"last_used_at"}), "sessions": frozenset({"last_used_at"})}

@@ -64,6 +64,7 @@ _PRODUCT_TABLES = [
     ("irr_values", "t.scope, t.scope_id, t.method, t.valuation_date"),
     ("unmanaged_products", "t.id"), ("unmanaged_valuations", "t.id"), ("fx_rates", "t.id"),
     ("information_items", "t.id"), ("information_item_terms", "t.item_id, t.term"), ("actions", "t.id"),
+    ("networth_statements", "t.id"),
 ]
 _SNAPSHOT = _SNAPSHOT.rstrip() + "".join(
     f""",
@@ -278,12 +279,16 @@ def world(app_module: Any, firm_a: Firm, firm_b: Firm) -> World:
         action, other_action = (_created(c.http.post(f"/v1/client-groups/{g}/actions", headers=h,
                                                      body='{"action_name": "Bad input", "owner": "client"}'))
                                 for h, g in ((ha, group), (hb, other_group)))
+        a["statement_id"], b["statement_id"] = (
+            _created(c.http.post(f"/v1/client-groups/{g}/networth-statements", headers=h, body='{"name": "Q4"}'))
+            for g, h in ((group, ha), (other_group, hb)))
     # firm B's existing viewer and read key stand for its users and keys (no extra rows in the shared firm)
     other_user = str(firm_b.users["viewer"]["id"])
     other_key = str(owner_sql("SELECT id FROM api_keys WHERE prefix = %s", (firm_b.api_keys["read"][:12],))[0]["id"])
     other_session = str(owner_sql("SELECT chain_id FROM sessions WHERE user_id = %s ORDER BY created_at LIMIT 1",
                                   (firm_b.users["viewer"]["id"],))[0]["chain_id"])
-    ids = ("provider_id", "fund_id", "template_id", "product_id", "portfolio_fund_id", "valuation_id", "activity_id")
+    ids = ("provider_id", "fund_id", "template_id", "product_id", "portfolio_fund_id", "valuation_id", "activity_id",
+           "statement_id")
     mine = {"group_id": group, "owner_id": owner, "user_id": str(firm_a.users["viewer"]["id"]),
             "item_id": item, "action_id": action, **{k: a[k] for k in ids}, **a_elsewhere}
     other_notification = str(owner_sql(
@@ -1117,6 +1122,7 @@ def _valid_body(spec: Any) -> str:
             "items": [{"item_type": "protection", "item_category": "x",
                        "associated_product_owners": {"association_type": "individual", "product_owner_id": r()}}]},
         "POST /v1/client-groups/{group_id}/actions": {"action_name": "x", "owner": "client"},
+        "POST /v1/client-groups/{group_id}/networth-statements": {"name": "Annual review"},
     }
     return json.dumps(bodies.get(_rid(spec), {}))
 

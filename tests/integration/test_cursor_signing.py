@@ -64,7 +64,8 @@ def test_the_list_routes_are_found() -> None:
         "GET /v1/portfolio-funds/{portfolio_fund_id}/valuations",
         "GET /v1/portfolio-funds/{portfolio_fund_id}/activity", "GET /v1/client-groups/{group_id}/unmanaged-products",
         "GET /v1/unmanaged-products/{unmanaged_product_id}/valuations", "GET /v1/fx-rates",
-        "GET /v1/client-groups/{group_id}/information-items", "GET /v1/client-groups/{group_id}/actions"}
+        "GET /v1/client-groups/{group_id}/information-items", "GET /v1/client-groups/{group_id}/actions",
+        "GET /v1/client-groups/{group_id}/networth-statements"}
     assert all(r.method == "GET" for r in LIST_ROUTES)
 
 
@@ -111,6 +112,8 @@ def paged(api: Any) -> dict[str, Any]:
     for name in ("Review the pension", "Send the annual pack"):
         create_information_item(api, w, house.group_id, item_category=name)
         create_action(api, w, house.group_id, action_name=name)
+        expect_status(send(api, "POST", f"/v1/client-groups/{house.group_id}/networth-statements", headers=w,
+                           body={"name": name}), 201)
     ids = {"group_id": house.group_id, "product_id": book.product, "portfolio_fund_id": book.pf,
            "unmanaged_product_id": elsewhere[0]["id"]}
     return {"firm": firm, "auth": admin, "ids": ids}

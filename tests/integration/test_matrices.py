@@ -279,6 +279,7 @@ class Tenants:
     b_book: Book
     search_token: str  # in the names of a provider and a client group of each firm, and nowhere else
     b_notification: str  # a notification of B's admin
+    b_statement: str  # a net worth statement of b_house
     a_elsewhere: Elsewhere  # an unmanaged product of a_house with a valuation, and a rate of A's
     b_elsewhere: Elsewhere
     b_item: str = ""  # an information item of b_house (assets, owned by its member)
@@ -296,7 +297,7 @@ class Tenants:
     def b_ids(self) -> set[str]:
         return {self.b_house.group_id, self.b_house.owner_id, self.b_empty_group, self.b_lone_owner, self.b_user,
                 self.b_key, str(self.b.users["admin"]["id"]), _token_chain(self.b.tokens["admin"]),
-                _token_chain(self.b.tokens["viewer"]), self.b_notification, self.b_item,
+                _token_chain(self.b.tokens["viewer"]), self.b_notification, self.b_statement, self.b_item,
                 self.b_action} | self.b_book.ids() | self.b_elsewhere.ids()
 
 
@@ -1264,6 +1265,79 @@ def _of_book(table: str, column: str, attr: str) -> Callable[[Tenants, Firm], se
     return lambda t, firm: ids_of(f"SELECT id FROM {table} WHERE {column} = %s", (getattr(t.book_of(firm), attr),))
 
 
+# net worth
+
+NW_STATEMENTS = "/v1/networth-statements"
+
+
+def _statements_of(group_id: Any) -> str:
+    return f"{G}/{group_id}/networth-statements"
+
+
+def _statement_of(client: Any, auth: dict[str, str], group_id: Any) -> str:
+    return expect_status(send(client, "POST", _statements_of(group_id), headers=auth,
+                              body={"name": unique("Review")}), 201)["id"]
+
+
+_SHELF_STATEMENTS: dict[Any, str] = {}
+
+
+def _shelf_statement(env: Env) -> str:
+    """A statement of the shelf's household, made once per firm."""
+    if env.firm.id not in _SHELF_STATEMENTS:
+        _SHELF_STATEMENTS[env.firm.id] = _statement_of(env.client, env.admin, env.shelf.house.group_id)
+    return _SHELF_STATEMENTS[env.firm.id]
+
+
+def _snapshot_yesterday() -> None:
+    from chalicelib.ops.jobs import run_job
+
+    assert run_job("networth-snapshots", trigger="manual").status == "succeeded"
+
+
+def _create_statement(env: Env) -> Prepared:
+    house, name = env.shelf.house, unique("Annual review")
+    return Prepared(_statements_of(house.group_id), {"name": name}, audit=lambda r: AuditExpect(
+        "networth_statement.create", "networth_statement", r.json_body["id"], None,
+        {"id": r.json_body["id"], "client_group_id": house.group_id, "name": name, "as_of": r.json_body["as_of"],
+         "currency": "GBP", "net_worth": r.json_body["net_worth"], "created_by": NOT_NULL if env.who else None}))
+
+
+def _networth_rows(t: Tenants, firm: Firm) -> set[str]:
+    """The household's holdings that count today: its managed products active, started and not ended, its active
+    unmanaged products (each of them has a rate), its valued assets-and-liabilities items (recorded by today)."""
+    return ids_of("SELECT id FROM products WHERE client_group_id = %(g)s AND status = 'active' "
+                  "AND start_date <= CURRENT_DATE AND (end_date IS NULL OR end_date >= CURRENT_DATE) "
+                  "UNION ALL SELECT id FROM unmanaged_products WHERE client_group_id = %(g)s AND status = 'active' "
+                  "UNION ALL SELECT id FROM information_items WHERE client_group_id = %(g)s "
+                  "AND item_type = 'assets_liabilities' AND data_content ->> 'latest_valuation' IS NOT NULL",
+                  {"g": t.house_of(firm).group_id})
+
+
+def _history_rows(t: Tenants, firm: Firm) -> set[str]:
+    """The household's snapshots of the last 29 days and today's figure, each "date=net worth": everything it
+    holds is owned outright, so today's figure is its managed products' latest valuations, its unmanaged
+    products' latest valuations, each converted at the firm's latest rate and rounded to the penny, liabilities
+    taken off, and its valued items (a property, in the firm's currency)."""
+    group = t.house_of(firm).group_id
+    return ids_of(
+        "SELECT snapshot_date::text || '=' || net_worth::text FROM networth_snapshots "
+        "WHERE client_group_id = %(g)s AND snapshot_date >= CURRENT_DATE - 29 AND snapshot_date < CURRENT_DATE "
+        "UNION ALL SELECT CURRENT_DATE::text || '=' || ("
+        " (SELECT coalesce(sum(v.value), 0.00) FROM products p LEFT JOIN LATERAL (SELECT value FROM "
+        "  portfolio_valuations pv WHERE pv.product_id = p.id ORDER BY pv.valuation_date DESC LIMIT 1) v ON true "
+        "  WHERE p.client_group_id = %(g)s AND p.status = 'active')"
+        " + (SELECT coalesce(sum(CASE u.kind WHEN 'asset' THEN 1 ELSE -1 END * round(v.value * CASE "
+        "  WHEN u.currency = f.base_currency THEN 1 ELSE (SELECT r.rate FROM fx_rates r WHERE r.firm_id = u.firm_id "
+        "  AND r.currency = u.currency AND r.rate_date <= CURRENT_DATE ORDER BY r.rate_date DESC LIMIT 1) END, 2)), "
+        "  0.00) "
+        "  FROM unmanaged_products u JOIN firms f ON f.id = u.firm_id LEFT JOIN LATERAL (SELECT value FROM "
+        "  unmanaged_valuations x WHERE x.unmanaged_product_id = u.id ORDER BY x.valuation_date DESC LIMIT 1) v "
+        "  ON true WHERE u.client_group_id = %(g)s AND u.status = 'active')"
+        " + (SELECT coalesce(sum((i.data_content ->> 'latest_valuation')::numeric), 0.00) FROM information_items i "
+        "  WHERE i.client_group_id = %(g)s AND i.item_type = 'assets_liabilities'))::text", {"g": group})
+
+
 EXPECTATIONS: dict[tuple[str, str], Route] = {
     # --- client groups ---
     ("GET", "/v1/client-groups"): Route(
@@ -1820,6 +1894,39 @@ EXPECTATIONS: dict[tuple[str, str], Route] = {
                         lambda t, f: ids_of("SELECT key FROM mv_firm_dashboard WHERE firm_id = %s "
                                             "AND dimension IN ('provider', 'adviser') AND key <> 'none'", (f.id,)),
                         extract=_dashboard_shown)),
+    # --- net worth ---
+    ("GET", G + "/{group_id}/networth"): Route(
+        READ, 200, _get(lambda e: f"{G}/{e.shelf.house.group_id}/networth"),
+        foreign=lambda t: [Prepared(f"{G}/{t.b_house.group_id}/networth"),
+                           Prepared(f"{G}/{t.b_empty_group}/networth?as_of=2024-05-31")],
+        listing=Listing(lambda t, f: f"{G}/{t.house_of(f).group_id}/networth", _networth_rows,
+                        extract=lambda body: [r["id"] for s in body["sections"] for r in s["rows"]])),
+    ("GET", G + "/{group_id}/networth/history"): Route(
+        READ, 200, _get(lambda e: f"{G}/{e.shelf.house.group_id}/networth/history?range=all"),
+        foreign=lambda t: [Prepared(f"{G}/{t.b_house.group_id}/networth/history"),
+                           Prepared(f"{G}/{t.b_empty_group}/networth/history?range=all")],
+        listing=Listing(lambda t, f: f"{G}/{t.house_of(f).group_id}/networth/history?range=30d", _history_rows,
+                        extract=lambda body: [f"{p['date']}={p['net_worth']}" for p in body["points"]])),
+    ("POST", G + "/{group_id}/networth-statements"): Route(
+        WRITE, 201, _create_statement,
+        failures=(
+            F("no name", 422, lambda e: Prepared(_statements_of(e.shelf.house.group_id), {})),
+            F("an as_of of its own", 422, lambda e: Prepared(_statements_of(e.shelf.house.group_id),
+                                                             {"name": "Backdated", "as_of": "2024-01-01"})),
+            F("unknown group", 404, lambda e: Prepared(_statements_of(uuid.uuid4()), {"name": "Nobody"})),
+        ),
+        foreign=lambda t: [Prepared(_statements_of(t.b_house.group_id), {"name": "Planted"}),
+                           Prepared(_statements_of(t.b_empty_group), {"name": "Planted"})]),
+    ("GET", G + "/{group_id}/networth-statements"): Route(
+        READ, 200, _get(lambda e: _statements_of(e.shelf.house.group_id)),
+        foreign=lambda t: [Prepared(_statements_of(t.b_house.group_id)),
+                           Prepared(_statements_of(t.b_empty_group) + f"?created_by={t.b.users['admin']['id']}")],
+        listing=Listing(lambda t, f: _statements_of(t.house_of(f).group_id),
+                        lambda t, f: ids_of("SELECT id FROM networth_statements WHERE client_group_id = %s",
+                                            (t.house_of(f).group_id,)))),
+    ("GET", NW_STATEMENTS + "/{statement_id}"): Route(
+        READ, 200, _get(lambda e: f"{NW_STATEMENTS}/{_shelf_statement(e)}"),
+        foreign=lambda t: [Prepared(f"{NW_STATEMENTS}/{t.b_statement}")]),
     ("GET", "/v1/search"): Route(
         READ, 200, _get("/v1/search?q=Provider"),
         listing=Listing(lambda t, f: f"/v1/search?q={t.search_token}&limit=100", _search_rows,
@@ -2129,8 +2236,11 @@ def tenants(firm_a: Firm, firm_b: Firm, module_client: Any) -> Tenants:
                                  values=("3700.00", "650.00")),
                 search_token=unique("Quillfeather"),
                 b_notification=_notification_of(firm_b, firm_b.users["admin"]["id"]),
+                b_statement=_statement_of(c, b_admin, b_house.group_id),
                 a_elsewhere=make_elsewhere(c, a_admin, a_house, day="2024-06-28", value="410000.00", rate="0.8450"),
                 b_elsewhere=make_elsewhere(c, b_admin, b_house, day="2024-05-31", value="395000.00", rate="0.8520"))
+    _statement_of(c, a_admin, a_house.group_id)
+    _snapshot_yesterday()  # networth_snapshots and networth_firm_totals rows of both firms
     _notification_of(firm_a, firm_a.users["admin"]["id"])
     made = {}
     for firm, house in ((firm_a, a_house), (firm_b, b_house)):  # information items (with their terms), actions

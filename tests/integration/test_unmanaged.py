@@ -602,6 +602,13 @@ def test_unmanaged_products_never_enter_performance_figures(client: Any, firm: F
             add_unmanaged_valuation(client, w, pid, day, value)
     add_unmanaged_valuation(client, w, flat["id"], "2023-07-31", "270000.00")
     after = _figures(client, w, house.group_id, book.product)
+    # The summary shows them beside its managed figures, apart: the household's part of what it holds and owes
+    # elsewhere and its net worth (the flat at 270,000.00, the ISA at 0.00, the loan 4,000.00 owed; the managed
+    # product 16,200.00). None of the performance figures moves.
+    summary = f"/v1/client-groups/{house.group_id}/summary"
+    held = ("unmanaged_assets", "unmanaged_liabilities", "net_worth")
+    assert [before[summary].pop(k) for k in held] == ["0.00", "0.00", "16200.00"]
+    assert [after[summary].pop(k) for k in held] == ["270000.00", "4000.00", "282200.00"]
     assert after == before
     # A selection IRR cannot name them either: they are not portfolio funds.
     assert_problem(send(client, "POST", "/v1/irr", headers=w, body={"portfolio_fund_ids": [flat["id"]]}), 404)
