@@ -73,6 +73,20 @@ END $$;
 
 
 --
+-- Name: auth_count_source(text, integer); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_count_source(p_source text, p_scale integer) RETURNS TABLE(rate_limit integer, rate_used integer, rate_reset integer)
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$ SELECT r.rate_limit, r.rate_used, r.rate_reset
+          FROM rate_limit_tiers t,
+               rate_count('source:' || left(coalesce(nullif(p_source, ''), 'unknown'), 100), 'source',
+                          t.source_requests, t.window_seconds, p_scale) r
+          WHERE t.tier = 'standard' $$;
+
+
+--
 -- Name: auth_enter(uuid, text, uuid); Type: FUNCTION; Schema: public
 --
 
@@ -118,6 +132,51 @@ BEGIN
                   WHEN k.expires_at IS NOT NULL AND k.expires_at <= now() THEN 'expired'
                   WHEN NOT k.creator_ok THEN 'creator_gone'
                   ELSE 'ok' END;
+    IF state = 'ok' THEN
+        IF k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute' THEN
+            UPDATE api_keys a SET last_used_at = now() WHERE a.id = k.id;
+        END IF;
+        PERFORM auth_enter(k.firm_id, 'api_key', k.id);
+    END IF;
+    id := k.id;
+    firm_id := k.firm_id;
+    scopes := k.scopes;
+    service := k.service;
+    RETURN NEXT;
+END $$;
+
+
+--
+-- Name: auth_enter_api_key(text, bytea, text, integer); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_enter_api_key(p_prefix text, p_hash bytea, p_bucket text, p_scale integer) RETURNS TABLE(id uuid, firm_id uuid, scopes text[], service boolean, state text, rate_limit integer, rate_used integer, rate_reset integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    k record;
+BEGIN
+    SELECT a.id, a.firm_id, a.key_hash, a.scopes, a.service, a.revoked_at, a.expires_at, a.last_used_at,
+           rate_limit_figure(t, p_bucket) AS per_window, t.window_seconds,
+           (a.service OR EXISTS (SELECT 1 FROM users u WHERE u.id = a.created_by AND u.firm_id = a.firm_id
+                                                      AND u.active AND u.role = 'admin')) AS creator_ok
+    INTO k FROM api_keys a JOIN firms f ON f.id = a.firm_id JOIN rate_limit_tiers t ON t.tier = f.rate_limit_tier
+    WHERE a.prefix = p_prefix;
+    IF NOT FOUND OR p_hash IS NULL OR sha256(k.key_hash) IS DISTINCT FROM sha256(p_hash) THEN
+        RETURN;
+    END IF;
+    state := CASE WHEN k.revoked_at IS NOT NULL THEN 'revoked'
+                  WHEN k.expires_at IS NOT NULL AND k.expires_at <= now() THEN 'expired'
+                  WHEN NOT k.creator_ok THEN 'creator_gone'
+                  ELSE 'ok' END;
+    IF state = 'ok' AND p_bucket IS NOT NULL THEN
+        SELECT r.rate_limit, r.rate_used, r.rate_reset INTO rate_limit, rate_used, rate_reset
+          FROM rate_count('api_key:' || k.id, p_bucket, k.per_window, k.window_seconds, p_scale) r;
+        IF rate_used > rate_limit THEN
+            state := 'limited';
+        END IF;
+    END IF;
     IF state = 'ok' THEN
         IF k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute' THEN
             UPDATE api_keys a SET last_used_at = now() WHERE a.id = k.id;
@@ -279,6 +338,47 @@ BEGIN
     END IF;
     PERFORM auth_enter(p_firm, 'user', p_user);
     RETURN true;
+END $$;
+
+
+--
+-- Name: auth_enter_session(uuid, uuid, uuid, text, text, integer); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text, p_bucket text, p_scale integer) RETURNS TABLE(state text, rate_limit integer, rate_used integer, rate_reset integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    s record;
+BEGIN
+    SELECT x.last_used_at, rate_limit_figure(t, p_bucket) AS per_window, t.window_seconds INTO s
+      FROM sessions x JOIN users u ON u.id = x.user_id AND u.firm_id = x.firm_id
+                      JOIN firms f ON f.id = x.firm_id
+                      JOIN rate_limit_tiers t ON t.tier = f.rate_limit_tier
+     WHERE x.id = p_session AND x.user_id = p_user AND x.firm_id = p_firm AND x.revoked_at IS NULL
+       AND x.expires_at > now() AND x.last_used_at > now() - auth_session_idle_timeout()
+       AND u.active AND u.role = p_role;
+    IF NOT FOUND THEN
+        state := 'refused';
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    IF p_bucket IS NOT NULL THEN
+        SELECT r.rate_limit, r.rate_used, r.rate_reset INTO rate_limit, rate_used, rate_reset
+          FROM rate_count('user:' || p_user, p_bucket, s.per_window, s.window_seconds, p_scale) r;
+        IF rate_used > rate_limit THEN
+            state := 'limited';
+            RETURN NEXT;
+            RETURN;
+        END IF;
+    END IF;
+    IF s.last_used_at < now() - interval '1 minute' THEN
+        UPDATE sessions SET last_used_at = now() WHERE id = p_session;
+    END IF;
+    PERFORM auth_enter(p_firm, 'user', p_user);
+    state := 'ok';
+    RETURN NEXT;
 END $$;
 
 
@@ -537,6 +637,15 @@ END $$;
 
 
 --
+-- Name: firm_base_currency(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.firm_base_currency() RETURNS text
+    LANGUAGE sql STABLE
+    AS $$ SELECT base_currency::text FROM firms WHERE id = (SELECT current_firm_id()) $$;
+
+
+--
 -- Name: fund_rows_within_fund_dates(); Type: FUNCTION; Schema: public
 --
 
@@ -653,6 +762,35 @@ END $$;
 
 
 --
+-- Name: fx_rate_on(text, date); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.fx_rate_on(p_currency text, p_day date) RETURNS numeric
+    LANGUAGE sql STABLE
+    AS $$ SELECT CASE WHEN p_currency = firm_base_currency() THEN 1::numeric
+                      ELSE (SELECT r.rate FROM fx_rates r
+                            WHERE r.firm_id = (SELECT current_firm_id()) AND r.currency = p_currency
+                              AND r.rate_date <= p_day
+                            ORDER BY r.rate_date DESC LIMIT 1) END $$;
+
+
+--
+-- Name: fx_rates_refuse_base(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.fx_rates_refuse_base() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NEW.currency = (SELECT f.base_currency FROM firms f WHERE f.id = NEW.firm_id) THEN
+        RAISE EXCEPTION '% is the firm''s base currency: its rate is always 1', NEW.currency
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'fx_rates_not_base';
+    END IF;
+    RETURN NEW;
+END $$;
+
+
+--
 -- Name: generation_check_weights(); Type: FUNCTION; Schema: public
 --
 
@@ -726,6 +864,234 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+
+
+--
+-- Name: information_data_is_valid(jsonb); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_data_is_valid(doc jsonb) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+BEGIN
+    IF doc IS NULL OR jsonb_typeof(doc) <> 'object' THEN
+        RETURN false;
+    END IF;
+    IF (SELECT count(*) FROM jsonb_object_keys(doc)) > 50 OR octet_length(doc::text) > 65536 THEN
+        RETURN false;
+    END IF;
+    RETURN NOT EXISTS (
+        SELECT 1 FROM information_pairs(doc) p
+        WHERE (information_is_valuation_key(p.key) AND NOT information_money_is_valid(p.value))
+           OR (information_is_date_key(p.key) AND jsonb_typeof(p.value) <> 'null'
+               AND information_date_of(p.value) IS NULL));
+END $$;
+
+
+--
+-- Name: information_data_latest_date(jsonb); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_data_latest_date(doc jsonb) RETURNS date
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT max(information_date_of(p.value)) FROM information_pairs(doc) p
+          WHERE information_is_date_key(p.key) $$;
+
+
+--
+-- Name: information_date_of(jsonb); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_date_of(v jsonb) RETURNS date
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $_$
+DECLARE
+    t text;
+    y integer;
+    m integer;
+    d integer;
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) <> 'string' THEN
+        RETURN NULL;
+    END IF;
+    t := v #>> '{}';
+    IF t !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN
+        RETURN NULL;
+    END IF;
+    y := substr(t, 1, 4)::integer;
+    m := substr(t, 6, 2)::integer;
+    d := substr(t, 9, 2)::integer;
+    IF y < 1900 OR m NOT BETWEEN 1 AND 12 OR d < 1
+       OR d > extract(day FROM make_date(y, m, 1) + interval '1 month' - interval '1 day') THEN
+        RETURN NULL;
+    END IF;
+    RETURN make_date(y, m, d);
+END $_$;
+
+
+--
+-- Name: information_is_date_key(text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_is_date_key(k text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $_$ SELECT lower(k) ~ '(^|_)date$|^date_of_' $_$;
+
+
+--
+-- Name: information_is_valuation_key(text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_is_valuation_key(k text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $_$ SELECT lower(k) ~ '(^|_)(valuation|value)$' $_$;
+
+
+--
+-- Name: information_item_words(text, jsonb); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_item_words(category text, doc jsonb) RETURNS SETOF text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $_$ SELECT information_words(concat_ws(' ', category,
+              (SELECT string_agg(p.key, ' ') FROM information_pairs(doc) p),
+              (SELECT string_agg(v #>> '{}', ' ')
+                 FROM jsonb_path_query(doc, 'strict $.** ? (@.type() == "string" || @.type() == "number")') v))) $_$;
+
+
+--
+-- Name: information_items_check_owners(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_items_check_owners() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    missing uuid;
+BEGIN
+    IF NEW.associated_product_owners IS NULL
+       OR NOT coalesce(ownership_is_valid(NEW.associated_product_owners), false) THEN
+        RETURN NEW;  -- none, or not one of the three forms (the CHECK refuses that)
+    END IF;
+    missing := ownership_first_outsider(NEW.client_group_id, NEW.associated_product_owners);
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'product owner % does not belong to client group %', missing, NEW.client_group_id
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'information_items_owners_in_group';
+    END IF;
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: information_items_dates_check(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_items_dates_check() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    latest date := information_data_latest_date(NEW.data_content);
+BEGIN
+    IF latest > (now() AT TIME ZONE 'UTC')::date THEN
+        RAISE EXCEPTION 'information item content holds the date %, after today', latest
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'information_items_dates_not_future';
+    END IF;
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: information_items_terms_delete(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_items_terms_delete() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        TRUNCATE information_item_terms;
+    ELSE
+        DELETE FROM information_item_terms t USING old_rows o WHERE t.item_id = o.id;
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: information_items_terms_insert(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_items_terms_insert() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    INSERT INTO information_item_terms (firm_id, item_id, term)
+    SELECT n.firm_id, n.id, w FROM new_rows n, information_item_words(n.item_category, n.data_content) AS w;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: information_items_terms_update(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_items_terms_update() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    DELETE FROM information_item_terms t USING old_rows o
+    WHERE t.item_id = o.id
+      AND NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.id = o.id AND n.firm_id = o.firm_id
+                                                  AND n.item_category = o.item_category
+                                                  AND n.data_content = o.data_content);
+    INSERT INTO information_item_terms (firm_id, item_id, term)
+    SELECT n.firm_id, n.id, w FROM new_rows n, information_item_words(n.item_category, n.data_content) AS w
+    WHERE NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.id = n.id AND o.firm_id = n.firm_id
+                                                AND o.item_category = n.item_category
+                                                AND o.data_content = n.data_content);
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: information_money_is_valid(jsonb); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_money_is_valid(v jsonb) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $_$ SELECT v IS NULL OR jsonb_typeof(v) = 'null'
+                 OR (jsonb_typeof(v) = 'string' AND (v #>> '{}') ~ '^[0-9]{1,16}(\.[0-9]{1,2})?$') $_$;
+
+
+--
+-- Name: information_pairs(jsonb); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_pairs(doc jsonb) RETURNS TABLE(key text, value jsonb)
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $_$ SELECT kv ->> 'key', kv -> 'value'
+          FROM jsonb_path_query(doc, 'strict $.** ? (@.type() == "object").keyvalue()') AS kv $_$;
+
+
+--
+-- Name: information_search_ranges(text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_search_ranges(q text) RETURNS TABLE(lo text, hi text)
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$ SELECT w COLLATE "C", (w || chr(1114111)) COLLATE "C" FROM information_words(q) AS w $$;
+
+
+--
+-- Name: information_words(text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.information_words(t text) RETURNS SETOF text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$ SELECT DISTINCT left(w, 64) FROM regexp_split_to_table(lower(t), '[^[:alnum:]]+') AS w WHERE w <> '' $$;
 
 
 --
@@ -930,6 +1296,25 @@ END $$;
 
 
 --
+-- Name: membership_check_information_items(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.membership_check_information_items() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM information_items i WHERE i.client_group_id = OLD.client_group_id
+               AND i.associated_product_owners IS NOT NULL
+               AND OLD.product_owner_id = ANY (ownership_owner_ids(i.associated_product_owners))) THEN
+        RAISE EXCEPTION 'product owner % is still referenced by information items of client group %',
+            OLD.product_owner_id, OLD.client_group_id
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'information_items_owners_in_group';
+    END IF;
+    RETURN OLD;
+END $$;
+
+
+--
 -- Name: membership_check_products(); Type: FUNCTION; Schema: public
 --
 
@@ -938,13 +1323,59 @@ CREATE FUNCTION public.membership_check_products() RETURNS trigger
     AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM products p WHERE p.client_group_id = OLD.client_group_id
-               AND OLD.product_owner_id = ANY (ownership_owner_ids(p.ownership))) THEN
+               AND OLD.product_owner_id = ANY (ownership_owner_ids(p.ownership)))
+       OR EXISTS (SELECT 1 FROM unmanaged_products u WHERE u.client_group_id = OLD.client_group_id
+                  AND OLD.product_owner_id = ANY (ownership_owner_ids(u.ownership))) THEN
         RAISE EXCEPTION 'product owner % is still referenced by products of client group %',
             OLD.product_owner_id, OLD.client_group_id
             USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'products_owners_in_group';
     END IF;
     RETURN OLD;
 END $$;
+
+
+--
+-- Name: networth_statements_immutable(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.networth_statements_immutable() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND current_setting('wealthdesk.networth_statement_retention', true) = 'delete' THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'net worth statements are immutable: % refused', TG_OP
+        USING ERRCODE = 'restrict_violation', CONSTRAINT = 'networth_statements_immutable',
+              HINT = 'A retention run deletes in a transaction that sets wealthdesk.networth_statement_retention '
+                     'to ''delete'' (docs/domain.md); nothing changes a statement.';
+END $$;
+
+
+--
+-- Name: ownership_first_outsider(uuid, jsonb); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.ownership_first_outsider(p_group uuid, p_ownership jsonb) RETURNS uuid
+    LANGUAGE sql STABLE
+    AS $$ SELECT o FROM unnest(ownership_owner_ids(p_ownership)) AS o
+          WHERE NOT EXISTS (SELECT 1 FROM client_group_product_owners m
+                            WHERE m.client_group_id = p_group AND m.product_owner_id = o)
+          LIMIT 1 $$;
+
+
+--
+-- Name: ownership_household_share(jsonb); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.ownership_household_share(o jsonb) RETURNS numeric
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE o ->> 'association_type'
+              WHEN 'individual' THEN 100::numeric
+              WHEN 'tenants_in_common' THEN (SELECT coalesce(sum(s.value::numeric), 0)
+                                             FROM jsonb_each_text(o -> 'shares') AS s)
+              WHEN 'joint' THEN (o ->> 'collective_percentage')::numeric
+              ELSE 0::numeric END $$;
 
 
 --
@@ -1249,15 +1680,12 @@ DECLARE
     missing uuid;
 BEGIN
     IF NOT coalesce(ownership_is_valid(NEW.ownership), false) THEN
-        RETURN NEW;  -- not one of the three forms: the CHECK (products_ownership_check) refuses the row
+        RETURN NEW;  -- not one of the three forms: the table's ownership CHECK refuses the row
     END IF;
-    SELECT o INTO missing FROM unnest(ownership_owner_ids(NEW.ownership)) AS o
-    WHERE NOT EXISTS (SELECT 1 FROM client_group_product_owners m
-                      WHERE m.client_group_id = NEW.client_group_id AND m.product_owner_id = o)
-    LIMIT 1;
+    missing := ownership_first_outsider(NEW.client_group_id, NEW.ownership);
     IF missing IS NOT NULL THEN
         RAISE EXCEPTION 'product owner % does not belong to client group %', missing, NEW.client_group_id
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'products_owners_in_group';
+            USING ERRCODE = 'check_violation', CONSTRAINT = TG_TABLE_NAME || '_owners_in_group';
     END IF;
     RETURN NEW;
 END $$;
@@ -1288,6 +1716,74 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+
+
+--
+-- Name: rate_count(text, text, integer, integer, integer); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.rate_count(p_principal text, p_bucket text, p_limit integer, p_window integer, p_scale integer) RETURNS TABLE(rate_limit integer, rate_used integer, rate_reset integer)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_start timestamptz;
+    v_end timestamptz;
+    v_inserted boolean;
+BEGIN
+    IF p_limit IS NULL OR p_window IS NULL THEN
+        RAISE EXCEPTION 'no rate limit for bucket %', p_bucket;
+    END IF;
+    rate_limit := least(p_limit::bigint * least(greatest(coalesce(p_scale, 1), 1), 1000000), 2000000000)::integer;
+    v_start := to_timestamp(floor(extract(epoch FROM now()) / p_window) * p_window);
+    v_end := v_start + make_interval(secs => p_window);
+    WITH mine AS (
+        INSERT INTO public.rate_counters AS c (principal, bucket, window_start, pid, count, expires_at)
+        VALUES (p_principal, p_bucket, v_start, pg_backend_pid(), 1, v_end)
+        ON CONFLICT (principal, bucket, window_start, pid) DO UPDATE SET count = c.count + 1
+        RETURNING c.count, c.xmax = 0 AS inserted)
+    SELECT mine.count + coalesce((SELECT sum(o.count) FROM public.rate_counters o
+                                  WHERE o.principal = p_principal AND o.bucket = p_bucket
+                                    AND o.window_start = v_start AND o.pid <> pg_backend_pid()), 0),
+           mine.inserted
+      INTO rate_used, v_inserted FROM mine;
+    IF v_inserted THEN
+        DELETE FROM public.rate_counters c
+         WHERE c.ctid = ANY (ARRAY(SELECT x.ctid FROM public.rate_counters x WHERE x.expires_at <= now()
+                                   ORDER BY x.expires_at LIMIT 100 FOR UPDATE SKIP LOCKED));
+    END IF;
+    rate_reset := greatest(ceil(extract(epoch FROM v_end - now())), 1)::integer;
+    RETURN NEXT;
+END $$;
+
+
+--
+-- Name: rate_limit_tiers; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.rate_limit_tiers (
+    tier text NOT NULL,
+    window_seconds integer DEFAULT 60 NOT NULL,
+    default_requests integer NOT NULL,
+    bulk_requests integer NOT NULL,
+    auth_requests integer NOT NULL,
+    source_requests integer NOT NULL,
+    CONSTRAINT rate_limit_tiers_auth_requests_check CHECK ((auth_requests > 0)),
+    CONSTRAINT rate_limit_tiers_bulk_requests_check CHECK ((bulk_requests > 0)),
+    CONSTRAINT rate_limit_tiers_default_requests_check CHECK ((default_requests > 0)),
+    CONSTRAINT rate_limit_tiers_source_requests_check CHECK ((source_requests > 0)),
+    CONSTRAINT rate_limit_tiers_tier_check CHECK ((tier ~ '^[a-z][a-z0-9_]{0,29}$'::text)),
+    CONSTRAINT rate_limit_tiers_window_seconds_check CHECK (((window_seconds >= 1) AND (window_seconds <= 3600)))
+);
+
+
+--
+-- Name: rate_limit_figure(public.rate_limit_tiers, text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.rate_limit_figure(t public.rate_limit_tiers, p_bucket text) RETURNS integer
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT CASE p_bucket WHEN 'default' THEN t.default_requests WHEN 'bulk' THEN t.bulk_requests
+                               WHEN 'auth' THEN t.auth_requests WHEN 'source' THEN t.source_requests END $$;
 
 
 --
@@ -1327,6 +1823,74 @@ CREATE FUNCTION public.touch_updated_at() RETURNS trigger
     AS $$
 BEGIN
     NEW.updated_at := now();
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: unmanaged_current_value(uuid); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.unmanaged_current_value(p_product uuid, OUT value numeric, OUT valuation_date date) RETURNS record
+    LANGUAGE sql STABLE
+    AS $$ SELECT v.value, v.valuation_date FROM unmanaged_valuations v WHERE v.unmanaged_product_id = p_product
+          ORDER BY v.valuation_date DESC LIMIT 1 $$;
+
+
+--
+-- Name: unmanaged_products_set_current_value(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.unmanaged_products_set_current_value() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    SELECT c.value, c.valuation_date INTO NEW.current_value, NEW.current_value_date
+    FROM unmanaged_current_value(NEW.id) AS c;
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: unmanaged_valuations_current_value(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.unmanaged_valuations_current_value() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    touched uuid[];
+BEGIN
+    -- Transition tables exist only for the trigger's own event, so each event has its own query.
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg(DISTINCT n.unmanaged_product_id) INTO touched FROM new_rows n;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT array_agg(DISTINCT o.unmanaged_product_id) INTO touched FROM old_rows o;
+    ELSE
+        SELECT array_agg(DISTINCT t.p) INTO touched
+        FROM (SELECT n.unmanaged_product_id AS p FROM new_rows n
+              UNION SELECT o.unmanaged_product_id FROM old_rows o) t;
+    END IF;
+    PERFORM 1 FROM unmanaged_products p WHERE p.id = ANY (touched) ORDER BY p.id FOR NO KEY UPDATE;
+    UPDATE unmanaged_products p SET (current_value, current_value_date) = (
+        SELECT c.value, c.valuation_date FROM unmanaged_current_value(p.id) AS c)
+    WHERE p.id = ANY (touched);
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: unmanaged_valuations_refuse_future(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.unmanaged_valuations_refuse_future() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NEW.valuation_date > CURRENT_DATE THEN
+        RAISE EXCEPTION 'valuation date % is in the future', NEW.valuation_date
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'unmanaged_valuations_not_future';
+    END IF;
     RETURN NEW;
 END $$;
 
@@ -1376,6 +1940,36 @@ CREATE TABLE public._yoyo_version (
     version integer NOT NULL,
     installed_at_utc timestamp without time zone
 );
+
+
+--
+-- Name: actions; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.actions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    client_group_id uuid NOT NULL,
+    action_name text NOT NULL,
+    description text,
+    owner text NOT NULL,
+    status text DEFAULT 'outstanding'::text NOT NULL,
+    target_date date,
+    completed_at timestamp with time zone,
+    target_date_order date GENERATED ALWAYS AS (COALESCE(target_date, '9999-12-31'::date)) STORED NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT actions_action_name_check CHECK (((length(btrim(action_name)) >= 1) AND (length(btrim(action_name)) <= 200))),
+    CONSTRAINT actions_completed_when_completed_at CHECK (((status = 'completed'::text) = (completed_at IS NOT NULL))),
+    CONSTRAINT actions_description_check CHECK ((length(description) <= 10000)),
+    CONSTRAINT actions_owner_check CHECK ((owner = ANY (ARRAY['adviser'::text, 'client'::text]))),
+    CONSTRAINT actions_status_check CHECK ((status = ANY (ARRAY['outstanding'::text, 'completed'::text, 'cancelled'::text]))),
+    CONSTRAINT actions_target_date_check CHECK (((target_date >= '1900-01-01'::date) AND (target_date <= '2099-12-31'::date))),
+    CONSTRAINT actions_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.actions FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -1775,6 +2369,7 @@ CREATE TABLE public.firms (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     version integer DEFAULT 1 NOT NULL,
     require_two_factor boolean DEFAULT false NOT NULL,
+    rate_limit_tier text DEFAULT 'standard'::text NOT NULL,
     CONSTRAINT firms_base_currency_check CHECK ((base_currency ~ '^[A-Z]{3}$'::text)),
     CONSTRAINT firms_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
     CONSTRAINT firms_version_check CHECK ((version >= 1))
@@ -2058,6 +2653,28 @@ ALTER TABLE ONLY public.funds FORCE ROW LEVEL SECURITY;
 
 
 --
+-- Name: fx_rates; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.fx_rates (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    currency character(3) NOT NULL,
+    rate_date date NOT NULL,
+    rate numeric(20,10) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT fx_rates_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT fx_rates_rate_check CHECK ((rate > (0)::numeric)),
+    CONSTRAINT fx_rates_rate_date_check CHECK (((rate_date >= '1900-01-01'::date) AND (rate_date <= '2099-12-31'::date))),
+    CONSTRAINT fx_rates_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.fx_rates FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: holding_activity; Type: TABLE; Schema: public
 --
 
@@ -2098,6 +2715,45 @@ CREATE TABLE public.idempotency_keys (
 );
 
 ALTER TABLE ONLY public.idempotency_keys FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: information_item_terms; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.information_item_terms (
+    firm_id uuid NOT NULL,
+    item_id uuid NOT NULL,
+    term text NOT NULL COLLATE pg_catalog."C"
+);
+
+ALTER TABLE ONLY public.information_item_terms FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: information_items; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.information_items (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    client_group_id uuid NOT NULL,
+    item_type text NOT NULL,
+    item_category text NOT NULL,
+    data_content jsonb DEFAULT '{}'::jsonb NOT NULL,
+    associated_product_owners jsonb,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT information_items_associated_product_owners_check CHECK (((associated_product_owners IS NULL) OR public.ownership_is_valid(associated_product_owners))),
+    CONSTRAINT information_items_data_content_check CHECK (public.information_data_is_valid(data_content)),
+    CONSTRAINT information_items_item_category_check CHECK (((length(btrim(item_category)) >= 1) AND (length(btrim(item_category)) <= 100))),
+    CONSTRAINT information_items_item_type_check CHECK ((item_type = ANY (ARRAY['basic_detail'::text, 'income_expenditure'::text, 'assets_liabilities'::text, 'protection'::text, 'vulnerability_health'::text]))),
+    CONSTRAINT information_items_owners_by_type CHECK (((item_type = ANY (ARRAY['assets_liabilities'::text, 'protection'::text])) = (associated_product_owners IS NOT NULL))),
+    CONSTRAINT information_items_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.information_items FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -2198,6 +2854,77 @@ CREATE TABLE public.login_throttle (
 );
 
 ALTER TABLE ONLY public.login_throttle FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: networth_firm_totals; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.networth_firm_totals (
+    firm_id uuid NOT NULL,
+    snapshot_date date NOT NULL,
+    currency character(3) NOT NULL,
+    households integer NOT NULL,
+    assets numeric(22,2) NOT NULL,
+    liabilities numeric(22,2) NOT NULL,
+    net_worth numeric(22,2) NOT NULL,
+    taken_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT networth_firm_totals_check CHECK ((net_worth = (assets - liabilities))),
+    CONSTRAINT networth_firm_totals_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT networth_firm_totals_households_check CHECK ((households >= 0))
+);
+
+ALTER TABLE ONLY public.networth_firm_totals FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: networth_snapshots; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.networth_snapshots (
+    firm_id uuid NOT NULL,
+    client_group_id uuid NOT NULL,
+    snapshot_date date NOT NULL,
+    currency character(3) NOT NULL,
+    assets numeric(20,2) NOT NULL,
+    liabilities numeric(20,2) NOT NULL,
+    net_worth numeric(20,2) NOT NULL,
+    unconverted integer DEFAULT 0 NOT NULL,
+    taken_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT networth_snapshots_check CHECK ((net_worth = (assets - liabilities))),
+    CONSTRAINT networth_snapshots_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT networth_snapshots_unconverted_check CHECK ((unconverted >= 0))
+);
+
+ALTER TABLE ONLY public.networth_snapshots FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: networth_statements; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.networth_statements (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    client_group_id uuid NOT NULL,
+    name text NOT NULL,
+    as_of date NOT NULL,
+    currency character(3) NOT NULL,
+    assets numeric(20,2) NOT NULL,
+    liabilities numeric(20,2) NOT NULL,
+    net_worth numeric(20,2) NOT NULL,
+    snapshot jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by_type text NOT NULL,
+    created_by uuid,
+    CONSTRAINT networth_statements_check CHECK ((net_worth = (assets - liabilities))),
+    CONSTRAINT networth_statements_created_by_type_check CHECK ((created_by_type = ANY (ARRAY['user'::text, 'api_key'::text, 'system'::text]))),
+    CONSTRAINT networth_statements_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT networth_statements_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
+    CONSTRAINT networth_statements_snapshot_check CHECK ((jsonb_typeof(snapshot) = 'object'::text))
+);
+
+ALTER TABLE ONLY public.networth_statements FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -2363,6 +3090,24 @@ ALTER TABLE ONLY public.providers FORCE ROW LEVEL SECURITY;
 
 
 --
+-- Name: rate_counters; Type: TABLE; Schema: public
+--
+
+CREATE UNLOGGED TABLE public.rate_counters (
+    principal text NOT NULL,
+    bucket text NOT NULL,
+    window_start timestamp with time zone NOT NULL,
+    pid integer NOT NULL,
+    count integer NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    CONSTRAINT rate_counters_bucket_check CHECK ((bucket = ANY (ARRAY['default'::text, 'bulk'::text, 'auth'::text, 'source'::text]))),
+    CONSTRAINT rate_counters_count_check CHECK ((count > 0)),
+    CONSTRAINT rate_counters_principal_check CHECK (((length(principal) >= 1) AND (length(principal) <= 120)))
+)
+WITH (fillfactor='50');
+
+
+--
 -- Name: recovery_codes; Type: TABLE; Schema: public
 --
 
@@ -2416,6 +3161,65 @@ CREATE TABLE public.template_generation_funds (
 );
 
 ALTER TABLE ONLY public.template_generation_funds FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: unmanaged_products; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.unmanaged_products (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    client_group_id uuid NOT NULL,
+    name text NOT NULL,
+    kind text NOT NULL,
+    product_type text NOT NULL,
+    provider_id uuid,
+    ownership jsonb NOT NULL,
+    currency character(3) DEFAULT public.firm_base_currency() NOT NULL,
+    notes text,
+    status text DEFAULT 'active'::text NOT NULL,
+    current_value numeric(18,2),
+    current_value_date date,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT unmanaged_products_check CHECK (((current_value IS NULL) = (current_value_date IS NULL))),
+    CONSTRAINT unmanaged_products_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT unmanaged_products_current_value_check CHECK ((current_value >= (0)::numeric)),
+    CONSTRAINT unmanaged_products_kind_check CHECK ((kind = ANY (ARRAY['asset'::text, 'liability'::text]))),
+    CONSTRAINT unmanaged_products_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
+    CONSTRAINT unmanaged_products_notes_check CHECK ((length(notes) <= 10000)),
+    CONSTRAINT unmanaged_products_ownership_check CHECK (public.ownership_is_valid(ownership)),
+    CONSTRAINT unmanaged_products_status_check CHECK ((status = ANY (ARRAY['active'::text, 'sold'::text, 'transferred'::text, 'matured'::text, 'cancelled'::text]))),
+    CONSTRAINT unmanaged_products_type_fits_kind CHECK ((((kind = 'asset'::text) AND (product_type = ANY (ARRAY['gia'::text, 'stocks_and_shares_isa'::text, 'cash_isa'::text, 'bank_account'::text, 'pension'::text, 'offshore_bond'::text, 'onshore_bond'::text, 'individual_shares'::text, 'property'::text, 'other'::text]))) OR ((kind = 'liability'::text) AND (product_type = ANY (ARRAY['mortgage'::text, 'loan'::text, 'credit_card'::text, 'other_liability'::text]))))),
+    CONSTRAINT unmanaged_products_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.unmanaged_products FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: unmanaged_valuations; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.unmanaged_valuations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    unmanaged_product_id uuid NOT NULL,
+    valuation_date date NOT NULL,
+    value numeric(18,2) NOT NULL,
+    source text DEFAULT 'manual'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT unmanaged_valuations_source_check CHECK ((source = ANY (ARRAY['manual'::text, 'import'::text, 'feed'::text]))),
+    CONSTRAINT unmanaged_valuations_valuation_date_check CHECK (((valuation_date >= '1900-01-01'::date) AND (valuation_date <= '2099-12-31'::date))),
+    CONSTRAINT unmanaged_valuations_value_check CHECK ((value >= (0)::numeric)),
+    CONSTRAINT unmanaged_valuations_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.unmanaged_valuations FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -2496,6 +3300,22 @@ ALTER TABLE ONLY public._yoyo_migration
 
 ALTER TABLE ONLY public._yoyo_version
     ADD CONSTRAINT _yoyo_version_pkey PRIMARY KEY (version);
+
+
+--
+-- Name: actions actions_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.actions
+    ADD CONSTRAINT actions_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: actions actions_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.actions
+    ADD CONSTRAINT actions_pkey PRIMARY KEY (id);
 
 
 --
@@ -2651,6 +3471,22 @@ ALTER TABLE ONLY public.funds
 
 
 --
+-- Name: fx_rates fx_rates_currency_date_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.fx_rates
+    ADD CONSTRAINT fx_rates_currency_date_key UNIQUE (firm_id, currency, rate_date);
+
+
+--
+-- Name: fx_rates fx_rates_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.fx_rates
+    ADD CONSTRAINT fx_rates_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: holding_activity holding_activity_pkey; Type: CONSTRAINT; Schema: public
 --
 
@@ -2664,6 +3500,30 @@ ALTER TABLE ONLY public.holding_activity
 
 ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (firm_id, principal_id, key);
+
+
+--
+-- Name: information_item_terms information_item_terms_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.information_item_terms
+    ADD CONSTRAINT information_item_terms_pkey PRIMARY KEY (item_id, term);
+
+
+--
+-- Name: information_items information_items_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.information_items
+    ADD CONSTRAINT information_items_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: information_items information_items_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.information_items
+    ADD CONSTRAINT information_items_pkey PRIMARY KEY (id);
 
 
 --
@@ -2704,6 +3564,30 @@ ALTER TABLE ONLY public.login_challenges
 
 ALTER TABLE ONLY public.login_throttle
     ADD CONSTRAINT login_throttle_pkey PRIMARY KEY (user_id, source);
+
+
+--
+-- Name: networth_firm_totals networth_firm_totals_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.networth_firm_totals
+    ADD CONSTRAINT networth_firm_totals_pkey PRIMARY KEY (firm_id, snapshot_date);
+
+
+--
+-- Name: networth_snapshots networth_snapshots_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.networth_snapshots
+    ADD CONSTRAINT networth_snapshots_pkey PRIMARY KEY (client_group_id, snapshot_date);
+
+
+--
+-- Name: networth_statements networth_statements_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.networth_statements
+    ADD CONSTRAINT networth_statements_pkey PRIMARY KEY (id);
 
 
 --
@@ -2819,6 +3703,22 @@ ALTER TABLE ONLY public.providers
 
 
 --
+-- Name: rate_counters rate_counters_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.rate_counters
+    ADD CONSTRAINT rate_counters_pkey PRIMARY KEY (principal, bucket, window_start, pid);
+
+
+--
+-- Name: rate_limit_tiers rate_limit_tiers_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.rate_limit_tiers
+    ADD CONSTRAINT rate_limit_tiers_pkey PRIMARY KEY (tier);
+
+
+--
 -- Name: recovery_codes recovery_codes_pkey; Type: CONSTRAINT; Schema: public
 --
 
@@ -2883,6 +3783,38 @@ ALTER TABLE ONLY public.template_generations
 
 
 --
+-- Name: unmanaged_products unmanaged_products_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_products
+    ADD CONSTRAINT unmanaged_products_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: unmanaged_products unmanaged_products_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_products
+    ADD CONSTRAINT unmanaged_products_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_valuations
+    ADD CONSTRAINT unmanaged_valuations_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_unmanaged_product_id_valuation_date_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_valuations
+    ADD CONSTRAINT unmanaged_valuations_unmanaged_product_id_valuation_date_key UNIQUE (unmanaged_product_id, valuation_date);
+
+
+--
 -- Name: user_totp user_totp_pkey; Type: CONSTRAINT; Schema: public
 --
 
@@ -2920,6 +3852,20 @@ ALTER TABLE ONLY public.view_refreshes
 
 ALTER TABLE ONLY public.yoyo_lock
     ADD CONSTRAINT yoyo_lock_pkey PRIMARY KEY (locked);
+
+
+--
+-- Name: actions_group_created_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX actions_group_created_idx ON public.actions USING btree (client_group_id, created_at, id);
+
+
+--
+-- Name: actions_group_due_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX actions_group_due_idx ON public.actions USING btree (client_group_id, target_date_order, id);
 
 
 --
@@ -3042,6 +3988,20 @@ CREATE INDEX idempotency_keys_created_idx ON public.idempotency_keys USING btree
 
 
 --
+-- Name: information_items_group_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX information_items_group_idx ON public.information_items USING btree (client_group_id, created_at, id);
+
+
+--
+-- Name: information_items_owners_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX information_items_owners_idx ON public.information_items USING gin (public.ownership_owner_ids(associated_product_owners)) WHERE (associated_product_owners IS NOT NULL);
+
+
+--
 -- Name: irr_values_firm_idx; Type: INDEX; Schema: public
 --
 
@@ -3116,6 +4076,20 @@ CREATE INDEX mv_product_positions_firm_idx ON public.mv_product_positions USING 
 --
 
 CREATE UNIQUE INDEX mv_product_positions_key ON public.mv_product_positions USING btree (product_id);
+
+
+--
+-- Name: networth_snapshots_date_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX networth_snapshots_date_idx ON public.networth_snapshots USING btree (snapshot_date);
+
+
+--
+-- Name: networth_statements_group_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX networth_statements_group_idx ON public.networth_statements USING btree (client_group_id, created_at DESC, id DESC);
 
 
 --
@@ -3210,6 +4184,13 @@ CREATE INDEX providers_name_trgm_idx ON public.providers USING gin (name public.
 
 
 --
+-- Name: rate_counters_expires_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX rate_counters_expires_idx ON public.rate_counters USING btree (expires_at);
+
+
+--
 -- Name: sessions_chain_idx; Type: INDEX; Schema: public
 --
 
@@ -3224,10 +4205,38 @@ CREATE INDEX sessions_user_idx ON public.sessions USING btree (user_id);
 
 
 --
+-- Name: unmanaged_products_name_key; Type: INDEX; Schema: public
+--
+
+CREATE UNIQUE INDEX unmanaged_products_name_key ON public.unmanaged_products USING btree (client_group_id, lower(name));
+
+
+--
+-- Name: unmanaged_products_owners_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX unmanaged_products_owners_idx ON public.unmanaged_products USING gin (public.ownership_owner_ids(ownership));
+
+
+--
+-- Name: unmanaged_products_provider_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX unmanaged_products_provider_idx ON public.unmanaged_products USING btree (provider_id);
+
+
+--
 -- Name: users_email_key; Type: INDEX; Schema: public
 --
 
 CREATE UNIQUE INDEX users_email_key ON public.users USING btree (email);
+
+
+--
+-- Name: actions actions_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER actions_touch BEFORE UPDATE ON public.actions FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
 
 
 --
@@ -3357,6 +4366,20 @@ CREATE TRIGGER funds_touch BEFORE UPDATE ON public.funds FOR EACH ROW EXECUTE FU
 
 
 --
+-- Name: fx_rates fx_rates_not_base; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER fx_rates_not_base BEFORE INSERT OR UPDATE OF currency, firm_id ON public.fx_rates FOR EACH ROW EXECUTE FUNCTION public.fx_rates_refuse_base();
+
+
+--
+-- Name: fx_rates fx_rates_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER fx_rates_touch BEFORE UPDATE ON public.fx_rates FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
 -- Name: template_generation_funds generation_in_use; Type: TRIGGER; Schema: public
 --
 
@@ -3413,10 +4436,80 @@ CREATE TRIGGER holding_activity_touch BEFORE UPDATE ON public.holding_activity F
 
 
 --
+-- Name: information_items information_items_dates_not_future; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER information_items_dates_not_future BEFORE INSERT OR UPDATE OF data_content ON public.information_items FOR EACH ROW EXECUTE FUNCTION public.information_items_dates_check();
+
+
+--
+-- Name: information_items information_items_owners_in_group; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER information_items_owners_in_group BEFORE INSERT OR UPDATE OF associated_product_owners, client_group_id ON public.information_items FOR EACH ROW EXECUTE FUNCTION public.information_items_check_owners();
+
+
+--
+-- Name: information_items information_items_terms_delete; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER information_items_terms_delete AFTER DELETE ON public.information_items REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.information_items_terms_delete();
+
+
+--
+-- Name: information_items information_items_terms_insert; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER information_items_terms_insert AFTER INSERT ON public.information_items REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.information_items_terms_insert();
+
+
+--
+-- Name: information_items information_items_terms_truncate; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER information_items_terms_truncate AFTER TRUNCATE ON public.information_items FOR EACH STATEMENT EXECUTE FUNCTION public.information_items_terms_delete();
+
+
+--
+-- Name: information_items information_items_terms_update; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER information_items_terms_update AFTER UPDATE ON public.information_items REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.information_items_terms_update();
+
+
+--
+-- Name: information_items information_items_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER information_items_touch BEFORE UPDATE ON public.information_items FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: client_group_product_owners membership_information_items_check; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER membership_information_items_check BEFORE DELETE ON public.client_group_product_owners FOR EACH ROW EXECUTE FUNCTION public.membership_check_information_items();
+
+
+--
 -- Name: client_group_product_owners membership_products_check; Type: TRIGGER; Schema: public
 --
 
 CREATE TRIGGER membership_products_check BEFORE DELETE ON public.client_group_product_owners FOR EACH ROW EXECUTE FUNCTION public.membership_check_products();
+
+
+--
+-- Name: networth_statements networth_statements_immutable; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER networth_statements_immutable BEFORE DELETE OR UPDATE ON public.networth_statements FOR EACH ROW EXECUTE FUNCTION public.networth_statements_immutable();
+
+
+--
+-- Name: networth_statements networth_statements_no_truncate; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER networth_statements_no_truncate BEFORE TRUNCATE ON public.networth_statements FOR EACH STATEMENT EXECUTE FUNCTION public.networth_statements_immutable();
 
 
 --
@@ -3560,10 +4653,82 @@ CREATE TRIGGER providers_touch BEFORE UPDATE ON public.providers FOR EACH ROW EX
 
 
 --
+-- Name: unmanaged_products unmanaged_products_current_value; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_products_current_value BEFORE INSERT OR UPDATE ON public.unmanaged_products FOR EACH ROW EXECUTE FUNCTION public.unmanaged_products_set_current_value();
+
+
+--
+-- Name: unmanaged_products unmanaged_products_owners_in_group; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_products_owners_in_group BEFORE INSERT OR UPDATE OF ownership, client_group_id ON public.unmanaged_products FOR EACH ROW EXECUTE FUNCTION public.products_check_owners();
+
+
+--
+-- Name: unmanaged_products unmanaged_products_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_products_touch BEFORE UPDATE ON public.unmanaged_products FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_current_value_delete; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_valuations_current_value_delete AFTER DELETE ON public.unmanaged_valuations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.unmanaged_valuations_current_value();
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_current_value_insert; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_valuations_current_value_insert AFTER INSERT ON public.unmanaged_valuations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.unmanaged_valuations_current_value();
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_current_value_update; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_valuations_current_value_update AFTER UPDATE ON public.unmanaged_valuations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.unmanaged_valuations_current_value();
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_not_future; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_valuations_not_future BEFORE INSERT OR UPDATE OF valuation_date ON public.unmanaged_valuations FOR EACH ROW EXECUTE FUNCTION public.unmanaged_valuations_refuse_future();
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_valuations_touch BEFORE UPDATE ON public.unmanaged_valuations FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
 -- Name: users users_touch; Type: TRIGGER; Schema: public
 --
 
 CREATE TRIGGER users_touch BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: actions actions_firm_id_client_group_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.actions
+    ADD CONSTRAINT actions_firm_id_client_group_id_fkey FOREIGN KEY (firm_id, client_group_id) REFERENCES public.client_groups(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: actions actions_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.actions
+    ADD CONSTRAINT actions_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
 
 
 --
@@ -3655,6 +4820,14 @@ ALTER TABLE ONLY public.firm_job_runs
 
 
 --
+-- Name: firms firms_rate_limit_tier_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.firms
+    ADD CONSTRAINT firms_rate_limit_tier_fkey FOREIGN KEY (rate_limit_tier) REFERENCES public.rate_limit_tiers(tier);
+
+
+--
 -- Name: fund_valuations fund_valuations_firm_id_portfolio_fund_id_fkey; Type: FK CONSTRAINT; Schema: public
 --
 
@@ -3671,11 +4844,35 @@ ALTER TABLE ONLY public.funds
 
 
 --
+-- Name: fx_rates fx_rates_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.fx_rates
+    ADD CONSTRAINT fx_rates_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
 -- Name: holding_activity holding_activity_firm_id_portfolio_fund_id_fkey; Type: FK CONSTRAINT; Schema: public
 --
 
 ALTER TABLE ONLY public.holding_activity
     ADD CONSTRAINT holding_activity_firm_id_portfolio_fund_id_fkey FOREIGN KEY (firm_id, portfolio_fund_id) REFERENCES public.portfolio_funds(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: information_items information_items_firm_id_client_group_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.information_items
+    ADD CONSTRAINT information_items_firm_id_client_group_id_fkey FOREIGN KEY (firm_id, client_group_id) REFERENCES public.client_groups(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: information_items information_items_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.information_items
+    ADD CONSTRAINT information_items_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
 
 
 --
@@ -3700,6 +4897,30 @@ ALTER TABLE ONLY public.login_failures
 
 ALTER TABLE ONLY public.login_throttle
     ADD CONSTRAINT login_throttle_firm_id_user_id_fkey FOREIGN KEY (firm_id, user_id) REFERENCES public.users(firm_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: networth_firm_totals networth_firm_totals_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.networth_firm_totals
+    ADD CONSTRAINT networth_firm_totals_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
+-- Name: networth_snapshots networth_snapshots_firm_id_client_group_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.networth_snapshots
+    ADD CONSTRAINT networth_snapshots_firm_id_client_group_id_fkey FOREIGN KEY (firm_id, client_group_id) REFERENCES public.client_groups(firm_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: networth_statements networth_statements_firm_id_client_group_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.networth_statements
+    ADD CONSTRAINT networth_statements_firm_id_client_group_id_fkey FOREIGN KEY (firm_id, client_group_id) REFERENCES public.client_groups(firm_id, id) ON DELETE RESTRICT;
 
 
 --
@@ -3847,6 +5068,38 @@ ALTER TABLE ONLY public.template_generations
 
 
 --
+-- Name: unmanaged_products unmanaged_products_firm_id_client_group_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_products
+    ADD CONSTRAINT unmanaged_products_firm_id_client_group_id_fkey FOREIGN KEY (firm_id, client_group_id) REFERENCES public.client_groups(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: unmanaged_products unmanaged_products_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_products
+    ADD CONSTRAINT unmanaged_products_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
+-- Name: unmanaged_products unmanaged_products_firm_id_provider_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_products
+    ADD CONSTRAINT unmanaged_products_firm_id_provider_id_fkey FOREIGN KEY (firm_id, provider_id) REFERENCES public.providers(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: unmanaged_valuations unmanaged_valuations_firm_id_unmanaged_product_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.unmanaged_valuations
+    ADD CONSTRAINT unmanaged_valuations_firm_id_unmanaged_product_id_fkey FOREIGN KEY (firm_id, unmanaged_product_id) REFERENCES public.unmanaged_products(firm_id, id) ON DELETE RESTRICT;
+
+
+--
 -- Name: user_totp user_totp_firm_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public
 --
 
@@ -3861,6 +5114,12 @@ ALTER TABLE ONLY public.user_totp
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
 
+
+--
+-- Name: actions; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.actions ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: api_keys; Type: ROW SECURITY; Schema: public
@@ -3947,6 +5206,12 @@ ALTER TABLE public.fund_valuations ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.funds ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: fx_rates; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.fx_rates ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: holding_activity; Type: ROW SECURITY; Schema: public
 --
 
@@ -3957,6 +5222,18 @@ ALTER TABLE public.holding_activity ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.idempotency_keys ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: information_item_terms; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.information_item_terms ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: information_items; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.information_items ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: irr_values; Type: ROW SECURITY; Schema: public
@@ -3987,6 +5264,13 @@ ALTER TABLE public.login_failures ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.login_throttle ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: actions maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.actions TO wealthdesk_owner USING (true) WITH CHECK (true);
+
 
 --
 -- Name: api_keys maintenance; Type: POLICY; Schema: public
@@ -4080,6 +5364,13 @@ CREATE POLICY maintenance ON public.funds TO wealthdesk_owner USING (true) WITH 
 
 
 --
+-- Name: fx_rates maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.fx_rates TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
 -- Name: holding_activity maintenance; Type: POLICY; Schema: public
 --
 
@@ -4091,6 +5382,20 @@ CREATE POLICY maintenance ON public.holding_activity TO wealthdesk_owner USING (
 --
 
 CREATE POLICY maintenance ON public.idempotency_keys TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: information_item_terms maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.information_item_terms TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: information_items maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.information_items TO wealthdesk_owner USING (true) WITH CHECK (true);
 
 
 --
@@ -4126,6 +5431,27 @@ CREATE POLICY maintenance ON public.login_failures TO wealthdesk_owner USING (tr
 --
 
 CREATE POLICY maintenance ON public.login_throttle TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: networth_firm_totals maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.networth_firm_totals TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: networth_snapshots maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.networth_snapshots TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: networth_statements maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.networth_statements TO wealthdesk_owner USING (true) WITH CHECK (true);
 
 
 --
@@ -4220,6 +5546,20 @@ CREATE POLICY maintenance ON public.template_generations TO wealthdesk_owner USI
 
 
 --
+-- Name: unmanaged_products maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.unmanaged_products TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: unmanaged_valuations maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.unmanaged_valuations TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
 -- Name: user_totp maintenance; Type: POLICY; Schema: public
 --
 
@@ -4232,6 +5572,24 @@ CREATE POLICY maintenance ON public.user_totp TO wealthdesk_owner USING (true) W
 
 CREATE POLICY maintenance ON public.users TO wealthdesk_owner USING (true) WITH CHECK (true);
 
+
+--
+-- Name: networth_firm_totals; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.networth_firm_totals ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: networth_snapshots; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.networth_snapshots ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: networth_statements; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.networth_statements ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: notifications; Type: ROW SECURITY; Schema: public
@@ -4319,6 +5677,13 @@ ALTER TABLE public.template_generation_funds ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.template_generations ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: actions tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.actions USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
 -- Name: api_keys tenant; Type: POLICY; Schema: public
 --
 
@@ -4396,6 +5761,13 @@ CREATE POLICY tenant ON public.funds USING ((firm_id = ( SELECT public.current_f
 
 
 --
+-- Name: fx_rates tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.fx_rates USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
 -- Name: holding_activity tenant; Type: POLICY; Schema: public
 --
 
@@ -4407,6 +5779,20 @@ CREATE POLICY tenant ON public.holding_activity USING ((firm_id = ( SELECT publi
 --
 
 CREATE POLICY tenant ON public.idempotency_keys USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: information_item_terms tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.information_item_terms USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: information_items tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.information_items USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
@@ -4435,6 +5821,27 @@ CREATE POLICY tenant ON public.login_failures USING ((firm_id = ( SELECT public.
 --
 
 CREATE POLICY tenant ON public.login_throttle USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: networth_firm_totals tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.networth_firm_totals USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: networth_snapshots tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.networth_snapshots USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: networth_statements tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.networth_statements USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
@@ -4529,6 +5936,20 @@ CREATE POLICY tenant ON public.template_generations USING ((firm_id = ( SELECT p
 
 
 --
+-- Name: unmanaged_products tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.unmanaged_products USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: unmanaged_valuations tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.unmanaged_valuations USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
 -- Name: user_totp tenant; Type: POLICY; Schema: public
 --
 
@@ -4541,6 +5962,18 @@ CREATE POLICY tenant ON public.user_totp USING ((firm_id = ( SELECT public.curre
 
 CREATE POLICY tenant ON public.users USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
+
+--
+-- Name: unmanaged_products; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.unmanaged_products ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: unmanaged_valuations; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.unmanaged_valuations ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: user_totp; Type: ROW SECURITY; Schema: public
@@ -4585,6 +6018,14 @@ GRANT ALL ON FUNCTION public.auth_check_reserve(p_user uuid, p_source text) TO w
 
 
 --
+-- Name: FUNCTION auth_count_source(p_source text, p_scale integer); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_count_source(p_source text, p_scale integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_count_source(p_source text, p_scale integer) TO wealthdesk_app;
+
+
+--
 -- Name: FUNCTION auth_enter(p_firm uuid, p_kind text, p_principal uuid); Type: ACL; Schema: public
 --
 
@@ -4597,6 +6038,14 @@ REVOKE ALL ON FUNCTION public.auth_enter(p_firm uuid, p_kind text, p_principal u
 
 REVOKE ALL ON FUNCTION public.auth_enter_api_key(p_prefix text, p_hash bytea) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.auth_enter_api_key(p_prefix text, p_hash bytea) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION auth_enter_api_key(p_prefix text, p_hash bytea, p_bucket text, p_scale integer); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_enter_api_key(p_prefix text, p_hash bytea, p_bucket text, p_scale integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_enter_api_key(p_prefix text, p_hash bytea, p_bucket text, p_scale integer) TO wealthdesk_app;
 
 
 --
@@ -4629,6 +6078,14 @@ GRANT ALL ON FUNCTION public.auth_enter_refresh(p_token_hash bytea, p_request_id
 
 REVOKE ALL ON FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text, p_bucket text, p_scale integer); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text, p_bucket text, p_scale integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text, p_bucket text, p_scale integer) TO wealthdesk_app;
 
 
 --
@@ -4693,6 +6150,13 @@ GRANT ALL ON FUNCTION public.current_firm_id() TO wealthdesk_app;
 
 
 --
+-- Name: FUNCTION firm_base_currency(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.firm_base_currency() TO wealthdesk_app;
+
+
+--
 -- Name: FUNCTION fund_rows_within_fund_dates(); Type: ACL; Schema: public
 --
 
@@ -4714,10 +6178,122 @@ GRANT ALL ON FUNCTION public.funds_aggregate() TO wealthdesk_app;
 
 
 --
+-- Name: FUNCTION fx_rate_on(p_currency text, p_day date); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.fx_rate_on(p_currency text, p_day date) TO wealthdesk_app;
+
+
+--
 -- Name: FUNCTION holding_activity_flows(); Type: ACL; Schema: public
 --
 
 GRANT ALL ON FUNCTION public.holding_activity_flows() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_data_is_valid(doc jsonb); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_data_is_valid(doc jsonb) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_data_latest_date(doc jsonb); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_data_latest_date(doc jsonb) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_date_of(v jsonb); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_date_of(v jsonb) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_is_date_key(k text); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_is_date_key(k text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_is_valuation_key(k text); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_is_valuation_key(k text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_item_words(category text, doc jsonb); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_item_words(category text, doc jsonb) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_items_check_owners(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_items_check_owners() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_items_dates_check(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_items_dates_check() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_items_terms_delete(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_items_terms_delete() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_items_terms_insert(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_items_terms_insert() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_items_terms_update(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_items_terms_update() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_money_is_valid(v jsonb); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_money_is_valid(v jsonb) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_pairs(doc jsonb); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_pairs(doc jsonb) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_search_ranges(q text); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_search_ranges(q text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION information_words(t text); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.information_words(t text) TO wealthdesk_app;
 
 
 --
@@ -4753,6 +6329,27 @@ REVOKE ALL ON FUNCTION public.login_reserve(p_firm uuid, p_user uuid, p_source t
 --
 
 REVOKE ALL ON FUNCTION public.login_settle(p_firm uuid, p_user uuid, p_source text, p_window bigint, p_outcome text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION membership_check_information_items(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.membership_check_information_items() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION ownership_first_outsider(p_group uuid, p_ownership jsonb); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.ownership_first_outsider(p_group uuid, p_ownership jsonb) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION ownership_household_share(o jsonb); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.ownership_household_share(o jsonb) TO wealthdesk_app;
 
 
 --
@@ -4833,10 +6430,31 @@ GRANT ALL ON FUNCTION public.product_starts_before_its_funds() TO wealthdesk_app
 
 
 --
+-- Name: FUNCTION rate_count(p_principal text, p_bucket text, p_limit integer, p_window integer, p_scale integer); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.rate_count(p_principal text, p_bucket text, p_limit integer, p_window integer, p_scale integer) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION rate_limit_figure(t public.rate_limit_tiers, p_bucket text); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.rate_limit_figure(t public.rate_limit_tiers, p_bucket text) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION refresh_portfolio_valuations(p_product uuid, p_dates date[]); Type: ACL; Schema: public
 --
 
 GRANT ALL ON FUNCTION public.refresh_portfolio_valuations(p_product uuid, p_dates date[]) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION unmanaged_current_value(p_product uuid, OUT value numeric, OUT valuation_date date); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.unmanaged_current_value(p_product uuid, OUT value numeric, OUT valuation_date date) TO wealthdesk_app;
 
 
 --
@@ -4852,6 +6470,13 @@ GRANT ALL ON FUNCTION public.view_refreshed_at(p_view text) TO wealthdesk_app;
 --
 
 GRANT SELECT ON TABLE public._yoyo_migration TO wealthdesk_app;
+
+
+--
+-- Name: TABLE actions; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.actions TO wealthdesk_app;
 
 
 --
@@ -5100,6 +6725,13 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.funds TO wealthdesk_app;
 
 
 --
+-- Name: TABLE fx_rates; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.fx_rates TO wealthdesk_app;
+
+
+--
 -- Name: TABLE holding_activity; Type: ACL; Schema: public
 --
 
@@ -5111,6 +6743,20 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.holding_activity TO wealthdesk
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.idempotency_keys TO wealthdesk_app;
+
+
+--
+-- Name: TABLE information_item_terms; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.information_item_terms TO wealthdesk_app;
+
+
+--
+-- Name: TABLE information_items; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.information_items TO wealthdesk_app;
 
 
 --
@@ -5139,6 +6785,27 @@ GRANT SELECT ON TABLE public.login_failures TO wealthdesk_app;
 --
 
 GRANT SELECT ON TABLE public.login_throttle TO wealthdesk_app;
+
+
+--
+-- Name: TABLE networth_firm_totals; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.networth_firm_totals TO wealthdesk_app;
+
+
+--
+-- Name: TABLE networth_snapshots; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.networth_snapshots TO wealthdesk_app;
+
+
+--
+-- Name: TABLE networth_statements; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT ON TABLE public.networth_statements TO wealthdesk_app;
 
 
 --
@@ -5293,6 +6960,20 @@ GRANT SELECT(last_used_at) ON TABLE public.sessions TO wealthdesk_app;
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.template_generation_funds TO wealthdesk_app;
+
+
+--
+-- Name: TABLE unmanaged_products; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.unmanaged_products TO wealthdesk_app;
+
+
+--
+-- Name: TABLE unmanaged_valuations; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.unmanaged_valuations TO wealthdesk_app;
 
 
 --

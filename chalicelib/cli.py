@@ -279,6 +279,34 @@ def firm_create(name: str, admin_email: str, admin_name: str, base_currency: str
                            "admin_email": admin["email"], **({"password": generated} if generated else {})}))
 
 
+@firm.command("rate-limit-tier")
+@click.argument("firm_id", required=False)
+@click.argument("tier", required=False)
+def firm_rate_limit_tier(firm_id: str | None, tier: str | None) -> None:
+    """Give FIRM_ID the rate-limit TIER (how many requests a minute each of its users and API keys may make);
+    without arguments, list the tiers and their figures."""
+    import uuid
+
+    from chalicelib.core import errors
+    from chalicelib.firms import service
+
+    _prepare()
+    if firm_id is None:
+        click.echo(json.dumps(service.rate_limit_tiers(), indent=2))
+        return
+    if tier is None:
+        raise click.UsageError("name the TIER (run without arguments to list them)")
+    try:
+        found = uuid.UUID(firm_id)
+    except ValueError:
+        raise click.BadParameter("a firm id (UUID)", param_hint="FIRM_ID") from None
+    try:
+        updated = service.set_rate_limit_tier(found, tier)
+    except errors.ApiError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(json.dumps({"firm_id": str(updated["id"]), "rate_limit_tier": updated["rate_limit_tier"]}))
+
+
 @main.command()
 @click.option("--households", type=click.IntRange(1, 1_000_000), default=130, show_default=True)
 @click.option("--firm-id", default=None, help="Load into this firm (default: a new demo firm).")
@@ -327,15 +355,29 @@ def job_list() -> None:
 
 @job.command("run")
 @click.argument("name")
-def job_run(name: str) -> None:
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="The day to take (networth-snapshots; default: yesterday).")
+@click.option("--from", "from_", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="The first day of a range to take (networth-snapshots).")
+@click.option("--to", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="The last day of the range (default: yesterday).")
+def job_run(name: str, day: Any, from_: Any, to: Any) -> None:
     """Run the job NAME now (takes its lock; a concurrent run is skipped)."""
     from chalicelib.ops.jobs import JOBS, run_job
 
     if name not in JOBS:
         raise click.BadParameter(f"unknown job; one of: {', '.join(sorted(JOBS))}", param_hint="NAME")
+    given = {k: v.date() for k, v in (("date", day), ("from_", from_), ("to", to)) if v is not None}
+    refused = sorted(set(given) - set(JOBS[name].options))
+    if refused:
+        raise click.UsageError(f"job {name} takes no {', '.join('--' + k.rstrip('_') for k in refused)}")
+    if "date" in given and ("from_" in given or "to" in given):
+        raise click.UsageError("give --date or --from/--to, not both")
+    if "to" in given and "from_" not in given:
+        raise click.UsageError("--to needs --from")
     _prepare(local_secret=False)
     try:
-        result = run_job(name, trigger="manual")
+        result = run_job(name, trigger="manual", **given)
     except Exception as exc:
         raise click.ClickException(f"job {name} failed: {exc}") from None
     click.echo(json.dumps(result.summary()))

@@ -17,9 +17,7 @@ STAGE="${STAGE:-dev}"
 VENV="${PACKAGE_VENV:-.venv-package}"
 OUT_DIR="${PACKAGE_OUT_DIR:-build/package}"
 CHALICE_SPEC="chalice==1.34.*"
-MERGE_TEMPLATE=".chalice/merge-template.json"
 SNAPSTART="${SNAPSTART:-0}"
-SNAPSTART_TEMPLATE=".chalice/merge-template-snapstart.json"
 MIGRATIONS_SRC="migrations"
 MIGRATIONS_DST="chalicelib/_migrations"
 
@@ -94,23 +92,13 @@ find "$MIGRATIONS_DST" \( -name '__pycache__' -o -name '*.pyc' \) -prune -exec r
 rm -rf "$OUT_DIR"
 mkdir -p "$(dirname "$OUT_DIR")"
 ARGS=(package --stage "$STAGE" --pkg-format cloudformation --template-format yaml)
-if [[ "$SNAPSTART" == 1 ]]; then
-    # chalice takes one merge template: the stage's own, deep-merged with the SnapStart settings.
-    "$VENV/bin/python" - "$MERGE_TEMPLATE" "$SNAPSTART_TEMPLATE" "$WORK/merge-template.json" <<'PY'
-import json, sys
-def merge(a, b):
-    return {**a, **{k: merge(a[k], v) if isinstance(a.get(k), dict) and isinstance(v, dict) else v
-                    for k, v in b.items()}}
-base, extra, out = sys.argv[1:]
-with open(base) as f, open(extra) as g:
-    merged = merge(json.load(f), json.load(g))
-with open(out, "w") as f:
-    json.dump(merged, f)
-PY
-    ARGS+=(--merge-template "$WORK/merge-template.json")
-elif [[ -f "$MERGE_TEMPLATE" ]]; then
-    ARGS+=(--merge-template "$MERGE_TEMPLATE")
-fi
+# chalice takes one merge template: the stage's, made by scripts/merge_template.py from .chalice/merge-template.json
+# (with SNAPSTART=1, deep-merged with the SnapStart settings) and the stage's CORS origin for API Gateway's own
+# answers.
+MERGE_ARGS=("$STAGE" "$WORK/merge-template.json")
+[[ "$SNAPSTART" == 1 ]] && MERGE_ARGS+=(--snapstart)
+"$VENV/bin/python" scripts/merge_template.py "${MERGE_ARGS[@]}" || die "scripts/merge_template.py failed"
+ARGS+=(--merge-template "$WORK/merge-template.json")
 ARGS+=("$OUT_DIR")
 log "running: chalice ${ARGS[*]}  (Python $PY_VER -> Lambda runtime python$PY_VER)"
 # chalice needs a region only to name service principals; the template itself uses ${AWS::Region}.

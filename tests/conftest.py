@@ -15,10 +15,19 @@ from typing import Any
 
 import pytest
 
+from tests.logscan import pytest_configure, pytest_configure_node, pytest_sessionfinish  # noqa: F401
+
 os.environ.setdefault("JWT_SECRET", "test-secret-" + "x" * 40)
 os.environ.setdefault("TOTP_KEY", "test-totp-key-" + "y" * 40)
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("LOG_LEVEL", "INFO")  # as deployed: the request log lines are emitted, and scanned
 os.environ.setdefault("DB_POOL_MAX", "4")
+# The suite's heavy tests make hundreds of requests a minute as one user (the session firms' users, schemathesis):
+# every rate limit is multiplied for the run. tests/integration/test_rate_limits.py removes the setting and
+# checks the limits a deployed stage has.
+os.environ.setdefault("RATE_LIMIT_SCALE", "1000")
+# The module- and session-scoped firms sign in once and keep their access tokens for the whole run, which on a busy
+# machine lasts longer than the deployed 15 minutes: an hour for the run (the expiry tests mint their own tokens).
+os.environ.setdefault("ACCESS_TOKEN_TTL", "3600")
 os.environ.pop("DATABASE_SECRET_ARN", None)
 os.environ.pop("APP_DATABASE_URL", None)
 
@@ -67,9 +76,11 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> PgServer:
     if external:
         return PgServer(external)
     from chalicelib.core import embedded
+    from tests import logscan
 
     base = Path(tempfile.mkdtemp(prefix=f"wd-pg-{_worker()}-"))
     embedded.start(base / "pg", database="postgres")
+    logscan.watch_server_log(embedded._server.log)  # the server's stderr, scanned for secrets at the end
     server = embedded._server
     return PgServer(server.get_uri("postgres"))
 

@@ -157,9 +157,9 @@ def add_member(ctx: RequestContext, group_id: UUID, owner_id: UUID) -> tuple[dic
 
 
 def remove_member(ctx: RequestContext, group_id: UUID, owner_id: UUID) -> None:
-    """Refused (409) while a product of the group names the person in its ownership: only the database knows,
-    through the trigger membership_products_check (function membership_check_products, migration 0004), which
-    raises a foreign_key_violation on constraint products_owners_in_group."""
+    """Refused (409) while a product of the group, managed or unmanaged, names the person in its ownership: only the
+    database knows, through the trigger membership_products_check (function membership_check_products, migrations
+    0004 and 0021), which raises a foreign_key_violation on constraint products_owners_in_group."""
     with db.transaction(ctx) as tx:
         _group_and_owner(tx, group_id, owner_id)
         link = store.remove_member(tx, group_id, owner_id)

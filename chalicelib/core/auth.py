@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from chalicelib.core import config
-from chalicelib.core.context import Principal
+from chalicelib.core.context import Principal, RequestContext
 from chalicelib.core.errors import ServiceUnavailable, Unauthorized
 
 API_KEY_PREFIX = "wdk_"
@@ -192,26 +192,33 @@ _KEY_REFUSED = {"revoked": "The API key has been revoked", "expired": "The API k
                                 "as a firm service key: it no longer works"}
 
 
-def _principal_from_api_key(token: str, prefix: str) -> Principal:
+def _principal_from_api_key(token: str, prefix: str, ctx: RequestContext | None) -> Principal:
     from chalicelib.core import db, store
-    from chalicelib.core.context import RequestContext
 
-    ctx = RequestContext()
+    ctx = ctx or RequestContext()
     key_hash = sha256(token)
-    # One statement: PostgreSQL compares the key's hash and checks its state (auth_enter_api_key, which also keeps
-    # last_used_at). Each later transaction of the request shows the key again (db.transaction).
+    bucket = ctx.rate_bucket
+    # One statement: PostgreSQL compares the key's hash, checks its state (auth_enter_api_key, which also keeps
+    # last_used_at) and, for a route with a rate-limit bucket, counts the request against the key, committed with
+    # the lookup whatever the route then does. Each later transaction of the request shows the key again
+    # (db.transaction), uncounted.
     with db.lookup(ctx) as tx:
-        row = store.enter_api_key(tx, prefix, key_hash, ctx.request_id)
+        row = store.enter_api_key(tx, prefix, key_hash, ctx.request_id, bucket, config.settings().rate_limit_scale)
     if row is None:
         raise Unauthorized("The API key is not valid")
+    if bucket is not None and row["state"] in ("ok", "limited"):
+        db.counted(ctx, row)  # over the limit: TooManyRequests
+        ctx.rate_settled = True
     if row["state"] != "ok":
         raise Unauthorized(_KEY_REFUSED.get(row["state"], "The API key is not valid"))
     return Principal(firm_id=row["firm_id"], kind="api_key", id=row["id"], scopes=frozenset(row["scopes"]),
                      key_prefix=prefix, key_hash=key_hash)
 
 
-def authenticate(authorization: str | None) -> Principal:
-    """`Authorization: Bearer <JWT or wdk_ key>` -> Principal, or Unauthorized."""
+def authenticate(authorization: str | None, ctx: RequestContext | None = None) -> Principal:
+    """`Authorization: Bearer <JWT or wdk_ key>` -> Principal, or Unauthorized. An API key's request is counted
+    against the key's rate limit here (`ctx.rate_bucket`; TooManyRequests over it); a token's is counted by the
+    request's first transaction (db.transaction)."""
     if not authorization:
         raise Unauthorized("Send Authorization: Bearer <token or API key>")
     scheme, _, token = authorization.strip().partition(" ")
@@ -220,7 +227,7 @@ def authenticate(authorization: str | None) -> Principal:
         raise Unauthorized("Use the Bearer scheme: Authorization: Bearer <token or API key>")
     prefix = split_api_key(token)
     if prefix is not None:
-        return _principal_from_api_key(token, prefix)
+        return _principal_from_api_key(token, prefix, ctx)
     if token.startswith(API_KEY_PREFIX):
         raise Unauthorized("The API key is not valid")
     return _principal_from_jwt(token)

@@ -34,6 +34,9 @@ class Settings:
     pool_max_size: int
     max_body_bytes: int
     log_level: str
+    # Multiplies every rate limit (migration 0020's rate_limit_tiers): 1 in every deployed stage; a test run or a
+    # load test raises it so that its heavy users are not refused.
+    rate_limit_scale: int
 
 
 def settings() -> Settings:
@@ -53,6 +56,7 @@ def settings() -> Settings:
         pool_max_size=_int("DB_POOL_MAX", 1),
         max_body_bytes=_int("MAX_BODY_BYTES", 256 * 1024),
         log_level=env.get("LOG_LEVEL", "INFO"),
+        rate_limit_scale=max(1, _int("RATE_LIMIT_SCALE", 1)),
     )
 
 

@@ -41,14 +41,37 @@ class Principal:
         return self.kind == "system" or (self.kind == "user" and self.role == "admin")
 
 
+@dataclass(frozen=True)
+class RateLimit:
+    """A rate-limit window as PostgreSQL counted it: its limit, the requests counted in it (this one included) and
+    the whole seconds until it ends."""
+
+    limit: int
+    used: int
+    reset: int
+
+    @property
+    def exceeded(self) -> bool:
+        return self.used > self.limit
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)
+
+
 @dataclass
 class RequestContext:
-    """One request (or one CLI command / job): ids for the audit trail and logs."""
+    """One request (or one CLI command / job): ids for the audit trail and logs, and its rate-limit count."""
 
     principal: Principal | None = None
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     ip: str | None = None
     user_agent: str | None = None
+    # The rate-limit bucket this request counts against, until it is counted (core.http sets it for an
+    # authenticated route; db.transaction counts it in the statement that opens the request's first transaction).
+    rate_bucket: str | None = None
+    rate: RateLimit | None = None  # the window's figures once counted
+    rate_settled: bool = False  # the count committed (or needs no more: over the limit, nothing to count)
 
     @property
     def firm_id(self) -> UUID | None:

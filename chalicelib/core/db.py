@@ -146,6 +146,7 @@ class Tx:
         self.lookup = lookup  # opened by lookup(): no firm yet
         self.entered: Any = None  # the firm PostgreSQL has verified for this transaction (core.store's enter_*)
         self.kind = "app"  # the pool: "app" or "owner"
+        self.counts: RequestContext | None = None  # the request whose rate-limit count this transaction holds
 
     def execute(self, sql: Any, params: Any = None) -> Any:
         return self.conn.execute(sql, params)
@@ -160,7 +161,12 @@ class Tx:
 def _set_tenant(tx: Tx, ctx: RequestContext) -> None:
     """The one place a transaction enters its firm: the principal's credential, verified by PostgreSQL (core.store's
     enter_*). A lookup that already entered this firm with a credential of its own (a password, a refresh token,
-    an API key) needs nothing more. A principal without a credential cannot enter any firm."""
+    an API key) needs nothing more. A principal without a credential cannot enter any firm.
+
+    A user's request is counted against its rate limit by the statement that opens its first transaction (its
+    bucket in `ctx.rate_bucket`, migration 0020): over the limit that statement does not enter the firm and this
+    raises TooManyRequests, so nothing the request asked for runs. An API key's request was counted when the key
+    was checked (core.auth), in a transaction of its own."""
     from chalicelib.core import store
     from chalicelib.core.errors import Unauthorized
 
@@ -172,15 +178,82 @@ def _set_tenant(tx: Tx, ctx: RequestContext) -> None:
             raise RuntimeError("the system context belongs to the owner role: db.transaction(ctx) runs it there")
         store.enter_system(tx, principal.firm_id, ctx.request_id)
     elif principal.kind == "user" and principal.session_id is not None and principal.role is not None:
-        if not store.enter_session(tx, principal.session_id, principal.id, principal.firm_id, principal.role,
-                                   ctx.request_id):
+        bucket = ctx.rate_bucket if ctx.rate is None else None  # a request is counted once
+        row = store.enter_session(tx, principal.session_id, principal.id, principal.firm_id, principal.role,
+                                  ctx.request_id, bucket, config.settings().rate_limit_scale)
+        if row["state"] == "refused":
+            ctx.rate_bucket = None  # no principal to count
             raise Unauthorized("The session has ended (logged out, idle, or the user was changed); log in again")
+        if bucket is not None:
+            counted(ctx, row)
+            tx.counts = ctx
     elif principal.kind == "api_key" and principal.key_prefix and principal.key_hash:
         row = store.enter_api_key(tx, principal.key_prefix, principal.key_hash, ctx.request_id)
         if row is None or row["state"] != "ok" or row["firm_id"] != principal.firm_id:
             raise Unauthorized("The API key is no longer valid")
     else:
         raise RuntimeError(f"a {principal.kind} principal without a credential cannot enter a firm")
+
+
+def counted(ctx: RequestContext, row: dict[str, Any]) -> None:
+    """Record in `ctx` the rate-limit window a statement counted the request in (rate_limit, rate_used,
+    rate_reset); over the limit, TooManyRequests (the count needs no committing: the window is full anyway)."""
+    from chalicelib.core.context import RateLimit
+    from chalicelib.core.errors import TooManyRequests
+
+    ctx.rate = RateLimit(row["rate_limit"], row["rate_used"], row["rate_reset"])
+    if ctx.rate.exceeded:
+        ctx.rate_settled = True
+        raise TooManyRequests(ctx.rate)
+
+
+def count_request(ctx: RequestContext) -> None:
+    """Count a user's request whose count is not committed (it opened no transaction, or the one that counted it
+    rolled back): one statement of its own, which verifies the session again and commits at once. Never raises:
+    the request has had its answer; this keeps the window's count true."""
+    from chalicelib.core import store
+    from chalicelib.core.context import RateLimit
+
+    principal = ctx.principal
+    if ctx.rate_bucket is None or ctx.rate_settled or principal is None or principal.kind != "user":
+        return
+    try:
+        with _autocommit(ctx) as tx:
+            row = store.enter_session(tx, principal.session_id, principal.id, principal.firm_id, principal.role,
+                                      ctx.request_id, ctx.rate_bucket, config.settings().rate_limit_scale)
+    except Exception:  # the database went away: the answer stands, uncounted
+        import logging
+
+        logging.getLogger("wdk.request").warning("rate-limit count failed", exc_info=True)
+        return
+    if row["rate_limit"] is not None:
+        ctx.rate = RateLimit(row["rate_limit"], row["rate_used"], row["rate_reset"])
+    ctx.rate_settled = True
+
+
+def count_source(ctx: RequestContext, source: str) -> None:
+    """Count a sign-in request against its source address (a statement of its own, committed at once, before the
+    route does anything); over the limit, TooManyRequests."""
+    from chalicelib.core import store
+
+    with _autocommit(ctx) as tx:
+        row = store.count_source(tx, source, config.settings().rate_limit_scale)
+    ctx.rate_settled = True
+    counted(ctx, row)
+
+
+@contextmanager
+def _autocommit(ctx: RequestContext) -> Iterator[Tx]:
+    """A pooled app connection whose statements each commit on their own (one round trip each), entering no firm
+    beyond its own statement."""
+    if _current.get() is not None:
+        raise RuntimeError("a statement of its own runs outside any transaction")
+    with pool("app").connection() as conn:
+        conn.autocommit = True
+        try:
+            yield Tx(conn, ctx, lookup=True)
+        finally:
+            conn.autocommit = False
 
 
 @contextmanager
@@ -228,16 +301,19 @@ def lookup(ctx: RequestContext) -> Iterator[Tx]:
 def _current_transaction(kind: str, ctx: RequestContext, *, lookup: bool = False) -> Iterator[Tx]:
     """A pooled connection's transaction as the context's current one (which nested calls join), with ctx's
     tenant context set unless it is a lookup's."""
-    with pool(kind).connection() as conn, conn.transaction():
-        tx = Tx(conn, ctx, lookup=lookup)
-        tx.kind = kind
-        if not lookup:
-            _set_tenant(tx, ctx)
-        token = _current.set(tx)
-        try:
-            yield tx
-        finally:
-            _current.reset(token)
+    with pool(kind).connection() as conn:
+        with conn.transaction():
+            tx = Tx(conn, ctx, lookup=lookup)
+            tx.kind = kind
+            if not lookup:
+                _set_tenant(tx, ctx)
+            token = _current.set(tx)
+            try:
+                yield tx
+            finally:
+                _current.reset(token)
+        if tx.counts is not None:  # committed: so is the request's rate-limit count
+            tx.counts.rate_settled = True
 
 
 @contextmanager

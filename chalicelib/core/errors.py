@@ -76,6 +76,17 @@ class PreconditionRequired(ApiError):
     status, title, slug = 428, "Precondition required", "if-match-required"
 
 
+class TooManyRequests(ApiError):
+    """Over a rate limit (`rate`: core.context.RateLimit): nothing was done; retry after the window ends."""
+
+    status, title, slug = 429, "Too many requests", "rate-limited"
+
+    def __init__(self, rate: Any, detail: str | None = None, **kw: Any) -> None:
+        kw.setdefault("headers", {"Retry-After": str(rate.reset)})
+        super().__init__(detail or f"More than {rate.limit} requests of this kind in the current window; retry in "
+                                   f"{rate.reset} s", **kw)
+
+
 class ServiceUnavailable(ApiError):
     status, title, slug = 503, "Service unavailable", "unavailable"
 

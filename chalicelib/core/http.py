@@ -31,6 +31,10 @@ from chalicelib.core.models import ApiModel
 log = logging.getLogger("wdk.request")
 
 PUBLIC, READ, WRITE, ADMIN = "public", "read", "write", "admin"
+# Rate-limit buckets (migration 0020's rate_limit_tiers): every authenticated route counts against its caller in
+# one of the first three (DEFAULT unless it says otherwise); the sign-in routes count against the source address.
+RATE_DEFAULT, RATE_BULK, RATE_AUTH, RATE_SOURCE = "default", "bulk", "auth", "source"
+_PRINCIPAL_BUCKETS = (RATE_DEFAULT, RATE_BULK, RATE_AUTH)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,9})"$')
 _ENTITY_TAG = re.compile(r'(?:W/)?"([\x21\x23-\x7e]*)"')
@@ -92,6 +96,15 @@ class RouteSpec:
     # False: Idempotency-Key is ignored, for a response that holds a secret shown once (never stored for a replay)
     # or a handler that must commit on its own (a counted second-factor check)
     idempotency_key: bool = True
+    # The rate-limit bucket: RATE_DEFAULT, RATE_BULK or RATE_AUTH per caller on an authenticated route,
+    # RATE_SOURCE per source address on a sign-in route, None on the other public routes.
+    rate_limit: str | None = None
+    # A POST that creates its resource (201) or, when one with the same natural key exists, replaces it (200, the
+    # same response model): the OpenAPI document lists both
+    replaces: bool = False
+    # Error statuses the route answers besides those its declaration implies (core/openapi.py documents both),
+    # e.g. 404 for ids named in the body rather than the path
+    extra_errors: tuple[int, ...] = ()
 
 
 URL_PREFIX = "/v1"
@@ -301,8 +314,16 @@ class Api:
               query: type[BaseModel] | None = None, response: Any = None, status: int = 200,
               if_match: bool = False, description: str = "", max_body_bytes: int | None = None,
               resources: dict[str, str] | None = None, conditional: bool = False,
-              idempotency_key: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              idempotency_key: bool = True, rate_limit: str | None = None, replaces: bool = False,
+              extra_errors: tuple[int, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         path_params = re.findall(r"{(\w+)}", path)
+        if access == PUBLIC and rate_limit not in (None, RATE_SOURCE):
+            raise ValueError(f"{method} {path}: a public route has no caller to count; rate_limit=RATE_SOURCE counts "
+                             "its source address")
+        if access != PUBLIC:
+            rate_limit = rate_limit or RATE_DEFAULT
+            if rate_limit not in _PRINCIPAL_BUCKETS:
+                raise ValueError(f"{method} {path}: rate_limit must be one of {_PRINCIPAL_BUCKETS}")
         names = {**self.resources, **(resources or {})}
         unnamed = [p for p in path_params if p.endswith("id") and p not in names]
         if unnamed:
@@ -315,7 +336,8 @@ class Api:
                              description=description or (handler.__doc__ or "").strip(),
                              max_body_bytes=max_body_bytes,
                              resources={p: names[p] for p in path_params if p in names},
-                             conditional=conditional, idempotency_key=idempotency_key)
+                             conditional=conditional, idempotency_key=idempotency_key, rate_limit=rate_limit,
+                             replaces=replaces, extra_errors=tuple(extra_errors))
             self.routes.append((spec, handler))
             return handler
 
@@ -335,10 +357,16 @@ def _idempotent(request: Any, ctx: RequestContext, key: str, call: Callable[[], 
 
 
 class _Raw:
-    """An already serialised JSON body (an idempotent replay)."""
+    """An already serialised JSON body (an idempotent replay, or `raw_json`)."""
 
     def __init__(self, text: str | None) -> None:
         self.text = text or ""
+
+
+def raw_json(text: str, status: int = 200) -> Reply:
+    """A reply whose JSON body is already made (a long series the database writes as JSON, passed through without
+    being parsed and serialised again). The handler is answerable for it matching the route's response model."""
+    return Reply(_Raw(text), status)
 
 
 def handle(request: Any, spec: RouteSpec, handler: Callable[..., Any], params: dict[str, str],
@@ -347,56 +375,82 @@ def handle(request: Any, spec: RouteSpec, handler: Callable[..., Any], params: d
     ctx = _request_context(request)
     status = 500
     try:
-        if spec.access != PUBLIC:
-            from chalicelib.core.auth import authenticate
-
-            ctx.principal = authenticate(_header(request, "authorization"))
-            _authorize(spec.access, ctx.principal)
-        args: dict[str, Any] = {}
-        for name, value in params.items():
-            if name.endswith("id"):
-                try:
-                    args[name] = UUID(value)
-                except ValueError:
-                    raise errors.NotFound(f"No such {spec.resources[name]}") from None
-            else:
-                args[name] = value
-        req = ApiRequest(ctx=ctx, routes=routes)
-        if spec.body is not None:
-            req.body = _parse_body(request, spec.body, spec.max_body_bytes)
-        elif request.raw_body and spec.method in ("POST", "PUT", "PATCH"):
-            raise errors.Unprocessable("This endpoint takes no body")
-        if spec.query is not None:
-            req.query = _parse_query(request, spec.query)
-        elif request.query_params:
-            raise errors.Unprocessable("This endpoint takes no query parameters",
-                                       errors=[{"field": k, "message": "unknown parameter"}
-                                               for k in request.query_params])
-        if spec.if_match:
-            req.if_match = _parse_if_match(request)
-        if spec.conditional:
-            req.if_none_match = _header(request, "if-none-match")
-
-        key = _header(request, "idempotency-key")
-        if key and spec.method == "POST" and ctx.principal is not None and spec.idempotency_key:
-            reply = _idempotent(request, ctx, key.strip(), lambda: _reply_from(handler(req, **args), spec.status))
-        else:
-            reply = _with_etag(_reply_from(handler(req, **args), spec.status))
-        status = reply.status
-        headers = {**reply.headers, "X-Request-Id": ctx.request_id}
-        if isinstance(reply.body, _Raw):
-            return Response(body=reply.body.text, status_code=status,
-                            headers={"Cache-Control": "no-store", "Content-Type": "application/json", **headers})
-        if isinstance(reply.body, Response):
-            reply.body.headers.update(headers)
-            return reply.body
-        return _json_response(status, reply.body, headers)
+        response = _answer(request, spec, handler, params, routes, ctx)
     except Exception as exc:  # every failure ends here as problem+json
         api_error = _map_exception(exc)
-        status = api_error.status
-        return problem_response(api_error, ctx.request_id)
+        response = problem_response(api_error, ctx.request_id)
+    try:
+        if ctx.rate_bucket is not None and not ctx.rate_settled:
+            from chalicelib.core import db
+
+            db.count_request(ctx)
+        if ctx.rate is not None and (ctx.principal is not None or ctx.rate.exceeded):
+            # every authenticated answer; a sign-in route's (counted per address) only when it refuses
+            response.headers.update(rate_headers(ctx.rate))
+        status = response.status_code
+        return response
     finally:
         _log_request(request, spec, ctx, status, started)
+
+
+def rate_headers(rate: Any) -> dict[str, str]:
+    """The rate-limit window of a request (core.context.RateLimit) as RateLimit-Limit, -Remaining and -Reset
+    (seconds until the window ends), the IETF draft's header fields."""
+    return {"RateLimit-Limit": str(rate.limit), "RateLimit-Remaining": str(rate.remaining),
+            "RateLimit-Reset": str(rate.reset)}
+
+
+def _answer(request: Any, spec: RouteSpec, handler: Callable[..., Any], params: dict[str, str], routes: Any,
+            ctx: RequestContext) -> Response:
+    """The route's answer: authentication, its rate-limit count, parsing, the handler, serialisation."""
+    if spec.access != PUBLIC:
+        from chalicelib.core.auth import authenticate
+
+        ctx.rate_bucket = spec.rate_limit
+        ctx.principal = authenticate(_header(request, "authorization"), ctx)
+        _authorize(spec.access, ctx.principal)
+    elif spec.rate_limit == RATE_SOURCE:
+        from chalicelib.core import db
+
+        db.count_source(ctx, (ctx.ip or "unknown")[:100])
+    args: dict[str, Any] = {}
+    for name, value in params.items():
+        if name.endswith("id"):
+            try:
+                args[name] = UUID(value)
+            except ValueError:
+                raise errors.NotFound(f"No such {spec.resources[name]}") from None
+        else:
+            args[name] = value
+    req = ApiRequest(ctx=ctx, routes=routes)
+    if spec.body is not None:
+        req.body = _parse_body(request, spec.body, spec.max_body_bytes)
+    elif request.raw_body and spec.method in ("POST", "PUT", "PATCH"):
+        raise errors.Unprocessable("This endpoint takes no body")
+    if spec.query is not None:
+        req.query = _parse_query(request, spec.query)
+    elif request.query_params:
+        raise errors.Unprocessable("This endpoint takes no query parameters",
+                                   errors=[{"field": k, "message": "unknown parameter"}
+                                           for k in request.query_params])
+    if spec.if_match:
+        req.if_match = _parse_if_match(request)
+    if spec.conditional:
+        req.if_none_match = _header(request, "if-none-match")
+
+    key = _header(request, "idempotency-key")
+    if key and spec.method == "POST" and ctx.principal is not None and spec.idempotency_key:
+        reply = _idempotent(request, ctx, key.strip(), lambda: _reply_from(handler(req, **args), spec.status))
+    else:
+        reply = _with_etag(_reply_from(handler(req, **args), spec.status))
+    headers = {**reply.headers, "X-Request-Id": ctx.request_id}
+    if isinstance(reply.body, _Raw):
+        return Response(body=reply.body.text, status_code=reply.status,
+                        headers={"Cache-Control": "no-store", "Content-Type": "application/json", **headers})
+    if isinstance(reply.body, Response):
+        reply.body.headers.update(headers)
+        return reply.body
+    return _json_response(reply.status, reply.body, headers)
 
 
 def _log_request(request: Any, spec: RouteSpec, ctx: RequestContext, status: int, started: float) -> None:

@@ -47,6 +47,12 @@ def _backend_and_migrations() -> tuple[Any, Any]:
     return get_backend(_yoyo_url(config.owner_database_url())), read_migrations(str(migrations_dir()))
 
 
+def _cannot_create(role: str) -> str:
+    return (f"The role {role!r} does not exist and this role cannot create it. An operator must run:\n"
+            f"  CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;\n"
+            f"and set its password with psql's \\password {role} (see docs/deploy.md)")
+
+
 def ensure_app_role() -> str:
     """Create the app role when the owner may, else explain what an operator must create. Returns a message."""
     import psycopg
@@ -56,18 +62,21 @@ def ensure_app_role() -> str:
     with psycopg.connect(config.owner_database_url(), autocommit=True) as conn:
         exists = conn.execute("SELECT rolbypassrls, rolsuper FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
         if exists is None:
+            may = conn.execute("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user")
+            if not may.fetchone()[0]:  # say so without sending a CREATE ROLE the server would log as it fails
+                raise RuntimeError(_cannot_create(role))
             password = os.environ.get("APP_DATABASE_PASSWORD")
             stmt = sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE").format(
                 sql.Identifier(role))
             if password:
-                stmt = stmt + sql.SQL(" PASSWORD {}").format(sql.Literal(password))
+                # The SCRAM verifier, made here by libpq, never the password: a CREATE ROLE statement may be
+                # written to the server's log (log_statement = ddl, or as the text of a failing statement)
+                verifier = conn.pgconn.encrypt_password(password.encode(), role.encode(), b"scram-sha-256")
+                stmt = stmt + sql.SQL(" PASSWORD {}").format(sql.Literal(verifier.decode()))
             try:
                 conn.execute(stmt)
             except psycopg.errors.InsufficientPrivilege:
-                raise RuntimeError(
-                    f"The role {role!r} does not exist and this role cannot create it. An operator must run:\n"
-                    f"  CREATE ROLE {role} LOGIN PASSWORD '...' NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;\n"
-                    f"(see docs/deploy.md)") from None
+                raise RuntimeError(_cannot_create(role)) from None
             message = f"created role {role}"
         else:
             if exists[0] or exists[1]:

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.core.http import PUBLIC, ProblemDetail, RouteSpec
+from chalicelib.core.http import PUBLIC, RATE_SOURCE, ProblemDetail, RouteSpec
 
 _ERRORS = {
     400: "Malformed request (bad JSON)",
@@ -25,6 +25,8 @@ _ERRORS = {
     415: "Body is not application/json",
     422: "Invalid values",
     428: "If-Match is required",
+    429: "Over the rate limit (the caller's, or before sign-in the source address's): nothing was done; retry after "
+         "Retry-After seconds",
     503: "Database unavailable; retry after Retry-After seconds",
 }
 
@@ -43,7 +45,29 @@ def _error_codes(spec: RouteSpec) -> list[int]:
         codes.append(409)
     if spec.if_match:
         codes += [412, 428]
+    if spec.rate_limit is not None:
+        codes.append(429)
+    codes += spec.extra_errors
     return sorted(set(codes))
+
+
+# The rate-limit header fields (the IETF draft's): on every answer to an authenticated caller, and on a 429.
+_RATE_HEADERS = {
+    "RateLimit-Limit": "Requests allowed in the current window (per minute unless the firm's tier says otherwise) "
+                       "for this kind of route",
+    "RateLimit-Remaining": "Requests left in the current window",
+    "RateLimit-Reset": "Seconds until the current window ends",
+}
+_HEADER_COMPONENTS = {
+    **{name: {"description": text, "required": True, "schema": {"type": "integer", "minimum": 0}}
+       for name, text in _RATE_HEADERS.items()},
+    "Retry-After": {"description": "Seconds to wait before trying again", "required": True,
+                    "schema": {"type": "integer", "minimum": 1}},
+}
+
+
+def _rate_headers() -> dict[str, Any]:
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in _RATE_HEADERS}
 
 
 def build(specs: Iterable[RouteSpec], version: str = "0.1.0") -> dict[str, Any]:
@@ -113,15 +137,27 @@ def build(specs: Iterable[RouteSpec], version: str = "0.1.0") -> dict[str, Any]:
         if r.conditional:
             success["headers"] = {"ETag": {"description": "Changes whenever the answer would", "schema": {
                 "type": "string"}}}
+        counted = r.access != PUBLIC  # an authenticated caller's answers carry its rate-limit window
+        if counted:
+            success["headers"] = {**success.get("headers", {}), **_rate_headers()}
         op["responses"][str(r.status)] = success
         if r.conditional:
             op["responses"]["304"] = {"description": "Not modified: the If-None-Match ETag is current (no body)",
                                       "headers": success["headers"]}
         if r.method == "PUT" and r.status == 200 and r.response is not None:
             op["responses"]["201"] = {"description": "Created", "content": success["content"]}
+        if r.replaces and r.status == 201 and r.response is not None:
+            op["responses"]["200"] = {"description": "Replaced", "content": success["content"]}
         problem = {"application/problem+json": {"schema": ref(ProblemDetail, "serialization")}}
         for code in _error_codes(r):
             op["responses"][str(code)] = {"description": _ERRORS[code], "content": problem}
+        if r.rate_limit is not None:
+            op["responses"]["429"]["headers"] = {"Retry-After": {"$ref": "#/components/headers/Retry-After"},
+                                                 **_rate_headers()}
+        if r.rate_limit == RATE_SOURCE:
+            op["x-wealthdesk-rate-limit"] = "per source address"
+        elif r.rate_limit is not None:
+            op["x-wealthdesk-rate-limit"] = r.rate_limit
         paths.setdefault(r.path, {})[r.method.lower()] = op
 
     return {
@@ -130,12 +166,15 @@ def build(specs: Iterable[RouteSpec], version: str = "0.1.0") -> dict[str, Any]:
             "title": "wealthdesk API",
             "version": version,
             "description": "Households, people, products and the firm's compliance trail. "
-                           "Errors are RFC 9457 problem+json; money is a decimal string.",
+                           "Errors are RFC 9457 problem+json; money is a decimal string. Every answer to an "
+                           "authenticated caller carries its rate-limit window (RateLimit-Limit, -Remaining, "
+                           "-Reset); over the limit the answer is 429 with Retry-After and nothing was done.",
         },
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
             "schemas": schemas,
+            "headers": _HEADER_COMPONENTS,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "An access token (JWT) or an API key (wdk_...)"}},
         },

@@ -11,6 +11,7 @@ Core names no domain: the manifest that app.py hands the Router says which modul
 from __future__ import annotations
 
 import importlib
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -50,6 +51,11 @@ def manifest_of(modules: Iterable[str]) -> list[ManifestEntry]:
     return sorted(entries, key=lambda e: (e.path, e.method))
 
 
+def preflight_name(path: str) -> str:
+    """The view name of a path's CORS preflight: `preflight` and the path's words."""
+    return "preflight_" + "_".join(w for w in re.split(r"[^A-Za-z0-9]+", path) if w and w != "v1")
+
+
 class Router:
     """One app's routes: `register` gives Chalice a view per manifest entry; each view loads its route on first call."""
 
@@ -60,9 +66,28 @@ class Router:
         self._lock = threading.Lock()
 
     def register(self, app: Any) -> None:
+        """A view per manifest entry, and per path a CORS preflight view (OPTIONS, core/edge.py: no domain, no
+        database), and the edge's middleware (security and CORS headers on every answer)."""
+        from chalicelib.core import edge
+
+        methods: dict[str, list[str]] = {}
         for entry in self.entries:
             app.route(entry.path, methods=[entry.method], content_types=["*/*"], name=entry.name)(
                 self._view(app, entry))
+            methods.setdefault(entry.path, []).append(entry.method)
+        for path, path_methods in methods.items():
+            app.route(path, methods=["OPTIONS"], content_types=["*/*"], name=preflight_name(path))(
+                self._preflight(app, path_methods))
+        app.register_middleware(edge.middleware, "http")
+
+    @staticmethod
+    def _preflight(app: Any, methods: list[str]) -> Callable[..., Any]:
+        from chalicelib.core import edge
+
+        def view(**params: str) -> Any:
+            return edge.preflight(app.current_request, methods)
+
+        return view
 
     def _view(self, app: Any, entry: ManifestEntry) -> Callable[..., Any]:
         key = entry.key()

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import ConfigDict, Field, RootModel, field_validator
+from pydantic import ConfigDict, Field, RootModel, StrictBool, field_validator
 
 from chalicelib.core.models import ApiModel, Email, IsoDateTime, StrictModel
 from chalicelib.core.pagination import ListQuery, ListSpec
@@ -55,6 +55,9 @@ class FirmOut(ApiModel):
 
 class FirmDetailOut(FirmOut):
     require_two_factor: bool = Field(description="Every user must sign in with a second factor (TOTP)")
+    rate_limit_tier: str = Field(description=(
+        "The firm's rate-limit tier (standard or elevated): how many requests per minute each of its users and API "
+        "keys may make. Set by the operator (`wealthdesk firm rate-limit-tier`)"))
     created_at: IsoDateTime
     updated_at: IsoDateTime
     version: int
@@ -62,7 +65,7 @@ class FirmDetailOut(FirmOut):
 
 class FirmPatchIn(StrictModel):
     name: str | None = Field(None, min_length=1, max_length=200)
-    require_two_factor: bool | None = Field(None, description=(
+    require_two_factor: StrictBool | None = Field(None, description=(
         "true: users without two-factor get an enrolment challenge at sign-in and lose their sessions now; "
         "you must have two-factor yourself"))
 
@@ -102,7 +105,7 @@ class UserCreatedOut(UserOut):
 class UserPatchIn(StrictModel):
     name: str | None = Field(None, min_length=1, max_length=200)
     role: Role | None = None
-    active: bool | None = None
+    active: StrictBool | None = None
     password: str | None = Field(None, min_length=12, max_length=1024)
 
 
@@ -122,7 +125,7 @@ class ApiKeyCreateIn(StrictModel):
     name: str = Field(min_length=1, max_length=200)
     scopes: list[Scope] = Field(min_length=1, max_length=2)
     expires_at: IsoDateTime | None = None
-    service: bool = Field(False, description=(
+    service: StrictBool = Field(False, description=(
         "A firm service key: it keeps working when the admin who made it is deactivated or stops being an admin. "
         "Any other key dies with its creator"))
 

@@ -6,6 +6,7 @@ from uuid import UUID
 from chalicelib.core.http import (
     ADMIN,
     PUBLIC,
+    RATE_SOURCE,
     READ,
     Api,
     ApiRequest,
@@ -44,7 +45,7 @@ def _tokens(t: service.Tokens) -> TokenOut:
     return TokenOut(access_token=t.access_token, expires_in=t.expires_in, refresh_token=t.refresh_token)
 
 
-@auth_api.route("/auth/login", "POST", access=PUBLIC, body=LoginIn, response=LoginOut,
+@auth_api.route("/auth/login", "POST", access=PUBLIC, body=LoginIn, response=LoginOut, rate_limit=RATE_SOURCE,
                 summary="Log in with email and password")
 def login(req: ApiRequest) -> LoginOut:
     """Tokens; or, when a second factor is due, a `challenge` (no tokens yet): `challenge_type` totp is answered
@@ -60,7 +61,7 @@ def login(req: ApiRequest) -> LoginOut:
     return LoginOut(_tokens(result))
 
 
-@auth_api.route("/auth/refresh", "POST", access=PUBLIC, body=RefreshIn, response=TokenOut,
+@auth_api.route("/auth/refresh", "POST", access=PUBLIC, body=RefreshIn, response=TokenOut, rate_limit=RATE_SOURCE,
                 summary="Rotate a refresh token")
 def refresh(req: ApiRequest) -> TokenOut:
     """Each refresh token works once; presenting a used one again revokes the whole session chain."""

@@ -58,6 +58,28 @@ def create_firm(name: str, admin_email: str, admin_name: str, password: str | No
     return firm, user, generated
 
 
+def rate_limit_tiers() -> list[dict[str, Any]]:
+    """Every rate-limit tier with its figures (the operator's view: the owner role's connection)."""
+    with db.owner_connection() as conn:
+        return store.rate_limit_tiers(conn)
+
+
+def set_rate_limit_tier(firm_id: UUID, tier: str) -> dict[str, Any]:
+    """The operator's: the firm's rate-limit tier (how many requests per minute each of its users and API keys may
+    make, migration 0020), audited as the system's `firm.update`. The tier must exist (422 otherwise)."""
+    if tier not in {t["tier"] for t in rate_limit_tiers()}:
+        raise errors.Unprocessable(f"No rate-limit tier {tier!r}", errors=[{"field": "tier", "message": "unknown"}])
+    with db.transaction(RequestContext.system(firm_id)) as tx:
+        before = store.get_firm(tx, for_update=True)
+        if before is None:
+            raise errors.NotFound("No such firm")
+        if before["rate_limit_tier"] == tier:
+            return before
+        after = store.update_firm(tx, firm_id, {"rate_limit_tier": tier})
+        audit.record(tx, "firm.update", "firm", firm_id, before, after)
+    return after
+
+
 def firm_count() -> int:
     """How many firms the database holds (the CLI loads the demo firm into an empty one)."""
     with db.owner_connection() as conn:

@@ -21,7 +21,7 @@ def insert_firm(tx: Tx, firm_id: UUID, name: str, base_currency: str) -> dict[st
                   "RETURNING id, name, base_currency, created_at", (firm_id, name, base_currency))
 
 
-FIRM_COLUMNS = "id, name, base_currency, require_two_factor, created_at, updated_at, version"
+FIRM_COLUMNS = "id, name, base_currency, require_two_factor, rate_limit_tier, created_at, updated_at, version"
 
 
 def get_firm(tx: Tx, *, for_update: bool = False) -> dict[str, Any] | None:
@@ -31,6 +31,12 @@ def get_firm(tx: Tx, *, for_update: bool = False) -> dict[str, Any] | None:
 
 def update_firm(tx: Tx, firm_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
     return rows.update(tx, "firms", firm_id, changes, FIRM_COLUMNS)
+
+
+def rate_limit_tiers(conn: Any) -> list[dict[str, Any]]:
+    """The rate-limit tiers and their figures (migration 0020): the owner's connection (the app role reads none)."""
+    return conn.execute("SELECT tier, window_seconds, default_requests, bulk_requests, auth_requests, "
+                        "source_requests FROM rate_limit_tiers ORDER BY tier").fetchall()
 
 
 def firm_count(conn: Any) -> int:

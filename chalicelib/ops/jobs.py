@@ -39,6 +39,7 @@ class Job:
     run: str | Callable[[Any], dict[str, Any]]  # "module:function", (owner connection) -> figures; or the function
     # (the figures may hold BY_FIRM: each firm's part)
     lock: str | None = None  # the advisory lock's name when jobs share one (default: the job's own name)
+    options: tuple[str, ...] = ()  # keyword arguments a run by hand may pass (`wealthdesk job run NAME --date D`)
 
     @property
     def function_name(self) -> str:
@@ -77,11 +78,15 @@ JOBS: dict[str, Job] = {job.name: job for job in (
         "chalicelib.ops.refresh_views:refresh_stale_views", lock="refresh-views"),
     Job("backup", "cron(0 2 * * ? *)",
         "pg_dump -Fc of the database into the backup store with its manifest, then rotation (7 daily, 4 weekly, "
-        "12 monthly)", "chalicelib.ops.backups.service:backup_job", lock="backups"),
+        "12 monthly)", "chalicelib.ops.backups.service:backup_job", lock="backups", options=("progress",)),
     Job("verify-backup", "cron(30 2 * * ? *)",
         "Restores the newest unverified backup into a scratch database and checks it; alerts when a verification "
         "fails or no backup has passed one for a day", "chalicelib.ops.backups.service:verify_backup_job",
-        lock="backups"),
+        lock="backups", options=("backup_id", "progress")),
+    Job("networth-snapshots", "cron(15 0 * * ? *)",
+        "Takes yesterday's net worth snapshot of every household (or --date D, or --from D --to D); a day taken is "
+        "kept",
+        "chalicelib.ops.networth_snapshots:networth_snapshots", options=("date", "from_", "to")),
 )}
 
 _current: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("wealthdesk_job", default=None)
@@ -113,12 +118,15 @@ class RunResult:
                                  "figures": self.figures, "error": self.error, "firms": self.firms}))
 
 
-def run_job(name: str, trigger: str = "schedule", **params: Any) -> RunResult:
-    """Run one job now. Raises KeyError for an unknown job; a failing job is recorded and re-raised. `params` go to
-    the job's function (a run by hand may name what to work on: `verify-backup` a backup's id)."""
+def run_job(name: str, trigger: str = "schedule", **options: Any) -> RunResult:
+    """Run one job now, with the options it takes (Job.options; only those given are passed). Raises KeyError for
+    an unknown job and TypeError for an option it does not take; a failing job is recorded and re-raised."""
     from chalicelib.ops import store
 
     job_ = JOBS[name]
+    unknown = sorted(set(options) - set(job_.options))
+    if unknown:
+        raise TypeError(f"job {name} takes no option {', '.join(unknown)}")
     run = job_.target()
     key = _lock_key(job_.lock or name)
     with db.owner_connection(autocommit=True) as conn:
@@ -131,7 +139,7 @@ def run_job(name: str, trigger: str = "schedule", **params: Any) -> RunResult:
             run_id = store.start_run(conn, name, trigger)
             token = _current.set((name, trigger))
             try:
-                figures = dict(run(conn, **params) or {})
+                figures = dict(run(conn, **options) or {})
             except Exception as exc:
                 if conn.info.transaction_status != 0:  # leave any failed transaction before recording
                     conn.rollback()

@@ -39,6 +39,10 @@ class Run:
     fum: Any = None  # tests.bench.fum.FumResult: the household list with money (part fum)
     login: Any = None  # tests.bench.login.LoginResult: the login with the atomic lockout
     jobruns: Any = None  # tests.bench.jobruns.JobRunsResult: each firm's part of a job run
+    ratelimit: Any = None  # tests.bench.ratelimit.RateLimitResult: figure 1 with and without the rate-limit count
+    unmanaged: Any = None  # tests.bench.unmanaged.UnmanagedResult: unmanaged products' list and current value
+    items: Any = None  # tests.bench.items.ItemsResult: the information items' q and their search words
+    networth: Any = None  # tests.bench.networth.NetworthResult: net worth, statements, history, the daily job
     backups: Any = None  # tests.bench.backups.BackupsResult: the backup and verification jobs (part backups)
 
 
@@ -62,6 +66,8 @@ def _ok(flag: bool) -> str:
 # render() (imported only when the part ran).
 _PART_MODULES = (("products", "products_report"), ("overview", "overview"), ("tenancy", "tenancy"),
                  ("live", "live"), ("fum", "fum"), ("login", "login"), ("jobruns", "jobruns"),
+                 ("ratelimit", "ratelimit"), ("unmanaged", "unmanaged"),
+                 ("items", "items"), ("networth", "networth"),
                  ("backups", "backups"))
 
 

@@ -12,7 +12,7 @@ recompute, and dashboard/summary reads while refresh-views runs. Progress goes t
 Knobs for a quick look (the committed BENCHMARKS.md uses the defaults): BENCH_HOUSEHOLDS, BENCH_WORKERS,
 BENCH_SECONDS, BENCH_ROUNDS, BENCH_PRODUCT_HOUSEHOLDS (default 1,300), BENCH_OVERVIEW_HOUSEHOLDS (default 1,300),
 BENCH_LOGIN_ROUNDS (default 30), BENCH_PARTS (default every part,
-"foundation,products,overview,fum,live,login,tenancy,jobruns":
+"foundation,products,overview,fum,live,login,tenancy,jobruns,ratelimit,unmanaged,items,networth,backups":
 "foundation" is figures 1-3, "products" figures 4-6, "overview" the household overview (tests/bench/overview.py),
 "live" figures L1-L2 (the dashboard against the household summary, staleness under a writer: tests/bench/live.py,
 its knobs BENCH_LIVE_*), "fum" the household list with money (tests/bench/fum.py, on a firm of BENCH_HOUSEHOLDS
@@ -20,9 +20,17 @@ households with BENCH_FUM_MONTHS month ends of history each, default 24), "login
 the atomic lockout over the login before it, tests/bench/login.py), "tenancy" figure 1 before and after the tenant was
 bound to a verified principal (tests/bench/tenancy.py: two databases, BENCH_TENANCY_HOUSEHOLDS each, default
 2,000), "jobruns" a refresh-stale-views run recording each firm's part over the run before firms' parts
-(tests/bench/jobruns.py, its knobs BENCH_JOBRUNS_*), "backups" the backup and verification jobs over bare pg_dump and
-pg_restore (tests/bench/backups.py: BENCH_BACKUP_HOUSEHOLDS, default 300, BENCH_BACKUP_ROUNDS, default 3); any of
-them alone), BENCH_OUTPUT (default
+(tests/bench/jobruns.py, its knobs BENCH_JOBRUNS_*),
+"ratelimit" figure 1 with each request counted against its rate limit and without (tests/bench/ratelimit.py,
+a firm of BENCH_RATELIMIT_HOUSEHOLDS households, default 2,000),
+"unmanaged" the unmanaged products' list with its summary and their current value kept by trigger
+(tests/bench/unmanaged.py: BENCH_UNMANAGED_HOUSEHOLDS, default 2,000, BENCH_UNMANAGED_MONTHS, default 60),
+"items" the information items' q and the cost of their search words (tests/bench/items.py, on a firm of
+BENCH_ITEMS_HOUSEHOLDS households, default 300, with BENCH_ITEMS_PER_HOUSEHOLD items each, default 30),
+"networth" figures N1-N4 (tests/bench/networth.py: a firm of BENCH_NETWORTH_HOUSEHOLDS households, default
+13,000, with BENCH_NETWORTH_MONTHS month ends of valuations, default 12), "backups" the backup and verification
+jobs over bare pg_dump and pg_restore (tests/bench/backups.py: BENCH_BACKUP_HOUSEHOLDS, default 300,
+BENCH_BACKUP_ROUNDS, default 3); any of them alone), BENCH_OUTPUT (default
 BENCHMARKS.md at the repository root).
 """
 from __future__ import annotations
@@ -46,6 +54,9 @@ def _prepare_environment() -> None:
     os.environ.setdefault("JWT_SECRET", "bench-" + secrets.token_urlsafe(32))
     os.environ["LOG_LEVEL"] = "INFO"  # the request log line is part of a request's cost
     os.environ["DB_POOL_MAX"] = "1"  # one connection per container, as in Lambda
+    # One user makes thousands of requests a minute here: every rate limit is raised so that each request is still
+    # counted (the part "ratelimit" measures what that costs) but none is refused.
+    os.environ["RATE_LIMIT_SCALE"] = "1000000"
     for name in ("DATABASE_SECRET_ARN", "DATABASE_OWNER_SECRET_ARN", "APP_DATABASE_URL", "JWT_SECRET_ARN"):
         os.environ.pop(name, None)
 
@@ -122,7 +133,8 @@ def main() -> int:
     common.say(f"machine: {machine}")
 
     product_households = _env_int("BENCH_PRODUCT_HOUSEHOLDS", 1_300)
-    default_parts = "foundation,products,overview,fum,live,login,tenancy,jobruns,backups"
+    default_parts = ("foundation,products,overview,fum,live,login,tenancy,jobruns,ratelimit,unmanaged,items,"
+                     "networth,backups")
     parts = {x.strip() for x in (os.environ.get("BENCH_PARTS") or default_parts).split(",")
              if x.strip()}
     database = common.start_database()
@@ -164,6 +176,15 @@ def main() -> int:
                                                  _env_int("BENCH_TENANCY_HOUSEHOLDS", 2_000), rounds=rounds)
             common.say(tenancy.summary_line(tenancy_result))
 
+        ratelimit_result = None
+        if "ratelimit" in parts:
+            from tests.bench import ratelimit
+
+            with Phase("ratelimit (figure 1 counted and uncounted)", phases):
+                ratelimit_result = ratelimit.measure(app_module, _env_int("BENCH_RATELIMIT_HOUSEHOLDS", 2_000),
+                                                     rounds=rounds)
+            common.say(ratelimit.summary_line(ratelimit_result))
+
         products_result = None
         firm = None  # the first firm's 13,000 ids and the rest: not this part's, and the collector walks them
         gc.collect()
@@ -184,6 +205,13 @@ def main() -> int:
         if "fum" in parts:
             fum_result = _fum(database, app_module, households, _env_int("BENCH_FUM_MONTHS", 24), phases)
 
+        networth_result = None
+        if "networth" in parts:  # figures N1-N4, a firm of its own (tests/bench/networth.py)
+            from tests.bench import networth
+
+            gc.collect()
+            networth_result = networth.run(database, app_module, phases)
+
         login_result = None
         if "login" in parts:
             from tests.bench import login
@@ -200,6 +228,16 @@ def main() -> int:
             with Phase("job runs (firms' parts)", phases):
                 jobruns_result = jobruns.measure()
             common.say(jobruns.summary_line(jobruns_result))
+        unmanaged_result = None
+        if "unmanaged" in parts:
+            gc.collect()
+            unmanaged_result = _unmanaged(app_module, _env_int("BENCH_UNMANAGED_HOUSEHOLDS", 2_000),
+                                          _env_int("BENCH_UNMANAGED_MONTHS", 60), phases)
+        items_result = None
+        if "items" in parts:
+            gc.collect()
+            items_result = _items(app_module, _env_int("BENCH_ITEMS_HOUSEHOLDS", 300),
+                                  _env_int("BENCH_ITEMS_PER_HOUSEHOLD", 30), phases)
 
         backups_result = None
         if "backups" in parts:  # the backup and verification jobs over pg_dump and pg_restore (tests/bench/backups.py)
@@ -217,7 +255,9 @@ def main() -> int:
                          else "DATABASE_URL", households=households, versions=_versions(), overhead=over,
                          profile=prof, cold=cold, scale=main_run, control=control, facts=facts,
                          products=products_result, overview=overview_result, live=live_result, fum=fum_result,
-                         login=login_result, tenancy=tenancy_result, jobruns=jobruns_result, backups=backups_result,
+                         login=login_result, tenancy=tenancy_result, jobruns=jobruns_result, ratelimit=ratelimit_result,
+                         unmanaged=unmanaged_result, items=items_result, networth=networth_result,
+                         backups=backups_result,
                          notes=["Machine load while each figure ran (the whole machine, this harness included): "
                                 + "; ".join(phases) + "."])
         output.write_text(report.render(run))
@@ -285,6 +325,31 @@ def _fum(database: Any, app_module: object, households: int, months: int, phases
     firm.token = service.login(RequestContext(), firm.admin["email"], common.PASSWORD).access_token
     with Phase("the household list with money", phases):
         return fum.measure(app_module, firm, load, months)
+
+
+def _unmanaged(app_module: object, households: int, months: int, phases: list[str]) -> object:
+    """Unmanaged products: a firm of its own with managed and unmanaged products, then tests/bench/unmanaged.py."""
+    from chalicelib.core.context import RequestContext
+    from chalicelib.firms import service
+    from tests.bench import common, unmanaged
+
+    firm = common.make_firm(households)
+    with Phase("loading the unmanaged data", phases):
+        result = unmanaged.load(firm, months)
+    firm.token = service.login(RequestContext(), firm.admin["email"], common.PASSWORD).access_token
+    with Phase("unmanaged products (U1-U2)", phases):
+        unmanaged.measure_list(app_module, firm, result)
+        unmanaged.measure_bulk(firm, result)
+    return result
+
+
+def _items(app_module: object, households: int, per_household: int, phases: list[str]) -> object:
+    """The information items part: a firm of its own, then tests/bench/items.py."""
+    from tests.bench import common, items
+
+    firm = common.make_firm(households)
+    with Phase("information items", phases):
+        return items.measure(app_module, firm, per_household, large=300)
 
 
 def pct_ms(values: list[float]) -> str:

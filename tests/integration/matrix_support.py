@@ -35,7 +35,10 @@ TENANT_TABLES = ("firms", "users", "sessions", "api_keys", "client_groups", "pro
                  "products", "provider_switches", "portfolio_funds", "fund_valuations", "portfolio_valuations",
                  "holding_activity", "product_flows", "irr_values", "firm_irrs", "dashboard_writes",
                  "client_group_fum", "login_throttle", "login_failures", "user_totp", "recovery_codes",
-                 "login_challenges", "notifications", "firm_job_runs")
+                 "login_challenges", "notifications", "firm_job_runs",
+                 "unmanaged_products", "unmanaged_valuations", "fx_rates",
+                 "information_items", "information_item_terms", "actions", "networth_statements",
+                 "networth_snapshots", "networth_firm_totals")
 _ORDER_BY = {"client_group_product_owners": ("client_group_id", "product_owner_id"),
              "idempotency_keys": ("principal_id", "key"),
              "template_generation_funds": ("generation_id", "fund_id"),
@@ -46,7 +49,10 @@ _ORDER_BY = {"client_group_product_owners": ("client_group_id", "product_owner_i
              "client_group_fum": ("client_group_id",),
              "login_throttle": ("user_id", "source"),
              "login_failures": ("user_id", "failed_at", "source"),
-             "user_totp": ("user_id",)}
+             "user_totp": ("user_id",),
+             "networth_snapshots": ("client_group_id", "snapshot_date"),
+             "networth_firm_totals": ("firm_id", "snapshot_date"),
+             "information_item_terms": ("item_id", "term")}
 # Columns that change without a write request: authenticating with an API key stamps last_used_at.
 VOLATILE_COLUMNS = {"api_keys": frozenset({"last_used_at"}), "sessions": frozenset({"last_used_at"})}
 
@@ -156,6 +162,25 @@ def login(client: Any, email: str, password: str = PASSWORD) -> dict[str, Any]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+# --- information items and actions ------------------------------------------------------------------------------
+
+def individual_owner(owner_id: Any) -> dict[str, Any]:
+    """An ownership in the individual form."""
+    return {"association_type": "individual", "product_owner_id": str(owner_id)}
+
+
+def create_information_item(client: Any, auth: dict[str, str], group_id: Any, **fields: Any) -> dict[str, Any]:
+    """A basic_detail item unless `item_type` (and, for assets_liabilities and protection, the owners) is given."""
+    body = {"item_type": "basic_detail", "item_category": "Personal", **fields}
+    return expect_status(send(client, "POST", f"/v1/client-groups/{group_id}/information-items", headers=auth,
+                              body=body), 201)
+
+
+def create_action(client: Any, auth: dict[str, str], group_id: Any, **fields: Any) -> dict[str, Any]:
+    body = {"action_name": "Send the annual review pack", "owner": "adviser", **fields}
+    return expect_status(send(client, "POST", f"/v1/client-groups/{group_id}/actions", headers=auth, body=body), 201)
 
 
 # --- managed products: catalogue, products, portfolios, valuations, activity ---------------------------------------
@@ -282,6 +307,51 @@ def make_book(client: Any, auth: dict[str, str], house: Household, *, day: str, 
                 other_fund=other["id"], cash_fund=cash["id"], template=template["id"], generation=generation["id"],
                 product=product["id"], pf=pf[fund["id"]], other_pf=pf[other["id"]], cash_pf=cash_pf["id"],
                 valuation=valuation["id"], activity=activity["id"], day=day)
+
+
+# --- unmanaged products and exchange rates -------------------------------------------------------------------------
+
+def create_unmanaged(client: Any, auth: dict[str, str], house: Household, **fields: Any) -> dict[str, Any]:
+    """An asset held elsewhere (a property unless `kind`/`product_type` say otherwise), owned by the household's
+    member (individual) unless `ownership` is given."""
+    body = {"name": unique("Flat"), "kind": "asset", "product_type": "property",
+            "ownership": {"association_type": "individual", "product_owner_id": house.owner_id}, **fields}
+    return expect_status(send(client, "POST", f"/v1/client-groups/{house.group_id}/unmanaged-products",
+                              headers=auth, body=body), 201)
+
+
+def add_unmanaged_valuation(client: Any, auth: dict[str, str], product_id: Any, day: str, value: str,
+                            source: str = "manual") -> dict[str, Any]:
+    return expect_status(send(client, "POST", f"/v1/unmanaged-products/{product_id}/valuations", headers=auth,
+                              body={"valuation_date": day, "value": value, "source": source}), 201)
+
+
+def put_fx_rate(client: Any, auth: dict[str, str], currency: str, day: str, rate: str) -> dict[str, Any]:
+    """The rate of `currency` on `day` (created: 201, or replaced: 200)."""
+    resp = send(client, "POST", "/v1/fx-rates", headers=auth, body={"currency": currency, "rate_date": day,
+                                                                     "rate": rate})
+    assert resp.status_code in (200, 201), resp.body[:500]
+    return resp.json_body
+
+
+@dataclass(frozen=True)
+class Elsewhere:
+    """A household's asset held elsewhere with one valuation, and a rate of the firm's."""
+
+    product: str
+    valuation: str
+    fx_rate: str
+
+    def ids(self) -> set[str]:
+        return {self.product, self.valuation, self.fx_rate}
+
+
+def make_elsewhere(client: Any, auth: dict[str, str], house: Household, *, day: str, value: str,
+                   rate: str) -> Elsewhere:
+    product = create_unmanaged(client, auth, house, currency="EUR")
+    valuation = add_unmanaged_valuation(client, auth, product["id"], day, value)
+    fx_rate = put_fx_rate(client, auth, "EUR", day, rate)
+    return Elsewhere(product=product["id"], valuation=valuation["id"], fx_rate=fx_rate["id"])
 
 
 # --- what the database holds (as the owner role) -----------------------------------------------------------------

@@ -54,13 +54,17 @@ SELECT
      FROM users t WHERE firm_id = %(f)s) AS users_digest
 """
 
-# The managed-products tables: a count and a digest of the rows' contents for each (table, order of its rows).
+# The managed-products tables, information items and actions: a count and a digest of the rows' contents for each
+# (table, order of its rows).
 _PRODUCT_TABLES = [
     ("providers", "t.id"), ("funds", "t.id"), ("portfolio_templates", "t.id"), ("template_generations", "t.id"),
     ("template_generation_funds", "t.generation_id, t.fund_id"), ("products", "t.id"), ("provider_switches", "t.id"),
     ("portfolio_funds", "t.id"), ("fund_valuations", "t.id"), ("holding_activity", "t.id"),
     ("portfolio_valuations", "t.product_id, t.valuation_date"),
     ("irr_values", "t.scope, t.scope_id, t.method, t.valuation_date"),
+    ("unmanaged_products", "t.id"), ("unmanaged_valuations", "t.id"), ("fx_rates", "t.id"),
+    ("information_items", "t.id"), ("information_item_terms", "t.item_id, t.term"), ("actions", "t.id"),
+    ("networth_statements", "t.id"),
 ]
 _SNAPSHOT = _SNAPSHOT.rstrip() + "".join(
     f""",
@@ -223,6 +227,24 @@ def _products_of(c: Any, h: dict[str, str], group: str, owner: str, isins: tuple
             "provider_name": provider["name"]}
 
 
+def _elsewhere_of(c: Any, h: dict[str, str], group: str, owner: str) -> dict[str, str]:
+    """Through the API: an asset of `group` held elsewhere, owned by `owner`, valued once, and a rate of the
+    firm's."""
+    tag = uuid.uuid4().hex[:8]
+    product = c.http.post(f"/v1/client-groups/{group}/unmanaged-products", headers=h, body=json.dumps({
+        "name": f"Bad Input Flat {tag}", "kind": "asset", "product_type": "property", "currency": "EUR",
+        "ownership": {"association_type": "individual", "product_owner_id": owner}}))
+    assert product.status_code == 201, product.body
+    pid = product.json_body["id"]
+    valuation = c.http.post(f"/v1/unmanaged-products/{pid}/valuations", headers=h,
+                            body='{"valuation_date": "2024-12-31", "value": "350000.00"}')
+    assert valuation.status_code == 201, valuation.body
+    rate = c.http.post("/v1/fx-rates", headers=h, body='{"currency": "EUR", "rate_date": "2024-12-31", '
+                                                       '"rate": "0.8300"}')
+    assert rate.status_code in (200, 201), rate.body
+    return {"unmanaged_product_id": pid, "unmanaged_valuation_id": valuation.json_body["id"]}
+
+
 @pytest.fixture(scope="module")
 def world(app_module: Any, firm_a: Firm, firm_b: Firm) -> World:
     from chalice.test import Client
@@ -249,20 +271,33 @@ def world(app_module: Any, firm_a: Firm, firm_b: Firm) -> World:
         isins = (_random_isin("IE"), _random_isin("GB"))
         a = _products_of(c, ha, group, owner, isins)
         b = _products_of(c, hb, other_group, other_owner, isins)
+        a_elsewhere = _elsewhere_of(c, ha, group, owner)
+        b_elsewhere = _elsewhere_of(c, hb, other_group, other_owner)
+        item, other_item = (_created(c.http.post(f"/v1/client-groups/{g}/information-items", headers=h,
+                                                 body='{"item_type": "basic_detail", "item_category": "Bad input"}'))
+                            for h, g in ((ha, group), (hb, other_group)))
+        action, other_action = (_created(c.http.post(f"/v1/client-groups/{g}/actions", headers=h,
+                                                     body='{"action_name": "Bad input", "owner": "client"}'))
+                                for h, g in ((ha, group), (hb, other_group)))
+        a["statement_id"], b["statement_id"] = (
+            _created(c.http.post(f"/v1/client-groups/{g}/networth-statements", headers=h, body='{"name": "Q4"}'))
+            for g, h in ((group, ha), (other_group, hb)))
     # firm B's existing viewer and read key stand for its users and keys (no extra rows in the shared firm)
     other_user = str(firm_b.users["viewer"]["id"])
     other_key = str(owner_sql("SELECT id FROM api_keys WHERE prefix = %s", (firm_b.api_keys["read"][:12],))[0]["id"])
     other_session = str(owner_sql("SELECT chain_id FROM sessions WHERE user_id = %s ORDER BY created_at LIMIT 1",
                                   (firm_b.users["viewer"]["id"],))[0]["chain_id"])
-    ids = ("provider_id", "fund_id", "template_id", "product_id", "portfolio_fund_id", "valuation_id", "activity_id")
+    ids = ("provider_id", "fund_id", "template_id", "product_id", "portfolio_fund_id", "valuation_id", "activity_id",
+           "statement_id")
     mine = {"group_id": group, "owner_id": owner, "user_id": str(firm_a.users["viewer"]["id"]),
-            **{k: a[k] for k in ids}}
+            "item_id": item, "action_id": action, **{k: a[k] for k in ids}, **a_elsewhere}
     other_notification = str(owner_sql(
         "INSERT INTO notifications (firm_id, user_id, kind, title, body) VALUES (%s, %s, 'security.test', "
         "'A test notice', 'Nothing happened.') RETURNING id", (firm_b.id, firm_b.users["admin"]["id"]))[0]["id"])
     theirs = {"group_id": other_group, "owner_id": other_owner, "user_id": other_user, "key_id": other_key,
               "session_id": other_session,
-              "notification_id": other_notification, **{k: b[k] for k in ids}}
+              "notification_id": other_notification, "item_id": other_item, "action_id": other_action,
+              **{k: b[k] for k in ids}, **b_elsewhere}
     bad_isin = a["isin"][:11] + str((int(a["isin"][11]) + 1) % 10)
     extra = {"other_user": other_user, "other_key": other_key, "bad_isin": bad_isin, "isin": a["isin"],
              "provider_name_upper": a["provider_name"].upper(),
@@ -861,6 +896,36 @@ def test_money_and_rates_as_json_integers_are_refused(client: Any, fresh_firm: F
     assert snapshot(fresh_firm.id) == before
 
 
+@pytest.mark.parametrize("value", [0, 1, "true", "false", "yes", 1.0], ids=repr)
+def test_booleans_and_integers_of_other_json_types_are_refused(client: Any, fresh_firm: Firm, value: Any) -> None:
+    """A JSON boolean field takes true or false, an integer field a JSON integer: nothing else is coerced (0 for
+    false, "4" for 4), whatever a lenient parser would make of it: `"service": 0` made a key that dies with its
+    creator, the opposite of nothing a client meant. (Found by schemathesis: tests/contract/test_schemathesis.py.)
+    Query parameters are text, and keep reading "true" and "false"."""
+    admin = {**fresh_firm.auth("admin"), **JSON}
+    user = fresh_firm.users["viewer"]
+    firm_etag = client.http.get("/v1/firm", headers=admin).headers["ETag"]
+    user_etag = client.http.get(f"/v1/users/{user['id']}", headers=admin).headers["ETag"]
+    fund = _created(client.http.post("/v1/funds", headers=admin, body=json.dumps({"name": "Typed Fund"})))
+    fund_etag = client.http.get(f"/v1/funds/{fund}", headers=admin).headers["ETag"]
+    cases = [
+        ("POST", "/v1/api-keys", {}, {"name": "typed", "scopes": ["read"], "service": value}, "service"),
+        ("PATCH", "/v1/firm", {"If-Match": firm_etag}, {"require_two_factor": value}, "require_two_factor"),
+        ("PATCH", f"/v1/users/{user['id']}", {"If-Match": user_etag}, {"active": value}, "active"),
+        ("POST", "/v1/funds", {}, {"name": "Cash?", "is_cash": value}, "is_cash"),
+    ]
+    if value != 1:  # 1 is an integer: right for risk_factor
+        cases += [("POST", "/v1/funds", {}, {"name": "Risky", "risk_factor": str(value) if value == 0 else value},
+                   "risk_factor"),
+                  ("PATCH", f"/v1/funds/{fund}", {"If-Match": fund_etag}, {"risk_factor": value}, "risk_factor")]
+    before = snapshot(fresh_firm.id)
+    for method, path, headers, body, name in cases:
+        resp = client.http.request(method, path, headers={**admin, **headers}, body=json.dumps(body).encode())
+        assert_problem(resp, 422, (name,))
+    assert snapshot(fresh_firm.id) == before
+    assert client.http.get("/v1/users?active=true", headers=admin).status_code == 200
+
+
 def test_the_world_is_intact(client: Any, firm_a: Firm, world: World) -> None:
     """After all the cases above (in any order), the fixtures' rows are exactly as they were made."""
     h = firm_a.auth("adviser")
@@ -1046,6 +1111,20 @@ def _valid_body(spec: Any) -> str:
         "POST /v1/products/{product_id}/activity:bulk": {
             "activities": [{"portfolio_fund_id": r(), "activity_date": "2024-01-31", "activity_type": "investment",
                             "amount": "1.00"}]},
+        "POST /v1/client-groups/{group_id}/unmanaged-products": {
+            "name": "x", "kind": "asset", "product_type": "property",
+            "ownership": {"association_type": "individual", "product_owner_id": r()}},
+        "POST /v1/unmanaged-products/{unmanaged_product_id}/status": {"status": "sold", "reason": "x"},
+        "POST /v1/unmanaged-products/{unmanaged_product_id}/valuations": {"valuation_date": "2024-01-31",
+                                                                          "value": "1.00"},
+        "POST /v1/unmanaged-products/{unmanaged_product_id}/valuations:bulk": {
+            "valuations": [{"valuation_date": "2024-01-31", "value": "1.00"}]},
+        "POST /v1/client-groups/{group_id}/information-items": {"item_type": "basic_detail", "item_category": "x"},
+        "POST /v1/client-groups/{group_id}/information-items:batch": {
+            "items": [{"item_type": "protection", "item_category": "x",
+                       "associated_product_owners": {"association_type": "individual", "product_owner_id": r()}}]},
+        "POST /v1/client-groups/{group_id}/actions": {"action_name": "x", "owner": "client"},
+        "POST /v1/client-groups/{group_id}/networth-statements": {"name": "Annual review"},
     }
     return json.dumps(bodies.get(_rid(spec), {}))
 

@@ -20,7 +20,9 @@ from tests.date_fields import date_fields
 from tests.integration.matrix_support import (
     audit_events_since,
     audit_watermark,
+    create_action,
     create_household,
+    create_unmanaged,
     expect_status,
     firm_rows,
     make_book,
@@ -81,7 +83,8 @@ def dated(api: Any) -> dict[str, Any]:
     book = make_book(api, w, house, day="2023-06-30", invested=("1000.00", "500.00"), values=("1100.00", "520.00"))
     ids = {"group_id": house.group_id, "owner_id": house.owner_id, "product_id": book.product,
            "portfolio_fund_id": book.pf, "valuation_id": book.valuation, "activity_id": book.activity,
-           "fund_id": book.other_fund}
+           "fund_id": book.other_fund, "unmanaged_product_id": create_unmanaged(api, w, house)["id"],
+           "action_id": create_action(api, w, house.group_id)["id"]}
     return {"firm": firm, "ids": ids, "admin": firm.auth("admin"), "adviser": w}
 
 
@@ -148,6 +151,12 @@ def _bodies(ids: dict[str, str]) -> dict[str, dict[str, Any]]:
             {"portfolio_fund_id": ids["portfolio_fund_id"], "activity_date": "2024-01-31",
              "activity_type": "investment", "amount": "1.00"}]},
         "POST /v1/irr": {"portfolio_fund_ids": [ids["portfolio_fund_id"]]},
+        "POST /v1/unmanaged-products/{unmanaged_product_id}/valuations": {"value": "1.00"},
+        "POST /v1/unmanaged-products/{unmanaged_product_id}/valuations:bulk": {"valuations": [{"value": "1.00"}]},
+        "POST /v1/fx-rates": {"currency": "USD", "rate": "0.7850"},
+        "POST /v1/fx-rates:bulk": {"rates": [{"currency": "USD", "rate": "0.7850"}]},
+        "POST /v1/client-groups/{group_id}/actions": {"action_name": "Dated", "owner": "client"},
+        "PATCH /v1/actions/{action_id}": {},
     }
 
 

@@ -48,6 +48,9 @@ def _child(barrier: Any, checks: Any, real_hash: str, email: str, passwords: lis
            out: Any) -> None:
     """One process: a pool connection per thread, every check of the account's password counted, then the logins
     at once."""
+    from tests import logscan
+
+    logscan.install_in_child()  # its log records are scanned for secrets with the session's
     os.environ["DB_POOL_MAX"] = str(len(passwords))
     from chalice.app import Request
 

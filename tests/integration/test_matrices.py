@@ -37,32 +37,39 @@ from tests.integration.login_support import Authenticator, enrol
 from tests.integration.matrix_support import (
     TENANT_TABLES,
     Book,
+    Elsewhere,
     Household,
     add_activity,
     add_member,
     add_portfolio_fund,
+    add_unmanaged_valuation,
     add_valuation,
     api_key_id,
     audit_events_since,
     audit_json,
     audit_watermark,
     bearer,
+    create_action,
     create_api_key,
     create_client_group,
     create_fund,
     create_generation,
     create_household,
+    create_information_item,
     create_product,
     create_product_owner,
     create_provider,
     create_template,
+    create_unmanaged,
     create_user,
     expect_status,
     firm_rows,
     ids_of,
+    individual_owner,
     list_ids,
     login,
     make_book,
+    make_elsewhere,
     row_version,
     send,
     session_chain,
@@ -202,6 +209,22 @@ class Env:
     def activity(self, day: str = "2021-06-01", amount: str = "5000.00") -> dict[str, Any]:
         return add_activity(self.client, self.admin, self.portfolio_fund()["id"], day, amount)
 
+    # unmanaged products: fresh rows in the shelf's household
+
+    def unmanaged(self, **fields: Any) -> dict[str, Any]:
+        return create_unmanaged(self.client, self.admin, self.shelf.house, **fields)
+
+    def unmanaged_valuation(self, day: str = "2023-03-31", value: str = "250000.00") -> dict[str, Any]:
+        return add_unmanaged_valuation(self.client, self.admin, self.unmanaged()["id"], day, value)
+
+    # information items and actions: fresh rows in the shelf's household
+
+    def item(self, **fields: Any) -> dict[str, Any]:
+        return create_information_item(self.client, self.admin, self.shelf.house.group_id, **fields)
+
+    def action(self, **fields: Any) -> dict[str, Any]:
+        return create_action(self.client, self.admin, self.shelf.house.group_id, **fields)
+
 
 @dataclass(frozen=True)
 class Shelf:
@@ -257,6 +280,11 @@ class Tenants:
     b_book: Book
     search_token: str  # in the names of a provider and a client group of each firm, and nowhere else
     b_notification: str  # a notification of B's admin
+    b_statement: str  # a net worth statement of b_house
+    a_elsewhere: Elsewhere  # an unmanaged product of a_house with a valuation, and a rate of A's
+    b_elsewhere: Elsewhere
+    b_item: str = ""  # an information item of b_house (assets, owned by its member)
+    b_action: str = ""  # an action of b_house
 
     def house_of(self, firm: Firm) -> Household:
         return self.a_house if firm is self.a else self.b_house
@@ -264,10 +292,14 @@ class Tenants:
     def book_of(self, firm: Firm) -> Book:
         return self.a_book if firm is self.a else self.b_book
 
+    def elsewhere_of(self, firm: Firm) -> Elsewhere:
+        return self.a_elsewhere if firm is self.a else self.b_elsewhere
+
     def b_ids(self) -> set[str]:
         return {self.b_house.group_id, self.b_house.owner_id, self.b_empty_group, self.b_lone_owner, self.b_user,
                 self.b_key, str(self.b.users["admin"]["id"]), _token_chain(self.b.tokens["admin"]),
-                _token_chain(self.b.tokens["viewer"]), self.b_notification} | self.b_book.ids()
+                _token_chain(self.b.tokens["viewer"]), self.b_notification, self.b_statement, self.b_item,
+                self.b_action} | self.b_book.ids() | self.b_elsewhere.ids()
 
 
 @dataclass(frozen=True)
@@ -902,6 +934,129 @@ def _bulk_activity_failing(bad: dict[str, Any]) -> Callable[[Env], Prepared]:
     return prepare
 
 
+# unmanaged products, their valuations, exchange rates
+
+UP, UVS, FXR = "/v1/unmanaged-products", "/v1/unmanaged-valuations", "/v1/fx-rates"
+_RATE_DAYS = iter(range(100_000))  # each fresh rate on a day no earlier call used
+
+
+def _unmanaged_of(group_id: Any) -> str:
+    return f"{G}/{group_id}/unmanaged-products"
+
+
+def _fresh_rate_day() -> str:
+    return (date(1950, 1, 1) + timedelta(days=next(_RATE_DAYS))).isoformat()
+
+
+def _new_unmanaged(env: Env, **fields: Any) -> Prepared:
+    house = env.shelf.house
+    body = {"name": unique("Buy-to-let"), "kind": "asset", "product_type": "property",
+            "ownership": _individual(house.owner_id), **fields}
+    return Prepared(_unmanaged_of(house.group_id), body)
+
+
+def _create_unmanaged(env: Env) -> Prepared:
+    house, book = env.shelf.house, env.shelf.book
+    prep = _new_unmanaged(env, kind="liability", product_type="mortgage", provider_id=book.provider,
+                          currency="EUR", notes="Fixed until 2027")
+    body = prep.body
+    prep.audit = lambda r: AuditExpect(
+        "unmanaged_product.create", "unmanaged_product", r.json_body["id"], None,
+        {**body, "id": r.json_body["id"], "client_group_id": house.group_id, "status": "active",
+         "current_value": None, "current_value_date": None, "version": 1})
+    return prep
+
+
+def _patch_unmanaged(env: Env) -> Prepared:
+    p = env.unmanaged()
+    return Prepared(f"{UP}/{p['id']}", {"product_type": "individual_shares"}, _if_match(1),
+                    audit=lambda r: AuditExpect("unmanaged_product.update", "unmanaged_product", p["id"],
+                                                {"product_type": "property", "version": 1},
+                                                {"product_type": "individual_shares", "version": 2},
+                                                changed=["product_type"]))
+
+
+def _delete_unmanaged(env: Env) -> Prepared:
+    p = env.unmanaged()
+    return Prepared(f"{UP}/{p['id']}", audit=lambda r: AuditExpect(
+        "unmanaged_product.delete", "unmanaged_product", p["id"], {"id": p["id"], "name": p["name"]}, None))
+
+
+def _sell_unmanaged(env: Env) -> Prepared:
+    p = env.unmanaged()
+    return Prepared(f"{UP}/{p['id']}/status", {"status": "sold", "reason": "Completed"}, audit=lambda r: AuditExpect(
+        "unmanaged_product.change_status", "unmanaged_product", p["id"], {"status": "active", "version": 1},
+        {"status": "sold", "reason": "Completed", "version": 2}, changed=["reason", "status"]))
+
+
+def _sold_unmanaged(env: Env) -> str:
+    p = env.unmanaged()
+    expect_status(send(env.client, "POST", f"{UP}/{p['id']}/status", headers=env.admin,
+                       body={"status": "sold", "reason": "Completed"}), 200)
+    return p["id"]
+
+
+def _create_unmanaged_valuation(env: Env) -> Prepared:
+    p = env.unmanaged()
+    body = {"valuation_date": "2023-03-31", "value": "325000.00", "source": "feed"}
+    return Prepared(f"{UP}/{p['id']}/valuations", body, audit=lambda r: AuditExpect(
+        "unmanaged_valuation.create", "unmanaged_valuation", r.json_body["id"], None,
+        {**body, "id": r.json_body["id"], "unmanaged_product_id": p["id"], "version": 1}))
+
+
+def _unmanaged_valuation_of(body: dict[str, Any]) -> Callable[[Env], Prepared]:
+    return lambda e: Prepared(f"{UP}/{e.unmanaged()['id']}/valuations", body)
+
+
+def _bulk_unmanaged(env: Env) -> Prepared:
+    p = env.unmanaged()
+    rows = [{"valuation_date": "2023-01-31", "value": "300000.00"},
+            {"valuation_date": "2023-02-28", "value": "301000.00", "source": "import"}]
+    return Prepared(f"{UP}/{p['id']}/valuations:bulk", {"valuations": rows}, audit=lambda r: AuditExpect(
+        "unmanaged_product.bulk_valuations", "unmanaged_product", p["id"], None,
+        {"written": 2, "from": "2023-01-31", "to": "2023-02-28"}))
+
+
+def _bulk_unmanaged_failing(bad: dict[str, Any]) -> Callable[[Env], Prepared]:
+    return lambda e: Prepared(f"{UP}/{e.unmanaged()['id']}/valuations:bulk", {"valuations": [
+        {"valuation_date": "2022-01-31", "value": "1.00"}, bad]})
+
+
+def _delete_unmanaged_valuation(env: Env) -> Prepared:
+    v = env.unmanaged_valuation()
+    return Prepared(f"{UVS}/{v['id']}", audit=lambda r: AuditExpect(
+        "unmanaged_valuation.delete", "unmanaged_valuation", v["id"],
+        {"id": v["id"], "valuation_date": "2023-03-31", "value": "250000.00"}, None))
+
+
+def _put_fx_rate(env: Env) -> Prepared:
+    body = {"currency": "USD", "rate_date": _fresh_rate_day(), "rate": "0.7925"}
+    return Prepared(FXR, body, audit=lambda r: AuditExpect(
+        "fx_rate.create", "fx_rate", r.json_body["id"], None,
+        {**body, "rate": "0.7925000000", "id": r.json_body["id"], "version": 1}))
+
+
+def _put_fx_rates(env: Env) -> Prepared:
+    day, other = _fresh_rate_day(), _fresh_rate_day()
+    rows = [{"currency": "USD", "rate_date": day, "rate": "0.7925"},
+            {"currency": "EUR", "rate_date": day, "rate": "0.8550"},
+            {"currency": "EUR", "rate_date": other, "rate": "0.8560"}]
+    return Prepared(f"{FXR}:bulk", {"rates": rows}, audit=lambda r: AuditExpect(
+        "firm.bulk_fx_rates", "firm", str(env.firm.id), None,
+        {"written": 3, "created": 3, "replaced": 0, "currencies": ["EUR", "USD"], "from": day, "to": other}))
+
+
+def _fx_rate_failing(**bad: Any) -> Callable[[Env], Prepared]:
+    return lambda e: Prepared(FXR, {"currency": "USD", "rate_date": _fresh_rate_day(), "rate": "0.79", **bad})
+
+
+def _fx_rates_failing(second: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[Env], Prepared]:
+    def prepare(env: Env) -> Prepared:
+        first = {"currency": "USD", "rate_date": _fresh_rate_day(), "rate": "0.79"}
+        return Prepared(f"{FXR}:bulk", {"rates": [first, second(first)]})
+    return prepare
+
+
 # managed products: what lists without ids show, as strings the owner's SQL can make too
 
 _MONEY_IN = "('investment', 'regular_investment', 'tax_uplift', 'switch_in')"
@@ -1003,8 +1158,186 @@ def _selection_irr(env: Env) -> Prepared:
                                 "method": "xirr"})
 
 
+# information items and actions
+
+II, AC = "/v1/information-items", "/v1/actions"
+
+
+def _items_of(group_id: Any) -> str:
+    return f"{G}/{group_id}/information-items"
+
+
+def _actions_of(group_id: Any) -> str:
+    return f"{G}/{group_id}/actions"
+
+
+def _new_item(env: Env, **fields: Any) -> Prepared:
+    """A valid item body for the shelf's household (an assets item owned by its member), `fields` on top."""
+    house = env.shelf.house
+    body = {"item_type": "assets_liabilities", "item_category": "Property",
+            "associated_product_owners": individual_owner(house.owner_id),
+            "data_content": {"address": "1 Mill Lane", "latest_valuation": "350000.00", "valuation_date": "2024-03-31"},
+            **fields}
+    return Prepared(_items_of(house.group_id), body)
+
+
+def _create_item(env: Env) -> Prepared:
+    prep, group = _new_item(env), env.shelf.house.group_id
+    body = prep.body
+    prep.audit = lambda r: AuditExpect("information_item.create", "information_item", r.json_body["id"], None,
+                                       {**body, "id": r.json_body["id"], "client_group_id": group, "version": 1})
+    return prep
+
+
+def _batch_items(env: Env) -> Prepared:
+    group = env.shelf.house.group_id
+    items = [_new_item(env).body, {"item_type": "vulnerability_health", "item_category": "Health",
+                                   "data_content": {"condition": "hearing loss", "diagnosis_date": "2020-02-02"}}]
+    return Prepared(f"{_items_of(group)}:batch", {"items": items}, audit=lambda r: AuditExpect(
+        "client_group.information_items_batch", "client_group", group, None,
+        {"written": 2, "ids": r.json_body["ids"]}))
+
+
+def _batch_failing(third: Callable[[Env], dict[str, Any]]) -> Callable[[Env], Prepared]:
+    """Two good items, then `third(env)`."""
+    def prepare(env: Env) -> Prepared:
+        good = _new_item(env).body
+        return Prepared(f"{_items_of(env.shelf.house.group_id)}:batch", {"items": [good, good, third(env)]})
+    return prepare
+
+
+def _patch_item(env: Env) -> Prepared:
+    item = env.item()
+    return Prepared(f"{II}/{item['id']}", {"item_category": "Family"}, _if_match(1), audit=lambda r: AuditExpect(
+        "information_item.update", "information_item", item["id"], {"item_category": "Personal", "version": 1},
+        {"item_category": "Family", "version": 2}, changed=["item_category"]))
+
+
+def _delete_item(env: Env) -> Prepared:
+    item = env.item(data_content={"nationality": "Irish"})
+    return Prepared(f"{II}/{item['id']}", audit=lambda r: AuditExpect(
+        "information_item.delete", "information_item", item["id"],
+        {"id": item["id"], "data_content": {"nationality": "Irish"}}, None))
+
+
+def _create_action(env: Env) -> Prepared:
+    group = env.shelf.house.group_id
+    body = {"action_name": "Chase the pension transfer", "description": "Call the provider", "owner": "adviser",
+            "target_date": "2031-03-31"}
+    return Prepared(_actions_of(group), body, audit=lambda r: AuditExpect(
+        "action.create", "action", r.json_body["id"], None,
+        {**body, "id": r.json_body["id"], "client_group_id": group, "status": "outstanding", "completed_at": None,
+         "version": 1}))
+
+
+def _patch_action(env: Env) -> Prepared:
+    action = env.action()
+    return Prepared(f"{AC}/{action['id']}", {"status": "cancelled"}, _if_match(1), audit=lambda r: AuditExpect(
+        "action.update", "action", action["id"], {"status": "outstanding", "version": 1},
+        {"status": "cancelled", "version": 2}, changed=["status"]))
+
+
+def _delete_action(env: Env) -> Prepared:
+    action = env.action()
+    return Prepared(f"{AC}/{action['id']}", audit=lambda r: AuditExpect(
+        "action.delete", "action", action["id"], {"id": action["id"], "status": "outstanding"}, None))
+
+
+def _completed_action(env: Env) -> str:
+    action = env.action()
+    expect_status(send(env.client, "POST", f"{AC}/{action['id']}/complete", headers=env.admin), 200)
+    return action["id"]
+
+
+def _complete_action(env: Env) -> Prepared:
+    action = env.action()
+    return Prepared(f"{AC}/{action['id']}/complete", audit=lambda r: AuditExpect(
+        "action.complete", "action", action["id"], {"status": "outstanding", "completed_at": None},
+        {"status": "completed", "completed_at": NOT_NULL}, changed=["completed_at", "status"]))
+
+
+def _reopen_action(env: Env) -> Prepared:
+    action = _completed_action(env)
+    return Prepared(f"{AC}/{action}/reopen", audit=lambda r: AuditExpect(
+        "action.reopen", "action", action, {"status": "completed", "completed_at": NOT_NULL},
+        {"status": "outstanding", "completed_at": None}, changed=["completed_at", "status"]))
+
+
 def _of_book(table: str, column: str, attr: str) -> Callable[[Tenants, Firm], set[str]]:
     return lambda t, firm: ids_of(f"SELECT id FROM {table} WHERE {column} = %s", (getattr(t.book_of(firm), attr),))
+
+
+# net worth
+
+NW_STATEMENTS = "/v1/networth-statements"
+
+
+def _statements_of(group_id: Any) -> str:
+    return f"{G}/{group_id}/networth-statements"
+
+
+def _statement_of(client: Any, auth: dict[str, str], group_id: Any) -> str:
+    return expect_status(send(client, "POST", _statements_of(group_id), headers=auth,
+                              body={"name": unique("Review")}), 201)["id"]
+
+
+_SHELF_STATEMENTS: dict[Any, str] = {}
+
+
+def _shelf_statement(env: Env) -> str:
+    """A statement of the shelf's household, made once per firm."""
+    if env.firm.id not in _SHELF_STATEMENTS:
+        _SHELF_STATEMENTS[env.firm.id] = _statement_of(env.client, env.admin, env.shelf.house.group_id)
+    return _SHELF_STATEMENTS[env.firm.id]
+
+
+def _snapshot_yesterday() -> None:
+    from chalicelib.ops.jobs import run_job
+
+    assert run_job("networth-snapshots", trigger="manual").status == "succeeded"
+
+
+def _create_statement(env: Env) -> Prepared:
+    house, name = env.shelf.house, unique("Annual review")
+    return Prepared(_statements_of(house.group_id), {"name": name}, audit=lambda r: AuditExpect(
+        "networth_statement.create", "networth_statement", r.json_body["id"], None,
+        {"id": r.json_body["id"], "client_group_id": house.group_id, "name": name, "as_of": r.json_body["as_of"],
+         "currency": "GBP", "net_worth": r.json_body["net_worth"], "created_by": NOT_NULL if env.who else None}))
+
+
+def _networth_rows(t: Tenants, firm: Firm) -> set[str]:
+    """The household's holdings that count today: its managed products active, started and not ended, its active
+    unmanaged products (each of them has a rate), its valued assets-and-liabilities items (recorded by today)."""
+    return ids_of("SELECT id FROM products WHERE client_group_id = %(g)s AND status = 'active' "
+                  "AND start_date <= CURRENT_DATE AND (end_date IS NULL OR end_date >= CURRENT_DATE) "
+                  "UNION ALL SELECT id FROM unmanaged_products WHERE client_group_id = %(g)s AND status = 'active' "
+                  "UNION ALL SELECT id FROM information_items WHERE client_group_id = %(g)s "
+                  "AND item_type = 'assets_liabilities' AND data_content ->> 'latest_valuation' IS NOT NULL",
+                  {"g": t.house_of(firm).group_id})
+
+
+def _history_rows(t: Tenants, firm: Firm) -> set[str]:
+    """The household's snapshots of the last 29 days and today's figure, each "date=net worth": everything it
+    holds is owned outright, so today's figure is its managed products' latest valuations, its unmanaged
+    products' latest valuations, each converted at the firm's latest rate and rounded to the penny, liabilities
+    taken off, and its valued items (a property, in the firm's currency)."""
+    group = t.house_of(firm).group_id
+    return ids_of(
+        "SELECT snapshot_date::text || '=' || net_worth::text FROM networth_snapshots "
+        "WHERE client_group_id = %(g)s AND snapshot_date >= CURRENT_DATE - 29 AND snapshot_date < CURRENT_DATE "
+        "UNION ALL SELECT CURRENT_DATE::text || '=' || ("
+        " (SELECT coalesce(sum(v.value), 0.00) FROM products p LEFT JOIN LATERAL (SELECT value FROM "
+        "  portfolio_valuations pv WHERE pv.product_id = p.id ORDER BY pv.valuation_date DESC LIMIT 1) v ON true "
+        "  WHERE p.client_group_id = %(g)s AND p.status = 'active')"
+        " + (SELECT coalesce(sum(CASE u.kind WHEN 'asset' THEN 1 ELSE -1 END * round(v.value * CASE "
+        "  WHEN u.currency = f.base_currency THEN 1 ELSE (SELECT r.rate FROM fx_rates r WHERE r.firm_id = u.firm_id "
+        "  AND r.currency = u.currency AND r.rate_date <= CURRENT_DATE ORDER BY r.rate_date DESC LIMIT 1) END, 2)), "
+        "  0.00) "
+        "  FROM unmanaged_products u JOIN firms f ON f.id = u.firm_id LEFT JOIN LATERAL (SELECT value FROM "
+        "  unmanaged_valuations x WHERE x.unmanaged_product_id = u.id ORDER BY x.valuation_date DESC LIMIT 1) v "
+        "  ON true WHERE u.client_group_id = %(g)s AND u.status = 'active')"
+        " + (SELECT coalesce(sum((i.data_content ->> 'latest_valuation')::numeric), 0.00) FROM information_items i "
+        "  WHERE i.client_group_id = %(g)s AND i.item_type = 'assets_liabilities'))::text", {"g": group})
 
 
 EXPECTATIONS: dict[tuple[str, str], Route] = {
@@ -1563,10 +1896,248 @@ EXPECTATIONS: dict[tuple[str, str], Route] = {
                         lambda t, f: ids_of("SELECT key FROM mv_firm_dashboard WHERE firm_id = %s "
                                             "AND dimension IN ('provider', 'adviser') AND key <> 'none'", (f.id,)),
                         extract=_dashboard_shown)),
+    # --- net worth ---
+    ("GET", G + "/{group_id}/networth"): Route(
+        READ, 200, _get(lambda e: f"{G}/{e.shelf.house.group_id}/networth"),
+        foreign=lambda t: [Prepared(f"{G}/{t.b_house.group_id}/networth"),
+                           Prepared(f"{G}/{t.b_empty_group}/networth?as_of=2024-05-31")],
+        listing=Listing(lambda t, f: f"{G}/{t.house_of(f).group_id}/networth", _networth_rows,
+                        extract=lambda body: [r["id"] for s in body["sections"] for r in s["rows"]])),
+    ("GET", G + "/{group_id}/networth/history"): Route(
+        READ, 200, _get(lambda e: f"{G}/{e.shelf.house.group_id}/networth/history?range=all"),
+        foreign=lambda t: [Prepared(f"{G}/{t.b_house.group_id}/networth/history"),
+                           Prepared(f"{G}/{t.b_empty_group}/networth/history?range=all")],
+        listing=Listing(lambda t, f: f"{G}/{t.house_of(f).group_id}/networth/history?range=30d", _history_rows,
+                        extract=lambda body: [f"{p['date']}={p['net_worth']}" for p in body["points"]])),
+    ("POST", G + "/{group_id}/networth-statements"): Route(
+        WRITE, 201, _create_statement,
+        failures=(
+            F("no name", 422, lambda e: Prepared(_statements_of(e.shelf.house.group_id), {})),
+            F("an as_of of its own", 422, lambda e: Prepared(_statements_of(e.shelf.house.group_id),
+                                                             {"name": "Backdated", "as_of": "2024-01-01"})),
+            F("unknown group", 404, lambda e: Prepared(_statements_of(uuid.uuid4()), {"name": "Nobody"})),
+        ),
+        foreign=lambda t: [Prepared(_statements_of(t.b_house.group_id), {"name": "Planted"}),
+                           Prepared(_statements_of(t.b_empty_group), {"name": "Planted"})]),
+    ("GET", G + "/{group_id}/networth-statements"): Route(
+        READ, 200, _get(lambda e: _statements_of(e.shelf.house.group_id)),
+        foreign=lambda t: [Prepared(_statements_of(t.b_house.group_id)),
+                           Prepared(_statements_of(t.b_empty_group) + f"?created_by={t.b.users['admin']['id']}")],
+        listing=Listing(lambda t, f: _statements_of(t.house_of(f).group_id),
+                        lambda t, f: ids_of("SELECT id FROM networth_statements WHERE client_group_id = %s",
+                                            (t.house_of(f).group_id,)))),
+    ("GET", NW_STATEMENTS + "/{statement_id}"): Route(
+        READ, 200, _get(lambda e: f"{NW_STATEMENTS}/{_shelf_statement(e)}"),
+        foreign=lambda t: [Prepared(f"{NW_STATEMENTS}/{t.b_statement}")]),
     ("GET", "/v1/search"): Route(
         READ, 200, _get("/v1/search?q=Provider"),
         listing=Listing(lambda t, f: f"/v1/search?q={t.search_token}&limit=100", _search_rows,
                         extract=lambda body: [i["id"] for i in body["items"]])),
+    # --- unmanaged products, their valuations, exchange rates ---
+    ("GET", G + "/{group_id}/unmanaged-products"): Route(
+        READ, 200, _get(lambda e: _unmanaged_of(e.shelf.house.group_id) + "?kind=asset&min_current_value=1"),
+        foreign=lambda t: [Prepared(_unmanaged_of(t.b_house.group_id)), Prepared(_unmanaged_of(t.b_empty_group))],
+        listing=Listing(lambda t, f: _unmanaged_of(t.house_of(f).group_id),
+                        lambda t, f: ids_of("SELECT id FROM unmanaged_products WHERE client_group_id = %s",
+                                            (t.house_of(f).group_id,)))),
+    ("POST", G + "/{group_id}/unmanaged-products"): Route(
+        WRITE, 201, _create_unmanaged,
+        failures=(
+            F("owner not in the group", 422, lambda e: _new_unmanaged(e, ownership=_individual(e.owner()["id"]))),
+            F("shares above 100", 422, lambda e: _new_unmanaged(e, ownership={
+                "association_type": "tenants_in_common", "shares": {e.shelf.house.owner_id: "100.01"}})),
+            F("a liability typed as an ISA", 422, lambda e: _new_unmanaged(e, kind="liability",
+                                                                           product_type="cash_isa")),
+            F("a name the household uses", 409, lambda e: _new_unmanaged(e, name=e.unmanaged()["name"].upper())),
+            F("unknown provider", 422, lambda e: _new_unmanaged(e, provider_id=str(uuid.uuid4()))),
+        ),
+        foreign=lambda t: [Prepared(_unmanaged_of(t.b_house.group_id), {
+            "name": "Planted", "kind": "asset", "product_type": "property",
+            "ownership": _individual(t.b_house.owner_id)})]),
+    ("GET", UP + "/{unmanaged_product_id}"): Route(
+        READ, 200, _get(lambda e: f"{UP}/{e.unmanaged()['id']}"),
+        foreign=lambda t: [Prepared(f"{UP}/{t.b_elsewhere.product}")]),
+    ("PATCH", UP + "/{unmanaged_product_id}"): Route(
+        WRITE, 200, _patch_unmanaged,
+        failures=(
+            F("stale If-Match", 412, lambda e: Prepared(f"{UP}/{e.unmanaged()['id']}", {"name": "Late"},
+                                                        _if_match(2))),
+            F("a kind its type does not fit", 422, lambda e: Prepared(f"{UP}/{e.unmanaged()['id']}",
+                                                                      {"kind": "liability"}, _if_match(1))),
+            F("owner not in the group", 422, lambda e: Prepared(f"{UP}/{e.unmanaged()['id']}",
+                                                                {"ownership": _individual(e.owner()["id"])},
+                                                                _if_match(1))),
+            F("status by PATCH", 422, lambda e: Prepared(f"{UP}/{e.unmanaged()['id']}", {"status": "sold"},
+                                                         _if_match(1))),
+        ),
+        foreign=lambda t: [Prepared(f"{UP}/{t.b_elsewhere.product}", {"name": "Hijacked"},
+                                    _etag_of("unmanaged_products", t.b_elsewhere.product))]),
+    ("DELETE", UP + "/{unmanaged_product_id}"): Route(
+        WRITE, 204, _delete_unmanaged,
+        failures=(F("has valuations", 409, lambda e: Prepared(
+            f"{UP}/{e.unmanaged_valuation()['unmanaged_product_id']}")),),
+        # B's product has a valuation: a 409 would tell A it exists.
+        foreign=lambda t: [Prepared(f"{UP}/{t.b_elsewhere.product}")]),
+    ("POST", UP + "/{unmanaged_product_id}/status"): Route(
+        WRITE, 200, _sell_unmanaged,
+        failures=(
+            F("reactivated by an adviser", 403, lambda e: Prepared(f"{UP}/{_sold_unmanaged(e)}/status", {
+                "status": "active", "reason": "Sale fell through"}), who="adviser"),
+            F("reactivated by a write key", 403, lambda e: Prepared(f"{UP}/{_sold_unmanaged(e)}/status", {
+                "status": "active", "reason": "Sale fell through"}), who="write"),
+            F("sold, then transferred", 409, lambda e: Prepared(f"{UP}/{_sold_unmanaged(e)}/status", {
+                "status": "transferred", "reason": "x"})),
+            F("no reason", 422, lambda e: Prepared(f"{UP}/{e.unmanaged()['id']}/status", {"status": "sold"})),
+        ),
+        foreign=lambda t: [Prepared(f"{UP}/{t.b_elsewhere.product}/status", {"status": "sold", "reason": "x"})]),
+    ("GET", UP + "/{unmanaged_product_id}/valuations"): Route(
+        READ, 200, _get(lambda e: f"{UP}/{e.unmanaged_valuation()['unmanaged_product_id']}/valuations"),
+        foreign=lambda t: [Prepared(f"{UP}/{t.b_elsewhere.product}/valuations")],
+        listing=Listing(lambda t, f: f"{UP}/{t.elsewhere_of(f).product}/valuations",
+                        lambda t, f: ids_of("SELECT id FROM unmanaged_valuations WHERE unmanaged_product_id = %s",
+                                            (t.elsewhere_of(f).product,)))),
+    ("POST", UP + "/{unmanaged_product_id}/valuations"): Route(
+        WRITE, 201, _create_unmanaged_valuation,
+        failures=(
+            F("a future date", 422, _unmanaged_valuation_of({
+                "valuation_date": (date.today() + timedelta(days=1)).isoformat(), "value": "1.00"})),
+            F("negative", 422, _unmanaged_valuation_of({"valuation_date": "2023-01-31", "value": "-0.01"})),
+            F("the same date twice", 409, lambda e: (lambda v: Prepared(
+                f"{UP}/{v['unmanaged_product_id']}/valuations",
+                {"valuation_date": v["valuation_date"], "value": "2.00"}))(e.unmanaged_valuation())),
+        ),
+        foreign=lambda t: [Prepared(f"{UP}/{t.b_elsewhere.product}/valuations",
+                                    {"valuation_date": "2024-07-31", "value": "1.00"})]),
+    ("POST", UP + "/{unmanaged_product_id}/valuations:bulk"): Route(
+        WRITE, 201, _bulk_unmanaged,
+        failures=(
+            F("row 1 repeats row 0", 422, _bulk_unmanaged_failing({"valuation_date": "2022-01-31", "value": "2.00"})),
+            F("row 1 in the future", 422, _bulk_unmanaged_failing({
+                "valuation_date": (date.today() + timedelta(days=1)).isoformat(), "value": "2.00"})),
+            F("row 1 negative", 422, _bulk_unmanaged_failing({"valuation_date": "2022-02-28", "value": "-2.00"})),
+        ),
+        foreign=lambda t: [Prepared(f"{UP}/{t.b_elsewhere.product}/valuations:bulk", {"valuations": [
+            {"valuation_date": "2024-07-31", "value": "1.00"}]})]),
+    ("DELETE", UVS + "/{unmanaged_valuation_id}"): Route(
+        WRITE, 204, _delete_unmanaged_valuation,
+        failures=(F("unknown valuation", 404, lambda e: Prepared(f"{UVS}/{uuid.uuid4()}")),),
+        foreign=lambda t: [Prepared(f"{UVS}/{t.b_elsewhere.valuation}")]),
+    ("GET", FXR): Route(
+        READ, 200, _get(FXR + "?currency=EUR&sort=rate_date"),
+        listing=Listing(lambda t, f: FXR, _firm_ids("fx_rates"))),
+    ("POST", FXR): Route(WRITE, 201, _put_fx_rate, failures=(
+        F("the base currency", 422, _fx_rate_failing(currency="GBP")),
+        F("a rate of 0", 422, _fx_rate_failing(rate="0")),
+        F("a rate as a JSON number", 422, _fx_rate_failing(rate=0.79)),
+    )),
+    ("POST", FXR + ":bulk"): Route(WRITE, 201, _put_fx_rates, failures=(
+        F("row 1 repeats row 0's currency and date", 422, _fx_rates_failing(lambda first: {**first, "rate": "0.80"})),
+        F("row 1 the base currency", 422, _fx_rates_failing(lambda first: {**first, "currency": "GBP"})),
+    )),
+    # --- information items ---
+    ("GET", G + "/{group_id}/information-items"): Route(
+        READ, 200, _get(lambda e: _items_of(e.shelf.house.group_id) + "?q=lane"),
+        foreign=lambda t: [Prepared(_items_of(t.b_house.group_id)), Prepared(_items_of(t.b_empty_group) + "?q=x")],
+        listing=Listing(lambda t, f: _items_of(t.house_of(f).group_id),
+                        lambda t, f: ids_of("SELECT id FROM information_items WHERE client_group_id = %s",
+                                            (t.house_of(f).group_id,)))),
+    ("POST", G + "/{group_id}/information-items"): Route(
+        WRITE, 201, _create_item,
+        failures=(
+            F("51 keys", 422, lambda e: _new_item(e, data_content={f"k{i}": i for i in range(51)})),
+            F("65 KiB", 422, lambda e: _new_item(e, data_content={"note": "n" * 65 * 1024})),
+            F("a date tomorrow", 422, lambda e: _new_item(e, data_content={
+                "valuation_date": str(datetime.now(UTC).date() + timedelta(days=1))})),
+            F("a negative valuation", 422, lambda e: _new_item(e, data_content={"latest_valuation": "-1.00"})),
+            F("an owner outside the group", 422, lambda e: _new_item(
+                e, associated_product_owners=individual_owner(e.owner()["id"]))),
+            F("shares above 100", 422, lambda e: _new_item(e, associated_product_owners={
+                "association_type": "tenants_in_common", "shares": {e.shelf.house.owner_id: "100.01"}})),
+            F("protection without owners", 422, lambda e: _new_item(e, item_type="protection",
+                                                                   associated_product_owners=None)),
+        ),
+        foreign=lambda t: [Prepared(_items_of(t.b_house.group_id), {
+            "item_type": "protection", "item_category": "Planted",
+            "associated_product_owners": individual_owner(t.b_house.owner_id)})]),
+    ("POST", G + "/{group_id}/information-items:batch"): Route(
+        WRITE, 201, _batch_items,
+        failures=(
+            F("101 items", 422, lambda e: Prepared(f"{_items_of(e.shelf.house.group_id)}:batch",
+                                                   {"items": [_new_item(e).body] * 101})),
+            F("item 2 names an outsider", 422, _batch_failing(
+                lambda e: {**_new_item(e).body, "associated_product_owners": individual_owner(e.owner()["id"])})),
+            F("item 2 holds a negative value", 422, _batch_failing(
+                lambda e: {**_new_item(e).body, "data_content": {"x": [{"market_value": "-3"}]}})),
+        ),
+        foreign=lambda t: [Prepared(f"{_items_of(t.b_house.group_id)}:batch", {"items": [
+            {"item_type": "basic_detail", "item_category": "Planted"}]})]),
+    ("GET", II + "/{item_id}"): Route(
+        READ, 200, _get(lambda e: f"{II}/{e.item()['id']}"),
+        foreign=lambda t: [Prepared(f"{II}/{t.b_item}")]),
+    ("PATCH", II + "/{item_id}"): Route(
+        WRITE, 200, _patch_item,
+        failures=(
+            F("stale If-Match", 412, lambda e: Prepared(f"{II}/{e.item()['id']}", {"item_category": "Late"},
+                                                        _if_match(2))),
+            F("owners on a basic detail", 422, lambda e: Prepared(
+                f"{II}/{e.item()['id']}", {"associated_product_owners": individual_owner(e.shelf.house.owner_id)},
+                _if_match(1))),
+            F("51 keys", 422, lambda e: Prepared(f"{II}/{e.item()['id']}",
+                                                 {"data_content": {f"k{i}": i for i in range(51)}}, _if_match(1))),
+        ),
+        foreign=lambda t: [Prepared(f"{II}/{t.b_item}", {"item_category": "Hijacked"},
+                                    _etag_of("information_items", t.b_item))]),
+    ("DELETE", II + "/{item_id}"): Route(
+        WRITE, 204, _delete_item,
+        failures=(F("unknown item", 404, lambda e: Prepared(f"{II}/{uuid.uuid4()}")),),
+        foreign=lambda t: [Prepared(f"{II}/{t.b_item}")]),
+    # --- actions ---
+    ("GET", G + "/{group_id}/actions"): Route(
+        READ, 200, _get(lambda e: _actions_of(e.shelf.house.group_id) + "?overdue=false"),
+        foreign=lambda t: [Prepared(_actions_of(t.b_house.group_id)),
+                           Prepared(_actions_of(t.b_empty_group) + "?status=outstanding")],
+        listing=Listing(lambda t, f: _actions_of(t.house_of(f).group_id),
+                        lambda t, f: ids_of("SELECT id FROM actions WHERE client_group_id = %s",
+                                            (t.house_of(f).group_id,)))),
+    ("POST", G + "/{group_id}/actions"): Route(
+        WRITE, 201, _create_action,
+        failures=(
+            F("unknown owner", 422, lambda e: Prepared(_actions_of(e.shelf.house.group_id),
+                                                       {"action_name": "x", "owner": "paraplanner"})),
+            F("created completed", 422, lambda e: Prepared(_actions_of(e.shelf.house.group_id), {
+                "action_name": "x", "owner": "client", "status": "completed"})),
+        ),
+        foreign=lambda t: [Prepared(_actions_of(t.b_house.group_id), {"action_name": "Planted", "owner": "client"})]),
+    ("GET", AC + "/{action_id}"): Route(
+        READ, 200, _get(lambda e: f"{AC}/{e.action()['id']}"),
+        foreign=lambda t: [Prepared(f"{AC}/{t.b_action}")]),
+    ("PATCH", AC + "/{action_id}"): Route(
+        WRITE, 200, _patch_action,
+        failures=(
+            F("stale If-Match", 412, lambda e: Prepared(f"{AC}/{e.action()['id']}", {"owner": "client"},
+                                                        _if_match(2))),
+            F("completed by PATCH", 422, lambda e: Prepared(f"{AC}/{e.action()['id']}", {"status": "completed"},
+                                                            _if_match(1))),
+            F("a completed action cancelled", 409, lambda e: Prepared(f"{AC}/{_completed_action(e)}",
+                                                                      {"status": "cancelled"}, _if_match(2))),
+        ),
+        foreign=lambda t: [Prepared(f"{AC}/{t.b_action}", {"status": "cancelled"},
+                                    _etag_of("actions", t.b_action))]),
+    ("DELETE", AC + "/{action_id}"): Route(
+        WRITE, 204, _delete_action,
+        failures=(F("unknown action", 404, lambda e: Prepared(f"{AC}/{uuid.uuid4()}")),),
+        foreign=lambda t: [Prepared(f"{AC}/{t.b_action}")]),
+    ("POST", AC + "/{action_id}/complete"): Route(
+        WRITE, 200, _complete_action,
+        failures=(
+            F("completed already", 409, lambda e: Prepared(f"{AC}/{_completed_action(e)}/complete")),
+            F("a body", 422, lambda e: Prepared(f"{AC}/{e.action()['id']}/complete", {"at": "now"})),
+        ),
+        foreign=lambda t: [Prepared(f"{AC}/{t.b_action}/complete")]),
+    ("POST", AC + "/{action_id}/reopen"): Route(
+        WRITE, 200, _reopen_action,
+        failures=(F("outstanding already", 409, lambda e: Prepared(f"{AC}/{e.action()['id']}/reopen")),),
+        foreign=lambda t: [Prepared(f"{AC}/{t.b_action}/reopen")]),
     # --- ops ---
     ("GET", "/v1/ops/job-runs"): Route(
         ADMIN, 200, _get("/v1/ops/job-runs"),
@@ -1674,8 +2245,22 @@ def tenants(firm_a: Firm, firm_b: Firm, module_client: Any) -> Tenants:
                 b_book=make_book(c, b_admin, b_house, day="2024-05-31", invested=("3100.00", "700.00"),
                                  values=("3700.00", "650.00")),
                 search_token=unique("Quillfeather"),
-                b_notification=_notification_of(firm_b, firm_b.users["admin"]["id"]))
+                b_notification=_notification_of(firm_b, firm_b.users["admin"]["id"]),
+                b_statement=_statement_of(c, b_admin, b_house.group_id),
+                a_elsewhere=make_elsewhere(c, a_admin, a_house, day="2024-06-28", value="410000.00", rate="0.8450"),
+                b_elsewhere=make_elsewhere(c, b_admin, b_house, day="2024-05-31", value="395000.00", rate="0.8520"))
+    _statement_of(c, a_admin, a_house.group_id)
+    _snapshot_yesterday()  # networth_snapshots and networth_firm_totals rows of both firms
     _notification_of(firm_a, firm_a.users["admin"]["id"])
+    made = {}
+    for firm, house in ((firm_a, a_house), (firm_b, b_house)):  # information items (with their terms), actions
+        admin = firm.auth("admin")
+        made[firm.id] = (create_information_item(c, admin, house.group_id, item_type="assets_liabilities",
+                                                  item_category="Property",
+                                                  associated_product_owners=individual_owner(house.owner_id),
+                                                  data_content={"latest_valuation": "350000.00"})["id"],
+                         create_action(c, admin, house.group_id)["id"])
+    t = replace(t, b_item=made[firm_b.id][0], b_action=made[firm_b.id][1])
     for firm in (firm_a, firm_b):  # rows in the sign-in tables of each firm
         env = Env(c, firm)
         user, _token, _app = _enrolled_user(env)  # user_totp, recovery_codes

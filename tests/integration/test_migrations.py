@@ -22,7 +22,8 @@ YOYO_TABLES = {"_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock"}
 # job_runs: the platform's record of job runs, the owner's alone (each firm's part is firm_job_runs, a tenant table;
 # tests/integration/test_job_runs_tenancy.py)
 # backups, backup_verifications: the database's backups and their verdicts (tests/integration/test_backups.py)
-PLATFORM_TABLES = {"job_runs", "view_refreshes", "auth_context", "backups", "backup_verifications"} | YOYO_TABLES
+PLATFORM_TABLES = {"job_runs", "view_refreshes", "auth_context", "rate_limit_tiers", "rate_counters", "backups",
+                   "backup_verifications"} | YOYO_TABLES
 
 
 def _forward_files() -> list[Path]:
@@ -416,3 +417,65 @@ def test_audit_partitions_exist_for_this_month_and_the_next_three():
         assert name in existing, f"missing partition {name}"
         first = date(int(row["m"][:4]), int(row["m"][4:]), 1).isoformat()
         assert f"FROM ('{first}" in existing[name], existing[name]
+
+
+def test_creating_the_app_role_never_sends_its_password(scratch, pg_server, monkeypatch):
+    """`wealthdesk migrate` creates the app role with APP_DATABASE_PASSWORD when the owner may. PostgreSQL is sent
+    the password's SCRAM verifier (made by libpq), never the password: a CREATE ROLE statement can reach the
+    server's log (log_statement = ddl, or as the text of a statement that failed). Checked both ways: a creation
+    the owner may not make leaves no password in what was sent nor in the server's log, and a role made stores a
+    verifier that matches the password (RFC 5802, computed here)."""
+    import base64
+    import hashlib
+    import hmac
+    from urllib.parse import urlsplit
+
+    from psycopg import sql
+
+    from chalicelib.core import config, embedded, migrations
+    from tests import logscan
+
+    tag = uuid.uuid4().hex[:10]
+    role, weak = f"wd_probe_app_{tag}", f"wd_probe_owner_{tag}"
+    password = f"app-role-password-{tag}"
+    logscan.register(password)  # and the session's log scan looks for it too
+    monkeypatch.setattr(config, "APP_ROLE", role)
+    monkeypatch.setenv("APP_DATABASE_PASSWORD", password)
+    sent: list[str] = []
+    execute = psycopg.Connection.execute
+
+    def recording(self, query, *args, **kwargs):
+        sent.append(query.as_string(self) if isinstance(query, sql.Composable) else str(query))
+        return execute(self, query, *args, **kwargs)
+
+    with psycopg.connect(pg_server.admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN NOCREATEROLE").format(sql.Identifier(weak)))
+    monkeypatch.setattr(psycopg.Connection, "execute", recording)
+    try:
+        monkeypatch.setenv("DATABASE_URL", config.with_user(scratch, weak))
+        with pytest.raises(RuntimeError, match="cannot create it"):
+            migrations.ensure_app_role()
+        monkeypatch.setenv("DATABASE_URL", scratch)
+        assert migrations.ensure_app_role().startswith(f"created role {role}")
+        creates = [s for s in sent if s.startswith("CREATE ROLE")]
+        assert len(creates) == 1 and "SCRAM-SHA-256$" in creates[0], creates  # none sent to fail
+        assert not any(password in s for s in sent)
+        if embedded._server is not None:  # the refused statement's text is in the server's log
+            assert password not in embedded._server.log.read_text(errors="replace")
+        with psycopg.connect(pg_server.admin_url, autocommit=True) as admin:
+            stored = admin.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (role,)).fetchone()[0]
+        iterations, salt, keys = re.fullmatch(r"SCRAM-SHA-256\$(\d+):([^$]+)\$(.+)", stored).groups()
+        salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt), int(iterations))
+        client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+        server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+        assert keys == (base64.b64encode(hashlib.sha256(client_key).digest()).decode() + ":"
+                        + base64.b64encode(server_key).decode())
+    finally:
+        monkeypatch.setattr(psycopg.Connection, "execute", execute)
+        with psycopg.connect(pg_server.admin_url, autocommit=True) as admin:
+            dbname = urlsplit(scratch).path.lstrip("/")
+            for name in (role, weak):
+                if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone():
+                    admin.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM {}").format(sql.Identifier(dbname),
+                                                                                     sql.Identifier(name)))
+                    admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))

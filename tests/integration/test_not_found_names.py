@@ -14,7 +14,10 @@ NAMES = {"group_id": "client group", "owner_id": "product owner", "user_id": "us
          "provider_id": "provider", "fund_id": "fund", "template_id": "portfolio template", "product_id": "product",
          "portfolio_fund_id": "portfolio fund", "valuation_id": "fund valuation", "activity_id": "activity",
          "session_id": "session",
-         "notification_id": "notification", "backup_id": "backup"}
+         "notification_id": "notification", "unmanaged_product_id": "unmanaged product",
+         "unmanaged_valuation_id": "unmanaged valuation",
+         "item_id": "information item", "action_id": "action", "statement_id": "net worth statement",
+         "backup_id": "backup"}
 
 
 def _cases() -> list[tuple[Any, str]]:

@@ -514,3 +514,149 @@ def test_pg_client_layer_holds_pg_dump_and_pg_restore_that_run(artefact: Artefac
         assert artefact.functions()[name]["Properties"]["Layers"] == [{"Ref": "PgClientLayer"}], name
     others = [n for n, fn in artefact.functions().items() if n not in BACKUP_FUNCTIONS]
     assert others and all("Layers" not in artefact.functions()[n]["Properties"] for n in others)
+
+
+# --------------------------------------------------------------------------------------------------
+# the edge of the packaged API: throttling and API Gateway's own answers (fast: chalice's template made in
+# process, without building the zip, and merged as `chalice package` merges scripts/merge_template.py's output)
+# --------------------------------------------------------------------------------------------------
+
+GATEWAY_RESPONSES = "x-amazon-apigateway-gateway-responses"
+
+
+def _merge_script():
+    spec = importlib.util.spec_from_file_location("merge_template", ROOT / "scripts" / "merge_template.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _chalice_template(stage: str) -> dict:
+    """What `chalice package --stage <stage>` generates before the merge, without the build (no dependencies
+    installed, no zip): the application graph, its swagger and chalice's SAM generator."""
+    from chalice.cli.factory import CLIFactory
+    from chalice.deploy import models
+    from chalice.deploy.appgraph import ApplicationGraphBuilder, DependencyBuilder
+    from chalice.deploy.swagger import CFNSwaggerGenerator
+    from chalice.package import SAMTemplateGenerator
+
+    # an environment of its own: the stage's variables must not leak into this process's
+    config = CLIFactory(str(ROOT), environ={"AWS_DEFAULT_REGION": "eu-west-2"}).create_config_obj(
+        chalice_stage_name=stage)
+    resources = DependencyBuilder().build_dependencies(ApplicationGraphBuilder().build(config, stage))
+    for resource in resources:
+        if isinstance(resource, models.RestAPI):
+            resource.swagger_doc = CFNSwaggerGenerator().generate_swagger(config.chalice_app, resource)
+
+    class Options:
+        def service_principal(self, service: str) -> str:
+            return f"{service}.amazonaws.com"
+
+    return SAMTemplateGenerator(config, Options()).generate(resources)
+
+
+@pytest.fixture(scope="module")
+def chalice_templates() -> dict[str, dict]:
+    return {stage: _chalice_template(stage) for stage in ("dev", "prod")}
+
+
+def _packaged(chalice_templates: dict[str, dict], stage: str, snapstart: bool = False) -> tuple[dict, dict]:
+    """(the stage's merge template, chalice's template with it merged in as chalice merges it)."""
+    import copy
+
+    from chalice.package import TemplateDeepMerger
+
+    merge = _merge_script().merged(stage, snapstart=snapstart)
+    return merge, TemplateDeepMerger().merge(copy.deepcopy(merge), copy.deepcopy(chalice_templates[stage]))
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+@pytest.mark.parametrize("snapstart", [False, True])
+def test_the_merge_template_names_only_what_chalice_generates(chalice_templates: dict[str, dict], stage: str,
+                                                              snapstart: bool) -> None:
+    """A resource or property path the merge names that chalice does not generate would come out as a resource
+    without a type (CloudFormation rejects it) or a setting nothing reads."""
+    merge, packaged = _packaged(chalice_templates, stage, snapstart)
+    generated = chalice_templates[stage]["Resources"]
+    added = {name for name, resource in merge["Resources"].items() if "Type" in resource}  # resources of its own
+    assert added == {"PgClientLayer"}, added
+    assert set(merge["Resources"]) - added <= set(generated), set(merge["Resources"]) - added - set(generated)
+    assert generated["RestAPI"]["Type"] == "AWS::Serverless::Api"  # MethodSettings is a SAM Api property
+    assert set(merge["Resources"]["RestAPI"]["Properties"]) <= {"MethodSettings", "DefinitionBody"}
+    body = packaged["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    assert body["paths"] == generated["RestAPI"]["Properties"]["DefinitionBody"]["paths"]  # chalice's routes kept
+    assert len(body["paths"]) > 60
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_packaged_stage_is_throttled(chalice_templates: dict[str, dict], stage: str) -> None:
+    _, packaged = _packaged(chalice_templates, stage)
+    settings = packaged["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
+    [every] = [s for s in settings if s["ResourcePath"] == "/*" and s["HttpMethod"] == "*"]
+    assert isinstance(every["ThrottlingRateLimit"], int) and every["ThrottlingRateLimit"] > 0
+    assert isinstance(every["ThrottlingBurstLimit"], int) and every["ThrottlingBurstLimit"] >= every[
+        "ThrottlingRateLimit"]
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_gateway_errors_carry_the_security_headers_and_cors_for_the_stage(chalice_templates: dict[str, dict],
+                                                                           stage: str) -> None:
+    """API Gateway's own answers (unknown paths, its throttling, its 5xx) never reach the Lambda: the template
+    gives them the headers the app's middleware gives every other answer, and CORS for the stage's origin."""
+    from chalicelib.core import edge
+
+    merge_script = _merge_script()
+    _, packaged = _packaged(chalice_templates, stage)
+    responses = packaged["Resources"]["RestAPI"]["Properties"]["DefinitionBody"][GATEWAY_RESPONSES]
+    assert {"DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED"} <= set(responses)
+    [origin, *_] = merge_script.stage_origins(stage)
+    assert origin.startswith("https://")
+    expected = {**{f"gatewayresponse.header.{k}": f"'{v}'" for k, v in edge.SECURITY_HEADERS.items()},
+                "gatewayresponse.header.Cache-Control": "'no-store'",
+                "gatewayresponse.header.Access-Control-Allow-Origin": f"'{origin}'",
+                "gatewayresponse.header.Access-Control-Expose-Headers": f"'{', '.join(edge.EXPOSED_HEADERS)}'",
+                "gatewayresponse.header.Vary": "'Origin'"}
+    for name, response in responses.items():
+        parameters = response["responseParameters"]
+        assert {k: v for k, v in parameters.items() if k in expected} == expected, name
+        assert "gatewayresponse.header.Access-Control-Allow-Credentials" not in parameters, name
+        assert all(v.startswith("'") and v.endswith("'") and v != "'*'" for v in parameters.values()), name
+    assert responses["THROTTLED"]["statusCode"] == "429"
+    assert responses["THROTTLED"]["responseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
+
+
+def test_a_stage_without_origins_gets_no_cors_on_gateway_errors(tmp_path: Path) -> None:
+    """With CORS_ALLOWED_ORIGINS empty the gateway's answers carry the security headers and no CORS header."""
+    import shutil
+
+    shutil.copytree(CHALICE_DIR, tmp_path / ".chalice")
+    config = _config()
+    config["stages"]["dev"]["lambda_functions"]["api_handler"]["environment_variables"]["CORS_ALLOWED_ORIGINS"] = ""
+    (tmp_path / ".chalice" / "config.json").write_text(json.dumps(config))
+    merged = _merge_script().merged("dev", root=tmp_path)
+    for response in merged["Resources"]["RestAPI"]["Properties"]["DefinitionBody"][GATEWAY_RESPONSES].values():
+        names = set(response["responseParameters"])
+        assert "gatewayresponse.header.X-Frame-Options" in names
+        assert not any("Access-Control" in n for n in names), names
+
+
+def test_package_sh_hands_chalice_the_stages_merge_template() -> None:
+    script = (ROOT / "scripts" / "package.sh").read_text()
+    assert 'scripts/merge_template.py "${MERGE_ARGS[@]}"' in script
+    assert '--merge-template "$WORK/merge-template.json"' in script
+    assert "--merge-template .chalice" not in script and "--merge-template \"$MERGE_TEMPLATE\"" not in script
+
+
+@pytest.mark.package
+def test_built_template_throttles_and_dresses_gateway_errors(artefact: Artefact) -> None:
+    api = artefact.template["Resources"]["RestAPI"]["Properties"]
+    assert any(s["ResourcePath"] == "/*" and s["ThrottlingRateLimit"] > 0 for s in api["MethodSettings"])
+    responses = api["DefinitionBody"][GATEWAY_RESPONSES]
+    origin = _merge_script().stage_origins(STAGE)[0]
+    for name in ("DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED"):
+        parameters = responses[name]["responseParameters"]
+        assert parameters["gatewayresponse.header.Access-Control-Allow-Origin"] == f"'{origin}'", name
+        assert parameters["gatewayresponse.header.X-Content-Type-Options"] == "'nosniff'", name
+    # every path answers its CORS preflight through the Lambda
+    paths = api["DefinitionBody"]["paths"]
+    assert all("options" in methods for methods in paths.values())

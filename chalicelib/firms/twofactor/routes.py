@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from chalicelib.core.http import ADMIN, PUBLIC, READ, Api, ApiRequest
+from chalicelib.core.http import ADMIN, PUBLIC, RATE_AUTH, RATE_SOURCE, READ, Api, ApiRequest
 from chalicelib.firms.models import TokenOut
 from chalicelib.firms.service import Tokens
 from chalicelib.firms.twofactor import service
@@ -28,7 +28,7 @@ def _tokens(t: Tokens) -> TokenOut:
 
 
 @auth_api.route("/auth/2fa", "POST", access=PUBLIC, body=TwoFactorLoginIn, response=TokenOut,
-                summary="Sign in, second step: answer a totp challenge")
+                rate_limit=RATE_SOURCE, summary="Sign in, second step: answer a totp challenge")
 def verify_login(req: ApiRequest) -> TokenOut:
     """Send the challenge from POST /v1/auth/login with a current TOTP `code` or one `recovery_code`. A code works
     once (the same code again is refused), a recovery code once. A wrong code counts as a failed sign-in (the
@@ -38,7 +38,7 @@ def verify_login(req: ApiRequest) -> TokenOut:
 
 
 @auth_api.route("/auth/2fa/enrol", "POST", access=PUBLIC, body=ChallengeIn, response=TotpEnrolmentOut,
-                summary="Sign in when the firm requires two-factor: start enrolment")
+                rate_limit=RATE_SOURCE, summary="Sign in when the firm requires two-factor: start enrolment")
 def enrol_at_login(req: ApiRequest) -> TotpEnrolmentOut:
     """With a totp_enrolment challenge: a new TOTP secret, shown once. Confirm it with
     POST /v1/auth/2fa/enrol/confirm within the challenge's 5 minutes."""
@@ -46,7 +46,7 @@ def enrol_at_login(req: ApiRequest) -> TotpEnrolmentOut:
 
 
 @auth_api.route("/auth/2fa/enrol/confirm", "POST", access=PUBLIC, body=ChallengeCodeIn, response=EnrolledTokenOut,
-                summary="Sign in when the firm requires two-factor: confirm enrolment")
+                rate_limit=RATE_SOURCE, summary="Sign in when the firm requires two-factor: confirm enrolment")
 def confirm_at_login(req: ApiRequest) -> EnrolledTokenOut:
     """With the totp_enrolment challenge and a code of the new secret: two-factor is on, the sign-in completes
     (tokens) and the ten recovery codes are shown, once."""
@@ -61,7 +61,7 @@ def status(req: ApiRequest) -> TwoFactorStatusOut:
 
 
 @auth_api.route("/me/2fa/enrol", "POST", access=READ, response=TotpEnrolmentOut, status=200,
-                idempotency_key=False, summary="Start two-factor enrolment")
+                idempotency_key=False, rate_limit=RATE_AUTH, summary="Start two-factor enrolment")
 def enrol(req: ApiRequest) -> TotpEnrolmentOut:
     """A new TOTP secret, shown only here (it is stored encrypted and never returned again); confirm it within 10
     minutes with POST /v1/me/2fa/confirm. 409 when two-factor is already on. Idempotency-Key is ignored (the
@@ -70,7 +70,7 @@ def enrol(req: ApiRequest) -> TotpEnrolmentOut:
 
 
 @auth_api.route("/me/2fa/confirm", "POST", access=READ, body=CodeIn, response=RecoveryCodesOut, status=200,
-                idempotency_key=False, summary="Confirm two-factor enrolment")
+                idempotency_key=False, rate_limit=RATE_AUTH, summary="Confirm two-factor enrolment")
 def confirm(req: ApiRequest) -> RecoveryCodesOut:
     """A code of the pending secret turns two-factor on; the answer holds ten single-use recovery codes, shown
     only here (stored as hashes). A wrong code is a 422."""
@@ -78,7 +78,7 @@ def confirm(req: ApiRequest) -> RecoveryCodesOut:
 
 
 @auth_api.route("/me/2fa/disable", "POST", access=READ, body=TwoFactorDisableIn, status=204, idempotency_key=False,
-                summary="Turn two-factor sign-in off")
+                rate_limit=RATE_AUTH, summary="Turn two-factor sign-in off")
 def disable(req: ApiRequest) -> None:
     """Needs a current `code` (or a `recovery_code`): an access token alone cannot. A wrong code counts as a failed
     sign-in (422; 403 once your address is locked). 409 while the firm requires two-factor."""

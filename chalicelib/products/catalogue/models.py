@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
-from pydantic import Field, field_validator
+from pydantic import Field, StrictBool, StrictInt, field_validator
 
 from chalicelib.core.models import (
     ApiModel,
@@ -93,10 +93,10 @@ class FundOut(ApiModel):
 class FundCreateIn(StrictModel):
     name: str = Field(min_length=1, max_length=200)
     isin: str | None = None
-    risk_factor: int | None = Field(None, ge=1, le=7)
+    risk_factor: StrictInt | None = Field(None, ge=1, le=7)
     ongoing_cost: Percentage | None = None
     currency: Currency = "GBP"
-    is_cash: bool = False
+    is_cash: StrictBool = False
     status: Status = "active"
 
     _isin = field_validator("isin")(_isin)
@@ -105,7 +105,7 @@ class FundCreateIn(StrictModel):
 class FundPatchIn(StrictModel):
     name: str | None = Field(None, min_length=1, max_length=200)
     isin: str | None = None
-    risk_factor: int | None = Field(None, ge=1, le=7)
+    risk_factor: StrictInt | None = Field(None, ge=1, le=7)
     ongoing_cost: Percentage | None = None
     currency: Currency | None = None
     status: Status | None = None

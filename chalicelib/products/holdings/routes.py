@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Reply, created
+from chalicelib.core.http import RATE_BULK, READ, WRITE, Api, ApiRequest, Reply, created
 from chalicelib.core.pagination import Page, page_of
 from chalicelib.products.holdings import service
 from chalicelib.products.holdings.models import (
@@ -151,7 +151,7 @@ def delete_fund_valuation(req: ApiRequest, valuation_id: UUID) -> None:
 
 @products.route("/products/{product_id}/valuations:bulk", "POST", access=WRITE, body=BulkValuationsIn,
                 response=BulkOut, status=201, summary="Up to 5,000 fund valuations, all or nothing",
-                max_body_bytes=BULK_BODY_BYTES)
+                max_body_bytes=BULK_BODY_BYTES, rate_limit=RATE_BULK)
 def bulk_fund_valuations(req: ApiRequest, product_id: UUID) -> Reply:
     return Reply(BulkOut(written=service.bulk_valuations(req.ctx, product_id, req.body)), 201)
 
@@ -183,7 +183,7 @@ def delete_activity(req: ApiRequest, activity_id: UUID) -> None:
 
 @products.route("/products/{product_id}/activity:bulk", "POST", access=WRITE, body=BulkActivitiesIn,
                 response=BulkOut, status=201, summary="Up to 5,000 cash flows, all or nothing",
-                max_body_bytes=BULK_BODY_BYTES)
+                max_body_bytes=BULK_BODY_BYTES, rate_limit=RATE_BULK)
 def bulk_activity(req: ApiRequest, product_id: UUID) -> Reply:
     return Reply(BulkOut(written=service.bulk_activity(req.ctx, product_id, req.body)), 201)
 

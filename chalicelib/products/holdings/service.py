@@ -55,10 +55,11 @@ def _no_product() -> errors.NotFound:
 
 # --- products ---
 
-def _check_owners(tx: db.Tx, group_id: UUID, ownership: Any) -> None:
+def check_owners(tx: db.Tx, group_id: UUID, ownership: Any) -> None:
     """Every owner named must belong to the group: said here first (422), and kept by the database whoever writes
-    (trigger products_owners_in_group, migrations 0004 and 0006; removing a member a product names is refused by
-    membership_products_check)."""
+    (trigger function products_check_owners, migrations 0004, 0006 and 0021; removing a member a product names is
+    refused by membership_products_check). The one check of an ownership against its household: unmanaged products
+    call it too (their table has the same trigger)."""
     outside = store.owners_outside_group(tx, group_id, ownership_owner_ids(ownership))
     if outside:
         raise _invalid("ownership", "every owner must belong to the client group; not in it: "
@@ -83,7 +84,7 @@ def create_product(ctx: RequestContext, group_id: UUID, body: Any) -> dict[str, 
     with db.transaction(ctx) as tx:
         if clients_store.get_group(tx, group_id, for_update=True) is None:
             raise errors.NotFound("No such client group")
-        _check_owners(tx, group_id, body.ownership)
+        check_owners(tx, group_id, body.ownership)
         if body.provider_id and not catalogue_store.item_exists(tx, "provider", body.provider_id):
             raise _invalid("provider_id", "no such provider")
         if body.template_generation_id and not catalogue_store.generation_exists(tx, body.template_generation_id):
@@ -139,7 +140,7 @@ def update_product(ctx: RequestContext, product_id: UUID, body: Any, if_match: i
         if "ownership" in changes:
             # The group's lock, as removing a member takes it: a member cannot leave while a product names them.
             clients_store.get_group(tx, before["client_group_id"], for_update=True)
-            _check_owners(tx, before["client_group_id"], body.ownership)
+            check_owners(tx, before["client_group_id"], body.ownership)
             changes["ownership"] = _jsonb(changes["ownership"])
         if "provider_id" in changes:
             if changes["provider_id"] and not catalogue_store.item_exists(tx, "provider", changes["provider_id"]):

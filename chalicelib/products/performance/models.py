@@ -78,6 +78,15 @@ class RevenueOut(ApiModel):
     revenue: Decimal
 
 
+class InformationItemCounts(ApiModel):
+    basic_detail: int
+    income_expenditure: int
+    assets_liabilities: int
+    protection: int
+    vulnerability_health: int
+    total: int
+
+
 class ClientGroupSummaryOut(ApiModel):
     client_group_id: UUID
     name: str
@@ -87,6 +96,13 @@ class ClientGroupSummaryOut(ApiModel):
     lapsed_products: int
     latest_valuation_date: IsoDate | None = Field(description="The latest complete valuation of any of its products")
     irr: IrrOut = Field(description="The group's pooled flows (Kingston method, whole life)")
+    unmanaged_assets: Decimal = Field(description=(
+        "The household's part of its active unmanaged assets today, in the firm's currency (as net worth counts "
+        "them; one without a rate is in no figure)"))
+    unmanaged_liabilities: Decimal = Field(description="The same for its unmanaged liabilities")
+    net_worth: Decimal = Field(description=(
+        "The household's net worth today, its part: GET /v1/client-groups/{id}/networth's totals.net_worth.total"))
+    information_items: InformationItemCounts = Field(description="How many information items it has, by type")
     refreshed_at: IsoDateTime = Field(description=(
         "When these figures were computed: all of them are live, from the rows as they are at that time"))
 
@@ -131,6 +147,16 @@ class FirmIrrOut(IrrOut):
     as_of: IsoDateTime | None = Field(None, description="When the refresh that computed it began")
 
 
+class FirmNetWorthOut(ApiModel):
+    as_of: IsoDate | None = Field(description=(
+        "The latest day the job networth-snapshots took (normally yesterday); null before its first run"))
+    currency: str | None
+    households: int = Field(description="Households in that day's figures")
+    assets: Decimal = Field(description="The households' parts added up")
+    liabilities: Decimal
+    net_worth: Decimal = Field(description="assets - liabilities: the firm's net worth under advice")
+
+
 class DashboardOut(ApiModel):
     funds_under_management: Decimal
     revenue: Decimal
@@ -145,6 +171,8 @@ class DashboardOut(ApiModel):
     counts: DashboardCounts
     irr: FirmIrrOut = Field(description=(
         "The firm's pooled IRR: every product's flows pooled as a household's are, whole life"))
+    net_worth: FirmNetWorthOut = Field(description=(
+        "Net worth under advice: every household's net worth (its part) on the latest day snapshotted"))
     refreshed_at: IsoDateTime = Field(description=(
         "When the refresh these figures come from began: every write committed before it is in them"))
     stale: bool = Field(description="True when a write since then is not in these figures yet")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from chalicelib.core.http import READ, Api, ApiRequest
+from chalicelib.core.http import RATE_BULK, READ, Api, ApiRequest
 from chalicelib.core.pagination import Page, page_of
 from chalicelib.products.performance import service
 from chalicelib.products.performance.models import (
@@ -41,7 +41,8 @@ def client_group_irr(req: ApiRequest, group_id: UUID) -> IrrOut:
     return IrrOut.model_validate(service.irr_for(req.ctx, "client_group", group_id, req.query))
 
 
-@performance.route("/irr", "POST", access=READ, body=SelectionIrrIn, response=IrrOut,
+@performance.route("/irr", "POST", access=READ, body=SelectionIrrIn, response=IrrOut, rate_limit=RATE_BULK,
+                   extra_errors=(404,),
                    summary="IRR of any portfolio funds of the firm, pooled, over any period")
 def selection_irr(req: ApiRequest) -> IrrOut:
     """The funds' flows and values pooled (never their IRRs averaged), each fund over its own period as a

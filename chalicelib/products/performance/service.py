@@ -13,6 +13,7 @@ from chalicelib.core import db, errors
 from chalicelib.core.context import RequestContext
 from chalicelib.core.money import to_pennies
 from chalicelib.core.pagination import Keyset
+from chalicelib.networth import service as networth_service
 from chalicelib.products.holdings import store as holdings_store
 from chalicelib.products.performance import store
 
@@ -182,17 +183,33 @@ def revenue_total(ctx: RequestContext, group_id: UUID | None) -> dict[str, Any]:
         return store.live_revenue(tx, group_id)
 
 
+ITEM_TYPES = ("basic_detail", "income_expenditure", "assets_liabilities", "protection", "vulnerability_health")
+
+
 def client_group_summary(ctx: RequestContext, group_id: UUID, irr_query: Any) -> dict[str, Any]:
     """A household's figures now, in one transaction: FUM, revenue, product counts and latest valuation date from
     its current rows (store.client_group_summary: product_positions_now, the rule the dashboard's views hold too),
-    and its IRR from its pooled flows. `refreshed_at` is when they were computed."""
+    its information items by type, its IRR from its pooled flows, and from its net worth today (networth.service)
+    the household's part of its unmanaged assets and liabilities and its net worth. `refreshed_at` is when they
+    were computed."""
     with db.transaction(ctx) as tx:
         summary = store.client_group_summary(tx, group_id)
         if summary is None:
             raise errors.NotFound("No such client group")
         inputs = store.irr_inputs(tx, "client_group", group_id, irr_query.from_, irr_query.to)
+        networth = networth_service.networth_in(tx, group_id)
+    items = {t: summary["information_items"].get(t, 0) for t in ITEM_TYPES}
+    unmanaged = dict.fromkeys(("asset", "liability"), Decimal(0))
+    for section in networth["sections"]:
+        for row in section["rows"]:
+            if row["source"] == "unmanaged_product":
+                unmanaged[section["kind"]] += Decimal(row["amounts"]["total"])
     return {**summary, "funds_under_management": to_pennies(summary["funds_under_management"]),
-            "revenue": to_pennies(summary["revenue"]), "irr": irr_from_inputs(irr_query, inputs, named=True)}
+            "revenue": to_pennies(summary["revenue"]), "irr": irr_from_inputs(irr_query, inputs, named=True),
+            "unmanaged_assets": to_pennies(unmanaged["asset"]),
+            "unmanaged_liabilities": to_pennies(unmanaged["liability"]),
+            "net_worth": Decimal(networth["totals"]["net_worth"]["total"]),
+            "information_items": {**items, "total": sum(items.values())}}
 
 
 # --- the dashboard: materialized views refreshed by the jobs, and the firm IRR they store ---
@@ -243,6 +260,7 @@ def dashboard(ctx: RequestContext, method: str = "kingston_monthly") -> dict[str
         households = store.top_households(tx)
         funds = store.fund_totals(tx)
         state = store.dashboard_state(tx, method)
+        net_worth = networth_service.firm_net_worth(tx)
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in found:
         by[r["dimension"]].append(r)
@@ -261,5 +279,5 @@ def dashboard(ctx: RequestContext, method: str = "kingston_monthly") -> dict[str
             "by_template": _pennies(by["template"], "funds_under_management", "revenue"),
             "by_fund": _pennies(funds, "funds_under_management"),
             "top_households": _pennies(households, "funds_under_management", "revenue"),
-            "counts": counts, "irr": irr, "refreshed_at": state["refreshed_at"],
+            "counts": counts, "irr": irr, "net_worth": net_worth, "refreshed_at": state["refreshed_at"],
             "stale": state["stale_since"] is not None, "stale_since": state["stale_since"]}

@@ -157,15 +157,18 @@ def irr_history(tx: Tx, scope: str, scope_id: UUID, keyset: Keyset, method: str 
 # --- the household summary (live) ---
 
 # A household's figures now, from product_positions_now (migration 0015: each product at its latest complete
-# valuation, its revenue by product_revenue), the rule the dashboard's materialized views hold too. None when the
-# household is not visible.
+# valuation, its revenue by product_revenue), the rule the dashboard's materialized views hold too, and how many
+# information items it has by type. None when the household is not visible.
 _GROUP_SUMMARY = """
 SELECT g.id AS client_group_id, g.name,
        coalesce(sum(pp.value) FILTER (WHERE pp.status = 'active'), 0) AS funds_under_management,
        coalesce(sum(pp.revenue) FILTER (WHERE pp.status = 'active'), 0) AS revenue,
        count(pp.product_id) FILTER (WHERE pp.status = 'active') AS active_products,
        count(pp.product_id) FILTER (WHERE pp.status = 'lapsed') AS lapsed_products,
-       max(pp.valuation_date) AS latest_valuation_date, now() AS refreshed_at
+       max(pp.valuation_date) AS latest_valuation_date, now() AS refreshed_at,
+       (SELECT coalesce(jsonb_object_agg(i.item_type, i.n), '{}') FROM (
+            SELECT item_type, count(*) AS n FROM information_items WHERE client_group_id = g.id
+            GROUP BY item_type) i) AS information_items
 FROM client_groups g
 LEFT JOIN product_positions_now pp ON pp.client_group_id = g.id
 WHERE g.id = %s

@@ -1,0 +1,1 @@
+"""A household's information items: what the adviser knows of it beyond its managed products."""

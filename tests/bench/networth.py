@@ -1,0 +1,384 @@
+"""Net worth (part "networth"): the live answer, statements, the history and the daily job, each against a baseline
+measured in the same run.
+
+- N1. `GET /v1/client-groups/{id}/networth` of one household (the one with the most products and more than one
+  person: individual, joint and tenants-in-common rows) through the real handler in process
+  (`app.app(event, context)`), p95 over the p95 of the bare SQL that reads the same rows: the store's one
+  statement (`networth.store.live_positions`), repeated in a transaction that entered the firm once (untimed).
+  Beside it, the bare transaction a request needs at least (BEGIN, enter the firm, the statement, COMMIT).
+- N2. `POST /v1/client-groups/{id}/networth-statements` (the same household) p95 over N1's handler p95.
+- N3. `GET /v1/client-groups/{id}/networth/history?range=all` of a household with ten years of daily snapshots
+  (3,653 rows) p95 over the bare SQL that reads the same rows: the two statements the handler runs (the snapshots,
+  today's positions), repeated as in N1.
+- N4. The job `networth-snapshots` for one day over every household (`run_job`: its lock, its job_runs row, the
+  day's completeness check, the INSERT ... SELECT, the firms' totals) over the bare INSERT ... SELECT computing the
+  same rows (the job's own statement without its ON CONFLICT clause), each on a day with no rows, the day emptied
+  and the table vacuumed between runs, in alternating order.
+
+The data: a firm of BENCH_NETWORTH_HOUSEHOLDS households (default 13,000) from `chalicelib.demo.load`, each with 2
+to 5 managed products owned individually, jointly (100%) or as tenants in common (60/30, a tenth a third party's)
+when the household has two or more people, one portfolio fund each, valued at BENCH_NETWORTH_MONTHS month ends
+(default 12), written in SQL (INSERT ... SELECT) in the firm's system context; portfolio valuations follow by the
+database's triggers.
+"""
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from tests.bench.common import BenchFirm, FakeLambdaContext, api_event, p50, pct, say
+
+TARGETS = {"N1": 3.0, "N2": 1.5, "N3": 3.0, "N4": 2.0}
+CHUNK = 1000
+
+_PRODUCTS = """
+WITH g AS (
+    SELECT m.client_group_id AS id, array_agg(m.product_owner_id ORDER BY o.inception_date, o.id) AS people
+    FROM client_group_product_owners m JOIN product_owners o ON o.id = m.product_owner_id
+    WHERE m.client_group_id = ANY(%(groups)s) GROUP BY m.client_group_id
+)
+INSERT INTO products (firm_id, client_group_id, name, product_type, start_date, ownership)
+SELECT current_firm_id(), g.id, 'Net worth ' || k,
+       (ARRAY['gia', 'pension', 'stocks_and_shares_isa', 'property', 'cash_isa'])[1 + k %% 5], %(start)s,
+       CASE WHEN cardinality(g.people) = 1 OR k %% 3 = 0
+                THEN jsonb_build_object('association_type', 'individual',
+                                        'product_owner_id', g.people[1 + k %% cardinality(g.people)])
+            WHEN k %% 3 = 1
+                THEN jsonb_build_object('association_type', 'joint', 'joint_owners', to_jsonb(g.people[1:2]),
+                                        'collective_percentage', '100.00')
+            ELSE jsonb_build_object('association_type', 'tenants_in_common', 'shares',
+                                    jsonb_build_object(g.people[1]::text, '60.00', g.people[2]::text, '30.00'))
+       END
+FROM g CROSS JOIN LATERAL generate_series(1, 2 + abs(hashtext(g.id::text)) %% 4) AS k"""
+
+_FUNDS = """
+INSERT INTO portfolio_funds (firm_id, product_id, fund_id, start_date)
+SELECT current_firm_id(), p.id, %(fund)s, p.start_date FROM products p WHERE p.client_group_id = ANY(%(groups)s)"""
+
+_VALUATIONS = """
+INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value)
+SELECT current_firm_id(), pf.id, (pf.start_date + make_interval(months => i + 1) - interval '1 day')::date,
+       round((5000 + random() * 400000)::numeric, 2)
+FROM portfolio_funds pf JOIN products p ON p.id = pf.product_id
+CROSS JOIN generate_series(0, %(months)s - 1) AS i
+WHERE p.client_group_id = ANY(%(groups)s)"""
+
+
+@dataclass
+class NetworthResult:
+    households: int
+    months: int
+    products: int = 0
+    valuations: int = 0
+    load_seconds: float = 0.0
+    group_products: int = 0
+    group_people: int = 0
+    history_rows: int = 0
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    job_figures: dict[str, Any] = field(default_factory=dict)
+    check: str = ""
+
+    def p95(self, kind: str) -> float:
+        return pct(self.samples[kind], 95)
+
+    def ratio(self, kind: str, base: str) -> float:
+        return self.p95(kind) / self.p95(base)
+
+    def figures(self) -> list[tuple[str, str, str, float]]:
+        """(figure, numerator, baseline, ratio) of the headline ratios."""
+        return [("N1", "live", "live_bare", self.ratio("live", "live_bare")),
+                ("N2", "statement", "live", self.ratio("statement", "live")),
+                ("N3", "history", "history_bare", self.ratio("history", "history_bare")),
+                ("N4", "job", "job_bare", self.ratio("job", "job_bare"))]
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+def load(firm: BenchFirm, months: int) -> NetworthResult:
+    from chalicelib.core import db
+    from chalicelib.core.context import RequestContext
+    from tests.bench.products_data import first_month
+
+    result = NetworthResult(households=len(firm.group_ids), months=months)
+    ctx = RequestContext.system(firm.id)
+    start = first_month(months=months)
+    t0 = time.monotonic()
+    with db.transaction(ctx) as tx:
+        fund = tx.one("INSERT INTO funds (firm_id, name, risk_factor) VALUES (current_firm_id(), 'Net worth fund', 4) "
+                      "RETURNING id")["id"]
+    for c0 in range(0, len(firm.group_ids), CHUNK):
+        groups = firm.group_ids[c0:c0 + CHUNK]
+        with db.transaction(ctx) as tx:
+            tx.execute("SET LOCAL statement_timeout = 0")
+            result.products += tx.execute(_PRODUCTS, {"groups": groups, "start": start}).rowcount
+            tx.execute(_FUNDS, {"groups": groups, "fund": fund})
+            result.valuations += tx.execute(_VALUATIONS, {"groups": groups, "months": months}).rowcount
+        say(f"networth data: households {c0 + len(groups):,}/{len(firm.group_ids):,}: {result.products:,} products, "
+            f"{result.valuations:,} valuations ({time.monotonic() - t0:.0f} s)")
+    with db.owner_connection() as conn:
+        for table in ("products", "portfolio_funds", "fund_valuations", "portfolio_valuations", "client_groups"):
+            conn.execute(f"VACUUM (ANALYZE) {table}")
+    result.load_seconds = time.monotonic() - t0
+    return result
+
+
+def _pick_household(firm: BenchFirm) -> tuple[UUID, int, int]:
+    from tests.conftest import owner_sql
+
+    row = owner_sql("SELECT p.client_group_id AS g, count(*) AS products, (SELECT count(*) FROM "
+                    "client_group_product_owners m WHERE m.client_group_id = p.client_group_id) AS people "
+                    "FROM products p WHERE p.firm_id = %s GROUP BY p.client_group_id "
+                    "ORDER BY (SELECT count(*) FROM client_group_product_owners m "
+                    "WHERE m.client_group_id = p.client_group_id) > 1 DESC, count(*) DESC, p.client_group_id "
+                    "LIMIT 1", (firm.id,))[0]
+    return row["g"], row["products"], row["people"]
+
+
+def _ten_years_of_snapshots(firm: BenchFirm, group: UUID) -> int:
+    from tests.conftest import owner_sql
+
+    owner_sql("INSERT INTO networth_snapshots (firm_id, client_group_id, snapshot_date, currency, assets, "
+              "liabilities, net_worth) SELECT %s, %s, d::date, 'GBP', a, 0, a "
+              "FROM generate_series(CURRENT_DATE - 3653, CURRENT_DATE - 1, interval '1 day') AS d "
+              "CROSS JOIN LATERAL (SELECT round((100000 + random() * 900000)::numeric, 2) AS a) x "
+              "ON CONFLICT DO NOTHING", (firm.id, group))
+    owner_sql("VACUUM (ANALYZE) networth_snapshots")
+    return owner_sql("SELECT count(*) AS n FROM networth_snapshots WHERE client_group_id = %s", (group,))[0]["n"]
+
+
+def measure(app_module: Any, firm: BenchFirm, result: NetworthResult, *, rounds: int = 10,
+            per_round: int = 20, job_rounds: int = 4) -> NetworthResult:
+    import json
+
+    from chalicelib.core import db
+    from chalicelib.networth import service, store
+    from tests.bench.overhead import ENTER_SQL, enter_params
+
+    app, lctx, perf = app_module.app, FakeLambdaContext(), time.perf_counter
+    group, result.group_products, result.group_people = _pick_household(firm)
+    result.history_rows = _ten_years_of_snapshots(firm, group)
+    headers = {"Authorization": f"Bearer {firm.token}"}
+    live_event = api_event("GET", "/v1/client-groups/{group_id}/networth", {"group_id": str(group)}, headers)
+    history_event = api_event("GET", "/v1/client-groups/{group_id}/networth/history", {"group_id": str(group)},
+                              headers)
+    history_event["queryStringParameters"] = {"range": "all"}
+    history_event["multiValueQueryStringParameters"] = {"range": ["all"]}
+    statement_event = api_event("POST", "/v1/client-groups/{group_id}/networth-statements", {"group_id": str(group)},
+                                {**headers, "Content-Type": "application/json"}, body=json.dumps({"name": "Bench"}))
+    entering = enter_params(firm.token)
+    from psycopg import sql as psql
+
+    live_sql = psql.SQL(store._LIVE).format(positions=store._positions(store._LIVE_DAY, "= %(group)s"),
+                                            day=psql.SQL(store._LIVE_DAY),
+                                            base=psql.SQL(store._BASE_CURRENCY).format(firm=psql.SQL("g.firm_id")))
+    history_sql = psql.SQL(store._HISTORY).format(base=psql.SQL(store._BASE_CURRENCY).format(
+        firm=psql.SQL("g.firm_id")))
+    live_params = {"group": group, "as_of": None}
+    history_params = {"group": group, "range": "all", "from": None, "to": None}
+
+    def call(event: dict[str, Any], status: int) -> float:
+        event = dict(event)
+        event["requestContext"] = dict(event["requestContext"], requestId=str(uuid.uuid4()))
+        t = perf()
+        response = app(event, lctx)
+        elapsed = perf() - t
+        if response["statusCode"] != status:
+            raise RuntimeError(f"{event['httpMethod']} {event['path']} answered {response['statusCode']}: "
+                               f"{str(response.get('body'))[:300]}")
+        return elapsed
+
+    def bare(statements: list[tuple[Any, dict[str, Any]]], n: int, out: list[float]) -> None:
+        with db.pool().connection() as conn, conn.transaction():
+            conn.execute(ENTER_SQL, entering)
+            for _ in range(n):
+                t = perf()
+                for query, params in statements:
+                    if conn.execute(query, params).fetchone() is None:
+                        raise RuntimeError("bare SQL found no row")
+                out.append(perf() - t)
+
+    def bare_tx(n: int, out: list[float]) -> None:
+        with db.pool().connection() as conn:
+            for _ in range(n):
+                t = perf()
+                with conn.transaction():
+                    conn.execute(ENTER_SQL, entering)
+                    conn.execute(live_sql, live_params).fetchone()
+                out.append(perf() - t)
+
+    from tests.conftest import owner_sql
+
+    owner_sql("CREATE TABLE IF NOT EXISTS bench_durable_commit (x integer)")
+
+    def durable_commit(n: int, out: list[float]) -> None:
+        # What any write's COMMIT waits for on this machine: its WAL flushed (synchronous_commit on).
+        with db.owner_connection(autocommit=False) as conn:
+            for _ in range(n):
+                t = perf()
+                conn.execute("INSERT INTO bench_durable_commit VALUES (1)")
+                conn.commit()
+                out.append(perf() - t)
+
+    steps = {
+        "commit": durable_commit,
+        "live": lambda n, o: o.extend(call(live_event, 200) for _ in range(n)),
+        "live_bare": lambda n, o: bare([(live_sql, live_params)], n, o),
+        "live_bare_tx": bare_tx,
+        "statement": lambda n, o: o.extend(call(statement_event, 201) for _ in range(n)),
+        "history": lambda n, o: o.extend(call(history_event, 200) for _ in range(n)),
+        "history_bare": lambda n, o: bare([(history_sql, history_params), (live_sql, live_params)], n, o),
+    }
+    # The live answer equals what the engine makes of the bare statement's rows (the check that both read the
+    # same thing).
+    with db.pool().connection() as conn, conn.transaction():
+        conn.execute(ENTER_SQL, entering)
+        found = conn.execute(live_sql, live_params).fetchone()
+    response = app(dict(live_event, requestContext=dict(live_event["requestContext"], requestId="check")), lctx)
+    shown = json.loads(response["body"])
+    expected = json.loads(json.dumps(service._answer(found), default=str))
+    rows = sum(len(s["rows"]) for s in shown["sections"])
+    result.check = (f"the handler's answer equals the engine's on the bare statement's rows: {shown == expected}; "
+                    f"{rows} rows, {len(shown['owners'])} owners")
+    say(f"networth: {result.check}")
+    for kind, step in steps.items():
+        result.samples[kind] = []
+        step(5, [])  # warm-up
+    kinds = list(steps)
+    for r in range(rounds):
+        for kind in (kinds if r % 2 == 0 else kinds[::-1]):
+            steps[kind](per_round, result.samples[kind])
+        say(f"networth: round {r + 1}/{rounds}: " + ", ".join(
+            f"{k} p50 {p50(result.samples[k]) * 1e3:.2f} ms" for k in kinds))
+    _measure_job(result, job_rounds)
+    for name, num, base, ratio in result.figures():
+        say(f"networth: {name} {num} p95 {result.p95(num) * 1e3:.2f} ms / {base} p95 {result.p95(base) * 1e3:.2f} ms "
+            f"= {ratio:.2f}x (target ≤ {TARGETS[name]:g}x)")
+    return result
+
+
+def _measure_job(result: NetworthResult, rounds: int) -> None:
+    from chalicelib.core import db
+    from chalicelib.networth import store
+    from chalicelib.ops.jobs import run_job
+    from tests.conftest import owner_sql
+
+    day = owner_sql("SELECT CURRENT_DATE - 15 AS d")[0]["d"]
+    bare_sql = store.snapshots_query().as_string(None).replace(
+        "ON CONFLICT (client_group_id, snapshot_date) DO NOTHING", "")
+    assert "ON CONFLICT" not in bare_sql
+
+    def empty_day() -> None:
+        owner_sql("DELETE FROM networth_snapshots WHERE snapshot_date = %s", (day,))
+        owner_sql("DELETE FROM networth_firm_totals WHERE snapshot_date = %s", (day,))
+        owner_sql("VACUUM (ANALYZE) networth_snapshots")
+
+    def job() -> float:
+        t = time.perf_counter()
+        run = run_job("networth-snapshots", trigger="manual", date=day)
+        elapsed = time.perf_counter() - t
+        assert run.status == "succeeded" and run.figures["rows_written"] > 0, run
+        result.job_figures = run.figures
+        return elapsed
+
+    def bare() -> float:
+        with db.owner_connection() as conn:
+            t = time.perf_counter()
+            written = conn.execute(bare_sql, {"day": day}).rowcount
+            elapsed = time.perf_counter() - t
+        assert written > 0
+        return elapsed
+
+    result.samples["job"], result.samples["job_bare"] = [], []
+    empty_day()
+    for r in range(rounds):
+        for kind, step in ((("job", job), ("job_bare", bare)) if r % 2 == 0 else (("job_bare", bare), ("job", job))):
+            result.samples[kind].append(step())
+            empty_day()
+        say(f"networth: job round {r + 1}/{rounds}: job {result.samples['job'][-1]:.2f} s, bare "
+            f"{result.samples['job_bare'][-1]:.2f} s")
+
+
+def run(database: Any, app_module: Any, phases: list[str]) -> NetworthResult:
+    from chalicelib.core.context import RequestContext
+    from chalicelib.firms import service
+    from tests.bench import common
+    from tests.bench.run import Phase
+
+    households = _env_int("BENCH_NETWORTH_HOUSEHOLDS", 13_000)
+    months = _env_int("BENCH_NETWORTH_MONTHS", 12)
+    firm = common.make_firm(households)
+    with Phase("loading the net worth data", phases):
+        result = load(firm, months)
+    firm.token = service.login(RequestContext(), firm.admin["email"], common.PASSWORD).access_token
+    with Phase("net worth figures", phases):
+        return measure(app_module, firm, result)
+
+
+# --- the report ------------------------------------------------------------------------------------------------------
+
+def _ms(s: float) -> str:
+    return f"{s * 1e3:,.2f} ms"
+
+
+_NAMES = {
+    "N1": "`GET /v1/client-groups/{id}/networth`: p95 handler / p95 bare SQL reading the same rows",
+    "N2": "`POST /v1/client-groups/{id}/networth-statements`: p95 / p95 of the live answer (N1's handler)",
+    "N3": "`GET .../networth/history?range=all`, ten years of daily snapshots: p95 handler / p95 bare SQL",
+    "N4": "Job `networth-snapshots`, one day, every household: p95 / p95 of the bare INSERT ... SELECT",
+}
+
+
+def _s(s: float) -> str:
+    return f"{s:,.3f} s"
+
+
+def verdicts(n: NetworthResult) -> list[tuple[str, str, str, bool]]:
+    out = []
+    for name, num, base, ratio in n.figures():
+        show = _s if name == "N4" else _ms
+        out.append((f"{name}. {_NAMES[name]}", f"{ratio:.2f}x ({show(n.p95(num))} / {show(n.p95(base))})",
+                    f"≤ {TARGETS[name]:g}x", ratio <= TARGETS[name]))
+    return out
+
+
+def render(n: NetworthResult) -> list[str]:
+    from chalicelib.core.jsonutil import dumps
+
+    out = ["## Net worth (part networth)\n",
+           (f"A firm of {n.households:,} households with {n.products:,} managed products ({n.valuations:,} fund "
+            f"valuations, {n.months} month ends each; loaded in {n.load_seconds:,.0f} s; tests/bench/networth.py). "
+            f"The household measured has {n.group_products} products and {n.group_people} people, and "
+            f"{n.history_rows:,} daily snapshots for N3. Requests through the real handler in process, "
+            f"{len(n.samples['live'])} of each kind in interleaved rounds; the job {len(n.samples['job'])} times "
+            f"each way, alternating. {n.check}.\n"),
+           "| Measurement | p50 | p95 | samples |", "|---|---|---|---|"]
+    labels = {"commit": "a durable commit alone (one-row INSERT, COMMIT: the WAL flush any write waits for)",
+              "live": "live net worth, handler", "live_bare": "live net worth, bare statement (firm entered once)",
+              "live_bare_tx": "live net worth, bare transaction (BEGIN, enter the firm, statement, COMMIT)",
+              "statement": "statement creation, handler", "history": "history range=all, handler",
+              "history_bare": "history range=all, bare statements (firm entered once)",
+              "job": "job networth-snapshots, one day (run_job)", "job_bare": "bare INSERT ... SELECT, one day"}
+    for kind, label in labels.items():
+        values = n.samples.get(kind, [])
+        if values:
+            show = _s if kind.startswith("job") else _ms
+            out.append(f"| {label} | {show(p50(values))} | {show(pct(values, 95))} | {len(values)} |")
+    out.append("")
+    if n.samples.get("commit"):
+        extra = p50(n.samples["statement"]) - p50(n.samples["live"])
+        out.append(f"A statement is the live answer plus a durable write: its p50 exceeds the live answer's by "
+                   f"{_ms(extra)}, of which a bare durable commit on this machine is {_ms(p50(n.samples['commit']))} "
+                   f"(p95 {_ms(pct(n.samples['commit'], 95))}): the rest is the two inserts (the statement, its "
+                   "audit event) and the engine's figures.\n")
+    out.append(f"Live over the bare transaction: {n.ratio('live', 'live_bare_tx'):.2f}x. The job's figures (last "
+               f"run, without each firm's part): `{dumps({k: v for k, v in n.job_figures.items() if k != 'by_firm'})}`."
+               "\n")
+    return out
+
