@@ -36,6 +36,7 @@ ENI_ACTIONS = {
 SECRET_ACTION = "secretsmanager:GetSecretValue"
 # The backup jobs' own: their dumps in the backup bucket, and alerts to their SNS topic.
 BACKUP_FUNCTIONS = {"Backup", "VerifyBackup"}
+LONG_FUNCTIONS = BACKUP_FUNCTIONS | {"NetworthSnapshots"}  # their 15 minutes: a day of every household, a dump
 BACKUP_ACTIONS = {"s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
                   "s3:ListMultipartUploadParts", "s3:ListBucket", "sns:Publish"}
 # Which secrets each kind of function reads (environment variable names).
@@ -398,7 +399,7 @@ def test_every_function_has_its_env_and_least_privilege_role(artefact: Artefact)
                 assert var not in env, f"{name} must not know {var}"
 
         # timeouts and VPC
-        expected_timeout = 29 if name == "APIHandler" else 900 if name in BACKUP_FUNCTIONS else 300
+        expected_timeout = 29 if name == "APIHandler" else 900 if name in LONG_FUNCTIONS else 300
         assert props["Timeout"] == expected_timeout, f"{name}: Timeout {props['Timeout']}"
         vpc = props.get("VpcConfig", {})
         assert vpc.get("SubnetIds") and vpc.get("SecurityGroupIds"), f"{name}: no VpcConfig"
