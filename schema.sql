@@ -575,6 +575,21 @@ CREATE FUNCTION public.current_firm_id() RETURNS uuid
 
 
 --
+-- Name: current_principal_is_admin(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.current_principal_is_admin() RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL RESTRICTED
+    AS $$ SELECT EXISTS (
+              SELECT 1 FROM public.auth_context c
+              JOIN public.users u ON u.id OPERATOR(pg_catalog.=) c.principal_id
+                                 AND u.firm_id OPERATOR(pg_catalog.=) c.firm_id
+              WHERE c.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()
+                AND c.xact OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id_if_assigned()
+                AND c.kind OPERATOR(pg_catalog.=) 'user' AND u.role OPERATOR(pg_catalog.=) 'admin' AND u.active) $$;
+
+
+--
 -- Name: dashboard_written(); Type: FUNCTION; Schema: public
 --
 
@@ -1369,6 +1384,7 @@ CREATE FUNCTION public.ownership_household_share(o jsonb) RETURNS numeric
 
 CREATE FUNCTION public.ownership_is_valid(o jsonb) RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
     kind text;
@@ -2026,6 +2042,62 @@ CREATE UNLOGGED TABLE public.auth_context (
     CONSTRAINT auth_context_kind_check CHECK ((kind = ANY (ARRAY['user'::text, 'api_key'::text, 'system'::text])))
 )
 WITH (fillfactor='50');
+
+
+--
+-- Name: backup_verifications; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.backup_verifications (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    backup_id uuid NOT NULL,
+    trigger text NOT NULL,
+    started_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    finished_at timestamp with time zone,
+    outcome text,
+    stage text,
+    reason text,
+    figures jsonb DEFAULT '{}'::jsonb NOT NULL,
+    CONSTRAINT backup_verifications_check CHECK (((outcome IS NULL) = (finished_at IS NULL))),
+    CONSTRAINT backup_verifications_check1 CHECK (((outcome IS DISTINCT FROM 'failed'::text) OR (reason IS NOT NULL))),
+    CONSTRAINT backup_verifications_figures_check CHECK ((jsonb_typeof(figures) = 'object'::text)),
+    CONSTRAINT backup_verifications_outcome_check CHECK ((outcome = ANY (ARRAY['passed'::text, 'failed'::text]))),
+    CONSTRAINT backup_verifications_stage_check CHECK ((stage = ANY (ARRAY['fetch'::text, 'checksum'::text, 'list'::text, 'restore'::text, 'row_counts'::text, 'integrity'::text, 'done'::text]))),
+    CONSTRAINT backup_verifications_trigger_check CHECK ((trigger = ANY (ARRAY['schedule'::text, 'manual'::text, 'api'::text])))
+);
+
+ALTER TABLE ONLY public.backup_verifications FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: backups; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.backups (
+    id uuid NOT NULL,
+    status text NOT NULL,
+    started_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    finished_at timestamp with time zone,
+    store text NOT NULL,
+    object_key text NOT NULL,
+    size_bytes bigint,
+    sha256 text,
+    manifest jsonb,
+    error text,
+    deleted_at timestamp with time zone,
+    CONSTRAINT backups_check CHECK (((status = 'running'::text) = (finished_at IS NULL))),
+    CONSTRAINT backups_check1 CHECK (((status = 'deleted'::text) = (deleted_at IS NOT NULL))),
+    CONSTRAINT backups_check2 CHECK (((status <> ALL (ARRAY['completed'::text, 'deleted'::text])) OR ((size_bytes IS NOT NULL) AND (sha256 IS NOT NULL) AND (manifest IS NOT NULL)))),
+    CONSTRAINT backups_check3 CHECK (((status <> 'failed'::text) OR (error IS NOT NULL))),
+    CONSTRAINT backups_manifest_check CHECK (((manifest IS NULL) OR (jsonb_typeof(manifest) = 'object'::text))),
+    CONSTRAINT backups_object_key_check CHECK (((length(object_key) >= 1) AND (length(object_key) <= 1024))),
+    CONSTRAINT backups_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT backups_size_bytes_check CHECK ((size_bytes >= 0)),
+    CONSTRAINT backups_status_check CHECK ((status = ANY (ARRAY['running'::text, 'completed'::text, 'failed'::text, 'deleted'::text]))),
+    CONSTRAINT backups_store_check CHECK ((store ~ '^(file|s3)://'::text))
+);
+
+ALTER TABLE ONLY public.backups FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -2878,6 +2950,47 @@ ALTER TABLE ONLY public.notifications FORCE ROW LEVEL SECURITY;
 
 
 --
+-- Name: ops_backup_verifications; Type: VIEW; Schema: public
+--
+
+CREATE VIEW public.ops_backup_verifications WITH (security_barrier='true') AS
+ SELECT id,
+    backup_id,
+    trigger,
+    started_at,
+    finished_at,
+    outcome,
+    stage
+   FROM public.backup_verifications
+  WHERE ( SELECT public.current_principal_is_admin() AS current_principal_is_admin);
+
+
+--
+-- Name: ops_backups; Type: VIEW; Schema: public
+--
+
+CREATE VIEW public.ops_backups WITH (security_barrier='true') AS
+ SELECT b.id,
+    b.status,
+    b.started_at,
+    b.finished_at,
+    b.deleted_at,
+    v.outcome AS verdict,
+    v.finished_at AS verified_at,
+    v.stage AS verdict_stage,
+    ((b.manifest -> 'firms'::text) -> (( SELECT public.current_firm_id() AS current_firm_id))::text) AS firm_tables
+   FROM (public.backups b
+     LEFT JOIN LATERAL ( SELECT x.outcome,
+            x.finished_at,
+            x.stage
+           FROM public.backup_verifications x
+          WHERE ((x.backup_id = b.id) AND (x.outcome IS NOT NULL))
+          ORDER BY x.finished_at DESC, x.id DESC
+         LIMIT 1) v ON (true))
+  WHERE ( SELECT public.current_principal_is_admin() AS current_principal_is_admin);
+
+
+--
 -- Name: portfolio_templates; Type: TABLE; Schema: public
 --
 
@@ -3235,6 +3348,22 @@ ALTER TABLE ONLY public.audit_events
 
 ALTER TABLE ONLY public.auth_context
     ADD CONSTRAINT auth_context_pkey PRIMARY KEY (pid);
+
+
+--
+-- Name: backup_verifications backup_verifications_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.backup_verifications
+    ADD CONSTRAINT backup_verifications_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: backups backups_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.backups
+    ADD CONSTRAINT backups_pkey PRIMARY KEY (id);
 
 
 --
@@ -3758,6 +3887,20 @@ CREATE INDEX audit_events_firm_time_idx ON ONLY public.audit_events USING btree 
 --
 
 CREATE INDEX audit_events_resource_idx ON ONLY public.audit_events USING btree (firm_id, resource_type, resource_id, occurred_at DESC);
+
+
+--
+-- Name: backup_verifications_backup_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX backup_verifications_backup_idx ON public.backup_verifications USING btree (backup_id, started_at DESC, id DESC);
+
+
+--
+-- Name: backups_started_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX backups_started_idx ON public.backups USING btree (started_at DESC, id DESC);
 
 
 --
@@ -4605,6 +4748,14 @@ ALTER TABLE ONLY public.api_keys
 
 
 --
+-- Name: backup_verifications backup_verifications_backup_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.backup_verifications
+    ADD CONSTRAINT backup_verifications_backup_id_fkey FOREIGN KEY (backup_id) REFERENCES public.backups(id) ON DELETE CASCADE;
+
+
+--
 -- Name: client_group_fum client_group_fum_firm_id_client_group_id_fkey; Type: FK CONSTRAINT; Schema: public
 --
 
@@ -4989,6 +5140,18 @@ ALTER TABLE public.audit_events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.auth_context ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: backup_verifications; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.backup_verifications ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: backups; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.backups ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: client_group_fum; Type: ROW SECURITY; Schema: public
 --
 
@@ -5121,6 +5284,20 @@ CREATE POLICY maintenance ON public.api_keys TO wealthdesk_owner USING (true) WI
 --
 
 CREATE POLICY maintenance ON public.audit_events TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: backup_verifications maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.backup_verifications TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: backups maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.backups TO wealthdesk_owner USING (true) WITH CHECK (true);
 
 
 --
@@ -6636,6 +6813,20 @@ GRANT SELECT,INSERT ON TABLE public.networth_statements TO wealthdesk_app;
 --
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.notifications TO wealthdesk_app;
+
+
+--
+-- Name: TABLE ops_backup_verifications; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.ops_backup_verifications TO wealthdesk_app;
+
+
+--
+-- Name: TABLE ops_backups; Type: ACL; Schema: public
+--
+
+GRANT SELECT ON TABLE public.ops_backups TO wealthdesk_app;
 
 
 --

@@ -1,4 +1,5 @@
-"""The `wealthdesk` command: serve, migrate, firm, demo, job, openapi, schema.
+"""The `wealthdesk` command: serve, migrate, firm, demo, job, backup, verify-backup, backups, restore, openapi,
+schema.
 
 Every command uses the same database as `serve`: DATABASE_URL when set, else the embedded server under
 .wealthdesk/pg (attached to, not restarted, while `serve` runs).
@@ -406,6 +407,163 @@ def job_runs(job_name: str | None, status: str | None, firm_id: Any, limit: int)
         rows = service.platform_runs(job_name=job_name, status=status, limit=limit)
     for row in rows:
         click.echo(dumps(row))
+
+
+class _TerminalProgress:
+    """Progress of long steps on stderr, rewritten in place, only when stderr is a terminal (else nothing)."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.enabled = sys.stderr.isatty()
+        self.step: str | None = None
+        self.shown = 0.0
+        self.clock = time.monotonic
+
+    def __call__(self, step: str, done: int, total: int | None) -> None:
+        if not self.enabled:
+            return
+        now = self.clock()
+        if step == self.step and now - self.shown < 0.2 and (total is None or done < total):
+            return
+        if step != self.step and self.step is not None:
+            click.echo("", err=True)
+        self.step, self.shown = step, now
+        if step == "restoring":
+            text = f"{step}: {done} of {total} items" if total else f"{step}: {done} items"
+        else:
+            text = f"{step}: {_size(done)}" + (f" of {_size(total)}" if total else "")
+        click.echo(f"\r{text}\x1b[K", err=True, nl=False)
+
+    def close(self) -> None:
+        if self.enabled and self.step is not None:
+            click.echo("", err=True)
+            self.step = None
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "?"
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"
+
+
+def _run_backup_job(name: str, **params: Any) -> Any:
+    from chalicelib.ops.jobs import run_job
+
+    progress = _TerminalProgress()
+    try:
+        return run_job(name, trigger="manual", progress=progress, **params)
+    except Exception as exc:
+        raise click.ClickException(f"job {name} failed: {exc}") from None
+    finally:
+        progress.close()
+
+
+@main.command("backup")
+@click.option("--no-verify", is_flag=True, help="Only make the backup (verify it later with `verify-backup`).")
+def backup_command(no_verify: bool) -> None:
+    """Back the database up into the backup store (BACKUP_STORE, default .wealthdesk/backups), rotate, then restore
+    the new backup into a scratch database and check it. Exits 1 when either fails."""
+    _prepare(local_secret=False)
+    made = _run_backup_job("backup")
+    click.echo(json.dumps(made.summary()))
+    if made.status != "succeeded" or no_verify:
+        if made.status == "skipped":
+            click.echo("another backup or verification is running: nothing was done", err=True)
+        return
+    checked = _run_backup_job("verify-backup", backup_id=made.figures["id"])
+    click.echo(json.dumps(checked.summary()))
+
+
+@main.command("verify-backup")
+@click.argument("backup_id", required=False)
+def verify_backup_command(backup_id: str | None) -> None:
+    """Verify the backup BACKUP_ID (default: the newest): fetch it, check its SHA-256, restore it into a scratch
+    database, compare every table's rows with its manifest and check its integrity. Exits 1 when it fails."""
+    import uuid
+
+    if backup_id is not None:
+        try:
+            backup_id = str(uuid.UUID(backup_id))
+        except ValueError:
+            raise click.BadParameter("not a backup id (a UUID; `wealthdesk backups` lists them)",
+                                     param_hint="BACKUP_ID") from None
+    _prepare(local_secret=False)
+    result = _run_backup_job("verify-backup", backup_id=backup_id)
+    click.echo(json.dumps(result.summary()))
+
+
+@main.command("backups")
+@click.option("--limit", type=click.IntRange(1, 1000), default=30, show_default=True)
+@click.option("--from-store", is_flag=True,
+              help="List what the backup store holds, from its manifests and verdicts (no database needed).")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+def backups_command(limit: int, from_store: bool, as_json: bool) -> None:
+    """The backups, newest first, with their latest verdicts."""
+    from chalicelib.core.jsonutil import dumps
+    from chalicelib.ops.backups import service
+
+    if from_store:
+        rows = service.backups_in_store()[:limit]
+    else:
+        _prepare(local_secret=False)
+        rows = service.recent_backups(limit)
+    if as_json:
+        for row in rows:
+            click.echo(dumps({k: v for k, v in row.items() if k != "manifest"}))
+        return
+    if not rows:
+        click.echo("no backups")
+        return
+    click.echo(f"{'id':36}  {'taken (UTC)':16}  {'status':12}  {'size':>9}  {'verdict':8}  reason")
+    for row in rows:
+        started = row["started_at"]
+        taken = started.strftime("%Y-%m-%d %H:%M") if hasattr(started, "strftime") else str(started or "")[:16]
+        verdict = row.get("verdict") or {}
+        reason = verdict.get("reason") or row.get("error") or ""
+        click.echo(f"{row['id']!s:36}  {taken:16}  {row['status']:12}  {_size(row.get('size_bytes')):>9}  "
+                   f"{verdict.get('outcome') or '-':8}  {reason[:100]}")
+
+
+@main.command("restore")
+@click.argument("backup_id")
+@click.option("--into", "into_url", required=True, help="The database to restore into (a PostgreSQL URL).")
+@click.option("--store", "store_url", default=None, help="The backup store (default: BACKUP_STORE).")
+@click.option("--force", is_flag=True,
+              help="Restore over a database that is not empty: everything in it is dropped first (asks for the "
+                   "database's name).")
+def restore_command(backup_id: str, into_url: str, store_url: str | None, force: bool) -> None:
+    """Restore the backup BACKUP_ID into the database at --into: checked against its manifest first, then every
+    table's rows counted against it. Needs only the backup store and the target database. A database that is not
+    empty is only restored over with --force and its name typed to confirm."""
+    import uuid
+
+    from chalicelib.ops.backups.restore import RestoreError, restore
+
+    try:
+        wanted = uuid.UUID(backup_id)
+    except ValueError:
+        raise click.BadParameter("not a backup id (a UUID)", param_hint="BACKUP_ID") from None
+
+    def confirm(database: str) -> bool:
+        click.echo(f"The database {database} is not empty: restoring over it first drops everything in it (its "
+                   "tables and their data, views, functions, extensions), then restores the backup.", err=True)
+        typed = click.prompt(f"Type the database's name ({database}) to restore over it", err=True,
+                             default="", show_default=False)
+        return typed == database
+
+    progress = _TerminalProgress()
+    try:
+        result = restore(wanted, into_url, store_url=store_url, force=force, confirm=confirm, progress=progress)
+    except (RestoreError, RuntimeError) as exc:
+        progress.close()
+        raise click.ClickException(str(exc)) from None
+    progress.close()
+    click.echo(json.dumps(result))
 
 
 @main.command()

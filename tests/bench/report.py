@@ -43,6 +43,7 @@ class Run:
     unmanaged: Any = None  # tests.bench.unmanaged.UnmanagedResult: unmanaged products' list and current value
     items: Any = None  # tests.bench.items.ItemsResult: the information items' q and their search words
     networth: Any = None  # tests.bench.networth.NetworthResult: net worth, statements, history, the daily job
+    backups: Any = None  # tests.bench.backups.BackupsResult: the backup and verification jobs (part backups)
 
 
 def _us(s: float) -> str:
@@ -66,7 +67,8 @@ def _ok(flag: bool) -> str:
 _PART_MODULES = (("products", "products_report"), ("overview", "overview"), ("tenancy", "tenancy"),
                  ("live", "live"), ("fum", "fum"), ("login", "login"), ("jobruns", "jobruns"),
                  ("ratelimit", "ratelimit"), ("unmanaged", "unmanaged"),
-                 ("items", "items"), ("networth", "networth"))
+                 ("items", "items"), ("networth", "networth"),
+                 ("backups", "backups"))
 
 
 def _parts(run: Run) -> list[tuple[Any, Any]]:

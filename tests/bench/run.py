@@ -12,7 +12,7 @@ recompute, and dashboard/summary reads while refresh-views runs. Progress goes t
 Knobs for a quick look (the committed BENCHMARKS.md uses the defaults): BENCH_HOUSEHOLDS, BENCH_WORKERS,
 BENCH_SECONDS, BENCH_ROUNDS, BENCH_PRODUCT_HOUSEHOLDS (default 1,300), BENCH_OVERVIEW_HOUSEHOLDS (default 1,300),
 BENCH_LOGIN_ROUNDS (default 30), BENCH_PARTS (default every part,
-"foundation,products,overview,fum,live,login,tenancy,jobruns,ratelimit,unmanaged,items,networth":
+"foundation,products,overview,fum,live,login,tenancy,jobruns,ratelimit,unmanaged,items,networth,backups":
 "foundation" is figures 1-3, "products" figures 4-6, "overview" the household overview (tests/bench/overview.py),
 "live" figures L1-L2 (the dashboard against the household summary, staleness under a writer: tests/bench/live.py,
 its knobs BENCH_LIVE_*), "fum" the household list with money (tests/bench/fum.py, on a firm of BENCH_HOUSEHOLDS
@@ -28,7 +28,9 @@ a firm of BENCH_RATELIMIT_HOUSEHOLDS households, default 2,000),
 "items" the information items' q and the cost of their search words (tests/bench/items.py, on a firm of
 BENCH_ITEMS_HOUSEHOLDS households, default 300, with BENCH_ITEMS_PER_HOUSEHOLD items each, default 30),
 "networth" figures N1-N4 (tests/bench/networth.py: a firm of BENCH_NETWORTH_HOUSEHOLDS households, default
-13,000, with BENCH_NETWORTH_MONTHS month ends of valuations, default 12); any of them alone), BENCH_OUTPUT (default
+13,000, with BENCH_NETWORTH_MONTHS month ends of valuations, default 12), "backups" the backup and verification
+jobs over bare pg_dump and pg_restore (tests/bench/backups.py: BENCH_BACKUP_HOUSEHOLDS, default 300,
+BENCH_BACKUP_ROUNDS, default 3); any of them alone), BENCH_OUTPUT (default
 BENCHMARKS.md at the repository root).
 """
 from __future__ import annotations
@@ -131,7 +133,8 @@ def main() -> int:
     common.say(f"machine: {machine}")
 
     product_households = _env_int("BENCH_PRODUCT_HOUSEHOLDS", 1_300)
-    default_parts = "foundation,products,overview,fum,live,login,tenancy,jobruns,ratelimit,unmanaged,items,networth"
+    default_parts = ("foundation,products,overview,fum,live,login,tenancy,jobruns,ratelimit,unmanaged,items,"
+                     "networth,backups")
     parts = {x.strip() for x in (os.environ.get("BENCH_PARTS") or default_parts).split(",")
              if x.strip()}
     database = common.start_database()
@@ -236,6 +239,15 @@ def main() -> int:
             items_result = _items(app_module, _env_int("BENCH_ITEMS_HOUSEHOLDS", 300),
                                   _env_int("BENCH_ITEMS_PER_HOUSEHOLD", 30), phases)
 
+        backups_result = None
+        if "backups" in parts:  # the backup and verification jobs over pg_dump and pg_restore (tests/bench/backups.py)
+            from tests.bench import backups
+
+            with Phase("backups", phases):
+                backups_result = backups.measure(database, _env_int("BENCH_BACKUP_HOUSEHOLDS", 300),
+                                                 _env_int("BENCH_BACKUP_ROUNDS", 3))
+            common.say(backups.summary_line(backups_result))
+
         elapsed = time.monotonic() - t0
         run = report.Run(command=command, started=started.strftime("%Y-%m-%d %H:%M UTC"), elapsed=elapsed,
                          machine=machine, postgres=database.version,
@@ -245,6 +257,7 @@ def main() -> int:
                          products=products_result, overview=overview_result, live=live_result, fum=fum_result,
                          login=login_result, tenancy=tenancy_result, jobruns=jobruns_result, ratelimit=ratelimit_result,
                          unmanaged=unmanaged_result, items=items_result, networth=networth_result,
+                         backups=backups_result,
                          notes=["Machine load while each figure ran (the whole machine, this harness included): "
                                 + "; ".join(phases) + "."])
         output.write_text(report.render(run))

@@ -184,6 +184,10 @@ def build_world(client: Any) -> World:
     action = ms.create_action(client, admin, house.group_id)
     statement = ms.expect_status(ms.send(client, "POST", f"/v1/client-groups/{house.group_id}/networth-statements",
                                          headers=admin, body={"name": "Annual review"}), 201)
+    backups = [str(r["id"]) for r in owner_sql(  # the deployment's backups, which every firm's admins may list
+        "INSERT INTO backups (id, status, started_at, finished_at, store, object_key, error) "
+        "VALUES (gen_random_uuid(), 'failed', now(), now(), 'file:///nowhere', 'fuzz.dump', 'a test row') "
+        "RETURNING id")]
     pools = {
         "group_id": [house.group_id, other_house.group_id],
         "owner_id": [house.owner_id, other_house.owner_id],
@@ -209,6 +213,7 @@ def build_world(client: Any) -> World:
         "action_id": [action["id"]],
         "statement_id": [statement["id"]],
         "created_by": [str(firm.users["admin"]["id"])],
+        "backup_id": backups,
     }
     days = (f"2021-{m:02d}-{d:02d}" for m in range(1, 13) for d in range(1, 29))
 

@@ -253,6 +253,13 @@ def test_every_scheduled_function_runs_a_registered_job_with_its_own_config_in_e
         for stage in ("dev", "prod"):
             entry = config["stages"][stage]["lambda_functions"].get(name)
             assert entry is not None, (stage, name)
+            if JOBS[name.replace("_", "-")].lock == "backups":  # S3 and SNS besides the database: a policy of their own
+                assert entry["iam_policy_file"] == f"policy-{stage}-backups.json", (stage, name)
+                assert set(entry["environment_variables"]) == {"DATABASE_OWNER_SECRET_ARN", "BACKUP_STORE",
+                                                               "BACKUP_ALERT_TOPIC_ARN"}, (stage, name)
+                assert entry["environment_variables"]["BACKUP_STORE"].startswith("s3://"), (stage, name)
+                assert entry["lambda_timeout"] == 900, (stage, name)  # Lambda's longest
+                continue
             assert entry["iam_policy_file"] == f"policy-{stage}-jobs.json", (stage, name)
             assert set(entry["environment_variables"]) == {"DATABASE_OWNER_SECRET_ARN"}, (stage, name)
             assert entry["lambda_timeout"] >= 60, (stage, name)

@@ -32,6 +32,7 @@ from app import router
 from chalicelib.core import config
 from chalicelib.core.http import ADMIN, PUBLIC, READ, WRITE, RouteSpec
 from tests.conftest import PASSWORD, Firm, assert_problem, make_firm, owner_sql
+from tests.integration.backup_support import platform_backup
 from tests.integration.login_support import Authenticator, enrol
 from tests.integration.matrix_support import (
     TENANT_TABLES,
@@ -322,6 +323,7 @@ class Route:
     foreign: Callable[[Tenants], list[Prepared]] | None = None  # calls with another firm's ids: all 404
     listing: Listing | None = None
     read_only: bool = False  # a POST that only reads (a question with a body): no audit event, nothing written
+    platform: bool = False  # its ids name platform records (backups), the same for every firm's admin: no foreign ids
 
 
 def _firm_ids(table: str) -> Callable[[Tenants, Firm], set[str]]:
@@ -2142,6 +2144,12 @@ EXPECTATIONS: dict[tuple[str, str], Route] = {
         # the firm's part of each run that did work for it (the fixture's nightly refresh did, for both firms);
         # the platform's record of runs (job_runs) is never listed
         listing=Listing(lambda t, f: "/v1/ops/job-runs", _firm_ids("firm_job_runs"))),
+    ("GET", "/v1/ops/backups"): Route(
+        ADMIN, 200, _get("/v1/ops/backups"),
+        listing=Listing(lambda t, f: "/v1/ops/backups", lambda t, firm: ids_of("SELECT id FROM backups"),
+                        tenant=False)),
+    ("GET", "/v1/ops/backups/{backup_id}"): Route(
+        ADMIN, 200, _get(lambda e: f"/v1/ops/backups/{platform_backup()}"), platform=True),
     # --- system (public) ---
     ("GET", "/v1/health"): Route(PUBLIC, 200, _get("/v1/health")),
     ("GET", "/v1/openapi.json"): Route(PUBLIC, 200, _get("/v1/openapi.json")),
@@ -2158,7 +2166,9 @@ def expectation(key: tuple[str, str]) -> Route:
 
 
 # The keys each matrix runs over, computed from ROUTES (not from the table), so a new route joins them.
-ISOLATION_KEYS = [k for k, s in SPECS.items() if s.path_params and s.access != PUBLIC]
+ISOLATION_KEYS = [k for k, s in SPECS.items() if s.path_params and s.access != PUBLIC
+                  and not (k in EXPECTATIONS and EXPECTATIONS[k].platform)]
+PLATFORM_KEYS = [k for k in SPECS if k in EXPECTATIONS and EXPECTATIONS[k].platform]
 # A list: a GET that does not end in an id (/v1/users, /v1/client-groups/{group_id}/product-owners, /v1/me).
 LIST_KEYS = [k for k, s in SPECS.items() if s.method == "GET" and s.access != PUBLIC and not s.path.endswith("}")]
 WRITE_KEYS = [k for k, s in SPECS.items() if s.method in WRITE_METHODS
@@ -2353,6 +2363,23 @@ def test_isolation_lists_show_exactly_the_firms_own_rows(client: Any, tenants: T
         if listing.tenant:
             assert own and others, "both firms need rows here for the check to mean anything"
             assert not set(shown) & others, f"{path} shows {firm.name} rows of {other.name}"
+
+
+@pytest.mark.parametrize("key", PLATFORM_KEYS, ids=key_id)
+def test_isolation_platform_records_are_the_same_for_every_firms_admin(client: Any, tenants: Tenants,
+                                                                     key: tuple[str, str]) -> None:
+    """A platform record (a backup) belongs to no firm: the admins of both firms read the same record (each with
+    only its own part: `tables`), and nothing is written."""
+    spec, route = SPECS[key], expectation(key)
+    assert spec.method == "GET" and spec.access == ADMIN
+    mark = audit_watermark()
+    seen = []
+    for firm in (tenants.a, tenants.b):
+        prep = route.prepare(Env(client, firm, "admin"))
+        body = expect_status(_call(Env(client, firm, "admin"), spec.method, prep, firm.auth("admin")), 200)
+        seen.append({k: v for k, v in body.items() if k != "tables"})
+    assert seen[0] == seen[1]
+    assert audit_events_since(mark) == []
 
 
 def test_isolation_other_firms_ids_in_bodies_and_filters(client: Any, tenants: Tenants) -> None:

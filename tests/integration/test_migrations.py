@@ -21,8 +21,9 @@ YOYO_TABLES = {"_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock"}
 # auth_context: the verified tenant context itself (one row per backend; tests/integration/test_app_role_tenancy.py)
 # job_runs: the platform's record of job runs, the owner's alone (each firm's part is firm_job_runs, a tenant table;
 # tests/integration/test_job_runs_tenancy.py)
-PLATFORM_TABLES = {"job_runs", "view_refreshes", "auth_context", "rate_limit_tiers",
-                   "rate_counters"} | YOYO_TABLES
+# backups, backup_verifications: the database's backups and their verdicts (tests/integration/test_backups.py)
+PLATFORM_TABLES = {"job_runs", "view_refreshes", "auth_context", "rate_limit_tiers", "rate_counters", "backups",
+                   "backup_verifications"} | YOYO_TABLES
 
 
 def _forward_files() -> list[Path]:

