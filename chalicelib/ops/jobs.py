@@ -87,6 +87,9 @@ JOBS: dict[str, Job] = {job.name: job for job in (
         "Takes yesterday's net worth snapshot of every household (or --date D, or --from D --to D); a day taken is "
         "kept",
         "chalicelib.ops.networth_snapshots:networth_snapshots", options=("date", "from_", "to")),
+    Job("db-maintenance", "cron(0 4 ? * SUN *)",
+        "ANALYZE every table, and REINDEX CONCURRENTLY the indexes whose bloat passes the threshold, within a time "
+        "budget (resumes where the last run stopped)", "chalicelib.ops.db_maintenance:db_maintenance"),
 )}
 
 _current: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("wealthdesk_job", default=None)
