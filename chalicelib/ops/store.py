@@ -62,6 +62,24 @@ def record_skipped_run(conn: Any, name: str, trigger: str, figures: dict[str, An
                         (name, trigger, Jsonb(figures))).fetchone()["id"]
 
 
+def fail_interrupted_runs(conn: Any, names: list[str]) -> list[str]:
+    """Runs of these jobs left `running` (the caller holds their lock, so none of them is alive): failed, as
+    interrupted. Returns their ids."""
+    return [str(r["id"]) for r in conn.execute(
+        "UPDATE job_runs SET status = 'failed', finished_at = clock_timestamp(), "
+        "error = 'interrupted: the run stopped before it finished (killed, or out of time)' "
+        "WHERE status = 'running' AND job_name = ANY(%s) RETURNING id", (names,)).fetchall()]
+
+
+def failing_since_today(conn: Any, name: str, run_id: Any) -> bool:
+    """Whether the job's finished run before `run_id` failed too, on the same UTC day (its alert was raised then)."""
+    row = conn.execute(
+        "SELECT status = 'failed' AND (started_at AT TIME ZONE 'UTC')::date = (now() AT TIME ZONE 'UTC')::date "
+        "AS yes FROM job_runs WHERE job_name = %s AND id <> %s AND status IN ('succeeded', 'failed') "
+        "ORDER BY started_at DESC, id DESC LIMIT 1", (name, run_id)).fetchone()
+    return bool(row and row["yes"])
+
+
 def start_run(conn: Any, name: str, trigger: str) -> Any:
     return conn.execute("INSERT INTO job_runs (job_name, status, trigger) VALUES (%s, 'running', %s) "
                         "RETURNING id", (name, trigger)).fetchone()["id"]
