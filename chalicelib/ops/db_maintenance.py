@@ -24,7 +24,8 @@ Bounded in time: before each step the run checks its budget (DB_MAINTENANCE_BUDG
 timeout is 900, and a step is one ANALYZE or one REINDEX) and, when it has passed, stops and records where
 (`resume`); the next run starts after that step, and a run that finishes starts the next from the beginning. At
 least one step is done per run, so a run always makes progress. A REINDEX CONCURRENTLY interrupted (the function
-killed at its time limit: the server notices the client gone within a second, `client_connection_check_interval`)
+killed at its time limit: the server notices the client gone within a second, as for every job: run_job sets
+`client_connection_check_interval`)
 leaves the old index in place and valid, and an invalid new one, which the next run drops first.
 """
 from __future__ import annotations
@@ -56,7 +57,6 @@ def db_maintenance(conn: Any) -> dict[str, Any]:
 
     started = time.monotonic()
     config = settings()
-    store.set_client_check(conn, 1000)
     previous = store.last_run_figures(conn, JOB_NAME) or {}
     resume = previous.get("resume")
     after = _key((resume["phase"], resume["after"])) if resume else None

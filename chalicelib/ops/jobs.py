@@ -152,6 +152,9 @@ def run_job(name: str, trigger: str = "schedule", **options: Any) -> RunResult:
     run = job_.target()
     key = _lock_key(job_.lock or name)
     with db.owner_connection(autocommit=True) as conn:
+        # A run killed (a Lambda at its time limit) must not leave its statement running on the server, holding
+        # its locks and the job's: the server checks every second that the client is still there, else aborts.
+        store.set_client_check(conn, 1000)
         if not store.try_job_lock(conn, key):
             figures = {"reason": "another run holds the lock"}
             run_id = store.record_skipped_run(conn, name, trigger, figures)
