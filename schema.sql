@@ -872,6 +872,7 @@ END $$;
 
 CREATE FUNCTION public.information_data_is_valid(doc jsonb) RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 BEGIN
     IF doc IS NULL OR jsonb_typeof(doc) <> 'object' THEN
@@ -894,6 +895,7 @@ END $$;
 
 CREATE FUNCTION public.information_data_latest_date(doc jsonb) RETURNS date
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'public', 'pg_temp'
     AS $$ SELECT max(information_date_of(p.value)) FROM information_pairs(doc) p
           WHERE information_is_date_key(p.key) $$;
 
@@ -904,6 +906,7 @@ CREATE FUNCTION public.information_data_latest_date(doc jsonb) RETURNS date
 
 CREATE FUNCTION public.information_date_of(v jsonb) RETURNS date
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'public', 'pg_temp'
     AS $_$
 DECLARE
     t text;
@@ -953,6 +956,7 @@ CREATE FUNCTION public.information_is_valuation_key(k text) RETURNS boolean
 
 CREATE FUNCTION public.information_item_words(category text, doc jsonb) RETURNS SETOF text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'public', 'pg_temp'
     AS $_$ SELECT information_words(concat_ws(' ', category,
               (SELECT string_agg(p.key, ' ') FROM information_pairs(doc) p),
               (SELECT string_agg(v #>> '{}', ' ')
