@@ -895,7 +895,6 @@ END $$;
 
 CREATE FUNCTION public.information_data_latest_date(doc jsonb) RETURNS date
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    SET search_path TO 'public', 'pg_temp'
     AS $$ SELECT max(information_date_of(p.value)) FROM information_pairs(doc) p
           WHERE information_is_date_key(p.key) $$;
 
@@ -956,7 +955,6 @@ CREATE FUNCTION public.information_is_valuation_key(k text) RETURNS boolean
 
 CREATE FUNCTION public.information_item_words(category text, doc jsonb) RETURNS SETOF text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    SET search_path TO 'public', 'pg_temp'
     AS $_$ SELECT information_words(concat_ws(' ', category,
               (SELECT string_agg(p.key, ' ') FROM information_pairs(doc) p),
               (SELECT string_agg(v #>> '{}', ' ')
