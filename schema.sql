@@ -872,7 +872,6 @@ END $$;
 
 CREATE FUNCTION public.information_data_is_valid(doc jsonb) RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    SET search_path TO 'public', 'pg_temp'
     AS $$
 BEGIN
     IF doc IS NULL OR jsonb_typeof(doc) <> 'object' THEN
@@ -905,7 +904,6 @@ CREATE FUNCTION public.information_data_latest_date(doc jsonb) RETURNS date
 
 CREATE FUNCTION public.information_date_of(v jsonb) RETURNS date
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    SET search_path TO 'public', 'pg_temp'
     AS $_$
 DECLARE
     t text;

@@ -257,20 +257,3 @@ def test_networth_snapshots_killed_mid_range_keeps_whole_days_and_the_next_run_c
     assert (after.figures["days_skipped"], after.figures["days_taken"]) == (1, 2)
     assert all(taken(day)[0] == households for day in days)
 
-
-def test_a_database_holding_information_items_backs_up_and_verifies(client: Any, firm_a: Firm, tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """The information items' CHECK calls functions that call others: under pg_restore's empty search_path they
-    must still be found (migration 0029), or no backup of a database with an item could be restored."""
-    from chalicelib.ops.jobs import run_job
-    from tests.integration.matrix_support import create_household, create_information_item
-
-    monkeypatch.setenv("BACKUP_STORE", f"file://{tmp_path / 'backups'}")
-    monkeypatch.delenv("BACKUP_ALERT_TOPIC_ARN", raising=False)
-    monkeypatch.delenv("OPERATOR_FIRM_ID", raising=False)
-    admin = firm_a.auth("admin")
-    create_information_item(client, admin, create_household(client, admin).group_id,
-                            data_content={"Notes": "Prefers email", "Reviewed": "2024-03-01"})
-    backup = run_job("backup", trigger="manual")
-    assert backup.status == "succeeded"
-    assert run_job("verify-backup", trigger="manual", backup_id=backup.figures["id"]).status == "succeeded"
