@@ -134,6 +134,7 @@ def test_monthly_draws_compound_to_the_annual_assumption() -> None:
         g = np.exp(total[j])
         assert abs(g.mean() - (1 + m)) < 3 * s / math.sqrt(n)
         mu, sigma = ln_params(m, s)
+        assert abs(total[j].mean() - mu) < 3 * sigma / math.sqrt(n)
         assert abs(total[j].std(ddof=1) - sigma) < 3 * sigma / math.sqrt(2 * (n - 1))
 
 
