@@ -71,7 +71,7 @@ Reproducible: the same inputs and seed give the same output bytes with the same 
 version (recorded in the output: numpy may change its streams between versions) on the same platform. All the
 arithmetic outside numpy's generator, exp and percentile is elementwise IEEE multiplication and addition in a fixed
 order or Python's correctly rounded float formatting. numpy's `exp` (which may use the CPU's vector instructions)
-and the few `math.log`, `math.sqrt` and `**` calls on scalars are the one part a different CPU or C library could
+and the few `math.log` and `**` calls on scalars are the one part a different CPU or C library could
 round differently in the last bit; a figure could then differ by a penny, or a path on the edge of running out flip.
 
 Memory: per step O(paths x classes) for the draws plus O(paths) per scenario; nothing is kept by step or by year
