@@ -327,10 +327,9 @@ def add_contribution(ctx: RequestContext, objective_id: UUID, body: Any) -> dict
 def delete_contribution(ctx: RequestContext, contribution_id: UUID) -> None:
     """A wrong entry is deleted (and entered again); the audit trail keeps what it was."""
     with db.transaction(ctx) as tx:
-        before = store.get_contribution(tx, contribution_id, for_update=True)
+        before = store.delete_contribution(tx, contribution_id)
         if before is None:
             raise errors.NotFound("No such objective contribution")
-        store.delete_contribution(tx, contribution_id)
         audit.record(tx, "objective_contribution.delete", "objective_contribution", contribution_id, before, None)
 
 

@@ -159,12 +159,11 @@ def insert_contribution(tx: Tx, values: dict[str, Any]) -> dict[str, Any]:
     return rows.insert(tx, "objective_contributions", values, CONTRIBUTION_COLUMNS)
 
 
-def get_contribution(tx: Tx, contribution_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
-    return rows.get(tx, "objective_contributions", contribution_id, CONTRIBUTION_COLUMNS, for_update=for_update)
-
-
-def delete_contribution(tx: Tx, contribution_id: UUID) -> None:
-    rows.delete(tx, "objective_contributions", contribution_id)
+def delete_contribution(tx: Tx, contribution_id: UUID) -> dict[str, Any] | None:
+    """The row as it was, or None when there is none (contributions are never updated: the app role may not, so
+    no FOR UPDATE lock either; the DELETE itself decides)."""
+    return tx.one("DELETE FROM objective_contributions WHERE id = %s RETURNING " + CONTRIBUTION_COLUMNS,
+                  (contribution_id,))
 
 
 def list_contributions(tx: Tx, objective_id: UUID, keyset: Keyset) -> list[dict[str, Any]]:
