@@ -142,7 +142,7 @@ NULLABLE_OBJECTIVE_FIELDS = frozenset({"description", "target_date", "target_amo
 # `target_date` orders by the target date with the objectives that have none last (target_date_order, a generated
 # column), then by id; `priority` by priority (1 first), then id.
 OBJECTIVES = ListSpec("objectives", {"target_date": (("target_date_order", "date"),),
-                                     "priority": (("priority", "smallint"),),
+                                     "priority": (("priority", "integer"),),
                                      "created_at": (("created_at", "timestamptz"),),
                                      "updated_at": (("updated_at", "timestamptz"),)}, default_sort="target_date")
 CONTRIBUTIONS = ListSpec("objective_contributions", {"contribution_date": (("contribution_date", "date"),)},
