@@ -332,10 +332,3 @@ def delete_contribution(ctx: RequestContext, contribution_id: UUID) -> None:
             raise errors.NotFound("No such objective contribution")
         audit.record(tx, "objective_contribution.delete", "objective_contribution", contribution_id, before, None)
 
-
-# --- the household summary ---
-
-def counts_by_status(tx: db.Tx, group_id: UUID) -> dict[str, int]:
-    """How many objectives the household has in each status (every status, 0 when none)."""
-    found = store.counts_by_status(tx, group_id)
-    return {s: found.get(s, 0) for s in ("active", "achieved", "modified", "cancelled")}

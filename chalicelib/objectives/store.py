@@ -175,8 +175,39 @@ def list_contributions(tx: Tx, objective_id: UUID, keyset: Keyset) -> list[dict[
     return tx.all(query, {"o": objective_id, **keyset.params()})
 
 
-# --- the household summary ---
+# --- in bulk (the demo's loader) ---
 
-def counts_by_status(tx: Tx, group_id: UUID) -> dict[str, int]:
-    return {r["status"]: r["n"] for r in tx.all(
-        "SELECT status, count(*)::int AS n FROM objectives WHERE client_group_id = %s GROUP BY status", (group_id,))}
+def bulk_insert_objectives(tx: Tx, objectives: list[tuple[Any, ...]]) -> int:
+    """(id, client group id, title, description, target date, priority, status, typed progress, target amount,
+    assumed annual return) each, in one statement; a money goal (with a target amount) in the firm's currency."""
+    if not objectives:
+        return 0
+    return tx.execute(
+        "INSERT INTO objectives (id, firm_id, client_group_id, title, description, target_date, priority, status, "
+        "progress_percentage, target_amount, currency, assumed_annual_return) "
+        "SELECT u.i, current_firm_id(), u.g, u.t, u.d, u.td, u.p, u.s, u.pp, u.a, "
+        "CASE WHEN u.a IS NOT NULL THEN firm_base_currency() END, u.r "
+        "FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::text[], %s::date[], %s::smallint[], %s::text[], "
+        "%s::numeric[], %s::numeric[], %s::numeric[]) AS u(i, g, t, d, td, p, s, pp, a, r)",
+        tuple(list(c) for c in zip(*objectives, strict=True))).rowcount
+
+
+def bulk_link_products(tx: Tx, links: list[tuple[UUID, UUID]]) -> int:
+    """(objective id, managed product id) pairs."""
+    if not links:
+        return 0
+    return tx.execute("INSERT INTO objective_products (firm_id, objective_id, product_id) "
+                      "SELECT current_firm_id(), o, p FROM unnest(%s::uuid[], %s::uuid[]) AS u(o, p)",
+                      ([o for o, _ in links], [p for _, p in links])).rowcount
+
+
+def bulk_insert_contributions(tx: Tx, contributions: list[tuple[Any, ...]]) -> int:
+    """(id, objective id, amount, date, note) each."""
+    if not contributions:
+        return 0
+    return tx.execute(
+        "INSERT INTO objective_contributions (id, firm_id, objective_id, amount, contribution_date, note) "
+        "SELECT u.i, current_firm_id(), u.o, u.a, u.d, u.n FROM unnest(%s::uuid[], %s::uuid[], %s::numeric[], "
+        "%s::date[], %s::text[]) AS u(i, o, a, d, n)",
+        tuple(list(c) for c in zip(*contributions, strict=True))).rowcount
+
