@@ -8,4 +8,3 @@ DROP TRIGGER unmanaged_products_linked_kind ON unmanaged_products;
 DROP FUNCTION unmanaged_products_linked_kind_check();
 DROP FUNCTION objective_contributions_refuse_future();
 DROP FUNCTION objective_links_check();
-ALTER FUNCTION information_data_is_valid(jsonb) RESET search_path;

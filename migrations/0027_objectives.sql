@@ -10,10 +10,6 @@
 --     be deleted while it is linked (ON DELETE RESTRICT);
 --   * objective_contributions: money put aside towards a goal (amount > 0, not dated in the future: trigger
 --     objective_contributions_not_future), in the goal's currency.
--- Also: information_data_is_valid (the CHECK of information_items.data_content, migration 0022) calls the other
--- information_* functions unqualified, so a restore, which runs with an empty search_path, could not load a
--- database holding information items (its COPY failed the CHECK: "function information_pairs(jsonb) does not
--- exist"); the function now carries its own search_path, as pg_dump writes it.
 -- depends: 0026_networth
 
 CREATE TABLE objectives (
@@ -170,6 +166,3 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON objectives, objective_products, objectiv
 GRANT SELECT, INSERT, DELETE ON objective_contributions TO wealthdesk_app;
 GRANT EXECUTE ON FUNCTION objective_links_check(), unmanaged_products_linked_kind_check(),
     objective_contributions_refuse_future() TO wealthdesk_app;
-
--- The information items' content CHECK, restorable (above).
-ALTER FUNCTION information_data_is_valid(jsonb) SET search_path = public, pg_temp;
