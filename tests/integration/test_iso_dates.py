@@ -22,6 +22,7 @@ from tests.integration.matrix_support import (
     audit_watermark,
     create_action,
     create_household,
+    create_objective,
     create_unmanaged,
     expect_status,
     firm_rows,
@@ -84,7 +85,9 @@ def dated(api: Any) -> dict[str, Any]:
     ids = {"group_id": house.group_id, "owner_id": house.owner_id, "product_id": book.product,
            "portfolio_fund_id": book.pf, "valuation_id": book.valuation, "activity_id": book.activity,
            "fund_id": book.other_fund, "unmanaged_product_id": create_unmanaged(api, w, house)["id"],
-           "action_id": create_action(api, w, house.group_id)["id"]}
+           "action_id": create_action(api, w, house.group_id)["id"],
+           "objective_id": create_objective(api, w, house.group_id, target_amount="1000.00",
+                                            target_date="2030-01-31")["id"]}
     return {"firm": firm, "ids": ids, "admin": firm.auth("admin"), "adviser": w}
 
 
@@ -157,6 +160,9 @@ def _bodies(ids: dict[str, str]) -> dict[str, dict[str, Any]]:
         "POST /v1/fx-rates:bulk": {"rates": [{"currency": "USD", "rate": "0.7850"}]},
         "POST /v1/client-groups/{group_id}/actions": {"action_name": "Dated", "owner": "client"},
         "PATCH /v1/actions/{action_id}": {},
+        "POST /v1/client-groups/{group_id}/objectives": {"title": "Dated"},
+        "PATCH /v1/objectives/{objective_id}": {},
+        "POST /v1/objectives/{objective_id}/contributions": {"amount": "1.00"},
     }
 
 
