@@ -30,6 +30,8 @@ MODULES = (
     "chalicelib.information_items.routes",
     "chalicelib.actions.routes",
     "chalicelib.networth.routes",
+    "chalicelib.planning.assumptions.routes",
+    "chalicelib.planning.plans.routes",
     "chalicelib.search.routes",
     "chalicelib.compliance.routes",
     "chalicelib.ops.routes",

@@ -38,7 +38,8 @@ TENANT_TABLES = ("firms", "users", "sessions", "api_keys", "client_groups", "pro
                  "login_challenges", "notifications", "firm_job_runs",
                  "unmanaged_products", "unmanaged_valuations", "fx_rates",
                  "information_items", "information_item_terms", "actions", "networth_statements",
-                 "networth_snapshots", "networth_firm_totals")
+                 "networth_snapshots", "networth_firm_totals",
+                 "cma_sets", "cma_asset_classes", "portfolio_models", "portfolio_model_allocations", "plans")
 _ORDER_BY = {"client_group_product_owners": ("client_group_id", "product_owner_id"),
              "idempotency_keys": ("principal_id", "key"),
              "template_generation_funds": ("generation_id", "fund_id"),
@@ -52,7 +53,9 @@ _ORDER_BY = {"client_group_product_owners": ("client_group_id", "product_owner_i
              "user_totp": ("user_id",),
              "networth_snapshots": ("client_group_id", "snapshot_date"),
              "networth_firm_totals": ("firm_id", "snapshot_date"),
-             "information_item_terms": ("item_id", "term")}
+             "information_item_terms": ("item_id", "term"),
+             "cma_asset_classes": ("cma_set_id", "position"),
+             "portfolio_model_allocations": ("portfolio_model_id", "asset_class")}
 # Columns that change without a write request: authenticating with an API key stamps last_used_at.
 VOLATILE_COLUMNS = {"api_keys": frozenset({"last_used_at"}), "sessions": frozenset({"last_used_at"})}
 
