@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import Field, StrictInt, field_validator, model_validator
+from pydantic import Field, StrictInt, ValidationInfo, field_validator, model_validator
 
 from chalicelib.core.models import ApiModel, IsoDate, IsoDateTime, StrictModel, decimal_type, iso_date
 from chalicelib.core.pagination import ListQuery, ListSpec
@@ -80,8 +80,11 @@ def _classes(classes: list[AssetClassIn] | None) -> list[AssetClassIn] | None:
     return classes
 
 
-def _matrix(matrix: list[list[Decimal]] | None) -> list[list[Decimal]] | None:
+def _matrix(matrix: list[list[Decimal]] | None, info: ValidationInfo) -> list[list[Decimal]] | None:
     if matrix is not None:
+        classes = info.data.get("asset_classes")  # absent when not sent (a PATCH) or itself invalid
+        if classes is not None and len(matrix) != len(classes):
+            raise ValueError(f"has {len(matrix)} rows for {len(classes)} asset classes")
         problem = correlation_problem(matrix)
         if problem is not None:
             raise ValueError(problem)
@@ -103,13 +106,6 @@ class CmaSetCreateIn(StrictModel):
     _classes = field_validator("asset_classes")(_classes)
     _matrix = field_validator("correlations")(_matrix)
 
-    @model_validator(mode="after")
-    def _sized(self) -> CmaSetCreateIn:
-        if len(self.correlations) != len(self.asset_classes):
-            raise ValueError(f"correlations has {len(self.correlations)} rows for {len(self.asset_classes)} asset "
-                             "classes")
-        return self
-
 
 class CmaSetPatchIn(StrictModel):
     """A draft's changes. The classes and the matrix change together (a new list of classes needs its matrix);
@@ -129,10 +125,6 @@ class CmaSetPatchIn(StrictModel):
     def _together(self) -> CmaSetPatchIn:
         if self.asset_classes is not None and self.correlations is None:
             raise ValueError("asset_classes needs its correlations in the same change")
-        if self.asset_classes is not None and self.correlations is not None \
-                and len(self.correlations) != len(self.asset_classes):
-            raise ValueError(f"correlations has {len(self.correlations)} rows for {len(self.asset_classes)} asset "
-                             "classes")
         return self
 
 
