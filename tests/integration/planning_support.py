@@ -51,16 +51,19 @@ def create_planning_household(client: Any, auth: dict[str, str], date_of_birth: 
     return Household(group_id=group["id"], owner_id=owner["id"])
 
 
-def plan_inputs(house: Household, set_id: Any, model_id: Any, **fields: Any) -> dict[str, Any]:
-    """Inputs for a person of 67 and 92 on a single model; `fields` replace or add to them."""
-    return {"horizon_years": 30, "people": [{"product_owner_id": house.owner_id, "retirement_age": 67,
-                                             "life_expectancy": 92, "current_income": "60000.00"}],
-            "cma_set_id": str(set_id), "portfolio_model_id": str(model_id), "iterations": 5000, **fields}
+def plan_inputs(house: Household, set_id: Any, model_id: Any, born: str | None = None,
+                **fields: Any) -> dict[str, Any]:
+    """Inputs for a person retiring at 67 with a life expectancy of 92 (born on `born` when their record holds no
+    date of birth), on a single model; `fields` replace or add to them."""
+    person = {"product_owner_id": house.owner_id, "retirement_age": 67, "life_expectancy": 92,
+              "current_income": "60000.00", **({"date_of_birth": born} if born else {})}
+    return {"horizon_years": 30, "people": [person], "cma_set_id": str(set_id), "portfolio_model_id": str(model_id),
+            "iterations": 5000, **fields}
 
 
 def create_plan(client: Any, auth: dict[str, str], house: Household, cma_set_id: Any, model_id: Any,
-                **inputs: Any) -> dict[str, Any]:
-    body = {"name": unique("Retirement plan"), "inputs": plan_inputs(house, cma_set_id, model_id, **inputs)}
+                born: str | None = None, **inputs: Any) -> dict[str, Any]:
+    body = {"name": unique("Retirement plan"), "inputs": plan_inputs(house, cma_set_id, model_id, born, **inputs)}
     return expect_status(send(client, "POST", f"/v1/client-groups/{house.group_id}/plans", headers=auth, body=body),
                          201)
 
@@ -68,7 +71,9 @@ def create_plan(client: Any, auth: dict[str, str], house: Household, cma_set_id:
 def new_plan_version(client: Any, auth: dict[str, str], plan: dict[str, Any], **inputs: Any) -> dict[str, Any]:
     stored = plan["inputs"]
     base = {"horizon_years": stored["horizon_years"],
-            "people": [{k: p[k] for k in ("product_owner_id", "retirement_age", "life_expectancy", "current_income")}
+            "people": [{**{k: p[k] for k in ("product_owner_id", "retirement_age", "life_expectancy",
+                                             "current_income")},
+                        **({"date_of_birth": p["date_of_birth"]} if p["date_of_birth_from"] == "inputs" else {})}
                        for p in stored["people"]],
             "cma_set_id": stored["cma_set_id"], "portfolio_model_id": stored["portfolio_model_id"],
             "iterations": stored["iterations"], **inputs}

@@ -40,6 +40,7 @@ from tests.integration.matrix_support import (
     send,
     unsigned_cursor,
 )
+from tests.integration.planning_support import create_cma_set, create_plan, create_portfolio_model, new_plan_version
 
 
 def _routes() -> list[Any]:
@@ -65,7 +66,8 @@ def test_the_list_routes_are_found() -> None:
         "GET /v1/portfolio-funds/{portfolio_fund_id}/activity", "GET /v1/client-groups/{group_id}/unmanaged-products",
         "GET /v1/unmanaged-products/{unmanaged_product_id}/valuations", "GET /v1/fx-rates",
         "GET /v1/client-groups/{group_id}/information-items", "GET /v1/client-groups/{group_id}/actions",
-        "GET /v1/client-groups/{group_id}/networth-statements"}
+        "GET /v1/client-groups/{group_id}/networth-statements", "GET /v1/cma-sets", "GET /v1/portfolio-models",
+        "GET /v1/client-groups/{group_id}/plans", "GET /v1/plans/{plan_id}/versions"}
     assert all(r.method == "GET" for r in LIST_ROUTES)
 
 
@@ -118,8 +120,16 @@ def paged(api: Any) -> dict[str, Any]:
         create_action(api, w, house.group_id, action_name=name)
         expect_status(send(api, "POST", f"/v1/client-groups/{house.group_id}/networth-statements", headers=w,
                            body={"name": name}), 201)
+    # Two CMA sets, two models, two plans (the latest versions) and two versions of one of them.
+    cma = create_cma_set(api, w, approve=admin)
+    create_cma_set(api, w)
+    model = create_portfolio_model(api, w, cma["id"])
+    create_portfolio_model(api, w, cma["id"], risk_level=2)
+    plan = create_plan(api, w, house, cma["id"], model["id"], born="1975-03-01")
+    create_plan(api, w, house, cma["id"], model["id"], born="1975-03-01")
+    new_plan_version(api, w, plan, horizon_years=20)
     ids = {"group_id": house.group_id, "product_id": book.product, "portfolio_fund_id": book.pf,
-           "unmanaged_product_id": elsewhere[0]["id"]}
+           "unmanaged_product_id": elsewhere[0]["id"], "plan_id": plan["id"]}
     return {"firm": firm, "auth": admin, "ids": ids}
 
 
