@@ -606,12 +606,16 @@ CREATE FUNCTION public.cma_sets_check_shape() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    s uuid := CASE TG_TABLE_NAME WHEN 'cma_sets' THEN NEW.id
-                                 ELSE coalesce(NEW.cma_set_id, OLD.cma_set_id) END;
+    s uuid;
     n integer;
     top integer;
     size integer;
 BEGIN
+    IF TG_TABLE_NAME = 'cma_sets' THEN
+        s := NEW.id;
+    ELSE
+        s := coalesce(NEW.cma_set_id, OLD.cma_set_id);
+    END IF;
     SELECT count(*), max(position) INTO n, top FROM cma_asset_classes WHERE cma_set_id = s;
     SELECT array_length(correlations, 1) INTO size FROM cma_sets WHERE id = s;
     IF size IS NULL THEN
@@ -1673,10 +1677,14 @@ CREATE FUNCTION public.portfolio_models_check_weights() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    m uuid := CASE TG_TABLE_NAME WHEN 'portfolio_models' THEN NEW.id
-                                 ELSE coalesce(NEW.portfolio_model_id, OLD.portfolio_model_id) END;
+    m uuid;
     total numeric;
 BEGIN
+    IF TG_TABLE_NAME = 'portfolio_models' THEN
+        m := NEW.id;
+    ELSE
+        m := coalesce(NEW.portfolio_model_id, OLD.portfolio_model_id);
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM portfolio_models WHERE id = m) THEN
         RETURN NULL;  -- the model itself was deleted
     END IF;
