@@ -61,10 +61,10 @@ Growth = Annotated[InflationGrowth | FixedGrowth, Field(discriminator="kind")]
 
 class FlowIn(StrictModel):
     """A regular contribution or withdrawal: `amount` each period from start to end (both included; to the horizon
-    when there is no end), growing each year from the start."""
+    when there is no end), growing each plan year from as_of (with inflation: an amount in today's money)."""
 
     name: str | None = Field(None, max_length=200)
-    amount: Money = Field(description="Per period, in the firm's currency, at the start date's prices")
+    amount: Money = Field(description="Per period, in the firm's currency, in today's money (as_of's prices)")
     frequency: Frequency = "monthly"
     start_date: Day
     end_date: Day | None = None
