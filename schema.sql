@@ -955,6 +955,7 @@ END $$;
 
 CREATE FUNCTION public.information_data_is_valid(doc jsonb) RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 BEGIN
     IF doc IS NULL OR jsonb_typeof(doc) <> 'object' THEN
@@ -1432,6 +1433,53 @@ BEGIN
         USING ERRCODE = 'restrict_violation', CONSTRAINT = 'networth_statements_immutable',
               HINT = 'A retention run deletes in a transaction that sets wealthdesk.networth_statement_retention '
                      'to ''delete'' (docs/domain.md); nothing changes a statement.';
+END $$;
+
+
+--
+-- Name: objective_contributions_refuse_future(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.objective_contributions_refuse_future() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NEW.contribution_date > CURRENT_DATE THEN
+        RAISE EXCEPTION 'contribution date % is in the future', NEW.contribution_date
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'objective_contributions_not_future';
+    END IF;
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: objective_links_check(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.objective_links_check() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    goal_group uuid;
+    product_group uuid;
+    product_kind text := 'asset';
+BEGIN
+    SELECT o.client_group_id INTO goal_group FROM objectives o WHERE o.id = NEW.objective_id;
+    IF TG_TABLE_NAME = 'objective_products' THEN
+        SELECT p.client_group_id INTO product_group FROM products p WHERE p.id = NEW.product_id;
+    ELSE
+        SELECT u.client_group_id, u.kind INTO product_group, product_kind
+        FROM unmanaged_products u WHERE u.id = NEW.unmanaged_product_id;
+    END IF;
+    IF goal_group IS DISTINCT FROM product_group THEN
+        RAISE EXCEPTION 'a goal links only products of its own household'
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'objective_links_same_household';
+    END IF;
+    IF product_kind <> 'asset' THEN
+        RAISE EXCEPTION 'a goal links only assets, not liabilities'
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'objective_links_assets_only';
+    END IF;
+    RETURN NEW;
 END $$;
 
 
@@ -1995,6 +2043,23 @@ CREATE FUNCTION public.unmanaged_current_value(p_product uuid, OUT value numeric
     LANGUAGE sql STABLE
     AS $$ SELECT v.value, v.valuation_date FROM unmanaged_valuations v WHERE v.unmanaged_product_id = p_product
           ORDER BY v.valuation_date DESC LIMIT 1 $$;
+
+
+--
+-- Name: unmanaged_products_linked_kind_check(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.unmanaged_products_linked_kind_check() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NEW.kind <> 'asset' AND EXISTS (SELECT 1 FROM objective_unmanaged_products l
+                                       WHERE l.unmanaged_product_id = NEW.id) THEN
+        RAISE EXCEPTION 'unmanaged product % is linked to a goal and must stay an asset', NEW.id
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'objective_links_assets_only';
+    END IF;
+    RETURN NEW;
+END $$;
 
 
 --
@@ -3167,6 +3232,96 @@ ALTER TABLE ONLY public.notifications FORCE ROW LEVEL SECURITY;
 
 
 --
+-- Name: objective_contributions; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.objective_contributions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    objective_id uuid NOT NULL,
+    is_money_goal boolean DEFAULT true NOT NULL,
+    amount numeric(18,2) NOT NULL,
+    contribution_date date NOT NULL,
+    note text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT objective_contributions_amount_check CHECK ((amount > (0)::numeric)),
+    CONSTRAINT objective_contributions_contribution_date_check CHECK ((contribution_date >= '1900-01-01'::date)),
+    CONSTRAINT objective_contributions_is_money_goal_check CHECK (is_money_goal),
+    CONSTRAINT objective_contributions_note_check CHECK ((length(note) <= 1000))
+);
+
+ALTER TABLE ONLY public.objective_contributions FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: objective_products; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.objective_products (
+    firm_id uuid NOT NULL,
+    objective_id uuid NOT NULL,
+    product_id uuid NOT NULL,
+    is_money_goal boolean DEFAULT true NOT NULL,
+    CONSTRAINT objective_products_is_money_goal_check CHECK (is_money_goal)
+);
+
+ALTER TABLE ONLY public.objective_products FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: objective_unmanaged_products; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.objective_unmanaged_products (
+    firm_id uuid NOT NULL,
+    objective_id uuid NOT NULL,
+    unmanaged_product_id uuid NOT NULL,
+    is_money_goal boolean DEFAULT true NOT NULL,
+    CONSTRAINT objective_unmanaged_products_is_money_goal_check CHECK (is_money_goal)
+);
+
+ALTER TABLE ONLY public.objective_unmanaged_products FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: objectives; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.objectives (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    client_group_id uuid NOT NULL,
+    title text NOT NULL,
+    description text,
+    target_date date,
+    priority smallint DEFAULT 3 NOT NULL,
+    status text DEFAULT 'active'::text NOT NULL,
+    progress_percentage numeric(5,2),
+    target_amount numeric(18,2),
+    currency character(3),
+    assumed_annual_return numeric(7,4),
+    is_money_goal boolean GENERATED ALWAYS AS ((target_amount IS NOT NULL)) STORED NOT NULL,
+    target_date_order date GENERATED ALWAYS AS (COALESCE(target_date, '9999-12-31'::date)) STORED NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT objectives_assumed_annual_return_check CHECK (((assumed_annual_return > ('-1'::integer)::numeric) AND (assumed_annual_return <= (1)::numeric))),
+    CONSTRAINT objectives_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT objectives_description_check CHECK ((length(description) <= 10000)),
+    CONSTRAINT objectives_money_goal_consistent CHECK ((((target_amount IS NULL) AND (currency IS NULL) AND (assumed_annual_return IS NULL) AND (progress_percentage IS NOT NULL)) OR ((target_amount IS NOT NULL) AND (currency IS NOT NULL) AND (assumed_annual_return IS NOT NULL) AND (target_date IS NOT NULL) AND (progress_percentage IS NULL)))),
+    CONSTRAINT objectives_priority_check CHECK (((priority >= 1) AND (priority <= 5))),
+    CONSTRAINT objectives_progress_percentage_check CHECK (((progress_percentage >= (0)::numeric) AND (progress_percentage <= (100)::numeric))),
+    CONSTRAINT objectives_status_check CHECK ((status = ANY (ARRAY['active'::text, 'achieved'::text, 'modified'::text, 'cancelled'::text]))),
+    CONSTRAINT objectives_target_amount_check CHECK ((target_amount > (0)::numeric)),
+    CONSTRAINT objectives_target_date_check CHECK (((target_date >= '1900-01-01'::date) AND (target_date <= '2099-12-31'::date))),
+    CONSTRAINT objectives_title_check CHECK (((length(btrim(title)) >= 1) AND (length(btrim(title)) <= 200))),
+    CONSTRAINT objectives_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.objectives FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: ops_backup_verifications; Type: VIEW; Schema: public
 --
 
@@ -3926,6 +4081,62 @@ ALTER TABLE ONLY public.notifications
 
 
 --
+-- Name: objective_contributions objective_contributions_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.objective_contributions
+    ADD CONSTRAINT objective_contributions_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: objective_contributions objective_contributions_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.objective_contributions
+    ADD CONSTRAINT objective_contributions_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: objective_products objective_products_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.objective_products
+    ADD CONSTRAINT objective_products_pkey PRIMARY KEY (objective_id, product_id);
+
+
+--
+-- Name: objective_unmanaged_products objective_unmanaged_products_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.objective_unmanaged_products
+    ADD CONSTRAINT objective_unmanaged_products_pkey PRIMARY KEY (objective_id, unmanaged_product_id);
+
+
+--
+-- Name: objectives objectives_firm_id_id_is_money_goal_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.objectives
+    ADD CONSTRAINT objectives_firm_id_id_is_money_goal_key UNIQUE (firm_id, id, is_money_goal);
+
+
+--
+-- Name: objectives objectives_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.objectives
+    ADD CONSTRAINT objectives_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: objectives objectives_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.objectives
+    ADD CONSTRAINT objectives_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: plans plans_firm_id_id_key; Type: CONSTRAINT; Schema: public
 --
 
@@ -4490,6 +4701,48 @@ CREATE INDEX notifications_user_idx ON public.notifications USING btree (user_id
 
 
 --
+-- Name: objective_contributions_goal_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX objective_contributions_goal_idx ON public.objective_contributions USING btree (objective_id, contribution_date, id);
+
+
+--
+-- Name: objective_products_product_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX objective_products_product_idx ON public.objective_products USING btree (product_id);
+
+
+--
+-- Name: objective_unmanaged_products_product_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX objective_unmanaged_products_product_idx ON public.objective_unmanaged_products USING btree (unmanaged_product_id);
+
+
+--
+-- Name: objectives_group_created_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX objectives_group_created_idx ON public.objectives USING btree (client_group_id, created_at, id);
+
+
+--
+-- Name: objectives_group_due_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX objectives_group_due_idx ON public.objectives USING btree (client_group_id, target_date_order, id);
+
+
+--
+-- Name: objectives_group_priority_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX objectives_group_priority_idx ON public.objectives USING btree (client_group_id, priority, id);
+
+
+--
 -- Name: plans_group_idx; Type: INDEX; Schema: public
 --
 
@@ -4952,6 +5205,34 @@ CREATE TRIGGER networth_statements_no_truncate BEFORE TRUNCATE ON public.networt
 
 
 --
+-- Name: objective_contributions objective_contributions_not_future; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER objective_contributions_not_future BEFORE INSERT OR UPDATE OF contribution_date ON public.objective_contributions FOR EACH ROW EXECUTE FUNCTION public.objective_contributions_refuse_future();
+
+
+--
+-- Name: objective_products objective_products_check; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER objective_products_check BEFORE INSERT OR UPDATE ON public.objective_products FOR EACH ROW EXECUTE FUNCTION public.objective_links_check();
+
+
+--
+-- Name: objective_unmanaged_products objective_unmanaged_products_check; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER objective_unmanaged_products_check BEFORE INSERT OR UPDATE ON public.objective_unmanaged_products FOR EACH ROW EXECUTE FUNCTION public.objective_links_check();
+
+
+--
+-- Name: objectives objectives_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER objectives_touch BEFORE UPDATE ON public.objectives FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
 -- Name: plans plans_cma_approved; Type: TRIGGER; Schema: public
 --
 
@@ -5145,6 +5426,13 @@ CREATE TRIGGER providers_touch BEFORE UPDATE ON public.providers FOR EACH ROW EX
 --
 
 CREATE TRIGGER unmanaged_products_current_value BEFORE INSERT OR UPDATE ON public.unmanaged_products FOR EACH ROW EXECUTE FUNCTION public.unmanaged_products_set_current_value();
+
+
+--
+-- Name: unmanaged_products unmanaged_products_linked_kind; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER unmanaged_products_linked_kind BEFORE UPDATE OF kind ON public.unmanaged_products FOR EACH ROW EXECUTE FUNCTION public.unmanaged_products_linked_kind_check();
 
 
 --
@@ -5457,6 +5745,62 @@ ALTER TABLE ONLY public.networth_statements
 
 ALTER TABLE ONLY public.notifications
     ADD CONSTRAINT notifications_firm_id_user_id_fkey FOREIGN KEY (firm_id, user_id) REFERENCES public.users(firm_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: objective_contributions objective_contributions_firm_id_objective_id_is_money_goal_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.objective_contributions
+    ADD CONSTRAINT objective_contributions_firm_id_objective_id_is_money_goal_fkey FOREIGN KEY (firm_id, objective_id, is_money_goal) REFERENCES public.objectives(firm_id, id, is_money_goal) ON DELETE CASCADE;
+
+
+--
+-- Name: objective_products objective_products_firm_id_objective_id_is_money_goal_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.objective_products
+    ADD CONSTRAINT objective_products_firm_id_objective_id_is_money_goal_fkey FOREIGN KEY (firm_id, objective_id, is_money_goal) REFERENCES public.objectives(firm_id, id, is_money_goal) ON DELETE CASCADE;
+
+
+--
+-- Name: objective_products objective_products_firm_id_product_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.objective_products
+    ADD CONSTRAINT objective_products_firm_id_product_id_fkey FOREIGN KEY (firm_id, product_id) REFERENCES public.products(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: objective_unmanaged_products objective_unmanaged_products_firm_id_objective_id_is_money_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.objective_unmanaged_products
+    ADD CONSTRAINT objective_unmanaged_products_firm_id_objective_id_is_money_fkey FOREIGN KEY (firm_id, objective_id, is_money_goal) REFERENCES public.objectives(firm_id, id, is_money_goal) ON DELETE CASCADE;
+
+
+--
+-- Name: objective_unmanaged_products objective_unmanaged_products_firm_id_unmanaged_product_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.objective_unmanaged_products
+    ADD CONSTRAINT objective_unmanaged_products_firm_id_unmanaged_product_id_fkey FOREIGN KEY (firm_id, unmanaged_product_id) REFERENCES public.unmanaged_products(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: objectives objectives_firm_id_client_group_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.objectives
+    ADD CONSTRAINT objectives_firm_id_client_group_id_fkey FOREIGN KEY (firm_id, client_group_id) REFERENCES public.client_groups(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: objectives objectives_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.objectives
+    ADD CONSTRAINT objectives_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
 
 
 --
@@ -6080,6 +6424,34 @@ CREATE POLICY maintenance ON public.notifications TO wealthdesk_owner USING (tru
 
 
 --
+-- Name: objective_contributions maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.objective_contributions TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: objective_products maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.objective_products TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: objective_unmanaged_products maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.objective_unmanaged_products TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: objectives maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.objectives TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
 -- Name: plans maintenance; Type: POLICY; Schema: public
 --
 
@@ -6235,6 +6607,30 @@ ALTER TABLE public.networth_statements ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.notifications ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: objective_contributions; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.objective_contributions ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: objective_products; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.objective_products ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: objective_unmanaged_products; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.objective_unmanaged_products ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: objectives; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.objectives ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: auth_context own_backend; Type: POLICY; Schema: public
@@ -6520,6 +6916,34 @@ CREATE POLICY tenant ON public.networth_statements USING ((firm_id = ( SELECT pu
 --
 
 CREATE POLICY tenant ON public.notifications USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: objective_contributions tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.objective_contributions USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: objective_products tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.objective_products USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: objective_unmanaged_products tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.objective_unmanaged_products USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: objectives tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.objectives USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
@@ -7038,6 +7462,20 @@ GRANT ALL ON FUNCTION public.membership_check_information_items() TO wealthdesk_
 
 
 --
+-- Name: FUNCTION objective_contributions_refuse_future(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.objective_contributions_refuse_future() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION objective_links_check(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.objective_links_check() TO wealthdesk_app;
+
+
+--
 -- Name: FUNCTION ownership_first_outsider(p_group uuid, p_ownership jsonb); Type: ACL; Schema: public
 --
 
@@ -7154,6 +7592,13 @@ GRANT ALL ON FUNCTION public.refresh_portfolio_valuations(p_product uuid, p_date
 --
 
 GRANT ALL ON FUNCTION public.unmanaged_current_value(p_product uuid, OUT value numeric, OUT valuation_date date) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION unmanaged_products_linked_kind_check(); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.unmanaged_products_linked_kind_check() TO wealthdesk_app;
 
 
 --
@@ -7526,6 +7971,34 @@ GRANT SELECT,INSERT ON TABLE public.networth_statements TO wealthdesk_app;
 --
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.notifications TO wealthdesk_app;
+
+
+--
+-- Name: TABLE objective_contributions; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE ON TABLE public.objective_contributions TO wealthdesk_app;
+
+
+--
+-- Name: TABLE objective_products; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.objective_products TO wealthdesk_app;
+
+
+--
+-- Name: TABLE objective_unmanaged_products; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.objective_unmanaged_products TO wealthdesk_app;
+
+
+--
+-- Name: TABLE objectives; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.objectives TO wealthdesk_app;
 
 
 --

@@ -85,11 +85,12 @@ _CHUNK = 5000  # rows per bulk statement
 
 def load(firm_id: UUID, households: int, advisers: list[UUID], *, seed: int = 42,
          progress: Callable[[int], None] | None = None, products: bool = True,
-         irr_history: bool = True) -> dict[str, int]:
+         irr_history: bool = True, picture: bool = True) -> dict[str, int]:
     """Insert `households` generated households into the firm (with products unless products=False).
 
     irr_history=False skips the stored IRR history (for benchmarks that load millions of valuations and
-    measure the history themselves). Returns counts."""
+    measure the history themselves); picture=False leaves out the information items, actions and objectives
+    (demo_picture.py). Returns counts."""
     ctx = RequestContext.system(firm_id)
     with db.transaction(ctx) as tx:  # a second load into the same firm must not draw the same ids again
         before = store.group_count(tx)
@@ -120,7 +121,11 @@ def load(firm_id: UUID, households: int, advisers: list[UUID], *, seed: int = 42
             if irr_history:
                 for product_id in counts["product_ids"]:
                     recompute_irr_history(tx, product_id, date.min)
+        if picture:
+            from chalicelib import demo_picture
+
+            counts = {**counts, **demo_picture.create_picture(tx, rng, data, counts.get("first_products", {}))}
         summary = {"households": households, "product_owners": people_count,
-                   **{k: v for k, v in counts.items() if k != "product_ids"}}
+                   **{k: v for k, v in counts.items() if k not in ("product_ids", "first_products")}}
         audit.record(tx, "demo.load", "firm", firm_id, None, {**summary, "seed": seed})
     return summary

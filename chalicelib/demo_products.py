@@ -176,4 +176,5 @@ def create_products(tx: Tx, rng: random.Random, catalogue: dict[str, Any],
         for start in range(0, len(rows), 50_000):
             store.bulk_insert_dated(tx, kind, rows[start:start + 50_000])  # portfolio valuations follow (0013)
     return {"products": len(products), "portfolio_funds": len(pfunds), "fund_valuations": len(valuations),
-            "cash_flows": len(activity), "product_ids": [p[0] for p in products]}
+            "cash_flows": len(activity), "product_ids": [p[0] for p in products],
+            "first_products": {g: p for p, g, *_ in reversed(products)}}

@@ -29,6 +29,7 @@ MODULES = (
     "chalicelib.currencies.routes",
     "chalicelib.information_items.routes",
     "chalicelib.actions.routes",
+    "chalicelib.objectives.routes",
     "chalicelib.networth.routes",
     "chalicelib.planning.assumptions.routes",
     "chalicelib.planning.plans.routes",

@@ -51,3 +51,16 @@ def list_actions(tx: Tx, group_id: UUID, keyset: Keyset, *, status: str | None, 
         "AND {after} ORDER BY {order} LIMIT %(_ks_limit)s").format(after=keyset.where(), order=keyset.order_by())
     return tx.all(query, {"g": group_id, "status": status, "owner": owner, "due": due_before, "overdue": overdue,
                           "today": today, **keyset.params()})
+
+
+def bulk_insert_actions(tx: Tx, actions: list[tuple[Any, ...]]) -> int:
+    """(id, client group id, name, description, owner, status, target date, completed_at) each, of any households,
+    in one statement (the demo's loader)."""
+    if not actions:
+        return 0
+    return tx.execute(
+        "INSERT INTO actions (id, firm_id, client_group_id, action_name, description, owner, status, target_date, "
+        "completed_at) SELECT u.i, current_firm_id(), u.g, u.n, u.d, u.o, u.s, u.t, u.c "
+        "FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[], %s::date[], "
+        "%s::timestamptz[]) AS u(i, g, n, d, o, s, t, c)",
+        tuple(list(c) for c in zip(*actions, strict=True))).rowcount

@@ -41,6 +41,18 @@ def bulk_insert_items(tx: Tx, group_id: UUID, items: list[tuple[Any, ...]]) -> i
         (group_id, *(list(c) for c in zip(*items, strict=True)))).rowcount
 
 
+def bulk_insert_items_of_groups(tx: Tx, items: list[tuple[Any, ...]]) -> int:
+    """(id, client group id, item type, category, content (Jsonb), owners (Jsonb or None)) each, of any households,
+    in one statement (the demo's loader)."""
+    if not items:
+        return 0
+    return tx.execute(
+        "INSERT INTO information_items (id, firm_id, client_group_id, item_type, item_category, data_content, "
+        "associated_product_owners) SELECT u.i, current_firm_id(), u.g, u.t, u.c, u.d, u.o "
+        "FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::text[], %s::jsonb[], %s::jsonb[]) "
+        "AS u(i, g, t, c, d, o)", tuple(list(c) for c in zip(*items, strict=True))).rowcount
+
+
 # An item matches `q` when each of its words begins one of the item's terms (information_search_ranges: a word as
 # the range of terms it begins, in collation "C"). Every comparison that touches a row is leakproof (uuid and text
 # comparisons), so under row-level security the primary key (item_id, term) serves them as index conditions; a q

@@ -30,15 +30,20 @@ RUN_BUDGET_SECONDS = 12 * 60
 MAX_DAYS = 3700  # a backfill of about ten years in one command
 
 
-def _answer(found: dict[str, Any]) -> dict[str, Any]:
-    owners = [engine.Owner(str(o["id"]), o["name"]) for o in found["owners"]]
-    positions = [engine.Position(
+def positions_of(found: dict[str, Any]) -> list[engine.Position]:
+    """The engine's positions from store.live_positions's answer (also what a money goal's linked products are
+    worth: chalicelib/objectives)."""
+    return [engine.Position(
         source=p["source"], id=str(p["id"]), name=p["name"], section=p["section"], kind=p["kind"],
         currency=p["currency"], value=Decimal(p["value"]),
         valuation_date=date.fromisoformat(p["valuation_date"]) if p["valuation_date"] else None,
         ownership=p["ownership"], rate=Decimal(p["rate"]) if p["rate"] is not None else None)
         for p in found["positions"]]
-    return engine.statement(owners, positions, as_of=found["as_of"], currency=found["currency"],
+
+
+def _answer(found: dict[str, Any]) -> dict[str, Any]:
+    owners = [engine.Owner(str(o["id"]), o["name"]) for o in found["owners"]]
+    return engine.statement(owners, positions_of(found), as_of=found["as_of"], currency=found["currency"],
                             client_group_id=str(found["id"]))
 
 

@@ -171,7 +171,8 @@ def make_firm(households: int, *, products: bool = False) -> BenchFirm:
             say(f"  households {done[0]:,}/{households:,}")
 
     say(f"loading {households:,} households (chalicelib.demo.load, products={products})")
-    demo.load(firm["id"], households, advisers, progress=progress, products=products, irr_history=products)
+    demo.load(firm["id"], households, advisers, progress=progress, products=products, irr_history=products,
+              picture=False)
     from chalicelib.core import db
 
     with db.owner_connection() as conn:

@@ -88,7 +88,7 @@ def build_largest(firm: BenchFirm, *, seed: int = 11) -> tuple[UUID, dict[str, i
     from tests.bench import products_data
 
     ctx = RequestContext.system(firm.id)
-    demo.load(firm.id, 1, [], seed=seed, products=False)
+    demo.load(firm.id, 1, [], seed=seed, products=False, picture=False)
     rng = random.Random(f"bench-overview:{seed}:{firm.id}")
     with db.transaction(ctx) as tx:
         group = tx.one("SELECT g.id FROM client_groups g WHERE NOT EXISTS (SELECT 1 FROM products p "

@@ -30,7 +30,8 @@ BENCH_ITEMS_HOUSEHOLDS households, default 300, with BENCH_ITEMS_PER_HOUSEHOLD i
 "networth" figures N1-N4 (tests/bench/networth.py: a firm of BENCH_NETWORTH_HOUSEHOLDS households, default
 13,000, with BENCH_NETWORTH_MONTHS month ends of valuations, default 12), "backups" the backup and verification
 jobs over bare pg_dump and pg_restore (tests/bench/backups.py: BENCH_BACKUP_HOUSEHOLDS, default 300,
-BENCH_BACKUP_ROUNDS, default 3); any of them alone), BENCH_OUTPUT (default
+BENCH_BACKUP_ROUNDS, default 3), "montecarlo" the plan simulation (tests/bench/montecarlo.py: the engine alone, no
+database; BENCH_MC_ROUNDS, default 3); any of them alone), BENCH_OUTPUT (default
 BENCHMARKS.md at the repository root).
 """
 from __future__ import annotations
@@ -134,7 +135,7 @@ def main() -> int:
 
     product_households = _env_int("BENCH_PRODUCT_HOUSEHOLDS", 1_300)
     default_parts = ("foundation,products,overview,fum,live,login,tenancy,jobruns,ratelimit,unmanaged,items,"
-                     "networth,backups")
+                     "networth,backups,montecarlo")
     parts = {x.strip() for x in (os.environ.get("BENCH_PARTS") or default_parts).split(",")
              if x.strip()}
     database = common.start_database()
@@ -248,6 +249,14 @@ def main() -> int:
                                                  _env_int("BENCH_BACKUP_ROUNDS", 3))
             common.say(backups.summary_line(backups_result))
 
+        montecarlo_result = None
+        if "montecarlo" in parts:  # the plan simulation, the engine alone (tests/bench/montecarlo.py)
+            from tests.bench import montecarlo
+
+            with Phase("montecarlo (plan simulation)", phases):
+                montecarlo_result = montecarlo.measure()
+            common.say(montecarlo.summary_line(montecarlo_result))
+
         elapsed = time.monotonic() - t0
         run = report.Run(command=command, started=started.strftime("%Y-%m-%d %H:%M UTC"), elapsed=elapsed,
                          machine=machine, postgres=database.version,
@@ -257,7 +266,7 @@ def main() -> int:
                          products=products_result, overview=overview_result, live=live_result, fum=fum_result,
                          login=login_result, tenancy=tenancy_result, jobruns=jobruns_result, ratelimit=ratelimit_result,
                          unmanaged=unmanaged_result, items=items_result, networth=networth_result,
-                         backups=backups_result,
+                         backups=backups_result, montecarlo=montecarlo_result,
                          notes=["Machine load while each figure ran (the whole machine, this harness included): "
                                 + "; ".join(phases) + "."])
         output.write_text(report.render(run))

@@ -183,6 +183,11 @@ def build_world(client: Any) -> World:
     ms.put_fx_rate(client, admin, "USD", "2023-06-30", "1.2700")
     item = ms.create_information_item(client, admin, house.group_id)
     action = ms.create_action(client, admin, house.group_id)
+    goal = ms.create_objective(client, admin, house.group_id, title="House deposit", target_amount="60000.00",
+                               target_date="2030-06-30", product_ids=[book.product],
+                               unmanaged_product_ids=[flat["id"]])
+    plain = ms.create_objective(client, admin, house.group_id, title="Write wills")
+    contribution = ms.add_contribution(client, admin, goal["id"], "500.00")
     statement = ms.expect_status(ms.send(client, "POST", f"/v1/client-groups/{house.group_id}/networth-statements",
                                          headers=admin, body={"name": "Annual review"}), 201)
     cma = planning.create_cma_set(client, admin, approve=admin)
@@ -216,6 +221,10 @@ def build_world(client: Any) -> World:
         "unmanaged_valuation_id": [flat_value["id"]],
         "item_id": [item["id"]],
         "action_id": [action["id"]],
+        "objective_id": [goal["id"], plain["id"]],
+        "contribution_id": [contribution["id"]],
+        "product_ids": [book.product],
+        "unmanaged_product_ids": [flat["id"]],
         "statement_id": [statement["id"]],
         "created_by": [str(firm.users["admin"]["id"])],
         "backup_id": backups,
@@ -261,6 +270,10 @@ def build_world(client: Any) -> World:
         "/v1/information-items/{item_id}": lambda: {
             "item_id": ms.create_information_item(client, admin, other_house.group_id)["id"]},
         "/v1/actions/{action_id}": lambda: {"action_id": ms.create_action(client, admin, other_house.group_id)["id"]},
+        "/v1/objectives/{objective_id}": lambda: {
+            "objective_id": ms.create_objective(client, admin, other_house.group_id)["id"]},
+        "/v1/objective-contributions/{contribution_id}": lambda: {
+            "contribution_id": ms.add_contribution(client, admin, goal["id"], "1.00", next(days))["id"]},
         "/v1/unmanaged-products/{unmanaged_product_id}": lambda: {
             "unmanaged_product_id": ms.create_unmanaged(client, admin, other_house)["id"]},
         "/v1/unmanaged-valuations/{unmanaged_valuation_id}": lambda: {

@@ -39,7 +39,8 @@ TENANT_TABLES = ("firms", "users", "sessions", "api_keys", "client_groups", "pro
                  "unmanaged_products", "unmanaged_valuations", "fx_rates",
                  "information_items", "information_item_terms", "actions", "networth_statements",
                  "networth_snapshots", "networth_firm_totals",
-                 "cma_sets", "cma_asset_classes", "portfolio_models", "portfolio_model_allocations", "plans")
+                 "cma_sets", "cma_asset_classes", "portfolio_models", "portfolio_model_allocations", "plans",
+                 "objectives", "objective_products", "objective_unmanaged_products", "objective_contributions")
 _ORDER_BY = {"client_group_product_owners": ("client_group_id", "product_owner_id"),
              "idempotency_keys": ("principal_id", "key"),
              "template_generation_funds": ("generation_id", "fund_id"),
@@ -55,7 +56,9 @@ _ORDER_BY = {"client_group_product_owners": ("client_group_id", "product_owner_i
              "networth_firm_totals": ("firm_id", "snapshot_date"),
              "information_item_terms": ("item_id", "term"),
              "cma_asset_classes": ("cma_set_id", "position"),
-             "portfolio_model_allocations": ("portfolio_model_id", "asset_class")}
+             "portfolio_model_allocations": ("portfolio_model_id", "asset_class"),
+             "objective_products": ("objective_id", "product_id"),
+             "objective_unmanaged_products": ("objective_id", "unmanaged_product_id")}
 # Columns that change without a write request: authenticating with an API key stamps last_used_at.
 VOLATILE_COLUMNS = {"api_keys": frozenset({"last_used_at"}), "sessions": frozenset({"last_used_at"})}
 
@@ -189,6 +192,19 @@ def create_action(client: Any, auth: dict[str, str], group_id: Any, **fields: An
 # --- managed products: catalogue, products, portfolios, valuations, activity ---------------------------------------
 
 _ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def create_objective(client: Any, auth: dict[str, str], group_id: Any, **fields: Any) -> dict[str, Any]:
+    """An objective of the household (plain unless `target_amount` and the rest of a money goal are given)."""
+    body = {"title": unique("Objective"), **fields}
+    return expect_status(send(client, "POST", f"/v1/client-groups/{group_id}/objectives", headers=auth, body=body),
+                         201)
+
+
+def add_contribution(client: Any, auth: dict[str, str], objective_id: Any, amount: str,
+                     day: str = "2024-01-31") -> dict[str, Any]:
+    return expect_status(send(client, "POST", f"/v1/objectives/{objective_id}/contributions", headers=auth,
+                              body={"amount": amount, "contribution_date": day}), 201)
 
 
 def isin_check_digit(payload: str) -> str:

@@ -61,13 +61,26 @@ def _tables_now() -> dict[str, int]:
 
 @pytest.fixture
 def book(client: Any, firm_a: Firm) -> Any:
-    """A household with a managed product and everything around it (every products table has rows): the restore
-    checks the products' constraints, which call functions, with pg_restore's empty search_path."""
-    from tests.integration.matrix_support import create_household, make_book
+    """A household with a managed product and everything around it (every products table has rows), an information
+    item and a money goal: the restore checks their constraints, which call functions, with pg_restore's empty
+    search_path."""
+    from tests.integration.matrix_support import (
+        add_contribution,
+        create_household,
+        create_information_item,
+        create_objective,
+        make_book,
+    )
 
     admin = firm_a.auth("admin")
-    return make_book(client, admin, create_household(client, admin), day="2024-03-28", invested=("900.00", "100.00"),
-                     values=("950.00", "120.00"))
+    house = create_household(client, admin)
+    made = make_book(client, admin, house, day="2024-03-28", invested=("900.00", "100.00"), values=("950.00", "120.00"))
+    create_information_item(client, admin, house.group_id, item_category="Income",
+                            data_content={"salary_value": "52000.00", "review_date": "2024-03-28"})
+    goal = create_objective(client, admin, house.group_id, target_amount="20000.00", target_date="2031-01-01",
+                            product_ids=[made.product])
+    add_contribution(client, admin, goal["id"], "250.00")
+    return made
 
 
 def test_a_backup_and_its_verification(store_dir: Path, firm_a: Firm, book: Any) -> None:

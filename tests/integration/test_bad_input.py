@@ -74,6 +74,9 @@ _PRODUCT_TABLES = [
     ("networth_statements", "t.id"), ("cma_sets", "t.id"), ("cma_asset_classes", "t.cma_set_id, t.position"),
     ("portfolio_models", "t.id"), ("portfolio_model_allocations", "t.portfolio_model_id, t.asset_class"),
     ("plans", "t.id"),
+    ("networth_statements", "t.id"), ("objectives", "t.id"),
+    ("objective_products", "t.objective_id, t.product_id"),
+    ("objective_unmanaged_products", "t.objective_id, t.unmanaged_product_id"), ("objective_contributions", "t.id"),
 ]
 _SNAPSHOT = _SNAPSHOT.rstrip() + "".join(
     f""",
@@ -288,6 +291,15 @@ def world(app_module: Any, firm_a: Firm, firm_b: Firm) -> World:
         action, other_action = (_created(c.http.post(f"/v1/client-groups/{g}/actions", headers=h,
                                                      body='{"action_name": "Bad input", "owner": "client"}'))
                                 for h, g in ((ha, group), (hb, other_group)))
+        objective, other_objective = (
+            _created(c.http.post(f"/v1/client-groups/{g}/objectives", headers=h, body=json.dumps({
+                "title": "Bad input", "target_amount": "5000.00", "target_date": "2030-06-30",
+                "product_ids": [p["product_id"]], "unmanaged_product_ids": [u["unmanaged_product_id"]]})))
+            for h, g, p, u in ((ha, group, a, a_elsewhere), (hb, other_group, b, b_elsewhere)))
+        contribution, other_contribution = (
+            _created(c.http.post(f"/v1/objectives/{o}/contributions", headers=h,
+                                 body='{"amount": "100.00", "contribution_date": "2024-01-31"}'))
+            for h, o in ((ha, objective), (hb, other_objective)))
         a["statement_id"], b["statement_id"] = (
             _created(c.http.post(f"/v1/client-groups/{g}/networth-statements", headers=h, body='{"name": "Q4"}'))
             for g, h in ((group, ha), (other_group, hb)))
@@ -306,13 +318,15 @@ def world(app_module: Any, firm_a: Firm, firm_b: Firm) -> World:
     ids = ("provider_id", "fund_id", "template_id", "product_id", "portfolio_fund_id", "valuation_id", "activity_id",
            "statement_id", "cma_set_id", "portfolio_model_id", "plan_id")
     mine = {"group_id": group, "owner_id": owner, "user_id": str(firm_a.users["viewer"]["id"]),
-            "item_id": item, "action_id": action, **{k: a[k] for k in ids}, **a_elsewhere}
+            "item_id": item, "action_id": action, "objective_id": objective, "contribution_id": contribution,
+            **{k: a[k] for k in ids}, **a_elsewhere}
     other_notification = str(owner_sql(
         "INSERT INTO notifications (firm_id, user_id, kind, title, body) VALUES (%s, %s, 'security.test', "
         "'A test notice', 'Nothing happened.') RETURNING id", (firm_b.id, firm_b.users["admin"]["id"]))[0]["id"])
     theirs = {"group_id": other_group, "owner_id": other_owner, "user_id": other_user, "key_id": other_key,
               "session_id": other_session,
               "notification_id": other_notification, "item_id": other_item, "action_id": other_action,
+              "objective_id": other_objective, "contribution_id": other_contribution,
               **{k: b[k] for k in ids}, **b_elsewhere}
     bad_isin = a["isin"][:11] + str((int(a["isin"][11]) + 1) % 10)
     extra = {"other_user": other_user, "other_key": other_key, "bad_isin": bad_isin, "isin": a["isin"],
@@ -1143,6 +1157,8 @@ def _valid_body(spec: Any) -> str:
         "POST /v1/client-groups/{group_id}/networth-statements": {"name": "Annual review"},
         "POST /v1/client-groups/{group_id}/plans": {"name": "x", "inputs": _plan_inputs(r)},
         "POST /v1/plans/{plan_id}/versions": {"inputs": _plan_inputs(r)},
+        "POST /v1/client-groups/{group_id}/objectives": {"title": "x"},
+        "POST /v1/objectives/{objective_id}/contributions": {"amount": "1.00", "contribution_date": "2024-01-31"},
     }
     return json.dumps(bodies.get(_rid(spec), {}))
 

@@ -5,6 +5,7 @@ import json
 import re
 import uuid
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
@@ -209,6 +210,32 @@ def test_demo_adds_households_with_linked_people_to_a_firm(client, fresh_firm):
     assert catalogue == {"providers": 7, "funds": 16, "templates": 3}
     irr = client.http.get(f"/v1/client-groups/{one}/irr", headers=fresh_firm.auth("viewer"))
     assert irr.status_code == 200 and irr.json_body["irr"] is not None, irr.json_body
+
+    # The whole picture: every household has an information item of each type, two actions (one the adviser's,
+    # one the client's), a plain objective, and a money goal counting its own first product, with contributions.
+    kinds = owner_sql("SELECT client_group_id, array_agg(DISTINCT item_type ORDER BY item_type) AS types "
+                      "FROM information_items WHERE firm_id = %s GROUP BY client_group_id", (fresh_firm.id,))
+    assert len(kinds) == 20 and all(k["types"] == ["assets_liabilities", "basic_detail", "income_expenditure",
+                                                   "protection", "vulnerability_health"] for k in kinds)
+    todo = owner_sql("SELECT client_group_id, array_agg(owner ORDER BY owner) AS owners FROM actions "
+                     "WHERE firm_id = %s GROUP BY client_group_id", (fresh_firm.id,))
+    assert len(todo) == 20 and all(t["owners"] == ["adviser", "client"] for t in todo)
+    goals = owner_sql(
+        "SELECT o.client_group_id, o.id, o.target_amount, o.currency, p.client_group_id AS product_group, "
+        "(SELECT count(*) FROM objective_contributions c WHERE c.objective_id = o.id) AS contributions "
+        "FROM objectives o JOIN objective_products l ON l.objective_id = o.id JOIN products p ON p.id = l.product_id "
+        "WHERE o.firm_id = %s", (fresh_firm.id,))
+    assert sorted(g["client_group_id"] for g in goals) == sorted(g["id"] for g in groups)
+    assert all(g["product_group"] == g["client_group_id"] and g["contributions"] >= 1 and g["currency"] == "GBP"
+               for g in goals)
+    assert owner_sql("SELECT count(*) AS n FROM objectives WHERE firm_id = %s AND target_amount IS NULL",
+                     (fresh_firm.id,)) == [{"n": 20}]
+    assert (out["information_items"], out["actions"], out["objectives"]) == (
+        owner_sql("SELECT count(*) AS n FROM information_items WHERE firm_id = %s", (fresh_firm.id,))[0]["n"],
+        40, 40)
+    shown = client.http.get(f"/v1/client-groups/{one}/objectives?sort=priority",
+                            headers=fresh_firm.auth("viewer")).json_body["items"]
+    assert shown[0]["money_goal"] and Decimal(shown[0]["current_value"]) > 0 and shown[0]["linked"][0]["counted"]
 
     # A second load adds households and products to the same firm on the same catalogue.
     again = _run("demo", "--households", "20", "--firm-id", str(fresh_firm.id))

@@ -20,6 +20,7 @@ import pytest
 from tests.conftest import Firm, make_firm, owner_sql
 from tests.integration.matrix_support import (
     add_activity,
+    add_contribution,
     add_unmanaged_valuation,
     add_valuation,
     assert_cursor_refused,
@@ -28,6 +29,7 @@ from tests.integration.matrix_support import (
     create_client_group,
     create_household,
     create_information_item,
+    create_objective,
     create_product,
     create_product_owner,
     create_template,
@@ -67,7 +69,8 @@ def test_the_list_routes_are_found() -> None:
         "GET /v1/unmanaged-products/{unmanaged_product_id}/valuations", "GET /v1/fx-rates",
         "GET /v1/client-groups/{group_id}/information-items", "GET /v1/client-groups/{group_id}/actions",
         "GET /v1/client-groups/{group_id}/networth-statements", "GET /v1/cma-sets", "GET /v1/portfolio-models",
-        "GET /v1/client-groups/{group_id}/plans", "GET /v1/plans/{plan_id}/versions"}
+        "GET /v1/client-groups/{group_id}/plans", "GET /v1/plans/{plan_id}/versions",
+        "GET /v1/client-groups/{group_id}/objectives", "GET /v1/objectives/{objective_id}/contributions"}
     assert all(r.method == "GET" for r in LIST_ROUTES)
 
 
@@ -128,8 +131,13 @@ def paged(api: Any) -> dict[str, Any]:
     plan = create_plan(api, w, house, cma["id"], model["id"], born="1975-03-01")
     create_plan(api, w, house, cma["id"], model["id"], born="1975-03-01")
     new_plan_version(api, w, plan, horizon_years=20)
+    goal = create_objective(api, w, house.group_id, title="Pay off the car", target_amount="12000.00",
+                            target_date="2029-06-30", product_ids=[book.product])
+    create_objective(api, w, house.group_id, title="Write wills")
+    for day in ("2024-01-31", "2024-02-29"):
+        add_contribution(api, w, goal["id"], "150.00", day)
     ids = {"group_id": house.group_id, "product_id": book.product, "portfolio_fund_id": book.pf,
-           "unmanaged_product_id": elsewhere[0]["id"], "plan_id": plan["id"]}
+           "unmanaged_product_id": elsewhere[0]["id"], "plan_id": plan["id"], "objective_id": goal["id"]}
     return {"firm": firm, "auth": admin, "ids": ids}
 
 

@@ -22,6 +22,7 @@ from tests.integration.matrix_support import (
     audit_watermark,
     create_action,
     create_household,
+    create_objective,
     create_unmanaged,
     expect_status,
     firm_rows,
@@ -92,7 +93,9 @@ def dated(api: Any) -> dict[str, Any]:
     ids = {"group_id": house.group_id, "owner_id": house.owner_id, "product_id": book.product,
            "portfolio_fund_id": book.pf, "valuation_id": book.valuation, "activity_id": book.activity,
            "fund_id": book.other_fund, "unmanaged_product_id": create_unmanaged(api, w, house)["id"],
-           "action_id": create_action(api, w, house.group_id)["id"]}
+           "action_id": create_action(api, w, house.group_id)["id"],
+           "objective_id": create_objective(api, w, house.group_id, target_amount="1000.00",
+                                            target_date="2030-01-31")["id"]}
     cma = create_cma_set(api, w, approve=firm.auth("admin"))
     model = create_portfolio_model(api, w, cma["id"])
     ids.update(cma_set_id=create_cma_set(api, w)["id"], portfolio_model_id=model["id"],
@@ -174,6 +177,9 @@ def _bodies(ids: dict[str, str]) -> dict[str, dict[str, Any]]:
         "PATCH /v1/cma-sets/{cma_set_id}": {},
         "POST /v1/client-groups/{group_id}/plans": {"name": "Dated", "inputs": _plan_inputs(ids)},
         "POST /v1/plans/{plan_id}/versions": {"inputs": _plan_inputs(ids)},
+        "POST /v1/client-groups/{group_id}/objectives": {"title": "Dated"},
+        "PATCH /v1/objectives/{objective_id}": {},
+        "POST /v1/objectives/{objective_id}/contributions": {"amount": "1.00"},
     }
 
 

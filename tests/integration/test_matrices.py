@@ -40,6 +40,7 @@ from tests.integration.matrix_support import (
     Elsewhere,
     Household,
     add_activity,
+    add_contribution,
     add_member,
     add_portfolio_fund,
     add_unmanaged_valuation,
@@ -56,6 +57,7 @@ from tests.integration.matrix_support import (
     create_generation,
     create_household,
     create_information_item,
+    create_objective,
     create_product,
     create_product_owner,
     create_provider,
@@ -235,6 +237,19 @@ class Env:
     def action(self, **fields: Any) -> dict[str, Any]:
         return create_action(self.client, self.admin, self.shelf.house.group_id, **fields)
 
+    # objectives: fresh rows in the shelf's household
+
+    def objective(self, **fields: Any) -> dict[str, Any]:
+        return create_objective(self.client, self.admin, self.shelf.house.group_id, **fields)
+
+    def goal(self, **fields: Any) -> dict[str, Any]:
+        """A money goal linked to the shelf's product."""
+        return self.objective(**{"target_amount": "50000.00", "target_date": "2034-04-30",
+                                 "product_ids": [self.shelf.book.product], **fields})
+
+    def contribution(self) -> dict[str, Any]:
+        return add_contribution(self.client, self.admin, self.goal()["id"], "125.00", "2024-02-29")
+
 
 @dataclass(frozen=True)
 class Shelf:
@@ -299,6 +314,8 @@ class Tenants:
     b_model: str = ""  # a portfolio model of B
     a_plan: str = ""  # a plan of a_house with two versions
     b_plan: str = ""  # a plan of b_house with two versions
+    b_objective: str = ""  # a money goal of b_house, linked to its book's product and its unmanaged product
+    b_contribution: str = ""  # a contribution to b_objective
 
     def house_of(self, firm: Firm) -> Household:
         return self.a_house if firm is self.a else self.b_house
@@ -313,7 +330,8 @@ class Tenants:
         return {self.b_house.group_id, self.b_house.owner_id, self.b_empty_group, self.b_lone_owner, self.b_user,
                 self.b_key, str(self.b.users["admin"]["id"]), _token_chain(self.b.tokens["admin"]),
                 _token_chain(self.b.tokens["viewer"]), self.b_notification, self.b_statement, self.b_item,
-                self.b_action, self.b_cma, self.b_model, self.b_plan} | self.b_book.ids() | self.b_elsewhere.ids()
+                self.b_action, self.b_cma, self.b_model, self.b_plan,
+                self.b_objective, self.b_contribution} | self.b_book.ids() | self.b_elsewhere.ids()
 
 
 @dataclass(frozen=True)
@@ -1275,6 +1293,67 @@ def _reopen_action(env: Env) -> Prepared:
     return Prepared(f"{AC}/{action}/reopen", audit=lambda r: AuditExpect(
         "action.reopen", "action", action, {"status": "completed", "completed_at": NOT_NULL},
         {"status": "outstanding", "completed_at": None}, changed=["completed_at", "status"]))
+
+
+# objectives
+
+OB, OC = "/v1/objectives", "/v1/objective-contributions"
+
+
+def _objectives_of(group_id: Any) -> str:
+    return f"{G}/{group_id}/objectives"
+
+
+def _create_objective(env: Env) -> Prepared:
+    group = env.shelf.house.group_id
+    body = {"title": "Retire at 60", "priority": 2, "target_amount": "400000.00", "target_date": "2040-06-30",
+            "assumed_annual_return": "0.0500", "product_ids": [env.shelf.book.product]}
+    return Prepared(_objectives_of(group), body, audit=lambda r: AuditExpect(
+        "objective.create", "objective", r.json_body["id"], None,
+        {**body, "id": r.json_body["id"], "client_group_id": group, "currency": "GBP", "status": "active",
+         "progress_percentage": None, "unmanaged_product_ids": [], "version": 1}))
+
+
+def _patch_objective(env: Env) -> Prepared:
+    goal = env.goal()
+    return Prepared(f"{OB}/{goal['id']}", {"priority": 1, "target_amount": "60000.00"}, _if_match(1),
+                    audit=lambda r: AuditExpect(
+                        "objective.update", "objective", goal["id"],
+                        {"priority": 3, "target_amount": "50000.00", "version": 1},
+                        {"priority": 1, "target_amount": "60000.00", "version": 2},
+                        changed=["priority", "target_amount"]))
+
+
+def _delete_objective(env: Env) -> Prepared:
+    goal = env.goal()
+    return Prepared(f"{OB}/{goal['id']}", audit=lambda r: AuditExpect(
+        "objective.delete", "objective", goal["id"],
+        {"id": goal["id"], "product_ids": [env.shelf.book.product]}, None))
+
+
+def _create_contribution(env: Env) -> Prepared:
+    goal = env.goal()
+    body = {"amount": "300.00", "contribution_date": "2024-03-31", "note": "Bonus"}
+    return Prepared(f"{OB}/{goal['id']}/contributions", body, audit=lambda r: AuditExpect(
+        "objective_contribution.create", "objective_contribution", r.json_body["id"], None,
+        {**body, "id": r.json_body["id"], "objective_id": goal["id"]}))
+
+
+def _delete_contribution(env: Env) -> Prepared:
+    made = env.contribution()
+    return Prepared(f"{OC}/{made['id']}", audit=lambda r: AuditExpect(
+        "objective_contribution.delete", "objective_contribution", made["id"],
+        {"id": made["id"], "amount": "125.00"}, None))
+
+
+def _objective_of(t: Tenants, firm: Firm) -> str:
+    """The firm's money goal made by the tenants fixture (in its house, with a contribution)."""
+    return ids_of("SELECT o.id FROM objectives o WHERE o.client_group_id = %s AND o.title = 'School fees'",
+                  (t.house_of(firm).group_id,)).pop()
+
+
+def _other_households_product(env: Env) -> str:
+    return create_product(env.client, env.admin, env.household())["id"]
 
 
 def _of_book(table: str, column: str, attr: str) -> Callable[[Tenants, Firm], set[str]]:
@@ -2365,6 +2444,66 @@ EXPECTATIONS: dict[tuple[str, str], Route] = {
         WRITE, 200, _reopen_action,
         failures=(F("outstanding already", 409, lambda e: Prepared(f"{AC}/{e.action()['id']}/reopen")),),
         foreign=lambda t: [Prepared(f"{AC}/{t.b_action}/reopen")]),
+    # --- objectives ---
+    ("GET", G + "/{group_id}/objectives"): Route(
+        READ, 200, _get(lambda e: _objectives_of(e.shelf.house.group_id) + "?status=active"),
+        foreign=lambda t: [Prepared(_objectives_of(t.b_house.group_id)),
+                           Prepared(_objectives_of(t.b_empty_group) + "?priority=1")],
+        listing=Listing(lambda t, f: _objectives_of(t.house_of(f).group_id),
+                        lambda t, f: ids_of("SELECT id FROM objectives WHERE client_group_id = %s",
+                                            (t.house_of(f).group_id,)))),
+    ("POST", G + "/{group_id}/objectives"): Route(
+        WRITE, 201, _create_objective,
+        failures=(
+            F("priority 6", 422, lambda e: Prepared(_objectives_of(e.shelf.house.group_id),
+                                                    {"title": "x", "priority": 6})),
+            F("typed progress on a money goal", 422, lambda e: Prepared(_objectives_of(e.shelf.house.group_id), {
+                "title": "x", "target_amount": "10.00", "target_date": "2030-01-31", "progress_percentage": "5"})),
+            F("another household's product", 422, lambda e: Prepared(_objectives_of(e.shelf.house.group_id), {
+                "title": "x", "target_amount": "10.00", "target_date": "2030-01-31",
+                "product_ids": [_other_households_product(e)]})),
+            F("target amount 0", 422, lambda e: Prepared(_objectives_of(e.shelf.house.group_id), {
+                "title": "x", "target_amount": "0.00", "target_date": "2030-01-31"})),
+        ),
+        foreign=lambda t: [Prepared(_objectives_of(t.b_house.group_id), {"title": "Planted"})]),
+    ("GET", OB + "/{objective_id}"): Route(
+        READ, 200, _get(lambda e: f"{OB}/{e.goal()['id']}"),
+        foreign=lambda t: [Prepared(f"{OB}/{t.b_objective}")]),
+    ("PATCH", OB + "/{objective_id}"): Route(
+        WRITE, 200, _patch_objective,
+        failures=(
+            F("stale If-Match", 412, lambda e: Prepared(f"{OB}/{e.goal()['id']}", {"priority": 2}, _if_match(7))),
+            F("typed progress on a money goal", 422, lambda e: Prepared(f"{OB}/{e.goal()['id']}",
+                                                                        {"progress_percentage": "50"},
+                                                                        _if_match(1))),
+            F("a goal with contributions made plain", 409, lambda e: Prepared(
+                f"{OB}/{e.contribution()['objective_id']}", {"target_amount": None}, _if_match(1))),
+        ),
+        foreign=lambda t: [Prepared(f"{OB}/{t.b_objective}", {"priority": 5}, _etag_of("objectives", t.b_objective))]),
+    ("DELETE", OB + "/{objective_id}"): Route(
+        WRITE, 204, _delete_objective,
+        failures=(F("unknown objective", 404, lambda e: Prepared(f"{OB}/{uuid.uuid4()}")),),
+        foreign=lambda t: [Prepared(f"{OB}/{t.b_objective}")]),
+    ("GET", OB + "/{objective_id}/contributions"): Route(
+        READ, 200, _get(lambda e: f"{OB}/{e.contribution()['objective_id']}/contributions"),
+        foreign=lambda t: [Prepared(f"{OB}/{t.b_objective}/contributions")],
+        listing=Listing(lambda t, f: f"{OB}/{_objective_of(t, f)}/contributions",
+                        lambda t, f: ids_of("SELECT id FROM objective_contributions WHERE objective_id = %s",
+                                            (_objective_of(t, f),)))),
+    ("POST", OB + "/{objective_id}/contributions"): Route(
+        WRITE, 201, _create_contribution,
+        failures=(
+            F("a future date", 422, lambda e: Prepared(f"{OB}/{e.goal()['id']}/contributions", {
+                "amount": "1.00", "contribution_date": (date.today() + timedelta(days=1)).isoformat()})),
+            F("a plain objective", 409, lambda e: Prepared(f"{OB}/{e.objective()['id']}/contributions", {
+                "amount": "1.00", "contribution_date": "2024-01-31"})),
+        ),
+        foreign=lambda t: [Prepared(f"{OB}/{t.b_objective}/contributions",
+                                    {"amount": "1.00", "contribution_date": "2024-01-31"})]),
+    ("DELETE", OC + "/{contribution_id}"): Route(
+        WRITE, 204, _delete_contribution,
+        failures=(F("unknown contribution", 404, lambda e: Prepared(f"{OC}/{uuid.uuid4()}")),),
+        foreign=lambda t: [Prepared(f"{OC}/{t.b_contribution}")]),
     # --- ops ---
     ("GET", "/v1/ops/job-runs"): Route(
         ADMIN, 200, _get("/v1/ops/job-runs"),
@@ -2499,6 +2638,14 @@ def tenants(firm_a: Firm, firm_b: Firm, module_client: Any) -> Tenants:
         planned[firm.id] = (p, plan["id"])
     t = replace(t, b_cma=planned[firm_b.id][0].cma["id"], b_model=planned[firm_b.id][0].model["id"],
                 a_plan=planned[firm_a.id][1], b_plan=planned[firm_b.id][1])
+    goals = {}
+    for firm in (firm_a, firm_b):  # a money goal with both kinds of link and a contribution, in each firm
+        admin, house = firm.auth("admin"), t.house_of(firm)
+        goal = create_objective(c, admin, house.group_id, title="School fees", target_amount="90000.00",
+                                target_date="2032-09-01", product_ids=[t.book_of(firm).product],
+                                unmanaged_product_ids=[t.elsewhere_of(firm).product])
+        goals[firm.id] = (goal["id"], add_contribution(c, admin, goal["id"], "500.00", "2024-04-30")["id"])
+    t = replace(t, b_objective=goals[firm_b.id][0], b_contribution=goals[firm_b.id][1])
     for firm in (firm_a, firm_b):  # rows in the sign-in tables of each firm
         env = Env(c, firm)
         user, _token, _app = _enrolled_user(env)  # user_totp, recovery_codes
@@ -2632,6 +2779,12 @@ def test_isolation_other_firms_ids_in_bodies_and_filters(client: Any, tenants: T
     patched = send(client, "PATCH", f"{G}/{g}", headers={**a, **_etag_of("client_groups", g)},
                    body={"adviser_id": str(b_adviser)})
     assert_problem(patched, 422)
+    goal = {"title": "Cross", "target_amount": "10.00", "target_date": "2030-01-31"}
+    assert_problem(send(client, "POST", _objectives_of(g), headers=a,
+                        body={**goal, "product_ids": [tenants.b_book.product]}), 422, "product_ids")
+    assert_problem(send(client, "POST", _objectives_of(g), headers=a,
+                        body={**goal, "unmanaged_product_ids": [tenants.b_elsewhere.product]}), 422,
+                   "unmanaged_product_ids")
     assert audit_events_since(mark) == []
     for path in (f"{G}?adviser_id={b_adviser}", f"/v1/audit-events?resource_id={tenants.b_house.group_id}",
                  f"/v1/audit-events?actor={tenants.b.users['admin']['id']}", f"{OWNERS_PATH}?q=Owner"):
