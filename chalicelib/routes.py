@@ -31,6 +31,8 @@ MODULES = (
     "chalicelib.actions.routes",
     "chalicelib.objectives.routes",
     "chalicelib.networth.routes",
+    "chalicelib.planning.assumptions.routes",
+    "chalicelib.planning.plans.routes",
     "chalicelib.search.routes",
     "chalicelib.compliance.routes",
     "chalicelib.ops.routes",
