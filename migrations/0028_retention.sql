@@ -80,8 +80,10 @@ CREATE TABLE data_retention_policies (
         table_name <> 'audit_events' OR period IS NULL OR retention_period_covers(period, 7))
 );
 CREATE INDEX data_retention_policies_firm_idx ON data_retention_policies (firm_id, table_name, condition, id);
+-- updated_at is when an admin last changed the policy, not when the job last completed it.
 CREATE TRIGGER data_retention_policies_touch BEFORE UPDATE ON data_retention_policies
-    FOR EACH ROW EXECUTE FUNCTION touch_updated_at();
+    FOR EACH ROW WHEN (OLD.last_completed_at IS NOT DISTINCT FROM NEW.last_completed_at)
+    EXECUTE FUNCTION touch_updated_at();
 
 ALTER TABLE data_retention_policies ENABLE ROW LEVEL SECURITY;
 ALTER TABLE data_retention_policies FORCE ROW LEVEL SECURITY;
