@@ -50,7 +50,7 @@ def erase(ctx: RequestContext, owner_id: UUID) -> dict[str, Any]:
             more = f" and {len(needed) - 5} more" if len(needed) > 5 else ""
             raise errors.Conflict(f"An active product needs this person as an owner: {names}{more}. Change its "
                                   "ownership, or lapse (sell, transfer...) it first")
-        changes: dict[str, Any] = {f: None for f in PERSONAL_FIELDS}
+        changes: dict[str, Any] = dict.fromkeys(PERSONAL_FIELDS)
         changes.update(first_name=ERASED_NAME, surname=ERASED_NAME, erased_at=datetime.now(UTC))
         after = clients.update_owner(tx, owner_id, changes)
         # The event says which fields were erased, not what they held.

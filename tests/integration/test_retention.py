@@ -248,21 +248,23 @@ def test_a_run_stopped_by_its_budget_resumes_where_it_stopped(client: Any, archi
     firm = make_firm()
     old = [notification(firm, days_ago=40 + i) for i in range(5)]
     kept = notification(firm, days_ago=1)
-    parts, runs = [], []
+    parts, runs, left = [], [], []
     for _ in range(20):
         result = run(budget_seconds=0, batch_size=2)
         runs.append(result.figures)
         part = firm_part(result, firm)
         if part:
             parts.append(part)
+            left.append(existing("notifications", old))
         if result.figures["complete"]:
             break
     assert [p["tables"]["notifications"]["deleted"] for p in parts] == [2, 2, 1]
     assert [p["complete"] for p in parts][:2] == [False, False]
     assert runs[0]["complete"] is False and runs[0]["stopped"].startswith("time budget")
     assert runs[-1]["complete"] is True
-    assert existing("notifications", old + [kept]) == {kept}
-    # oldest first: the first run took the two oldest
+    assert existing("notifications", [*old, kept]) == {kept}
+    # oldest first: old[4] is the oldest
+    assert left == [set(old[:3]), set(old[:1]), set()]
     assert owner_sql("SELECT last_completed_at IS NOT NULL AS done FROM data_retention_policies WHERE firm_id = %s "
                      "AND table_name = 'notifications'", (firm.id,)) == [{"done": True}]
 
