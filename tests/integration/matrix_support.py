@@ -38,7 +38,7 @@ TENANT_TABLES = ("firms", "users", "sessions", "api_keys", "client_groups", "pro
                  "login_challenges", "notifications", "firm_job_runs",
                  "unmanaged_products", "unmanaged_valuations", "fx_rates",
                  "information_items", "information_item_terms", "actions", "networth_statements",
-                 "networth_snapshots", "networth_firm_totals")
+                 "networth_snapshots", "networth_firm_totals", "data_retention_policies")
 _ORDER_BY = {"client_group_product_owners": ("client_group_id", "product_owner_id"),
              "idempotency_keys": ("principal_id", "key"),
              "template_generation_funds": ("generation_id", "fund_id"),
