@@ -214,6 +214,8 @@ def build_world(client: Any) -> World:
         "statement_id": [statement["id"]],
         "created_by": [str(firm.users["admin"]["id"])],
         "backup_id": backups,
+        "policy_id": [str(r["id"]) for r in owner_sql(
+            "SELECT id FROM data_retention_policies WHERE firm_id = %s ORDER BY table_name, condition", (firm.id,))],
     }
     days = (f"2021-{m:02d}-{d:02d}" for m in range(1, 13) for d in range(1, 29))
 
