@@ -18,7 +18,7 @@ from tests.integration.matrix_support import (
     send,
 )
 
-O = "/v1/product-owners"
+PO = "/v1/product-owners"
 
 
 def _person(client: Any, firm: Firm) -> dict[str, Any]:
@@ -40,7 +40,7 @@ def _person(client: Any, firm: Firm) -> dict[str, Any]:
                                                               "product_owner_id": house.owner_id})
     other_item = create_information_item(client, admin, house.group_id)
     action = create_action(client, admin, house.group_id)
-    expect_status(send(client, "PATCH", f"{O}/{house.owner_id}", headers={**admin, "If-Match": '"1"'},
+    expect_status(send(client, "PATCH", f"{PO}/{house.owner_id}", headers={**admin, "If-Match": '"1"'},
                        body={"email": "jane.doe@example.com", "phone": "+44 20 7946 0000",
                              "date_of_birth": "1970-05-04", "known_as": "Janey"}), 200)
     return {"house": house, "partner": partner, "own": own, "shared": shared, "theirs": theirs, "flat": flat,
@@ -50,7 +50,7 @@ def _person(client: Any, firm: Firm) -> dict[str, Any]:
 def test_the_export_holds_everything_on_the_person_and_is_audited(client: Any, firm_a: Firm, firm_b: Firm) -> None:
     p = _person(client, firm_a)
     owner = p["house"].owner_id
-    resp = send(client, "POST", f"{O}/{owner}/export", headers=firm_a.auth())
+    resp = send(client, "POST", f"{PO}/{owner}/export", headers=firm_a.auth())
     doc = expect_status(resp, 200)
     assert resp.headers["Content-Type"] == "application/json"
     assert resp.headers["Content-Disposition"] == f'attachment; filename="product-owner-{owner}.json"'
@@ -76,35 +76,35 @@ def test_the_export_holds_everything_on_the_person_and_is_audited(client: Any, f
                         "AND resource_id = %s", (firm_a.id, owner))
     assert event["after"]["sections"]["products"] == 2 and "jane" not in json.dumps(event).lower()
     # another firm's person is not found; only admins export
-    assert_problem(send(client, "POST", f"{O}/{owner}/export", headers=firm_b.auth()), 404)
+    assert_problem(send(client, "POST", f"{PO}/{owner}/export", headers=firm_b.auth()), 404)
     for who in ("adviser", "viewer", "write"):
-        assert_problem(send(client, "POST", f"{O}/{owner}/export", headers=firm_a.auth(who)), 403)
+        assert_problem(send(client, "POST", f"{PO}/{owner}/export", headers=firm_a.auth(who)), 403)
 
 
 def test_erasure_is_refused_while_an_active_product_or_a_hold_needs_the_person(client: Any, firm_a: Firm) -> None:
     p = _person(client, firm_a)
     owner, admin = p["house"].owner_id, firm_a.auth()
-    body = assert_problem(send(client, "POST", f"{O}/{owner}/erase", headers=admin), 409)
+    body = assert_problem(send(client, "POST", f"{PO}/{owner}/erase", headers=admin), 409)
     assert p["own"]["name"] in body["detail"] and p["flat"]["name"] in body["detail"]
     for product in (p["own"], p["shared"]):
         expect_status(send(client, "POST", f"/v1/products/{product['id']}/lapse", headers=admin), 200)
-    assert_problem(send(client, "POST", f"{O}/{owner}/erase", headers=admin), 409)  # the flat is still held
+    assert_problem(send(client, "POST", f"{PO}/{owner}/erase", headers=admin), 409)  # the flat is still held
     expect_status(send(client, "POST", f"/v1/unmanaged-products/{p['flat']['id']}/status", headers=admin,
                        body={"status": "sold", "reason": "Sold in 2024"}), 200)
     # a hold: only an admin sets it, and while it is set the person stays
-    version = expect_status(send(client, "GET", f"{O}/{owner}", headers=admin), 200)["version"]
-    assert_problem(send(client, "PATCH", f"{O}/{owner}", headers={**firm_a.auth("adviser"),
+    version = expect_status(send(client, "GET", f"{PO}/{owner}", headers=admin), 200)["version"]
+    assert_problem(send(client, "PATCH", f"{PO}/{owner}", headers={**firm_a.auth("adviser"),
                                                                    "If-Match": f'"{version}"'},
                         body={"retention_hold": True}), 403)
-    held = expect_status(send(client, "PATCH", f"{O}/{owner}", headers={**admin, "If-Match": f'"{version}"'},
+    held = expect_status(send(client, "PATCH", f"{PO}/{owner}", headers={**admin, "If-Match": f'"{version}"'},
                               body={"retention_hold": True}), 200)
     assert held["retention_hold"] is True
-    assert "hold" in assert_problem(send(client, "POST", f"{O}/{owner}/erase", headers=admin), 409)["detail"]
+    assert "hold" in assert_problem(send(client, "POST", f"{PO}/{owner}/erase", headers=admin), 409)["detail"]
     assert owner_sql("SELECT first_name FROM product_owners WHERE id = %s", (owner,))[0]["first_name"] != "Erased"
     assert not owner_sql("SELECT 1 FROM audit_events WHERE action = 'product_owner.erase' AND resource_id = %s",
                          (owner,))
     # only admins erase
-    assert_problem(send(client, "POST", f"{O}/{owner}/erase", headers=firm_a.auth("adviser")), 403)
+    assert_problem(send(client, "POST", f"{PO}/{owner}/erase", headers=firm_a.auth("adviser")), 403)
 
 
 def test_erasure_anonymizes_the_person_keeps_the_facts_and_is_idempotent(client: Any, firm_a: Firm,
@@ -114,13 +114,13 @@ def test_erasure_anonymizes_the_person_keeps_the_facts_and_is_idempotent(client:
     owner = house.owner_id
     product = create_product(client, admin, house)
     expect_status(send(client, "POST", f"/v1/products/{product['id']}/lapse", headers=admin), 200)
-    expect_status(send(client, "PATCH", f"{O}/{owner}", headers={**admin, "If-Match": '"1"'},
+    expect_status(send(client, "PATCH", f"{PO}/{owner}", headers={**admin, "If-Match": '"1"'},
                        body={"email": "gone@example.com", "phone": "01234 567890", "date_of_birth": "1960-01-02",
                              "status": "inactive"}), 200)
-    before = expect_status(send(client, "GET", f"{O}/{owner}", headers=admin), 200)
-    assert_problem(send(client, "POST", f"{O}/{owner}/erase", headers=firm_b.auth()), 404)
+    before = expect_status(send(client, "GET", f"{PO}/{owner}", headers=admin), 200)
+    assert_problem(send(client, "POST", f"{PO}/{owner}/erase", headers=firm_b.auth()), 404)
 
-    erased = expect_status(send(client, "POST", f"{O}/{owner}/erase", headers=admin), 200)
+    erased = expect_status(send(client, "POST", f"{PO}/{owner}/erase", headers=admin), 200)
     assert (erased["first_name"], erased["surname"], erased["known_as"], erased["email"], erased["phone"],
             erased["date_of_birth"]) == ("Erased", "Erased", None, None, None, None)
     assert erased["id"] == owner and erased["erased_at"] is not None and erased["version"] == before["version"] + 1
@@ -135,17 +135,17 @@ def test_erasure_anonymizes_the_person_keeps_the_facts_and_is_idempotent(client:
     assert event["before"]["email"] == "(erased)" and event["after"]["email"] is None
     assert {"first_name", "surname", "email", "phone", "date_of_birth", "erased_at"} <= set(event["changed_fields"])
 
-    again = expect_status(send(client, "POST", f"{O}/{owner}/erase", headers=admin), 200)
+    again = expect_status(send(client, "POST", f"{PO}/{owner}/erase", headers=admin), 200)
     assert again == erased
     assert owner_sql("SELECT count(*) AS n FROM audit_events WHERE action = 'product_owner.erase' "
                      "AND resource_id = %s", (owner,)) == [{"n": 2}]
     # what was erased stays erased, by the API and in the database
-    assert_problem(send(client, "PATCH", f"{O}/{owner}", headers={**admin, "If-Match": f'"{erased["version"]}"'},
+    assert_problem(send(client, "PATCH", f"{PO}/{owner}", headers={**admin, "If-Match": f'"{erased["version"]}"'},
                         body={"email": "back@example.com"}), 409)
     import psycopg
     import pytest
 
     with pytest.raises(psycopg.errors.CheckViolation):
         owner_sql("UPDATE product_owners SET phone = '999' WHERE id = %s", (owner,))
-    export = expect_status(send(client, "POST", f"{O}/{owner}/export", headers=admin), 200)
+    export = expect_status(send(client, "POST", f"{PO}/{owner}/export", headers=admin), 200)
     assert export["product_owner"]["first_name"] == "Erased" and export["products"][0]["id"] == product["id"]
