@@ -346,3 +346,33 @@ def test_archives_go_to_s3_encrypted(client: Any, monkeypatch: pytest.MonkeyPatc
         body = s3.get_object(Bucket="wealthdesk-archive-test", Key=keys[0])["Body"].read()
         assert sorted(json.loads(line)["id"] for line in gzip.decompress(body).decode().splitlines()) == sorted(rows)
     assert existing("audit_events", rows) == set()
+
+
+def test_a_weekly_policy_runs_a_week_after_its_last_complete_pass(client: Any, archive_dir: Path) -> None:
+    firm = make_firm()
+    set_policy(client, firm, "notifications", "any", schedule="weekly")
+    first = notification(firm, days_ago=60)
+    assert firm_part(run(), firm) == {"tables": {"notifications": {"deleted": 1}}, "complete": True}
+    assert existing("notifications", [first]) == set()
+    second = notification(firm, days_ago=60)
+    assert firm_part(run(), firm) is None  # completed a moment ago: not due for a week
+    assert existing("notifications", [second]) == {second}
+    owner_sql("UPDATE data_retention_policies SET last_completed_at = now() - interval '7 days' WHERE firm_id = %s "
+              "AND table_name = 'notifications'", (firm.id,))
+    assert firm_part(run(), firm)["tables"] == {"notifications": {"deleted": 1}}
+    # the job's bookkeeping is not an admin's change: the policy's version and updated_at stay
+    policy = policies(client, firm)[("notifications", "any")]
+    assert policy["version"] == 2 and policy["last_completed_at"] is not None
+    [row] = owner_sql("SELECT updated_at < last_completed_at AS touched_before FROM data_retention_policies "
+                      "WHERE id = %s", (policy["id"],))
+    assert row["touched_before"] is True
+
+
+def test_a_disabled_or_keep_policy_touches_nothing(client: Any, archive_dir: Path) -> None:
+    firm = make_firm()
+    set_policy(client, firm, "notifications", "any", enabled=False)
+    set_policy(client, firm, "audit_events", "other", action="keep", period=None)
+    rows = [notification(firm, days_ago=400), audit_event(firm, 20)]
+    assert firm_part(run(), firm) is None
+    assert existing("notifications", rows[:1]) == set(rows[:1])
+    assert existing("audit_events", rows[1:]) == set(rows[1:])
