@@ -23,9 +23,6 @@ _CONDITION_SQL = {
     ("notifications", "any"): "true",
     ("notifications", "read"): "read_at IS NOT NULL",
 }
-# Each table's key (name, type): what a batch deletes by.
-_KEYS = {"audit_events": (("occurred_at", "timestamptz"), ("id", "uuid")), "sessions": (("id", "uuid"),),
-         "notifications": (("id", "uuid"),)}
 # Columns an archive leaves out: a session's token hash is a credential's, of no use once the session is gone.
 _NOT_ARCHIVED = {"sessions": ("token_hash",)}
 
@@ -87,67 +84,62 @@ def due_policies(conn: Any) -> list[dict[str, Any]]:
 def _parts(table: str, condition: str) -> dict[str, Any]:
     from psycopg import sql
 
-    keys = _KEYS[table]
     return {"t": sql.Identifier(table), "date": sql.Identifier(TABLES[table].conditions[condition].date_column),
-            "cond": sql.SQL(_CONDITION_SQL[(table, condition)]),
-            "key": sql.SQL(", ").join(sql.Identifier(k) for k, _ in keys)}
+            "cond": sql.SQL(_CONDITION_SQL[(table, condition)])}
 
 
-def delete_batch(conn: Any, table: str, condition: str, firm_id: Any, cutoff: Any, limit: int) -> int:
-    """Deletes up to `limit` of the firm's rows the condition covers dated before the cut-off, oldest first (rows
-    another transaction holds are left to the next batch). Returns how many."""
-    from psycopg import sql
-
-    query = sql.SQL(
-        "DELETE FROM {t} WHERE ({key}) IN (SELECT {key} FROM {t} WHERE firm_id = %(firm)s AND {date} < %(cutoff)s "
-        "AND {cond} ORDER BY {date} LIMIT %(n)s FOR UPDATE SKIP LOCKED)").format(**_parts(table, condition))
-    return conn.execute(query, {"firm": firm_id, "cutoff": cutoff, "n": limit}).rowcount
-
-
-def anonymize_batch(conn: Any, table: str, condition: str, firm_id: Any, cutoff: Any, limit: int) -> int:
-    """Clears the personal fields (models.TABLES) of up to `limit` of the firm's rows the condition covers dated
-    before the cut-off that still hold any. Returns how many."""
-    from psycopg import sql
-
-    fields = TABLES[table].personal_fields
-    parts = _parts(table, condition)
-    parts["set"] = sql.SQL(", ").join(sql.SQL("{} = NULL").format(sql.Identifier(f)) for f in fields)
-    parts["held"] = sql.SQL(" OR ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(f)) for f in fields)
-    query = sql.SQL(
-        "UPDATE {t} SET {set} WHERE ({key}) IN (SELECT {key} FROM {t} WHERE firm_id = %(firm)s "
-        "AND {date} < %(cutoff)s AND {cond} AND ({held}) ORDER BY {date} LIMIT %(n)s FOR UPDATE SKIP LOCKED)"
-    ).format(**parts)
-    return conn.execute(query, {"firm": firm_id, "cutoff": cutoff, "n": limit}).rowcount
-
-
-def lock_batch(conn: Any, table: str, condition: str, firm_id: Any, cutoff: Any, limit: int) -> list[dict[str, Any]]:
+def lock_batch(conn: Any, table: str, condition: str, firm_id: Any, cutoff: Any, limit: int, *,
+               lines: bool = False, personal: bool = False) -> list[dict[str, Any]]:
     """Up to `limit` of the firm's rows the condition covers dated before the cut-off, oldest first, locked for the
-    caller's transaction: each row's key (JSON) and the row itself as JSON text (an archive's line)."""
+    caller's transaction (rows another transaction holds are left to the next batch): each row's id and date
+    (`at`), and with `lines` the row itself as JSON text (an archive's line); with `personal` only rows that still
+    hold a personal field (models.TABLES)."""
     from psycopg import sql
 
     parts = _parts(table, condition)
-    parts["keyjson"] = sql.SQL(", ").join(sql.SQL("{}, t.{}").format(sql.Literal(k), sql.Identifier(k))
-                                          for k, _ in _KEYS[table])
-    parts["drop"] = sql.SQL("").join(sql.SQL(" - {}").format(sql.Literal(c)) for c in _NOT_ARCHIVED.get(table, ()))
+    drop = sql.SQL("").join(sql.SQL(" - {}").format(sql.Literal(c)) for c in _NOT_ARCHIVED.get(table, ()))
+    parts["line"] = sql.SQL(", (to_jsonb(t){})::text AS line").format(drop) if lines else sql.SQL("")
+    fields = TABLES[table].personal_fields
+    parts["held"] = (sql.SQL(" AND ({})").format(sql.SQL(" OR ").join(
+        sql.SQL("{} IS NOT NULL").format(sql.Identifier(f)) for f in fields)) if personal else sql.SQL(""))
     query = sql.SQL(
-        "SELECT jsonb_build_object({keyjson}) AS key, (to_jsonb(t){drop})::text AS line FROM {t} t "
-        "WHERE firm_id = %(firm)s AND {date} < %(cutoff)s AND {cond} ORDER BY {date} LIMIT %(n)s "
-        "FOR UPDATE SKIP LOCKED").format(**parts)
+        "SELECT t.id, t.{date} AS at{line} FROM {t} t WHERE firm_id = %(firm)s AND {date} < %(cutoff)s AND {cond}"
+        "{held} ORDER BY {date} LIMIT %(n)s FOR UPDATE SKIP LOCKED").format(**parts)
     return conn.execute(query, {"firm": firm_id, "cutoff": cutoff, "n": limit}).fetchall()
 
 
-def delete_keys(conn: Any, table: str, firm_id: Any, keys: list[dict[str, Any]]) -> int:
-    """Deletes the firm's rows with these keys (as lock_batch gave them). Returns how many."""
+def _where_rows(table: str, condition: str) -> Any:
+    """The rows of a locked batch: by firm, the batch's date range (an index range, and for the partitioned audit
+    trail only the partitions of those months) and their ids."""
     from psycopg import sql
-    from psycopg.types.json import Jsonb
 
-    columns = _KEYS[table]
-    query = sql.SQL(
-        "DELETE FROM {t} WHERE firm_id = %(firm)s AND ({key}) IN "
-        "(SELECT {key} FROM jsonb_to_recordset(%(keys)s) AS k({defs}))").format(
-        t=sql.Identifier(table), key=sql.SQL(", ").join(sql.Identifier(k) for k, _ in columns),
-        defs=sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(k), sql.SQL(kind)) for k, kind in columns))
-    return conn.execute(query, {"firm": firm_id, "keys": Jsonb(keys)}).rowcount
+    return sql.SQL("firm_id = %(firm)s AND {date} BETWEEN %(lo)s AND %(hi)s AND id = ANY(%(ids)s)").format(
+        **_parts(table, condition))
+
+
+def _batch_params(firm_id: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"firm": firm_id, "lo": min(r["at"] for r in rows), "hi": max(r["at"] for r in rows),
+            "ids": [r["id"] for r in rows]}
+
+
+def delete_rows(conn: Any, table: str, condition: str, firm_id: Any, rows: list[dict[str, Any]]) -> int:
+    """Deletes exactly the rows of a locked batch (lock_batch). Returns how many."""
+    from psycopg import sql
+
+    query = sql.SQL("DELETE FROM {t} WHERE {where}").format(t=sql.Identifier(table),
+                                                            where=_where_rows(table, condition))
+    return conn.execute(query, _batch_params(firm_id, rows)).rowcount
+
+
+def anonymize_rows(conn: Any, table: str, condition: str, firm_id: Any, rows: list[dict[str, Any]]) -> int:
+    """Clears the personal fields (models.TABLES) of exactly the rows of a locked batch. Returns how many."""
+    from psycopg import sql
+
+    assignments = sql.SQL(", ").join(sql.SQL("{} = NULL").format(sql.Identifier(f))
+                                     for f in TABLES[table].personal_fields)
+    query = sql.SQL("UPDATE {t} SET {set} WHERE {where}").format(t=sql.Identifier(table), set=assignments,
+                                                                 where=_where_rows(table, condition))
+    return conn.execute(query, _batch_params(firm_id, rows)).rowcount
 
 
 def mark_completed(conn: Any, policy_id: Any) -> None:
