@@ -1,8 +1,8 @@
 """Retention part (BENCH_PARTS=retention): what the `retention` job costs over one bare DELETE of the same rows.
 
 R1. The job deleting a firm's old notifications (its default policy: 30 days, delete), in its batches of 5,000 rows
-    (each a transaction: SELECT ... ORDER BY date LIMIT 5000 FOR UPDATE SKIP LOCKED, then DELETE those ids), with
-    its run record, lock and every other firm's policies looked at, over one bare
+    (each one statement: a CTE that locks the batch, SELECT ... ORDER BY date LIMIT 5000 FOR UPDATE SKIP LOCKED, and
+    a DELETE ... USING it), with its run record, lock and every other firm's policies looked at, over one bare
     `DELETE FROM notifications WHERE firm_id = $1 AND created_at < now() - interval '30 days'` of the same rows.
 R2. The job archiving a firm's old audit events (its default policy: 7 years, archive): each batch locked, written
     as gzip-compressed JSON lines to a file:// store, then deleted by key, over the same bare DELETE of those rows

@@ -2,12 +2,13 @@
 applies every firm's enabled policies in bounded batches (run by run_job on the owner's connection, holding the
 `retention` lock).
 
-A batch is at most `batch_size` rows of one firm, table and condition, oldest first, in one transaction: the rows
-are locked (SELECT ... FOR UPDATE SKIP LOCKED), then
-- delete: exactly those rows are deleted (by id, within the batch's date range);
-- anonymize: the table's personal fields of exactly those rows (which still held one) are cleared;
-- archive: the rows are written as gzip-compressed JSON lines to the archive store (one object per firm, table,
-  run and batch), and only then deleted: an upload that fails rolls the transaction back and nothing is deleted.
+A batch is at most `batch_size` rows of one firm, table and condition, oldest first (SELECT ... ORDER BY date LIMIT
+n FOR UPDATE SKIP LOCKED: rows another transaction holds are left to the next batch):
+- delete: one statement deletes exactly those rows (by id, within the batch's date range);
+- anonymize: one statement clears the table's personal fields of exactly those rows (which still held one);
+- archive: in one transaction the rows are locked and read, written as gzip-compressed JSON lines to the archive
+  store (one object per firm, table, run and batch), and only then deleted: an upload that fails rolls the
+  transaction back and nothing is deleted.
   (Should the commit fail after the upload, the rows are still there and the next run archives them again: an
   archive may hold a row twice, never lose one.)
 Once a batch has removed or changed rows, the run checks its time budget before each further batch and stops cleanly
@@ -129,29 +130,22 @@ def archive_name(firm_id: Any, table: str, condition: str, run: str, batch: int)
     return f"retention-{firm_id}-{table}-{condition}-{run}-{batch:05d}.jsonl.gz"
 
 
-def _batch(conn: Any, policy: dict[str, Any], size: int, target: Any = None, name: str | None = None) -> int:
-    """One batch in one transaction: the rows locked, then (archive) uploaded, then deleted or anonymized exactly.
-    An upload that fails raises before anything is deleted, and the transaction rolls back."""
+def _archive_batch(conn: Any, policy: dict[str, Any], size: int, target: Any, name: str) -> int:
+    """One archive batch in one transaction: the rows locked, uploaded, then exactly those deleted. An upload that
+    fails raises before anything is deleted, and the transaction rolls back."""
     import gzip
 
-    table, condition, firm, action = (policy["table_name"], policy["condition"], policy["firm_id"],
-                                      policy["action"])
+    table, condition, firm = policy["table_name"], policy["condition"], policy["firm_id"]
     with conn.transaction():
-        rows = store.lock_batch(conn, table, condition, firm, policy["cutoff"], size, lines=action == "archive",
-                                personal=action == "anonymize")
+        rows = store.lock_batch(conn, table, condition, firm, policy["cutoff"], size)
         if not rows:
             return 0
-        if action == "anonymize":
-            done = store.anonymize_rows(conn, table, condition, firm, rows)
-        else:
-            if action == "archive":
-                data = gzip.compress("".join(r["line"] + "\n" for r in rows).encode(), compresslevel=6, mtime=0)
-                target.put_bytes(name, data)
-            done = store.delete_rows(conn, table, condition, firm, rows)
-        if done != len(rows):
-            raise RuntimeError(f"{table}/{condition} of firm {firm}: {len(rows)} rows locked but {done} "
-                               f"{_VERB[action]}; rolled back")
-    return done
+        target.put_bytes(name, gzip.compress("".join(r["line"] + "\n" for r in rows).encode(), compresslevel=6,
+                                             mtime=0))
+        deleted = store.delete_rows(conn, table, condition, firm, rows)
+        if deleted != len(rows):
+            raise RuntimeError(f"{name}: {len(rows)} rows archived but {deleted} deleted; rolled back")
+    return deleted
 
 
 def retention_job(conn: Any, *, budget_seconds: float | None = None, batch_size: int | None = None) -> dict[str, Any]:
@@ -184,15 +178,18 @@ def retention_job(conn: Any, *, budget_seconds: float | None = None, batch_size:
             if worked and time.monotonic() - started >= budget:
                 stopped = "time budget spent: the next run carries on"
                 break
-            name = None
             if policy["action"] == "archive":
                 if target is None:
                     from chalicelib.ops.backups import storage
 
                     target = storage.open_store(archive_store_url())
                 name = archive_name(policy["firm_id"], table, policy["condition"], run, archives + 1)
-            n = _batch(conn, policy, size, target, name)
-            archives += 1 if n and name else 0
+                n = _archive_batch(conn, policy, size, target, name)
+                archives += 1 if n else 0
+            elif policy["action"] == "anonymize":
+                n = store.anonymize_batch(conn, table, policy["condition"], policy["firm_id"], policy["cutoff"], size)
+            else:
+                n = store.delete_batch(conn, table, policy["condition"], policy["firm_id"], policy["cutoff"], size)
             batches += 1
             if n:
                 worked = True

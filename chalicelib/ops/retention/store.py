@@ -88,24 +88,59 @@ def _parts(table: str, condition: str) -> dict[str, Any]:
             "cond": sql.SQL(_CONDITION_SQL[(table, condition)])}
 
 
-def lock_batch(conn: Any, table: str, condition: str, firm_id: Any, cutoff: Any, limit: int, *,
-               lines: bool = False, personal: bool = False) -> list[dict[str, Any]]:
+def lock_batch(conn: Any, table: str, condition: str, firm_id: Any, cutoff: Any, limit: int) -> list[dict[str, Any]]:
     """Up to `limit` of the firm's rows the condition covers dated before the cut-off, oldest first, locked for the
-    caller's transaction (rows another transaction holds are left to the next batch): each row's id and date
-    (`at`), and with `lines` the row itself as JSON text (an archive's line); with `personal` only rows that still
-    hold a personal field (models.TABLES)."""
+    caller's transaction (rows another transaction holds are left to the next batch): each row's id, date (`at`)
+    and the row itself as JSON text (an archive's line)."""
     from psycopg import sql
 
     parts = _parts(table, condition)
-    drop = sql.SQL("").join(sql.SQL(" - {}").format(sql.Literal(c)) for c in _NOT_ARCHIVED.get(table, ()))
-    parts["line"] = sql.SQL(", (to_jsonb(t){})::text AS line").format(drop) if lines else sql.SQL("")
+    parts["drop"] = sql.SQL("").join(sql.SQL(" - {}").format(sql.Literal(c)) for c in _NOT_ARCHIVED.get(table, ()))
+    query = sql.SQL(
+        "SELECT t.id, t.{date} AS at, (to_jsonb(t){drop})::text AS line FROM {t} t WHERE firm_id = %(firm)s "
+        "AND {date} < %(cutoff)s AND {cond} ORDER BY {date} LIMIT %(n)s FOR UPDATE SKIP LOCKED").format(**parts)
+    return conn.execute(query, {"firm": firm_id, "cutoff": cutoff, "n": limit}).fetchall()
+
+
+def _batch_cte(table: str, condition: str, personal: bool) -> Any:
+    """The batch as a CTE `batch` (id, at) and its date range, for a statement that deletes or changes exactly those
+    rows without sending them through the client."""
+    from psycopg import sql
+
+    parts = _parts(table, condition)
     fields = TABLES[table].personal_fields
     parts["held"] = (sql.SQL(" AND ({})").format(sql.SQL(" OR ").join(
         sql.SQL("{} IS NOT NULL").format(sql.Identifier(f)) for f in fields)) if personal else sql.SQL(""))
-    query = sql.SQL(
-        "SELECT t.id, t.{date} AS at{line} FROM {t} t WHERE firm_id = %(firm)s AND {date} < %(cutoff)s AND {cond}"
-        "{held} ORDER BY {date} LIMIT %(n)s FOR UPDATE SKIP LOCKED").format(**parts)
-    return conn.execute(query, {"firm": firm_id, "cutoff": cutoff, "n": limit}).fetchall()
+    return sql.SQL(
+        "WITH batch AS MATERIALIZED (SELECT t.id, t.{date} AS at FROM {t} t WHERE firm_id = %(firm)s "
+        "AND {date} < %(cutoff)s AND {cond}{held} ORDER BY {date} LIMIT %(n)s FOR UPDATE SKIP LOCKED), "
+        "span AS (SELECT min(at) AS lo, max(at) AS hi FROM batch) ").format(**parts)
+
+
+def delete_batch(conn: Any, table: str, condition: str, firm_id: Any, cutoff: Any, limit: int) -> int:
+    """Deletes up to `limit` of the firm's rows the condition covers dated before the cut-off, oldest first (rows
+    another transaction holds are left to the next batch), in one statement. Returns how many."""
+    from psycopg import sql
+
+    query = sql.SQL("{batch}DELETE FROM {t} x USING batch WHERE x.firm_id = %(firm)s AND x.id = batch.id "
+                    "AND x.{date} BETWEEN (SELECT lo FROM span) AND (SELECT hi FROM span)").format(
+        batch=_batch_cte(table, condition, False), t=sql.Identifier(table),
+        date=sql.Identifier(TABLES[table].conditions[condition].date_column))
+    return conn.execute(query, {"firm": firm_id, "cutoff": cutoff, "n": limit}).rowcount
+
+
+def anonymize_batch(conn: Any, table: str, condition: str, firm_id: Any, cutoff: Any, limit: int) -> int:
+    """Clears the personal fields (models.TABLES) of up to `limit` of the firm's rows the condition covers dated
+    before the cut-off that still hold one, in one statement. Returns how many."""
+    from psycopg import sql
+
+    assignments = sql.SQL(", ").join(sql.SQL("{} = NULL").format(sql.Identifier(f))
+                                     for f in TABLES[table].personal_fields)
+    query = sql.SQL("{batch}UPDATE {t} x SET {set} FROM batch WHERE x.firm_id = %(firm)s AND x.id = batch.id "
+                    "AND x.{date} BETWEEN (SELECT lo FROM span) AND (SELECT hi FROM span)").format(
+        batch=_batch_cte(table, condition, True), t=sql.Identifier(table), set=assignments,
+        date=sql.Identifier(TABLES[table].conditions[condition].date_column))
+    return conn.execute(query, {"firm": firm_id, "cutoff": cutoff, "n": limit}).rowcount
 
 
 def _where_rows(table: str, condition: str) -> Any:
@@ -128,17 +163,6 @@ def delete_rows(conn: Any, table: str, condition: str, firm_id: Any, rows: list[
 
     query = sql.SQL("DELETE FROM {t} WHERE {where}").format(t=sql.Identifier(table),
                                                             where=_where_rows(table, condition))
-    return conn.execute(query, _batch_params(firm_id, rows)).rowcount
-
-
-def anonymize_rows(conn: Any, table: str, condition: str, firm_id: Any, rows: list[dict[str, Any]]) -> int:
-    """Clears the personal fields (models.TABLES) of exactly the rows of a locked batch. Returns how many."""
-    from psycopg import sql
-
-    assignments = sql.SQL(", ").join(sql.SQL("{} = NULL").format(sql.Identifier(f))
-                                     for f in TABLES[table].personal_fields)
-    query = sql.SQL("UPDATE {t} SET {set} WHERE {where}").format(t=sql.Identifier(table), set=assignments,
-                                                                 where=_where_rows(table, condition))
     return conn.execute(query, _batch_params(firm_id, rows)).rowcount
 
 
