@@ -2230,6 +2230,8 @@ EXPECTATIONS: dict[tuple[str, str], Route] = {
                                     _etag_of("data_retention_policies", t.b_policy))]),
     ("POST", OWNERS_PATH + "/{owner_id}/export"): Route(
         ADMIN, 200, _export_owner,
+        failures=(F("a body", 422, lambda e: Prepared(f"{OWNERS_PATH}/{e.owner()['id']}/export",
+                                                      {"format": "csv"})),),
         foreign=lambda t: [Prepared(f"{OWNERS_PATH}/{t.b_house.owner_id}/export"),
                            Prepared(f"{OWNERS_PATH}/{t.b_lone_owner}/export")]),
     ("POST", OWNERS_PATH + "/{owner_id}/erase"): Route(
