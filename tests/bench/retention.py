@@ -135,7 +135,7 @@ def render(r: RetentionResult) -> list[str]:
     labels = {"bare_delete_n": "bare `DELETE FROM notifications WHERE firm_id = $1 AND created_at < ...`",
               "job_delete": "`retention` job, delete (batches, run record, every firm's policies)",
               "bare_delete_a": "bare `DELETE FROM audit_events WHERE firm_id = $1 AND occurred_at < ...`",
-              "job_archive": "`retention` job, archive (lock, gzip JSON lines to file://, delete by key)"}
+              "job_archive": "`retention` job, archive (lock, gzip JSON lines to file://, delete by id)"}
     for kind, label in labels.items():
         w(f"| {label} | {r.median(kind):.2f} s | {', '.join(f'{x:.2f}' for x in r.samples[kind])} |")
     w("")
