@@ -894,6 +894,7 @@ END $$;
 
 CREATE FUNCTION public.information_data_is_valid(doc jsonb) RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 BEGIN
     IF doc IS NULL OR jsonb_typeof(doc) <> 'object' THEN
