@@ -29,6 +29,15 @@ CREATE FUNCTION public.activity_sign(activity_type text) RETURNS integer
 
 
 --
+-- Name: audit_is_security_event(text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.audit_is_security_event(p_action text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT p_action LIKE 'auth.%' OR p_action LIKE 'session.%' OR p_action LIKE 'api_key.%' $$;
+
+
+--
 -- Name: auth_challenge_begin(bytea, text, text, boolean); Type: FUNCTION; Schema: public
 --
 
@@ -726,6 +735,19 @@ END $$;
 CREATE FUNCTION public.firm_base_currency() RETURNS text
     LANGUAGE sql STABLE
     AS $$ SELECT base_currency::text FROM firms WHERE id = (SELECT current_firm_id()) $$;
+
+
+--
+-- Name: firms_default_retention(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.firms_default_retention() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM retention_default_policies(NEW.id);
+    RETURN NULL;
+END $$;
 
 
 --
@@ -2023,6 +2045,62 @@ END $$;
 
 
 --
+-- Name: retention_default_policies(uuid); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.retention_default_policies(p_firm uuid) RETURNS integer
+    LANGUAGE sql
+    AS $$
+    WITH made AS (
+        INSERT INTO data_retention_policies (firm_id, table_name, condition, period, action)
+        VALUES (p_firm, 'audit_events', 'other', interval '7 years', 'archive'),
+               (p_firm, 'audit_events', 'security', interval '10 years', 'archive'),
+               (p_firm, 'sessions', 'expired', interval '90 days', 'delete'),
+               (p_firm, 'notifications', 'any', interval '30 days', 'delete'),
+               (p_firm, 'networth_statements', 'any', NULL, 'keep')
+        ON CONFLICT (firm_id, table_name, condition) DO NOTHING RETURNING 1)
+    SELECT count(*)::integer FROM made $$;
+
+
+--
+-- Name: retention_period_covers(interval, integer); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.retention_period_covers(p interval, years integer) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT extract(year FROM p) * 12 + extract(month FROM p) >= years * 12
+                 OR extract(day FROM p) >= years * 365 + (years + 3) / 4 $$;
+
+
+--
+-- Name: retention_period_is_valid(interval); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.retention_period_is_valid(p interval) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT date_trunc('day', p) = p
+                 AND ((extract(year FROM p) * 12 + extract(month FROM p) > 0 AND extract(day FROM p) = 0)
+                      OR (extract(year FROM p) * 12 + extract(month FROM p) = 0 AND extract(day FROM p) > 0)) $$;
+
+
+--
+-- Name: retention_period_text(interval); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.retention_period_text(p interval) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE
+              WHEN p IS NULL THEN NULL
+              WHEN extract(day FROM p) > 0 THEN extract(day FROM p)::bigint || CASE WHEN extract(day FROM p) = 1
+                                                                                   THEN ' day' ELSE ' days' END
+              WHEN extract(month FROM p) = 0 THEN extract(year FROM p)::bigint || CASE WHEN extract(year FROM p) = 1
+                                                                                      THEN ' year' ELSE ' years' END
+              ELSE (extract(year FROM p) * 12 + extract(month FROM p))::bigint
+                   || CASE WHEN extract(year FROM p) * 12 + extract(month FROM p) = 1 THEN ' month' ELSE ' months' END
+              END $$;
+
+
+--
 -- Name: touch_updated_at(); Type: FUNCTION; Schema: public
 --
 
@@ -2640,6 +2718,36 @@ ALTER TABLE public.dashboard_writes ALTER COLUMN id ADD GENERATED ALWAYS AS IDEN
 
 
 --
+-- Name: data_retention_policies; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.data_retention_policies (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    table_name text NOT NULL,
+    condition text NOT NULL,
+    period interval,
+    action text NOT NULL,
+    schedule text DEFAULT 'daily'::text NOT NULL,
+    enabled boolean DEFAULT true NOT NULL,
+    last_completed_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT data_retention_policies_action_check CHECK ((action = ANY (ARRAY['keep'::text, 'delete'::text, 'archive'::text, 'anonymize'::text]))),
+    CONSTRAINT data_retention_policies_action_fits CHECK (((action = 'keep'::text) OR ((table_name = ANY (ARRAY['audit_events'::text, 'notifications'::text])) AND (action = ANY (ARRAY['delete'::text, 'archive'::text]))) OR ((table_name = 'sessions'::text) AND (action = ANY (ARRAY['delete'::text, 'archive'::text, 'anonymize'::text]))))),
+    CONSTRAINT data_retention_policies_audit_floor CHECK (((table_name <> 'audit_events'::text) OR (period IS NULL) OR public.retention_period_covers(period, 7))),
+    CONSTRAINT data_retention_policies_keep_has_no_period CHECK (((action = 'keep'::text) = (period IS NULL))),
+    CONSTRAINT data_retention_policies_known_condition CHECK (((((((((table_name = 'audit_events'::text) AND (condition = 'other'::text)) OR ((table_name = 'audit_events'::text) AND (condition = 'security'::text))) OR ((table_name = 'sessions'::text) AND (condition = 'expired'::text))) OR ((table_name = 'sessions'::text) AND (condition = 'revoked'::text))) OR ((table_name = 'notifications'::text) AND (condition = 'any'::text))) OR ((table_name = 'notifications'::text) AND (condition = 'read'::text))) OR ((table_name = 'networth_statements'::text) AND (condition = 'any'::text)))),
+    CONSTRAINT data_retention_policies_period_check CHECK (((period IS NULL) OR public.retention_period_is_valid(period))),
+    CONSTRAINT data_retention_policies_schedule_check CHECK ((schedule = ANY (ARRAY['daily'::text, 'weekly'::text]))),
+    CONSTRAINT data_retention_policies_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.data_retention_policies FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: firms; Type: TABLE; Schema: public
 --
 
@@ -2701,8 +2809,11 @@ CREATE TABLE public.product_owners (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     version integer DEFAULT 1 NOT NULL,
+    retention_hold boolean DEFAULT false NOT NULL,
+    erased_at timestamp with time zone,
     CONSTRAINT product_owners_date_of_birth_check CHECK ((date_of_birth >= '1900-01-01'::date)),
     CONSTRAINT product_owners_email_check CHECK (((email ~ '^[^@\s]+@[^@\s]+$'::text) AND (length(email) <= 254))),
+    CONSTRAINT product_owners_erased_holds_nothing CHECK (((erased_at IS NULL) OR ((first_name = 'Erased'::text) AND (surname = 'Erased'::text) AND (known_as IS NULL) AND (date_of_birth IS NULL) AND (email IS NULL) AND (phone IS NULL)))),
     CONSTRAINT product_owners_first_name_check CHECK (((length(btrim(first_name)) >= 1) AND (length(btrim(first_name)) <= 100))),
     CONSTRAINT product_owners_known_as_check CHECK ((length(known_as) <= 100)),
     CONSTRAINT product_owners_phone_check CHECK ((length(phone) <= 40)),
@@ -3889,6 +4000,30 @@ ALTER TABLE ONLY public.dashboard_writes
 
 
 --
+-- Name: data_retention_policies data_retention_policies_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.data_retention_policies
+    ADD CONSTRAINT data_retention_policies_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: data_retention_policies data_retention_policies_one_per_condition; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.data_retention_policies
+    ADD CONSTRAINT data_retention_policies_one_per_condition UNIQUE (firm_id, table_name, condition);
+
+
+--
+-- Name: data_retention_policies data_retention_policies_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.data_retention_policies
+    ADD CONSTRAINT data_retention_policies_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: firm_irrs firm_irrs_pkey; Type: CONSTRAINT; Schema: public
 --
 
@@ -4547,6 +4682,13 @@ CREATE INDEX dashboard_writes_firm_idx ON public.dashboard_writes USING btree (f
 
 
 --
+-- Name: data_retention_policies_firm_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX data_retention_policies_firm_idx ON public.data_retention_policies USING btree (firm_id, table_name, condition, id);
+
+
+--
 -- Name: firm_job_runs_started_idx; Type: INDEX; Schema: public
 --
 
@@ -4691,6 +4833,20 @@ CREATE INDEX networth_snapshots_date_idx ON public.networth_snapshots USING btre
 --
 
 CREATE INDEX networth_statements_group_idx ON public.networth_statements USING btree (client_group_id, created_at DESC, id DESC);
+
+
+--
+-- Name: notifications_firm_created_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX notifications_firm_created_idx ON public.notifications USING btree (firm_id, created_at);
+
+
+--
+-- Name: notifications_firm_read_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX notifications_firm_read_idx ON public.notifications USING btree (firm_id, read_at) WHERE (read_at IS NOT NULL);
 
 
 --
@@ -4855,6 +5011,20 @@ CREATE INDEX sessions_chain_idx ON public.sessions USING btree (chain_id);
 
 
 --
+-- Name: sessions_firm_expires_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX sessions_firm_expires_idx ON public.sessions USING btree (firm_id, expires_at);
+
+
+--
+-- Name: sessions_firm_revoked_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX sessions_firm_revoked_idx ON public.sessions USING btree (firm_id, revoked_at) WHERE (revoked_at IS NOT NULL);
+
+
+--
 -- Name: sessions_user_idx; Type: INDEX; Schema: public
 --
 
@@ -4992,6 +5162,20 @@ CREATE TRIGGER dashboard_written AFTER INSERT OR DELETE ON public.product_owners
 --
 
 CREATE TRIGGER dashboard_written AFTER INSERT OR DELETE OR UPDATE OF name, client_group_id, provider_id, product_type, status, fixed_fee_direct, fixed_fee_facilitated, percentage_fee_facilitated, template_generation_id ON public.products FOR EACH STATEMENT EXECUTE FUNCTION public.dashboard_written();
+
+
+--
+-- Name: data_retention_policies data_retention_policies_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER data_retention_policies_touch BEFORE UPDATE ON public.data_retention_policies FOR EACH ROW WHEN ((NOT (old.last_completed_at IS DISTINCT FROM new.last_completed_at))) EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: firms firms_default_retention; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER firms_default_retention AFTER INSERT ON public.firms FOR EACH ROW EXECUTE FUNCTION public.firms_default_retention();
 
 
 --
@@ -5612,6 +5796,14 @@ ALTER TABLE ONLY public.cma_sets
 
 
 --
+-- Name: data_retention_policies data_retention_policies_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.data_retention_policies
+    ADD CONSTRAINT data_retention_policies_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
 -- Name: firm_irrs firm_irrs_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
 --
 
@@ -6124,6 +6316,12 @@ ALTER TABLE public.cma_sets ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.dashboard_writes ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: data_retention_policies; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.data_retention_policies ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: firm_irrs; Type: ROW SECURITY; Schema: public
 --
 
@@ -6288,6 +6486,13 @@ CREATE POLICY maintenance ON public.cma_sets TO wealthdesk_owner USING (true) WI
 --
 
 CREATE POLICY maintenance ON public.dashboard_writes TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: data_retention_policies maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.data_retention_policies TO wealthdesk_owner USING (true) WITH CHECK (true);
 
 
 --
@@ -6790,6 +6995,13 @@ CREATE POLICY tenant ON public.cma_sets USING ((firm_id = ( SELECT public.curren
 --
 
 CREATE POLICY tenant ON public.dashboard_writes USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: data_retention_policies tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.data_retention_policies USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
@@ -7803,6 +8015,13 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.cma_sets TO wealthdesk_app;
 --
 
 GRANT SELECT,INSERT ON TABLE public.dashboard_writes TO wealthdesk_app;
+
+
+--
+-- Name: TABLE data_retention_policies; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.data_retention_policies TO wealthdesk_app;
 
 
 --

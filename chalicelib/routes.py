@@ -37,6 +37,8 @@ MODULES = (
     "chalicelib.compliance.routes",
     "chalicelib.ops.routes",
     "chalicelib.ops.backups.routes",
+    "chalicelib.ops.retention.routes",
+    "chalicelib.privacy.routes",
 )
 MANIFEST = Path(__file__).resolve().parent / "routes.json"
 

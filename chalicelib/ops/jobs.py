@@ -87,6 +87,10 @@ JOBS: dict[str, Job] = {job.name: job for job in (
         "Takes yesterday's net worth snapshot of every household (or --date D, or --from D --to D); a day taken is "
         "kept",
         "chalicelib.ops.networth_snapshots:networth_snapshots", options=("date", "from_", "to")),
+    Job("retention", "cron(0 4 * * ? *)",
+        "Applies every firm's retention policies in batches (delete, archive to the archive store, anonymize), "
+        "within a time budget; the next run carries on", "chalicelib.ops.retention.service:retention_job",
+        options=("budget_seconds", "batch_size")),
 )}
 
 _current: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("wealthdesk_job", default=None)

@@ -232,6 +232,8 @@ def build_world(client: Any) -> World:
         "root_id": [cma["id"]],
         "portfolio_model_id": [model["id"]],
         "plan_id": [plan["id"]],
+        "policy_id": [str(r["id"]) for r in owner_sql(
+            "SELECT id FROM data_retention_policies WHERE firm_id = %s ORDER BY table_name, condition", (firm.id,))],
     }
     days = (f"2021-{m:02d}-{d:02d}" for m in range(1, 13) for d in range(1, 29))
 

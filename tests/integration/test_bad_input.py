@@ -317,8 +317,12 @@ def world(app_module: Any, firm_a: Firm, firm_b: Firm) -> World:
                                   (firm_b.users["viewer"]["id"],))[0]["chain_id"])
     ids = ("provider_id", "fund_id", "template_id", "product_id", "portfolio_fund_id", "valuation_id", "activity_id",
            "statement_id", "cma_set_id", "portfolio_model_id", "plan_id")
+    policy, other_policy = (str(owner_sql("SELECT id FROM data_retention_policies WHERE firm_id = %s AND table_name "
+                                          "= 'notifications' AND condition = 'any'", (f.id,))[0]["id"])
+                            for f in (firm_a, firm_b))
     mine = {"group_id": group, "owner_id": owner, "user_id": str(firm_a.users["viewer"]["id"]),
             "item_id": item, "action_id": action, "objective_id": objective, "contribution_id": contribution,
+            "policy_id": policy,
             **{k: a[k] for k in ids}, **a_elsewhere}
     other_notification = str(owner_sql(
         "INSERT INTO notifications (firm_id, user_id, kind, title, body) VALUES (%s, %s, 'security.test', "
@@ -327,6 +331,7 @@ def world(app_module: Any, firm_a: Firm, firm_b: Firm) -> World:
               "session_id": other_session,
               "notification_id": other_notification, "item_id": other_item, "action_id": other_action,
               "objective_id": other_objective, "contribution_id": other_contribution,
+              "policy_id": other_policy,
               **{k: b[k] for k in ids}, **b_elsewhere}
     bad_isin = a["isin"][:11] + str((int(a["isin"][11]) + 1) % 10)
     extra = {"other_user": other_user, "other_key": other_key, "bad_isin": bad_isin, "isin": a["isin"],

@@ -316,6 +316,7 @@ class Tenants:
     b_plan: str = ""  # a plan of b_house with two versions
     b_objective: str = ""  # a money goal of b_house, linked to its book's product and its unmanaged product
     b_contribution: str = ""  # a contribution to b_objective
+    b_policy: str = ""  # a retention policy of B's
 
     def house_of(self, firm: Firm) -> Household:
         return self.a_house if firm is self.a else self.b_house
@@ -331,7 +332,8 @@ class Tenants:
                 self.b_key, str(self.b.users["admin"]["id"]), _token_chain(self.b.tokens["admin"]),
                 _token_chain(self.b.tokens["viewer"]), self.b_notification, self.b_statement, self.b_item,
                 self.b_action, self.b_cma, self.b_model, self.b_plan,
-                self.b_objective, self.b_contribution} | self.b_book.ids() | self.b_elsewhere.ids()
+                self.b_objective, self.b_contribution,
+                self.b_policy} | self.b_book.ids() | self.b_elsewhere.ids()
 
 
 @dataclass(frozen=True)
@@ -1354,6 +1356,59 @@ def _objective_of(t: Tenants, firm: Firm) -> str:
 
 def _other_households_product(env: Env) -> str:
     return create_product(env.client, env.admin, env.household())["id"]
+
+
+# retention policies and a person's export and erasure
+
+RP = "/v1/ops/retention-policies"
+
+
+def _policy_of(firm_id: Any, table: str = "notifications", condition: str = "any") -> str:
+    return str(owner_sql("SELECT id FROM data_retention_policies WHERE firm_id = %s AND table_name = %s "
+                         "AND condition = %s", (firm_id, table, condition))[0]["id"])
+
+
+def _create_policy(env: Env) -> Prepared:
+    # every firm has one policy per table and condition: the one this call makes is cleared first
+    owner_sql("DELETE FROM data_retention_policies WHERE firm_id = %s AND table_name = 'notifications' "
+              "AND condition = 'read'", (env.firm.id,))
+    body = {"table_name": "notifications", "condition": "read", "period": "14 days", "action": "delete"}
+    return Prepared(RP, body, audit=lambda r: AuditExpect(
+        "retention_policy.create", "retention_policy", r.json_body["id"], None,
+        {**body, "id": r.json_body["id"], "schedule": "daily", "enabled": True, "version": 1}))
+
+
+def _patch_policy(env: Env) -> Prepared:
+    policy = _policy_of(env.firm.id)
+    [row] = owner_sql("SELECT retention_period_text(period) AS period, version FROM data_retention_policies "
+                      "WHERE id = %s", (policy,))
+    period = "45 days" if row["period"] != "45 days" else "60 days"
+    return Prepared(f"{RP}/{policy}", {"period": period}, _if_match(row["version"]), audit=lambda r: AuditExpect(
+        "retention_policy.update", "retention_policy", policy, {"period": row["period"], "version": row["version"]},
+        {"period": period, "version": row["version"] + 1}, changed=["period"]))
+
+
+def _export_owner(env: Env) -> Prepared:
+    o = env.owner()
+    sections = {"client_groups": 0, "ownership": 0, "products": 0, "unmanaged_products": 0, "information_items": 0,
+                "actions": 0, "audit_events": 1}
+    return Prepared(f"{OWNERS_PATH}/{o['id']}/export", audit=lambda r: AuditExpect(
+        "product_owner.export", "product_owner", o["id"], None, {"sections": sections}))
+
+
+def _erase_owner(env: Env) -> Prepared:
+    o = env.owner(email=unique_email("leaver"))
+    return Prepared(f"{OWNERS_PATH}/{o['id']}/erase", audit=lambda r: AuditExpect(
+        "product_owner.erase", "product_owner", o["id"],
+        {"first_name": "(erased)", "surname": "(erased)", "email": "(erased)", "erased_at": None},
+        {"first_name": "Erased", "surname": "Erased", "email": None, "erased_at": NOT_NULL}))
+
+
+def _held_owner(env: Env) -> Prepared:
+    o = env.owner()
+    expect_status(send(env.client, "PATCH", f"{OWNERS_PATH}/{o['id']}", headers={**env.admin, **_if_match(1)},
+                       body={"retention_hold": True}), 200)
+    return Prepared(f"{OWNERS_PATH}/{o['id']}/erase")
 
 
 def _of_book(table: str, column: str, attr: str) -> Callable[[Tenants, Firm], set[str]]:
@@ -2516,6 +2571,43 @@ EXPECTATIONS: dict[tuple[str, str], Route] = {
                         tenant=False)),
     ("GET", "/v1/ops/backups/{backup_id}"): Route(
         ADMIN, 200, _get(lambda e: f"/v1/ops/backups/{platform_backup()}"), platform=True),
+    ("GET", RP): Route(
+        ADMIN, 200, _get(RP), listing=Listing(lambda t, f: RP, _firm_ids("data_retention_policies"))),
+    ("POST", RP): Route(ADMIN, 201, _create_policy, failures=(
+        F("audit events for 6 years", 422, lambda e: Prepared(RP, {
+            "table_name": "audit_events", "condition": "other", "period": "6 years", "action": "delete"})),
+        F("statements deleted", 422, lambda e: Prepared(RP, {
+            "table_name": "networth_statements", "condition": "any", "period": "10 years", "action": "delete"})),
+        F("a second policy for the same rows", 409, lambda e: Prepared(RP, {
+            "table_name": "sessions", "condition": "expired", "period": "10 days", "action": "delete"})),
+    )),
+    ("GET", RP + "/{policy_id}"): Route(
+        ADMIN, 200, _get(lambda e: f"{RP}/{_policy_of(e.firm.id)}"),
+        foreign=lambda t: [Prepared(f"{RP}/{t.b_policy}")]),
+    ("PATCH", RP + "/{policy_id}"): Route(
+        ADMIN, 200, _patch_policy,
+        failures=(
+            F("stale If-Match", 412, lambda e: Prepared(f"{RP}/{_policy_of(e.firm.id)}", {"enabled": False},
+                                                        _if_match(999))),
+            F("audit trail cut short", 422, lambda e: Prepared(
+                f"{RP}/{_policy_of(e.firm.id, 'audit_events', 'other')}", {"period": "2 years"},
+                _etag_of("data_retention_policies", _policy_of(e.firm.id, "audit_events", "other")))),
+        ),
+        foreign=lambda t: [Prepared(f"{RP}/{t.b_policy}", {"enabled": False},
+                                    _etag_of("data_retention_policies", t.b_policy))]),
+    ("POST", OWNERS_PATH + "/{owner_id}/export"): Route(
+        ADMIN, 200, _export_owner,
+        failures=(F("a body", 422, lambda e: Prepared(f"{OWNERS_PATH}/{e.owner()['id']}/export",
+                                                      {"format": "csv"})),),
+        foreign=lambda t: [Prepared(f"{OWNERS_PATH}/{t.b_house.owner_id}/export"),
+                           Prepared(f"{OWNERS_PATH}/{t.b_lone_owner}/export")]),
+    ("POST", OWNERS_PATH + "/{owner_id}/erase"): Route(
+        ADMIN, 200, _erase_owner,
+        failures=(F("a retention hold", 409, _held_owner),
+                  F("an active product names them", 409, lambda e: Prepared(
+                      f"{OWNERS_PATH}/{e.shelf.house.owner_id}/erase"))),
+        foreign=lambda t: [Prepared(f"{OWNERS_PATH}/{t.b_house.owner_id}/erase"),
+                           Prepared(f"{OWNERS_PATH}/{t.b_lone_owner}/erase")]),
     # --- system (public) ---
     ("GET", "/v1/health"): Route(PUBLIC, 200, _get("/v1/health")),
     ("GET", "/v1/openapi.json"): Route(PUBLIC, 200, _get("/v1/openapi.json")),
@@ -2646,6 +2738,7 @@ def tenants(firm_a: Firm, firm_b: Firm, module_client: Any) -> Tenants:
                                 unmanaged_product_ids=[t.elsewhere_of(firm).product])
         goals[firm.id] = (goal["id"], add_contribution(c, admin, goal["id"], "500.00", "2024-04-30")["id"])
     t = replace(t, b_objective=goals[firm_b.id][0], b_contribution=goals[firm_b.id][1])
+    t = replace(t, b_policy=_policy_of(firm_b.id))
     for firm in (firm_a, firm_b):  # rows in the sign-in tables of each firm
         env = Env(c, firm)
         user, _token, _app = _enrolled_user(env)  # user_totp, recovery_codes
