@@ -29,6 +29,15 @@ CREATE FUNCTION public.activity_sign(activity_type text) RETURNS integer
 
 
 --
+-- Name: audit_is_security_event(text); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.audit_is_security_event(p_action text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT p_action LIKE 'auth.%' OR p_action LIKE 'session.%' OR p_action LIKE 'api_key.%' $$;
+
+
+--
 -- Name: auth_challenge_begin(bytea, text, text, boolean); Type: FUNCTION; Schema: public
 --
 
@@ -564,6 +573,89 @@ END $$;
 
 
 --
+-- Name: cma_asset_classes_refuse_approved(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.cma_asset_classes_refuse_approved() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    s uuid;
+BEGIN
+    FOREACH s IN ARRAY CASE TG_OP WHEN 'INSERT' THEN ARRAY[NEW.cma_set_id]
+                                  WHEN 'DELETE' THEN ARRAY[OLD.cma_set_id]
+                                  ELSE ARRAY[OLD.cma_set_id, NEW.cma_set_id] END LOOP
+        IF EXISTS (SELECT 1 FROM cma_sets c WHERE c.id = s AND c.status = 'approved') THEN
+            RAISE EXCEPTION 'CMA set % is approved: its asset classes cannot change', s
+                USING ERRCODE = 'restrict_violation', CONSTRAINT = 'cma_asset_classes_frozen';
+        END IF;
+    END LOOP;
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+
+
+--
+-- Name: cma_correlations_valid(numeric[]); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.cma_correlations_valid(m numeric[]) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT array_ndims(m) = 2 AND array_lower(m, 1) = 1 AND array_lower(m, 2) = 1
+                 AND array_length(m, 1) = array_length(m, 2)
+                 AND NOT EXISTS (SELECT 1 FROM generate_subscripts(m, 1) AS i, generate_subscripts(m, 2) AS j
+                                 WHERE m[i][j] IS NULL OR m[i][j] < -1 OR m[i][j] > 1 OR m[i][j] <> m[j][i]
+                                    OR (i = j AND m[i][j] <> 1)) $$;
+
+
+--
+-- Name: cma_sets_check_shape(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.cma_sets_check_shape() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    s uuid;
+    n integer;
+    top integer;
+    size integer;
+BEGIN
+    IF TG_TABLE_NAME = 'cma_sets' THEN
+        s := NEW.id;
+    ELSE
+        s := coalesce(NEW.cma_set_id, OLD.cma_set_id);
+    END IF;
+    SELECT count(*), max(position) INTO n, top FROM cma_asset_classes WHERE cma_set_id = s;
+    SELECT array_length(correlations, 1) INTO size FROM cma_sets WHERE id = s;
+    IF size IS NULL THEN
+        RETURN NULL;  -- the set itself was deleted
+    END IF;
+    IF n = 0 OR top <> n OR size <> n THEN
+        RAISE EXCEPTION 'CMA set % has % asset classes (positions up to %) and a % x % correlation matrix',
+            s, n, coalesce(top, 0), size, size
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'cma_sets_shape';
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: cma_sets_refuse_approved(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.cma_sets_refuse_approved() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF OLD.status = 'approved' THEN
+        RAISE EXCEPTION 'CMA set % is approved: % refused (make a new version)', OLD.id, TG_OP
+            USING ERRCODE = 'restrict_violation', CONSTRAINT = 'cma_sets_frozen';
+    END IF;
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+
+
+--
 -- Name: current_firm_id(); Type: FUNCTION; Schema: public
 --
 
@@ -643,6 +735,19 @@ END $$;
 CREATE FUNCTION public.firm_base_currency() RETURNS text
     LANGUAGE sql STABLE
     AS $$ SELECT base_currency::text FROM firms WHERE id = (SELECT current_firm_id()) $$;
+
+
+--
+-- Name: firms_default_retention(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.firms_default_retention() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM retention_default_policies(NEW.id);
+    RETURN NULL;
+END $$;
 
 
 --
@@ -1500,6 +1605,39 @@ CREATE FUNCTION public.ownership_percentage_is_valid(value jsonb) RETURNS boolea
 
 
 --
+-- Name: plans_check_cma(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.plans_check_cma() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM cma_sets c WHERE c.id = NEW.cma_set_id AND c.status = 'approved') THEN
+        RAISE EXCEPTION 'CMA set % is not approved: a plan uses approved assumptions only', NEW.cma_set_id
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'plans_cma_approved';
+    END IF;
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: plans_immutable(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.plans_immutable() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND current_setting('wealthdesk.plan_retention', true) = 'delete' THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'plan versions are immutable: % refused', TG_OP
+        USING ERRCODE = 'restrict_violation', CONSTRAINT = 'plans_immutable',
+              HINT = 'An edit is a new version (POST /v1/plans/{id}/versions); nothing changes a version.';
+END $$;
+
+
+--
 -- Name: portfolio_fund_dates(); Type: FUNCTION; Schema: public
 --
 
@@ -1582,6 +1720,50 @@ CREATE FUNCTION public.portfolio_funds_lock_product() RETURNS trigger
 BEGIN
     PERFORM 1 FROM products p WHERE p.id = NEW.product_id FOR NO KEY UPDATE;
     RETURN NEW;
+END $$;
+
+
+--
+-- Name: portfolio_models_check_set(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.portfolio_models_check_set() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM cma_sets c WHERE c.id = NEW.cma_set_id AND c.status = 'approved') THEN
+        RAISE EXCEPTION 'CMA set % is not approved: a portfolio model uses approved assumptions only', NEW.cma_set_id
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'portfolio_models_set_approved';
+    END IF;
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: portfolio_models_check_weights(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.portfolio_models_check_weights() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    m uuid;
+    total numeric;
+BEGIN
+    IF TG_TABLE_NAME = 'portfolio_models' THEN
+        m := NEW.id;
+    ELSE
+        m := coalesce(NEW.portfolio_model_id, OLD.portfolio_model_id);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM portfolio_models WHERE id = m) THEN
+        RETURN NULL;  -- the model itself was deleted
+    END IF;
+    SELECT sum(weight) INTO total FROM portfolio_model_allocations WHERE portfolio_model_id = m;
+    IF total IS DISTINCT FROM 100.00 THEN
+        RAISE EXCEPTION 'the weights of portfolio model % sum to %, not 100.00', m, coalesce(total, 0)
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'portfolio_model_weights_sum_100';
+    END IF;
+    RETURN NULL;
 END $$;
 
 
@@ -1860,6 +2042,62 @@ BEGIN
     GET DIAGNOSTICS written = ROW_COUNT;
     RETURN written;
 END $$;
+
+
+--
+-- Name: retention_default_policies(uuid); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.retention_default_policies(p_firm uuid) RETURNS integer
+    LANGUAGE sql
+    AS $$
+    WITH made AS (
+        INSERT INTO data_retention_policies (firm_id, table_name, condition, period, action)
+        VALUES (p_firm, 'audit_events', 'other', interval '7 years', 'archive'),
+               (p_firm, 'audit_events', 'security', interval '10 years', 'archive'),
+               (p_firm, 'sessions', 'expired', interval '90 days', 'delete'),
+               (p_firm, 'notifications', 'any', interval '30 days', 'delete'),
+               (p_firm, 'networth_statements', 'any', NULL, 'keep')
+        ON CONFLICT (firm_id, table_name, condition) DO NOTHING RETURNING 1)
+    SELECT count(*)::integer FROM made $$;
+
+
+--
+-- Name: retention_period_covers(interval, integer); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.retention_period_covers(p interval, years integer) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT extract(year FROM p) * 12 + extract(month FROM p) >= years * 12
+                 OR extract(day FROM p) >= years * 365 + (years + 3) / 4 $$;
+
+
+--
+-- Name: retention_period_is_valid(interval); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.retention_period_is_valid(p interval) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT date_trunc('day', p) = p
+                 AND ((extract(year FROM p) * 12 + extract(month FROM p) > 0 AND extract(day FROM p) = 0)
+                      OR (extract(year FROM p) * 12 + extract(month FROM p) = 0 AND extract(day FROM p) > 0)) $$;
+
+
+--
+-- Name: retention_period_text(interval); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.retention_period_text(p interval) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE
+              WHEN p IS NULL THEN NULL
+              WHEN extract(day FROM p) > 0 THEN extract(day FROM p)::bigint || CASE WHEN extract(day FROM p) = 1
+                                                                                   THEN ' day' ELSE ' days' END
+              WHEN extract(month FROM p) = 0 THEN extract(year FROM p)::bigint || CASE WHEN extract(year FROM p) = 1
+                                                                                      THEN ' year' ELSE ' years' END
+              ELSE (extract(year FROM p) * 12 + extract(month FROM p))::bigint
+                   || CASE WHEN extract(year FROM p) * 12 + extract(month FROM p) = 1 THEN ' month' ELSE ' months' END
+              END $$;
 
 
 --
@@ -2395,6 +2633,63 @@ CREATE VIEW public.client_group_summaries WITH (security_barrier='true') AS
 
 
 --
+-- Name: cma_asset_classes; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.cma_asset_classes (
+    firm_id uuid NOT NULL,
+    cma_set_id uuid NOT NULL,
+    "position" smallint NOT NULL,
+    code text NOT NULL,
+    name text NOT NULL,
+    expected_return numeric(9,6) NOT NULL,
+    volatility numeric(9,6) NOT NULL,
+    CONSTRAINT cma_asset_classes_code_check CHECK ((code ~ '^[a-z][a-z0-9_]{0,39}$'::text)),
+    CONSTRAINT cma_asset_classes_expected_return_check CHECK (((expected_return >= ('-1'::integer)::numeric) AND (expected_return <= (1)::numeric))),
+    CONSTRAINT cma_asset_classes_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
+    CONSTRAINT cma_asset_classes_position_check CHECK ((("position" >= 1) AND ("position" <= 50))),
+    CONSTRAINT cma_asset_classes_volatility_check CHECK (((volatility >= (0)::numeric) AND (volatility <= (2)::numeric)))
+);
+
+ALTER TABLE ONLY public.cma_asset_classes FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: cma_sets; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.cma_sets (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    name text NOT NULL,
+    root_id uuid NOT NULL,
+    parent_id uuid,
+    set_version integer NOT NULL,
+    effective_date date NOT NULL,
+    inflation numeric(9,6) NOT NULL,
+    correlations numeric(7,6)[] NOT NULL,
+    status text DEFAULT 'draft'::text NOT NULL,
+    approved_by uuid,
+    approved_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT cma_sets_check CHECK (((status = 'approved'::text) = ((approved_at IS NOT NULL) AND (approved_by IS NOT NULL)))),
+    CONSTRAINT cma_sets_check1 CHECK (((set_version = 1) = (parent_id IS NULL))),
+    CONSTRAINT cma_sets_check2 CHECK (((set_version > 1) OR (root_id = id))),
+    CONSTRAINT cma_sets_correlations_check CHECK (public.cma_correlations_valid(correlations)),
+    CONSTRAINT cma_sets_effective_date_check CHECK (((effective_date >= '1900-01-01'::date) AND (effective_date <= '2099-12-31'::date))),
+    CONSTRAINT cma_sets_inflation_check CHECK (((inflation >= '-0.5'::numeric) AND (inflation <= (1)::numeric))),
+    CONSTRAINT cma_sets_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
+    CONSTRAINT cma_sets_set_version_check CHECK ((set_version >= 1)),
+    CONSTRAINT cma_sets_status_check CHECK ((status = ANY (ARRAY['draft'::text, 'approved'::text]))),
+    CONSTRAINT cma_sets_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.cma_sets FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: dashboard_writes; Type: TABLE; Schema: public
 --
 
@@ -2420,6 +2715,36 @@ ALTER TABLE public.dashboard_writes ALTER COLUMN id ADD GENERATED ALWAYS AS IDEN
     NO MAXVALUE
     CACHE 1
 );
+
+
+--
+-- Name: data_retention_policies; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.data_retention_policies (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    table_name text NOT NULL,
+    condition text NOT NULL,
+    period interval,
+    action text NOT NULL,
+    schedule text DEFAULT 'daily'::text NOT NULL,
+    enabled boolean DEFAULT true NOT NULL,
+    last_completed_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT data_retention_policies_action_check CHECK ((action = ANY (ARRAY['keep'::text, 'delete'::text, 'archive'::text, 'anonymize'::text]))),
+    CONSTRAINT data_retention_policies_action_fits CHECK (((action = 'keep'::text) OR ((table_name = ANY (ARRAY['audit_events'::text, 'notifications'::text])) AND (action = ANY (ARRAY['delete'::text, 'archive'::text]))) OR ((table_name = 'sessions'::text) AND (action = ANY (ARRAY['delete'::text, 'archive'::text, 'anonymize'::text]))))),
+    CONSTRAINT data_retention_policies_audit_floor CHECK (((table_name <> 'audit_events'::text) OR (period IS NULL) OR public.retention_period_covers(period, 7))),
+    CONSTRAINT data_retention_policies_keep_has_no_period CHECK (((action = 'keep'::text) = (period IS NULL))),
+    CONSTRAINT data_retention_policies_known_condition CHECK (((((((((table_name = 'audit_events'::text) AND (condition = 'other'::text)) OR ((table_name = 'audit_events'::text) AND (condition = 'security'::text))) OR ((table_name = 'sessions'::text) AND (condition = 'expired'::text))) OR ((table_name = 'sessions'::text) AND (condition = 'revoked'::text))) OR ((table_name = 'notifications'::text) AND (condition = 'any'::text))) OR ((table_name = 'notifications'::text) AND (condition = 'read'::text))) OR ((table_name = 'networth_statements'::text) AND (condition = 'any'::text)))),
+    CONSTRAINT data_retention_policies_period_check CHECK (((period IS NULL) OR public.retention_period_is_valid(period))),
+    CONSTRAINT data_retention_policies_schedule_check CHECK ((schedule = ANY (ARRAY['daily'::text, 'weekly'::text]))),
+    CONSTRAINT data_retention_policies_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.data_retention_policies FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -2484,8 +2809,11 @@ CREATE TABLE public.product_owners (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     version integer DEFAULT 1 NOT NULL,
+    retention_hold boolean DEFAULT false NOT NULL,
+    erased_at timestamp with time zone,
     CONSTRAINT product_owners_date_of_birth_check CHECK ((date_of_birth >= '1900-01-01'::date)),
     CONSTRAINT product_owners_email_check CHECK (((email ~ '^[^@\s]+@[^@\s]+$'::text) AND (length(email) <= 254))),
+    CONSTRAINT product_owners_erased_holds_nothing CHECK (((erased_at IS NULL) OR ((first_name = 'Erased'::text) AND (surname = 'Erased'::text) AND (known_as IS NULL) AND (date_of_birth IS NULL) AND (email IS NULL) AND (phone IS NULL)))),
     CONSTRAINT product_owners_first_name_check CHECK (((length(btrim(first_name)) >= 1) AND (length(btrim(first_name)) <= 100))),
     CONSTRAINT product_owners_known_as_check CHECK ((length(known_as) <= 100)),
     CONSTRAINT product_owners_phone_check CHECK ((length(phone) <= 40)),
@@ -3146,6 +3474,76 @@ CREATE VIEW public.ops_backups WITH (security_barrier='true') AS
 
 
 --
+-- Name: plans; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.plans (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    client_group_id uuid NOT NULL,
+    root_plan_id uuid NOT NULL,
+    parent_plan_id uuid,
+    version integer NOT NULL,
+    name text NOT NULL,
+    status text NOT NULL,
+    as_of date NOT NULL,
+    cma_set_id uuid NOT NULL,
+    inputs jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by_type text NOT NULL,
+    created_by uuid,
+    CONSTRAINT plans_check CHECK (((version = 1) = (parent_plan_id IS NULL))),
+    CONSTRAINT plans_check1 CHECK (((version > 1) OR (root_plan_id = id))),
+    CONSTRAINT plans_created_by_type_check CHECK ((created_by_type = ANY (ARRAY['user'::text, 'api_key'::text, 'system'::text]))),
+    CONSTRAINT plans_inputs_check CHECK ((jsonb_typeof(inputs) = 'object'::text)),
+    CONSTRAINT plans_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
+    CONSTRAINT plans_status_check CHECK ((status = ANY (ARRAY['draft'::text, 'final'::text]))),
+    CONSTRAINT plans_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.plans FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: portfolio_model_allocations; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.portfolio_model_allocations (
+    firm_id uuid NOT NULL,
+    portfolio_model_id uuid NOT NULL,
+    cma_set_id uuid NOT NULL,
+    asset_class text NOT NULL,
+    weight numeric(5,2) NOT NULL,
+    CONSTRAINT portfolio_model_allocations_weight_check CHECK (((weight > (0)::numeric) AND (weight <= (100)::numeric)))
+);
+
+ALTER TABLE ONLY public.portfolio_model_allocations FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: portfolio_models; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.portfolio_models (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    name text NOT NULL,
+    description text,
+    risk_level smallint NOT NULL,
+    cma_set_id uuid NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT portfolio_models_description_check CHECK ((length(description) <= 2000)),
+    CONSTRAINT portfolio_models_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
+    CONSTRAINT portfolio_models_risk_level_check CHECK (((risk_level >= 1) AND (risk_level <= 10))),
+    CONSTRAINT portfolio_models_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.portfolio_models FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: portfolio_templates; Type: TABLE; Schema: public
 --
 
@@ -3554,11 +3952,75 @@ ALTER TABLE ONLY public.client_groups
 
 
 --
+-- Name: cma_asset_classes cma_asset_classes_cma_set_id_code_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.cma_asset_classes
+    ADD CONSTRAINT cma_asset_classes_cma_set_id_code_key UNIQUE (cma_set_id, code);
+
+
+--
+-- Name: cma_asset_classes cma_asset_classes_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.cma_asset_classes
+    ADD CONSTRAINT cma_asset_classes_pkey PRIMARY KEY (cma_set_id, "position");
+
+
+--
+-- Name: cma_sets cma_sets_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.cma_sets
+    ADD CONSTRAINT cma_sets_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: cma_sets cma_sets_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.cma_sets
+    ADD CONSTRAINT cma_sets_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: cma_sets cma_sets_root_id_set_version_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.cma_sets
+    ADD CONSTRAINT cma_sets_root_id_set_version_key UNIQUE (root_id, set_version);
+
+
+--
 -- Name: dashboard_writes dashboard_writes_pkey; Type: CONSTRAINT; Schema: public
 --
 
 ALTER TABLE ONLY public.dashboard_writes
     ADD CONSTRAINT dashboard_writes_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: data_retention_policies data_retention_policies_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.data_retention_policies
+    ADD CONSTRAINT data_retention_policies_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: data_retention_policies data_retention_policies_one_per_condition; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.data_retention_policies
+    ADD CONSTRAINT data_retention_policies_one_per_condition UNIQUE (firm_id, table_name, condition);
+
+
+--
+-- Name: data_retention_policies data_retention_policies_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.data_retention_policies
+    ADD CONSTRAINT data_retention_policies_pkey PRIMARY KEY (id);
 
 
 --
@@ -3810,6 +4272,30 @@ ALTER TABLE ONLY public.objectives
 
 
 --
+-- Name: plans plans_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.plans
+    ADD CONSTRAINT plans_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: plans plans_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.plans
+    ADD CONSTRAINT plans_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: plans plans_root_plan_id_version_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.plans
+    ADD CONSTRAINT plans_root_plan_id_version_key UNIQUE (root_plan_id, version);
+
+
+--
 -- Name: portfolio_funds portfolio_funds_firm_id_id_key; Type: CONSTRAINT; Schema: public
 --
 
@@ -3823,6 +4309,38 @@ ALTER TABLE ONLY public.portfolio_funds
 
 ALTER TABLE ONLY public.portfolio_funds
     ADD CONSTRAINT portfolio_funds_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: portfolio_model_allocations portfolio_model_allocations_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.portfolio_model_allocations
+    ADD CONSTRAINT portfolio_model_allocations_pkey PRIMARY KEY (portfolio_model_id, asset_class);
+
+
+--
+-- Name: portfolio_models portfolio_models_firm_id_id_cma_set_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.portfolio_models
+    ADD CONSTRAINT portfolio_models_firm_id_id_cma_set_id_key UNIQUE (firm_id, id, cma_set_id);
+
+
+--
+-- Name: portfolio_models portfolio_models_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.portfolio_models
+    ADD CONSTRAINT portfolio_models_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: portfolio_models portfolio_models_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.portfolio_models
+    ADD CONSTRAINT portfolio_models_pkey PRIMARY KEY (id);
 
 
 --
@@ -4150,10 +4668,24 @@ CREATE INDEX client_groups_name_trgm_idx ON public.client_groups USING gin (name
 
 
 --
+-- Name: cma_sets_list_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX cma_sets_list_idx ON public.cma_sets USING btree (firm_id, created_at DESC, id DESC);
+
+
+--
 -- Name: dashboard_writes_firm_idx; Type: INDEX; Schema: public
 --
 
 CREATE INDEX dashboard_writes_firm_idx ON public.dashboard_writes USING btree (firm_id, written_at);
+
+
+--
+-- Name: data_retention_policies_firm_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX data_retention_policies_firm_idx ON public.data_retention_policies USING btree (firm_id, table_name, condition, id);
 
 
 --
@@ -4304,6 +4836,20 @@ CREATE INDEX networth_statements_group_idx ON public.networth_statements USING b
 
 
 --
+-- Name: notifications_firm_created_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX notifications_firm_created_idx ON public.notifications USING btree (firm_id, created_at);
+
+
+--
+-- Name: notifications_firm_read_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX notifications_firm_read_idx ON public.notifications USING btree (firm_id, read_at) WHERE (read_at IS NOT NULL);
+
+
+--
 -- Name: notifications_user_idx; Type: INDEX; Schema: public
 --
 
@@ -4353,10 +4899,24 @@ CREATE INDEX objectives_group_priority_idx ON public.objectives USING btree (cli
 
 
 --
+-- Name: plans_group_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX plans_group_idx ON public.plans USING btree (client_group_id, created_at DESC, id DESC);
+
+
+--
 -- Name: portfolio_funds_product_idx; Type: INDEX; Schema: public
 --
 
 CREATE INDEX portfolio_funds_product_idx ON public.portfolio_funds USING btree (product_id);
+
+
+--
+-- Name: portfolio_models_set_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX portfolio_models_set_idx ON public.portfolio_models USING btree (cma_set_id);
 
 
 --
@@ -4451,6 +5011,20 @@ CREATE INDEX sessions_chain_idx ON public.sessions USING btree (chain_id);
 
 
 --
+-- Name: sessions_firm_expires_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX sessions_firm_expires_idx ON public.sessions USING btree (firm_id, expires_at);
+
+
+--
+-- Name: sessions_firm_revoked_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX sessions_firm_revoked_idx ON public.sessions USING btree (firm_id, revoked_at) WHERE (revoked_at IS NOT NULL);
+
+
+--
 -- Name: sessions_user_idx; Type: INDEX; Schema: public
 --
 
@@ -4507,6 +5081,41 @@ CREATE TRIGGER client_groups_touch BEFORE UPDATE ON public.client_groups FOR EAC
 
 
 --
+-- Name: cma_asset_classes cma_asset_classes_frozen; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER cma_asset_classes_frozen BEFORE INSERT OR DELETE OR UPDATE ON public.cma_asset_classes FOR EACH ROW EXECUTE FUNCTION public.cma_asset_classes_refuse_approved();
+
+
+--
+-- Name: cma_asset_classes cma_asset_classes_shape; Type: TRIGGER; Schema: public
+--
+
+CREATE CONSTRAINT TRIGGER cma_asset_classes_shape AFTER INSERT OR DELETE OR UPDATE ON public.cma_asset_classes DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.cma_sets_check_shape();
+
+
+--
+-- Name: cma_sets cma_sets_frozen; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER cma_sets_frozen BEFORE DELETE OR UPDATE ON public.cma_sets FOR EACH ROW EXECUTE FUNCTION public.cma_sets_refuse_approved();
+
+
+--
+-- Name: cma_sets cma_sets_shape; Type: TRIGGER; Schema: public
+--
+
+CREATE CONSTRAINT TRIGGER cma_sets_shape AFTER INSERT OR UPDATE OF correlations ON public.cma_sets DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.cma_sets_check_shape();
+
+
+--
+-- Name: cma_sets cma_sets_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER cma_sets_touch BEFORE UPDATE ON public.cma_sets FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
 -- Name: client_groups dashboard_written; Type: TRIGGER; Schema: public
 --
 
@@ -4553,6 +5162,20 @@ CREATE TRIGGER dashboard_written AFTER INSERT OR DELETE ON public.product_owners
 --
 
 CREATE TRIGGER dashboard_written AFTER INSERT OR DELETE OR UPDATE OF name, client_group_id, provider_id, product_type, status, fixed_fee_direct, fixed_fee_facilitated, percentage_fee_facilitated, template_generation_id ON public.products FOR EACH STATEMENT EXECUTE FUNCTION public.dashboard_written();
+
+
+--
+-- Name: data_retention_policies data_retention_policies_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER data_retention_policies_touch BEFORE UPDATE ON public.data_retention_policies FOR EACH ROW WHEN ((NOT (old.last_completed_at IS DISTINCT FROM new.last_completed_at))) EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: firms firms_default_retention; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER firms_default_retention AFTER INSERT ON public.firms FOR EACH ROW EXECUTE FUNCTION public.firms_default_retention();
 
 
 --
@@ -4794,6 +5417,27 @@ CREATE TRIGGER objectives_touch BEFORE UPDATE ON public.objectives FOR EACH ROW 
 
 
 --
+-- Name: plans plans_cma_approved; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER plans_cma_approved BEFORE INSERT ON public.plans FOR EACH ROW EXECUTE FUNCTION public.plans_check_cma();
+
+
+--
+-- Name: plans plans_immutable; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER plans_immutable BEFORE DELETE OR UPDATE ON public.plans FOR EACH ROW EXECUTE FUNCTION public.plans_immutable();
+
+
+--
+-- Name: plans plans_no_truncate; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER plans_no_truncate BEFORE TRUNCATE ON public.plans FOR EACH STATEMENT EXECUTE FUNCTION public.plans_immutable();
+
+
+--
 -- Name: portfolio_funds portfolio_funds_aggregate_delete; Type: TRIGGER; Schema: public
 --
 
@@ -4840,6 +5484,34 @@ CREATE TRIGGER portfolio_funds_keep_product BEFORE UPDATE OF product_id ON publi
 --
 
 CREATE TRIGGER portfolio_funds_touch BEFORE UPDATE ON public.portfolio_funds FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: portfolio_model_allocations portfolio_model_weights_sum_100; Type: TRIGGER; Schema: public
+--
+
+CREATE CONSTRAINT TRIGGER portfolio_model_weights_sum_100 AFTER INSERT OR DELETE OR UPDATE ON public.portfolio_model_allocations DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.portfolio_models_check_weights();
+
+
+--
+-- Name: portfolio_models portfolio_models_set_approved; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER portfolio_models_set_approved BEFORE INSERT OR UPDATE OF cma_set_id ON public.portfolio_models FOR EACH ROW EXECUTE FUNCTION public.portfolio_models_check_set();
+
+
+--
+-- Name: portfolio_models portfolio_models_touch; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER portfolio_models_touch BEFORE UPDATE ON public.portfolio_models FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: portfolio_models portfolio_models_weights_sum_100; Type: TRIGGER; Schema: public
+--
+
+CREATE CONSTRAINT TRIGGER portfolio_models_weights_sum_100 AFTER INSERT ON public.portfolio_models DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.portfolio_models_check_weights();
 
 
 --
@@ -5084,6 +5756,54 @@ ALTER TABLE ONLY public.client_groups
 
 
 --
+-- Name: cma_asset_classes cma_asset_classes_firm_id_cma_set_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.cma_asset_classes
+    ADD CONSTRAINT cma_asset_classes_firm_id_cma_set_id_fkey FOREIGN KEY (firm_id, cma_set_id) REFERENCES public.cma_sets(firm_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: cma_sets cma_sets_firm_id_approved_by_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.cma_sets
+    ADD CONSTRAINT cma_sets_firm_id_approved_by_fkey FOREIGN KEY (firm_id, approved_by) REFERENCES public.users(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: cma_sets cma_sets_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.cma_sets
+    ADD CONSTRAINT cma_sets_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
+-- Name: cma_sets cma_sets_firm_id_parent_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.cma_sets
+    ADD CONSTRAINT cma_sets_firm_id_parent_id_fkey FOREIGN KEY (firm_id, parent_id) REFERENCES public.cma_sets(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: cma_sets cma_sets_firm_id_root_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.cma_sets
+    ADD CONSTRAINT cma_sets_firm_id_root_id_fkey FOREIGN KEY (firm_id, root_id) REFERENCES public.cma_sets(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: data_retention_policies data_retention_policies_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.data_retention_policies
+    ADD CONSTRAINT data_retention_policies_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
 -- Name: firm_irrs firm_irrs_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
 --
 
@@ -5276,6 +5996,38 @@ ALTER TABLE ONLY public.objectives
 
 
 --
+-- Name: plans plans_firm_id_client_group_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.plans
+    ADD CONSTRAINT plans_firm_id_client_group_id_fkey FOREIGN KEY (firm_id, client_group_id) REFERENCES public.client_groups(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: plans plans_firm_id_cma_set_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.plans
+    ADD CONSTRAINT plans_firm_id_cma_set_id_fkey FOREIGN KEY (firm_id, cma_set_id) REFERENCES public.cma_sets(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: plans plans_firm_id_parent_plan_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.plans
+    ADD CONSTRAINT plans_firm_id_parent_plan_id_fkey FOREIGN KEY (firm_id, parent_plan_id) REFERENCES public.plans(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: plans plans_firm_id_root_plan_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.plans
+    ADD CONSTRAINT plans_firm_id_root_plan_id_fkey FOREIGN KEY (firm_id, root_plan_id) REFERENCES public.plans(firm_id, id) ON DELETE RESTRICT;
+
+
+--
 -- Name: portfolio_funds portfolio_funds_firm_id_fund_id_fkey; Type: FK CONSTRAINT; Schema: public
 --
 
@@ -5289,6 +6041,38 @@ ALTER TABLE ONLY public.portfolio_funds
 
 ALTER TABLE ONLY public.portfolio_funds
     ADD CONSTRAINT portfolio_funds_firm_id_product_id_fkey FOREIGN KEY (firm_id, product_id) REFERENCES public.products(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: portfolio_model_allocations portfolio_model_allocations_cma_set_id_asset_class_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.portfolio_model_allocations
+    ADD CONSTRAINT portfolio_model_allocations_cma_set_id_asset_class_fkey FOREIGN KEY (cma_set_id, asset_class) REFERENCES public.cma_asset_classes(cma_set_id, code) ON DELETE RESTRICT DEFERRABLE INITIALLY DEFERRED;
+
+
+--
+-- Name: portfolio_model_allocations portfolio_model_allocations_firm_id_portfolio_model_id_cma_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.portfolio_model_allocations
+    ADD CONSTRAINT portfolio_model_allocations_firm_id_portfolio_model_id_cma_fkey FOREIGN KEY (firm_id, portfolio_model_id, cma_set_id) REFERENCES public.portfolio_models(firm_id, id, cma_set_id) ON UPDATE CASCADE ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED;
+
+
+--
+-- Name: portfolio_models portfolio_models_firm_id_cma_set_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.portfolio_models
+    ADD CONSTRAINT portfolio_models_firm_id_cma_set_id_fkey FOREIGN KEY (firm_id, cma_set_id) REFERENCES public.cma_sets(firm_id, id) ON DELETE RESTRICT;
+
+
+--
+-- Name: portfolio_models portfolio_models_firm_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.portfolio_models
+    ADD CONSTRAINT portfolio_models_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
 
 
 --
@@ -5514,10 +6298,28 @@ ALTER TABLE public.client_group_product_owners ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.client_groups ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: cma_asset_classes; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.cma_asset_classes ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: cma_sets; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.cma_sets ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: dashboard_writes; Type: ROW SECURITY; Schema: public
 --
 
 ALTER TABLE public.dashboard_writes ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: data_retention_policies; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.data_retention_policies ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: firm_irrs; Type: ROW SECURITY; Schema: public
@@ -5666,10 +6468,31 @@ CREATE POLICY maintenance ON public.client_groups TO wealthdesk_owner USING (tru
 
 
 --
+-- Name: cma_asset_classes maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.cma_asset_classes TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: cma_sets maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.cma_sets TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
 -- Name: dashboard_writes maintenance; Type: POLICY; Schema: public
 --
 
 CREATE POLICY maintenance ON public.dashboard_writes TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: data_retention_policies maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.data_retention_policies TO wealthdesk_owner USING (true) WITH CHECK (true);
 
 
 --
@@ -5834,10 +6657,31 @@ CREATE POLICY maintenance ON public.objectives TO wealthdesk_owner USING (true) 
 
 
 --
+-- Name: plans maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.plans TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
 -- Name: portfolio_funds maintenance; Type: POLICY; Schema: public
 --
 
 CREATE POLICY maintenance ON public.portfolio_funds TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: portfolio_model_allocations maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.portfolio_model_allocations TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: portfolio_models maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.portfolio_models TO wealthdesk_owner USING (true) WITH CHECK (true);
 
 
 --
@@ -6001,10 +6845,28 @@ CREATE POLICY own_backend ON public.auth_context FOR SELECT USING ((pid = pg_bac
 
 
 --
+-- Name: plans; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.plans ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: portfolio_funds; Type: ROW SECURITY; Schema: public
 --
 
 ALTER TABLE public.portfolio_funds ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: portfolio_model_allocations; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.portfolio_model_allocations ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: portfolio_models; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.portfolio_models ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: portfolio_templates; Type: ROW SECURITY; Schema: public
@@ -6115,10 +6977,31 @@ CREATE POLICY tenant ON public.client_groups USING ((firm_id = ( SELECT public.c
 
 
 --
+-- Name: cma_asset_classes tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.cma_asset_classes USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: cma_sets tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.cma_sets USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
 -- Name: dashboard_writes tenant; Type: POLICY; Schema: public
 --
 
 CREATE POLICY tenant ON public.dashboard_writes USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: data_retention_policies tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.data_retention_policies USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
@@ -6276,10 +7159,31 @@ CREATE POLICY tenant ON public.objectives USING ((firm_id = ( SELECT public.curr
 
 
 --
+-- Name: plans tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.plans USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
 -- Name: portfolio_funds tenant; Type: POLICY; Schema: public
 --
 
 CREATE POLICY tenant ON public.portfolio_funds USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: portfolio_model_allocations tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.portfolio_model_allocations USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: portfolio_models tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.portfolio_models USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
@@ -6564,6 +7468,13 @@ GRANT ALL ON FUNCTION public.auth_unlock_account(p_user uuid) TO wealthdesk_app;
 
 REVOKE ALL ON FUNCTION public.auth_user_by_email(p_email text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.auth_user_by_email(p_email text) TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION cma_correlations_valid(m numeric[]); Type: ACL; Schema: public
+--
+
+GRANT ALL ON FUNCTION public.cma_correlations_valid(m numeric[]) TO wealthdesk_app;
 
 
 --
@@ -7086,10 +7997,31 @@ GRANT SELECT ON TABLE public.client_group_summaries TO wealthdesk_app;
 
 
 --
+-- Name: TABLE cma_asset_classes; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.cma_asset_classes TO wealthdesk_app;
+
+
+--
+-- Name: TABLE cma_sets; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.cma_sets TO wealthdesk_app;
+
+
+--
 -- Name: TABLE dashboard_writes; Type: ACL; Schema: public
 --
 
 GRANT SELECT,INSERT ON TABLE public.dashboard_writes TO wealthdesk_app;
+
+
+--
+-- Name: TABLE data_retention_policies; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.data_retention_policies TO wealthdesk_app;
 
 
 --
@@ -7300,6 +8232,27 @@ GRANT SELECT ON TABLE public.ops_backup_verifications TO wealthdesk_app;
 --
 
 GRANT SELECT ON TABLE public.ops_backups TO wealthdesk_app;
+
+
+--
+-- Name: TABLE plans; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT ON TABLE public.plans TO wealthdesk_app;
+
+
+--
+-- Name: TABLE portfolio_model_allocations; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.portfolio_model_allocations TO wealthdesk_app;
+
+
+--
+-- Name: TABLE portfolio_models; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.portfolio_models TO wealthdesk_app;
 
 
 --

@@ -361,16 +361,22 @@ def job_list() -> None:
               help="The first day of a range to take (networth-snapshots).")
 @click.option("--to", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="The last day of the range (default: yesterday).")
-def job_run(name: str, day: Any, from_: Any, to: Any) -> None:
+@click.option("--budget-seconds", type=click.FloatRange(0), default=None,
+              help="How long the run may work before it stops cleanly (retention; default 600).")
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=None,
+              help="Rows per statement (retention; default 5000).")
+def job_run(name: str, day: Any, from_: Any, to: Any, budget_seconds: float | None, batch_size: int | None) -> None:
     """Run the job NAME now (takes its lock; a concurrent run is skipped)."""
     from chalicelib.ops.jobs import JOBS, run_job
 
     if name not in JOBS:
         raise click.BadParameter(f"unknown job; one of: {', '.join(sorted(JOBS))}", param_hint="NAME")
-    given = {k: v.date() for k, v in (("date", day), ("from_", from_), ("to", to)) if v is not None}
+    given: dict[str, Any] = {k: v.date() for k, v in (("date", day), ("from_", from_), ("to", to)) if v is not None}
+    given.update({k: v for k, v in (("budget_seconds", budget_seconds), ("batch_size", batch_size)) if v is not None})
     refused = sorted(set(given) - set(JOBS[name].options))
     if refused:
-        raise click.UsageError(f"job {name} takes no {', '.join('--' + k.rstrip('_') for k in refused)}")
+        raise click.UsageError(f"job {name} takes no "
+                               f"{', '.join('--' + k.rstrip('_').replace('_', '-') for k in refused)}")
     if "date" in given and ("from_" in given or "to" in given):
         raise click.UsageError("give --date or --from/--to, not both")
     if "to" in given and "from_" not in given:

@@ -31,10 +31,14 @@ MODULES = (
     "chalicelib.actions.routes",
     "chalicelib.objectives.routes",
     "chalicelib.networth.routes",
+    "chalicelib.planning.assumptions.routes",
+    "chalicelib.planning.plans.routes",
     "chalicelib.search.routes",
     "chalicelib.compliance.routes",
     "chalicelib.ops.routes",
     "chalicelib.ops.backups.routes",
+    "chalicelib.ops.retention.routes",
+    "chalicelib.privacy.routes",
 )
 MANIFEST = Path(__file__).resolve().parent / "routes.json"
 

@@ -101,6 +101,8 @@ class ProductOwnerOut(ApiModel):
     phone: str | None
     status: OwnerStatus
     inception_date: IsoDate
+    retention_hold: bool = Field(description="While true the person cannot be erased (set and cleared by an admin)")
+    erased_at: IsoDateTime | None = Field(description="When the person was erased (anonymized); null: not erased")
     created_at: IsoDateTime
     updated_at: IsoDateTime
     version: int
@@ -128,6 +130,7 @@ class ProductOwnerPatchIn(StrictModel):
     phone: str | None = Field(None, max_length=40, pattern=r"^[0-9+() .-]{3,40}$")
     status: OwnerStatus | None = None
     inception_date: IsoDate | None = None
+    retention_hold: bool | None = Field(None, description="Admins only: holds the person back from erasure")
 
     _dob = field_validator("date_of_birth")(_not_future)
 

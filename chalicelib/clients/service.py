@@ -108,14 +108,26 @@ def get_owner(ctx: RequestContext, owner_id: UUID) -> dict[str, Any]:
     return row
 
 
+_PERSONAL_FIELDS = ("first_name", "surname", "known_as", "date_of_birth", "email", "phone")
+
+
 def update_owner(ctx: RequestContext, owner_id: UUID, data: Any, if_match: int) -> dict[str, Any]:
+    """Only an admin sets or clears a retention hold (403). An erased person's name, contact details and date of
+    birth stay erased (409; the CHECK product_owners_erased_holds_nothing refuses them from raw SQL too)."""
     def stored(changes: dict[str, Any]) -> dict[str, Any]:
         return {**changes, "email": changes["email"].lower()} if changes.get("email") else changes
+
+    def check(before: dict[str, Any], changes: dict[str, Any]) -> None:
+        if "retention_hold" in changes and not (ctx.principal and ctx.principal.is_admin()):
+            raise errors.Forbidden("Only an admin sets or clears a retention hold")
+        personal = sorted(f for f in _PERSONAL_FIELDS if f in changes)
+        if before["erased_at"] is not None and personal:
+            raise errors.Conflict(f"The person was erased; {', '.join(personal)} cannot be set again")
 
     with db.transaction(ctx) as tx:
         return patch_row(tx, owner_id, data, if_match, resource="product_owner", what="product owner",
                          get=store.get_owner, update=store.update_owner, nullable=NULLABLE_OWNER_FIELDS,
-                         stored=stored)
+                         stored=stored, check=check)
 
 
 def delete_owner(ctx: RequestContext, owner_id: UUID) -> None:

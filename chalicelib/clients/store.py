@@ -10,7 +10,7 @@ from chalicelib.core.pagination import Keyset, like_pattern
 
 GROUP_COLUMNS = "id, name, type, status, adviser_id, notes, created_at, updated_at, version"
 OWNER_COLUMNS = ("id, first_name, surname, known_as, date_of_birth, email, phone, status, inception_date, "
-                 "created_at, updated_at, version")
+                 "retention_hold, erased_at, created_at, updated_at, version")
 
 
 # --- client groups ---

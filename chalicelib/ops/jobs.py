@@ -87,7 +87,11 @@ JOBS: dict[str, Job] = {job.name: job for job in (
         "Takes yesterday's net worth snapshot of every household (or --date D, or --from D --to D); a day taken is "
         "kept",
         "chalicelib.ops.networth_snapshots:networth_snapshots", options=("date", "from_", "to")),
-    Job("db-maintenance", "cron(0 4 ? * SUN *)",
+    Job("retention", "cron(0 4 * * ? *)",
+        "Applies every firm's retention policies in batches (delete, archive to the archive store, anonymize), "
+        "within a time budget; the next run carries on", "chalicelib.ops.retention.service:retention_job",
+        options=("budget_seconds", "batch_size")),
+    Job("db-maintenance", "cron(0 5 ? * SUN *)",
         "ANALYZE every table, and REINDEX CONCURRENTLY the indexes whose bloat passes the threshold, within a time "
         "budget (resumes where the last run stopped)", "chalicelib.ops.db_maintenance:db_maintenance"),
 )}

@@ -22,6 +22,7 @@ from urllib3._collections import HTTPHeaderDict
 
 from tests.conftest import PASSWORD, Firm, make_firm, owner_sql
 from tests.integration import matrix_support as ms
+from tests.integration import planning_support as planning
 from tests.integration.login_support import enrol
 
 BASE_URL = "http://wealthdesk.test"
@@ -189,6 +190,10 @@ def build_world(client: Any) -> World:
     contribution = ms.add_contribution(client, admin, goal["id"], "500.00")
     statement = ms.expect_status(ms.send(client, "POST", f"/v1/client-groups/{house.group_id}/networth-statements",
                                          headers=admin, body={"name": "Annual review"}), 201)
+    cma = planning.create_cma_set(client, admin, approve=admin)
+    draft = planning.create_cma_set(client, admin)
+    model = planning.create_portfolio_model(client, admin, cma["id"])
+    plan = planning.create_plan(client, admin, house, cma["id"], model["id"], born="1968-04-12")
     backups = [str(r["id"]) for r in owner_sql(  # the deployment's backups, which every firm's admins may list
         "INSERT INTO backups (id, status, started_at, finished_at, store, object_key, error) "
         "VALUES (gen_random_uuid(), 'failed', now(), now(), 'file:///nowhere', 'fuzz.dump', 'a test row') "
@@ -223,6 +228,12 @@ def build_world(client: Any) -> World:
         "statement_id": [statement["id"]],
         "created_by": [str(firm.users["admin"]["id"])],
         "backup_id": backups,
+        "cma_set_id": [cma["id"], draft["id"]],
+        "root_id": [cma["id"]],
+        "portfolio_model_id": [model["id"]],
+        "plan_id": [plan["id"]],
+        "policy_id": [str(r["id"]) for r in owner_sql(
+            "SELECT id FROM data_retention_policies WHERE firm_id = %s ORDER BY table_name, condition", (firm.id,))],
     }
     days = (f"2021-{m:02d}-{d:02d}" for m in range(1, 13) for d in range(1, 29))
 

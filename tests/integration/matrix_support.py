@@ -39,7 +39,9 @@ TENANT_TABLES = ("firms", "users", "sessions", "api_keys", "client_groups", "pro
                  "unmanaged_products", "unmanaged_valuations", "fx_rates",
                  "information_items", "information_item_terms", "actions", "networth_statements",
                  "networth_snapshots", "networth_firm_totals",
-                 "objectives", "objective_products", "objective_unmanaged_products", "objective_contributions")
+                 "cma_sets", "cma_asset_classes", "portfolio_models", "portfolio_model_allocations", "plans",
+                 "objectives", "objective_products", "objective_unmanaged_products", "objective_contributions",
+                 "data_retention_policies")
 _ORDER_BY = {"client_group_product_owners": ("client_group_id", "product_owner_id"),
              "idempotency_keys": ("principal_id", "key"),
              "template_generation_funds": ("generation_id", "fund_id"),
@@ -54,6 +56,8 @@ _ORDER_BY = {"client_group_product_owners": ("client_group_id", "product_owner_i
              "networth_snapshots": ("client_group_id", "snapshot_date"),
              "networth_firm_totals": ("firm_id", "snapshot_date"),
              "information_item_terms": ("item_id", "term"),
+             "cma_asset_classes": ("cma_set_id", "position"),
+             "portfolio_model_allocations": ("portfolio_model_id", "asset_class"),
              "objective_products": ("objective_id", "product_id"),
              "objective_unmanaged_products": ("objective_id", "unmanaged_product_id")}
 # Columns that change without a write request: authenticating with an API key stamps last_used_at.

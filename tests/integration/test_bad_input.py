@@ -27,7 +27,14 @@ from hypothesis import strategies as st
 
 from chalicelib.core.pagination import MAX_CURSOR
 from tests.conftest import Firm, assert_problem, owner_sql
-from tests.integration.matrix_support import assert_cursor_refused, b64_cursor, signed_payload, unsigned_cursor
+from tests.integration.matrix_support import (
+    Household,
+    assert_cursor_refused,
+    b64_cursor,
+    signed_payload,
+    unsigned_cursor,
+)
+from tests.integration.planning_support import create_cma_set, create_plan, create_portfolio_model
 
 JSON = {"Content-Type": "application/json"}
 ONE_MB = 1024 * 1024
@@ -64,6 +71,9 @@ _PRODUCT_TABLES = [
     ("irr_values", "t.scope, t.scope_id, t.method, t.valuation_date"),
     ("unmanaged_products", "t.id"), ("unmanaged_valuations", "t.id"), ("fx_rates", "t.id"),
     ("information_items", "t.id"), ("information_item_terms", "t.item_id, t.term"), ("actions", "t.id"),
+    ("networth_statements", "t.id"), ("cma_sets", "t.id"), ("cma_asset_classes", "t.cma_set_id, t.position"),
+    ("portfolio_models", "t.id"), ("portfolio_model_allocations", "t.portfolio_model_id, t.asset_class"),
+    ("plans", "t.id"),
     ("networth_statements", "t.id"), ("objectives", "t.id"),
     ("objective_products", "t.objective_id, t.product_id"),
     ("objective_unmanaged_products", "t.objective_id, t.unmanaged_product_id"), ("objective_contributions", "t.id"),
@@ -293,15 +303,26 @@ def world(app_module: Any, firm_a: Firm, firm_b: Firm) -> World:
         a["statement_id"], b["statement_id"] = (
             _created(c.http.post(f"/v1/client-groups/{g}/networth-statements", headers=h, body='{"name": "Q4"}'))
             for g, h in ((group, ha), (other_group, hb)))
+        for ids_of_firm, h, admin, g, o in ((a, ha, firm_a.auth("admin"), group, owner),
+                                             (b, hb, firm_b.auth("admin"), other_group, other_owner)):
+            cma = create_cma_set(c, h, approve=admin)
+            model = create_portfolio_model(c, h, cma["id"])
+            ids_of_firm.update(cma_set_id=create_cma_set(c, h)["id"], portfolio_model_id=model["id"],
+                               plan_id=create_plan(c, h, Household(g, o), cma["id"], model["id"],
+                                                   born="1966-09-01")["id"])
     # firm B's existing viewer and read key stand for its users and keys (no extra rows in the shared firm)
     other_user = str(firm_b.users["viewer"]["id"])
     other_key = str(owner_sql("SELECT id FROM api_keys WHERE prefix = %s", (firm_b.api_keys["read"][:12],))[0]["id"])
     other_session = str(owner_sql("SELECT chain_id FROM sessions WHERE user_id = %s ORDER BY created_at LIMIT 1",
                                   (firm_b.users["viewer"]["id"],))[0]["chain_id"])
     ids = ("provider_id", "fund_id", "template_id", "product_id", "portfolio_fund_id", "valuation_id", "activity_id",
-           "statement_id")
+           "statement_id", "cma_set_id", "portfolio_model_id", "plan_id")
+    policy, other_policy = (str(owner_sql("SELECT id FROM data_retention_policies WHERE firm_id = %s AND table_name "
+                                          "= 'notifications' AND condition = 'any'", (f.id,))[0]["id"])
+                            for f in (firm_a, firm_b))
     mine = {"group_id": group, "owner_id": owner, "user_id": str(firm_a.users["viewer"]["id"]),
             "item_id": item, "action_id": action, "objective_id": objective, "contribution_id": contribution,
+            "policy_id": policy,
             **{k: a[k] for k in ids}, **a_elsewhere}
     other_notification = str(owner_sql(
         "INSERT INTO notifications (firm_id, user_id, kind, title, body) VALUES (%s, %s, 'security.test', "
@@ -310,6 +331,7 @@ def world(app_module: Any, firm_a: Firm, firm_b: Firm) -> World:
               "session_id": other_session,
               "notification_id": other_notification, "item_id": other_item, "action_id": other_action,
               "objective_id": other_objective, "contribution_id": other_contribution,
+              "policy_id": other_policy,
               **{k: b[k] for k in ids}, **b_elsewhere}
     bad_isin = a["isin"][:11] + str((int(a["isin"][11]) + 1) % 10)
     extra = {"other_user": other_user, "other_key": other_key, "bad_isin": bad_isin, "isin": a["isin"],
@@ -1138,10 +1160,17 @@ def _valid_body(spec: Any) -> str:
                        "associated_product_owners": {"association_type": "individual", "product_owner_id": r()}}]},
         "POST /v1/client-groups/{group_id}/actions": {"action_name": "x", "owner": "client"},
         "POST /v1/client-groups/{group_id}/networth-statements": {"name": "Annual review"},
+        "POST /v1/client-groups/{group_id}/plans": {"name": "x", "inputs": _plan_inputs(r)},
+        "POST /v1/plans/{plan_id}/versions": {"inputs": _plan_inputs(r)},
         "POST /v1/client-groups/{group_id}/objectives": {"title": "x"},
         "POST /v1/objectives/{objective_id}/contributions": {"amount": "1.00", "contribution_date": "2024-01-31"},
     }
     return json.dumps(bodies.get(_rid(spec), {}))
+
+
+def _plan_inputs(r: Any) -> dict[str, Any]:
+    return {"horizon_years": 20, "cma_set_id": r(), "portfolio_model_id": r(),
+            "people": [{"product_owner_id": r(), "retirement_age": 67, "life_expectancy": 90}]}
 
 
 BAD_BODIES = [

@@ -95,7 +95,8 @@ def test_create_and_read_a_product_owner(client: Any, fresh_firm: Firm) -> None:
     o = create_owner(client, fresh_firm, "Margaret", "Henderson", known_as="Peggy", date_of_birth="1961-04-09",
                      email="Peggy.Henderson@Example.co.uk", phone="+44 (0)20 7946 0000", status="active")
     assert set(o) == {"id", "first_name", "surname", "known_as", "date_of_birth", "email", "phone", "status",
-                      "inception_date", "created_at", "updated_at", "version"}
+                      "inception_date", "retention_hold", "erased_at", "created_at", "updated_at", "version"}
+    assert (o["retention_hold"], o["erased_at"]) == (False, None)
     assert o["email"] == "peggy.henderson@example.co.uk"
     assert o["date_of_birth"] == "1961-04-09" and o["known_as"] == "Peggy"
     assert o["inception_date"] == date.today().isoformat()  # defaults to today

@@ -42,6 +42,7 @@ from tests.integration.matrix_support import (
     send,
     unsigned_cursor,
 )
+from tests.integration.planning_support import create_cma_set, create_plan, create_portfolio_model, new_plan_version
 
 
 def _routes() -> list[Any]:
@@ -67,8 +68,9 @@ def test_the_list_routes_are_found() -> None:
         "GET /v1/portfolio-funds/{portfolio_fund_id}/activity", "GET /v1/client-groups/{group_id}/unmanaged-products",
         "GET /v1/unmanaged-products/{unmanaged_product_id}/valuations", "GET /v1/fx-rates",
         "GET /v1/client-groups/{group_id}/information-items", "GET /v1/client-groups/{group_id}/actions",
-        "GET /v1/client-groups/{group_id}/networth-statements", "GET /v1/client-groups/{group_id}/objectives",
-        "GET /v1/objectives/{objective_id}/contributions"}
+        "GET /v1/client-groups/{group_id}/networth-statements", "GET /v1/cma-sets", "GET /v1/portfolio-models",
+        "GET /v1/client-groups/{group_id}/plans", "GET /v1/plans/{plan_id}/versions",
+        "GET /v1/client-groups/{group_id}/objectives", "GET /v1/objectives/{objective_id}/contributions"}
     assert all(r.method == "GET" for r in LIST_ROUTES)
 
 
@@ -121,13 +123,21 @@ def paged(api: Any) -> dict[str, Any]:
         create_action(api, w, house.group_id, action_name=name)
         expect_status(send(api, "POST", f"/v1/client-groups/{house.group_id}/networth-statements", headers=w,
                            body={"name": name}), 201)
+    # Two CMA sets, two models, two plans (the latest versions) and two versions of one of them.
+    cma = create_cma_set(api, w, approve=admin)
+    create_cma_set(api, w)
+    model = create_portfolio_model(api, w, cma["id"])
+    create_portfolio_model(api, w, cma["id"], risk_level=2)
+    plan = create_plan(api, w, house, cma["id"], model["id"], born="1975-03-01")
+    create_plan(api, w, house, cma["id"], model["id"], born="1975-03-01")
+    new_plan_version(api, w, plan, horizon_years=20)
     goal = create_objective(api, w, house.group_id, title="Pay off the car", target_amount="12000.00",
                             target_date="2029-06-30", product_ids=[book.product])
     create_objective(api, w, house.group_id, title="Write wills")
     for day in ("2024-01-31", "2024-02-29"):
         add_contribution(api, w, goal["id"], "150.00", day)
     ids = {"group_id": house.group_id, "product_id": book.product, "portfolio_fund_id": book.pf,
-           "unmanaged_product_id": elsewhere[0]["id"], "objective_id": goal["id"]}
+           "unmanaged_product_id": elsewhere[0]["id"], "plan_id": plan["id"], "objective_id": goal["id"]}
     return {"firm": firm, "auth": admin, "ids": ids}
 
 

@@ -29,6 +29,14 @@ from tests.integration.matrix_support import (
     make_book,
     send,
 )
+from tests.integration.planning_support import (
+    TWO_CLASSES,
+    TWO_MATRIX,
+    create_cma_set,
+    create_plan,
+    create_planning_household,
+    create_portfolio_model,
+)
 
 # Not one of these is a date; the first four were read as 1970-01-01 (or refused only by luck).
 BAD_DATES = ["0", "0.5", "1e3", "1704067200", "-1", "2024-02-30", "2024-13-01", "2024-01-01T00:00",
@@ -88,6 +96,10 @@ def dated(api: Any) -> dict[str, Any]:
            "action_id": create_action(api, w, house.group_id)["id"],
            "objective_id": create_objective(api, w, house.group_id, target_amount="1000.00",
                                             target_date="2030-01-31")["id"]}
+    cma = create_cma_set(api, w, approve=firm.auth("admin"))
+    model = create_portfolio_model(api, w, cma["id"])
+    ids.update(cma_set_id=create_cma_set(api, w)["id"], portfolio_model_id=model["id"],
+               plan_id=create_plan(api, w, create_planning_household(api, w), cma["id"], model["id"])["id"])
     return {"firm": firm, "ids": ids, "admin": firm.auth("admin"), "adviser": w}
 
 
@@ -160,10 +172,27 @@ def _bodies(ids: dict[str, str]) -> dict[str, dict[str, Any]]:
         "POST /v1/fx-rates:bulk": {"rates": [{"currency": "USD", "rate": "0.7850"}]},
         "POST /v1/client-groups/{group_id}/actions": {"action_name": "Dated", "owner": "client"},
         "PATCH /v1/actions/{action_id}": {},
+        "POST /v1/cma-sets": {"name": "Dated", "inflation": "0.02", "asset_classes": TWO_CLASSES,
+                              "correlations": TWO_MATRIX},
+        "PATCH /v1/cma-sets/{cma_set_id}": {},
+        "POST /v1/client-groups/{group_id}/plans": {"name": "Dated", "inputs": _plan_inputs(ids)},
+        "POST /v1/plans/{plan_id}/versions": {"inputs": _plan_inputs(ids)},
         "POST /v1/client-groups/{group_id}/objectives": {"title": "Dated"},
         "PATCH /v1/objectives/{objective_id}": {},
         "POST /v1/objectives/{objective_id}/contributions": {"amount": "1.00"},
     }
+
+
+def _plan_inputs(ids: dict[str, str]) -> dict[str, Any]:
+    """Plan inputs with one of each dated item (a person's date of birth, a contribution, a withdrawal with an end
+    date, a lump sum), dates left out where the model requires none."""
+    any_id = str(uuid.UUID(int=2))
+    return {"horizon_years": 20, "cma_set_id": ids.get("cma_set_id", any_id),
+            "portfolio_model_id": ids.get("portfolio_model_id", any_id),
+            "people": [{"product_owner_id": ids["owner_id"], "retirement_age": 67, "life_expectancy": 90}],
+            "contributions": [{"amount": "100.00", "start_date": "2024-01-01"}],
+            "withdrawals": [{"amount": "100.00", "start_date": "2024-01-01", "end_date": "2025-06-30"}],
+            "lump_sums": [{"date": "2030-06-30", "amount": "1000.00", "direction": "in"}]}
 
 
 def _body_date_paths(model: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], str]]:

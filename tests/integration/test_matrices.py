@@ -79,6 +79,16 @@ from tests.integration.matrix_support import (
     unique_email,
     unique_isin,
 )
+from tests.integration.planning_support import (
+    TWO_CLASSES,
+    Planning,
+    cma_body,
+    create_cma_set,
+    create_plan,
+    create_portfolio_model,
+    new_plan_version,
+    plan_inputs,
+)
 
 USER_AGENT = "wealthdesk-matrix-tests/1.0"
 ROLES = ("admin", "adviser", "analyst", "viewer")
@@ -300,8 +310,13 @@ class Tenants:
     b_elsewhere: Elsewhere
     b_item: str = ""  # an information item of b_house (assets, owned by its member)
     b_action: str = ""  # an action of b_house
+    b_cma: str = ""  # an approved CMA set of B
+    b_model: str = ""  # a portfolio model of B
+    a_plan: str = ""  # a plan of a_house with two versions
+    b_plan: str = ""  # a plan of b_house with two versions
     b_objective: str = ""  # a money goal of b_house, linked to its book's product and its unmanaged product
     b_contribution: str = ""  # a contribution to b_objective
+    b_policy: str = ""  # a retention policy of B's
 
     def house_of(self, firm: Firm) -> Household:
         return self.a_house if firm is self.a else self.b_house
@@ -316,7 +331,9 @@ class Tenants:
         return {self.b_house.group_id, self.b_house.owner_id, self.b_empty_group, self.b_lone_owner, self.b_user,
                 self.b_key, str(self.b.users["admin"]["id"]), _token_chain(self.b.tokens["admin"]),
                 _token_chain(self.b.tokens["viewer"]), self.b_notification, self.b_statement, self.b_item,
-                self.b_action, self.b_objective, self.b_contribution} | self.b_book.ids() | self.b_elsewhere.ids()
+                self.b_action, self.b_cma, self.b_model, self.b_plan,
+                self.b_objective, self.b_contribution,
+                self.b_policy} | self.b_book.ids() | self.b_elsewhere.ids()
 
 
 @dataclass(frozen=True)
@@ -1341,6 +1358,59 @@ def _other_households_product(env: Env) -> str:
     return create_product(env.client, env.admin, env.household())["id"]
 
 
+# retention policies and a person's export and erasure
+
+RP = "/v1/ops/retention-policies"
+
+
+def _policy_of(firm_id: Any, table: str = "notifications", condition: str = "any") -> str:
+    return str(owner_sql("SELECT id FROM data_retention_policies WHERE firm_id = %s AND table_name = %s "
+                         "AND condition = %s", (firm_id, table, condition))[0]["id"])
+
+
+def _create_policy(env: Env) -> Prepared:
+    # every firm has one policy per table and condition: the one this call makes is cleared first
+    owner_sql("DELETE FROM data_retention_policies WHERE firm_id = %s AND table_name = 'notifications' "
+              "AND condition = 'read'", (env.firm.id,))
+    body = {"table_name": "notifications", "condition": "read", "period": "14 days", "action": "delete"}
+    return Prepared(RP, body, audit=lambda r: AuditExpect(
+        "retention_policy.create", "retention_policy", r.json_body["id"], None,
+        {**body, "id": r.json_body["id"], "schedule": "daily", "enabled": True, "version": 1}))
+
+
+def _patch_policy(env: Env) -> Prepared:
+    policy = _policy_of(env.firm.id)
+    [row] = owner_sql("SELECT retention_period_text(period) AS period, version FROM data_retention_policies "
+                      "WHERE id = %s", (policy,))
+    period = "45 days" if row["period"] != "45 days" else "60 days"
+    return Prepared(f"{RP}/{policy}", {"period": period}, _if_match(row["version"]), audit=lambda r: AuditExpect(
+        "retention_policy.update", "retention_policy", policy, {"period": row["period"], "version": row["version"]},
+        {"period": period, "version": row["version"] + 1}, changed=["period"]))
+
+
+def _export_owner(env: Env) -> Prepared:
+    o = env.owner()
+    sections = {"client_groups": 0, "ownership": 0, "products": 0, "unmanaged_products": 0, "information_items": 0,
+                "actions": 0, "audit_events": 1}
+    return Prepared(f"{OWNERS_PATH}/{o['id']}/export", audit=lambda r: AuditExpect(
+        "product_owner.export", "product_owner", o["id"], None, {"sections": sections}))
+
+
+def _erase_owner(env: Env) -> Prepared:
+    o = env.owner(email=unique_email("leaver"))
+    return Prepared(f"{OWNERS_PATH}/{o['id']}/erase", audit=lambda r: AuditExpect(
+        "product_owner.erase", "product_owner", o["id"],
+        {"first_name": "(erased)", "surname": "(erased)", "email": "(erased)", "erased_at": None},
+        {"first_name": "Erased", "surname": "Erased", "email": None, "erased_at": NOT_NULL}))
+
+
+def _held_owner(env: Env) -> Prepared:
+    o = env.owner()
+    expect_status(send(env.client, "PATCH", f"{OWNERS_PATH}/{o['id']}", headers={**env.admin, **_if_match(1)},
+                       body={"retention_hold": True}), 200)
+    return Prepared(f"{OWNERS_PATH}/{o['id']}/erase")
+
+
 def _of_book(table: str, column: str, attr: str) -> Callable[[Tenants, Firm], set[str]]:
     return lambda t, firm: ids_of(f"SELECT id FROM {table} WHERE {column} = %s", (getattr(t.book_of(firm), attr),))
 
@@ -1416,6 +1486,126 @@ def _history_rows(t: Tenants, firm: Firm) -> set[str]:
         "  ON true WHERE u.client_group_id = %(g)s AND u.status = 'active')"
         " + (SELECT coalesce(sum((i.data_content ->> 'latest_valuation')::numeric), 0.00) FROM information_items i "
         "  WHERE i.client_group_id = %(g)s AND i.item_type = 'assets_liabilities'))::text", {"g": group})
+
+
+# financial planning
+
+CS, PM, PL = "/v1/cma-sets", "/v1/portfolio-models", "/v1/plans"
+_PLANNING: dict[Any, Planning] = {}
+BORN = "1969-11-03"  # the shelf's and tenants' people have no date of birth on record: plans give it
+
+
+def _planning(env: Env) -> Planning:
+    """The firm's approved set, a draft set and two models on the approved one, made once per firm."""
+    if env.firm.id not in _PLANNING:
+        _PLANNING[env.firm.id] = Planning(env.client, env.admin)
+    return _PLANNING[env.firm.id]
+
+
+def _draft(env: Env) -> dict[str, Any]:
+    return create_cma_set(env.client, env.admin)
+
+
+def _plans_of(group_id: Any) -> str:
+    return f"{G}/{group_id}/plans"
+
+
+def _inputs(house: Household, cma_id: Any, model_id: Any, **fields: Any) -> dict[str, Any]:
+    return plan_inputs(house, cma_id, model_id, BORN, **fields)
+
+
+def _shelf_plan(env: Env) -> dict[str, Any]:
+    p = _planning(env)
+    return create_plan(env.client, env.admin, env.shelf.house, p.cma["id"], p.model["id"], BORN)
+
+
+def _create_cma_set(env: Env) -> Prepared:
+    body = cma_body()
+    return Prepared(CS, body, audit=lambda r: AuditExpect(
+        "cma_set.create", "cma_set", r.json_body["id"], None,
+        {"id": r.json_body["id"], "name": body["name"], "status": "draft", "set_version": 1, "version": 1}))
+
+
+def _patch_cma_set(env: Env) -> Prepared:
+    draft = _draft(env)
+    return Prepared(f"{CS}/{draft['id']}", {"inflation": "0.031"}, _if_match(1), audit=lambda r: AuditExpect(
+        "cma_set.update", "cma_set", draft["id"], {"status": "draft", "version": 1},
+        {"status": "draft", "version": 2}, changed=["inflation"]))
+
+
+def _approve_cma_set(env: Env) -> Prepared:
+    draft = _draft(env)
+    return Prepared(f"{CS}/{draft['id']}/approve", audit=lambda r: AuditExpect(
+        "cma_set.approve", "cma_set", draft["id"], {"status": "draft", "approved_by": None},
+        {"status": "approved", "approved_by": NOT_NULL}, changed=["approved_at", "approved_by", "status"]))
+
+
+def _new_cma_version(env: Env) -> Prepared:
+    base = _planning(env).cma
+    return Prepared(f"{CS}/{base['id']}/versions", audit=lambda r: AuditExpect(
+        "cma_set.new_version", "cma_set", r.json_body["id"], None,
+        {"id": r.json_body["id"], "parent_id": base["id"], "root_id": base["id"], "status": "draft"}))
+
+
+def _model_body(env: Env, **fields: Any) -> dict[str, Any]:
+    return {"name": unique("Cautious"), "risk_level": 3, "cma_set_id": _planning(env).cma["id"],
+            "allocations": [{"asset_class": "equity", "weight": "35.00"}, {"asset_class": "bonds", "weight": "65.00"}],
+            **fields}
+
+
+def _create_model(env: Env) -> Prepared:
+    body = _model_body(env)
+    return Prepared(PM, body, audit=lambda r: AuditExpect(
+        "portfolio_model.create", "portfolio_model", r.json_body["id"], None,
+        {"id": r.json_body["id"], "name": body["name"], "risk_level": 3, "cma_set_id": body["cma_set_id"]}))
+
+
+def _fresh_model(env: Env) -> dict[str, Any]:
+    return create_portfolio_model(env.client, env.admin, _planning(env).cma["id"])
+
+
+def _patch_model(env: Env) -> Prepared:
+    model = _fresh_model(env)
+    return Prepared(f"{PM}/{model['id']}", {"risk_level": 7}, _if_match(1), audit=lambda r: AuditExpect(
+        "portfolio_model.update", "portfolio_model", model["id"], {"risk_level": 5, "version": 1},
+        {"risk_level": 7, "version": 2}, changed=["risk_level"]))
+
+
+def _new_plan(env: Env, **fields: Any) -> Prepared:
+    p, house = _planning(env), env.shelf.house
+    return Prepared(_plans_of(house.group_id), {"name": unique("Plan"),
+                                                "inputs": _inputs(house, p.cma["id"], p.model["id"], **fields)})
+
+
+def _create_plan(env: Env) -> Prepared:
+    prep, house = _new_plan(env), env.shelf.house
+    prep.audit = lambda r: AuditExpect("plan.create", "plan", r.json_body["id"], None, {
+        "id": r.json_body["id"], "client_group_id": house.group_id, "version": 1, "parent_plan_id": None,
+        "created_by": NOT_NULL if env.who else None})
+    return prep
+
+
+def _new_version_of(env: Env, plan: dict[str, Any], **fields: Any) -> Prepared:
+    p = _planning(env)
+    return Prepared(f"{PL}/{plan['id']}/versions",
+                    {"inputs": _inputs(env.shelf.house, p.cma["id"], p.model["id"], **fields)})
+
+
+def _create_plan_version(env: Env) -> Prepared:
+    plan = _shelf_plan(env)
+    prep = _new_version_of(env, plan, horizon_years=25)
+    prep.audit = lambda r: AuditExpect("plan.new_version", "plan", r.json_body["id"], None, {
+        "id": r.json_body["id"], "parent_plan_id": plan["id"], "root_plan_id": plan["id"], "version": 2})
+    return prep
+
+
+def _foreign_plan_body(t: Tenants) -> dict[str, Any]:
+    return {"name": "Planted", "inputs": _inputs(t.b_house, uuid.uuid4(), uuid.uuid4())}
+
+
+def _latest_plans(t: Tenants, firm: Firm) -> set[str]:
+    return ids_of("SELECT id FROM plans p WHERE client_group_id = %s AND NOT EXISTS (SELECT 1 FROM plans q "
+                  "WHERE q.root_plan_id = p.root_plan_id AND q.version > p.version)", (t.house_of(firm).group_id,))
 
 
 EXPECTATIONS: dict[tuple[str, str], Route] = {
@@ -2007,6 +2197,99 @@ EXPECTATIONS: dict[tuple[str, str], Route] = {
     ("GET", NW_STATEMENTS + "/{statement_id}"): Route(
         READ, 200, _get(lambda e: f"{NW_STATEMENTS}/{_shelf_statement(e)}"),
         foreign=lambda t: [Prepared(f"{NW_STATEMENTS}/{t.b_statement}")]),
+    # --- financial planning ---
+    ("GET", CS): Route(
+        READ, 200, _get(CS),
+        listing=Listing(lambda t, f: CS, _firm_ids("cma_sets"))),
+    ("POST", CS): Route(
+        WRITE, 201, _create_cma_set,
+        failures=(
+            F("not positive semi-definite", 422, lambda e: Prepared(CS, cma_body(
+                asset_classes=[*TWO_CLASSES, {"code": "cash", "name": "Cash", "expected_return": "0.01",
+                                              "volatility": "0.01"}],
+                correlations=[["1", "0.9", "-0.9"], ["0.9", "1", "0.9"], ["-0.9", "0.9", "1"]]))),
+            F("asymmetric", 422, lambda e: Prepared(CS, cma_body(correlations=[["1", "0.3"], ["0.2", "1"]]))),
+        )),
+    ("GET", CS + "/{cma_set_id}"): Route(
+        READ, 200, _get(lambda e: f"{CS}/{_planning(e).cma['id']}"),
+        foreign=lambda t: [Prepared(f"{CS}/{t.b_cma}")]),
+    ("PATCH", CS + "/{cma_set_id}"): Route(
+        WRITE, 200, _patch_cma_set,
+        failures=(
+            F("an approved set", 409, lambda e: Prepared(f"{CS}/{_planning(e).cma['id']}", {"inflation": "0.04"},
+                                                         _if_match(2))),
+            F("stale If-Match", 412, lambda e: Prepared(f"{CS}/{_draft(e)['id']}", {"inflation": "0.04"},
+                                                        _if_match(2))),
+        ),
+        foreign=lambda t: [Prepared(f"{CS}/{t.b_cma}", {"inflation": "0.04"}, _if_match(2))]),
+    ("POST", CS + "/{cma_set_id}/approve"): Route(
+        ADMIN, 200, _approve_cma_set,
+        failures=(
+            F("approved already", 409, lambda e: Prepared(f"{CS}/{_planning(e).cma['id']}/approve")),
+            F("unknown set", 404, lambda e: Prepared(f"{CS}/{uuid.uuid4()}/approve")),
+        ),
+        foreign=lambda t: [Prepared(f"{CS}/{t.b_cma}/approve")]),
+    ("POST", CS + "/{cma_set_id}/versions"): Route(
+        WRITE, 201, _new_cma_version,
+        failures=(F("unknown set", 404, lambda e: Prepared(f"{CS}/{uuid.uuid4()}/versions")),),
+        foreign=lambda t: [Prepared(f"{CS}/{t.b_cma}/versions")]),
+    ("GET", PM): Route(
+        READ, 200, _get(PM),
+        listing=Listing(lambda t, f: PM, _firm_ids("portfolio_models"))),
+    ("POST", PM): Route(
+        WRITE, 201, _create_model,
+        failures=(
+            F("weights sum to 99.99", 422, lambda e: Prepared(PM, _model_body(e, allocations=[
+                {"asset_class": "equity", "weight": "35.00"}, {"asset_class": "bonds", "weight": "64.99"}]))),
+            F("risk level 11", 422, lambda e: Prepared(PM, _model_body(e, risk_level=11))),
+            F("a draft set", 422, lambda e: Prepared(PM, _model_body(e, cma_set_id=_draft(e)["id"]))),
+        )),
+    ("GET", PM + "/{portfolio_model_id}"): Route(
+        READ, 200, _get(lambda e: f"{PM}/{_planning(e).model['id']}"),
+        foreign=lambda t: [Prepared(f"{PM}/{t.b_model}")]),
+    ("PATCH", PM + "/{portfolio_model_id}"): Route(
+        WRITE, 200, _patch_model,
+        failures=(
+            F("stale If-Match", 412, lambda e: Prepared(f"{PM}/{_fresh_model(e)['id']}", {"risk_level": 2},
+                                                        _if_match(2))),
+            F("weights sum to 100.01", 422, lambda e: Prepared(f"{PM}/{_fresh_model(e)['id']}", {"allocations": [
+                {"asset_class": "equity", "weight": "50.01"}, {"asset_class": "bonds", "weight": "50.00"}]},
+                _if_match(1))),
+        ),
+        foreign=lambda t: [Prepared(f"{PM}/{t.b_model}", {"risk_level": 2}, _if_match(1))]),
+    ("GET", G + "/{group_id}/plans"): Route(
+        READ, 200, _get(lambda e: _plans_of(e.shelf.house.group_id)),
+        foreign=lambda t: [Prepared(_plans_of(t.b_house.group_id)), Prepared(_plans_of(t.b_empty_group))],
+        listing=Listing(lambda t, f: _plans_of(t.house_of(f).group_id), _latest_plans)),
+    ("POST", G + "/{group_id}/plans"): Route(
+        WRITE, 201, _create_plan,
+        failures=(
+            F("999 iterations", 422, lambda e: _new_plan(e, iterations=999)),
+            F("an unapproved set", 422, lambda e: _new_plan(e, cma_set_id=_draft(e)["id"])),
+            F("retirement before today's age", 422, lambda e: _new_plan(e, people=[{
+                "product_owner_id": e.shelf.house.owner_id, "date_of_birth": BORN, "retirement_age": 40,
+                "life_expectancy": 90}])),
+            F("unknown group", 404, lambda e: replace(_new_plan(e), path=_plans_of(uuid.uuid4()))),
+        ),
+        foreign=lambda t: [Prepared(_plans_of(t.b_house.group_id), _foreign_plan_body(t)),
+                           Prepared(_plans_of(t.b_empty_group), _foreign_plan_body(t))]),
+    ("GET", PL + "/{plan_id}"): Route(
+        READ, 200, _get(lambda e: f"{PL}/{_shelf_plan(e)['id']}"),
+        foreign=lambda t: [Prepared(f"{PL}/{t.b_plan}")]),
+    ("GET", PL + "/{plan_id}/versions"): Route(
+        READ, 200, _get(lambda e: f"{PL}/{_shelf_plan(e)['id']}/versions"),
+        foreign=lambda t: [Prepared(f"{PL}/{t.b_plan}/versions")],
+        listing=Listing(lambda t, f: f"{PL}/{t.a_plan if f is t.a else t.b_plan}/versions",
+                        lambda t, f: ids_of("SELECT id FROM plans WHERE root_plan_id = %s",
+                                            (t.a_plan if f is t.a else t.b_plan,)))),
+    ("POST", PL + "/{plan_id}/versions"): Route(
+        WRITE, 201, _create_plan_version,
+        failures=(
+            F("100,001 iterations", 422, lambda e: _new_version_of(e, _shelf_plan(e), iterations=100_001)),
+            F("unknown plan", 404, lambda e: replace(_new_version_of(e, _shelf_plan(e)),
+                                                     path=f"{PL}/{uuid.uuid4()}/versions")),
+        ),
+        foreign=lambda t: [Prepared(f"{PL}/{t.b_plan}/versions", {"inputs": _foreign_plan_body(t)["inputs"]})]),
     ("GET", "/v1/search"): Route(
         READ, 200, _get("/v1/search?q=Provider"),
         listing=Listing(lambda t, f: f"/v1/search?q={t.search_token}&limit=100", _search_rows,
@@ -2288,6 +2571,43 @@ EXPECTATIONS: dict[tuple[str, str], Route] = {
                         tenant=False)),
     ("GET", "/v1/ops/backups/{backup_id}"): Route(
         ADMIN, 200, _get(lambda e: f"/v1/ops/backups/{platform_backup()}"), platform=True),
+    ("GET", RP): Route(
+        ADMIN, 200, _get(RP), listing=Listing(lambda t, f: RP, _firm_ids("data_retention_policies"))),
+    ("POST", RP): Route(ADMIN, 201, _create_policy, failures=(
+        F("audit events for 6 years", 422, lambda e: Prepared(RP, {
+            "table_name": "audit_events", "condition": "other", "period": "6 years", "action": "delete"})),
+        F("statements deleted", 422, lambda e: Prepared(RP, {
+            "table_name": "networth_statements", "condition": "any", "period": "10 years", "action": "delete"})),
+        F("a second policy for the same rows", 409, lambda e: Prepared(RP, {
+            "table_name": "sessions", "condition": "expired", "period": "10 days", "action": "delete"})),
+    )),
+    ("GET", RP + "/{policy_id}"): Route(
+        ADMIN, 200, _get(lambda e: f"{RP}/{_policy_of(e.firm.id)}"),
+        foreign=lambda t: [Prepared(f"{RP}/{t.b_policy}")]),
+    ("PATCH", RP + "/{policy_id}"): Route(
+        ADMIN, 200, _patch_policy,
+        failures=(
+            F("stale If-Match", 412, lambda e: Prepared(f"{RP}/{_policy_of(e.firm.id)}", {"enabled": False},
+                                                        _if_match(999))),
+            F("audit trail cut short", 422, lambda e: Prepared(
+                f"{RP}/{_policy_of(e.firm.id, 'audit_events', 'other')}", {"period": "2 years"},
+                _etag_of("data_retention_policies", _policy_of(e.firm.id, "audit_events", "other")))),
+        ),
+        foreign=lambda t: [Prepared(f"{RP}/{t.b_policy}", {"enabled": False},
+                                    _etag_of("data_retention_policies", t.b_policy))]),
+    ("POST", OWNERS_PATH + "/{owner_id}/export"): Route(
+        ADMIN, 200, _export_owner,
+        failures=(F("a body", 422, lambda e: Prepared(f"{OWNERS_PATH}/{e.owner()['id']}/export",
+                                                      {"format": "csv"})),),
+        foreign=lambda t: [Prepared(f"{OWNERS_PATH}/{t.b_house.owner_id}/export"),
+                           Prepared(f"{OWNERS_PATH}/{t.b_lone_owner}/export")]),
+    ("POST", OWNERS_PATH + "/{owner_id}/erase"): Route(
+        ADMIN, 200, _erase_owner,
+        failures=(F("a retention hold", 409, _held_owner),
+                  F("an active product names them", 409, lambda e: Prepared(
+                      f"{OWNERS_PATH}/{e.shelf.house.owner_id}/erase"))),
+        foreign=lambda t: [Prepared(f"{OWNERS_PATH}/{t.b_house.owner_id}/erase"),
+                           Prepared(f"{OWNERS_PATH}/{t.b_lone_owner}/erase")]),
     # --- system (public) ---
     ("GET", "/v1/health"): Route(PUBLIC, 200, _get("/v1/health")),
     ("GET", "/v1/openapi.json"): Route(PUBLIC, 200, _get("/v1/openapi.json")),
@@ -2399,6 +2719,17 @@ def tenants(firm_a: Firm, firm_b: Firm, module_client: Any) -> Tenants:
                                                   data_content={"latest_valuation": "350000.00"})["id"],
                          create_action(c, admin, house.group_id)["id"])
     t = replace(t, b_item=made[firm_b.id][0], b_action=made[firm_b.id][1])
+    planned = {}
+    for firm, house in ((firm_a, a_house), (firm_b, b_house)):  # sets, models, plans with two versions
+        admin = firm.auth("admin")
+        p = Planning(c, admin)
+        create_portfolio_model(c, admin, p.cma["id"], risk_level=8)
+        plan = create_plan(c, admin, house, p.cma["id"], p.model["id"], BORN)
+        new_plan_version(c, admin, plan, horizon_years=22)
+        create_plan(c, admin, house, p.cma["id"], p.other_model["id"], BORN)
+        planned[firm.id] = (p, plan["id"])
+    t = replace(t, b_cma=planned[firm_b.id][0].cma["id"], b_model=planned[firm_b.id][0].model["id"],
+                a_plan=planned[firm_a.id][1], b_plan=planned[firm_b.id][1])
     goals = {}
     for firm in (firm_a, firm_b):  # a money goal with both kinds of link and a contribution, in each firm
         admin, house = firm.auth("admin"), t.house_of(firm)
@@ -2407,6 +2738,7 @@ def tenants(firm_a: Firm, firm_b: Firm, module_client: Any) -> Tenants:
                                 unmanaged_product_ids=[t.elsewhere_of(firm).product])
         goals[firm.id] = (goal["id"], add_contribution(c, admin, goal["id"], "500.00", "2024-04-30")["id"])
     t = replace(t, b_objective=goals[firm_b.id][0], b_contribution=goals[firm_b.id][1])
+    t = replace(t, b_policy=_policy_of(firm_b.id))
     for firm in (firm_a, firm_b):  # rows in the sign-in tables of each firm
         env = Env(c, firm)
         user, _token, _app = _enrolled_user(env)  # user_totp, recovery_codes

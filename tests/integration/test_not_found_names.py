@@ -17,7 +17,10 @@ NAMES = {"group_id": "client group", "owner_id": "product owner", "user_id": "us
          "notification_id": "notification", "unmanaged_product_id": "unmanaged product",
          "unmanaged_valuation_id": "unmanaged valuation",
          "item_id": "information item", "action_id": "action", "statement_id": "net worth statement",
-         "backup_id": "backup", "objective_id": "objective", "contribution_id": "objective contribution"}
+         "backup_id": "backup", "cma_set_id": "CMA set", "portfolio_model_id": "portfolio model",
+         "plan_id": "plan",
+         "objective_id": "objective", "contribution_id": "objective contribution",
+         "policy_id": "retention policy"}
 
 
 def _cases() -> list[tuple[Any, str]]:

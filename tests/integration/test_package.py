@@ -36,12 +36,15 @@ ENI_ACTIONS = {
 SECRET_ACTION = "secretsmanager:GetSecretValue"
 # The backup jobs' own: their dumps in the backup bucket, and alerts to their SNS topic.
 BACKUP_FUNCTIONS = {"Backup", "VerifyBackup"}
-# their 15 minutes: a day of every household, a dump, a week's upkeep (which stops at its own budget before)
-LONG_FUNCTIONS = BACKUP_FUNCTIONS | {"NetworthSnapshots", "DbMaintenance"}
+# their 15 minutes: a day of every household, a dump, a week's upkeep (which stops at its own budget before), a
+# retention run's 10-minute budget and its last batch
+LONG_FUNCTIONS = BACKUP_FUNCTIONS | {"NetworthSnapshots", "DbMaintenance", "Retention"}
 ALERT_ACTION = "sns:Publish"  # every job's function may alert the operators' topic (a failed run)
 NO_ALERTS = {"APIHandler", "Migrate"}
 BACKUP_ACTIONS = {"s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
                   "s3:ListMultipartUploadParts", "s3:ListBucket", "sns:Publish"}
+# The retention job's own: it writes archives under the backup bucket's retention/ prefix, and reads or deletes none.
+RETENTION_ACTIONS = {"s3:PutObject"}
 # Which secrets each kind of function reads (environment variable names).
 API_SECRETS = {"DATABASE_SECRET_ARN", "JWT_SECRET_ARN", "TOTP_KEY_ARN"}
 OWNER_SECRETS = {"DATABASE_OWNER_SECRET_ARN"}
@@ -426,7 +429,7 @@ def test_every_function_has_its_env_and_least_privilege_role(artefact: Artefact)
             resources_ = set(_as_list(st["Resource"]))
             allowed |= actions
             unexpected = actions - LOG_ACTIONS - ENI_ACTIONS - {SECRET_ACTION} - (
-                BACKUP_ACTIONS if name in BACKUP_FUNCTIONS else set()) - (
+                BACKUP_ACTIONS if name in BACKUP_FUNCTIONS else RETENTION_ACTIONS if name == "Retention" else set()) - (
                 set() if name in NO_ALERTS else {ALERT_ACTION})
             assert not unexpected, (
                 f"{role_name} grants {sorted(unexpected)}: update this test when a function needs more"
@@ -802,4 +805,4 @@ def test_built_template_has_the_alert_topic_and_no_backup_retries(artefact: Arte
     for name in BACKUP_FUNCTIONS:
         assert resources[name]["Properties"]["EventInvokeConfig"] == {"MaximumRetryAttempts": 0}, name
     assert resources["DbMaintenance"]["Properties"]["Events"]["DbMaintenanceEvent"]["Properties"]["Schedule"] == (
-        "cron(0 4 ? * SUN *)")
+        "cron(0 5 ? * SUN *)")

@@ -141,7 +141,9 @@ def _list_specs() -> list[ListSpec]:
 # The longest text the API writes into each text column a list sorts by (the request models' max_length; method is
 # one of two names), in characters.
 TEXT_COLUMNS = {"name": 200, "surname": 100, "first_name": 100, "email": 254, "method": len("kingston_monthly"),
-                "currency": 3, "item_category": 100}
+                "currency": 3, "item_category": 100,
+                # retention policies: the longest table and condition the database's CHECK allows
+                "table_name": len("networth_statements"), "condition": len("security")}
 # The longest text a page writes for each other type (core/pagination._cursor_text).
 LONGEST = {"uuid": str(uuid.UUID(int=0)), "date": "2024-12-31", "timestamptz": "2024-12-31T23:59:59.999999+14:00",
            "numeric": "-" + "9" * 40 + "." + "9" * 20, "integer": str(-2 ** 31), "bigint": str(-2 ** 63)}
