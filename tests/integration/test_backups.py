@@ -548,9 +548,24 @@ def test_rotation_deletes_what_is_superseded_and_keeps_the_newest_verified(store
 
 # --- the API (admins) and what the app role can reach ----------------------------------------------------------
 
+_FAKES: list[str] = []  # rows _fake_backup made: gone after the test that made them
+
+
+@pytest.fixture(autouse=True)
+def _forget_fake_backups() -> Any:
+    """A fake row outlives its test otherwise, and one dated in the future (newer than any backup a later test takes
+    in the same database) would make rotation delete that test's fresh backup as superseded."""
+    yield
+    if _FAKES:
+        owner_sql("DELETE FROM backup_verifications WHERE backup_id = ANY(%s::uuid[])", (_FAKES,))
+        owner_sql("DELETE FROM backups WHERE id = ANY(%s::uuid[])", (_FAKES,))
+        _FAKES.clear()
+
+
 def _fake_backup(taken: datetime, verdict: str | None, status: str = "completed",
                  firms: dict[str, dict[str, int]] | None = None) -> str:
     backup_id = uuid.uuid4()
+    _FAKES.append(str(backup_id))
     owner_sql("INSERT INTO backups (id, status, started_at, finished_at, store, object_key, size_bytes, sha256, "
               "manifest, deleted_at) VALUES (%s, %s, %s, %s, 'file:///nowhere', %s, 10, repeat('b', 64), %s, %s)",
               (backup_id, status, taken, taken + timedelta(minutes=3), f"wealthdesk-{backup_id}.dump",
