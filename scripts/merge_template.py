@@ -9,6 +9,10 @@ stage, in .chalice/config.json) added to each of API Gateway's own answers that 
 (x-amazon-apigateway-gateway-responses: its 4xx and 5xx, its throttling): those never reach the Lambda, whose
 middleware puts the same headers on everything else (chalicelib/core/edge.py). A gateway answer's header is
 fixed, so it can name one origin: the stage's first. With no origin configured they carry no CORS header.
+
+The operators' alert topic is a resource of the stack (`AlertTopic`), named as the stage's functions name it
+(BACKUP_ALERT_TOPIC_ARN in .chalice/config.json, which their policies grant sns:Publish on): every function that
+names a topic must name the same one.
 """
 from __future__ import annotations
 
@@ -51,10 +55,25 @@ def cors_parameters(origins: list[str]) -> dict[str, str]:
             "gatewayresponse.header.Vary": "'Origin'"}
 
 
+def alert_topic_name(stage: str, root: Path = ROOT) -> str:
+    """The topic the stage's functions publish alerts to (the last part of its ARN); they must agree."""
+    config = json.loads((root / ".chalice" / "config.json").read_text())
+    cfg = config["stages"][stage]
+    arns = {fcfg.get("environment_variables", {}).get("BACKUP_ALERT_TOPIC_ARN")
+            for fcfg in cfg.get("lambda_functions", {}).values()} - {None}
+    arns |= {cfg.get("environment_variables", {}).get("BACKUP_ALERT_TOPIC_ARN")} - {None}
+    if len(arns) != 1:
+        raise SystemExit(f"merge_template.py: stage {stage} names {len(arns)} alert topics ({sorted(arns)}), not one")
+    return arns.pop().rsplit(":", 1)[-1]
+
+
 def merged(stage: str, *, snapstart: bool = False, root: Path = ROOT) -> dict[str, Any]:
     template = json.loads((root / ".chalice" / "merge-template.json").read_text())
     if snapstart:
         template = deep_merge(template, json.loads((root / ".chalice" / "merge-template-snapstart.json").read_text()))
+    topic = template.get("Resources", {}).get("AlertTopic")
+    if topic is not None:
+        topic.setdefault("Properties", {})["TopicName"] = alert_topic_name(stage, root)
     cors = cors_parameters(stage_origins(stage, root))
     body = template.get("Resources", {}).get("RestAPI", {}).get("Properties", {}).get("DefinitionBody", {})
     for response in body.get(GATEWAY_RESPONSES, {}).values():

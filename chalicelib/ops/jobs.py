@@ -91,14 +91,36 @@ JOBS: dict[str, Job] = {job.name: job for job in (
         "Applies every firm's retention policies in batches (delete, archive to the archive store, anonymize), "
         "within a time budget; the next run carries on", "chalicelib.ops.retention.service:retention_job",
         options=("budget_seconds", "batch_size")),
+    Job("db-maintenance", "cron(0 5 ? * SUN *)",
+        "ANALYZE every table, and REINDEX CONCURRENTLY the indexes whose bloat passes the threshold, within a time "
+        "budget (resumes where the last run stopped)", "chalicelib.ops.db_maintenance:db_maintenance"),
 )}
 
 _current: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("wealthdesk_job", default=None)
+# What the current run has said about itself: the firms its work is for (told when it fails) and the alerts it raised
+# itself (a job that raised its own alert for a failure gets no second, generic one).
+_concerns: contextvars.ContextVar[set[Any] | None] = contextvars.ContextVar("wealthdesk_job_concerns", default=None)
+_alerted: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("wealthdesk_job_alerted", default=None)
 
 
 def current_run() -> tuple[str, str] | None:
     """(job name, trigger) of the job run the caller is part of; None outside run_job."""
     return _current.get()
+
+
+def concerns(firm_ids: Any) -> None:
+    """Say that the current run's work is for these firms: if the run fails, their active admins are told in the app
+    (what it means for them, never the error, which may name other firms' data). Outside a run, nothing."""
+    found = _concerns.get()
+    if found is not None:
+        found.update(firm_ids)
+
+
+def note_alert(kind: str) -> None:
+    """Record that the current run raised alert `kind` itself (its failure then raises no generic one)."""
+    found = _alerted.get()
+    if found is not None:
+        found.append(kind)
 
 
 def _lock_key(name: str) -> int:
@@ -134,14 +156,27 @@ def run_job(name: str, trigger: str = "schedule", **options: Any) -> RunResult:
     run = job_.target()
     key = _lock_key(job_.lock or name)
     with db.owner_connection(autocommit=True) as conn:
+        # A run killed (a Lambda at its time limit) must not leave its statement running on the server, holding
+        # its locks and the job's: the server checks every second that the client is still there, else aborts.
+        store.set_client_check(conn, 1000)
         if not store.try_job_lock(conn, key):
             figures = {"reason": "another run holds the lock"}
             run_id = store.record_skipped_run(conn, name, trigger, figures)
             log.info(dumps({"level": "info", "msg": "job skipped: another run holds the lock", "job": name}))
             return RunResult(run_id, name, "skipped", figures, None)
         try:
+            # Holding the lock, no other run of these jobs is alive: a run still `running` was killed (a Lambda at
+            # its time limit, a SIGKILL) and is recorded so; what it left half-done is each job's to finish.
+            sharing = sorted(j.name for j in JOBS.values() if (j.lock or j.name) == (job_.lock or name)) or [name]
+            interrupted = store.fail_interrupted_runs(conn, sharing)
+            if interrupted:
+                log.warning(dumps({"level": "warning", "msg": "runs interrupted before they finished", "job": name,
+                                   "runs": interrupted}))
             run_id = store.start_run(conn, name, trigger)
             token = _current.set((name, trigger))
+            firms_concerned: set[Any] = set()
+            alerted: list[str] = []
+            tokens = (_concerns.set(firms_concerned), _alerted.set(alerted))
             try:
                 figures = dict(run(conn, **options) or {})
             except Exception as exc:
@@ -150,9 +185,15 @@ def run_job(name: str, trigger: str = "schedule", **options: Any) -> RunResult:
                 error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
                 store.finish_run(conn, run_id, error=error)
                 log.error(dumps({"level": "error", "msg": "job failed", "job": name, "error": error}))
+                if not alerted:
+                    _alert_failure(conn, name, run_id, error, firms_concerned)
                 raise
             finally:
                 _current.reset(token)
+                _concerns.reset(tokens[0])
+                _alerted.reset(tokens[1])
+            if interrupted:
+                figures["interrupted_runs"] = interrupted
             by_firm = figures.pop(BY_FIRM, None) or {}
             firms = store.finish_run(conn, run_id, figures=figures, by_firm=by_firm)
             log.info(dumps({"level": "info", "msg": "job succeeded", "job": name, "figures": figures,
@@ -160,6 +201,22 @@ def run_job(name: str, trigger: str = "schedule", **options: Any) -> RunResult:
             return RunResult(run_id, name, "succeeded", figures, None, firms)
         finally:
             store.release_job_lock(conn, key)
+
+
+def _alert_failure(conn: Any, name: str, run_id: Any, error: str, firms: set[Any]) -> None:
+    """The generic alert of a failed run (ops.job_failed), at the first failure of a streak and then at most once a
+    UTC day while it lasts (a job every minute failing for an hour is one alert, not sixty). Never raises: the
+    failure it reports is what the caller re-raises."""
+    from chalicelib.ops import alerts, store
+
+    try:
+        if store.failing_since_today(conn, name, run_id):
+            log.info(dumps({"level": "info", "msg": "job failed again: already alerted today", "job": name}))
+            return
+        alerts.job_failed(name, run_id, error, sorted(firms, key=str))
+    except Exception as exc:  # the alert must not hide the failure
+        log.error(dumps({"level": "error", "msg": "job failure not alerted", "job": name,
+                         "error": f"{type(exc).__name__}: {exc}"}))
 
 
 def run_rate_jobs(stop: Any) -> None:

@@ -38,10 +38,11 @@ def _refresh(conn: Any, *, only_when_stale: bool) -> dict[str, Any]:
     its own rows in each view, the time its IRR took. The firms concerned are those whose IRR the run stores (every
     firm nightly, the firms written to otherwise)."""
     from chalicelib.ops import store
-    from chalicelib.ops.jobs import BY_FIRM
+    from chalicelib.ops.jobs import BY_FIRM, concerns
     from chalicelib.products.performance import service
 
     marks = store.dashboard_writes(conn)
+    concerns(marks["firms"])  # if the run fails, their dashboards stay stale: their admins are told
     figures: dict[str, Any] = {"writes_seen": marks["writes"], "oldest_write": marks["oldest"]}
     if only_when_stale and marks["writes"] == 0:
         return {**figures, "refreshed": False}

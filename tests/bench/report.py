@@ -44,6 +44,7 @@ class Run:
     items: Any = None  # tests.bench.items.ItemsResult: the information items' q and their search words
     networth: Any = None  # tests.bench.networth.NetworthResult: net worth, statements, history, the daily job
     backups: Any = None  # tests.bench.backups.BackupsResult: the backup and verification jobs (part backups)
+    refreshviews: Any = None  # tests.bench.refreshviews.RefreshViewsResult: refresh-views at 100x, and a reader
     retention: Any = None  # tests.bench.retention.RetentionResult: the retention job over a bare DELETE
     montecarlo: Any = None  # tests.bench.montecarlo.MonteCarloResult: the plan simulation (part montecarlo)
 
@@ -70,7 +71,8 @@ _PART_MODULES = (("products", "products_report"), ("overview", "overview"), ("te
                  ("live", "live"), ("fum", "fum"), ("login", "login"), ("jobruns", "jobruns"),
                  ("ratelimit", "ratelimit"), ("unmanaged", "unmanaged"),
                  ("items", "items"), ("networth", "networth"),
-                 ("backups", "backups"), ("retention", "retention"), ("montecarlo", "montecarlo"))
+                 ("backups", "backups"), ("refreshviews", "refreshviews"), ("retention", "retention"),
+                 ("montecarlo", "montecarlo"))
 
 
 def _parts(run: Run) -> list[tuple[Any, Any]]:

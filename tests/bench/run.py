@@ -12,7 +12,8 @@ recompute, and dashboard/summary reads while refresh-views runs. Progress goes t
 Knobs for a quick look (the committed BENCHMARKS.md uses the defaults): BENCH_HOUSEHOLDS, BENCH_WORKERS,
 BENCH_SECONDS, BENCH_ROUNDS, BENCH_PRODUCT_HOUSEHOLDS (default 1,300), BENCH_OVERVIEW_HOUSEHOLDS (default 1,300),
 BENCH_LOGIN_ROUNDS (default 30), BENCH_PARTS (default every part,
-"foundation,products,overview,fum,live,login,tenancy,jobruns,ratelimit,unmanaged,items,networth,backups,retention,montecarlo":
+"foundation,products,overview,fum,live,login,tenancy,jobruns,ratelimit,unmanaged,items,networth,backups,refreshviews,
+retention,montecarlo":
 "foundation" is figures 1-3, "products" figures 4-6, "overview" the household overview (tests/bench/overview.py),
 "live" figures L1-L2 (the dashboard against the household summary, staleness under a writer: tests/bench/live.py,
 its knobs BENCH_LIVE_*), "fum" the household list with money (tests/bench/fum.py, on a firm of BENCH_HOUSEHOLDS
@@ -30,10 +31,11 @@ BENCH_ITEMS_HOUSEHOLDS households, default 300, with BENCH_ITEMS_PER_HOUSEHOLD i
 "networth" figures N1-N4 (tests/bench/networth.py: a firm of BENCH_NETWORTH_HOUSEHOLDS households, default
 13,000, with BENCH_NETWORTH_MONTHS month ends of valuations, default 12), "backups" the backup and verification
 jobs over bare pg_dump and pg_restore (tests/bench/backups.py: BENCH_BACKUP_HOUSEHOLDS, default 300,
-BENCH_BACKUP_ROUNDS, default 3), "retention" the retention job deleting and archiving over one bare DELETE
-(tests/bench/retention.py: BENCH_RETENTION_ROWS, default 100,000, BENCH_RETENTION_ROUNDS, default 3), "montecarlo"
-the plan simulation (tests/bench/montecarlo.py: the engine alone, no database; BENCH_MC_ROUNDS, default 3); any of
-them alone), BENCH_OUTPUT (default
+BENCH_BACKUP_ROUNDS, default 3), "refreshviews" refresh-views at 13,000 households and a dashboard reader
+meanwhile (tests/bench/refreshviews.py: BENCH_REFRESHVIEWS_HOUSEHOLDS, _MONTHS, _ROUNDS), "retention" the retention
+job deleting and archiving over one bare DELETE (tests/bench/retention.py: BENCH_RETENTION_ROWS, default 100,000,
+BENCH_RETENTION_ROUNDS, default 3), "montecarlo" the plan simulation (tests/bench/montecarlo.py: the engine alone,
+no database; BENCH_MC_ROUNDS, default 3); any of them alone), BENCH_OUTPUT (default
 BENCHMARKS.md at the repository root).
 """
 from __future__ import annotations
@@ -137,7 +139,7 @@ def main() -> int:
 
     product_households = _env_int("BENCH_PRODUCT_HOUSEHOLDS", 1_300)
     default_parts = ("foundation,products,overview,fum,live,login,tenancy,jobruns,ratelimit,unmanaged,items,"
-                     "networth,backups,retention,montecarlo")
+                     "networth,backups,refreshviews,retention,montecarlo")
     parts = {x.strip() for x in (os.environ.get("BENCH_PARTS") or default_parts).split(",")
              if x.strip()}
     database = common.start_database()
@@ -251,6 +253,13 @@ def main() -> int:
                                                  _env_int("BENCH_BACKUP_ROUNDS", 3))
             common.say(backups.summary_line(backups_result))
 
+        refreshviews_result = None
+        if "refreshviews" in parts:  # refresh-views at 100x the firm, and a reader (tests/bench/refreshviews.py)
+            from tests.bench import refreshviews
+
+            gc.collect()
+            refreshviews_result = refreshviews.run(database, app_module, phases)
+
         retention_result = None
         if "retention" in parts:  # the retention job over one bare DELETE (tests/bench/retention.py)
             from tests.bench import retention
@@ -277,7 +286,8 @@ def main() -> int:
                          products=products_result, overview=overview_result, live=live_result, fum=fum_result,
                          login=login_result, tenancy=tenancy_result, jobruns=jobruns_result, ratelimit=ratelimit_result,
                          unmanaged=unmanaged_result, items=items_result, networth=networth_result,
-                         backups=backups_result, retention=retention_result, montecarlo=montecarlo_result,
+                         backups=backups_result, refreshviews=refreshviews_result, retention=retention_result,
+                         montecarlo=montecarlo_result,
                          notes=["Machine load while each figure ran (the whole machine, this harness included): "
                                 + "; ".join(phases) + "."])
         output.write_text(report.render(run))

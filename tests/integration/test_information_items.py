@@ -559,12 +559,20 @@ def test_q_is_an_index_search_under_row_level_security(firm: Firm, listed: dict[
         nodes = _nodes(explain.plans[0])
         terms = [n for n in nodes if n.get("Relation Name") == "information_item_terms"]
         assert terms, nodes
+        # Where the words' ranges are applied depends on the terms table's statistics: unanalysed (or at scale,
+        # BENCHMARKS.md part "items") each range is an index condition on the key; once db-maintenance has
+        # ANALYZEd a table of a few rows, the planner may read an item's few terms by item_id and apply the ranges
+        # as the join's filter. Either way the words are compared with the terms' key, never with the content.
+        join_filters = " ".join(n.get("Join Filter", "") for n in nodes)
         for node in terms:
             assert node["Node Type"] in ("Index Scan", "Index Only Scan"), node
             assert node["Index Name"] == "information_item_terms_pkey", node
             cond = node["Index Cond"]
-            assert "item_id =" in cond and "term >=" in cond and "term <" in cond, cond
+            assert "item_id =" in cond, cond
+            assert ("term >=" in cond and "term <" in cond) or ("term >=" in join_filters
+                                                                 and "term <" in join_filters), (cond, nodes)
             assert "term" not in node.get("Filter", ""), node  # the only filter left is row-level security's
+        assert not any("data_content" in n.get("Filter", "") + n.get("Join Filter", "") for n in nodes), nodes
         assert not any(n["Node Type"] == "Seq Scan" for n in nodes), nodes
         # The control: client_groups.name has a trigram GIN index, which ILIKE cannot use under RLS.
         control = tx.one("EXPLAIN (FORMAT JSON) SELECT id FROM client_groups WHERE name ILIKE %s",

@@ -268,7 +268,8 @@ def test_every_scheduled_function_runs_a_registered_job_with_its_own_config_in_e
                 assert entry["lambda_timeout"] == 900, (stage, name)
                 continue
             assert entry["iam_policy_file"] == f"policy-{stage}-jobs.json", (stage, name)
-            assert set(entry["environment_variables"]) == {"DATABASE_OWNER_SECRET_ARN"}, (stage, name)
+            assert set(entry["environment_variables"]) == {"DATABASE_OWNER_SECRET_ARN", "BACKUP_ALERT_TOPIC_ARN"}, (
+                stage, name)  # a failed run alerts the operators' topic
             assert entry["lambda_timeout"] >= 60, (stage, name)
 
 

@@ -36,8 +36,11 @@ ENI_ACTIONS = {
 SECRET_ACTION = "secretsmanager:GetSecretValue"
 # The backup jobs' own: their dumps in the backup bucket, and alerts to their SNS topic.
 BACKUP_FUNCTIONS = {"Backup", "VerifyBackup"}
-# their 15 minutes: a day of every household, a dump, a retention run's 10-minute budget and its last batch
-LONG_FUNCTIONS = BACKUP_FUNCTIONS | {"NetworthSnapshots", "Retention"}
+# their 15 minutes: a day of every household, a dump, a week's upkeep (which stops at its own budget before), a
+# retention run's 10-minute budget and its last batch
+LONG_FUNCTIONS = BACKUP_FUNCTIONS | {"NetworthSnapshots", "DbMaintenance", "Retention"}
+ALERT_ACTION = "sns:Publish"  # every job's function may alert the operators' topic (a failed run)
+NO_ALERTS = {"APIHandler", "Migrate"}
 BACKUP_ACTIONS = {"s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
                   "s3:ListMultipartUploadParts", "s3:ListBucket", "sns:Publish"}
 # The retention job's own: it writes archives under the backup bucket's retention/ prefix, and reads or deletes none.
@@ -426,7 +429,8 @@ def test_every_function_has_its_env_and_least_privilege_role(artefact: Artefact)
             resources_ = set(_as_list(st["Resource"]))
             allowed |= actions
             unexpected = actions - LOG_ACTIONS - ENI_ACTIONS - {SECRET_ACTION} - (
-                BACKUP_ACTIONS if name in BACKUP_FUNCTIONS else RETENTION_ACTIONS if name == "Retention" else set())
+                BACKUP_ACTIONS if name in BACKUP_FUNCTIONS else RETENTION_ACTIONS if name == "Retention" else set()) - (
+                set() if name in NO_ALERTS else {ALERT_ACTION})
             assert not unexpected, (
                 f"{role_name} grants {sorted(unexpected)}: update this test when a function needs more"
             )
@@ -583,7 +587,7 @@ def test_the_merge_template_names_only_what_chalice_generates(chalice_templates:
     merge, packaged = _packaged(chalice_templates, stage, snapstart)
     generated = chalice_templates[stage]["Resources"]
     added = {name for name, resource in merge["Resources"].items() if "Type" in resource}  # resources of its own
-    assert added == {"PgClientLayer"}, added
+    assert added == {"PgClientLayer", "AlertTopic"}, added
     assert set(merge["Resources"]) - added <= set(generated), set(merge["Resources"]) - added - set(generated)
     assert generated["RestAPI"]["Type"] == "AWS::Serverless::Api"  # MethodSettings is a SAM Api property
     assert set(merge["Resources"]["RestAPI"]["Properties"]) <= {"MethodSettings", "DefinitionBody"}
@@ -664,3 +668,141 @@ def test_built_template_throttles_and_dresses_gateway_errors(artefact: Artefact)
     # every path answers its CORS preflight through the Lambda
     paths = api["DefinitionBody"]["paths"]
     assert all("options" in methods for methods in paths.values())
+
+
+# --------------------------------------------------------------------------------------------------
+# the deployable stack, fast: chalice's template made in process and merged (above), with what the build fills in
+# (each role's policy from its file, the code's location), linted and checked job by job
+# --------------------------------------------------------------------------------------------------
+
+
+def _camel(function_name: str) -> str:
+    """A function's resource name in chalice's template: `db_maintenance` -> `DbMaintenance`."""
+    return "".join(part.capitalize() for part in function_name.split("_"))
+
+
+def _deployable(chalice_templates: dict[str, dict], stage: str) -> dict:
+    """The stage's packaged template as `chalice package` writes it: the merged one, with each role's policy read
+    from the function's policy file and the code at ./deployment.zip, as plain JSON."""
+    from chalice.deploy.models import Placeholder
+
+    _, packaged = _packaged(chalice_templates, stage)
+    functions = _config()["stages"][stage]["lambda_functions"]
+    for name, fcfg in functions.items():
+        role = packaged["Resources"].get(f"{_camel(name)}Role")
+        assert role is not None, f"{stage}/{name}: no role {_camel(name)}Role"
+        for policy in role["Properties"]["Policies"]:
+            policy["PolicyDocument"] = json.loads((CHALICE_DIR / fcfg["iam_policy_file"]).read_text())
+
+    def plain(value):
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        if isinstance(value, Placeholder):
+            return "./deployment.zip"
+        return value
+
+    return plain(packaged)
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_packaged_template_passes_cfn_lint(chalice_templates: dict[str, dict], stage: str,
+                                                tmp_path: Path) -> None:
+    path = tmp_path / f"sam-{stage}.json"
+    path.write_text(json.dumps(_deployable(chalice_templates, stage), indent=1))
+    _cfn_lint(path)
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_every_job_has_a_schedule_a_policy_a_timeout_and_a_log_group(chalice_templates: dict[str, dict],
+                                                                      stage: str) -> None:
+    """What a job needs to run in AWS, read from the template as deployed: its function on the job's own schedule,
+    a role whose policy reads the owner's secret and may alert, a timeout that Lambda allows and that is longer
+    than a job's budget, and a log group kept the stage's retention."""
+    from chalicelib.ops.jobs import JOBS
+
+    template = _deployable(chalice_templates, stage)
+    resources = template["Resources"]
+    retention = _config()["stages"][stage]["log_retention_in_days"]
+    topic = resources["AlertTopic"]["Properties"]["TopicName"]
+    scheduled = {name for name, res in resources.items() if res["Type"] == "AWS::Serverless::Function"
+                 and any(e["Type"] == "Schedule" for e in res["Properties"].get("Events", {}).values())}
+    assert scheduled == {_camel(job.function_name) for job in JOBS.values()}
+    for job in JOBS.values():
+        name = _camel(job.function_name)
+        props = resources[name]["Properties"]
+        [event] = props["Events"].values()
+        assert event == {"Type": "Schedule", "Properties": {"Schedule": job.schedule}}, name
+        assert 60 <= props["Timeout"] <= 900, name
+        env = props["Environment"]["Variables"]
+        assert env["BACKUP_ALERT_TOPIC_ARN"].rsplit(":", 1)[-1] == topic, name
+        role = resources[props["Role"]["Fn::GetAtt"][0]]
+        statements = _statements(role)
+        granted = {(action, resource) for st in statements for action in _as_list(st["Action"])
+                   for resource in _as_list(st["Resource"])}
+        assert (SECRET_ACTION, secret_resource(env["DATABASE_OWNER_SECRET_ARN"])) in granted, name
+        assert (ALERT_ACTION, env["BACKUP_ALERT_TOPIC_ARN"]) in granted, name
+        log_group = resources[f"{name}LogGroup"]
+        assert log_group["Type"] == "AWS::Logs::LogGroup"
+        assert log_group["Properties"] == {"LogGroupName": {"Fn::Sub": f"/aws/lambda/${{{name}}}"},
+                                           "RetentionInDays": retention}, name
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_backup_functions_are_never_retried_and_have_room(chalice_templates: dict[str, dict], stage: str) -> None:
+    """An asynchronous invocation that fails is retried twice by Lambda unless told not to: a retried backup is
+    another quarter of an hour of dumping (and verification another restore) on a database already in trouble. The
+    alert says it failed; the operator reruns it (docs/operations.md). The verification keeps a fetched dump in /tmp."""
+    resources = _deployable(chalice_templates, stage)["Resources"]
+    for name in BACKUP_FUNCTIONS:
+        props = resources[name]["Properties"]
+        assert props["EventInvokeConfig"] == {"MaximumRetryAttempts": 0}, name
+        assert props["EphemeralStorage"]["Size"] >= 2048, name
+    assert resources["VerifyBackup"]["Properties"]["EphemeralStorage"]["Size"] == 10240  # Lambda's most
+    others = [n for n, r in resources.items() if r["Type"] == "AWS::Serverless::Function" and n not in BACKUP_FUNCTIONS]
+    assert others and all("EventInvokeConfig" not in resources[n]["Properties"] for n in others)
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_alert_topic_is_the_stacks_and_the_one_every_function_names(chalice_templates: dict[str, dict],
+                                                                        stage: str) -> None:
+    template = _deployable(chalice_templates, stage)
+    resources = template["Resources"]
+    assert resources["AlertTopic"]["Type"] == "AWS::SNS::Topic"
+    topic = resources["AlertTopic"]["Properties"]["TopicName"]
+    assert topic == f"wealthdesk-{stage}-alerts"
+    assert template["Outputs"]["AlertTopicArn"]["Value"] == {"Ref": "AlertTopic"}
+    for name, res in resources.items():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        arn = res["Properties"]["Environment"]["Variables"].get("BACKUP_ALERT_TOPIC_ARN")
+        assert (arn is None) == (name in NO_ALERTS), name
+        if arn is not None:
+            assert re.fullmatch(rf"arn:aws:sns:[\w-]+:\d{{12}}:{topic}", arn), (name, arn)
+        role = resources[res["Properties"]["Role"]["Fn::GetAtt"][0]]
+        published = {r for st in _statements(role) if ALERT_ACTION in _as_list(st["Action"])
+                     for r in _as_list(st["Resource"])}
+        assert published == ({arn} if arn else set()), name
+
+
+def test_a_stage_whose_functions_name_two_topics_is_refused(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(CHALICE_DIR, tmp_path / ".chalice")
+    config = _config()
+    config["stages"]["dev"]["lambda_functions"]["backup"]["environment_variables"]["BACKUP_ALERT_TOPIC_ARN"] = (
+        "arn:aws:sns:eu-west-2:123456789012:another")
+    (tmp_path / ".chalice" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(SystemExit, match="2 alert topics"):
+        _merge_script().merged("dev", root=tmp_path)
+
+
+@pytest.mark.package
+def test_built_template_has_the_alert_topic_and_no_backup_retries(artefact: Artefact) -> None:
+    resources = artefact.template["Resources"]
+    assert resources["AlertTopic"]["Type"] == "AWS::SNS::Topic"
+    for name in BACKUP_FUNCTIONS:
+        assert resources[name]["Properties"]["EventInvokeConfig"] == {"MaximumRetryAttempts": 0}, name
+    assert resources["DbMaintenance"]["Properties"]["Events"]["DbMaintenanceEvent"]["Properties"]["Schedule"] == (
+        "cron(0 5 ? * SUN *)")
