@@ -262,8 +262,8 @@ def test_every_scheduled_function_runs_a_registered_job_with_its_own_config_in_e
                 continue
             if name == "retention":  # archives into S3 besides the database: a policy of its own
                 assert entry["iam_policy_file"] == f"policy-{stage}-retention.json", (stage, name)
-                assert set(entry["environment_variables"]) == {"DATABASE_OWNER_SECRET_ARN",
-                                                               "RETENTION_ARCHIVE_STORE"}, (stage, name)
+                assert set(entry["environment_variables"]) == {"DATABASE_OWNER_SECRET_ARN", "RETENTION_ARCHIVE_STORE",
+                                                               "BACKUP_ALERT_TOPIC_ARN"}, (stage, name)
                 assert entry["environment_variables"]["RETENTION_ARCHIVE_STORE"].startswith("s3://"), (stage, name)
                 assert entry["lambda_timeout"] == 900, (stage, name)
                 continue
