@@ -1,7 +1,7 @@
 -- Managed products: the firm's catalogue (providers, funds, portfolio templates with generations), products with
 -- JSON ownership, their portfolios (portfolio funds), fund valuations, portfolio valuations (kept in step),
 -- holding activity (cash flows), provider switches and stored IRR values.
--- The rules are described in docs/domain.md. Checks that PostgreSQL forbids in CHECK (subqueries) live in
+-- Rules: ../shared/reference/business-rules.md. Checks that PostgreSQL forbids in CHECK (subqueries) live in
 -- IMMUTABLE functions called from CHECK, or in triggers.
 -- depends: 0003_audit_partitions_utc
 
@@ -52,7 +52,7 @@ CREATE FUNCTION is_uuid_text(value text) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$ SELECT value ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' $$;
 
--- The three ownership forms (docs/domain.md). Shares may sum to less than 100 (the rest is third parties'),
+-- The three ownership forms of the rules file. Shares may sum to less than 100 (the rest is third parties'),
 -- never more. Called from a CHECK: the subqueries a CHECK may not hold live here.
 CREATE FUNCTION ownership_is_valid(o jsonb) RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE

@@ -5,7 +5,7 @@
 -- security-barrier views that filter on current_firm_id(), owned by the owner role.
 -- depends: 0004_managed_products
 
--- Each active product at its latest portfolio valuation, with its revenue by the formula of docs/domain.md.
+-- Each active product at its latest portfolio valuation, with its revenue by the rules-file formula.
 CREATE MATERIALIZED VIEW mv_product_positions AS
 SELECT p.firm_id, p.id AS product_id, p.client_group_id, p.provider_id, p.product_type, p.status,
        g.adviser_id, v.valuation_date, coalesce(v.value, 0) AS value,

@@ -5,7 +5,7 @@ DROP MATERIALIZED VIEW mv_firm_dashboard;
 DROP MATERIALIZED VIEW mv_client_group_summary;
 DROP MATERIALIZED VIEW mv_product_positions;
 
--- Each active product at its latest portfolio valuation, with its revenue by the formula of docs/domain.md.
+-- Each active product at its latest portfolio valuation, with its revenue by the rules-file formula.
 CREATE MATERIALIZED VIEW mv_product_positions AS
 SELECT p.firm_id, p.id AS product_id, p.client_group_id, p.provider_id, p.product_type, p.status,
        g.adviser_id, v.valuation_date, coalesce(v.value, 0) AS value,
