@@ -30,6 +30,16 @@ def migrate(event, context):
     return {"applied": applied, "status": migrations.status().__dict__}
 
 
+# The queue's real ARN is the stack's own queue (the merge template, .chalice/merge-template.json, points the event
+# source at it); this name is only the placeholder chalice needs to build the function's event.
+@app.on_sqs_message(queue="wealthdesk-plan-runs", batch_size=1, name="plan_runs")
+def plan_runs(event):
+    """Runs queued financial-plan simulations, one message per run (chalicelib/planning/runs/worker.py)."""
+    from chalicelib.planning.runs.worker import handle_sqs_event
+
+    return handle_sqs_event(event)
+
+
 def _scheduled(job_name: str, function_name: str, description: str):
     def run(event):
         return run_job(job_name).summary()

@@ -682,6 +682,20 @@ CREATE FUNCTION public.current_principal_is_admin() RETURNS boolean
 
 
 --
+-- Name: current_principal_is_system(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.current_principal_is_system() RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$ SELECT EXISTS (
+              SELECT 1 FROM public.auth_context c
+              WHERE c.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()
+                AND c.xact OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id_if_assigned()
+                AND c.kind OPERATOR(pg_catalog.=) 'system') $$;
+
+
+--
 -- Name: dashboard_written(); Type: FUNCTION; Schema: public
 --
 
@@ -1602,6 +1616,48 @@ CREATE FUNCTION public.ownership_percentage_is_valid(value jsonb) RETURNS boolea
     AS $_$ SELECT jsonb_typeof(value) = 'string'
                  AND (value #>> '{}') ~ '^[0-9]{1,3}(\.[0-9]{1,2})?$'
                  AND (value #>> '{}')::numeric > 0 AND (value #>> '{}')::numeric <= 100 $_$;
+
+
+--
+-- Name: plan_runs_guard(); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.plan_runs_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        IF current_setting('wealthdesk.plan_retention', true) = 'delete' THEN
+            RETURN OLD;
+        END IF;
+        RAISE EXCEPTION 'plan runs are kept with their plan version: DELETE refused'
+            USING ERRCODE = 'restrict_violation', CONSTRAINT = 'plan_runs_immutable';
+    END IF;
+    IF TG_OP = 'TRUNCATE' THEN
+        RAISE EXCEPTION 'plan runs are kept with their plan version: TRUNCATE refused'
+            USING ERRCODE = 'restrict_violation', CONSTRAINT = 'plan_runs_immutable';
+    END IF;
+    IF NOT current_principal_is_system() THEN
+        RAISE EXCEPTION 'only the plan-run worker (the system context) moves a run on'
+            USING ERRCODE = 'insufficient_privilege', CONSTRAINT = 'plan_runs_immutable';
+    END IF;
+    IF OLD.status IN ('succeeded', 'failed') THEN
+        RAISE EXCEPTION 'plan run % is finished (%): it never changes', OLD.id, OLD.status
+            USING ERRCODE = 'restrict_violation', CONSTRAINT = 'plan_runs_immutable';
+    END IF;
+    IF NEW.id <> OLD.id OR NEW.firm_id <> OLD.firm_id OR NEW.plan_id <> OLD.plan_id OR NEW.request <> OLD.request
+       OR NEW.created_at <> OLD.created_at OR NEW.created_by_type <> OLD.created_by_type
+       OR NEW.created_by IS DISTINCT FROM OLD.created_by THEN
+        RAISE EXCEPTION 'a plan run''s plan, request and creator never change'
+            USING ERRCODE = 'restrict_violation', CONSTRAINT = 'plan_runs_immutable';
+    END IF;
+    IF NEW.status = 'queued' OR (OLD.status = 'queued' AND NEW.status <> 'running') THEN
+        RAISE EXCEPTION 'plan run %: % -> % is not a step a run takes', OLD.id, OLD.status, NEW.status
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'plan_runs_transition';
+    END IF;
+    RETURN NEW;
+END $$;
 
 
 --
@@ -2760,8 +2816,10 @@ CREATE TABLE public.firms (
     version integer DEFAULT 1 NOT NULL,
     require_two_factor boolean DEFAULT false NOT NULL,
     rate_limit_tier text DEFAULT 'standard'::text NOT NULL,
+    plan_success_threshold numeric(5,4) DEFAULT 0.80 NOT NULL,
     CONSTRAINT firms_base_currency_check CHECK ((base_currency ~ '^[A-Z]{3}$'::text)),
     CONSTRAINT firms_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
+    CONSTRAINT firms_plan_success_threshold_check CHECK (((plan_success_threshold >= 0.5) AND (plan_success_threshold <= 0.99))),
     CONSTRAINT firms_version_check CHECK ((version >= 1))
 );
 
@@ -3416,6 +3474,7 @@ CREATE TABLE public.objectives (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     version integer DEFAULT 1 NOT NULL,
+    plan_id uuid,
     CONSTRAINT objectives_assumed_annual_return_check CHECK (((assumed_annual_return > ('-1'::integer)::numeric) AND (assumed_annual_return <= (1)::numeric))),
     CONSTRAINT objectives_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
     CONSTRAINT objectives_description_check CHECK ((length(description) <= 10000)),
@@ -3471,6 +3530,52 @@ CREATE VIEW public.ops_backups WITH (security_barrier='true') AS
           ORDER BY x.finished_at DESC, x.id DESC
          LIMIT 1) v ON (true))
   WHERE ( SELECT public.current_principal_is_admin() AS current_principal_is_admin);
+
+
+--
+-- Name: plan_runs; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.plan_runs (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    firm_id uuid NOT NULL,
+    plan_id uuid NOT NULL,
+    status text DEFAULT 'queued'::text NOT NULL,
+    request jsonb NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    engine_inputs jsonb,
+    algorithm_version text,
+    outputs text,
+    outputs_sha256 text,
+    probability_of_success numeric(7,6),
+    error jsonb,
+    duration_ms integer,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by_type text NOT NULL,
+    created_by uuid,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    CONSTRAINT plan_runs_algorithm_version_check CHECK (((length(algorithm_version) >= 1) AND (length(algorithm_version) <= 100))),
+    CONSTRAINT plan_runs_attempts_check CHECK (((attempts >= 0) AND (attempts <= 100))),
+    CONSTRAINT plan_runs_created_by_type_check CHECK ((created_by_type = ANY (ARRAY['user'::text, 'api_key'::text, 'system'::text]))),
+    CONSTRAINT plan_runs_duration_ms_check CHECK ((duration_ms >= 0)),
+    CONSTRAINT plan_runs_engine_inputs_check CHECK (((engine_inputs IS NULL) OR (jsonb_typeof(engine_inputs) = 'object'::text))),
+    CONSTRAINT plan_runs_error_check CHECK (((error IS NULL) OR (jsonb_typeof(error) = 'object'::text))),
+    CONSTRAINT plan_runs_outputs_check CHECK (((outputs IS NULL) OR (outputs IS JSON OBJECT))),
+    CONSTRAINT plan_runs_outputs_sha256_check CHECK ((outputs_sha256 ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT plan_runs_probability_of_success_check CHECK (((probability_of_success >= (0)::numeric) AND (probability_of_success <= (1)::numeric))),
+    CONSTRAINT plan_runs_request_check CHECK ((jsonb_typeof(request) = 'object'::text)),
+    CONSTRAINT plan_runs_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'running'::text, 'succeeded'::text, 'failed'::text]))),
+    CONSTRAINT plan_runs_status_consistent CHECK (
+CASE status
+    WHEN 'queued'::text THEN ((started_at IS NULL) AND (finished_at IS NULL) AND (outputs IS NULL) AND (error IS NULL))
+    WHEN 'running'::text THEN ((started_at IS NOT NULL) AND (finished_at IS NULL) AND (outputs IS NULL) AND (error IS NULL))
+    WHEN 'succeeded'::text THEN ((finished_at IS NOT NULL) AND (outputs IS NOT NULL) AND (outputs_sha256 IS NOT NULL) AND (algorithm_version IS NOT NULL) AND (engine_inputs IS NOT NULL) AND (probability_of_success IS NOT NULL) AND (error IS NULL))
+    ELSE ((finished_at IS NOT NULL) AND (error IS NOT NULL) AND (outputs IS NULL))
+END)
+);
+
+ALTER TABLE ONLY public.plan_runs FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -4272,6 +4377,22 @@ ALTER TABLE ONLY public.objectives
 
 
 --
+-- Name: plan_runs plan_runs_firm_id_id_key; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.plan_runs
+    ADD CONSTRAINT plan_runs_firm_id_id_key UNIQUE (firm_id, id);
+
+
+--
+-- Name: plan_runs plan_runs_pkey; Type: CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.plan_runs
+    ADD CONSTRAINT plan_runs_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: plans plans_firm_id_id_key; Type: CONSTRAINT; Schema: public
 --
 
@@ -4899,6 +5020,27 @@ CREATE INDEX objectives_group_priority_idx ON public.objectives USING btree (cli
 
 
 --
+-- Name: objectives_plan_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX objectives_plan_idx ON public.objectives USING btree (plan_id) WHERE (plan_id IS NOT NULL);
+
+
+--
+-- Name: plan_runs_plan_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX plan_runs_plan_idx ON public.plan_runs USING btree (plan_id, created_at DESC, id DESC);
+
+
+--
+-- Name: plan_runs_waiting_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX plan_runs_waiting_idx ON public.plan_runs USING btree (created_at) WHERE (status = ANY (ARRAY['queued'::text, 'running'::text]));
+
+
+--
 -- Name: plans_group_idx; Type: INDEX; Schema: public
 --
 
@@ -5414,6 +5556,20 @@ CREATE TRIGGER objective_unmanaged_products_check BEFORE INSERT OR UPDATE ON pub
 --
 
 CREATE TRIGGER objectives_touch BEFORE UPDATE ON public.objectives FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
+-- Name: plan_runs plan_runs_immutable; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER plan_runs_immutable BEFORE DELETE OR UPDATE ON public.plan_runs FOR EACH ROW EXECUTE FUNCTION public.plan_runs_guard();
+
+
+--
+-- Name: plan_runs plan_runs_no_truncate; Type: TRIGGER; Schema: public
+--
+
+CREATE TRIGGER plan_runs_no_truncate BEFORE TRUNCATE ON public.plan_runs FOR EACH STATEMENT EXECUTE FUNCTION public.plan_runs_guard();
 
 
 --
@@ -5993,6 +6149,22 @@ ALTER TABLE ONLY public.objectives
 
 ALTER TABLE ONLY public.objectives
     ADD CONSTRAINT objectives_firm_id_fkey FOREIGN KEY (firm_id) REFERENCES public.firms(id) ON DELETE RESTRICT;
+
+
+--
+-- Name: objectives objectives_plan_fk; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.objectives
+    ADD CONSTRAINT objectives_plan_fk FOREIGN KEY (firm_id, plan_id) REFERENCES public.plans(firm_id, id) ON DELETE SET NULL (plan_id);
+
+
+--
+-- Name: plan_runs plan_runs_firm_id_plan_id_fkey; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.plan_runs
+    ADD CONSTRAINT plan_runs_firm_id_plan_id_fkey FOREIGN KEY (firm_id, plan_id) REFERENCES public.plans(firm_id, id) ON DELETE CASCADE;
 
 
 --
@@ -6657,6 +6829,13 @@ CREATE POLICY maintenance ON public.objectives TO wealthdesk_owner USING (true) 
 
 
 --
+-- Name: plan_runs maintenance; Type: POLICY; Schema: public
+--
+
+CREATE POLICY maintenance ON public.plan_runs TO wealthdesk_owner USING (true) WITH CHECK (true);
+
+
+--
 -- Name: plans maintenance; Type: POLICY; Schema: public
 --
 
@@ -6843,6 +7022,12 @@ ALTER TABLE public.objectives ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY own_backend ON public.auth_context FOR SELECT USING ((pid = pg_backend_pid()));
 
+
+--
+-- Name: plan_runs; Type: ROW SECURITY; Schema: public
+--
+
+ALTER TABLE public.plan_runs ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: plans; Type: ROW SECURITY; Schema: public
@@ -7156,6 +7341,13 @@ CREATE POLICY tenant ON public.objective_unmanaged_products USING ((firm_id = ( 
 --
 
 CREATE POLICY tenant ON public.objectives USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
+
+
+--
+-- Name: plan_runs tenant; Type: POLICY; Schema: public
+--
+
+CREATE POLICY tenant ON public.plan_runs USING ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id))) WITH CHECK ((firm_id = ( SELECT public.current_firm_id() AS current_firm_id)));
 
 
 --
@@ -7482,6 +7674,14 @@ GRANT ALL ON FUNCTION public.cma_correlations_valid(m numeric[]) TO wealthdesk_a
 --
 
 GRANT ALL ON FUNCTION public.current_firm_id() TO wealthdesk_app;
+
+
+--
+-- Name: FUNCTION current_principal_is_system(); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.current_principal_is_system() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.current_principal_is_system() TO wealthdesk_app;
 
 
 --
@@ -8232,6 +8432,90 @@ GRANT SELECT ON TABLE public.ops_backup_verifications TO wealthdesk_app;
 --
 
 GRANT SELECT ON TABLE public.ops_backups TO wealthdesk_app;
+
+
+--
+-- Name: TABLE plan_runs; Type: ACL; Schema: public
+--
+
+GRANT SELECT,INSERT ON TABLE public.plan_runs TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN plan_runs.status; Type: ACL; Schema: public
+--
+
+GRANT UPDATE(status) ON TABLE public.plan_runs TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN plan_runs.attempts; Type: ACL; Schema: public
+--
+
+GRANT UPDATE(attempts) ON TABLE public.plan_runs TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN plan_runs.engine_inputs; Type: ACL; Schema: public
+--
+
+GRANT UPDATE(engine_inputs) ON TABLE public.plan_runs TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN plan_runs.algorithm_version; Type: ACL; Schema: public
+--
+
+GRANT UPDATE(algorithm_version) ON TABLE public.plan_runs TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN plan_runs.outputs; Type: ACL; Schema: public
+--
+
+GRANT UPDATE(outputs) ON TABLE public.plan_runs TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN plan_runs.outputs_sha256; Type: ACL; Schema: public
+--
+
+GRANT UPDATE(outputs_sha256) ON TABLE public.plan_runs TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN plan_runs.probability_of_success; Type: ACL; Schema: public
+--
+
+GRANT UPDATE(probability_of_success) ON TABLE public.plan_runs TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN plan_runs.error; Type: ACL; Schema: public
+--
+
+GRANT UPDATE(error) ON TABLE public.plan_runs TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN plan_runs.duration_ms; Type: ACL; Schema: public
+--
+
+GRANT UPDATE(duration_ms) ON TABLE public.plan_runs TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN plan_runs.started_at; Type: ACL; Schema: public
+--
+
+GRANT UPDATE(started_at) ON TABLE public.plan_runs TO wealthdesk_app;
+
+
+--
+-- Name: COLUMN plan_runs.finished_at; Type: ACL; Schema: public
+--
+
+GRANT UPDATE(finished_at) ON TABLE public.plan_runs TO wealthdesk_app;
 
 
 --

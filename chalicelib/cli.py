@@ -104,7 +104,7 @@ def _one_request_at_a_time(idle_timeout: float = 30.0) -> Any:
 @click.option("--no-demo", is_flag=True, help="Do not load the demo firm into an empty database.")
 def serve(port: int, no_demo: bool) -> None:
     """Start the API on http://127.0.0.1:PORT (database up, migrations applied, demo firm when empty), with the
-    jobs scheduled every minute running in the background."""
+    jobs scheduled every minute and the plan-run worker running in the background."""
     _prepare()
     from chalicelib.core import migrations
 
@@ -131,10 +131,14 @@ def serve(port: int, no_demo: bool) -> None:
     import threading
 
     from chalicelib.ops.jobs import run_rate_jobs
+    from chalicelib.planning.runs.worker import poll_forever
 
     stop = threading.Event()  # the jobs scheduled every minute run here as EventBridge runs them in AWS
     jobs = threading.Thread(target=run_rate_jobs, args=(stop,), name="wealthdesk-jobs", daemon=True)
     jobs.start()
+    # Plan simulations run here as the SQS-triggered function runs them in AWS (a thread: one run at a time).
+    plan_runs = threading.Thread(target=poll_forever, args=(stop,), name="wealthdesk-plan-runs", daemon=True)
+    plan_runs.start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -142,6 +146,7 @@ def serve(port: int, no_demo: bool) -> None:
     finally:
         stop.set()
         jobs.join(timeout=30)
+        plan_runs.join(timeout=30)
         db.close_pools()
 
 
@@ -413,6 +418,45 @@ def job_runs(job_name: str | None, status: str | None, firm_id: Any, limit: int)
         rows = service.platform_runs(job_name=job_name, status=status, limit=limit)
     for row in rows:
         click.echo(dumps(row))
+
+
+@main.group()
+def plan() -> None:
+    """Financial plans: run a simulation by hand."""
+
+
+@plan.command("run")
+@click.argument("id_", metavar="ID", type=click.UUID)
+@click.option("--stresses", default=None, metavar="JSON",
+              help='The stress scenarios, as the API takes them (default: the standard three; "[]" for none).')
+def plan_run(id_: Any, stresses: str | None) -> None:
+    """Run a simulation now, in this process. ID is a plan version (a new run of it is queued by the system and
+    run) or a queued run (run here; a run left running by a dead worker is taken over once it is stale). Prints
+    the finished run's summary as JSON; exits non-zero when the run failed."""
+    from chalicelib.core import errors
+    from chalicelib.core.jsonutil import dumps
+    from chalicelib.planning.runs import service
+
+    request = None
+    if stresses is not None:
+        try:
+            request = {"stresses": json.loads(stresses)}
+        except ValueError as exc:
+            raise click.BadParameter(f"not JSON: {exc}", param_hint="--stresses") from None
+    _prepare(local_secret=False)
+    from pydantic import ValidationError
+
+    try:
+        done = service.run_now(id_, request=request)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    except (ValidationError, errors.ApiError) as exc:
+        raise click.ClickException(f"the run was refused: {exc}") from None
+    summary = {k: done[k] for k in ("id", "plan_id", "status", "attempts", "probability_of_success",
+                                    "algorithm_version", "outputs_sha256", "duration_ms", "error") if k in done}
+    click.echo(dumps(summary))
+    if done["status"] == "failed":
+        raise SystemExit(1)
 
 
 class _TerminalProgress:

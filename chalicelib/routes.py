@@ -33,6 +33,7 @@ MODULES = (
     "chalicelib.networth.routes",
     "chalicelib.planning.assumptions.routes",
     "chalicelib.planning.plans.routes",
+    "chalicelib.planning.runs.routes",
     "chalicelib.search.routes",
     "chalicelib.compliance.routes",
     "chalicelib.ops.routes",

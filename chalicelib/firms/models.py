@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
 from pydantic import ConfigDict, Field, RootModel, StrictBool, field_validator
 
-from chalicelib.core.models import ApiModel, Email, IsoDateTime, StrictModel
+from chalicelib.core.models import ApiModel, Email, IsoDateTime, StrictModel, decimal_type
 from chalicelib.core.pagination import ListQuery, ListSpec
 
 Role = Literal["admin", "adviser", "analyst", "viewer"]
@@ -58,9 +59,14 @@ class FirmDetailOut(FirmOut):
     rate_limit_tier: str = Field(description=(
         "The firm's rate-limit tier (standard or elevated): how many requests per minute each of its users and API "
         "keys may make. Set by the operator (`wealthdesk firm rate-limit-tier`)"))
+    plan_success_threshold: Decimal = Field(description=(
+        "An objective linked to a plan is on track when the plan's probability of success is at least this"))
     created_at: IsoDateTime
     updated_at: IsoDateTime
     version: int
+
+
+Threshold = decimal_type(5, 4, "0.5", "0.99")
 
 
 class FirmPatchIn(StrictModel):
@@ -68,6 +74,8 @@ class FirmPatchIn(StrictModel):
     require_two_factor: StrictBool | None = Field(None, description=(
         "true: users without two-factor get an enrolment challenge at sign-in and lose their sessions now; "
         "you must have two-factor yourself"))
+    plan_success_threshold: Threshold | None = Field(None, description=(
+        "0.5 to 0.99: the probability of success at which a plan puts its objectives on track"))
 
 
 class UserOut(ApiModel):

@@ -21,7 +21,8 @@ def insert_firm(tx: Tx, firm_id: UUID, name: str, base_currency: str) -> dict[st
                   "RETURNING id, name, base_currency, created_at", (firm_id, name, base_currency))
 
 
-FIRM_COLUMNS = "id, name, base_currency, require_two_factor, rate_limit_tier, created_at, updated_at, version"
+FIRM_COLUMNS = ("id, name, base_currency, require_two_factor, rate_limit_tier, plan_success_threshold, created_at, "
+                "updated_at, version")
 
 
 def get_firm(tx: Tx, *, for_update: bool = False) -> dict[str, Any] | None:

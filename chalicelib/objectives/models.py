@@ -50,6 +50,14 @@ class LinkedHolding(ApiModel):
                                        "currency (0.00 when not counted)")
 
 
+class PlanSuccess(ApiModel):
+    plan_id: UUID = Field(description="The version whose run counts: the plan's latest version with a successful run")
+    run_id: UUID
+    probability_of_success: Decimal
+    threshold: Decimal = Field(description="The firm's plan_success_threshold")
+    finished_at: IsoDateTime
+
+
 class ObjectiveOut(ApiModel):
     id: UUID
     client_group_id: UUID
@@ -75,7 +83,12 @@ class ObjectiveOut(ApiModel):
         "Money goal: the level end-of-month saving that reaches the target by the target date at the assumed "
         "return; 0 when reached, the whole shortfall when the date is this month or past"))
     on_track: bool | None = Field(description=(
-        "Money goal: whether the current value grown at the assumed return to the target date reaches the target"))
+        "Linked to a plan: whether the plan's latest successful run gives a probability of success at or above the "
+        "firm's threshold (null until the plan has one). Otherwise, a money goal: whether the current value grown "
+        "at the assumed return to the target date reaches the target"))
+    plan_id: UUID | None = Field(description="The household's plan that tests this objective (a version of it)")
+    plan_success: PlanSuccess | None = Field(description=(
+        "Linked to a plan with a successful run: the figures on_track comes from"))
     linked: list[LinkedHolding]
     created_at: IsoDateTime
     updated_at: IsoDateTime
@@ -97,6 +110,8 @@ class ObjectiveCreateIn(StrictModel):
         "Unmanaged assets of the household that count"))
     progress_percentage: Progress | None = Field(None, description=(
         "A plain objective's progress (0 when not given); a money goal's is computed (422 when typed)"))
+    plan_id: UUID | None = Field(None, description=(
+        "A plan of the household that tests this objective: on_track then follows its success probability"))
 
     # Each rule names its field: a field is validated after those declared before it, so target_amount is known.
     @field_validator("target_amount")
@@ -135,9 +150,10 @@ class ObjectivePatchIn(StrictModel):
     assumed_annual_return: AnnualReturn | None = None
     product_ids: IdList | None = Field(None, description="Replaces the linked managed products")
     unmanaged_product_ids: IdList | None = Field(None, description="Replaces the linked unmanaged products")
+    plan_id: UUID | None = Field(None, description="Links a plan of the household (null unlinks it)")
 
 
-NULLABLE_OBJECTIVE_FIELDS = frozenset({"description", "target_date", "target_amount"})
+NULLABLE_OBJECTIVE_FIELDS = frozenset({"description", "target_date", "target_amount", "plan_id"})
 
 # `target_date` orders by the target date with the objectives that have none last (target_date_order, a generated
 # column), then by id; `priority` by priority (1 first), then id.

@@ -132,7 +132,33 @@ def _value_in_goal_currency(position: Any, goal_currency: str, base: str,
 
 
 def _with_figures(tx: db.Tx, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each objective as the API shows it: a money goal with its linked holdings and computed figures."""
+    """Each objective as the API shows it, its on_track from its plan when it links one (_with_plans)."""
+    return _with_plans(tx, _with_money(tx, found))
+
+
+def _with_plans(tx: db.Tx, shown: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An objective linked to a plan is on track when the plan's latest successful run (of its latest version that
+    has one) gives a probability of success at or above the firm's threshold; null until it has such a run."""
+    from chalicelib.planning.runs.service import success_of
+
+    roots = sorted({r["plan_root_id"] for r in shown if r.get("plan_root_id")})
+    found = success_of(tx, roots)
+    out = []
+    for r in shown:
+        if r.get("plan_root_id") is None:
+            out.append({**r, "plan_success": None})
+            continue
+        hit = found.get(r["plan_root_id"])
+        success = None if hit is None else {
+            "plan_id": hit["plan_id"], "run_id": hit["run_id"], "probability_of_success": hit["probability_of_success"],
+            "threshold": hit["plan_success_threshold"], "finished_at": hit["finished_at"]}
+        on_track = None if hit is None else hit["probability_of_success"] >= hit["plan_success_threshold"]
+        out.append({**r, "plan_success": success, "on_track": on_track})
+    return out
+
+
+def _with_money(tx: db.Tx, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each objective with a money goal's linked holdings and computed figures."""
     from chalicelib.networth import engine
 
     goals = [r for r in found if r["is_money_goal"]]
@@ -198,6 +224,17 @@ def _check_links(tx: db.Tx, group_id: UUID, values: dict[str, Any]) -> None:
             for pid, why in found])
 
 
+def _check_plan(tx: db.Tx, group_id: UUID, plan_id: UUID | None) -> None:
+    """422 naming plan_id for a plan that is not the household's."""
+    from chalicelib.planning.plans.service import plan_in
+
+    if plan_id is None:
+        return
+    plan = plan_in(tx, plan_id)
+    if plan is None or plan["client_group_id"] != group_id:
+        raise _invalid("plan_id", "not a plan of this household")
+
+
 def _group_or_404(tx: db.Tx, group_id: UUID) -> None:
     if clients_store.get_group(tx, group_id) is None:
         raise errors.NotFound("No such client group")
@@ -226,6 +263,7 @@ def create_objective(ctx: RequestContext, group_id: UUID, body: Any) -> dict[str
     with db.transaction(ctx) as tx:
         _group_or_404(tx, group_id)
         _check_links(tx, group_id, values)
+        _check_plan(tx, group_id, values.get("plan_id"))
         row = store.insert_objective(tx, {"client_group_id": group_id, **values})
         audit.record(tx, "objective.create", "objective", row["id"], None, row)
         return _one(tx, row)
@@ -250,6 +288,7 @@ def update_objective(ctx: RequestContext, objective_id: UUID, body: Any, if_matc
 
     def check(before: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
         after = {**before, **changes}
+        _check_plan(tx, before["client_group_id"], changes.get("plan_id"))
         money = after["target_amount"] is not None
         if money:
             if changes.get("progress_percentage") is not None:

@@ -15,7 +15,8 @@ from chalicelib.core.pagination import Keyset
 # The linked products' ids, sorted, travel with the row: a PATCH compares and the audit trail records them.
 OBJECTIVE_COLUMNS = (
     "id, client_group_id, title, description, target_date, priority, status, progress_percentage, target_amount, "
-    "currency::text AS currency, assumed_annual_return, is_money_goal, created_at, updated_at, version, "
+    "currency::text AS currency, assumed_annual_return, is_money_goal, created_at, updated_at, version, plan_id, "
+    "(SELECT p.root_plan_id FROM plans p WHERE p.id = objectives.plan_id) AS plan_root_id, "
     "ARRAY(SELECT l.product_id FROM objective_products l WHERE l.objective_id = objectives.id "
     "ORDER BY l.product_id) AS product_ids, "
     "ARRAY(SELECT l.unmanaged_product_id FROM objective_unmanaged_products l WHERE l.objective_id = objectives.id "

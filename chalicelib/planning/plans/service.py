@@ -95,9 +95,9 @@ def _dated(inputs: Any, as_of: date, end: date) -> None:
                 raise _invalid(f"{kind}.{i}.start_date", f"must be from as_of ({as_of.isoformat()}) to the horizon's "
                                                          f"end ({end.isoformat()})")
     for i, lump in enumerate(inputs.lump_sums):
-        if not as_of <= lump.date <= end:
-            raise _invalid(f"lump_sums.{i}.date", f"must be from as_of ({as_of.isoformat()}) to the horizon's end "
-                                                  f"({end.isoformat()})")
+        if not as_of <= lump.date < end:
+            raise _invalid(f"lump_sums.{i}.date", f"must be from as_of ({as_of.isoformat()}) to before the "
+                                                  f"horizon's end ({end.isoformat()})")
 
 
 def _target(target: Any, people: list[dict[str, Any]]) -> dict[str, Any] | None:
