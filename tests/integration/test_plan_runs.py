@@ -20,7 +20,6 @@ from tests.conftest import Firm, assert_problem, make_firm, owner_sql
 from tests.integration.matrix_support import (
     audit_events_since,
     audit_watermark,
-    create_household,
     expect_status,
     firm_rows,
     send,
@@ -61,7 +60,6 @@ def world(firm: Firm, app_module: Any) -> dict[str, Any]:
                                          "growth": {"kind": "fixed", "rate": "0.01"}}],
                            lump_sums=[{"date": "2028-06-30", "amount": "20000.00", "direction": "in"}],
                            target_income={"kind": "amount", "annual": "12000.00"}, random_seed=20251201)
-        other_house = create_household(c, w)
     return {"cma": cma, "model": model, "cautious": cautious, "house": house, "plan": plan,
             "admin": admin, "w": w}
 
@@ -219,7 +217,8 @@ def test_a_chart_of_a_run_not_yet_run_is_a_conflict(client: Any, world: dict[str
                    {"name": "x", "changes": {"target_income_annual": "2.00"}}]}, "body"),
     ({"what_ifs": [{"name": "x", "changes": {"portfolio_model_id": str(uuid.uuid4())}}]},
      "what_ifs.0.changes.portfolio_model_id"),
-    ({"what_ifs": [{"name": "x", "changes": {"retirement_age_change": 99}}]}, "what_ifs.0.changes.retirement_age_change"),
+    ({"what_ifs": [{"name": "x", "changes": {"retirement_age_change": 99}}]},
+     "what_ifs.0.changes.retirement_age_change"),
     ({"iterations": 5}, "iterations"),
 ])
 def test_bad_run_requests_are_refused_and_change_nothing(client: Any, firm: Firm, world: dict[str, Any],
@@ -368,6 +367,7 @@ def test_an_objective_linked_to_a_plan_is_on_track_by_the_firms_threshold(
     other_plan_house = create_planning_household(client, w)
     theirs = create_plan(client, w, other_plan_house, world["cma"]["id"], world["model"]["id"], **SMALL)
     before = firm_rows(firm.id)
-    assert_problem(send(client, "PATCH", f"/v1/objectives/{made['id']}", headers={**w, "If-Match": f'"{got["version"]}"'},
+    patch = {**w, "If-Match": f'"{got["version"]}"'}
+    assert_problem(send(client, "PATCH", f"/v1/objectives/{made['id']}", headers=patch,
                         body={"plan_id": theirs["id"]}), 422, "plan_id")
     assert firm_rows(firm.id) == before
