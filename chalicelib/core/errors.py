@@ -56,6 +56,10 @@ class Conflict(ApiError):
     status, title, slug = 409, "Conflict", "conflict"
 
 
+class NotAcceptable(ApiError):
+    status, title, slug = 406, "Not acceptable", "not-acceptable"
+
+
 class PreconditionFailed(ApiError):
     status, title, slug = 412, "Precondition failed", "stale"
 

@@ -73,6 +73,7 @@ class ApiRequest:
     if_match: int | None = None
     if_none_match: str | None = None  # the header as sent, on conditional routes (not_modified compares it)
     routes: Any = None  # the Router this request came through (the OpenAPI document is built from its routes)
+    accept: str | None = None  # the Accept header as sent (routes that answer with something other than JSON)
 
 
 @dataclass
@@ -105,6 +106,8 @@ class RouteSpec:
     # Error statuses the route answers besides those its declaration implies (core/openapi.py documents both),
     # e.g. 404 for ids named in the body rather than the path
     extra_errors: tuple[int, ...] = ()
+    # A success answer that is not JSON (a chart): its media type, for the OpenAPI document
+    produces: str | None = None
 
 
 URL_PREFIX = "/v1"
@@ -291,6 +294,14 @@ def _reply_from(result: Any, status: int) -> Reply:
     return Reply(result, status)
 
 
+def require_accept(req: ApiRequest, media_type: str) -> None:
+    """A binary answer must be asked for: behind API Gateway (and in chalice) a binary body goes only to a request
+    whose Accept names its type (or */*); anything else is a 406 problem+json here, not the gateway's own 400."""
+    accept = (req.accept or "").lower()
+    if media_type not in accept and "*/*" not in accept:
+        raise errors.NotAcceptable(f"This answer is {media_type}: send Accept: {media_type}")
+
+
 def _with_etag(reply: Reply) -> Reply:
     version = getattr(reply.body, "version", None)
     if isinstance(version, int) and "ETag" not in reply.headers:
@@ -315,7 +326,8 @@ class Api:
               if_match: bool = False, description: str = "", max_body_bytes: int | None = None,
               resources: dict[str, str] | None = None, conditional: bool = False,
               idempotency_key: bool = True, rate_limit: str | None = None, replaces: bool = False,
-              extra_errors: tuple[int, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              extra_errors: tuple[int, ...] = (), produces: str | None = None,
+              ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         path_params = re.findall(r"{(\w+)}", path)
         if access == PUBLIC and rate_limit not in (None, RATE_SOURCE):
             raise ValueError(f"{method} {path}: a public route has no caller to count; rate_limit=RATE_SOURCE counts "
@@ -337,7 +349,7 @@ class Api:
                              max_body_bytes=max_body_bytes,
                              resources={p: names[p] for p in path_params if p in names},
                              conditional=conditional, idempotency_key=idempotency_key, rate_limit=rate_limit,
-                             replaces=replaces, extra_errors=tuple(extra_errors))
+                             replaces=replaces, extra_errors=tuple(extra_errors), produces=produces)
             self.routes.append((spec, handler))
             return handler
 
@@ -422,7 +434,7 @@ def _answer(request: Any, spec: RouteSpec, handler: Callable[..., Any], params: 
                 raise errors.NotFound(f"No such {spec.resources[name]}") from None
         else:
             args[name] = value
-    req = ApiRequest(ctx=ctx, routes=routes)
+    req = ApiRequest(ctx=ctx, routes=routes, accept=request.headers.get("accept"))
     if spec.body is not None:
         req.body = _parse_body(request, spec.body, spec.max_body_bytes)
     elif request.raw_body and spec.method in ("POST", "PUT", "PATCH"):

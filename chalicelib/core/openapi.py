@@ -19,6 +19,7 @@ _ERRORS = {
     401: "Missing or invalid credentials",
     403: "Your role or the key's scopes forbid this",
     404: "Not found (or another firm's)",
+    406: "The answer's media type is not one the request's Accept names",
     409: "Conflicts with the current state",
     412: "If-Match is stale",
     413: "Body too large",
@@ -132,6 +133,10 @@ def build(specs: Iterable[RouteSpec], version: str = "0.1.0") -> dict[str, Any]:
         success: dict[str, Any] = {"description": "OK" if r.status < 300 else "Created"}
         if r.status == 204:
             success = {"description": "No content"}
+        elif r.produces is not None:
+            text = r.produces.startswith("text/") or r.produces.endswith("+xml")
+            success["content"] = {r.produces: {"schema": {"type": "string"} if text else {
+                "type": "string", "format": "binary"}}}
         elif r.response is not None:
             success["content"] = {"application/json": {"schema": ref(r.response, "serialization")}}
         if r.conditional:

@@ -193,7 +193,13 @@ def build_world(client: Any) -> World:
     cma = planning.create_cma_set(client, admin, approve=admin)
     draft = planning.create_cma_set(client, admin)
     model = planning.create_portfolio_model(client, admin, cma["id"])
-    plan = planning.create_plan(client, admin, house, cma["id"], model["id"], born="1968-04-12")
+    plan = planning.create_plan(client, admin, house, cma["id"], model["id"], born="1968-04-12",
+                                iterations=1000, steps="yearly")
+    run = ms.expect_status(ms.send(client, "POST", f"/v1/plans/{plan['id']}/runs", headers=admin,
+                                   body={"stresses": []}), 202)
+    from chalicelib.planning.runs import service as runs
+
+    runs.execute(uuid.UUID(run["id"]), firm.id)
     backups = [str(r["id"]) for r in owner_sql(  # the deployment's backups, which every firm's admins may list
         "INSERT INTO backups (id, status, started_at, finished_at, store, object_key, error) "
         "VALUES (gen_random_uuid(), 'failed', now(), now(), 'file:///nowhere', 'fuzz.dump', 'a test row') "
@@ -232,6 +238,7 @@ def build_world(client: Any) -> World:
         "root_id": [cma["id"]],
         "portfolio_model_id": [model["id"]],
         "plan_id": [plan["id"]],
+        "run_id": [run["id"]],
         "policy_id": [str(r["id"]) for r in owner_sql(
             "SELECT id FROM data_retention_policies WHERE firm_id = %s ORDER BY table_name, condition", (firm.id,))],
     }

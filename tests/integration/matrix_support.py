@@ -40,6 +40,7 @@ TENANT_TABLES = ("firms", "users", "sessions", "api_keys", "client_groups", "pro
                  "information_items", "information_item_terms", "actions", "networth_statements",
                  "networth_snapshots", "networth_firm_totals",
                  "cma_sets", "cma_asset_classes", "portfolio_models", "portfolio_model_allocations", "plans",
+                 "plan_runs",
                  "objectives", "objective_products", "objective_unmanaged_products", "objective_contributions",
                  "data_retention_policies")
 _ORDER_BY = {"client_group_product_owners": ("client_group_id", "product_owner_id"),

@@ -73,7 +73,7 @@ _PRODUCT_TABLES = [
     ("information_items", "t.id"), ("information_item_terms", "t.item_id, t.term"), ("actions", "t.id"),
     ("networth_statements", "t.id"), ("cma_sets", "t.id"), ("cma_asset_classes", "t.cma_set_id, t.position"),
     ("portfolio_models", "t.id"), ("portfolio_model_allocations", "t.portfolio_model_id, t.asset_class"),
-    ("plans", "t.id"),
+    ("plans", "t.id"), ("plan_runs", "t.id"),
     ("networth_statements", "t.id"), ("objectives", "t.id"),
     ("objective_products", "t.objective_id, t.product_id"),
     ("objective_unmanaged_products", "t.objective_id, t.unmanaged_product_id"), ("objective_contributions", "t.id"),
@@ -307,16 +307,20 @@ def world(app_module: Any, firm_a: Firm, firm_b: Firm) -> World:
                                              (b, hb, firm_b.auth("admin"), other_group, other_owner)):
             cma = create_cma_set(c, h, approve=admin)
             model = create_portfolio_model(c, h, cma["id"])
+            plan_id = create_plan(c, h, Household(g, o), cma["id"], model["id"], born="1966-09-01",
+                                  iterations=1000, steps="yearly")["id"]
+            run = c.http.post(f"/v1/plans/{plan_id}/runs", headers=h, body='{"stresses": []}')
+            assert run.status_code == 202, run.body
+            run_id = run.json_body["id"]
             ids_of_firm.update(cma_set_id=create_cma_set(c, h)["id"], portfolio_model_id=model["id"],
-                               plan_id=create_plan(c, h, Household(g, o), cma["id"], model["id"],
-                                                   born="1966-09-01")["id"])
+                               plan_id=plan_id, run_id=run_id)
     # firm B's existing viewer and read key stand for its users and keys (no extra rows in the shared firm)
     other_user = str(firm_b.users["viewer"]["id"])
     other_key = str(owner_sql("SELECT id FROM api_keys WHERE prefix = %s", (firm_b.api_keys["read"][:12],))[0]["id"])
     other_session = str(owner_sql("SELECT chain_id FROM sessions WHERE user_id = %s ORDER BY created_at LIMIT 1",
                                   (firm_b.users["viewer"]["id"],))[0]["chain_id"])
     ids = ("provider_id", "fund_id", "template_id", "product_id", "portfolio_fund_id", "valuation_id", "activity_id",
-           "statement_id", "cma_set_id", "portfolio_model_id", "plan_id")
+           "statement_id", "cma_set_id", "portfolio_model_id", "plan_id", "run_id")
     policy, other_policy = (str(owner_sql("SELECT id FROM data_retention_policies WHERE firm_id = %s AND table_name "
                                           "= 'notifications' AND condition = 'any'", (f.id,))[0]["id"])
                             for f in (firm_a, firm_b))

@@ -69,7 +69,7 @@ def test_the_list_routes_are_found() -> None:
         "GET /v1/unmanaged-products/{unmanaged_product_id}/valuations", "GET /v1/fx-rates",
         "GET /v1/client-groups/{group_id}/information-items", "GET /v1/client-groups/{group_id}/actions",
         "GET /v1/client-groups/{group_id}/networth-statements", "GET /v1/cma-sets", "GET /v1/portfolio-models",
-        "GET /v1/client-groups/{group_id}/plans", "GET /v1/plans/{plan_id}/versions",
+        "GET /v1/client-groups/{group_id}/plans", "GET /v1/plans/{plan_id}/versions", "GET /v1/plans/{plan_id}/runs",
         "GET /v1/client-groups/{group_id}/objectives", "GET /v1/objectives/{objective_id}/contributions"}
     assert all(r.method == "GET" for r in LIST_ROUTES)
 
@@ -131,6 +131,8 @@ def paged(api: Any) -> dict[str, Any]:
     plan = create_plan(api, w, house, cma["id"], model["id"], born="1975-03-01")
     create_plan(api, w, house, cma["id"], model["id"], born="1975-03-01")
     new_plan_version(api, w, plan, horizon_years=20)
+    for _ in range(2):  # two runs of the plan (queued)
+        expect_status(send(api, "POST", f"/v1/plans/{plan['id']}/runs", headers=w, body={"stresses": []}), 202)
     goal = create_objective(api, w, house.group_id, title="Pay off the car", target_amount="12000.00",
                             target_date="2029-06-30", product_ids=[book.product])
     create_objective(api, w, house.group_id, title="Write wills")

@@ -314,6 +314,7 @@ class Tenants:
     b_model: str = ""  # a portfolio model of B
     a_plan: str = ""  # a plan of a_house with two versions
     b_plan: str = ""  # a plan of b_house with two versions
+    b_run: str = ""  # a succeeded run of b_plan
     b_objective: str = ""  # a money goal of b_house, linked to its book's product and its unmanaged product
     b_contribution: str = ""  # a contribution to b_objective
     b_policy: str = ""  # a retention policy of B's
@@ -331,7 +332,7 @@ class Tenants:
         return {self.b_house.group_id, self.b_house.owner_id, self.b_empty_group, self.b_lone_owner, self.b_user,
                 self.b_key, str(self.b.users["admin"]["id"]), _token_chain(self.b.tokens["admin"]),
                 _token_chain(self.b.tokens["viewer"]), self.b_notification, self.b_statement, self.b_item,
-                self.b_action, self.b_cma, self.b_model, self.b_plan,
+                self.b_action, self.b_cma, self.b_model, self.b_plan, self.b_run,
                 self.b_objective, self.b_contribution,
                 self.b_policy} | self.b_book.ids() | self.b_elsewhere.ids()
 
@@ -1599,6 +1600,41 @@ def _create_plan_version(env: Env) -> Prepared:
     return prep
 
 
+_RUNS: dict[Any, dict[str, str]] = {}
+
+
+def _shelf_run(env: Env) -> dict[str, str]:
+    """A succeeded run of a small plan of the firm's shelf household (made once per firm)."""
+    if env.firm.id not in _RUNS:
+        from chalicelib.planning.runs import service as runs
+
+        p = _planning(env)
+        plan = create_plan(env.client, env.admin, env.shelf.house, p.cma["id"], p.model["id"], BORN,
+                           iterations=1000, steps="yearly")
+        made = expect_status(send(env.client, "POST", f"{PL}/{plan['id']}/runs", headers=env.admin,
+                                  body={"stresses": []}), 202)
+        assert runs.execute(uuid.UUID(made["id"]), env.firm.id)["status"] == "succeeded"
+        _RUNS[env.firm.id] = {"plan_id": plan["id"], "id": made["id"]}
+    return _RUNS[env.firm.id]
+
+
+def _run_path(env: Env) -> str:
+    run = _shelf_run(env)
+    return f"{PL}/{run['plan_id']}/runs/{run['id']}"
+
+
+def _new_run(env: Env, **fields: Any) -> Prepared:
+    return Prepared(f"{PL}/{_shelf_run(env)['plan_id']}/runs", {"stresses": [], **fields})
+
+
+def _create_run(env: Env) -> Prepared:
+    prep = _new_run(env)
+    plan_id = _shelf_run(env)["plan_id"]
+    prep.audit = lambda r: AuditExpect("plan_run.create", "plan_run", r.json_body["id"], None, {
+        "id": r.json_body["id"], "plan_id": plan_id})
+    return prep
+
+
 def _foreign_plan_body(t: Tenants) -> dict[str, Any]:
     return {"name": "Planted", "inputs": _inputs(t.b_house, uuid.uuid4(), uuid.uuid4())}
 
@@ -2290,6 +2326,31 @@ EXPECTATIONS: dict[tuple[str, str], Route] = {
                                                      path=f"{PL}/{uuid.uuid4()}/versions")),
         ),
         foreign=lambda t: [Prepared(f"{PL}/{t.b_plan}/versions", {"inputs": _foreign_plan_body(t)["inputs"]})]),
+    ("POST", PL + "/{plan_id}/runs"): Route(
+        WRITE, 202, _create_run,
+        failures=(
+            F("a fall of 100%", 422, lambda e: _new_run(e, stresses=[{"kind": "market_fall", "size": "1.00"}])),
+            F("a what-if that changes nothing", 422, lambda e: _new_run(e, what_ifs=[{"name": "x", "changes": {}}])),
+            F("unknown plan", 404, lambda e: replace(_new_run(e), path=f"{PL}/{uuid.uuid4()}/runs")),
+        ),
+        foreign=lambda t: [Prepared(f"{PL}/{t.b_plan}/runs", {"stresses": []})]),
+    ("GET", PL + "/{plan_id}/runs"): Route(
+        READ, 200, _get(lambda e: f"{PL}/{_shelf_run(e)['plan_id']}/runs?status=succeeded"),
+        foreign=lambda t: [Prepared(f"{PL}/{t.b_plan}/runs")],
+        listing=Listing(lambda t, f: f"{PL}/{t.a_plan if f is t.a else t.b_plan}/runs",
+                        lambda t, f: ids_of("SELECT id FROM plan_runs WHERE plan_id = %s",
+                                            (t.a_plan if f is t.a else t.b_plan,)))),
+    ("GET", PL + "/{plan_id}/runs/{run_id}"): Route(
+        READ, 200, _get(_run_path),
+        foreign=lambda t: [Prepared(f"{PL}/{t.b_plan}/runs/{t.b_run}")]),
+    ("GET", PL + "/{plan_id}/runs/{run_id}/fan-chart.svg"): Route(
+        READ, 200, _get(lambda e: _run_path(e) + "/fan-chart.svg"),
+        failures=(F("an unknown scenario", 422, _get(lambda e: _run_path(e) + "/fan-chart.svg?scenario=Nope")),),
+        foreign=lambda t: [Prepared(f"{PL}/{t.b_plan}/runs/{t.b_run}/fan-chart.svg")]),
+    ("GET", PL + "/{plan_id}/runs/{run_id}/fan-chart.png"): Route(
+        READ, 200, lambda e: Prepared(_run_path(e) + "/fan-chart.png", headers={"Accept": "image/png"}),
+        foreign=lambda t: [Prepared(f"{PL}/{t.b_plan}/runs/{t.b_run}/fan-chart.png",
+                                    headers={"Accept": "image/png"})]),
     ("GET", "/v1/search"): Route(
         READ, 200, _get("/v1/search?q=Provider"),
         listing=Listing(lambda t, f: f"/v1/search?q={t.search_token}&limit=100", _search_rows,
@@ -2627,8 +2688,10 @@ def expectation(key: tuple[str, str]) -> Route:
 ISOLATION_KEYS = [k for k, s in SPECS.items() if s.path_params and s.access != PUBLIC
                   and not (k in EXPECTATIONS and EXPECTATIONS[k].platform)]
 PLATFORM_KEYS = [k for k in SPECS if k in EXPECTATIONS and EXPECTATIONS[k].platform]
-# A list: a GET that does not end in an id (/v1/users, /v1/client-groups/{group_id}/product-owners, /v1/me).
-LIST_KEYS = [k for k, s in SPECS.items() if s.method == "GET" and s.access != PUBLIC and not s.path.endswith("}")]
+# A list: a GET that does not end in an id (/v1/users, /v1/client-groups/{group_id}/product-owners, /v1/me) and
+# answers JSON (a chart is a picture of one record).
+LIST_KEYS = [k for k, s in SPECS.items() if s.method == "GET" and s.access != PUBLIC and not s.path.endswith("}")
+             and s.produces is None]
 WRITE_KEYS = [k for k, s in SPECS.items() if s.method in WRITE_METHODS
               and not (k in EXPECTATIONS and EXPECTATIONS[k].read_only)]
 NON_PUBLIC_KEYS = [k for k, s in SPECS.items() if s.access != PUBLIC]
@@ -2730,6 +2793,16 @@ def tenants(firm_a: Firm, firm_b: Firm, module_client: Any) -> Tenants:
         planned[firm.id] = (p, plan["id"])
     t = replace(t, b_cma=planned[firm_b.id][0].cma["id"], b_model=planned[firm_b.id][0].model["id"],
                 a_plan=planned[firm_a.id][1], b_plan=planned[firm_b.id][1])
+    ran = {}
+    for firm in (firm_a, firm_b):  # a succeeded run of each firm's plan
+        from chalicelib.planning.runs import service as runs
+
+        plan_id = t.a_plan if firm is firm_a else t.b_plan
+        made = expect_status(send(c, "POST", f"{PL}/{plan_id}/runs", headers=firm.auth("admin"),
+                                  body={"stresses": []}), 202)
+        assert runs.execute(uuid.UUID(made["id"]), firm.id)["status"] == "succeeded"
+        ran[firm.id] = made["id"]
+    t = replace(t, b_run=ran[firm_b.id])
     goals = {}
     for firm in (firm_a, firm_b):  # a money goal with both kinds of link and a contribution, in each firm
         admin, house = firm.auth("admin"), t.house_of(firm)

@@ -18,7 +18,7 @@ NAMES = {"group_id": "client group", "owner_id": "product owner", "user_id": "us
          "unmanaged_valuation_id": "unmanaged valuation",
          "item_id": "information item", "action_id": "action", "statement_id": "net worth statement",
          "backup_id": "backup", "cma_set_id": "CMA set", "portfolio_model_id": "portfolio model",
-         "plan_id": "plan",
+         "plan_id": "plan", "run_id": "plan run",
          "objective_id": "objective", "contribution_id": "objective contribution",
          "policy_id": "retention policy"}
 

@@ -198,6 +198,8 @@ def test_fan_charts_are_drawn_the_same_each_time(client: Any, firm: Firm, world:
     assert png.status_code == 200 and png.headers["Content-Type"] == "image/png"
     assert png.body.startswith(b"\x89PNG\r\n\x1a\n")
     assert send(client, "GET", path + ".png", headers={**w, "Accept": "image/png"}).body == png.body
+    assert_problem(send(client, "GET", path + ".png", headers=w), 406, detail="Accept: image/png")
+    assert send(client, "GET", path + ".png", headers={**w, "Accept": "*/*"}).body == png.body
     assert_problem(send(client, "GET", path + ".svg?scenario=Nothing", headers=w), 422, "scenario")
     assert_problem(send(client, "GET", path + ".svg?basis=both", headers=w), 422, "basis")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Reply
+from chalicelib.core.http import READ, WRITE, Api, ApiRequest, Reply, require_accept
 from chalicelib.core.pagination import Page, page_of
 from chalicelib.planning.runs import service
 from chalicelib.planning.runs.models import FanChartQuery, RunCreateIn, RunListQuery, RunOut, RunSummaryOut
@@ -36,7 +36,7 @@ def get_run(req: ApiRequest, plan_id: UUID, run_id: UUID) -> RunOut:
 
 @runs.route("/plans/{plan_id}/runs/{run_id}/fan-chart.svg", "GET", access=READ, query=FanChartQuery,
             summary="The run's fan chart as SVG: wealth percentile bands per year, the target marked",
-            extra_errors=(409,))
+            extra_errors=(409,), produces="image/svg+xml")
 def fan_chart_svg(req: ApiRequest, plan_id: UUID, run_id: UUID) -> Reply:
     """The same bytes for the same run. `basis` real (today's money, the default) or nominal; `scenario` a stress
     or what-if by name. 409 while the run is not succeeded."""
@@ -48,12 +48,14 @@ def fan_chart_svg(req: ApiRequest, plan_id: UUID, run_id: UUID) -> Reply:
 
 
 @runs.route("/plans/{plan_id}/runs/{run_id}/fan-chart.png", "GET", access=READ, query=FanChartQuery,
-            summary="The run's fan chart as PNG (960 x 540); send Accept: image/png", extra_errors=(409,))
+            summary="The run's fan chart as PNG (960 x 540); send Accept: image/png", extra_errors=(406, 409),
+            produces="image/png")
 def fan_chart_png(req: ApiRequest, plan_id: UUID, run_id: UUID) -> Reply:
-    """As the SVG, drawn as a PNG. Behind API Gateway a binary body needs the request's Accept to name
-    image/png."""
+    """As the SVG, drawn as a PNG. A binary body needs the request's Accept to name image/png (or */*): 406
+    otherwise."""
     from chalice import Response
 
-    body = service.fan_chart(req.ctx, plan_id, run_id, req.query, "png")
+    body = service.fan_chart(req.ctx, plan_id, run_id, req.query, "png",
+                             before_drawing=lambda: require_accept(req, "image/png"))
     return Reply(Response(body=body, status_code=200,
                           headers={"Content-Type": "image/png", "Cache-Control": "private, max-age=86400"}))

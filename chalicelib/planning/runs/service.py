@@ -175,8 +175,10 @@ def chart_target(plan: dict[str, Any]) -> Decimal | None:
     return (Decimal(target["annual"]) * years).quantize(Decimal("1"))
 
 
-def fan_chart(ctx: RequestContext, plan_id: UUID, run_id: UUID, query: Any, fmt: str) -> bytes:
-    """The succeeded run's fan chart (charts.py), the target marked on the real basis."""
+def fan_chart(ctx: RequestContext, plan_id: UUID, run_id: UUID, query: Any, fmt: str,
+              before_drawing: Any = None) -> bytes:
+    """The succeeded run's fan chart (charts.py), the target marked on the real basis. `before_drawing` runs once
+    the run is found and its scenario checked (a check of the request that must not hide a 404)."""
     from chalicelib.planning import charts
     from chalicelib.planning.engine import SimulationOutputs
 
@@ -186,6 +188,8 @@ def fan_chart(ctx: RequestContext, plan_id: UUID, run_id: UUID, query: Any, fmt:
     if query.scenario is not None and query.scenario not in names:
         raise _invalid("scenario", f"no scenario of this run is named {query.scenario!r}; its scenarios: "
                                    f"{', '.join(names)}")
+    if before_drawing is not None:
+        before_drawing()
     target = chart_target(plan) if query.basis == "real" else None
     currency = {"GBP": "£", "USD": "$", "EUR": "€"}.get(plan["inputs"].get("currency", ""), "")
     draw = charts.fan_chart_svg if fmt == "svg" else charts.fan_chart_png
