@@ -30,9 +30,9 @@ def migrate(event, context):
     return {"applied": applied, "status": migrations.status().__dict__}
 
 
-# The queue's real ARN is the stack's own queue (the merge template, .chalice/merge-template.json, points the event
-# source at it); this name is only the placeholder chalice needs to build the function's event.
-@app.on_sqs_message(queue="wealthdesk-plan-runs", batch_size=1, name="plan_runs")
+# The stack's own queue (.chalice/merge-template.json, PlanRunsQueue): chalice writes the name into an Fn::Sub of the
+# queue's ARN, so the stack's name is filled in when it is deployed.
+@app.on_sqs_message(queue="${AWS::StackName}-plan-runs", batch_size=1, name="plan_runs")
 def plan_runs(event):
     """Runs queued financial-plan simulations, one message per run (chalicelib/planning/runs/worker.py)."""
     from chalicelib.planning.runs.worker import handle_sqs_event

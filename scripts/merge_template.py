@@ -13,6 +13,10 @@ fixed, so it can name one origin: the stage's first. With no origin configured t
 The operators' alert topic is a resource of the stack (`AlertTopic`), named as the stage's functions name it
 (BACKUP_ALERT_TOPIC_ARN in .chalice/config.json, which their policies grant sns:Publish on): every function that
 names a topic must name the same one.
+
+Plan simulations are queued on the stack's own SQS queue (`PlanRunsQueue`, named STACK-plan-runs: the name app.py
+gives the plan-runs function's event source, which chalice writes inside an Fn::Sub), with a dead-letter queue
+after five receives; the API function gets its URL (PLAN_RUNS_QUEUE_URL).
 """
 from __future__ import annotations
 

@@ -37,10 +37,10 @@ SECRET_ACTION = "secretsmanager:GetSecretValue"
 # The backup jobs' own: their dumps in the backup bucket, and alerts to their SNS topic.
 BACKUP_FUNCTIONS = {"Backup", "VerifyBackup"}
 # their 15 minutes: a day of every household, a dump, a week's upkeep (which stops at its own budget before), a
-# retention run's 10-minute budget and its last batch
-LONG_FUNCTIONS = BACKUP_FUNCTIONS | {"NetworthSnapshots", "DbMaintenance", "Retention"}
+# retention run's 10-minute budget and its last batch, a 100,000-path simulation
+LONG_FUNCTIONS = BACKUP_FUNCTIONS | {"NetworthSnapshots", "DbMaintenance", "Retention", "PlanRuns"}
 ALERT_ACTION = "sns:Publish"  # every job's function may alert the operators' topic (a failed run)
-NO_ALERTS = {"APIHandler", "Migrate"}
+NO_ALERTS = {"APIHandler", "Migrate", "PlanRuns"}  # a failed plan run is recorded on the run, for its adviser
 BACKUP_ACTIONS = {"s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
                   "s3:ListMultipartUploadParts", "s3:ListBucket", "sns:Publish"}
 # The retention job's own: it writes archives under the backup bucket's retention/ prefix, and reads or deletes none.
@@ -587,7 +587,7 @@ def test_the_merge_template_names_only_what_chalice_generates(chalice_templates:
     merge, packaged = _packaged(chalice_templates, stage, snapstart)
     generated = chalice_templates[stage]["Resources"]
     added = {name for name, resource in merge["Resources"].items() if "Type" in resource}  # resources of its own
-    assert added == {"PgClientLayer", "AlertTopic"}, added
+    assert added == {"PgClientLayer", "AlertTopic", "PlanRunsQueue", "PlanRunsDeadLetters"}, added
     assert set(merge["Resources"]) - added <= set(generated), set(merge["Resources"]) - added - set(generated)
     assert generated["RestAPI"]["Type"] == "AWS::Serverless::Api"  # MethodSettings is a SAM Api property
     assert set(merge["Resources"]["RestAPI"]["Properties"]) <= {"MethodSettings", "DefinitionBody"}
@@ -806,3 +806,38 @@ def test_built_template_has_the_alert_topic_and_no_backup_retries(artefact: Arte
         assert resources[name]["Properties"]["EventInvokeConfig"] == {"MaximumRetryAttempts": 0}, name
     assert resources["DbMaintenance"]["Properties"]["Events"]["DbMaintenanceEvent"]["Properties"]["Schedule"] == (
         "cron(0 5 ? * SUN *)")
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_plan_runs_are_queued_on_the_stacks_queue_and_run_by_their_function(chalice_templates: dict[str, dict],
+                                                                          stage: str) -> None:
+    """The API sends each run to the stack's queue (its URL in PLAN_RUNS_QUEUE_URL, SendMessage on it and nothing
+    else of SQS); the plan-runs function is triggered by that queue one message at a time, may receive and delete
+    only there, and has 15 minutes; a message is hidden longer than a run may take, and after five receives goes
+    to the dead-letter queue."""
+    resources = _deployable(chalice_templates, stage)["Resources"]
+    queue, dead = resources["PlanRunsQueue"], resources["PlanRunsDeadLetters"]
+    assert queue["Type"] == dead["Type"] == "AWS::SQS::Queue"
+    assert queue["Properties"]["QueueName"] == {"Fn::Sub": "${AWS::StackName}-plan-runs"}
+    assert dead["Properties"]["QueueName"] == {"Fn::Sub": "${AWS::StackName}-plan-runs-dead"}
+    assert queue["Properties"]["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["PlanRunsDeadLetters",
+                                                                                          "Arn"]},
+                                                    "maxReceiveCount": 5}
+    worker = resources["PlanRuns"]["Properties"]
+    assert queue["Properties"]["VisibilityTimeout"] > worker["Timeout"] == 900
+    [event] = worker["Events"].values()
+    assert event["Type"] == "SQS" and event["Properties"]["BatchSize"] == 1
+    assert event["Properties"]["Queue"] == {  # the same queue: its ARN from the same name
+        "Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${AWS::StackName}-plan-runs"}
+    api = resources["APIHandler"]["Properties"]
+    assert api["Environment"]["Variables"]["PLAN_RUNS_QUEUE_URL"] == {"Ref": "PlanRunsQueue"}
+    account = _config()["stages"][stage]["lambda_functions"]["plan_runs"]["environment_variables"][
+        "DATABASE_OWNER_SECRET_ARN"].split(":")[3:5]
+    arn = f"arn:aws:sqs:{account[0]}:{account[1]}:*-plan-runs"  # the stack's name is known only when deployed
+    for function, actions in (("APIHandler", {"sqs:SendMessage"}),
+                              ("PlanRuns", {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                                            "sqs:ChangeMessageVisibility"})):
+        role = resources[resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]]
+        granted = {(a, r) for st in _statements(role) for a in _as_list(st["Action"]) if a.startswith("sqs:")
+                   for r in _as_list(st["Resource"])}
+        assert granted == {(a, arn) for a in actions}, function
