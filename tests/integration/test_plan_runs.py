@@ -373,3 +373,26 @@ def test_an_objective_linked_to_a_plan_is_on_track_by_the_firms_threshold(
     assert_problem(send(client, "PATCH", f"/v1/objectives/{made['id']}", headers=patch,
                         body={"plan_id": theirs["id"]}), 422, "plan_id")
     assert firm_rows(firm.id) == before
+
+
+def test_the_local_worker_runs_queued_runs_until_stopped(client: Any, world: dict[str, Any]) -> None:
+    """What `wealthdesk serve` starts: a thread polling for waiting runs."""
+    import threading
+    import time
+
+    from chalicelib.planning.runs.worker import poll_forever
+
+    queued = expect_status(_post_run(client, world["w"], world["plan"]["id"], {"stresses": []}), 202)
+    stop = threading.Event()
+    thread = threading.Thread(target=poll_forever, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 120
+        status = "queued"
+        while time.monotonic() < deadline and status in ("queued", "running"):
+            time.sleep(0.2)
+            status = owner_sql("SELECT status FROM plan_runs WHERE id = %s", (queued["id"],))[0]["status"]
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert status == "succeeded" and not thread.is_alive()
