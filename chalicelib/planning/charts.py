@@ -83,7 +83,8 @@ def _render(outputs: SimulationOutputs, target: Decimal | float | None, basis: s
             ax.axhline(t, color=TARGET_COLOUR, linestyle="--", linewidth=1.6,
                        label=f"Target {_money(t, currency)}", gid="target")
         ax.set_xlim(years[0], years[-1])
-        ax.set_ylim(bottom=0)
+        top = max([*series[95], float(target) if target is not None else 0.0, 1.0])
+        ax.set_ylim(0, top * 1.08)  # the target always inside, with room above the highest band
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=12))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _money(v, currency)))
         ax.grid(axis="y", color="#dddddd", linewidth=0.8)
@@ -97,7 +98,8 @@ def _render(outputs: SimulationOutputs, target: Decimal | float | None, basis: s
         title = "Projected wealth" if s.kind == "base" else f"Projected wealth: {s.name}"
         ax.set_title(f"{title}\nChance the money lasts: {chance:.0f}% of {s.paths:,} simulations",
                      loc="left", fontsize=11)
-        ax.legend(loc="upper left", frameon=False, fontsize=9)
+        # Below the plot: a legend inside would cover bands or the target line somewhere, whatever the plan.
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=5, frameon=False, fontsize=9)
         fig.tight_layout()
         buffer = BytesIO()
         metadata: dict[str, Any] = ({"Date": None, "Creator": None} if fmt == "svg" else {"Software": None})
