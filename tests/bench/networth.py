@@ -45,6 +45,8 @@ class NetworthResult:
     group_products: int = 0
     group_people: int = 0
     history_rows: int = 0
+    statement_bytes: int = 0  # the answer of POST .../networth-statements, as sent
+    statement_wal: int = 0  # WAL bytes one statement writes (the row, its snapshot, its audit event, the commit)
     samples: dict[str, list[float]] = field(default_factory=dict)
     job_figures: dict[str, Any] = field(default_factory=dict)
     check: str = ""
@@ -191,6 +193,12 @@ def measure(app_module: Any, firm: BenchFirm, result: NetworthResult, *, rounds:
     result.check = (f"the handler's answer equals the engine's on the bare statement's rows: {shown == expected}; "
                     f"{rows} rows, {len(shown['owners'])} owners")
     say(f"networth: {result.check}")
+    lsn = "SELECT pg_current_wal_insert_lsn() AS l"
+    before = owner_sql(lsn)[0]["l"]
+    made = app(dict(statement_event, requestContext=dict(statement_event["requestContext"], requestId="wal")), lctx)
+    result.statement_wal = owner_sql("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s::text::pg_lsn)::bigint AS n",
+                                     (before,))[0]["n"]
+    result.statement_bytes = len(made["body"].encode())
     for kind, step in steps.items():
         result.samples[kind] = []
         step(5, [])  # warm-up
@@ -320,8 +328,12 @@ def render(n: NetworthResult) -> list[str]:
         extra = p50(n.samples["statement"]) - p50(n.samples["live"])
         out.append(f"A statement is the live answer plus a durable write: its p50 exceeds the live answer's by "
                    f"{_ms(extra)}, of which a bare durable commit on this machine is {_ms(p50(n.samples['commit']))} "
-                   f"(p95 {_ms(pct(n.samples['commit'], 95))}): the rest is the two inserts (the statement, its "
-                   "audit event) and the engine's figures.\n")
+                   f"(p95 {_ms(pct(n.samples['commit'], 95))}): the rest is the two inserts (the statement with "
+                   f"its snapshot, its audit event) and the commit's larger WAL flush. One statement's answer is "
+                   f"{n.statement_bytes:,} bytes of JSON (serialised once: stored as the snapshot and sent as the "
+                   f"answer); it writes {n.statement_wal:,} bytes of WAL (its row and TOASTed snapshot, their index "
+                   "entries, the household's key lock, the audit event and its index entries, the commit record: "
+                   "no other statement or job ran then, autovacuum aside).\n")
     out.append(f"Live over the bare transaction: {n.ratio('live', 'live_bare_tx'):.2f}x. The job's figures (last "
                f"run, without each firm's part): `{dumps({k: v for k, v in n.job_figures.items() if k != 'by_firm'})}`."
                "\n")
