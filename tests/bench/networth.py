@@ -190,14 +190,14 @@ def measure(app_module: Any, firm: BenchFirm, result: NetworthResult, *, rounds:
     shown = json.loads(response["body"])
     expected = json.loads(json.dumps(service._answer(found), default=str))
     rows = sum(len(s["rows"]) for s in shown["sections"])
-    result.check = (f"the handler's answer equals the engine's on the bare statement's rows: {shown == expected}; "
+    result.check = (f"The handler's answer equals the engine's on the bare statement's rows: {shown == expected}; "
                     f"{rows} rows, {len(shown['owners'])} owners")
     say(f"networth: {result.check}")
     lsn = "SELECT pg_current_wal_insert_lsn() AS l"
     before = owner_sql(lsn)[0]["l"]
     made = app(dict(statement_event, requestContext=dict(statement_event["requestContext"], requestId="wal")), lctx)
-    result.statement_wal = owner_sql("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s::text::pg_lsn)::bigint AS n",
-                                     (before,))[0]["n"]
+    result.statement_wal = owner_sql(
+        "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s::text::pg_lsn)::bigint AS n", (before,))[0]["n"]
     result.statement_bytes = len(made["body"].encode())
     for kind, step in steps.items():
         result.samples[kind] = []
