@@ -252,6 +252,8 @@ def not_modified_reply(etag: str) -> Reply:
 def _serialise(body: Any) -> str:
     if body is None:
         return ""
+    if isinstance(body, _Raw):
+        return body.text
     if isinstance(body, BaseModel):
         return body.model_dump_json(by_alias=True)
     return dumps(body)
@@ -375,10 +377,11 @@ class _Raw:
         self.text = text or ""
 
 
-def raw_json(text: str, status: int = 200) -> Reply:
-    """A reply whose JSON body is already made (a long series the database writes as JSON, passed through without
-    being parsed and serialised again). The handler is answerable for it matching the route's response model."""
-    return Reply(_Raw(text), status)
+def raw_json(text: str, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
+    """A reply whose JSON body is already made (a long series the database writes as JSON, or a document already
+    serialised to be stored, passed through without being parsed and serialised again). The handler is answerable
+    for it matching the route's response model. An idempotent POST stores the same text for its replay."""
+    return Reply(_Raw(text), status, dict(headers or {}))
 
 
 def handle(request: Any, spec: RouteSpec, handler: Callable[..., Any], params: dict[str, str],

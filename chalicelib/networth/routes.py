@@ -45,8 +45,8 @@ def client_group_networth_history(req: ApiRequest, group_id: UUID) -> Reply:
 def create_networth_statement(req: ApiRequest, group_id: UUID) -> Reply:
     """The household's net worth today, stored whole under a name with who made it and when. A statement never
     changes and cannot be deleted (the database refuses both): there is no PATCH or DELETE."""
-    row = service.create_statement(req.ctx, group_id, req.body)
-    return Reply(row, 201, {"Location": f"/v1/networth-statements/{row['id']}"})
+    statement_id, text = service.create_statement(req.ctx, group_id, req.body)
+    return raw_json(text, 201, {"Location": f"/v1/networth-statements/{statement_id}"})
 
 
 @networth.route("/client-groups/{group_id}/networth-statements", "GET", access=READ, query=StatementListQuery,

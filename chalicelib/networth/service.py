@@ -81,22 +81,33 @@ def _creator(ctx: RequestContext) -> tuple[str, UUID | None]:
     return principal.kind, principal.id
 
 
-def create_statement(ctx: RequestContext, group_id: UUID, body: Any) -> dict[str, Any]:
+def create_statement(ctx: RequestContext, group_id: UUID, body: Any) -> tuple[UUID, str]:
     """Today's net worth of the household, stored whole under `name` with who made it, and audited, in one
-    transaction. The database never lets it change afterwards (migration 0026)."""
+    transaction. The database never lets it change afterwards (migration 0026). Returns the statement's id and the
+    answer as JSON text (models.StatementOut): the snapshot is serialised once, and that text is both what the
+    database stores and the answer's `networth`."""
     kind, who = _creator(ctx)
     with db.transaction(ctx) as tx:
         found = _found(tx, group_id, None)
         answer = _answer(found)
+        snapshot = dumps(answer)
         totals = answer["totals"]
         row = {"id": uuid.uuid4(), "client_group_id": group_id, "name": body.name, "as_of": answer["as_of"],
                "currency": answer["currency"], "assets": Decimal(totals["assets"]["total"]),
                "liabilities": Decimal(totals["liabilities"]["total"]),
                "net_worth": Decimal(totals["net_worth"]["total"]), "created_at": found["now"],
                "created_by_type": kind, "created_by": who}
-        store.insert_statement(tx, {**row, "snapshot": answer})
+        store.insert_statement(tx, row, snapshot)
+        # The audit event carries the statement's row (its figures, who made it), not its snapshot: the snapshot
+        # is the statement's own immutable column, found by the event's resource id.
         audit.record(tx, "networth_statement.create", "networth_statement", row["id"], None, row)
-    return {**row, "networth": answer}
+    return row["id"], statement_json(row, snapshot)
+
+
+def statement_json(row: dict[str, Any], snapshot: str) -> str:
+    """A statement as the API shows it (models.StatementOut): its row's fields, then `networth`, the snapshot's
+    JSON text as stored."""
+    return dumps(row)[:-1] + ',"networth":' + snapshot + "}"
 
 
 def get_statement(ctx: RequestContext, statement_id: UUID) -> dict[str, Any]:

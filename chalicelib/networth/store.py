@@ -250,17 +250,14 @@ STATEMENT_COLUMNS = ("id, client_group_id, name, as_of, currency, assets, liabil
                      "created_by_type, created_by")
 
 
-def insert_statement(tx: Tx, values: dict[str, Any]) -> None:
-    """The statement as given, its id and created_at too (the caller has the row: nothing is read back)."""
-    from psycopg.types.json import Jsonb
-
-    from chalicelib.core.jsonutil import dumps
-
+def insert_statement(tx: Tx, row: dict[str, Any], snapshot: str) -> None:
+    """The statement `row` as given, its id and created_at too (the caller has the row: nothing is read back), with
+    `snapshot`, the answer's JSON text (made once by the caller, who answers with the same text)."""
     tx.execute("INSERT INTO networth_statements (id, firm_id, client_group_id, name, as_of, currency, assets, "
                "liabilities, net_worth, snapshot, created_at, created_by_type, created_by) VALUES (%(id)s, "
                "current_firm_id(), %(client_group_id)s, %(name)s, %(as_of)s, %(currency)s, %(assets)s, "
-               "%(liabilities)s, %(net_worth)s, %(snapshot)s, %(created_at)s, %(created_by_type)s, %(created_by)s)",
-               {**values, "snapshot": Jsonb(values["snapshot"], dumps=dumps)})
+               "%(liabilities)s, %(net_worth)s, %(snapshot)s::jsonb, %(created_at)s, %(created_by_type)s, "
+               "%(created_by)s)", {**row, "snapshot": snapshot})
 
 
 def get_statement(tx: Tx, statement_id: UUID) -> dict[str, Any] | None:

@@ -15,11 +15,13 @@ measured in the same run.
   same rows (the job's own statement without its ON CONFLICT clause), each on a day with no rows, the day emptied
   and the table vacuumed between runs, in alternating order.
 
-The data: a firm of BENCH_NETWORTH_HOUSEHOLDS households (default 13,000) from `chalicelib.demo.load`, each with 2
-to 5 managed products owned individually, jointly (100%) or as tenants in common (60/30, a tenth a third party's)
-when the household has two or more people, one portfolio fund each, valued at BENCH_NETWORTH_MONTHS month ends
-(default 12), written in SQL (INSERT ... SELECT) in the firm's system context; portfolio valuations follow by the
-database's triggers.
+The data (tests/bench/networth_data.py): a firm of BENCH_NETWORTH_HOUSEHOLDS households (default 13,000: 100x the
+firm) from `chalicelib.demo.load`, each with about ten products or accounts (4 to 6 managed products with a
+portfolio fund each, 4 to 6 unmanaged assets and liabilities, some in EUR and USD) valued at BENCH_NETWORTH_MONTHS
+month ends (default 60: five years), and about 30 information items of every type (seven or so of them assets and
+liabilities with a latest valuation, which count in net worth), in the three ownership forms; written in bulk as the
+owner role, every row through the database's triggers and checks. For a smoke run, shrink the knobs (e.g.
+BENCH_NETWORTH_HOUSEHOLDS=300 BENCH_NETWORTH_MONTHS=12).
 """
 from __future__ import annotations
 
@@ -35,49 +37,16 @@ from tests.bench.common import BenchFirm, FakeLambdaContext, api_event, p50, pct
 TARGETS = {"N1": 3.0, "N2": 1.5, "N3": 3.0, "N4": 2.0}
 CHUNK = 1000
 
-_PRODUCTS = """
-WITH g AS (
-    SELECT m.client_group_id AS id, array_agg(m.product_owner_id ORDER BY o.inception_date, o.id) AS people
-    FROM client_group_product_owners m JOIN product_owners o ON o.id = m.product_owner_id
-    WHERE m.client_group_id = ANY(%(groups)s) GROUP BY m.client_group_id
-)
-INSERT INTO products (firm_id, client_group_id, name, product_type, start_date, ownership)
-SELECT current_firm_id(), g.id, 'Net worth ' || k,
-       (ARRAY['gia', 'pension', 'stocks_and_shares_isa', 'property', 'cash_isa'])[1 + k %% 5], %(start)s,
-       CASE WHEN cardinality(g.people) = 1 OR k %% 3 = 0
-                THEN jsonb_build_object('association_type', 'individual',
-                                        'product_owner_id', g.people[1 + k %% cardinality(g.people)])
-            WHEN k %% 3 = 1
-                THEN jsonb_build_object('association_type', 'joint', 'joint_owners', to_jsonb(g.people[1:2]),
-                                        'collective_percentage', '100.00')
-            ELSE jsonb_build_object('association_type', 'tenants_in_common', 'shares',
-                                    jsonb_build_object(g.people[1]::text, '60.00', g.people[2]::text, '30.00'))
-       END
-FROM g CROSS JOIN LATERAL generate_series(1, 2 + abs(hashtext(g.id::text)) %% 4) AS k"""
-
-_FUNDS = """
-INSERT INTO portfolio_funds (firm_id, product_id, fund_id, start_date)
-SELECT current_firm_id(), p.id, %(fund)s, p.start_date FROM products p WHERE p.client_group_id = ANY(%(groups)s)"""
-
-_VALUATIONS = """
-INSERT INTO fund_valuations (firm_id, portfolio_fund_id, valuation_date, value)
-SELECT current_firm_id(), pf.id, (pf.start_date + make_interval(months => i + 1) - interval '1 day')::date,
-       round((5000 + random() * 400000)::numeric, 2)
-FROM portfolio_funds pf JOIN products p ON p.id = pf.product_id
-CROSS JOIN generate_series(0, %(months)s - 1) AS i
-WHERE p.client_group_id = ANY(%(groups)s)"""
-
-
 @dataclass
 class NetworthResult:
     households: int
     months: int
-    products: int = 0
-    valuations: int = 0
-    load_seconds: float = 0.0
+    data: Any = None  # tests.bench.networth_data.DataResult
     group_products: int = 0
     group_people: int = 0
     history_rows: int = 0
+    statement_bytes: int = 0  # the answer of POST .../networth-statements, as sent
+    statement_wal: int = 0  # WAL bytes one statement writes (the row, its snapshot, its audit event, the commit)
     samples: dict[str, list[float]] = field(default_factory=dict)
     job_figures: dict[str, Any] = field(default_factory=dict)
     check: str = ""
@@ -101,44 +70,21 @@ def _env_int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
-def load(firm: BenchFirm, months: int) -> NetworthResult:
-    from chalicelib.core import db
-    from chalicelib.core.context import RequestContext
-    from tests.bench.products_data import first_month
-
-    result = NetworthResult(households=len(firm.group_ids), months=months)
-    ctx = RequestContext.system(firm.id)
-    start = first_month(months=months)
-    t0 = time.monotonic()
-    with db.transaction(ctx) as tx:
-        fund = tx.one("INSERT INTO funds (firm_id, name, risk_factor) VALUES (current_firm_id(), 'Net worth fund', 4) "
-                      "RETURNING id")["id"]
-    for c0 in range(0, len(firm.group_ids), CHUNK):
-        groups = firm.group_ids[c0:c0 + CHUNK]
-        with db.transaction(ctx) as tx:
-            tx.execute("SET LOCAL statement_timeout = 0")
-            result.products += tx.execute(_PRODUCTS, {"groups": groups, "start": start}).rowcount
-            tx.execute(_FUNDS, {"groups": groups, "fund": fund})
-            result.valuations += tx.execute(_VALUATIONS, {"groups": groups, "months": months}).rowcount
-        say(f"networth data: households {c0 + len(groups):,}/{len(firm.group_ids):,}: {result.products:,} products, "
-            f"{result.valuations:,} valuations ({time.monotonic() - t0:.0f} s)")
-    with db.owner_connection() as conn:
-        for table in ("products", "portfolio_funds", "fund_valuations", "portfolio_valuations", "client_groups"):
-            conn.execute(f"VACUUM (ANALYZE) {table}")
-    result.load_seconds = time.monotonic() - t0
-    return result
-
-
 def _pick_household(firm: BenchFirm) -> tuple[UUID, int, int]:
+    """The household with more than one person and the most holdings that count in net worth (managed and
+    unmanaged products, items with a latest valuation): the largest answer, every ownership form in it."""
     from tests.conftest import owner_sql
 
-    row = owner_sql("SELECT p.client_group_id AS g, count(*) AS products, (SELECT count(*) FROM "
-                    "client_group_product_owners m WHERE m.client_group_id = p.client_group_id) AS people "
-                    "FROM products p WHERE p.firm_id = %s GROUP BY p.client_group_id "
-                    "ORDER BY (SELECT count(*) FROM client_group_product_owners m "
-                    "WHERE m.client_group_id = p.client_group_id) > 1 DESC, count(*) DESC, p.client_group_id "
-                    "LIMIT 1", (firm.id,))[0]
-    return row["g"], row["products"], row["people"]
+    row = owner_sql(
+        "SELECT g.id AS g, h.n AS holdings, (SELECT count(*) FROM client_group_product_owners m "
+        "WHERE m.client_group_id = g.id) AS people FROM client_groups g CROSS JOIN LATERAL (SELECT "
+        "(SELECT count(*) FROM products p WHERE p.client_group_id = g.id) "
+        "+ (SELECT count(*) FROM unmanaged_products u WHERE u.client_group_id = g.id AND u.status = 'active') "
+        "+ (SELECT count(*) FROM information_items i WHERE i.client_group_id = g.id "
+        "   AND i.item_type = 'assets_liabilities' AND i.data_content ->> 'latest_valuation' IS NOT NULL) AS n) h "
+        "WHERE g.firm_id = %s ORDER BY (SELECT count(*) FROM client_group_product_owners m "
+        "WHERE m.client_group_id = g.id) > 1 DESC, h.n DESC, g.id LIMIT 1", (firm.id,))[0]
+    return row["g"], row["holdings"], row["people"]
 
 
 def _ten_years_of_snapshots(firm: BenchFirm, group: UUID) -> int:
@@ -244,9 +190,15 @@ def measure(app_module: Any, firm: BenchFirm, result: NetworthResult, *, rounds:
     shown = json.loads(response["body"])
     expected = json.loads(json.dumps(service._answer(found), default=str))
     rows = sum(len(s["rows"]) for s in shown["sections"])
-    result.check = (f"the handler's answer equals the engine's on the bare statement's rows: {shown == expected}; "
+    result.check = (f"The handler's answer equals the engine's on the bare statement's rows: {shown == expected}; "
                     f"{rows} rows, {len(shown['owners'])} owners")
     say(f"networth: {result.check}")
+    lsn = "SELECT pg_current_wal_insert_lsn() AS l"
+    before = owner_sql(lsn)[0]["l"]
+    made = app(dict(statement_event, requestContext=dict(statement_event["requestContext"], requestId="wal")), lctx)
+    result.statement_wal = owner_sql(
+        "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s::text::pg_lsn)::bigint AS n", (before,))[0]["n"]
+    result.statement_bytes = len(made["body"].encode())
     for kind, step in steps.items():
         result.samples[kind] = []
         step(5, [])  # warm-up
@@ -308,14 +260,15 @@ def _measure_job(result: NetworthResult, rounds: int) -> None:
 def run(database: Any, app_module: Any, phases: list[str]) -> NetworthResult:
     from chalicelib.core.context import RequestContext
     from chalicelib.firms import service
-    from tests.bench import common
+    from tests.bench import common, networth_data
     from tests.bench.run import Phase
 
     households = _env_int("BENCH_NETWORTH_HOUSEHOLDS", 13_000)
-    months = _env_int("BENCH_NETWORTH_MONTHS", 12)
+    months = _env_int("BENCH_NETWORTH_MONTHS", 60)
     firm = common.make_firm(households)
     with Phase("loading the net worth data", phases):
-        result = load(firm, months)
+        result = NetworthResult(households=households, months=months,
+                                data=networth_data.load(firm, months, admin_url=database.admin_url))
     firm.token = service.login(RequestContext(), firm.admin["email"], common.PASSWORD).access_token
     with Phase("net worth figures", phases):
         return measure(app_module, firm, result)
@@ -352,9 +305,9 @@ def render(n: NetworthResult) -> list[str]:
     from chalicelib.core.jsonutil import dumps
 
     out = ["## Net worth (part networth)\n",
-           (f"A firm of {n.households:,} households with {n.products:,} managed products ({n.valuations:,} fund "
-            f"valuations, {n.months} month ends each; loaded in {n.load_seconds:,.0f} s; tests/bench/networth.py). "
-            f"The household measured has {n.group_products} products and {n.group_people} people, and "
+           (f"A firm of {n.data.describe()} (loaded in {n.data.seconds:,.0f} s as the owner role: "
+            f"tests/bench/networth_data.py). The household measured has {n.group_products} holdings that count "
+            f"(products, accounts and valued items) and {n.group_people} people, and "
             f"{n.history_rows:,} daily snapshots for N3. Requests through the real handler in process, "
             f"{len(n.samples['live'])} of each kind in interleaved rounds; the job {len(n.samples['job'])} times "
             f"each way, alternating. {n.check}.\n"),
@@ -375,8 +328,12 @@ def render(n: NetworthResult) -> list[str]:
         extra = p50(n.samples["statement"]) - p50(n.samples["live"])
         out.append(f"A statement is the live answer plus a durable write: its p50 exceeds the live answer's by "
                    f"{_ms(extra)}, of which a bare durable commit on this machine is {_ms(p50(n.samples['commit']))} "
-                   f"(p95 {_ms(pct(n.samples['commit'], 95))}): the rest is the two inserts (the statement, its "
-                   "audit event) and the engine's figures.\n")
+                   f"(p95 {_ms(pct(n.samples['commit'], 95))}): the rest is the two inserts (the statement with "
+                   f"its snapshot, its audit event) and the commit's larger WAL flush. One statement's answer is "
+                   f"{n.statement_bytes:,} bytes of JSON (serialised once: stored as the snapshot and sent as the "
+                   f"answer); it writes {n.statement_wal:,} bytes of WAL (its row and TOASTed snapshot, their index "
+                   "entries, the household's key lock, the audit event and its index entries, the commit record: "
+                   "no other statement or job ran then, autovacuum aside).\n")
     out.append(f"Live over the bare transaction: {n.ratio('live', 'live_bare_tx'):.2f}x. The job's figures (last "
                f"run, without each firm's part): `{dumps({k: v for k, v in n.job_figures.items() if k != 'by_firm'})}`."
                "\n")

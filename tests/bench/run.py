@@ -29,7 +29,8 @@ a firm of BENCH_RATELIMIT_HOUSEHOLDS households, default 2,000),
 "items" the information items' q and the cost of their search words (tests/bench/items.py, on a firm of
 BENCH_ITEMS_HOUSEHOLDS households, default 300, with BENCH_ITEMS_PER_HOUSEHOLD items each, default 30),
 "networth" figures N1-N4 (tests/bench/networth.py: a firm of BENCH_NETWORTH_HOUSEHOLDS households, default
-13,000, with BENCH_NETWORTH_MONTHS month ends of valuations, default 12), "backups" the backup and verification
+13,000, with about ten products or accounts and 30 information items each and BENCH_NETWORTH_MONTHS month ends
+of valuations, default 60), "backups" the backup and verification
 jobs over bare pg_dump and pg_restore (tests/bench/backups.py: BENCH_BACKUP_HOUSEHOLDS, default 300,
 BENCH_BACKUP_ROUNDS, default 3), "refreshviews" refresh-views at 13,000 households and a dashboard reader
 meanwhile (tests/bench/refreshviews.py: BENCH_REFRESHVIEWS_HOUSEHOLDS, _MONTHS, _ROUNDS), "retention" the retention

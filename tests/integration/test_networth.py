@@ -377,6 +377,51 @@ def test_statements_are_immutable_whoever_asks(client: Any, firm_a: Firm, three:
     assert_problem(send(client, "DELETE", f"{G}/{three['group']}", headers=firm_a.auth("admin")), 409)
 
 
+def test_a_statement_is_audited_with_its_row_and_stored_as_answered(client: Any, firm_a: Firm,
+                                                                     three: dict[str, Any]) -> None:
+    """The answer's text is made once: what the database stores is the answer's `networth`, byte for byte as JSON
+    values; the audit event (same transaction) carries the statement's row and its figures, not the snapshot."""
+    import json
+
+    resp = client.http.post(f"{G}/{three['group']}/networth-statements",
+                            headers={**three["auth"], "Content-Type": "application/json"},
+                            body=json.dumps({"name": "Audited"}))
+    assert resp.status_code == 201, resp.body
+    made = json.loads(resp.body)
+    assert resp.headers["Location"] == f"/v1/networth-statements/{made['id']}"
+    assert resp.headers["Content-Type"] == "application/json"
+    assert list(made) == ["id", "client_group_id", "name", "as_of", "currency", "assets", "liabilities", "net_worth",
+                          "created_at", "created_by_type", "created_by", "networth"]
+    [row] = owner_sql("SELECT snapshot, assets, liabilities, net_worth, created_at FROM networth_statements "
+                      "WHERE id = %s", (made["id"],))
+    assert row["snapshot"] == made["networth"]
+    assert (str(row["assets"]), str(row["liabilities"]), str(row["net_worth"])) == (
+        made["assets"], made["liabilities"], made["net_worth"])
+    [event] = owner_sql("SELECT before, after, changed_fields, request_id FROM audit_events WHERE firm_id = %s "
+                        "AND action = 'networth_statement.create' AND resource_id = %s", (firm_a.id, made["id"]))
+    assert event["before"] is None and event["request_id"] == resp.headers["X-Request-Id"]
+    assert event["after"] == {k: v for k, v in made.items() if k != "networth"}
+    assert "snapshot" not in event["changed_fields"] and "networth" not in event["changed_fields"]
+
+
+def test_a_statement_replayed_by_its_idempotency_key_is_the_same_statement(client: Any, firm_a: Firm,
+                                                                            three: dict[str, Any]) -> None:
+    """The answer travels as already-made JSON text: an Idempotency-Key's replay gives the same bytes back, and
+    only one statement (and one audit event) exists."""
+    headers = {**three["auth"], "Content-Type": "application/json", "Idempotency-Key": "statement-once"}
+    first = client.http.post(f"{G}/{three['group']}/networth-statements", headers=headers, body='{"name": "Once"}')
+    assert first.status_code == 201, first.body
+    again = client.http.post(f"{G}/{three['group']}/networth-statements", headers=headers, body='{"name": "Once"}')
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.body == first.body and again.headers["Location"] == first.headers["Location"]
+    rows = owner_sql("SELECT id FROM networth_statements WHERE client_group_id = %s AND name = 'Once'",
+                     (three["group"],))
+    assert len(rows) == 1
+    events = owner_sql("SELECT count(*) AS n FROM audit_events WHERE firm_id = %s AND resource_id = %s",
+                       (firm_a.id, str(rows[0]["id"])))
+    assert events[0]["n"] == 1
+
+
 def test_only_an_explicit_retention_run_deletes_a_statement(client: Any, fresh_firm: Firm) -> None:
     auth = fresh_firm.auth("adviser")
     group, _ = household(client, auth, [("Solo", "2020-01-01")], "individual")
