@@ -2113,7 +2113,8 @@ CREATE FUNCTION public.retention_default_policies(p_firm uuid) RETURNS integer
                (p_firm, 'audit_events', 'security', interval '10 years', 'archive'),
                (p_firm, 'sessions', 'expired', interval '90 days', 'delete'),
                (p_firm, 'notifications', 'any', interval '30 days', 'delete'),
-               (p_firm, 'networth_statements', 'any', NULL, 'keep')
+               (p_firm, 'networth_statements', 'any', NULL, 'keep'),
+               (p_firm, 'plans', 'draft', interval '30 days', 'delete')
         ON CONFLICT (firm_id, table_name, condition) DO NOTHING RETURNING 1)
     SELECT count(*)::integer FROM made $$;
 
@@ -2791,10 +2792,10 @@ CREATE TABLE public.data_retention_policies (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     version integer DEFAULT 1 NOT NULL,
     CONSTRAINT data_retention_policies_action_check CHECK ((action = ANY (ARRAY['keep'::text, 'delete'::text, 'archive'::text, 'anonymize'::text]))),
-    CONSTRAINT data_retention_policies_action_fits CHECK (((action = 'keep'::text) OR ((table_name = ANY (ARRAY['audit_events'::text, 'notifications'::text])) AND (action = ANY (ARRAY['delete'::text, 'archive'::text]))) OR ((table_name = 'sessions'::text) AND (action = ANY (ARRAY['delete'::text, 'archive'::text, 'anonymize'::text]))))),
+    CONSTRAINT data_retention_policies_action_fits CHECK (((action = 'keep'::text) OR ((table_name = ANY (ARRAY['audit_events'::text, 'notifications'::text, 'plans'::text])) AND (action = ANY (ARRAY['delete'::text, 'archive'::text]))) OR ((table_name = 'sessions'::text) AND (action = ANY (ARRAY['delete'::text, 'archive'::text, 'anonymize'::text]))))),
     CONSTRAINT data_retention_policies_audit_floor CHECK (((table_name <> 'audit_events'::text) OR (period IS NULL) OR public.retention_period_covers(period, 7))),
     CONSTRAINT data_retention_policies_keep_has_no_period CHECK (((action = 'keep'::text) = (period IS NULL))),
-    CONSTRAINT data_retention_policies_known_condition CHECK (((((((((table_name = 'audit_events'::text) AND (condition = 'other'::text)) OR ((table_name = 'audit_events'::text) AND (condition = 'security'::text))) OR ((table_name = 'sessions'::text) AND (condition = 'expired'::text))) OR ((table_name = 'sessions'::text) AND (condition = 'revoked'::text))) OR ((table_name = 'notifications'::text) AND (condition = 'any'::text))) OR ((table_name = 'notifications'::text) AND (condition = 'read'::text))) OR ((table_name = 'networth_statements'::text) AND (condition = 'any'::text)))),
+    CONSTRAINT data_retention_policies_known_condition CHECK ((((((((((table_name = 'audit_events'::text) AND (condition = 'other'::text)) OR ((table_name = 'audit_events'::text) AND (condition = 'security'::text))) OR ((table_name = 'sessions'::text) AND (condition = 'expired'::text))) OR ((table_name = 'sessions'::text) AND (condition = 'revoked'::text))) OR ((table_name = 'notifications'::text) AND (condition = 'any'::text))) OR ((table_name = 'notifications'::text) AND (condition = 'read'::text))) OR ((table_name = 'networth_statements'::text) AND (condition = 'any'::text))) OR ((table_name = 'plans'::text) AND (condition = 'draft'::text)))),
     CONSTRAINT data_retention_policies_period_check CHECK (((period IS NULL) OR public.retention_period_is_valid(period))),
     CONSTRAINT data_retention_policies_schedule_check CHECK ((schedule = ANY (ARRAY['daily'::text, 'weekly'::text]))),
     CONSTRAINT data_retention_policies_version_check CHECK ((version >= 1))

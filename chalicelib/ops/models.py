@@ -26,5 +26,5 @@ RUNS = ListSpec("job_runs", {"started_at": (("started_at", "timestamptz"),)},
 
 
 class JobRunListQuery(ListQuery):
-    job_name: str | None = Field(None, max_length=100)
+    job: str | None = Field(None, max_length=100, description="Only the runs of this job (its name, e.g. `retention`)")
     status: Literal["running", "succeeded", "failed", "skipped"] | None = None

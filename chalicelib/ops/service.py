@@ -17,7 +17,7 @@ def list_runs(ctx: RequestContext, query: Any) -> tuple[list[dict[str, Any]], st
     record: its figures count every firm."""
     keyset = Keyset.parse(RUNS, query, ctx)
     with db.transaction(ctx) as tx:
-        rows = store.list_runs(tx, keyset, job_name=query.job_name, status=query.status)
+        rows = store.list_runs(tx, keyset, job_name=query.job, status=query.status)
     return keyset.page(rows)
 
 

@@ -175,8 +175,10 @@ def verdicts(r: RefreshViewsResult) -> list[tuple[str, str, str, bool]]:
                 "first round)")
     waits = (f"{r.lock_waits()} (longest read during it {max(r.during) * 1e3:.1f} ms / p99 with none running "
              f"{pct(r.idle, 99) * 1e3:.1f} ms = {r.worst_ratio():.2f}x)")
+    scale = " (100x the firm)" if r.households == 13_000 else ""
+    name = f"R1. refresh-views at {r.households:,} households{scale}, {r.months} months of history: duration, median"
     return [
-        ("R1. refresh-views at 13,000 households (100x the firm): duration, median", duration, "recorded", True),
+        (name, duration, "recorded", True),
         ("R2. Dashboard reads waiting on the refresh (lock-wait samples of the app's backends during it)", waits, "0",
          r.lock_waits() == 0),
     ]

@@ -31,9 +31,10 @@ BENCH_ITEMS_HOUSEHOLDS households, default 300, with BENCH_ITEMS_PER_HOUSEHOLD i
 "networth" figures N1-N4 (tests/bench/networth.py: a firm of BENCH_NETWORTH_HOUSEHOLDS households, default
 13,000, with about ten products or accounts and 30 information items each and BENCH_NETWORTH_MONTHS month ends
 of valuations, default 60), "backups" the backup and verification
-jobs over bare pg_dump and pg_restore (tests/bench/backups.py: BENCH_BACKUP_HOUSEHOLDS, default 300,
-BENCH_BACKUP_ROUNDS, default 3), "refreshviews" refresh-views at 13,000 households and a dashboard reader
-meanwhile (tests/bench/refreshviews.py: BENCH_REFRESHVIEWS_HOUSEHOLDS, _MONTHS, _ROUNDS), "retention" the retention
+jobs over bare pg_dump and pg_restore on a database of about 1 GB (tests/bench/backups.py: BENCH_BACKUP_HOUSEHOLDS,
+default 1,000, BENCH_BACKUP_ROUNDS, default 3), "refreshviews" refresh-views at 13,000 households and a dashboard reader
+meanwhile (tests/bench/refreshviews.py: BENCH_REFRESHVIEWS_HOUSEHOLDS, default 13,000, _MONTHS, default 12, _ROUNDS,
+default 3), "retention" the retention
 job deleting and archiving over one bare DELETE (tests/bench/retention.py: BENCH_RETENTION_ROWS, default 100,000,
 BENCH_RETENTION_ROUNDS, default 3), "montecarlo" the plan simulation (tests/bench/montecarlo.py: the engine alone,
 no database; BENCH_MC_ROUNDS, default 3); any of them alone), BENCH_OUTPUT (default
@@ -250,7 +251,7 @@ def main() -> int:
             from tests.bench import backups
 
             with Phase("backups", phases):
-                backups_result = backups.measure(database, _env_int("BENCH_BACKUP_HOUSEHOLDS", 300),
+                backups_result = backups.measure(database, _env_int("BENCH_BACKUP_HOUSEHOLDS", backups.HOUSEHOLDS),
                                                  _env_int("BENCH_BACKUP_ROUNDS", 3))
             common.say(backups.summary_line(backups_result))
 

@@ -256,7 +256,7 @@ NUL_CASES = [
     ("GET", "/v1/product-owners?q=Ada%00", None),
     ("GET", "/v1/audit-events?resource_type=client_group%00", None),
     ("GET", "/v1/audit-events?action=a%00", None),
-    ("GET", "/v1/ops/job-runs?job_name=audit%00", None),
+    ("GET", "/v1/ops/job-runs?job=audit%00", None),
     ("POST", "/v1/client-groups", {"name": "The\u0000Smiths", "type": "family"}),
     ("POST", "/v1/product-owners", {"first_name": "Ada\u0000", "surname": "Lovelace"}),
     ("PATCH", "/v1/client-groups/{group_id}", {"notes": "a\u0000b"}),

@@ -62,7 +62,7 @@ def test_the_list_routes_are_found() -> None:
     assert {_rid(r) for r in LIST_ROUTES} >= {
         "GET /v1/client-groups", "GET /v1/product-owners", "GET /v1/funds", "GET /v1/audit-events", "GET /v1/users",
         "GET /v1/providers", "GET /v1/portfolio-templates", "GET /v1/api-keys", "GET /v1/me/sessions",
-        "GET /v1/me/notifications", "GET /v1/ops/job-runs", "GET /v1/client-groups/{group_id}/products",
+        "GET /v1/notifications", "GET /v1/ops/job-runs", "GET /v1/client-groups/{group_id}/products",
         "GET /v1/products/{product_id}/valuations", "GET /v1/products/{product_id}/irr-history",
         "GET /v1/portfolio-funds/{portfolio_fund_id}/valuations",
         "GET /v1/portfolio-funds/{portfolio_fund_id}/activity", "GET /v1/client-groups/{group_id}/unmanaged-products",

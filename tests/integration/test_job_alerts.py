@@ -90,13 +90,13 @@ def test_the_firms_admins_see_it_in_their_notifications(client: Any, fresh_firm:
     _failing(monkeypatch, "refresh-views", "views boom", [fresh_firm.id])
     with pytest.raises(RuntimeError):
         _run("refresh-views")
-    listed = client.http.get("/v1/me/notifications?unread=true", headers=fresh_firm.auth("admin"))
+    listed = client.http.get("/v1/notifications?unread=true", headers=fresh_firm.auth("admin"))
     assert listed.status_code == 200
     [item] = [i for i in listed.json_body["items"] if i["kind"] == "ops.job_failed"]
     assert item["title"] == "Dashboard not refreshed" and item["data"]["job"] == "refresh-views"
-    read = client.http.post(f"/v1/me/notifications/{item['id']}/read", headers=fresh_firm.auth("admin"))
+    read = client.http.post(f"/v1/notifications/{item['id']}/read", headers=fresh_firm.auth("admin"))
     assert read.status_code == 204
-    unread = client.http.get("/v1/me/notifications?unread=true", headers=fresh_firm.auth("admin")).json_body
+    unread = client.http.get("/v1/notifications?unread=true", headers=fresh_firm.auth("admin")).json_body
     assert item["id"] not in [i["id"] for i in unread["items"]]
 
 

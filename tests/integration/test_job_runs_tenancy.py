@@ -99,9 +99,9 @@ def test_a_firm_admin_sees_only_the_firms_part_of_each_run_and_no_platform_run(c
     assert _firm_part(repair.id, a) is None
     [b_repair] = [i for i in shown_b if i["job_name"] == "irr-history"]
     assert b_repair["figures"] == {"products": 1, "rows_written": 2}
-    assert _listed(client, a, "job_name=irr-history") == []
-    assert [i["id"] for i in _listed(client, b, "job_name=irr-history")] == [b_repair["id"]]
-    assert _listed(client, a, "job_name=audit-partitions") == []
+    assert _listed(client, a, "job=irr-history") == []
+    assert [i["id"] for i in _listed(client, b, "job=irr-history")] == [b_repair["id"]]
+    assert _listed(client, a, "job=audit-partitions") == []
     assert _listed(client, a, "status=failed") == [] and _listed(client, a, "status=skipped") == []
     assert {i["id"] for i in _listed(client, a, "status=succeeded")} == {i["id"] for i in shown_a}
 

@@ -188,16 +188,18 @@ def test_job_runs_api_lists_the_firms_parts_newest_first_for_admins_only(client,
         v.isoformat().replace("+00:00", "Z") for v in (row["started_at"], row["finished_at"]))
 
     # Filters and keyset pagination.
-    only = client.http.get("/v1/ops/job-runs?status=succeeded&job_name=test-per-firm&limit=1",
+    only = client.http.get("/v1/ops/job-runs?status=succeeded&job=test-per-firm&limit=1",
                            headers=firm_a.auth("admin"))
     assert only.status_code == 200
     assert [i["id"] for i in only.json_body["items"]] == [str(ids[-1])]
     cursor = only.json_body["next_cursor"]
     assert cursor
-    nxt = client.http.get(f"/v1/ops/job-runs?status=succeeded&job_name=test-per-firm&limit=1&cursor={cursor}",
+    nxt = client.http.get(f"/v1/ops/job-runs?status=succeeded&job=test-per-firm&limit=1&cursor={cursor}",
                           headers=firm_a.auth("admin"))
     assert nxt.status_code == 200
     assert [i["id"] for i in nxt.json_body["items"]] == [str(ids[-2])]
+    # The filter is `job` (the contract's name); the old spelling is an unknown parameter, refused.
+    assert_problem(client.http.get("/v1/ops/job-runs?job_name=test-per-firm", headers=firm_a.auth("admin")), 422)
     for status in ("skipped", "failed", "running"):  # a firm's part is recorded only when its run succeeds
         other = client.http.get(f"/v1/ops/job-runs?status={status}&limit=200", headers=firm_a.auth("admin"))
         assert other.status_code == 200 and other.json_body["items"] == []

@@ -151,7 +151,7 @@ def test_the_tie_cases_are_really_there(lists_firm: Firm) -> None:
 def test_job_runs_every_row_exactly_once_newest_first(client: Any, lists_firm: Firm, filtered: bool) -> None:
     """The firm's part of job runs: filtered to the fixture's job (with tied start times), and unfiltered."""
     job = lists_firm.job_name  # type: ignore[attr-defined]
-    where, query = ("AND job_name = %(j)s", f"job_name={job}") if filtered else ("", "")
+    where, query = ("AND job_name = %(j)s", f"job={job}") if filtered else ("", "")
     expected = _ids(f"SELECT id FROM firm_job_runs WHERE firm_id = %(f)s {where} ORDER BY started_at DESC, id DESC",
                     {"j": job, "f": lists_firm.id})
     assert len(expected) >= 5

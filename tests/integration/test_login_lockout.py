@@ -165,17 +165,19 @@ def test_fifty_failures_in_an_hour_lock_the_account_and_tell_its_user(client: An
     tokens = login_from(client, "203.0.113.50", email, PASSWORD)
     assert tokens.status_code == 200, tokens.body
     me = {"Authorization": f"Bearer {tokens.json_body['access_token']}"}
-    listed = client.http.get("/v1/me/notifications?unread=true", headers=me)
+    listed = client.http.get("/v1/notifications?unread=true", headers=me)
     assert listed.status_code == 200, listed.body
     [note] = listed.json_body["items"]
     assert note["kind"] == "security.account_locked" and note["read_at"] is None
     assert note["data"]["failures"] == 50
-    assert client.http.post(f"/v1/me/notifications/{note['id']}/read", headers=me).status_code == 204
-    assert client.http.get("/v1/me/notifications?unread=true", headers=me).json_body["items"] == []
+    assert client.http.post(f"/v1/notifications/{note['id']}/read", headers=me).status_code == 204
+    assert client.http.get("/v1/notifications?unread=true", headers=me).json_body["items"] == []
+    # the contract's path is the only one: the old /v1/me/notifications is no route (the gateway's 403)
+    assert client.http.get("/v1/me/notifications", headers=me).status_code == 403
     # another user's notification is not theirs to read
     other = admins[0]
     other_id = owner_sql("SELECT id FROM notifications WHERE user_id = %s", (other["user_id"],))[0]["id"]
-    assert_problem(client.http.post(f"/v1/me/notifications/{other_id}/read", headers=me), 404)
+    assert_problem(client.http.post(f"/v1/notifications/{other_id}/read", headers=me), 404)
 
 
 def test_an_admin_setting_a_new_password_lifts_the_locks(client: Any, fresh_firm: Firm) -> None:

@@ -618,9 +618,9 @@ def _notification_of(firm: Firm, user_id: Any) -> str:
 
 def _read_notification(env: Env) -> Prepared:
     if env.who not in ROLES:
-        return Prepared(f"/v1/me/notifications/{uuid.uuid4()}/read")
+        return Prepared(f"/v1/notifications/{uuid.uuid4()}/read")
     nid = _notification_of(env.firm, env.firm.users[env.who]["id"])
-    return Prepared(f"/v1/me/notifications/{nid}/read", audit=lambda r: AuditExpect(
+    return Prepared(f"/v1/notifications/{nid}/read", audit=lambda r: AuditExpect(
         "notification.read", "notification", nid, None, None))
 
 
@@ -1808,15 +1808,15 @@ EXPECTATIONS: dict[tuple[str, str], Route] = {
         F("require two-factor, not enrolled", 409, lambda e: Prepared(
             "/v1/firm", {"require_two_factor": True}, _if_match(row_version("firms", e.firm.id)))),
     )),
-    ("GET", "/v1/me/notifications"): Route(
-        READ, 200, _get("/v1/me/notifications"), key_ok=422,
-        listing=Listing(lambda t, f: "/v1/me/notifications", lambda t, firm: ids_of(
+    ("GET", "/v1/notifications"): Route(
+        READ, 200, _get("/v1/notifications"), key_ok=422,
+        listing=Listing(lambda t, f: "/v1/notifications", lambda t, firm: ids_of(
             "SELECT id FROM notifications WHERE user_id = %s", (firm.users["admin"]["id"],)))),
-    ("POST", "/v1/me/notifications/{notification_id}/read"): Route(
+    ("POST", "/v1/notifications/{notification_id}/read"): Route(
         READ, 204, _read_notification, key_ok=404,
-        failures=(F("unknown notification", 404, lambda e: Prepared(f"/v1/me/notifications/{uuid.uuid4()}/read")),
-                  F("a body", 422, lambda e: Prepared(f"/v1/me/notifications/{uuid.uuid4()}/read", {"x": 1}))),
-        foreign=lambda t: [Prepared(f"/v1/me/notifications/{t.b_notification}/read")]),
+        failures=(F("unknown notification", 404, lambda e: Prepared(f"/v1/notifications/{uuid.uuid4()}/read")),
+                  F("a body", 422, lambda e: Prepared(f"/v1/notifications/{uuid.uuid4()}/read", {"x": 1}))),
+        foreign=lambda t: [Prepared(f"/v1/notifications/{t.b_notification}/read")]),
     # --- users ---
     ("GET", "/v1/users"): Route(
         ADMIN, 200, _get(U),

@@ -457,7 +457,7 @@ def test_the_job_twice_for_a_day_leaves_one_row_unchanged(client: Any, firm_a: F
     households = owner_sql("SELECT count(*) AS n FROM client_groups WHERE firm_id = %s", (firm_a.id,))[0]["n"]
     assert mine == [{"rows_written": households, "days_taken": 1}]
     assert sum(p["figures"]["rows_written"] for p in parts) == first["rows_written"]
-    shown = expect_status(send(client, "GET", "/v1/ops/job-runs?job_name=networth-snapshots",
+    shown = expect_status(send(client, "GET", "/v1/ops/job-runs?job=networth-snapshots",
                                headers=firm_a.auth("admin")), 200)["items"]
     assert shown[0]["figures"] == mine[0]
     rows = owner_sql("SELECT * FROM networth_snapshots WHERE client_group_id = %s AND snapshot_date = '2024-06-30'",

@@ -44,7 +44,7 @@ def test_the_rule_catches_a_function_without_one(database: str) -> None:
     back), so the test above can fail."""
     from chalicelib.core import db
 
-    with db.owner_connection() as conn:
+    with db.owner_connection(autocommit=False) as conn:  # (autocommit would keep the change)
         conn.execute("ALTER FUNCTION information_data_is_valid(jsonb) RESET search_path")
         rows = conn.execute(CALLED_WHILE_LOADING).fetchall()
         conn.rollback()

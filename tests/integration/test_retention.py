@@ -17,7 +17,7 @@ from tests.integration.matrix_support import create_household, expect_status, se
 P = "/v1/ops/retention-policies"
 DEFAULTS = {("audit_events", "other"): ("7 years", "archive"), ("audit_events", "security"): ("10 years", "archive"),
             ("sessions", "expired"): ("90 days", "delete"), ("notifications", "any"): ("30 days", "delete"),
-            ("networth_statements", "any"): (None, "keep")}
+            ("networth_statements", "any"): (None, "keep"), ("plans", "draft"): ("30 days", "delete")}
 
 
 @pytest.fixture
@@ -100,7 +100,8 @@ def test_every_firm_starts_with_the_default_policies(client: Any, fresh_firm: Fi
     assert all(p["enabled"] and p["schedule"] == "daily" and p["version"] == 1 for p in found.values())
     # a firm made by raw SQL gets them too (the trigger on firms), and seeding again adds nothing
     firm_id = owner_sql("INSERT INTO firms (name) VALUES ('Raw SQL firm') RETURNING id")[0]["id"]
-    assert owner_sql("SELECT count(*) AS n FROM data_retention_policies WHERE firm_id = %s", (firm_id,))[0]["n"] == 5
+    assert owner_sql("SELECT count(*) AS n FROM data_retention_policies WHERE firm_id = %s",
+                     (firm_id,))[0]["n"] == len(DEFAULTS)
     assert owner_sql("SELECT retention_default_policies(%s) AS n", (firm_id,))[0]["n"] == 0
 
 
@@ -187,7 +188,7 @@ def test_creating_policies(client: Any, fresh_firm: Firm) -> None:
                        ({"table_name": "sessions", "condition": "revoked", "period": "1 day", "action": "delete",
                          "sql": "true"}, "sql")):
         assert_problem(send(client, "POST", P, headers=fresh_firm.auth(), body=bad), 422, field)
-    assert len(policies(client, fresh_firm)) == 6
+    assert len(policies(client, fresh_firm)) == len(DEFAULTS) + 1
     for who in ("adviser", "analyst", "write"):
         assert_problem(send(client, "GET", P, headers=fresh_firm.auth(who)), 403)
 

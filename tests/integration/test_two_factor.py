@@ -194,7 +194,7 @@ def test_a_recovery_code_works_once(client: Any, fresh_firm: Firm) -> None:
     assert events(fresh_firm, "auth.login_failed", user["id"])[-1]["after"]["factor"] == "recovery_code"
     token = resp.json_body["access_token"]
     assert client.http.get("/v1/me/2fa", headers=bearer(token)).json_body["recovery_codes_left"] == 9
-    notes = client.http.get("/v1/me/notifications", headers=bearer(token)).json_body["items"]
+    notes = client.http.get("/v1/notifications", headers=bearer(token)).json_body["items"]
     assert [n["kind"] for n in notes] == ["security.recovery_code_used"]
     assert notes[0]["data"] == {"recovery_codes_left": 9}
     # another code still works
@@ -333,7 +333,7 @@ def test_an_admin_resets_a_lost_device(client: Any, fresh_firm: Firm) -> None:
     assert [e["after"]["sessions_revoked"] >= 1 for e in events(fresh_firm, "auth.totp_reset", user["id"])] == [True]
     assert_problem(client.http.delete(f"/v1/users/{user['id']}/2fa", headers=admin), 404)
     fresh = login_from(client, None, user["email"]).json_body
-    notes = client.http.get("/v1/me/notifications", headers=bearer(fresh["access_token"])).json_body["items"]
+    notes = client.http.get("/v1/notifications", headers=bearer(fresh["access_token"])).json_body["items"]
     assert "security.two_factor_reset" in [n["kind"] for n in notes]
 
 

@@ -14,7 +14,7 @@ from chalicelib.core.pagination import ListQuery, ListSpec
 
 Action = Literal["keep", "delete", "archive", "anonymize"]
 Schedule = Literal["daily", "weekly"]
-TableName = Literal["audit_events", "sessions", "notifications", "networth_statements"]
+TableName = Literal["audit_events", "sessions", "notifications", "networth_statements", "plans"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,12 @@ TABLES: dict[str, RetainedTable] = {
         ("keep", "delete", "archive")),
     "networth_statements": RetainedTable(
         {"any": Condition("created_at", "every statement: kept for ever")}, ("keep",)),
+    # A plan is removed whole (every version), only when all its versions are drafts, by when its newest version
+    # was made, and never while another table's row links one of them (store.lock_plan_batch).
+    "plans": RetainedTable(
+        {"draft": Condition("created_at", "a plan whose versions are all drafts and that nothing links, by when its "
+                                          "newest version was made")},
+        ("keep", "delete", "archive")),
 }
 
 # "7 years", "18 months", "90 days" (one unit; a year is 12 months).

@@ -11,6 +11,10 @@ n FOR UPDATE SKIP LOCKED: rows another transaction holds are left to the next ba
   transaction back and nothing is deleted.
   (Should the commit fail after the upload, the rows are still there and the next run archives them again: an
   archive may hold a row twice, never lose one.)
+Draft plans go whole (every version of a plan together), at most `batch_size` plans a batch, in one transaction that
+locks their households and versions, reads them again, archives them when the policy archives, and deletes them in
+one statement (store.lock_plan_batch, store.delete_plans): only plans whose versions are all drafts, the newest older
+than the period, that no other table's row links.
 Once a batch has removed or changed rows, the run checks its time budget before each further batch and stops cleanly
 when it is spent (each batch is committed whole); the next run carries on, since a policy counts as done only when
 a batch comes back short.
@@ -148,6 +152,24 @@ def _archive_batch(conn: Any, policy: dict[str, Any], size: int, target: Any, na
     return deleted
 
 
+def _plan_batch(conn: Any, policy: dict[str, Any], size: int, links: list[Any], put: Any) -> tuple[int, int]:
+    """One batch of draft plans in one transaction: up to `size` expired plans locked with all their versions,
+    archived by `put(data)` when given (before anything is deleted: a failed upload rolls back), then exactly those
+    versions deleted. Returns (candidate plans, versions deleted)."""
+    import gzip
+
+    with conn.transaction():
+        candidates, rows = store.lock_plan_batch(conn, policy["firm_id"], policy["cutoff"], size, links)
+        if not rows:
+            return candidates, 0
+        if put is not None:
+            put(gzip.compress("".join(r["line"] + "\n" for r in rows).encode(), compresslevel=6, mtime=0))
+        deleted = store.delete_plans(conn, policy["firm_id"], rows)
+        if deleted != len(rows):
+            raise RuntimeError(f"{len(rows)} plan versions locked but {deleted} deleted; rolled back")
+    return candidates, deleted
+
+
 def retention_job(conn: Any, *, budget_seconds: float | None = None, batch_size: int | None = None) -> dict[str, Any]:
     """Job `retention`: every firm's enabled, due policies that delete, archive or anonymize, each in batches of
     `batch_size` rows until a batch comes back short (then the policy is complete), within `budget_seconds`. Then,
@@ -169,27 +191,48 @@ def retention_job(conn: Any, *, budget_seconds: float | None = None, batch_size:
     tables: dict[str, dict[str, int]] = {}
     by_firm: dict[Any, dict[str, Any]] = {}
     target: Any = None
+    links: list[Any] | None = None  # the tables that link plans (read once, when a plans policy is due)
     batches = archives = completed = 0
     worked = False  # rows removed or changed in this run: the budget is checked before each batch after that
     stopped: str | None = None
+    def archive_target() -> Any:
+        nonlocal target
+        if target is None:
+            from chalicelib.ops.backups import storage
+
+            target = storage.open_store(archive_store_url())
+        return target
+
+    def one_batch(policy: dict[str, Any]) -> tuple[int, str]:
+        """A batch of the policy: how many rows it removed or changed, and whether the policy has rows left
+        (`more`), none (`done`: the batch came back short), or only rows other transactions hold (`held`)."""
+        nonlocal links, archives
+        table, condition, firm, action = (policy["table_name"], policy["condition"], policy["firm_id"],
+                                          policy["action"])
+        name = archive_name(firm, table, condition, run, archives + 1)
+        if table == "plans":  # whole plans, never single versions: `size` counts plans
+            if links is None:
+                links = store.plan_links(conn)
+            put = (lambda data: archive_target().put_bytes(name, data)) if action == "archive" else None
+            candidates, n = _plan_batch(conn, policy, size, links, put)
+            archives += 1 if n and put is not None else 0
+            return n, "done" if candidates < size else "more" if n else "held"
+        if action == "archive":
+            n = _archive_batch(conn, policy, size, archive_target(), name)
+            archives += 1 if n else 0
+        elif action == "anonymize":
+            n = store.anonymize_batch(conn, table, condition, firm, policy["cutoff"], size)
+        else:
+            n = store.delete_batch(conn, table, condition, firm, policy["cutoff"], size)
+        return n, "done" if n < size else "more"
+
     for policy in policies:
         table, verb = policy["table_name"], _VERB[policy["action"]]
         while True:
             if worked and time.monotonic() - started >= budget:
                 stopped = "time budget spent: the next run carries on"
                 break
-            if policy["action"] == "archive":
-                if target is None:
-                    from chalicelib.ops.backups import storage
-
-                    target = storage.open_store(archive_store_url())
-                name = archive_name(policy["firm_id"], table, policy["condition"], run, archives + 1)
-                n = _archive_batch(conn, policy, size, target, name)
-                archives += 1 if n else 0
-            elif policy["action"] == "anonymize":
-                n = store.anonymize_batch(conn, table, policy["condition"], policy["firm_id"], policy["cutoff"], size)
-            else:
-                n = store.delete_batch(conn, table, policy["condition"], policy["firm_id"], policy["cutoff"], size)
+            n, left = one_batch(policy)
             batches += 1
             if n:
                 worked = True
@@ -198,9 +241,10 @@ def retention_job(conn: Any, *, budget_seconds: float | None = None, batch_size:
                 firm = by_firm.setdefault(policy["firm_id"], {"tables": {}})
                 firm_counts = firm["tables"].setdefault(table, {})
                 firm_counts[verb] = firm_counts.get(verb, 0) + n
-            if n < size:
+            if left == "done":
                 store.mark_completed(conn, policy["id"])
                 completed += 1
+            if left != "more":  # done, or every row left is another transaction's: the next run takes them
                 break
         if stopped:
             break

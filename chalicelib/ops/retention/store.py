@@ -166,6 +166,87 @@ def delete_rows(conn: Any, table: str, condition: str, firm_id: Any, rows: list[
     return conn.execute(query, _batch_params(firm_id, rows)).rowcount
 
 
+# --- draft plans: whole plans, never single versions (docs/domain.md, "How long rows are kept") ---
+
+def plan_links(conn: Any) -> list[tuple[str, str, str]]:
+    """(schema, table, column) of every foreign key into plans.id from another table, read from the catalog, so that
+    a table added later that links plans (plan runs, an objective's plan) keeps its plans without a change here."""
+    return [(r["nsp"], r["rel"], r["col"]) for r in conn.execute(
+        "SELECT DISTINCT n.nspname AS nsp, cl.relname AS rel, a.attname AS col "
+        "FROM pg_constraint c JOIN pg_class cl ON cl.oid = c.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace "
+        "CROSS JOIN LATERAL unnest(c.conkey, c.confkey) AS k(src, dst) "
+        "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.src "
+        "JOIN pg_attribute b ON b.attrelid = c.confrelid AND b.attnum = k.dst "
+        "WHERE c.contype = 'f' AND c.confrelid = 'plans'::regclass AND c.conrelid <> 'plans'::regclass "
+        "AND c.conparentid = 0 AND b.attname = 'id' "
+        "ORDER BY 1, 2, 3").fetchall()]
+
+
+def _plan_linked(links: list[tuple[str, str, str]]) -> Any:
+    """A condition on a version `p`: some row of another table links it."""
+    from psycopg import sql
+
+    if not links:
+        return sql.SQL("false")
+    return sql.SQL(" OR ").join(
+        sql.SQL("EXISTS (SELECT 1 FROM {} l WHERE l.{} = p.id)").format(sql.Identifier(nsp, rel), sql.Identifier(col))
+        for nsp, rel, col in links)
+
+
+def lock_plan_batch(conn: Any, firm_id: Any, cutoff: Any, limit: int,
+                    links: list[tuple[str, str, str]]) -> tuple[int, list[dict[str, Any]]]:
+    """In the caller's transaction: up to `limit` of the firm's plans that have expired, least recently touched
+    first, locked, with every one of their versions. A plan has expired when every version is a draft, its newest
+    was made before the cut-off (nothing else touches a plan: an edit is a new version) and no row of another table
+    links any of its versions. Returns how many plans were candidates (fewer than `limit`: none is left) and the
+    versions of those that are still expired once locked (id, date `at`, root, the row as JSON text).
+
+    The locks are those the plan service takes, so that no version is added to a plan being removed: each
+    household's row (the service holds it FOR UPDATE while it adds a version; FOR NO KEY UPDATE here does not hold
+    up other writers naming the household), then the versions themselves (a row linking a version holds it FOR KEY
+    SHARE while it is written); a household or version another transaction holds is skipped, and its plan left to
+    the next run. The plans are then read again, in a snapshot taken once the locks are held: whatever linked or
+    added to them before is seen, and whatever tries after waits for this transaction."""
+    from psycopg import sql
+
+    linked = _plan_linked(links)
+    params = {"firm": firm_id, "cutoff": cutoff, "n": limit}
+    roots = [r["root"] for r in conn.execute(sql.SQL(
+        "SELECT p.root_plan_id AS root FROM plans p WHERE p.firm_id = %(firm)s GROUP BY p.root_plan_id "
+        "HAVING bool_and(p.status = 'draft') AND max(p.created_at) < %(cutoff)s AND NOT bool_or({linked}) "
+        "ORDER BY max(p.created_at), p.root_plan_id LIMIT %(n)s").format(linked=linked), params).fetchall()]
+    if not roots:
+        return 0, []
+    params["roots"] = roots
+    groups = [r["id"] for r in conn.execute(
+        "SELECT g.id FROM client_groups g WHERE g.firm_id = %(firm)s AND g.id IN (SELECT p.client_group_id "
+        "FROM plans p WHERE p.firm_id = %(firm)s AND p.root_plan_id = ANY(%(roots)s)) "
+        "ORDER BY g.id FOR NO KEY UPDATE SKIP LOCKED", params).fetchall()]
+    params["locked"] = [r["id"] for r in conn.execute(
+        "SELECT p.id FROM plans p WHERE p.firm_id = %(firm)s AND p.root_plan_id = ANY(%(roots)s) "
+        "AND p.client_group_id = ANY(%(groups)s) ORDER BY p.id FOR UPDATE SKIP LOCKED",
+        {**params, "groups": groups}).fetchall()]
+    rows = conn.execute(sql.SQL(
+        "SELECT p.id, p.created_at AS at, p.root_plan_id AS root, to_jsonb(p)::text AS line FROM plans p "
+        "WHERE p.firm_id = %(firm)s AND p.root_plan_id IN ("
+        "  SELECT p.root_plan_id FROM plans p WHERE p.firm_id = %(firm)s AND p.root_plan_id = ANY(%(roots)s) "
+        "  GROUP BY p.root_plan_id HAVING bool_and(p.status = 'draft') AND max(p.created_at) < %(cutoff)s "
+        "  AND bool_and(p.id = ANY(%(locked)s)) AND NOT bool_or({linked})) "
+        "ORDER BY p.root_plan_id, p.version").format(linked=linked), params).fetchall()
+    return len(roots), rows
+
+
+def delete_plans(conn: Any, firm_id: Any, rows: list[dict[str, Any]]) -> int:
+    """Deletes exactly the versions of a locked batch (lock_plan_batch): whole plans, in one statement (a version's
+    parent and root go with it), under the setting that lets a retention run delete plans (migration 0030's
+    trigger plans_immutable refuses every other DELETE). Returns how many versions."""
+    conn.execute("SET LOCAL wealthdesk.plan_retention = 'delete'")
+    deleted = conn.execute("DELETE FROM plans WHERE firm_id = %s AND id = ANY(%s)",
+                           (firm_id, [r["id"] for r in rows])).rowcount
+    conn.execute("SET LOCAL wealthdesk.plan_retention = ''")
+    return deleted
+
+
 def mark_completed(conn: Any, policy_id: Any) -> None:
     conn.execute("UPDATE data_retention_policies SET last_completed_at = now() WHERE id = %s", (policy_id,))
 

@@ -221,12 +221,17 @@ def create_plan(ctx: RequestContext, group_id: UUID, body: Any) -> dict[str, Any
 
 def new_version(ctx: RequestContext, plan_id: UUID, body: Any) -> dict[str, Any]:
     """A new version made from `plan_id` with these inputs (whole), numbered one more than the plan's highest;
-    audited (`plan.new_version`). The household's lock orders concurrent versions of its plans."""
+    audited (`plan.new_version`). The household's lock orders concurrent versions of its plans, and the retention
+    job takes it before removing an expired draft plan: the parent is read again once it is held (a plan removed
+    meanwhile is a 404)."""
     with db.transaction(ctx) as tx:
         parent = store.get_plan(tx, plan_id)
         if parent is None:
             raise _no_plan()
         clients_store.get_group(tx, parent["client_group_id"], for_update=True)
+        parent = store.get_plan(tx, plan_id)
+        if parent is None:
+            raise _no_plan()
         row = _write(tx, ctx, parent["client_group_id"], body, name=body.name or parent["name"],
                      root=parent["root_plan_id"], parent=plan_id, version=store.next_version(tx,
                                                                                            parent["root_plan_id"]))
