@@ -57,10 +57,11 @@ class RateLimitResult:
         return [p50(a[i:i + n]) / p50(b[i:i + n]) for i in range(0, min(len(a), len(b)) - n + 1, n)]
 
 
-def _previous_enter_session(tx: Any, session_id: Any, user_id: Any, firm_id: Any, role: str, request_id: str,
-                            bucket: Any = None, scale: int = 1) -> dict[str, Any]:
-    """core.store.enter_session as it was before 0020: the session verified and the firm entered, nothing counted."""
-    ok = bool(tx.one(_PREVIOUS_ENTER, (session_id, user_id, firm_id, role, request_id))["ok"])
+def _previous_enter_session(tx: Any, session_id: Any, user_id: Any, firm_id: Any, role: str, bucket: Any = None,
+                            scale: int = 1) -> dict[str, Any]:
+    """core.store.enter_session as it was before 0020: the session verified and the firm entered, nothing counted
+    (after a BEGIN of its own, as then)."""
+    ok = bool(tx.one(_PREVIOUS_ENTER, (session_id, user_id, firm_id, role, tx.ctx.request_id))["ok"])
     if ok:
         tx.entered = firm_id
     return {"state": "ok" if ok else "refused", "rate_limit": None, "rate_used": None, "rate_reset": None}

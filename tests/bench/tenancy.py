@@ -66,10 +66,12 @@ class TenancyResult:
         return [p50(a[i:i + n]) / p50(b[i:i + n]) for i in range(0, min(len(a), len(b)) - n + 1, n)]
 
 
-def _old_enter_session(tx: Any, session_id: Any, user_id: Any, firm_id: Any, role: str, request_id: str,
-                       bucket: Any = None, scale: int = 1) -> dict[str, Any]:
-    """core.store.enter_session's answer from the statement before the change (which counted no rate limit)."""
-    ok = bool(tx.one(_OLD_ENTER, (str(firm_id), str(user_id), request_id, session_id, user_id, role))["session_valid"])
+def _old_enter_session(tx: Any, session_id: Any, user_id: Any, firm_id: Any, role: str, bucket: Any = None,
+                       scale: int = 1) -> dict[str, Any]:
+    """core.store.enter_session's answer from the statement before the change (which counted no rate limit), sent
+    as it was then: after a BEGIN of its own."""
+    ok = bool(tx.one(_OLD_ENTER, (str(firm_id), str(user_id), tx.ctx.request_id, session_id, user_id,
+                                  role))["session_valid"])
     if ok:
         tx.entered = firm_id
     return {"state": "ok" if ok else "refused", "rate_limit": None, "rate_used": None, "rate_reset": None}
