@@ -366,7 +366,7 @@ def _rollback(conn: Any) -> None:
     try:
         if conn.info.transaction_status != pq.TransactionStatus.IDLE:
             conn.rollback()
-    except Exception:  # noqa: S110 - a broken connection: the pool discards it
+    except Exception:  # a broken connection: the pool discards it
         pass
 
 
