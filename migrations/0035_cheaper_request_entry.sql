@@ -9,9 +9,10 @@
 -- * The count as a function of its own (rate_count) that always ran INSERT ... ON CONFLICT DO UPDATE in a CTE, and
 --   the entry as another (auth_enter). auth_enter_session and auth_enter_api_key now count inline: an UPDATE of
 --   this backend's row of the window (there is one for every request but a backend's first of the window), then
---   the sum of the other backends' rows; the first request of a window goes through rate_count_first, which
---   inserts the row and deletes ended windows as rate_count did. They enter the firm inline too (an UPDATE of this
---   backend's auth_context row; a backend's first context still goes through auth_enter).
+--   the sum of the other backends' rows, in one statement; the first request of a window goes through
+--   rate_count_first, which inserts the row and deletes ended windows as rate_count did. They enter the firm
+--   inline too (an UPDATE of this backend's auth_context row; a backend's first context still goes through
+--   auth_enter); auth_enter_session verifies the session in that same UPDATE.
 -- * The tier's figure for the bucket, read by CASE instead of rate_limit_figure over the tier's whole row.
 -- * auth_enter_session returning a set (RETURNS TABLE): each call built a tuplestore and the caller's query had to
 --   plan a function scan. It now returns one record (OUT parameters), which the app reads as a scalar
@@ -42,8 +43,8 @@ ALTER TABLE auth_context
 
 -- A backend's first request of a window for (principal, bucket): its row of the window, inserted (or, should it
 -- exist after all, incremented), and up to 100 rows of ended windows deleted, skipping any a running transaction
--- holds. Answers this backend's count. Only the owner may run it (its callers are SECURITY DEFINER functions with
--- their search path pinned).
+-- holds. Answers the window's count over every backend, this request included. Only the owner may run it (its
+-- callers are SECURITY DEFINER functions with their search path pinned).
 CREATE FUNCTION rate_count_first(p_principal text, p_bucket text, p_start timestamptz, p_window integer)
     RETURNS integer
     LANGUAGE plpgsql VOLATILE
@@ -60,7 +61,11 @@ BEGIN
      WHERE c.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(
         SELECT x.ctid FROM public.rate_counters x WHERE x.expires_at OPERATOR(pg_catalog.<=) pg_catalog.now()
          ORDER BY x.expires_at LIMIT 100 FOR UPDATE SKIP LOCKED));
-    RETURN v_count;
+    RETURN v_count OPERATOR(pg_catalog.+) coalesce(
+        (SELECT pg_catalog.sum(o.count) FROM public.rate_counters o
+          WHERE o.principal OPERATOR(pg_catalog.=) p_principal AND o.bucket OPERATOR(pg_catalog.=) p_bucket
+            AND o.window_start OPERATOR(pg_catalog.=) p_start
+            AND o.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()), 0)::integer;
 END $$;
 REVOKE ALL ON FUNCTION rate_count_first(text, text, timestamptz, integer) FROM PUBLIC;
 
@@ -70,6 +75,10 @@ REVOKE ALL ON FUNCTION rate_count_first(text, text, timestamptz, integer) FROM P
 -- window's count over every backend, this one included, and the whole seconds left), and over the limit the firm is
 -- not entered ('limited'); without one (a later transaction of a request already counted) nothing is counted.
 -- 'ok' marks the session used (at most once a minute) and enters the firm.
+-- One statement verifies the session and enters the firm (this backend's auth_context row, updated only when the
+-- session passes every check); another counts the request and sums the window. Over the limit the entry is undone
+-- (the row deleted) before the function returns, so nothing of the firm is ever visible to a request over its
+-- limit. A backend without a context row yet (a new connection) verifies and enters in two steps (auth_enter).
 DROP FUNCTION auth_enter_session(uuid, uuid, uuid, text, text, integer);
 CREATE FUNCTION auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text, p_bucket text,
                                    p_scale integer, OUT state text, OUT rate_limit integer, OUT rate_used integer,
@@ -81,7 +90,6 @@ DECLARE
     v_figure integer;
     v_window integer;
     v_start timestamptz;
-    v_principal text;
 BEGIN
     SELECT x.last_used_at,
            CASE p_bucket WHEN 'default' THEN t.default_requests WHEN 'bulk' THEN t.bulk_requests
@@ -102,21 +110,19 @@ BEGIN
         IF v_figure IS NULL THEN
             RAISE EXCEPTION 'no rate limit for bucket %', p_bucket;
         END IF;
-        v_principal := 'user:' || p_user;
+        rate_limit := least(v_figure::bigint * least(greatest(coalesce(p_scale, 1), 1), 1000000), 2000000000);
         UPDATE rate_counters c SET count = c.count + 1
-         WHERE c.principal = v_principal AND c.bucket = p_bucket AND c.window_start = v_start
+         WHERE c.principal = 'user:' || p_user AND c.bucket = p_bucket AND c.window_start = v_start
            AND c.pid = pg_backend_pid()
-        RETURNING c.count INTO rate_used;
+        RETURNING c.count + coalesce((SELECT sum(o.count) FROM rate_counters o
+                                       WHERE o.principal = c.principal AND o.bucket = c.bucket
+                                         AND o.window_start = c.window_start AND o.pid <> c.pid), 0),
+                  greatest(ceil(extract(epoch FROM c.expires_at - now())), 1)
+          INTO rate_used, rate_reset;
         IF NOT FOUND THEN
-            rate_used := rate_count_first(v_principal, p_bucket, v_start, v_window);
+            rate_used := rate_count_first('user:' || p_user, p_bucket, v_start, v_window);
+            rate_reset := greatest(ceil(extract(epoch FROM v_start + make_interval(secs => v_window) - now())), 1);
         END IF;
-        SELECT rate_used + coalesce(sum(o.count), 0),
-               least(v_figure::bigint * least(greatest(coalesce(p_scale, 1), 1), 1000000), 2000000000),
-               greatest(ceil(extract(epoch FROM v_start + make_interval(secs => v_window) - now())), 1)
-          INTO rate_used, rate_limit, rate_reset
-          FROM rate_counters o
-         WHERE o.principal = v_principal AND o.bucket = p_bucket AND o.window_start = v_start
-           AND o.pid <> pg_backend_pid();
         IF rate_used > rate_limit THEN
             state := 'limited';
             RETURN;
@@ -147,7 +153,6 @@ CREATE OR REPLACE FUNCTION auth_enter_api_key(p_prefix text, p_hash bytea, p_buc
 DECLARE
     k record;
     v_start timestamptz;
-    v_principal text;
 BEGIN
     SELECT a.id, a.firm_id, a.key_hash, a.scopes, a.service, a.revoked_at, a.expires_at, a.last_used_at,
            CASE p_bucket WHEN 'default' THEN t.default_requests WHEN 'bulk' THEN t.bulk_requests
@@ -169,21 +174,20 @@ BEGIN
             RAISE EXCEPTION 'no rate limit for bucket %', p_bucket;
         END IF;
         v_start := to_timestamp(floor(extract(epoch FROM now()) / k.window_seconds) * k.window_seconds);
-        v_principal := 'api_key:' || k.id;
+        rate_limit := least(k.per_window::bigint * least(greatest(coalesce(p_scale, 1), 1), 1000000), 2000000000);
         UPDATE rate_counters c SET count = c.count + 1
-         WHERE c.principal = v_principal AND c.bucket = p_bucket AND c.window_start = v_start
+         WHERE c.principal = 'api_key:' || k.id AND c.bucket = p_bucket AND c.window_start = v_start
            AND c.pid = pg_backend_pid()
-        RETURNING c.count INTO rate_used;
+        RETURNING c.count + coalesce((SELECT sum(o.count) FROM rate_counters o
+                                       WHERE o.principal = c.principal AND o.bucket = c.bucket
+                                         AND o.window_start = c.window_start AND o.pid <> c.pid), 0),
+                  greatest(ceil(extract(epoch FROM c.expires_at - now())), 1)
+          INTO rate_used, rate_reset;
         IF NOT FOUND THEN
-            rate_used := rate_count_first(v_principal, p_bucket, v_start, k.window_seconds);
+            rate_used := rate_count_first('api_key:' || k.id, p_bucket, v_start, k.window_seconds);
+            rate_reset := greatest(ceil(extract(epoch FROM v_start + make_interval(secs => k.window_seconds)
+                                                            - now())), 1);
         END IF;
-        SELECT rate_used + coalesce(sum(o.count), 0),
-               least(k.per_window::bigint * least(greatest(coalesce(p_scale, 1), 1), 1000000), 2000000000),
-               greatest(ceil(extract(epoch FROM v_start + make_interval(secs => k.window_seconds) - now())), 1)
-          INTO rate_used, rate_limit, rate_reset
-          FROM rate_counters o
-         WHERE o.principal = v_principal AND o.bucket = p_bucket AND o.window_start = v_start
-           AND o.pid <> pg_backend_pid();
         IF rate_used > rate_limit THEN
             state := 'limited';
         END IF;
