@@ -285,9 +285,8 @@ def statements(ctx: RequestContext) -> Iterator[Tx]:
         yield Tx(conn, ctx, lookup=True, begin=False)
 
 
-@contextmanager
-def transaction(ctx: RequestContext, *, kind: str | None = None) -> Iterator[Tx]:
-    """One transaction for one unit of work, with the tenant context of `ctx`.
+def transaction(ctx: RequestContext, *, kind: str | None = None) -> _Transaction:
+    """One transaction for one unit of work, with the tenant context of `ctx` (a context manager giving its Tx).
 
     `kind` is the pool: the owner's for the system context, the app role's for everyone else.
     Re-entrant: a service called while its caller already holds a transaction joins it, so a request is always
@@ -296,22 +295,11 @@ def transaction(ctx: RequestContext, *, kind: str | None = None) -> Iterator[Tx]
     """
     if kind is None:
         kind = "owner" if ctx.principal is not None and ctx.principal.kind == "system" else "app"
-    current = _current.get()
-    if current is not None:
-        if current.ctx.firm_id != ctx.firm_id:
-            if not (current.lookup and current.ctx.firm_id is None):
-                raise RuntimeError("nested transaction for another firm")
-            _set_tenant(current, ctx)
-            current.ctx = ctx
-        yield current
-        return
-    with _current_transaction(kind, ctx) as tx:
-        yield tx
+    return _Transaction(kind, ctx)
 
 
-@contextmanager
-def lookup(ctx: RequestContext) -> Iterator[Tx]:
-    """A transaction before the firm is known: login, refresh and API-key authentication.
+def lookup(ctx: RequestContext) -> _Transaction:
+    """A transaction before the firm is known: login, refresh and the second step (a context manager giving its Tx).
 
     It enters no firm (a context lives as long as its transaction, so a new transaction has none and sees no
     tenant row): only the SECURITY DEFINER functions answer (auth_user_by_email, auth_login_begin and
@@ -319,37 +307,64 @@ def lookup(ctx: RequestContext) -> Iterator[Tx]:
     auth_enter_api_key, which enter the firm once the credential is verified; migration 0018). A
     `transaction(ctx)` opened inside it for the firm so entered joins it, for a write in the same round trips.
     """
-    if _current.get() is not None:
-        raise RuntimeError("a lookup runs before any transaction, never inside one")
     anonymous = RequestContext(request_id=ctx.request_id, ip=ctx.ip, user_agent=ctx.user_agent)
-    with _current_transaction("app", anonymous, lookup=True) as tx:
-        yield tx
+    return _Transaction("app", anonymous, lookup=True)
 
 
-@contextmanager
-def _current_transaction(kind: str, ctx: RequestContext, *, lookup: bool = False) -> Iterator[Tx]:
-    """A pooled connection's transaction as the context's current one (which nested calls join), with ctx's
-    tenant context set unless it is a lookup's."""
-    with pool(kind).connection() as conn:
-        tx = Tx(conn, ctx, lookup=lookup)
-        tx.kind = kind
+class _Transaction:
+    """`transaction()` and `lookup()`: a pooled connection's transaction as the context's current one (which nested
+    calls join), with ctx's tenant context set unless it is a lookup's; or, inside one, that one. A class rather
+    than a generator: every request opens one, and this is its cheapest form."""
+
+    __slots__ = ("ctx", "joined", "kind", "lookup", "pool", "token", "tx")
+
+    def __init__(self, kind: str, ctx: RequestContext, *, lookup: bool = False) -> None:
+        self.kind, self.ctx, self.lookup = kind, ctx, lookup
+        self.joined = False
+
+    def __enter__(self) -> Tx:
+        ctx = self.ctx
+        current = _current.get()
+        if current is not None:
+            if self.lookup:
+                raise RuntimeError("a lookup runs before any transaction, never inside one")
+            if current.ctx.firm_id != ctx.firm_id:
+                if not (current.lookup and current.ctx.firm_id is None):
+                    raise RuntimeError("nested transaction for another firm")
+                _set_tenant(current, ctx)
+                current.ctx = ctx
+            self.joined = True
+            return current
+        self.pool = pool(self.kind)
+        conn = self.pool.getconn()
         try:
-            if not lookup:
+            tx = self.tx = Tx(conn, ctx, lookup=self.lookup)
+            tx.kind = self.kind
+            if not self.lookup:
                 _set_tenant(tx, ctx)
-            token = _current.set(tx)
-            try:
-                yield tx
-            finally:
-                _current.reset(token)
-        except BaseException as exc:
+        except BaseException:
             _rollback(conn)
-            if _is_own_rollback(exc):  # psycopg.Rollback() ends the transaction quietly, as conn.transaction() does
-                return
+            self.pool.putconn(conn)
             raise
-        if not tx.begin_pending:
-            conn.commit()
-        if tx.counts is not None:  # committed: so is the request's rate-limit count
-            tx.counts.rate_settled = True
+        self.token = _current.set(tx)
+        return tx
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        if self.joined:
+            return False
+        _current.reset(self.token)
+        tx = self.tx
+        try:
+            if exc is not None:
+                _rollback(tx.conn)
+                return _is_own_rollback(exc)  # psycopg.Rollback() ends it quietly, as conn.transaction() does
+            if not tx.begin_pending:
+                tx.conn.commit()
+            if tx.counts is not None:  # committed: so is the request's rate-limit count
+                tx.counts.rate_settled = True
+            return False
+        finally:
+            self.pool.putconn(tx.conn)
 
 
 def _is_own_rollback(exc: BaseException) -> bool:
