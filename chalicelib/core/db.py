@@ -278,7 +278,8 @@ def count_source(ctx: RequestContext, source: str) -> None:
 @contextmanager
 def statements(ctx: RequestContext) -> Iterator[Tx]:
     """A pooled app connection whose statements each commit on their own (one round trip each), entering no firm
-    beyond its own statement."""
+    beyond its own statement: an API key's check and count (core.auth), a request's count after an answer whose
+    transaction rolled back (count_request), a sign-in route's count (count_source)."""
     if _current.get() is not None:
         raise RuntimeError("a statement of its own runs outside any transaction")
     with pool("app").connection() as conn:

@@ -12,7 +12,7 @@ from chalicelib.core.jsonutil import dumps
 if TYPE_CHECKING:
     from chalicelib.core.db import Tx
 
-# --- the tenant context (called by db.transaction and db.lookup only, and by the pre-auth flows in a lookup) ---
+# --- the tenant context (called by db.transaction, and by the pre-auth flows in a lookup or a statement of its own) ---
 #
 # Each statement below is the first of its transaction and verifies a credential inside PostgreSQL: a SECURITY
 # DEFINER function (migration 0018) checks it and records the verified firm in auth_context, which the app role

@@ -1,13 +1,13 @@
-"""What the database does for one request, in instructions: PostgreSQL's backend run under callgrind.
+"""What one request costs in instructions, counted by callgrind: PostgreSQL's backend, and the Python process.
 
     .venv/bin/python -m tests.bench.instructions          # from the repository root; needs valgrind
 
-Wall-clock figures move with whatever else the machine runs; the instructions a backend executes for the same
-statements do not (within a few hundred per call), so this is how a change to the request's SQL is compared on a
-shared machine. An embedded PostgreSQL in a temporary directory is migrated and given a small firm, then restarted
-under `valgrind --tool=callgrind --trace-children=yes`, and each measurement runs on two fresh connections: one
-makes WARM calls, the other WARM + CALLS; the difference of the two backends' totals over CALLS is the cost of one
-call, without the connection's start, its first plans or its catalogue loading. What a call is:
+Wall-clock figures move with whatever else the machine runs; the instructions a process executes for the same
+work do not (within a few hundred per call), so this is how a change to the request path is compared on a shared
+machine. An embedded PostgreSQL in a temporary directory is migrated and given a small firm, then restarted under
+`valgrind --tool=callgrind --trace-children=yes`, and each measurement runs on two fresh connections: one makes
+WARM calls, the other WARM + CALLS; the difference of the two backends' totals over CALLS is the cost of one call,
+without the connection's start, its first plans or its catalogue loading. What a call is:
 
 - `handler`: `GET /v1/client-groups/{id}` through the real handler (`app.app(event, context)`) with an access
   token, its rate-limit count included: everything figure 1's numerator asks of PostgreSQL;
@@ -16,15 +16,18 @@ call, without the connection's start, its first plans or its catalogue loading. 
   counts the request and enters the firm, COMMIT;
 - `bare`: figure 1's baseline, BEGIN + 0018's `auth_enter_session(session, user, firm, role)` + the SELECT +
   COMMIT, as tests/bench/tenancy.py and ratelimit.py send it;
-- `empty`: BEGIN + COMMIT, for scale.
+- `empty`: BEGIN + COMMIT, for scale;
+- `client_handler` and `client_bare`: the Python side of `handler` and `bare`, each in a Python process of its own
+  run under callgrind (PYTHONHASHSEED=0), WARM and WARM + CALLS times, the difference over CALLS.
 
-Knobs: BENCH_INSTR_CALLS (default 200), BENCH_INSTR_WARM (default 30), BENCH_INSTR_KEEP=1 keeps the callgrind
-files (for callgrind_annotate) and says where. To compare with an older commit, run this file against that
-commit's code and migrations (PYTHONPATH=<its tree> MIGRATIONS_DIR=<its tree>/migrations): what it imports is
-the code measured.
+Knobs: BENCH_INSTR_CALLS (default 200), BENCH_INSTR_WARM (default 30), BENCH_INSTR_KEEP=1 keeps the backends'
+callgrind files (for callgrind_annotate) and says where. To measure an older commit, run this file in a copy of
+that commit's tree (`git archive <commit> | tar -x -C <dir>`, this file copied into its tests/bench/, then
+`.venv/bin/python -m tests.bench.instructions` from <dir>): what it imports and migrates is the code measured.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -41,6 +44,15 @@ from tests.bench.common import FakeLambdaContext, api_event, say
 
 RESOURCE = "/v1/client-groups/{group_id}"
 BARE_ENTER = "SELECT auth_enter_session(%s, %s, %s, %s)"
+LABELS = {
+    "handler": "PostgreSQL's backend: the handler (`GET /v1/client-groups/{id}`, access token, counted)",
+    "handler_api_key": "PostgreSQL's backend: the same with an API key",
+    "enter": "PostgreSQL's backend: `db.transaction(ctx)` alone (BEGIN, the entering statement, COMMIT)",
+    "bare": "PostgreSQL's backend: figure 1's bare SQL (BEGIN, 0018's `auth_enter_session`, SELECT, COMMIT)",
+    "empty": "PostgreSQL's backend: BEGIN + COMMIT",
+    "client_handler": "the Python process: the handler",
+    "client_bare": "the Python process: figure 1's bare SQL",
+}
 
 
 def _env_int(name: str, default: int) -> int:
@@ -229,11 +241,27 @@ def _measure(database: Any, server: Server, calls: int, warm: int, keep: bool) -
                 fn()
         return pid, server.backend_total(pid)
 
+    def client(mode: str, n: int) -> tuple[int, int]:
+        """`n` calls in a Python process of their own under callgrind: that process's instructions."""
+        state = server.out_dir / "client.json"
+        state.write_text(json.dumps({"event": events["handler"], "entering": [sid, user, firm_id, role],
+                                     "gid": gid, "select": select_sql}))
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        run = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-m",
+                              "tests.bench.instructions", "--client", mode, str(state), str(n)],
+                             capture_output=True, text=True, env=env, cwd=Path.cwd(), check=False)
+        m = re.search(r"Collected : (\d+)", run.stderr)
+        if run.returncode != 0 or m is None:
+            raise RuntimeError(f"the client under callgrind failed: {run.stderr[-2000:]}")
+        return 0, int(m.group(1))
+
     measurements = [("handler", lambda n: on_pool(handler("handler"), n)),
                     ("handler_api_key", lambda n: on_pool(handler("handler_api_key"), n)),
                     ("enter", lambda n: on_pool(enter, n)),
                     ("bare", lambda n: on_connection(bare_with, n)),
-                    ("empty", lambda n: on_connection(empty_with, n))]
+                    ("empty", lambda n: on_connection(empty_with, n)),
+                    ("client_handler", lambda n: client("handler", n)),
+                    ("client_bare", lambda n: client("bare", n))]
     results: dict[str, float] = {}
     files: dict[str, list[int]] = {}
     for name, run in measurements:
@@ -243,20 +271,52 @@ def _measure(database: Any, server: Server, calls: int, warm: int, keep: bool) -
         files[name] = [pid_base, pid_total, calls]
         results[name] = (total - base) / calls
         say(f"{name}: {results[name]:,.0f} instructions per call")
-    print("| measurement | instructions per call (backend) |")
+    print("| measurement | instructions per call |")
     print("|---|---|")
     for name, value in results.items():
-        print(f"| {name} | {value:,.0f} |")
-    print(f"\nhandler / bare: {results['handler'] / results['bare']:.2f}x; "
-          f"enter - empty: {results['enter'] - results['empty']:,.0f}")
+        print(f"| {LABELS[name]} | {value:,.0f} |")
+    both = results["handler"] + results["client_handler"], results["bare"] + results["client_bare"]
+    print(f"\nPostgreSQL: handler / bare {results['handler'] / results['bare']:.2f}x; the Python process: handler / "
+          f"bare {results['client_handler'] / results['client_bare']:.2f}x; both: {both[0] / both[1]:.2f}x "
+          f"({both[0]:,.0f} / {both[1]:,.0f}); enter - empty: {results['enter'] - results['empty']:,.0f}")
     if keep:  # which backend's file is which: name -> [pid of the WARM run, pid of the WARM + CALLS run, CALLS]
-        import json
-
         (server.out_dir / "files.json").write_text(json.dumps(files))
+    return 0
+
+
+def client_main(mode: str, state_file: str, n: int) -> int:
+    """The Python side, run under callgrind by `client`: `n` handler calls, or `n` bare transactions on one
+    connection, against the server the parent started."""
+    state = json.loads(Path(state_file).read_text())
+    from tests.bench.common import quiet_request_log
+
+    if mode == "handler":
+        import app as app_module
+        from tests.bench.overhead import _fresh
+
+        quiet_request_log()
+        app, lctx = app_module.app, FakeLambdaContext()
+        events = [_fresh(state["event"]) for _ in range(n)]  # made before the calls, as the bench does
+        for event in events:
+            if app(event, lctx)["statusCode"] != 200:
+                raise RuntimeError("the handler failed")
+    else:
+        from chalicelib.core import db
+
+        with db.pool().connection() as conn:
+            for _ in range(n):
+                with conn.transaction():
+                    conn.execute(BARE_ENTER, state["entering"])
+                    conn.execute(state["select"], (state["gid"],)).fetchone()
+    from chalicelib.core import db
+
+    db.close_pools()
     return 0
 
 
 if __name__ == "__main__":
     if str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))
+    if sys.argv[1:2] == ["--client"]:
+        sys.exit(client_main(sys.argv[2], sys.argv[3], int(sys.argv[4])))
     sys.exit(main())
