@@ -198,7 +198,6 @@ CREATE FUNCTION public.auth_enter_api_key(p_prefix text, p_hash bytea, p_bucket 
 DECLARE
     k record;
     v_start timestamptz;
-    v_principal text;
 BEGIN
     SELECT a.id, a.firm_id, a.key_hash, a.scopes, a.service, a.revoked_at, a.expires_at, a.last_used_at,
            CASE p_bucket WHEN 'default' THEN t.default_requests WHEN 'bulk' THEN t.bulk_requests
@@ -220,21 +219,20 @@ BEGIN
             RAISE EXCEPTION 'no rate limit for bucket %', p_bucket;
         END IF;
         v_start := to_timestamp(floor(extract(epoch FROM now()) / k.window_seconds) * k.window_seconds);
-        v_principal := 'api_key:' || k.id;
+        rate_limit := least(k.per_window::bigint * least(greatest(coalesce(p_scale, 1), 1), 1000000), 2000000000);
         UPDATE rate_counters c SET count = c.count + 1
-         WHERE c.principal = v_principal AND c.bucket = p_bucket AND c.window_start = v_start
+         WHERE c.principal = 'api_key:' || k.id AND c.bucket = p_bucket AND c.window_start = v_start
            AND c.pid = pg_backend_pid()
-        RETURNING c.count INTO rate_used;
+        RETURNING c.count + coalesce((SELECT sum(o.count) FROM rate_counters o
+                                       WHERE o.principal = c.principal AND o.bucket = c.bucket
+                                         AND o.window_start = c.window_start AND o.pid <> c.pid), 0),
+                  greatest(ceil(extract(epoch FROM c.expires_at - now())), 1)
+          INTO rate_used, rate_reset;
         IF NOT FOUND THEN
-            rate_used := rate_count_first(v_principal, p_bucket, v_start, k.window_seconds);
+            rate_used := rate_count_first('api_key:' || k.id, p_bucket, v_start, k.window_seconds);
+            rate_reset := greatest(ceil(extract(epoch FROM v_start + make_interval(secs => k.window_seconds)
+                                                            - now())), 1);
         END IF;
-        SELECT rate_used + coalesce(sum(o.count), 0),
-               least(k.per_window::bigint * least(greatest(coalesce(p_scale, 1), 1), 1000000), 2000000000),
-               greatest(ceil(extract(epoch FROM v_start + make_interval(secs => k.window_seconds) - now())), 1)
-          INTO rate_used, rate_limit, rate_reset
-          FROM rate_counters o
-         WHERE o.principal = v_principal AND o.bucket = p_bucket AND o.window_start = v_start
-           AND o.pid <> pg_backend_pid();
         IF rate_used > rate_limit THEN
             state := 'limited';
         END IF;
@@ -421,7 +419,6 @@ DECLARE
     v_figure integer;
     v_window integer;
     v_start timestamptz;
-    v_principal text;
 BEGIN
     SELECT x.last_used_at,
            CASE p_bucket WHEN 'default' THEN t.default_requests WHEN 'bulk' THEN t.bulk_requests
@@ -442,21 +439,19 @@ BEGIN
         IF v_figure IS NULL THEN
             RAISE EXCEPTION 'no rate limit for bucket %', p_bucket;
         END IF;
-        v_principal := 'user:' || p_user;
+        rate_limit := least(v_figure::bigint * least(greatest(coalesce(p_scale, 1), 1), 1000000), 2000000000);
         UPDATE rate_counters c SET count = c.count + 1
-         WHERE c.principal = v_principal AND c.bucket = p_bucket AND c.window_start = v_start
+         WHERE c.principal = 'user:' || p_user AND c.bucket = p_bucket AND c.window_start = v_start
            AND c.pid = pg_backend_pid()
-        RETURNING c.count INTO rate_used;
+        RETURNING c.count + coalesce((SELECT sum(o.count) FROM rate_counters o
+                                       WHERE o.principal = c.principal AND o.bucket = c.bucket
+                                         AND o.window_start = c.window_start AND o.pid <> c.pid), 0),
+                  greatest(ceil(extract(epoch FROM c.expires_at - now())), 1)
+          INTO rate_used, rate_reset;
         IF NOT FOUND THEN
-            rate_used := rate_count_first(v_principal, p_bucket, v_start, v_window);
+            rate_used := rate_count_first('user:' || p_user, p_bucket, v_start, v_window);
+            rate_reset := greatest(ceil(extract(epoch FROM v_start + make_interval(secs => v_window) - now())), 1);
         END IF;
-        SELECT rate_used + coalesce(sum(o.count), 0),
-               least(v_figure::bigint * least(greatest(coalesce(p_scale, 1), 1), 1000000), 2000000000),
-               greatest(ceil(extract(epoch FROM v_start + make_interval(secs => v_window) - now())), 1)
-          INTO rate_used, rate_limit, rate_reset
-          FROM rate_counters o
-         WHERE o.principal = v_principal AND o.bucket = p_bucket AND o.window_start = v_start
-           AND o.pid <> pg_backend_pid();
         IF rate_used > rate_limit THEN
             state := 'limited';
             RETURN;
@@ -2089,7 +2084,11 @@ BEGIN
      WHERE c.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(
         SELECT x.ctid FROM public.rate_counters x WHERE x.expires_at OPERATOR(pg_catalog.<=) pg_catalog.now()
          ORDER BY x.expires_at LIMIT 100 FOR UPDATE SKIP LOCKED));
-    RETURN v_count;
+    RETURN v_count OPERATOR(pg_catalog.+) coalesce(
+        (SELECT pg_catalog.sum(o.count) FROM public.rate_counters o
+          WHERE o.principal OPERATOR(pg_catalog.=) p_principal AND o.bucket OPERATOR(pg_catalog.=) p_bucket
+            AND o.window_start OPERATOR(pg_catalog.=) p_start
+            AND o.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()), 0)::integer;
 END $$;
 
 
