@@ -190,3 +190,17 @@ def test_a_transaction_begins_with_its_first_statement_and_ends_whole(fresh_firm
         a = tx.one("SELECT pg_current_xact_id()::text AS x")["x"]
         b = tx.one("SELECT pg_current_xact_id()::text AS x")["x"]
         assert a == b  # both statements in the lookup's one transaction
+
+
+def test_an_api_key_made_of_sql_is_an_invalid_key(client: Any, fresh_firm: Firm) -> None:
+    """An API key's prefix comes from the Authorization header as it is; written into the statement's text as a
+    literal, it is a key no row has."""
+    for prefix in ("wdk_'); --xx", "wdk_\\'||'xx'", "wdk_\u00e9\u00e8\u00ea\u00eb'xyz"):
+        key = prefix + "_" + "a" * 40
+        assert len(key) == 53
+        resp = send(client, "GET", "/v1/client-groups", headers={"Authorization": f"Bearer {key}"})
+        assert resp.status_code == 401, (prefix, resp.status_code)
+    real = fresh_firm.api_keys["read"]
+    assert send(client, "GET", "/v1/client-groups", headers=fresh_firm.auth("read")).status_code == 200
+    forged = real[:12] + "_" + "b" * 40
+    assert send(client, "GET", "/v1/client-groups", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
