@@ -17,6 +17,38 @@ COMMENT ON EXTENSION pg_trgm IS 'text similarity measurement and index searching
 
 
 --
+-- Name: auth_context_kind; Type: DOMAIN; Schema: public
+--
+
+CREATE DOMAIN public.auth_context_kind AS text
+	CONSTRAINT auth_context_kind_check CHECK ((VALUE = ANY (ARRAY['user'::text, 'api_key'::text, 'system'::text])));
+
+
+--
+-- Name: rate_counter_bucket; Type: DOMAIN; Schema: public
+--
+
+CREATE DOMAIN public.rate_counter_bucket AS text
+	CONSTRAINT rate_counter_bucket_check CHECK ((VALUE = ANY (ARRAY['default'::text, 'bulk'::text, 'auth'::text, 'source'::text])));
+
+
+--
+-- Name: rate_counter_count; Type: DOMAIN; Schema: public
+--
+
+CREATE DOMAIN public.rate_counter_count AS integer
+	CONSTRAINT rate_counter_count_check CHECK ((VALUE > 0));
+
+
+--
+-- Name: rate_counter_principal; Type: DOMAIN; Schema: public
+--
+
+CREATE DOMAIN public.rate_counter_principal AS text
+	CONSTRAINT rate_counter_principal_check CHECK (((length(VALUE) >= 1) AND (length(VALUE) <= 120)));
+
+
+--
 -- Name: activity_sign(text); Type: FUNCTION; Schema: public
 --
 
@@ -165,9 +197,12 @@ CREATE FUNCTION public.auth_enter_api_key(p_prefix text, p_hash bytea, p_bucket 
     AS $$
 DECLARE
     k record;
+    v_start timestamptz;
 BEGIN
     SELECT a.id, a.firm_id, a.key_hash, a.scopes, a.service, a.revoked_at, a.expires_at, a.last_used_at,
-           rate_limit_figure(t, p_bucket) AS per_window, t.window_seconds,
+           CASE p_bucket WHEN 'default' THEN t.default_requests WHEN 'bulk' THEN t.bulk_requests
+                         WHEN 'auth' THEN t.auth_requests WHEN 'source' THEN t.source_requests END AS per_window,
+           t.window_seconds,
            (a.service OR EXISTS (SELECT 1 FROM users u WHERE u.id = a.created_by AND u.firm_id = a.firm_id
                                                       AND u.active AND u.role = 'admin')) AS creator_ok
     INTO k FROM api_keys a JOIN firms f ON f.id = a.firm_id JOIN rate_limit_tiers t ON t.tier = f.rate_limit_tier
@@ -180,8 +215,24 @@ BEGIN
                   WHEN NOT k.creator_ok THEN 'creator_gone'
                   ELSE 'ok' END;
     IF state = 'ok' AND p_bucket IS NOT NULL THEN
-        SELECT r.rate_limit, r.rate_used, r.rate_reset INTO rate_limit, rate_used, rate_reset
-          FROM rate_count('api_key:' || k.id, p_bucket, k.per_window, k.window_seconds, p_scale) r;
+        IF k.per_window IS NULL THEN
+            RAISE EXCEPTION 'no rate limit for bucket %', p_bucket;
+        END IF;
+        v_start := to_timestamp(floor(extract(epoch FROM now()) / k.window_seconds) * k.window_seconds);
+        rate_limit := least(k.per_window::bigint * least(greatest(coalesce(p_scale, 1), 1), 1000000), 2000000000);
+        UPDATE rate_counters c SET count = c.count + 1
+         WHERE c.principal = 'api_key:' || k.id AND c.bucket = p_bucket AND c.window_start = v_start
+           AND c.pid = pg_backend_pid()
+        RETURNING c.count + coalesce((SELECT sum(o.count) FROM rate_counters o
+                                       WHERE o.principal = c.principal AND o.bucket = c.bucket
+                                         AND o.window_start = c.window_start AND o.pid <> c.pid), 0),
+                  greatest(ceil(extract(epoch FROM c.expires_at - now())), 1)
+          INTO rate_used, rate_reset;
+        IF NOT FOUND THEN
+            rate_used := rate_count_first('api_key:' || k.id, p_bucket, v_start, k.window_seconds);
+            rate_reset := greatest(ceil(extract(epoch FROM v_start + make_interval(secs => k.window_seconds)
+                                                            - now())), 1);
+        END IF;
         IF rate_used > rate_limit THEN
             state := 'limited';
         END IF;
@@ -190,7 +241,12 @@ BEGIN
         IF k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute' THEN
             UPDATE api_keys a SET last_used_at = now() WHERE a.id = k.id;
         END IF;
-        PERFORM auth_enter(k.firm_id, 'api_key', k.id);
+        UPDATE auth_context c SET xact = pg_current_xact_id(), firm_id = k.firm_id, kind = 'api_key',
+                                  principal_id = k.id, entered_at = now()
+         WHERE c.pid = pg_backend_pid();
+        IF NOT FOUND THEN
+            PERFORM auth_enter(k.firm_id, 'api_key', k.id);
+        END IF;
     END IF;
     id := k.id;
     firm_id := k.firm_id;
@@ -354,14 +410,21 @@ END $$;
 -- Name: auth_enter_session(uuid, uuid, uuid, text, text, integer); Type: FUNCTION; Schema: public
 --
 
-CREATE FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text, p_bucket text, p_scale integer) RETURNS TABLE(state text, rate_limit integer, rate_used integer, rate_reset integer)
+CREATE FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text, p_bucket text, p_scale integer, OUT state text, OUT rate_limit integer, OUT rate_used integer, OUT rate_reset integer) RETURNS record
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
-    s record;
+    v_last timestamptz;
+    v_figure integer;
+    v_window integer;
+    v_start timestamptz;
 BEGIN
-    SELECT x.last_used_at, rate_limit_figure(t, p_bucket) AS per_window, t.window_seconds INTO s
+    SELECT x.last_used_at,
+           CASE p_bucket WHEN 'default' THEN t.default_requests WHEN 'bulk' THEN t.bulk_requests
+                         WHEN 'auth' THEN t.auth_requests WHEN 'source' THEN t.source_requests END,
+           t.window_seconds, to_timestamp(floor(extract(epoch FROM now()) / t.window_seconds) * t.window_seconds)
+      INTO v_last, v_figure, v_window, v_start
       FROM sessions x JOIN users u ON u.id = x.user_id AND u.firm_id = x.firm_id
                       JOIN firms f ON f.id = x.firm_id
                       JOIN rate_limit_tiers t ON t.tier = f.rate_limit_tier
@@ -370,24 +433,40 @@ BEGIN
        AND u.active AND u.role = p_role;
     IF NOT FOUND THEN
         state := 'refused';
-        RETURN NEXT;
         RETURN;
     END IF;
     IF p_bucket IS NOT NULL THEN
-        SELECT r.rate_limit, r.rate_used, r.rate_reset INTO rate_limit, rate_used, rate_reset
-          FROM rate_count('user:' || p_user, p_bucket, s.per_window, s.window_seconds, p_scale) r;
+        IF v_figure IS NULL THEN
+            RAISE EXCEPTION 'no rate limit for bucket %', p_bucket;
+        END IF;
+        rate_limit := least(v_figure::bigint * least(greatest(coalesce(p_scale, 1), 1), 1000000), 2000000000);
+        UPDATE rate_counters c SET count = c.count + 1
+         WHERE c.principal = 'user:' || p_user AND c.bucket = p_bucket AND c.window_start = v_start
+           AND c.pid = pg_backend_pid()
+        RETURNING c.count + coalesce((SELECT sum(o.count) FROM rate_counters o
+                                       WHERE o.principal = c.principal AND o.bucket = c.bucket
+                                         AND o.window_start = c.window_start AND o.pid <> c.pid), 0),
+                  greatest(ceil(extract(epoch FROM c.expires_at - now())), 1)
+          INTO rate_used, rate_reset;
+        IF NOT FOUND THEN
+            rate_used := rate_count_first('user:' || p_user, p_bucket, v_start, v_window);
+            rate_reset := greatest(ceil(extract(epoch FROM v_start + make_interval(secs => v_window) - now())), 1);
+        END IF;
         IF rate_used > rate_limit THEN
             state := 'limited';
-            RETURN NEXT;
             RETURN;
         END IF;
     END IF;
-    IF s.last_used_at < now() - interval '1 minute' THEN
+    IF v_last < now() - interval '1 minute' THEN
         UPDATE sessions SET last_used_at = now() WHERE id = p_session;
     END IF;
-    PERFORM auth_enter(p_firm, 'user', p_user);
+    UPDATE auth_context SET xact = pg_current_xact_id(), firm_id = p_firm, kind = 'user', principal_id = p_user,
+                            entered_at = now()
+     WHERE pid = pg_backend_pid();
+    IF NOT FOUND THEN
+        PERFORM auth_enter(p_firm, 'user', p_user);
+    END IF;
     state := 'ok';
-    RETURN NEXT;
 END $$;
 
 
@@ -2043,6 +2122,33 @@ END $$;
 
 
 --
+-- Name: rate_count_first(text, text, timestamp with time zone, integer); Type: FUNCTION; Schema: public
+--
+
+CREATE FUNCTION public.rate_count_first(p_principal text, p_bucket text, p_start timestamp with time zone, p_window integer) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_count integer;
+BEGIN
+    INSERT INTO public.rate_counters AS c (principal, bucket, window_start, pid, count, expires_at)
+    VALUES (p_principal, p_bucket, p_start, pg_catalog.pg_backend_pid(), 1,
+            p_start OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => p_window))
+    ON CONFLICT (principal, bucket, window_start, pid) DO UPDATE SET count = c.count OPERATOR(pg_catalog.+) 1
+    RETURNING c.count INTO v_count;
+    DELETE FROM public.rate_counters c
+     WHERE c.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(
+        SELECT x.ctid FROM public.rate_counters x WHERE x.expires_at OPERATOR(pg_catalog.<=) pg_catalog.now()
+         ORDER BY x.expires_at LIMIT 100 FOR UPDATE SKIP LOCKED));
+    RETURN v_count OPERATOR(pg_catalog.+) coalesce(
+        (SELECT pg_catalog.sum(o.count) FROM public.rate_counters o
+          WHERE o.principal OPERATOR(pg_catalog.=) p_principal AND o.bucket OPERATOR(pg_catalog.=) p_bucket
+            AND o.window_start OPERATOR(pg_catalog.=) p_start
+            AND o.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()), 0)::integer;
+END $$;
+
+
+--
 -- Name: rate_limit_tiers; Type: TABLE; Schema: public
 --
 
@@ -2396,10 +2502,9 @@ CREATE UNLOGGED TABLE public.auth_context (
     pid integer NOT NULL,
     xact xid8 NOT NULL,
     firm_id uuid NOT NULL,
-    kind text NOT NULL,
+    kind public.auth_context_kind NOT NULL,
     principal_id uuid,
-    entered_at timestamp with time zone NOT NULL,
-    CONSTRAINT auth_context_kind_check CHECK ((kind = ANY (ARRAY['user'::text, 'api_key'::text, 'system'::text])))
+    entered_at timestamp with time zone NOT NULL
 )
 WITH (fillfactor='50');
 
@@ -3753,15 +3858,12 @@ ALTER TABLE ONLY public.providers FORCE ROW LEVEL SECURITY;
 --
 
 CREATE UNLOGGED TABLE public.rate_counters (
-    principal text NOT NULL,
-    bucket text NOT NULL,
+    principal public.rate_counter_principal NOT NULL,
+    bucket public.rate_counter_bucket NOT NULL,
     window_start timestamp with time zone NOT NULL,
     pid integer NOT NULL,
-    count integer NOT NULL,
-    expires_at timestamp with time zone NOT NULL,
-    CONSTRAINT rate_counters_bucket_check CHECK ((bucket = ANY (ARRAY['default'::text, 'bulk'::text, 'auth'::text, 'source'::text]))),
-    CONSTRAINT rate_counters_count_check CHECK ((count > 0)),
-    CONSTRAINT rate_counters_principal_check CHECK (((length(principal) >= 1) AND (length(principal) <= 120)))
+    count public.rate_counter_count NOT NULL,
+    expires_at timestamp with time zone NOT NULL
 )
 WITH (fillfactor='50');
 
@@ -7602,11 +7704,11 @@ GRANT ALL ON FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_f
 
 
 --
--- Name: FUNCTION auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text, p_bucket text, p_scale integer); Type: ACL; Schema: public
+-- Name: FUNCTION auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text, p_bucket text, p_scale integer, OUT state text, OUT rate_limit integer, OUT rate_used integer, OUT rate_reset integer); Type: ACL; Schema: public
 --
 
-REVOKE ALL ON FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text, p_bucket text, p_scale integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text, p_bucket text, p_scale integer) TO wealthdesk_app;
+REVOKE ALL ON FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text, p_bucket text, p_scale integer, OUT state text, OUT rate_limit integer, OUT rate_used integer, OUT rate_reset integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_enter_session(p_session uuid, p_user uuid, p_firm uuid, p_role text, p_bucket text, p_scale integer, OUT state text, OUT rate_limit integer, OUT rate_used integer, OUT rate_reset integer) TO wealthdesk_app;
 
 
 --
@@ -7984,6 +8086,13 @@ GRANT ALL ON FUNCTION public.product_starts_before_its_funds() TO wealthdesk_app
 --
 
 REVOKE ALL ON FUNCTION public.rate_count(p_principal text, p_bucket text, p_limit integer, p_window integer, p_scale integer) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION rate_count_first(p_principal text, p_bucket text, p_start timestamp with time zone, p_window integer); Type: ACL; Schema: public
+--
+
+REVOKE ALL ON FUNCTION public.rate_count_first(p_principal text, p_bucket text, p_start timestamp with time zone, p_window integer) FROM PUBLIC;
 
 
 --

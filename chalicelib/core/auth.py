@@ -119,8 +119,7 @@ def new_refresh_token() -> tuple[str, bytes]:
 def _jwt_secret() -> str:
     from chalicelib.core.secrets import setting_or_secret
 
-    s = config.settings()
-    secret = setting_or_secret(s.jwt_secret, s.jwt_secret_arn)
+    secret = setting_or_secret(*config.jwt_secret_setting())
     if secret is None:
         raise ServiceUnavailable("The service is not configured to issue tokens (JWT_SECRET)")
     return secret
@@ -198,12 +197,12 @@ def _principal_from_api_key(token: str, prefix: str, ctx: RequestContext | None)
     ctx = ctx or RequestContext()
     key_hash = sha256(token)
     bucket = ctx.rate_bucket
-    # One statement: PostgreSQL compares the key's hash, checks its state (auth_enter_api_key, which also keeps
-    # last_used_at) and, for a route with a rate-limit bucket, counts the request against the key, committed with
-    # the lookup whatever the route then does. Each later transaction of the request shows the key again
-    # (db.transaction), uncounted.
-    with db.lookup(ctx) as tx:
-        row = store.enter_api_key(tx, prefix, key_hash, ctx.request_id, bucket, config.settings().rate_limit_scale)
+    # One statement of its own, committed at once (one round trip): PostgreSQL compares the key's hash, checks its
+    # state (auth_enter_api_key, which also keeps last_used_at) and, for a route with a rate-limit bucket, counts
+    # the request against the key, whatever the route then does. Each transaction of the request shows the key
+    # again (db.transaction), uncounted.
+    with db.statements(ctx) as tx:
+        row = store.enter_api_key(tx, prefix, key_hash, bucket, config.rate_limit_scale())
     if row is None:
         raise Unauthorized("The API key is not valid")
     if bucket is not None and row["state"] in ("ok", "limited"):

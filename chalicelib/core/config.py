@@ -41,13 +41,14 @@ class Settings:
 
 def settings() -> Settings:
     env = os.environ
+    jwt_secret, jwt_secret_arn = jwt_secret_setting()
     return Settings(
         database_url=env.get("DATABASE_URL") or None,
         app_database_url=env.get("APP_DATABASE_URL") or None,
         database_secret_arn=env.get("DATABASE_SECRET_ARN") or None,
         database_owner_secret_arn=env.get("DATABASE_OWNER_SECRET_ARN") or None,
-        jwt_secret=env.get("JWT_SECRET") or None,
-        jwt_secret_arn=env.get("JWT_SECRET_ARN") or None,
+        jwt_secret=jwt_secret,
+        jwt_secret_arn=jwt_secret_arn,
         totp_key=env.get("TOTP_KEY") or None,
         totp_key_arn=env.get("TOTP_KEY_ARN") or None,
         access_token_ttl=_int("ACCESS_TOKEN_TTL", 900),
@@ -56,8 +57,22 @@ def settings() -> Settings:
         pool_max_size=_int("DB_POOL_MAX", 1),
         max_body_bytes=_int("MAX_BODY_BYTES", 256 * 1024),
         log_level=env.get("LOG_LEVEL", "INFO"),
-        rate_limit_scale=max(1, _int("RATE_LIMIT_SCALE", 1)),
+        rate_limit_scale=rate_limit_scale(),
     )
+
+
+# Single settings for the path every request takes: the same values as settings() gives, read the same way (from the
+# environment, on every call), without building the whole Settings.
+
+def rate_limit_scale() -> int:
+    """settings().rate_limit_scale."""
+    return max(1, _int("RATE_LIMIT_SCALE", 1))
+
+
+def jwt_secret_setting() -> tuple[str | None, str | None]:
+    """(settings().jwt_secret, settings().jwt_secret_arn)."""
+    env = os.environ
+    return env.get("JWT_SECRET") or None, env.get("JWT_SECRET_ARN") or None
 
 
 def with_user(url: str, user: str, password: str | None = None) -> str:

@@ -4,9 +4,10 @@ One lazily opened pool per container and role (a Lambda container serves one req
 `transaction(ctx)` is the one way services touch the database: it opens a transaction whose first statement shows
 PostgreSQL the principal's credential (an access token's session, an API key's hash), which a SECURITY DEFINER
 function verifies before it records the firm where the app role cannot write (migration 0018); row-level security
-reads only that. Everything rolls back on any exception. The system context (jobs, the CLI) is the owner role's:
-its transactions run on the owner's pool. `lookup(ctx)` is the transaction before the firm is known (login,
-refresh, API keys), in which a verified credential may enter the firm. Nothing else sets the tenant context.
+reads only that. That statement travels with the transaction's BEGIN, in one round trip (`Tx.first`).
+Everything rolls back on any exception. The system context (jobs, the CLI) is the owner role's: its transactions
+run on the owner's pool. `lookup(ctx)` is the transaction before the firm is known (login, refresh), in which a
+verified credential may enter the firm. Nothing else sets the tenant context.
 """
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ def _connect_kwargs() -> dict[str, Any]:
     s = config.settings()
     return {
         "row_factory": dict_row,
-        "autocommit": False,
+        # Transactions are begun explicitly (db.Tx), so that the statement entering the firm can travel with the
+        # BEGIN; a statement outside any transaction commits on its own.
+        "autocommit": True,
         # statement_timeout is enforced by the server: a runaway query cannot hold a Lambda.
         "options": f"-c statement_timeout={s.statement_timeout_ms} -c idle_in_transaction_session_timeout=60000",
         # Behind RDS Proxy (transaction pooling) server-side prepared statements are unsafe.
@@ -138,24 +141,54 @@ def close_pools() -> None:
 
 
 class Tx:
-    """An open transaction: a connection with the tenant context set (none yet when opened by `lookup()`)."""
+    """An open transaction: a connection with the tenant context set (none yet when opened by `lookup()`).
 
-    def __init__(self, conn: Any, ctx: RequestContext, *, lookup: bool = False) -> None:
+    The connection is in autocommit mode and the transaction is begun explicitly, by its first statement: `first`
+    sends BEGIN and that statement in one round trip (the statement that enters the firm, core.store's enter_*);
+    any other statement sends BEGIN on its own first. A Tx made with `begin=False` runs each statement on its own
+    (`statements`); one over a connection outside autocommit mode leaves BEGIN to psycopg."""
+
+    def __init__(self, conn: Any, ctx: RequestContext, *, lookup: bool = False, begin: bool = True) -> None:
         self.conn = conn
         self.ctx = ctx
         self.lookup = lookup  # opened by lookup(): no firm yet
         self.entered: Any = None  # the firm PostgreSQL has verified for this transaction (core.store's enter_*)
         self.kind = "app"  # the pool: "app" or "owner"
         self.counts: RequestContext | None = None  # the request whose rate-limit count this transaction holds
+        # BEGIN not sent yet: the first statement sends it (a connection outside autocommit begins on its own)
+        self.begin_pending = begin and conn.autocommit
+
+    def _begin(self) -> None:
+        if self.begin_pending:
+            self.begin_pending = False
+            self.conn.execute("BEGIN")
 
     def execute(self, sql: Any, params: Any = None) -> Any:
+        self._begin()
         return self.conn.execute(sql, params)
 
     def one(self, sql: Any, params: Any = None) -> Any:
+        self._begin()
         return self.conn.execute(sql, params).fetchone()
 
     def all(self, sql: Any, params: Any = None) -> list[Any]:
+        self._begin()
         return self.conn.execute(sql, params).fetchall()
+
+    def first(self, sql: str, params: Any) -> Any:
+        """`one` for the statement that opens the transaction: BEGIN and it in one round trip (PostgreSQL's simple
+        query protocol, which takes several statements but no bound parameters, so psycopg's ClientCursor writes
+        the parameters into the text as quoted literals, with the escaping libpq uses). Without a pending BEGIN
+        (a transaction joined, a statement of its own) it is `one`."""
+        if not self.begin_pending:
+            return self.one(sql, params)
+        import psycopg
+
+        self.begin_pending = False
+        cur = psycopg.ClientCursor(self.conn)
+        cur.execute("BEGIN; " + sql, params)
+        cur.nextset()
+        return cur.fetchone()
 
 
 def _set_tenant(tx: Tx, ctx: RequestContext) -> None:
@@ -166,7 +199,7 @@ def _set_tenant(tx: Tx, ctx: RequestContext) -> None:
     A user's request is counted against its rate limit by the statement that opens its first transaction (its
     bucket in `ctx.rate_bucket`, migration 0020): over the limit that statement does not enter the firm and this
     raises TooManyRequests, so nothing the request asked for runs. An API key's request was counted when the key
-    was checked (core.auth), in a transaction of its own."""
+    was checked (core.auth), by a statement of its own."""
     from chalicelib.core import store
     from chalicelib.core.errors import Unauthorized
 
@@ -176,11 +209,11 @@ def _set_tenant(tx: Tx, ctx: RequestContext) -> None:
     if principal.kind == "system":
         if tx.kind != "owner":
             raise RuntimeError("the system context belongs to the owner role: db.transaction(ctx) runs it there")
-        store.enter_system(tx, principal.firm_id, ctx.request_id)
+        store.enter_system(tx, principal.firm_id)
     elif principal.kind == "user" and principal.session_id is not None and principal.role is not None:
         bucket = ctx.rate_bucket if ctx.rate is None else None  # a request is counted once
         row = store.enter_session(tx, principal.session_id, principal.id, principal.firm_id, principal.role,
-                                  ctx.request_id, bucket, config.settings().rate_limit_scale)
+                                  bucket, config.rate_limit_scale())
         if row["state"] == "refused":
             ctx.rate_bucket = None  # no principal to count
             raise Unauthorized("The session has ended (logged out, idle, or the user was changed); log in again")
@@ -188,7 +221,7 @@ def _set_tenant(tx: Tx, ctx: RequestContext) -> None:
             counted(ctx, row)
             tx.counts = ctx
     elif principal.kind == "api_key" and principal.key_prefix and principal.key_hash:
-        row = store.enter_api_key(tx, principal.key_prefix, principal.key_hash, ctx.request_id)
+        row = store.enter_api_key(tx, principal.key_prefix, principal.key_hash)
         if row is None or row["state"] != "ok" or row["firm_id"] != principal.firm_id:
             raise Unauthorized("The API key is no longer valid")
     else:
@@ -218,9 +251,9 @@ def count_request(ctx: RequestContext) -> None:
     if ctx.rate_bucket is None or ctx.rate_settled or principal is None or principal.kind != "user":
         return
     try:
-        with _autocommit(ctx) as tx:
+        with statements(ctx) as tx:
             row = store.enter_session(tx, principal.session_id, principal.id, principal.firm_id, principal.role,
-                                      ctx.request_id, ctx.rate_bucket, config.settings().rate_limit_scale)
+                                      ctx.rate_bucket, config.rate_limit_scale())
     except Exception:  # the database went away: the answer stands, uncounted
         import logging
 
@@ -236,29 +269,25 @@ def count_source(ctx: RequestContext, source: str) -> None:
     route does anything); over the limit, TooManyRequests."""
     from chalicelib.core import store
 
-    with _autocommit(ctx) as tx:
-        row = store.count_source(tx, source, config.settings().rate_limit_scale)
+    with statements(ctx) as tx:
+        row = store.count_source(tx, source, config.rate_limit_scale())
     ctx.rate_settled = True
     counted(ctx, row)
 
 
 @contextmanager
-def _autocommit(ctx: RequestContext) -> Iterator[Tx]:
+def statements(ctx: RequestContext) -> Iterator[Tx]:
     """A pooled app connection whose statements each commit on their own (one round trip each), entering no firm
-    beyond its own statement."""
+    beyond its own statement: an API key's check and count (core.auth), a request's count after an answer whose
+    transaction rolled back (count_request), a sign-in route's count (count_source)."""
     if _current.get() is not None:
         raise RuntimeError("a statement of its own runs outside any transaction")
     with pool("app").connection() as conn:
-        conn.autocommit = True
-        try:
-            yield Tx(conn, ctx, lookup=True)
-        finally:
-            conn.autocommit = False
+        yield Tx(conn, ctx, lookup=True, begin=False)
 
 
-@contextmanager
-def transaction(ctx: RequestContext, *, kind: str | None = None) -> Iterator[Tx]:
-    """One transaction for one unit of work, with the tenant context of `ctx`.
+def transaction(ctx: RequestContext, *, kind: str | None = None) -> _Transaction:
+    """One transaction for one unit of work, with the tenant context of `ctx` (a context manager giving its Tx).
 
     `kind` is the pool: the owner's for the system context, the app role's for everyone else.
     Re-entrant: a service called while its caller already holds a transaction joins it, so a request is always
@@ -267,22 +296,11 @@ def transaction(ctx: RequestContext, *, kind: str | None = None) -> Iterator[Tx]
     """
     if kind is None:
         kind = "owner" if ctx.principal is not None and ctx.principal.kind == "system" else "app"
-    current = _current.get()
-    if current is not None:
-        if current.ctx.firm_id != ctx.firm_id:
-            if not (current.lookup and current.ctx.firm_id is None):
-                raise RuntimeError("nested transaction for another firm")
-            _set_tenant(current, ctx)
-            current.ctx = ctx
-        yield current
-        return
-    with _current_transaction(kind, ctx) as tx:
-        yield tx
+    return _Transaction(kind, ctx)
 
 
-@contextmanager
-def lookup(ctx: RequestContext) -> Iterator[Tx]:
-    """A transaction before the firm is known: login, refresh and API-key authentication.
+def lookup(ctx: RequestContext) -> _Transaction:
+    """A transaction before the firm is known: login, refresh and the second step (a context manager giving its Tx).
 
     It enters no firm (a context lives as long as its transaction, so a new transaction has none and sees no
     tenant row): only the SECURITY DEFINER functions answer (auth_user_by_email, auth_login_begin and
@@ -290,30 +308,82 @@ def lookup(ctx: RequestContext) -> Iterator[Tx]:
     auth_enter_api_key, which enter the firm once the credential is verified; migration 0018). A
     `transaction(ctx)` opened inside it for the firm so entered joins it, for a write in the same round trips.
     """
-    if _current.get() is not None:
-        raise RuntimeError("a lookup runs before any transaction, never inside one")
     anonymous = RequestContext(request_id=ctx.request_id, ip=ctx.ip, user_agent=ctx.user_agent)
-    with _current_transaction("app", anonymous, lookup=True) as tx:
-        yield tx
+    return _Transaction("app", anonymous, lookup=True)
 
 
-@contextmanager
-def _current_transaction(kind: str, ctx: RequestContext, *, lookup: bool = False) -> Iterator[Tx]:
-    """A pooled connection's transaction as the context's current one (which nested calls join), with ctx's
-    tenant context set unless it is a lookup's."""
-    with pool(kind).connection() as conn:
-        with conn.transaction():
-            tx = Tx(conn, ctx, lookup=lookup)
-            tx.kind = kind
-            if not lookup:
+class _Transaction:
+    """`transaction()` and `lookup()`: a pooled connection's transaction as the context's current one (which nested
+    calls join), with ctx's tenant context set unless it is a lookup's; or, inside one, that one. A class rather
+    than a generator: every request opens one, and this is its cheapest form."""
+
+    __slots__ = ("ctx", "joined", "kind", "lookup", "pool", "token", "tx")
+
+    def __init__(self, kind: str, ctx: RequestContext, *, lookup: bool = False) -> None:
+        self.kind, self.ctx, self.lookup = kind, ctx, lookup
+        self.joined = False
+
+    def __enter__(self) -> Tx:
+        ctx = self.ctx
+        current = _current.get()
+        if current is not None:
+            if self.lookup:
+                raise RuntimeError("a lookup runs before any transaction, never inside one")
+            if current.ctx.firm_id != ctx.firm_id:
+                if not (current.lookup and current.ctx.firm_id is None):
+                    raise RuntimeError("nested transaction for another firm")
+                _set_tenant(current, ctx)
+                current.ctx = ctx
+            self.joined = True
+            return current
+        self.pool = pool(self.kind)
+        conn = self.pool.getconn()
+        try:
+            tx = self.tx = Tx(conn, ctx, lookup=self.lookup)
+            tx.kind = self.kind
+            if not self.lookup:
                 _set_tenant(tx, ctx)
-            token = _current.set(tx)
-            try:
-                yield tx
-            finally:
-                _current.reset(token)
-        if tx.counts is not None:  # committed: so is the request's rate-limit count
-            tx.counts.rate_settled = True
+        except BaseException:
+            _rollback(conn)
+            self.pool.putconn(conn)
+            raise
+        self.token = _current.set(tx)
+        return tx
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        if self.joined:
+            return False
+        _current.reset(self.token)
+        tx = self.tx
+        try:
+            if exc is not None:
+                _rollback(tx.conn)
+                return _is_own_rollback(exc)  # psycopg.Rollback() ends it quietly, as conn.transaction() does
+            if not tx.begin_pending:
+                tx.conn.commit()
+            if tx.counts is not None:  # committed: so is the request's rate-limit count
+                tx.counts.rate_settled = True
+            return False
+        finally:
+            self.pool.putconn(tx.conn)
+
+
+def _is_own_rollback(exc: BaseException) -> bool:
+    import psycopg
+
+    return isinstance(exc, psycopg.Rollback) and exc.transaction is None
+
+
+def _rollback(conn: Any) -> None:
+    """Roll back whatever the connection holds; a broken connection has nothing to roll back (the pool discards
+    it), and the error that got here is the one to raise."""
+    from psycopg import pq
+
+    try:
+        if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+            conn.rollback()
+    except Exception:  # a broken connection: the pool discards it
+        pass
 
 
 @contextmanager

@@ -12,39 +12,42 @@ from chalicelib.core.jsonutil import dumps
 if TYPE_CHECKING:
     from chalicelib.core.db import Tx
 
-# --- the tenant context (called by db.transaction and db.lookup only, and by the pre-auth flows in a lookup) ---
+# --- the tenant context (called by db.transaction, and by the pre-auth flows in a lookup or a statement of its own) ---
 #
 # Each statement below is the first of its transaction and verifies a credential inside PostgreSQL: a SECURITY
 # DEFINER function (migration 0018) checks it and records the verified firm in auth_context, which the app role
-# cannot write; current_firm_id(), and with it every row-level security policy, reads only that. The request id
-# rides along as a transaction-local setting (for anyone reading pg_stat_activity; nothing trusts it).
+# cannot write; current_firm_id(), and with it every row-level security policy, reads only that. It travels with
+# the transaction's BEGIN (db.Tx.first).
 
-_ENTER_SESSION = ("SELECT s.state, s.rate_limit, s.rate_used, s.rate_reset, "
-                  "set_config('app.request_id', %s, true) AS request_id "
-                  "FROM auth_enter_session(%s, %s, %s, %s, %s, %s) AS s")
-_ENTER_API_KEY = ("SELECT k.id, k.firm_id, k.scopes, k.service, k.state, k.rate_limit, k.rate_used, k.rate_reset, "
-                  "set_config('app.request_id', %s, true) AS request_id FROM auth_enter_api_key(%s, %s, %s, %s) AS k")
-_ENTER_SYSTEM = "SELECT auth_enter_system(%s), set_config('app.request_id', %s, true) AS request_id"
+# auth_enter_session returns one record (migration 0035), read as a scalar: no function scan to plan.
+_ENTER_SESSION = "SELECT auth_enter_session(%s, %s, %s, %s, %s, %s) AS s"
+_ENTER_API_KEY = ("SELECT k.id, k.firm_id, k.scopes, k.service, k.state, k.rate_limit, k.rate_used, k.rate_reset "
+                  "FROM auth_enter_api_key(%s, %s, %s, %s) AS k")
+_ENTER_SYSTEM = "SELECT auth_enter_system(%s)"
 
 
-def enter_session(tx: Tx, session_id: UUID, user_id: UUID, firm_id: UUID, role: str, request_id: str,
-                  bucket: str | None = None, scale: int = 1) -> dict[str, Any]:
-    """An access token's session: live, of this user in this firm and role (auth_enter_session, migration 0020).
+def _int(value: str | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def enter_session(tx: Tx, session_id: UUID, user_id: UUID, firm_id: UUID, role: str, bucket: str | None = None,
+                  scale: int = 1) -> dict[str, Any]:
+    """An access token's session: live, of this user in this firm and role (auth_enter_session, migration 0035).
     With a rate-limit `bucket` the request is counted against the user first (rate_limit, rate_used, rate_reset).
     state 'ok' (the transaction has entered the firm), 'limited' (over the limit: not entered) or 'refused'."""
-    row = tx.one(_ENTER_SESSION, (request_id, session_id, user_id, firm_id, role, bucket, scale))
-    if row["state"] == "ok":
+    state, limit, used, reset = tx.first(_ENTER_SESSION, (session_id, user_id, firm_id, role, bucket, scale))["s"]
+    if state == "ok":
         tx.entered = firm_id
-    return row
+    return {"state": state, "rate_limit": _int(limit), "rate_used": _int(used), "rate_reset": _int(reset)}
 
 
-def enter_api_key(tx: Tx, prefix: str, key_hash: bytes, request_id: str, bucket: str | None = None,
+def enter_api_key(tx: Tx, prefix: str, key_hash: bytes, bucket: str | None = None,
                   scale: int = 1) -> dict[str, Any] | None:
-    """An API key by prefix and SHA-256 (auth_enter_api_key, migration 0020): None when no key has both; else the
+    """An API key by prefix and SHA-256 (auth_enter_api_key, migration 0035): None when no key has both; else the
     key (id, firm_id, scopes, service), its state ('ok', 'limited', 'revoked', 'expired', 'creator_gone') and, with
     a rate-limit `bucket` and a usable key, the request counted against the key (rate_limit, rate_used,
     rate_reset). 'ok' entered the firm."""
-    row = tx.one(_ENTER_API_KEY, (request_id, prefix, key_hash, bucket, scale))
+    row = tx.first(_ENTER_API_KEY, (prefix, key_hash, bucket, scale))
     if row is not None and row["state"] == "ok":
         tx.entered = row["firm_id"]
     return row
@@ -56,10 +59,10 @@ def count_source(tx: Tx, source: str, scale: int = 1) -> dict[str, Any]:
     return tx.one("SELECT rate_limit, rate_used, rate_reset FROM auth_count_source(%s, %s)", (source, scale))
 
 
-def enter_system(tx: Tx, firm_id: UUID, request_id: str) -> None:
+def enter_system(tx: Tx, firm_id: UUID) -> None:
     """The owner role's system context (jobs, the CLI): the firm recorded and the rest of the transaction run as
     the app role, under the same policies (auth_enter_system, which only the owner may run)."""
-    tx.execute(_ENTER_SYSTEM, (firm_id, request_id))
+    tx.first(_ENTER_SYSTEM, (firm_id,))
     tx.entered = firm_id
 
 

@@ -227,7 +227,7 @@ def _writes(app_module: Any, firm: BenchFirm, rounds: int) -> tuple[dict[str, li
                      Jsonb({"association_type": "individual", "product_owner_id": str(owner)})) for _ in range(100)]
             with db.owner_connection(autocommit=False) as conn:
                 tx = db.Tx(conn, RequestContext.system(firm.id))
-                core_store.enter_system(tx, firm.id, None)  # as db.transaction enters the system context
+                core_store.enter_system(tx, firm.id)  # as db.transaction enters the system context
                 t = time.perf_counter()
                 store.bulk_insert_items(tx, group, rows)
                 bare[kind].append(time.perf_counter() - t)

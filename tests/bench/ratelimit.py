@@ -1,13 +1,14 @@
 """The "ratelimit" part: what counting each request against its rate limit (migration 0020) costs figure 1.
 
 The same handler, `GET /v1/client-groups/{id}` as figure 1 measures it, two ways in one run on one database:
-- **counted**: as deployed: the statement that opens the request's transaction is 0020's
-  `auth_enter_session(..., 'default', scale)`, which verifies the session, counts the request in its window
-  (`rate_counters`) and enters the firm; the answer carries the RateLimit-* headers;
+- **counted**: as deployed: the statement that opens the request's transaction (sent with its BEGIN) is
+  `auth_enter_session(..., 'default', scale)` (0020's, made cheaper by 0035), which verifies the session, counts
+  the request in its window (`rate_counters`) and enters the firm; the answer carries the RateLimit-* headers;
 - **uncounted**: the route without a bucket and core.store.enter_session swapped for the statement it ran before
-  0020 (0018's `auth_enter_session(session, user, firm, role)`, which verifies the session and enters the firm).
+  0020 (0018's `auth_enter_session(session, user, firm, role)`, which verifies the session and enters the firm),
+  sent with its BEGIN in the same way, so that the two differ by the count alone.
 And figure 1's baseline, the bare SQL (BEGIN + 0018's `auth_enter_session` + SELECT + COMMIT), beside the same with
-0020's counting statement. Interleaved round by round (the order alternates), after a warm-up. Every limit is
+the counting statement. Interleaved round by round (the order alternates), after a warm-up. Every limit is
 raised (RATE_LIMIT_SCALE, tests/bench/run.py) so that the counting runs and never refuses.
 """
 from __future__ import annotations
@@ -25,14 +26,14 @@ TARGET = 1.5  # figure 1's target since the tenancy change (tests/bench/tenancy.
 _PREVIOUS_ENTER = ("SELECT auth_enter_session(%s, %s, %s, %s) AS ok, "
                    "set_config('app.request_id', %s, true) AS request_id")
 _BARE = "SELECT auth_enter_session(%s, %s, %s, %s)"
-_BARE_COUNTED = "SELECT * FROM auth_enter_session(%s, %s, %s, %s, 'default', %s)"
+_BARE_COUNTED = "SELECT auth_enter_session(%s, %s, %s, %s, 'default', %s)"
 
 KINDS = ("handler_counted", "handler_uncounted", "bare", "bare_counted")
 LABELS = {
-    "handler_counted": "Handler, `app.app(event, context)`, **counted** (0020's `auth_enter_session(..., bucket)`)",
+    "handler_counted": "Handler, `app.app(event, context)`, **counted** (`auth_enter_session(..., bucket)`)",
     "handler_uncounted": "Handler, **uncounted** (0018's `auth_enter_session(...)`, no bucket)",
     "bare": "Bare SQL (figure 1's baseline): BEGIN + 0018's `auth_enter_session(...)` + SELECT + COMMIT",
-    "bare_counted": "Bare SQL with the count: BEGIN + 0020's `auth_enter_session(..., 'default', scale)` + SELECT "
+    "bare_counted": "Bare SQL with the count: BEGIN + `auth_enter_session(..., 'default', scale)` + SELECT "
                     "+ COMMIT",
 }
 
@@ -57,10 +58,11 @@ class RateLimitResult:
         return [p50(a[i:i + n]) / p50(b[i:i + n]) for i in range(0, min(len(a), len(b)) - n + 1, n)]
 
 
-def _previous_enter_session(tx: Any, session_id: Any, user_id: Any, firm_id: Any, role: str, request_id: str,
-                            bucket: Any = None, scale: int = 1) -> dict[str, Any]:
-    """core.store.enter_session as it was before 0020: the session verified and the firm entered, nothing counted."""
-    ok = bool(tx.one(_PREVIOUS_ENTER, (session_id, user_id, firm_id, role, request_id))["ok"])
+def _previous_enter_session(tx: Any, session_id: Any, user_id: Any, firm_id: Any, role: str, bucket: Any = None,
+                            scale: int = 1) -> dict[str, Any]:
+    """core.store.enter_session as it was before 0020: the session verified and the firm entered, nothing counted
+    (sent with the transaction's BEGIN, as the counting statement is)."""
+    ok = bool(tx.first(_PREVIOUS_ENTER, (session_id, user_id, firm_id, role, tx.ctx.request_id))["ok"])
     if ok:
         tx.entered = firm_id
     return {"state": "ok" if ok else "refused", "rate_limit": None, "rate_used": None, "rate_reset": None}
@@ -168,12 +170,13 @@ def render(r: RateLimitResult) -> list[str]:
     w = out.append
     w("## Rate limits: what counting each request costs figure 1\n")
     w(f"`GET /v1/client-groups/{{id}}` through the real handler, as in figure 1, on a firm of {r.households:,} "
-      f"households: **counted** as deployed (the statement that opens the transaction, 0020's "
+      f"households: **counted** as deployed (the statement that opens the transaction, sent with its BEGIN, "
       f"`auth_enter_session(..., 'default', scale)`, verifies the session, adds the request to its window in the "
       f"UNLOGGED `rate_counters` (the row of this connection's backend) and sums the window, then enters the firm; "
       f"the answer carries RateLimit-*), and **uncounted** (the route without a bucket, the statement 0018's "
-      f"`auth_enter_session(...)`). Every limit raised (RATE_LIMIT_SCALE) so nothing is refused. {r.rounds} rounds "
-      f"x {r.per_round} calls of each, interleaved (the order alternates each round), after a warm-up. Made by "
+      f"`auth_enter_session(...)`, sent with its BEGIN too). Every limit raised (RATE_LIMIT_SCALE) so nothing is "
+      f"refused. {r.rounds} rounds x {r.per_round} calls of each, interleaved (the order alternates each round), "
+      f"after a warm-up. Made by "
       f"`BENCH_PARTS=ratelimit` (tests/bench/ratelimit.py).\n")
     w("| Measurement | p50 | p90 | p99 | samples | round trips per call |")
     w("|---|---|---|---|---|---|")

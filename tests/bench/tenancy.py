@@ -66,10 +66,12 @@ class TenancyResult:
         return [p50(a[i:i + n]) / p50(b[i:i + n]) for i in range(0, min(len(a), len(b)) - n + 1, n)]
 
 
-def _old_enter_session(tx: Any, session_id: Any, user_id: Any, firm_id: Any, role: str, request_id: str,
-                       bucket: Any = None, scale: int = 1) -> dict[str, Any]:
-    """core.store.enter_session's answer from the statement before the change (which counted no rate limit)."""
-    ok = bool(tx.one(_OLD_ENTER, (str(firm_id), str(user_id), request_id, session_id, user_id, role))["session_valid"])
+def _old_enter_session(tx: Any, session_id: Any, user_id: Any, firm_id: Any, role: str, bucket: Any = None,
+                       scale: int = 1) -> dict[str, Any]:
+    """core.store.enter_session's answer from the statement before the change (which counted no rate limit), sent
+    as it was then: after a BEGIN of its own."""
+    ok = bool(tx.one(_OLD_ENTER, (str(firm_id), str(user_id), tx.ctx.request_id, session_id, user_id,
+                                  role))["session_valid"])
     if ok:
         tx.entered = firm_id
     return {"state": "ok" if ok else "refused", "rate_limit": None, "rate_used": None, "rate_reset": None}
@@ -302,11 +304,13 @@ def render(t: TenancyResult) -> list[str]:
     if rr:
         w(f"Steadiness: handler after / handler before within each of the {len(rr)} rounds has a median of "
           f"{p50(rr):.2f}x, 10th-90th percentile {pct(rr, 10):.2f}x-{pct(rr, 90):.2f}x.\n")
-    w("What the change adds to a request, all inside the statement that already opened each transaction (so the "
-      "round trips stay the same): the session lookup it always made, now also matching the firm and the idle "
-      "timeout; one update of the backend's row in the UNLOGGED table `auth_context` (no WAL for the row; it gives "
-      "the transaction an id, so its commit writes a commit record, flushed asynchronously); and, per statement, "
-      "one InitPlan that reads that row by primary key instead of a setting.\n")
+    w("What the change adds to a request, all inside the statement that already opened each transaction: the "
+      "session lookup it always made, now also matching the firm and the idle timeout; one update of the backend's "
+      "row in the UNLOGGED table `auth_context` (no WAL for the row; it gives the transaction an id, so its commit "
+      "writes a commit record, flushed asynchronously); and, per statement, one InitPlan that reads that row by "
+      "primary key instead of a setting. Since migration 0035 that statement also travels with the transaction's "
+      "BEGIN (core/db.py's `Tx.first`), so the handler after makes one round trip fewer than before; the bare SQL "
+      "keeps its four.\n")
     return out
 
 

@@ -527,9 +527,10 @@ def test_every_kind_of_write_changes_the_etag(client: Any, w: dict[str, str]) ->
 
 # --- a fixed number of statements ----------------------------------------------------------------------------------
 
-# A request for the overview sends PostgreSQL exactly these statements, whatever the household's size: BEGIN, the
-# tenant context (with the session check), the overview's one statement, COMMIT (docs/architecture.md).
-OVERVIEW_STATEMENTS = 4
+# A request for the overview sends PostgreSQL exactly these messages, whatever the household's size: BEGIN with the
+# tenant context (the session check, the count and the entry, in one message: db.Tx.first), the overview's one
+# statement, COMMIT (docs/architecture.md).
+OVERVIEW_STATEMENTS = 3
 
 
 @pytest.fixture

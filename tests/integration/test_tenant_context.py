@@ -28,7 +28,7 @@ def test_a_lookup_sees_no_tenant_row_until_a_verified_credential_enters_the_firm
             "firm_id": firm_a.id}
         assert tx.one(_FIRM) == {"firm_id": None, "users": 0}
         prefix, key_hash = _key(firm_a)
-        row = store.enter_api_key(tx, prefix, key_hash, "r")
+        row = store.enter_api_key(tx, prefix, key_hash)
         assert row["state"] == "ok" and tx.entered == firm_a.id
         principal = Principal(firm_id=firm_a.id, kind="api_key", id=row["id"], scopes=frozenset({"read"}),
                               key_prefix=prefix, key_hash=key_hash)
@@ -43,7 +43,7 @@ def test_the_firm_a_lookup_entered_ends_with_its_transaction(firm_a: Firm) -> No
     from chalicelib.core.context import RequestContext
 
     with db.lookup(RequestContext()) as tx:
-        assert store.enter_api_key(tx, *_key(firm_a), "r")["state"] == "ok"
+        assert store.enter_api_key(tx, *_key(firm_a))["state"] == "ok"
         assert tx.one(_FIRM)["firm_id"] == firm_a.id
     # the context lived as long as its transaction: the next one (on the same pooled connection) has none
     with db.lookup(RequestContext()) as tx:
