@@ -375,16 +375,21 @@ def test_an_objective_linked_to_a_plan_is_on_track_by_the_firms_threshold(
     assert firm_rows(firm.id) == before
 
 
-def test_the_local_worker_runs_queued_runs_until_stopped(client: Any, world: dict[str, Any]) -> None:
-    """What `wealthdesk serve` starts: a thread polling for waiting runs."""
+def test_the_local_worker_runs_queued_runs_until_stopped(client: Any, firm: Firm, world: dict[str, Any]) -> None:
+    """What `wealthdesk serve` starts: a thread polling for waiting runs (here only this firm's, so that it takes
+    no run another test is about to run). A run whose stored request this version cannot read (written by hand,
+    here) fails with the reason instead of holding up the queue, and the run queued after it is run."""
     import threading
     import time
 
     from chalicelib.planning.runs.worker import poll_forever
 
+    unreadable = owner_sql("INSERT INTO plan_runs (firm_id, plan_id, request, created_by_type, created_at) "
+                           "VALUES (%s, %s, '{}', 'system', now() - interval '1 minute') RETURNING id",
+                           (firm.id, world["plan"]["id"]))[0]["id"]
     queued = expect_status(_post_run(client, world["w"], world["plan"]["id"], {"stresses": []}), 202)
     stop = threading.Event()
-    thread = threading.Thread(target=poll_forever, args=(stop,), daemon=True)
+    thread = threading.Thread(target=poll_forever, args=(stop, firm.id), daemon=True)
     thread.start()
     try:
         deadline = time.monotonic() + 120
@@ -396,3 +401,6 @@ def test_the_local_worker_runs_queued_runs_until_stopped(client: Any, world: dic
         stop.set()
         thread.join(timeout=60)
     assert status == "succeeded" and not thread.is_alive()
+    failed = owner_sql("SELECT status, error FROM plan_runs WHERE id = %s", (unreadable,))[0]
+    assert failed["status"] == "failed" and failed["error"]["field"] == "request"
+    assert "KeyError" in failed["error"]["message"]

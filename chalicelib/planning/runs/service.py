@@ -324,6 +324,12 @@ def execute(run_id: UUID, firm_id: UUID, *, request_id: str | None = None) -> di
                 inputs = engine_inputs(tx, plan, run["request"])
             except errors.ApiError as exc:
                 failure = {"field": exc.errors[0]["field"] if exc.errors else "inputs", "message": exc.detail}
+            except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+                # a request or plan not in the shape this version writes (made by hand, or by an older version):
+                # the run fails with the reason instead of blocking the queue
+                log.warning("plan run %s: its stored request or plan cannot be read (%r)", run_id, exc)
+                failure = {"field": "request", "message": "the run's stored request or plan cannot be read by "
+                                                          f"this version ({type(exc).__name__}: {exc})"}
     if run is None or plan is None:
         return None
     started = time.perf_counter()
@@ -391,13 +397,16 @@ def run_now(plan_or_run_id: UUID, *, request: dict[str, Any] | None = None) -> d
     return execute(row["id"], plan_firm) or row
 
 
-def run_waiting(limit: int = 10) -> int:
-    """Run up to `limit` waiting runs (queued, or stale), oldest first: the local worker's poll. Returns how many
-    it finished."""
+def run_waiting(limit: int = 10, firm_id: UUID | None = None) -> int:
+    """Run up to `limit` waiting runs (queued, or stale), oldest first, of every firm or of `firm_id` only: the
+    local worker's poll. Returns how many it finished."""
     with db.owner_connection() as conn:
-        found = store.waiting(db.Tx(conn, RequestContext()), limit, STALE_AFTER_SECONDS)
+        found = store.waiting(db.Tx(conn, RequestContext()), limit, STALE_AFTER_SECONDS, firm_id)
     done = 0
     for r in found:
-        if execute(r["id"], r["firm_id"]) is not None:
-            done += 1
+        try:
+            if execute(r["id"], r["firm_id"]) is not None:
+                done += 1
+        except Exception:  # one run's failure (a database error: it stays waiting) must not starve the others
+            log.exception("plan run %s could not be run; the next poll tries it again", r["id"])
     return done

@@ -80,12 +80,13 @@ def latest_success(tx: Tx, root_plan_ids: list[UUID]) -> dict[UUID, dict[str, An
     return {r["root_plan_id"]: r for r in rows}
 
 
-def waiting(tx: Tx, limit: int, stale_after_seconds: int) -> list[dict[str, Any]]:
-    """Runs a worker should take, oldest first, across firms (the owner role's poll): queued, or running for longer
-    than `stale_after_seconds` (their worker died)."""
-    return tx.all("SELECT id, firm_id FROM plan_runs WHERE status = 'queued' OR (status = 'running' "
-                  "AND started_at < now() - make_interval(secs => %s)) ORDER BY created_at LIMIT %s",
-                  (stale_after_seconds, limit))
+def waiting(tx: Tx, limit: int, stale_after_seconds: int, firm_id: UUID | None = None) -> list[dict[str, Any]]:
+    """Runs a worker should take, oldest first, across firms (the owner role's poll), or of one firm: queued, or
+    running for longer than `stale_after_seconds` (their worker died)."""
+    return tx.all("SELECT id, firm_id FROM plan_runs WHERE (status = 'queued' OR (status = 'running' "
+                  "AND started_at < now() - make_interval(secs => %s))) AND (%s::uuid IS NULL OR firm_id = %s) "
+                  "ORDER BY created_at LIMIT %s",
+                  (stale_after_seconds, firm_id, firm_id, limit))
 
 
 def firm_of_run(tx: Tx, run_id: UUID) -> UUID | None:

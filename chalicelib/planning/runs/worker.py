@@ -31,14 +31,14 @@ def handle_sqs_event(records: Any) -> list[str]:
     return done
 
 
-def poll_forever(stop: Any) -> None:
-    """Run waiting runs until `stop` (a threading.Event) is set, checking every POLL_SECONDS: the local stand-in
-    for the queue. A failure is logged and the loop carries on."""
+def poll_forever(stop: Any, firm_id: UUID | None = None) -> None:
+    """Run waiting runs (of every firm, or of `firm_id` only) until `stop` (a threading.Event) is set, checking
+    every POLL_SECONDS: the local stand-in for the queue. A failure is logged and the loop carries on."""
     from chalicelib.planning.runs import service
 
     while not stop.is_set():
         try:
-            if service.run_waiting():
+            if service.run_waiting(firm_id=firm_id):
                 continue  # more may be waiting
         except Exception:
             log.exception("plan-runs: the local worker's poll failed")
