@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from chalicelib.core.embedded import process_running
 from tests.bench.common import FakeLambdaContext, api_event, say
 
 RESOURCE = "/v1/client-groups/{group_id}"
@@ -116,20 +117,10 @@ class Server:
     def backend_total(self, pid: int) -> int:
         path = self.out_dir / f"cg.{pid}"
         for _ in range(600):  # written when the backend exits
-            if path.exists() and not _running(pid):
+            if path.exists() and not process_running(pid):
                 return _total(path)
             time.sleep(0.1)
         raise RuntimeError(f"no callgrind output for backend {pid}")
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def main() -> int:
