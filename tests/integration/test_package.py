@@ -45,6 +45,10 @@ BACKUP_ACTIONS = {"s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMu
                   "s3:ListMultipartUploadParts", "s3:ListBucket", "sns:Publish"}
 # The retention job's own: it writes archives under the backup bucket's retention/ prefix, and reads or deletes none.
 RETENTION_ACTIONS = {"s3:PutObject"}
+QUEUE_ACTIONS = {  # the plan-runs queue: the API queues a run, the PlanRuns function takes it
+    "APIHandler": {"sqs:SendMessage"},
+    "PlanRuns": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"},
+}
 # Which secrets each kind of function reads (environment variable names).
 API_SECRETS = {"DATABASE_SECRET_ARN", "JWT_SECRET_ARN", "TOTP_KEY_ARN"}
 OWNER_SECRETS = {"DATABASE_OWNER_SECRET_ARN"}
@@ -430,7 +434,7 @@ def test_every_function_has_its_env_and_least_privilege_role(artefact: Artefact)
             allowed |= actions
             unexpected = actions - LOG_ACTIONS - ENI_ACTIONS - {SECRET_ACTION} - (
                 BACKUP_ACTIONS if name in BACKUP_FUNCTIONS else RETENTION_ACTIONS if name == "Retention" else set()) - (
-                set() if name in NO_ALERTS else {ALERT_ACTION})
+                set() if name in NO_ALERTS else {ALERT_ACTION}) - QUEUE_ACTIONS.get(name, set())
             assert not unexpected, (
                 f"{role_name} grants {sorted(unexpected)}: update this test when a function needs more"
             )
@@ -439,6 +443,9 @@ def test_every_function_has_its_env_and_least_privilege_role(artefact: Artefact)
                 secret_resources |= resources_
             elif "*" in resources_:
                 assert actions <= ENI_ACTIONS, f"{role_name}: Resource '*' only for the ENI actions"
+            if actions & QUEUE_ACTIONS.get(name, set()):
+                assert all(r.startswith("arn:aws:sqs:") and r.endswith("-plan-runs") for r in resources_), (
+                    f"{role_name}: the queue actions only on the plan-runs queue, not {sorted(resources_)}")
         assert LOG_ACTIONS <= allowed, f"{role_name}: missing {LOG_ACTIONS - allowed}"
         assert ENI_ACTIONS <= allowed, f"{role_name}: missing {ENI_ACTIONS - allowed}"
         assert secret_resources == {secret_resource(env[v]) for v in wanted}, (
