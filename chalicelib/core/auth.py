@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from chalicelib.core import config
+from chalicelib.core import config, secrets
 from chalicelib.core.context import Principal, RequestContext
 from chalicelib.core.errors import ServiceUnavailable, Unauthorized
 
@@ -117,9 +117,8 @@ def new_refresh_token() -> tuple[str, bytes]:
 # --- access tokens ---
 
 def _jwt_secret() -> str:
-    from chalicelib.core.secrets import setting_or_secret
-
-    secret = setting_or_secret(*config.jwt_secret_setting())
+    # JWT_SECRET_ARN is read only without JWT_SECRET, which wins when both are set (secrets.setting_or_secret)
+    secret = config.jwt_secret() or secrets.setting_or_secret(None, config.jwt_secret_arn())
     if secret is None:
         raise ServiceUnavailable("The service is not configured to issue tokens (JWT_SECRET)")
     return secret

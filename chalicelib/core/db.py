@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from chalicelib.core import config
-from chalicelib.core.context import RequestContext
+from chalicelib.core import config, store
+from chalicelib.core.context import RateLimit, RequestContext
+from chalicelib.core.errors import TooManyRequests, Unauthorized
 
 _pools: dict[str, Any] = {}
 _pools_lock = threading.Lock()
@@ -88,11 +89,11 @@ _checked_out_at: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictiona
 
 
 def _check_if_idle(conn: Any) -> None:
-    from psycopg_pool import ConnectionPool
-
     now = time.monotonic()
     last = _checked_out_at.get(conn)
     if last is None or now - last > _IDLE_CHECK_SECONDS:
+        from psycopg_pool import ConnectionPool
+
         ConnectionPool.check_connection(conn)
     _checked_out_at[conn] = now
 
@@ -200,9 +201,6 @@ def _set_tenant(tx: Tx, ctx: RequestContext) -> None:
     bucket in `ctx.rate_bucket`, migration 0020): over the limit that statement does not enter the firm and this
     raises TooManyRequests, so nothing the request asked for runs. An API key's request was counted when the key
     was checked (core.auth), by a statement of its own."""
-    from chalicelib.core import store
-    from chalicelib.core.errors import Unauthorized
-
     principal = ctx.principal
     if principal is None or tx.entered == principal.firm_id:
         return
@@ -231,9 +229,6 @@ def _set_tenant(tx: Tx, ctx: RequestContext) -> None:
 def counted(ctx: RequestContext, row: dict[str, Any]) -> None:
     """Record in `ctx` the rate-limit window a statement counted the request in (rate_limit, rate_used,
     rate_reset); over the limit, TooManyRequests (the count needs no committing: the window is full anyway)."""
-    from chalicelib.core.context import RateLimit
-    from chalicelib.core.errors import TooManyRequests
-
     ctx.rate = RateLimit(row["rate_limit"], row["rate_used"], row["rate_reset"])
     if ctx.rate.exceeded:
         ctx.rate_settled = True
@@ -244,9 +239,6 @@ def count_request(ctx: RequestContext) -> None:
     """Count a user's request whose count is not committed (it opened no transaction, or the one that counted it
     rolled back): one statement of its own, which verifies the session again and commits at once. Never raises:
     the request has had its answer; this keeps the window's count true."""
-    from chalicelib.core import store
-    from chalicelib.core.context import RateLimit
-
     principal = ctx.principal
     if ctx.rate_bucket is None or ctx.rate_settled or principal is None or principal.kind != "user":
         return
@@ -267,8 +259,6 @@ def count_request(ctx: RequestContext) -> None:
 def count_source(ctx: RequestContext, source: str) -> None:
     """Count a sign-in request against its source address (a statement of its own, committed at once, before the
     route does anything); over the limit, TooManyRequests."""
-    from chalicelib.core import store
-
     with statements(ctx) as tx:
         row = store.count_source(tx, source, config.rate_limit_scale())
     ctx.rate_settled = True

@@ -83,15 +83,19 @@ def _add_vary(headers: dict[str, str], *names: str) -> None:
     headers["Vary"] = ", ".join(current)
 
 
-def secure(headers: dict[str, str], origin: str | None) -> None:
-    """Add the security headers (keeping any the answer set itself) and, for an allowed Origin, the CORS headers
-    of an actual response."""
-    for name, value in SECURITY_HEADERS.items():
-        headers.setdefault(name, value)
+def secure(headers: dict[str, str], request: Any) -> None:
+    """Add the security headers (keeping any the answer set itself) and, for an allowed Origin (the request's, read
+    only when some origin is allowed), the CORS headers of an actual response."""
+    if headers.keys().isdisjoint(SECURITY_HEADERS):  # the usual case: the answer set none of them itself
+        headers.update(SECURITY_HEADERS)
+    else:
+        for name, value in SECURITY_HEADERS.items():
+            headers.setdefault(name, value)
     headers.setdefault("Cache-Control", DEFAULT_CACHE_CONTROL)
     origins = allowed_origins()
     if not origins:
         return
+    origin = _header(request, "origin")
     _add_vary(headers, "Origin")  # a shared cache must not hand one origin's answer to another
     if origin is not None and origin in origins:
         headers["Access-Control-Allow-Origin"] = origin
@@ -106,7 +110,7 @@ def middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
     body = response.body
     if isinstance(body, dict) and set(body) == {"Code", "Message"} and response.status_code >= 400:
         _as_problem(response, str(body["Message"]), (getattr(event, "context", None) or {}).get("requestId"))
-    secure(response.headers, _header(event, "origin"))
+    secure(response.headers, event)
     return response
 
 

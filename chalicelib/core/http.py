@@ -24,6 +24,7 @@ from chalice import Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.core import config, errors
+from chalicelib.core.auth import authenticate
 from chalicelib.core.context import Principal, RequestContext
 from chalicelib.core.jsonutil import dumps
 from chalicelib.core.models import ApiModel
@@ -419,8 +420,6 @@ def _answer(request: Any, spec: RouteSpec, handler: Callable[..., Any], params: 
             ctx: RequestContext) -> Response:
     """The route's answer: authentication, its rate-limit count, parsing, the handler, serialisation."""
     if spec.access != PUBLIC:
-        from chalicelib.core.auth import authenticate
-
         ctx.rate_bucket = spec.rate_limit
         ctx.principal = authenticate(_header(request, "authorization"), ctx)
         _authorize(spec.access, ctx.principal)
@@ -453,8 +452,10 @@ def _answer(request: Any, spec: RouteSpec, handler: Callable[..., Any], params: 
     if spec.conditional:
         req.if_none_match = _header(request, "if-none-match")
 
-    key = _header(request, "idempotency-key")
-    if key and spec.method == "POST" and ctx.principal is not None and spec.idempotency_key:
+    # Idempotency-Key counts only on an authenticated POST that allows it (read only there)
+    key = (_header(request, "idempotency-key")
+           if spec.method == "POST" and ctx.principal is not None and spec.idempotency_key else None)
+    if key:
         reply = _idempotent(request, ctx, key.strip(), lambda: _reply_from(handler(req, **args), spec.status))
     else:
         reply = _with_etag(_reply_from(handler(req, **args), spec.status))
