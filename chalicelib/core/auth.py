@@ -117,8 +117,7 @@ def new_refresh_token() -> tuple[str, bytes]:
 # --- access tokens ---
 
 def _jwt_secret() -> str:
-    # JWT_SECRET_ARN is read only without JWT_SECRET, which wins when both are set (secrets.setting_or_secret)
-    secret = config.jwt_secret() or secrets.setting_or_secret(None, config.jwt_secret_arn())
+    secret = secrets.setting_or_secret(*config.jwt_secret_setting())
     if secret is None:
         raise ServiceUnavailable("The service is not configured to issue tokens (JWT_SECRET)")
     return secret

@@ -71,17 +71,8 @@ def rate_limit_scale() -> int:
 
 def jwt_secret_setting() -> tuple[str | None, str | None]:
     """(settings().jwt_secret, settings().jwt_secret_arn)."""
-    return jwt_secret(), jwt_secret_arn()
-
-
-def jwt_secret() -> str | None:
-    """settings().jwt_secret."""
-    return os.environ.get("JWT_SECRET") or None
-
-
-def jwt_secret_arn() -> str | None:
-    """settings().jwt_secret_arn."""
-    return os.environ.get("JWT_SECRET_ARN") or None
+    env = os.environ
+    return env.get("JWT_SECRET") or None, env.get("JWT_SECRET_ARN") or None
 
 
 def with_user(url: str, user: str, password: str | None = None) -> str:

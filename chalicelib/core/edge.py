@@ -86,11 +86,8 @@ def _add_vary(headers: dict[str, str], *names: str) -> None:
 def secure(headers: dict[str, str], request: Any) -> None:
     """Add the security headers (keeping any the answer set itself) and, for an allowed Origin (the request's, read
     only when some origin is allowed), the CORS headers of an actual response."""
-    if headers.keys().isdisjoint(SECURITY_HEADERS):  # the usual case: the answer set none of them itself
-        headers.update(SECURITY_HEADERS)
-    else:
-        for name, value in SECURITY_HEADERS.items():
-            headers.setdefault(name, value)
+    for name, value in SECURITY_HEADERS.items():
+        headers.setdefault(name, value)
     headers.setdefault("Cache-Control", DEFAULT_CACHE_CONTROL)
     origins = allowed_origins()
     if not origins:
