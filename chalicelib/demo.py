@@ -15,6 +15,7 @@ from uuid import UUID
 
 from chalicelib.clients import store
 from chalicelib.core import audit, db
+from chalicelib.core import store as core_store
 from chalicelib.core.context import RequestContext
 
 FIRST_MALE = ["James", "Oliver", "William", "Harry", "George", "Thomas", "Jack", "Charles", "Edward", "Henry",
@@ -100,6 +101,7 @@ def load(firm_id: UUID, households: int, advisers: list[UUID], *, seed: int = 42
     people = [(g["id"], p) for g, ps in data for p in ps]
     people_count = len(people)
     with db.transaction(ctx) as tx:
+        core_store.no_statement_timeout(tx)  # one bulk load, not a request: slow on a busy machine, never runaway
         for start in range(0, len(groups), _CHUNK):
             chunk = groups[start:start + _CHUNK]
             store.bulk_insert_groups(tx, [

@@ -12,6 +12,12 @@ from chalicelib.core.jsonutil import dumps
 if TYPE_CHECKING:
     from chalicelib.core.db import Tx
 
+def no_statement_timeout(tx: Tx) -> None:
+    """Lift the request's statement timeout for the rest of this transaction: for bulk work of the system
+    principal that is more than a request's worth (a large firm's IRR figures, the demo's load)."""
+    tx.execute("SET LOCAL statement_timeout = 0")
+
+
 # --- the tenant context (called by db.transaction, and by the pre-auth flows in a lookup or a statement of its own) ---
 #
 # Each statement below is the first of its transaction and verifies a credential inside PostgreSQL: a SECURITY

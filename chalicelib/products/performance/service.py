@@ -10,6 +10,7 @@ from uuid import UUID
 
 from chalicelib.clients import store as clients_store
 from chalicelib.core import db, errors
+from chalicelib.core import store as core_store
 from chalicelib.core.context import RequestContext
 from chalicelib.core.money import to_pennies
 from chalicelib.core.pagination import Keyset
@@ -238,7 +239,7 @@ def store_firm_irrs(firm_ids: list[UUID], as_of: Any) -> dict[UUID, float]:
     for firm_id in firm_ids:
         started = time.perf_counter()
         with db.transaction(RequestContext.system(firm_id)) as tx:
-            store.no_statement_timeout(tx)  # a large firm's book is more than a request's worth
+            core_store.no_statement_timeout(tx)  # a large firm's book is more than a request's worth
             figures[firm_id] = firm_irr_figures(tx)
         seconds[firm_id] = time.perf_counter() - started
     with db.owner_connection() as conn, conn.transaction():

@@ -221,10 +221,6 @@ def dashboard_state(tx: Tx, method: str) -> dict[str, Any]:
     return tx.one(_DASHBOARD_STATE, (method,))
 
 
-def no_statement_timeout(tx: Tx) -> None:
-    tx.execute("SET LOCAL statement_timeout = 0")
-
-
 def write_firm_irrs(conn: Any, firm_id: UUID, rows: list[dict[str, Any]], as_of: Any) -> int:
     """Store a firm's IRR, one row per method (irr, method, reason, from, to); the owner's connection."""
     return conn.execute(
