@@ -7,10 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 
-def statements_sent(pool: Any, call: Callable[[], Any]) -> list[str]:
+def statements_sent(pool: Any, call: Callable[[], Any], width: int = 40) -> list[str]:
     """The statements `call` sends on `pool`'s connection (a pool of one, so that is every statement): each simple
     Query and each Parse (psycopg sends every parameterised statement as Parse/Bind/Execute; nothing is prepared),
-    as its first 40 characters with whitespace collapsed."""
+    as its first `width` characters with whitespace collapsed."""
     from psycopg import pq
 
     with tempfile.TemporaryFile("w+b") as f:
@@ -29,5 +29,5 @@ def statements_sent(pool: Any, call: Callable[[], Any]) -> list[str]:
             statement = parts[3].strip()
             if parts[2] == "Parse" and statement.startswith('""'):  # the (unnamed) statement's name first
                 statement = statement[2:].strip()
-            sent.append(" ".join(statement.strip('"').split())[:40])
+            sent.append(" ".join(statement.strip('"').split())[:width])
     return sent

@@ -528,9 +528,9 @@ def test_every_kind_of_write_changes_the_etag(client: Any, w: dict[str, str]) ->
 # --- a fixed number of statements ----------------------------------------------------------------------------------
 
 # A request for the overview sends PostgreSQL exactly these messages, whatever the household's size: BEGIN with the
-# tenant context (the session check, the count and the entry, in one message: db.Tx.first), the overview's one
-# statement, COMMIT (docs/architecture.md).
-OVERVIEW_STATEMENTS = 3
+# tenant context (the session check, the count and the entry) and the overview's one statement, in one message
+# (db.Tx.enter), then COMMIT (docs/architecture.md).
+OVERVIEW_STATEMENTS = 2
 
 
 @pytest.fixture
