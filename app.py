@@ -15,6 +15,9 @@ from chalicelib.core.routing import Router
 from chalicelib.ops.jobs import JOBS, run_job
 
 app = Chalice(app_name="wealthdesk")
+# The one binary media type the API serves (a plan's fan chart as PNG); it takes JSON only. Chalice matches every
+# request's and answer's content type against this list, and API Gateway base64-encodes bodies of these types.
+app.api.binary_types = ["image/png"]
 configure_logging()
 
 router = Router(routes.manifest())

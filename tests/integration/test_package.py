@@ -603,6 +603,12 @@ def test_the_merge_template_names_only_what_chalice_generates(chalice_templates:
     assert len(body["paths"]) > 60
 
 
+def test_the_api_declares_only_the_binary_type_it_serves(chalice_templates: dict[str, dict]) -> None:
+    """API Gateway base64-encodes bodies of the declared binary types: only the fan chart's PNG is one."""
+    body = chalice_templates["prod"]["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    assert body["x-amazon-apigateway-binary-media-types"] == ["image/png"]
+
+
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_the_packaged_stage_is_throttled(chalice_templates: dict[str, dict], stage: str) -> None:
     _, packaged = _packaged(chalice_templates, stage)
