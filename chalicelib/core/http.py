@@ -476,4 +476,5 @@ def _log_request(request: Any, spec: RouteSpec, ctx: RequestContext, status: int
             "route": spec.path, "status": status, "duration_ms": round((time.perf_counter() - started) * 1000, 2),
             "firm_id": str(ctx.firm_id) if ctx.firm_id else None,
             "principal": ctx.principal.kind if ctx.principal else None}
-    log.info(dumps(line))
+    # Made and handled as Logger.info would, without its walk up the stack for the caller (always this function).
+    log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, dumps(line), None, None, "_log_request"))
