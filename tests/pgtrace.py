@@ -11,6 +11,12 @@ def statements_sent(pool: Any, call: Callable[[], Any], width: int = 40) -> list
     """The statements `call` sends on `pool`'s connection (a pool of one, so that is every statement): each simple
     Query and each Parse (psycopg sends every parameterised statement as Parse/Bind/Execute; nothing is prepared),
     as its first `width` characters with whitespace collapsed."""
+    return [statement for trip in round_trips_sent(pool, call, width) for statement in trip]
+
+
+def round_trips_sent(pool: Any, call: Callable[[], Any], width: int = 40) -> list[list[str]]:
+    """The statements `call` sends on `pool`'s connection, grouped by round trip: a simple Query is one; Parses
+    (psycopg's pipeline mode sends several) go together until the Sync that ends them."""
     from psycopg import pq
 
     with tempfile.TemporaryFile("w+b") as f:
@@ -22,12 +28,26 @@ def statements_sent(pool: Any, call: Callable[[], Any], width: int = 40) -> list
             conn.pgconn.untrace()
         f.seek(0)
         text = f.read().decode(errors="replace")
-    sent = []
+    trips: list[list[str]] = []
+    batch: list[str] = []
     for line in text.splitlines():
         parts = line.split("\t")
-        if len(parts) > 3 and parts[0] == "F" and parts[2] in ("Query", "Parse"):
+        if len(parts) < 3 or parts[0] != "F":
+            continue
+        if parts[2] == "Sync":
+            if batch:
+                trips.append(batch)
+            batch = []
+        elif parts[2] in ("Query", "Parse") and len(parts) > 3:
             statement = parts[3].strip()
-            if parts[2] == "Parse" and statement.startswith('""'):  # the (unnamed) statement's name first
-                statement = statement[2:].strip()
-            sent.append(" ".join(statement.strip('"').split())[:width])
-    return sent
+            if parts[2] == "Parse":  # the (unnamed) statement's name first, the parameters' count and types after
+                statement = statement[2:].strip() if statement.startswith('""') else statement
+                statement = statement.rsplit('"', 1)[0]
+            statement = " ".join(statement.strip('"').split())[:width]
+            if parts[2] == "Query":
+                trips.append([statement])
+            else:
+                batch.append(statement)
+    if batch:
+        trips.append(batch)
+    return trips

@@ -4,8 +4,7 @@ One lazily opened pool per container and role (a Lambda container serves one req
 `transaction(ctx)` is the one way services touch the database: it opens a transaction whose first statement shows
 PostgreSQL the principal's credential (an access token's session, an API key's hash), which a SECURITY DEFINER
 function verifies before it records the firm where the app role cannot write (migration 0018); row-level security
-reads only that. That statement travels with the transaction's BEGIN and its first statement of its own, in one
-round trip (`Tx.enter`); its verdict is settled before that statement's result is used.
+reads only that. That statement travels with the transaction's BEGIN, in one round trip (`Tx.first`).
 Everything rolls back on any exception. The system context (jobs, the CLI) is the owner role's: its transactions
 run on the owner's pool. `lookup(ctx)` is the transaction before the firm is known (login, refresh), in which a
 verified credential may enter the firm. Nothing else sets the tenant context.
@@ -145,11 +144,10 @@ def close_pools() -> None:
 class Tx:
     """An open transaction: a connection with the tenant context set (none yet when opened by `lookup()`).
 
-    The connection is in autocommit mode and the transaction is begun explicitly, by its first statement. The
-    statement that enters the firm (core.store's enter_*, through `enter`) waits for the transaction's first
-    statement of its own and travels with it and the BEGIN, in one round trip; `first` sends BEGIN and a statement
-    in one; any other statement sends BEGIN on its own first. A Tx made with `begin=False` runs each statement on
-    its own (`statements`); one over a connection outside autocommit mode leaves BEGIN to psycopg."""
+    The connection is in autocommit mode and the transaction is begun explicitly, by its first statement: `first`
+    sends BEGIN and that statement in one round trip (the statement that enters the firm, core.store's enter_*);
+    any other statement sends BEGIN on its own first. A Tx made with `begin=False` runs each statement on its own
+    (`statements`); one over a connection outside autocommit mode leaves BEGIN to psycopg."""
 
     def __init__(self, conn: Any, ctx: RequestContext, *, lookup: bool = False, begin: bool = True) -> None:
         self.conn = conn
@@ -160,25 +158,23 @@ class Tx:
         self.counts: RequestContext | None = None  # the request whose rate-limit count this transaction holds
         # BEGIN not sent yet: the first statement sends it (a connection outside autocommit begins on its own)
         self.begin_pending = begin and conn.autocommit
-        # the entering statement not sent yet (`enter`): sql, params, its reader and what receives the answer
-        self.entry: tuple[str, Any, Any, Any] | None = None
 
-    def _cursor(self, sql: Any, params: Any) -> Any:
-        if self.entry is not None:
-            return self._with_entry(sql, params)
+    def _begin(self) -> None:
         if self.begin_pending:
             self.begin_pending = False
             self.conn.execute("BEGIN")
-        return self.conn.execute(sql, params)
 
     def execute(self, sql: Any, params: Any = None) -> Any:
-        return self._cursor(sql, params)
+        self._begin()
+        return self.conn.execute(sql, params)
 
     def one(self, sql: Any, params: Any = None) -> Any:
-        return self._cursor(sql, params).fetchone()
+        self._begin()
+        return self.conn.execute(sql, params).fetchone()
 
     def all(self, sql: Any, params: Any = None) -> list[Any]:
-        return self._cursor(sql, params).fetchall()
+        self._begin()
+        return self.conn.execute(sql, params).fetchall()
 
     def first(self, sql: str, params: Any) -> Any:
         """`one` for the statement that opens the transaction: BEGIN and it in one round trip (PostgreSQL's simple
@@ -195,101 +191,39 @@ class Tx:
         cur.nextset()
         return cur.fetchone()
 
-    def enter(self, sql: str, params: Any, read: Any, then: Any = None) -> Any:
-        """The statement entering the firm (core.store's enter_*), its row turned into its answer by `read`.
-
-        Without `then`, or in a transaction already begun, it runs now and `then` (if any) receives the answer,
-        which is returned. Otherwise it waits for the transaction's first statement of its own and goes with it
-        and the BEGIN, in one round trip (`_with_entry`): `then` receives the answer before that statement's
-        result is used, and may raise (a refused credential, a full window), in which case that result is never
-        seen and the transaction rolls back. A transaction that ends before any statement of its own sends it
-        then (`_Transaction.__exit__`)."""
-        if then is not None and self.begin_pending:
-            self.entry = (sql, params, read, then)
-            return None
-        answer = read(self.first(sql, params))
-        if then is not None:
-            then(answer)
-        return answer
-
-    def send_entry(self) -> None:
-        """The entering statement `enter` deferred, sent alone (the transaction ran no statement of its own)."""
-        if self.entry is not None:
-            sql, params, read, then = self.entry
-            self.entry = None
-            then(read(self.first(sql, params)))
-
-    def _with_entry(self, sql: Any, params: Any) -> Any:
-        """BEGIN, the entering statement and `sql` in one simple query (parameters written in as literals, as
-        `first` does); the entry's answer settled before the cursor, positioned on `sql`'s result, is returned.
-        If that query fails, which of its statements failed is unknown: it rolls back and the entry runs alone,
-        so a refused credential answers as such, before the error (which then stands) is raised."""
-        import psycopg
-
-        entry_sql, entry_params, read, then = self.entry  # type: ignore[misc]
-        self.entry = None
-        self.begin_pending = False
-        cur = psycopg.ClientCursor(self.conn)
-        if isinstance(sql, str) and isinstance(params, (tuple, list)):
-            query, merged = f"BEGIN; {entry_sql}; {sql}", (*entry_params, *params)
-        else:  # no parameters (a literal % in the text), named ones, or composed SQL: merged on their own
-            query, merged = f"BEGIN; {cur.mogrify(entry_sql, entry_params)}; {cur.mogrify(sql, params)}", None
-        try:
-            cur.execute(query, merged)
-        except psycopg.Error:
-            _rollback(self.conn)
-            self.begin_pending = True
-            then(read(self.first(entry_sql, entry_params)))
-            raise
-        cur.nextset()
-        then(read(cur.fetchone()))
-        cur.nextset()
-        return cur
-
 
 def _set_tenant(tx: Tx, ctx: RequestContext) -> None:
     """The one place a transaction enters its firm: the principal's credential, verified by PostgreSQL (core.store's
     enter_*). A lookup that already entered this firm with a credential of its own (a password, a refresh token,
     an API key) needs nothing more. A principal without a credential cannot enter any firm.
 
-    The entering statement goes with the transaction's first statement of its own (`Tx.enter`): refused, it
-    enters no firm, so that statement sees and writes no tenant row, and this raises Unauthorized before its result
-    is used; the transaction rolls back. A user's request is counted against its rate limit by the statement that
-    opens its first transaction (its bucket in `ctx.rate_bucket`, migration 0020): over the limit that statement
-    does not enter the firm either and this raises TooManyRequests, so nothing the request asked for takes effect.
-    An API key's request was counted when the key was checked (core.auth), by a statement of its own."""
+    A user's request is counted against its rate limit by the statement that opens its first transaction (its
+    bucket in `ctx.rate_bucket`, migration 0020): over the limit that statement does not enter the firm and this
+    raises TooManyRequests, so nothing the request asked for runs. An API key's request was counted when the key
+    was checked (core.auth), by a statement of its own."""
     principal = ctx.principal
     if principal is None or tx.entered == principal.firm_id:
         return
     if principal.kind == "system":
         if tx.kind != "owner":
             raise RuntimeError("the system context belongs to the owner role: db.transaction(ctx) runs it there")
-        store.enter_system(tx, principal.firm_id, then=_entered)
+        store.enter_system(tx, principal.firm_id)
     elif principal.kind == "user" and principal.session_id is not None and principal.role is not None:
         bucket = ctx.rate_bucket if ctx.rate is None else None  # a request is counted once
-
-        def settle(row: dict[str, Any]) -> None:
-            if row["state"] == "refused":
-                ctx.rate_bucket = None  # no principal to count
-                raise Unauthorized("The session has ended (logged out, idle, or the user was changed); log in again")
-            if bucket is not None:
-                counted(ctx, row)
-                tx.counts = ctx
-
-        store.enter_session(tx, principal.session_id, principal.id, principal.firm_id, principal.role,
-                            bucket, config.rate_limit_scale(), then=settle)
+        row = store.enter_session(tx, principal.session_id, principal.id, principal.firm_id, principal.role,
+                                  bucket, config.rate_limit_scale())
+        if row["state"] == "refused":
+            ctx.rate_bucket = None  # no principal to count
+            raise Unauthorized("The session has ended (logged out, idle, or the user was changed); log in again")
+        if bucket is not None:
+            counted(ctx, row)
+            tx.counts = ctx
     elif principal.kind == "api_key" and principal.key_prefix and principal.key_hash:
-        def settle_key(row: dict[str, Any] | None) -> None:
-            if row is None or row["state"] != "ok" or row["firm_id"] != principal.firm_id:
-                raise Unauthorized("The API key is no longer valid")
-
-        store.enter_api_key(tx, principal.key_prefix, principal.key_hash, then=settle_key)
+        row = store.enter_api_key(tx, principal.key_prefix, principal.key_hash)
+        if row is None or row["state"] != "ok" or row["firm_id"] != principal.firm_id:
+            raise Unauthorized("The API key is no longer valid")
     else:
         raise RuntimeError(f"a {principal.kind} principal without a credential cannot enter a firm")
-
-
-def _entered(_answer: Any) -> None:
-    """The system context's entry has nothing to check: only the owner role may run it."""
 
 
 def counted(ctx: RequestContext, row: dict[str, Any]) -> None:
@@ -412,14 +346,6 @@ class _Transaction:
         _current.reset(self.token)
         tx = self.tx
         try:
-            if tx.entry is not None:
-                # No statement of its own was sent, so neither was the entering one: it is now, so that a refused
-                # credential or a full window answers as such, whatever the body did or raised.
-                try:
-                    tx.send_entry()
-                except BaseException:
-                    _rollback(tx.conn)
-                    raise
             if exc is not None:
                 _rollback(tx.conn)
                 return _is_own_rollback(exc)  # psycopg.Rollback() ends it quietly, as conn.transaction() does

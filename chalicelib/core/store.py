@@ -4,7 +4,6 @@ Like every store, parameters only. The functions take the open transaction (`db.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -12,9 +11,6 @@ from chalicelib.core.jsonutil import dumps
 
 if TYPE_CHECKING:
     from chalicelib.core.db import Tx
-
-Then = Callable[[Any], None]  # receives an entering statement's answer (enter_session's `then`)
-
 
 def no_statement_timeout(tx: Tx) -> None:
     """Lift the request's statement timeout for the rest of this transaction: for bulk work of the system
@@ -27,7 +23,7 @@ def no_statement_timeout(tx: Tx) -> None:
 # Each statement below is the first of its transaction and verifies a credential inside PostgreSQL: a SECURITY
 # DEFINER function (migration 0018) checks it and records the verified firm in auth_context, which the app role
 # cannot write; current_firm_id(), and with it every row-level security policy, reads only that. It travels with
-# the transaction's BEGIN and, in a request, with the transaction's first statement of its own (db.Tx.enter).
+# the transaction's BEGIN (db.Tx.first).
 
 # auth_enter_session returns one record (migration 0035), read as a scalar: no function scan to plan. It comes as
 # the record's text, "(state,rate_limit,rate_used,rate_reset)", split here: the fields are a word and integers (an
@@ -43,33 +39,27 @@ def _int(value: str) -> int | None:
 
 
 def enter_session(tx: Tx, session_id: UUID, user_id: UUID, firm_id: UUID, role: str, bucket: str | None = None,
-                  scale: int = 1, *, then: Then | None = None) -> dict[str, Any] | None:
+                  scale: int = 1) -> dict[str, Any]:
     """An access token's session: live, of this user in this firm and role (auth_enter_session, migration 0035).
     With a rate-limit `bucket` the request is counted against the user first (rate_limit, rate_used, rate_reset).
-    state 'ok' (the transaction has entered the firm), 'limited' (over the limit: not entered) or 'refused'.
-    With `then`, the answer goes to it, when the statement has run (`db.Tx.enter`: it may wait for the
-    transaction's first statement and travel with it)."""
-    def read(row: dict[str, Any]) -> dict[str, Any]:
-        state, limit, used, reset = row["s"][1:-1].split(",")
-        if state == "ok":
-            tx.entered = firm_id
-        return {"state": state, "rate_limit": _int(limit), "rate_used": _int(used), "rate_reset": _int(reset)}
-
-    return tx.enter(_ENTER_SESSION, (session_id, user_id, firm_id, role, bucket, scale), read, then)
+    state 'ok' (the transaction has entered the firm), 'limited' (over the limit: not entered) or 'refused'."""
+    record = tx.first(_ENTER_SESSION, (session_id, user_id, firm_id, role, bucket, scale))["s"]
+    state, limit, used, reset = record[1:-1].split(",")
+    if state == "ok":
+        tx.entered = firm_id
+    return {"state": state, "rate_limit": _int(limit), "rate_used": _int(used), "rate_reset": _int(reset)}
 
 
 def enter_api_key(tx: Tx, prefix: str, key_hash: bytes, bucket: str | None = None,
-                  scale: int = 1, *, then: Then | None = None) -> dict[str, Any] | None:
+                  scale: int = 1) -> dict[str, Any] | None:
     """An API key by prefix and SHA-256 (auth_enter_api_key, migration 0035): None when no key has both; else the
     key (id, firm_id, scopes, service), its state ('ok', 'limited', 'revoked', 'expired', 'creator_gone') and, with
     a rate-limit `bucket` and a usable key, the request counted against the key (rate_limit, rate_used,
-    rate_reset). 'ok' entered the firm. `then` as for enter_session."""
-    def read(row: dict[str, Any] | None) -> dict[str, Any] | None:
-        if row is not None and row["state"] == "ok":
-            tx.entered = row["firm_id"]
-        return row
-
-    return tx.enter(_ENTER_API_KEY, (prefix, key_hash, bucket, scale), read, then)
+    rate_reset). 'ok' entered the firm."""
+    row = tx.first(_ENTER_API_KEY, (prefix, key_hash, bucket, scale))
+    if row is not None and row["state"] == "ok":
+        tx.entered = row["firm_id"]
+    return row
 
 
 def count_source(tx: Tx, source: str, scale: int = 1) -> dict[str, Any]:
@@ -78,14 +68,11 @@ def count_source(tx: Tx, source: str, scale: int = 1) -> dict[str, Any]:
     return tx.one("SELECT rate_limit, rate_used, rate_reset FROM auth_count_source(%s, %s)", (source, scale))
 
 
-def enter_system(tx: Tx, firm_id: UUID, *, then: Then | None = None) -> None:
+def enter_system(tx: Tx, firm_id: UUID) -> None:
     """The owner role's system context (jobs, the CLI): the firm recorded and the rest of the transaction run as
-    the app role, under the same policies (auth_enter_system, which only the owner may run). `then` as for
-    enter_session."""
-    def read(_row: Any) -> None:
-        tx.entered = firm_id
-
-    tx.enter(_ENTER_SYSTEM, (firm_id,), read, then)
+    the app role, under the same policies (auth_enter_system, which only the owner may run)."""
+    tx.first(_ENTER_SYSTEM, (firm_id,))
+    tx.entered = firm_id
 
 
 def enter_with_password(tx: Tx, user_id: UUID, firm_id: UUID, source: str, attempt: int, encoded_hash: str | None,

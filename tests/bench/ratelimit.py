@@ -59,16 +59,13 @@ class RateLimitResult:
 
 
 def _previous_enter_session(tx: Any, session_id: Any, user_id: Any, firm_id: Any, role: str, bucket: Any = None,
-                            scale: int = 1, *, then: Any = None) -> dict[str, Any] | None:
+                            scale: int = 1) -> dict[str, Any]:
     """core.store.enter_session as it was before 0020: the session verified and the firm entered, nothing counted
-    (sent as the counting statement is: with the transaction's BEGIN and its first statement, `db.Tx.enter`)."""
-    def read(row: dict[str, Any]) -> dict[str, Any]:
-        ok = bool(row["ok"])
-        if ok:
-            tx.entered = firm_id
-        return {"state": "ok" if ok else "refused", "rate_limit": None, "rate_used": None, "rate_reset": None}
-
-    return tx.enter(_PREVIOUS_ENTER, (session_id, user_id, firm_id, role, tx.ctx.request_id), read, then)
+    (sent with the transaction's BEGIN, as the counting statement is)."""
+    ok = bool(tx.first(_PREVIOUS_ENTER, (session_id, user_id, firm_id, role, tx.ctx.request_id))["ok"])
+    if ok:
+        tx.entered = firm_id
+    return {"state": "ok" if ok else "refused", "rate_limit": None, "rate_used": None, "rate_reset": None}
 
 
 def measure(app_module: Any, households: int, *, rounds: int = 60, per_round: int = 50) -> RateLimitResult:

@@ -67,17 +67,14 @@ class TenancyResult:
 
 
 def _old_enter_session(tx: Any, session_id: Any, user_id: Any, firm_id: Any, role: str, bucket: Any = None,
-                       scale: int = 1, *, then: Any = None) -> dict[str, Any]:
+                       scale: int = 1) -> dict[str, Any]:
     """core.store.enter_session's answer from the statement before the change (which counted no rate limit), sent
-    as it was then: after a BEGIN of its own, before the transaction's first statement of its own."""
+    as it was then: after a BEGIN of its own."""
     ok = bool(tx.one(_OLD_ENTER, (str(firm_id), str(user_id), tx.ctx.request_id, session_id, user_id,
                                   role))["session_valid"])
     if ok:
         tx.entered = firm_id
-    answer = {"state": "ok" if ok else "refused", "rate_limit": None, "rate_used": None, "rate_reset": None}
-    if then is not None:
-        then(answer)
-    return answer
+    return {"state": "ok" if ok else "refused", "rate_limit": None, "rate_used": None, "rate_reset": None}
 
 
 def _fixed_pool(conninfo: str) -> Any:
@@ -311,9 +308,9 @@ def render(t: TenancyResult) -> list[str]:
       "session lookup it always made, now also matching the firm and the idle timeout; one update of the backend's "
       "row in the UNLOGGED table `auth_context` (no WAL for the row; it gives the transaction an id, so its commit "
       "writes a commit record, flushed asynchronously); and, per statement, one InitPlan that reads that row by "
-      "primary key instead of a setting. That statement now also travels with the transaction's BEGIN and its "
-      "first statement of its own (core/db.py's `Tx.enter`), so the handler after makes two round trips fewer "
-      "than before; the bare SQL keeps its four.\n")
+      "primary key instead of a setting. Since migration 0035 that statement also travels with the transaction's "
+      "BEGIN (core/db.py's `Tx.first`), so the handler after makes one round trip fewer than before; the bare SQL "
+      "keeps its four.\n")
     return out
 
 

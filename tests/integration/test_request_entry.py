@@ -1,6 +1,6 @@
-"""What a request sends PostgreSQL to open its transaction (migration 0035, core/db.py's Tx): BEGIN, the statement
-that verifies the credential, counts the request and enters the firm, and the transaction's first statement of its
-own, in one message, the entry's verdict settled before that statement's result is used; an API key checked and
+"""What a request sends PostgreSQL to open its transaction (migration 0035, core/db.py's Tx): BEGIN and the statement
+that verifies the credential, counts the request and enters the firm, in one message, before any statement of the
+route's; an API key checked and
 counted by one autocommitted statement. And what the cheaper functions still check: the domains that replaced the
 counters' and the context's CHECK constraints, a backend's first context, NULLs, and parameters written into the
 statement's text as literals.
@@ -17,7 +17,7 @@ from psycopg.rows import dict_row
 
 from tests.conftest import Firm, owner_sql
 from tests.integration.matrix_support import create_household, send
-from tests.pgtrace import statements_sent
+from tests.pgtrace import round_trips_sent
 
 
 @pytest.fixture
@@ -44,8 +44,8 @@ def _app_connection() -> Any:
     return psycopg.connect(config.app_database_url(), autocommit=True, row_factory=dict_row)
 
 
-def test_a_read_with_a_token_is_two_messages_the_first_with_begin_and_the_entry(client: Any, fresh_firm: Firm,
-                                                                               one_connection: Any) -> None:
+def test_a_read_with_a_token_is_three_round_trips_the_first_with_begin(client: Any, fresh_firm: Firm,
+                                                                       one_connection: Any) -> None:
     auth = fresh_firm.auth("adviser")
     group = create_household(client, auth)
     path = f"/v1/client-groups/{group.group_id}"
@@ -54,11 +54,11 @@ def test_a_read_with_a_token_is_two_messages_the_first_with_begin_and_the_entry(
     def read() -> None:
         assert send(client, "GET", path, headers=auth).status_code == 200
 
-    sent = statements_sent(one_connection, read, width=400)
-    assert len(sent) == 2, sent
-    assert sent[0].startswith("BEGIN; SELECT auth_enter_session("), sent
-    assert "; SELECT id, name, type" in sent[0], sent  # the group, in the same message
-    assert sent[1] == "COMMIT", sent
+    trips = round_trips_sent(one_connection, read, width=200)
+    assert len(trips) == 3, trips
+    assert trips[0][0].startswith("BEGIN; SELECT auth_enter_session("), trips
+    assert trips[1][0].startswith("SELECT id, name, type") and trips[1][0].endswith("WHERE id = $1"), trips
+    assert trips[2] == ["COMMIT"], trips
 
 
 def test_a_read_with_an_api_key_checks_and_counts_the_key_in_one_statement_of_its_own(
@@ -70,11 +70,11 @@ def test_a_read_with_an_api_key_checks_and_counts_the_key_in_one_statement_of_it
     def read() -> None:
         assert send(client, "GET", path, headers=auth).status_code == 404
 
-    sent = statements_sent(one_connection, read, width=400)
+    trips = round_trips_sent(one_connection, read)
     # the key checked and counted, committed on its own; then the route's transaction, which shows the key again
-    # in the message that also carries the route's first statement
-    assert [s[:28] for s in sent] == ["SELECT k.id, k.firm_id, k.sc", "BEGIN; SELECT k.id, k.firm_i", "COMMIT"], sent
-    assert "; SELECT id, name, type, statu" in sent[1], sent
+    assert [[s[:28] for s in trip] for trip in trips] == [
+        ["SELECT k.id, k.firm_id, k.sc"], ["BEGIN; SELECT k.id, k.firm_i"], ["SELECT id, name, type, statu"],
+        ["COMMIT"]], trips
 
 
 def test_the_counters_and_the_context_keep_their_rules_as_domains(fresh_firm: Firm) -> None:
@@ -219,10 +219,7 @@ def _principal(firm: Firm, whose: str, **changes: Any) -> Any:
 _GROUPS = "SELECT count(*) AS n FROM client_groups WHERE firm_id = %s AND name = %s"
 
 
-def test_a_refused_session_writes_nothing_though_its_first_statement_went_with_the_entry(
-        client: Any, fresh_firm: Firm) -> None:
-    """The route's first statement travels with the entry; refused, the entry enters no firm, so that statement
-    sees no tenant row and may write none, and its result is never used: 401, nothing written."""
+def test_a_refused_session_writes_nothing(client: Any, fresh_firm: Firm) -> None:
     auth = fresh_firm.auth("adviser")
     group = create_household(client, auth)
     owner_sql("UPDATE sessions SET revoked_at = now() WHERE user_id = %s", (fresh_firm.users["adviser"]["id"],))
@@ -233,60 +230,25 @@ def test_a_refused_session_writes_nothing_though_its_first_statement_went_with_t
     assert send(client, "GET", f"/v1/client-groups/{group.group_id}", headers=auth).status_code == 401
 
 
-def test_the_entry_verdict_stands_over_the_first_statement_whatever_it_did(fresh_firm: Firm) -> None:
-    """db.transaction with a refused credential: Unauthorized whether the first statement wrote (under no firm,
-    refused by row-level security), failed on its own, read, or never ran because the body raised first; with a
-    valid credential, the statement's own error stands and the connection is clean for the next request."""
+def test_a_refused_credential_is_refused_before_the_body_runs(fresh_firm: Firm) -> None:
+    """db.transaction with a refused credential raises Unauthorized on entering, so nothing of the body runs; with a
+    valid one, a failing statement's own error stands and the connection is clean for the next transaction."""
     from chalicelib.core import db
     from chalicelib.core.context import RequestContext
     from chalicelib.core.errors import Unauthorized
 
     refused = RequestContext(principal=_principal(fresh_firm, "analyst", role="admin"))
-    name = f"Refused {uuid.uuid4()}"
-    insert = "INSERT INTO client_groups (firm_id, name, type) VALUES (%s, %s, 'family') RETURNING id"
-    with pytest.raises(Unauthorized), db.transaction(refused) as tx:
-        tx.one(insert, (fresh_firm.id, name))
-    with pytest.raises(Unauthorized), db.transaction(refused) as tx:
-        tx.one("SELECT 1 / 0 AS n")
-    with pytest.raises(Unauthorized), db.transaction(refused) as tx:
-        tx.all("SELECT id FROM client_groups")
-    with pytest.raises(Unauthorized) as raised, db.transaction(refused):
-        raise LookupError("the body failed before any statement")
-    assert isinstance(raised.value.__context__, LookupError)
-    assert owner_sql(_GROUPS, (fresh_firm.id, name)) == [{"n": 0}]
+    ran = []
+    with pytest.raises(Unauthorized), db.transaction(refused):
+        ran.append(True)
+    assert ran == []
 
     valid = RequestContext(principal=_principal(fresh_firm, "analyst"))
+    name = f"Valid {uuid.uuid4()}"
+    insert = "INSERT INTO client_groups (firm_id, name, type) VALUES (%s, %s, 'family') RETURNING id"
     with pytest.raises(psycopg.errors.DivisionByZero), db.transaction(valid) as tx:
         tx.one("SELECT 1 / 0 AS n")
-    with pytest.raises(LookupError), db.transaction(valid):
-        raise LookupError("the body's own error, the credential being good")
     with db.transaction(valid) as tx:
         assert tx.one(insert, (fresh_firm.id, name)) is not None
         assert tx.one("SELECT current_firm_id() AS f") == {"f": fresh_firm.id}
     assert owner_sql(_GROUPS, (fresh_firm.id, name)) == [{"n": 1}]
-
-
-def test_a_first_statement_of_any_form_travels_with_the_entry(fresh_firm: Firm) -> None:
-    """Positional parameters are merged with the entry's; no parameters (a literal %), named ones and composed
-    SQL are written in on their own. Each answers as it would alone, in the firm entered."""
-    from psycopg import sql
-
-    from chalicelib.core import db
-    from chalicelib.core.context import RequestContext
-
-    ctx = RequestContext(principal=_principal(fresh_firm, "viewer"))
-    firm = "SELECT current_firm_id() AS f"
-    cases: list[tuple[Any, Any, dict[str, Any]]] = [
-        ("SELECT %s::int + 1 AS n, '%%' AS p", (41,), {"n": 42, "p": "%"}),
-        ("SELECT '100%' AS p", None, {"p": "100%"}),
-        ("SELECT %(a)s::text || %(b)s::text AS s", {"a": "x'y", "b": "%s"}, {"s": "x'y%s"}),
-        (sql.SQL("SELECT {} AS s").format(sql.Literal("it's")), None, {"s": "it's"}),
-        ("SELECT count(*) AS n FROM users WHERE firm_id = %s", [fresh_firm.id], {"n": len(fresh_firm.users)}),
-    ]
-    for statement, params, expected in cases:
-        with db.transaction(ctx) as tx:
-            assert tx.one(statement, params) == expected, statement
-            assert tx.one(firm) == {"f": fresh_firm.id}
-    with db.transaction(ctx) as tx:  # a statement with no row: its cursor is the statement's, not the entry's
-        cur = tx.execute("UPDATE users SET email = email WHERE firm_id = %s", (fresh_firm.id,))
-        assert cur.rowcount == len(fresh_firm.users) and cur.description is None
