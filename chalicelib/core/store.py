@@ -23,7 +23,7 @@ def no_statement_timeout(tx: Tx) -> None:
 # Each statement below is the first of its transaction and verifies a credential inside PostgreSQL: a SECURITY
 # DEFINER function (migration 0018) checks it and records the verified firm in auth_context, which the app role
 # cannot write; current_firm_id(), and with it every row-level security policy, reads only that. It travels with
-# the transaction's BEGIN (db.Tx.first).
+# the transaction's BEGIN (db.Tx.first), but for an API key's, whose hash is bound (enter_api_key).
 
 # auth_enter_session returns one record (migration 0035), read as a scalar: no function scan to plan. It comes as
 # the record's text, "(state,rate_limit,rate_used,rate_reset)", split here: the fields are a word and integers (an
@@ -55,8 +55,11 @@ def enter_api_key(tx: Tx, prefix: str, key_hash: bytes, bucket: str | None = Non
     """An API key by prefix and SHA-256 (auth_enter_api_key, migration 0035): None when no key has both; else the
     key (id, firm_id, scopes, service), its state ('ok', 'limited', 'revoked', 'expired', 'creator_gone') and, with
     a rate-limit `bucket` and a usable key, the request counted against the key (rate_limit, rate_used,
-    rate_reset). 'ok' entered the firm."""
-    row = tx.first(_ENTER_API_KEY, (prefix, key_hash, bucket, scale))
+    rate_reset). 'ok' entered the firm.
+
+    Sent with its parameters bound, after a BEGIN of its own (`one`), never written into the statement's text as
+    `first` does: PostgreSQL logs the text of a statement that fails, and this one carries the key's hash."""
+    row = tx.one(_ENTER_API_KEY, (prefix, key_hash, bucket, scale))
     if row is not None and row["state"] == "ok":
         tx.entered = row["firm_id"]
     return row
