@@ -179,8 +179,10 @@ class Tx:
     def first(self, sql: str, params: Any) -> Any:
         """`one` for the statement that opens the transaction: BEGIN and it in one round trip (PostgreSQL's simple
         query protocol, which takes several statements but no bound parameters, so psycopg's ClientCursor writes
-        the parameters into the text as quoted literals, with the escaping libpq uses). Without a pending BEGIN
-        (a transaction joined, a statement of its own) it is `one`."""
+        the parameters into the text as quoted literals, with the escaping libpq uses). PostgreSQL logs the text of
+        a statement that fails, values and all: never for a statement that carries a secret (core.store's
+        enter_api_key binds its key's hash with `one`). Without a pending BEGIN (a transaction joined, a statement
+        of its own) it is `one`."""
         if not self.begin_pending:
             return self.one(sql, params)
         import psycopg
