@@ -7,16 +7,17 @@ from collections.abc import Callable
 from typing import Any
 
 
-def statements_sent(pool: Any, call: Callable[[], Any], width: int = 40) -> list[str]:
+def statements_sent(pool: Any, call: Callable[[], Any]) -> list[str]:
     """The statements `call` sends on `pool`'s connection (a pool of one, so that is every statement): each simple
     Query and each Parse (psycopg sends every parameterised statement as Parse/Bind/Execute; nothing is prepared),
-    as its first `width` characters with whitespace collapsed."""
-    return [statement for trip in round_trips_sent(pool, call, width) for statement in trip]
+    as its first 40 characters with whitespace collapsed."""
+    return [statement for trip in round_trips_sent(pool, call) for statement in trip]
 
 
 def round_trips_sent(pool: Any, call: Callable[[], Any], width: int = 40) -> list[list[str]]:
-    """The statements `call` sends on `pool`'s connection, grouped by round trip: a simple Query is one; Parses
-    (psycopg's pipeline mode sends several) go together until the Sync that ends them."""
+    """The statements `call` sends on `pool`'s connection, grouped by round trip, each as its first `width`
+    characters: a simple Query is one round trip; a parameterised statement's Parse goes with the Sync that ends
+    it (several, were they pipelined)."""
     from psycopg import pq
 
     with tempfile.TemporaryFile("w+b") as f:

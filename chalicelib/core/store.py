@@ -12,6 +12,7 @@ from chalicelib.core.jsonutil import dumps
 if TYPE_CHECKING:
     from chalicelib.core.db import Tx
 
+
 def no_statement_timeout(tx: Tx) -> None:
     """Lift the request's statement timeout for the rest of this transaction: for bulk work of the system
     principal that is more than a request's worth (a large firm's IRR figures, the demo's load)."""
