@@ -1,8 +1,8 @@
 """What a request sends PostgreSQL to open its transaction (migration 0035, core/db.py's Tx): BEGIN and the statement
 that verifies the credential, counts the request and enters the firm, in one message, before any statement of the
-route's; an API key checked and counted by one autocommitted statement, and its entry's hash always bound. And what the cheaper functions still check: the domains that replaced the
-counters' and the context's CHECK constraints, a backend's first context, NULLs, and parameters written into the
-statement's text as literals.
+route's; an API key checked and counted by one autocommitted statement, and its entry's hash always bound. And what
+the cheaper functions still check: the domains that replaced the counters' and the context's CHECK constraints, a
+backend's first context, NULLs, and parameters written into the statement's text as literals.
 """
 from __future__ import annotations
 
