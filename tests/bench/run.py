@@ -19,8 +19,9 @@ retention,montecarlo":
 its knobs BENCH_LIVE_*), "fum" the household list with money (tests/bench/fum.py, on a firm of BENCH_HOUSEHOLDS
 households with BENCH_FUM_MONTHS month ends of history each, default 24), "login" the login figure (the login with
 the atomic lockout over the login before it, tests/bench/login.py), "tenancy" figure 1 before and after the tenant was
-bound to a verified principal (tests/bench/tenancy.py: two databases, BENCH_TENANCY_HOUSEHOLDS each, default
-2,000), "jobruns" a refresh-stale-views run recording each firm's part over the run before firms' parts
+bound to a verified principal, and each call's time waiting on PostgreSQL against the rest, for the handler and the
+bare SQL (tests/bench/tenancy.py: two databases, BENCH_TENANCY_HOUSEHOLDS each, default 2,000), "jobruns" a
+refresh-stale-views run recording each firm's part over the run before firms' parts
 (tests/bench/jobruns.py, its knobs BENCH_JOBRUNS_*),
 "ratelimit" figure 1 with each request counted against its rate limit and without (tests/bench/ratelimit.py,
 a firm of BENCH_RATELIMIT_HOUSEHOLDS households, default 2,000),

@@ -13,6 +13,10 @@ Four measurements, interleaved round by round (the order alternates), each on it
 - the handler, `GET /v1/client-groups/{id}`, after and before;
 - figure 1's bare-SQL baseline as it was (BEGIN + set_config('app.firm_id') + SELECT + COMMIT, on "before") and
   as it is now (BEGIN + auth_enter_session(...) + SELECT + COMMIT, on "after").
+
+Then, apart from those timings, where the time of the handler and of the bare SQL "after" goes: each call's time
+waiting on PostgreSQL (psycopg's Connection.wait, one per round trip, wrapped to time it) and the rest, which is the
+client's own work (Python, libpq), with the wait of each round trip in order.
 """
 from __future__ import annotations
 
@@ -46,6 +50,32 @@ LABELS = {
 }
 
 
+# What each round trip of a call is, in order, for the split of its time (handler: core/db.py's Tx.first sends
+# BEGIN with the entering statement, then the route's SELECT, then COMMIT).
+ROUND_TRIPS = {"handler_after": ("BEGIN + the entering statement", "SELECT", "COMMIT"),
+               "bare_after": ("BEGIN", "auth_enter_session", "SELECT", "COMMIT")}
+
+
+WAIT_LABELS = {"handler_after": "Handler after, `app.app(event, context)`",
+               "bare_after": "Bare SQL after: BEGIN + `auth_enter_session(...)` + SELECT + COMMIT"}
+
+
+@dataclass
+class WaitSplit:
+    """Calls of one kind, each split into its time waiting on PostgreSQL and the rest."""
+
+    calls: list[float] = field(default_factory=list)  # whole call, seconds
+    waiting: list[float] = field(default_factory=list)  # of which waiting on PostgreSQL
+    per_round_trip: list[list[float]] = field(default_factory=list)  # each call's waits, in order
+
+    def mean(self, values: list[float]) -> float:
+        return sum(values) / len(values) if values else float("nan")
+
+    def round_trip_means(self) -> list[float]:
+        n = min((len(w) for w in self.per_round_trip), default=0)
+        return [self.mean([w[i] for w in self.per_round_trip]) for i in range(n)]
+
+
 @dataclass
 class TenancyResult:
     households: int
@@ -53,6 +83,8 @@ class TenancyResult:
     per_round: int
     samples: dict[str, list[float]] = field(default_factory=dict)
     round_trips: dict[str, float] = field(default_factory=dict)
+    # kind -> WaitSplit of the handler and the bare SQL after the change (measured apart from `samples`)
+    waits: dict[str, WaitSplit] = field(default_factory=dict)
 
     def p50(self, kind: str) -> float:
         return p50(self.samples[kind])
@@ -173,6 +205,11 @@ def measure(app_module: Any, database: Any, households: int, *, rounds: int = 60
             if response["statusCode"] != 200:
                 raise RuntimeError(f"handler ({label}) answered {response['statusCode']}: {response.get('body')}")
 
+    def run_one_bare(conn: Any, statement: str, params: Any, gid: Any) -> Any:
+        with conn.transaction():
+            conn.execute(statement, params)
+            return conn.execute(select_sql, (gid,)).fetchone()
+
     def run_bare(label: str, n: int, out: list[float], checked: bool = False) -> None:
         s = setup[label]
         statement, params = (_OLD_BARE, (s["firm_id"],)) if label == "before" else (_NEW_BARE, s["entering"])
@@ -182,9 +219,7 @@ def measure(app_module: Any, database: Any, households: int, *, rounds: int = 60
         with s["pool"].connection() as conn:
             for _ in range(n):
                 t = perf()
-                with conn.transaction():
-                    conn.execute(statement, params)
-                    row = conn.execute(select_sql, (s["gid"],)).fetchone()
+                row = run_one_bare(conn, statement, params, s["gid"])
                 out.append(perf() - t)
                 if row is None:
                     raise RuntimeError(f"bare SQL ({label}) found no row")
@@ -214,12 +249,70 @@ def measure(app_module: Any, database: Any, households: int, *, rounds: int = 60
             result.round_trips[f"handler_{label}"] = _round_trips(app, setup[label], lctx)
         for kind in ("bare_after", "bare_before", "bare_before_checked"):
             result.round_trips[kind] = 4.0
+        use("after")
+        s = setup["after"]
+        say(f"tenancy: where the time goes ({WAIT_ROUNDS} rounds x {per_round} calls, psycopg's waits timed)")
+        result.waits = _wait_split(lambda: app(_fresh(s["event"]), lctx),
+                                   lambda conn: run_one_bare(conn, _NEW_BARE, s["entering"], s["gid"]),
+                                   s["pool"], per_round)
     finally:
         db._pools["app"] = after_pool
         store.enter_session = real_enter
         spec.rate_limit = bucket
         before_pool.close()
     return result
+
+
+WAIT_ROUNDS = 10
+
+
+def _wait_split(handler: Any, bare: Any, pool: Any, per_round: int,
+                rounds: int = WAIT_ROUNDS) -> dict[str, WaitSplit]:
+    """The handler's calls and the bare SQL's, interleaved round by round (the order alternates), each split into
+    its time waiting on PostgreSQL and the rest. psycopg waits once per round trip, in Connection.wait, which is
+    wrapped here for the duration (both pools' connections inherit it)."""
+    import psycopg
+
+    perf = time.perf_counter
+    waits: list[float] = []
+    original = psycopg.Connection.wait
+
+    def timed_wait(self: Any, gen: Any, *args: Any, **kwargs: Any) -> Any:
+        t = perf()
+        try:
+            return original(self, gen, *args, **kwargs)
+        finally:
+            waits.append(perf() - t)
+
+    out = {"handler_after": WaitSplit(), "bare_after": WaitSplit()}
+
+    def record(kind: str, call: Any) -> None:
+        waits.clear()
+        t = perf()
+        call()
+        elapsed = perf() - t
+        split = out[kind]
+        split.calls.append(elapsed)
+        split.waiting.append(sum(waits))
+        split.per_round_trip.append(list(waits))
+
+    def handler_round() -> None:
+        for _ in range(per_round):
+            record("handler_after", handler)
+
+    def bare_round() -> None:
+        with pool.connection() as conn:
+            for _ in range(per_round):
+                record("bare_after", lambda: bare(conn))
+
+    psycopg.Connection.wait = timed_wait  # type: ignore[method-assign]
+    try:
+        for r in range(rounds):
+            for step in ((handler_round, bare_round) if r % 2 == 0 else (bare_round, handler_round)):
+                step()
+    finally:
+        psycopg.Connection.wait = original  # type: ignore[method-assign]
+    return out
 
 
 def _round_trips(app: Any, s: dict[str, Any], lctx: Any, calls: int = 20) -> float:
@@ -304,6 +397,8 @@ def render(t: TenancyResult) -> list[str]:
     if rr:
         w(f"Steadiness: handler after / handler before within each of the {len(rr)} rounds has a median of "
           f"{p50(rr):.2f}x, 10th-90th percentile {pct(rr, 10):.2f}x-{pct(rr, 90):.2f}x.\n")
+    if t.waits:
+        w(_render_waits(t))
     w("What the change adds to a request, all inside the statement that already opened each transaction: the "
       "session lookup it always made, now also matching the firm and the idle timeout; one update of the backend's "
       "row in the UNLOGGED table `auth_context` (no WAL for the row; it gives the transaction an id, so its commit "
@@ -314,10 +409,45 @@ def render(t: TenancyResult) -> list[str]:
     return out
 
 
+def _render_waits(t: TenancyResult) -> str:
+    h, b = t.waits["handler_after"], t.waits["bare_after"]
+    intro = (f"Where the time goes, after the change ({WAIT_ROUNDS} more rounds x {t.per_round} calls of each, "
+             "interleaved, apart from the timings above): each call's time waiting on PostgreSQL (psycopg waits once "
+             "per round trip; the wait includes the backend's work and both processes' scheduling) and the rest, "
+             "the client's own work (Python and libpq).\n")
+    header = ("| Measurement | p50 call | mean call | mean waiting on PostgreSQL | mean rest (client) "
+              "| mean wait of each round trip, in order |")
+    rows = [intro, header, "|---|---|---|---|---|---|"]
+    for kind, split in (("handler_after", h), ("bare_after", b)):
+        trips = ", ".join(f"{name} {_us(v)}" for name, v in zip(ROUND_TRIPS[kind], split.round_trip_means(),
+                                                                   strict=False))
+        rest = split.mean(split.calls) - split.mean(split.waiting)
+        rows.append(f"| {WAIT_LABELS[kind]} | "
+                    f"{_us(p50(split.calls))} | {_us(split.mean(split.calls))} | {_us(split.mean(split.waiting))} | "
+                    f"{_us(rest)} | {trips} |")
+    hw, bw = h.mean(h.waiting), b.mean(b.waiting)
+    hr, br = h.mean(h.calls) - hw, b.mean(b.calls) - bw
+    excess = h.mean(h.calls) - b.mean(b.calls)
+    rows.append("")
+    rows.append(f"Of the handler's mean excess over the bare SQL ({_us(excess)}), {_us(hw - bw)} is more time waiting "
+                f"on PostgreSQL (in {len(ROUND_TRIPS['handler_after'])} round trips against "
+                f"{len(ROUND_TRIPS['bare_after'])}) and {_us(hr - br)} the client's own work. The waits alone: "
+                f"handler / bare {hw / bw:.2f}x.\n")
+    return "\n".join(rows)
+
+
 def summary_line(t: TenancyResult) -> str:
     extra = (t.p50("handler_after") - t.p50("handler_before")) * 1e6
     return (f"tenancy: figure 1 after {t.ratio('handler_after', 'bare_after'):.2f}x, before "
             f"{t.ratio('handler_before', 'bare_before'):.2f}x; handler after / before "
             f"{t.ratio('handler_after', 'handler_before'):.2f}x ({extra:.0f} µs); handler after / bare before "
-            f"{t.ratio('handler_after', 'bare_before'):.2f}x")
+            f"{t.ratio('handler_after', 'bare_before'):.2f}x" + _waits_summary(t))
+
+
+def _waits_summary(t: TenancyResult) -> str:
+    if not t.waits:
+        return ""
+    h, b = t.waits["handler_after"], t.waits["bare_after"]
+    return (f"; waiting on PostgreSQL: handler {h.mean(h.waiting) * 1e6:.0f} µs of {h.mean(h.calls) * 1e6:.0f}, "
+            f"bare {b.mean(b.waiting) * 1e6:.0f} µs of {b.mean(b.calls) * 1e6:.0f}")
 
