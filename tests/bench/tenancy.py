@@ -16,7 +16,8 @@ Four measurements, interleaved round by round (the order alternates), each on it
 
 Then, apart from those timings, where the time of the handler and of the bare SQL "after" goes: each call's time
 waiting on PostgreSQL (psycopg's Connection.wait, one per round trip, wrapped to time it) and the rest, which is the
-client's own work (Python, libpq), with the wait of each round trip in order.
+client's own work (Python, libpq), with the wait of each round trip in order; and the same for the bare SQL with its
+client busy between round trips, as a request's is (`busy`).
 """
 from __future__ import annotations
 
@@ -53,11 +54,23 @@ LABELS = {
 # What each round trip of a call is, in order, for the split of its time (handler: core/db.py's Tx.first sends
 # BEGIN with the entering statement, then the route's SELECT, then COMMIT).
 ROUND_TRIPS = {"handler_after": ("BEGIN + the entering statement", "SELECT", "COMMIT"),
-               "bare_after": ("BEGIN", "auth_enter_session", "SELECT", "COMMIT")}
+               "bare_after": ("BEGIN", "auth_enter_session", "SELECT", "COMMIT"),
+               "bare_busy": ("BEGIN", "auth_enter_session", "SELECT", "COMMIT")}
+# The bare SQL again, its client busy between round trips as a request's is: Python that builds a dict of BUSY
+# strings before each call, and of a quarter as many between the entering statement and the SELECT.
+BUSY = 3_000
+_BUSY_WORDS = [str(i) * 3 for i in range(BUSY)]
+
+
+def busy(n: int) -> int:
+    """Python work that touches memory, as handling a request does: a dict of n strings."""
+    return len({w: w.upper() for w in _BUSY_WORDS[:n]})
 
 
 WAIT_LABELS = {"handler_after": "Handler after, `app.app(event, context)`",
-               "bare_after": "Bare SQL after: BEGIN + `auth_enter_session(...)` + SELECT + COMMIT"}
+               "bare_after": "Bare SQL after: BEGIN + `auth_enter_session(...)` + SELECT + COMMIT",
+               "bare_busy": f"The same bare SQL, its client busy between round trips (a dict of {BUSY:,} strings "
+                            f"built before each call, of {BUSY // 4:,} between its statements)"}
 
 
 @dataclass
@@ -83,7 +96,8 @@ class TenancyResult:
     per_round: int
     samples: dict[str, list[float]] = field(default_factory=dict)
     round_trips: dict[str, float] = field(default_factory=dict)
-    # kind -> WaitSplit of the handler and the bare SQL after the change (measured apart from `samples`)
+    # kind -> WaitSplit of the handler, the bare SQL and the bare SQL with its client busy, after the change
+    # (measured apart from `samples`)
     waits: dict[str, WaitSplit] = field(default_factory=dict)
 
     def p50(self, kind: str) -> float:
@@ -205,9 +219,11 @@ def measure(app_module: Any, database: Any, households: int, *, rounds: int = 60
             if response["statusCode"] != 200:
                 raise RuntimeError(f"handler ({label}) answered {response['statusCode']}: {response.get('body')}")
 
-    def run_one_bare(conn: Any, statement: str, params: Any, gid: Any) -> Any:
+    def run_one_bare(conn: Any, statement: str, params: Any, gid: Any, between: int = 0) -> Any:
         with conn.transaction():
             conn.execute(statement, params)
+            if between:
+                busy(between)
             return conn.execute(select_sql, (gid,)).fetchone()
 
     def run_bare(label: str, n: int, out: list[float], checked: bool = False) -> None:
@@ -252,8 +268,10 @@ def measure(app_module: Any, database: Any, households: int, *, rounds: int = 60
         use("after")
         s = setup["after"]
         say(f"tenancy: where the time goes ({WAIT_ROUNDS} rounds x {per_round} calls, psycopg's waits timed)")
+        entering, gid = s["entering"], s["gid"]
         result.waits = _wait_split(lambda: app(_fresh(s["event"]), lctx),
-                                   lambda conn: run_one_bare(conn, _NEW_BARE, s["entering"], s["gid"]),
+                                   lambda conn: run_one_bare(conn, _NEW_BARE, entering, gid),
+                                   lambda conn: run_one_bare(conn, _NEW_BARE, entering, gid, between=BUSY // 4),
                                    s["pool"], per_round)
     finally:
         db._pools["app"] = after_pool
@@ -266,11 +284,12 @@ def measure(app_module: Any, database: Any, households: int, *, rounds: int = 60
 WAIT_ROUNDS = 10
 
 
-def _wait_split(handler: Any, bare: Any, pool: Any, per_round: int,
+def _wait_split(handler: Any, bare: Any, bare_between: Any, pool: Any, per_round: int,
                 rounds: int = WAIT_ROUNDS) -> dict[str, WaitSplit]:
-    """The handler's calls and the bare SQL's, interleaved round by round (the order alternates), each split into
-    its time waiting on PostgreSQL and the rest. psycopg waits once per round trip, in Connection.wait, which is
-    wrapped here for the duration (both pools' connections inherit it)."""
+    """The handler's calls, the bare SQL's and the bare SQL's with its client busy (`busy(BUSY)` before each call,
+    untimed, and `bare_between` busy between its statements), interleaved round by round (the order alternates),
+    each split into its time waiting on PostgreSQL and the rest. psycopg waits once per round trip, in
+    Connection.wait, which is wrapped here for the duration (both pools' connections inherit it)."""
     import psycopg
 
     perf = time.perf_counter
@@ -284,7 +303,7 @@ def _wait_split(handler: Any, bare: Any, pool: Any, per_round: int,
         finally:
             waits.append(perf() - t)
 
-    out = {"handler_after": WaitSplit(), "bare_after": WaitSplit()}
+    out = {"handler_after": WaitSplit(), "bare_after": WaitSplit(), "bare_busy": WaitSplit()}
 
     def record(kind: str, call: Any) -> None:
         waits.clear()
@@ -305,10 +324,17 @@ def _wait_split(handler: Any, bare: Any, pool: Any, per_round: int,
             for _ in range(per_round):
                 record("bare_after", lambda: bare(conn))
 
+    def busy_round() -> None:
+        with pool.connection() as conn:
+            for _ in range(per_round):
+                busy(BUSY)
+                record("bare_busy", lambda: bare_between(conn))
+
     psycopg.Connection.wait = timed_wait  # type: ignore[method-assign]
     try:
         for r in range(rounds):
-            for step in ((handler_round, bare_round) if r % 2 == 0 else (bare_round, handler_round)):
+            steps = (handler_round, bare_round, busy_round)
+            for step in (steps if r % 2 == 0 else reversed(steps)):
                 step()
     finally:
         psycopg.Connection.wait = original  # type: ignore[method-assign]
@@ -418,7 +444,7 @@ def _render_waits(t: TenancyResult) -> str:
     header = ("| Measurement | p50 call | mean call | mean waiting on PostgreSQL | mean rest (client) "
               "| mean wait of each round trip, in order |")
     rows = [intro, header, "|---|---|---|---|---|---|"]
-    for kind, split in (("handler_after", h), ("bare_after", b)):
+    for kind, split in t.waits.items():
         trips = ", ".join(f"{name} {_us(v)}" for name, v in zip(ROUND_TRIPS[kind], split.round_trip_means(),
                                                                    strict=False))
         rest = split.mean(split.calls) - split.mean(split.waiting)
@@ -432,7 +458,15 @@ def _render_waits(t: TenancyResult) -> str:
     rows.append(f"Of the handler's mean excess over the bare SQL ({_us(excess)}), {_us(hw - bw)} is more time waiting "
                 f"on PostgreSQL (in {len(ROUND_TRIPS['handler_after'])} round trips against "
                 f"{len(ROUND_TRIPS['bare_after'])}) and {_us(hr - br)} the client's own work. The waits alone: "
-                f"handler / bare {hw / bw:.2f}x.\n")
+                f"handler / bare {hw / bw:.2f}x.")
+    rows.append("")
+    q = t.waits["bare_busy"]
+    qw = q.mean(q.waiting)
+    per_trip = ", ".join(f"{name} {busy_trip / plain:.2f}x" for name, busy_trip, plain in
+                         zip(ROUND_TRIPS["bare_after"], q.round_trip_means(), b.round_trip_means(), strict=False))
+    rows.append(f"The same bare SQL with its client busy between round trips waits {qw / bw:.2f}x as long as "
+                f"without ({_us(qw)} against {_us(bw)}; {per_trip}): PostgreSQL's side of a round trip takes longer "
+                "when the client has done work since the last one.\n")
     return "\n".join(rows)
 
 
