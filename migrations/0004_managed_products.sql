@@ -1,7 +1,7 @@
 -- Managed products: the firm's catalogue (providers, funds, portfolio templates with generations), products with
 -- JSON ownership, their portfolios (portfolio funds), fund valuations, portfolio valuations (kept in step),
 -- holding activity (cash flows), provider switches and stored IRR values.
--- Rules: ../shared/reference/business-rules.md. Checks that PostgreSQL forbids in CHECK (subqueries) live in
+-- Rules: docs/domain.md (Products, Ownership, Portfolios). Checks that PostgreSQL forbids in CHECK (subqueries) live in
 -- IMMUTABLE functions called from CHECK, or in triggers.
 -- depends: 0003_audit_partitions_utc
 
