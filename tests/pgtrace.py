@@ -1,5 +1,5 @@
-"""The statements a piece of code sends to PostgreSQL, read from libpq's protocol trace (used by the overview's
-statement-count test and its benchmark)."""
+"""The statements a piece of code sends to PostgreSQL, read from libpq's protocol trace, and its round trips (used
+by the request-entry and overview tests and by the benchmarks' round-trip counts)."""
 from __future__ import annotations
 
 import tempfile

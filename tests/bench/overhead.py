@@ -6,7 +6,6 @@ import functools
 import io
 import os
 import pstats
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -153,24 +152,16 @@ def measure(app_module: Any, firm: BenchFirm, *, rounds: int = 60, per_round: in
 
 def count_round_trips(app: Any, template: dict[str, Any], lctx: Any, entering: tuple[str, ...], gid: uuid.UUID,
                       select_sql: str, calls: int = 20) -> dict[str, float]:
-    """Round trips per call, counted from libpq's protocol trace (one ReadyForQuery per round trip)."""
+    """Round trips per call, counted from libpq's protocol trace (tests/pgtrace.py)."""
     from chalicelib.core import db
+    from tests.pgtrace import round_trips_sent
 
     out: dict[str, float] = {}
     pool = db.pool()
 
-    def traced(fn: Any) -> float:
-        with tempfile.TemporaryFile("w+b") as f:
-            with pool.connection() as conn:
-                conn.pgconn.trace(f.fileno())
-                conn.pgconn.set_trace_flags(0)
-            fn()
-            with pool.connection() as conn:
-                conn.pgconn.untrace()
-            f.seek(0)
-            text = f.read().decode(errors="replace")
+    def traced(fn: Any) -> int:
         # the checkouts that switch tracing on and off may add a liveness check: `base` counts those
-        return sum(1 for line in text.splitlines() if "ReadyForQuery" in line)
+        return len(round_trips_sent(pool, fn))
 
     base = traced(lambda: None)
 

@@ -187,7 +187,8 @@ def _foundation(run: Run, w: Any) -> None:
       f"PostgreSQL verify a credential and enter its firm before its SELECT (row-level security reads only the "
       f"verified firm), so that is the least work the database path can do. "
       f"Against the single bare SELECT the handler is {_x(o.ratio('handler', 'bare_select'))}. Round trips are "
-      f"counted from libpq's protocol trace (ReadyForQuery messages).\n")
+      f"counted from libpq's protocol trace (each simple Query, and each Sync that ends a parameterised statement: "
+      f"PostgreSQL answers each with one ReadyForQuery).\n")
     rr = o.round_ratios("handler", "bare_tx")
     if rr:
         w(f"Steadiness: the same ratio computed within each of the {len(rr)} rounds has a median of "

@@ -22,7 +22,6 @@ client busy between round trips, as a request's is (`busy`).
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -342,21 +341,14 @@ def _wait_split(handler: Any, bare: Any, bare_between: Any, pool: Any, per_round
 
 
 def _round_trips(app: Any, s: dict[str, Any], lctx: Any, calls: int = 20) -> float:
-    """Round trips per handler call, from libpq's protocol trace (one ReadyForQuery per round trip)."""
+    """Round trips per handler call, from libpq's protocol trace (tests/pgtrace.py)."""
     from tests.bench.overhead import _fresh
+    from tests.pgtrace import round_trips_sent
 
     pool = s["pool"]
 
     def traced(fn: Any) -> int:
-        with tempfile.TemporaryFile("w+b") as f:
-            with pool.connection() as conn:
-                conn.pgconn.trace(f.fileno())
-                conn.pgconn.set_trace_flags(0)
-            fn()
-            with pool.connection() as conn:
-                conn.pgconn.untrace()
-            f.seek(0)
-            return sum(1 for line in f.read().decode(errors="replace").splitlines() if "ReadyForQuery" in line)
+        return len(round_trips_sent(pool, fn))
 
     base = traced(lambda: None)
 
