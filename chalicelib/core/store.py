@@ -24,7 +24,7 @@ def no_statement_timeout(tx: Tx) -> None:
 # Each statement below is the first of its transaction and verifies a credential inside PostgreSQL: a SECURITY
 # DEFINER function (migration 0018) checks it and records the verified firm in auth_context, which the app role
 # cannot write; current_firm_id(), and with it every row-level security policy, reads only that. It travels with
-# the transaction's BEGIN (db.Tx.first), but for an API key's, whose hash is bound (enter_api_key).
+# the transaction's BEGIN (db.Tx.first), except an API key's, whose hash is bound (enter_api_key).
 
 # auth_enter_session returns one record (migration 0035), read as a scalar: no function scan to plan. It comes as
 # the record's text, "(state,rate_limit,rate_used,rate_reset)", split here: the fields are a word and integers (an

@@ -52,9 +52,9 @@ LABELS = {
 
 # What each round trip of a call is, in order, for the split of its time (handler: core/db.py's Tx.first sends
 # BEGIN with the entering statement, then the route's SELECT, then COMMIT).
+_BARE_TRIPS = ("BEGIN", "auth_enter_session", "SELECT", "COMMIT")
 ROUND_TRIPS = {"handler_after": ("BEGIN + the entering statement", "SELECT", "COMMIT"),
-               "bare_after": ("BEGIN", "auth_enter_session", "SELECT", "COMMIT"),
-               "bare_busy": ("BEGIN", "auth_enter_session", "SELECT", "COMMIT")}
+               "bare_after": _BARE_TRIPS, "bare_busy": _BARE_TRIPS}
 # The bare SQL again, its client busy between round trips as a request's is: Python that builds a dict of BUSY
 # strings before each call, and of a quarter as many between the entering statement and the SELECT.
 BUSY = 3_000
@@ -77,15 +77,21 @@ class WaitSplit:
     """Calls of one kind, each split into its time waiting on PostgreSQL and the rest."""
 
     calls: list[float] = field(default_factory=list)  # whole call, seconds
-    waiting: list[float] = field(default_factory=list)  # of which waiting on PostgreSQL
-    per_round_trip: list[list[float]] = field(default_factory=list)  # each call's waits, in order
+    per_round_trip: list[list[float]] = field(default_factory=list)  # each call's waits on PostgreSQL, in order
 
-    def mean(self, values: list[float]) -> float:
-        return sum(values) / len(values) if values else float("nan")
+    def mean_call(self) -> float:
+        return _mean(self.calls)
+
+    def mean_waiting(self) -> float:
+        return _mean([sum(w) for w in self.per_round_trip])
 
     def round_trip_means(self) -> list[float]:
         n = min((len(w) for w in self.per_round_trip), default=0)
-        return [self.mean([w[i] for w in self.per_round_trip]) for i in range(n)]
+        return [_mean([w[i] for w in self.per_round_trip]) for i in range(n)]
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else float("nan")
 
 
 @dataclass
@@ -311,7 +317,6 @@ def _wait_split(handler: Any, bare: Any, bare_between: Any, pool: Any, per_round
         elapsed = perf() - t
         split = out[kind]
         split.calls.append(elapsed)
-        split.waiting.append(sum(waits))
         split.per_round_trip.append(list(waits))
 
     def handler_round() -> None:
@@ -439,13 +444,13 @@ def _render_waits(t: TenancyResult) -> str:
     for kind, split in t.waits.items():
         trips = ", ".join(f"{name} {_us(v)}" for name, v in zip(ROUND_TRIPS[kind], split.round_trip_means(),
                                                                    strict=False))
-        rest = split.mean(split.calls) - split.mean(split.waiting)
+        rest = split.mean_call() - split.mean_waiting()
         rows.append(f"| {WAIT_LABELS[kind]} | "
-                    f"{_us(p50(split.calls))} | {_us(split.mean(split.calls))} | {_us(split.mean(split.waiting))} | "
+                    f"{_us(p50(split.calls))} | {_us(split.mean_call())} | {_us(split.mean_waiting())} | "
                     f"{_us(rest)} | {trips} |")
-    hw, bw = h.mean(h.waiting), b.mean(b.waiting)
-    hr, br = h.mean(h.calls) - hw, b.mean(b.calls) - bw
-    excess = h.mean(h.calls) - b.mean(b.calls)
+    hw, bw = h.mean_waiting(), b.mean_waiting()
+    hr, br = h.mean_call() - hw, b.mean_call() - bw
+    excess = h.mean_call() - b.mean_call()
     rows.append("")
     rows.append(f"Of the handler's mean excess over the bare SQL ({_us(excess)}), {_us(hw - bw)} is more time waiting "
                 f"on PostgreSQL (in {len(ROUND_TRIPS['handler_after'])} round trips against "
@@ -453,7 +458,7 @@ def _render_waits(t: TenancyResult) -> str:
                 f"handler / bare {hw / bw:.2f}x.")
     rows.append("")
     q = t.waits["bare_busy"]
-    qw = q.mean(q.waiting)
+    qw = q.mean_waiting()
     per_trip = ", ".join(f"{name} {busy_trip / plain:.2f}x" for name, busy_trip, plain in
                          zip(ROUND_TRIPS["bare_after"], q.round_trip_means(), b.round_trip_means(), strict=False))
     rows.append(f"The same bare SQL with its client busy between round trips waits {qw / bw:.2f}x as long as "
@@ -474,6 +479,6 @@ def _waits_summary(t: TenancyResult) -> str:
     if not t.waits:
         return ""
     h, b = t.waits["handler_after"], t.waits["bare_after"]
-    return (f"; waiting on PostgreSQL: handler {h.mean(h.waiting) * 1e6:.0f} µs of {h.mean(h.calls) * 1e6:.0f}, "
-            f"bare {b.mean(b.waiting) * 1e6:.0f} µs of {b.mean(b.calls) * 1e6:.0f}")
+    return (f"; waiting on PostgreSQL: handler {h.mean_waiting() * 1e6:.0f} µs of {h.mean_call() * 1e6:.0f}, "
+            f"bare {b.mean_waiting() * 1e6:.0f} µs of {b.mean_call() * 1e6:.0f}")
 
