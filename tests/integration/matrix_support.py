@@ -425,19 +425,16 @@ def _snapshot_query(query: str, firm_id: Any) -> list[dict[str, Any]]:
     from chalicelib.core import config, db
 
     url = config.owner_database_url()
-    for attempt in (1, 2):
-        conn = _snapshot_connection.get(url)
-        if conn is None or conn.closed:
-            kwargs = db._connect_kwargs()
-            kwargs.update(autocommit=True, application_name="wealthdesk-tests")
-            conn = _snapshot_connection[url] = psycopg.connect(url, **kwargs)
+    conn = _snapshot_connection.get(url)
+    if conn is not None and not conn.closed:
         try:
             return conn.execute(query, (firm_id,)).fetchall()
-        except psycopg.OperationalError:
+        except psycopg.OperationalError:  # the server restarted or dropped it: open another
             conn.close()
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    kwargs = db._connect_kwargs()
+    kwargs.update(autocommit=True, application_name="wealthdesk-tests")
+    conn = _snapshot_connection[url] = psycopg.connect(url, **kwargs)
+    return conn.execute(query, (firm_id,)).fetchall()
 
 
 def api_key_id(key: str) -> str:
